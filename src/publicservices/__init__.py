@@ -1,0 +1,2 @@
+"""publicservices: compare public-service performance across places."""
+from publicservices.__about__ import __version__

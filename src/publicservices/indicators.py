@@ -1,0 +1,132 @@
+"""Indicator definitions: metadata, never code.
+
+An :class:`Indicator` says what a number means (a proportion per 100, a rate per 100,000 ...),
+which direction is better, and any floor standard or target. The ``measure`` decides which
+interval method the statistics use. Plugins register indicators; the core knows none by name.
+
+Example:
+    >>> ae = Indicator(
+    ...     id="health.ae_4hr", title="A&E attendances seen within 4 hours", sector="health",
+    ...     measure="proportion", multiplier=100, polarity="higher_is_better", unit="%",
+    ...     floor=95.0, source="NHS England A&E statistics",
+    ...     definition="Share of A&E attendances admitted, transferred or discharged within 4 hours.")
+    >>> ae.sector, ae.is_count_based
+    ('health', True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from publicservices.errors import IndicatorError
+
+__all__ = ["Indicator", "MEASURES", "POLARITIES", "ID_PATTERN"]
+
+Measure = Literal["proportion", "rate", "mean", "dsr", "ratio", "score"]
+Polarity = Literal["higher_is_better", "lower_is_better", "no_judgement"]
+
+MEASURES: tuple[str, ...] = ("proportion", "rate", "mean", "dsr", "ratio", "score")
+POLARITIES: tuple[str, ...] = ("higher_is_better", "lower_is_better", "no_judgement")
+# Lower-case `sector.name`: safe as a file name and a URL path segment on every platform.
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z0-9][a-z0-9_]*$")
+_MAX_ID_LENGTH = 100
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Indicator:
+    """One indicator's metadata.
+
+    Parameters:
+        id: ``sector.name``, lower case letters, digits and ``_``.
+        title: short human title.
+        sector: the sector, equal to the part of ``id`` before the dot.
+        measure: ``proportion``, ``rate``, ``mean``, ``dsr``, ``ratio`` or ``score``.
+        multiplier: scale of ``value`` relative to numerator/denominator (100 for %, 100000 ...).
+        polarity: ``higher_is_better``, ``lower_is_better`` or ``no_judgement``.
+        unit: unit shown beside values, e.g. ``"%"`` or ``"per 100,000"``.
+        floor: minimum standard on the value scale, if policy sets one.
+        target: aspiration on the value scale, if any.
+        service: spend service (sector) this indicator relates to, for value for money.
+        source: publisher and dataset.
+        definition: what is counted, in a sentence or two.
+    """
+
+    id: str
+    title: str
+    sector: str
+    measure: Measure
+    multiplier: float = 1.0
+    polarity: Polarity = "no_judgement"
+    unit: str = ""
+    floor: float | None = None
+    target: float | None = None
+    service: str | None = None
+    source: str = ""
+    definition: str = ""
+
+    def __post_init__(self) -> None:
+        errors = _check(self)
+        if errors:
+            raise IndicatorError(
+                f"invalid indicator {self.id!r}:\n"
+                + "\n".join(f"  - {e}" for e in errors)
+            )
+        if self.service is None:
+            object.__setattr__(self, "service", self.sector)
+        object.__setattr__(self, "multiplier", float(self.multiplier))
+
+    @property
+    def is_count_based(self) -> bool:
+        """True when values are built from numerator and denominator counts."""
+        return self.measure in ("proportion", "rate", "dsr", "ratio")
+
+    @property
+    def has_polarity(self) -> bool:
+        return self.polarity != "no_judgement"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Indicator:
+        """Build from a mapping, naming any unknown keys rather than ignoring them."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - fields)
+        if unknown:
+            raise IndicatorError(
+                f"indicator definition {data.get('id')!r} has unknown field(s) {unknown}.\n"
+                f"Fix: use only {sorted(fields)}."
+            )
+        return cls(**dict(data))
+
+
+def _check(ind: Indicator) -> list[str]:
+    errors = []
+    if not isinstance(ind.id, str) or not ID_PATTERN.match(ind.id) or len(ind.id) > _MAX_ID_LENGTH:
+        errors.append(
+            f"id {ind.id!r} must look like 'sector.name': lower-case letters, digits and '_', "
+            f"one dot, at most {_MAX_ID_LENGTH} characters (it is used as a file name)"
+        )
+    elif ind.id.split(".")[0] != ind.sector:
+        errors.append(f"id {ind.id!r} must start with its sector {ind.sector!r} followed by a dot")
+    if not isinstance(ind.title, str) or not ind.title.strip():
+        errors.append("title must be a non-empty string")
+    if ind.measure not in MEASURES:
+        errors.append(f"measure {ind.measure!r} must be one of {', '.join(MEASURES)}")
+    if ind.polarity not in POLARITIES:
+        errors.append(f"polarity {ind.polarity!r} must be one of {', '.join(POLARITIES)}")
+    if not isinstance(ind.multiplier, (int, float)) or isinstance(ind.multiplier, bool) or not ind.multiplier > 0:
+        errors.append(f"multiplier {ind.multiplier!r} must be a positive number such as 1, 100 or 100000")
+    for name in ("floor", "target"):
+        v = getattr(ind, name)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v != v):
+            errors.append(f"{name} {v!r} must be a number on the value scale, or None")
+    if ind.measure == "proportion" and isinstance(ind.multiplier, (int, float)):
+        for name in ("floor", "target"):
+            v = getattr(ind, name)
+            if isinstance(v, (int, float)) and not 0 <= v <= ind.multiplier:
+                errors.append(f"{name} {v} must lie between 0 and the multiplier {ind.multiplier:g} for a proportion")
+    return errors

@@ -1,0 +1,37 @@
+"""Shared fixtures: where the real data lives, and the CI rule for what is absent.
+
+Tests that need ``../shared`` data or a browser *skip* with a reason on a laptop without them,
+and *fail* under ``CI=true``, where their absence is a set-up bug.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("PUBLICSERVICES_SHARED", REPO.parent / "shared"))
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip (laptop) or fail (CI) when a test's outside requirement is missing."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (required under CI=true)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def shared_data():
+    """Return a function mapping a file name in ``../shared/data`` to its path."""
+
+    def path(name: str) -> Path:
+        p = SHARED / "data" / name
+        require(p.exists(), f"real data file {p} is not available")
+        return p
+
+    return path
