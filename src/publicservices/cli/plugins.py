@@ -1,0 +1,40 @@
+"""``publicservices plugins``: what is installed, and whether it loaded."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from publicservices.cli._output import table
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def plugins(as_json: bool) -> None:
+    """List installed plugins, their versions, hooks and status.
+
+    A plugin that fails to load is listed as broken with its error, rather than
+    stopping the command. PUBLICSERVICES_LOAD_PLUGINS limits which plugins load.
+
+    \b
+    Example:
+      publicservices plugins
+      PUBLICSERVICES_LOAD_PLUGINS=publicservices-health publicservices plugins --json
+    """
+    from publicservices.plugins import get_registry
+
+    infos = get_registry().plugins()
+    if as_json:
+        click.echo(json.dumps([i.to_dict() for i in infos], indent=2))
+        return
+    rows = [
+        (i.name, i.distribution or ("built-in" if i.builtin else ""), i.version or "", ", ".join(h.removeprefix("publicservices_") for h in i.hooks), i.status)
+        for i in infos
+    ]
+    click.echo(table(["name", "distribution", "version", "hooks", "status"], rows))
+    for info in infos:
+        if info.error:
+            click.secho(f"\n{info.name} is broken: {info.error}", fg="red", err=True)
+    broken = sum(1 for i in infos if i.error)
+    click.echo(f"\n{len(infos)} plugin(s), {broken} broken.")

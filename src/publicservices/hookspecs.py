@@ -1,0 +1,104 @@
+"""The plugin contract: the hooks a sector plugin may implement.
+
+Every hook receives a ``register`` callback rather than returning values, so the core can
+add keyword arguments later without breaking plugins, and so each registration is checked
+(and blamed on the right plugin) at the moment it is made.
+
+A plugin is any module or object with functions decorated by :data:`hookimpl`, exposed
+through an entry point in the ``publicservices`` group::
+
+    [project.entry-points.publicservices]
+    health = "publicservices_health"
+
+Only implement the hooks you need; pluggy lets an implementation accept fewer arguments
+than the specification offers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from publicservices.indicators import Indicator
+    from publicservices.reading import Reader
+
+__all__ = ["hookspec", "hookimpl", "PROJECT_NAME"]
+
+PROJECT_NAME = "publicservices"
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def publicservices_indicators(register: Callable[[Indicator], None]) -> None:
+    """Register the indicators this plugin provides.
+
+    :param register:
+        Call ``register(indicator)`` once per :class:`publicservices.Indicator`.
+        Ids must be unique across all plugins: registering an id twice raises
+        :class:`publicservices.PluginError` naming both plugins.
+
+    A plugin may register any number of indicators, from any sector, but by convention an
+    indicator's sector is the plugin's sector.
+
+    Example::
+
+        @hookimpl
+        def publicservices_indicators(register):
+            register(Indicator(id="health.ae_4hr", title="A&E within 4 hours",
+                               sector="health", measure="proportion", multiplier=100,
+                               polarity="higher_is_better", unit="%", floor=95))
+    """
+
+
+@hookspec
+def publicservices_readers(register: Callable[[Reader], None]) -> None:
+    """Register readers that turn published file formats into the data contract.
+
+    :param register:
+        Call ``register(reader)`` with a :class:`publicservices.reading.Reader`: a ``name``
+        (unique), a ``description``, a ``sniff(columns) -> bool`` test on the header, and a
+        ``read(path, **options) -> ReadResult`` function.
+
+    ``publicservices.read(path)`` asks every reader's ``sniff`` in turn and uses the first
+    that recognises the header; ``read(path, format=name)`` picks one by name.
+
+    Example::
+
+        @hookimpl
+        def publicservices_readers(register):
+            register(Reader(name="fingertips", description="Fingertips data download",
+                            sniff=lambda cols: {"Indicator ID", "Area Code"} <= set(cols),
+                            read=read_fingertips))
+    """
+
+
+@hookspec
+def publicservices_demo_data(register: Callable[..., None]) -> None:
+    """Contribute synthetic indicator values to the demo nation.
+
+    :param register:
+        Call ``register(sector, generate)`` where ``generate(nation)`` receives the
+        :class:`publicservices.synthetic.DemoNation` (areas, periods, spend and a seeded
+        random generator) and returns a :class:`publicservices.synthetic.DemoData` with a values
+        frame in the data contract and the true parameters used to simulate it.
+
+    The generator must be deterministic for a given nation (use only ``nation.rng(...)``
+    for randomness) and must only produce values for indicators the plugin registers.
+
+    Example::
+
+        @hookimpl
+        def publicservices_demo_data(register):
+            register("health", simulate_health)
+    """
+
+
+def hook_names() -> list[str]:
+    """The names of every hook in the contract, in definition order."""
+    return [name for name, obj in globals().items() if name.startswith("publicservices_") and callable(obj)]
+
+

@@ -1,0 +1,140 @@
+"""The command line, through Click's runner and as a real console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from publicservices import Indicator, hookimpl
+from publicservices.cli import cli
+from publicservices.plugins import PluginRegistry, reset_registry
+
+SCRIPT = Path(sys.executable).with_name("publicservices")
+
+
+class Sector:
+    @hookimpl
+    def publicservices_indicators(self, register):
+        register(Indicator(id="testing.share", title="A share", sector="testing", measure="proportion",
+                           multiplier=100, polarity="higher_is_better", unit="%", floor=90))
+        register(Indicator(id="other.score", title="A score", sector="other", measure="score"))
+
+
+@pytest.fixture
+def registry():
+    reg = PluginRegistry(entry_points=False)
+    reg.register(Sector(), name="sector-plugin")
+    old = reset_registry(reg)
+    yield reg
+    reset_registry(old)
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_version():
+    from publicservices import __version__
+
+    result = run("--version")
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+def test_indicators_table_json_and_sector(registry):
+    result = run("indicators")
+    assert "testing.share" in result.output and "other.score" in result.output
+    result = run("indicators", "--sector", "testing", "--json")
+    assert [d["id"] for d in json.loads(result.output)] == ["testing.share"]
+    result = run("indicators", "--sector", "nope")
+    assert result.exit_code == 1 and "no sector 'nope'" in result.output
+
+
+def test_plugins_lists_builtins_and_in_process(registry):
+    result = run("plugins", "--json")
+    names = {p["name"]: p for p in json.loads(result.output)}
+    assert names["sector-plugin"]["status"] == "ok"
+    assert names["sector-plugin"]["hooks"] == ["publicservices_indicators"]
+
+
+def test_validate_good_and_bad(registry, tmp_path):
+    good = tmp_path / "good.csv"
+    pl.DataFrame({"indicator_id": ["testing.share"], "area_code": ["A1"], "period": ["2023"], "numerator": [3], "denominator": [10]}).write_csv(good)
+    bad = tmp_path / "bad.csv"
+    pl.DataFrame({"indicator_id": ["testing.share"], "area_code": ["A1"], "period": ["2023"], "numerator": [30], "denominator": [10]}).write_csv(bad)
+    result = run("validate", str(good))
+    assert result.exit_code == 0 and "1 of 1 file(s) valid" in result.output
+    result = run("validate", str(good), str(bad))
+    assert result.exit_code == 1
+    assert "greater than the denominator" in result.output and "row 1: testing.share | A1 | 2023" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_validate_missing_file_and_unknown_format(registry, tmp_path):
+    result = run("validate", str(tmp_path / "missing.csv"))
+    assert result.exit_code == 1 and "does not exist" in result.output
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+    result = run("validate", "--format", "nope", str(tmp_path / "x.csv"))
+    assert result.exit_code == 1 and "unknown reader 'nope'" in result.output
+    result = run("validate", str(tmp_path / "x.csv"))
+    assert result.exit_code == 1 and "no reader recognises" in result.output
+
+
+def test_validate_areas_kind(tmp_path):
+    path = tmp_path / "areas.csv"
+    path.write_text("area_code,area_name,population\nA1,Alpha,-3\n")
+    result = run("validate", "--kind", "areas", str(path))
+    assert result.exit_code == 1 and "'population' is negative" in result.output
+
+
+def test_every_command_has_help_with_an_example():
+    for name in ["plugins", "indicators", "readers", "validate"]:
+        result = run(name, "--help")
+        assert result.exit_code == 0 and "Example" in result.output, name
+
+
+def test_console_script_runs():
+    result = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True, check=True)
+    assert "validate" in result.stdout and "indicators" in result.stdout
+
+
+def test_broken_installed_plugin_is_listed_not_fatal(tmp_path):
+    """A real distribution on sys.path whose entry point fails to import."""
+    dist = tmp_path / "publicservices_broken-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: publicservices-broken\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[publicservices]\nbroken = publicservices_broken\n")
+    (tmp_path / "publicservices_broken.py").write_text("raise ImportError('needs a missing library')\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    env.pop("PUBLICSERVICES_LOAD_PLUGINS", None)
+    listing = subprocess.run([str(SCRIPT), "plugins"], capture_output=True, text=True, env=env)
+    assert listing.returncode == 0
+    assert "broken" in listing.stdout and "publicservices-broken" in listing.stdout
+    assert "needs a missing library" in listing.stderr
+    indicators = subprocess.run([str(SCRIPT), "indicators"], capture_output=True, text=True, env=env)
+    assert indicators.returncode == 1
+    assert "publicservices-broken" in indicators.stderr and "Traceback" not in indicators.stderr
+    # Leaving it out with the env var restores service.
+    env["PUBLICSERVICES_LOAD_PLUGINS"] = ""
+    assert subprocess.run([str(SCRIPT), "indicators"], capture_output=True, text=True, env=env).returncode == 0
+
+
+def test_load_plugins_env_var_limits_loading(tmp_path):
+    code = textwrap.dedent(
+        """
+        from publicservices.plugins import get_registry
+        print(sorted(p.name for p in get_registry().plugins()))
+        """
+    )
+    env = {**os.environ, "PUBLICSERVICES_LOAD_PLUGINS": ""}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    from publicservices.plugins import DEFAULT_PLUGINS
+
+    assert out.strip() == str(sorted(DEFAULT_PLUGINS))

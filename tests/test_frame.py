@@ -1,0 +1,244 @@
+"""The data contract: every bad input gives a named, fixable error; good input passes intact."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import string
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from publicservices import DataError, Indicator, PublicServicesError, SchemaError
+from publicservices.frame import VALUES, validate_areas, validate_spend, validate_values
+
+PROP = Indicator(id="health.prop", title="P", sector="health", measure="proportion", multiplier=100)
+RATE = Indicator(id="health.rate", title="R", sector="health", measure="rate", multiplier=100000)
+INDICATORS = {i.id: i for i in (PROP, RATE)}
+
+
+def values(**overrides):
+    base = {
+        "indicator_id": ["health.prop", "health.prop", "health.rate"],
+        "area_code": ["A1", "A2", "A1"],
+        "period": ["2022/23", "2022/23", "2022/23"],
+        "numerator": [5.0, 7.0, 30.0],
+        "denominator": [10.0, 20.0, 20.0],
+    }
+    base.update(overrides)
+    return pl.DataFrame(base)
+
+
+def test_valid_frame_gets_contract_dtypes_and_derived_period_start():
+    out = validate_values(values(), INDICATORS)
+    assert out.columns[: len(VALUES.columns)] == list(VALUES.columns)
+    assert out.schema["period_start"] == pl.Date
+    assert out.get_column("period_start").to_list() == [dt.date(2022, 1, 1)] * 3
+    assert out.get_column("value").is_null().all()
+
+
+def test_strings_cast_losslessly():
+    out = validate_values(values(numerator=["5", " 7 ", "30"]))
+    assert out.get_column("numerator").to_list() == [5.0, 7.0, 30.0]
+
+
+def test_text_that_is_not_a_number_names_column_and_rows():
+    with pytest.raises(SchemaError) as err:
+        validate_values(values(numerator=["5", "n/a", "30"]))
+    msg = str(err.value)
+    assert "'numerator'" in msg and "'n/a'" in msg
+    assert "row 2: health.prop | A2 | 2022/23" in msg
+    assert "Fix:" in msg
+
+
+@pytest.mark.parametrize(
+    ("rename", "suggestion"),
+    [({"area_code": "area_cod"}, "area_cod"), ({"indicator_id": "Indicator_ID"}, "Indicator_ID"), ({"period": "periodd"}, "periodd")],
+)
+def test_missing_column_suggests_nearest(rename, suggestion):
+    with pytest.raises(SchemaError, match=f"did you mean '{suggestion}'"):
+        validate_values(values().rename(rename))
+
+
+def test_misspelt_optional_column_is_not_silently_ignored():
+    with pytest.raises(SchemaError, match="'numerater'.*misspelling of 'numerator'"):
+        validate_values(values().rename({"numerator": "numerater"}))
+
+
+def test_null_keys():
+    with pytest.raises(DataError, match="'area_code' is empty in 1 row"):
+        validate_values(values(area_code=["A1", None, "A1"]))
+
+
+def test_duplicated_keys_show_every_duplicate():
+    with pytest.raises(DataError, match="duplicated keys in 2 rows") as err:
+        validate_values(values(area_code=["A1", "A1", "A1"]))
+    assert "row 1: health.prop | A1 | 2022/23" in str(err.value)
+
+
+def test_breakdown_columns_are_part_of_the_key():
+    frame = values(area_code=["A1", "A1", "A1"]).with_columns(sex=pl.Series(["Male", "Female", "Persons"]))
+    assert validate_values(frame).height == 3
+
+
+def test_negative_counts():
+    with pytest.raises(DataError, match="'denominator' is negative"):
+        validate_values(values(denominator=[10.0, -1.0, 20.0]))
+
+
+def test_numerator_above_denominator_only_for_proportions():
+    with pytest.raises(DataError, match="greater than the denominator for a proportion") as err:
+        validate_values(values(numerator=[11.0, 7.0, 30.0]), INDICATORS)
+    assert "A1" in str(err.value)
+    # The rate row has numerator 30 > denominator 20 and that is allowed.
+    assert validate_values(values(), INDICATORS).height == 3
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_values(bad):
+    with pytest.raises(DataError, match="'value' holds NaN or infinite"):
+        validate_values(values(value=[1.0, bad, 2.0]))
+
+
+def test_lower_above_upper():
+    with pytest.raises(DataError, match="'lower_ci' is greater than upper_ci"):
+        validate_values(values(value=[1.0, 2.0, 3.0], lower_ci=[0.5, 2.5, 2.0], upper_ci=[1.5, 1.5, 4.0]))
+
+
+def test_unknown_indicator_suggests_registered_id():
+    with pytest.raises(DataError, match="unknown indicator id.*'health.prp' \\(did you mean 'health.prop'\\?\\)"):
+        validate_values(values(indicator_id=["health.prp", "health.prop", "health.rate"]), INDICATORS)
+
+
+def test_periods_that_cannot_be_ordered():
+    with pytest.raises(DataError, match="period cannot be ordered"):
+        validate_values(values(period=["2022/23", "last year", "2022/23"]))
+
+
+def test_same_label_with_two_start_dates():
+    frame = values().with_columns(period_start=pl.Series([dt.date(2022, 4, 1), dt.date(2022, 9, 1), dt.date(2022, 4, 1)]))
+    with pytest.raises(DataError, match="differs between rows of the same period label"):
+        validate_values(frame)
+
+
+def test_datetime_with_time_of_day_is_not_truncated():
+    frame = values().with_columns(period_start=pl.Series([dt.datetime(2022, 4, 1), dt.datetime(2022, 4, 1, 12), dt.datetime(2022, 4, 1)]))
+    with pytest.raises(SchemaError, match="time of day"):
+        validate_values(frame)
+
+
+def test_float_area_codes_are_refused_not_stringified():
+    with pytest.raises(SchemaError, match="'area_code'"):
+        validate_values(values(area_code=[1.0, 2.0, 1.5]))
+
+
+def test_integer_area_codes_become_text():
+    assert validate_values(values(area_code=[100001, 100002, 100001])).get_column("area_code").to_list() == ["100001", "100002", "100001"]
+
+
+def test_lazy_pandas_csv_and_parquet_inputs(tmp_path):
+    frame = values()
+    expected = validate_values(frame)
+    assert_frame_equal(validate_values(frame.lazy()), expected)
+    pd = pytest.importorskip("pandas")
+    assert_frame_equal(validate_values(pd.DataFrame(frame.to_dict(as_series=False))), expected)
+    frame.write_csv(tmp_path / "v.csv")
+    assert_frame_equal(validate_values(tmp_path / "v.csv"), expected)
+    frame.write_parquet(tmp_path / "v.parquet")
+    assert_frame_equal(validate_values(str(tmp_path / "v.parquet")), expected)
+
+
+def test_missing_file_and_wrong_type():
+    with pytest.raises(SchemaError, match="does not exist"):
+        validate_values("no/such/file.csv")
+    with pytest.raises(SchemaError, match="expected a Polars DataFrame"):
+        validate_values([1, 2, 3])
+
+
+def test_areas_and_spend():
+    areas = validate_areas(pl.DataFrame({"area_code": ["A1", "A2"], "population": ["1000", "2000"]}))
+    assert areas.get_column("population").to_list() == [1000.0, 2000.0]
+    with pytest.raises(DataError, match="'population' is negative"):
+        validate_areas(pl.DataFrame({"area_code": ["A1"], "population": [-1]}))
+    with pytest.raises(DataError, match="duplicated"):
+        validate_areas(pl.DataFrame({"area_code": ["A1", "A1"]}))
+    spend = validate_spend(pl.DataFrame({"area_code": ["A1"], "period": ["2020"], "service": ["health"], "spend": [-5]}))
+    assert spend.get_column("spend").to_list() == [-5.0]  # net spend can be negative
+    with pytest.raises(SchemaError, match="required column 'spend' is missing"):
+        validate_spend(pl.DataFrame({"area_code": ["A1"], "period": ["2020"], "service": ["health"]}))
+
+
+# -- fuzzing -------------------------------------------------------------------------------
+
+ODD_TEXT = st.text(alphabet=st.sampled_from(list(string.ascii_letters + "éß漢字🙂 \t'\"<>&|\\") + ["\u200b", "\u0301"]), max_size=8)
+CELL = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.integers(min_value=-(2**60), max_value=2**60),
+    ODD_TEXT,
+    st.booleans(),
+)
+
+
+@st.composite
+def messy_frames(draw):
+    n = draw(st.integers(min_value=1, max_value=6))
+    columns = draw(st.lists(st.sampled_from(list(VALUES.columns) + ["sex", "extra", "numerater"]), min_size=1, max_size=9, unique=True))
+    data = {}
+    for c in columns:
+        kind = draw(st.sampled_from(["float", "int", "text", "mixed", "bool", "null"]))
+        if kind == "float":
+            data[c] = pl.Series(c, draw(st.lists(st.one_of(st.none(), st.floats(width=64)), min_size=n, max_size=n)), dtype=pl.Float64)
+        elif kind == "int":
+            data[c] = pl.Series(c, draw(st.lists(st.one_of(st.none(), st.integers(-(2**62), 2**62)), min_size=n, max_size=n)), dtype=pl.Int64)
+        elif kind == "bool":
+            data[c] = pl.Series(c, draw(st.lists(st.one_of(st.none(), st.booleans()), min_size=n, max_size=n)), dtype=pl.Boolean)
+        elif kind == "null":
+            data[c] = pl.Series(c, [None] * n)
+        else:
+            cells = draw(st.lists(CELL if kind == "mixed" else ODD_TEXT, min_size=n, max_size=n))
+            data[c] = pl.Series(c, [None if x is None else str(x) for x in cells], dtype=pl.String)
+    return pl.DataFrame(data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messy_frames(), st.booleans())
+def test_fuzz_only_publicservices_errors_naming_a_column(frame, with_indicators):
+    try:
+        validate_values(frame, INDICATORS if with_indicators else None)
+    except PublicServicesError as exc:
+        msg = str(exc)
+        assert "Fix:" in msg
+        assert any(f"'{c}'" in msg for c in [*frame.columns, *VALUES.columns]), msg
+
+
+@st.composite
+def valid_frames(draw):
+    n = draw(st.integers(min_value=1, max_value=8))
+    codes = draw(st.lists(ODD_TEXT.filter(lambda s: s != ""), min_size=n, max_size=n, unique=True))
+    years = draw(st.lists(st.integers(1990, 2030), min_size=n, max_size=n))
+    denominators = draw(st.lists(st.floats(1, 1e9), min_size=n, max_size=n))
+    shares = draw(st.lists(st.floats(0, 1), min_size=n, max_size=n))
+    return pl.DataFrame(
+        {
+            "indicator_id": ["health.prop"] * n,
+            "area_code": codes,
+            "period": [f"{y}/{(y + 1) % 100:02d}" for y in years],
+            "period_start": [dt.date(y, 4, 1) for y in years],
+            "numerator": [float(int(s * d)) for s, d in zip(shares, denominators)],
+            "denominator": denominators,
+            "value": [s * 100 for s in shares],
+            "lower_ci": [None] * n,
+            "upper_ci": [None] * n,
+        },
+        schema=dict(VALUES.columns),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(valid_frames())
+def test_valid_frames_pass_unchanged(frame):
+    assert_frame_equal(validate_values(frame, INDICATORS), frame)

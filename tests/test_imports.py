@@ -1,0 +1,38 @@
+"""`import publicservices` and `publicservices --help` stay light."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ["altair", "mkdocs", "scipy", "pandas", "vl_convert", "numpy", "pyarrow"]
+
+
+def loaded_after(code: str) -> set[str]:
+    probe = code + "\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return set(json.loads(out.strip().splitlines()[-1]))
+
+
+def test_import_is_light():
+    modules = loaded_after("import publicservices")
+    assert not [m for m in HEAVY if m in modules]
+    assert not [m for m in modules if m.startswith("publicservices_")], "a plugin was imported"
+
+
+def test_help_loads_no_plugins_and_nothing_heavy():
+    modules = loaded_after(
+        "from publicservices.cli import cli\n"
+        "try:\n    cli(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass"
+    )
+    assert not [m for m in HEAVY if m in modules]
+    assert not [m for m in modules if m.startswith("publicservices_")]
+    assert "publicservices.plugins" not in modules
+
+
+def test_lazy_attributes_resolve():
+    import publicservices as ps
+
+    for name in ps.__all__:
+        assert getattr(ps, name) is not None, name

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from publicservices import Indicator, IndicatorError
+from publicservices.indicators import ID_PATTERN
+
+
+def make(**kw):
+    base = dict(id="health.ae_4hr", title="A&E", sector="health", measure="proportion", multiplier=100,
+                polarity="higher_is_better", unit="%", floor=95)
+    base.update(kw)
+    return Indicator(**base)
+
+
+def test_defaults_and_round_trip():
+    ind = make()
+    assert ind.service == "health" and ind.multiplier == 100.0 and ind.is_count_based
+    assert Indicator.from_dict(ind.to_dict()) == ind
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"id": "Health.AE"}, "must look like 'sector.name'"),
+        ({"id": "../etc.passwd"}, "must look like 'sector.name'"),
+        ({"id": "schools.x"}, "must start with its sector 'health'"),
+        ({"measure": "percent"}, "measure 'percent' must be one of"),
+        ({"polarity": "up"}, "polarity 'up' must be one of"),
+        ({"multiplier": 0}, "multiplier 0 must be a positive number"),
+        ({"floor": 120}, "floor 120 must lie between 0 and the multiplier 100"),
+        ({"title": " "}, "title must be a non-empty string"),
+    ],
+)
+def test_invalid_definitions_raise_clearly(kw, message):
+    with pytest.raises(IndicatorError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        make(**kw)
+
+
+def test_unknown_fields_are_named():
+    with pytest.raises(IndicatorError, match="unknown field"):
+        Indicator.from_dict({**make().to_dict(), "colour": "red"})
+
+
+def test_frozen():
+    with pytest.raises(AttributeError):
+        make().title = "x"  # type: ignore[misc]
+
+
+@given(st.text(max_size=30))
+def test_valid_ids_are_safe_file_names(text):
+    if ID_PATTERN.match(text):
+        assert "/" not in text and "\\" not in text and ".." not in text and text == text.lower()
