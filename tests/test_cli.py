@@ -138,3 +138,16 @@ def test_load_plugins_env_var_limits_loading(tmp_path):
     from publicservices.plugins import DEFAULT_PLUGINS
 
     assert out.strip() == str(sorted(DEFAULT_PLUGINS))
+
+
+def test_validate_with_mapping_and_constants(registry, tmp_path):
+    path = tmp_path / "published.csv"
+    path.write_text("Area Code,Year,Count,Total\nA1,2023,3,10\nA2,2023,,\n")
+    result = run("validate", "--map", "Area Code=area_code", "--map", "Year=period", "--map", "Count=numerator",
+                 "--map", "Total=denominator", "--set", "indicator_id=testing.share", str(path))
+    assert result.exit_code == 0, result.output
+    assert "1 values are missing: 1 empty in the source file" in result.output
+    result = run("validate", "--map", "Area Cod=area_code", str(path))
+    assert result.exit_code == 1 and "did you mean 'Area Code'" in result.output
+    result = run("validate", "--map", "nonsense", str(path))
+    assert result.exit_code == 2 and "must look like NAME=VALUE" in result.output

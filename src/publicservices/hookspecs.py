@@ -30,6 +30,7 @@ __all__ = ["hookspec", "hookimpl", "PROJECT_NAME"]
 PROJECT_NAME = "publicservices"
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+"""Decorator marking a plugin function as a publicservices hook implementation."""
 
 
 @hookspec

@@ -17,7 +17,11 @@ import click
     show_default=True,
     help="Which contract frame the files hold (areas and spend files are checked directly, without a reader).",
 )
-def validate(paths: tuple[Path, ...], format_: str | None, kind: str) -> None:
+@click.option("--map", "mapping", multiple=True, metavar="COLUMN=CONTRACT",
+              help="Map a file column onto a contract column (repeatable), e.g. --map 'Area Code=area_code'.")
+@click.option("--set", "constants", multiple=True, metavar="CONTRACT=VALUE",
+              help="Set a contract column for every row (repeatable), e.g. --set indicator_id=welfare.claimant_rate.")
+def validate(paths: tuple[Path, ...], format_: str | None, kind: str, mapping: tuple[str, ...], constants: tuple[str, ...]) -> None:
     """Check data files against the data contract.
 
     Each file is read through a reader (values files) and validated; the load report
@@ -29,13 +33,20 @@ def validate(paths: tuple[Path, ...], format_: str | None, kind: str) -> None:
       publicservices validate values.csv
       publicservices validate --format ons-els claimant-count.csv
       publicservices validate --kind areas areas.csv
+      publicservices validate --map "Area Code=area_code" --map "Year=period" \\
+          --set indicator_id=welfare.claimant_rate claimants.csv
     """
     from publicservices.errors import PublicServicesError
+
+    try:
+        pairs = _pairs(mapping, "--map"), _pairs(constants, "--set")
+    except click.BadParameter as exc:
+        raise click.UsageError(str(exc)) from None
 
     failed = 0
     for path in paths:
         try:
-            summary = _check(path, format_, kind)
+            summary = _check(path, format_, kind, *pairs)
         except PublicServicesError as exc:
             failed += 1
             click.secho(f"✗ {path}: {type(exc).__name__}", fg="red", bold=True)
@@ -47,7 +58,17 @@ def validate(paths: tuple[Path, ...], format_: str | None, kind: str) -> None:
     raise SystemExit(1 if failed else 0)
 
 
-def _check(path: Path, format_: str | None, kind: str) -> str:
+def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{option} {item!r} must look like NAME=VALUE")
+        out[key] = value
+    return out
+
+
+def _check(path: Path, format_: str | None, kind: str, mapping: dict[str, str], constants: dict[str, str]) -> str:
     if kind == "areas":
         from publicservices.frame import validate_areas
 
@@ -58,8 +79,11 @@ def _check(path: Path, format_: str | None, kind: str) -> str:
 
         frame = validate_spend(path)
         return f"{frame.height:,} spend rows."
-    from publicservices.reading import read
+    from publicservices.reading import read, read_csv
 
-    result = read(path, format=format_)
+    if mapping or constants:
+        result = read_csv(path, mapping=mapping, constants=constants)
+    else:
+        result = read(path, format=format_)
     dataset = result.to_dataset()
     return f"{result.report.summary()}\n{dataset!r}"
