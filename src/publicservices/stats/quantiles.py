@@ -1,0 +1,168 @@
+"""Quantiles (deciles, quintiles ...) of areas and polarity-aware ranks.
+
+Example:
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"area_code": list("ABCDE"), "deprivation": [40.0, 10.0, 25.0, 33.0, 18.0]})
+    >>> quantile(f, "deprivation", n=5).get_column("quantile").to_list()  # 1 = most deprived
+    [1, 5, 3, 2, 4]
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import polars as pl
+
+from publicservices.errors import DataError, SchemaError, problem
+from publicservices.indicators import POLARITIES
+from publicservices.stats.outcomes import _require, _row_keys
+
+__all__ = ["quantile", "rank", "TOO_FEW_WARNING"]
+
+TOO_FEW_WARNING = "One or more groups had too few small areas with values to allow quantiles to be assigned"
+_RANK_METHODS = ("min", "max", "dense", "average", "ordinal")
+
+
+def _over(e: pl.Expr, by: list[str]) -> pl.Expr:
+    return e.over(by) if by else e
+
+
+def _by(by: str | Sequence[str] | None) -> list[str]:
+    if by is None:
+        return []
+    return [by] if isinstance(by, str) else list(by)
+
+
+def quantile(
+    frame: pl.DataFrame,
+    value: str = "value",
+    n: int = 10,
+    *,
+    invert: bool | str = True,
+    by: str | Sequence[str] | None = None,
+    name: str = "quantile",
+) -> pl.DataFrame:
+    """Assign each row to one of ``n`` quantiles (deciles by default), exactly as PHE does.
+
+    Method: PHEindicatormethods ``phe_quantile`` (OHID Technical Guide, "Assigning
+    deprivation categories"). Within each group, with N the number of non-null values and
+    rank the "min" rank of the value (of max(value) - value when inverted)::
+
+        quantile = floor((n + 1) - ceiling(((N + 1) - rank) / (N / n)))   (0 becomes 1)
+
+    ``invert=True`` (the PHE default) puts the highest values in quantile 1 -- as in IMD
+    deciles, where decile 1 is the most deprived. Groups with fewer than ``n`` values get
+    null quantiles and a warning; null values get null quantiles. Tied values share a
+    quantile, so a boundary may fall unevenly: PHE advises review in that case.
+
+    Parameters:
+        frame: one row per area (per group).
+        value: the numeric column to rank.
+        n: number of quantiles (10 deciles, 5 quintiles, 4 quartiles ...).
+        invert: True/False for every group, or the name of a boolean column that must be
+            constant within each group.
+        by: grouping columns: separate quantiles for each group (e.g. indicator, region).
+        name: the output column.
+
+    Example:
+        >>> import polars as pl
+        >>> f = pl.DataFrame({"v": [1.0, 2.0, 2.0, 3.0, 4.0, 5.0, None]})
+        >>> quantile(f, "v", n=3, invert=False).get_column("quantile").to_list()
+        [1, 1, 1, 2, 3, 3, None]
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise SchemaError(f"n={n!r} must be a whole number of quantiles, e.g. 10 for deciles.\nFix: pass n=10, 5 or 4.")
+    group = _by(by)
+    _require(frame, [value, *group], "name existing columns in value= and by=.")
+    if not frame.schema[value].is_numeric():
+        raise SchemaError(f"column {value!r} holds {frame.schema[value]} values; values must be numeric.\nFix: pass a numeric column as value=.")
+    if isinstance(invert, bool):
+        inv = pl.lit(invert)
+    elif isinstance(invert, str):
+        _require(frame, [invert], "pass invert=True/False or the name of a boolean column.")
+        if frame.schema[invert] != pl.Boolean:
+            raise SchemaError(f"invert column {invert!r} holds {frame.schema[invert]} values, not booleans.\nFix: use a True/False column.")
+        varies = frame.select(_over(pl.col(invert).n_unique(), group).alias("_n")).get_column("_n") > 1
+        if varies.any():
+            rows, total = _row_keys(frame, varies)
+            raise DataError(problem(invert, "takes more than one value within a group (invert field values must take "
+                                    "the same logical value for each data grouping set)", rows=rows, total=total,
+                                    fix=f"give every row of a group ({', '.join(group) or 'the whole frame'}) the same {invert!r}."))
+        inv = pl.col(invert)
+    else:
+        raise SchemaError(f"invert={invert!r} must be True, False or a column name.\nFix: pass one of those.")
+    x = pl.col(value).cast(pl.Float64).fill_nan(None)
+    adjusted = pl.when(inv).then(_over(x.max(), group) - x).otherwise(x)
+    r = _over(adjusted.rank("min"), group).cast(pl.Float64)
+    count = _over(x.count(), group).cast(pl.Float64)
+    q = ((n + 1) - (((count + 1) - r) / (count / n)).ceil()).floor()
+    q = pl.when(count < n).then(None).when(q == 0).then(1.0).otherwise(q)
+    out = frame.with_columns(q.cast(pl.Int64).alias(name))
+    too_few = out.select((pl.col(value).is_not_null() & pl.col(name).is_null()).any()).item()
+    if too_few:
+        warnings.warn(TOO_FEW_WARNING, UserWarning, stacklevel=2)
+    return out
+
+
+def rank(
+    frame: pl.DataFrame,
+    value: str = "value",
+    *,
+    by: str | Sequence[str] | None = None,
+    method: str = "min",
+    polarity: str = "higher_is_better",
+    name: str = "rank",
+) -> pl.DataFrame:
+    """Rank areas so that rank 1 is the best, with ties handled as chosen.
+
+    Method: competition ranking within each group. Direction by polarity: the highest value
+    ranks 1 for ``higher_is_better`` (and for ``no_judgement``, where rank 1 is simply the
+    highest), the lowest value for ``lower_is_better``. Ties (``method``):
+
+    * ``"min"`` -- standard competition ("1224"): tied areas share the best rank and
+      the next rank is skipped (the PHE / Fingertips convention);
+    * ``"max"`` -- modified competition ("1334");
+    * ``"dense"`` -- "1223": no gaps;
+    * ``"average"`` -- fractional ("1 2.5 2.5 4"): ranks sum to n(n+1)/2;
+    * ``"ordinal"`` -- "1234": ties broken by row order (not by merit -- use with care).
+
+    Null values get a null rank and are not counted; ``{name}_count`` holds the number of
+    ranked rows in the group ("3rd of 150").
+
+    Parameters:
+        frame: one row per area (per group).
+        value: column to rank.
+        by: grouping columns (e.g. indicator_id, period).
+        method: tie rule, one of min, max, dense, average, ordinal.
+        polarity: a polarity, or the name of a column holding one per row.
+        name: the output column.
+
+    Example:
+        >>> import polars as pl
+        >>> f = pl.DataFrame({"v": [10.0, 30.0, 20.0, 30.0]})
+        >>> rank(f, "v").get_column("rank").to_list()
+        [4, 1, 3, 1]
+        >>> rank(f, "v", method="dense", polarity="lower_is_better").get_column("rank").to_list()
+        [1, 3, 2, 3]
+    """
+    if method not in _RANK_METHODS:
+        raise SchemaError(f"method={method!r} is not a tie rule.\nFix: use one of {', '.join(_RANK_METHODS)}.")
+    group = _by(by)
+    _require(frame, [value, *group], "name existing columns in value= and by=.")
+    if not frame.schema[value].is_numeric():
+        raise SchemaError(f"column {value!r} holds {frame.schema[value]} values; values must be numeric.\nFix: pass a numeric column.")
+    if polarity in POLARITIES:
+        ascending = pl.lit(polarity == "lower_is_better")
+    elif polarity in frame.columns:
+        ascending = pl.col(polarity) == "lower_is_better"
+    else:
+        raise SchemaError(f"polarity={polarity!r} is neither a polarity ({', '.join(POLARITIES)}) nor a column.\nFix: pass one of those.")
+    x = pl.col(value).cast(pl.Float64).fill_nan(None)
+    dtype = pl.Float64 if method == "average" else pl.Int64
+    up = _over(x.rank(method), group).cast(dtype)
+    down = _over(x.rank(method, descending=True), group).cast(dtype)
+    return frame.with_columns(
+        pl.when(ascending).then(up).otherwise(down).alias(name),
+        _over(x.count(), group).cast(pl.Int64).alias(f"{name}_count"),
+    )
