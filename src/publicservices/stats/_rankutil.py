@@ -1,0 +1,126 @@
+"""Shared plumbing for the ranking family (funnel, shrinkage, report cards): resolving a
+Dataset or frame plus an indicator, naming offending rows, and checking columns.
+
+Private: the public names live in :mod:`publicservices.stats.ranking`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import polars as pl
+
+from publicservices.errors import DataError, IndicatorError, SchemaError, problem
+from publicservices.indicators import Indicator
+
+KEY_COLUMNS = ("indicator_id", "area_code", "period")
+GROUP_COLUMNS = ("indicator_id", "period")
+
+
+def resolve(
+    frame: Any,
+    indicator: Indicator | str | None,
+    indicators: Mapping[str, Indicator] | None = None,
+) -> tuple[pl.DataFrame, Indicator | None]:
+    """Return (values frame, Indicator) from a Dataset or a frame plus an indicator.
+
+    A Dataset (anything with ``.values`` and ``.indicators``) supplies both; a plain frame
+    needs ``indicator`` as an :class:`Indicator`, or as an id found in ``indicators``.
+    When the frame holds several indicators, only the rows of the chosen one are kept.
+    """
+    if not isinstance(frame, pl.DataFrame) and hasattr(frame, "values") and hasattr(frame, "indicators"):
+        indicators = {**dict(frame.indicators), **dict(indicators or {})}
+        frame = frame.values
+    if isinstance(frame, pl.LazyFrame):
+        frame = frame.collect()
+    if not isinstance(frame, pl.DataFrame):
+        raise SchemaError(
+            f"expected a Polars DataFrame or a Dataset, got {type(frame).__name__}.\n"
+            "Fix: pass dataset.values, a pl.DataFrame, or the Dataset itself."
+        )
+    if isinstance(indicator, str):
+        if not indicators or indicator not in indicators:
+            known = ", ".join(sorted(indicators or {})[:10]) or "none given"
+            raise IndicatorError(
+                f"unknown indicator {indicator!r} (known: {known}).\n"
+                "Fix: pass the Indicator object, or indicators={id: Indicator} / a Dataset."
+            )
+        indicator = indicators[indicator]
+    if indicator is not None and "indicator_id" in frame.columns:
+        ids = frame.get_column("indicator_id").unique().to_list()
+        if len(ids) > 1 or (ids and ids[0] != indicator.id):
+            frame = frame.filter(pl.col("indicator_id") == indicator.id)
+            if frame.height == 0:
+                raise DataError(
+                    problem("indicator_id", f"has no rows for indicator {indicator.id!r}",
+                            fix="Check the indicator id, or pass the matching values frame.")
+                )
+    return frame, indicator
+
+
+def row_labels(frame: pl.DataFrame, mask: Any) -> list[str]:
+    """Up to five ``indicator_id | area_code | period`` labels of the rows where mask is true."""
+    import numpy as np
+
+    idx = np.flatnonzero(np.asarray(mask))[:5]
+    keys = [k for k in KEY_COLUMNS if k in frame.columns]
+    if not keys:
+        return [f"row {i}" for i in idx]
+    sub = frame.select(keys)[idx.tolist()]
+    return [" | ".join("" if v is None else str(v) for v in row) for row in sub.iter_rows()]
+
+
+def require_columns(frame: pl.DataFrame, columns: Sequence[str], why: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            problem(missing[0], f"is missing ({why})",
+                    fix=f"Add column(s) {missing} or name the column(s) to use; "
+                        f"the frame has {frame.columns}.")
+        )
+
+
+def numeric(frame: pl.DataFrame, column: str, *, allow_null: bool = False, what: str = "") -> Any:
+    """Column as float64 NumPy array; nulls raise a DataError naming rows unless allowed."""
+    import numpy as np
+
+    s = frame.get_column(column)
+    if not s.dtype.is_numeric():
+        raise SchemaError(
+            problem(column, f"must be numeric, not {s.dtype}", fix=f"Cast {column!r} to Float64.")
+        )
+    nulls = s.is_null().to_numpy() | s.cast(pl.Float64).is_nan().fill_null(False).to_numpy()
+    if nulls.any() and not allow_null:
+        raise DataError(
+            problem(column, f"is missing{what}", rows=row_labels(frame, nulls), total=int(nulls.sum()),
+                    fix=f"Provide {column!r} for every row (0 where the count is zero), or filter "
+                        "those rows out before calling.")
+        )
+    arr = s.cast(pl.Float64).to_numpy()
+    return np.asarray(arr, dtype=np.float64)
+
+
+def check(frame: pl.DataFrame, column: str, bad: Any, what: str, fix: str) -> None:
+    """Raise a DataError naming the rows where ``bad`` is true."""
+    import numpy as np
+
+    bad = np.asarray(bad)
+    if bad.any():
+        raise DataError(problem(column, what, rows=row_labels(frame, bad), total=int(bad.sum()), fix=fix))
+
+
+def group_keys(frame: pl.DataFrame, by: Sequence[str] | str | None) -> list[str]:
+    """Grouping columns: ``by`` if given, else whichever of indicator_id/period exist."""
+    if by is None:
+        return [c for c in GROUP_COLUMNS if c in frame.columns]
+    by = [by] if isinstance(by, str) else list(by)
+    require_columns(frame, by, "grouping columns named in by=")
+    return by
+
+
+def partitions(frame: pl.DataFrame, keys: Sequence[str]) -> list[pl.DataFrame]:
+    """Split by keys (a few groups: indicator x period), preserving order."""
+    if not keys:
+        return [frame]
+    return frame.partition_by(list(keys), maintain_order=True)
