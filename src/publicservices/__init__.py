@@ -41,6 +41,28 @@ _EXPORTS: dict[str, str] = {
     "Reader": "publicservices.reading",
     "ReadResult": "publicservices.reading",
     "LoadReport": "publicservices.reading",
+    # the synthetic demo nation
+    "demo": "publicservices.synthetic",
+    "DemoNation": "publicservices.synthetic",
+    "DemoData": "publicservices.synthetic",
+    "hex_neighbours": "publicservices.synthetic",
+    # statistics: frames in, frames out
+    "outcomes": "publicservices.stats.outcomes",
+    "fairness": "publicservices.stats.fairness",
+    "value_for_money": "publicservices.stats.value",
+    # results that explain themselves
+    "compare": "publicservices.results",
+    "postcode_lottery": "publicservices.results",
+    "spend_vs_outcome": "publicservices.results",
+    "funnel_check": "publicservices.results",
+    "rank_areas": "publicservices.results",
+    "grade_areas": "publicservices.results",
+    "OutcomeResult": "publicservices.results",
+    "FairnessResult": "publicservices.results",
+    "ValueResult": "publicservices.results",
+    "FunnelResult": "publicservices.results",
+    "RankingResult": "publicservices.results",
+    "ReportCardResult": "publicservices.results",
     # plugins
     "hookimpl": "publicservices.hookspecs",
     "registered_indicators": "publicservices.plugins",
@@ -54,6 +76,24 @@ if TYPE_CHECKING:  # pragma: no cover
     from publicservices.frame import validate_areas, validate_spend, validate_values
     from publicservices.hookspecs import hookimpl
     from publicservices.indicators import Indicator
+    from publicservices.results import (
+        FairnessResult,
+        FunnelResult,
+        OutcomeResult,
+        RankingResult,
+        ReportCardResult,
+        ValueResult,
+        compare,
+        funnel_check,
+        grade_areas,
+        postcode_lottery,
+        rank_areas,
+        spend_vs_outcome,
+    )
+    from publicservices.stats.fairness import fairness
+    from publicservices.stats.outcomes import outcomes
+    from publicservices.stats.value import value_for_money
+    from publicservices.synthetic import DemoData, DemoNation, demo, hex_neighbours
     from publicservices.reading import LoadReport, Reader, ReadResult, read, read_csv, readers
     from publicservices.plugins import registered_indicators
 

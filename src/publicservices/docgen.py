@@ -21,6 +21,18 @@ import click
 API_MODULES: tuple[str, ...] = (
     "publicservices",
     "publicservices.stats",
+    *(
+        f"publicservices.stats.{name}"
+        for name in (
+            "intervals", "outcomes", "trends", "spc", "quantiles", "disclosure",
+            "fairness", "dispersion", "inequality", "variation", "gradient", "spatial",
+            "value", "dea", "comparators", "funnel", "shrinkage", "report_cards",
+        )
+    ),
+    "publicservices.charts",
+    "publicservices.results",
+    "publicservices.synthetic",
+    "publicservices.testing",
 )
 
 

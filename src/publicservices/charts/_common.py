@@ -1,0 +1,192 @@
+"""What every chart shares: data embedding, colours, titles, descriptions.
+
+Data go into a chart as inline ``values`` built from only the columns a chart draws, with
+floats rounded to six significant figures. Inline values are not passed through Altair's
+data transformers, so thousands of units never trip the max-rows error, and the global
+transformer setting is never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from publicservices.display import PALETTE, category_colour, format_number, join_words
+from publicservices.errors import SchemaError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import altair as alt
+
+    from publicservices.indicators import Indicator
+
+# Category words in display order, per polarity.
+JUDGED = ("better (99.8%)", "better (95%)", "better", "similar", "worse", "worse (95%)", "worse (99.8%)", "not compared")
+UNJUDGED = ("higher (99.8%)", "higher (95%)", "higher", "similar", "lower", "lower (95%)", "lower (99.8%)", "not compared")
+LIMIT_POINTS = 100  # points per drawn limit line: smooth to the eye, small to embed
+WIDTH, HEIGHT = 520, 340
+
+
+def inline(frame: pl.DataFrame, columns: Iterable[str]) -> alt.InlineData:
+    """Only ``columns`` of ``frame`` as inline Vega-Lite values (dates as ISO strings, NaN as null)."""
+    import altair as alt
+
+    names = list(dict.fromkeys(c for c in columns if c in frame.columns))
+    exprs = []
+    for name in names:
+        dtype = frame.schema[name]
+        col = pl.col(name)
+        if dtype.is_float():
+            exprs.append(col.round_sig_figs(6).fill_nan(None))
+        elif dtype.is_temporal():
+            exprs.append(col.dt.to_string("%Y-%m-%d"))
+        elif dtype.is_numeric() or dtype == pl.Boolean or dtype == pl.String:
+            exprs.append(col)
+        else:
+            exprs.append(col.cast(pl.String))
+    return alt.InlineData(values=frame.select(exprs).to_dicts())
+
+
+def require(frame: pl.DataFrame, columns: Sequence[str], chart: str, fix: str) -> None:
+    """Raise a SchemaError naming the columns a chart needs and does not find."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"{chart}: required column(s) {', '.join(map(repr, missing))} missing.\n"
+            f"Columns present: {', '.join(frame.columns)}.\nFix: {fix}"
+        )
+
+
+def first_present(frame: pl.DataFrame, names: Sequence[str]) -> str | None:
+    return next((n for n in names if n in frame.columns), None)
+
+
+def polarity_of(frame: pl.DataFrame, indicator: Indicator | None) -> str:
+    if indicator is not None:
+        return indicator.polarity
+    if "polarity" in frame.columns:
+        values = frame.get_column("polarity").drop_nulls().unique().to_list()
+        if len(values) == 1:
+            return str(values[0])
+    return "no_judgement"
+
+
+def category_scale(polarity: str, present: Iterable[Any] = ()) -> alt.Scale:
+    """Colour scale for the comparison categories that occur, in display order.
+
+    Colours are fixed per word (better blue, worse vermillion, similar grey; higher/lower
+    blues for indicators without polarity), so a category looks the same in every chart.
+    """
+    import altair as alt
+
+    found = {str(w) for w in present if w is not None}
+    judged = polarity != "no_judgement" or any(w.startswith(("better", "worse")) for w in found)
+    canonical = list(JUDGED if judged else UNJUDGED)
+    canonical += [w for w in (*JUDGED, *UNJUDGED) if w not in canonical]
+    words = [w for w in canonical if w in found] + sorted(found - set(canonical))
+    if not words:
+        words = [w for w in canonical if w != "not compared"][:3]
+    colours = [category_colour(w) or PALETTE["neutral"] for w in words]
+    return alt.Scale(domain=words, range=colours)
+
+
+def value_label(indicator: Indicator | None, fallback: str = "value") -> str:
+    """Axis title: the indicator's unit (``%`` or ``per 100,000``) or a fallback."""
+    if indicator is None:
+        return fallback
+    unit = indicator.unit.strip()
+    if not unit:
+        return fallback
+    return "per cent" if unit == "%" else unit
+
+
+def chart_title(indicator: Indicator | None, default: str, subtitle: Sequence[str] | str = ()) -> alt.TitleParams:
+    import altair as alt
+
+    text = indicator.title if indicator is not None else default
+    subtitles = [subtitle] if isinstance(subtitle, str) else list(subtitle)
+    return alt.TitleParams(text=text, subtitle=[s for s in subtitles if s] or alt.Undefined, anchor="start")
+
+
+def fmt(value: Any, indicator: Indicator | None) -> str:
+    return format_number(value, unit=indicator.unit if indicator is not None else "")
+
+
+def counts_sentence(frame: pl.DataFrame, column: str, noun: str = "area") -> str:
+    """``12 better, 100 similar and 8 worse`` (only categories that occur, in display order)."""
+    if column not in frame.columns:
+        return ""
+    counts = frame.get_column(column).fill_null("not compared").value_counts()
+    found = dict(zip(counts.get_column(column).to_list(), counts.get_column("count").to_list(), strict=True))
+    order = [w for w in (*JUDGED, *UNJUDGED) if w in found] + sorted(w for w in found if w not in (*JUDGED, *UNJUDGED))
+    order = list(dict.fromkeys(order))
+    return join_words([f"{found[w]:,} {w}" for w in order])
+
+
+def finish(chart: Any, *, kind: str, description: str, indicator: Indicator | None = None,
+           extra: Mapping[str, Any] | None = None) -> Any:
+    """Attach the text description (Vega-Lite ``description``) and publicservices metadata.
+
+    The description is what a screen reader announces and what the published site shows
+    beside the chart; :func:`describe` reads it back.
+    """
+    meta: dict[str, Any] = {"kind": kind, "description": description}
+    if indicator is not None:
+        meta["indicator_id"] = indicator.id
+    if extra:
+        meta.update(extra)
+    return chart.properties(description=description, usermeta={"publicservices": meta})
+
+
+def describe(chart: Any) -> str:
+    """The plain-text description attached to a chart built here (empty if none).
+
+    Example:
+        >>> import polars as pl
+        >>> from publicservices.charts import funnel_plot
+        >>> frame = pl.DataFrame({"area_code": ["A", "B"], "denominator": [100.0, 400.0],
+        ...                       "value": [12.0, 9.5]})
+        >>> describe(funnel_plot(frame))[:20]
+        'Funnel plot of value'
+    """
+    text = getattr(chart, "description", None)
+    return text if isinstance(text, str) else ""
+
+
+def thin(frame: pl.DataFrame, x: str, n: int = LIMIT_POINTS) -> pl.DataFrame:
+    """At most about ``n`` rows of a curve sampled along ``x``, keeping both ends.
+
+    Points are taken at geometrically spaced ``x`` when ``x`` is positive (funnel limits bend
+    most at small denominators), evenly otherwise; each target picks the nearest row, so the
+    drawn points are exact rows of the input, never interpolated values.
+    """
+    frame = frame.filter(pl.col(x).is_not_null()).unique(subset=x, keep="first").sort(x)
+    if frame.height <= n:
+        return frame
+    xs = frame.get_column(x)
+    lo, hi = float(xs.min()), float(xs.max())  # type: ignore[arg-type]
+    import math
+
+    if lo > 0:
+        targets = [math.exp(math.log(lo) + (math.log(hi) - math.log(lo)) * i / (n - 1)) for i in range(n)]
+    else:
+        targets = [lo + (hi - lo) * i / (n - 1) for i in range(n)]
+    grid = pl.DataFrame({"_target": targets}, schema={"_target": pl.Float64})
+    picked = grid.join_asof(
+        frame.with_columns(pl.col(x).cast(pl.Float64).alias("_target")), on="_target", strategy="nearest"
+    )
+    return picked.drop("_target").unique(subset=x, keep="first").sort(x)
+
+
+def area_labels(frame: pl.DataFrame, label: str | None) -> pl.DataFrame:
+    """Add ``_label``: the area name where known, else the code."""
+    name = label if label and label in frame.columns else None
+    code = "area_code" if "area_code" in frame.columns else None
+    if name and code:
+        expr = pl.coalesce(pl.col(name).cast(pl.String), pl.col(code))
+    elif name or code:
+        expr = pl.col(name or code).cast(pl.String)  # type: ignore[arg-type]
+    else:
+        expr = pl.int_range(1, pl.len() + 1).cast(pl.String)
+    return frame.with_columns(expr.alias("_label"))

@@ -1,0 +1,242 @@
+"""The result base class and the plumbing every result shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import polars as pl
+
+from publicservices.display import Block, Column, join_words
+from publicservices.errors import DataError, SchemaError
+from publicservices.indicators import Indicator
+
+if TYPE_CHECKING:  # pragma: no cover
+    from publicservices.dataset import Dataset
+
+__all__ = ["Result", "IndicatorsLike"]
+
+IndicatorsLike = Mapping[str, Indicator] | Iterable[Indicator] | None
+
+
+# -- shared plumbing -------------------------------------------------------------------------
+
+
+def _indicator_map(indicators: IndicatorsLike, dataset: Any = None) -> dict[str, Indicator]:
+    out: dict[str, Indicator] = dict(getattr(dataset, "indicators", None) or {})
+    if indicators is not None:
+        items = indicators.values() if isinstance(indicators, Mapping) else indicators
+        for ind in items:
+            if not isinstance(ind, Indicator):
+                raise SchemaError(f"indicators must be Indicator objects, got {type(ind).__name__}.\n"
+                                  "Fix: pass a mapping id -> publicservices.Indicator, or a list of them.")
+            out[ind.id] = ind
+    return out
+
+
+def _unpack(data: Any) -> tuple[pl.DataFrame, Any]:
+    """(values frame, dataset or None) from a Dataset or a values frame."""
+    if isinstance(data, pl.LazyFrame):
+        data = data.collect()
+    if isinstance(data, pl.DataFrame):
+        return data, None
+    if hasattr(data, "values") and isinstance(getattr(data, "values", None), pl.DataFrame):
+        return data.values, data
+    raise SchemaError(
+        f"expected a Dataset or a Polars values frame, got {type(data).__name__}.\n"
+        "Fix: pass publicservices.demo() or another Dataset, or a pl.DataFrame with indicators=."
+    )
+
+
+def _with_names(frame: pl.DataFrame, areas: pl.DataFrame | None) -> pl.DataFrame:
+    if areas is None or "area_code" not in frame.columns or "area_name" in frame.columns or "area_name" not in areas.columns:
+        return frame
+    return frame.join(areas.select("area_code", "area_name").unique("area_code", keep="first"), on="area_code",
+                      how="left", maintain_order="left")
+
+
+def _with_titles(frame: pl.DataFrame, indicators: Mapping[str, Indicator]) -> pl.DataFrame:
+    """Add ``indicator``: each row's indicator title (the id when there is no definition)."""
+    if "indicator_id" not in frame.columns or "indicator" in frame.columns:
+        return frame
+    titles = {i: d.title for i, d in indicators.items()}
+    return frame.with_columns(
+        pl.col("indicator_id").replace_strict(titles, default=pl.col("indicator_id"), return_dtype=pl.String).alias("indicator")
+    )
+
+
+def _latest(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows of each indicator's latest period (all rows when there is no period)."""
+    if "period" not in frame.columns:
+        return frame
+    order = "period_start" if "period_start" in frame.columns else "period"
+    by = ["indicator_id"] if "indicator_id" in frame.columns else []
+    latest = pl.col(order).max().over(by) if by else pl.col(order).max()
+    return frame.filter(pl.col(order) == latest)
+
+
+def _pick_indicator(frame: pl.DataFrame, indicators: Mapping[str, Indicator], indicator: str | Indicator | None) -> Indicator | None:
+    if isinstance(indicator, Indicator):
+        return indicator
+    ids = frame.get_column("indicator_id").unique(maintain_order=True).to_list() if "indicator_id" in frame.columns else []
+    if indicator is None:
+        if len(ids) > 1:
+            raise DataError(
+                f"this result holds {len(ids)} indicators ({join_words(ids[:4])}{' ...' if len(ids) > 4 else ''}); "
+                "a chart shows one.\nFix: pass indicator='<id>' to .chart()."
+            )
+        indicator = ids[0] if ids else None
+    if indicator is None:
+        return None
+    if ids and indicator not in ids:
+        raise DataError(f"indicator {indicator!r} is not in this result.\nFix: use one of {', '.join(ids[:10])}.")
+    return indicators.get(indicator) or None
+
+
+def _one(frame: pl.DataFrame, column: str, value: Any) -> pl.DataFrame:
+    return frame.filter(pl.col(column) == value) if value is not None and column in frame.columns else frame
+
+
+def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
+    if column not in frame.columns:
+        return {}
+    counts = frame.get_column(column).cast(pl.String).drop_nulls().value_counts()
+    return dict(counts.rows())
+
+
+class Result:
+    """Base class: a frame, where it came from, and how to show it.
+
+    Parameters:
+        frame: the result frame.
+        dataset: the Dataset it was computed from (for names, areas and indicator metadata).
+        indicators: indicator definitions (a mapping by id or a list), added to the dataset's.
+        areas: an areas frame (names, tile positions), if there is no dataset.
+    """
+
+    kind: ClassVar[str] = "result"
+    title: ClassVar[str] = "Result"
+    columns: ClassVar[Sequence[Column]] = ()
+    default_chart: ClassVar[str] = ""
+    max_rows: ClassVar[int] = 10
+
+    def __init__(self, frame: pl.DataFrame, *, dataset: Dataset | None = None, indicators: IndicatorsLike = None,
+                 areas: pl.DataFrame | None = None, **extra: Any) -> None:
+        if isinstance(frame, pl.LazyFrame):
+            frame = frame.collect()
+        if not isinstance(frame, pl.DataFrame):
+            raise SchemaError(f"{type(self).__name__} needs a Polars DataFrame, got {type(frame).__name__}.\n"
+                              "Fix: pass the frame a publicservices.stats function returned.")
+        self.dataset = dataset
+        self.indicators: dict[str, Indicator] = _indicator_map(indicators, dataset)
+        self.areas: pl.DataFrame | None = areas if areas is not None else getattr(dataset, "areas", None)
+        self._frame = frame
+        self.extra: dict[str, Any] = dict(extra)
+
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame, dataset: Dataset | None = None, *, indicators: IndicatorsLike = None,
+                   areas: pl.DataFrame | None = None, **extra: Any) -> Result:
+        """Wrap a frame you already have (from ``publicservices.stats``) as this result."""
+        return cls(frame, dataset=dataset, indicators=indicators, areas=areas, **extra)
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The result as a plain Polars DataFrame."""
+        return self._frame
+
+    def __len__(self) -> int:
+        return self._frame.height
+
+    # -- words ---------------------------------------------------------------------------
+
+    def sentences(self) -> list[str]:
+        """The headline findings, one plain-language sentence each."""
+        return []
+
+    def summary(self) -> str:
+        """The headline findings as plain text, one sentence per line."""
+        return "\n".join(self.sentences())
+
+    # -- charts --------------------------------------------------------------------------
+
+    def chart_kinds(self) -> tuple[str, ...]:
+        """The chart kinds ``.chart(kind)`` can draw for this result."""
+        return tuple(name.removeprefix("_chart_") for name in dir(self) if name.startswith("_chart_"))
+
+    def chart(self, kind: str | None = None, **options: Any) -> Any:
+        """An Altair chart of this result; ``kind`` is one of :meth:`chart_kinds`."""
+        kind = kind or self.default_chart
+        method = getattr(self, f"_chart_{kind}", None)
+        if method is None:
+            raise SchemaError(f"{type(self).__name__} has no chart {kind!r}.\nFix: use one of {', '.join(self.chart_kinds())}.")
+        return method(**options)
+
+    # -- display -------------------------------------------------------------------------
+
+    def _title(self) -> str:
+        return self.title
+
+    def _display_frame(self) -> tuple[pl.DataFrame, str | None]:
+        return _with_names(self._frame, self.areas), None
+
+    def _columns(self) -> Sequence[Column]:
+        return self.columns
+
+    def _badge(self) -> str | None:
+        if self.dataset is not None and getattr(self.dataset, "synthetic", False):
+            return "synthetic data"
+        return None
+
+    def _footer(self) -> str:
+        kinds = self.chart_kinds()
+        hint = f"The full table is .frame; .chart() draws {_CHART_NAMES.get(self.default_chart, 'a chart')}"
+        others = [f'"{k}"' for k in kinds if k != self.default_chart]
+        if others:
+            hint += f"; .chart(kind) also draws {join_words(others).replace(' and ', ' or ')}"
+        return hint + "."
+
+    def _block(self) -> Block:
+        frame, sorted_by = self._display_frame()
+        return Block(title=self._title(), sentences=self.sentences(), frame=frame, columns=self._columns(),
+                     max_rows=self.max_rows, badge=self._badge(), sorted_by=sorted_by, footer=self._footer())
+
+    def _repr_html_(self) -> str:
+        return self._block().html()
+
+    def __repr__(self) -> str:
+        return self._block().text()
+
+
+_CHART_NAMES = {
+    "funnel": "a funnel plot",
+    "league": "a league table with rank intervals",
+    "grades": "the report card grades",
+    "frontier": "spend against outcome with the efficient frontier",
+    "lottery": "the true variation of each indicator",
+}
+
+
+def _unit_of(indicators: Mapping[str, Indicator], frame: pl.DataFrame) -> str:
+    """The common unit when the frame holds one indicator, else none (units differ)."""
+    if "indicator_id" not in frame.columns:
+        return ""
+    ids = frame.get_column("indicator_id").unique().to_list()
+    if len(ids) == 1 and ids[0] in indicators:
+        return indicators[ids[0]].unit
+    return ""
+
+
+def _title_of(indicators: Mapping[str, Indicator], indicator_id: str) -> str:
+    ind = indicators.get(indicator_id)
+    return ind.title if ind is not None else indicator_id
+
+
+
+
+def _first_area(frame: pl.DataFrame) -> str:
+    codes = frame.get_column("area_code").drop_nulls() if "area_code" in frame.columns else pl.Series([])
+    if not codes.len():
+        raise DataError("this result has no areas.\nFix: compute it on data with area_code values.")
+    return str(codes[0])
+
+
