@@ -55,7 +55,12 @@ __all__ = [
     "registered_indicators",
 ]
 
-DEFAULT_PLUGINS: tuple[str, ...] = ("publicservices.default_plugins.readers",)
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "publicservices.default_plugins.readers",
+    "publicservices.default_plugins.els",
+    "publicservices.default_plugins.geography",
+    "publicservices.default_plugins.context",
+)
 ENV_LOAD_PLUGINS = "PUBLICSERVICES_LOAD_PLUGINS"
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
 

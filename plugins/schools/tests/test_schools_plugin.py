@@ -1,0 +1,54 @@
+"""The schools plugin: contract, ELS mappings and demo data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+import publicservices as ps
+from publicservices.synthetic import DemoNation
+from publicservices.testing import check_plugin
+
+from publicservices_schools import INDICATORS, generate
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_contract():
+    result = check_plugin("publicservices-schools", reader_fixtures={"schools-els": FIXTURES / "els_schools.csv"})
+    assert result.ok and len(result.indicators) >= 6 and result.sectors == ["schools"]
+
+
+def test_indicator_metadata():
+    by_id = {i.id: i for i in INDICATORS}
+    assert by_id["schools.persistent_absence"].polarity == "lower_is_better"
+    assert by_id["schools.attainment8"].measure == "mean"
+    assert by_id["schools.disadvantage_gap"].measure == "score"
+    assert all(i.source and i.definition for i in INDICATORS)
+
+
+def test_els_names_map_onto_school_ids_and_suppressed_cells_are_kept():
+    result = ps.read(FIXTURES / "els_schools.csv")
+    ids = set(result.values.get_column("indicator_id"))
+    assert ids == {"schools.gcse_english_maths", "schools.ks2_expected_standard", "schools.persistent_absence",
+                   "schools.persistent_absence_fsm", "schools.persistent_absence_looked_after"}
+    assert result.report.rows_kept == result.report.rows_read == 8
+    assert result.report.missing == {"not available (status x)": 1, "confidential or suppressed (status c)": 1}
+    looked_after = result.values.filter(pl.col("indicator_id") == "schools.persistent_absence_looked_after").row(0, named=True)
+    assert looked_after["value"] is None and looked_after["status"] == "c" and looked_after["period"] == "2023/24"
+
+
+def test_disadvantage_gap_in_attendance_from_the_two_published_rates():
+    values = ps.read(FIXTURES / "els_schools.csv").values
+    wide = values.filter(pl.col("area_code") == "E06000001").pivot("indicator_id", index="period", values="value")
+    gap = wide.select(pl.col("schools.persistent_absence_fsm") - pl.col("schools.persistent_absence")).drop_nulls().item()
+    assert gap == 36.9 - 22.4
+
+
+def test_demo_good_or_outstanding_is_noisier_in_small_areas():
+    nation = DemoNation(seed=0)
+    values = generate(nation).values.filter(pl.col("indicator_id") == "schools.good_or_outstanding")
+    # Few schools per area: the binomial noise is large, so some areas reach 100%.
+    assert values.get_column("denominator").median() < 200
+    assert values.get_column("value").max() <= 100.0

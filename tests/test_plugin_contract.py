@@ -1,0 +1,120 @@
+"""publicservices.testing: the contract kit passes good plugins and names every fault in bad ones."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from publicservices.hookspecs import hookimpl
+from publicservices.indicators import Indicator
+from publicservices.reading import LoadReport, Reader, ReadResult
+from publicservices.synthetic import DemoData, Model, simulate
+from publicservices.testing import PluginCheck, check_plugin
+
+PROP = Indicator(id="toy.share", title="Share", sector="toy", measure="proportion", multiplier=100,
+                 polarity="higher_is_better", unit="%", source="Toy source", definition="Share of toys that work, in per cent.")
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "toy.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _read_toy(path, **options):
+    frame = pl.read_csv(path, schema_overrides={"numerator": pl.Float64, "denominator": pl.Float64})
+    values = frame.with_columns(indicator_id=pl.lit("toy.share"), value=pl.col("numerator") / pl.col("denominator") * 100)
+    report = LoadReport(source=Path(path).name, reader="toy", rows_read=frame.height, rows_kept=frame.height)
+    return ReadResult(values=values, report=report)
+
+
+class Good:
+    @hookimpl
+    def publicservices_indicators(self, register):
+        register(PROP)
+
+    @hookimpl
+    def publicservices_readers(self, register):
+        register(Reader(name="toy", description="toy", sniff=lambda c: "toy_id" in c, read=_read_toy))
+
+    @hookimpl
+    def publicservices_demo_data(self, register):
+        register("toy", lambda nation: simulate(nation, [(PROP, Model(baseline=70.0, tau=0.2, spend=0.2, denominator_per_head=0.01))]))
+
+
+def test_a_good_plugin_passes(tmp_path):
+    fixture = _write(tmp_path, "toy_id,area_code,period,numerator,denominator\n1,A,2023,3,10\n")
+    result = check_plugin(Good(), reader_fixtures={"toy": fixture})
+    assert isinstance(result, PluginCheck) and result.ok, str(result)
+    assert result.indicators == ["toy.share"] and result.readers == ["toy"] and result.sectors == ["toy"]
+    assert {"loads", "indicator metadata", "reader toy", "demo data for 'toy'"} <= set(result.passed)
+
+
+class Sloppy(Good):
+    @hookimpl
+    def publicservices_indicators(self, register):
+        register(Indicator(id="toy.share", title="Share", sector="toy", measure="proportion", multiplier=100,
+                           polarity="lower_is_better", unit="", source="", definition="x"))
+
+    @hookimpl
+    def publicservices_demo_data(self, register):
+        counter = {"n": 0}
+
+        def generate(nation):
+            counter["n"] += 1  # changes between runs: not deterministic
+            rows = pl.DataFrame({"indicator_id": ["toy.share"], "area_code": ["X06000001"], "period": ["2014/15"],
+                                 "numerator": [5.0 + counter["n"]], "denominator": [10.0], "value": [250.0]})
+            return DemoData(values=rows, truth={"spend_effect": {"toy.share": 0.5}})
+
+        register("toy", generate)
+
+
+def test_a_sloppy_plugin_fails_with_every_reason(tmp_path):
+    fixture = _write(tmp_path, "area_code,period\nA,2023\n")
+    with pytest.raises(AssertionError) as info:
+        check_plugin(Sloppy(), reader_fixtures={"toy": fixture})
+    message = str(info.value)
+    for expected in ("has no unit", "has no source", "the definition should say", "does not recognise the header",
+                     "not deterministic", "covers 1 area x period cells", "values outside [0, 100]",
+                     "value is not numerator / denominator", "makes it worse", "truth['values']"):
+        assert expected in message, expected
+
+
+def test_missing_fixture_and_unknown_distribution_are_reported():
+    result = check_plugin(Good(), raise_on_failure=False)
+    assert any("reader 'toy' has no fixture" in f for f in result.failures)
+    missing = check_plugin("publicservices-nonexistent", raise_on_failure=False)
+    assert not missing.ok and "no entry point" in missing.failures[0]
+
+
+class Leaky(Good):
+    @hookimpl
+    def publicservices_readers(self, register):
+        def read(path, **options):
+            out = _read_toy(path)
+            out.report.rows_read += 2  # two rows vanished without being counted
+            return out
+
+        register(Reader(name="toy", description="toy", sniff=lambda c: "toy_id" in c, read=read))
+
+
+def test_rows_that_vanish_are_caught(tmp_path):
+    fixture = _write(tmp_path, "toy_id,area_code,period,numerator,denominator\n1,A,2023,3,10\n")
+    result = check_plugin(Leaky(), reader_fixtures={"toy": fixture}, raise_on_failure=False)
+    assert any("rows do not add up" in f for f in result.failures)
+
+
+def test_module_import_is_light():
+    code = ("import sys\nimport publicservices.testing\n"
+            "print(sorted(m for m in ('polars', 'numpy', 'scipy', 'altair') if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
+def test_fixture_is_offered_to_pytest(plugin_contract):
+    assert plugin_contract is check_plugin

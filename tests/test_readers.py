@@ -1,0 +1,268 @@
+"""Readers on hand-written fixture rows of every published layout (tests/fixtures/readers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import publicservices as ps
+from publicservices.default_plugins.els import els_indicator_id, generic_indicator, period_label, read_els
+from publicservices.default_plugins.geography import area_type_expr, read_topojson_areas
+from publicservices.errors import ReaderError
+from publicservices.reading import read_header, sniff
+
+FIXTURES = Path(__file__).parent / "fixtures" / "readers"
+
+EXPECTED_READER = {
+    "els.csv": "ons-els",
+    "fingertips_extract.csv": "fingertips",
+    "fingertips_download.csv": "fingertips",
+    "imd_summary.csv": "imd-lad-summary",
+    "revenue_outturn.csv": "mhclg-revenue-outturn",
+    "police_workforce.csv": "police-workforce",
+    "topojson_small.json": "topojson-areas",
+    "contract.csv": "contract",
+}
+
+
+def test_builtin_readers_are_registered():
+    assert {"contract", "ons-els", "topojson-areas", "imd-lad-summary", "mhclg-revenue-outturn"} <= set(ps.readers())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_READER))
+def test_sniffing_picks_the_right_reader_and_every_row_is_accounted_for(name):
+    path = FIXTURES / name
+    assert sniff(path).name == EXPECTED_READER[name]
+    result = ps.read(path)
+    report = result.report
+    assert report.reader == EXPECTED_READER[name]
+    kept = result.values.height + (result.spend.height if result.spend is not None else 0)
+    assert report.rows_kept == kept
+    assert report.rows_read == report.rows_kept + report.rows_set_aside
+    empty = result.values.filter(pl.col("value").is_null() & pl.col("numerator").is_null()).height
+    assert sum(report.missing.values()) >= empty
+    summary = report.summary()
+    assert ("No values are missing." in summary) or ("values are missing" in summary)
+    result.to_dataset()  # passes the data contract as a whole
+
+
+# -- ONS Explore local statistics -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "length", "label"),
+    [
+        ("2023-01-01", "P1Y", "2023"),
+        ("2022-04-01", "P1Y", "2022/23"),
+        ("2023-09-01", "P1Y", "2023/24"),
+        ("1999-08-01", "P1Y", "1999/00"),
+        ("2020-01-01", "P3Y", "2020-22"),
+        ("2016-01-01", "P5Y", "2016-20"),
+        ("2014-04-01", "P3Y", "2014/15-2016/17"),
+        ("2024-04-01", "P3M", "2024 Q2"),
+        ("2024-03-01", "P1M", "2024-03"),
+        ("2024-03-05", "P7D", "2024-03-05 (P7D)"),
+    ],
+)
+def test_els_period_labels(start, length, label):
+    frame = pl.DataFrame({"s": [start], "l": [length]})
+    assert frame.select(period_label(pl.col("s").str.to_date(), pl.col("l"))).item() == label
+
+
+def test_els_suppressed_cells_are_kept_with_their_reason():
+    result = ps.read(FIXTURES / "els.csv")
+    values = result.values
+    assert result.report.rows_read == result.report.rows_kept == values.height == 12
+    assert result.report.missing == {
+        "not available (status x)": 1,
+        "confidential or suppressed (status c)": 1,
+        "not applicable (status z)": 1,
+        "low reliability (status u)": 1,
+    }
+    missing = values.filter(pl.col("value").is_null())
+    assert missing.get_column("missing_reason").null_count() == 0
+    assert set(missing.get_column("status")) == {"x", "c", "z", "u"}
+    merged = values.filter(pl.col("area_code") == "E67000001").row(0, named=True)
+    assert merged["status"] == "Value for Hackney and City of London combined" and merged["value"] == 41.3
+    assert any("Hackney" in note for note in result.report.notes)
+    assert values.filter(pl.col("area_code") == "E08000016").item(0, "notes").startswith("Obsolete code")
+
+
+def test_els_plugin_mappings_and_generic_ids():
+    result = ps.read(FIXTURES / "els.csv")
+    ids = set(result.values.get_column("indicator_id"))
+    assert ids == {"schools.persistent_absence", "schools.persistent_absence_fsm", "schools.persistent_absence_looked_after",
+                   "policing.homicide_rate", "health.cvd_mortality_preventable", "els.wellbeing_average_life_satisfaction"}
+    generic = result.indicators["els.wellbeing_average_life_satisfaction"]
+    assert (generic.sector, generic.measure, generic.polarity) == ("els", "score", "no_judgement")
+    assert "ONS Explore local statistics" in generic.source
+    # A user mapping wins over the plugins' mappings.
+    mine = read_els(FIXTURES / "els.csv", indicator_ids={"Homicide Offences": "els.my_homicides"})
+    assert "els.my_homicides" in set(mine.values.get_column("indicator_id"))
+
+
+def test_els_areas_frame_names_and_types():
+    areas = ps.read(FIXTURES / "els.csv").areas
+    types = dict(areas.select("area_code", "area_type").rows())
+    # ONS labels Westminster "Local Authority District"; its code says London borough (upper tier).
+    assert types["E09000033"] == "London borough"
+    assert types["E08000016"] == "Metropolitan district"
+    assert types["E07000008"] == "Shire district"
+    assert types["E23000001"] == "Police force area"
+    assert dict(areas.select("area_code", "area_name").rows())["E06000001"] == "Hartlepool"
+    assert dict(areas.select("area_code", "geography").rows())["E09000033"] == "Local Authority District"
+
+
+def test_els_area_prefix_filter_sets_rows_aside_and_counts_them():
+    result = read_els(FIXTURES / "els.csv", area_prefixes=["E06", "E08", "E09", "E10"])
+    assert set(result.values.get_column("area_code").str.slice(0, 3)) <= {"E06", "E08", "E09", "E10"}
+    assert result.report.rows_set_aside == 12 - result.values.height > 0
+    assert result.report.rows_read == result.report.rows_kept + result.report.rows_set_aside
+
+
+def test_els_two_starts_with_one_label_are_told_apart(tmp_path):
+    path = tmp_path / "clash.csv"
+    path.write_text(
+        "area_code,area_name,indicator,period_start,period_length,value\n"
+        "E06000001,Hartlepool,Thing,2022-04-01,P1Y,1\n"
+        "E06000001,Hartlepool,Thing,2022-09-01,P1Y,2\n",
+        encoding="utf-8",
+    )
+    periods = sorted(ps.read(path).values.get_column("period"))
+    assert periods == ["2022/23 (from 2022-04-01)", "2022/23 (from 2022-09-01)"]
+
+
+def test_els_errors_name_the_problem(tmp_path):
+    bad_date = tmp_path / "bad.csv"
+    bad_date.write_text("area_code,indicator,period_start,period_length,value\nE06000001,Thing,April 2022,P1Y,1\n", encoding="utf-8")
+    with pytest.raises(ReaderError, match="period_start"):
+        ps.read(bad_date)
+    text_value = tmp_path / "text.csv"
+    text_value.write_text("area_code,indicator,period_start,period_length,value\nE06000001,Thing,2022-04-01,P1Y,[c]\n", encoding="utf-8")
+    assert ps.read(text_value).report.missing == {"not a number in the source ([c])": 1}
+    with pytest.raises(ReaderError, match="not an Explore local statistics file"):
+        read_els(FIXTURES / "imd_summary.csv")
+
+
+def test_generic_indicator_guesses_the_measure():
+    pct = generic_indicator("Share", "Percentage", "%", "f.csv")
+    assert (pct.measure, pct.multiplier, pct.unit) == ("proportion", 100.0, "%")
+    dsr = generic_indicator("Deaths", "Age-standardised rate per 100,000", "Rate per 100,000 population", "f.csv")
+    assert (dsr.measure, dsr.multiplier) == ("dsr", 100_000.0)
+    per_thousand = generic_indicator("Births", "Rate per 1,000 women", "", "f.csv")
+    assert (per_thousand.measure, per_thousand.multiplier) == ("rate", 1_000.0)
+    assert els_indicator_id("2020 Index!") == "els.x2020_index"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=1, max_size=120))
+def test_generated_ids_are_always_valid(name):
+    from publicservices.indicators import ID_PATTERN
+
+    assert ID_PATTERN.match(els_indicator_id(name))
+
+
+# -- other layouts ----------------------------------------------------------------------------
+
+
+def test_imd_summary_gives_deprivation_and_score_indicators():
+    result = ps.read(FIXTURES / "imd_summary.csv")
+    assert set(result.indicators) == {"context.imd2019_imd", "context.imd2019_income"}
+    areas = dict(result.areas.select("area_code", "deprivation").rows())
+    assert areas == {"E06000001": 35.037, "E07000008": 13.1}
+    assert result.report.missing == {"average score empty in the source file": 1}
+    assert "rank_average_score" in result.values.columns
+
+
+def test_revenue_outturn_becomes_spend_in_pounds():
+    result = ps.read(FIXTURES / "revenue_outturn.csv")
+    spend = result.spend
+    assert result.values.height == 0 and spend.height == 7
+    row = spend.filter(pl.col("area_code") == "E10000003", pl.col("period") == "2017/18", pl.col("service") == "schools").row(0, named=True)
+    assert row["spend"] == 278_639_000.0 and row["service_name"] == "Education services"
+    assert set(spend.get_column("service")) == {"schools", "policing", "health", "adult_social_care", "net_current_expenditure"}
+    # A police authority without an ONS code keeps its MHCLG E-code.
+    assert "E3331" in set(spend.get_column("area_code"))
+    assert dict(result.areas.select("area_code", "area_name").rows())["E10000003"] == "Cambridgeshire"  # the latest name
+
+
+def test_topojson_gives_areas_by_vintage():
+    every = read_topojson_areas(FIXTURES / "topojson_small.json")
+    assert every.height == 4
+    assert dict(every.select("area_code", "layers").rows())["E06000001"] == "ltla,utla"
+    in_2024 = set(read_topojson_areas(FIXTURES / "topojson_small.json", year=2024).get_column("area_code"))
+    assert "E06000063" in in_2024 and "E10000006" not in in_2024
+    with pytest.raises(ReaderError, match="no layer"):
+        read_topojson_areas(FIXTURES / "topojson_small.json", layers=["lsoa"])
+
+
+def test_police_workforce_snapshots():
+    result = ps.read(FIXTURES / "police_workforce.csv")
+    assert set(result.values.get_column("period_start")) == {dt.date(2014, 9, 30), dt.date(2015, 3, 31)}
+    assert result.report.set_aside == {"not a police force area or region (British Transport Police)": 1}
+
+
+def test_fingertips_joins_names_from_a_boundary_file():
+    result = ps.read(FIXTURES / "fingertips_extract.csv", area_names=FIXTURES / "topojson_small.json")
+    assert result.report.reader == "fingertips"
+    assert any("no name" in note for note in result.report.notes)
+
+
+def test_area_type_from_code():
+    codes = pl.DataFrame({"c": ["E10000003", "E13000001", "X06000001", "Z99"]})
+    assert codes.select(area_type_expr(pl.col("c"))).to_series().to_list() == [
+        "Shire county", "Inner or Outer London", "Unitary authority", None]
+
+
+def test_header_of_every_fixture_is_readable():
+    for name in EXPECTED_READER:
+        assert read_header(FIXTURES / name)
+
+
+_cells = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"), max_size=12),
+                   st.floats(allow_nan=False, allow_infinity=False).map(str))
+
+
+@settings(max_examples=50, deadline=None)
+@given(rows=st.lists(st.tuples(_cells, _cells, st.sampled_from(["P1Y", "P3Y", "P2M", "Q1", ""])), min_size=1, max_size=8))
+def test_els_reader_never_loses_a_row_or_leaks_a_raw_error(tmp_path_factory, rows):
+    from publicservices.errors import PublicServicesError
+
+    frame = pl.DataFrame(
+        {
+            "area_code": [f"E0600000{i}" for i in range(len(rows))],
+            "indicator": ["Thing"] * len(rows),
+            "period_start": ["2022-04-01"] * len(rows),
+            "period_length": [r[2] or "P1Y" for r in rows],
+            "value": [r[0] for r in rows],
+            "status": [r[1] for r in rows],
+        },
+        schema={c: pl.String for c in ("area_code", "indicator", "period_start", "period_length", "value", "status")},
+    )
+    path = tmp_path_factory.mktemp("els") / "random.csv"
+    frame.write_csv(path)
+    try:
+        result = read_els(path, use_registered=False)
+    except PublicServicesError:
+        return
+    assert result.report.rows_read == result.report.rows_kept == len(rows)
+    nulls = result.values.filter(pl.col("value").is_null())
+    assert sum(result.report.missing.values()) == nulls.height
+    assert nulls.get_column("missing_reason").null_count() == 0
+
+
+def test_els_names_with_the_same_slug_stay_apart(tmp_path):
+    path = tmp_path / "slugs.csv"
+    path.write_text(
+        "area_code,indicator,period_start,period_length,value\n"
+        "E06000001,Thing (a),2022-04-01,P1Y,1\n"
+        "E06000001,Thing a,2022-04-01,P1Y,2\n",
+        encoding="utf-8",
+    )
+    result = read_els(path, use_registered=False)
+    assert sorted(result.values.get_column("indicator_id")) == ["els.thing_a", "els.thing_a_2"]
