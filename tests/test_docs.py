@@ -50,10 +50,29 @@ def test_every_public_name_is_in_the_api_reference():
             assert f"### `{name}`" in api, name
 
 
+def _tree_listing() -> set[str]:
+    out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO, capture_output=True, text=True)
+    return set(out.stdout.splitlines())
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
-def test_page_examples_run(page, tmp_path, monkeypatch):
-    """``>>>`` examples are doctests; plain ```python blocks must run without error."""
-    monkeypatch.chdir(tmp_path)
+def test_page_examples_run(page, monkeypatch):
+    """``>>>`` examples are doctests; plain ```python blocks must run without error.
+
+    Pages run from the repository root, so ``../shared/data/...`` paths work exactly as a
+    reader types them; a page must not leave files behind in the repository.
+    """
+    if "../shared/data" in page.read_text(encoding="utf-8"):
+        from conftest import SHARED, require
+
+        require((SHARED / "data").exists(), "the page reads ../shared/data, which is not available")
+    monkeypatch.chdir(REPO)
+    before = _tree_listing()
+    _run_page(page)
+    assert _tree_listing() == before, f"{page.name} left files in the repository"
+
+
+def _run_page(page: Path) -> None:
     text = page.read_text(encoding="utf-8")
     if "<!-- skip-examples -->" in text:
         pytest.skip("page marks its examples as illustrations")

@@ -50,6 +50,10 @@ _EXPORTS: dict[str, str] = {
     "outcomes": "publicservices.stats.outcomes",
     "fairness": "publicservices.stats.fairness",
     "value_for_money": "publicservices.stats.value",
+    "service_frontier": "publicservices.stats.value",
+    "dea": "publicservices.stats.dea",
+    "nearest_neighbours": "publicservices.stats.comparators",
+    "compare_with_neighbours": "publicservices.stats.comparators",
     # results that explain themselves
     "compare": "publicservices.results",
     "postcode_lottery": "publicservices.results",
@@ -92,7 +96,9 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from publicservices.stats.fairness import fairness
     from publicservices.stats.outcomes import outcomes
-    from publicservices.stats.value import value_for_money
+    from publicservices.stats.comparators import compare_with_neighbours, nearest_neighbours
+    from publicservices.stats.dea import dea
+    from publicservices.stats.value import service_frontier, value_for_money
     from publicservices.synthetic import DemoData, DemoNation, demo, hex_neighbours
     from publicservices.reading import LoadReport, Reader, ReadResult, read, read_csv, readers
     from publicservices.plugins import registered_indicators

@@ -33,6 +33,8 @@ API_MODULES: tuple[str, ...] = (
     "publicservices.results",
     "publicservices.synthetic",
     "publicservices.testing",
+    "publicservices.default_plugins.els",
+    "publicservices.default_plugins.geography",
 )
 
 
