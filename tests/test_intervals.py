@@ -711,3 +711,26 @@ def test_doctests_in_interval_modules():
     for module in (iv, sp):
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0 and result.attempted > 0
+
+
+def test_single_band_dsr_in_add_intervals_is_dobson_with_one_band():
+    """A DSR row with only a total count and population gets Dobson's limits for one band."""
+    import polars as pl
+
+    from publicservices.indicators import Indicator
+    from publicservices.stats.intervals import add_intervals, dsr
+
+    ind = Indicator(id="health.d", title="D", sector="health", measure="dsr", multiplier=100000)
+    values = pl.DataFrame({"indicator_id": ["health.d"] * 3, "area_code": ["A", "B", "C"], "period": ["2020"] * 3,
+                           "numerator": [59.0, 9.0, 250.0], "denominator": [220201.0, 50000.0, 910000.0]})
+    values = values.with_columns(value=pl.col("numerator") / pl.col("denominator") * 100000)
+    ours = add_intervals(values, {"health.d": ind})
+    bands = values.select("area_code", count="numerator", pop="denominator").with_columns(std=pl.lit(1000.0))
+    reference = dsr(bands, "count", "pop", "std", by="area_code", multiplier=100000).sort("area_code")
+    for col in ("lower_95", "upper_95", "lower_998", "upper_998"):
+        got = ours.get_column(col).to_list()
+        want = reference.get_column(col).to_list()
+        assert got[1] is None and want[1] is None  # fewer than 10 events: suppressed
+        for g, w in zip(got[::2], want[::2]):
+            assert abs(g - w) <= 1e-9 * abs(w)
+    assert ours.get_column("ci_method").to_list() == ["dobson_single_band", "dsr_suppressed_lt10", "dobson_single_band"]

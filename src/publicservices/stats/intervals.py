@@ -1373,7 +1373,11 @@ def add_intervals(
       ``g⁻¹(g(v) ∓ (z_c/z_s)·|g(v) − g(limit)|)``, falling back to the linear scale where the
       transform is undefined (a proportion of 0% or 100%); ``ci_method`` is
       ``supplied_logit``, ``supplied_sqrt`` or ``supplied_linear``;
-    * otherwise (e.g. a DSR with a count but no age bands: use :func:`dsr`) null limits and a
+    * ``dsr`` with a total count and population but no age bands and no supplied limits: a
+      one-band standardisation, for which Dobson's method gives Byar's limits of the count
+      scaled to the value (``ci_method`` ``dobson_single_band``; null below 10 events, as PHE
+      suppresses); with age bands use :func:`dsr`;
+    * otherwise null limits and a
       null ``ci_method``.
 
     ``value`` is kept when published; when missing it is numerator / denominator × multiplier
@@ -1529,6 +1533,11 @@ def add_intervals(
     use_prop = (m == "proportion") & pl.col("__ps_prop").is_not_null()
     use_pois = m.is_in(["rate", "ratio"]) & pl.col("__ps_pois").is_not_null()
     use_sup = pl.col("__ps_sup").is_not_null()
+    # A DSR given as one total count and population is a one-band standardisation, for
+    # which Dobson's limits reduce to Byar's limits of the count, scaled to the published
+    # value; PHE suppresses DSRs below 10 events. Published limits take precedence.
+    crude = x / n * kk
+    use_dsr = (m == "dsr") & ~use_sup & has_counts & (n > 0) & (x >= 10) & v.is_not_null()
     limit_cols = []
     for pair in names:
         for name in pair:
@@ -1539,6 +1548,8 @@ def add_intervals(
                 .then(pl.col("__ps_pois").struct.field(name))
                 .when(use_sup)
                 .then(pl.col("__ps_sup").struct.field(name))
+                .when(use_dsr)
+                .then(pl.col("__ps_pois").struct.field(name) * v / crude)
                 .alias(name)
             )
     method = (
@@ -1550,6 +1561,10 @@ def add_intervals(
         .then(pl.lit("byar"))
         .when(use_sup)
         .then(pl.lit("supplied_") + scale)
+        .when(use_dsr)
+        .then(pl.lit("dobson_single_band"))
+        .when((m == "dsr") & has_counts & (x < 10))
+        .then(pl.lit("dsr_suppressed_lt10"))
         .alias("ci_method")
     )
     out = out.with_columns(*limit_cols, method).drop(tmp)
