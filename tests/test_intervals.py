@@ -496,7 +496,7 @@ def test_add_intervals_picks_the_method_per_row():
     got = iv.add_intervals(vals, INDICATORS)
     assert got.columns == vals.columns + ["lower_95", "upper_95", "lower_998", "upper_998", "ci_method"]
     assert got["ci_method"].to_list() == [
-        "wilson", "exact_poisson", "byar", "byar", "supplied_sqrt", None, "supplied_linear", None,
+        "wilson", "exact_poisson", "byar", "byar", "supplied_sqrt", "dobson_single_band", "supplied_linear", None,
         "supplied_logit",
     ]
     assert_close(got["value"][:4], [65.0, 50.0, 65000.0, 91 / 835.88356123117433 * 100])
@@ -504,7 +504,10 @@ def test_add_intervals_picks_the_method_per_row():
     assert_close(got["lower_998"][2:3], [42880.261471480204])  # rate.csv row 12
     assert_close(got["upper_998"][3:4], [14.897920510466744])  # isr_expected row 11
     assert got["lower_95"][4] == 9717.7 and got["upper_95"][4] == 11178.9
-    assert got["lower_95"][5] is None and got["lower_998"][7] is None
+    # A DSR with only its total count: Byar's limits of the count, scaled to the DSR.
+    crude_lower = iv.rates(_values([("health.rate", "A", "2020", 895, 8970, None, None, None)]), "numerator", "denominator", multiplier=1)["lower_95"][0]
+    assert math.isclose(got["lower_95"][5], crude_lower * 8970 / 895 * 10430.2, rel_tol=1e-12)
+    assert got["lower_998"][7] is None
     assert got["lower_95"][6] == 4.0
     z95, z998 = iv._z(0.95), iv._z(0.998)
     assert math.isclose(got["upper_998"][6], 5.0 + z998 / z95, rel_tol=1e-12)
