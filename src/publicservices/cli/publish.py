@@ -1,0 +1,87 @@
+"""``publicservices publish``: build the static comparison website."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import click
+
+from publicservices.site.progress import Progress
+
+
+class _Bars(Progress):
+    """click progress bars on stderr, one per stage; notes printed above them."""
+
+    @contextlib.contextmanager
+    def stage(self, label: str, total: int) -> Iterator[Callable[[int], None]]:
+        with click.progressbar(length=max(total, 1), label=f"{label:<16}", file=sys.stderr, show_pos=True, width=30) as bar:
+            yield lambda n=1: bar.update(n)
+
+    def note(self, message: str) -> None:
+        click.echo(message, err=True)
+
+
+def _benchmark(value: str) -> str | float:
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+@click.command()
+@click.argument("source", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "-o", default="site", show_default=True, type=click.Path(path_type=Path),
+              help="Folder for the site; replaced only when the build succeeds.")
+@click.option("--title", help="Site title (default: the dataset's title).")
+@click.option("--sector", "sectors", multiple=True, metavar="NAME", help="Publish only this sector (repeatable).")
+@click.option("--indicator", "indicators", multiple=True, metavar="ID", help="Publish only this indicator (repeatable).")
+@click.option("--area-type", "area_types", multiple=True, metavar="TYPE",
+              help="Compare only areas of this area_type (repeatable); default: areas that are neither national nor regional totals.")
+@click.option("--benchmark", default="national", show_default=True, metavar="WHAT",
+              help="Compare with 'national', 'region', an area code, or a number.")
+@click.option("--boundaries", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TopoJSON or GeoJSON file of area boundaries, for maps (copied into the site once).")
+@click.option("--layer", metavar="NAME", help="TopoJSON layer (object) holding the areas, e.g. utla.")
+@click.option("--suppress-threshold", default=5, show_default=True, type=click.IntRange(min=0),
+              help="Suppress counts below this (with secondary suppression); 0 turns suppression off.")
+@click.option("--base-url", metavar="URL", help="Where the site will be served, e.g. https://example.org/compare/.")
+@click.option("--generate-only", is_flag=True, help="Write mkdocs.yml and the docs tree into --out without building.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars; print only the summary.")
+def publish(
+    source: Path | None, out: Path, title: str | None, sectors: tuple[str, ...], indicators: tuple[str, ...],
+    area_types: tuple[str, ...], benchmark: str, boundaries: Path | None, layer: str | None, suppress_threshold: int,
+    base_url: str | None, generate_only: bool, quiet: bool,
+) -> None:
+    """Build the static comparison website from SOURCE.
+
+    SOURCE is a dataset folder (written by Dataset.to_dir), a data file that a reader
+    recognises (see `publicservices readers`), or nothing for the synthetic demo nation.
+    The site is built in a staging folder next to --out and swapped in only when the build
+    succeeds, so a failed build leaves the previous site in place.
+
+    \b
+    Examples:
+      publicservices publish --out site/
+      publicservices publish data/ --title "Our services" --sector health
+      publicservices publish cvd.csv --boundaries uk.topojson --layer utla
+      publicservices publish --generate-only --out build/
+    """
+    from publicservices.errors import PublicServicesError
+    from publicservices.site import publish as publish_site
+
+    if boundaries is None and layer:
+        raise click.UsageError("--layer needs --boundaries.")
+    try:
+        result = publish_site(
+            source, out, title=title, sectors=sectors, indicators=indicators, benchmark=_benchmark(benchmark),
+            boundaries=boundaries, layer=layer, suppress_threshold=suppress_threshold, base_url=base_url,
+            generate_only=generate_only, progress=Progress() if quiet else _Bars(), area_types=area_types,
+        )
+    except PublicServicesError as exc:
+        click.secho(f"publish failed: {type(exc).__name__}", fg="red", bold=True, err=True)
+        click.echo(str(exc), err=True)
+        raise SystemExit(1) from None
+    click.echo(result.summary())

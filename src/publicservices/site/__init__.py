@@ -1,0 +1,18 @@
+"""Publish: build the static comparison website.
+
+``publish(dataset, "site/")`` computes every comparison once (:mod:`.model`), writes a plain
+docs tree of Markdown pages, chart scripts and data files (:mod:`.write`, :mod:`.pages`),
+builds it with MkDocs Material and swaps the finished site into place (:mod:`.build`).
+The command line's ``publicservices publish`` is a thin shell over this function.
+
+Example:
+    >>> from publicservices.site import publish           # doctest: +SKIP
+    >>> publish(None, "site").summary()                   # doctest: +SKIP
+    'Published 190 pages ...'
+"""
+
+from __future__ import annotations
+
+from publicservices.site.pipeline import PublishResult, publish
+
+__all__ = ["PublishResult", "publish"]

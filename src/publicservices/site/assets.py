@@ -1,0 +1,46 @@
+"""The site's own assets, so it draws charts and searches with no request outside itself.
+
+* ``assets/ps/vega.js``: Vega, Vega-Lite and vega-embed as one classic script, bundled by
+  vl-convert-python (module scripts are refused on ``file://`` pages);
+* ``assets/ps/ps-charts.js``: the chart loader (see its header comment);
+* ``assets/ps/iframe-worker-shim.js``: a Worker stand-in so Material's offline search works
+  from ``file://``; named in ``extra.polyfills``, which stops Material's offline plugin
+  adding its own copy from a CDN;
+* ``assets/ps/ps-site.css``: tables and figures, in Material's colour variables.
+
+The theme sets ``font: false``, so no web font is fetched; pages use system font stacks.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+
+ASSETS = "assets/ps"
+STATIC = ("ps-charts.js", "iframe-worker-shim.js", "ps-site.css")
+MKDOCS_CONFIG = {
+    "extra_javascript": [f"{ASSETS}/vega.js", f"{ASSETS}/ps-charts.js"],
+    "extra_css": [f"{ASSETS}/ps-site.css"],
+    "extra": {"polyfills": [f"{ASSETS}/iframe-worker-shim.js"]},
+}
+
+
+@functools.cache
+def vega_bundle() -> str:
+    """Vega + Vega-Lite + vega-embed as one classic script defining ``vega``, ``vegaLite``, ``vegaEmbed``."""
+    import vl_convert
+
+    return vl_convert.javascript_bundle()
+
+
+def write_assets(docs: Path) -> list[str]:
+    """Write the assets into ``docs/assets/ps``; return their paths relative to ``docs``."""
+    folder = Path(docs) / ASSETS
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vega.js").write_text(vega_bundle(), encoding="utf-8", newline="\n")
+    static = resources.files("publicservices.site") / "static"
+    for name in STATIC:
+        (folder / name).write_bytes(static.joinpath(name).read_bytes())
+    return sorted(f"{ASSETS}/{name}" for name in ("vega.js", *STATIC))
+

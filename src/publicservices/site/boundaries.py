@@ -1,0 +1,122 @@
+"""Area boundaries for the site's maps: read once, cut to the site's areas, stored once.
+
+A TopoJSON layer (``--layer``) or a GeoJSON FeatureCollection is reduced to the features
+whose code property matches an area on the site; where a file carries ``start``/``end``
+years (the ONS uk-topojson files do), the latest vintage of each code is kept. The cut
+boundaries are written once to ``assets/ps/boundaries.js`` and every map refers to them by
+name, so no page or chart script carries geometry of its own.
+
+Example:
+    >>> geo = {"type": "FeatureCollection", "features": [
+    ...     {"type": "Feature", "properties": {"areacd": "E1", "areanm": "One"}, "geometry": None}]}
+    >>> b = cut_boundaries(geo, {"E1", "E2"})
+    >>> b.matched, b.names, b.feature
+    (1, {'E1': 'One'}, None)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from publicservices.errors import DataError
+
+NAME = "ps-boundaries"  # the data set name chart specs refer to
+SCRIPT = "assets/ps/boundaries.js"  # where the cut boundaries are stored, once
+CODE_KEYS = ("areacd", "code", "area_code", "AREACD", "id", "GSS_CODE", "ctyua_code", "lad_code")
+NAME_KEYS = ("areanm", "name", "area_name", "AREANM", "NAME")
+
+
+@dataclasses.dataclass
+class Boundaries:
+    """Boundaries cut to the site's areas."""
+
+    data: dict[str, Any]  # TopoJSON topology or GeoJSON FeatureCollection
+    feature: str | None  # the TopoJSON layer, None for GeoJSON
+    key: str  # the property holding the area code
+    names: dict[str, str]  # area code -> name in the file
+    matched: int
+
+    @property
+    def format(self) -> dict[str, str]:
+        """The Vega-Lite data format that reads ``data``."""
+        if self.feature:
+            return {"type": "topojson", "feature": self.feature}
+        return {"type": "json", "property": "features"}
+
+
+def read_boundaries(path: Path, codes: Iterable[str], layer: str | None = None) -> Boundaries:
+    """Read a TopoJSON/GeoJSON file and cut it to ``codes`` (see the module docstring)."""
+    try:
+        geo = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"--boundaries: cannot read {str(path)!r} as JSON ({exc}).\nFix: pass a TopoJSON or GeoJSON file.") from None
+    if not isinstance(geo, dict) or geo.get("type") not in ("Topology", "FeatureCollection"):
+        raise DataError(f"--boundaries: {str(path)!r} is neither TopoJSON (type Topology) nor a GeoJSON FeatureCollection.\n"
+                        "Fix: pass a TopoJSON or GeoJSON file of area boundaries.")
+    return cut_boundaries(geo, set(codes), layer)
+
+
+def cut_boundaries(geo: Mapping[str, Any], codes: set[str], layer: str | None = None) -> Boundaries:
+    """Keep the features of ``geo`` whose code is in ``codes`` (latest vintage of each)."""
+    if geo.get("type") == "Topology":
+        objects = geo.get("objects") or {}
+        if layer is None:
+            if len(objects) != 1:
+                raise DataError(f"--boundaries: the TopoJSON file has {len(objects)} layers.\n"
+                                f"Fix: choose one with --layer ({', '.join(sorted(objects))}).")
+            layer = next(iter(objects))
+        if layer not in objects:
+            raise DataError(f"--layer: the TopoJSON file has no layer {layer!r}.\nFix: use one of {', '.join(sorted(objects))}.")
+        items = objects[layer].get("geometries") or []
+    else:
+        if layer:
+            raise DataError("--layer applies to TopoJSON files only; this is GeoJSON.\nFix: leave out --layer.")
+        items = geo.get("features") or []
+    key = _code_key(items, codes)
+    if key is None:
+        raise DataError(
+            f"--boundaries: no feature in the boundaries file carries one of the area codes on the site "
+            f"(looked in properties {', '.join(CODE_KEYS)}).\n"
+            "Fix: check that the file covers these areas and is of the same vintage (and --layer for TopoJSON)."
+        )
+    chosen = _latest_vintage([g for g in items if str((g.get("properties") or {}).get(key)) in codes], key)
+    names = {}
+    for g in chosen:
+        props = g.get("properties") or {}
+        name = next((props[k] for k in NAME_KEYS if isinstance(props.get(k), str) and props[k].strip()), None)
+        if name:
+            names[str(props[key])] = name
+    if geo.get("type") == "Topology":
+        from publicservices.charts import subset_topojson
+
+        small = subset_topojson({**geo, "objects": {layer: {"type": "GeometryCollection", "geometries": chosen}}}, layer, key)
+        return Boundaries(small, layer, key, names, len(chosen))
+    return Boundaries({"type": "FeatureCollection", "features": chosen}, None, key, names, len(chosen))
+
+
+def _code_key(items: list[Mapping[str, Any]], codes: set[str]) -> str | None:
+    best, hits = None, 0
+    for key in CODE_KEYS:
+        n = sum(str((g.get("properties") or {}).get(key)) in codes for g in items)
+        if n > hits:
+            best, hits = key, n
+    return best
+
+
+def _latest_vintage(items: list[Mapping[str, Any]], key: str) -> list[Mapping[str, Any]]:
+    """One feature per code: the one with the latest ``end`` (absent = still current), then ``start``."""
+    def age(g: Mapping[str, Any]) -> tuple[float, float]:
+        props = g.get("properties") or {}
+        end, start = props.get("end"), props.get("start")
+        return (float("inf") if end in (None, "") else float(end), float("-inf") if start in (None, "") else float(start))
+
+    best: dict[str, Mapping[str, Any]] = {}
+    for g in items:
+        code = str((g.get("properties") or {})[key])
+        if code not in best or age(g) > age(best[code]):
+            best[code] = g
+    return [best[c] for c in sorted(best)]

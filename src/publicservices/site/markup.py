@@ -1,0 +1,83 @@
+"""HTML fragments inside the generated Markdown pages: tables, links, chart figures, front matter.
+
+Each fragment is one raw HTML block with no blank line inside, so Markdown passes it
+through untouched; every value is escaped here, so callers pass plain text.
+
+Example:
+    >>> table(["Area"], [["<b>x</b>"]])
+    '<table class="ps-table"><thead><tr><th scope="col">Area</th></tr></thead><tbody>\\n<tr><td>&lt;b&gt;x&lt;/b&gt;</td></tr>\\n</tbody></table>'
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from publicservices.site.safety import html_text, js_json, yaml_str
+
+
+def front_matter(title: str, **meta: Any) -> str:
+    """A YAML front-matter block; the title HTML-escaped (Material prints it unescaped in ``<title>``).
+
+    >>> front_matter("A & B")
+    '---\\ntitle: "A &amp; B"\\n---\\n\\n'
+    """
+    lines = [f"title: {yaml_str(html_text(title))}"]
+    for key, value in meta.items():
+        if isinstance(value, (list, tuple)):
+            lines.append(f"{key}: [{', '.join(yaml_str(v) for v in value)}]")
+        else:
+            lines.append(f"{key}: {yaml_str(value)}")
+    return "---\n" + "\n".join(lines) + "\n---\n\n"
+
+
+def rel(page: str, target: str) -> str:
+    """``target`` (relative to the docs root) as a URL relative to ``page``.
+
+    >>> rel("areas/a.md", "data/a.csv"), rel("index.md", "areas.html")
+    ('../data/a.csv', 'areas.html')
+    """
+    return posixpath.relpath(target, posixpath.dirname(page) or ".")
+
+
+def link(page: str, target: str, text: Any) -> str:
+    """An ``<a>`` element from ``page`` to ``target`` with escaped text.
+
+    >>> link("areas/a.md", "areas/b.html", "B & C")
+    '<a href="b.html">B &amp; C</a>'
+    """
+    return f'<a href="{html_text(rel(page, target))}">{html_text(text)}</a>'
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None,
+          numeric: Sequence[bool] | None = None, raw: Sequence[bool] | None = None, cls: str = "ps-table") -> str:
+    """An HTML table; cells escaped unless their column is flagged ``raw`` (already-safe HTML such as a link)."""
+    esc = html.escape
+    raw = list(raw or [False] * len(headers))
+    numeric = list(numeric or [False] * len(headers))
+    opens = ['<td class="ps-num">' if n else "<td>" for n in numeric]
+    head = "".join(f'<th scope="col">{esc(str(h))}</th>' for h in headers)
+    body = []
+    for row in rows:
+        cells = [f"{o}{c if r else ('' if c is None else esc(str(c)))}</td>" for o, c, r in zip(opens, row, raw, strict=True)]
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return f'<table class="{esc(cls)}">{cap}<thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body) + "\n</tbody></table>"
+
+
+def chart(*, page: str, key: str, load: Sequence[str], label: str, summary: str, links: Mapping[str, str] | None = None,
+          inline: Mapping[str, Any] | None = None, height: int | None = None) -> str:
+    """A chart figure for the site's loader: spec ``key`` from the scripts in ``load``, drawn into the view.
+
+    The figure carries its text summary and data links in the caption, so the chart is never
+    the only way to the numbers.
+    """
+    attrs = [f'data-spec="{html_text(key)}"', f'data-load="{html_text(" ".join(rel(page, u) for u in load))}"']
+    if inline is not None:
+        attrs.append(f'data-inline="{html_text(js_json(inline))}"')
+    style = f' style="min-height:{int(height)}px"' if height else ""
+    anchors = " · ".join(f'<a href="{html_text(rel(page, url))}" download>{html_text(text)}</a>' for text, url in (links or {}).items())
+    return (f'<figure class="ps-chart" {" ".join(attrs)}><div class="ps-chart__view" role="img" aria-label="{html_text(label)}"{style}></div>'
+            f"<figcaption>{html_text(summary)}{' ' + anchors if anchors else ''}</figcaption></figure>")

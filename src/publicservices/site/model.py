@@ -1,0 +1,303 @@
+"""Everything the site shows, computed once before any page is written.
+
+The pages only read this model: each statistic is computed here, by the library functions
+an analyst would call in a notebook (``outcomes``, ``funnel_check``, ``rank_areas``,
+``shrink``, ``postcode_lottery``, ``value_for_money``, ``nearest_neighbours``,
+``report_cards``), on the published values: small counts are suppressed first, so ranks,
+funnels and fairness measures never rest on a hidden number. Benchmarks use every count,
+as an official total would.
+
+A statistic that cannot be computed for an indicator (too few areas, no spend, no
+deprivation scores) is left out of its page with a note saying why; it never stops the site.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from publicservices.dataset import Dataset
+from publicservices.errors import DataError, PublicServicesError
+from publicservices.frame import BREAKDOWN_COLUMNS
+from publicservices.indicators import Indicator
+from publicservices.site.progress import Progress
+from publicservices.site.safety import check_slugs
+
+# Breakdown values that mean "the whole population": the series a comparison site shows.
+WHOLE = ("persons", "all persons", "all ages", "all", "total", "")
+# Area types that are totals of other areas, never compared with them.
+TOTAL_TYPES = ("national", "nation", "country", "region", "england")
+COUNT_MEASURES = ("proportion", "rate", "dsr", "ratio")
+# What suppression blanks on a hidden row, beyond the counts: every per-area figure.
+BLANKED = ("value", "lower_ci", "upper_ci", "lower_95", "upper_95", "lower_998", "upper_998", "z", "p_value", "prob_worse",
+           "distance_to_target", "yoy_change", "yoy_lower_95", "yoy_upper_95", "yoy_lower_998", "yoy_upper_998", "trend_chi2")
+
+
+@dataclasses.dataclass
+class SiteModel:
+    """The statistics behind every page of one site."""
+
+    dataset: Dataset
+    indicators: dict[str, Indicator]  # published, in page order (sector, then id)
+    areas: pl.DataFrame  # compared areas: code, name, parent, slug, attributes
+    regions: pl.DataFrame  # parent_code, region_name
+    results: pl.DataFrame  # outcomes of compared areas, all periods, after suppression
+    latest: dict[str, str]  # indicator id -> latest published period
+    funnels: dict[str, Any]
+    ranks: dict[str, pl.DataFrame]  # latest period: ranks, rank intervals and shrunken estimates
+    fairness: Any  # FairnessResult or None
+    value: pl.DataFrame | None
+    neighbours: pl.DataFrame | None
+    grades: dict[str, pl.DataFrame]
+    suppression: pl.DataFrame
+    data_hash: str
+    slugs: dict[str, str]  # area and region code -> file name stem
+    notes: list[str]
+    options: dict[str, Any]
+
+    @property
+    def sectors(self) -> list[str]:
+        return sorted({i.sector for i in self.indicators.values()})
+
+    def area_name(self, code: str) -> str:
+        names = self._names()
+        return names.get(code) or code
+
+    def _names(self) -> dict[str, str]:
+        if not hasattr(self, "_name_cache"):
+            frames = [self.areas.select("area_code", "area_name"), self.regions.select(pl.col("parent_code").alias("area_code"),
+                                                                                           pl.col("region_name").alias("area_name"))]
+            self._name_cache = dict(pl.concat(frames).iter_rows())
+        return self._name_cache
+
+    def latest_rows(self, indicator_id: str | None = None) -> pl.DataFrame:
+        """Each indicator's latest period, every compared area (hidden cells included)."""
+        latest = pl.DataFrame({"indicator_id": list(self.latest), "period": list(self.latest.values())},
+                              schema={"indicator_id": pl.String, "period": pl.String})
+        rows = self.results.join(latest, on=["indicator_id", "period"], how="semi")
+        return rows if indicator_id is None else rows.filter(pl.col("indicator_id") == indicator_id)
+
+
+def _headline_rows(values: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """Keep one whole-population series per indicator; drop the breakdown columns.
+
+    For each breakdown column (sex, age, category ...) an indicator with several values
+    keeps the rows meaning the whole population ("Persons", "All ages", or no category);
+    one with a single value (say only "40-74 yrs") keeps it. The rows set aside are
+    counted in the note, never silently lost.
+    """
+    present = [c for c in BREAKDOWN_COLUMNS if c in values.columns]
+    if not present:
+        return values, []
+    kept = values
+    for column in present:
+        text = pl.col(column).cast(pl.String)
+        whole = text.is_null() | text.str.to_lowercase().str.strip_chars().is_in(list(WHOLE))
+        first = text.fill_null("") == text.fill_null("").min().over("indicator_id")
+        kept = kept.filter(pl.when(whole.any().over("indicator_id")).then(whole).otherwise(first))
+    dropped = values.height - kept.height
+    notes = []
+    if dropped:
+        notes.append(f"{dropped:,} breakdown rows ({', '.join(present)}) are not shown: the site compares each indicator's "
+                     "whole-population series (persons, all ages, no sub-category). The downloads hold the published rows.")
+    return kept.drop(present), notes
+
+
+def compared_areas(dataset: Dataset, area_types: Sequence[str] = ()) -> pl.DataFrame:
+    """The areas the site compares: those of ``area_types``, or every area that is not a total of others."""
+    areas = dataset.areas.filter(pl.col("area_code").is_in(dataset.values.get_column("area_code").unique().implode()))
+    if area_types:
+        known = set(dataset.areas.get_column("area_type").drop_nulls().to_list())
+        unknown = sorted(set(area_types) - known)
+        if unknown:
+            raise DataError(f"area types: {', '.join(map(repr, unknown))} not found in column 'area_type'.\n"
+                            f"Fix: use one of {', '.join(map(repr, sorted(known))) or '(none: the areas have no area_type)'}.")
+        return areas.filter(pl.col("area_type").is_in(list(area_types)))
+    parents = dataset.areas.get_column("parent_code").drop_nulls().unique().implode()
+    totals = pl.col("area_type").str.to_lowercase().is_in(list(TOTAL_TYPES)).fill_null(False)
+    return areas.filter(~pl.col("area_code").is_in(parents) & ~totals)
+
+
+def data_hash(dataset: Dataset) -> str:
+    """SHA-256 of the input: values, areas, spend (sorted, as CSV) and the indicator definitions."""
+    digest = hashlib.sha256()
+    for frame in (dataset.values, dataset.areas, dataset.spend):
+        keys = [c for c in ("indicator_id", "area_code", "period", "service", *BREAKDOWN_COLUMNS) if c in frame.columns]
+        buffer = io.BytesIO()
+        frame.sort(keys, nulls_last=True).write_csv(buffer, float_precision=12)
+        digest.update(buffer.getvalue())
+    definitions = {k: dataclasses.asdict(v) for k, v in sorted(dataset.indicators.items())}
+    digest.update(json.dumps(definitions, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def select(dataset: Dataset, sectors: Sequence[str], indicators: Sequence[str]) -> dict[str, Indicator]:
+    """The indicators to publish, in page order, with unknown names stopped early."""
+    known = dataset.indicators
+    unknown = sorted(set(sectors) - {i.sector for i in known.values()})
+    if unknown:
+        raise DataError(f"--sector: unknown sector {', '.join(map(repr, unknown))}.\n"
+                        f"Fix: use one of {', '.join(map(repr, dataset.sectors))}.")
+    missing = sorted(set(indicators) - set(known))
+    if missing:
+        raise DataError(f"--indicator: unknown indicator {', '.join(map(repr, missing))}.\n"
+                        f"Fix: use ids from `publicservices indicators` present in the data: {', '.join(sorted(known)[:8])} ...")
+    present = set(dataset.values.get_column("indicator_id").unique().to_list())
+    chosen = [i for i in known.values() if i.id in present and (not sectors or i.sector in sectors) and (not indicators or i.id in indicators)]
+    if not chosen:
+        raise DataError("nothing to publish: no indicator with values matches the chosen sectors and indicators.\n"
+                        "Fix: check --sector / --indicator against `publicservices indicators`.")
+    return {i.id: i for i in sorted(chosen, key=lambda i: (i.sector, i.id))}
+
+
+def _attempt(notes: list[str], what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run one statistic; a PublicServicesError becomes a note, the page simply goes without it."""
+    try:
+        return func(*args, **kwargs)
+    except PublicServicesError as exc:
+        notes.append(f"{what}: not shown ({str(exc).splitlines()[0]})")
+        return None
+
+
+def build_model(
+    dataset: Dataset,
+    *,
+    sectors: Sequence[str] = (),
+    indicators: Sequence[str] = (),
+    area_types: Sequence[str] = (),
+    benchmark: str | float = "national",
+    suppress_threshold: int = 5,
+    area_names: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> SiteModel:
+    """Compute every statistic of the site (see the module docstring)."""
+    progress = progress or Progress()
+    notes: list[str] = []
+    with progress.stage("prepare data", 4) as advance:
+        chosen = select(dataset, sectors, indicators)
+        digest = data_hash(dataset)
+        advance()
+        values, breakdown_notes = _headline_rows(dataset.values.filter(pl.col("indicator_id").is_in(list(chosen))))
+        notes += breakdown_notes
+        areas = compared_areas(dataset, area_types)
+        if areas.height == 0:
+            raise DataError("no area to compare: every area in the values is a national or regional total.\n"
+                            "Fix: pass --area-type with the type of the areas to compare (see column 'area_type').")
+        advance()
+        if area_names:
+            missing = pl.col("area_name").is_null() | (pl.col("area_name").str.strip_chars() == "")
+            areas = areas.with_columns(pl.when(missing).then(pl.col("area_code").replace_strict(area_names, default=None))
+                                       .otherwise(pl.col("area_name")).alias("area_name"))
+        areas = areas.with_columns(pl.col("area_name").fill_null(pl.col("area_code"))).sort("area_code")
+        region_names = pl.col("region_name") if "region_name" in areas.columns else pl.lit(None, pl.String)
+        named = dataset.areas.select(pl.col("area_code").alias("parent_code"), pl.col("area_name").alias("_parent_name"))
+        regions = (areas.filter(pl.col("parent_code").is_not_null()).group_by("parent_code").agg(region_names.drop_nulls().first().alias("region_name"))
+                   .join(named, on="parent_code", how="left")
+                   .select("parent_code", pl.coalesce("region_name", "_parent_name", "parent_code").alias("region_name")).sort("parent_code"))
+        slugs = check_slugs([*areas.get_column("area_code").to_list(), *regions.get_column("parent_code").to_list()], kind="area_code")
+        check_slugs(list(chosen), kind="indicator_id")
+        areas = areas.with_columns(pl.col("area_code").replace_strict(slugs, return_dtype=pl.String).alias("slug"))
+        advance()
+        work = Dataset(values, dataset.areas, dataset.spend, chosen, metadata=dataset.metadata)
+        advance()
+
+    from publicservices.results import funnel_check, postcode_lottery, rank_areas
+    from publicservices.stats.disclosure import suppress
+    from publicservices.stats.outcomes import outcomes
+    from publicservices.stats.shrinkage import shrink
+
+    steps = 6 + 2 * len(chosen)
+    with progress.stage("statistics", steps) as advance:
+        full = outcomes(work, benchmark=benchmark)
+        results = full.join(areas.select("area_code", "area_name", "parent_code"), on="area_code", how="inner")
+        advance()
+        results, suppression = _suppress(results, suppress_threshold, suppress)
+        published = results.filter(pl.col("suppressed").is_null() & pl.col("value").is_not_null())
+        latest = dict(published.group_by("indicator_id").agg(pl.col("period").sort_by("period_start").last()).iter_rows())
+        for ind_id in [i for i in chosen if i not in latest]:
+            notes.append(f"{ind_id}: no published value (every cell is suppressed or missing), so it has no page.")
+            del chosen[ind_id]
+            advance(2)  # its funnel and ranks steps
+        advance()
+        contract = [c for c in ("indicator_id", "area_code", "period", "period_start", "numerator", "denominator", "value",
+                                "lower_ci", "upper_ci") if c in published.columns]
+        public = Dataset(published.select(contract), dataset.areas, dataset.spend, chosen, metadata=dataset.metadata)
+        funnels: dict[str, Any] = {}
+        ranks: dict[str, pl.DataFrame] = {}
+        for ind_id, ind in chosen.items():
+            rows = public.values.filter(pl.col("indicator_id") == ind_id, pl.col("period") == latest[ind_id])
+            funnels[ind_id] = _attempt(notes, f"{ind.title}: funnel plot", funnel_check, rows, ind, areas=areas, dataset=public)
+            advance()
+            ranked = _attempt(notes, f"{ind.title}: rank intervals", rank_areas, rows, ind, dataset=public,
+                              n_sims=1000 if areas.height > 1000 else 2000)
+            shrunk = _attempt(notes, f"{ind.title}: shrunken estimates", shrink, rows, ind)
+            if ranked is not None:
+                frame = ranked.frame
+                if shrunk is not None:
+                    extra = [c for c in shrunk.columns if c.startswith("shrunk") or c in ("reliability",)]
+                    frame = frame.join(shrunk.select("area_code", *extra), on="area_code", how="left")
+                ranks[ind_id] = frame
+            advance()
+        fair = _attempt(notes, "fairness measures", postcode_lottery, public, repetitions=1000)
+        advance()
+        value = None
+        if public.spend.height:
+            from publicservices.stats.value import value_for_money
+
+            served = [i for i, ind in chosen.items() if ind.service and ind.service in set(public.spend.get_column("service").to_list())]
+            if served:
+                value = _attempt(notes, "value for money", value_for_money, public, served)
+        advance()
+        neighbours = None
+        if areas.height > 3:
+            from publicservices.stats.comparators import nearest_neighbours
+
+            neighbours = _attempt(notes, "nearest neighbours", nearest_neighbours, areas.drop("slug"), k=min(5, areas.height - 1))
+        advance()
+        grades = {}
+        from publicservices.stats.report_cards import report_cards
+
+        for sector in sorted({i.sector for i in chosen.values()}):
+            ids = [i for i, ind in chosen.items() if ind.sector == sector]
+            rows = published.filter(pl.col("indicator_id").is_in(ids)).join(
+                pl.DataFrame({"indicator_id": ids, "period": [latest[i] for i in ids]}), on=["indicator_id", "period"], how="semi")
+            card = _attempt(notes, f"{sector} report cards", report_cards, rows.select("indicator_id", "area_code", "period", "value"),
+                            indicators=chosen, n_sims=200)  # equal weights, quintile grades
+            if card is not None:
+                grades[sector] = card
+        advance()
+    return SiteModel(
+        dataset=public, indicators=chosen, areas=areas, regions=regions, results=results, latest=latest, funnels=funnels,
+        ranks=ranks, fairness=fair, value=value, neighbours=neighbours, grades=grades, suppression=suppression,
+        data_hash=digest, slugs=slugs, notes=notes,
+        options={"benchmark": benchmark, "suppress_threshold": suppress_threshold, "sectors": list(sectors),
+                 "indicators": list(indicators), "area_types": list(area_types)},
+    )
+
+
+def _suppress(results: pl.DataFrame, threshold: int, suppress: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Hide small counts (and secondary cells) on the area rows; return the frame and the report."""
+    empty = pl.DataFrame(schema={"reason": pl.String, "rows": pl.Int64, "groups": pl.Int64})
+    if threshold <= 0:
+        return results.with_columns(pl.lit(None, pl.String).alias("suppressed")), empty
+    counted = results.filter(pl.col("measure").is_in(list(COUNT_MEASURES)))
+    rest = results.filter(~pl.col("measure").is_in(list(COUNT_MEASURES))).with_columns(pl.lit(None, pl.String).alias("suppressed"))
+    mask = [c for c in BLANKED if c in results.columns]
+    hidden, report = suppress(counted.with_columns(pl.col("parent_code").fill_null("(none)")), threshold,
+                              by=[["indicator_id", "period", "parent_code"], ["indicator_id", "period"]], mask=mask)
+    hidden = hidden.with_columns(pl.col("parent_code").replace("(none)", None))
+    gone = pl.col("suppressed").is_not_null()
+    blank = [c for c in ("comparison_95", "comparison_998") if c in hidden.columns]
+    hidden = hidden.with_columns(
+        *(pl.when(gone).then(pl.lit("not compared")).otherwise(pl.col(c)).cast(hidden.schema[c]).alias(c) for c in blank),
+        *(pl.when(gone).then(None).otherwise(pl.col(c)).alias(c) for c in ("floor_status", "recent_trend") if c in hidden.columns),
+    )
+    out = pl.concat([hidden, rest.select(hidden.columns)], how="vertical_relaxed")
+    keys = [c for c in ("indicator_id", "area_code", "period_start") if c in out.columns]
+    return out.sort(keys), report.select("reason", "rows", "groups")

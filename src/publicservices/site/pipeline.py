@@ -1,0 +1,185 @@
+"""``publish()``: a dataset in, a static comparison website out (see :mod:`publicservices.site.build`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from publicservices.dataset import Dataset
+from publicservices.errors import DataError
+from publicservices.site import build
+from publicservices.site.progress import Progress
+
+MB = 1024 * 1024
+
+
+@dataclasses.dataclass
+class PublishResult:
+    """What ``publish`` did: where, how many pages and files, and the input's hash."""
+
+    out: Path
+    built: bool
+    pages: int
+    files: int
+    bytes: int
+    seconds: float
+    data_hash: str
+    areas: int
+    indicators: list[str]
+    notes: list[str]
+
+    def summary(self) -> str:
+        size = f"{self.bytes / MB:,.1f} MB"
+        where = self.out.as_posix()
+        if self.built:
+            lines = [f"Published {self.pages:,} pages ({self.files:,} files, {size}) for {self.areas:,} areas and "
+                     f"{len(self.indicators)} indicators in {self.seconds:.1f} s.",
+                     f"Open {where}/index.html in a browser, or serve the folder: python -m http.server -d {where}"]
+        else:
+            lines = [f"Wrote the docs tree of {self.pages:,} pages ({self.files:,} files, {size}) in {self.seconds:.1f} s to {where}/.",
+                     f"Build it with: mkdocs build -f {where}/mkdocs.yml"]
+        lines.append(f"Data hash: sha256 {self.data_hash}")
+        if self.notes:
+            lines.append(f"{len(self.notes)} note{'s' if len(self.notes) != 1 else ''} (also on the methodology page):")
+            lines += [f"  - {n}" for n in self.notes[:10]]
+            if len(self.notes) > 10:
+                lines.append(f"  ... and {len(self.notes) - 10} more")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def load_source(source: Any, notes: list[str]) -> Dataset:
+    """A Dataset from a Dataset, a dataset folder, a data file (through the readers), or None (the demo)."""
+    if source is None:
+        from publicservices.synthetic import demo
+
+        return demo()
+    if isinstance(source, Dataset):
+        return source
+    path = Path(source)
+    if path.is_dir():
+        return Dataset.from_dir(path)
+    if not path.is_file():
+        raise DataError(f"SOURCE: {str(path)!r} does not exist.\nFix: pass a dataset folder, a data file, or nothing for the demo.")
+    from publicservices.reading import read
+
+    result = read(path)
+    notes += [line for line in result.report.summary().splitlines()[1:] if line.strip()]
+    return result.to_dataset()
+
+
+def publish(
+    source: Any = None,
+    out: str | Path = "site",
+    *,
+    title: str | None = None,
+    sectors: Sequence[str] = (),
+    indicators: Sequence[str] = (),
+    area_types: Sequence[str] = (),
+    benchmark: str | float = "national",
+    boundaries: str | Path | None = None,
+    layer: str | None = None,
+    suppress_threshold: int = 5,
+    base_url: str | None = None,
+    generate_only: bool = False,
+    progress: Progress | None = None,
+) -> PublishResult:
+    """Build the static comparison website of ``source`` into ``out``.
+
+    Parameters:
+        source: a :class:`Dataset`, a dataset folder (``Dataset.to_dir``), a data file a
+            reader recognises, or None for the synthetic demo nation.
+        out: the site folder; replaced only when the whole build succeeds, and only if it is
+            empty or holds a site built by publish.
+        title: the site's title (default: the dataset's).
+        sectors, indicators: publish only these (default: everything).
+        area_types: compare only areas of these types (default: every area that is not a
+            total of others, such as a region or the nation).
+        benchmark: ``"national"``, ``"region"``, an area code or a number.
+        boundaries, layer: a TopoJSON/GeoJSON file (and TopoJSON layer) for maps.
+        suppress_threshold: counts below it are suppressed, with secondary suppression (0: off).
+        base_url: where the site will be served (canonical links, the download snippet).
+        generate_only: write ``mkdocs.yml`` and ``docs/`` into ``out`` without building.
+        progress: a :class:`~publicservices.site.progress.Progress` (the CLI shows bars).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from publicservices.site.sample import sample_dataset
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "site"
+        >>> publish(sample_dataset(n_areas=4, n_periods=2), out, generate_only=True).pages
+        11
+    """
+    from publicservices.site.model import build_model
+    from publicservices.site.writer import DocsWriter
+    from publicservices.site.write import write_site
+
+    started = time.perf_counter()
+    progress = progress or Progress()
+    shown = Path(out)  # as the user wrote it, for the summary
+    out = shown.absolute()
+    build.check_out(out)
+    if suppress_threshold < 0:
+        raise DataError("--suppress-threshold must be 0 or more.\nFix: use 5 (the default) or 0 to turn suppression off.")
+    notes: list[str] = []
+    dataset = load_source(source, notes)
+    geo = None
+    if boundaries is not None:
+        from publicservices.site.boundaries import read_boundaries
+        from publicservices.site.model import compared_areas
+
+        geo = read_boundaries(Path(boundaries), compared_areas(dataset, area_types).get_column("area_code").to_list(), layer)
+    elif layer:
+        raise DataError("--layer needs --boundaries.\nFix: pass the TopoJSON file with --boundaries.")
+    model = build_model(dataset, sectors=sectors, indicators=indicators, area_types=area_types, benchmark=benchmark,
+                        suppress_threshold=suppress_threshold, area_names=geo.names if geo else None, progress=progress)
+    model.notes[:0] = notes
+    site_title = title or str(dataset.metadata.get("title") or "Public services compared")
+    with build.staging(out) as scratch:
+        project = scratch / "project"
+        writer = DocsWriter(project)
+        versions = build.versions()
+        pages = write_site(model, writer, title=site_title, boundaries=geo, base_url=base_url, versions=versions, progress=progress)
+        latest = model.dataset.values.get_column("period_start").max()
+        manifest = {
+            "generator": "publicservices publish", "title": site_title, "methods_version": "site-1", "data_sha256": model.data_hash,
+            "areas": model.areas.height, "indicators": list(model.indicators), "pages": pages, "versions": versions,
+            "options": {**model.options, "boundaries": Path(boundaries).name if boundaries else None, "layer": layer,
+                        "base_url": base_url},
+        }
+        body = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+        if generate_only:
+            (project / build.MANIFEST).write_text(body, encoding="utf-8")
+            result_dir = project
+        else:
+            site_dir = scratch / "site"
+            with progress.stage("mkdocs build", pages) as advance:
+                build.run_mkdocs(project / "mkdocs.yml", site_dir, advance, build.epoch_of(latest))
+            (site_dir / build.MANIFEST).write_text(body, encoding="utf-8")
+            result_dir = site_dir
+        files = [p for p in result_dir.rglob("*") if p.is_file()]
+        size = sum(p.stat().st_size for p in files)
+        with progress.stage("swap into place", 1) as advance:
+            build.swap_into_place(result_dir, out, scratch)
+            advance()
+    for note in model.notes:
+        progress.note(note)
+    return PublishResult(out=shown, built=not generate_only, pages=pages, files=len(files), bytes=size,
+                         seconds=time.perf_counter() - started, data_hash=model.data_hash, areas=model.areas.height,
+                         indicators=list(model.indicators), notes=list(model.notes))
+
+
+def results_table(model: Any) -> pl.DataFrame:
+    """The published results (all periods), for the downloads: hidden cells blank, ``suppressed`` saying why."""
+    keep = [c for c in ("indicator_id", "area_code", "area_name", "parent_code", "period", "period_start", "numerator", "denominator",
+                        "value", "lower_95", "upper_95", "lower_998", "upper_998", "ci_method", "benchmark_value", "benchmark_code",
+                        "comparison_95", "comparison_998", "prob_worse", "floor_status", "recent_trend", "yoy_change",
+                        "yoy_lower_95", "yoy_upper_95", "suppressed") if c in model.results.columns]
+    return model.results.select(keep)

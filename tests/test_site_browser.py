@@ -1,0 +1,339 @@
+"""The built demo site in a real browser: headless Chromium driven over the DevTools protocol.
+
+Chromium is started with ``--remote-debugging-pipe`` and spoken to over two pipes with the
+standard library only (no Selenium, no WebSocket client, no browser download). The site is
+served by ``http.server`` on 127.0.0.1; every request the page makes is recorded, so a request
+leaving the site fails the test. axe-core (from the npm registry, installed once into a cache
+folder) checks accessibility.
+
+Skips with a reason on a machine without Chromium (or npm, for the axe check); under
+``CI=true`` those are failures (see ``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import http.server
+import json
+import os
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import require
+
+from publicservices.site import publish
+from publicservices.site.sample import sample_dataset
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+AXE_VERSION = "4.10.3"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--disable-extensions",
+         "--disable-default-apps", "--no-default-browser-check", "--mute-audio", "--remote-debugging-pipe"]
+
+
+def chromium_binary() -> str | None:
+    for name in (os.environ.get("PUBLICSERVICES_CHROMIUM"), "chromium", "chromium-browser", "google-chrome", "chrome"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+class Chrome:
+    """Just enough of the Chrome DevTools Protocol, over ``--remote-debugging-pipe``."""
+
+    def __init__(self, binary: str) -> None:
+        self.profile = tempfile.mkdtemp(prefix="ps-chromium-")
+        to_child, from_parent = os.pipe()  # parent writes commands, child reads them on fd 3
+        from_child, to_parent = os.pipe()  # child writes replies on fd 4
+
+        def wire() -> None:  # in the child: put the pipe ends on fd 3 and 4 (via high numbers, never clobbering)
+            a, b = os.dup(to_child), os.dup(to_parent)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+
+        self.proc = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"], preexec_fn=wire,
+                                     pass_fds=(3, 4), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(to_child)
+        os.close(to_parent)
+        self.writer = os.fdopen(from_parent, "wb", buffering=0)
+        self.reader = os.fdopen(from_child, "rb", buffering=0)
+        self.counter = 0
+        self.replies: dict[int, dict[str, Any]] = {}
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.ready = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Runtime", "Log", "Network", "Page"):
+            self.page(f"{domain}.enable")
+
+    def _read(self) -> None:
+        buffer = b""
+        while chunk := self.reader.read(1 << 16):
+            buffer += chunk
+            while b"\0" in buffer:
+                raw, buffer = buffer.split(b"\0", 1)
+                message = json.loads(raw)
+                if "id" in message:
+                    with self.ready:
+                        self.replies[message["id"]] = message
+                        self.ready.notify_all()
+                else:
+                    self.events.put(message)
+
+    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None, timeout: float = 60) -> dict[str, Any]:
+        self.counter += 1
+        ident = self.counter
+        message: dict[str, Any] = {"id": ident, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        self.writer.write(json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        with self.ready:
+            while ident not in self.replies:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"Chromium did not answer {method} in {timeout} s")
+                self.ready.wait(left)
+            reply = self.replies.pop(ident)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply.get("result", {})
+
+    def page(self, method: str, params: dict[str, Any] | None = None, timeout: float = 60) -> dict[str, Any]:
+        return self.send(method, params, session=self.session, timeout=timeout)
+
+    def evaluate(self, expression: str, *, wait: bool = False, timeout: float = 60) -> Any:
+        result = self.page("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": wait}, timeout=timeout)
+        if "exceptionDetails" in result:
+            raise RuntimeError(json.dumps(result["exceptionDetails"])[:800])
+        return result["result"].get("value")
+
+    def drain(self) -> list[dict[str, Any]]:
+        out = []
+        while True:
+            try:
+                out.append(self.events.get_nowait())
+            except queue.Empty:
+                return out
+
+    def open(self, url: str, *, until: str = "true", timeout: float = 45) -> list[dict[str, Any]]:
+        """Navigate, wait until the page has loaded and ``until`` is true; return the events seen."""
+        self.drain()
+        self.page("Page.navigate", {"url": url})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.evaluate(f"document.readyState === 'complete' && location.href === {json.dumps(url)} && !!({until})"):
+                break
+            time.sleep(0.2)
+        else:
+            raise TimeoutError(f"{url}: {until} did not become true in {timeout} s")
+        time.sleep(0.3)
+        return self.drain()
+
+    def screenshot(self, path: Path) -> None:
+        shot = self.page("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+        path.write_bytes(base64.b64decode(shot["data"]))
+
+    def close(self) -> None:
+        try:
+            self.send("Browser.close", timeout=10)
+        except (RuntimeError, TimeoutError, OSError):
+            pass
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def problems(events: list[dict[str, Any]]) -> list[str]:
+    """Console errors, uncaught exceptions and failed loads among ``events``."""
+    out = []
+    for e in events:
+        method, p = e.get("method"), e.get("params", {})
+        if method == "Runtime.exceptionThrown":
+            out.append("exception: " + json.dumps(p.get("exceptionDetails", {}))[:400])
+        elif method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+            out.append("console.error: " + " ".join(str(a.get("value", a.get("description"))) for a in p.get("args", [])))
+        elif method == "Log.entryAdded" and p["entry"].get("level") == "error":
+            out.append(f"log: {p['entry'].get('text')} {p['entry'].get('url', '')}")
+        elif method == "Network.loadingFailed" and not p.get("canceled"):
+            out.append(f"failed load: {p.get('errorText')}")
+    return out
+
+
+def requests_outside(events: list[dict[str, Any]], base: str) -> list[str]:
+    urls = [e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"]
+    return [u for u in urls if not u.startswith((base, "data:", "blob:", "about:"))]
+
+
+CHARTS_DONE = ("(document.querySelectorAll('figure.ps-chart').length === 0 || document.documentElement.getAttribute('data-ps-charts') === 'done')")
+CHARTS_STATE = ("[document.querySelectorAll('figure.ps-chart').length,"
+                " document.querySelectorAll('figure.ps-chart svg, figure.ps-chart canvas').length,"
+                " document.querySelectorAll('figure.ps-chart.ps-chart--failed').length]")
+
+
+class Server:
+    def __init__(self, root: Path) -> None:
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.httpd.server_port}/"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def chrome():
+    binary = chromium_binary()
+    require(binary is not None, "headless Chromium is not installed (Debian: apt-get install chromium)")
+    browser = Chrome(binary)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "site"
+    result = publish(None, out)
+    server = Server(out)
+    yield out, server.base, result
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    out = tmp_path_factory.mktemp("hostile") / "site"
+    publish(sample_dataset(n_areas=8, n_periods=2, names={"E06000001": "<script>alert(1)</script>", "E06000002": "Zed <img src=x onerror=alert(2)>"}), out)
+    server = Server(out)
+    yield out, server.base
+    server.close()
+
+
+def demo_pages(site: Path) -> dict[str, str]:
+    indicator = sorted(p.relative_to(site).as_posix() for p in (site / "indicators").glob("*.html"))[0]
+    area = sorted(p.relative_to(site).as_posix() for p in (site / "areas").glob("*.html"))[0]
+    return {"home": "index.html", "indicator": indicator, "area": area, "sector": "sectors/health.html"}
+
+
+def test_pages_render_with_charts_and_no_errors(chrome, demo, tmp_path):
+    site, base, _ = demo
+    for _kind, page in demo_pages(site).items():
+        events = chrome.open(base + page, until=CHARTS_DONE)
+        figures, drawn, failed = chrome.evaluate(CHARTS_STATE)
+        assert figures >= 1 and drawn == figures and failed == 0, (page, figures, drawn, failed)
+        assert problems(events) == [], page
+        assert requests_outside(events, base) == [], page
+    if os.environ.get("PUBLICSERVICES_SCREENSHOTS"):
+        chrome.screenshot(tmp_path / "area.png")
+
+
+def test_indicator_page_draws_map_funnel_and_league(chrome, demo):
+    site, base, _ = demo
+    page = demo_pages(site)["indicator"]
+    chrome.open(base + page, until=CHARTS_DONE)
+    keys = chrome.evaluate("Array.from(document.querySelectorAll('figure.ps-chart--drawn')).map(f => f.getAttribute('data-spec').split('/').pop())")
+    assert {"map", "funnel", "league", "trend"} <= set(keys), keys
+    # the SVG is labelled for screen readers
+    assert chrome.evaluate("document.querySelectorAll('figure.ps-chart .ps-chart__view[aria-label]').length") == len(keys)
+
+
+def _search(chrome: Chrome, query: str) -> list[dict[str, str]]:
+    chrome.evaluate(
+        "(() => { const i = document.querySelector('input.md-search__input'); i.focus();"
+        f" i.value = {json.dumps(query)}; i.dispatchEvent(new Event('input', {{bubbles: true}}));"
+        " i.dispatchEvent(new KeyboardEvent('keyup', {bubbles: true, key: 'a'})); })()"
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = chrome.evaluate(
+            "Array.from(document.querySelectorAll('.md-search-result__item a')).map(a => ({href: a.getAttribute('href').split(/[?#]/)[0],"
+            " title: (a.querySelector('h1, h2') || a).textContent.trim()}))"
+        )
+        if found:
+            return found
+        time.sleep(0.25)
+    return []
+
+
+def test_search_finds_an_area_by_name(chrome, demo):
+    site, base, _ = demo
+    import polars as pl
+
+    areas = pl.read_parquet(site / "data/all/areas.parquet").filter(pl.col("area_code").str.starts_with("X06"))
+    name, code = areas.row(3)[1], areas.row(3)[0]
+    events = chrome.open(base + "index.html")
+    found = _search(chrome, name)
+    assert any(r["href"].endswith(f"areas/{code.lower()}.html") and name in r["title"] for r in found), (name, found[:5])
+    assert requests_outside(events + chrome.drain(), base) == []
+
+
+def test_site_works_from_file_urls_with_offline_search(chrome, demo):
+    site, _, _ = demo
+    base = site.resolve().as_uri() + "/"
+    chrome.open(base + "index.html")
+    found = _search(chrome, "Downloads")
+    assert any(r["href"].endswith("downloads.html") for r in found), found[:5]
+    events = chrome.open(base + demo_pages(site)["area"], until=CHARTS_DONE)
+    figures, drawn, failed = chrome.evaluate(CHARTS_STATE)
+    assert figures >= 1 and drawn == figures and failed == 0
+    assert requests_outside(events, base) == []
+
+
+def test_hostile_names_never_run_as_script(chrome, hostile):
+    site, base = hostile
+    for page in ("areas/e06000001.html", "areas/e06000002.html", "areas.html", "indicators/health.sample_rate.html"):
+        events = chrome.open(base + page, until=CHARTS_DONE)
+        dialogs = [e for e in events if e.get("method") == "Page.javascriptDialogOpening"]
+        assert dialogs == [], page
+        assert problems(events) == [], page
+    chrome.open(base + "areas/e06000001.html", until=CHARTS_DONE)
+    assert chrome.evaluate("document.querySelector('h1').textContent") == "<script>alert(1)</script>"
+    assert chrome.evaluate("document.title").startswith("<script>alert(1)</script>")
+    chrome.open(base + "index.html")
+    found = _search(chrome, "Zed")
+    assert any(r["href"].endswith("areas/e06000002.html") for r in found), found
+    assert not [e for e in chrome.drain() if e.get("method") == "Page.javascriptDialogOpening"]
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    cache = Path(os.environ.get("PUBLICSERVICES_CACHE") or Path.home() / ".cache" / "publicservices") / f"axe-core-{AXE_VERSION}"
+    script = cache / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        npm = shutil.which("npm")
+        require(npm is not None, "npm is not installed, so axe-core cannot be fetched")
+        cache.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--no-save", f"axe-core@{AXE_VERSION}"],
+                              capture_output=True, text=True, timeout=300)
+        require(done.returncode == 0 and script.exists(), f"npm could not install axe-core: {done.stderr[-300:]}")
+    return script.read_text(encoding="utf-8")
+
+
+def test_pages_pass_axe_with_no_serious_violations(chrome, demo, axe_source):
+    site, base, _ = demo
+    report = {}
+    for _kind, page in demo_pages(site).items():
+        chrome.open(base + page, until=CHARTS_DONE)
+        chrome.evaluate(axe_source)
+        result = chrome.evaluate("axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => "
+                                 "({id: v.id, impact: v.impact, nodes: v.nodes.length, target: v.nodes[0] && v.nodes[0].target.join(' ')})))",
+                                 wait=True, timeout=120)
+        serious = [v for v in result if v["impact"] in ("serious", "critical")]
+        report[page] = serious
+    assert all(not v for v in report.values()), json.dumps(report, indent=1)
