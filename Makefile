@@ -30,7 +30,7 @@ site: $(STAMP)
 	$(BIN)/publicservices publish --out site
 
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet --site-dir build/docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/docs
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -98,6 +98,7 @@ def run_mkdocs(config_file: Path, site_dir: Path, advance: Callable[[int], None]
     logger.propagate = False  # MkDocs' debug chatter is for the counter, not the user's log
     previous = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's banner is for MkDocs users, not site readers
     try:
         config = load_config(config_file=str(config_file), site_dir=str(site_dir), strict=True)
         build(config)

@@ -11,6 +11,8 @@ Example:
 from __future__ import annotations
 
 import html
+import json
+import math
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -18,18 +20,31 @@ from typing import Any
 from publicservices.site.safety import html_text, js_json, yaml_str
 
 
+def _meta_value(value: Any) -> str:
+    # Text is HTML-escaped like the title: Material prints meta (the description) unescaped too.
+    # Numbers and booleans stay YAML numbers and booleans; lists become one-line flow sequences.
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_meta_value(v) for v in value) + "]"
+    if isinstance(value, bool) or (isinstance(value, (int, float)) and math.isfinite(value)):
+        return json.dumps(value)
+    return yaml_str(html_text(value))
+
+
 def front_matter(title: str, **meta: Any) -> str:
     """A YAML front-matter block; the title HTML-escaped (Material prints it unescaped in ``<title>``).
 
     >>> front_matter("A & B")
     '---\\ntitle: "A &amp; B"\\n---\\n\\n'
+    >>> print(front_matter("Areas", description="All <areas>", hide=["toc"]), end="")
+    ---
+    title: "Areas"
+    description: "All &lt;areas&gt;"
+    hide: ["toc"]
+    ---
+    <BLANKLINE>
     """
-    lines = [f"title: {yaml_str(html_text(title))}"]
-    for key, value in meta.items():
-        if isinstance(value, (list, tuple)):
-            lines.append(f"{key}: [{', '.join(yaml_str(v) for v in value)}]")
-        else:
-            lines.append(f"{key}: {yaml_str(value)}")
+    lines = [f"title: {_meta_value(str(title))}"]
+    lines += [f"{key}: {_meta_value(value)}" for key, value in meta.items()]
     return "---\n" + "\n".join(lines) + "\n---\n\n"
 
 
@@ -53,7 +68,14 @@ def link(page: str, target: str, text: Any) -> str:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None,
           numeric: Sequence[bool] | None = None, raw: Sequence[bool] | None = None, cls: str = "ps-table") -> str:
-    """An HTML table; cells escaped unless their column is flagged ``raw`` (already-safe HTML such as a link)."""
+    """An HTML table; cells escaped unless their column is flagged ``raw`` (already-safe HTML such as a link).
+
+    >>> print(table(["Area", "Pop"], [[link("areas.md", "areas/a.html", "A & B"), 10]], raw=[True, False],
+    ...             numeric=[False, True], caption="Areas"))
+    <table class="ps-table"><caption>Areas</caption><thead><tr><th scope="col">Area</th><th scope="col">Pop</th></tr></thead><tbody>
+    <tr><td><a href="areas/a.html">A &amp; B</a></td><td class="ps-num">10</td></tr>
+    </tbody></table>
+    """
     esc = html.escape
     raw = list(raw or [False] * len(headers))
     numeric = list(numeric or [False] * len(headers))
@@ -73,6 +95,10 @@ def chart(*, page: str, key: str, load: Sequence[str], label: str, summary: str,
 
     The figure carries its text summary and data links in the caption, so the chart is never
     the only way to the numbers.
+
+    >>> print(chart(page="areas/a.md", key="funnel", load=["charts/a.js"], label="Funnel plot",
+    ...             summary="3 areas", links={"CSV": "data/a.csv"}, inline={"n": 3}, height=300))
+    <figure class="ps-chart" data-spec="funnel" data-load="../charts/a.js" data-inline="{&quot;n&quot;:3}"><div class="ps-chart__view" role="img" aria-label="Funnel plot" style="min-height:300px"></div><figcaption>3 areas <a href="../data/a.csv" download>CSV</a></figcaption></figure>
     """
     attrs = [f'data-spec="{html_text(key)}"', f'data-load="{html_text(" ".join(rel(page, u) for u in load))}"']
     if inline is not None:

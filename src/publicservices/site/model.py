@@ -240,8 +240,9 @@ def build_model(
             if ranked is not None:
                 frame = ranked.frame
                 if shrunk is not None:
-                    extra = [c for c in shrunk.columns if c.startswith("shrunk") or c in ("reliability",)]
-                    frame = frame.join(shrunk.select("area_code", *extra), on="area_code", how="left")
+                    frame = frame.join(shrunk.select("area_code", pl.col("value").alias("shrunk_value"),
+                                                     pl.col("lower_95").alias("shrunk_lower_95"), pl.col("upper_95").alias("shrunk_upper_95"),
+                                                     "shrinkage"), on="area_code", how="left")
                 ranks[ind_id] = frame
             advance()
         fair = _attempt(notes, "fairness measures", postcode_lottery, public, repetitions=1000)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
+__all__ = ["Progress", "RecordingProgress"]
+
 
 class Progress:
     """Report nothing: the default for library calls."""

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from publicservices.errors import DataError
+from publicservices.errors import DataError, problem
 
 # Every ASCII punctuation character Markdown or its extensions could read as syntax.
 _MD_SPECIAL = "\\`*_{}[]()#+-.!|<>~^=:$&\"'"
@@ -31,6 +31,9 @@ _MD_TABLE = {ord(c): f"&#{ord(c)};" for c in _MD_SPECIAL}
 _JS_TABLE = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 _RESERVED = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?")
+# Characters PyYAML (which MkDocs uses for front matter) refuses to read even inside quotes;
+# json.dumps already escapes those below U+0020, so only these remain to write as \uXXXX.
+_YAML_UNREADABLE = re.compile("[\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 MAX_SLUG = 100
 
 
@@ -59,10 +62,11 @@ def md_text(value: Any) -> str:
 def yaml_str(value: Any) -> str:
     """A double-quoted one-line YAML scalar (JSON string syntax, which YAML reads).
 
-    >>> yaml_str("line\\nbreak")
-    '"line break"'
+    >>> yaml_str("line\\nbreak"), yaml_str('say "hi" # now')
+    ('"line break"', '"say \\\\"hi\\\\" # now"')
     """
-    return json.dumps(" ".join(str(value).split()), ensure_ascii=False)
+    text = json.dumps(" ".join(str(value).split()), ensure_ascii=False)
+    return _YAML_UNREADABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _finite(obj: Any) -> Any:
@@ -89,8 +93,11 @@ def js_json(obj: Any) -> str:
 
 
 def _problem(value: Any) -> str | None:
-    if not isinstance(value, str) or not value:
-        return "it is empty"
+    """Why ``value`` cannot be a file name, or None if it can."""
+    if value is None or value == "":
+        return "it is missing or empty"
+    if not isinstance(value, str):
+        return f"it is a {type(value).__name__}, not text"
     name = value.lower()
     if len(name) > MAX_SLUG:
         return f"it is longer than {MAX_SLUG} characters"
@@ -109,9 +116,9 @@ def slug(value: Any, *, kind: str) -> str:
     >>> slug("E06000001", kind="area_code")
     'e06000001'
     """
-    problem = _problem(value)
-    if problem:
-        raise DataError(f"column {kind!r}: {value!r} cannot be used as a file name ({problem}).\n"
+    reason = _problem(value)
+    if reason:
+        raise DataError(f"column {kind!r}: {value!r} cannot be used as a file name ({reason}).\n"
                         f"Fix: recode {kind} to letters, digits, '_', '.' and '-' before publishing.")
     return value.lower()
 
@@ -122,14 +129,13 @@ def check_slugs(values: Iterable[Any], *, kind: str) -> dict[str, str]:
     >>> check_slugs(["E1", "E2"], kind="area_code")
     {'E1': 'e1', 'E2': 'e2'}
     """
+    # Ids repeat (one per row of a long frame): judge each distinct id once, in first-seen order.
     distinct = list(dict.fromkeys(values))
-    bad = [(v, p) for v in distinct if (p := _problem(v))]
+    bad = [f"{v!r} ({p})" for v in distinct if (p := _problem(v))]
     if bad:
-        shown = "; ".join(f"{v!r} ({p})" for v, p in bad[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        raise DataError(f"column {kind!r}: {len(bad)} {'row' if len(bad) == 1 else 'rows'} hold ids that cannot be used as a file name: "
-                        f"{shown}{more}.\nFix: recode {kind} to letters, digits, '_', '.' and '-' (for example with "
-                        f"pl.col({kind!r}).str.replace_all(r'[^A-Za-z0-9_.-]', '-')) before publishing.")
+        raise DataError(problem(kind, "holds ids that cannot be used as a file name", rows=bad[:5], total=len(bad),
+                                fix=f"recode {kind} to letters, digits, '_', '.' and '-' before publishing, for example with "
+                                    f"pl.col({kind!r}).str.replace_all(r'[^A-Za-z0-9_.-]', '-')."))
     out: dict[str, str] = {}
     seen: dict[str, str] = {}
     clashes = []
@@ -153,7 +159,11 @@ def inside(root: Path, rel_path: str) -> Path:
     '/tmp/x/a/b.md'
     """
     base = Path(root).resolve()
-    target = (base / rel_path).resolve()
+    try:  # resolve() follows symlinks, so a link inside root pointing out is caught too
+        target = (base / rel_path).resolve()
+    except (OSError, ValueError, RuntimeError) as err:  # NUL byte, symlink loop
+        raise DataError(f"cannot write {rel_path!r} under the output folder {str(base)!r}: {err}.\n"
+                        "Fix: this is a bug or an unsafe id; report it with the id that produced the path.") from err
     if target != base and base not in target.parents:
         raise DataError(f"refusing to write {rel_path!r}: it is outside the output folder {str(base)!r}.\n"
                         "Fix: this is a bug or an unsafe id; report it with the id that produced the path.")

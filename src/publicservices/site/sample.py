@@ -22,6 +22,8 @@ import polars as pl
 from publicservices.dataset import Dataset
 from publicservices.indicators import Indicator
 
+__all__ = ["sample_dataset"]
+
 INDICATORS = (
     Indicator(id="health.sample_screening", title="Screening coverage (sample)", sector="health", measure="proportion",
               multiplier=100, polarity="higher_is_better", unit="%", floor=70.0, service="health",

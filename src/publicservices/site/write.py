@@ -53,7 +53,7 @@ def write_site(model: SiteModel, writer: DocsWriter, *, title: str, boundaries: 
     latest = model.latest_rows()
     ranked = pl.concat([f for f in model.ranks.values()], how="diagonal_relaxed") if model.ranks else None
     rank_cols = [c for c in ("median_rank", "rank_lower_95", "rank_upper_95", "p_top", "p_bottom", "shrunk_value", "shrunk_lower_95",
-                             "shrunk_upper_95", "reliability") if ranked is not None and c in ranked.columns]
+                             "shrunk_upper_95", "shrinkage") if ranked is not None and c in ranked.columns]
     latest_table = latest if ranked is None else latest.join(ranked.select("indicator_id", "area_code", *rank_cols),
                                                              on=["indicator_id", "area_code"], how="left")
     index_text, region_pages = pages.areas_index()

@@ -17,29 +17,57 @@ from typing import Any
 from publicservices.errors import DataError
 from publicservices.site.safety import inside
 
+_FRAME_SUFFIXES = (".csv", ".parquet")
+
 
 class DocsWriter:
     """Files under ``root``: every path checked by :func:`inside`, and none written twice
-    (two ids that map to one file name would otherwise overwrite each other silently)."""
+    (two ids that map to one file name would otherwise overwrite each other silently).
+
+    ``written`` lists the relative paths in write order and ``bytes_written`` their total
+    size, for the build summary.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> w = DocsWriter(pathlib.Path(tempfile.mkdtemp()) / "project")
+        >>> _ = w.text("a.md", "x")
+        >>> w.text("./a.md", "y")
+        Traceback (most recent call last):
+        ...
+        publicservices.errors.DataError: refusing to write 'a.md' twice: two ids map to the same file.
+        Fix: make the ids unique (ignoring letter case).
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._base = self.root.resolve()
         self.written: list[str] = []
         self.bytes_written = 0
         self._seen: set[Path] = set()
 
     def _target(self, rel_path: str) -> Path:
+        """Check ``rel_path`` and claim it; the caller then writes the file."""
         target = inside(self.root, rel_path)
-        if target in self._seen or target.exists():
-            raise DataError(f"refusing to write {rel_path!r} twice: two ids map to the same file.\n"
-                            "Fix: make the ids unique (ignoring case).")
+        name = target.relative_to(self._base).as_posix()  # 'a/../b.md' and 'b.md' are one file
+        if target in self._seen:
+            raise DataError(f"refusing to write {name!r} twice: two ids map to the same file.\n"
+                            "Fix: make the ids unique (ignoring letter case).")
+        if target.exists():  # written by something other than this writer: never overwrite it silently
+            raise DataError(f"refusing to write {name!r}: the file already exists in the output folder.\n"
+                            "Fix: write each file once, through this writer.")
         self._seen.add(target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        self.written.append(rel_path)
+        self.written.append(name)
         return target
 
     def text(self, rel_path: str, content: str) -> Path:
+        """Write UTF-8 text with ``\\n`` line ends on every platform (byte-identical sites).
+
+        >>> import tempfile, pathlib
+        >>> DocsWriter(pathlib.Path(tempfile.mkdtemp())).text("a/b.md", "x\\n").name
+        'b.md'
+        """
         target = self._target(rel_path)
         with target.open("w", encoding="utf-8", newline="\n") as fh:
             fh.write(content)
@@ -47,24 +75,44 @@ class DocsWriter:
         return target
 
     def bytes(self, rel_path: str, data: bytes) -> Path:
+        """Write raw bytes.
+
+        >>> import tempfile, pathlib
+        >>> DocsWriter(pathlib.Path(tempfile.mkdtemp())).bytes("x.bin", b"\\x00").stat().st_size
+        1
+        """
         target = self._target(rel_path)
         target.write_bytes(data)
         self.bytes_written += len(data)
         return target
 
     def frame(self, rel_path: str, frame: Any) -> Path:
-        """A Polars frame as CSV or Parquet, by the file's extension (deterministic bytes)."""
+        """A Polars frame as CSV or Parquet, by the file's extension (deterministic bytes).
+
+        >>> import tempfile, pathlib, polars as pl
+        >>> w = DocsWriter(pathlib.Path(tempfile.mkdtemp()))
+        >>> w.frame("data/a.csv", pl.DataFrame({"x": [1, 2]})).read_text()
+        'x\\n1\\n2\\n'
+        """
+        # Check the extension before claiming the path, so a bad call does not block a retry.
+        if not rel_path.endswith(_FRAME_SUFFIXES):
+            raise DataError(f"cannot write a frame to {rel_path!r}.\nFix: use a .csv or .parquet file name.")
         target = self._target(rel_path)
         if rel_path.endswith(".csv"):
             frame.write_csv(target)
-        elif rel_path.endswith(".parquet"):
+        else:  # no statistics block, so equal frames give equal files
             frame.write_parquet(target, compression="zstd", statistics=False)
-        else:
-            raise DataError(f"cannot write a frame to {rel_path!r}.\nFix: use a .csv or .parquet file name.")
         self.bytes_written += target.stat().st_size
         return target
 
     def copy(self, rel_path: str, source: Path) -> Path:
+        """Copy the file ``source`` (contents only, not its permissions or times) to ``rel_path``.
+
+        >>> import tempfile, pathlib
+        >>> w = DocsWriter(pathlib.Path(tempfile.mkdtemp()))
+        >>> w.copy("copy.md", w.text("a.md", "abc")).read_text(), w.bytes_written
+        ('abc', 6)
+        """
         target = self._target(rel_path)
         shutil.copyfile(source, target)
         self.bytes_written += target.stat().st_size

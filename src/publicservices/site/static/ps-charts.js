@@ -84,7 +84,15 @@
       });
   }
 
+  // Material's search overlay is a role="dialog" without a name; screen readers need one.
+  function nameTheSearchDialog() {
+    Array.prototype.forEach.call(document.querySelectorAll(".md-search[role='dialog']:not([aria-label])"), function (el) {
+      el.setAttribute("aria-label", "Search this site");
+    });
+  }
+
   function start() {
+    nameTheSearchDialog();
     var figures = Array.prototype.slice.call(document.querySelectorAll("figure.ps-chart"));
     Promise.all(figures.map(draw)).then(function () {
       document.documentElement.setAttribute("data-ps-charts", "done");
