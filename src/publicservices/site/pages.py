@@ -22,7 +22,7 @@ from publicservices.site.boundaries import SCRIPT as BOUNDARIES_SCRIPT
 from publicservices.site.boundaries import Boundaries
 from publicservices.site.markup import chart, front_matter, link, table
 from publicservices.site.model import SiteModel
-from publicservices.site.safety import md_text
+from publicservices.site.safety import html_text, md_text
 
 METHODS_VERSION = "site-1"
 REGION_PAGES_FROM = 1000  # above this many areas, the area index is split by region
@@ -38,7 +38,7 @@ def num(value: Any, ind: Indicator | None = None) -> str:
     return format_number(value, unit=ind.unit if ind else "")
 
 
-def interval(lo: Any, hi: Any, ind: Indicator | None = None) -> str:
+def interval(lo: Any, hi: Any) -> str:
     if lo is None or hi is None:
         return "–"
     return f"{format_number(lo)} to {format_number(hi)}"
@@ -63,7 +63,7 @@ class Pages:
     def area_link(self, page: str, code: str) -> str:
         slug = self.model.slugs.get(code)
         name = self.model.area_name(code)
-        return link(page, f"areas/{slug}.html", name) if slug and code in self._compared else md_safe_html(name)
+        return link(page, f"areas/{slug}.html", name) if slug and code in self._compared else html_text(name)
 
     @property
     def _compared(self) -> set[str]:
@@ -157,8 +157,8 @@ class Pages:
             items = []
             for r in improvers.to_dicts():
                 ind = m.indicators[r["indicator_id"]]
-                items.append(f"<li>{self.area_link(page, r['area_code'])}: {md_safe_html(ind.title)} {'rose' if r['yoy_change'] > 0 else 'fell'} "
-                             f"by {md_safe_html(num(abs(r['yoy_change']), ind))} since {md_safe_html(r['previous_period'] or 'the previous period')}.</li>")
+                items.append(f"<li>{self.area_link(page, r['area_code'])}: {html_text(ind.title)} {'rose' if r['yoy_change'] > 0 else 'fell'} "
+                             f"by {html_text(num(abs(r['yoy_change']), ind))} since {html_text(r['previous_period'] or 'the previous period')}.</li>")
             out.append("<p><strong>Biggest improvers</strong> (changes larger than chance, 95%):</p>\n<ul>" + "".join(items) + "</ul>\n")
         below = m.latest_rows().filter(pl.col("indicator_id").is_in([i for i, ind in m.indicators.items() if ind.sector == sector]),
                                        pl.col("floor_status") == "confidently below")
@@ -168,7 +168,7 @@ class Pages:
                 ind = m.indicators[ind_id[0]]
                 names = [self.area_link(page, c) for c in group.sort("value").get_column("area_code").head(8).to_list()]
                 more = f" and {group.height - 8:,} more" if group.height > 8 else ""
-                parts.append(f"<li>{self.indicator_link(page, ind)} (floor {md_safe_html(num(ind.floor, ind))}): "
+                parts.append(f"<li>{self.indicator_link(page, ind)} (floor {html_text(num(ind.floor, ind))}): "
                              f"{group.height:,} area{'s' if group.height != 1 else ''}, {', '.join(names)}{more}.</li>")
             out.append("<p><strong>Below the floor standard</strong> (confidently, at 95%):</p>\n<ul>" + "".join(parts) + "</ul>\n")
         if not out:
@@ -224,7 +224,7 @@ class Pages:
         out = [front_matter("Indicators"), "# Indicators\n", f"Every indicator on the site ({len(m.indicators)}), by sector.\n"]
         lottery = self.lottery_rows(m.indicators)
         for sector in m.sectors:
-            body = [[self.indicator_link(page, ind), md_safe_html(ind.unit or "–"), m.latest[ind.id],
+            body = [[self.indicator_link(page, ind), html_text(ind.unit or "–"), m.latest[ind.id],
                      {"higher_is_better": "higher", "lower_is_better": "lower"}.get(ind.polarity, "no judgement"),
                      "–" if lottery.get(ind.id, {}).get("true_cv") is None else f"±{100 * lottery[ind.id]['true_cv']:.1f}%"]
                     for ind in m.indicators.values() if ind.sector == sector]
@@ -351,7 +351,7 @@ class Pages:
             out.append("## Fairness: is there a postcode lottery?\n")
             out.append(self.fairness_words(ind, fair))
         out.append("## Data\n")
-        out.append(f"{link(page, data.replace('.csv', '.csv'), 'Every area in ' + period + ' (CSV)')} · "
+        out.append(f"{link(page, data, 'Every area in ' + period + ' (CSV)')} · "
                    f"{link(page, data.replace('.csv', '.parquet'), 'Parquet')} · {link(page, 'downloads.html', 'All downloads')}\n")
         return "\n".join(out)
 
@@ -495,7 +495,7 @@ class Pages:
                              numeric=[False, True, True]) + "\n")
         if grades:
             out.append("## Report card\n")
-            gb = [[md_safe_html(sector_title(s)), g.get("grade") or "–", "–" if g.get("score") is None else f"{g['score']:.0f}",
+            gb = [[html_text(sector_title(s)), g.get("grade") or "–", "–" if g.get("score") is None else f"{g['score']:.0f}",
                    "–" if g.get("p_grade_change") is None else percent(g["p_grade_change"])] for s, g in sorted(grades.items())]
             out.append(table(["Sector", "Grade", "Score (0-100)", "Chance the grade changes with the weights"], gb,
                              caption=f"Report-card grades of {name} (A best, F worst), from percentile scores of every indicator",
@@ -574,9 +574,3 @@ class Pages:
                    'latest = results.filter(pl.col("period") == results.get_column("period").max())\n```\n')
         return "\n".join(out)
 
-
-def md_safe_html(value: Any) -> str:
-    """Text for an HTML fragment (escaped, never Markdown-interpreted inside raw HTML)."""
-    from publicservices.site.safety import html_text
-
-    return html_text(value)
