@@ -391,6 +391,32 @@ def test_boundaries_are_stored_once_and_name_unnamed_areas(tmp_path):
     assert "# Boundary name 1" not in (docs / f"areas/{codes[1].lower()}.md").read_text()
 
 
+def test_names_come_from_every_topojson_layer_and_the_mapped_one_wins():
+    from publicservices.site.boundaries import cut_boundaries
+
+    def layer(*features):
+        return {"type": "GeometryCollection", "geometries": [
+            {"type": "Polygon", "arcs": [[0]], "properties": {"areacd": code, "areanm": name}} for code, name in features]}
+
+    topo = {"type": "Topology", "arcs": [[[0, 0], [1, 0], [1, 1], [0, 0]]], "objects": {
+        "utla": layer(("E06000001", "Hartlepool"), ("E10000002", "Buckinghamshire")),
+        "ltla": layer(("E07000117", "Burnley"), ("E06000001", "Hartlepool (district)")),
+    }}
+    cut = cut_boundaries(topo, {"E06000001", "E07000117", "E38000001"}, "utla")
+    assert cut.names == {"E06000001": "Hartlepool", "E07000117": "Burnley"}
+    assert cut.matched == 1  # only the mapped layer is drawn
+
+
+def test_real_data_site_names_areas_from_the_boundaries(shared_data, tmp_path):
+    topo = shared_data("geo_uk_la_topojson_2014_2025.json")
+    csv = shared_data("health_fingertips_northwest_sample.csv")
+    result = publish(csv, tmp_path / "gen", generate_only=True, boundaries=topo, layer="utla")
+    notes = " ".join(result.notes)
+    assert "no area names" not in notes  # the reader's hint is answered
+    assert re.search(r"Names for \d+ areas taken from the boundaries file; \d+ areas it does not name", notes)
+    assert "# Burnley" in (tmp_path / "gen/docs/areas/e07000117.md").read_text()  # a district, named from ltla
+
+
 def test_boundaries_that_match_no_area_are_rejected(tmp_path):
     geo = tmp_path / "elsewhere.geojson"
     geo.write_text(json.dumps(_square_geojson(["W06000001", "W06000002"])))

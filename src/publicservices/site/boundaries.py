@@ -2,7 +2,8 @@
 
 A TopoJSON layer (``--layer``) or a GeoJSON FeatureCollection is reduced to the features
 whose code property matches an area on the site; where a file carries ``start``/``end``
-years (the ONS uk-topojson files do), the latest vintage of each code is kept. The cut
+years (the ONS uk-topojson files do), the latest vintage of each code is kept. Areas the
+data leaves unnamed take their name from the file, from any layer that has them. The cut
 boundaries are written once to ``assets/ps/boundaries.js`` and every map refers to them by
 name, so no page or chart script carries geometry of its own.
 
@@ -84,18 +85,28 @@ def cut_boundaries(geo: Mapping[str, Any], codes: set[str], layer: str | None = 
             "Fix: check that the file covers these areas and is of the same vintage (and --layer for TopoJSON)."
         )
     chosen = _latest_vintage([g for g in items if str((g.get("properties") or {}).get(key)) in codes], key)
+    # Names come from every layer (a site of districts and counties maps one layer but names both),
+    # the mapped layer's last so that its names win.
+    layers = [o.get("geometries") or [] for name, o in sorted(objects.items()) if name != layer] if geo.get("type") == "Topology" else []
     names = {}
-    for g in chosen:
-        props = g.get("properties") or {}
-        name = next((props[k] for k in NAME_KEYS if isinstance(props.get(k), str) and props[k].strip()), None)
-        if name:
-            names[str(props[key])] = name
+    for layer_items in [*layers, chosen]:
+        names.update(_names(_latest_vintage([g for g in layer_items if str((g.get("properties") or {}).get(key)) in codes], key), key))
     if geo.get("type") == "Topology":
         from publicservices.charts import subset_topojson
 
         small = subset_topojson({**geo, "objects": {layer: {"type": "GeometryCollection", "geometries": chosen}}}, layer, key)
         return Boundaries(small, layer, key, names, len(chosen))
     return Boundaries({"type": "FeatureCollection", "features": chosen}, None, key, names, len(chosen))
+
+
+def _names(items: list[Mapping[str, Any]], key: str) -> dict[str, str]:
+    names = {}
+    for g in items:
+        props = g.get("properties") or {}
+        name = next((props[k] for k in NAME_KEYS if isinstance(props.get(k), str) and props[k].strip()), None)
+        if name:
+            names[str(props[key])] = name
+    return names
 
 
 def _code_key(items: list[Mapping[str, Any]], codes: set[str]) -> str | None:

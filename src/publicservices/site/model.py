@@ -192,8 +192,12 @@ def build_model(
         advance()
         if area_names:
             missing = pl.col("area_name").is_null() | (pl.col("area_name").str.strip_chars() == "")
+            filled = areas.select((missing & pl.col("area_code").is_in(list(area_names))).sum()).item()
             areas = areas.with_columns(pl.when(missing).then(pl.col("area_code").replace_strict(area_names, default=None))
                                        .otherwise(pl.col("area_name")).alias("area_name"))
+            unnamed = areas.filter(missing).height
+            notes.append(f"Names for {filled:,} areas taken from the boundaries file"
+                         + (f"; {unnamed:,} areas it does not name are shown by code." if unnamed else "."))
         areas = areas.with_columns(pl.col("area_name").fill_null(pl.col("area_code"))).sort("area_code")
         region_names = pl.col("region_name") if "region_name" in areas.columns else pl.lit(None, pl.String)
         named = dataset.areas.select(pl.col("area_code").alias("parent_code"), pl.col("area_name").alias("_parent_name"))

@@ -147,8 +147,9 @@ def _sums(gid: np.ndarray, size: int, weights: np.ndarray) -> np.ndarray:
 
 def _q_gen(gid: np.ndarray, size: int, y: np.ndarray, v: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Generalised Q statistic at tau2 = t per group, and its derivative in t."""
-    w = 1.0 / (v + t[gid])
-    mu = _sums(gid, size, w * y) / _sums(gid, size, w)
+    with np.errstate(divide="ignore", invalid="ignore"):  # groups without rows stay NaN
+        w = 1.0 / (v + t[gid])
+        mu = _sums(gid, size, w * y) / _sums(gid, size, w)
     r2 = (y - mu[gid]) ** 2
     return _sums(gid, size, w * r2), -_sums(gid, size, w * w * r2)
 
@@ -226,9 +227,9 @@ def _tau2_all(
         np.concatenate([gid, gid + size]), 2 * size, np.concatenate([y, y]), np.concatenate([v, v]),
         np.concatenate([lo_target, hi_target]),
     )
-    w_re = 1.0 / (v + tau2[gid])
-    mu_re = _sums(gid, size, w_re * y) / _sums(gid, size, w_re)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # one-area groups have no tau2
+        w_re = 1.0 / (v + tau2[gid])
+        mu_re = _sums(gid, size, w_re * y) / _sums(gid, size, w_re)
         q_p = np.where(ok, special.chdtrc(dfc, q), np.nan)
     nan = np.where(ok, 1.0, np.nan)
     return {
