@@ -72,11 +72,12 @@ def cut_boundaries(geo: Mapping[str, Any], codes: set[str], layer: str | None = 
             layer = next(iter(objects))
         if layer not in objects:
             raise DataError(f"--layer: the TopoJSON file has no layer {layer!r}.\nFix: use one of {', '.join(sorted(objects))}.")
-        items = objects[layer].get("geometries") or []
+        layers = {name: o.get("geometries") or [] for name, o in objects.items()}
     else:
         if layer:
             raise DataError("--layer applies to TopoJSON files only; this is GeoJSON.\nFix: leave out --layer.")
-        items = geo.get("features") or []
+        layers = {layer: geo.get("features") or []}
+    items = layers[layer]
     key = _code_key(items, codes)
     if key is None:
         raise DataError(
@@ -84,13 +85,14 @@ def cut_boundaries(geo: Mapping[str, Any], codes: set[str], layer: str | None = 
             f"(looked in properties {', '.join(CODE_KEYS)}).\n"
             "Fix: check that the file covers these areas and is of the same vintage (and --layer for TopoJSON)."
         )
-    chosen = _latest_vintage([g for g in items if str((g.get("properties") or {}).get(key)) in codes], key)
-    # Names come from every layer (a site of districts and counties maps one layer but names both),
-    # the mapped layer's last so that its names win.
-    layers = [o.get("geometries") or [] for name, o in sorted(objects.items()) if name != layer] if geo.get("type") == "Topology" else []
-    names = {}
-    for layer_items in [*layers, chosen]:
-        names.update(_names(_latest_vintage([g for g in layer_items if str((g.get("properties") or {}).get(key)) in codes], key), key))
+    found = {name: _latest_vintage([g for g in its if str((g.get("properties") or {}).get(key)) in codes], key)
+             for name, its in layers.items()}
+    chosen = found[layer]
+    # Names come from every layer (a site of districts and counties maps one layer but names
+    # both); the mapped layer goes last so that its names win.
+    names: dict[str, str] = {}
+    for name in sorted(found, key=lambda n: n == layer):
+        names.update(_names(found[name], key))
     if geo.get("type") == "Topology":
         from publicservices.charts import subset_topojson
 

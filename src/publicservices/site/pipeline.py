@@ -140,8 +140,6 @@ def publish(
         raise DataError("--layer needs --boundaries.\nFix: pass the TopoJSON file with --boundaries.")
     model = build_model(dataset, sectors=sectors, indicators=indicators, area_types=area_types, benchmark=benchmark,
                         suppress_threshold=suppress_threshold, area_names=geo.names if geo else None, progress=progress)
-    if geo is not None and geo.names:  # the reader's hint to add names is answered by the boundaries (see the model's note)
-        notes = [n for n in notes if "no area names" not in n]
     model.notes[:0] = notes
     site_title = title or str(dataset.metadata.get("title") or "Public services compared")
     with build.staging(out) as scratch:

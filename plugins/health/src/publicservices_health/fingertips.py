@@ -252,7 +252,8 @@ def read_fingertips(path: str | Path, *, area_names: Any = None) -> ReadResult:
     if area_names is not None:
         areas = join_area_names(areas, area_names, report).select("area_code", "area_name", "area_type", "population")
     elif areas.get_column("area_name").null_count():
-        report.notes.append("The file has no area names; pass area_names= (e.g. the ONS TopoJSON boundaries) to add them.")
+        report.notes.append("The file has no area names (codes only); names can come from the ONS TopoJSON boundaries: "
+                            "area_names= when reading, --boundaries when publishing.")
     if population.height:
         report.notes.append(f"Population for {population.height} areas taken from Fingertips indicator 92708 (all ages, persons, latest year).")
     return ReadResult(values=values, report=report, areas=validate_areas(areas), indicators=indicators)
