@@ -66,6 +66,11 @@ class Dataset:
                 ).select(list(AREAS.columns))
             )
         )
+        # Every area gets its level (country, region, shire county ...), role (unit or
+        # benchmark) and parents: what may be compared with what is decided from these.
+        from publicservices.comparison import with_geography
+
+        self.areas = with_geography(self.areas)
         self.spend: pl.DataFrame = validate_spend(spend) if spend is not None else SPEND.empty()
         self.truth: dict[str, Any] = dict(truth or {})
         self.metadata: dict[str, Any] = dict(metadata or {})

@@ -60,6 +60,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "publicservices.default_plugins.els",
     "publicservices.default_plugins.geography",
     "publicservices.default_plugins.context",
+    "publicservices.default_plugins.international",
 )
 ENV_LOAD_PLUGINS = "PUBLICSERVICES_LOAD_PLUGINS"
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME

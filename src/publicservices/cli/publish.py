@@ -40,6 +40,9 @@ def _benchmark(value: str) -> str | float:
 @click.option("--indicator", "indicators", multiple=True, metavar="ID", help="Publish only this indicator (repeatable).")
 @click.option("--area-type", "area_types", multiple=True, metavar="TYPE",
               help="Compare only areas of this area_type (repeatable); default: areas that are neither national nor regional totals.")
+@click.option("--comparable-set", "comparable_sets", multiple=True, metavar="SET",
+              help="Compare only within this set of areas (repeatable): upper_tier, lower_tier, police_force_area, "
+                   "icb, sub_icb ...; default: one comparison per set present.")
 @click.option("--benchmark", default="national", show_default=True, metavar="WHAT",
               help="Compare with 'national', 'region', an area code, or a number.")
 @click.option("--boundaries", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -52,7 +55,7 @@ def _benchmark(value: str) -> str | float:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars; print only the summary.")
 def publish(
     source: Path | None, out: Path, title: str | None, sectors: tuple[str, ...], indicators: tuple[str, ...],
-    area_types: tuple[str, ...], benchmark: str, boundaries: Path | None, layer: str | None, suppress_threshold: int,
+    area_types: tuple[str, ...], comparable_sets: tuple[str, ...], benchmark: str, boundaries: Path | None, layer: str | None, suppress_threshold: int,
     base_url: str | None, generate_only: bool, quiet: bool,
 ) -> None:
     """Build the static comparison website from SOURCE.
@@ -79,6 +82,7 @@ def publish(
             source, out, title=title, sectors=sectors, indicators=indicators, benchmark=_benchmark(benchmark),
             boundaries=boundaries, layer=layer, suppress_threshold=suppress_threshold, base_url=base_url,
             generate_only=generate_only, progress=Progress() if quiet else _Bars(), area_types=area_types,
+            comparable_sets=comparable_sets,
         )
     except PublicServicesError as exc:
         click.secho(f"publish failed: {type(exc).__name__}", fg="red", bold=True, err=True)

@@ -60,6 +60,9 @@ class SiteModel:
     slugs: dict[str, str]  # area and region code -> file name stem
     notes: list[str]
     options: dict[str, Any]
+    # comparison id (a page) -> (indicator id, comparable set); one indicator can be compared
+    # within several sets (upper-tier and lower-tier authorities), each its own comparison
+    comparisons: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
 
     @property
     def sectors(self) -> list[str]:
@@ -110,18 +113,29 @@ def _headline_rows(values: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
 
 
 def compared_areas(dataset: Dataset, area_types: Sequence[str] = ()) -> pl.DataFrame:
-    """The areas the site compares: those of ``area_types``, or every area that is not a total of others."""
-    areas = dataset.areas.filter(pl.col("area_code").is_in(dataset.values.get_column("area_code").unique().implode()))
+    """The areas the site compares: those of ``area_types``, or every area that is a unit.
+
+    National and regional rows are benchmarks, never units (see
+    :mod:`publicservices.comparison`); which units are compared with which is decided per
+    comparable set.
+    """
+    from publicservices.comparison import with_successor_codes
+
+    codes = with_successor_codes(dataset.values)[0].get_column("area_code").unique()
+    areas = dataset.areas
+    if "role" not in areas.columns:
+        from publicservices.comparison import with_geography
+
+        areas = with_geography(areas)
+    present = areas.filter(pl.col("area_code").is_in(codes.implode()))
     if area_types:
-        known = set(dataset.areas.get_column("area_type").drop_nulls().to_list())
+        known = set(areas.get_column("area_type").drop_nulls().to_list())
         unknown = sorted(set(area_types) - known)
         if unknown:
             raise DataError(f"area types: {', '.join(map(repr, unknown))} not found in column 'area_type'.\n"
                             f"Fix: use one of {', '.join(map(repr, sorted(known))) or '(none: the areas have no area_type)'}.")
-        return areas.filter(pl.col("area_type").is_in(list(area_types)))
-    parents = dataset.areas.get_column("parent_code").drop_nulls().unique().implode()
-    totals = pl.col("area_type").str.to_lowercase().is_in(list(TOTAL_TYPES)).fill_null(False)
-    return areas.filter(~pl.col("area_code").is_in(parents) & ~totals)
+        return present.filter(pl.col("area_type").is_in(list(area_types)))
+    return present.filter(pl.col("role") != "benchmark")
 
 
 def data_hash(dataset: Dataset) -> str:
@@ -149,8 +163,22 @@ def select(dataset: Dataset, sectors: Sequence[str], indicators: Sequence[str]) 
         raise DataError(f"--indicator: unknown indicator {', '.join(map(repr, missing))}.\n"
                         f"Fix: use ids from `publicservices indicators` present in the data: {', '.join(sorted(known)[:8])} ...")
     present = set(dataset.values.get_column("indicator_id").unique().to_list())
-    chosen = [i for i in known.values() if i.id in present and (not sectors or i.sector in sectors) and (not indicators or i.id in indicators)]
+    # Context (population, deprivation scores) describes areas; it is never published as a comparison.
+    chosen = [i for i in known.values() if i.id in present and (not sectors or i.sector in sectors) and (not indicators or i.id in indicators)
+              and (getattr(i, "role", "outcome") != "context" or i.id in indicators)]
     if not chosen:
+        context = sorted(i for i in present if i in known and getattr(known[i], "role", "outcome") == "context")
+        if context and not sectors and not indicators:
+            raise DataError(f"nothing to publish: the data holds only context indicators ({', '.join(context[:4])}"
+                            f"{' ...' if len(context) > 4 else ''}), which describe areas (deprivation, population) "
+                            "rather than compare services.\nFix: publish them together with outcome indicators "
+                            "(they then serve as area context), or name one with --indicator to publish it as a "
+                            "description of areas with no judgement.")
+        if not present:
+            what = ("spend only" if dataset.spend.height else "area names and boundaries only")
+            raise DataError(f"nothing to publish: the data holds no indicator values ({what}).\n"
+                            "Fix: publish a file of indicator values; spend and boundaries files add value for money "
+                            "and maps to such a site (--boundaries).")
         raise DataError("nothing to publish: no indicator with values matches the chosen sectors and indicators.\n"
                         "Fix: check --sector / --indicator against `publicservices indicators`.")
     return {i.id: i for i in sorted(chosen, key=lambda i: (i.sector, i.id))}
@@ -171,24 +199,49 @@ def build_model(
     sectors: Sequence[str] = (),
     indicators: Sequence[str] = (),
     area_types: Sequence[str] = (),
+    comparable_sets: Sequence[str] = (),
     benchmark: str | float = "national",
     suppress_threshold: int = 5,
     area_names: dict[str, str] | None = None,
     progress: Progress | None = None,
 ) -> SiteModel:
     """Compute every statistic of the site (see the module docstring)."""
+    from publicservices.comparison import comparison_values
+
     progress = progress or Progress()
     notes: list[str] = []
     with progress.stage("prepare data", 4) as advance:
         chosen = select(dataset, sectors, indicators)
+        context = sorted(i for i, ind in dataset.indicators.items() if getattr(ind, "role", "outcome") == "context"
+                         and i not in chosen and i in set(dataset.values.get_column("indicator_id").unique().to_list()))
+        if context:
+            notes.append(f"{_count(len(context), 'indicator')} describe areas rather than services ({', '.join(context[:4])}"
+                         f"{' ...' if len(context) > 4 else ''}): used as context, not published as comparisons.")
         digest = data_hash(dataset)
         advance()
         values, breakdown_notes = _headline_rows(dataset.values.filter(pl.col("indicator_id").is_in(list(chosen))))
         notes += breakdown_notes
-        areas = compared_areas(dataset, area_types)
+        laid, layout = comparison_values(values, dataset.areas, comparable_set=list(comparable_sets) or None)
+        notes += layout.notes
+        geo_areas = layout.areas if layout.areas is not None else dataset.areas
+        units = laid.filter(pl.col("area_role") == "unit").get_column("area_code").unique()
+        areas = geo_areas.filter(pl.col("area_code").is_in(units.implode()))
+        if area_types:
+            known = set(geo_areas.get_column("area_type").drop_nulls().to_list())
+            unknown = sorted(set(area_types) - known)
+            if unknown:
+                raise DataError(f"area types: {', '.join(map(repr, unknown))} not found in column 'area_type'.\n"
+                                f"Fix: use one of {', '.join(map(repr, sorted(known))) or '(none: the areas have no area_type)'}.")
+            areas = areas.filter(pl.col("area_type").is_in(list(area_types)))
         if areas.height == 0:
             raise DataError("no area to compare: every area in the values is a national or regional total.\n"
                             "Fix: pass --area-type with the type of the areas to compare (see column 'area_type').")
+        comparisons, chosen = _comparisons(chosen, layout)
+        ids = pl.DataFrame([(ind, s, cid) for cid, (ind, s) in comparisons.items()],
+                           schema={"indicator_id": pl.String, "comparable_set": pl.String, "_cid": pl.String}, orient="row")
+        values = (laid.join(ids, on=["indicator_id", "comparable_set"], how="inner")
+                  .filter(pl.col("area_code").is_in(areas.get_column("area_code").implode()) | (pl.col("area_role") == "benchmark"))
+                  .with_columns(pl.col("_cid").alias("indicator_id")).drop("_cid"))
         advance()
         if area_names:
             missing = pl.col("area_name").is_null() | (pl.col("area_name").str.strip_chars() == "")
@@ -196,11 +249,13 @@ def build_model(
             areas = areas.with_columns(pl.when(missing).then(pl.col("area_code").replace_strict(area_names, default=None))
                                        .otherwise(pl.col("area_name")).alias("area_name"))
             unnamed = areas.filter(missing).height
-            notes.append(f"Names for {filled:,} areas taken from the boundaries file"
-                         + (f"; {unnamed:,} areas it does not name are shown by code." if unnamed else "."))
+            if filled or unnamed:
+                notes.append(f"Names for {_count(filled, 'area')} taken from the boundaries file"
+                             + (f"; {_count(unnamed, 'area')} it does not name {'is' if unnamed == 1 else 'are'} shown by code."
+                                if unnamed else "."))
         areas = areas.with_columns(pl.col("area_name").fill_null(pl.col("area_code"))).sort("area_code")
         region_names = pl.col("region_name") if "region_name" in areas.columns else pl.lit(None, pl.String)
-        named = dataset.areas.select(pl.col("area_code").alias("parent_code"), pl.col("area_name").alias("_parent_name"))
+        named = geo_areas.select(pl.col("area_code").alias("parent_code"), pl.col("area_name").alias("_parent_name"))
         regions = (areas.filter(pl.col("parent_code").is_not_null()).group_by("parent_code").agg(region_names.drop_nulls().first().alias("region_name"))
                    .join(named, on="parent_code", how="left")
                    .select("parent_code", pl.coalesce("region_name", "_parent_name", "parent_code").alias("region_name")).sort("parent_code"))
@@ -208,7 +263,7 @@ def build_model(
         check_slugs(list(chosen), kind="indicator_id")
         areas = areas.with_columns(pl.col("area_code").replace_strict(slugs, return_dtype=pl.String).alias("slug"))
         advance()
-        work = Dataset(values, dataset.areas, dataset.spend, chosen, metadata=dataset.metadata)
+        work = Dataset(values, geo_areas, dataset.spend, chosen, metadata=dataset.metadata)
         advance()
 
     from publicservices.results import funnel_check, postcode_lottery, rank_areas
@@ -220,18 +275,28 @@ def build_model(
     with progress.stage("statistics", steps) as advance:
         full = outcomes(work, benchmark=benchmark)
         results = full.join(areas.select("area_code", "area_name", "parent_code"), on="area_code", how="inner")
+        results = results.filter(pl.col("area_role") != "benchmark") if "area_role" in results.columns else results
         advance()
         results, suppression = _suppress(results, suppress_threshold, suppress)
         published = results.filter(pl.col("suppressed").is_null() & pl.col("value").is_not_null())
         latest = dict(published.group_by("indicator_id").agg(pl.col("period").sort_by("period_start").last()).iter_rows())
         for ind_id in [i for i in chosen if i not in latest]:
-            notes.append(f"{ind_id}: no published value (every cell is suppressed or missing), so it has no page.")
+            notes.append(f"{chosen[ind_id].title}: no published value (every cell is suppressed or missing), so it has no page.")
             del chosen[ind_id]
+            comparisons.pop(ind_id, None)
             advance(2)  # its funnel and ranks steps
+        # An area with no published value anywhere gets no page (a page must say something).
+        valued = published.get_column("area_code").unique()
+        empty = areas.filter(~pl.col("area_code").is_in(valued.implode()))
+        if empty.height:
+            notes.append(f"{_count(empty.height, 'area')} with no published value in any period "
+                         f"({', '.join(empty.get_column('area_code').head(5).to_list())}{' ...' if empty.height > 5 else ''}) "
+                         "are listed in the downloads only.")
+            areas = areas.filter(pl.col("area_code").is_in(valued.implode()))
         advance()
         contract = [c for c in ("indicator_id", "area_code", "period", "period_start", "numerator", "denominator", "value",
                                 "lower_ci", "upper_ci") if c in published.columns]
-        public = Dataset(published.select(contract), dataset.areas, dataset.spend, chosen, metadata=dataset.metadata)
+        public = Dataset(published.select(contract), geo_areas, dataset.spend, chosen, metadata=dataset.metadata)
         funnels: dict[str, Any] = {}
         ranks: dict[str, pl.DataFrame] = {}
         for ind_id, ind in chosen.items():
@@ -251,11 +316,13 @@ def build_model(
             advance()
         fair = _attempt(notes, "fairness measures", postcode_lottery, public, repetitions=1000)
         advance()
+        primary = {cid for cid, (ind_id, _) in comparisons.items() if cid == ind_id}
         value = None
         if public.spend.height:
             from publicservices.stats.value import value_for_money
 
-            served = [i for i, ind in chosen.items() if ind.service and ind.service in set(public.spend.get_column("service").to_list())]
+            services = set(public.spend.get_column("service").to_list())
+            served = [i for i, ind in chosen.items() if i in primary and ind.service and ind.service in services]
             if served:
                 value = _attempt(notes, "value for money", value_for_money, public, served)
         advance()
@@ -265,25 +332,71 @@ def build_model(
 
             neighbours = _attempt(notes, "nearest neighbours", nearest_neighbours, areas.drop("slug"), k=min(5, areas.height - 1))
         advance()
-        grades = {}
-        from publicservices.stats.report_cards import report_cards
-
-        for sector in sorted({i.sector for i in chosen.values()}):
-            ids = [i for i, ind in chosen.items() if ind.sector == sector]
-            rows = published.filter(pl.col("indicator_id").is_in(ids)).join(
-                pl.DataFrame({"indicator_id": ids, "period": [latest[i] for i in ids]}), on=["indicator_id", "period"], how="semi")
-            card = _attempt(notes, f"{sector} report cards", report_cards, rows.select("indicator_id", "area_code", "period", "value"),
-                            indicators=chosen, n_sims=200)  # equal weights, quintile grades
-            if card is not None:
-                grades[sector] = card
+        grades = _grades(notes, chosen, comparisons, published, latest)
         advance()
     return SiteModel(
         dataset=public, indicators=chosen, areas=areas, regions=regions, results=results, latest=latest, funnels=funnels,
         ranks=ranks, fairness=fair, value=value, neighbours=neighbours, grades=grades, suppression=suppression,
         data_hash=digest, slugs=slugs, notes=notes,
         options={"benchmark": benchmark, "suppress_threshold": suppress_threshold, "sectors": list(sectors),
-                 "indicators": list(indicators), "area_types": list(area_types)},
+                 "indicators": list(indicators), "area_types": list(area_types), "comparable_sets": list(comparable_sets)},
+        comparisons=comparisons,
     )
+
+
+def _count(n: int, word: str) -> str:
+    """``1 area``, ``2 areas``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _comparisons(chosen: dict[str, Indicator], layout: Any) -> tuple[dict[str, tuple[str, str]], dict[str, Indicator]]:
+    """One comparison (page) per indicator and comparable set present.
+
+    The first set (in the order of :data:`publicservices.geography.COMPARABLE_SETS`, upper
+    tier first) keeps the indicator's id; the others get ``<id>__<set>`` and the set's name
+    in the title, so no page ever ranks areas of two sets together.
+    """
+    from publicservices.geography import COMPARABLE_SETS
+
+    comparisons: dict[str, tuple[str, str]] = {}
+    pages: dict[str, Indicator] = {}
+    for ind_id, ind in chosen.items():
+        sets = layout.sets.get(ind_id, [])
+        for i, set_id in enumerate(sets):
+            cid = ind_id if i == 0 else f"{ind_id}__{set_id}"
+            short = COMPARABLE_SETS[set_id].label.split(" (")[0] if set_id in COMPARABLE_SETS else set_id.replace("_", " ")
+            title = ind.title if len(sets) == 1 else f"{ind.title} ({short})"
+            pages[cid] = dataclasses.replace(ind, id=cid, title=title) if cid != ind_id or title != ind.title else ind
+            comparisons[cid] = (ind_id, set_id)
+    return comparisons, pages
+
+
+def _grades(notes: list[str], chosen: dict[str, Indicator], comparisons: dict[str, tuple[str, str]],
+            published: pl.DataFrame, latest: dict[str, str]) -> dict[str, pl.DataFrame]:
+    """Report cards per sector, within the sector's main comparable set, from indicators with a direction."""
+    from publicservices.stats.report_cards import report_cards
+
+    grades: dict[str, pl.DataFrame] = {}
+    for sector in sorted({i.sector for i in chosen.values()}):
+        in_sector = [cid for cid, ind in chosen.items() if ind.sector == sector]
+        sets = [comparisons[cid][1] for cid in in_sector]
+        main = max(dict.fromkeys(sets), key=sets.count)
+        judged = [cid for cid in in_sector if comparisons[cid][1] == main and chosen[cid].has_polarity]
+        unjudged = [cid for cid in in_sector if comparisons[cid][1] == main and not chosen[cid].has_polarity]
+        if unjudged:
+            notes.append(f"{sector} report cards leave out {_count(len(unjudged), 'indicator')} with no known direction "
+                         f"({', '.join(chosen[c].title for c in unjudged[:3])}{' ...' if len(unjudged) > 3 else ''}).")
+        if len(judged) < 2:
+            notes.append(f"{sector} report cards: not shown (they need at least 2 indicators with a known direction "
+                         f"compared within one set of areas; {len(judged)} found).")
+            continue
+        rows = published.filter(pl.col("indicator_id").is_in(judged)).join(
+            pl.DataFrame({"indicator_id": judged, "period": [latest[i] for i in judged]}), on=["indicator_id", "period"], how="semi")
+        card = _attempt(notes, f"{sector} report cards", report_cards, rows.select("indicator_id", "area_code", "period", "value"),
+                        indicators={c: chosen[c] for c in judged}, n_sims=200)  # equal weights, quintile grades
+        if card is not None:
+            grades[sector] = card
+    return grades
 
 
 def _suppress(results: pl.DataFrame, threshold: int, suppress: Any) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -84,6 +84,7 @@ def publish(
     sectors: Sequence[str] = (),
     indicators: Sequence[str] = (),
     area_types: Sequence[str] = (),
+    comparable_sets: Sequence[str] = (),
     benchmark: str | float = "national",
     boundaries: str | Path | None = None,
     layer: str | None = None,
@@ -103,6 +104,8 @@ def publish(
         sectors, indicators: publish only these (default: everything).
         area_types: compare only areas of these types (default: every area that is not a
             total of others, such as a region or the nation).
+        comparable_sets: compare only within these sets of areas (``upper_tier``,
+            ``lower_tier``, ``police_force_area`` ...; default: one comparison per set present).
         benchmark: ``"national"``, ``"region"``, an area code or a number.
         boundaries, layer: a TopoJSON/GeoJSON file (and TopoJSON layer) for maps.
         suppress_threshold: counts below it are suppressed, with secondary suppression (0: off).
@@ -138,9 +141,15 @@ def publish(
         geo = read_boundaries(Path(boundaries), compared_areas(dataset, area_types).get_column("area_code").to_list(), layer)
     elif layer:
         raise DataError("--layer needs --boundaries.\nFix: pass the TopoJSON file with --boundaries.")
-    model = build_model(dataset, sectors=sectors, indicators=indicators, area_types=area_types, benchmark=benchmark,
+    model = build_model(dataset, sectors=sectors, indicators=indicators, area_types=area_types,
+                        comparable_sets=comparable_sets, benchmark=benchmark,
                         suppress_threshold=suppress_threshold, area_names=geo.names if geo else None, progress=progress)
     model.notes[:0] = notes
+    from publicservices.site.audit import AuditError, audit_model, audit_output
+
+    violations = audit_model(model)
+    if violations:
+        raise AuditError(violations)
     site_title = title or str(dataset.metadata.get("title") or "Public services compared")
     with build.staging(out) as scratch:
         project = scratch / "project"
@@ -164,6 +173,9 @@ def publish(
                 build.run_mkdocs(project / "mkdocs.yml", site_dir, advance, build.epoch_of(latest))
             (site_dir / build.MANIFEST).write_text(body, encoding="utf-8")
             result_dir = site_dir
+        violations = audit_output(model, result_dir)
+        if violations:
+            raise AuditError(violations)
         files = [p for p in result_dir.rglob("*") if p.is_file()]
         size = sum(p.stat().st_size for p in files)
         with progress.stage("swap into place", 1) as advance:
@@ -176,8 +188,12 @@ def publish(
 
 def results_table(model: Any) -> pl.DataFrame:
     """The published results (all periods), for the downloads: hidden cells blank, ``suppressed`` saying why."""
-    keep = [c for c in ("indicator_id", "area_code", "area_name", "parent_code", "period", "period_start", "numerator", "denominator",
+    keep = [c for c in ("indicator_id", "comparable_set", "area_code", "area_name", "parent_code", "period", "period_start", "numerator", "denominator",
                         "value", "lower_95", "upper_95", "lower_998", "upper_998", "ci_method", "benchmark_value", "benchmark_code",
                         "comparison_95", "comparison_998", "prob_worse", "floor_status", "recent_trend", "yoy_change",
                         "yoy_lower_95", "yoy_upper_95", "suppressed") if c in model.results.columns]
-    return model.results.select(keep)
+    # Downloads name the published indicator, not the page: a second comparable set's page
+    # id (``<id>__lower_tier``) becomes the indicator id plus its ``comparable_set``.
+    real = {cid: ind for cid, (ind, _) in model.comparisons.items()}
+    return model.results.select(keep).with_columns(
+        pl.col("indicator_id").replace_strict(real, default=pl.col("indicator_id"), return_dtype=pl.String))

@@ -115,10 +115,15 @@ def _resolve(data: Any, indicators: Any, areas: Any) -> tuple[pl.DataFrame, pl.D
     selection: list[str] | None = None
     is_dataset = not isinstance(data, (pl.DataFrame, pl.LazyFrame)) and hasattr(data, "values") and hasattr(data, "indicators")
     if is_dataset:
-        values = _as_frame(data.values, "values")
-        defs.update(dict(data.indicators))
+        from publicservices.comparison import comparison_values, units_only
+
         if areas is None:
             areas = getattr(data, "areas", None)
+        # National and regional rows are benchmarks, never areas of the lottery; each
+        # comparable set (upper tier, lower tier, police force areas ...) is analysed apart.
+        laid, _ = comparison_values(_as_frame(data.values, "values"), areas)
+        values = units_only(laid).drop("area_role")
+        defs.update(dict(data.indicators))
     else:
         values = _as_frame(data, "values")
     if isinstance(indicators, str):
@@ -169,7 +174,8 @@ def _resolve(data: Any, indicators: Any, areas: Any) -> tuple[pl.DataFrame, pl.D
 def _prepare(values: pl.DataFrame, areas: pl.DataFrame | None, defs: dict[str, Indicator], *, by: str | None,
              deprivation: str, population: str) -> tuple[pl.DataFrame, list[str], dict[str, bool], pl.DataFrame]:
     """One row per area x group with value, se, weights, deprivation, region; parent rows counted."""
-    breakdown = [c for c in BREAKDOWN_COLUMNS if c in values.columns and values.get_column(c).null_count() < values.height]
+    breakdown = [c for c in ("comparable_set", *BREAKDOWN_COLUMNS)
+                 if c in values.columns and values.get_column(c).null_count() < values.height]
     keys = ["indicator_id", "period", *breakdown]
     meta = pl.DataFrame(
         {"indicator_id": list(defs), "measure": [d.measure for d in defs.values()],
