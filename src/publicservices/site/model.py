@@ -33,7 +33,6 @@ from publicservices.site.safety import check_slugs
 WHOLE = ("persons", "all persons", "all ages", "all", "total", "")
 # Area types that are totals of other areas, never compared with them.
 TOTAL_TYPES = ("national", "nation", "country", "region", "england")
-COUNT_MEASURES = ("proportion", "rate", "dsr", "ratio")
 # What suppression blanks on a hidden row, beyond the counts: every per-area figure.
 BLANKED = ("value", "lower_ci", "upper_ci", "lower_95", "upper_95", "lower_998", "upper_998", "z", "p_value", "prob_worse",
            "distance_to_target", "yoy_change", "yoy_lower_95", "yoy_upper_95", "yoy_lower_998", "yoy_upper_998", "trend_chi2")
@@ -400,14 +399,18 @@ def _grades(notes: list[str], chosen: dict[str, Indicator], comparisons: dict[st
 
 
 def _suppress(results: pl.DataFrame, threshold: int, suppress: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Hide small counts (and secondary cells) on the area rows; return the frame and the report."""
+    """Hide small counts, small complements of proportions and small cohorts of means (with
+    secondary cells) on the area rows; return the frame and the report.
+
+    Every measure goes through: rows without counts are left as they are, a mean or score
+    over fewer people than the threshold is hidden (one pupil's score), and a proportion
+    whose complement is small is hidden (2,246 of 2,247 reveals the one).
+    """
     empty = pl.DataFrame(schema={"reason": pl.String, "rows": pl.Int64, "groups": pl.Int64})
     if threshold <= 0:
         return results.with_columns(pl.lit(None, pl.String).alias("suppressed")), empty
-    counted = results.filter(pl.col("measure").is_in(list(COUNT_MEASURES)))
-    rest = results.filter(~pl.col("measure").is_in(list(COUNT_MEASURES))).with_columns(pl.lit(None, pl.String).alias("suppressed"))
     mask = [c for c in BLANKED if c in results.columns]
-    hidden, report = suppress(counted.with_columns(pl.col("parent_code").fill_null("(none)")), threshold,
+    hidden, report = suppress(results.with_columns(pl.col("parent_code").fill_null("(none)")), threshold,
                               by=[["indicator_id", "period", "parent_code"], ["indicator_id", "period"]], mask=mask)
     hidden = hidden.with_columns(pl.col("parent_code").replace("(none)", None))
     gone = pl.col("suppressed").is_not_null()
@@ -416,6 +419,5 @@ def _suppress(results: pl.DataFrame, threshold: int, suppress: Any) -> tuple[pl.
         *(pl.when(gone).then(pl.lit("not compared")).otherwise(pl.col(c)).cast(hidden.schema[c]).alias(c) for c in blank),
         *(pl.when(gone).then(None).otherwise(pl.col(c)).alias(c) for c in ("floor_status", "recent_trend") if c in hidden.columns),
     )
-    out = pl.concat([hidden, rest.select(hidden.columns)], how="vertical_relaxed")
-    keys = [c for c in ("indicator_id", "area_code", "period_start") if c in out.columns]
-    return out.sort(keys), report.select("reason", "rows", "groups")
+    keys = [c for c in ("indicator_id", "area_code", "period_start") if c in hidden.columns]
+    return hidden.sort(keys), report.select("reason", "rows", "groups")

@@ -187,7 +187,7 @@ def publish(
 
 
 def results_table(model: Any) -> pl.DataFrame:
-    """The published results (all periods), for the downloads: hidden cells blank, ``suppressed`` saying why."""
+    """The published results (all periods), for the downloads: hidden cells blank and marked ``hidden`` (never why: the reason would tell a reader how small the count is)."""
     keep = [c for c in ("indicator_id", "comparable_set", "area_code", "area_name", "parent_code", "period", "period_start", "numerator", "denominator",
                         "value", "lower_95", "upper_95", "lower_998", "upper_998", "ci_method", "benchmark_value", "benchmark_code",
                         "comparison_95", "comparison_998", "prob_worse", "floor_status", "recent_trend", "yoy_change",
