@@ -53,3 +53,30 @@ def test_frozen():
 def test_valid_ids_are_safe_file_names(text):
     if ID_PATTERN.match(text):
         assert "/" not in text and "\\" not in text and ".." not in text and text == text.lower()
+
+
+def test_role_defaults_to_outcome_and_round_trips():
+    ind = make()
+    assert (ind.role, ind.is_context, ind.decimals) == ("outcome", False, None)
+    population = make(id="context.population", sector="context", measure="score", multiplier=1, polarity="no_judgement",
+                      unit="people", floor=None, role="context", decimals=0)
+    assert population.is_context and Indicator.from_dict(population.to_dict()) == population
+    assert population.to_dict()["role"] == "context"
+    # A definition saved before roles existed still loads, as an outcome.
+    old = {k: v for k, v in make().to_dict().items() if k not in ("role", "decimals")}
+    assert Indicator.from_dict(old).role == "outcome"
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"role": "background"}, "role 'background' must be one of outcome, context"),
+        ({"role": "context"}, "a context indicator is not judged better or worse: polarity 'higher_is_better' must be 'no_judgement'"),
+        ({"decimals": -1}, "decimals -1 must be a whole number from 0 to 10"),
+        ({"decimals": 1.5}, "decimals 1.5 must be a whole number from 0 to 10"),
+        ({"decimals": True}, "decimals True must be a whole number from 0 to 10"),
+    ],
+)
+def test_invalid_role_and_decimals_raise_clearly(kw, message):
+    with pytest.raises(IndicatorError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        make(**kw)

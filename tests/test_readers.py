@@ -97,10 +97,14 @@ def test_els_plugin_mappings_and_generic_ids():
     result = ps.read(FIXTURES / "els.csv")
     ids = set(result.values.get_column("indicator_id"))
     assert ids == {"schools.persistent_absence", "schools.persistent_absence_fsm", "schools.persistent_absence_looked_after",
-                   "policing.homicide_rate", "health.cvd_mortality_preventable", "els.wellbeing_average_life_satisfaction"}
-    generic = result.indicators["els.wellbeing_average_life_satisfaction"]
-    assert (generic.sector, generic.measure, generic.polarity) == ("els", "score", "no_judgement")
-    assert "ONS Explore local statistics" in generic.source
+                   "policing.homicide_rate", "health.cvd_mortality_preventable", "other.wellbeing_average_life_satisfaction"}
+    generic = result.indicators["other.wellbeing_average_life_satisfaction"]
+    # Not "Sector: Els": an unmapped indicator is in the sector "other", with no direction, and the report says so.
+    assert (generic.sector, generic.measure, generic.polarity, generic.role) == ("other", "score", "no_judgement", "outcome")
+    assert "ONS Explore local statistics" in generic.source and "Direction unknown" in generic.definition
+    assert ("1 indicator(s) have no known direction: they will be compared as higher/lower, never better/worse "
+            "(other.wellbeing_average_life_satisfaction)") in result.report.summary()
+    assert any("No metadata sidecar was found" in note for note in result.report.notes)
     # A user mapping wins over the plugins' mappings.
     mine = read_els(FIXTURES / "els.csv", indicator_ids={"Homicide Offences": "els.my_homicides"})
     assert "els.my_homicides" in set(mine.values.get_column("indicator_id"))
@@ -156,7 +160,10 @@ def test_generic_indicator_guesses_the_measure():
     assert (dsr.measure, dsr.multiplier) == ("dsr", 100_000.0)
     per_thousand = generic_indicator("Births", "Rate per 1,000 women", "", "f.csv")
     assert (per_thousand.measure, per_thousand.multiplier) == ("rate", 1_000.0)
-    assert els_indicator_id("2020 Index!") == "els.x2020_index"
+    assert els_indicator_id("2020 Index!") == "other.x2020_index"
+    assert els_indicator_id("Population density", sector="context") == "context.population_density"
+    change = generic_indicator("Five-year population change", "Percentage", "%", "f.csv")
+    assert (change.measure, change.unit, change.role, change.id) == ("score", "%", "context", "context.five_year_population_change")
 
 
 @settings(max_examples=60, deadline=None)
@@ -265,4 +272,138 @@ def test_els_names_with_the_same_slug_stay_apart(tmp_path):
         encoding="utf-8",
     )
     result = read_els(path, use_registered=False)
-    assert sorted(result.values.get_column("indicator_id")) == ["els.thing_a", "els.thing_a_2"]
+    assert sorted(result.values.get_column("indicator_id")) == ["other.thing_a", "other.thing_a_2"]
+
+
+# -- ELS metadata sidecars ----------------------------------------------------------------------
+
+_ELS_HEADER = "area_code,area_name,geography,indicator,period_start,period_length,value,measure,unit,lower_ci,upper_ci,status,notes\n"
+_SIDECAR = {
+    "_note": "This file was last modified on 01/01/2026",
+    "ess-beta-metadata": {
+        "shared": {"prefix": None, "suffix": None, "subText": "per 10,000 population", "decimalPlaces": 2,
+                   "sourceOrg": "Office for Widgets|Widget Council", "standardised": "T"},
+        "Widget shops": {"label": "Widget shops in the area", "subtitle": "Widget shops per 10,000 people",
+                         "longDescription": "This indicator shows widget shops per 10,000 people.",
+                         "caveats": "Counts exclude online shops."},
+        "Employment rate": {"label": "Employment rate (Widgetland)", "suffix": "%", "decimalPlaces": 1},
+    },
+}
+
+
+def _els_csv(path: Path, *names: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = "".join(f"E06000001,Hartlepool,County or Unitary Authority,{n},2023-01-01,P1Y,1.5,,,,,,\n" for n in names)
+    path.write_text(_ELS_HEADER + rows, encoding="utf-8")
+    return path
+
+
+def _sidecar(path: Path, document=_SIDECAR) -> Path:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(document, bytes):
+        path.write_bytes(document)
+    else:
+        path.write_text(document if isinstance(document, str) else json.dumps(document), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("layout", ["beside", "els_metadata beside", "els_metadata beside the folder"])
+def test_els_sidecar_describes_an_unmapped_indicator(tmp_path, layout):
+    if layout == "beside":  # ELS's own layout: widgets/widgets.csv + widgets/widgets.json
+        csv = _els_csv(tmp_path / "widgets" / "widgets.csv", "Widget shops")
+        _sidecar(tmp_path / "widgets" / "widgets.json")
+    elif layout == "els_metadata beside":  # ../shared/data's layout: widgets.csv + els_metadata/widgets.json
+        csv = _els_csv(tmp_path / "widgets.csv", "Widget shops")
+        _sidecar(tmp_path / "els_metadata" / "widgets.json")
+    else:
+        csv = _els_csv(tmp_path / "widgets" / "widgets.csv", "Widget shops")
+        _sidecar(tmp_path / "els_metadata" / "widgets.json")
+    result = ps.read(csv)
+    ind = result.indicators["other.widget_shops"]
+    assert (ind.title, ind.unit, ind.decimals, ind.measure, ind.multiplier) == ("Widget shops in the area", "per 10,000", 2, "rate", 10_000.0)
+    assert ind.source.startswith("Office for Widgets; Widget Council, via ONS Explore local statistics")
+    assert "Widget shops per 10,000 people." in ind.definition and "Caveats: Counts exclude online shops." in ind.definition
+    assert (ind.sector, ind.polarity, ind.role) == ("other", "no_judgement", "outcome")
+    summary = result.report.summary()
+    assert "Titles, units and definitions for 1 of them come from the metadata sidecar" in summary
+    assert "1 indicator(s) have no known direction: they will be compared as higher/lower, never better/worse" in summary
+
+
+def test_els_sidecar_label_finds_the_plugin_mapping_and_plugins_win(tmp_path):
+    # "Employment rate" is mapped by the welfare plugin: its indicator, with its direction, not the sidecar's.
+    csv = _els_csv(tmp_path / "widgets" / "widgets.csv", "Widget shops", "Employment rate")
+    _sidecar(tmp_path / "widgets" / "widgets.json")
+    result = ps.read(csv)
+    assert set(result.values.get_column("indicator_id")) == {"other.widget_shops", "welfare.employment_rate"}
+    assert result.indicators["welfare.employment_rate"].polarity == "higher_is_better"
+    # A CSV name that differs from every mapping is still found through the sidecar's label.
+    single = {"ess-beta-metadata": {"label": "Claimant Count", "suffix": "%", "decimalPlaces": 1}}
+    renamed = _els_csv(tmp_path / "claims" / "claims.csv", "Claimants as a share of residents")
+    _sidecar(tmp_path / "claims" / "claims.json", single)
+    claims = ps.read(renamed)
+    assert set(claims.values.get_column("indicator_id")) == {"welfare.claimant_rate"}
+    assert any("matched through the metadata sidecar's label" in note for note in claims.report.notes)
+
+
+def test_els_sidecar_found_by_indicator_name_when_the_file_was_renamed(tmp_path):
+    csv = _els_csv(tmp_path / "my_copy.csv", "Widget shops")
+    _sidecar(tmp_path / "els_metadata" / "widgets.json")
+    _sidecar(tmp_path / "els_metadata" / "not-a-sidecar.json", {"type": "Topology"})
+    result = ps.read(csv)
+    assert result.indicators["other.widget_shops"].title == "Widget shops in the area"
+    assert any("widgets.json (found by indicator name)" in note for note in result.report.notes)
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        ("{not json", "is not valid JSON"),
+        ({"type": "Topology"}, "has no 'ess-beta-metadata' object"),
+        ([1, 2, 3], "has no 'ess-beta-metadata' object"),
+        ({"ess-beta-metadata": {"suffix": "%"}}, "neither a label nor a block per indicator"),
+        (b"\xff\xfe{", "cannot be read (UnicodeDecodeError"),
+    ],
+)
+def test_a_malformed_sidecar_is_a_note_not_an_error(tmp_path, document, reason):
+    csv = _els_csv(tmp_path / "widgets" / "widgets.csv", "Widget shops")
+    _sidecar(tmp_path / "widgets" / "widgets.json", document)
+    result = ps.read(csv)
+    assert result.report.rows_kept == result.report.rows_read == 1
+    assert result.indicators["other.widget_shops"].title == "Widget shops"  # from the CSV alone
+    notes = " ".join(result.report.notes)
+    assert "The metadata sidecar could not be used: widgets.json" in notes and reason in notes
+
+
+def test_sidecar_fields_of_the_wrong_type_are_ignored(tmp_path):
+    odd = {"ess-beta-metadata": {"label": "Widget shops", "suffix": 5, "decimalPlaces": "one", "sourceOrg": ["x"],
+                                 "caveats": None, "prefix": "GBPSign"}}
+    csv = _els_csv(tmp_path / "widgets" / "widgets.csv", "Widget shops")
+    _sidecar(tmp_path / "widgets" / "widgets.json", odd)
+    ind = ps.read(csv).indicators["other.widget_shops"]
+    assert (ind.unit, ind.decimals, ind.measure) == ("£", None, "score")
+    assert ind.source.startswith("ONS Explore local statistics")
+
+
+def test_sidecar_can_be_named_or_switched_off(tmp_path):
+    csv = _els_csv(tmp_path / "widgets.csv", "Widget shops")
+    elsewhere = _sidecar(tmp_path / "meta" / "anything.json")
+    assert read_els(csv, metadata=elsewhere).indicators["other.widget_shops"].decimals == 2
+    _sidecar(tmp_path / "widgets.json")
+    off = read_els(csv, metadata=False)
+    assert off.indicators["other.widget_shops"].decimals is None
+    assert not any("sidecar" in note for note in off.report.notes)
+    missing = read_els(csv, metadata=tmp_path / "nope.json")
+    assert any("could not be used: nope.json cannot be read" in note for note in missing.report.notes)
+
+
+def test_population_and_deprivation_are_context_not_compared(tmp_path):
+    csv = _els_csv(tmp_path / "people.csv", "Population density", "Median age", "Deprivation score", "Widget shops")
+    result = read_els(csv, metadata=False)
+    context = {i for i, ind in result.indicators.items() if ind.is_context}
+    assert context == {"context.population_density", "context.median_age", "context.deprivation_score"}
+    assert all(result.indicators[i].polarity == "no_judgement" for i in context)
+    notes = " ".join(result.report.notes)
+    assert "3 indicator(s) are context (population or deprivation), kept to explain outcomes but not compared" in notes
+    assert "1 indicator(s) have no known direction" in notes

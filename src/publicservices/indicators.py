@@ -4,6 +4,12 @@ An :class:`Indicator` says what a number means (a proportion per 100, a rate per
 which direction is better, and any floor standard or target. The ``measure`` decides which
 interval method the statistics use. Plugins register indicators; the core knows none by name.
 
+An indicator's ``role`` says what it is for: an ``outcome`` is compared between areas (better or
+worse where its polarity says which way is better, higher or lower where it does not); a
+``context`` indicator (population, deprivation score, median pay ...) describes an area and is
+used to explain or adjust outcomes, never published as a comparison of its own. A context
+indicator is not judged, so its polarity must be ``no_judgement``.
+
 Example:
     >>> ae = Indicator(
     ...     id="health.ae_4hr", title="A&E attendances seen within 4 hours", sector="health",
@@ -23,13 +29,15 @@ from typing import Any, Literal
 
 from publicservices.errors import IndicatorError
 
-__all__ = ["Indicator", "MEASURES", "POLARITIES", "ID_PATTERN"]
+__all__ = ["Indicator", "MEASURES", "POLARITIES", "ROLES", "ID_PATTERN"]
 
 Measure = Literal["proportion", "rate", "mean", "dsr", "ratio", "score"]
 Polarity = Literal["higher_is_better", "lower_is_better", "no_judgement"]
+Role = Literal["outcome", "context"]
 
 MEASURES: tuple[str, ...] = ("proportion", "rate", "mean", "dsr", "ratio", "score")
 POLARITIES: tuple[str, ...] = ("higher_is_better", "lower_is_better", "no_judgement")
+ROLES: tuple[str, ...] = ("outcome", "context")
 # Lower-case `sector.name`: safe as a file name and a URL path segment on every platform.
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z0-9][a-z0-9_]*$")
 _MAX_ID_LENGTH = 100
@@ -52,6 +60,11 @@ class Indicator:
         service: spend service (sector) this indicator relates to, for value for money.
         source: publisher and dataset.
         definition: what is counted, in a sentence or two.
+        role: ``outcome`` (default: compared between areas) or ``context`` (describes an area,
+            such as its population or deprivation score; used to explain outcomes and never
+            published as a comparison; its polarity must be ``no_judgement``).
+        decimals: decimal places the publisher shows values with, if it says (``None``: the
+            display chooses).
     """
 
     id: str
@@ -66,6 +79,8 @@ class Indicator:
     service: str | None = None
     source: str = ""
     definition: str = ""
+    role: Role = "outcome"
+    decimals: int | None = None
 
     def __post_init__(self) -> None:
         errors = _check(self)
@@ -86,6 +101,11 @@ class Indicator:
     @property
     def has_polarity(self) -> bool:
         return self.polarity != "no_judgement"
+
+    @property
+    def is_context(self) -> bool:
+        """True for context (population, deprivation ...): used to explain outcomes, not compared."""
+        return self.role == "context"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -118,6 +138,13 @@ def _check(ind: Indicator) -> list[str]:
         errors.append(f"measure {ind.measure!r} must be one of {', '.join(MEASURES)}")
     if ind.polarity not in POLARITIES:
         errors.append(f"polarity {ind.polarity!r} must be one of {', '.join(POLARITIES)}")
+    if ind.role not in ROLES:
+        errors.append(f"role {ind.role!r} must be one of {', '.join(ROLES)}")
+    elif ind.role == "context" and ind.polarity != "no_judgement":
+        errors.append(f"a context indicator is not judged better or worse: polarity {ind.polarity!r} must be 'no_judgement' "
+                      "(or make it an outcome)")
+    if ind.decimals is not None and (isinstance(ind.decimals, bool) or not isinstance(ind.decimals, int) or not 0 <= ind.decimals <= 10):
+        errors.append(f"decimals {ind.decimals!r} must be a whole number from 0 to 10, or None")
     if not isinstance(ind.multiplier, (int, float)) or isinstance(ind.multiplier, bool) or not ind.multiplier > 0:
         errors.append(f"multiplier {ind.multiplier!r} must be a positive number such as 1, 100 or 100000")
     for name in ("floor", "target"):

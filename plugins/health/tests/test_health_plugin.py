@@ -104,3 +104,71 @@ def test_demo_data_follow_the_model():
     hle = values.filter(pl.col("indicator_id") == "health.healthy_life_expectancy")
     assert hle.filter(pl.col("lower_ci") >= pl.col("upper_ci")).height == 0
     assert data.truth["tau2"]["health.ae_4hr"] == pytest.approx(0.25**2)
+
+
+# -- the ONS Explore local statistics catalogue and context indicators ----------------------------
+
+ELS_HEADER = "area_code,indicator,period_start,period_length,value\n"
+
+
+def test_every_els_catalogue_indicator_is_mapped_and_judged():
+    from publicservices_health.indicators import ELS_CATALOGUE, ELS_INDICATORS
+
+    by_id = {i.id: i for i in INDICATORS}
+    assert set(ELS_INDICATORS.values()) <= set(by_id)
+    assert {i.id for i in ELS_CATALOGUE} <= set(ELS_INDICATORS.values())  # each is reachable from an ELS name
+    assert all(i.polarity != "no_judgement" and i.role == "outcome" and "Direction" in i.definition for i in ELS_CATALOGUE)
+    polarity = {i: by_id[i].polarity for i in by_id}
+    assert polarity["health.healthy_life_expectancy_female"] == polarity["health.cancer_early_stage"] == "higher_is_better"
+    assert polarity["health.adult_obesity"] == polarity["health.smoking_prevalence"] == "lower_is_better"
+    assert polarity["health.child_obesity_year6"] == polarity["health.child_overweight_reception"] == "lower_is_better"
+    assert polarity["health.child_healthy_weight_year6"] == "higher_is_better"
+    wellbeing = {k.split(".")[1]: v for k, v in polarity.items() if k.startswith("health.wellbeing_")}
+    assert wellbeing == {"wellbeing_life_satisfaction": "higher_is_better", "wellbeing_happiness": "higher_is_better",
+                         "wellbeing_worthwhile": "higher_is_better", "wellbeing_anxiety": "lower_is_better"}
+
+
+def test_els_health_names_map_through_the_plugin_reader(tmp_path):
+    path = tmp_path / "child-weight.csv"
+    path.write_text(ELS_HEADER + "E06000001,Aged 10 to 11 years obese,2023-09-01,P1Y,24.1\n"
+                    "E06000001,Aged four to five years healthy weight,2023-09-01,P1Y,75.2\n"
+                    "E06000001,Anxiety,2022-04-01,P1Y,3.2\n", encoding="utf-8")
+    result = ps.read(path)
+    assert set(result.values.get_column("indicator_id")) == {"health.child_obesity_year6", "health.child_healthy_weight_reception",
+                                                            "health.wellbeing_anxiety"}
+    assert not any("generic ids" in note for note in result.report.notes)
+
+
+def test_demo_data_cover_only_the_modelled_indicators():
+    from publicservices_health.indicators import MODELS
+
+    ids = set(generate(DemoNation(seed=1)).values.get_column("indicator_id"))
+    assert ids == set(MODELS) and len(INDICATORS) > len(MODELS)
+
+
+def test_fingertips_population_deprivation_and_unnamed_indicators_are_context():
+    population = fingertips_indicator("92708", "Resident population", "Count", None, "Calendar", None)
+    assert (population.role, population.polarity, population.is_context) == ("context", "no_judgement", True)
+    deprivation = fingertips_indicator("93553", "Deprivation score (Index of Multiple Deprivation 2019)", "Score",
+                                       "Low is good", "Calendar", None)
+    assert (deprivation.role, deprivation.polarity) == ("context", "no_judgement")  # the file's "Low is good" is not used
+    unnamed = fingertips_indicator("12345", None, "Proportion", "High is good", None, None)
+    assert unnamed.title == "Fingertips indicator 12345 (no name in the source)" and unnamed.id == "health.fingertips_12345"
+    assert (unnamed.role, unnamed.polarity) == ("context", "no_judgement")
+    named = fingertips_indicator("93015", "Physically inactive adults", "Proportion", "Low is good", "Calendar", None)
+    assert (named.role, named.polarity) == ("outcome", "lower_is_better")
+
+
+def test_fingertips_polarity_corrections_are_said():
+    obesity = fingertips_indicator("92033", "Obesity prevalence including severe obesity in Year 6", "Proportion",
+                                   "High is good", "Academic", None)
+    assert obesity.polarity == "lower_is_better" and "the file says 'High is good'" in obesity.definition
+
+
+def test_fingertips_context_rows_are_kept_and_reported():
+    result = read_fingertips(FIXTURES / "fingertips_extract.csv")
+    population = result.indicators["health.fingertips_92708"]
+    assert population.is_context
+    assert result.values.filter(pl.col("indicator_id") == "health.fingertips_92708").height > 0  # rows not dropped
+    assert any("are context, kept but not compared between areas: 92708 (Resident population)" in note
+               for note in result.report.notes)

@@ -52,3 +52,26 @@ def test_demo_good_or_outstanding_is_noisier_in_small_areas():
     # Few schools per area: the binomial noise is large, so some areas reach 100%.
     assert values.get_column("denominator").median() < 200
     assert values.get_column("value").max() <= 100.0
+
+
+def test_every_els_catalogue_indicator_is_mapped_and_judged():
+    from publicservices_schools.indicators import ELS_CATALOGUE, ELS_INDICATORS
+
+    by_id = {i.id: i for i in INDICATORS}
+    assert set(ELS_INDICATORS.values()) <= set(by_id)
+    assert {i.id for i in ELS_CATALOGUE} <= set(ELS_INDICATORS.values())
+    assert all(i.polarity != "no_judgement" and i.role == "outcome" and "Direction" in i.definition for i in ELS_CATALOGUE)
+    assert by_id["schools.qualifications_level3"].polarity == by_id["schools.eyfs_literacy"].polarity == "higher_is_better"
+    assert by_id["schools.no_qualifications"].polarity == "lower_is_better"
+    assert by_id["schools.apprenticeship_starts"].measure == "rate" and by_id["schools.apprenticeship_starts"].multiplier == 100_000.0
+
+
+def test_els_skills_names_map_through_the_plugin_reader(tmp_path):
+    path = tmp_path / "skills.csv"
+    path.write_text("area_code,indicator,period_start,period_length,value\n"
+                    "E06000001,Apprenticeship starts (England),2023-08-01,P1Y,612\n"
+                    "E06000001,Literacy,2023-09-01,P1Y,70.1\n"
+                    "E06000001,No qualifications,2023-01-01,P1Y,6.5\n", encoding="utf-8")
+    result = ps.read(path)
+    assert set(result.values.get_column("indicator_id")) == {"schools.apprenticeship_starts", "schools.eyfs_literacy",
+                                                            "schools.no_qualifications"}

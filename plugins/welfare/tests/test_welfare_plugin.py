@@ -41,3 +41,28 @@ def test_demo_claimant_rate_follows_deprivation():
     truth = generate(nation).truth["values"].filter(pl.col("indicator_id") == "welfare.claimant_rate", pl.col("period") == "2014/15")
     joined = truth.join(nation.areas.select("area_code", "deprivation"), on="area_code")
     assert joined.select(pl.corr("true_value", "deprivation")).item() > 0.5
+
+
+def test_every_els_catalogue_indicator_is_mapped_and_judged():
+    from publicservices_welfare.indicators import ELS_CATALOGUE, ELS_INDICATORS
+
+    by_id = {i.id: i for i in INDICATORS}
+    assert set(ELS_INDICATORS.values()) <= set(by_id)
+    assert {i.id for i in ELS_CATALOGUE} <= set(ELS_INDICATORS.values())
+    for ind in ELS_CATALOGUE:
+        if ind.is_context:  # pay and household income: economic context, not compared
+            assert ind.polarity == "no_judgement" and "Context, not compared" in ind.definition
+        else:
+            assert ind.polarity != "no_judgement" and "Direction" in ind.definition
+    assert {i.id for i in ELS_CATALOGUE if i.is_context} == {"welfare.median_weekly_pay", "welfare.gdhi_per_head"}
+    assert by_id["welfare.unemployment_rate"].polarity == "lower_is_better"
+
+
+def test_employment_and_economic_inactivity_do_not_cancel_out(tmp_path):
+    path = tmp_path / "employment-rate.csv"
+    path.write_text("area_code,indicator,period_start,period_length,value\n"
+                    "E06000001,Employment rate,2023-01-01,P1Y,70.2\n"
+                    "E06000001,Economically inactive,2023-01-01,P1Y,24.9\n", encoding="utf-8")
+    result = ps.read(path)
+    polarity = {i: result.indicators[i].polarity for i in result.values.get_column("indicator_id")}
+    assert polarity == {"welfare.employment_rate": "higher_is_better", "welfare.economic_inactivity": "lower_is_better"}

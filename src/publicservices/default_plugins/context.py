@@ -86,7 +86,7 @@ def read_imd_summary(path: str | Path) -> ReadResult:
     for ind_id, domain, yr in values.select("indicator_id", "index_domain", "period").unique("indicator_id", maintain_order=True).iter_rows():
         indicators[ind_id] = Indicator(
             id=ind_id, title=f"{domain} (IMD {yr}): average score", sector="context", measure="score", multiplier=1,
-            polarity="no_judgement", unit="average score",
+            polarity="no_judgement", unit="average score", role="context",
             source=f"MHCLG, English indices of deprivation {yr}: local authority district summaries ({path.name})",
             definition=f"Population-weighted average of the {domain} scores of the area's neighbourhoods (LSOAs); "
             "higher means more deprived. Other summaries (average rank, share in the most deprived tenth) are kept as columns.",

@@ -2,10 +2,12 @@
 
 Registers six indicators modelled on national NHS and public health measures (A&E 4-hour
 waits, preventable cardiovascular mortality, diabetes prevalence, healthy life expectancy,
-early-stage cancer diagnosis, GP patient experience), a reader for Fingertips data
-(``fingertips``), a mapping of the ONS Explore local statistics preventable cardiovascular
-mortality file onto ``health.cvd_mortality_preventable`` (``health-els``), and the
-health sector of the synthetic demo nation.
+early-stage cancer diagnosis, GP patient experience), plus every health indicator of ONS
+Explore local statistics (adult and child weight, smoking, healthy life expectancy by sex,
+personal well-being, cardiovascular mortality in Northern Ireland and Scotland), each with a
+direction judged here; a reader for Fingertips data (``fingertips``); a mapping of the ELS
+health files onto these ids (``health-els``; the core ``ons-els`` reader applies it too);
+and the health sector of the synthetic demo nation.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def generate(nation):
     """Simulate the health indicators on the demo nation (see publicservices.synthetic)."""
     from publicservices.synthetic.model import simulate
 
-    return simulate(nation, [(indicator, MODELS[indicator.id]) for indicator in INDICATORS])
+    return simulate(nation, [(indicator, MODELS[indicator.id]) for indicator in INDICATORS if indicator.id in MODELS])
 
 
 @hookimpl

@@ -15,7 +15,12 @@ ids where it is the same measure, e.g. 241 -> ``health.diabetes_prevalence``) wi
 type (Proportion, Crude rate, Directly standardised rate, Indirectly standardised ratio,
 Score, Count), multiplier from the published values (value / (numerator / denominator),
 rounded to a power of ten), polarity from the polarity column ("Low is good" ->
-lower_is_better ...). Periods: ``Financial`` 2018 -> ``2018/19`` from 1 April,
+lower_is_better ...; a few known errors in a file's polarity are corrected, see
+``FINGERTIPS_POLARITY``). Indicators that describe an area rather than a health outcome
+(92708 resident population, 93553 deprivation score) are ``role="context"`` with no
+polarity, and so is any indicator the file does not name ("Fingertips indicator 92026 (no
+name in the source)"): its rows are kept, but what it measures is unknown, so it is never
+published as a comparison. Periods: ``Financial`` 2018 -> ``2018/19`` from 1 April,
 ``Academic`` 2018 -> ``2018/19`` from 1 September, ``Calendar`` 2018 -> ``2018``.
 
 Sex, age, category type and category are breakdown columns (empty category = all
@@ -90,7 +95,7 @@ def fingertips_indicator(fid: str, name: str | None, value_type: str | None, pol
     """
     from publicservices.indicators import Indicator
 
-    from publicservices_health.indicators import FINGERTIPS_INDICATORS, INDICATORS
+    from publicservices_health.indicators import FINGERTIPS_CONTEXT, FINGERTIPS_INDICATORS, FINGERTIPS_POLARITY, INDICATORS
 
     if fid in FINGERTIPS_INDICATORS:
         return next(i for i in INDICATORS if i.id == FINGERTIPS_INDICATORS[fid])
@@ -107,14 +112,28 @@ def fingertips_indicator(fid: str, name: str | None, value_type: str | None, pol
         multiplier = 1.0
     unit = {"proportion": "%", "rate": f"per {multiplier:,.0f}", "dsr": f"per {multiplier:,.0f} (age-standardised)",
             "ratio": f"ratio x {multiplier:,.0f}"}.get(measure, "count" if (value_type or "").casefold() == "count" else "score")
+    named = bool((name or "").strip())
     title = (name or "").strip() or f"Fingertips indicator {fid} (no name in the source)"
     definition = f"{title}, as published in OHID Fingertips"
     details = [f"value type: {value_type}" if value_type else "value type not given",
                f"period type: {period_type}" if period_type else "period type not given"]
+    definition = f"{definition} ({'; '.join(details)})."
+    direction = _polarity(polarity)
+    role = "outcome"
+    if fid in FINGERTIPS_CONTEXT:
+        role, direction = "context", "no_judgement"
+        definition += f" Context, not compared: {FINGERTIPS_CONTEXT[fid]}."
+    elif not named:
+        role, direction = "context", "no_judgement"
+        definition += " The file does not name this indicator, so what it measures is unknown: its values are kept but not compared."
+    elif fid in FINGERTIPS_POLARITY:
+        corrected, why = FINGERTIPS_POLARITY[fid]
+        if corrected != direction:
+            definition += f" Direction: {corrected.replace('_', ' ')}, because {why}; the file says {polarity!r}."
+        direction = corrected
     return Indicator(
         id=f"health.fingertips_{fid}", title=title, sector="health", measure=measure, multiplier=multiplier,
-        polarity=_polarity(polarity), unit=unit, source=f"OHID Fingertips, indicator {fid}",
-        definition=f"{definition} ({'; '.join(details)}).",
+        polarity=direction, unit=unit, source=f"OHID Fingertips, indicator {fid}", definition=definition, role=role,
     )
 
 
@@ -155,6 +174,8 @@ def read_fingertips(path: str | Path, *, area_names: Any = None) -> ReadResult:
     from publicservices.default_plugins.geography import area_type_expr, join_area_names
     from publicservices.errors import ReaderError
     from publicservices.frame import to_polars, validate_areas, validate_values
+
+    from publicservices_health.indicators import FINGERTIPS_POLARITY
 
     path = Path(path)
     raw = to_polars(path, name=path.name)
@@ -215,10 +236,19 @@ def read_fingertips(path: str | Path, *, area_names: Any = None) -> ReadResult:
     )
     indicators = {}
     ids = {}
+    context, corrected = [], []
     for fid, name, value_type, polarity, period_type, ratio in meta.iter_rows():
         ind = fingertips_indicator(fid, name, value_type, polarity, period_type, ratio)
         indicators[ind.id] = ind
         ids[fid] = ind.id
+        if ind.is_context:
+            context.append(f"{fid} ({ind.title})")
+        elif fid in FINGERTIPS_POLARITY and ind.polarity != _polarity(polarity):
+            corrected.append(f"{fid} (the file says {polarity!r}; {ind.polarity.replace('_', ' ')} is used)")
+    if context:
+        report.notes.append(f"{len(context)} indicator(s) are context, kept but not compared between areas: {', '.join(context)}.")
+    if corrected:
+        report.notes.append(f"Polarity corrected for Fingertips indicator(s) {', '.join(corrected)}; the reason is in the definition.")
 
     reason = (
         pl.when(pl.col("_value").is_not_null()).then(None)

@@ -73,6 +73,8 @@ MODELS: dict[str, Model] = {
                                         efficiency=0.2, denominator_per_head=0.0006),
 }
 
+# ONS Explore local statistics indicator names -> our ids (matching ignores case, so the sidecar's
+# label "Homicide offences" matches too). Homicide is the only crime or justice indicator in ELS.
 ELS_INDICATORS: dict[str, str] = {
     "Homicide Offences": "policing.homicide_rate",
 }

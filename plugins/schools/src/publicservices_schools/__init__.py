@@ -3,9 +3,11 @@
 Registers six indicators modelled on national DfE and Ofsted measures (KS2 expected
 standard, GCSE English and maths grade 4+, Attainment 8, persistent absence, KS2
 disadvantage gap index, schools judged good or outstanding) plus two published breakdowns
-of persistent absence; a reader ``schools-els`` that maps the DfE files of ONS Explore local
-statistics onto these ids (the core ``ons-els`` reader applies the same mapping); and the
-schools sector of the synthetic demo nation.
+of persistent absence, and every education and skills indicator of ONS Explore local
+statistics (early years goals, adult qualifications, further education, apprenticeships),
+each with a direction judged here; a reader ``schools-els`` that maps the ELS files onto
+these ids (the core ``ons-els`` reader applies the same mapping); and the schools sector of
+the synthetic demo nation.
 """
 
 from __future__ import annotations

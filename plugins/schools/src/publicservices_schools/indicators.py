@@ -7,7 +7,7 @@ from publicservices.synthetic.model import Model
 
 SECTOR = "schools"
 
-INDICATORS: tuple[Indicator, ...] = (
+_CORE: tuple[Indicator, ...] = (
     Indicator(
         id="schools.ks2_expected_standard", title="Pupils meeting the expected standard in reading, writing and maths (KS2)",
         sector=SECTOR, measure="proportion", multiplier=100, polarity="higher_is_better", unit="%",
@@ -66,6 +66,108 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
 )
 
+_DFE_ELS = "DfE, Further education and skills statistics, via ONS Explore local statistics"
+_MISSION = ("Direction: higher is better, as national skills policy (the levelling-up skills mission) aims to raise it; "
+            "a rate per head of residents, it measures take-up, not the quality of provision.")
+
+# Every education and skills indicator of ONS Explore local statistics (ELS), from its metadata
+# catalogue (../shared/data/els_metadata). The direction is our judgement; the reason is in the definition.
+ELS_CATALOGUE: tuple[Indicator, ...] = (
+    Indicator(
+        id="schools.eyfs_communication_language", title="Children at the expected level in communication and language (age 5)",
+        sector=SECTOR, measure="proportion", multiplier=100, polarity="higher_is_better", unit="%", decimals=1,
+        source="DfE, Early years foundation stage profile results, via ONS Explore local statistics",
+        definition="Percentage of children at the end of the early years foundation stage (reception, age 5) at the expected "
+        "level in all communication and language early learning goals. Direction: higher is better.",
+    ),
+    Indicator(
+        id="schools.eyfs_literacy", title="Children at the expected level in literacy (age 5)",
+        sector=SECTOR, measure="proportion", multiplier=100, polarity="higher_is_better", unit="%", decimals=1,
+        source="DfE, Early years foundation stage profile results, via ONS Explore local statistics",
+        definition="Percentage of children at the end of the early years foundation stage (reception, age 5) at the expected "
+        "level in all literacy early learning goals. Direction: higher is better.",
+    ),
+    Indicator(
+        id="schools.eyfs_maths", title="Children at the expected level in mathematics (age 5)",
+        sector=SECTOR, measure="proportion", multiplier=100, polarity="higher_is_better", unit="%", decimals=1,
+        source="DfE, Early years foundation stage profile results, via ONS Explore local statistics",
+        definition="Percentage of children at the end of the early years foundation stage (reception, age 5) at the expected "
+        "level in all mathematics early learning goals. Direction: higher is better.",
+    ),
+    Indicator(
+        id="schools.qualifications_level3", title="Adults aged 16 to 64 qualified to level 3 or above (Great Britain)",
+        sector=SECTOR, measure="proportion", multiplier=100, polarity="higher_is_better", unit="%", decimals=1,
+        source="ONS, Annual Population Survey (official statistics in development), via ONS Explore local statistics",
+        definition="Percentage of residents aged 16 to 64 whose highest qualification is at RQF level 3 (A level or "
+        "equivalent) or above. Direction: higher is better.",
+    ),
+    Indicator(
+        id="schools.qualifications_level3_ni", title="Adults aged 16 to 64 qualified to level 3 or above (Northern Ireland)",
+        sector=SECTOR, measure="proportion", multiplier=100, polarity="higher_is_better", unit="%", decimals=1,
+        source="NISRA, Labour Force Survey: highest qualification, via ONS Explore local statistics",
+        definition="Percentage of residents aged 16 to 64 whose highest qualification is at RQF level 3 or above, in "
+        "Northern Ireland (a different survey from the Great Britain series). Direction: higher is better.",
+    ),
+    Indicator(
+        id="schools.no_qualifications", title="Adults aged 16 to 64 with no qualifications", sector=SECTOR,
+        measure="proportion", multiplier=100, polarity="lower_is_better", unit="%", decimals=1,
+        source="ONS, Annual Population Survey (official statistics in development), via ONS Explore local statistics",
+        definition="Percentage of residents aged 16 to 64 with no qualifications, in Great Britain. Direction: lower is better.",
+    ),
+    Indicator(
+        id="schools.fe_participation", title="Adults in further education and skills learning, per 100,000", sector=SECTOR,
+        measure="rate", multiplier=100_000, polarity="higher_is_better", unit="per 100,000", decimals=0, source=_DFE_ELS,
+        definition="Learners aged 19 and over taking part in at least one government-funded further education, training or "
+        "apprenticeship learning aim in the academic year, per 100,000 residents. " + _MISSION,
+    ),
+    Indicator(
+        id="schools.fe_achievements", title="Adults achieving a further education and skills qualification, per 100,000",
+        sector=SECTOR, measure="rate", multiplier=100_000, polarity="higher_is_better", unit="per 100,000", decimals=0,
+        source=_DFE_ELS,
+        definition="Learners aged 19 and over who completed at least one government-funded further education, training or "
+        "apprenticeship learning aim in the academic year, per 100,000 residents. " + _MISSION,
+    ),
+    Indicator(
+        id="schools.apprenticeship_starts", title="Apprenticeship starts per 100,000 (England)", sector=SECTOR,
+        measure="rate", multiplier=100_000, polarity="higher_is_better", unit="per 100,000", decimals=0,
+        source=_DFE_ELS,
+        definition="Apprenticeships started by people aged 16 and over, by home address, per 100,000 residents, in the "
+        "academic year. " + _MISSION,
+    ),
+    Indicator(
+        id="schools.apprenticeship_achievements", title="Apprenticeship achievements per 100,000 (England)", sector=SECTOR,
+        measure="rate", multiplier=100_000, polarity="higher_is_better", unit="per 100,000", decimals=0,
+        source=_DFE_ELS,
+        definition="Apprenticeships completed by people aged 16 and over, by home address, per 100,000 residents, in the "
+        "academic year. " + _MISSION,
+    ),
+    Indicator(
+        id="schools.apprenticeship_starts_scotland", title="Modern apprenticeship starts per 100,000 (Scotland)",
+        sector=SECTOR, measure="rate", multiplier=100_000, polarity="higher_is_better", unit="per 100,000", decimals=0,
+        source="Skills Development Scotland, Modern Apprenticeship statistics, via ONS Explore local statistics",
+        definition="Modern apprenticeships started by people aged 16 and over, by home address, per 100,000 residents, in "
+        "the financial year. " + _MISSION,
+    ),
+    Indicator(
+        id="schools.apprenticeship_achievements_scotland", title="Modern apprenticeship achievements per 100,000 (Scotland)",
+        sector=SECTOR, measure="rate", multiplier=100_000, polarity="higher_is_better", unit="per 100,000", decimals=0,
+        source="Skills Development Scotland, Modern Apprenticeship statistics, via ONS Explore local statistics",
+        definition="Modern apprenticeships achieved by people aged 16 and over, by home address, per 100,000 residents, in "
+        "the financial year. " + _MISSION,
+    ),
+    Indicator(
+        id="schools.apprenticeship_starts_ni", title="Apprenticeship starts per 100,000 (Northern Ireland)",
+        sector=SECTOR, measure="rate", multiplier=100_000, polarity="higher_is_better", unit="per 100,000", decimals=0,
+        source="Department for the Economy (Northern Ireland), ApprenticeshipsNI and further and higher education "
+        "statistics, via ONS Explore local statistics",
+        definition="Apprenticeships started by people aged 16 and over, by home address, per 100,000 residents, in the "
+        "academic year, in Northern Ireland. " + _MISSION,
+    ),
+)
+
+# Everything the plugin registers: the modelled indicators and published breakdowns, then the ELS catalogue.
+INDICATORS: tuple[Indicator, ...] = (*_CORE, *ELS_CATALOGUE)
+
 MODELS: dict[str, Model] = {
     "schools.ks2_expected_standard": Model(baseline=53.0, trend=0.035, tau=0.12, gradient=-0.20, spend=0.4,
                                            efficiency=0.2, denominator_per_head=0.0115),
@@ -81,10 +183,35 @@ MODELS: dict[str, Model] = {
                                          efficiency=0.35, denominator_per_head=0.0004),
 }
 
+# ONS Explore local statistics indicator names -> our ids. Names as in the CSV's `indicator` column
+# (for files with several indicators, the keys of the metadata sidecar), plus the sidecar's label and
+# names earlier releases used; matching ignores case and repeated spaces.
 ELS_INDICATORS: dict[str, str] = {
     "Pupils meeting the expected standard in reading, writing and maths": "schools.ks2_expected_standard",
+    "Pupils meeting the expected standard in reading, writing and maths at the end of Key Stage 2": "schools.ks2_expected_standard",
     "GCSEs in English and Maths": "schools.gcse_english_maths",
     "Persistent absences for all pupils": "schools.persistent_absence",
     "Persistent absences for pupils eligible for free school meals": "schools.persistent_absence_fsm",
     "Persistent absences for pupils looked after by local authorities": "schools.persistent_absence_looked_after",
+    # early-years: CSV names, then the sidecar labels
+    "Communication and language": "schools.eyfs_communication_language",
+    "Literacy": "schools.eyfs_literacy",
+    "Mathematics": "schools.eyfs_maths",
+    "Communication and language skills by end of early years foundation stage": "schools.eyfs_communication_language",
+    "Literacy skills by end of early years foundation stage": "schools.eyfs_literacy",
+    "Maths skills by end of early years foundation stage": "schools.eyfs_maths",
+    "Level 3 or above qualifications (Great Britain)": "schools.qualifications_level3",
+    "Aged 16 to 64 years level 3 or above qualifications": "schools.qualifications_level3",
+    "Level 3 or above qualifications (Northern Ireland)": "schools.qualifications_level3_ni",
+    "No qualifications": "schools.no_qualifications",
+    "Aged 16 to 64 years with no qualifications (Great Britain)": "schools.no_qualifications",
+    "Further education and skills participation": "schools.fe_participation",
+    "Aged 19 years and over further education and skills participation": "schools.fe_participation",
+    "Further education and skills learner achievements": "schools.fe_achievements",
+    "Aged 19 years and over further education and skills learner achievements": "schools.fe_achievements",
+    "Apprenticeship starts (England)": "schools.apprenticeship_starts",
+    "Apprenticeship achievements (England)": "schools.apprenticeship_achievements",
+    "Apprenticeship starts (Scotland)": "schools.apprenticeship_starts_scotland",
+    "Apprenticeship achievements (Scotland)": "schools.apprenticeship_achievements_scotland",
+    "Apprenticeship starts (Northern Ireland)": "schools.apprenticeship_starts_ni",
 }

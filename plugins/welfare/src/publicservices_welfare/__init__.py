@@ -3,9 +3,11 @@
 Registers six indicators modelled on national DWP and ONS measures (claimant count rate,
 employment rate, children in relative low-income families, Universal Credit first payments
 on time, job outcomes after employment support, mean days to clear a PIP claim) plus the
-after-housing-costs child poverty measure; a reader ``welfare-els`` that maps the DWP files
-of ONS Explore local statistics onto these ids (the core ``ons-els`` reader applies the same
-mapping); and the welfare sector of the synthetic demo nation.
+after-housing-costs child poverty measure, and every work, income and poverty indicator of
+ONS Explore local statistics (economic inactivity, model-based unemployment, Northern Ireland
+employment; median pay and household income as context, not compared); a reader
+``welfare-els`` that maps the ELS files onto these ids (the core ``ons-els`` reader applies
+the same mapping); and the welfare sector of the synthetic demo nation.
 """
 
 from __future__ import annotations
