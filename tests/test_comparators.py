@@ -214,3 +214,25 @@ def test_compare_errors():
         compare_with_neighbours(dup, nn)
     with pytest.raises(DataError, match="weighting"):
         compare_with_neighbours(pl.DataFrame({"area_code": ["A"], "value": [1.0]}), nn, weighting="gaussian")
+
+
+def test_compare_never_assumes_a_direction():
+    areas = pl.DataFrame({"area_code": list("ABCDE"), "deprivation": [1.0, 2, 3, 4, 5]})
+    nn = nearest_neighbours(areas, k=4)
+    vals = pl.DataFrame({"indicator_id": ["x.y"] * 5, "area_code": list("ABCDE"), "value": [10.0, 11, 12, 13, 30]})
+    unknown = compare_with_neighbours(vals, nn, polarity={"other.id": "higher_is_better"})
+    assert unknown.filter(pl.col("area_code") == "E")["comparison"].item() == "higher than similar areas"
+    with pytest.raises(DataError, match="not a known direction"):
+        compare_with_neighbours(vals, nn, polarity="higher-is-better")
+    with pytest.raises(DataError, match="not a known direction"):
+        compare_with_neighbours(vals, nn, polarity={"x.y": "best"})
+
+
+def test_compare_keeps_comparable_sets_apart_by_default():
+    areas = pl.DataFrame({"area_code": list("ABCDE"), "deprivation": [1.0, 2, 3, 4, 5]})
+    nn = nearest_neighbours(areas, k=4)
+    vals = pl.DataFrame({"area_code": list("ABCDE") * 2, "comparable_set": ["upper_tier"] * 5 + ["lower_tier"] * 5,
+                         "value": [10.0, 11, 12, 13, 30, 100.0, 110, 120, 130, 300]})
+    out = compare_with_neighbours(vals, nn)
+    assert out.height == 10
+    assert out.filter(pl.col("area_code") == "E")["expected"].to_list() == [11.5, 115.0]

@@ -399,3 +399,15 @@ def test_funnel_accepts_a_dataset_and_an_indicator_id():
     assert f.points.height == 30 and f.points["indicator_id"].unique().to_list() == [IND.id]
     g = funnel(pl.concat([d, other]), IND.id, indicators={IND.id: IND})
     assert g.points["significance"].to_list() == f.points["significance"].to_list()
+
+
+def test_funnel_gives_each_breakdown_its_own_baseline_by_default():
+    ind = Indicator(id="health.screen", title="Screening", sector="health", measure="proportion",
+                    multiplier=100, polarity="higher_is_better")
+    df = pl.DataFrame({"area_code": list("ABCD") * 2, "sex": ["Male"] * 4 + ["Female"] * 4,
+                       "numerator": [30.0, 32, 28, 30, 70, 72, 68, 70], "denominator": [100.0] * 8})
+    f = funnel(df, ind)
+    assert f.points["sex"].to_list() == df["sex"].to_list()
+    assert f.points["baseline"].to_list() == pytest.approx([30.0] * 4 + [70.0] * 4)
+    assert f.points["comparison"].to_list() == ["similar"] * 8  # pooled, men would all be "worse"
+    assert f.dispersion.select("sex", "n_units").rows() == [("Male", 4), ("Female", 4)]

@@ -139,3 +139,19 @@ def test_missing_values_are_kept_unranked_and_errors_are_clear():
         rank_intervals(df.drop("se"), n_sims=10)
     with pytest.raises(DataError, match="top"):
         rank_intervals(df, n_sims=10, top=1.5)
+
+
+def test_rank_intervals_rank_each_breakdown_separately_by_default():
+    # men and women of the same 5 areas: pooled, every woman would outrank every man
+    df = pl.DataFrame({"area_code": list("ABCDE") * 2, "sex": ["Male"] * 5 + ["Female"] * 5,
+                       "value": [1.0, 2, 3, 4, 5, 11, 12, 13, 14, 15], "se": [0.01] * 10})
+    r = rank_intervals(df, polarity="higher_is_better", n_sims=200)
+    assert r.height == 10 and r["sex"].to_list() == df["sex"].to_list()
+    assert r["rank"].to_list() == [5, 4, 3, 2, 1] * 2
+    assert r["n_ranked"].unique().to_list() == [5]
+
+
+def test_rank_intervals_without_a_direction_put_the_highest_value_first():
+    df = pl.DataFrame({"area_code": list("ABC"), "value": [1.0, 3.0, 2.0], "se": [0.01] * 3})
+    r = rank_intervals(df, polarity="no_judgement", n_sims=200)
+    assert r["rank"].to_list() == [3, 1, 2]

@@ -52,7 +52,7 @@ def test_extra_credit_only_raises_scores():
 
 def test_peer_group_percentiles_mix_peer_and_all_units():
     df = pl.DataFrame({"area_code": list("ABCD"), "grp": ["x", "x", "y", "y"], "m": [1.0, 2.0, 10.0, 20.0]})
-    rc = report_cards(df, {"m": ["m"]}, peer_group="grp", peer_weight=0.75, n_sims=0)
+    rc = report_cards(df, {"m": ["m"]}, peer_group="grp", peer_weight=0.75, polarity="higher_is_better", n_sims=0)
     # within group: 25, 75; all units: 12.5, 37.5, 62.5, 87.5
     np.testing.assert_allclose(rc["score_m"].to_numpy(),
                                [0.75 * 25 + 0.25 * 12.5, 0.75 * 75 + 0.25 * 37.5,
@@ -74,7 +74,7 @@ def test_grades_are_monotone_in_the_weighted_score(values, w, relative, scoring)
     cut = {"A": 80.0, "B": 60.0, "C": 40.0, "D": 20.0} if (relative or scoring == "percentile") else \
         {"A": 1.0, "B": 0.3, "C": -0.3, "D": -1.0}
     rc = report_cards(df, weights={"a": w[0], "b": w[1], "c": w[2]}, cutpoints=cut, relative=relative,
-                      scoring=scoring, n_sims=20, seed=1)
+                      scoring=scoring, polarity="higher_is_better", n_sims=20, seed=1)
     s = rc["score"].to_numpy()
     g = rc["grade"].to_physical().to_numpy()  # 0 = A
     order = np.argsort(-s, kind="stable")
@@ -99,7 +99,7 @@ def test_grade_stability_flags_areas_near_a_cut_point():
     rng = np.random.default_rng(8)
     df = pl.DataFrame({"area_code": [f"U{i}" for i in range(200)], "x": rng.normal(size=200),
                        "y": rng.normal(size=200)})
-    rc = report_cards(df, weights={"x": 1.0, "y": 1.0}, relative=False, n_sims=2000, seed=5)
+    rc = report_cards(df, weights={"x": 1.0, "y": 1.0}, relative=False, polarity="higher_is_better", n_sims=2000, seed=5)
     p = rc["p_grade_change"].to_numpy()
     assert p.max() > 0.2  # some grades hinge on the weights ...
     assert np.median(p) < 0.05  # ... most do not
@@ -109,7 +109,7 @@ def test_grade_stability_flags_areas_near_a_cut_point():
     # the further a unit sits from the nearest cut-point, the steadier its grade
     dist = np.min(np.abs(rc["score"].to_numpy()[:, None] - np.array([80, 60, 40, 20])), axis=1)
     assert p[dist > 10].max() == 0
-    single = report_cards(df, weights={"x": 1.0}, relative=False, n_sims=500)
+    single = report_cards(df, weights={"x": 1.0}, relative=False, polarity="higher_is_better", n_sims=500)
     assert (single["p_grade_change"] == 0).all()  # one domain: weights cannot matter
 
 
@@ -138,10 +138,36 @@ def test_bad_configuration_is_explained():
     with pytest.raises(DataError, match="cutpoints"):
         report_cards(df, sector="schools", cutpoints={"A": 10, "B": 60, "C": 40, "D": 20})
     with pytest.raises(DataError, match="no weight"):
-        report_cards(df, {"environment": "environment", "progress": "progress"}, weights={"progress": 1.0})
+        report_cards(df, {"environment": "environment", "progress": "progress"}, weights={"progress": 1.0},
+                     polarity="higher_is_better")
     with pytest.raises(SchemaError, match="missing"):
-        report_cards(df, {"x": ["nope"]})
+        report_cards(df, {"x": ["nope"]}, polarity="higher_is_better")
     dup = pl.concat([df, df])
     with pytest.raises(DataError, match="duplicated"):
         report_cards(dup, sector="schools")
     assert GRADES == ("A", "B", "C", "D", "F")
+
+
+def test_measures_without_a_direction_are_left_out_never_higher_is_better():
+    from publicservices.stats.report_cards import NotGradedWarning
+
+    inds = {
+        "schools.attendance": Indicator(id="schools.attendance", title="Attendance", sector="schools",
+                                        measure="proportion", multiplier=100, polarity="higher_is_better"),
+        "schools.pupils": Indicator(id="schools.pupils", title="Pupils on roll", sector="schools",
+                                    measure="score", polarity="no_judgement"),
+    }
+    rows = [(i, a, "2023/24", v) for a, att, pupils in (("A", 90.0, 900.0), ("B", 95.0, 100.0), ("C", 92.0, 500.0))
+            for i, v in (("schools.attendance", att), ("schools.pupils", pupils))]
+    long = pl.DataFrame(rows, schema=["indicator_id", "area_code", "period", "value"], orient="row")
+    with pytest.warns(NotGradedWarning, match=r"Pupils on roll \(schools.pupils\): no direction"):
+        rc = report_cards(long, indicators=inds, n_sims=0)
+    assert "score_schools.pupils" not in rc.columns
+    assert rc.sort("score")["area_code"].to_list() == ["A", "C", "B"]  # attendance alone
+    with pytest.raises(DataError, match="no measure with a direction"):
+        report_cards(long.filter(pl.col("indicator_id") == "schools.pupils"), indicators=inds, n_sims=0)
+    # an indicator id with no definition is not assumed higher-is-better either
+    with pytest.warns(NotGradedWarning, match="schools.pupils: no direction given"):
+        report_cards(long, indicators={"schools.attendance": inds["schools.attendance"]}, n_sims=0)
+    with pytest.raises(DataError, match="polarity"):
+        report_cards(long, indicators=inds, polarity={"schools.attendance": "up"}, n_sims=0)

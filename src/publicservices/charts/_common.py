@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from publicservices.display import PALETTE, category_colour, format_number, join_words
-from publicservices.errors import SchemaError
+from publicservices.errors import DataError, SchemaError
+from publicservices.stats._keys import group_label, present_keys, varying_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
@@ -72,6 +73,34 @@ def polarity_of(frame: pl.DataFrame, indicator: Indicator | None) -> str:
     return "no_judgement"
 
 
+def one_group(frame: pl.DataFrame, chart: str, by: Sequence[str] = ()) -> str:
+    """The label of the one group a chart's rows belong to ('' when they carry no group keys).
+
+    A chart shows one set of areas compared together: one comparable set, one breakdown
+    (sex, age, category). Rows of several groups (within each ``by`` group, e.g. per
+    indicator) raise a DataError asking for one; the label names the group for the title.
+    """
+    keys = present_keys(frame)
+    if not keys or frame.height == 0:
+        return ""
+    by = [c for c in by if c in frame.columns]
+    if by:
+        spread = frame.group_by(by).agg(pl.col(k).n_unique() for k in keys)
+        mixed = [k for k in keys if (spread.get_column(k) > 1).any()]
+    else:
+        mixed = varying_keys(frame)
+    if mixed:
+        values = {k: frame.get_column(k).unique(maintain_order=True).head(4).to_list() for k in mixed}
+        raise DataError(
+            f"{chart}: the rows hold several groups of areas ({'; '.join(f'{k}: {v}' for k, v in values.items())}); "
+            "a chart shows one, and pooling them would compare men with women or one comparable set with another.\n"
+            f"Fix: filter the rows to one group first, e.g. frame.filter(pl.col({mixed[0]!r}) == {values[mixed[0]][0]!r}), "
+            "or pass breakdown={...} to a result's .chart()."
+        )
+    row = frame.row(0, named=True)
+    return group_label(row, [k for k in keys if row[k] is not None]) if not by else ""
+
+
 def category_scale(polarity: str, present: Iterable[Any] = ()) -> alt.Scale:
     """Colour scale for the comparison categories that occur, in display order.
 
@@ -101,10 +130,13 @@ def value_label(indicator: Indicator | None, fallback: str = "value") -> str:
     return "per cent" if unit == "%" else unit
 
 
-def chart_title(indicator: Indicator | None, default: str, subtitle: Sequence[str] | str = ()) -> alt.TitleParams:
+def chart_title(indicator: Indicator | None, default: str, subtitle: Sequence[str] | str = (), group: str = "") -> alt.TitleParams:
+    """Title (the indicator's, with the group shown, e.g. ``Screening (Female)``) and subtitle."""
     import altair as alt
 
     text = indicator.title if indicator is not None else default
+    if group:
+        text = f"{text} ({group})"
     subtitles = [subtitle] if isinstance(subtitle, str) else list(subtitle)
     return alt.TitleParams(text=text, subtitle=[s for s in subtitles if s] or alt.Undefined, anchor="start")
 

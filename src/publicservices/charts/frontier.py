@@ -20,6 +20,7 @@ from publicservices.charts._common import (
     finish,
     first_present,
     inline,
+    one_group,
     polarity_of,
     require,
     value_label,
@@ -92,6 +93,7 @@ def frontier_chart(
 
     x = x or first_present(frame, SPEND_COLUMNS) or "spend_per_head"
     require(frame, [x, y], "frontier_chart", f"pass one row per area with spend ({x!r}) and outcome ({y!r}).")
+    group = one_group(frame, "frontier_chart")
     polarity = polarity_of(frame, indicator)
     expected = expected or first_present(frame, EXPECTED_COLUMNS)
     category = category or first_present(frame, CATEGORY_COLUMNS)
@@ -176,6 +178,7 @@ def frontier_chart(
     chart = alt.layer(*layers).properties(
         width=width, height=height,
         title=chart_title(indicator, f"Spend against {y}", subtitle or "value for money: up and to the left is more for less"
-                          if polarity != "lower_is_better" else "value for money: down and to the left is more for less"),
+                          if polarity != "lower_is_better" else "value for money: down and to the left is more for less",
+                          group=group),
     )
     return finish(chart, kind="frontier", description=" ".join(parts), indicator=indicator, extra={"areas": n})

@@ -23,6 +23,7 @@ from publicservices.charts._common import (
     first_present,
     fmt,
     inline,
+    one_group,
     polarity_of,
     require,
     thin,
@@ -146,6 +147,7 @@ def funnel_plot(
 
     x = x or first_present(points, ("precision", "denominator")) or "denominator"
     require(points, [x, y], "funnel_plot", f"pass one row per unit with {x!r} (size) and {y!r} columns.")
+    group = one_group(points, "funnel_plot")
     polarity = polarity_of(points, indicator)
     category = category or first_present(points, CATEGORY_COLUMNS)
     frame = area_labels(points.filter(pl.col(x).is_not_null() & pl.col(y).is_not_null()), label)
@@ -242,7 +244,8 @@ def funnel_plot(
     if dropped:
         parts.append(f"{plural(dropped, 'unit')} without a value or size are not drawn.")
     chart = alt.layer(*layers).properties(
-        title=chart_title(indicator, f"Funnel plot of {y}", subtitle or "points outside the limits differ from the benchmark by more than chance"),
+        title=chart_title(indicator, f"Funnel plot of {y}", subtitle or "points outside the limits differ from the benchmark by more than chance",
+                          group=group),
         width=width,
         height=height,
     )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from publicservices.charts._common import area_labels, finish, inline, require
+from publicservices.charts._common import area_labels, finish, inline, one_group, require
 from publicservices.display import join_words, plural
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,6 +66,9 @@ def report_card_chart(
     import altair as alt
 
     require(frame, [grade], "report_card_chart", "pass one row per area with a grade column (A to F).")
+    group = one_group(frame, "report_card_chart")
+    if group:
+        title = f"{title} ({group})"
     data = area_labels(frame, label).with_columns(pl.col(grade).cast(pl.String).alias("_grade"))
     sort_by = ["score"] if "score" in data.columns else ["_grade"]
     data = data.sort(sort_by, descending=sort_by == ["score"], nulls_last=True)

@@ -19,6 +19,7 @@ from publicservices.charts._common import (
     finish,
     first_present,
     inline,
+    one_group,
     polarity_of,
     require,
     value_label,
@@ -83,7 +84,11 @@ def league_table(
     import altair as alt
 
     require(frame, [value], "league_table", f"pass one row per unit with a {value!r} column.")
+    group = one_group(frame, "league_table")
     polarity = polarity_of(frame, indicator)
+    # Rank 1 is the best only when there is a direction; without one it is the highest value.
+    known = indicator is not None or "polarity" in frame.columns
+    rank_one = {"higher_is_better": "1 = best", "lower_is_better": "1 = best"}.get(polarity, "1 = highest value" if known else "")
     lower = lower or first_present(frame, ("lower_95", "lower"))
     upper = upper or first_present(frame, ("upper_95", "upper"))
     rank = rank or first_present(frame, RANK_COLUMNS)
@@ -93,7 +98,7 @@ def league_table(
 
     data = area_labels(frame.filter(pl.col(value).is_not_null()), label)
     if rank:
-        data = data.sort([rank, value], descending=[False, polarity == "higher_is_better"], nulls_last=True)
+        data = data.sort([rank, value], descending=[False, polarity != "lower_is_better"], nulls_last=True)
     else:
         data = data.sort(value, descending=polarity != "lower_is_better", nulls_last=True)
     data = data.with_row_index("_order", offset=1)
@@ -142,18 +147,23 @@ def league_table(
     if rank and rank_lower and rank_upper:
         widths = data.select((pl.col(rank_upper) - pl.col(rank_lower)).median()).item()
         top = data.head(1).row(0, named=True)
+        first = "The top-ranked unit" if polarity != "no_judgement" or not known else "The unit ranked highest"
         parts.append(
             f"Rank intervals show the ranks each unit could plausibly hold; the median interval spans "
-            f"{widths:,.0f} places. The top-ranked unit, {top['_label']}, could rank anywhere from "
+            f"{widths:,.0f} places. {first}, {top['_label']}, could rank anywhere from "
             f"{top[rank_lower]:,.0f} to {top[rank_upper]:,.0f}."
         )
+        if rank_one == "1 = highest value":
+            parts.append(f"{indicator.title if indicator is not None else 'This indicator'} has no better or worse direction: "
+                         "rank 1 is the highest value, not the best.")
         # The right panel shares the rows; its axis would only repeat the names.
         right_y = (alt.Y("_order:Q", scale=alt.Scale(reverse=True, domain=[0, n + 1], nice=False), axis=None) if many
                    else alt.Y("_label:N", axis=None, sort=alt.EncodingSortField("_order", order="ascending")))
         right_base = alt.Chart(source).encode(y=right_y)
         right = alt.layer(
             right_base.mark_rule(opacity=0.5 if many else 0.8, color=PALETTE["benchmark"]).encode(
-                x=alt.X(f"{rank_lower}:Q", title="rank (1 = best)", scale=alt.Scale(domain=[0.5, n + 0.5], nice=False)),
+                x=alt.X(f"{rank_lower}:Q", title=f"rank ({rank_one})" if rank_one else "rank",
+                        scale=alt.Scale(domain=[0.5, n + 0.5], nice=False)),
                 x2=f"{rank_upper}:Q", tooltip=tooltips),
             right_base.mark_tick(thickness=2, size=4 if many else 12, color=PALETTE["neutral"]).encode(
                 x=alt.X(f"{rank}:Q"), tooltip=tooltips),
@@ -162,5 +172,6 @@ def league_table(
     else:
         parts.append("No rank intervals were supplied, so units are ordered by value alone.")
         chart = left
-    chart = chart.properties(title=chart_title(indicator, f"League table of {value}", subtitle or "ranked, with the uncertainty of each rank"))
+    chart = chart.properties(title=chart_title(indicator, f"League table of {value}", subtitle or "ranked, with the uncertainty of each rank",
+                                               group=group))
     return finish(chart, kind="league", description=" ".join(parts), indicator=indicator, extra={"units": n})

@@ -14,6 +14,7 @@ import polars as pl
 
 from publicservices.charts._common import finish, inline, require
 from publicservices.display import PALETTE, plural
+from publicservices.stats._keys import group_label, varying_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
@@ -35,7 +36,8 @@ def lottery_chart(
     Method: one row per indicator (its latest period, or ``period``): the true coefficient
     of variation ``true_cv`` (tau / national value, DerSimonian-Laird) as a percentage of the
     national value, with its 95% interval, shaded by I² (the share of the observed variation
-    that is real rather than noise). Widest spread at the top.
+    that is real rather than noise). Widest spread at the top. With several comparable sets
+    or breakdowns (sex, age, category) each group is its own row, named after the indicator.
 
     Parameters:
         frame: fairness output: ``indicator_id``, ``period``, ``true_cv``,
@@ -59,8 +61,12 @@ def lottery_chart(
     elif "period_start" in data.columns:
         data = data.filter(pl.col("period_start") == pl.col("period_start").max().over("indicator_id"))
     titles = {i: d.title for i, d in (indicators or {}).items()}
+    groups = varying_keys(data)
+    title = pl.col("indicator_id").replace_strict(titles, default=pl.col("indicator_id"), return_dtype=pl.String)
+    if groups:  # one row per indicator x group: the group goes into the row's name
+        title = title + pl.lit(" (") + pl.struct(groups).map_elements(lambda r: group_label(r, groups), return_dtype=pl.String) + pl.lit(")")
     data = data.filter(pl.col("true_cv").is_not_null()).with_columns(
-        pl.col("indicator_id").replace_strict(titles, default=pl.col("indicator_id"), return_dtype=pl.String).alias("_title"),
+        title.alias("_title"),
         (pl.col("true_cv") * 100).alias("_cv"),
         *[(pl.col(c) * 100).alias(f"_{side}") for c, side in (("true_cv_lower_95", "lo"), ("true_cv_upper_95", "hi")) if c in data.columns],
         *([(pl.col("i2") * 100).alias("_i2")] if "i2" in data.columns else []),

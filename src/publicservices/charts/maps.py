@@ -28,7 +28,7 @@ from publicservices.charts._common import (
     require,
     value_label,
 )
-from publicservices.display import plural
+from publicservices.display import join_words, plural
 from publicservices.errors import DataError, SchemaError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,15 +36,49 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from publicservices.indicators import Indicator
 
-__all__ = ["choropleth", "hex_map", "subset_topojson", "hex_polygons"]
+__all__ = ["choropleth", "hex_map", "subset_topojson", "hex_polygons", "fifths_scale", "FIFTHS_TITLE"]
 
 CATEGORY_COLUMNS = ("comparison_95", "comparison", "comparison_998")
 NO_DATA = "#E0E0E0"
+FIFTHS_TITLE = "coloured by value, in fifths of areas"
+# Fifths of areas, lowest value first: a single-hue ramp without polarity; with one, vermillion
+# (worst) through a warm grey to blue (best), the colour-blind-safe ends of the better/worse palette.
+FIFTHS_COLOURS = {
+    "no_judgement": ("#DEEBF7", "#9ECAE1", "#6BAED6", "#3182BD", "#08519C"),
+    "judged": ("#D55E00", "#EB9C6B", "#BDB8AD", "#74A9CF", "#0072B2"),
+}
 
 
-def _colour(data: pl.DataFrame, value: str, category: str | None, polarity: str, indicator: Indicator | None, field_prefix: str = "") -> Any:
+def fifths_scale(polarity: str) -> tuple[list[str], list[str]]:
+    """Domain (the quintile labels, lowest value first) and colours of a map coloured in fifths.
+
+    >>> fifths_scale("lower_is_better")[0]
+    ['Worst', 'Worse', 'Middle', 'Better', 'Best']
+    """
+    from publicservices.stats.quantiles import QUINTILE_LABELS
+
+    labels = QUINTILE_LABELS.get(polarity, QUINTILE_LABELS["no_judgement"])
+    colours = FIFTHS_COLOURS["no_judgement" if polarity not in ("higher_is_better", "lower_is_better") else "judged"]
+    if polarity == "lower_is_better":  # worst (highest value) to best, as the legend reads
+        return list(reversed(labels)), list(colours)
+    return list(labels), list(colours)
+
+
+def _fifths_sentence(data: pl.DataFrame, classes: str, polarity: str) -> str:
+    domain, _ = fifths_scale(polarity)
+    counts = dict(data.get_column(classes).drop_nulls().value_counts().iter_rows())
+    parts = [f"{counts[w]:,} {w.lower()}" for w in domain if w in counts]
+    return f"Coloured by value, in fifths of areas: {join_words(parts)}." if parts else "Coloured by value, in fifths of areas."
+
+
+def _colour(data: pl.DataFrame, value: str, category: str | None, polarity: str, indicator: Indicator | None, field_prefix: str = "",
+            classes: str | None = None) -> Any:
     import altair as alt
 
+    if classes:
+        domain, colours = fifths_scale(polarity)
+        return alt.Color(f"{field_prefix}{classes}:N", title=FIFTHS_TITLE, scale=alt.Scale(domain=domain, range=colours),
+                         sort=domain, legend=alt.Legend(orient="bottom"))
     if category:
         return alt.Color(f"{field_prefix}{category}:N", title="compared with benchmark",
                          scale=category_scale(polarity, data.get_column(category).unique().to_list()),
@@ -136,6 +170,7 @@ def choropleth(
     indicator: Indicator | None = None,
     value: str = "value",
     category: str | None = None,
+    classes: str | None = None,
     label: str = "area_name",
     projection: str = "mercator",
     subtitle: str | None = None,
@@ -146,8 +181,11 @@ def choropleth(
 
     Method: the boundary features are looked up against the result by area code
     (``properties[key]`` = ``area_code``); areas are coloured by comparison category
-    (polarity-aware) or, without one, by value. Areas in the boundary file with no data are
-    light grey; with embedded boundaries only areas in ``frame`` are kept.
+    (polarity-aware), by ``classes`` (fifths of areas by value, the ``quintile_label`` of
+    :func:`publicservices.stats.quantiles.value_quintiles`: for figures without confidence
+    intervals, whose comparison cannot be judged) or, without either, by value. Areas in the
+    boundary file with no data are light grey; with embedded boundaries only areas in
+    ``frame`` are kept.
 
     Parameters:
         frame: one row per area: ``area_code``, ``value`` and optionally a comparison column.
@@ -156,6 +194,9 @@ def choropleth(
             file itself); ``feature`` must then name the TopoJSON layer (None for GeoJSON).
         feature: the TopoJSON layer (object) holding the areas, e.g. ``utla`` or ``ltla``.
         key: the property holding the area code (``areacd`` in ONS files).
+        category: the comparison column (default the first of comparison_95, comparison,
+            comparison_998 present; ignored when ``classes`` is given).
+        classes: a column of quintile labels to colour by, in fifths of areas.
         projection: a Vega projection type (``mercator``; ``identity`` for projected data).
 
     Example:
@@ -172,9 +213,13 @@ def choropleth(
         raise SchemaError("choropleth: pass exactly one of geometry= (a file or object to embed) and geometry_url=.\n"
                           "Fix: e.g. geometry='geo_uk_la_topojson_2014_2025.json' or geometry_url='assets/geo.json'.")
     polarity = polarity_of(frame, indicator)
-    category = category or first_present(frame, CATEGORY_COLUMNS)
+    if classes:
+        require(frame, [classes], "choropleth", "pass the quintile labels (value_quintiles) as classes=.")
+        category = None
+    else:
+        category = category or first_present(frame, CATEGORY_COLUMNS)
     data = area_labels(frame, label).unique("area_code", keep="first", maintain_order=True)
-    fields = ["_label", value, *([category] if category else [])]
+    fields = ["_label", value, *([category] if category else []), *([classes] if classes else [])]
     codes = set(data.get_column("area_code").to_list())
     matched: int | None = None
     if geometry_url is not None:
@@ -203,7 +248,9 @@ def choropleth(
     tooltips = [alt.Tooltip("_label:N", title="area"), alt.Tooltip(f"{value}:Q", title=value_label(indicator), format=",.3~f")]
     if category:
         tooltips.append(alt.Tooltip(f"{category}:N", title="compared with benchmark"))
-    colour = _colour(data, value, category, polarity, indicator)
+    if classes:
+        tooltips.append(alt.Tooltip(f"{classes}:N", title="fifth of areas by value"))
+    colour = _colour(data, value, category, polarity, indicator, classes=classes)
     has_value = f"isValid(datum['{value}'])"
     shapes = (
         alt.Chart(source)
@@ -215,7 +262,9 @@ def choropleth(
     n = data.height
     name = indicator.title if indicator is not None else value
     parts = [f"Map of {name} for {plural(n, 'area')}."]
-    if category:
+    if classes:
+        parts.append(_fifths_sentence(data, classes, polarity))
+    elif category:
         parts.append(f"Compared with the benchmark: {counts_sentence(data, category)}.")
     else:
         values = data.get_column(value).drop_nulls()
@@ -268,6 +317,7 @@ def hex_map(
     indicator: Indicator | None = None,
     value: str = "value",
     category: str | None = None,
+    classes: str | None = None,
     q: str | None = None,
     r: str | None = None,
     layout: str = "axial",
@@ -292,6 +342,7 @@ def hex_map(
         q, r: the position columns; found automatically when named as above.
         layout: how ``q``/``r`` are read when given: ``axial`` (default), ``odd-r`` or ``centres``.
         north_up: rows grow northwards (the demo nation); False when row 0 is the top row.
+        classes: a column of quintile labels to colour by, in fifths of areas (as :func:`choropleth`).
 
     Example:
         >>> import polars as pl
@@ -313,13 +364,17 @@ def hex_map(
             )
         q, r, layout = found
     polarity = polarity_of(frame, indicator)
-    category = category or first_present(frame, CATEGORY_COLUMNS)
+    if classes:
+        require(frame, [classes], "hex_map", "pass the quintile labels (value_quintiles) as classes=.")
+        category = None
+    else:
+        category = category or first_present(frame, CATEGORY_COLUMNS)
     data = frame.unique("area_code", keep="first", maintain_order=True)
     if areas is not None:
         keep = ["area_code", q, r] + (["area_name"] if "area_name" in areas.columns and "area_name" not in data.columns else [])
         data = positions.select(keep).join(data.drop([c for c in (q, r) if c in data.columns]), on="area_code", how="left")
     data = area_labels(hex_polygons(data.filter(pl.col(q).is_not_null() & pl.col(r).is_not_null()), q, r, layout), label)
-    fields = ["_label", value, *([category] if category else [])]
+    fields = ["_label", value, *([category] if category else []), *([classes] if classes else [])]
     # Pointy-top hexagon one unit wide (radius 1/sqrt(3)); the white stroke makes the gutter.
     radius = 1 / 3 ** 0.5
     corners = [(0.0, -radius), (0.5, -radius / 2), (0.5, radius / 2), (0.0, radius), (-0.5, radius / 2), (-0.5, -radius / 2)]
@@ -331,11 +386,13 @@ def hex_map(
                          "properties": {k: row.get(k) for k in fields}})
     source = alt.InlineData(values={"type": "FeatureCollection", "features": features},
                             format=alt.DataFormat(type="json", property="features"))
-    colour = _colour(data, value, category, polarity, indicator, field_prefix="properties.")
+    colour = _colour(data, value, category, polarity, indicator, field_prefix="properties.", classes=classes)
     tooltips = [alt.Tooltip("properties._label:N", title="area"),
                 alt.Tooltip(f"properties.{value}:Q", title=value_label(indicator), format=",.3~f")]
     if category:
         tooltips.append(alt.Tooltip(f"properties.{category}:N", title="compared with benchmark"))
+    if classes:
+        tooltips.append(alt.Tooltip(f"properties.{classes}:N", title="fifth of areas by value"))
     has_value = f"isValid(datum.properties['{value}'])"
     # Screen y grows downwards: reflect when the positions grow northwards.
     tiles = (
@@ -347,7 +404,9 @@ def hex_map(
     n = data.height
     name = indicator.title if indicator is not None else value
     parts = [f"Hex map of {name} for {plural(n, 'area')}, one tile per area."]
-    if category:
+    if classes:
+        parts.append(_fifths_sentence(data, classes, polarity))
+    elif category:
         parts.append(f"Compared with the benchmark: {counts_sentence(data, category)}.")
     else:
         values = data.get_column(value).drop_nulls()

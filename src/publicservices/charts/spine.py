@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from publicservices.charts._common import category_scale, finish, first_present, inline, require
+from publicservices.charts._common import category_scale, finish, first_present, inline, one_group, require
 from publicservices.display import PALETTE, format_number, plural
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,6 +54,7 @@ def spine_frame(
     if "period_start" in frame.columns:
         latest = frame.group_by("indicator_id").agg(pl.col("period_start").max().alias("_latest"))
         frame = frame.join(latest, on="indicator_id").filter(pl.col("period_start") == pl.col("_latest")).drop("_latest")
+    one_group(frame, "spine_chart", by=["indicator_id"])  # one comparable set and breakdown per indicator
     category = category or first_present(frame, CATEGORY_COLUMNS)
     if "polarity" not in frame.columns:
         pol = {i: ind.polarity for i, ind in indicators.items()}
@@ -153,9 +154,12 @@ def spine_chart(
     source = inline(data, columns)
     y = alt.Y("title:N", title=None, sort=data.get_column("title").to_list(), axis=alt.Axis(labelLimit=260))
     x_scale = alt.Scale(domain=[0, 1], nice=False)
+    unjudged = bool((data.get_column("polarity") == "no_judgement").any())
     tips = [alt.Tooltip("title:N", title="indicator"), alt.Tooltip("area_text:N", title=who),
-            alt.Tooltip("benchmark_text:N", title="benchmark"), alt.Tooltip("worst_text:N", title="worst area"),
-            alt.Tooltip("best_text:N", title="best area"), alt.Tooltip("category:N", title="compared with benchmark")]
+            alt.Tooltip("benchmark_text:N", title="benchmark"),
+            alt.Tooltip("worst_text:N", title="worst area (lowest without a direction)" if unjudged else "worst area"),
+            alt.Tooltip("best_text:N", title="best area (highest without a direction)" if unjudged else "best area"),
+            alt.Tooltip("category:N", title="compared with benchmark")]
     base = alt.Chart(source).encode(y=y)
     light, dark = "#D5D5D5", "#A8A8A8"
     layers = [
@@ -165,7 +169,7 @@ def spine_chart(
         alt.Chart(alt.InlineData(values=[{"x": 0.5}])).mark_rule(color=PALETTE["benchmark"], strokeWidth=1.5).encode(x=alt.X("x:Q", scale=x_scale)),
         base.mark_point(filled=True, size=90, stroke="white", strokeWidth=0.8, opacity=1).encode(
             x=alt.X("x_area:Q", scale=x_scale),
-            color=alt.Color("category:N", scale=category_scale("higher_is_better", data.get_column("category").unique().to_list()),
+            color=alt.Color("category:N", scale=category_scale("no_judgement", data.get_column("category").unique().to_list()),
                             legend=alt.Legend(title="compared with benchmark", orient="bottom")),
             tooltip=tips,
         ),
@@ -176,11 +180,13 @@ def spine_chart(
     judged = ", ".join(f"{found[w]} {w}" for w in ("better", "similar", "worse", "higher", "lower", "not compared") if w in found)
     description = (
         f"Spine chart for {who} on {plural(n, 'indicator')}: each bar runs from the worst area on the left to the "
-        f"best on the right, the darker middle is the middle half of areas, and the line is the benchmark. "
+        f"best on the right{' (from the lowest to the highest for indicators without a direction)' if unjudged else ''}, "
+        f"the darker middle is the middle half of areas, and the line is the benchmark. "
         f"{who} compared with the benchmark: {judged}."
     )
     chart = alt.layer(*layers).properties(
         width=width, height=max(60, 26 * n),
-        title=alt.TitleParams(f"{who} against all areas", subtitle=["worst ← → best; centre line = benchmark"], anchor="start"),
+        title=alt.TitleParams(f"{who} against all areas", subtitle=[
+            "worst ← → best" + (" (lowest ← → highest without a direction)" if unjudged else "") + "; centre line = benchmark"], anchor="start"),
     )
     return finish(chart, kind="spine", description=description, extra={"area_code": area_code, "indicators": n})

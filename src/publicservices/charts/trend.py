@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from publicservices.charts._common import chart_title, finish, first_present, fmt, inline, require, value_label
+from publicservices.charts._common import chart_title, finish, first_present, fmt, inline, one_group, require, value_label
 from publicservices.display import PALETTE, format_interval, plural
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,6 +78,7 @@ def trend_chart(
             f"trend_chart draws one series but the frame holds {frame.select(keys).n_unique()} "
             f"({' x '.join(keys)} combinations).\nFix: filter to one indicator and one area first."
         )
+    group = one_group(frame, "trend_chart")
     order = "period_start" if "period_start" in frame.columns else "period"
     data = frame.sort(order)
     periods = data.get_column("period").cast(pl.String).to_list()
@@ -144,6 +145,7 @@ def trend_chart(
     chart = alt.layer(*layers).properties(
         width=width, height=height,
         title=chart_title(indicator, f"Trend in {value}", [who, subtitle or "; ".join(
-            ["band: 95% interval", *(["dotted: benchmark"] if benchmark else []), *(["solid grey: SPC mean", "dashed: process limits"] if spc else [])])]),
+            ["band: 95% interval", *(["dotted: benchmark"] if benchmark else []), *(["solid grey: SPC mean", "dashed: process limits"] if spc else [])])],
+            group=group),
     )
     return finish(chart, kind="trend", description=" ".join(parts), indicator=indicator)

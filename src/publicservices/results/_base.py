@@ -10,6 +10,14 @@ import polars as pl
 from publicservices.display import Block, Column, join_words
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
+from publicservices.stats._keys import (
+    GROUP_KEYS,
+    WHOLE_POPULATION,
+    group_label,
+    is_whole_population,
+    present_keys,
+    varying_keys,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from publicservices.dataset import Dataset
@@ -34,14 +42,26 @@ def _indicator_map(indicators: IndicatorsLike, dataset: Any = None) -> dict[str,
     return out
 
 
-def _unpack(data: Any) -> tuple[pl.DataFrame, Any]:
-    """(values frame, dataset or None) from a Dataset or a values frame."""
+def _unpack(data: Any, *, benchmarks: bool = False) -> tuple[pl.DataFrame, Any]:
+    """(values frame, dataset or None) from a Dataset or a values frame.
+
+    A Dataset's values are laid out by comparable set (:mod:`publicservices.comparison`):
+    counties never meet their districts, and national or regional rows are left out unless
+    ``benchmarks`` (they are then kept, marked ``area_role == "benchmark"``, for a benchmark
+    comparison to find).
+    """
     if isinstance(data, pl.LazyFrame):
         data = data.collect()
     if isinstance(data, pl.DataFrame):
         return data, None
     if hasattr(data, "values") and isinstance(getattr(data, "values", None), pl.DataFrame):
-        return data.values, data
+        areas = getattr(data, "areas", None)
+        if not isinstance(areas, pl.DataFrame) or "area_code" not in areas.columns:
+            return data.values, data
+        from publicservices.comparison import comparison_values, units_only
+
+        laid = comparison_values(data.values, areas)[0]
+        return (laid if benchmarks else units_only(laid).drop("area_role")), data
     raise SchemaError(
         f"expected a Dataset or a Polars values frame, got {type(data).__name__}.\n"
         "Fix: pass publicservices.demo() or another Dataset, or a pl.DataFrame with indicators=."
@@ -66,11 +86,11 @@ def _with_titles(frame: pl.DataFrame, indicators: Mapping[str, Indicator]) -> pl
 
 
 def _latest(frame: pl.DataFrame) -> pl.DataFrame:
-    """Rows of each indicator's latest period (all rows when there is no period)."""
+    """Rows of each indicator's (and group's) latest period (all rows when there is no period)."""
     if "period" not in frame.columns:
         return frame
     order = "period_start" if "period_start" in frame.columns else "period"
-    by = ["indicator_id"] if "indicator_id" in frame.columns else []
+    by = (["indicator_id"] if "indicator_id" in frame.columns else []) + present_keys(frame)
     latest = pl.col(order).max().over(by) if by else pl.col(order).max()
     return frame.filter(pl.col(order) == latest)
 
@@ -95,6 +115,112 @@ def _pick_indicator(frame: pl.DataFrame, indicators: Mapping[str, Indicator], in
 
 def _one(frame: pl.DataFrame, column: str, value: Any) -> pl.DataFrame:
     return frame.filter(pl.col(column) == value) if value is not None and column in frame.columns else frame
+
+
+# -- groups: comparable set x breakdowns ------------------------------------------------------
+#
+# A values frame may hold several groups of the same indicator and period: one per comparable
+# set of areas and per breakdown (sex, age, category). Results keep every group, count areas
+# per group, and a chart shows one group: the one named with ``breakdown=``, else the whole
+# population (Persons, All ages) when there is one, else a DataError asking for ``breakdown=``.
+
+
+def _groups(frame: pl.DataFrame) -> list[tuple[dict[str, Any], pl.DataFrame]]:
+    """The frame split by the group keys that vary in it: ``[({}, frame)]`` when none vary."""
+    keys = varying_keys(frame)
+    if not keys:
+        return [({}, frame)]
+    parts = [({k: part.get_column(k)[0] for k in keys}, part) for part in frame.partition_by(keys, maintain_order=True)]
+    # the whole population (Persons, All ages) first, comparable sets in their preference order
+    # (upper tier before lower tier), then the groups in the frame's order
+    from publicservices.geography import COMPARABLE_SETS
+
+    order = {s: i for i, s in enumerate(COMPARABLE_SETS)}
+    return sorted(parts, key=lambda gp: (not all(_is_whole(k, v) for k, v in gp[0].items() if k != "comparable_set"),
+                                         order.get(gp[0].get("comparable_set"), len(order))))
+
+
+def _is_whole(column: str, value: Any) -> bool:
+    return value is None or str(value).strip().lower() in WHOLE_POPULATION
+
+
+def _group_name(group: Mapping[str, Any]) -> str:
+    return group_label(group, [k for k in GROUP_KEYS if k in group]) if group else ""
+
+
+def _n_areas(frame: pl.DataFrame) -> int:
+    """Areas (not rows) in a frame of one group."""
+    return frame.get_column("area_code").drop_nulls().n_unique() if "area_code" in frame.columns else frame.height
+
+
+def _group_columns(frame: pl.DataFrame) -> list[Column]:
+    """Table columns for the group keys that vary (a constant key needs no column)."""
+    keys = varying_keys(frame)
+    if "category_type" in keys and "category" in present_keys(frame) and "category" not in keys:
+        keys.append("category")
+    return [Column(k, k.replace("_", " ")) for k in keys]
+
+
+def _breakdown_filter(frame: pl.DataFrame, breakdown: Mapping[str, Any] | str) -> pl.DataFrame:
+    if isinstance(breakdown, str):
+        holders = [k for k in present_keys(frame) if breakdown in frame.get_column(k).cast(pl.String).to_list()]
+        if len(holders) != 1:
+            raise DataError(
+                f"breakdown={breakdown!r} {'matches no group' if not holders else 'is ambiguous (' + ', '.join(holders) + ')'} "
+                "in this result.\nFix: pass a mapping, e.g. breakdown={'sex': 'Female'}; groups present: "
+                f"{_list_groups(frame)}."
+            )
+        breakdown = {holders[0]: breakdown}
+    unknown = [k for k in breakdown if k not in frame.columns]
+    if unknown:
+        raise SchemaError(f"breakdown: column(s) {', '.join(map(repr, unknown))} not in this result.\n"
+                          f"Fix: use the group columns present: {', '.join(present_keys(frame)) or '(none)'}.")
+    rows = frame
+    for k, v in breakdown.items():
+        rows = rows.filter(pl.col(k).is_null() if v is None else pl.col(k).cast(pl.String) == str(v))
+    if rows.height == 0:
+        raise DataError(f"breakdown={dict(breakdown)!r} matches no rows.\nFix: choose one of the groups present: {_list_groups(frame)}.")
+    return rows
+
+
+def _list_groups(frame: pl.DataFrame, limit: int = 6) -> str:
+    groups = [_group_name(g) for g, _ in _groups(frame)]
+    return "; ".join(groups[:limit]) + (" ..." if len(groups) > limit else "")
+
+
+def _one_group(frame: pl.DataFrame, breakdown: Mapping[str, Any] | str | None = None) -> pl.DataFrame:
+    """The rows of one group (per indicator), for a chart that shows one set of areas.
+
+    ``breakdown`` names the group (``{"sex": "Female"}``, or a value such as ``"Female"``
+    found in one group column). Without it a breakdown that varies keeps its whole-population
+    rows (Persons, All ages, no category) when it has them; a comparable set is never chosen
+    for you. The chart's title names the group shown (the group columns stay on the rows).
+    """
+    rows = _breakdown_filter(frame, breakdown) if breakdown is not None else frame
+    by = ["indicator_id"] if "indicator_id" in rows.columns else []
+
+    def over(e: pl.Expr) -> pl.Expr:
+        return e.over(by) if by else e
+
+    for k in present_keys(rows):
+        if k == "comparable_set":
+            continue
+        whole = is_whole_population(k)
+        rows = rows.filter((over(pl.col(k).n_unique()) == 1) | ~over(whole.any()) | whole)
+    keys = present_keys(rows)
+    if by and keys:
+        spread = rows.group_by(by).agg(pl.col(k).n_unique() for k in keys)
+        still = [k for k in keys if (spread.get_column(k) > 1).any()]
+    else:
+        still = varying_keys(rows)
+    if still:
+        example = {k: rows.get_column(k).drop_nulls().cast(pl.String).first() for k in still}
+        raise DataError(
+            f"this result holds {len(_groups(rows))} groups of areas ({_list_groups(rows)}); a chart shows one, "
+            f"and {join_words(still)} {'has' if len(still) == 1 else 'have'} no whole-population group to show by default.\n"
+            f"Fix: pass breakdown={example!r} to .chart(), or filter the frame to one group first."
+        )
+    return rows
 
 
 def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -12,14 +12,18 @@ from publicservices.errors import SchemaError
 from publicservices.indicators import Indicator
 from publicservices.results._base import (
     Result,
+    _group_columns,
+    _group_name,
     _indicator_map,
     _latest,
     _one,
+    _one_group,
     _pick_indicator,
     _title_of,
     _unpack,
     _with_titles,
 )
+from publicservices.stats._keys import present_keys, varying_keys
 
 __all__ = ["FairnessResult", "decile_values", "postcode_lottery"]
 
@@ -32,6 +36,9 @@ class FairnessResult(Result):
     indicator x period (``true_cv`` and its interval, ``i2``, ``tau2``, ``sii`` ...).
     Charts: ``lottery`` (the true spread of each indicator with its interval, default) and
     ``gradient`` (one indicator's values by deprivation decile with the SII line).
+
+    Each comparable set and breakdown (sex, age, category) is its own row: the variation
+    between areas is measured within a group, never across men and women pooled.
     """
 
     kind = "fairness"
@@ -46,6 +53,11 @@ class FairnessResult(Result):
     def sentences(self) -> list[str]:
         f = _latest(self._frame)
         column = next((c for c in ("summary", "sentence") if c in f.columns), None)
+        groups = varying_keys(f)
+        if column and groups:  # say which group each sentence is about
+            label = pl.struct(groups).map_elements(lambda r: _group_name(r), return_dtype=pl.String)
+            f = f.with_columns(pl.when(pl.col(column).is_not_null() & (pl.col(column) != ""))
+                               .then(label + pl.lit(": ") + pl.col(column)).alias(column))
         if column:
             found = [s for s in f.get_column(column).drop_nulls().to_list() if s]
             if found:
@@ -53,6 +65,8 @@ class FairnessResult(Result):
         out = []
         for row in f.head(3).iter_rows(named=True):
             title = _title_of(self.indicators, row.get("indicator_id", ""))
+            if groups:
+                title = f"{title} ({_group_name({k: row[k] for k in groups})})"
             parts = []
             if row.get("i2") is not None:
                 parts.append(f"about {100 * row['i2']:.0f}% of the variation between areas in {title} is larger than chance would produce")
@@ -67,7 +81,7 @@ class FairnessResult(Result):
         return out
 
     def _columns(self) -> Sequence[Column]:
-        return [Column("indicator", "indicator"), Column("period", "period"),
+        return [Column("indicator", "indicator"), Column("period", "period"), *_group_columns(self._frame),
                 Column("true_cv", "true spread (CV)", kind="percent"),
                 Column("true_cv_lower_95", "95% interval", kind="percent_interval", upper="true_cv_upper_95"),
                 Column("i2", "share real (I²)", kind="percent"), Column("sii", "SII", kind="number"),
@@ -87,17 +101,24 @@ class FairnessResult(Result):
 
         return lottery_chart(self._frame, self.indicators, period=period, **options)
 
-    def _chart_gradient(self, indicator: str | Indicator | None = None, period: str | None = None, **options: Any) -> Any:
+    def _chart_gradient(self, indicator: str | Indicator | None = None, period: str | None = None,
+                        breakdown: Mapping[str, Any] | str | None = None, **options: Any) -> Any:
         from publicservices.charts import gradient_chart
 
         ind = _pick_indicator(self._frame, self.indicators, indicator)
         row_frame = self._frame if ind is None else _one(self._frame, "indicator_id", ind.id)
-        row_frame = _one(row_frame, "period", period) if period else _latest(row_frame)
+        row_frame = _one_group(_one(row_frame, "period", period) if period else _latest(row_frame), breakdown)
         if self.values is None or self.areas is None or ind is None:
             raise SchemaError("the gradient chart needs the area values and the areas' deprivation.\n"
                               "Fix: compute the result from a Dataset with postcode_lottery(dataset).")
         period = period or (row_frame.get_column("period")[0] if "period" in row_frame.columns and row_frame.height else None)
-        deciles = decile_values(_one(_one(self.values, "indicator_id", ind.id), "period", period), self.areas, ind)
+        rows = _one(_one(self.values, "indicator_id", ind.id), "period", period)
+        # the deciles of the same group as the SII row: never men and women pooled
+        keys = [k for k in present_keys(rows) if k in row_frame.columns]
+        if keys and row_frame.height:
+            rows = rows.join(row_frame.select(keys).unique(), on=keys, how="semi", nulls_equal=True)
+        rows = _one_group(rows)
+        deciles = decile_values(rows, self.areas, ind)
         row = row_frame.row(0, named=True) if row_frame.height else {}
         return gradient_chart(deciles, indicator=ind, sii=row.get("sii"), sii_lower=row.get("sii_lower_95"),
                               sii_upper=row.get("sii_upper_95"), **options)

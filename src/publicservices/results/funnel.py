@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -14,13 +14,19 @@ from publicservices.results._base import (
     IndicatorsLike,
     Result,
     _counts,
+    _group_columns,
+    _group_name,
+    _groups,
     _indicator_map,
     _latest,
+    _n_areas,
     _one,
+    _one_group,
     _pick_indicator,
     _unpack,
     _with_names,
 )
+from publicservices.stats._keys import present_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     from publicservices.dataset import Dataset
@@ -35,6 +41,10 @@ class FunnelResult(Result):
     ``.frame`` is the ``points`` table of :func:`publicservices.stats.funnel.funnel`
     (``value``, ``precision``, limits, ``position_95``/``position_998``, ``comparison``);
     ``.limits`` the curves; ``.dispersion`` the baseline, phi and tau^2. Chart: ``funnel``.
+
+    One funnel per group: comparable sets and breakdowns (sex, age, category) are never
+    pooled; ``.dispersion`` has one row per group and the chart shows one group
+    (``breakdown={"sex": "Female"}``, by default the whole population).
     """
 
     kind = "funnel"
@@ -63,10 +73,30 @@ class FunnelResult(Result):
             return "none"
         return str(self.dispersion.get_column("overdispersion")[0])
 
+    def _dispersion_of(self, group: Mapping[str, Any]) -> pl.DataFrame | None:
+        """The dispersion row(s) of one group."""
+        d = self.dispersion
+        if d is None:
+            return None
+        for k, v in group.items():
+            if k in d.columns:
+                d = d.filter(pl.col(k).is_null() if v is None else pl.col(k) == v)
+        return d
+
     def sentences(self) -> list[str]:
-        points = self._frame
+        groups = _groups(self._frame)
+        out: list[str] = []
+        for group, points in groups[:4]:
+            out.extend(self._group_sentences(points, group))
+        if len(groups) > 4:
+            out.append(f"… and {plural(len(groups) - 4, 'more group')}; see .frame.")
+        return out
+
+    def _group_sentences(self, points: pl.DataFrame, group: Mapping[str, Any]) -> list[str]:
         unit = self.indicator.unit if self.indicator else ""
-        n = points.filter(pl.col("value").is_not_null()).height if "value" in points.columns else points.height
+        n = _n_areas(points.filter(pl.col("value").is_not_null()) if "value" in points.columns else points)
+        label = _group_name(group)
+        of = f"Of {plural(n, 'unit')}" + (f" ({label})" if label else "")
         out = []
         p998 = _counts(points, "position_998")
         p95 = _counts(points, "position_95")
@@ -78,7 +108,7 @@ class FunnelResult(Result):
             outside95 = p95.get("above", 0) + p95.get("below", 0)
             expected = 0.05 * n
             chance = f" (about {expected:,.0f} would by chance alone)" if expected >= 1 else ""
-            out.append(f"Of {plural(n, 'unit')}{base}, {outside95:,} {'lies' if outside95 == 1 else 'lie'} outside the 95% limits{chance} "
+            out.append(f"{of}{base}, {outside95:,} {'lies' if outside95 == 1 else 'lie'} outside the 95% limits{chance} "
                        f"and {outside998:,} outside the 99.8% limits.")
         words = _counts(points, "comparison")
         better = sum(v for k, v in words.items() if k.startswith(("better", "higher")))
@@ -86,9 +116,14 @@ class FunnelResult(Result):
         if words and self.indicator is not None and self.indicator.has_polarity:
             out.append(f"{plural(better, 'unit')} {'is' if better == 1 else 'are'} better than the benchmark by more than chance "
                        f"would explain, and {worse:,} worse.")
+        elif words and self.indicator is not None:
+            # no direction: higher or lower than the benchmark, never better or worse
+            out.append(f"{plural(better, 'unit')} {'is' if better == 1 else 'are'} higher than the benchmark by more than chance "
+                       f"would explain, and {worse:,} lower.")
         od = self._overdispersion()
-        if self.dispersion is not None and "phi" in self.dispersion.columns and self.dispersion.height:
-            phi = self.dispersion.get_column("phi")[0]
+        dispersion = self._dispersion_of(group)
+        if dispersion is not None and "phi" in dispersion.columns and dispersion.height:
+            phi = dispersion.get_column("phi")[0]
             if od != "none":
                 out.append(f"The limits are widened for overdispersion ({od}, φ = {phi:.2f}): units vary more than sampling "
                            "alone would make them, so only the clearest outliers are flagged.")
@@ -99,7 +134,8 @@ class FunnelResult(Result):
 
     def _columns(self) -> Sequence[Column]:
         unit = self.indicator.unit if self.indicator else ""
-        return [Column("area_name", "area"), Column("area_code", "code"), Column("value", "value", kind="number", unit=unit),
+        return [Column("area_name", "area"), Column("area_code", "code"), *_group_columns(self._frame),
+                Column("value", "value", kind="number", unit=unit),
                 Column("comparison", "compared with benchmark", kind="category"), Column("precision", "size", kind="number"),
                 Column("lower_998", "99.8% limits", kind="interval", upper="upper_998"), Column("significance", "significance")]
 
@@ -110,15 +146,24 @@ class FunnelResult(Result):
             return frame.sort(pl.col("z_adjusted").abs(), descending=True, nulls_last=True), None
         return frame, None
 
-    def _chart_funnel(self, **options: Any) -> Any:
+    def _chart_funnel(self, breakdown: Mapping[str, Any] | str | None = None, **options: Any) -> Any:
         from publicservices.charts import funnel_plot
 
-        points = _with_names(self._frame, self.areas)
-        if self._overdispersion() != "none" and self.plain_limits is not None:
-            return funnel_plot(points, self.plain_limits, overdispersed_limits=self.limits, indicator=self.indicator, **options)
+        points = _with_names(_one_group(self._frame, breakdown), self.areas)
+        limits, plain = (_same_group(lim, points) for lim in (self.limits, self.plain_limits))
+        if self._overdispersion() != "none" and plain is not None:
+            return funnel_plot(points, plain, overdispersed_limits=limits, indicator=self.indicator, **options)
         if self._overdispersion() != "none":
-            return funnel_plot(points, None, overdispersed_limits=self.limits, indicator=self.indicator, **options)
-        return funnel_plot(points, self.limits, indicator=self.indicator, **options)
+            return funnel_plot(points, None, overdispersed_limits=limits, indicator=self.indicator, **options)
+        return funnel_plot(points, limits, indicator=self.indicator, **options)
+
+
+def _same_group(limits: pl.DataFrame | None, points: pl.DataFrame) -> pl.DataFrame | None:
+    """The limit curves of the group the points belong to."""
+    keys = [k for k in present_keys(points) if limits is not None and k in limits.columns]
+    if limits is None or not keys:
+        return limits
+    return limits.join(points.select(keys).unique(), on=keys, how="semi", nulls_equal=True)
 
 
 def funnel_check(
@@ -138,6 +183,9 @@ def funnel_check(
     Spiegelhalter 2005 overdispersion when ``overdispersion`` is ``"multiplicative"`` or
     ``"additive"``, in which case the plain limits are computed too and drawn beside).
 
+    One funnel per group: each comparable set and breakdown (sex, age, category) gets its own
+    baseline, limits and dispersion; the group columns stay on the points.
+
     Parameters:
         data: a Dataset or values frame (one indicator, or pass ``indicator``).
         indicator: the Indicator or its id.
@@ -155,18 +203,21 @@ def funnel_check(
         raise SchemaError("funnel_check needs the indicator's definition.\nFix: pass indicator= an Indicator, or a Dataset.")
     rows = _one(values, "indicator_id", ind.id) if "indicator_id" in values.columns else values
     rows = _one(rows, "period", period) if period else _latest(rows)
-    # Keep only the contract columns the funnel reads: outcome frames carry limits of their own.
+    # Keep only the contract columns the funnel reads (outcome frames carry limits of their own),
+    # and the group keys: one funnel per comparable set and breakdown, never one pooled funnel.
+    groups = present_keys(rows)
     keep = [c for c in ("indicator_id", "area_code", "area_name", "period", "period_start", "numerator", "denominator",
                         "value", "lower_ci", "upper_ci", "se") if c in rows.columns and rows.get_column(c).null_count() < rows.height]
-    rows = rows.select(keep)
+    rows = rows.select(*keep, *groups)
     if ind.measure in ("mean", "score") and "se" not in rows.columns and not {"lower_ci", "upper_ci"} <= set(rows.columns):
         # An outcomes frame carries the 95% limits the funnel needs as a standard error.
         if {"lower_95", "upper_95"} <= set(values.columns):
             from publicservices.stats.variation import standard_error
 
-            limits = _one(_one(values, "indicator_id", ind.id), "period", rows.get_column("period")[0] if "period" in rows.columns else None)
-            rows = rows.join(limits.select("area_code", standard_error(ind.measure, lower="lower_95", upper="upper_95", reference="value")),
-                             on="area_code", how="left")
+            limits = _one(values, "indicator_id", ind.id)
+            on = ["area_code", *(["period"] if "period" in rows.columns and "period" in limits.columns else []), *groups]
+            rows = rows.join(limits.select(*on, standard_error(ind.measure, lower="lower_95", upper="upper_95", reference="value")),
+                             on=on, how="left", nulls_equal=True)
         else:
             raise SchemaError("a funnel plot of means or scores needs standard errors.\n"
                               "Fix: add an 'se' column or lower_ci/upper_ci (95%), or pass an outcomes frame.")

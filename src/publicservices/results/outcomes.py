@@ -15,9 +15,14 @@ from publicservices.results._base import (
     Result,
     _counts,
     _first_area,
+    _group_columns,
+    _group_name,
+    _groups,
     _indicator_map,
     _latest,
+    _n_areas,
     _one,
+    _one_group,
     _pick_indicator,
     _title_of,
     _unit_of,
@@ -44,6 +49,10 @@ class OutcomeResult(Result):
     ``floor_status`` and the trend columns. Charts: ``funnel`` (default), ``league``,
     ``map`` (the hex map when areas have tile positions, else a choropleth from
     ``geometry=``), ``trend`` (one area), ``spine`` (one area, every indicator).
+
+    Comparable sets and breakdowns (``comparable_set``, ``sex``, ``age``, ``category_type``,
+    ``category``) stay on every row; the summary speaks of each group's areas, and a chart
+    shows one group: ``breakdown={"sex": "Female"}``, by default the whole population.
     """
 
     kind = "outcomes"
@@ -71,12 +80,16 @@ class OutcomeResult(Result):
         ids = frame.get_column("indicator_id").unique(maintain_order=True).to_list()
         out: list[str] = []
         for indicator_id in ids[:3]:
-            out.extend(self._indicator_sentences(frame.filter(pl.col("indicator_id") == indicator_id), indicator_id))
+            groups = _groups(frame.filter(pl.col("indicator_id") == indicator_id))
+            for group, rows in groups[:4]:
+                out.extend(self._indicator_sentences(rows, indicator_id, _group_name(group)))
+            if len(groups) > 4:
+                out.append(f"… and {plural(len(groups) - 4, 'more group')} of {_title_of(self.indicators, indicator_id)}; see .frame.")
         if len(ids) > 3:
             out.append(f"… and {plural(len(ids) - 3, 'more indicator')}; see .frame.")
         return out
 
-    def _indicator_sentences(self, rows: pl.DataFrame, indicator_id: str) -> list[str]:
+    def _indicator_sentences(self, rows: pl.DataFrame, indicator_id: str, group: str = "") -> list[str]:
         ind = self.indicators.get(indicator_id)
         unit = ind.unit if ind else ""
         polarity = ind.polarity if ind else (rows.get_column("polarity")[0] if "polarity" in rows.columns else "no_judgement")
@@ -86,7 +99,7 @@ class OutcomeResult(Result):
         if "benchmark_code" in rows.columns:
             rows = rows.filter(pl.col("benchmark_code").is_null() | (pl.col("area_code") != pl.col("benchmark_code")))
         with_value = rows.filter(pl.col("value").is_not_null()) if "value" in rows.columns else rows
-        n = with_value.height
+        n = _n_areas(with_value)
         column = next((c for c in ("comparison_95", "comparison", "comparison_998") if c in rows.columns), None)
         counts = _counts(with_value, column) if column else {}
         bench = ""
@@ -94,7 +107,7 @@ class OutcomeResult(Result):
             values = rows.get_column("benchmark_value").drop_nulls().unique()
             bench = f" ({format_number(values[0], unit=unit)})" if values.len() == 1 else " (each area's own benchmark)"
         level = "99.8%" if column == "comparison_998" else "95%"
-        lead = f"{title}{', ' + str(period) if period else ''}: of {plural(n, 'area')} with a value"
+        lead = f"{title}{', ' + str(period) if period else ''}{' (' + group + ')' if group else ''}: of {plural(n, 'area')} with a value"
         sentences = []
         not_compared = counts.get("not compared", 0)
         if counts and not_compared < n:
@@ -136,7 +149,7 @@ class OutcomeResult(Result):
         many = "indicator_id" in self._frame.columns and self._frame.get_column("indicator_id").n_unique() > 1
         periods = "period" in self._frame.columns and self._frame.get_column("period").n_unique() > 1
         cols = [Column("indicator", "indicator")] if many else []
-        cols += [Column("area_name", "area"), Column("area_code", "code")]
+        cols += [Column("area_name", "area"), Column("area_code", "code"), *_group_columns(self._frame)]
         if periods:
             cols.append(Column("period", "period"))
         cols += [
@@ -155,7 +168,7 @@ class OutcomeResult(Result):
         frame = _with_titles(_with_names(self._frame, self.areas), self.indicators)
         if "value" not in frame.columns:
             return frame, None
-        keys = [c for c in ("indicator_id",) if c in frame.columns]
+        keys = [c for c in ("indicator_id",) if c in frame.columns] + [c.name for c in _group_columns(frame)]
         if "period_start" in frame.columns:
             frame = frame.sort([*keys, "period_start", "value"], descending=[False] * len(keys) + [True, True], nulls_last=True)
         else:
@@ -164,30 +177,32 @@ class OutcomeResult(Result):
 
     # charts
 
-    def _one_period(self, indicator: str | Indicator | None, period: str | None) -> tuple[pl.DataFrame, Indicator | None]:
+    def _one_period(self, indicator: str | Indicator | None, period: str | None,
+                    breakdown: Mapping[str, Any] | str | None = None) -> tuple[pl.DataFrame, Indicator | None]:
         ind = _pick_indicator(self._frame, self.indicators, indicator)
         rows = self._frame if ind is None else _one(self._frame, "indicator_id", ind.id)
         rows = _one(rows, "period", period) if period else _latest(rows)
-        return _with_names(rows, self.areas), ind
+        return _with_names(_one_group(rows, breakdown), self.areas), ind
 
     def _chart_funnel(self, indicator: str | Indicator | None = None, period: str | None = None,
-                      overdispersion: str | None = None, **options: Any) -> Any:
-        rows, ind = self._one_period(indicator, period)
+                      overdispersion: str | None = None, breakdown: Mapping[str, Any] | str | None = None, **options: Any) -> Any:
+        rows, ind = self._one_period(indicator, period, breakdown)
         from publicservices.results.funnel import funnel_check
 
         return funnel_check(rows, ind, overdispersion=overdispersion, areas=self.areas, dataset=self.dataset).chart(**options)
 
-    def _chart_league(self, indicator: str | Indicator | None = None, period: str | None = None, **options: Any) -> Any:
-        rows, ind = self._one_period(indicator, period)
+    def _chart_league(self, indicator: str | Indicator | None = None, period: str | None = None,
+                      breakdown: Mapping[str, Any] | str | None = None, **options: Any) -> Any:
+        rows, ind = self._one_period(indicator, period, breakdown)
         from publicservices.results.ranking import rank_areas
 
         return rank_areas(rows, ind, areas=self.areas, dataset=self.dataset).chart(**options)
 
     def _chart_map(self, indicator: str | Indicator | None = None, period: str | None = None, geometry: Any = None,
-                   geometry_url: str | None = None, **options: Any) -> Any:
+                   geometry_url: str | None = None, breakdown: Mapping[str, Any] | str | None = None, **options: Any) -> Any:
         from publicservices.charts import choropleth, hex_map
 
-        rows, ind = self._one_period(indicator, period)
+        rows, ind = self._one_period(indicator, period, breakdown)
         if geometry is not None or geometry_url is not None:
             return choropleth(rows, geometry, geometry_url=geometry_url, indicator=ind, **options)
         if self.areas is None or not any(c in self.areas.columns for c in ("tile_x", "hex_q", "hex_col")):
@@ -195,13 +210,14 @@ class OutcomeResult(Result):
                               "Fix: pass geometry='boundaries.topojson' (and feature=, key=) for a choropleth.")
         return hex_map(rows, self.areas, indicator=ind, **options)
 
-    def _chart_trend(self, area: str | None = None, indicator: str | Indicator | None = None, spc: bool = True, **options: Any) -> Any:
+    def _chart_trend(self, area: str | None = None, indicator: str | Indicator | None = None, spc: bool = True,
+                     breakdown: Mapping[str, Any] | str | None = None, **options: Any) -> Any:
         from publicservices.charts import trend_chart
 
         ind = _pick_indicator(self.history, self.indicators, indicator)
         rows = self.history if ind is None else _one(self.history, "indicator_id", ind.id)
         area = area or _first_area(self._frame)
-        rows = _with_names(rows.filter(pl.col("area_code") == area), self.areas)
+        rows = _with_names(_one_group(rows.filter(pl.col("area_code") == area), breakdown), self.areas)
         if rows.height == 0:
             raise DataError(f"no rows for area {area!r}.\nFix: pass area= one of the area codes in .frame.")
         if spc and rows.height >= 2:
@@ -211,10 +227,12 @@ class OutcomeResult(Result):
         name = rows.get_column("area_name")[0] if "area_name" in rows.columns else None
         return trend_chart(rows, indicator=ind, area_name=name, spc=spc, **options)
 
-    def _chart_spine(self, area: str | None = None, period: str | None = None, **options: Any) -> Any:
+    def _chart_spine(self, area: str | None = None, period: str | None = None,
+                     breakdown: Mapping[str, Any] | str | None = None, **options: Any) -> Any:
         from publicservices.charts import spine_chart
 
         rows = _one(self._frame, "period", period) if period else _latest(self._frame)
+        rows = _one_group(rows, breakdown)
         area = area or _first_area(rows)
         rows = _with_names(rows, self.areas)
         names = rows.filter(pl.col("area_code") == area).get_column("area_name").drop_nulls() if "area_name" in rows.columns else pl.Series([])
@@ -254,7 +272,7 @@ def compare(
     """
     from publicservices.stats.outcomes import outcomes
 
-    values, dataset = _unpack(data)
+    values, dataset = _unpack(data, benchmarks=True)
     inds = _indicator_map(indicators, dataset)
     if indicator is not None:
         wanted = [indicator] if isinstance(indicator, str) else list(indicator)
@@ -266,6 +284,8 @@ def compare(
         values = values.filter(pl.col("indicator_id").is_in(wanted))
     areas = areas if areas is not None else getattr(dataset, "areas", None)
     full = outcomes(values, inds or None, benchmark=benchmark, areas=areas, **options)
+    if "area_role" in full.columns:  # the benchmark rows did their job: the result is about areas
+        full = full.filter(pl.col("area_role") != "benchmark")
     if all_periods:
         frame = full
     elif period is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -12,13 +12,19 @@ from publicservices.errors import DataError
 from publicservices.indicators import Indicator
 from publicservices.results._base import (
     Result,
+    _group_columns,
+    _group_name,
+    _groups,
     _indicator_map,
     _latest,
+    _n_areas,
     _one,
+    _one_group,
     _pick_indicator,
     _unpack,
     _with_names,
 )
+from publicservices.stats._keys import present_keys
 
 __all__ = ["ValueResult", "spend_vs_outcome", "short_assessment"]
 
@@ -49,6 +55,9 @@ class ValueResult(Result):
     and period: spend per head, outcome, the outcome expected for the spend and need with the
     residual's interval, the ``assessment``, and the DEA ``efficiency`` / ``efficient`` /
     ``dea_peers``. Chart: ``frontier``.
+
+    Each comparable set and breakdown (sex, age, category) has its own expected outcome and
+    frontier; the group columns stay on every row and the chart shows one group.
     """
 
     kind = "value"
@@ -67,13 +76,26 @@ class ValueResult(Result):
         return f"{name}, {periods[0]}" if len(periods) == 1 else name
 
     def sentences(self) -> list[str]:
-        f = self._frame
+        groups = _groups(self._frame)
+        out: list[str] = []
+        for group, rows in groups[:4]:
+            found = self._group_sentences(rows)
+            label = _group_name(group)
+            if label and found:
+                found[0] = f"{label}: {found[0]}"
+            out.extend(found)
+        if len(groups) > 4:
+            out.append(f"… and {plural(len(groups) - 4, 'more group')}; see .frame.")
+        return out
+
+    def _group_sentences(self, f: pl.DataFrame) -> list[str]:
         unit = self.indicator.unit if self.indicator else ""
         out = []
         if "spend_per_head" in f.columns:
             s = f.get_column("spend_per_head").drop_nulls()
             if s.len():
-                out.append(f"Spend per head ranges from £{s.min():,.0f} to £{s.max():,.0f} across {plural(s.len(), 'area')} "
+                n = _n_areas(f.filter(pl.col("spend_per_head").is_not_null()))
+                out.append(f"Spend per head ranges from £{s.min():,.0f} to £{s.max():,.0f} across {plural(n, 'area')} "
                            f"(middle half £{s.quantile(0.25):,.0f} to £{s.quantile(0.75):,.0f}).")
         if "value_category" in f.columns:
             counts = dict(f.get_column("value_category").drop_nulls().value_counts().rows())
@@ -95,13 +117,13 @@ class ValueResult(Result):
                 out.append(f"The median area could achieve its outcome with {100 * median:.0f}% of its spend per head, "
                            "judged against the best performers (DEA).")
         if not out and "value" in f.columns:
-            out.append(f"{plural(f.height, 'area')} with spend and outcome; mean outcome "
+            out.append(f"{plural(_n_areas(f), 'area')} with spend and outcome; mean outcome "
                        f"{format_number(f.get_column('value').mean(), unit=unit)}.")
         return out
 
     def _columns(self) -> Sequence[Column]:
         unit = self.indicator.unit if self.indicator else ""
-        return [Column("area_name", "area"), Column("area_code", "code"),
+        return [Column("area_name", "area"), Column("area_code", "code"), *_group_columns(self._frame),
                 Column("spend_per_head", "spend per head (£)", kind="number"),
                 Column("value", "outcome", kind="number", unit=unit), Column("expected", "expected", kind="number", unit=unit),
                 Column("residual_lower", "difference (95%)", kind="interval", upper="residual_upper"),
@@ -111,13 +133,14 @@ class ValueResult(Result):
     def _display_frame(self) -> tuple[pl.DataFrame, str | None]:
         frame = _with_names(self._frame, self.areas)
         if "efficiency" in frame.columns:
-            return frame.sort("efficiency", descending=True, nulls_last=True), "efficiency"
+            keys = [c.name for c in _group_columns(frame)]
+            return frame.sort([*keys, "efficiency"], descending=[False] * len(keys) + [True], nulls_last=True), "efficiency"
         return frame, None
 
-    def _chart_frontier(self, **options: Any) -> Any:
+    def _chart_frontier(self, breakdown: Mapping[str, Any] | str | None = None, **options: Any) -> Any:
         from publicservices.charts import frontier_chart
 
-        return frontier_chart(_with_names(self._frame, self.areas), indicator=self.indicator, **options)
+        return frontier_chart(_with_names(_one_group(self._frame, breakdown), self.areas), indicator=self.indicator, **options)
 
 
 def spend_vs_outcome(data: Any, indicator: str | Indicator, *, period: str | None = None, **options: Any) -> ValueResult:
@@ -126,6 +149,10 @@ def spend_vs_outcome(data: Any, indicator: str | Indicator, *, period: str | Non
     Method: :func:`publicservices.stats.value.value_for_money` (the outcome expected for the
     spend and need by weighted regression, with prediction intervals; the BCC efficient
     frontier of spend per head against outcome, Banker, Charnes & Cooper 1984).
+
+    Each comparable set and breakdown (sex, age, category) is assessed on its own -- its own
+    expected outcome and frontier -- and keeps its group columns; spend is per area, so it is
+    the same in every group of an area.
 
     Parameters:
         data: a Dataset with spend, or a values frame with ``indicators=``, ``areas=``, ``spend=``.
@@ -140,7 +167,23 @@ def spend_vs_outcome(data: Any, indicator: str | Indicator, *, period: str | Non
     ind = indicator if isinstance(indicator, Indicator) else inds.get(indicator)
     if ind is None:
         raise DataError(f"unknown indicator {indicator!r}.\nFix: use one of {', '.join(sorted(inds)[:12])}.")
-    if dataset is not None:
+    groups = present_keys(values)
+    if groups:
+        # one assessment per comparable set and breakdown: never pooled, never repeated
+        areas = options.pop("areas", None)
+        spend = options.pop("spend", None)
+        areas = areas if areas is not None else getattr(dataset, "areas", None)
+        spend = spend if spend is not None else getattr(dataset, "spend", None)
+        rows = values.filter(pl.col("indicator_id") == ind.id) if "indicator_id" in values.columns else values
+        if rows.height == 0:
+            raise DataError(f"no values for indicator {ind.id!r}.\nFix: choose an indicator present in the data.")
+        parts = []
+        for part in rows.partition_by(groups, maintain_order=True):
+            out = value_for_money(part.drop(groups), {ind.id: ind}, areas=areas, spend=spend, **options)
+            parts.append(out.with_columns(pl.lit(part.get_column(k)[0], dtype=part.schema[k]).alias(k) for k in groups)
+                         .select("indicator_id", "area_code", "period", *groups, pl.exclude("indicator_id", "area_code", "period", *groups)))
+        frame = pl.concat(parts, how="diagonal_relaxed")
+    elif dataset is not None:
         frame = value_for_money(dataset, [ind.id], **options)
     else:
         frame = value_for_money(values, {ind.id: ind}, **options)

@@ -13,9 +13,11 @@ import polars as pl
 
 from publicservices.errors import DataError, IndicatorError, SchemaError, problem
 from publicservices.indicators import Indicator
+from publicservices.stats._keys import GROUP_KEYS
 
-KEY_COLUMNS = ("indicator_id", "area_code", "period")
-GROUP_COLUMNS = ("indicator_id", "period")
+KEY_COLUMNS = ("indicator_id", "area_code", "period", *GROUP_KEYS)
+# One family of areas compared together: indicator x period x comparable set x breakdowns.
+GROUP_COLUMNS = ("indicator_id", "period", *GROUP_KEYS)
 
 
 def resolve(
@@ -60,7 +62,7 @@ def resolve(
 
 
 def row_labels(frame: pl.DataFrame, mask: Any) -> list[str]:
-    """Up to five ``indicator_id | area_code | period`` labels of the rows where mask is true."""
+    """Up to five ``indicator_id | area_code | period (| group keys)`` labels of the rows where mask is true."""
     import numpy as np
 
     idx = np.flatnonzero(np.asarray(mask))[:5]
@@ -111,7 +113,8 @@ def check(frame: pl.DataFrame, column: str, bad: Any, what: str, fix: str) -> No
 
 
 def group_keys(frame: pl.DataFrame, by: Sequence[str] | str | None) -> list[str]:
-    """Grouping columns: ``by`` if given, else whichever of indicator_id/period exist."""
+    """Grouping columns: ``by`` if given, else whichever of indicator_id, period and the group
+    keys (comparable_set, sex, age, category_type, category) exist: one family per group."""
     if by is None:
         return [c for c in GROUP_COLUMNS if c in frame.columns]
     by = [by] if isinstance(by, str) else list(by)
@@ -120,7 +123,7 @@ def group_keys(frame: pl.DataFrame, by: Sequence[str] | str | None) -> list[str]
 
 
 def partitions(frame: pl.DataFrame, keys: Sequence[str]) -> list[pl.DataFrame]:
-    """Split by keys (a few groups: indicator x period), preserving order."""
+    """Split by keys (a few groups: indicator x period x group keys), preserving order."""
     if not keys:
         return [frame]
     return frame.partition_by(list(keys), maintain_order=True)

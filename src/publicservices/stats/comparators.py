@@ -28,6 +28,8 @@ from typing import Any
 import polars as pl
 
 from publicservices.errors import DataError, SchemaError, problem
+from publicservices.indicators import POLARITIES
+from publicservices.stats._keys import GROUP_KEYS
 
 __all__ = ["nearest_neighbours", "compare_with_neighbours", "DEFAULT_COVARIATES"]
 
@@ -35,7 +37,8 @@ DEFAULT_COVARIATES = ("deprivation", "population", "density", "rurality")
 # Size and density are skewed and act multiplicatively (a city twice as dense, not 100 people
 # per hectare more), so they are compared on the log scale by default.
 DEFAULT_LOG = ("population", "density")
-_KEY_CANDIDATES = ("indicator_id", "period")
+# One comparison: indicator x period x comparable set x breakdowns (sex, age, category).
+_KEY_CANDIDATES = ("indicator_id", "period", *GROUP_KEYS)
 
 
 def nearest_neighbours(
@@ -185,10 +188,13 @@ def compare_with_neighbours(
             distance``).
         value: the column to compare.
         unit: the area key.
-        keys: columns that separate comparisons (default: ``indicator_id`` and ``period`` when
-            present); neighbours' values are taken from the same keys.
+        keys: columns that separate comparisons (default: ``indicator_id``, ``period`` and the
+            group keys -- comparable_set, sex, age, category_type, category -- when present);
+            neighbours' values are taken from the same keys, so women are compared with women.
         polarity: ``"higher_is_better"``/``"lower_is_better"``/``"no_judgement"``, or a mapping
             ``indicator_id -> Indicator`` (or -> polarity string) to label better/worse.
+            Without one (None, an indicator missing from the mapping, a context indicator)
+            areas are only ``higher``/``lower`` than similar areas, never better or worse.
         weighting: ``"equal"`` or ``"distance"``.
         level: coverage of the prediction interval.
 
@@ -381,13 +387,28 @@ def _knn(Z, k: int):
 
 
 def _polarity_expr(polarity, frame: pl.DataFrame) -> pl.Expr:
-    """Polarity per row: a constant string, or looked up by indicator_id from a mapping."""
+    """Polarity per row: a constant string, or looked up by indicator_id from a mapping.
+
+    No direction is ever assumed: without one a row is ``no_judgement`` (higher/lower), and
+    context indicators (``role="context"``) are never judged.
+    """
     if polarity is None:
         return pl.lit("no_judgement")
     if isinstance(polarity, str):
+        _check_polarity(polarity, "polarity")
         return pl.lit(polarity)
     if "indicator_id" not in frame.columns:
         raise SchemaError(problem("indicator_id", "is needed to look up polarity by indicator",
                                   fix="Pass polarity='higher_is_better' (or lower_is_better) instead."))
-    lookup = {k: (getattr(v, "polarity", v)) for k, v in polarity.items()}
+    lookup = {}
+    for k, v in polarity.items():
+        pol = "no_judgement" if getattr(v, "role", "outcome") == "context" else getattr(v, "polarity", v)
+        lookup[k] = _check_polarity(pol, f"polarity of {k!r}")
     return pl.col("indicator_id").replace_strict(lookup, default="no_judgement", return_dtype=pl.String)
+
+
+def _check_polarity(value: Any, what: str) -> str:
+    if value not in POLARITIES:
+        raise DataError(problem(None, f"{what} is {value!r}, not a known direction",
+                                fix=f"Use one of {', '.join(POLARITIES)}."))
+    return str(value)

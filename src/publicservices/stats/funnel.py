@@ -754,7 +754,9 @@ def funnel(
         target: baseline on the value scale instead of the data's average.
         years_of_data: years the rates cover (x axis in annual population).
         winsorize: fraction Winsorised in each tail when estimating phi.
-        by: grouping columns (default indicator_id and period when present).
+        by: grouping columns (default indicator_id, period and the group keys present --
+            comparable_set, sex, age, category_type, category): one funnel per group, never
+            one pooled across men and women or across comparable sets.
         measure, multiplier, polarity: override or replace the indicator's metadata.
         points: number of points on each curve for methods other than ``"phe"``.
 
@@ -987,10 +989,10 @@ def _funnel_group(frame, keys, measure, multiplier, polarity, method, overdisper
     group_vals = {k: frame.get_column(k)[0] for k in keys}
     curves = _curves(method, stat, u, theta, mult, years, limits_fn=unit_limits, normal_fn=normal_limits,
                      n_points=n_points)
-    curves = curves.with_columns(*[pl.lit(v).alias(k) for k, v in group_vals.items()]).select(
+    curves = curves.with_columns(*[pl.lit(v, dtype=frame.schema[k]).alias(k) for k, v in group_vals.items()]).select(
         [*keys, "limit", "precision", "value"])
     disp_row = pl.DataFrame({
-        **{k: [v] for k, v in group_vals.items()},
+        **{k: pl.Series(k, [v], dtype=frame.schema[k]) for k, v in group_vals.items()},
         "method": [method],
         "overdispersion": [overdispersion or "none"],
         "baseline": [theta * mult],

@@ -45,7 +45,7 @@ __all__ = [
 KEY = ("indicator_id", "area_code", "period")
 # Optional breakdown columns of the values contract (publicservices.frame.BREAKDOWN_COLUMNS);
 # repeated here because stats/ does not import the frame layer.
-BREAKDOWNS = ("sex", "age", "category_type", "category")
+from publicservices.stats._keys import GROUP_KEYS as BREAKDOWNS  # noqa: E402 (comparable_set, sex, age, category_type, category)
 NOT_COMPARED = "not compared"
 # Comparison categories as an Enum: compact, ordered, and compares equal to plain strings.
 COMPARISON = pl.Enum(["better", "similar", "worse", "higher", "lower", NOT_COMPARED])
@@ -227,9 +227,13 @@ def _with_metadata(
 def _unpack(data: Any, indicators: Any, areas: Any) -> tuple[pl.DataFrame, Any, Any]:
     """A Dataset (``.values``, ``.indicators``, ``.areas``) or a values frame + indicators."""
     if hasattr(data, "values") and isinstance(getattr(data, "values", None), pl.DataFrame):
-        values = data.values
+        from publicservices.comparison import comparison_values
+
         indicators = indicators if indicators is not None else getattr(data, "indicators", None)
         areas = areas if areas is not None else getattr(data, "areas", None)
+        # Each row gets its comparable set and role: benchmarks (the nation, regions) are
+        # repeated into every set so each comparison finds its benchmark.
+        values = comparison_values(data.values, areas)[0] if areas is not None else data.values
         return values, indicators, areas
     if isinstance(data, pl.LazyFrame):
         data = data.collect()

@@ -18,10 +18,19 @@ from publicservices.errors import DataError, SchemaError, problem
 from publicservices.indicators import POLARITIES
 from publicservices.stats.outcomes import _require, _row_keys
 
-__all__ = ["quantile", "rank", "TOO_FEW_WARNING"]
+__all__ = ["quantile", "rank", "value_quintiles", "QUINTILE_KEYS", "QUINTILE_LABELS", "TOO_FEW_WARNING"]
 
 TOO_FEW_WARNING = "One or more groups had too few small areas with values to allow quantiles to be assigned"
 _RANK_METHODS = ("min", "max", "dense", "average", "ordinal")
+# The groups value_quintiles compares within, when present: one indicator, period, comparable
+# set of areas and breakdown at a time.
+QUINTILE_KEYS = ("indicator_id", "period", "comparable_set", "sex", "age", "category_type", "category")
+# Labels of quintiles 1 (lowest value) to 5 (highest value), by polarity.
+QUINTILE_LABELS: dict[str, tuple[str, ...]] = {
+    "no_judgement": ("Lowest", "Low", "Middle", "High", "Highest"),
+    "higher_is_better": ("Worst", "Worse", "Middle", "Better", "Best"),
+    "lower_is_better": ("Best", "Better", "Middle", "Worse", "Worst"),
+}
 
 
 def _over(e: pl.Expr, by: list[str]) -> pl.Expr:
@@ -166,3 +175,69 @@ def rank(
         pl.when(ascending).then(up).otherwise(down).alias(name),
         _over(x.count(), group).cast(pl.Int64).alias(f"{name}_count"),
     )
+
+
+def value_quintiles(
+    frame: pl.DataFrame,
+    by: str | Sequence[str] | None = None,
+    value: str = "value",
+    polarity: str = "polarity",
+) -> pl.DataFrame:
+    """Group areas into fifths by value: ``quintile`` (1 = lowest value ... 5 = highest) and ``quintile_label``.
+
+    Method: :func:`quantile` with ``n=5`` and ``invert=False`` (PHEindicatormethods
+    ``phe_quantile``), within each group. This is how Fingertips compares areas when an
+    indicator has no confidence intervals: by quintile of value, not against a benchmark, so
+    nothing is said about chance. ``quintile_label`` reads "Lowest", "Low", "Middle", "High",
+    "Highest" without polarity (``no_judgement``); with a polarity it is oriented by it:
+    "Worst", "Worse", "Middle", "Better", "Best" (the highest values are "Best" when higher is
+    better, "Worst" when lower is better).
+
+    Groups with fewer than five values, and rows without a value, get null ``quintile`` and
+    ``quintile_label`` (no warning: a group too small to split is simply not split). Tied values
+    share a quintile, so groups with ties can be uneven.
+
+    Parameters:
+        frame: one row per area (per group).
+        by: grouping columns; default the columns of :data:`QUINTILE_KEYS` present in ``frame``
+            (indicator_id, period, comparable_set, sex, age, category_type, category).
+        value: the numeric column to group.
+        polarity: a polarity (``higher_is_better``, ``lower_is_better``, ``no_judgement``) for
+            every row, or the name of a column holding one per row (null reads as no_judgement);
+            when the column is absent every row is ``no_judgement``.
+
+    Example:
+        >>> import polars as pl
+        >>> f = pl.DataFrame({"value": [float(v) for v in range(1, 11)], "polarity": "lower_is_better"})
+        >>> out = value_quintiles(f)
+        >>> out.get_column("quintile").to_list()
+        [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+        >>> out.get_column("quintile_label").to_list()[::2]
+        ['Best', 'Better', 'Middle', 'Worse', 'Worst']
+    """
+    group = [c for c in QUINTILE_KEYS if c in frame.columns] if by is None else _by(by)
+    if polarity in POLARITIES:
+        pol = pl.lit(polarity)
+    elif polarity in frame.columns:
+        pol = pl.col(polarity).cast(pl.String)
+        unknown = frame.select(pol.drop_nulls().unique()).to_series().to_list()
+        unknown = sorted(set(unknown) - set(POLARITIES))
+        if unknown:
+            raise SchemaError(f"column {polarity!r} holds {', '.join(map(repr, unknown))}, not polarities.\n"
+                              f"Fix: use {', '.join(POLARITIES)}.")
+    elif polarity == "polarity":
+        pol = pl.lit("no_judgement")
+    else:
+        raise SchemaError(f"polarity={polarity!r} is neither a polarity ({', '.join(POLARITIES)}) nor a column.\nFix: pass one of those.")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=TOO_FEW_WARNING)
+        out = quantile(frame, value, 5, invert=False, by=group, name="quintile")
+    q = pl.col("quintile")
+    label = pl.lit(None, dtype=pl.String)
+    for kind, words in QUINTILE_LABELS.items():
+        picked = pl.when(q == 1).then(pl.lit(words[0]))
+        for i, word in enumerate(words[1:], 2):
+            picked = picked.when(q == i).then(pl.lit(word))
+        match = pol.fill_null("no_judgement") == kind
+        label = pl.when(match).then(picked.otherwise(None)).otherwise(label)
+    return out.with_columns(label.alias("quintile_label"))

@@ -19,6 +19,16 @@ Economic Policy 2(4):119-147 (describes the grade formula); Jacobs R, Goddard M 
 performance indicators add up? An examination of composite indicators in public services.
 Public Money & Management 27:103-110 (sensitivity of composite ranks to weights).
 
+Direction decides judgement: only measures with a direction (``higher_is_better`` or
+``lower_is_better``, from the indicators or ``polarity=``) are graded. Indicators without one
+(``no_judgement``), measures whose direction is not given, and context indicators
+(``role="context"``: population, deprivation) are left out of the grades, with a
+:class:`NotGradedWarning` naming them; if nothing with a direction is left, a ``DataError``.
+
+Grades are given within each group of the values contract -- comparable set, sex, age,
+category -- so upper-tier areas are graded among upper-tier areas and women's results among
+women's; the group columns are kept in the output.
+
 Example:
     >>> import polars as pl
     >>> df = pl.DataFrame({"area_code": list("ABCDE"), "environment": [1.0, 2, 3, 4, 5],
@@ -38,10 +48,17 @@ import numpy as np
 import polars as pl
 
 from publicservices.errors import DataError, SchemaError, problem
-from publicservices.indicators import Indicator
+from publicservices.indicators import POLARITIES, Indicator
 from publicservices.stats import _rankutil as ru
+from publicservices.stats._keys import GROUP_KEYS, present_keys
 
-__all__ = ["GRADES", "SECTOR_DEFAULTS", "report_cards"]
+__all__ = ["GRADES", "SECTOR_DEFAULTS", "NotGradedWarning", "report_cards"]
+
+_JUDGED = ("higher_is_better", "lower_is_better")
+
+
+class NotGradedWarning(UserWarning):
+    """Measures left out of report cards: no direction, or context indicators."""
 
 GRADES: tuple[str, ...] = ("A", "B", "C", "D", "F")
 
@@ -56,6 +73,10 @@ SECTOR_DEFAULTS: dict[str, dict[str, Any]] = {
         "extra_credit": "closing_the_gap",
         "extra_credit_max": 5.0,
         "peer_weight": 0.75,
+        # NYC's measures are scores on which higher is better (measures without an indicator
+        # definition take these directions unless polarity= says otherwise)
+        "polarity": {"environment": "higher_is_better", "performance": "higher_is_better",
+                     "progress": "higher_is_better", "closing_the_gap": "higher_is_better"},
     },
     "default": {
         "weights": None,  # equal
@@ -64,14 +85,45 @@ SECTOR_DEFAULTS: dict[str, dict[str, Any]] = {
         "extra_credit": None,
         "extra_credit_max": 0.0,
         "peer_weight": 1.0,
+        "polarity": {},  # directions come from the indicators or polarity=, never assumed
     },
 }
 
 
-def _wide(frame: pl.DataFrame, key: str, members: Sequence[str], indicators: Mapping[str, Indicator],
-          period: str | None) -> tuple[pl.DataFrame, dict[str, str]]:
-    """A wide table (key + one column per measure) and each measure's polarity."""
-    polarity: dict[str, str] = {}
+def _directions(members: Sequence[str], indicators: Mapping[str, Indicator],
+                polarity: Mapping[str, str] | str | None, defaults: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(direction of each measure that can be graded, reason for each measure left out).
+
+    A measure's direction comes from ``polarity`` (a mapping overrides the indicators'; a
+    single string applies to the measures without an indicator definition), else its
+    indicator, else the sector's defaults. Context indicators are never graded.
+    """
+    judged: dict[str, str] = {}
+    left_out: dict[str, str] = {}
+    for m in members:
+        ind = indicators.get(m)
+        if ind is not None and getattr(ind, "role", "outcome") == "context":
+            left_out[m] = "a context indicator, which describes areas"
+            continue
+        if isinstance(polarity, Mapping) and m in polarity:
+            pol = polarity[m]
+        elif ind is not None:
+            pol = ind.polarity
+        elif isinstance(polarity, str):
+            pol = polarity
+        else:
+            pol = defaults.get(m)
+        if pol is not None and pol not in POLARITIES:
+            raise DataError(f"polarity {pol!r} of measure {m!r} is not known.\nFix: use one of {', '.join(POLARITIES)}.")
+        if pol in _JUDGED:
+            judged[m] = pol
+        else:
+            left_out[m] = "no direction (no_judgement)" if pol == "no_judgement" else "no direction given (polarity=)"
+    return judged, left_out
+
+
+def _wide(frame: pl.DataFrame, key: str, members: Sequence[str], period: str | None) -> pl.DataFrame:
+    """A wide table: key + one column per measure (from wide columns or a long frame)."""
     long_ids = set()
     if {"indicator_id", "value", key} <= set(frame.columns):
         long_ids = set(frame.get_column("indicator_id").unique().to_list())
@@ -85,20 +137,18 @@ def _wide(frame: pl.DataFrame, key: str, members: Sequence[str], indicators: Map
             sub = sub.filter(pl.col(order) == pl.col(order).max().over("indicator_id"))
         dup = sub.select(key, "indicator_id").is_duplicated().to_numpy()
         ru.check(sub, key, dup, "has more than one value per indicator for the graded period",
-                 "Pass period=... or aggregate breakdowns before grading.")
+                 "Pass period=..., or give each row its breakdown (sex, age, category) or comparable_set column "
+                 "so each group is graded on its own.")
         wide = sub.pivot(on="indicator_id", index=key, values="value")
         for m in members:
             if m not in wide.columns:
                 wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(m))
-            polarity[m] = indicators[m].polarity if m in indicators else "higher_is_better"
-        return wide, polarity
+        return wide
     ru.require_columns(frame, [key, *members], "report-card measures (wide columns or indicator ids)")
     dup = frame.select(key).is_duplicated().to_numpy()
     ru.check(frame, key, dup, "is duplicated (a wide report-card frame needs one row per unit)",
              "Filter to one period, or pass the long values frame with indicator ids.")
-    for m in members:
-        polarity[m] = indicators[m].polarity if m in indicators else "higher_is_better"
-    return frame, polarity
+    return frame
 
 
 def _percentile_within(values: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
@@ -175,7 +225,7 @@ def report_cards(
     relative: bool | None = None,
     extra_credit: str | None = None,
     extra_credit_max: float | None = None,
-    polarity: Mapping[str, str] | None = None,
+    polarity: Mapping[str, str] | str | None = None,
     indicators: Mapping[str, Indicator] | None = None,
     period: str | None = None,
     n_sims: int = 1000,
@@ -219,18 +269,24 @@ def report_cards(
         relative: grade on the overall score's percentile (True) or the score itself.
         extra_credit: the domain that earns extra credit (not weighted).
         extra_credit_max: most points extra credit can add.
-        polarity: measure -> polarity, overriding the indicators'.
-        indicators: Indicator definitions (polarity of indicator-id measures).
+        polarity: measure -> polarity, overriding the indicators'; or one polarity string for
+            every measure without an indicator definition (wide score columns). Measures with
+            no direction, ``no_judgement`` ones and context indicators are not graded.
+        indicators: Indicator definitions (polarity and role of indicator-id measures).
         period: the period to grade in a long frame.
         n_sims, jitter, seed: the stability check (``n_sims=0`` skips it).
 
-    Returns one row per unit: ``key``, the peer group, one ``score_<domain>`` per domain,
-    ``extra_credit``, ``score`` (overall), ``grade`` (Enum A-F), ``p_grade_change``,
-    ``grade_best``, ``grade_worst``.
+    Returns one row per unit and group: ``key``, the group keys present (comparable_set,
+    sex, age, category_type, category; units are graded only against their own group), the
+    peer group, one ``score_<domain>`` per domain, ``extra_credit``, ``score`` (overall),
+    ``grade`` (Enum A-F), ``p_grade_change``, ``grade_best``, ``grade_worst``.
+
+    Raises ``DataError`` when no measure with a direction is left to grade; measures left
+    out are named in a :class:`NotGradedWarning`.
 
     >>> df = pl.DataFrame({"area_code": list("ABCD"), "safety": [1.0, 2, 3, 4],
     ...                    "waiting": [40.0, 30, 20, 10]})
-    >>> rc = report_cards(df, polarity={"waiting": "lower_is_better"}, n_sims=0)
+    >>> rc = report_cards(df, polarity={"safety": "higher_is_better", "waiting": "lower_is_better"}, n_sims=0)
     >>> rc["grade"].to_list()
     ['F', 'D', 'B', 'A']
     """
@@ -260,13 +316,14 @@ def report_cards(
             f"cutpoints {cutpoints} must give a minimum for each of A, B, C, D, in descending order.\n"
             "Fix: e.g. {'A': 80, 'B': 60, 'C': 40, 'D': 20}."
         )
+    groups_by = [c for c in present_keys(frame) if c not in (key, peer_group)]
 
     # domains and their measures
     if domains is None:
         if weights:
             domains = {d: [d] for d in weights if d != extra_credit}
         else:
-            skip = {key, peer_group, "period", "period_start", "indicator_id"}
+            skip = {key, peer_group, "period", "period_start", "indicator_id", *GROUP_KEYS}
             if "indicator_id" in frame.columns:
                 domains = {i: [i] for i in frame.get_column("indicator_id").unique(maintain_order=True).to_list()}
             else:
@@ -276,6 +333,24 @@ def report_cards(
                 ("indicator_id" in frame.columns and extra_credit in frame.get_column("indicator_id").to_list())):
             domains = {**domains, extra_credit: [extra_credit]}
     domains = {d: [m] if isinstance(m, str) else list(m) for d, m in domains.items()}
+
+    # direction decides judgement: measures without one (and context indicators) are left out
+    members = list(dict.fromkeys(m for ms in domains.values() for m in ms))
+    pol, left_out = _directions(members, indicators, polarity, defaults.get("polarity") or {})
+    if left_out:
+        named = "; ".join(f"{indicators[m].title} ({m}): {why}" if m in indicators else f"{m}: {why}"
+                          for m, why in left_out.items())
+        if not any(m in pol for d, ms in domains.items() if d != extra_credit for m in ms):
+            raise DataError(
+                f"no measure with a direction is left to grade: {named}.\n"
+                "Fix: grade indicators that are higher_is_better or lower_is_better; for measures without an "
+                "indicator definition pass polarity={'<measure>': 'higher_is_better'} (or one direction for all, "
+                "polarity='higher_is_better'). Context and no_judgement indicators are never graded."
+            )
+        warnings.warn(f"not graded: {named}. Report cards grade only indicators with a direction (higher or lower "
+                      "is better).", NotGradedWarning, stacklevel=2)
+        domains = {d: [m for m in ms if m in pol] for d, ms in domains.items()}
+        domains = {d: ms for d, ms in domains.items() if ms}  # a domain of left-out measures goes, with its weight
     weighted = [d for d in domains if d != extra_credit]
     if not weighted:
         raise DataError("report_cards needs at least one weighted domain.\nFix: pass domains={...}.")
@@ -292,8 +367,26 @@ def report_cards(
         raise DataError(f"weights {weights} must be non-negative and not all zero.\nFix: e.g. {{'a': 1, 'b': 2}}.")
 
     members = list(dict.fromkeys(m for ms in domains.values() for m in ms))
-    wide, pol = _wide(frame, key, members, indicators, period)
-    pol.update(polarity or {})
+    options = {"key": key, "members": members, "domains": domains, "weighted": weighted, "w": w, "pol": pol,
+               "period": period, "peer_group": peer_group, "peer_weight": peer_weight, "scoring": scoring,
+               "relative": relative, "extra_credit": extra_credit, "extra_credit_max": extra_credit_max,
+               "cuts": cuts, "n_sims": n_sims, "jitter": jitter, "seed": seed}
+    # one report card per group (comparable set, sex, age, category): never graded across groups
+    parts = []
+    for part in ru.partitions(frame, groups_by):
+        graded = _grade_group(part, **options)
+        if groups_by:
+            graded = graded.with_columns(
+                *[pl.lit(part.get_column(c)[0], dtype=part.schema[c]).alias(c) for c in groups_by]
+            ).select(key, *groups_by, pl.exclude(key, *groups_by))
+        parts.append(graded)
+    return pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
+
+
+def _grade_group(frame: pl.DataFrame, *, key, members, domains, weighted, w, pol, period, peer_group, peer_weight,
+                 scoring, relative, extra_credit, extra_credit_max, cuts, n_sims, jitter, seed) -> pl.DataFrame:
+    """Grades for the units of one group (see :func:`report_cards`)."""
+    wide = _wide(frame, key, members, period)
     groups = None
     if peer_group is not None:
         source = wide if peer_group in wide.columns else frame.select(key, peer_group).unique(key, keep="first")
@@ -303,7 +396,7 @@ def report_cards(
         groups = wide.get_column(peer_group).cast(pl.String).fill_null("(none)").to_numpy()
 
     raw = np.column_stack([ru.numeric(wide, m, allow_null=True) for m in members]).astype(np.float64)
-    signs = np.array([-1.0 if pol.get(m) == "lower_is_better" else 1.0 for m in members])
+    signs = np.array([-1.0 if pol[m] == "lower_is_better" else 1.0 for m in members])
     raw = raw * signs
     score_fn = _percentile_within if scoring == "percentile" else _zscore_within
     scored = score_fn(raw, groups)

@@ -188,7 +188,8 @@ def shrink(
         method, estimator: as above.
         level: credible level; 0.95 gives ``lower_95``/``upper_95``, other levels
             ``lower``/``upper``.
-        by: grouping columns (default indicator_id and period when present); one prior per group.
+        by: grouping columns (default indicator_id, period and the group keys present --
+            comparable_set, sex, age, category_type, category); one prior per group.
         measure, multiplier: override or replace the indicator's metadata.
 
     Returns the frame with ``raw_value`` (the unshrunk estimate), ``value`` (posterior mean),
@@ -507,7 +508,8 @@ def rank_intervals(
     comes from :func:`shrink` (``posterior`` columns: beta, gamma or normal), otherwise from
     N(value, se^2) with se from an ``se`` column, ``lower_ci``/``upper_ci`` or the counts
     (proportion sqrt(p(1-p)/n), rate sqrt(x)/n) -- and units are ranked within every
-    simulation (1 = best by the indicator's polarity; highest first when there is none).
+    simulation (1 = best by the indicator's polarity; without a direction -- ``no_judgement``
+    -- rank 1 is simply the highest value, which is an order, not a judgement).
     Goldstein H, Spiegelhalter DJ (1996) JRSS A 159:385; Marshall EC, Spiegelhalter DJ (1998)
     BMJ 316:1701. Ranks are exact (see :func:`simulate_ranks`).
 
@@ -521,7 +523,9 @@ def rank_intervals(
             ``rank_lower``/``rank_upper`` otherwise).
         draws: ``"posterior"``, ``"normal"`` or ``"auto"``.
         polarity: overrides the indicator's.
-        by: grouping columns (default indicator_id and period when present).
+        by: grouping columns (default indicator_id, period and the group keys present --
+            comparable_set, sex, age, category_type, category): units are ranked only
+            against the others of their group, and the group columns are kept.
         key: unit column, kept in the output.
         threads: worker threads.
 
