@@ -96,7 +96,7 @@ def test_funnel_plot(dataset):
     counts = result.frame.get_column("comparison").cast(pl.String).value_counts()
     worse = counts.filter(pl.col("comparison") == "worse (99.8%)").get_column("count").sum()
     assert f"{worse} worse (99.8%)" in text
-    assert spec["title"]["text"] == "Screening uptake"
+    assert spec["title"]["text"] == "Screening uptake (upper tier)"  # the set of areas compared is named
 
 
 def test_funnel_plot_with_overdispersed_limits(dataset):

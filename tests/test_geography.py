@@ -87,7 +87,7 @@ def test_every_unit_level_is_in_a_comparable_set_and_no_benchmark_is():
     units = {k for k, v in geo.LEVELS.items() if v.role == geo.UNIT}
     assert in_sets == units
     assert list(geo.COMPARABLE_SETS) == ["upper_tier", "lower_tier", "combined_authority", "police_force_area", "icb",
-                                         "sub_icb", "nhs_provider", "school", "other"]
+                                         "sub_icb", "nhs_provider", "school", "nation", "other"]
 
 
 # -- comparable sets --------------------------------------------------------------------------------

@@ -62,6 +62,9 @@ class SiteModel:
     # comparison id (a page) -> (indicator id, comparable set); one indicator can be compared
     # within several sets (upper-tier and lower-tier authorities), each its own comparison
     comparisons: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
+    # comparison id -> the benchmark area's latest values by breakdown (sex, age, deprivation
+    # decile ...) with SII/RII per deprivation breakdown; small counts hidden
+    inequalities: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     @property
     def sectors(self) -> list[str]:
@@ -332,6 +335,7 @@ def build_model(
             neighbours = _attempt(notes, "nearest neighbours", nearest_neighbours, areas.drop("slug"), k=min(5, areas.height - 1))
         advance()
         grades = _grades(notes, chosen, comparisons, published, latest)
+        inequalities = _inequalities(dataset, comparisons, chosen, latest, results, suppress_threshold, suppress)
         advance()
     return SiteModel(
         dataset=public, indicators=chosen, areas=areas, regions=regions, results=results, latest=latest, funnels=funnels,
@@ -340,6 +344,7 @@ def build_model(
         options={"benchmark": benchmark, "suppress_threshold": suppress_threshold, "sectors": list(sectors),
                  "indicators": list(indicators), "area_types": list(area_types), "comparable_sets": list(comparable_sets)},
         comparisons=comparisons,
+        inequalities=inequalities,
     )
 
 
@@ -368,6 +373,38 @@ def _comparisons(chosen: dict[str, Indicator], layout: Any) -> tuple[dict[str, t
             pages[cid] = dataclasses.replace(ind, id=cid, title=title) if cid != ind_id or title != ind.title else ind
             comparisons[cid] = (ind_id, set_id)
     return comparisons, pages
+
+
+def _inequalities(dataset: Dataset, comparisons: dict[str, tuple[str, str]], chosen: dict[str, Indicator],
+                  latest: dict[str, str], results: pl.DataFrame, threshold: int, suppress: Any) -> dict[str, dict[str, Any]]:
+    """The benchmark area's latest values by breakdown, per indicator page (the first comparable set's page)."""
+    from publicservices.site.inequalities import breakdown_rows, inequality_indices
+
+    if not any(c in dataset.values.columns for c in BREAKDOWN_COLUMNS) or "benchmark_code" not in results.columns:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for cid, (ind_id, _) in comparisons.items():
+        if cid != ind_id or cid not in latest:
+            continue
+        codes = results.filter(pl.col("indicator_id") == cid, pl.col("period") == latest[cid]).get_column("benchmark_code").drop_nulls()
+        if codes.n_unique() != 1:
+            continue
+        values = dataset.values.filter(pl.col("indicator_id") == ind_id, pl.col("period") == latest[cid])
+        rows = breakdown_rows(values, codes[0])
+        if rows.height == 0:
+            continue
+        rows = rows.with_columns(pl.lit(chosen[cid].measure).alias("measure"))
+        if threshold > 0:
+            rows = suppress(rows, threshold, by=[["indicator_id", "period", "breakdown"]],
+                            mask=[c for c in ("value", "lower_ci", "upper_ci") if c in rows.columns]).frame
+        else:
+            rows = rows.with_columns(pl.lit(None, pl.String).alias("suppressed"))
+        indices = {kind: found for (kind,), part in rows.filter(pl.col("suppressed").is_null()).group_by("breakdown", maintain_order=True)
+                   if (found := inequality_indices(part)) is not None}
+        keep = [c for c in ("breakdown", "group", "value", "lower_ci", "upper_ci", "numerator", "denominator", "suppressed")
+                if c in rows.columns]
+        out[cid] = {"area_code": codes[0], "period": latest[cid], "rows": rows.select(keep), "indices": indices}
+    return out
 
 
 def _grades(notes: list[str], chosen: dict[str, Indicator], comparisons: dict[str, tuple[str, str]],
