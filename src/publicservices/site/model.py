@@ -265,11 +265,15 @@ def build_model(
         check_slugs(list(chosen), kind="indicator_id")
         areas = areas.with_columns(pl.col("area_code").replace_strict(slugs, return_dtype=pl.String).alias("slug"))
         advance()
+        from publicservices.stats.disclosure import suppress
+
+        # Small counts are hidden *before* any statistic is computed, so no change, trend,
+        # rank or chart can be worked back to a hidden cell (value(next) - change = hidden).
+        values, suppression = _suppress(values, areas, chosen, suppress_threshold, suppress)
         work = Dataset(values, geo_areas, dataset.spend, chosen, metadata=dataset.metadata)
         advance()
 
     from publicservices.results import funnel_check, postcode_lottery, rank_areas
-    from publicservices.stats.disclosure import suppress
     from publicservices.stats.outcomes import outcomes
     from publicservices.stats.shrinkage import shrink
 
@@ -278,8 +282,16 @@ def build_model(
         full = outcomes(work, benchmark=benchmark)
         results = full.join(areas.select("area_code", "area_name", "parent_code"), on="area_code", how="inner")
         results = results.filter(pl.col("area_role") != "benchmark") if "area_role" in results.columns else results
+        if "suppressed" not in results.columns:
+            results = results.with_columns(pl.lit(None, pl.String).alias("suppressed"))
+        gone = pl.col("suppressed").is_not_null()
+        blank = [c for c in ("comparison_95", "comparison_998") if c in results.columns]
+        results = results.with_columns(
+            *(pl.when(gone).then(pl.lit("not compared")).otherwise(pl.col(c)).cast(results.schema[c]).alias(c) for c in blank),
+            *(pl.when(gone).then(None).otherwise(pl.col(c)).alias(c) for c in (*BLANKED, "floor_status", "recent_trend")
+              if c in results.columns),
+        )
         advance()
-        results, suppression = _suppress(results, suppress_threshold, suppress)
         published = results.filter(pl.col("suppressed").is_null() & pl.col("value").is_not_null())
         latest = dict(published.group_by("indicator_id").agg(pl.col("period").sort_by("period_start").last()).iter_rows())
         for ind_id in [i for i in chosen if i not in latest]:
@@ -435,26 +447,30 @@ def _grades(notes: list[str], chosen: dict[str, Indicator], comparisons: dict[st
     return grades
 
 
-def _suppress(results: pl.DataFrame, threshold: int, suppress: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _suppress(values: pl.DataFrame, areas: pl.DataFrame, chosen: dict[str, Indicator], threshold: int,
+              suppress: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Hide small counts, small complements of proportions and small cohorts of means (with
-    secondary cells) on the area rows; return the frame and the report.
+    secondary cells) on the area rows *of the input*; return the values and the report.
 
     Every measure goes through: rows without counts are left as they are, a mean or score
     over fewer people than the threshold is hidden (one pupil's score), and a proportion
-    whose complement is small is hidden (2,246 of 2,247 reveals the one).
+    whose complement is small is hidden (2,246 of 2,247 reveals the one). Hidden rows keep
+    their keys with every figure blank and ``suppressed == "hidden"``, so the statistics
+    computed afterwards never see them. Benchmark rows (national, regional) are published
+    totals and are not suppressed.
     """
     empty = pl.DataFrame(schema={"reason": pl.String, "rows": pl.Int64, "groups": pl.Int64})
+    marked = values.with_columns(pl.lit(None, pl.String).alias("suppressed"))
     if threshold <= 0:
-        return results.with_columns(pl.lit(None, pl.String).alias("suppressed")), empty
-    mask = [c for c in BLANKED if c in results.columns]
-    hidden, report = suppress(results.with_columns(pl.col("parent_code").fill_null("(none)")), threshold,
-                              by=[["indicator_id", "period", "parent_code"], ["indicator_id", "period"]], mask=mask)
-    hidden = hidden.with_columns(pl.col("parent_code").replace("(none)", None))
-    gone = pl.col("suppressed").is_not_null()
-    blank = [c for c in ("comparison_95", "comparison_998") if c in hidden.columns]
-    hidden = hidden.with_columns(
-        *(pl.when(gone).then(pl.lit("not compared")).otherwise(pl.col(c)).cast(hidden.schema[c]).alias(c) for c in blank),
-        *(pl.when(gone).then(None).otherwise(pl.col(c)).alias(c) for c in ("floor_status", "recent_trend") if c in hidden.columns),
-    )
-    keys = [c for c in ("indicator_id", "area_code", "period_start") if c in hidden.columns]
-    return hidden.sort(keys), report.select("reason", "rows", "groups")
+        return marked, empty
+    measures = {cid: ind.measure for cid, ind in chosen.items()}
+    is_unit = pl.col("area_role") != "benchmark" if "area_role" in values.columns else pl.lit(True)
+    units = (values.filter(is_unit)
+             .join(areas.select("area_code", pl.col("parent_code").fill_null("(none)").alias("_group")), on="area_code", how="left")
+             .with_columns(pl.col("_group").fill_null("(none)"),
+                           pl.col("indicator_id").replace_strict(measures, default=None, return_dtype=pl.String).alias("measure")))
+    mask = [c for c in ("numerator", "denominator", "value", "lower_ci", "upper_ci") if c in units.columns]
+    hidden, report = suppress(units, threshold, by=[["indicator_id", "period", "_group"], ["indicator_id", "period"]], mask=mask)
+    hidden = hidden.drop("_group", "measure")
+    others = marked.filter(~is_unit)
+    return pl.concat([hidden, others.select(hidden.columns)], how="vertical_relaxed"), report.select("reason", "rows", "groups")
