@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from publicservices.errors import DataError, SchemaError
-from publicservices.stats.quantiles import TOO_FEW_WARNING, quantile, rank
+from publicservices.stats.quantiles import QUINTILE_LABELS, TOO_FEW_WARNING, quantile, rank, value_quintiles
 
 FIXTURE = Path(__file__).parent / "fixtures" / "phe" / "quantile.csv"
 
@@ -164,3 +164,77 @@ def test_rank_one_is_best_and_agrees_with_scipy(values, method):
     assert all(r == got.min() for v, r in zip(values, got) if v == best)
     if method in ("min", "dense"):
         assert got.min() == 1
+
+
+# -- value quintiles (Fingertips' comparison for indicators without confidence intervals) ----
+
+
+def test_value_quintiles_hand_worked():
+    # N = 12 distinct values, rank r (1 = lowest): quintile = floor(6 - ceil((13 - r) / (12 / 5))), 0 -> 1.
+    # r = 1..12: (13 - r) / 2.4 = 5.0, 4.58, 4.17, 3.75, 3.33, 2.92, 2.5, 2.08, 1.67, 1.25, 0.83, 0.42
+    # ceil = 5, 5, 5, 4, 4, 3, 3, 3, 2, 2, 1, 1 -> quintile 1, 1, 1, 2, 2, 3, 3, 3, 4, 4, 5, 5
+    values = [7.0, 1.0, 12.0, 3.0, 9.0, 2.0, 5.0, 11.0, 4.0, 6.0, 10.0, 8.0]
+    want = {1: 1, 2: 1, 3: 1, 4: 2, 5: 2, 6: 3, 7: 3, 8: 3, 9: 4, 10: 4, 11: 5, 12: 5}
+    f = pl.DataFrame({"indicator_id": "a", "period": "2024", "value": values, "polarity": "no_judgement"})
+    out = value_quintiles(f)
+    assert out.get_column("quintile").to_list() == [want[int(v)] for v in values]
+    labels = dict(zip(out.get_column("value").to_list(), out.get_column("quintile_label").to_list()))
+    assert [labels[v] for v in (1.0, 4.0, 6.0, 9.0, 12.0)] == ["Lowest", "Low", "Middle", "High", "Highest"]
+    up = value_quintiles(f.with_columns(pl.lit("higher_is_better").alias("polarity")))
+    down = value_quintiles(f.with_columns(pl.lit("lower_is_better").alias("polarity")))
+    assert up.get_column("quintile").to_list() == out.get_column("quintile").to_list() == down.get_column("quintile").to_list()
+    top = out.get_column("value").arg_max()
+    assert (up.get_column("quintile_label")[top], down.get_column("quintile_label")[top]) == ("Best", "Worst")
+    bottom = out.get_column("value").arg_min()
+    assert (up.get_column("quintile_label")[bottom], down.get_column("quintile_label")[bottom]) == ("Worst", "Best")
+
+
+def test_value_quintiles_groups_nulls_and_small_groups():
+    f = pl.DataFrame({
+        "indicator_id": ["a"] * 6 + ["b"] * 3,
+        "period": "2024",
+        "comparable_set": ["upper"] * 5 + ["lower"] + ["upper"] * 3,
+        "value": [5.0, 4.0, 3.0, 2.0, 1.0, 100.0, 1.0, 2.0, None],
+        "polarity": ["higher_is_better"] * 6 + [None] * 3,
+    })
+    out = value_quintiles(f)  # default groups: indicator_id, period, comparable_set
+    assert out.get_column("quintile").to_list() == [5, 4, 3, 2, 1, None, None, None, None]
+    assert out.get_column("quintile_label").to_list()[:5] == ["Best", "Better", "Middle", "Worse", "Worst"]
+    assert out.height == f.height and out.columns[: f.width] == f.columns
+    # a fixed polarity for every row, and an explicit grouping
+    fixed = value_quintiles(f.head(5), by=["indicator_id"], polarity="no_judgement")
+    assert fixed.get_column("quintile_label").to_list() == ["Highest", "High", "Middle", "Low", "Lowest"]
+
+
+def test_value_quintiles_errors_name_the_problem():
+    f = pl.DataFrame({"value": [1.0, 2.0], "polarity": ["up", "up"]})
+    with pytest.raises(SchemaError, match="not polarities"):
+        value_quintiles(f)
+    with pytest.raises(SchemaError, match="neither a polarity"):
+        value_quintiles(f.drop("polarity"), polarity="pol")
+    with pytest.raises(SchemaError, match="'region'"):
+        value_quintiles(f.drop("polarity"), by="region")
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.integers(-1000, 1000), min_size=0, max_size=60, unique=True),
+    st.sampled_from(["no_judgement", "higher_is_better", "lower_is_better"]),
+)
+def test_value_quintiles_monotone_and_near_equal(values, polarity):
+    f = pl.DataFrame({"value": [float(v) for v in values]}, schema={"value": pl.Float64})
+    out = value_quintiles(f, polarity=polarity)
+    q = out.get_column("quintile").to_list()
+    if len(values) < 5:
+        assert all(x is None for x in q) and out.get_column("quintile_label").null_count() == len(values)
+        return
+    # monotone: a higher value never sits in a lower quintile
+    order = sorted(zip(values, q))
+    assert all(a[1] <= b[1] for a, b in zip(order, order[1:]))
+    # five groups of near-equal size: each holds floor(N/5) or ceil(N/5) areas (distinct values)
+    sizes = [q.count(k) for k in range(1, 6)]
+    assert sum(sizes) == len(values)
+    assert all(len(values) // 5 <= s <= -(-len(values) // 5) for s in sizes)
+    # labels follow the quintile and the polarity
+    words = QUINTILE_LABELS[polarity]
+    assert out.get_column("quintile_label").to_list() == [words[k - 1] for k in q]

@@ -226,7 +226,9 @@ def _notes(layout: Layout, catalogue: dict[str, Any]) -> list[str]:
         notes.append(f"Areas compared: {catalogue[present[0]].label}.")
     if layout.benchmarks:
         shown = ", ".join(layout.benchmarks[:6]) + (" ..." if len(layout.benchmarks) > 6 else "")
-        notes.append(f"{len(layout.benchmarks)} national or regional rows ({shown}) are benchmarks, not compared as areas.")
+        n = len(layout.benchmarks)
+        notes.append(f"{n} national or regional area{'s' if n != 1 else ''} ({shown}) {'are benchmarks' if n != 1 else 'is a benchmark'}, "
+                     "not compared as areas.")
     if layout.other_codes:
         shown = ", ".join(layout.other_codes[:5]) + (" ..." if len(layout.other_codes) > 5 else "")
         notes.append(f"{len(layout.other_codes)} area codes are of no known type ({shown}); they are kept, shown by code "

@@ -109,8 +109,9 @@ def _headline_rows(values: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     dropped = values.height - kept.height
     notes = []
     if dropped:
-        notes.append(f"{dropped:,} breakdown rows ({', '.join(present)}) are not shown: the site compares each indicator's "
-                     "whole-population series (persons, all ages, no sub-category). The downloads hold the published rows.")
+        notes.append(f"{dropped:,} breakdown rows ({', '.join(present)}) are not compared between areas: the site compares "
+                     "each indicator's whole-population series (persons, all ages, no sub-category); the benchmark area's values "
+                     "by breakdown are in each indicator page's Inequalities section and in data/all/inequalities.csv.")
     return kept.drop(present), notes
 
 
@@ -291,7 +292,9 @@ def build_model(
             *(pl.when(gone).then(None).otherwise(pl.col(c)).alias(c) for c in (*BLANKED, "floor_status", "recent_trend")
               if c in results.columns),
         )
-        advance()
+        from publicservices.stats.quantiles import value_quintiles
+
+        results = value_quintiles(results)  # fifths by value: the comparison where there are no intervals
         published = results.filter(pl.col("suppressed").is_null() & pl.col("value").is_not_null())
         latest = dict(published.group_by("indicator_id").agg(pl.col("period").sort_by("period_start").last()).iter_rows())
         for ind_id in [i for i in chosen if i not in latest]:
@@ -315,7 +318,11 @@ def build_model(
         ranks: dict[str, pl.DataFrame] = {}
         for ind_id, ind in chosen.items():
             rows = public.values.filter(pl.col("indicator_id") == ind_id, pl.col("period") == latest[ind_id])
-            funnels[ind_id] = _attempt(notes, f"{ind.title}: funnel plot", funnel_check, rows, ind, areas=areas, dataset=public)
+            # The funnel is drawn around the page's benchmark, so its counts agree with every other section.
+            bench = (results.filter(pl.col("indicator_id") == ind_id, pl.col("period") == latest[ind_id])
+                     .get_column("benchmark_value").drop_nulls().unique())
+            funnels[ind_id] = _attempt(notes, f"{ind.title}: funnel plot", funnel_check, rows, ind, areas=areas, dataset=public,
+                                       **({"target": float(bench[0])} if bench.len() == 1 else {}))
             advance()
             ranked = _attempt(notes, f"{ind.title}: rank intervals", rank_areas, rows, ind, dataset=public,
                               n_sims=1000 if areas.height > 1000 else 2000)
@@ -408,7 +415,7 @@ def _inequalities(dataset: Dataset, comparisons: dict[str, tuple[str, str]], cho
         rows = rows.with_columns(pl.lit(chosen[cid].measure).alias("measure"))
         if threshold > 0:
             rows = suppress(rows, threshold, by=[["indicator_id", "period", "breakdown"]],
-                            mask=[c for c in ("value", "lower_ci", "upper_ci") if c in rows.columns]).frame
+                            mask=[c for c in ("numerator", "denominator", "value", "lower_ci", "upper_ci") if c in rows.columns]).frame
         else:
             rows = rows.with_columns(pl.lit(None, pl.String).alias("suppressed"))
         indices = {kind: found for (kind,), part in rows.filter(pl.col("suppressed").is_null()).group_by("breakdown", maintain_order=True)
@@ -464,7 +471,10 @@ def _suppress(values: pl.DataFrame, areas: pl.DataFrame, chosen: dict[str, Indic
     if threshold <= 0:
         return marked, empty
     measures = {cid: ind.measure for cid, ind in chosen.items()}
-    is_unit = pl.col("area_role") != "benchmark" if "area_role" in values.columns else pl.lit(True)
+    # Disclosure protects counts: rows that publish no count (a value alone, or a missing
+    # cell of a values-only file) can reveal none, and must not set off secondary suppression.
+    counted = pl.col("numerator").is_not_null() | pl.col("denominator").is_not_null()
+    is_unit = (pl.col("area_role") != "benchmark" if "area_role" in values.columns else pl.lit(True)) & counted
     units = (values.filter(is_unit)
              .join(areas.select("area_code", pl.col("parent_code").fill_null("(none)").alias("_group")), on="area_code", how="left")
              .with_columns(pl.col("_group").fill_null("(none)"),

@@ -9,12 +9,14 @@ attributes, ``js_json`` in chart scripts. Links inside HTML are written as the b
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
 
-from publicservices.display import format_number
+from publicservices.display import format_number, join_words, plural
 from publicservices.indicators import Indicator
 from publicservices.site import specs
 from publicservices.site.boundaries import NAME as BOUNDARIES
@@ -26,8 +28,18 @@ from publicservices.site.safety import html_text, md_text
 
 METHODS_VERSION = "site-1"
 REGION_PAGES_FROM = 1000  # above this many areas, the area index is split by region
-LEAGUE_ROWS = 15  # rows at each end of an indicator's league table on the page (the CSV has all)
+COMPACT_FROM = 1000  # above this many areas, an indicator's table of all areas has compact rows (no links)
 SECTOR_TITLES = {"health": "Health", "schools": "Schools", "policing": "Policing", "welfare": "Welfare"}
+NO_INTERVALS = ("These figures have no confidence intervals, so chance variation cannot be judged; "
+                "areas are grouped into fifths by value.")
+OVERDISPERSED = "The areas vary more than chance alone would explain; the limits shown do not allow for this."
+# Benchmarks' names when the data give codes only (GSS codes of the nations).
+NATIONS = {"E92000001": "England", "W92000004": "Wales", "S92000003": "Scotland", "N92000002": "Northern Ireland",
+           "K02000001": "United Kingdom", "K03000001": "Great Britain", "K04000001": "England and Wales"}
+# Code on a public page: keyword arguments (name='x', name=3), command-line options, backticks, calls.
+_CODE = re.compile(r"\b[A-Za-z_][\w.]*=(?!=)|(?<![\w-])--[a-z][\w-]*|`[^`]+`|\b[A-Za-z_][\w.]*\(\)")
+# Wording meant for the synthetic demo only, never for a site of real figures.
+_DEMO = re.compile(r"\b(demo|simulat\w*)\b", re.IGNORECASE)
 
 
 def sector_title(sector: str) -> str:
@@ -48,6 +60,128 @@ def percent(x: Any) -> str:
     return "–" if x is None else f"{100 * x:.0f}%"
 
 
+def missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def change(x: Any, ind: Indicator | None = None) -> str:
+    """The size of a change between two values: percentage points when the values are percentages.
+
+    >>> from publicservices.indicators import Indicator
+    >>> ind = Indicator(id="a.b", title="B", sector="a", measure="proportion", unit="%")
+    >>> change(2.14, ind), change(1, ind), change(3.0)
+    ('2.14 percentage points', '1 percentage point', '3.00')
+    """
+    if missing(x):
+        return "–"
+    if ind is not None and ind.unit.strip() == "%":
+        text = format_number(x)
+        return f"{text} percentage point{'' if text == '1' else 's'}"
+    return num(x, ind)
+
+
+def reason_text(reason: Any) -> str:
+    """Why a value is missing, as a page says it: ``not available (status x)`` becomes ``not available``."""
+    if missing(reason) or not str(reason).strip():
+        return "–"
+    return re.sub(r"\s*\(status [^)]*\)\s*$", "", str(reason).strip()) or "–"
+
+
+def low_reliability(row: Mapping[str, Any]) -> bool:
+    status = row.get("status")
+    return isinstance(status, str) and status.strip().lower() == "u"
+
+
+def value_text(row: Mapping[str, Any], ind: Indicator | None = None) -> str:
+    """A value cell: the number (marked when of low reliability), or why there is none."""
+    if row.get("suppressed") is not None:
+        return "suppressed"
+    if missing(row.get("value")):
+        return reason_text(row.get("missing_reason"))
+    text = num(row["value"], ind)
+    return f"{text} (low reliability)" if low_reliability(row) else text
+
+
+def fifths(row: Mapping[str, Any]) -> bool:
+    """Is this row compared by fifths of value, having a value but no confidence interval?"""
+    return (row.get("suppressed") is None and not missing(row.get("value")) and missing(row.get("lower_95"))
+            and bool(row.get("quintile_label")))
+
+
+def comparison_text(row: Mapping[str, Any]) -> str:
+    """The comparison cell: with the benchmark at 95%, or the fifth of areas when there is no interval."""
+    if row.get("suppressed") is not None or missing(row.get("value")):
+        return "–"
+    word = row.get("comparison_95")
+    if word is not None and str(word) != "not compared":
+        return str(word)
+    if fifths(row):
+        return f"{row['quintile_label']} fifth"
+    return "not compared"
+
+
+def public_text(text: str) -> str:
+    """A sentence from the statistics as a public page says it: no code, areas rather than units.
+
+    Clauses (between semicolons) that carry code are dropped; the advice to widen funnel limits
+    becomes plain words.
+
+    >>> public_text("Units vary 3.9 times as much as chance (φ = 3.94); consider overdispersed limits (overdispersion='multiplicative').")
+    'The areas vary more than chance alone would explain; the limits shown do not allow for this.'
+    >>> public_text("The file has no area names (codes only); names can come from the boundaries: area_names= when reading.")
+    'The file has no area names (codes only).'
+    """
+    if "overdispersed limits" in text or "overdispersion=" in text:
+        return OVERDISPERSED
+    text = re.sub(r"(?<![\d.,])1 (place|area|unit|indicator|period|simulation)s\b", r"1 \1", text)
+    text = re.sub(r"\bunit(s?)\b(?! cost)", lambda m: "area" + m.group(1), text)
+    text = re.sub(r"\bUnit(s?)\b(?! cost)", lambda m: "Area" + m.group(1), text)
+    if not _CODE.search(text):
+        return text
+    clauses = [c for c in re.split(r";\s+", text.strip()) if not _CODE.search(c)]
+    if not clauses:
+        return ""
+    kept = "; ".join(c.rstrip(" .") for c in clauses)
+    return kept[0].upper() + kept[1:] + "."
+
+
+def public_definition(text: str, synthetic: bool) -> str:
+    """An indicator's definition; on a site of real figures, without clauses about the demo.
+
+    >>> public_definition("Per 100,000. Published as 3-year pooled rates; the demo simulates single years.", synthetic=False)
+    'Per 100,000. Published as 3-year pooled rates.'
+    """
+    if synthetic or not text:
+        return text
+    kept = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        clauses = [c for c in sentence.split("; ") if not _DEMO.search(c)]
+        if clauses:
+            joined = "; ".join(clauses).rstrip()
+            kept.append(joined if joined.endswith((".", "!", "?")) else joined + ".")
+    return " ".join(kept)
+
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    """The one benchmark of an indicator page: its name, value and period (or that it varies by area)."""
+
+    name: str
+    value: float | None
+    period: str
+    varies: bool = False
+
+    def text(self, ind: Indicator | None = None) -> str:
+        if self.varies:
+            return f"{self.name}, a different value for each area, in {self.period}"
+        return f"{self.name}, {num(self.value, ind)} in {self.period}"
+
+    def matches(self, centre: Any) -> bool:
+        if self.varies or missing(self.value) or missing(centre):
+            return False
+        return abs(float(centre) - float(self.value)) <= 1e-6 * max(1.0, abs(float(self.value)))
+
+
 @dataclasses.dataclass
 class Pages:
     """Writes every page of one site from its :class:`SiteModel`."""
@@ -60,9 +194,11 @@ class Pages:
 
     # -- shared pieces ------------------------------------------------------------------
 
-    def area_link(self, page: str, code: str) -> str:
+    def area_link(self, page: str, code: str, fallback: str | None = None) -> str:
         slug = self.model.slugs.get(code)
         name = self.model.area_name(code)
+        if name == code and fallback:
+            name = fallback
         return link(page, f"areas/{slug}.html", name) if slug and code in self._compared else html_text(name)
 
     @property
@@ -81,6 +217,57 @@ class Pages:
         links = {"Download the data (CSV)": data} if data else {}
         return chart(page=page, key=key, load=[*shared, script], label=label, summary=summary, links=links, inline=inline) + "\n"
 
+    def with_fifths(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` with the model's fifths of areas by value (``quintile``, ``quintile_label``).
+
+        The model adds them to its results (:func:`publicservices.stats.quantiles.value_quintiles`);
+        a model without them gets the same call here, on the same groups.
+        """
+        if "quintile_label" in frame.columns or "value" not in frame.columns:
+            return frame
+        from publicservices.stats.quantiles import value_quintiles
+
+        return value_quintiles(frame)
+
+    def latest_frame(self) -> pl.DataFrame:
+        """Each indicator's latest period, every compared area, with fifths of areas by value."""
+        if not hasattr(self, "_latest_cache"):
+            self._latest_cache = self.with_fifths(self.model.latest_rows())
+        return self._latest_cache
+
+    def benchmark(self, ind: Indicator, rows: pl.DataFrame) -> Benchmark:
+        """The benchmark every section of an indicator's page uses: the model's ``benchmark_value`` of its latest period."""
+        m = self.model
+        period = m.latest[ind.id]
+        values = rows.get_column("benchmark_value").drop_nulls().unique() if "benchmark_value" in rows.columns else pl.Series([])
+        codes = rows.get_column("benchmark_code").drop_nulls().unique().to_list() if "benchmark_code" in rows.columns else []
+        chosen = m.options.get("benchmark", "national")
+        if values.len() > 1:
+            name = "each area's region" if str(chosen).lower() in ("region", "parent") else "each area's own benchmark"
+            return Benchmark(name, None, period, varies=True)
+        value = values[0] if values.len() else None
+        if len(codes) == 1:
+            name = self._all_names().get(codes[0]) or codes[0]
+        elif isinstance(chosen, (int, float)):
+            name = "a fixed value"
+        elif str(chosen).lower() == "national":
+            name = "all areas combined"
+        else:
+            name = self._all_names().get(str(chosen)) or str(chosen)
+        return Benchmark(name, value, period)
+
+    def _all_names(self) -> dict[str, str]:
+        if not hasattr(self, "_all_names_cache"):
+            names: dict[str, str] = dict(NATIONS)
+            if self.boundaries is not None:
+                names.update(getattr(self.boundaries, "names", {}) or {})
+            areas = self.model.dataset.areas
+            if {"area_code", "area_name"} <= set(areas.columns):
+                names.update((c, n) for c, n in areas.select("area_code", "area_name").iter_rows() if n)
+            names.update(self.model._names())
+            self._all_names_cache = names
+        return self._all_names_cache
+
     def lottery_rows(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Each indicator's fairness row in its latest published period."""
         fair = self.model.fairness
@@ -98,21 +285,37 @@ class Pages:
         m = self.model
         page = "index.md"
         periods = sorted(set(m.latest.values()))
+        rows = self.lottery_rows(m.indicators)
+        measured = [i for i, r in rows.items() if r.get("true_cv") is not None]
+        latest = m.latest_rows()
+        judged = latest.filter(pl.col("comparison_95").cast(pl.String).fill_null("not compared") != "not compared").height > 0
         out = [front_matter(self.title), f"# {md_text(self.title)}\n"]
-        out.append(f"How {len(m.indicators)} indicators of {', '.join(sector_title(s).lower() for s in m.sectors)} compare across "
-                   f"{m.areas.height:,} areas, with honest uncertainty: each area against the benchmark, how much of the "
-                   "variation between areas is real rather than chance (the *postcode lottery*), and what areas spend for "
-                   f"what they achieve. Latest period{'s' if len(periods) > 1 else ''}: {md_text(', '.join(periods))}.\n")
+        comparisons = getattr(m, "comparisons", None) or {}
+        n = len({comparisons.get(i, (i, None))[0] for i in m.indicators})  # an indicator compared in several sets counts once
+        sets = {s for _, s in comparisons.values() if s}
+        what = []
+        if judged:
+            what.append("each area against the benchmark")
+        if measured:
+            what.append("how much of the variation between areas is real rather than chance (the *postcode lottery*)")
+        if m.value is not None:
+            what.append("what areas spend for what they achieve")
+        lead = (f"How {plural(n, 'indicator')} of {join_words([sector_title(s).lower() for s in m.sectors])} "
+                f"{'compares' if n == 1 else 'compare'} across {plural(m.areas.height, 'area')}"
+                + (f" (in {len(sets)} sets of areas, each compared separately)" if len(sets) > 1 else ""))
+        lead += f", with honest uncertainty: {join_words(what)}." if what else "."
+        out.append(f"{lead} Latest period{'s' if len(periods) > 1 else ''}: {md_text(', '.join(periods))}.\n")
+        if not judged and latest.filter(pl.col("value").is_not_null() & pl.col("lower_95").is_null()).height:
+            out.append(NO_INTERVALS + "\n")
         if m.dataset.synthetic:
             out.append('!!! warning "Synthetic data"\n    Every place and number on this site is invented, to show how the comparisons '
                        "work. They are not real statistics.\n")
         out.append("Find your area with the search box, or browse the lists of "
                    f"{link(page, 'areas.html', 'areas')} and {link(page, 'indicators.html', 'indicators')}.\n")
-        rows = self.lottery_rows(m.indicators)
-        if m.fairness is not None and rows:
+        if m.fairness is not None and measured:
             from publicservices.charts import describe, lottery_chart
 
-            lot = lottery_chart(m.fairness.frame.filter(pl.col("indicator_id").is_in(list(rows))), m.indicators)
+            lot = lottery_chart(m.fairness.frame.filter(pl.col("indicator_id").is_in(measured)), m.indicators)
             out.append("## The postcode lottery\n")
             out.append(self.figure(page, "charts/home.js", "home/lottery", specs.to_spec(lot), describe(lot),
                                    "Chart of the true spread between areas for every indicator", data="data/all/fairness.csv"))
@@ -125,9 +328,11 @@ class Pages:
     def headline_table(self, page: str, sector: str, lottery: dict[str, dict[str, Any]]) -> str:
         m = self.model
         latest = m.latest_rows()
+        word = pl.col("comparison_95").cast(pl.String).fill_null("not compared")
         counts = {r["indicator_id"]: r for r in latest.group_by("indicator_id").agg(
-            (pl.col("comparison_95").cast(pl.String) == "better").sum().alias("better"),
-            (pl.col("comparison_95").cast(pl.String) == "worse").sum().alias("worse"),
+            (word == "better").sum().alias("better"),
+            (word == "worse").sum().alias("worse"),
+            (word != "not compared").sum().alias("judged"),
             (pl.col("floor_status") == "confidently below").sum().alias("below"),
         ).to_dicts()}
         body = []
@@ -136,12 +341,15 @@ class Pages:
             cv = fair.get("true_cv")
             index = "–" if cv is None else f"±{100 * cv:.1f}% ({100 * fair['true_cv_lower_95']:.1f} to {100 * fair['true_cv_upper_95']:.1f})" \
                 if fair.get("true_cv_lower_95") is not None else f"±{100 * cv:.1f}%"
+            judged = c.get("judged", 0) > 0
             body.append([self.indicator_link(page, ind), m.latest[ind.id], index, percent(fair.get("i2")),
-                         c.get("better", 0), c.get("worse", 0), c.get("below", 0) if ind.floor is not None else "–"])
+                         c.get("better", 0) if judged else "–", c.get("worse", 0) if judged else "–",
+                         c.get("below", 0) if ind.floor is not None and judged else "–"])
         return table(["Indicator", "Latest", "Postcode-lottery index (95% interval)", "Variation that is real",
                       "Areas better", "Areas worse", "Below floor"], body,
                      caption=f"{sector_title(sector)}: latest values. The postcode-lottery index is the true spread of areas "
-                             "around the national value, after removing chance; better and worse are at 95% confidence.",
+                             "around the national value, after removing chance; better and worse are at 95% confidence "
+                             "(a dash: the figures have no confidence intervals, so they cannot be judged).",
                      raw=[True, False, False, False, False, False, False], numeric=[False, False, False, True, True, True, True]) + "\n"
 
     def findings(self, page: str, sector: str) -> str:
@@ -158,7 +366,7 @@ class Pages:
             for r in improvers.to_dicts():
                 ind = m.indicators[r["indicator_id"]]
                 items.append(f"<li>{self.area_link(page, r['area_code'])}: {html_text(ind.title)} {'rose' if r['yoy_change'] > 0 else 'fell'} "
-                             f"by {html_text(num(abs(r['yoy_change']), ind))} since {html_text(r['previous_period'] or 'the previous period')}.</li>")
+                             f"by {html_text(change(abs(r['yoy_change']), ind))} since {html_text(r['previous_period'] or 'the previous period')}.</li>")
             out.append("<p><strong>Biggest improvers</strong> (changes larger than chance, 95%):</p>\n<ul>" + "".join(items) + "</ul>\n")
         below = m.latest_rows().filter(pl.col("indicator_id").is_in([i for i, ind in m.indicators.items() if ind.sector == sector]),
                                        pl.col("floor_status") == "confidently below")
@@ -169,7 +377,7 @@ class Pages:
                 names = [self.area_link(page, c) for c in group.sort("value").get_column("area_code").head(8).to_list()]
                 more = f" and {group.height - 8:,} more" if group.height > 8 else ""
                 parts.append(f"<li>{self.indicator_link(page, ind)} (floor {html_text(num(ind.floor, ind))}): "
-                             f"{group.height:,} area{'s' if group.height != 1 else ''}, {', '.join(names)}{more}.</li>")
+                             f"{plural(group.height, 'area')}, {', '.join(names)}{more}.</li>")
             out.append("<p><strong>Below the floor standard</strong> (confidently, at 95%):</p>\n<ul>" + "".join(parts) + "</ul>\n")
         if not out:
             out.append("No area improved by more than chance in the latest year, and none is confidently below a floor standard.\n")
@@ -182,11 +390,12 @@ class Pages:
         ids = [i for i, ind in m.indicators.items() if ind.sector == sector]
         lottery = self.lottery_rows(ids)
         out = [front_matter(title), f"# {md_text(title)}\n",
-               f"{len(ids)} indicator{'s' if len(ids) != 1 else ''} across {m.areas.height:,} areas.\n"]
-        if m.fairness is not None and lottery:
+               f"{plural(len(ids), 'indicator')} across {plural(m.areas.height, 'area')}.\n"]
+        measured = [i for i, r in lottery.items() if r.get("true_cv") is not None]
+        if m.fairness is not None and measured:
             from publicservices.charts import describe, lottery_chart
 
-            lot = lottery_chart(m.fairness.frame.filter(pl.col("indicator_id").is_in(list(lottery))), m.indicators)
+            lot = lottery_chart(m.fairness.frame.filter(pl.col("indicator_id").is_in(measured)), m.indicators)
             out.append(self.figure(page, f"charts/sectors/{sector}.js", f"sectors/{sector}/lottery", specs.to_spec(lot), describe(lot),
                                    f"Chart of the true spread between areas for {title.lower()} indicators", data="data/all/fairness.csv"))
         latest = m.latest_rows()
@@ -195,10 +404,10 @@ class Pages:
             ind = m.indicators[ind_id]
             rows = latest.filter(pl.col("indicator_id") == ind_id)
             values = rows.get_column("value").drop_nulls()
-            bench = rows.get_column("benchmark_value").drop_nulls()
+            bench = self.benchmark(ind, rows)
             trend = self.national_trend(ind_id)
             fair = lottery.get(ind_id, {})
-            body.append([self.indicator_link(page, ind), m.latest[ind_id], num(bench[0] if bench.len() else None, ind),
+            body.append([self.indicator_link(page, ind), m.latest[ind_id], bench.name if bench.varies else f"{bench.name}, {num(bench.value, ind)}",
                          f"{num(values.quantile(0.1), ind)} to {num(values.quantile(0.9), ind)}" if values.len() else "–",
                          "–" if fair.get("true_cv") is None else f"±{100 * fair['true_cv']:.1f}%", trend])
         out.append(table(["Indicator", "Latest", "Benchmark", "Middle 80% of areas", "Postcode-lottery index", "Trend in the benchmark"], body,
@@ -237,7 +446,7 @@ class Pages:
         """The area index; for many areas also one index page per region (returned by path)."""
         m = self.model
         page = "areas.md"
-        out = [front_matter("Areas"), "# Areas\n", f"{m.areas.height:,} areas. Search finds an area by name.\n"]
+        out = [front_matter("Areas"), "# Areas\n", f"{plural(m.areas.height, 'area')}. Search finds an area by name.\n"]
         regions = dict(m.regions.iter_rows())
         extra: dict[str, str] = {}
         if m.areas.height > REGION_PAGES_FROM and regions:
@@ -270,6 +479,8 @@ class Pages:
     # -- indicator page -----------------------------------------------------------------
 
     def indicator(self, ind: Indicator, latest_table: pl.DataFrame) -> str:
+        """An indicator's page. Every section uses one benchmark, stated once in the header:
+        the model's ``benchmark_value`` (headline counts, map, table, funnel centre line)."""
         from publicservices.charts import describe
 
         m = self.model
@@ -277,32 +488,52 @@ class Pages:
         script = f"charts/indicators/{ind.id}.js"
         data = f"data/indicators/{ind.id}.csv"
         period = m.latest[ind.id]
-        rows = m.latest_rows(ind.id)
-        bench = rows.get_column("benchmark_value").drop_nulls()
+        rows = self.with_fifths(latest_table)
+        bench = self.benchmark(ind, rows)
+        valued = rows.filter(pl.col("value").is_not_null() & pl.col("suppressed").is_null())
+        word = pl.col("comparison_95").cast(pl.String).fill_null("not compared")
+        judged = valued.filter(word != "not compared")
+        by_fifths = valued.filter(pl.col("lower_95").is_null()).height > 0 and "quintile_label" in rows.columns
         out = [front_matter(ind.title), f"# {md_text(ind.title)}\n"]
         facts = [f"**Sector**: {md_text(sector_title(ind.sector))}", f"**Latest period**: {md_text(period)}",
                  f"**Unit**: {md_text(ind.unit or 'none')}",
-                 f"**Better when**: {dict(higher_is_better='higher', lower_is_better='lower').get(ind.polarity, 'no judgement (higher or lower)')}",
-                 f"**Benchmark**: {md_text(num(bench[0] if bench.len() else None, ind))} ({md_text(str(m.options['benchmark']))})"]
+                 f"**Better when**: {dict(higher_is_better='higher', lower_is_better='lower').get(ind.polarity, 'no judgement (higher or lower)')}"]
+        if bench.varies or not missing(bench.value):
+            facts.append(f"**Benchmark**: {md_text(bench.text(ind))}")
+        compared = self.compared_set(ind)
+        if compared:
+            facts.append(f"**Areas compared**: {md_text(compared)}")
         if ind.floor is not None:
             facts.append(f"**Floor standard**: {md_text(num(ind.floor, ind))}")
         if ind.target is not None:
             facts.append(f"**Target**: {md_text(num(ind.target, ind))}")
         out.append(" · ".join(facts) + "\n")
-        if ind.definition:
-            out.append(f"{md_text(ind.definition)}\n")
+        definition = public_definition(ind.definition, m.dataset.synthetic)
+        if definition:
+            out.append(f"{md_text(definition)}\n")
         if ind.source:
             out.append(f"*Source*: {md_text(ind.source)}\n")
+        if by_fifths:
+            out.append(f"{NO_INTERVALS}\n")
         fair = self.lottery_rows([ind.id]).get(ind.id)
-        brief = []
         funnel = m.funnels.get(ind.id)
+        if funnel is not None and not bench.matches(self.funnel_centre(funnel)):
+            # A funnel drawn around another value would be a second benchmark on the page.
+            m.notes.append(f"{ind.title}: funnel plot not shown (it is centred on {num(self.funnel_centre(funnel), ind)}, "
+                           f"not on the benchmark the page uses, {bench.text(ind)}).")
+            funnel = None
+        brief = []
+        if judged.height:
+            brief.append(f"Compared with the benchmark ({bench.text(ind)}), at 95% confidence: "
+                         f"{self.counts_words(judged)}" + (f"; {plural(valued.height - judged.height, 'area')} not compared." if
+                                                            valued.height > judged.height else "."))
         if funnel is not None:
-            brief += funnel.sentences()
+            brief += [t for t in (public_text(x) for x in funnel.sentences()) if t and "than the benchmark by more than chance" not in t]
         if fair and fair.get("summary"):
-            brief.append(fair["summary"])
+            brief.append(public_text(fair["summary"]))
         if brief:
             out.append("## In brief\n")
-            out.append("\n".join(f"- {md_text(s)}" for s in brief) + "\n")
+            out.append("\n".join(f"- {md_text(s)}" for s in brief if s) + "\n")
         shared = [BOUNDARIES_SCRIPT] if self.boundaries is not None else []
         map_spec = self.map_spec(ind, rows)
         if map_spec is not None:
@@ -311,8 +542,10 @@ class Pages:
             out.append(self.figure(page, script, f"indicators/{ind.id}/map", spec, text, f"Map of {ind.title} by area", data=data, shared=shared))
         if funnel is not None:
             chart_ = funnel.chart()
+            # The page's counts come from each area's interval (In brief, map, table); the funnel shows the limits.
+            caption = re.sub(r"\s*Compared with the benchmark: .*?\.(?=\s|$)", "", public_text(describe(chart_)))
             out.append("## Funnel plot\n")
-            out.append(self.figure(page, script, f"indicators/{ind.id}/funnel", specs.to_spec(chart_), describe(chart_),
+            out.append(self.figure(page, script, f"indicators/{ind.id}/funnel", specs.to_spec(chart_), caption,
                                    f"Funnel plot of {ind.title}", data=data, shared=shared))
         ranks = m.ranks.get(ind.id)
         if ranks is not None:
@@ -325,12 +558,13 @@ class Pages:
             out.append("## League table with rank intervals\n")
             out.append("Ranks are uncertain: the interval shows where each area's rank would fall in 95% of plausible worlds. "
                        "Shrunken estimates pull small, noisy areas towards the average.\n")
-            out.append(self.figure(page, script, f"indicators/{ind.id}/league", specs.to_spec(league), describe(league),
+            out.append(self.figure(page, script, f"indicators/{ind.id}/league", specs.to_spec(league), public_text(describe(league)),
                                    f"League table of {ind.title} with rank intervals", data=data, shared=shared))
-            out.append(self.league_rows(page, ind, latest_table))
+        out.append("## All areas\n")
+        out.append(self.all_areas(page, ind, rows))
         spread = specs.spread_rows(m.results.filter(pl.col("indicator_id") == ind.id))
         if spread.height:
-            text = (f"How the spread of areas in {ind.title} changed over {spread.height} period{'s' if spread.height != 1 else ''} "
+            text = (f"How the spread of areas in {ind.title} changed over {plural(spread.height, 'period')} "
                     f"({spread.get_column('period')[0]} to {spread.get_column('period')[-1]}): the median area moved from "
                     f"{num(spread.get_column('p50')[0], ind)} to {num(spread.get_column('p50')[-1], ind)}.")
             out.append("## Trend\n")
@@ -339,30 +573,97 @@ class Pages:
         gradient = self.gradient(ind, period)
         if gradient is not None:
             out.append("## Deprivation gradient\n")
-            out.append(self.figure(page, script, f"indicators/{ind.id}/gradient", specs.to_spec(gradient), describe(gradient),
+            out.append(self.figure(page, script, f"indicators/{ind.id}/gradient", specs.to_spec(gradient), public_text(describe(gradient)),
                                    f"Deprivation gradient of {ind.title}", data=data, shared=shared))
         frontier = self.frontier(ind, period)
         if frontier is not None:
             chart_, sentences = frontier
             out.append("## Spend and outcome\n")
-            out.append(self.figure(page, script, f"indicators/{ind.id}/frontier", specs.to_spec(chart_), " ".join(sentences) or describe(chart_),
-                                   f"Spend against outcome for {ind.title}", data=data, shared=shared))
+            if chart_ is None:
+                out.append(" ".join(md_text(t) for t in sentences) + "\n")
+            else:
+                out.append(self.figure(page, script, f"indicators/{ind.id}/frontier", specs.to_spec(chart_),
+                                       " ".join(sentences) or public_text(describe(chart_)),
+                                       f"Spend against outcome for {ind.title}", data=data, shared=shared))
         if fair:
             out.append("## Fairness: is there a postcode lottery?\n")
             out.append(self.fairness_words(ind, fair))
+        inequalities = m.inequalities.get(ind.id)
+        if inequalities:
+            out.append("## Inequalities\n")
+            out.append(self.inequalities(page, ind, inequalities))
         out.append("## Data\n")
         out.append(f"{link(page, data, 'Every area in ' + period + ' (CSV)')} · "
                    f"{link(page, data.replace('.csv', '.parquet'), 'Parquet')} · {link(page, 'downloads.html', 'All downloads')}\n")
         return "\n".join(out)
 
+    def compared_set(self, ind: Indicator) -> str:
+        """Which areas a comparison ranks, in words, and the other sets the indicator is compared in."""
+        from publicservices.comparison import set_label
+
+        ind_id, set_id = self.model.comparisons.get(ind.id, (ind.id, ""))
+        if not set_id:
+            return ""
+        n = self.model.results.filter(pl.col("indicator_id") == ind.id).get_column("area_code").n_unique()
+        text = f"{n:,} {set_label(set_id)}"
+        others = [c for c, (i, s) in self.model.comparisons.items() if i == ind_id and c != ind.id]
+        if others:
+            text += (f"; compared separately, never together, with {join_words([set_label(self.model.comparisons[c][1]).split(' (')[0] for c in others])}"
+                     " on their own pages")
+        return text
+
+    def inequalities(self, page: str, ind: Indicator, found: dict[str, Any]) -> str:
+        """The benchmark area's values by breakdown (sex, age, deprivation decile ...), with SII/RII."""
+        rows: pl.DataFrame = found["rows"]
+        where = self.model.area_name(found["area_code"])
+        if where == found["area_code"]:
+            where = {"E92000001": "England", "K02000001": "the United Kingdom"}.get(where, where)
+        out = [f"{md_text(where)}, {md_text(found['period'])}: the value for each group, with its 95% interval.\n"]
+        for (kind,), part in rows.group_by("breakdown", maintain_order=True):
+            body = [[r["group"], "hidden (small numbers)" if r.get("suppressed") else num(r.get("value"), ind),
+                     "" if r.get("suppressed") else interval(r.get("lower_ci"), r.get("upper_ci"))]
+                    for r in part.iter_rows(named=True)]
+            out.append(table(["Group", "Value", "95% interval"], body, caption=f"{ind.title} by {kind}",
+                             numeric=[False, True, False]) + "\n")
+            index = found["indices"].get(kind)
+            if index:
+                sii = (f"The gap between the most and least deprived ends of the scale (slope index of inequality) is "
+                       f"{num(abs(index['sii']), ind)} ({interval(abs(index['sii_lower']), abs(index['sii_upper']))}); "
+                       f"the {'most' if index['sii'] < 0 else 'least'} deprived have the higher values. "
+                       f"Relative index of inequality: {format_number(index['rii'])} "
+                       f"({interval(index['rii_lower'], index['rii_upper'])}), across {index['quantiles']} deprivation groups.")
+                out.append(f"{md_text(sii)}\n")
+        return "\n".join(out)
+
+    @staticmethod
+    def counts_words(rows: pl.DataFrame) -> str:
+        """``4 better, 25 similar and 7 worse``: the comparison words of ``rows``, in display order."""
+        found = dict(rows.get_column("comparison_95").cast(pl.String).value_counts().iter_rows())
+        order = [w for w in specs.JUDGED if w in found and w != "not compared"] + sorted(set(found) - set(specs.JUDGED))
+        return join_words([f"{found[w]:,} {w}" for w in order])
+
+    @staticmethod
+    def funnel_centre(funnel: Any) -> float | None:
+        """The centre line of a funnel result (its ``baseline``)."""
+        for frame in (getattr(funnel, "frame", None), getattr(funnel, "dispersion", None)):
+            if frame is not None and "baseline" in frame.columns:
+                base = frame.get_column("baseline").drop_nulls()
+                if base.len():
+                    return float(base[0])
+        return None
+
     def map_spec(self, ind: Indicator, rows: pl.DataFrame) -> tuple[dict[str, Any], str] | None:
+        """The map: coloured by comparison with the benchmark, or by value in fifths of areas when nothing is compared."""
         from publicservices.charts import choropleth, describe, hex_map
 
-        frame = rows.select("area_code", "area_name", "value", "comparison_95")
+        compared = rows.filter(pl.col("comparison_95").cast(pl.String).fill_null("not compared") != "not compared").height > 0
+        by_fifths = not compared and "quintile_label" in rows.columns and rows.get_column("quintile_label").drop_nulls().len() > 0
+        frame = rows.select("area_code", "area_name", "value", "comparison_95", *(["quintile_label"] if by_fifths else []))
+        how: dict[str, Any] = {"classes": "quintile_label"} if by_fifths else {"category": "comparison_95"}
         if self.boundaries is not None:
             placeholder = "ps-boundaries.json"
             chart_ = choropleth(frame, geometry_url=placeholder, feature=self.boundaries.feature, key=self.boundaries.key,
-                                indicator=ind, category="comparison_95")
+                                indicator=ind, **how)
             drawn = frame.filter(pl.col("area_code").is_in(list(self.boundaries.names) or [None])).height
             text = describe(chart_)
             if drawn < frame.height:
@@ -370,7 +671,7 @@ class Pages:
             return specs.name_data(specs.to_spec(chart_), placeholder, BOUNDARIES), text
         areas = self.model.areas
         if {"hex_q", "hex_r"} <= set(areas.columns) and areas.get_column("hex_q").null_count() == 0:
-            chart_ = hex_map(frame, areas, indicator=ind, category="comparison_95")
+            chart_ = hex_map(frame, areas, indicator=ind, **how)
             return specs.to_spec(chart_), describe(chart_)
         return None
 
@@ -392,33 +693,88 @@ class Pages:
             return None
 
     def frontier(self, ind: Indicator, period: str) -> tuple[Any, list[str]] | None:
-        value = self.model.value
+        """Spend against outcome: the chart and its sentences, or (None, why it could not be computed)."""
+        m = self.model
+        value = m.value
+        services = set(m.dataset.spend.get_column("service").to_list()) if "service" in m.dataset.spend.columns else set()
         if value is None:
+            if ind.service and ind.service in services:
+                why = next((n.split("(", 1)[-1].rstrip(")") for n in m.notes if n.startswith("value for money: not shown")), "")
+                return None, [self.no_value_for_money(why)]
             return None
         rows = value.filter(pl.col("indicator_id") == ind.id, pl.col("period") == period)
         if rows.height < 3 or rows.get_column("spend").null_count() == rows.height:
             return None
+        if "spend_per_head" in rows.columns and rows.get_column("spend_per_head").null_count() == rows.height:
+            return None, [self.no_value_for_money("population")]
         from publicservices.results.value import ValueResult
 
-        result = ValueResult(rows, indicator=ind, indicators=self.model.indicators, areas=self.model.areas)
+        result = ValueResult(rows, indicator=ind, indicators=m.indicators, areas=m.areas)
+        sentences = [public_text(t) for t in result.sentences()]
+        if "value_category" in result.frame.columns and result.frame.get_column("value_category").null_count() == result.frame.height:
+            sentences = [t for t in sentences if not t.startswith("Given their spend and need")]
+            sentences.append("The outcome expected for each area's spend and need could not be estimated, so no area is judged "
+                             "higher or lower than expected.")
         try:
-            return result.chart(), result.sentences()
+            return result.chart(), [t for t in sentences if t]
         except Exception as exc:  # noqa: BLE001
-            self.model.notes.append(f"{ind.title}: spend and outcome chart not shown ({str(exc).splitlines()[0]})")
+            m.notes.append(f"{ind.title}: spend and outcome chart not shown ({str(exc).splitlines()[0]})")
             return None
 
-    def league_rows(self, page: str, ind: Indicator, latest_table: pl.DataFrame) -> str:
-        ranked = latest_table.filter(pl.col("median_rank").is_not_null()).sort("median_rank", "area_code")
-        n = ranked.height
-        shown = ranked if n <= 2 * LEAGUE_ROWS else pl.concat([ranked.head(LEAGUE_ROWS), ranked.tail(LEAGUE_ROWS)])
-        body = [[self.area_link(page, r["area_code"]), num(r["value"], ind), interval(r.get("lower_95"), r.get("upper_95")),
-                 num(r.get("shrunk_value"), ind), f"{r['median_rank']:.0f}",
-                 f"{r['rank_lower_95']:.0f} to {r['rank_upper_95']:.0f}" if r.get("rank_lower_95") is not None else "–",
-                 str(r.get("comparison_95") or "not compared")] for r in shown.to_dicts()]
-        caption = (f"{'All' if n <= 2 * LEAGUE_ROWS else f'The top and bottom {LEAGUE_ROWS} of'} {n:,} ranked areas "
-                   "(rank 1 is best); the CSV has every area.")
-        return table(["Area", "Value", "95% interval", "Shrunken estimate", "Median rank", "95% rank interval", "Compared with benchmark"],
-                     body, caption=caption, raw=[True] + [False] * 6, numeric=[False, True, False, True, True, False, False]) + "\n"
+    @staticmethod
+    def no_value_for_money(why: str) -> str:
+        if "population" in why:
+            return ("Value for money could not be computed: spend per head needs each area's population, and the data do not "
+                    "give it, so no area is judged against what its spending would predict.")
+        reason = public_text(why).rstrip(".")
+        return "Value for money could not be computed" + (f" ({reason})." if reason else ".")
+
+    def all_areas(self, page: str, ind: Indicator, rows: pl.DataFrame) -> str:
+        """Every compared area, best (or highest) first: position, value, interval and comparison.
+
+        Areas without a value follow, with the reason. Above :data:`COMPACT_FROM` areas the rows are
+        compact (names without links, the unit in the heading, no rank-interval columns: the league
+        chart and the CSV have them), so that the page stays small.
+        """
+        from publicservices.stats.quantiles import rank
+
+        shown = pl.col("value").is_not_null() & pl.col("suppressed").is_null()
+        valued = rank(rows.filter(shown), "value", polarity=ind.polarity, name="_position").sort("_position", "area_name", "area_code")
+        rest = rows.filter(~shown).sort("area_name", "area_code")
+        n = rows.height
+        compact = n > COMPACT_FROM
+        intervals = valued.get_column("lower_95").drop_nulls().len() > 0 if "lower_95" in valued.columns else False
+        ranked = not compact and "median_rank" in rows.columns and rows.get_column("median_rank").drop_nulls().len() > 0
+        records = [*valued.to_dicts(), *rest.to_dicts()]
+        any_fifths = any(fifths(r) for r in records)
+        any_judged = any(comparison_text(r) not in ("–", "not compared") and not fifths(r) for r in records)
+        compare_head = ("Compared with benchmark" if not any_fifths else "Fifth of areas by value" if not any_judged
+                        else "Compared with benchmark, or fifth of areas by value")
+        unit = ind.unit.strip()
+        headers = ["Position", "Area", "Code", f"Value ({unit})" if compact and unit else "Value"] + (["95% interval"] if intervals else []) + (
+            ["Shrunken estimate", "95% rank interval"] if ranked else []) + [compare_head]
+        body = []
+        for r in records:
+            name = (html_text(r.get("area_name") or r["area_code"]) if compact
+                    else self.area_link(page, r["area_code"], r.get("area_name")))
+            cells: list[Any] = ["–" if r.get("_position") is None else f"{r['_position']:,}", name, r["area_code"],
+                                value_text(r, None if compact else ind)]
+            if intervals:
+                cells.append(interval(r.get("lower_95"), r.get("upper_95")))
+            if ranked:
+                cells += [num(r.get("shrunk_value"), ind),
+                          f"{r['rank_lower_95']:.0f} to {r['rank_upper_95']:.0f}" if not missing(r.get("rank_lower_95")) else "–"]
+            cells.append(comparison_text(r))
+            body.append(cells)
+        first = {"higher_is_better": "best (highest)", "lower_is_better": "best (lowest)"}.get(ind.polarity, "highest")
+        caption = (f"All {plural(n, 'area')} in {self.model.latest[ind.id]}, sorted by value, position 1 the {first}"
+                   + (f"; {plural(rest.height, 'area')} without a published value at the end" if rest.height else "")
+                   + (". Rank intervals: where each area's rank would fall in 95% of plausible worlds." if ranked else "."))
+        k = len(headers)
+        numeric = [True, False, False, True] + [False] * (k - 4)
+        if ranked:
+            numeric[4 + int(intervals)] = True
+        return table(headers, body, caption=caption, raw=[False, True] + [False] * (k - 2), numeric=numeric, compact=compact) + "\n"
 
     def fairness_words(self, ind: Indicator, fair: dict[str, Any]) -> str:
         items = []
@@ -440,8 +796,8 @@ class Pages:
         if fair.get("moran_i") is not None and fair.get("moran_p") is not None:
             items.append(f"**Spatial clustering** (Moran's I): {fair['moran_i']:.2f}, permutation p = {fair['moran_p']:.2f}.")
         if fair.get("true_cv_trend") is not None and fair.get("trend_since"):
-            items.append(f"**Change**: the postcode-lottery index changed by {100 * fair['true_cv_trend']:+.2f} points a year since "
-                         f"{md_text(fair['trend_since'])}.")
+            items.append(f"**Change**: the postcode-lottery index changed by {100 * fair['true_cv_trend']:+.2f} percentage points a year "
+                         f"since {md_text(fair['trend_since'])}.")
         return "\n".join(f"- {i}" for i in items) + "\n\nMethods: " + f"{link(f'indicators/{ind.id}.md', 'methodology.html', 'methodology')}.\n"
 
     # -- area page ----------------------------------------------------------------------
@@ -464,28 +820,39 @@ class Pages:
             facts.append(f"**Deprivation decile**: {info['deprivation_decile']} of 10 (1 = most deprived)")
         out.append(" · ".join(facts) + "\n")
         data = f"data/areas/{slug}.csv"
-        judged = rows.get_column("comparison_95").cast(pl.String).fill_null("not compared").value_counts()
-        found = dict(judged.iter_rows())
-        words = ", ".join(f"{found[w]} {w}" for w in specs.JUDGED if w in found)
+        records = rows.to_dicts()  # with the fifths of areas of the whole latest frame (Pages.latest_frame)
+        found: dict[str, int] = {}
+        for r in records:
+            word = "in fifths" if fifths(r) else comparison_text(r)
+            found[word] = found.get(word, 0) + 1
+        words = [f"{found[w]:,} {w}" for w in specs.JUDGED if w in found and w != "not compared"]
+        if found.get("in fifths"):
+            words.append(f"{plural(found['in fifths'], 'indicator')} without confidence intervals, placed in fifths of areas by value")
+        if found.get("not compared"):
+            words.append(f"{found['not compared']:,} not compared")
+        if found.get("–"):
+            words.append(f"{found['–']:,} without a published value")
         out.append("## Compared with the benchmark\n")
         if spine.height:
             out.append(self.figure(page, "charts/areas.js", "areas/spine", None,
-                                   f"Spine chart for {name} on {rows.height} indicators: each bar runs from the worst area on the left to the best on "
-                                   f"the right, the darker middle is the middle half of areas, the line is the benchmark. {name} compared with the "
-                                   f"benchmark: {words}.", f"Spine chart of {name} against all areas",
+                                   f"Spine chart for {name} on {plural(spine.height, 'indicator')}: each bar runs from the worst area on the left "
+                                   f"to the best on the right, the darker middle is the middle half of areas, the line is the benchmark. {name} "
+                                   f"compared with the benchmark: {join_words(words) or 'none compared'}.", f"Spine chart of {name} against all areas",
                                    data=data, inline={"spine": spine.drop("area_code", "indicator_id").to_dicts()}))
         peers = {} if peer_means is None else {r["indicator_id"]: r["peer_mean"] for r in peer_means.to_dicts()}
         body = []
-        for r in rows.to_dicts():
+        for r in records:
             ind = m.indicators[r["indicator_id"]]
             hidden = r.get("suppressed") is not None
-            body.append([self.indicator_link(page, ind), r["period"], "suppressed" if hidden else num(r["value"], ind),
+            body.append([self.indicator_link(page, ind), r["period"], value_text(r, ind),
                          "–" if hidden else interval(r.get("lower_95"), r.get("upper_95")), num(r.get("benchmark_value"), ind),
-                         str(r.get("comparison_95") or "not compared"), num(peers.get(ind.id), ind) if peers else "–",
-                         r.get("recent_trend") or "–"])
-        out.append(table(["Indicator", "Period", "Value", "95% interval", "Benchmark", "Compared with benchmark", "Similar areas (mean)", "Recent trend"],
+                         comparison_text(r), num(peers.get(ind.id), ind) if peers else "–", r.get("recent_trend") or "–"])
+        compare_head = "Compared with benchmark, or fifth of areas by value" if found.get("in fifths") else "Compared with benchmark"
+        out.append(table(["Indicator", "Period", "Value", "95% interval", "Benchmark", compare_head, "Similar areas (mean)", "Recent trend"],
                          body, caption=f"{name}: every indicator in its latest period", raw=[True] + [False] * 7,
                          numeric=[False, False, True, False, True, False, True, False]) + "\n")
+        if found.get("in fifths"):
+            out.append(f"{NO_INTERVALS}\n")
         if neighbours is not None and neighbours.height:
             out.append("## Similar areas\n")
             out.append("The areas most like this one in population, deprivation and the other recorded characteristics "
@@ -504,8 +871,9 @@ class Pages:
             out.append("## Trends\n")
             periods = trend.get_column("period").unique().len()
             out.append(self.figure(page, "charts/areas.js", "areas/trend", None,
-                                   f"Trends for {name}: every indicator over {periods} period{'s' if periods != 1 else ''}, with the 95% "
-                                   "interval (band) and the benchmark (dashed line).", f"Trend charts of {name}", data=data,
+                                   f"Trends for {name}: every indicator over {plural(periods, 'period')}, with "
+                                   + ("the 95% interval (band) and " if trend.get_column("lower_95").drop_nulls().len() else "")
+                                   + "the benchmark (dashed line).", f"Trend charts of {name}", data=data,
                                    inline={"trend": trend.drop("area_code").to_dicts()}))
         return "\n".join(out)
 
@@ -538,6 +906,8 @@ class Pages:
             ("Similar areas", "publicservices.stats.comparators.nearest_neighbours", "Nearest neighbours on standardised area characteristics."),
             ("Report cards", "publicservices.stats.report_cards.report_cards", "Letter grades from percentile scores of each indicator, with how "
              "often a grade changes when the weights are perturbed."),
+            ("Fifths of areas", "publicservices.stats.quantiles.value_quintiles", "For figures without confidence intervals, as Fingertips "
+             "does: areas grouped into fifths by value (the PHE quantile method), because chance variation cannot be judged."),
         ]
         out.append(table(["Statistic", "Function", "Method"], [[a, b, c] for a, b, c in methods], caption="Statistics on this site") + "\n")
         out.append("## Small numbers\n")
@@ -552,9 +922,10 @@ class Pages:
                        "blank, and ranks, funnel plots and fairness measures use only the published values.\n")
         else:
             out.append("Small numbers are **not** suppressed on this site (the publisher turned suppression off).\n")
-        if m.notes:
+        notes = [t for t in (public_text(n) for n in m.notes) if t]
+        if notes:
             out.append("## Notes on the data\n")
-            out.append("\n".join(f"- {md_text(n)}" for n in m.notes) + "\n")
+            out.append("\n".join(f"- {md_text(n)}" for n in notes) + "\n")
         out.append("## Provenance\n")
         out.append(table(["Component", "Version"], sorted(versions.items()), caption="Software that built this site") + "\n")
         out.append(f"SHA-256 of the input data: `{m.data_hash}`.\n")
@@ -569,8 +940,7 @@ class Pages:
         out.append(table(["File", "What it holds"], [[link(page, path, path), what] for path, what in files],
                          caption="Data files", raw=[True, False]) + "\n")
         where = f"{base}data/all/results.parquet" if base else "data/all/results.parquet"
-        out.append("Read them with Polars:\n")
-        out.append(f'```python\nimport polars as pl\n\nresults = pl.read_parquet("{where}")\n'
-                   'latest = results.filter(pl.col("period") == results.get_column("period").max())\n```\n')
+        out.append(f"The CSV files open in any spreadsheet. The Parquet files (for example {html_text(where)}) keep the column types "
+                   "and open in data tools such as R (the arrow package), Python (Polars or pandas) and DuckDB.\n")
         return "\n".join(out)
 

@@ -50,7 +50,7 @@ def write_site(model: SiteModel, writer: DocsWriter, *, title: str, boundaries: 
     areas = model.areas
     titles = {i: ind.title for i, ind in model.indicators.items()}
     units = {i: ind.unit for i, ind in model.indicators.items()}
-    latest = model.latest_rows()
+    latest = pages.latest_frame()  # with fifths of areas by value, for figures without confidence intervals
     ranked = pl.concat([f for f in model.ranks.values()], how="diagonal_relaxed") if model.ranks else None
     rank_cols = [c for c in ("median_rank", "rank_lower_95", "rank_upper_95", "p_top", "p_bottom", "shrunk_value", "shrunk_lower_95",
                              "shrunk_upper_95", "shrinkage") if ranked is not None and c in ranked.columns]
@@ -134,6 +134,12 @@ def _write_data(model: SiteModel, writer: DocsWriter, results: pl.DataFrame, lat
         pair("data/all/fairness", model.fairness.frame, "Postcode-lottery statistics for every indicator and period")
     if model.value is not None:
         pair("data/all/value_for_money", model.value, "Spend against outcome: unit costs, expected outcome, efficiency")
+    inequalities = [found["rows"].select(pl.lit(cid).alias("indicator_id"), pl.lit(found["area_code"]).alias("area_code"),
+                                         pl.lit(found["period"]).alias("period"), pl.all())
+                    for cid, found in getattr(model, "inequalities", {}).items()]
+    if inequalities:
+        pair("data/all/inequalities", pl.concat(inequalities, how="diagonal_relaxed"),
+             "The benchmark area's values by sex, age, deprivation decile and other breakdowns (latest period); hidden cells blank")
     definitions = {k: dataclasses.asdict(v) for k, v in model.indicators.items()}
     writer.text("docs/data/all/indicators.json", json.dumps(definitions, indent=2, sort_keys=True, default=str) + "\n")
     files.append(("data/all/indicators.json", "Indicator definitions: measure, unit, polarity, floor, source"))
