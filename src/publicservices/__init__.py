@@ -41,6 +41,10 @@ _EXPORTS: dict[str, str] = {
     "Reader": "publicservices.reading",
     "ReadResult": "publicservices.reading",
     "LoadReport": "publicservices.reading",
+    # geography: levels, comparable sets, benchmarks
+    "area_geography": "publicservices.geography",
+    "comparable_sets": "publicservices.geography",
+    "comparison_values": "publicservices.comparison",
     # the synthetic demo nation
     "demo": "publicservices.synthetic",
     "DemoNation": "publicservices.synthetic",
@@ -75,7 +79,9 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from publicservices.comparison import comparison_values
     from publicservices.dataset import Dataset
+    from publicservices.geography import area_geography, comparable_sets
     from publicservices.errors import DataError, IndicatorError, PluginError, PublicServicesError, ReaderError, SchemaError
     from publicservices.frame import validate_areas, validate_spend, validate_values
     from publicservices.hookspecs import hookimpl

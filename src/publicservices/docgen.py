@@ -38,6 +38,9 @@ API_MODULES: tuple[str, ...] = (
     "publicservices.testing",
     "publicservices.default_plugins.els",
     "publicservices.default_plugins.geography",
+    "publicservices.geography",
+    "publicservices.comparison",
+    "publicservices.default_plugins.international",
 )
 
 
