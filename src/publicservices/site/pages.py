@@ -355,19 +355,18 @@ class Pages:
     def findings(self, page: str, sector: str) -> str:
         """Biggest improvers (change beyond chance, in the better direction) and areas below the floor."""
         m = self.model
-        ids = [i for i, ind in m.indicators.items() if ind.sector == sector and ind.has_polarity]
-        latest = m.latest_rows().filter(pl.col("indicator_id").is_in(ids))
-        good = pl.when(pl.col("polarity") == "lower_is_better").then(-pl.col("yoy_change")).otherwise(pl.col("yoy_change"))
-        sure = pl.when(pl.col("polarity") == "lower_is_better").then(pl.col("yoy_upper_95") < 0).otherwise(pl.col("yoy_lower_95") > 0)
-        improvers = latest.filter(sure.fill_null(False)).with_columns(good.alias("_gain")).sort("_gain", descending=True).head(5)
+        improvers = m.improvers(sector).head(5)
         out = []
         if improvers.height:
             items = []
             for r in improvers.to_dicts():
                 ind = m.indicators[r["indicator_id"]]
+                low, high = sorted((abs(r["yoy_lower_95"]), abs(r["yoy_upper_95"])))
                 items.append(f"<li>{self.area_link(page, r['area_code'])}: {html_text(ind.title)} {'rose' if r['yoy_change'] > 0 else 'fell'} "
-                             f"by {html_text(change(abs(r['yoy_change']), ind))} since {html_text(r['previous_period'] or 'the previous period')}.</li>")
-            out.append("<p><strong>Biggest improvers</strong> (changes larger than chance, 95%):</p>\n<ul>" + "".join(items) + "</ul>\n")
+                             f"by {html_text(change(abs(r['yoy_change']), ind))} (95% interval {html_text(change(low, ind))} to "
+                             f"{html_text(change(high, ind))}) since {html_text(r['previous_period'] or 'the previous period')}.</li>")
+            out.append("<p><strong>Biggest improvers</strong> (changes larger than chance, with at most 5% of such findings "
+                       "expected to be false across every area and indicator tested):</p>\n<ul>" + "".join(items) + "</ul>\n")
         below = m.latest_rows().filter(pl.col("indicator_id").is_in([i for i, ind in m.indicators.items() if ind.sector == sector]),
                                        pl.col("floor_status") == "confidently below")
         if below.height:

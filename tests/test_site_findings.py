@@ -1,0 +1,46 @@
+"""The home and sector pages' "biggest improvers": real changes only, after false-discovery control."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from scipy.special import ndtr
+
+from publicservices.site.model import build_model
+from publicservices.site.sample import sample_dataset
+
+
+def _naive_and_controlled(seed: int):
+    model = build_model(sample_dataset(n_areas=120, n_periods=3, seed=seed), suppress_threshold=0)
+    sector = "health"
+    latest = model.latest_rows().filter(pl.col("indicator_id").str.starts_with(sector), pl.col("yoy_change").is_not_null())
+    good = pl.when(pl.col("polarity") == "lower_is_better").then(pl.col("yoy_upper_95") < 0).otherwise(pl.col("yoy_lower_95") > 0)
+    naive = latest.filter(good.fill_null(False))
+    return model, naive, model.improvers(sector)
+
+
+def test_improvers_are_a_subset_of_the_naive_list_and_pass_benjamini_hochberg():
+    model, naive, controlled = _naive_and_controlled(seed=2)
+    keys = ["indicator_id", "area_code"]
+    assert set(controlled.select(keys).rows()) <= set(naive.select(keys).rows())
+    # recompute BH by hand over every tested change
+    rows = model.latest_rows().filter(pl.col("indicator_id").str.starts_with("health"), pl.col("yoy_change").is_not_null(),
+                                      pl.col("yoy_lower_95").is_not_null())
+    se = (rows["yoy_upper_95"] - rows["yoy_lower_95"]).to_numpy() / (2 * 1.959963984540054)
+    p = 2 * ndtr(-np.abs(rows["yoy_change"].to_numpy() / se))
+    p = p[np.isfinite(p)]
+    order = np.sort(p)
+    passed = np.nonzero(order <= 0.05 * np.arange(1, p.size + 1) / p.size)[0]
+    cutoff = order[passed[-1]] if passed.size else -1.0
+    assert controlled.height <= int((p <= cutoff).sum())
+
+
+def test_no_improver_without_a_real_change():
+    # a nation whose second period repeats the first exactly: nothing improved
+    data = sample_dataset(n_areas=60, n_periods=2, seed=4)
+    first = data.values.filter(pl.col("period") == data.periods[0])
+    second = first.with_columns(pl.lit(data.periods[1]).alias("period"),
+                                pl.lit(data.values.filter(pl.col("period") == data.periods[1])["period_start"][0]).alias("period_start"))
+    flat = type(data)(pl.concat([first, second]), data.areas, data.spend, data.indicators)
+    model = build_model(flat, suppress_threshold=0)
+    assert all(model.improvers(s).height == 0 for s in model.sectors)
