@@ -118,3 +118,47 @@ def test_module_import_is_light():
 
 def test_fixture_is_offered_to_pytest(plugin_contract):
     assert plugin_contract is check_plugin
+
+
+class Greedy(Good):
+    @hookimpl
+    def publicservices_readers(self, register):
+        register(Reader(name="toy", description="toy", sniff=lambda c: True, read=_read_toy))
+
+
+def test_a_reader_that_claims_every_file_fails(tmp_path, recwarn):
+    fixture = _write(tmp_path, "toy_id,area_code,period,numerator,denominator\n1,A,2023,3,10\n")
+    result = check_plugin(Greedy(), reader_fixtures={"toy": fixture}, raise_on_failure=False)
+    assert any("reader 'toy' claims every file" in f for f in result.failures), result.failures
+    # Problems are failures in the result, not warnings on the side.
+    assert not [w for w in recwarn if w.category.__name__ == "PluginWarning"]
+
+
+class Shadowing(Good):
+    @hookimpl
+    def publicservices_readers(self, register):
+        register(Reader(name="contract", description="mine", sniff=lambda c: "toy_id" in c, read=_read_toy))
+
+
+def test_a_plugin_that_reuses_a_builtin_name_fails():
+    result = check_plugin(Shadowing(), raise_on_failure=False)
+    assert any("reader 'contract' is provided by built-in plugin 'publicservices.default_plugins.readers'" in f
+               for f in result.failures), result.failures
+
+
+def test_an_installed_plugin_that_exits_at_import_is_reported_not_fatal(tmp_path, monkeypatch):
+    import importlib
+
+    info = tmp_path / "publicservices_exits_at_import-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: publicservices-exits-at-import\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[publicservices]\nexits = ps_contract_exits_at_import\n")
+    (tmp_path / "ps_contract_exits_at_import.py").write_text("import sys\nsys.exit(3)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    try:
+        result = check_plugin("publicservices-exits-at-import", raise_on_failure=False)
+    finally:
+        sys.modules.pop("ps_contract_exits_at_import", None)
+    assert not result.ok
+    assert "plugin 'exits' is broken" in result.failures[0] and "SystemExit: 3" in result.failures[0]

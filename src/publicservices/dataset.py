@@ -263,10 +263,13 @@ def _resolve_indicators(values: pl.DataFrame, indicators: Mapping[str, Indicator
     if missing:
         from publicservices.plugins import get_registry
 
-        registered = get_registry().indicators()
+        registry = get_registry()
+        registered = registry.indicators()
         for i in missing:
             if i in registered:
                 given[i] = registered[i]
+            elif (err := registry.explain_missing("indicator", i)) is not None:
+                raise err  # a disabled or clashing plugin provides it: say which, not "unknown id"
     # Definitions for indicators with no rows are kept: a filter can legitimately empty one.
     return dict(sorted(given.items()))
 

@@ -12,6 +12,9 @@ through an entry point in the ``publicservices`` group::
 
 Only implement the hooks you need; pluggy lets an implementation accept fewer arguments
 than the specification offers.
+
+A plugin whose import or hook raises, or that registers something invalid, is disabled with
+a ``PluginWarning`` naming it; the other plugins keep working (see ``publicservices plugins``).
 """
 
 from __future__ import annotations
@@ -39,8 +42,10 @@ def publicservices_indicators(register: Callable[[Indicator], None]) -> None:
 
     :param register:
         Call ``register(indicator)`` once per :class:`publicservices.Indicator`.
-        Ids must be unique across all plugins: registering an id twice raises
-        :class:`publicservices.PluginError` naming both plugins.
+        Ids must be unique across all plugins: an id that two plugins register is used by
+        neither, and a ``PluginWarning`` names both (an id of a built-in plugin stays the
+        built-in's). Registering anything but an ``Indicator``, or an id twice in one plugin,
+        disables the plugin.
 
     A plugin may register any number of indicators, from any sector, but by convention an
     indicator's sector is the plugin's sector.
@@ -64,8 +69,13 @@ def publicservices_readers(register: Callable[[Reader], None]) -> None:
         (unique), a ``description``, a ``sniff(columns) -> bool`` test on the header, and a
         ``read(path, **options) -> ReadResult`` function.
 
-    ``publicservices.read(path)`` asks every reader's ``sniff`` in turn and uses the first
-    that recognises the header; ``read(path, format=name)`` picks one by name.
+    ``publicservices.read(path)`` asks the ``sniff`` of every reader whose ``extensions``
+    cover the file. A built-in reader that recognises it wins (a plugin cannot take over a
+    built-in layout), then the one plugin reader that does; when several plugin readers do,
+    the read stops with a ``ReaderError`` naming them, and the generic ``contract`` layout
+    is the fallback. ``read(path, format=name)`` picks one by name. A ``sniff`` that raises,
+    or that accepts any header (it would claim every file), is left out with a
+    ``PluginWarning``: it must test for its layout's columns and return ``True`` or ``False``.
 
     Example::
 

@@ -1,16 +1,41 @@
 """The plugin manager: built-in plugins, entry points, and what they register.
 
-Plugins load lazily, the first time something asks for indicators, readers or demo data, so
-``import publicservices`` and ``publicservices --help`` stay fast.
+One faulty plugin never takes the others down. The rules:
 
-``PUBLICSERVICES_LOAD_PLUGINS`` limits which installed plugin distributions load: a comma-
-separated list of distribution names (``publicservices-health,publicservices-schools``); an
-empty string loads none. Built-in plugins (:data:`DEFAULT_PLUGINS`) always load.
+**Loading is lazy.** Constructing a :class:`PluginRegistry` (or calling :func:`get_registry`)
+imports nothing; plugins are imported the first time something asks for indicators, readers,
+demo data or the plugin listing. ``import publicservices``, ``publicservices --help`` and
+``--version`` import no plugin. Each plugin's import time and the time its hooks took are
+recorded in its :class:`PluginInfo` and shown by ``publicservices plugins``; a third-party
+plugin that takes longer than :data:`SLOW_PLUGIN_SECONDS` to load is named in a warning.
 
-A plugin that fails to import, implements an unknown hook, or registers something invalid is
-recorded as *broken* with its error. Asking for indicators then raises one
-:class:`~publicservices.errors.PluginError` naming every broken plugin and its cause, while
-``publicservices plugins`` lists them as broken instead of crashing.
+**A faulty plugin is disabled, with a warning.** A plugin that fails to import (any exception,
+including ``SystemExit``; only ``KeyboardInterrupt`` propagates), implements an unknown hook,
+or whose hook raises or registers something invalid is *broken*: everything it registered is
+withdrawn, a :class:`PluginWarning` names the plugin, its distribution and the error, and the
+other plugins work as usual. ``publicservices plugins`` lists it as broken with its error.
+Asking for something that a disabled plugin registered, or (by the ``sector.name`` and
+``sector-...`` naming conventions) would have registered, raises a
+:class:`~publicservices.errors.PluginError` naming it (:meth:`PluginRegistry.explain_missing`).
+:meth:`PluginRegistry.check` raises one ``PluginError`` for every problem, for CI.
+
+**Clashes keep neither.** When two plugins register the same indicator id or reader name,
+neither registration is used, and a warning (and the listing of both plugins, status
+``conflict``) names both; their other registrations stay. Exception: a built-in plugin
+(:data:`DEFAULT_PLUGINS`) always wins: a third-party plugin cannot shadow a built-in
+indicator or reader; its registration is ignored with a warning. A demo-data generator of a
+plugin that lost an id keeps working, without the rows of that id.
+
+**Hooks go through pluggy.** Each plugin's hooks are called through pluggy's hook caller
+(a subset caller per plugin, so each registration is blamed on the right plugin): argument
+filtering, hook validation and tracing apply. ``PUBLICSERVICES_TRACE_PLUGINS=1`` writes
+pluggy's trace of every hook call, and each plugin's import time, to stderr.
+
+**Choosing plugins.** ``PUBLICSERVICES_LOAD_PLUGINS`` limits which installed plugins load: a
+comma-separated list of distribution names (``publicservices-health``), entry-point names
+(``health``) or module names (``publicservices_health``); an empty string loads none. A name
+that matches no installed plugin is reported in a warning listing the installed ones (never
+silently nothing). Built-in plugins always load.
 
 Example:
     >>> from publicservices.hookspecs import hookimpl
@@ -30,9 +55,11 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
-
+import sys
+import time
 import traceback
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
@@ -48,8 +75,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "DEFAULT_PLUGINS",
     "ENV_LOAD_PLUGINS",
+    "ENV_TRACE_PLUGINS",
+    "SLOW_PLUGIN_SECONDS",
     "PluginInfo",
     "PluginRegistry",
+    "PluginWarning",
     "get_registry",
     "reset_registry",
     "registered_indicators",
@@ -63,12 +93,32 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "publicservices.default_plugins.international",
 )
 ENV_LOAD_PLUGINS = "PUBLICSERVICES_LOAD_PLUGINS"
+ENV_TRACE_PLUGINS = "PUBLICSERVICES_TRACE_PLUGINS"
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
+SLOW_PLUGIN_SECONDS = 5.0
+"""A third-party plugin whose import and hooks take longer than this is named in a warning."""
+
+# hook name -> what its register() callback registers (in the order the hooks run)
+_HOOKS: tuple[tuple[str, str], ...] = (
+    ("publicservices_indicators", "indicator"),
+    ("publicservices_readers", "reader"),
+    ("publicservices_demo_data", "sector"),
+)
+_LOAD_STAGE = "load"
+
+
+class PluginWarning(UserWarning):
+    """A plugin was disabled, clashed with another, is slow, or the plugin selection names nothing."""
 
 
 @dataclasses.dataclass
 class PluginInfo:
-    """What one plugin is and did: shown by ``publicservices plugins``."""
+    """What one plugin is and did: shown by ``publicservices plugins``.
+
+    ``import_seconds`` is the time its import took (``None`` for a plugin object registered
+    in-process), ``hook_seconds`` the time its hooks took; ``conflicts`` lists registrations
+    it lost to a clash (the plugin itself still works).
+    """
 
     name: str
     distribution: str | None = None
@@ -76,13 +126,30 @@ class PluginInfo:
     hooks: list[str] = dataclasses.field(default_factory=list)
     error: str | None = None
     builtin: bool = False
+    entry_point: str | None = None
+    import_seconds: float | None = None
+    hook_seconds: float = 0.0
+    conflicts: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def status(self) -> str:
-        return "broken" if self.error else "ok"
+        """``broken`` (disabled), ``conflict`` (working, but lost a clash) or ``ok``."""
+        return "broken" if self.error else "conflict" if self.conflicts else "ok"
+
+    @property
+    def load_seconds(self) -> float:
+        """Import time plus hook time."""
+        return (self.import_seconds or 0.0) + self.hook_seconds
+
+    @property
+    def label(self) -> str:
+        """How messages name the plugin: ``plugin 'health' (publicservices-health)``."""
+        if self.builtin:
+            return f"built-in plugin {self.name!r}"
+        return f"plugin {self.name!r} ({self.distribution or 'in-process'})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "status": self.status}
+        return {**dataclasses.asdict(self), "status": self.status, "load_seconds": round(self.load_seconds, 4)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,60 +161,165 @@ class DemoGenerator:
     plugin: str
 
 
-class PluginRegistry:
-    """A pluggy manager plus everything its plugins registered, collected once."""
+class _Register:
+    """The ``register`` callback handed to one plugin's hook (its repr shows in traces)."""
 
-    def __init__(self, *, entry_points: bool = True, defaults: bool = True, only: list[str] | None = None) -> None:
+    def __init__(self, kind: str, plugin: str, add: Callable[..., None]) -> None:
+        self.kind, self.plugin, self._add = kind, plugin, add
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        self._add(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        what = {"indicator": "indicators", "reader": "readers", "sector": "demo data"}[self.kind]
+        return f"<register {what} for plugin {self.plugin!r}>"
+
+
+class PluginRegistry:
+    """A pluggy manager plus everything its plugins registered, collected once.
+
+    Parameters:
+        entry_points: load installed plugins (entry points in the ``publicservices`` group).
+        defaults: load the built-in plugins (:data:`DEFAULT_PLUGINS`).
+        only: load only these installed plugins (distribution, entry-point or module names);
+            ``None`` loads all of them.
+    """
+
+    def __init__(self, *, entry_points: bool = True, defaults: bool = True, only: Iterable[str] | None = None) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
+        self._entry_points = entry_points
+        self._defaults = defaults
+        self._only = None if only is None else list(only)
+        self._loaded = False
         self._infos: dict[str, PluginInfo] = {}
+        self._load_errors: dict[str, str] = {}
+        self._load_messages: list[str] = []
+        self._collect_messages: list[str] = []
+        self._warned: set[str] = set()
         self._collected: dict[str, Any] | None = None
-        if defaults:
-            for module_name in DEFAULT_PLUGINS:
-                self._register_module(module_name)
-        if entry_points:
-            self._load_entry_points(only)
+        self._trace = self.pm.trace.root.get("load")
+        self._tracing = False
+        if _env_flag(ENV_TRACE_PLUGINS):
+            self.enable_tracing()
+
+    def enable_tracing(self, writer: Callable[[str], object] | None = None) -> None:
+        """Write pluggy's trace of every hook call (and plugin import times) to ``writer`` (stderr)."""
+        self.pm.trace.root.setwriter(writer or (lambda text: sys.stderr.write(text)))
+        if not self._tracing:
+            self.pm.enable_tracing()
+            self._tracing = True
 
     # -- loading -------------------------------------------------------------------------
 
     def register(self, plugin: object, name: str | None = None, *, distribution: str | None = None) -> None:
-        """Register a plugin object or module (tests and notebooks use this directly)."""
+        """Register a plugin object or module (tests and notebooks use this directly).
+
+        The built-in and installed plugins load first, so they keep their precedence.
+        """
+        self._ensure_loaded()
         name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
-        info = self._infos.setdefault(name, PluginInfo(name=name, distribution=distribution))
+        if name in self._infos:
+            raise PluginError(f"a plugin named {name!r} is already registered.\nFix: pass another name= to register().")
+        self._infos[name] = PluginInfo(name=name, distribution=distribution)
+        self._add_plugin(plugin, name)
+
+    def load_entry_point(self, distribution: str, entry_point: metadata.EntryPoint) -> PluginInfo:
+        """Import one installed plugin through its entry point and register it (or record why not)."""
+        self._ensure_loaded()
+        return self._load_entry_point(distribution, entry_point)
+
+    def _ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        if self._defaults:
+            for module_name in DEFAULT_PLUGINS:
+                self._load_builtin(module_name)
+        if self._entry_points:
+            self._load_entry_points(self._only)
+
+    def _load_builtin(self, module_name: str) -> None:
+        info = self._infos[module_name] = PluginInfo(name=module_name, builtin=True, entry_point=module_name)
+        start = time.perf_counter()
+        try:
+            module = importlib.import_module(module_name)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - even SystemExit only disables the plugin
+            self._load_errors[module_name] = f"failed to import {module_name!r}: {_describe(exc)}"
+            return
+        finally:
+            info.import_seconds = time.perf_counter() - start
+            self._trace("imported", module_name, f"in {info.import_seconds:.3f} s")
+        self._add_plugin(module, module_name)
+
+    def _load_entry_points(self, only: list[str] | None) -> None:
+        installed = list(_entry_points())
+        if only is not None:
+            wanted = {_normalise(n): n for n in only}
+            matched: set[str] = set()
+            selected = []
+            for dist_name, ep in installed:
+                hit = {_normalise(dist_name), _normalise(ep.name), _normalise(ep.module)} & set(wanted)
+                if hit:
+                    selected.append((dist_name, ep))
+                    matched |= hit
+            builtins = {_normalise(m) for m in DEFAULT_PLUGINS}
+            unknown = [name for key, name in wanted.items() if key not in matched and key not in builtins]
+            if unknown:
+                choices = ", ".join(sorted(f"{ep.name} ({dist})" for dist, ep in installed)) or "none"
+                self._load_messages.append(
+                    f"{ENV_LOAD_PLUGINS} names {', '.join(map(repr, unknown))}, which match{'es' if len(unknown) == 1 else ''} "
+                    f"no installed plugin; installed plugins (entry point and distribution): {choices}.\n"
+                    f"Fix: use one of those names, e.g. {ENV_LOAD_PLUGINS}=publicservices-health or {ENV_LOAD_PLUGINS}=health "
+                    "(see `publicservices plugins`)."
+                )
+            installed = selected
+        for dist_name, ep in installed:
+            self._load_entry_point(dist_name, ep)
+
+    def _load_entry_point(self, dist_name: str, ep: metadata.EntryPoint) -> PluginInfo:
+        self._collected = None
+        name = ep.name if ep.name not in self._infos else f"{dist_name}:{ep.name}"
+        info = self._infos[name] = PluginInfo(name=name, distribution=dist_name, entry_point=ep.value)
+        try:
+            info.version = metadata.version(dist_name)
+        except metadata.PackageNotFoundError:  # pragma: no cover - broken metadata
+            pass
+        start = time.perf_counter()
+        try:
+            plugin = ep.load()
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - even SystemExit only disables the plugin
+            self._load_errors[name] = f"failed to import {ep.value!r}: {_describe(exc)}"
+            return info
+        finally:
+            info.import_seconds = time.perf_counter() - start
+            self._trace("imported", name, f"({dist_name}) in {info.import_seconds:.3f} s")
+        self._add_plugin(plugin, name)
+        return info
+
+    def _add_plugin(self, plugin: object, name: str) -> None:
+        info = self._infos[name]
+        self._collected = None
+        try:
+            hash(plugin)
+        except TypeError:
+            self._load_errors[name] = f"the plugin object {type(plugin).__name__} is not hashable (pluggy needs hashable plugins)"
+            return
         try:
             self.pm.register(plugin, name=name)
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
             if self.pm.is_registered(plugin):
                 self.pm.unregister(plugin)
-            info.error = f"{exc} (check the hook's spelling against publicservices.hookspecs)"
-        except ValueError as exc:  # already registered under this name
-            info.error = str(exc)
+            self._load_errors[name] = f"{exc} (check the hook's spelling against publicservices.hookspecs)"
+        except ValueError as exc:  # the same object registered twice
+            self._load_errors[name] = str(exc)
         else:
             info.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
-        self._collected = None
-
-    def _register_module(self, module_name: str) -> None:
-        module = importlib.import_module(module_name)
-        self.register(module, name=module_name)
-        self._infos[module_name].builtin = True
-
-    def _load_entry_points(self, only: list[str] | None) -> None:
-        for dist_name, ep in _entry_points():
-            if only is not None and _normalise(dist_name) not in {_normalise(n) for n in only}:
-                continue
-            name = ep.name if ep.name not in self._infos else f"{dist_name}:{ep.name}"
-            info = self._infos.setdefault(name, PluginInfo(name=name, distribution=dist_name))
-            try:
-                info.version = metadata.version(dist_name)
-            except metadata.PackageNotFoundError:  # pragma: no cover - broken metadata
-                pass
-            try:
-                plugin = ep.load()
-            except Exception as exc:  # noqa: BLE001 - any import failure marks the plugin broken
-                info.error = f"failed to import {ep.value!r}: {type(exc).__name__}: {exc}"
-                continue
-            self.register(plugin, name=name, distribution=dist_name)
 
     # -- what plugins registered -----------------------------------------------------------
 
@@ -157,119 +329,316 @@ class PluginRegistry:
         return sorted(self._infos.values(), key=lambda i: (not i.builtin, i.name))
 
     def broken(self) -> list[PluginInfo]:
+        """The disabled plugins."""
         return [info for info in self.plugins() if info.error]
 
+    def messages(self) -> list[str]:
+        """Every problem found (disabled plugins, clashes, slow plugins, unknown names), as warned."""
+        self._collect()
+        return [*self._load_messages, *self._collect_messages]
+
     def indicators(self) -> dict[str, Indicator]:
-        """All registered indicators by id; raises PluginError if any plugin is broken."""
-        return self._checked()["indicators"]
+        """All registered indicators by id, from every plugin that works."""
+        return self._collect()["indicators"]
 
     def readers(self) -> dict[str, Reader]:
-        """All registered readers by name; raises PluginError if any plugin is broken."""
-        return self._checked()["readers"]
+        """All registered readers by name (built-in first), from every plugin that works."""
+        return self._collect()["readers"]
 
     def demo_generators(self) -> list[DemoGenerator]:
         """All registered demo-data generators, in plugin order."""
-        return self._checked()["demo"]
+        return self._collect()["demo"]
 
-    def _checked(self) -> dict[str, Any]:
-        collected = self._collect()
-        broken = [i for i in self._infos.values() if i.error]
-        if broken:
-            lines = "\n".join(f"  - {i.name} ({i.distribution or 'in-process'}): {i.error}" for i in broken)
+    def owner(self, indicator_id: str) -> str | None:
+        """The plugin that registered an indicator."""
+        return self._collect()["owners"]["indicator"].get(indicator_id)
+
+    def reader_plugin(self, reader_name: str) -> PluginInfo | None:
+        """The plugin that registered a reader."""
+        owner = self._collect()["owners"]["reader"].get(reader_name)
+        return self._infos.get(owner) if owner else None
+
+    def check(self) -> None:
+        """Raise one :class:`PluginError` naming every disabled plugin and every clash (for CI)."""
+        self._collect()
+        infos = [i for i in self._infos.values() if i.error or i.conflicts]
+        if infos:
+            lines = "\n".join(f"  - {m}".replace("\n", "\n    ") for m in self.messages())
             raise PluginError(
-                f"{len(broken)} plugin(s) could not be loaded:\n{lines}\n"
-                f"Fix: repair or uninstall the plugin, or leave it out with "
-                f"{ENV_LOAD_PLUGINS}=name1,name2 (see `publicservices plugins`).",
-                distribution=", ".join(i.distribution or i.name for i in broken),
+                f"{len(infos)} plugin(s) have problems:\n{lines}",
+                distribution=", ".join(i.distribution or i.name for i in infos),
             )
-        return collected
+
+    def explain_missing(self, kind: str, name: str) -> PluginError | None:
+        """Why an indicator id, reader name or demo sector is missing, if a plugin problem explains it.
+
+        ``kind`` is ``"indicator"``, ``"reader"`` or ``"sector"``. Returns a
+        :class:`PluginError` naming the plugins (raise it), or ``None`` when no plugin problem
+        explains the absence (the name is simply unknown).
+        """
+        if kind not in {k for _, k in _HOOKS}:
+            raise ValueError(f"kind must be 'indicator', 'reader' or 'sector', not {kind!r}")
+        collected = self._collect()
+        fix = (f"Fix: repair or uninstall the plugin, or leave it out with {ENV_LOAD_PLUGINS} "
+               "(see `publicservices plugins`).")
+        clash = collected["clashes"][kind].get(name)
+        if clash:
+            labels = " and ".join(self._infos[p].label for p in clash)
+            return PluginError(
+                f"{kind} {name!r} is registered by {labels}, so {'neither' if len(clash) == 2 else 'none'} of them is used.\n"
+                f"Fix: uninstall one of them, or leave one out with {ENV_LOAD_PLUGINS} (see `publicservices plugins`).",
+                distribution=", ".join(self._infos[p].distribution or p for p in clash),
+            )
+        owner = collected["disabled"][kind].get(name)
+        if owner is None and kind == "sector":  # a sector whose indicators came from a disabled plugin
+            owner = next((p for i, p in collected["disabled"]["indicator"].items() if i.split(".")[0] == name), None)
+        if owner:
+            info = self._infos[owner]
+            return PluginError(f"{kind} {name!r} comes from {info.label}, which is disabled: {info.error}\n{fix}",
+                               distribution=info.distribution or info.name)
+        stage_of = {k: h for h, k in _HOOKS}
+        order = [_LOAD_STAGE, *(h for h, _ in _HOOKS)]
+        prefix = name.split(".")[0] if kind == "indicator" else name.split("-")[0] if kind == "reader" else name
+        suspects = [
+            info for info in self._infos.values()
+            if info.error and order.index(collected["failed_at"].get(info.name, _LOAD_STAGE)) <= order.index(stage_of[kind])
+            and _normalise(prefix) in _short_names(info)
+        ]
+        if suspects:
+            labels = "; ".join(f"{i.label}: {i.error}" for i in suspects)
+            return PluginError(f"{kind} {name!r} is not registered; it would come from a disabled plugin: {labels}\n{fix}",
+                               distribution=", ".join(i.distribution or i.name for i in suspects))
+        return None
+
+    def disabled_hint(self) -> str:
+        """A sentence naming the disabled plugins (empty if none), for 'not found' messages."""
+        broken = [i.label for i in self._infos.values() if i.error] if self._collected is not None else []
+        if not broken:
+            return ""
+        return f"\nNote: {', '.join(broken)} {'is' if len(broken) == 1 else 'are'} disabled and may provide it (see `publicservices plugins`)."
+
+    # -- collecting ------------------------------------------------------------------------
 
     def _collect(self) -> dict[str, Any]:
         if self._collected is not None:
             return self._collected
-        indicators: dict[str, Indicator] = {}
-        owners: dict[str, str] = {}
-        readers: dict[str, Reader] = {}
-        reader_owners: dict[str, str] = {}
-        demo: list[DemoGenerator] = []
+        self._ensure_loaded()
+        for info in self._infos.values():
+            info.error = self._load_errors.get(info.name)
+            info.hook_seconds = 0.0
+            info.conflicts = []
+        failed_at: dict[str, str] = {}
+        attempts: dict[str, list[tuple[str, str, Any]]] = {kind: [] for _, kind in _HOOKS}
 
-        def run(hook_name: str, make_register: Callable[[str], Callable[..., None]]) -> None:
-            caller = getattr(self.pm.hook, hook_name)
-            # get_hookimpls() lists in registration order (pluggy *calls* them in reverse).
-            for impl in caller.get_hookimpls():
-                info = self._infos[impl.plugin_name]
-                if info.error:
+        for hook_name, kind in _HOOKS:
+            for name, info in self._infos.items():
+                if info.error or hook_name not in info.hooks:
                     continue
+                others = [p for n, p in self.pm.list_name_plugin() if n != name and p is not None]
+                caller = self.pm.subset_hook_caller(hook_name, remove_plugins=others)
+                register = _Register(kind, name, self._make_add(kind, name, attempts[kind]))
+                start = time.perf_counter()
                 try:
-                    impl.function(register=make_register(impl.plugin_name))
+                    caller(register=register)
+                except KeyboardInterrupt:
+                    raise
                 except PublicServicesError as exc:
                     info.error = f"{hook_name}: {exc}"
-                except Exception as exc:  # noqa: BLE001
-                    where = traceback.extract_tb(exc.__traceback__)[-1]
-                    info.error = f"{hook_name} raised {type(exc).__name__}: {exc} ({where.filename}:{where.lineno})"
+                except BaseException as exc:  # noqa: BLE001 - any failure disables only this plugin
+                    info.error = f"{hook_name} raised {_describe(exc)}"
+                finally:
+                    info.hook_seconds += time.perf_counter() - start
+                if info.error:
+                    failed_at[name] = hook_name
 
-        def register_indicator(plugin: str) -> Callable[[Indicator], None]:
-            def register(indicator: Indicator) -> None:
-                from publicservices.indicators import Indicator
-
-                if not isinstance(indicator, Indicator):
-                    raise IndicatorError(f"register() expects an Indicator, got {type(indicator).__name__}")
-                if indicator.id in indicators:
-                    raise IndicatorError(
-                        f"indicator id {indicator.id!r} is already registered by plugin {owners[indicator.id]!r}; "
-                        f"ids must be unique across plugins"
-                    )
-                indicators[indicator.id] = indicator
-                owners[indicator.id] = plugin
-
-            return register
-
-        def register_reader(plugin: str) -> Callable[[Reader], None]:
-            def register(reader: Reader) -> None:
-                from publicservices.reading import Reader
-
-                if not isinstance(reader, Reader):
-                    raise PluginError(f"register() expects a Reader, got {type(reader).__name__}")
-                if reader.name in readers:
-                    raise PluginError(f"reader {reader.name!r} is already registered by plugin {reader_owners[reader.name]!r}")
-                readers[reader.name] = reader
-                reader_owners[reader.name] = plugin
-
-            return register
-
-        def register_demo(plugin: str) -> Callable[..., None]:
-            def register(sector: str, generate: Callable[..., Any]) -> None:
-                if not callable(generate):
-                    raise PluginError(f"register({sector!r}, generate) needs a callable generate")
-                demo.append(DemoGenerator(sector=sector, generate=generate, plugin=plugin))
-
-            return register
-
-        run("publicservices_indicators", register_indicator)
-        run("publicservices_readers", register_reader)
-        run("publicservices_demo_data", register_demo)
-        # Anything registered by a plugin that turned out broken is withdrawn with it.
         broken = {name for name, info in self._infos.items() if info.error}
-        indicators = {k: v for k, v in indicators.items() if owners[k] not in broken}
-        readers = {k: v for k, v in readers.items() if reader_owners[k] not in broken}
-        demo = [d for d in demo if d.plugin not in broken]
-        self._collected = {"indicators": indicators, "readers": readers, "demo": demo, "owners": owners}
+        disabled: dict[str, dict[str, str]] = {kind: {} for _, kind in _HOOKS}
+        for kind, items in attempts.items():
+            for plugin, key, _ in items:
+                if plugin in broken:
+                    disabled[kind].setdefault(key, plugin)
+        messages: list[str] = []
+        clashes: dict[str, dict[str, list[str]]] = {kind: {} for _, kind in _HOOKS}
+        owners: dict[str, dict[str, str]] = {}
+        kept: dict[str, dict[str, Any]] = {}
+        for kind in ("indicator", "reader"):
+            kept[kind], owners[kind] = self._resolve(kind, attempts[kind], broken, clashes[kind], messages)
+        lost: dict[str, set[str]] = {}
+        for plugin, key, _ in attempts["indicator"]:
+            if plugin not in broken and owners["indicator"].get(key) != plugin:
+                lost.setdefault(plugin, set()).add(key)
+        demo = [
+            DemoGenerator(sector=sector, generate=_without(generate, lost[plugin]) if plugin in lost else generate, plugin=plugin)
+            for plugin, sector, generate in attempts["sector"]
+            if plugin not in broken
+        ]
+
+        enabled = sorted({i.distribution for i in self._infos.values() if i.distribution and not i.builtin and not i.error})
+        disabled_messages = []
+        for info in self._infos.values():
+            if info.error:
+                fix = (f"repair or uninstall it, or leave it out with {ENV_LOAD_PLUGINS}={','.join(enabled)} "
+                       "(see `publicservices plugins`)" if info.distribution else "repair it, or stop registering it")
+                disabled_messages.append(f"{info.label} is disabled: {info.error}\nThe other plugins still work. Fix: {fix}.")
+            elif not info.builtin and info.load_seconds > SLOW_PLUGIN_SECONDS:
+                messages.append(
+                    f"{info.label} took {info.load_seconds:.1f} s to load (import {info.import_seconds or 0:.1f} s, "
+                    f"hooks {info.hook_seconds:.1f} s); every command that needs plugins waits for it.\n"
+                    "Fix: ask its authors to import heavy libraries inside functions, or leave it out with "
+                    f"{ENV_LOAD_PLUGINS} (see `publicservices plugins`)."
+                )
+        self._collect_messages = [*disabled_messages, *messages]
+        self._collected = {
+            "indicators": kept["indicator"],
+            "readers": kept["reader"],
+            "demo": demo,
+            "owners": owners,
+            "clashes": clashes,
+            "disabled": disabled,
+            "failed_at": failed_at,
+        }
+        self._warn()
         return self._collected
 
-    def owner(self, indicator_id: str) -> str | None:
-        """The plugin that registered an indicator."""
-        return self._collect()["owners"].get(indicator_id)
+    def _make_add(self, kind: str, plugin: str, items: list[tuple[str, str, Any]]) -> Callable[..., None]:
+        mine: set[str] = set()
+
+        def add_indicator(indicator: Indicator) -> None:
+            from publicservices.indicators import Indicator
+
+            if not isinstance(indicator, Indicator):
+                raise IndicatorError(f"register() expects an Indicator, got {type(indicator).__name__}")
+            if indicator.id in mine:
+                raise IndicatorError(f"indicator id {indicator.id!r} is registered twice by this plugin")
+            mine.add(indicator.id)
+            items.append((plugin, indicator.id, indicator))
+
+        def add_reader(reader: Reader) -> None:
+            from publicservices.reading import Reader
+
+            if not isinstance(reader, Reader):
+                raise PluginError(f"register() expects a Reader, got {type(reader).__name__}")
+            if reader.name in mine:
+                raise PluginError(f"reader {reader.name!r} is registered twice by this plugin")
+            mine.add(reader.name)
+            items.append((plugin, reader.name, reader))
+
+        def add_demo(sector: str, generate: Callable[..., Any]) -> None:
+            if not callable(generate):
+                raise PluginError(f"register({sector!r}, generate) needs a callable generate")
+            items.append((plugin, sector, generate))
+
+        return {"indicator": add_indicator, "reader": add_reader, "sector": add_demo}[kind]
+
+    def _resolve(
+        self, kind: str, items: list[tuple[str, str, Any]], broken: set[str], clashes: dict[str, list[str]], messages: list[str]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Apply the clash rule: one claimant keeps it; a built-in wins; otherwise nobody does."""
+        claims: dict[str, list[tuple[str, Any]]] = {}
+        for plugin, key, obj in items:
+            if plugin not in broken:
+                claims.setdefault(key, []).append((plugin, obj))
+        kept: dict[str, Any] = {}
+        owners: dict[str, str] = {}
+        for key, found in claims.items():
+            if len(found) == 1:
+                kept[key], owners[key] = found[0][1], found[0][0]
+                continue
+            builtin = [(p, o) for p, o in found if self._infos[p].builtin]
+            if builtin:
+                winner = builtin[0][0]
+                kept[key], owners[key] = builtin[0][1], winner
+                for loser, _ in found:
+                    if loser == winner:
+                        continue
+                    info = self._infos[loser]
+                    info.conflicts.append(f"{kind} {key!r} is provided by {self._infos[winner].label}; this plugin's is ignored")
+                    messages.append(
+                        f"{info.label} registers {kind} {key!r}, which {self._infos[winner].label} provides; the built-in "
+                        f"{kind} is used and the plugin's is ignored.\nFix: give the plugin's {kind} another name "
+                        "(a plugin cannot replace a built-in one)."
+                    )
+                continue
+            names = [p for p, _ in found]
+            clashes[key] = names
+            labels = " and ".join(self._infos[p].label for p in names)
+            for plugin in names:
+                others = " and ".join(self._infos[p].label for p in names if p != plugin)
+                self._infos[plugin].conflicts.append(f"{kind} {key!r} is also registered by {others}; neither is used")
+            messages.append(
+                f"{kind} {key!r} is registered by {labels}; {'neither' if len(names) == 2 else 'none'} of them is used.\n"
+                f"Fix: uninstall one of them, or leave one out with {ENV_LOAD_PLUGINS} (see `publicservices plugins`)."
+            )
+        return kept, owners
+
+    def _warn(self) -> None:
+        # Warn only once the registry is consistent: a warnings filter set to "error" must not
+        # leave it half-collected.
+        for message in [*self._load_messages, *self._collect_messages]:
+            if message not in self._warned:
+                self._warned.add(message)
+                warnings.warn(message, PluginWarning, stacklevel=4)
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message (file:line)`` for the innermost frame of an exception."""
+    text = f"{type(exc).__name__}: {exc}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        text += f" ({frames[-1].filename}:{frames[-1].lineno})"
+    return text
+
+
+def _without(generate: Callable[..., Any], ids: set[str]) -> Callable[..., Any]:
+    """Wrap a demo generator so that it drops the rows (and truth) of indicators its plugin lost."""
+
+    def generate_kept(nation: Any) -> Any:
+        import polars as pl
+
+        from publicservices.synthetic.model import DemoData
+
+        data = generate(nation)
+        if not isinstance(data, DemoData):
+            return data  # demo() reports it
+
+        def keep(item: Any) -> Any:
+            if isinstance(item, pl.DataFrame) and "indicator_id" in item.columns:
+                return item.filter(~pl.col("indicator_id").is_in(sorted(ids)))
+            if isinstance(item, dict):
+                return {k: v for k, v in item.items() if k not in ids}
+            return item
+
+        return dataclasses.replace(data, values=keep(data.values), truth={k: keep(v) for k, v in data.truth.items()})
+
+    generate_kept.__wrapped__ = generate  # type: ignore[attr-defined]
+    return generate_kept
 
 
 def _normalise(name: str) -> str:
-    return name.lower().replace("_", "-")
+    return name.strip().lower().replace("_", "-").replace(".", "-")
+
+
+def _short_names(info: PluginInfo) -> set[str]:
+    """The names a plugin goes by, with the ``publicservices-`` prefix dropped (for attribution)."""
+    names = {info.name, info.distribution or "", (info.entry_point or "").split(":")[0]}
+    out = set()
+    for name in filter(None, names):
+        norm = _normalise(name)
+        out |= {norm, norm.removeprefix("publicservices-")}
+    return out
 
 
 def _entry_points() -> Iterator[tuple[str, metadata.EntryPoint]]:
     seen: set[tuple[str, str]] = set()
     for dist in metadata.distributions():
         dist_name = dist.metadata["Name"]
-        for ep in dist.entry_points:
+        if not dist_name:
+            continue
+        try:
+            entry_points = list(dist.entry_points)
+        except Exception:  # noqa: BLE001 pragma: no cover - malformed entry_points.txt
+            continue
+        for ep in entry_points:
             if ep.group == ENTRY_POINT_GROUP and (dist_name, ep.name) not in seen:
                 seen.add((dist_name, ep.name))
                 yield dist_name, ep
@@ -280,6 +649,10 @@ def _env_filter() -> list[str] | None:
     if raw is None:
         return None
     return [n.strip() for n in raw.split(",") if n.strip()]
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 _registry: PluginRegistry | None = None
@@ -300,8 +673,6 @@ def reset_registry(registry: PluginRegistry | None = None) -> PluginRegistry | N
     return old
 
 
-
-
 def registered_indicators(sector: str | None = None) -> dict[str, Indicator]:
     """Every registered indicator by id, optionally for one sector.
 
@@ -310,5 +681,11 @@ def registered_indicators(sector: str | None = None) -> dict[str, Indicator]:
         >>> all(i.id.startswith(i.sector + ".") for i in ps.registered_indicators().values())
         True
     """
-    found = get_registry().indicators()
-    return found if sector is None else {i: ind for i, ind in found.items() if ind.sector == sector}
+    registry = get_registry()
+    found = registry.indicators()
+    if sector is None:
+        return found
+    selected = {i: ind for i, ind in found.items() if ind.sector == sector}
+    if not selected and (error := registry.explain_missing("sector", sector)) is not None:
+        raise error
+    return selected

@@ -100,31 +100,40 @@ def check_plugin(
         raise_on_failure: raise one ``AssertionError`` listing every failure (default), or
             just return the :class:`PluginCheck`.
     """
-    from publicservices.plugins import PluginRegistry
+    import warnings
+
+    from publicservices.plugins import PluginRegistry, PluginWarning
 
     name = plugin if isinstance(plugin, str) else getattr(plugin, "__name__", type(plugin).__name__)
     result = PluginCheck(plugin=name)
     registry = PluginRegistry(entry_points=False, defaults=True)
-    builtin_readers = set(registry.readers())
-    plugin_names = _register(registry, plugin, result)
-    if result.failures:
-        return _finish(result, raise_on_failure)
-    broken = registry.broken()
-    if broken:
-        for info in broken:
-            result.fail(f"plugin {info.name!r} is broken: {info.error}")
-        return _finish(result, raise_on_failure)
-    result.passed.append("loads")
+    with warnings.catch_warnings():
+        # Every problem a warning would report is a failure in the result instead.
+        warnings.simplefilter("ignore", PluginWarning)
+        builtin_readers = set(registry.readers())
+        plugin_names = _register(registry, plugin, result)
+        if result.failures:
+            return _finish(result, raise_on_failure)
+        infos = [info for info in registry.plugins() if info.name in plugin_names]
+        broken = [info for info in infos if info.error]
+        if broken:
+            for info in broken:
+                result.fail(f"plugin {info.name!r} is broken: {info.error}")
+            return _finish(result, raise_on_failure)
+        result.passed.append("loads")
+        for info in infos:
+            for conflict in info.conflicts:
+                result.fail(f"plugin {info.name!r}: {conflict}")
 
-    indicators = {i: ind for i, ind in registry.indicators().items() if registry.owner(i) in plugin_names}
-    result.indicators = sorted(indicators)
-    _check_indicators(indicators, result)
-    readers = {n: r for n, r in registry.readers().items() if n not in builtin_readers}
-    result.readers = sorted(readers)
-    _check_readers(readers, dict(reader_fixtures or {}), registry.indicators(), result)
-    generators = [g for g in registry.demo_generators() if g.plugin in plugin_names]
-    result.sectors = sorted({g.sector for g in generators})
-    _check_demo(generators, indicators, seed, result)
+        indicators = {i: ind for i, ind in registry.indicators().items() if registry.owner(i) in plugin_names}
+        result.indicators = sorted(indicators)
+        _check_indicators(indicators, result)
+        readers = {n: r for n, r in registry.readers().items() if n not in builtin_readers}
+        result.readers = sorted(readers)
+        _check_readers(readers, dict(reader_fixtures or {}), registry.indicators(), result)
+        generators = [g for g in registry.demo_generators() if g.plugin in plugin_names]
+        result.sectors = sorted({g.sector for g in generators})
+        _check_demo(generators, indicators, seed, result)
     return _finish(result, raise_on_failure)
 
 
@@ -150,13 +159,9 @@ def _register(registry: Any, plugin: Any, result: PluginCheck) -> set[str]:
         for ep in dist.entry_points:
             if ep.group != ENTRY_POINT_GROUP or ep.name in names:
                 continue
-            try:
-                module = ep.load()
-            except Exception as exc:  # noqa: BLE001 - report any import failure
-                result.fail(f"entry point {ep.name!r} ({ep.value}) fails to import: {type(exc).__name__}: {exc}")
-                continue
-            registry.register(module, name=ep.name, distribution=dist.metadata["Name"])
-            names.add(ep.name)
+            # The registry imports it (any failure, even SystemExit, marks it broken) and registers it.
+            info = registry.load_entry_point(dist.metadata["Name"], ep)
+            names.add(info.name)
         break
     if not names and not result.failures:
         result.fail(
@@ -194,7 +199,12 @@ def _check_readers(readers: Mapping[str, Any], fixtures: dict[str, Any], known: 
 
     for name in sorted(set(fixtures) - set(readers)):
         result.fail(f"a fixture is given for reader {name!r}, which the plugin does not register (it has {sorted(readers)})")
+    from publicservices.reading import _claims_anything
+
     for name, reader in sorted(readers.items()):
+        if _claims_anything(reader):
+            result.fail(f"reader {name!r} claims every file: its sniff accepts a header of made-up column names "
+                        "(it must test for the columns of its layout)")
         if name not in fixtures:
             result.fail(f"reader {name!r} has no fixture: pass reader_fixtures={{{name!r}: path}} with a few example rows")
             continue

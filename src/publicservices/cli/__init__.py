@@ -6,8 +6,10 @@ Each command group lives in its own module and is imported only when invoked, so
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+from collections.abc import Iterator
 
 import click
 
@@ -63,9 +65,30 @@ def _available(name: str) -> bool:
     return importlib.util.find_spec(module_name) is not None
 
 
+@contextlib.contextmanager
+def _plugin_warnings_on_stderr() -> Iterator[None]:
+    """Show plugin warnings (a disabled or clashing plugin ...) as one plain line each on stderr."""
+    import warnings
+
+    from publicservices.plugins import PluginWarning
+
+    with warnings.catch_warnings():  # restores warnings.showwarning when the command ends
+        previous = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+            if issubclass(category, PluginWarning):
+                click.secho(f"Warning: {message}", fg="yellow", err=True)
+            else:
+                previous(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="publicservices")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Compare how well public services perform across places.
 
     \b
@@ -74,6 +97,7 @@ def cli() -> None:
       publicservices validate values.csv
       publicservices publish --out site/
     """
+    ctx.with_resource(_plugin_warnings_on_stderr())
 
 
 def main() -> None:

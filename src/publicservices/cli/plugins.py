@@ -22,19 +22,27 @@ def plugins(as_json: bool) -> None:
       publicservices plugins
       PUBLICSERVICES_LOAD_PLUGINS=publicservices-health publicservices plugins --json
     """
-    from publicservices.plugins import get_registry
+    import warnings
 
-    infos = get_registry().plugins()
-    if as_json:
+    from publicservices.plugins import PluginWarning, get_registry
+
+    registry = get_registry()
+    with warnings.catch_warnings():
+        # The listing below shows every problem; the same warnings would only repeat it.
+        warnings.simplefilter("ignore", PluginWarning)
+        infos = registry.plugins()
+        messages = registry.messages()
+    if as_json:  # every problem is in the JSON (error, conflicts); stdout stays parseable
         click.echo(json.dumps([i.to_dict() for i in infos], indent=2))
         return
     rows = [
-        (i.name, i.distribution or ("built-in" if i.builtin else ""), i.version or "", ", ".join(h.removeprefix("publicservices_") for h in i.hooks), i.status)
+        (i.name, i.distribution or ("built-in" if i.builtin else ""), i.version or "",
+         ", ".join(h.removeprefix("publicservices_") for h in i.hooks), f"{i.load_seconds:.2f} s", i.status)
         for i in infos
     ]
-    click.echo(table(["name", "distribution", "version", "hooks", "status"], rows))
-    for info in infos:
-        if info.error:
-            click.secho(f"\n{info.name} is broken: {info.error}", fg="red", err=True)
+    click.echo(table(["name", "distribution", "version", "hooks", "load time", "status"], rows))
+    for message in messages:
+        click.secho(f"\n{message}", fg="red", err=True)
     broken = sum(1 for i in infos if i.error)
-    click.echo(f"\n{len(infos)} plugin(s), {broken} broken.")
+    conflict = sum(1 for i in infos if i.conflicts and not i.error)
+    click.echo(f"\n{len(infos)} plugin(s), {broken} broken" + (f", {conflict} with conflicts." if conflict else "."))
