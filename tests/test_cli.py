@@ -186,6 +186,9 @@ def test_validate_fails_a_file_with_no_rows(registry, tmp_path):
     areas.write_text("area_code,area_name\n")
     result = run("validate", "--kind", "areas", str(areas))
     assert result.exit_code == 1 and "no data rows" in result.output
+    # A boundary file holds areas and no values: that is not an empty file.
+    boundaries = Path(__file__).parent / "fixtures" / "readers" / "topojson_small.json"
+    assert run("validate", str(boundaries)).exit_code == 0
 
 
 def test_validate_names_the_lines_of_ragged_rows(registry, tmp_path):

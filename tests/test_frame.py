@@ -242,3 +242,81 @@ def valid_frames(draw):
 @given(valid_frames())
 def test_valid_frames_pass_unchanged(frame):
     assert_frame_equal(validate_values(frame, INDICATORS), frame)
+
+
+# -- implausible values and odd columns, rejected at the door ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "cells"),
+    [
+        ("numerator", [5.0, 2.0**60, 30.0]),  # above 2**53: floats no longer hold whole numbers exactly
+        ("denominator", [10.0, 20.0, 1e16]),
+        ("numerator", ["5", "1e300", "30"]),  # text parsed as a number, then too large
+        ("value", [1.0, -2e15, 3.0]),
+        ("upper_ci", [None, 1e300, None]),
+    ],
+)
+def test_implausibly_large_numbers_are_rejected(column, cells):
+    with pytest.raises(DataError, match=f"'{column}' is implausibly large \\(above 10\\^15\\) in 1 row") as err:
+        validate_values(values(**{column: cells}))
+    assert "Fix:" in str(err.value)
+
+
+def test_large_but_plausible_and_fractional_counts_pass():
+    # Fingertips publishes fractional numerators for some measures; a billion people is large but real.
+    out = validate_values(values(numerator=[5.5, 7.25, 1e12], denominator=[10.0, 20.0, 1e15]))
+    assert out.get_column("numerator").to_list() == [5.5, 7.25, 1e12]
+
+
+def test_implausible_population_and_spend():
+    with pytest.raises(DataError, match="'population' is implausibly large"):
+        validate_areas(pl.DataFrame({"area_code": ["A1"], "population": [2.0**60]}))
+    with pytest.raises(DataError, match="'spend' is implausibly large"):
+        validate_spend(pl.DataFrame({"area_code": ["A1"], "period": ["2020"], "service": ["x"], "spend": [-1e16]}))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "shown"),
+    [
+        ({"period": ["0001", "2022/23", "2022/23"]}, "row 1: health.prop | A1 | 0001"),
+        ({"period": ["2022/23", "2022/23", "2301"]}, "row 3: health.rate | A1 | 2301"),
+        ({"period_start": ["2022-04-01", "-0001-01-01", "2022-04-01"]}, "row 2: health.prop | A2 | 2022/23"),
+        ({"period_start": [dt.date(1799, 12, 31), dt.date(2022, 4, 1), dt.date(1799, 12, 31)]}, "row 1: health.prop | A1 | 2022/23"),
+    ],
+)
+def test_period_start_years_outside_1800_to_2200(overrides, shown):
+    with pytest.raises(DataError, match="'period_start' is outside the years 1800 to 2200") as err:
+        validate_values(values(**overrides))
+    assert shown in str(err.value)
+
+
+def test_edge_years_pass():
+    frame = values(period=["1800", "2200", "1800"], period_start=[dt.date(1800, 1, 1), dt.date(2200, 12, 31), dt.date(1800, 1, 1)])
+    assert validate_values(frame).height == 3
+
+
+@pytest.mark.parametrize(
+    ("frame", "column"),
+    [
+        (pl.DataFrame({"indicator_id": [["health.prop"]], "area_code": ["A1"], "period": ["2023"]}), "indicator_id"),
+        (pl.DataFrame({"indicator_id": ["x", "x"], "area_code": ["A1", "A1"], "period": [["2023"], ["2023"]]}), "period"),
+        (pl.DataFrame({"indicator_id": ["x"], "area_code": [{"code": "A1"}], "period": ["2023"]}), "area_code"),
+        (pl.DataFrame({"indicator_id": ["x"], "area_code": [b"A1"], "period": ["2023"]}), "area_code"),
+        (pl.DataFrame({"indicator_id": ["x", "x"], "area_code": ["A1", "A1"], "period": ["2023"] * 2, "sex": [["m"], ["f"]]}), "sex"),
+        (pl.DataFrame({"indicator_id": ["x"], "area_code": ["A1"], "period": ["2023"], "age": [{"from": 0, "to": 15}]}), "age"),
+    ],
+)
+def test_list_struct_and_binary_keys_give_a_named_error_not_a_crash(frame, column):
+    # The message builder itself used to fail casting a List key to text.
+    with pytest.raises(SchemaError, match=f"column '{column}' holds .* values") as err:
+        validate_values(frame)
+    assert "row 1: " in str(err.value) and "Fix:" in str(err.value)
+
+
+def test_a_path_read_outside_a_reader_warns_about_its_encoding(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("area_code,area_name\nW06000001,Ynys Môn\n".encode("cp1252"))
+    with pytest.warns(UserWarning, match=r"latin.csv: read as windows-1252 \(not UTF-8\), e.g. 'Ynys Môn'"):
+        areas = validate_areas(path)
+    assert areas.item(0, "area_name") == "Ynys Môn"

@@ -407,3 +407,147 @@ def test_population_and_deprivation_are_context_not_compared(tmp_path):
     notes = " ".join(result.report.notes)
     assert "3 indicator(s) are context (population or deprivation), kept to explain outcomes but not compared" in notes
     assert "1 indicator(s) have no known direction" in notes
+
+
+# -- nothing changed on read without a word --------------------------------------------------
+
+ELS_HEADER = "area_code,area_name,geography,indicator,period_start,period_length,value,measure,unit,lower_ci,upper_ci,status,notes"
+
+
+def test_a_windows_1252_file_is_decoded_and_the_report_says_so(tmp_path):
+    path = tmp_path / "welsh.csv"
+    path.write_bytes(
+        "indicator_id,area_code,area_name,period,value\n"
+        "health.x,W06000001,Ynys Môn,2023,1.5\n"
+        "health.x,W06000002,Gwynedd,2023,2.5\n".encode("cp1252")
+    )
+    result = ps.read(path)
+    assert dict(result.areas.select("area_code", "area_name").rows())["W06000001"] == "Ynys Môn"
+    assert "welsh.csv: read as windows-1252 (not UTF-8), e.g. 'Ynys Môn'" in result.report.summary()
+    # The same through read_csv directly, and for an ELS file (a reader of its own).
+    assert any("windows-1252" in n for n in ps.read_csv(path).report.notes)
+    els = tmp_path / "els_latin.csv"
+    els.write_bytes(f"{ELS_HEADER}\nW06000001,Ynys Môn,LAD,Thing,2023-01-01,P1Y,1,,,,,,\n".encode("cp1252"))
+    read = ps.read(els)
+    assert read.areas.item(0, "area_name") == "Ynys Môn"
+    assert read.report.notes[0].startswith("els_latin.csv: read as windows-1252 (not UTF-8)")
+
+
+def test_utf8_files_get_no_encoding_note(tmp_path):
+    path = tmp_path / "utf8.csv"
+    path.write_text("\ufeffindicator_id,area_code,area_name,period,value\nhealth.x,W06000001,Ynys Môn,2023,1\n", encoding="utf-8")
+    result = ps.read(path)
+    assert result.areas.item(0, "area_name") == "Ynys Môn" and result.report.notes == []
+
+
+def test_utf16_and_other_encodings_are_named(tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_bytes("indicator_id,area_code,area_name,period,value\nhealth.x,W06000001,Ynys Môn,2023,1\n".encode("utf-16"))
+    result = ps.read(path, format="contract")  # sniffing reads the header on its own (reading.read_header)
+    assert result.areas.item(0, "area_name") == "Ynys Môn"
+    assert any("read as UTF-16 (not UTF-8)" in n for n in result.report.notes)
+
+
+def test_a_file_mixing_encodings_is_an_error_naming_the_line(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes("indicator_id,area_code,area_name,period,value\nhealth.x,E1,Café,2023,1\n".encode("utf-8")
+                     + "health.x,W06000001,Ynys Môn,2023,1\n".encode("cp1252"))
+    with pytest.raises(ps.SchemaError, match="mixes text encodings.*line 3"):
+        ps.read(path)
+
+
+def test_cr_only_line_endings_are_read_and_noted(tmp_path):
+    els = tmp_path / "mac.csv"
+    els.write_bytes(f"{ELS_HEADER}\rE06000001,Hartlepool,LAD,Thing,2022-04-01,P1Y,1,,,,,,\rE06000002,Middlesbrough,LAD,Thing,2022-04-01,P1Y,2,,,,,,\r".encode())
+    result = ps.read(els)
+    assert result.report.rows_read == result.report.rows_kept == result.values.height == 2
+    assert "mac.csv: lines end with a carriage return only (an old Mac format); read as line breaks." in result.report.notes
+    contract = tmp_path / "contract_mac.csv"
+    contract.write_bytes(b"indicator_id,area_code,period,value\rhealth.x,A1,2023,1\rhealth.x,A2,2023,2")
+    assert ps.read(contract).values.get_column("value").to_list() == [1.0, 2.0]
+    # A carriage return inside a quoted cell is text, not a line break.
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_bytes(b'indicator_id,area_code,period,value,notes\nhealth.x,A1,2023,1,"two\rlines"\n')
+    read = ps.read(quoted)
+    assert read.values.item(0, "notes") == "two\rlines" and read.report.notes == []
+
+
+@pytest.mark.parametrize(
+    ("rows", "shown"),
+    [
+        ("health.x,A1,2023,1\nhealth.x,A2,2023\n", ["line 3: 3 cells"]),  # short: used to be padded with a blank
+        ("health.x,A1,2023,1\nhealth.x,A2,2023,2,7\n", ["line 3: 5 cells"]),  # long: used to fail with a Polars message
+        ('health.x,A1,2023,1\n"health.x\n",A2,2023\nhealth.x,A3,2023,3,4\n', ["line 3: 3 cells", "line 5: 5 cells"]),
+    ],
+)
+def test_rows_with_too_few_or_too_many_cells_are_errors_naming_lines(tmp_path, rows, shown):
+    path = tmp_path / "ragged.csv"
+    path.write_text("indicator_id,area_code,period,value\n" + rows, encoding="utf-8")
+    with pytest.raises(ps.SchemaError, match="rows do not have the header's 4 cells") as err:
+        ps.read(path)
+    for line in shown:
+        assert line in str(err.value)
+    assert "never padded" in str(err.value)
+
+
+def test_blank_lines_and_trailing_commas_are_counted_not_silent(tmp_path):
+    path = tmp_path / "loose.csv"
+    path.write_text("indicator_id,area_code,period,value\nhealth.x,A1,2023,1,,\n\nhealth.x,A2,2023,2\n\n", encoding="utf-8")
+    result = ps.read(path)
+    assert result.values.get_column("area_code").to_list() == ["A1", "A2"]
+    assert result.report.notes == [
+        "loose.csv: 1 row(s) end with empty cells beyond the header's columns (trailing commas); those empty cells were ignored.",
+        "loose.csv: skipped 2 blank line(s) (line 3, 5).",
+    ]
+
+
+def test_two_names_for_one_area_code_keep_the_latest_periods_and_say_so(tmp_path):
+    path = tmp_path / "renamed.csv"
+    path.write_text(
+        "indicator_id,area_code,area_name,period,value\n"
+        "health.x,E06000001,Hartlepool BC,2023,3\n"
+        "health.x,E06000001,Hartlepool UA,2021,1\n"
+        "health.x,E06000001,Hartlepool,2024,4\n"
+        "health.x,E06000002,Middlesbrough,2023,2\n"
+        "health.x,E06000002,,2024,2\n",
+        encoding="utf-8",
+    )
+    result = ps.read(path)
+    assert dict(result.areas.select("area_code", "area_name").rows()) == {"E06000001": "Hartlepool", "E06000002": "Middlesbrough"}
+    assert ("1 area code(s) have more than one area_name; each keeps its latest period's name: "
+            "E06000001: 'Hartlepool BC' / 'Hartlepool UA' / 'Hartlepool' -> 'Hartlepool' (2024).") in result.report.notes
+
+
+def test_read_csv_refuses_two_columns_mapped_onto_one(tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_text("Area,Year,Count,Other count\nA1,2023,3,4\n", encoding="utf-8")
+    with pytest.raises(ReaderError, match="'Count', 'Other count' all map onto 'numerator'"):
+        ps.read_csv(path, mapping={"Area": "area_code", "Year": "period", "Count": "numerator", "Other count": "numerator"},
+                    constants={"indicator_id": "health.x"})
+
+
+def test_read_csv_notes_columns_it_replaces(tmp_path):
+    path = tmp_path / "both.csv"
+    path.write_text("indicator_id,area_code,period,value,Rate\nold.id,A1,2023,1,2\n", encoding="utf-8")
+    result = ps.read_csv(path, mapping={"Rate": "value"}, constants={"indicator_id": "health.x"})
+    assert result.values.row(0, named=True)["value"] == 2.0
+    assert "The file's own 'value' column was left out: the mapping puts 'Rate' there." in result.report.notes
+    assert "The file's 'indicator_id' column was replaced by the constant 'health.x'." in result.report.notes
+
+
+@pytest.mark.parametrize("start", ["-0001-01-01", "0001-01-01", "2500-04-01"])
+def test_els_period_start_outside_1800_to_2200_is_an_error(tmp_path, start):
+    # -0001-01-01 used to be accepted, then fail later with "year -1 is out of range".
+    path = tmp_path / "years.csv"
+    path.write_text(f"area_code,indicator,period_start,period_length,value\nE06000001,Thing,{start},P1Y,1\n", encoding="utf-8")
+    with pytest.raises(ReaderError, match="period_start' is not an ISO date \\(YYYY-MM-DD\\) from 1800 to 2200") as err:
+        ps.read(path)
+    assert f"E06000001 | Thing | {start}" in str(err.value)
+
+
+def test_csv_header_reads_like_the_file(tmp_path):
+    from publicservices.frame import csv_header
+
+    path = tmp_path / "mac.csv"
+    path.write_bytes("Area Code,Área,value\rE06000001,1,2\r".encode("cp1252"))
+    assert csv_header(path) == ["Area Code", "Área", "value"]

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -148,21 +149,102 @@ def read_header(path: str | Path) -> list[str]:
 
 
 def sniff(path: str | Path) -> Reader:
-    """The first registered reader whose ``sniff`` recognises the file's header."""
+    """The registered reader whose ``sniff`` recognises the file's header.
+
+    Only readers whose ``extensions`` cover the file are asked. A built-in reader that
+    recognises the file wins; otherwise the one plugin reader that does; several plugin
+    readers are reported as ambiguous (name one with ``format=``); the generic ``contract``
+    layout is the fallback. A ``sniff`` that raises is left out for this file, and one that
+    accepts made-up column names (it would claim every file) is left out of sniffing, each
+    with a :class:`~publicservices.plugins.PluginWarning`; both stay usable with ``format=``.
+    """
+    import warnings
+
+    from publicservices.plugins import PluginWarning, get_registry
+
     columns = read_header(path)
+    name = Path(path).name
     suffix = Path(path).suffix.lower()
-    candidates = [r for r in readers().values() if suffix in r.extensions]
-    # The generic contract layout is the fallback: specific layouts first.
-    candidates.sort(key=lambda r: r.name == "contract")
-    for reader in candidates:
-        if reader.sniff(columns):
-            return reader
-    names = ", ".join(sorted(readers()))
+    registry = get_registry()
+    claims: list[Reader] = []
+    for reader in registry.readers().values():  # built-in readers first, in registration order
+        if suffix not in reader.extensions:
+            continue
+        info = registry.reader_plugin(reader.name)
+        owner = info.label if info else "an unknown plugin"
+        if _claims_anything(reader):
+            warnings.warn(
+                f"reader {reader.name!r} ({owner}) accepts a header of made-up column names, so it would claim "
+                f"every file; it is left out of sniffing and used only when named with format={reader.name!r}.\n"
+                "Fix: its sniff(columns) must test for the columns of its layout.",
+                PluginWarning,
+                stacklevel=2,
+            )
+            continue
+        try:
+            recognised = bool(reader.sniff(columns))
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - one faulty reader must not break every read
+            warnings.warn(
+                f"reader {reader.name!r} ({owner}) was left out of sniffing {name}: its sniff raised "
+                f"{type(exc).__name__}: {exc}.\nFix: sniff(columns) must return True or False for any header.",
+                PluginWarning,
+                stacklevel=2,
+            )
+            continue
+        if recognised:
+            claims.append(reader)
+    specific = [r for r in claims if r.name != CONTRACT_READER]
+    builtin = [r for r in specific if (info := registry.reader_plugin(r.name)) is not None and info.builtin]
+    if builtin:
+        return builtin[0]
+    if len(specific) == 1:
+        return specific[0]
+    if len(specific) > 1:
+        listed = ", ".join(
+            f"{r.name!r} ({info.label if (info := registry.reader_plugin(r.name)) else 'unknown plugin'})" for r in specific
+        )
+        raise ReaderError(
+            f"{len(specific)} readers recognise the columns of {name!r}: {listed}.\n"
+            f"Fix: name one with format=, e.g. publicservices.read(path, format={specific[0].name!r}) "
+            f"or `publicservices validate --format {specific[0].name} FILE`."
+        )
+    if claims:
+        return claims[0]
+    names = ", ".join(sorted(registry.readers()))
     raise ReaderError(
         f"no reader recognises the columns of {str(path)!r}: {columns[:12]}{' ...' if len(columns) > 12 else ''}\n"
         f"Fix: name a reader with format= (one of {names}), or map the columns onto the data contract with "
-        f"publicservices.read_csv(path, mapping={{'your column': 'area_code', ...}})."
+        f"publicservices.read_csv(path, mapping={{'your column': 'area_code', ...}})." + registry.disabled_hint()
     )
+
+
+CONTRACT_READER = "contract"
+"""The generic layout: the fallback when no specific reader recognises a file."""
+
+# A header no real layout has: a sniff that accepts it would claim every file.
+_PROBE_HEADER = ("__no_such_column_a__", "__no_such_column_b__", "__no_such_column_c__")
+_GREEDY: weakref.WeakKeyDictionary[Reader, bool] = weakref.WeakKeyDictionary()
+
+
+def _claims_anything(reader: Reader) -> bool:
+    """Does the reader's ``sniff`` accept a header of made-up column names?"""
+    try:
+        return _GREEDY[reader]
+    except (KeyError, TypeError):
+        pass
+    try:
+        greedy = bool(reader.sniff(list(_PROBE_HEADER)))
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # noqa: BLE001 - a sniff that fails on nonsense is not greedy; real calls are guarded
+        greedy = False
+    try:
+        _GREEDY[reader] = greedy
+    except TypeError:  # pragma: no cover - an unhashable reader: probe every time
+        pass
+    return greedy
 
 
 def read(path: str | Path, format: str | None = None, **options: Any) -> ReadResult:
@@ -176,14 +258,27 @@ def read(path: str | Path, format: str | None = None, **options: Any) -> ReadRes
     if format is None:
         reader = sniff(path)
     else:
-        available = readers()
+        from publicservices.plugins import get_registry
+
+        registry = get_registry()
+        available = registry.readers()
         if format not in available:
+            error = registry.explain_missing("reader", format)
+            if error is not None:
+                raise error
             raise ReaderError(
                 f"unknown reader {format!r}.\nFix: use one of {', '.join(sorted(available))} "
-                f"(see `publicservices readers`)."
+                f"(see `publicservices readers`)." + registry.disabled_hint()
             )
         reader = available[format]
-    return reader.read(Path(path), **options)
+    from publicservices.frame import read_notes
+
+    # What it took to read the file (its encoding, line endings, blank lines) goes first in
+    # the report, whichever reader read it.
+    with read_notes() as notes:
+        result = reader.read(Path(path), **options)
+    result.report.notes[:0] = [n for n in notes if n not in result.report.notes]
+    return result
 
 
 def count_reasons(values: Mapping[str, int]) -> Counter[str]:
@@ -218,11 +313,21 @@ def read_csv(
     """
     import polars as pl
 
-    from publicservices.frame import to_polars, validate_areas, validate_values
+    from publicservices.frame import read_notes, to_polars, validate_areas, validate_values
 
     path = Path(path)
-    frame = to_polars(path, name=path.name)
     mapping = dict(mapping or {})
+    targets: dict[str, list[str]] = {}
+    for source, target in mapping.items():
+        targets.setdefault(target, []).append(source)
+    twice = {t: s for t, s in targets.items() if len(s) > 1}
+    if twice:
+        shown = "; ".join(f"{', '.join(map(repr, s))} all map onto {t!r}" for t, s in twice.items())
+        raise ReaderError(f"{path.name}: the mapping gives one contract column two sources: {shown}.\n"
+                          "Fix: map one file column onto each contract column.")
+    with read_notes() as read_notes_:
+        frame = to_polars(path, name=path.name)
+    notes = list(read_notes_)
     absent = [source for source in mapping if source not in frame.columns]
     if absent:
         import difflib
@@ -236,18 +341,62 @@ def read_csv(
             f"Columns in the file: {', '.join(frame.columns)}.\nFix: correct the mapping's keys."
         )
     clashes = [target for source, target in mapping.items() if target in frame.columns and target not in mapping]
+    for target in clashes:
+        notes.append(f"The file's own {target!r} column was left out: the mapping puts {targets[target][0]!r} there.")
     frame = frame.drop(clashes).rename(mapping)
     if constants:
+        for column in constants:
+            if column in frame.columns:
+                notes.append(f"The file's {column!r} column was replaced by the constant {constants[column]!r}.")
         frame = frame.with_columns(pl.lit(v).alias(k) for k, v in constants.items())
     if "period" not in frame.columns and "period_start" in frame.columns:
         frame = frame.with_columns(pl.col("period_start").cast(pl.String).alias("period"))
-    areas = None
-    if "area_name" in frame.columns:
-        areas = validate_areas(frame.select("area_code", "area_name").unique(subset="area_code", keep="first", maintain_order=True))
+    names = frame.get_column("area_name") if "area_name" in frame.columns else None
+    if names is not None:
         frame = frame.drop("area_name")
     values = validate_values(frame)
-    report = LoadReport(source=path.name, reader=reader_name, rows_read=frame.height, rows_kept=values.height)
+    areas = None
+    if names is not None:
+        areas, note = _latest_names(values, names)
+        areas = validate_areas(areas)
+        if note:
+            notes.append(note)
+    report = LoadReport(source=path.name, reader=reader_name, rows_read=frame.height, rows_kept=values.height, notes=notes)
+    if not frame.height:
+        report.notes.append("The file has a header but no data rows.")
     empty = values.filter(pl.col("value").is_null() & pl.col("numerator").is_null()).height
     if empty:
         report.missing["empty in the source file"] = empty
     return ReadResult(values=values, report=report, areas=areas)
+
+
+def _latest_names(values: pl.DataFrame, names: pl.Series) -> tuple[pl.DataFrame, str | None]:
+    """One name per area code: its latest period's (the last such row), and a note when names differ.
+
+    ``values`` is the validated frame, row for row with ``names``.
+    """
+    import polars as pl
+
+    rows = values.select("area_code", "period", "period_start").with_columns(names.alias("area_name")).with_row_index("_row")
+    named = rows.filter(pl.col("area_name").is_not_null())
+    latest = named.sort("period_start", "_row").group_by("area_code", maintain_order=True).last()
+    areas = (
+        rows.select("area_code").unique(maintain_order=True)
+        .join(latest.select("area_code", "area_name"), on="area_code", how="left", maintain_order="left")
+    )
+    several = (
+        named.group_by("area_code", maintain_order=True)
+        .agg(pl.col("area_name").unique(maintain_order=True).alias("names"))
+        .filter(pl.col("names").list.len() > 1)
+        .join(latest.select("area_code", pl.col("area_name").alias("kept"), pl.col("period").alias("latest")), on="area_code")
+    )
+    if not several.height:
+        return areas, None
+    examples = "; ".join(
+        f"{code}: {' / '.join(repr(n) for n in found[:3])}{' ...' if len(found) > 3 else ''} -> {kept!r} ({latest})"
+        for code, found, kept, latest in several.head(3).select("area_code", "names", "kept", "latest").iter_rows()
+    )
+    more = f" and {several.height - 3:,} more" if several.height > 3 else ""
+    note = (f"{several.height:,} area code(s) have more than one area_name; each keeps its latest period's name: "
+            f"{examples}{more}.")
+    return areas, note

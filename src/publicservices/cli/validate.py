@@ -42,6 +42,14 @@ def validate(paths: tuple[Path, ...], format_: str | None, kind: str, mapping: t
         pairs = _pairs(mapping, "--map"), _pairs(constants, "--set")
     except click.BadParameter as exc:
         raise click.UsageError(str(exc)) from None
+    targets: dict[str, list[str]] = {}
+    for source, target in pairs[0].items():
+        targets.setdefault(target, []).append(source)
+    for target, sources in targets.items():
+        if len(sources) > 1:
+            raise click.UsageError(f"--map: {', '.join(map(repr, sources))} all map onto {target!r}; map one file column onto each.")
+    if format_ and (mapping or constants):
+        raise click.UsageError("--format cannot be combined with --map or --set (those read the file as a plain CSV).")
 
     failed = 0
     for path in paths:
@@ -59,31 +67,39 @@ def validate(paths: tuple[Path, ...], format_: str | None, kind: str, mapping: t
 
 
 def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
-    out = {}
+    out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{option} {item!r} must look like NAME=VALUE")
+        if key in out and out[key] != value:
+            raise click.BadParameter(f"{option} {key!r} is given twice ({out[key]!r} and {value!r})")
         out[key] = value
     return out
 
 
 def _check(path: Path, format_: str | None, kind: str, mapping: dict[str, str], constants: dict[str, str]) -> str:
-    if kind == "areas":
-        from publicservices.frame import validate_areas
+    from publicservices.errors import DataError
+    from publicservices.frame import read_notes
 
-        frame = validate_areas(path)
-        return f"{frame.height:,} areas."
-    if kind == "spend":
-        from publicservices.frame import validate_spend
+    if kind in ("areas", "spend"):
+        from publicservices.frame import validate_areas, validate_spend
 
-        frame = validate_spend(path)
-        return f"{frame.height:,} spend rows."
+        with read_notes() as notes:
+            frame = validate_areas(path) if kind == "areas" else validate_spend(path)
+        if not frame.height:
+            raise DataError(f"{path.name}: the file has a header but no data rows.\nFix: check it is the right file, and export it again.")
+        return "\n".join([f"{frame.height:,} {'areas' if kind == 'areas' else 'spend rows'}.", *notes])
     from publicservices.reading import read, read_csv
 
     if mapping or constants:
         result = read_csv(path, mapping=mapping, constants=constants)
     else:
         result = read(path, format=format_)
+    held = [f for f in (result.values, result.areas, result.spend) if f is not None and f.height]
+    if not result.report.rows_kept and not held:  # a boundary file has areas and no values: that is fine
+        # Nothing to publish is never "valid": a file read as empty has usually been read wrongly.
+        raise DataError(f"{result.report.summary()}\nNo rows were kept, so there is nothing to check.\n"
+                        "Fix: check it is the right file and reader (--format), and that its rows are not all set aside.")
     dataset = result.to_dataset()
     return f"{result.report.summary()}\n{dataset!r}"

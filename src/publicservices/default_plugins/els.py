@@ -420,11 +420,16 @@ def read_els(
             raise ReaderError(f"{path.name}: " + problem(column, "is empty", rows=rows, total=empty.height,
                                                          fix="every ELS row needs an area code, indicator name, period_start and period_length."))
 
-    starts = pl.col("period_start").str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
+    from publicservices.frame import PERIOD_YEARS
+
+    parsed = pl.col("period_start").str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
+    # A date Polars parses can still be nonsense (-0001-01-01): years outside PERIOD_YEARS are errors too.
+    starts = pl.when(parsed.dt.year().is_between(*PERIOD_YEARS)).then(parsed)
     bad_start = frame.filter(starts.is_null())
     if bad_start.height:
-        shown = bad_start.select(pl.format("{} | {} | {}", "area_code", "indicator", "period_start")).to_series().to_list()
-        raise ReaderError(f"{path.name}: " + problem("period_start", "is not an ISO date (YYYY-MM-DD)", rows=shown, total=bad_start.height,
+        shown = bad_start.head(5).select(pl.format("{} | {} | {}", "area_code", "indicator", "period_start")).to_series().to_list()
+        raise ReaderError(f"{path.name}: " + problem("period_start", f"is not an ISO date (YYYY-MM-DD) from {PERIOD_YEARS[0]} to {PERIOD_YEARS[1]}",
+                                                     rows=shown, total=bad_start.height,
                                                      fix="correct the dates; ELS periods start on a YYYY-MM-DD date."))
 
     # Indicator ids: plugin mappings first, then generated ids for the rest.
