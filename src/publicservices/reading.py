@@ -141,7 +141,10 @@ def read_header(path: str | Path) -> list[str]:
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return list(pl.read_parquet_schema(path))
-        return list(pl.scan_csv(path, infer_schema=False).collect_schema())
+        from publicservices.frame import csv_header
+
+        # the same decoding as the read itself: any encoding, CR-only line endings
+        return csv_header(path)
     except Exception as exc:  # noqa: BLE001 - turn any parse failure into a named error
         raise ReaderError(
             f"cannot read the header of {str(path)!r}: {exc}\nFix: pass a UTF-8 CSV with a header row, or a Parquet file."

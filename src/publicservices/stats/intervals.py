@@ -1459,7 +1459,7 @@ def add_intervals(
                     "rows out first).",
                 )
             )
-        m0 = pl.col("indicator_id").cast(pl.String).replace_strict(measures, default=None)
+        m0 = pl.col("indicator_id").cast(pl.String).replace_strict(measures, default=None, return_dtype=pl.String)
         finite = [
             (c, "is not finite (NaN or infinite)", ~col(c).is_finite(),
              "use a number, or null if unknown.")
@@ -1480,7 +1480,7 @@ def add_intervals(
         ]
         _check(lf, checks, keys)
 
-    measure = pl.col("indicator_id").cast(pl.String).replace_strict(measures, default=None)
+    measure = pl.col("indicator_id").cast(pl.String).replace_strict(measures, default=None, return_dtype=pl.String)
     k = (
         pl.col("indicator_id")
         .cast(pl.String)
