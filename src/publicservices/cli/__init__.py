@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "readers": "publicservices.cli.readers:readers",
     "validate": "publicservices.cli.validate:validate",
     "publish": "publicservices.cli.publish:publish",
+    "init": "publicservices.cli.init:init",
 }
 
 # One-line help for each command, so listing them needs no import.
@@ -31,6 +32,7 @@ SUMMARIES: dict[str, str] = {
     "readers": "List the readers that turn published files into the data contract.",
     "validate": "Check data files against the data contract.",
     "publish": "Build the static comparison website.",
+    "init": "Write a starter site project file for a set of real data files.",
 }
 
 

@@ -51,17 +51,29 @@ def _benchmark(value: str) -> str | float:
 @click.option("--suppress-threshold", default=5, show_default=True, type=click.IntRange(min=0),
               help="Suppress counts below this (with secondary suppression); 0 turns suppression off.")
 @click.option("--base-url", metavar="URL", help="Where the site will be served, e.g. https://example.org/compare/.")
+@click.option("--format", "format_", metavar="NAME", help="Reader for SOURCE (see `publicservices readers`); default: sniff the header.")
+@click.option("--map", "mapping", multiple=True, metavar="COLUMN=CONTRACT",
+              help="Map a column of SOURCE onto a contract column (repeatable), e.g. --map 'Area Code=area_code'.")
+@click.option("--set", "constants", multiple=True, metavar="CONTRACT=VALUE",
+              help="Set a contract column for every row of SOURCE (repeatable), e.g. --set indicator_id=welfare.claimant_rate.")
+@click.option("--areas", "context", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A file of area context (population, deprivation), e.g. the IMD summary (repeatable).")
+@click.option("--spend", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A spend file (e.g. MHCLG revenue outturn), for value for money.")
 @click.option("--generate-only", is_flag=True, help="Write mkdocs.yml and the docs tree into --out without building.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars; print only the summary.")
 def publish(
     source: Path | None, out: Path, title: str | None, sectors: tuple[str, ...], indicators: tuple[str, ...],
     area_types: tuple[str, ...], comparable_sets: tuple[str, ...], benchmark: str, boundaries: Path | None, layer: str | None, suppress_threshold: int,
-    base_url: str | None, generate_only: bool, quiet: bool,
+    base_url: str | None, format_: str | None, mapping: tuple[str, ...], constants: tuple[str, ...], context: tuple[Path, ...],
+    spend: Path | None, generate_only: bool, quiet: bool,
 ) -> None:
     """Build the static comparison website from SOURCE.
 
-    SOURCE is a dataset folder (written by Dataset.to_dir), a data file that a reader
-    recognises (see `publicservices readers`), or nothing for the synthetic demo nation.
+    SOURCE is a site project file (publicservices.toml, written by `publicservices init`),
+    a dataset folder (written by Dataset.to_dir), a data file that a reader recognises
+    (see `publicservices readers`), or nothing for the synthetic demo nation. Flags mirror
+    the project file's keys and override them.
     The site is built in a staging folder next to --out and swapped in only when the build
     succeeds, so a failed build leaves the previous site in place.
 
@@ -70,6 +82,7 @@ def publish(
       publicservices publish --out site/
       publicservices publish data/ --title "Our services" --sector health
       publicservices publish cvd.csv --boundaries uk.topojson --layer utla
+      publicservices publish publicservices.toml     # a project file (see `publicservices init`)
       publicservices publish --generate-only --out build/
     """
     from publicservices.errors import PublicServicesError
@@ -78,6 +91,18 @@ def publish(
     if boundaries is None and layer:
         raise click.UsageError("--layer needs --boundaries.")
     try:
+        if format_ or mapping or constants or context or spend:
+            from publicservices.cli.validate import _pairs
+            from publicservices.project import project_from_options
+
+            if source is None or source.suffix.lower() == ".toml":
+                raise click.UsageError("--format, --map, --set, --areas and --spend apply to one data file; "
+                                       "a project file gives them as keys (sources, areas, spend).")
+            try:
+                pairs = _pairs(mapping, "--map"), _pairs(constants, "--set")
+            except click.BadParameter as exc:
+                raise click.UsageError(str(exc)) from None
+            source = project_from_options(source, format=format_, mapping=pairs[0], constants=pairs[1], areas=context, spend=spend)
         result = publish_site(
             source, out, title=title, sectors=sectors, indicators=indicators, benchmark=_benchmark(benchmark),
             boundaries=boundaries, layer=layer, suppress_threshold=suppress_threshold, base_url=base_url,

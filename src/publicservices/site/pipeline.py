@@ -57,7 +57,10 @@ class PublishResult:
 
 
 def load_source(source: Any, notes: list[str]) -> Dataset:
-    """A Dataset from a Dataset, a dataset folder, a data file (through the readers), or None (the demo)."""
+    """A Dataset from a Dataset, a dataset folder, a data file (through the readers), or None (the demo).
+
+    A project file (``.toml``) is handled by :func:`publish` itself (it carries options too).
+    """
     if source is None:
         from publicservices.synthetic import demo
 
@@ -97,7 +100,8 @@ def publish(
 
     Parameters:
         source: a :class:`Dataset`, a dataset folder (``Dataset.to_dir``), a data file a
-            reader recognises, or None for the synthetic demo nation.
+            reader recognises, a site project file (``.toml``, see :mod:`publicservices.project`;
+            its keys are the defaults of the arguments below), or None for the demo nation.
         out: the site folder; replaced only when the whole build succeeds, and only if it is
             empty or holds a site built by publish.
         title: the site's title (default: the dataset's).
@@ -126,13 +130,28 @@ def publish(
 
     started = time.perf_counter()
     progress = progress or Progress()
+    project_file = None
+    from publicservices.project import Project
+
+    if isinstance(source, Project) or (isinstance(source, (str, Path)) and Path(source).suffix.lower() == ".toml"):
+        from publicservices.project import load_project
+
+        # A project file gives every option; arguments given here (the CLI's flags) win.
+        project_file = source if isinstance(source, Project) else load_project(source)
+        given = project_file.publish_options()
+        title, sectors, indicators = title or given["title"], sectors or given["sectors"], indicators or given["indicators"]
+        area_types, comparable_sets = area_types or given["area_types"], comparable_sets or given["comparable_sets"]
+        boundaries, layer, base_url = boundaries or given["boundaries"], layer or given["layer"], base_url or given["base_url"]
+        benchmark = given["benchmark"] if benchmark == "national" else benchmark
+        suppress_threshold = given["suppress_threshold"] if suppress_threshold == 5 else suppress_threshold
     shown = Path(out)  # as the user wrote it, for the summary
     out = shown.absolute()
+    base_url = build.check_base_url(base_url)  # a plain http(s) address or path: MkDocs writes it unescaped into every page
     build.check_out(out)
     if suppress_threshold < 0:
         raise DataError("--suppress-threshold must be 0 or more.\nFix: use 5 (the default) or 0 to turn suppression off.")
     notes: list[str] = []
-    dataset = load_source(source, notes)
+    dataset = project_file.dataset(notes) if project_file is not None else load_source(source, notes)
     geo = None
     if boundaries is not None:
         from publicservices.site.boundaries import read_boundaries

@@ -1,0 +1,512 @@
+"""A site project file: everything a real-data site needs, in one TOML file.
+
+``publicservices publish publicservices.toml`` builds it; ``publicservices init FILES...``
+writes a starter. The layout follows the tools publishers know (``pyproject.toml``,
+``mkdocs.yml``, datasette's ``metadata.yml``)::
+
+    [site]
+    title = "England compared"
+    about = "Outcomes of councils and police forces, from official statistics."
+
+    [[sources]]                       # files, folders or globs of indicator values
+    path = "data/cvd.csv"
+    format = "ons-els"                # optional: a reader (see `publicservices readers`)
+    map = { "Area Code" = "area_code" }   # optional: file column -> contract column
+    set = { indicator_id = "health.x" }   # optional: a contract column for every row
+    licence = "Open Government Licence v3.0"
+    attribution = "ONS, Explore local statistics"
+
+    [[indicators]]                    # metadata for indicators no plugin registers, or overrides
+    id = "other.house_prices"
+    title = "Median house price"
+    polarity = "no_judgement"
+
+    [areas]
+    context = ["data/imd2019.csv"]    # population and deprivation for each area
+
+    [spend]
+    path = "data/revenue_outturn.csv"
+    services = { "Education services" = "schools", "Police services" = "policing" }
+
+    [geography]
+    boundaries = "data/uk.topojson"
+    layer = "utla"
+    comparable_sets = ["upper_tier"]
+    benchmark = "national"
+
+    [judgement]
+    suppress_threshold = 5
+    overdispersion = "auto"
+
+Paths are relative to the project file. The file is checked against a JSON Schema
+(:data:`SCHEMA`) and every path, mapping and service line is checked before any work
+starts: an error names the key, its line and the fix.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "site.toml").write_text('[site]\\ntitle = "X"\\n[[sources]]\\npath = "missing.csv"\\n')
+    >>> load_project(folder / "site.toml")
+    Traceback (most recent call last):
+    ...
+    publicservices.project.ProjectError: site.toml, line 4: sources[0].path: no file matches 'missing.csv' (looked in ...).
+    Fix: correct the path; paths are relative to the project file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from publicservices.errors import PublicServicesError
+
+__all__ = ["ProjectError", "Project", "SCHEMA", "load_project", "starter_project"]
+
+_CONTRACT = ("indicator_id", "area_code", "area_name", "period", "period_start", "numerator", "denominator", "value",
+             "lower_ci", "upper_ci", "sex", "age", "category_type", "category")
+_STR_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["sources"],
+    "properties": {
+        "site": {"type": "object", "additionalProperties": False, "properties": {
+            "title": {"type": "string"}, "about": {"type": "string"}, "base_url": {"type": "string"},
+            "out": {"type": "string"}, "sectors": {"type": "array", "items": {"type": "string"}},
+            "indicators": {"type": "array", "items": {"type": "string"}}}},
+        "sources": {"type": "array", "minItems": 1, "items": {"type": "object", "additionalProperties": False,
+                                                              "required": ["path"], "properties": {
+            "path": {"type": "string"}, "format": {"type": "string"}, "map": _STR_MAP,
+            "set": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
+            "licence": {"type": "string"}, "attribution": {"type": "string"}}}},
+        "indicators": {"type": "array", "items": {"type": "object", "additionalProperties": False, "required": ["id"], "properties": {
+            "id": {"type": "string"}, "title": {"type": "string"}, "sector": {"type": "string"},
+            "measure": {"enum": ["proportion", "rate", "mean", "dsr", "ratio", "score"]},
+            "multiplier": {"type": "number", "exclusiveMinimum": 0}, "unit": {"type": "string"},
+            "polarity": {"enum": ["higher_is_better", "lower_is_better", "no_judgement"]},
+            "role": {"enum": ["outcome", "context"]}, "floor": {"type": "number"}, "target": {"type": "number"},
+            "service": {"type": "string"}, "source": {"type": "string"}, "definition": {"type": "string"}}}},
+        "areas": {"type": "object", "additionalProperties": False, "properties": {
+            "context": {"type": "array", "items": {"type": "string"}}}},
+        "spend": {"type": "object", "additionalProperties": False, "required": ["path"], "properties": {
+            "path": {"type": "string"}, "services": _STR_MAP}},
+        "geography": {"type": "object", "additionalProperties": False, "properties": {
+            "boundaries": {"type": "string"}, "layer": {"type": "string"},
+            "comparable_sets": {"type": "array", "items": {"type": "string"}},
+            "area_types": {"type": "array", "items": {"type": "string"}},
+            "benchmark": {"type": ["string", "number"]}}},
+        "judgement": {"type": "object", "additionalProperties": False, "properties": {
+            "suppress_threshold": {"type": "integer", "minimum": 0},
+            "overdispersion": {"enum": ["auto", "none", "additive", "multiplicative"]}}},
+    },
+}
+
+
+class ProjectError(PublicServicesError):
+    """A project file that cannot be used: names the file, the key, its line and the fix."""
+
+
+@dataclasses.dataclass
+class Source:
+    files: list[Path]
+    format: str | None
+    mapping: dict[str, str]
+    constants: dict[str, Any]
+    licence: str | None
+    attribution: str | None
+
+
+@dataclasses.dataclass
+class Project:
+    """A checked project file: resolved paths and options, ready to read and publish."""
+
+    path: Path
+    document: dict[str, Any]
+    sources: list[Source]
+    text: str = ""  # the file's text, for line numbers in messages
+
+    @property
+    def site(self) -> dict[str, Any]:
+        return self.document.get("site", {})
+
+    def _resolve(self, value: str | None) -> Path | None:
+        return None if value is None else (self.path.parent / value).resolve()
+
+    def dataset(self, notes: list[str] | None = None) -> Any:
+        """Read every source, context and spend file, and combine them into one Dataset."""
+        from publicservices.combining import combine
+        from publicservices.reading import read, read_csv
+
+        notes = notes if notes is not None else []
+        defined = _definitions(self.document.get("indicators", []))
+        parts = []
+        for source in self.sources:
+            for file in source.files:
+                result = (read_csv(file, mapping=source.mapping, constants=source.constants) if source.mapping or source.constants
+                          else read(file, format=source.format))
+                notes += [line for line in result.report.summary().splitlines()[1:] if line.strip()]
+                # indicators the project file defines travel with the values that use them
+                used = set(result.values.get_column("indicator_id").unique().to_list()) if result.values.height else set()
+                extra = {i: d for i, d in defined.items() if i in used}
+                parts.append(dataclasses.replace(result, indicators={**result.indicators, **extra}) if extra else result)
+        for context in self.document.get("areas", {}).get("context", []):
+            result = read(self._resolve(context))
+            notes.append(f"Area context from {Path(context).name}: {result.report.summary().splitlines()[0]}")
+            parts.append(result)
+        if "spend" in self.document:
+            parts.append(self._spend(notes))
+        combined = combine(*parts, name=self.site.get("title"))
+        if len(parts) > 1:
+            lines = [line.strip() for line in combined.report.summary().splitlines()[1:] if line.strip()]
+            per_area = [line for line in lines if line.startswith("areas ")]  # one line per area whose sources word its name differently
+            notes += [line for line in lines if not line.startswith("areas ")] + per_area[:3]
+            if len(per_area) > 3:
+                notes.append(f"... and {len(per_area) - 3:,} more areas whose sources differ in an attribute (the first source's is kept).")
+        dataset = combined.dataset
+        overrides = self.document.get("indicators", [])
+        if overrides:
+            dataset = _with_indicators(dataset, overrides)
+        if self.site.get("title"):
+            dataset.metadata["title"] = self.site["title"]
+        return dataset
+
+    def _spend(self, notes: list[str]) -> Any:
+        import polars as pl
+
+        from publicservices.reading import read
+
+        spend = self.document["spend"]
+        result = read(self._resolve(spend["path"]))
+        if result.spend is None or not result.spend.height:
+            raise ProjectError(_message(self, ("spend", "path"), f"{spend['path']!r} holds no spend rows",
+                                        "point spend.path at a spend file (see `publicservices readers`)."))
+        services = spend.get("services")
+        if services:
+            frame = result.spend
+            name = "service_name" if "service_name" in frame.columns else "service"
+            known = set(frame.get_column(name).unique().to_list())
+            unknown = sorted(set(services) - known)
+            if unknown:
+                raise ProjectError(_message(self, ("spend", "services"), f"no spend line is called {', '.join(map(repr, unknown))}",
+                                            f"use service names from the file: {', '.join(sorted(known)[:12])} ..."))
+            kept = frame.filter(pl.col(name).is_in(list(services))).with_columns(
+                pl.col(name).replace_strict(services, return_dtype=pl.String).alias("service"))
+            left = frame.height - kept.height
+            notes.append(f"Spend: {kept.height:,} rows of {len(services)} service line(s) mapped to sectors; {left:,} rows of other "
+                         "lines are not used.")
+            result = dataclasses.replace(result, spend=kept.group_by("area_code", "period", "service").agg(pl.col("spend").sum()))
+        return result
+
+    def publish_options(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`publicservices.site.publish` from the file's keys."""
+        geo = self.document.get("geography", {})
+        judgement = self.document.get("judgement", {})
+        options: dict[str, Any] = {
+            "title": self.site.get("title"),
+            "sectors": tuple(self.site.get("sectors", ())),
+            "indicators": tuple(self.site.get("indicators", ())),
+            "area_types": tuple(geo.get("area_types", ())),
+            "comparable_sets": tuple(geo.get("comparable_sets", ())),
+            "benchmark": geo.get("benchmark", "national"),
+            "boundaries": self._resolve(geo.get("boundaries")),
+            "layer": geo.get("layer"),
+            "suppress_threshold": judgement.get("suppress_threshold", 5),
+            "base_url": self.site.get("base_url"),
+        }
+        if "overdispersion" in judgement:
+            options["overdispersion"] = judgement["overdispersion"]
+        return options
+
+    def credits(self) -> list[str]:
+        """One line per source: its file, licence and attribution."""
+        lines = []
+        for source in self.sources:
+            parts = [", ".join(f.name for f in source.files)]
+            parts += [x for x in (source.attribution, source.licence) if x]
+            lines.append(" — ".join(parts))
+        return lines
+
+
+def project_from_options(source: str | Path, *, format: str | None = None, mapping: Mapping[str, str] | None = None,
+                         constants: Mapping[str, Any] | None = None, areas: Sequence[str | Path] = (),
+                         spend: str | Path | None = None) -> Project:
+    """A project of one source file from command-line flags (``--format``, ``--map``, ``--set``, ``--areas``, ``--spend``).
+
+    The flags mirror the project file's keys and get the same checks.
+    """
+    document: dict[str, Any] = {"sources": [{"path": str(Path(source).absolute())}]}
+    if format:
+        document["sources"][0]["format"] = format
+    if mapping:
+        document["sources"][0]["map"] = dict(mapping)
+    if constants:
+        document["sources"][0]["set"] = dict(constants)
+    if areas:
+        document["areas"] = {"context": [str(Path(a).absolute()) for a in areas]}
+    if spend is not None:
+        document["spend"] = {"path": str(Path(spend).absolute())}
+    return _checked(Path.cwd() / "(command line)", "", document)
+
+
+def load_project(path: str | Path) -> Project:
+    """Read and check a project file; raise :class:`ProjectError` before any work starts."""
+    import tomllib
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProjectError(f"{path}: cannot be read ({exc.strerror or exc}).\nFix: check the path.") from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProjectError(f"{path.name}: not valid TOML ({exc}).\nFix: correct the syntax at that line.") from None
+    return _checked(path, text, document)
+
+
+def _checked(path: Path, text: str, document: dict[str, Any]) -> Project:
+    import jsonschema
+
+    errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(document), key=lambda e: [str(k) for k in e.absolute_path])
+    if errors:
+        shown = [_schema_message(path, text, e) for e in errors[:5]]
+        raise ProjectError("\n".join(shown) + "\nFix: see the project file reference in the publisher guide.")
+    project = Project(path=path.resolve(), document=document, sources=[], text=text)
+    project.sources = [_source(project, i, s) for i, s in enumerate(document["sources"])]
+    _check_files(project)
+    return project
+
+
+def _source(project: Project, index: int, raw: Mapping[str, Any]) -> Source:
+    pattern = str(project.path.parent / raw["path"])
+    files = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
+    files = [f for f in files for f in ([f] if f.is_file() else sorted(p for p in f.rglob("*") if p.is_file()))]
+    if not files:
+        raise ProjectError(_message(project, ("sources", index, "path"), f"no file matches {raw['path']!r} (looked in {project.path.parent})",
+                                    "correct the path; paths are relative to the project file."))
+    mapping = dict(raw.get("map", {}))
+    bad = sorted(t for t in [*mapping.values(), *raw.get("set", {})] if t not in _CONTRACT)
+    if bad:
+        raise ProjectError(_message(project, ("sources", index, "map" if set(bad) & set(mapping.values()) else "set"),
+                                    f"{', '.join(map(repr, bad))} is not a column of the data contract",
+                                    f"map onto one of {', '.join(_CONTRACT)}."))
+    targets = [t for t in mapping.values()]
+    twice = sorted({t for t in targets if targets.count(t) > 1})
+    if twice:
+        raise ProjectError(_message(project, ("sources", index, "map"), f"two file columns map onto {', '.join(map(repr, twice))}",
+                                    "map one file column onto each contract column."))
+    if raw.get("format") and (mapping or raw.get("set")):
+        raise ProjectError(_message(project, ("sources", index, "format"), "format cannot be combined with map or set",
+                                    "use a reader (format) or a column mapping (map/set), not both."))
+    if mapping or raw.get("set"):
+        import polars as pl
+
+        from publicservices.frame import to_polars
+
+        for file in files:
+            header = to_polars(file, name=file.name).columns if file.suffix.lower() == ".parquet" else \
+                pl.read_csv(file, n_rows=0, infer_schema_length=0).columns
+            absent = sorted(c for c in mapping if c not in header)
+            if absent:
+                raise ProjectError(_message(project, ("sources", index, "map"), f"{file.name} has no column {', '.join(map(repr, absent))}",
+                                            f"use columns of the file: {', '.join(header[:15])}."))
+    return Source(files=files, format=raw.get("format"), mapping=mapping, constants=dict(raw.get("set", {})),
+                  licence=raw.get("licence"), attribution=raw.get("attribution"))
+
+
+def _check_files(project: Project) -> None:
+    doc = project.document
+    for i, context in enumerate(doc.get("areas", {}).get("context", [])):
+        if not (project.path.parent / context).is_file():
+            raise ProjectError(_message(project, ("areas", "context", i), f"no file {context!r}", "correct the path."))
+    for key in (("spend", "path"), ("geography", "boundaries")):
+        value = doc.get(key[0], {}).get(key[1])
+        if value is not None and not (project.path.parent / value).is_file():
+            raise ProjectError(_message(project, key, f"no file {value!r}", "correct the path; paths are relative to the project file."))
+    if doc.get("geography", {}).get("layer") and not doc.get("geography", {}).get("boundaries"):
+        raise ProjectError(_message(project, ("geography", "layer"), "a layer needs a boundaries file", "add geography.boundaries."))
+    from publicservices.geography import COMPARABLE_SETS
+
+    for i, s in enumerate(doc.get("geography", {}).get("comparable_sets", [])):
+        if s not in COMPARABLE_SETS:
+            raise ProjectError(_message(project, ("geography", "comparable_sets", i), f"unknown comparable set {s!r}",
+                                        f"use one of {', '.join(COMPARABLE_SETS)}."))
+    services = doc.get("spend", {}).get("services", {})
+    if services:
+        sectors = _known_sectors(doc)
+        unknown = sorted({v for v in services.values() if v not in sectors})
+        if unknown:
+            raise ProjectError(_message(project, ("spend", "services"), f"service line(s) map to no sector: {', '.join(map(repr, unknown))}",
+                                        f"map each spend line to a sector: {', '.join(sorted(sectors))}."))
+
+
+def _known_sectors(doc: Mapping[str, Any]) -> set[str]:
+    from publicservices.errors import PluginError
+    from publicservices.plugins import get_registry
+
+    try:
+        sectors = {i.sector for i in get_registry().indicators().values()}
+    except PluginError:
+        sectors = set()
+    return sectors | {str(i.get("sector") or i["id"].split(".")[0]) for i in doc.get("indicators", [])}
+
+
+def _definitions(raw: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Full definitions for the project's indicators that no plugin registers."""
+    from publicservices.errors import PluginError
+    from publicservices.indicators import Indicator
+    from publicservices.plugins import get_registry
+
+    try:
+        registered = get_registry().indicators()
+    except PluginError:
+        registered = {}
+    out = {}
+    for item in raw:
+        if item["id"] in registered:
+            continue
+        item = {"sector": item["id"].split(".")[0], "title": item["id"], "measure": "score", **item}
+        out[item["id"]] = Indicator.from_dict(item)
+    return out
+
+
+def _with_indicators(dataset: Any, overrides: Sequence[Mapping[str, Any]]) -> Any:
+    from publicservices.dataset import Dataset
+    from publicservices.indicators import Indicator
+
+    defs = dict(dataset.indicators)
+    for raw in overrides:
+        raw = dict(raw)
+        if raw["id"] in defs:
+            defs[raw["id"]] = dataclasses.replace(defs[raw["id"]], **{k: v for k, v in raw.items() if k != "id"})
+        else:
+            raw.setdefault("sector", raw["id"].split(".")[0])
+            raw.setdefault("title", raw["id"])
+            raw.setdefault("measure", "score")
+            defs[raw["id"]] = Indicator.from_dict(raw)
+    return Dataset(dataset.values, dataset.areas, dataset.spend, defs, metadata=dataset.metadata)
+
+
+def _message(project: Project, key: Sequence[Any], what: str, fix: str) -> str:
+    if not project.text:  # flags on the command line: no file, no line
+        return f"{_key_text(key)}: {what}.\nFix: {fix}"
+    return f"{project.path.name}, line {_line_of(project.text, key)}: {_key_text(key)}: {what}.\nFix: {fix}"
+
+
+def _schema_message(path: Path, text: str, error: Any) -> str:
+    key = list(error.absolute_path)
+    if error.validator == "additionalProperties":
+        extra = re.findall(r"'([^']+)' (?:was|were) unexpected", error.message)
+        key = key + extra[:1]
+        what = f"unknown key (allowed: {', '.join(sorted(error.schema.get('properties', {})))})"
+    elif error.validator == "required":
+        what = error.message.replace("is a required property", "is required")
+    else:
+        what = error.message
+    where = f"{path.name}, line {_line_of(text, key)}: " if text else ""
+    return f"{where}{_key_text(key) or '(top level)'}: {what}."
+
+
+def _key_text(key: Sequence[Any]) -> str:
+    out = ""
+    for part in key:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_of(text: str, key: Sequence[Any]) -> int:
+    """The line of a key in a TOML text: the table header, then the key inside it (best effort)."""
+    lines = text.splitlines()
+    line = 0
+    tables = [str(k) for k in key if not isinstance(k, int)]
+    counts = [k for k in key if isinstance(k, int)]
+    if tables:
+        header = re.compile(rf"^\s*\[\[?\s*{re.escape(tables[0])}\s*\]\]?\s*$")
+        hits = [i for i, t in enumerate(lines) if header.match(t)]
+        if hits:
+            line = hits[min(counts[0], len(hits) - 1)] if counts and len(hits) > 1 else hits[0]
+        for name in tables[1:]:
+            pattern = re.compile(rf"^\s*\"?{re.escape(name)}\"?\s*=")
+            found = next((i for i in range(line, len(lines)) if pattern.match(lines[i])), None)
+            if found is not None:
+                line = found
+    return line + 1
+
+
+def starter_project(paths: Sequence[str | Path], out: Path) -> tuple[str, list[str]]:
+    """The text of a starter project file for ``paths``, and a summary of what was found."""
+    from publicservices.comparison import comparison_values, set_label
+    from publicservices.errors import PublicServicesError as Error
+    from publicservices.reading import read
+
+    lines = ["# publicservices site project: edit, then run `publicservices publish " + out.name + "`.",
+             "# Keys: see the publisher guide. Paths are relative to this file.", "", "[site]",
+             f'title = "Public services compared"', "", "[judgement]", "suppress_threshold = 5", 'overdispersion = "auto"', ""]
+    summary: list[str] = []
+    boundaries: Path | None = None
+    context: list[Path] = []
+    spend: Path | None = None
+    for raw in paths:
+        path = Path(raw)
+        rel = _relative(path, out.parent)
+        try:
+            result = read(path)
+        except Error as exc:
+            summary.append(f"{path.name}: not read ({str(exc).splitlines()[0]})")
+            lines += [f"# {path.name} could not be read: {str(exc).splitlines()[0]}", ""]
+            continue
+        reader = result.report.reader
+        if reader == "topojson-areas":
+            boundaries = path
+            summary.append(f"{path.name}: boundaries (for maps)")
+            continue
+        if result.spend is not None and result.spend.height:
+            spend = path
+            summary.append(f"{path.name}: spend ({result.spend.get_column('service').n_unique()} service lines)")
+            continue
+        dataset = result.to_dataset()
+        outcomes = {i: d for i, d in dataset.indicators.items() if getattr(d, "role", "outcome") != "context"}
+        if not outcomes:
+            context.append(path)
+            summary.append(f"{path.name}: area context (deprivation or population)")
+            continue
+        _, layout = comparison_values(dataset.values, dataset.areas)
+        sets = layout.all_sets()
+        lines += ["[[sources]]", f"path = {_toml(rel)}", f"format = {_toml(reader)}",
+                  f"# areas: {'; '.join(set_label(s) for s in sets) or 'none recognised'}"]
+        for ind in outcomes.values():
+            direction = {"higher_is_better": "higher is better", "lower_is_better": "lower is better"}.get(
+                ind.polarity, "DIRECTION UNKNOWN: set it below, or it is compared as higher/lower only")
+            lines.append(f"# indicator {ind.id}: {ind.title} ({direction})")
+        lines.append("")
+        unknown = [d for d in outcomes.values() if not d.has_polarity]
+        for ind in unknown:
+            lines += ["# [[indicators]]", f"# id = {_toml(ind.id)}", '# polarity = "higher_is_better"  # or "lower_is_better"', ""]
+        summary.append(f"{path.name}: {reader}, {len(outcomes)} indicator(s), {len(unknown)} without a known direction; "
+                       f"areas: {', '.join(sets) or 'none'}")
+    if context:
+        lines += ["[areas]", f"context = [{', '.join(_toml(_relative(p, out.parent)) for p in context)}]", ""]
+    if spend is not None:
+        lines += ["[spend]", f"path = {_toml(_relative(spend, out.parent))}",
+                  "# services = { \"Education services\" = \"schools\", \"Police services\" = \"policing\" }", ""]
+    lines += ["[geography]"]
+    if boundaries is not None:
+        lines += [f"boundaries = {_toml(_relative(boundaries, out.parent))}", 'layer = "utla"']
+    lines += ['benchmark = "national"', "# comparable_sets = [\"upper_tier\"]", ""]
+    return "\n".join(lines), summary
+
+
+def _relative(path: Path, base: Path) -> str:
+    import os
+
+    return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+
+
+def _toml(value: str) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
