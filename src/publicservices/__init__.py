@@ -41,6 +41,9 @@ _EXPORTS: dict[str, str] = {
     "Reader": "publicservices.reading",
     "ReadResult": "publicservices.reading",
     "LoadReport": "publicservices.reading",
+    "combine": "publicservices.combining",
+    "read_many": "publicservices.combining",
+    "CombineResult": "publicservices.combining",
     # geography: levels, comparable sets, benchmarks
     "area_geography": "publicservices.geography",
     "comparable_sets": "publicservices.geography",
@@ -79,6 +82,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from publicservices.combining import CombineResult, combine, read_many
     from publicservices.comparison import comparison_values
     from publicservices.dataset import Dataset
     from publicservices.geography import area_geography, comparable_sets

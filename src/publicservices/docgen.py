@@ -41,6 +41,7 @@ API_MODULES: tuple[str, ...] = (
     "publicservices.geography",
     "publicservices.comparison",
     "publicservices.default_plugins.international",
+    "publicservices.combining",
 )
 
 
