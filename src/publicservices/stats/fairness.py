@@ -222,8 +222,12 @@ def _prepare(values: pl.DataFrame, areas: pl.DataFrame | None, defs: dict[str, I
         se = pl.when(pl.col("measure") == m).then(
             standard_error(m, multiplier=mult, reference="__national", value="__y")
         ).otherwise(se)
-    sii_weight = pl.when(is_count & pl.col("__counts")).then(den).otherwise(pl.col("__pop"))
-    frame = frame.with_columns(se.alias("__se"), sii_weight.cast(pl.Float64).alias("__siiw"))
+    sii_weight = pl.when(is_count & pl.col("__counts")).then(den).otherwise(pl.col("__pop")).cast(pl.Float64)
+    # With neither counts nor populations (a values-only file), the gradient is across areas,
+    # each weighted equally, rather than not at all; the note says so.
+    unweighted = sii_weight.is_null().all().over(keys)
+    frame = frame.with_columns(se.alias("__se"), pl.when(unweighted).then(pl.lit(1.0)).otherwise(sii_weight).alias("__siiw"),
+                               unweighted.alias("__equal_weights"))
     return frame, keys, have, parent_rows
 
 
@@ -436,6 +440,12 @@ def fairness(
             level=level, repetitions=repetitions, seed=seed,
         )
         out = out.join(grad, on=gk, how="left", maintain_order="left")
+        equal = frame.group_by(gk).agg(pl.col("__equal_weights").first())
+        out = out.join(equal, on=gk, how="left", maintain_order="left").with_columns(
+            pl.when(pl.col("__equal_weights") & pl.col("sii").is_not_null())
+            .then(pl.concat_str([pl.lit("areas weighted equally (no populations or counts)"), pl.col("gradient_note")],
+                                separator="; ", ignore_nulls=True))
+            .otherwise(pl.col("gradient_note")).alias("gradient_note")).drop("__equal_weights")
     else:
         out = out.with_columns(
             [pl.lit(None, dtype=pl.Float64).alias(c) for c in
