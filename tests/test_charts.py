@@ -92,7 +92,7 @@ def test_funnel_plot(dataset):
     spec = render(result.chart())
     assert meta(spec)["kind"] == "funnel" and meta(spec)["indicator_id"] == "health.screen"
     text = spec["description"]
-    assert "Funnel plot of Screening uptake" in text and "99.8% limits and 95% limits" in text
+    assert "Funnel plot of Screening uptake" in text and "99.8% limits" in text and "95% limits (overdispersed)" in text
     counts = result.frame.get_column("comparison").cast(pl.String).value_counts()
     worse = counts.filter(pl.col("comparison") == "worse (99.8%)").get_column("count").sum()
     assert f"{worse} worse (99.8%)" in text

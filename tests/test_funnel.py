@@ -186,12 +186,19 @@ def test_statistic_and_rate_arguments_are_required():
 
 # ---------------------------------------------------------------- exact limits with interpolation
 def reference_exact(precision, theta, family, q):
-    """Independent reference: scipy.stats ppf/cdf and Spiegelhalter's interpolation."""
+    """Independent reference: scipy.stats ppf/isf and Spiegelhalter's interpolation, on the lower
+    tail for lower limits and on the upper tail P(X >= r) for upper limits."""
     dist = stats.binom(precision, theta) if family == "binomial" else stats.poisson(precision * theta)
-    r = dist.ppf(q)
-    f, f1 = dist.cdf(r), dist.cdf(r - 1)
-    lim = (r - (f - q) / (f - f1)) / precision
-    return np.maximum(lim, 0)
+    if q < 0.5:
+        r = dist.ppf(q)
+        f, f1 = dist.cdf(r), dist.cdf(r - 1)
+        lim = (r - (f - q) / (f - f1)) / precision
+        return np.maximum(lim, 0)
+    # upper tail: s = the largest count with P(X >= s) >= 1 - q, then interpolate upwards
+    s = dist.isf(1 - q)
+    g = dist.sf(s - 1)  # P(X >= s)
+    lim = (s + (g - (1 - q)) / dist.pmf(s)) / precision
+    return np.minimum(lim, 1) if family == "binomial" else lim
 
 
 @pytest.mark.parametrize("family,theta", [("binomial", 0.8), ("binomial", 0.03), ("poisson", 1.0), ("poisson", 0.002)])
@@ -224,8 +231,20 @@ def test_exact_binomial_limits_are_ordered(theta, n):
 
 
 # ---------------------------------------------------------------- over-dispersion
+def winsorised_normal_moment(q):
+    """E[min(max(Z, -z_q), z_q)^2] for a standard normal Z, by numerical integration."""
+    from scipy.integrate import quad
+
+    if q == 0:
+        return 1.0
+    zq = stats.norm.ppf(1 - q)
+    inside = quad(lambda t: t * t * stats.norm.pdf(t), -zq, zq)[0]
+    return inside + 2 * q * zq * zq
+
+
 def direct_dispersion(z, se, q=0.1):
-    """Independent, loop-based Spiegelhalter (2005) estimates: type-7 quantiles by hand."""
+    """Independent, loop-based Spiegelhalter (2005) estimates: type-7 quantiles by hand; phi is
+    the Winsorised mean square over its expectation under chance alone."""
     zs = sorted(z)
     n = len(zs)
 
@@ -240,7 +259,8 @@ def direct_dispersion(z, se, q=0.1):
     for v in z:
         w = min(max(v, lo_q), hi_q)
         total += w * w
-    phi = total / n
+    raw = total / n
+    phi = raw / winsorised_normal_moment(q)
     sw = sum(1 / s**2 for s in se)
     sw2 = sum(1 / s**4 for s in se)
     tau2 = max(0.0, (n * phi - (n - 1)) / (sw - sw2 / sw))
@@ -255,8 +275,21 @@ def test_dispersion_matches_direct_implementation(pairs):
     got = winsorised_dispersion(z, se, 0.1)
     phi, tau2 = direct_dispersion(z, se)
     assert got["phi"] == pytest.approx(phi, rel=1e-9, abs=1e-12)
+    assert got["phi_winsorised"] == pytest.approx(phi * winsorised_normal_moment(0.1), rel=1e-9, abs=1e-12)
     assert got["tau2"] == pytest.approx(tau2, rel=1e-9, abs=1e-12)
+    assert got["chi2"] == pytest.approx(sum(v * v for v in z), rel=1e-12, abs=1e-12)
+    assert got["chi2_p"] == pytest.approx(stats.chi2.sf(got["chi2"], len(z) - 1), rel=1e-9, abs=1e-300)
     assert 0 <= got["chi2_p"] <= 1
+
+
+@pytest.mark.parametrize("q", [0.05, 0.1, 0.2])
+def test_rescaled_phi_is_one_on_average_under_chance(q):
+    from publicservices.stats.funnel import winsorised_second_moment
+
+    assert winsorised_second_moment(q) == pytest.approx(winsorised_normal_moment(q), rel=1e-9)
+    z = np.random.default_rng(4).normal(size=(400, 200))
+    phis = [winsorised_dispersion(row, np.ones(200), q)["phi"] for row in z]
+    assert np.mean(phis) == pytest.approx(1.0, abs=0.02)
 
 
 def test_additive_tau2_recovers_simulated_between_unit_variance():
@@ -411,3 +444,280 @@ def test_funnel_gives_each_breakdown_its_own_baseline_by_default():
     assert f.points["baseline"].to_list() == pytest.approx([30.0] * 4 + [70.0] * 4)
     assert f.points["comparison"].to_list() == ["similar"] * 8  # pooled, men would all be "worse"
     assert f.dispersion.select("sex", "n_units").rows() == [("Male", 4), ("Female", 4)]
+
+
+# ---------------------------------------------------------------- judgements made from the limits
+# (issue: "who is better or worse" -- each test below fails on the code before the fix)
+import threading  # noqa: E402
+
+import publicservices as ps  # noqa: E402
+from publicservices.stats.funnel import OVERDISPERSION_POLICIES, exact_tail_positions, poisson_funnel  # noqa: E402
+
+
+def _exact_frame(p0: float, sizes) -> pl.DataFrame:
+    """Every possible count 0..n for each n, weighted by its probability under the target."""
+    n = np.concatenate([np.full(k + 1, k, dtype=float) for k in sizes])
+    x = np.concatenate([np.arange(k + 1, dtype=float) for k in sizes])
+    return pl.DataFrame({"area_code": [f"A{i}" for i in range(n.size)], "numerator": x, "denominator": n,
+                         "weight": stats.binom.pmf(x, n, p0)})
+
+
+def test_nothing_is_better_than_a_100_percent_target():
+    # every area at 100% was "better (99.8%)" than a 100% target
+    df = pl.DataFrame({"area_code": list("ABCD"), "numerator": [10.0, 20, 57, 400], "denominator": [10.0, 20, 57, 400]})
+    f = funnel(df, IND, target=100)
+    assert f.points["comparison"].to_list() == ["similar"] * 4
+    assert f.points["significance"].to_list() == ["Not significant"] * 4
+    # one below a 100% target is below it, however small the unit
+    below = funnel(df.with_columns(numerator=pl.col("denominator") - 1), IND, target=100)
+    assert (below.points["position_998"] == "below").all()
+    # the drawn curve never rises above 100% either
+    assert f.points["upper_998"].max() <= 100 and f.limits["value"].max() <= 100
+
+
+def test_area_at_a_95_percent_target_is_not_better_with_twenty_cases():
+    # 20/20 against 95%: P(X >= 20) = 0.95^20 = 0.358, nowhere near 0.001 -- it was "better (99.8%)"
+    df = pl.DataFrame({"area_code": ["A", "B"], "numerator": [20.0, 19.0], "denominator": [20.0, 20.0]})
+    f = funnel(df, IND, target=95)
+    assert f.points["comparison"].to_list() == ["similar", "similar"]
+    assert 0.95**20 == pytest.approx(0.358, abs=1e-3)
+
+
+@pytest.mark.parametrize("p0", [0.5, 0.9, 0.95, 0.99])
+def test_exact_false_flag_rate_under_the_target_is_at_most_nominal(p0):
+    # the exact expected false-flag rate (every count weighted by its probability), n = 10 ... 100:
+    # 12.9% outside the 95% limits at p0 = 0.95, 72% at p0 = 0.99 before the fix
+    sizes = list(range(10, 101, 3))
+    df = _exact_frame(p0, sizes)
+    f = funnel(df.drop("weight"), IND, target=100 * p0)
+    w = df["weight"].to_numpy()
+    for sfx, nominal in (("95", 0.05), ("998", 0.002)):
+        outside = (f.points[f"position_{sfx}"] != "within").to_numpy()
+        rate = float((w * outside).sum() / len(sizes))
+        assert rate <= nominal + 0.01, (sfx, rate)
+        # and for each n on its own the exact one-sided tests never exceed nominal
+        per_n = (pl.DataFrame({"n": df["denominator"], "f": w * outside}).group_by("n").agg(pl.col("f").sum())["f"])
+        assert per_n.max() <= nominal + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(p0=st.sampled_from([0.03, 0.5, 0.8, 0.95, 0.99, 1.0]), n=st.integers(1, 5000), frac=st.floats(0, 1))
+def test_exact_positions_are_the_one_sided_exact_tests_and_agree_with_the_drawn_limits(p0, n, frac):
+    x = float(round(frac * n))
+    df = pl.DataFrame({"area_code": ["A"], "numerator": [x], "denominator": [float(n)]})
+    pt = funnel(df, IND, target=100 * p0).points.row(0, named=True)
+    for sfx, a in (("95", 0.025), ("998", 0.001)):
+        upper = stats.binom.sf(x - 1, n, p0) < a  # P(X >= x)
+        lower = stats.binom.cdf(x, n, p0) < a  # P(X <= x)
+        expected = "above" if upper else "below" if lower else "within"
+        assert pt[f"position_{sfx}"] == expected
+        # whole counts: outside the drawn interpolated limits exactly when the test rejects
+        drawn = "above" if pt["value"] > pt[f"upper_{sfx}"] + 1e-9 else "below" if pt["value"] < pt[f"lower_{sfx}"] - 1e-9 else "within"
+        if abs(pt["value"] - pt[f"upper_{sfx}"]) > 1e-9 and abs(pt["value"] - pt[f"lower_{sfx}"]) > 1e-9:
+            assert drawn == expected
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+def test_exact_tail_positions_match_scipy(family):
+    rng = np.random.default_rng(5)
+    size = rng.integers(1, 3000, 300)
+    theta = 0.4 if family == "binomial" else 1.3
+    dist = stats.binom(size, theta) if family == "binomial" else stats.poisson(size * theta)
+    x = dist.rvs(random_state=1).astype(float) + rng.integers(-3, 4, 300) * (rng.random(300) < 0.3)
+    x = np.clip(x, 0, size if family == "binomial" else None)
+    got = exact_tail_positions(x, size, theta, family=family)
+    for sfx, a in (("95", 0.025), ("998", 0.001)):
+        want = np.where(dist.sf(x - 1) < a, "above", np.where(dist.cdf(x) < a, "below", "within"))
+        assert got[sfx].cast(pl.String).to_list() == want.tolist()
+
+
+def _null_frame(seed=11, k=120, p=0.6):
+    rng = np.random.default_rng(seed)
+    n = rng.integers(100, 3000, k).astype(float)
+    x = rng.binomial(n.astype(int), p).astype(float)
+    return pl.DataFrame({"area_code": [f"A{i:03d}" for i in range(k)], "numerator": x, "denominator": n})
+
+
+def test_funnel_check_allows_for_overdispersion_by_default():
+    # the site's headline counts came from limits for chance alone although phi was huge
+    df = _overdispersed_frame()
+    r = ps.funnel_check(df, IND)
+    d = r.dispersion.row(0, named=True)
+    assert r.policy == "auto" and d["overdispersion_policy"] == "auto"
+    assert d["overdispersion"] == "additive" and d["overdispersed"] and d["chi2_p"] < 0.05 and d["method"] == "normal"
+    assert d["chi2_df"] == df.height - 1  # the baseline is estimated from the same areas
+    assert "beyond chance" in d["overdispersion_reason"]
+    # the comparisons are those of the additive limits, which are the limits drawn
+    additive = funnel(df, IND, "additive")
+    assert r.frame["comparison"].to_list() == additive.points["comparison"].to_list()
+    assert r.limits.equals(additive.limits)
+    pts = r.frame
+    assert ((pts["value"] > pts["upper_95"]) == (pts["position_95"] == "above")).all()
+    assert ((pts["value"] < pts["lower_95"]) == (pts["position_95"] == "below")).all()
+    # the plain limits are kept to draw beside, and fewer areas are flagged than with them
+    assert r.plain_limits is not None
+    plain = ps.funnel_check(df, IND, overdispersion="none")
+    assert plain.plain_limits is None and plain.dispersion["overdispersion"][0] == "none"
+    flagged = lambda res: res.comparison_counts()["outside_95"][0]  # noqa: E731
+    assert flagged(r) < flagged(plain)
+    counts = r.comparison_counts().row(0, named=True)
+    assert counts["better"] + counts["similar"] + counts["worse"] == df.height
+    assert counts["overdispersion"] == "additive"
+
+
+def test_auto_leaves_limits_alone_without_overdispersion():
+    df = _null_frame()
+    r = ps.funnel_check(df, IND)
+    d = r.dispersion.row(0, named=True)
+    assert d["overdispersion"] == "none" and not d["overdispersed"] and d["chi2_p"] >= 0.05 and d["method"] == "phe"
+    phe = funnel(df, IND)
+    assert r.frame["comparison"].to_list() == phe.points["comparison"].to_list()
+    assert r.plain_limits is None
+    assert "no more than chance" in r.summary()
+
+
+PCT = Indicator(id="health.screening", title="Screening", sector="health", measure="proportion", multiplier=100,
+                polarity="higher_is_better", unit="%")
+
+
+def test_summary_states_the_policy_in_plain_words():
+    r = ps.funnel_check(_overdispersed_frame(), PCT)
+    text = r.summary()
+    assert "allow for variation between areas beyond chance (additive random-effects limits" in text
+    assert "φ = " in text and "p < 0.001" in text and "percentage points" in text
+    for policy in OVERDISPERSION_POLICIES:
+        words = ps.funnel_check(_overdispersed_frame(), IND, overdispersion=policy).summary()
+        assert "overdispersion=" not in words and "'" not in words.split("\n")[-1]
+    none = ps.funnel_check(_overdispersed_frame(), IND, overdispersion="none").summary()
+    assert "allow for chance alone" in none and "would flag fewer" in none
+
+
+def test_overdispersion_choices_are_checked():
+    df = _null_frame(k=20)
+    with pytest.raises(DataError, match="auto"):
+        ps.funnel_check(df, IND, overdispersion="random")
+    with pytest.raises(DataError, match="auto"):
+        funnel(df, IND, "yes")
+    assert ps.funnel_check(df, IND, overdispersion=None).policy == "auto"  # None: the default policy
+    assert funnel(df, IND).dispersion["overdispersion_policy"][0] == "none"  # the PHE port stays plain
+
+
+def test_each_group_gets_its_own_overdispersion_decision():
+    od = _overdispersed_frame(k=60).with_columns(sex=pl.lit("Male"))
+    null = _null_frame(k=60).with_columns(sex=pl.lit("Female"))
+    r = ps.funnel_check(pl.concat([od, null]), IND)
+    d = r.dispersion.sort("sex")
+    assert d.select("sex", "overdispersion", "method").rows() == [("Female", "none", "phe"), ("Male", "additive", "normal")]
+    alone = ps.funnel_check(od, IND)
+    assert r.frame.filter(pl.col("sex") == "Male")["comparison"].to_list() == alone.frame["comparison"].to_list()
+    # the chart of each group draws the limits its colours come from
+    male = r.chart(breakdown={"sex": "Male"}).to_dict()
+    female = r.chart(breakdown={"sex": "Female"}).to_dict()
+    assert "overdispersed" in male["description"] and "overdispersed" not in female["description"]
+
+
+def test_overdispersion_is_measured_between_areas_not_against_a_target():
+    df = _overdispersed_frame(k=50)
+    own = funnel(df, IND, "auto").dispersion.row(0, named=True)
+    d = funnel(df, IND, "auto", target=60).dispersion.row(0, named=True)
+    assert d["chi2_df"] == 49 and d["overdispersion"] == "additive" and d["method"] == "normal"
+    assert d["phi"] == pytest.approx(own["phi"], rel=1e-12) and d["tau2"] == pytest.approx(own["tau2"], rel=1e-12)
+    z = funnel(df, IND, target=60)
+    assert z.dispersion["method"][0] == "exact" and z.dispersion["overdispersion"][0] == "none"
+    # areas that all sit 5 points below the target differ from it, not from each other
+    n = np.array([5000.0, 8000, 12000, 20000, 40000] * 8)
+    same = pl.DataFrame({"area_code": [f"A{i}" for i in range(n.size)], "numerator": np.round(0.45 * n), "denominator": n})
+    r = ps.funnel_check(same, IND, target=50)
+    assert r.dispersion["overdispersion"][0] == "none"
+    assert r.frame["comparison"].to_list() == ["worse (99.8%)"] * n.size
+
+
+def test_widening_never_makes_limits_disappear():
+    # no area can inform phi (the average is 0%): widening changes nothing, the limits stay finite
+    df = pl.DataFrame({"area_code": list("ABC"), "numerator": [0.0, 0, 0], "denominator": [10.0, 20, 30]})
+    for policy in OVERDISPERSION_POLICIES:
+        r = ps.funnel_check(df, IND, overdispersion=policy, target=50)
+        assert r.frame["upper_95"].is_finite().all() and r.frame["comparison"].to_list() == ["worse (99.8%)"] * 3
+        assert "()" not in r.summary()
+
+
+def test_demo_ae_page_counts_come_from_the_overdispersed_limits():
+    demo = ps.demo()
+    r = ps.funnel_check(demo, "health.ae_4hr")
+    d = r.dispersion.row(0, named=True)
+    assert d["phi"] > 100 and d["overdispersion"] == "additive"
+    counts = r.comparison_counts().row(0, named=True)
+    assert counts["outside_95"] < 40  # 145 of 150 against the limits for chance alone
+    assert f"{counts['better']} units are better" in r.summary() or f"{counts['better']} unit is better" in r.summary()
+
+
+# ---------------------------------------------------------------- "not applicable" rows in any order
+DSR = Indicator(id="health.dsr", title="DSR", sector="health", measure="dsr", multiplier=1e5, polarity="lower_is_better")
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2], [2, 1, 0], [1, 0, 2]])
+def test_dsr_with_a_not_applicable_first_row_runs(order):
+    df = pl.DataFrame({"area_code": ["A", "B", "C"], "numerator": [5.0, 50, 80], "value": [20.0, 150, 170]})[order]
+    for f in (funnel(df, DSR), funnel(df, DSR, method="normal"), funnel(df, DSR, "auto")):
+        pts = f.points.sort("area_code")
+        assert pts["significance"][0] == SIGNIFICANCE_LEVELS[5]
+        assert pts["comparison"][0] is None and pts["position_95"][0] is None
+        assert pts["comparison"].dtype == pl.Enum(list(pts["comparison"].dtype.categories))
+    r = ps.funnel_check(df, DSR)
+    assert r.frame.height == 3 and r.summary()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.permutations(list(range(6))))
+def test_funnel_does_not_depend_on_row_order(perm):
+    df = pl.DataFrame({"area_code": list("ABCDEF"), "numerator": [3.0, 50, 80, 0, 9, 400],
+                       "value": [20.0, 150, 170, 0, 60, 130], "denominator": [15000.0, 33000, 47000, 20000, 15000, 300000]})
+    base = funnel(df, DSR).points.sort("area_code")
+    got = funnel(df[perm], DSR).points.sort("area_code")
+    assert got.select("significance", "comparison", "position_95").equals(base.select("significance", "comparison", "position_95"))
+
+
+# ---------------------------------------------------------------- implausible counts
+def _finishes(fn, seconds=20.0):
+    """Run fn in a thread; fail (rather than hang) if it never returns."""
+    box: dict = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # noqa: BLE001
+            box["error"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), "did not finish: a loop that never ends"
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+@pytest.mark.parametrize("method", ["exact", None, "normal"])
+def test_counts_beyond_2_to_53_raise_a_clear_error(method):
+    df = pl.DataFrame({"area_code": ["A", "B"], "numerator": [2.0**54, 100.0], "denominator": [2.0**55, 1000.0]})
+    with pytest.raises(DataError, match=r"(?s)numerator.*above 1e\+15.*A\b"):
+        _finishes(lambda: funnel(df, IND, method=method))
+    with pytest.raises(DataError, match="above 1e"):
+        _finishes(lambda: exact_funnel_limits([2.0**56], 0.5, family="binomial"))
+    with pytest.raises(DataError, match="above 1e"):
+        _finishes(lambda: exact_funnel_limits([2.0**56], 1.0, family="poisson"))
+    with pytest.raises(DataError, match="above 1e"):
+        _finishes(lambda: poisson_funnel([2.0**56], 0.025, "high"))
+
+
+def test_rate_whose_population_would_be_implausible_is_named():
+    df = pl.DataFrame({"area_code": ["A", "B"], "numerator": [100.0, 50.0], "value": [1e-12, 150.0]})
+    with pytest.raises(DataError, match=r"(?s)'value'.*population"):
+        _finishes(lambda: funnel(df, DSR))
+
+
+def test_limits_without_a_finite_average_raise_a_data_error():
+    df = pl.DataFrame({"num": [0.0, 0.0], "rate": [0.0, 0.0]})
+    with pytest.raises(DataError, match="no usable average"):
+        funnel_limits(df, statistic="rate", numerator="num", rate="rate", denominator="num", rate_type="dsr",
+                      multiplier=1e5, years_of_data=1)

@@ -44,3 +44,18 @@ def test_no_improver_without_a_real_change():
     flat = type(data)(pl.concat([first, second]), data.areas, data.spend, data.indicators)
     model = build_model(flat, suppress_threshold=0)
     assert all(model.improvers(s).height == 0 for s in model.sectors)
+
+
+def test_headline_counts_come_from_the_funnel_limits_shown():
+    """The demo's A&E areas vary far more than chance: the site judges them by the widened limits it draws."""
+    import publicservices as ps
+
+    model = build_model(ps.demo(sectors=["health"]), indicators=["health.ae_4hr"])
+    funnel = model.funnels["health.ae_4hr"]
+    counts = funnel.comparison_counts().row(0, named=True)
+    assert counts["overdispersion"] == "additive"  # significant overdispersion, so additive random-effects limits
+    latest = model.latest_rows("health.ae_4hr").filter(pl.col("suppressed").is_null())
+    judged = latest.filter(pl.col("comparison_95").cast(pl.String).is_in(["better", "worse"])).height
+    assert judged == counts["outside_95"]  # not the 145 of 150 the unadjusted limits flag
+    assert judged < 30
+    assert set(latest["comparison_basis"].drop_nulls()) == {"funnel limits allowing for variation beyond chance"}

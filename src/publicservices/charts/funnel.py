@@ -124,7 +124,9 @@ def funnel_plot(
             (``value``); optional ``area_code``, ``area_name`` and a category column.
         limits: the limit curves: the long ``Funnel.limits`` table, or a wide table of
             ``lower_95``, ``upper_95``, ``lower_998``, ``upper_998`` by size.
-        overdispersed_limits: limits widened for overdispersion, drawn beside the plain ones.
+        overdispersed_limits: limits widened for overdispersion, drawn beside the plain ones; the
+            points' comparison category must then come from these (as
+            :func:`publicservices.funnel_check` does), and the description says so.
         indicator: the :class:`~publicservices.indicators.Indicator`, for title, unit, polarity.
         x: the size column (default ``precision``, else ``denominator``).
         category: the category column; default ``comparison`` (the funnel's better/similar/
@@ -241,6 +243,9 @@ def funnel_plot(
         parts.append(f"Control limits drawn: {join_words(names)}.")
     if category:
         parts.append(f"Compared with the benchmark: {counts_sentence(frame, category)}.")
+        if overdispersed_limits is not None:
+            parts.append("Colours compare each unit with the wider limits, which allow for variation between units "
+                         "beyond chance; the narrower limits, for chance alone, are drawn for reference.")
     if dropped:
         parts.append(f"{plural(dropped, 'unit')} without a value or size are not drawn.")
     chart = alt.layer(*layers).properties(

@@ -50,6 +50,9 @@ def _benchmark(value: str) -> str | float:
 @click.option("--layer", metavar="NAME", help="TopoJSON layer (object) holding the areas, e.g. utla.")
 @click.option("--suppress-threshold", default=5, show_default=True, type=click.IntRange(min=0),
               help="Suppress counts below this (with secondary suppression); 0 turns suppression off.")
+@click.option("--overdispersion", type=click.Choice(["auto", "none", "additive", "multiplicative"]), default="auto", show_default=True,
+              help="Funnel limits when areas vary more than chance explains: auto tests it and widens the limits "
+                   "(additive random effects) only when it is significant.")
 @click.option("--base-url", metavar="URL", help="Where the site will be served, e.g. https://example.org/compare/.")
 @click.option("--format", "format_", metavar="NAME", help="Reader for SOURCE (see `publicservices readers`); default: sniff the header.")
 @click.option("--map", "mapping", multiple=True, metavar="COLUMN=CONTRACT",
@@ -64,7 +67,7 @@ def _benchmark(value: str) -> str | float:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars; print only the summary.")
 def publish(
     source: Path | None, out: Path, title: str | None, sectors: tuple[str, ...], indicators: tuple[str, ...],
-    area_types: tuple[str, ...], comparable_sets: tuple[str, ...], benchmark: str, boundaries: Path | None, layer: str | None, suppress_threshold: int,
+    area_types: tuple[str, ...], comparable_sets: tuple[str, ...], benchmark: str, overdispersion: str, boundaries: Path | None, layer: str | None, suppress_threshold: int,
     base_url: str | None, format_: str | None, mapping: tuple[str, ...], constants: tuple[str, ...], context: tuple[Path, ...],
     spend: Path | None, generate_only: bool, quiet: bool,
 ) -> None:
@@ -107,7 +110,7 @@ def publish(
             source, out, title=title, sectors=sectors, indicators=indicators, benchmark=_benchmark(benchmark),
             boundaries=boundaries, layer=layer, suppress_threshold=suppress_threshold, base_url=base_url,
             generate_only=generate_only, progress=Progress() if quiet else _Bars(), area_types=area_types,
-            comparable_sets=comparable_sets,
+            comparable_sets=comparable_sets, overdispersion=overdispersion,
         )
     except PublicServicesError as exc:
         click.secho(f"publish failed: {type(exc).__name__}", fg="red", bold=True, err=True)

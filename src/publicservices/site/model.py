@@ -231,6 +231,7 @@ def build_model(
     comparable_sets: Sequence[str] = (),
     benchmark: str | float = "national",
     suppress_threshold: int = 5,
+    overdispersion: str = "auto",
     area_names: dict[str, str] | None = None,
     progress: Progress | None = None,
 ) -> SiteModel:
@@ -348,7 +349,7 @@ def build_model(
             bench = (results.filter(pl.col("indicator_id") == ind_id, pl.col("period") == latest[ind_id])
                      .get_column("benchmark_value").drop_nulls().unique())
             funnels[ind_id] = _attempt(notes, f"{ind.title}: funnel plot", funnel_check, rows, ind, areas=areas, dataset=public,
-                                       **({"target": float(bench[0])} if bench.len() == 1 else {}))
+                                       overdispersion=overdispersion, **({"target": float(bench[0])} if bench.len() == 1 else {}))
             advance()
             ranked = _attempt(notes, f"{ind.title}: rank intervals", rank_areas, rows, ind, dataset=public,
                               n_sims=1000 if areas.height > 1000 else 2000)
@@ -361,6 +362,7 @@ def build_model(
                                                      "shrinkage"), on="area_code", how="left")
                 ranks[ind_id] = frame
             advance()
+        results = _funnel_comparisons(results, funnels, chosen, latest)
         fair = _attempt(notes, "fairness measures", postcode_lottery, public, repetitions=1000)
         advance()
         primary = {cid for cid, (ind_id, _) in comparisons.items() if cid == ind_id}
@@ -387,10 +389,49 @@ def build_model(
         ranks=ranks, fairness=fair, value=value, neighbours=neighbours, grades=grades, suppression=suppression,
         data_hash=digest, slugs=slugs, notes=notes,
         options={"benchmark": benchmark, "suppress_threshold": suppress_threshold, "sectors": list(sectors),
-                 "indicators": list(indicators), "area_types": list(area_types), "comparable_sets": list(comparable_sets)},
+                 "indicators": list(indicators), "area_types": list(area_types), "comparable_sets": list(comparable_sets),
+                 "overdispersion": overdispersion},
         comparisons=comparisons,
         inequalities=inequalities,
     )
+
+
+def _funnel_comparisons(results: pl.DataFrame, funnels: dict[str, Any], chosen: dict[str, Indicator],
+                        latest: dict[str, str]) -> pl.DataFrame:
+    """Judge each area of the latest period by the funnel's limits where there is a funnel.
+
+    The funnel is drawn around the page's benchmark and, when areas vary more than chance
+    explains (Spiegelhalter 2005), with limits that allow for it; every count on every page
+    (headline, map, table, area pages) then comes from the limits shown, never from
+    narrower ones. ``comparison_basis`` says which limits judged each row.
+    """
+    out = results.with_columns(
+        pl.when(pl.col("lower_95").is_not_null()).then(pl.lit("confidence interval")).alias("comparison_basis"))
+    for cid, funnel in funnels.items():
+        frame = getattr(funnel, "frame", None)
+        if funnel is None or not isinstance(frame, pl.DataFrame) or "position_95" not in frame.columns:
+            continue
+        ind = chosen[cid]
+        up, down = {"higher_is_better": ("better", "worse"), "lower_is_better": ("worse", "better")}.get(ind.polarity, ("higher", "lower"))
+        words = {"above": up, "below": down, "within": "similar"}
+        judged = frame.select(
+            pl.lit(cid).alias("indicator_id"), "area_code",
+            *(pl.col(f"position_{lv}").cast(pl.String).replace_strict(words, default="not compared").alias(f"_f{lv}")
+              for lv in ("95", "998") if f"position_{lv}" in frame.columns),
+        ).with_columns(pl.lit(latest[cid]).alias("period"))
+        out = out.join(judged, on=["indicator_id", "area_code", "period"], how="left")
+        basis = "funnel limits allowing for variation beyond chance" if any(
+            str(x) != "none" for x in funnel.dispersion.get_column("overdispersion").to_list()) else "funnel limits"
+        for lv in ("95", "998"):
+            col, new = f"comparison_{lv}", f"_f{lv}"
+            if new in out.columns and col in out.columns:
+                out = out.with_columns(pl.when(pl.col(new).is_not_null()).then(pl.col(new).cast(out.schema[col]))
+                                       .otherwise(pl.col(col)).alias(col))
+        if "_f95" in out.columns:
+            out = out.with_columns(pl.when(pl.col("_f95").is_not_null()).then(pl.lit(basis))
+                                   .otherwise(pl.col("comparison_basis")).alias("comparison_basis"))
+        out = out.drop([c for c in ("_f95", "_f998") if c in out.columns])
+    return out
 
 
 def _count(n: int, word: str) -> str:

@@ -523,7 +523,10 @@ class Pages:
             funnel = None
         brief = []
         if judged.height:
-            brief.append(f"Compared with the benchmark ({bench.text(ind)}), at 95% confidence: "
+            basis = judged.get_column("comparison_basis").drop_nulls() if "comparison_basis" in judged.columns else pl.Series([])
+            how = ("judged by the funnel plot's limits, which allow for variation between areas beyond chance"
+                   if basis.len() and "beyond chance" in basis[0] else "at 95% confidence")
+            brief.append(f"Compared with the benchmark ({bench.text(ind)}), {how}: "
                          f"{self.counts_words(judged)}" + (f"; {plural(valued.height - judged.height, 'area')} not compared." if
                                                             valued.height > judged.height else "."))
         if funnel is not None:

@@ -92,6 +92,7 @@ def publish(
     boundaries: str | Path | None = None,
     layer: str | None = None,
     suppress_threshold: int = 5,
+    overdispersion: str = "auto",
     base_url: str | None = None,
     generate_only: bool = False,
     progress: Progress | None = None,
@@ -113,6 +114,10 @@ def publish(
         benchmark: ``"national"``, ``"region"``, an area code or a number.
         boundaries, layer: a TopoJSON/GeoJSON file (and TopoJSON layer) for maps.
         suppress_threshold: counts below it are suppressed, with secondary suppression (0: off).
+        overdispersion: funnel limits when areas vary more than chance explains: ``"auto"``
+            (test it, Spiegelhalter 2005, and use additive random-effects limits when it is
+            significant), ``"none"``, ``"additive"`` or ``"multiplicative"``. Every count on
+            every page comes from the limits the funnel shows.
         base_url: where the site will be served (canonical links, the download snippet).
         generate_only: write ``mkdocs.yml`` and ``docs/`` into ``out`` without building.
         progress: a :class:`~publicservices.site.progress.Progress` (the CLI shows bars).
@@ -144,6 +149,7 @@ def publish(
         boundaries, layer, base_url = boundaries or given["boundaries"], layer or given["layer"], base_url or given["base_url"]
         benchmark = given["benchmark"] if benchmark == "national" else benchmark
         suppress_threshold = given["suppress_threshold"] if suppress_threshold == 5 else suppress_threshold
+        overdispersion = given.get("overdispersion", overdispersion) if overdispersion == "auto" else overdispersion
     shown = Path(out)  # as the user wrote it, for the summary
     out = shown.absolute()
     base_url = build.check_base_url(base_url)  # a plain http(s) address or path: MkDocs writes it unescaped into every page
@@ -161,7 +167,7 @@ def publish(
     elif layer:
         raise DataError("--layer needs --boundaries.\nFix: pass the TopoJSON file with --boundaries.")
     model = build_model(dataset, sectors=sectors, indicators=indicators, area_types=area_types,
-                        comparable_sets=comparable_sets, benchmark=benchmark,
+                        comparable_sets=comparable_sets, benchmark=benchmark, overdispersion=overdispersion,
                         suppress_threshold=suppress_threshold, area_names=geo.names if geo else None, progress=progress)
     model.notes[:0] = notes
     from publicservices.site.audit import AuditError, audit_model, audit_output

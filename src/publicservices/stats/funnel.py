@@ -47,9 +47,12 @@ __all__ = [
     "funnel_significance",
     "funnel_points",
     "exact_funnel_limits",
+    "exact_tail_positions",
+    "OVERDISPERSION_POLICIES",
     "sigma_adjustment",
     "poisson_funnel",
     "winsorised_dispersion",
+    "winsorised_second_moment",
 ]
 
 SIGNIFICANCE_LEVELS: tuple[str, ...] = (
@@ -74,6 +77,14 @@ COMPARISON_LEVELS: tuple[str, ...] = (
 )
 _LEVELS = (0.95, 0.998)
 _SUFFIX = {0.95: "95", 0.998: "998"}
+#: what ``overdispersion=`` accepts: "auto" tests phi and uses additive limits only when it
+#: is significant; "none" allows for chance alone; the other two always widen the limits.
+OVERDISPERSION_POLICIES: tuple[str, ...] = ("auto", "none", "additive", "multiplicative")
+#: significance level of the test of phi = 1 that "auto" uses (Spiegelhalter 2005)
+OVERDISPERSION_ALPHA = 0.05
+#: counts above this are refused: beyond about 9e15 (2^53) adding one no longer changes a
+#: float, so the exact quantile searches could not step; no real count comes near it.
+MAX_COUNT = 1e15
 
 Statistic = Literal["proportion", "ratio", "rate"]
 
@@ -95,7 +106,17 @@ def _r_nchar(x: float) -> int:
     return fixed if fixed <= sci else sci
 
 
+def _finite_axis(x: float) -> None:
+    if not math.isfinite(x):
+        raise DataError(
+            f"the funnel's x axis would run to {x} (no finite denominators or average).\n"
+            "Fix: check the numerator, denominator and rate columns: at least one row needs "
+            "events and a finite, positive denominator."
+        )
+
+
 def _signif_floor(x: float, percentage_down: float = 0.95) -> float:
+    _finite_axis(x)
     if x == 0:
         return 0.0
     n = _r_nchar(math.floor(x * percentage_down)) - 1
@@ -103,6 +124,7 @@ def _signif_floor(x: float, percentage_down: float = 0.95) -> float:
 
 
 def _signif_ceiling(x: float, percentage_up: float = 1.05) -> float:
+    _finite_axis(x)
     if x == 0:
         return 0.0
     n = _r_nchar(math.ceil(x * percentage_up)) - 2
@@ -152,6 +174,18 @@ def sigma_adjustment(p: float, population: Any, average: float, side: str, multi
     return (first + sign * adj / 8) / last / pop * multiplier
 
 
+def _check_array(values: np.ndarray, name: str) -> None:
+    """Counts passed straight to a public function: finite where given and at most MAX_COUNT."""
+    with np.errstate(invalid="ignore"):
+        big = np.abs(values) > MAX_COUNT
+    if np.any(big):
+        raise DataError(
+            f"{name} has {int(big.sum()):,} value(s) above {MAX_COUNT:.0e} (the first at position "
+            f"{int(np.flatnonzero(big.ravel())[0])}), too large to be a count.\n"
+            "Fix: check the units; counts above 1e15 cannot be handled exactly."
+        )
+
+
 def _r_poisson_truncation(z: np.ndarray) -> np.ndarray:
     """Last term PHE's ``poisson_cis`` sums: it stops at the first k > z whose term is at most
     1e-10 of the running total, i.e. the first k > z with pmf(k) <= 1e-10 cdf(k - 1)
@@ -187,6 +221,7 @@ def poisson_funnel(obs: Any, p: Any, side: str) -> np.ndarray:
     from scipy.special import pdtr, pdtrc
 
     obs = np.asarray(obs, dtype=np.float64)
+    _check_array(obs, "obs")
     p = np.broadcast_to(np.asarray(p, dtype=np.float64), obs.shape)
     v = np.full(obs.shape, 0.5)
     dv = 0.5
@@ -240,9 +275,21 @@ def _check_statistic(statistic: str | None) -> str:
     return statistic
 
 
+def _check_size(frame: pl.DataFrame, column: str, values: np.ndarray, what: str = "") -> None:
+    """Refuse implausible counts (> MAX_COUNT), naming the rows: the exact searches step by one."""
+    with np.errstate(invalid="ignore"):
+        big = np.abs(values) > MAX_COUNT
+    ru.check(frame, column, big, f"is above {MAX_COUNT:.0e}{what}, too large to be a count of people or events",
+             "Check the column holds counts (not a currency amount or an identifier), and its units; "
+             "counts above 1e15 cannot be handled exactly.")
+
+
 def _counts(frame: pl.DataFrame, numerator: str, denominator: str | None, statistic: str,
-            rate: str | None, rate_type: str | None, multiplier: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """Validated numerator and (derived) denominator arrays, as PHE derives them."""
+            rate: str | None, rate_type: str | None, multiplier: float | None,
+            rate_label: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Validated numerator and (derived) denominator arrays, as PHE derives them.
+
+    ``rate_label`` names the rate column in messages when ``rate`` is a working column."""
     if statistic == "rate":
         if rate is None or rate_type is None or multiplier is None:
             raise SchemaError(
@@ -266,10 +313,10 @@ def _counts(frame: pl.DataFrame, numerator: str, denominator: str | None, statis
                             "needs to be provided using the denominator argument.")
             )
         n = ru.numeric(frame, denominator, allow_null=True) if have_den else np.full(x.shape, np.nan)
-        ru.check(frame, rate, (~zero) & ~np.isfinite(r), "is missing",
+        ru.check(frame, rate_label or rate, (~zero) & ~np.isfinite(r), "is missing",
                  "for rates, rates must be provided for all records, or a denominator must be "
                  "provided if the rate is zero.")
-        ru.check(frame, rate, (~zero) & (r <= 0), "is zero or negative where events are above zero",
+        ru.check(frame, rate_label or rate, (~zero) & (r <= 0), "is zero or negative where events are above zero",
                  "A rate with events must be positive; check the rate column.")
         if have_den and rate_type == "crude":
             ru.check(frame, denominator, zero & ~(n > 0), "is missing or not positive for a record with 0 events",
@@ -280,6 +327,9 @@ def _counts(frame: pl.DataFrame, numerator: str, denominator: str | None, statis
             derived = np.where(zero, np.nan, derived)
         elif have_den:
             derived = np.where(zero, n, derived)
+        _check_size(frame, numerator, x)
+        _check_size(frame, rate_label or rate, derived,
+                    " once turned into a population (multiplier x events / rate)")
         return x, derived
     if denominator is None:
         raise SchemaError(
@@ -299,6 +349,8 @@ def _counts(frame: pl.DataFrame, numerator: str, denominator: str | None, statis
         ru.check(frame, numerator, x > n,
                  "exceeds the denominator (numerators must be less than or equal to denominator for a "
                  "proportion statistic)", "Check numerator and denominator are not swapped.")
+    _check_size(frame, numerator, x)
+    _check_size(frame, denominator, n)
     return x, n
 
 
@@ -366,7 +418,16 @@ def funnel_limits(
     x, n = _counts(frame, numerator, denominator, statistic, rate, rate_type, multiplier)
     if x.size == 0:
         raise DataError("the frame has no rows.\nFix: pass at least one unit.")
-    av = x.sum() / np.nansum(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        av = x.sum() / np.nansum(n)
+    usable = np.isfinite(n)
+    if not usable.any() or not math.isfinite(av):
+        raise DataError(
+            problem(numerator, "gives no usable average: no row has both events and a finite denominator",
+                    rows=ru.row_labels(frame, ~usable), total=int((~usable).sum()),
+                    fix="funnel limits need at least one row with events (dsr rows with 0 events carry no "
+                        "denominator); check the numerator and rate columns.")
+        )
     lo, hi = float(np.nanmin(n)), float(np.nanmax(n))
     years = float(years_of_data) if statistic == "rate" else 1.0
     if hi > 2 * lo:
@@ -531,6 +592,7 @@ def funnel_points(
                     fix="for rates, where there are 0 events for a record, the denominator field needs "
                         "to be provided using the denominator argument.")
         )
+    _check_size(frame, numerator, x)
     with np.errstate(divide="ignore", invalid="ignore"):
         derived = multiplier * x / r / years_of_data
     chart = r.copy()
@@ -571,9 +633,19 @@ def _pois_cdf(r: np.ndarray, m: np.ndarray) -> np.ndarray:
     return out
 
 
-def _interpolated_quantile(q: np.ndarray, size: np.ndarray, theta: float, family: str) -> np.ndarray:
+def _interpolated_quantile(q: np.ndarray, size: np.ndarray, theta: float, family: str,
+                           upper: np.ndarray | None = None) -> np.ndarray:
     """Spiegelhalter (2005) Appendix A.1: (r_q - alpha) / size, with r_q the q-quantile of the
-    count and alpha = (F(r_q) - q) / (F(r_q) - F(r_q - 1)) smoothing the discrete steps."""
+    count and alpha = (F(r_q) - q) / (F(r_q) - F(r_q - 1)) smoothing the discrete steps.
+
+    Where ``upper`` is true the same construction is applied to the upper tail
+    P(X >= r) = 1 - F(r - 1), which works out as (r_q + 1 - alpha) / size: the smallest whole
+    count above that limit is the smallest whose one-sided exact p-value P(X >= x) is below
+    1 - q, so a unit lies above a drawn upper limit exactly when the exact test says so.
+    (A.1 applied to the CDF at q = 0.975 sits one count lower and flags units at the limit's
+    quantile, up to 2.5 times the nominal rate at high baselines, and every unit at a 100%
+    target.) The lower tail needs no change: below (r_q - alpha) / size means P(X <= x) < q.
+    """
     from scipy.special import ndtri
 
     if family == "binomial":
@@ -584,19 +656,23 @@ def _interpolated_quantile(q: np.ndarray, size: np.ndarray, theta: float, family
         mean = var = size * theta
         cdf = lambda r, idx: _pois_cdf(r, mean[idx])  # noqa: E731
         top = np.full(size.shape, np.inf)
+    _check_array(mean, "the expected count (precision x baseline)")
     sd = np.sqrt(var)
     z = ndtri(q)
     with np.errstate(divide="ignore", invalid="ignore"):
         skew = np.where(sd > 0, (1 - 2 * theta) / sd if family == "binomial" else 1 / sd, 0.0)
-    # Cornish-Fisher start, then step to the smallest r with F(r) >= q (1-3 steps)
+    # Cornish-Fisher start, then step to the smallest r with F(r) >= q (1-3 steps; every count
+    # is at most MAX_COUNT < 2^53, so each step changes r and the searches end)
     r = np.clip(np.floor(mean + sd * (z + skew * (z * z - 1) / 6)), 0, top)
     every = np.arange(r.size)
     f = cdf(r, every)
     active = np.flatnonzero(f < q)
+    steps = 0
     while active.size:
         r[active] += 1
         f[active] = cdf(r[active], active)
         active = active[f[active] < q[active]]
+        steps = _count_step(steps)
     f_prev = cdf(r - 1, every)
     active = np.flatnonzero(f_prev >= q)
     while active.size:
@@ -604,8 +680,21 @@ def _interpolated_quantile(q: np.ndarray, size: np.ndarray, theta: float, family
         f[active] = f_prev[active]
         f_prev[active] = cdf(r[active] - 1, active)
         active = active[f_prev[active] >= q[active]]
+        steps = _count_step(steps)
     alpha = (f - q) / (f - f_prev)
+    if upper is not None:
+        r = r + upper
     return (r - alpha) / size
+
+
+def _count_step(steps: int, limit: int = 100_000) -> int:
+    """A guard: the quantile searches take a handful of steps; never loop without end."""
+    if steps >= limit:  # pragma: no cover - unreachable for counts below MAX_COUNT
+        raise DataError(
+            "the exact funnel limits did not converge (the counts are too large or not finite).\n"
+            "Fix: check the numerator and denominator columns hold counts."
+        )
+    return steps + 1
 
 
 def exact_funnel_limits(
@@ -617,10 +706,15 @@ def exact_funnel_limits(
 ) -> dict[str, np.ndarray]:
     """Exact binomial or Poisson control limits with interpolation, at any precision.
 
-    Spiegelhalter (2005) Stat Med 24:1185, Appendix A.1: for a unit of size n (binomial) or
-    expected count E (Poisson; limits are then on the ratio scale O/E), the q-quantile r_q of
-    the count under the baseline, smoothed between the discrete steps by
-    alpha = (F(r_q) - q) / (F(r_q) - F(r_q - 1)); the limit is (r_q - alpha) / size.
+    Spiegelhalter (2005) Stat Med 24:1185, Appendix A.1, applied to each tail: for a unit of
+    size n (binomial) or expected count E (Poisson; limits are then on the ratio scale O/E),
+    with r_q the q-quantile of the count under the baseline and
+    alpha = (F(r_q) - q) / (F(r_q) - F(r_q - 1)), the lower limit (q = (1 - level) / 2) is
+    (r_q - alpha) / size and the upper limit (q = (1 + level) / 2), the same interpolation
+    on the upper tail P(X >= r), is (r_q + 1 - alpha) / size. A whole count lies outside a
+    limit exactly when its one-sided exact p-value is below (1 - level) / 2, so the curves
+    drawn and the labels of :func:`funnel` agree. Binomial limits are kept within [0, 1],
+    Poisson limits at or above 0.
 
     Parameters:
         precision: denominators n (binomial) or expected counts (Poisson), any shape.
@@ -634,10 +728,13 @@ def exact_funnel_limits(
     >>> lim = exact_funnel_limits([100, 1000], 0.8, family="binomial")
     >>> [round(float(v), 4) for v in lim["lower_95"]]
     [0.7135, 0.7744]
+    >>> float(exact_funnel_limits([20], 1.0, family="binomial")["upper_998"][0])  # nothing is above 100%
+    1.0
     """
     prec = np.asarray(precision, dtype=np.float64)
     shape = prec.shape
     flat = prec.ravel()
+    _check_array(flat, "precision")
     if family == "binomial" and np.any(flat != np.round(flat)):
         flat = np.round(flat)  # binomial sizes are whole numbers
     qs = []
@@ -648,49 +745,159 @@ def exact_funnel_limits(
         qs += [tail, 1 - tail]
         names += [f"lower_{suffix}", f"upper_{suffix}"]
     q = np.repeat(np.asarray(qs), flat.size)
+    upper = np.repeat(np.asarray(qs) > 0.5, flat.size).astype(np.float64)
     size = np.tile(flat, len(qs))
     lims = np.full(size.shape, np.nan)
     valid = np.isfinite(size) & (size > 0)  # units without a usable precision get no limits
     if valid.any():
-        lims[valid] = np.maximum(_interpolated_quantile(q[valid], size[valid], float(baseline), family), 0.0)
+        lims[valid] = np.maximum(
+            _interpolated_quantile(q[valid], size[valid], float(baseline), family, upper[valid]), 0.0)
+    if family == "binomial":
+        lims = np.minimum(lims, 1.0)
     return {nm: lims[i * flat.size:(i + 1) * flat.size].reshape(shape) for i, nm in enumerate(names)}
 
 
-def winsorised_dispersion(z: Any, se: Any, winsorize: float = 0.1) -> dict[str, float]:
-    """Spiegelhalter's over-dispersion estimates from z-scores.
+def exact_tail_positions(
+    count: Any,
+    precision: Any,
+    baseline: float,
+    *,
+    family: Literal["binomial", "poisson"],
+    levels: Sequence[float] = _LEVELS,
+) -> dict[str, np.ndarray]:
+    """Where each unit lies by the one-sided exact tests: ``below``, ``within`` or ``above``.
 
-    phi = mean of the squared z-scores after Winsorising them at the ``winsorize`` and
-    ``1 - winsorize`` quantiles (the lowest 10% set to the 10th percentile, the highest 10% to
-    the 90th; quantiles by linear interpolation, R type 7); the additive between-unit variance
-    tau^2 = (I phi - (I - 1)) / (sum w - sum w^2 / sum w) with w = 1 / se^2, floored at 0
-    (DerSimonian-Laird form). ``chi2_p`` is P(chi^2_I > I phi), the test of phi = 1.
+    A unit with count x is above the ``level`` limits when P(X >= x) < (1 - level) / 2 and
+    below them when P(X <= x) < (1 - level) / 2, with X ~ Binomial(n, baseline) or
+    Poisson(E x baseline) (the exact test behind Spiegelhalter's (2005) exact limits; the
+    interpolated limits of :func:`exact_funnel_limits` agree for whole counts). Discrete tests
+    are conservative, so under the baseline at most (1 - level) of units are flagged, whatever
+    n and the baseline; a unit at a 100% target is never above it.
 
-    Reference: Spiegelhalter DJ (2005) Qual Saf Health Care 14:347, and Stat Med 24:1185 s.6.
+    Tail probabilities by the regularised incomplete beta (binomial: P(X >= x) =
+    I_p(x, n - x + 1), P(X <= x) = I_{1-p}(n - x, x + 1)) and gamma functions (Poisson:
+    P(X >= x) = P(x, mu), P(X <= x) = Q(x + 1, mu)).
+
+    Parameters:
+        count: observed counts x.
+        precision: denominators n (binomial) or expected counts E (Poisson).
+        baseline: proportion (binomial) or rate per unit of precision (Poisson; 1 for ratios).
+        family: ``"binomial"`` or ``"poisson"``.
+        levels: two-sided levels; keys ``"95"``, ``"998"``.
+
+    Returns ``{"95": ..., "998": ...}``: Polars Enum series (below/within/above), null where
+    the count or precision is missing.
+
+    >>> exact_tail_positions([20, 19, 14], [20, 20, 20], 0.95, family="binomial")["998"].to_list()
+    ['within', 'within', 'below']
+    """
+    from scipy.special import betainc, gammainc, gammaincc
+
+    x = np.asarray(count, dtype=np.float64)
+    n = np.broadcast_to(np.asarray(precision, dtype=np.float64), x.shape)
+    _check_array(x, "count")
+    _check_array(n, "precision")
+    theta = float(baseline)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if family == "binomial":
+            tiny = 1e-300  # betainc needs positive shapes; the edge cases are set explicitly
+            p_hi = np.where(x <= 0, 1.0, np.where(x > n, 0.0, betainc(np.maximum(x, tiny), np.maximum(n - x + 1, tiny), theta)))
+            p_lo = np.where(x >= n, 1.0, np.where(x < 0, 0.0, betainc(np.maximum(n - x, tiny), x + 1, 1 - theta)))
+        else:
+            mu = n * theta
+            p_hi = np.where(x <= 0, 1.0, gammainc(np.maximum(x, 1e-300), mu))
+            p_lo = np.where(x < 0, 0.0, gammaincc(x + 1, mu))
+    unusable = ~(np.isfinite(x) & np.isfinite(n) & (n > 0))
+    out = {}
+    for level in levels:
+        a = (1 - level) / 2
+        pos = np.where(p_hi < a, "above", np.where(p_lo < a, "below", "within"))
+        key = _SUFFIX.get(level, f"{level * 100:g}".replace(".", "_"))
+        out[key] = _enum_series(f"position_{key}", pos, unusable, POSITION_LEVELS)
+    return out
+
+
+def winsorised_second_moment(winsorize: float) -> float:
+    """E[Z_w^2] for a standard normal Z Winsorised at its ``winsorize`` and ``1 - winsorize``
+    quantiles: (1 - 2q) - 2 z_q phi(z_q) + 2 q z_q^2 with z_q = Phi^-1(1 - q); 1 without
+    Winsorising. Spiegelhalter's Winsorised phi is divided by it, so that phi is 1 on average
+    when units differ by chance alone (at q = 0.1 the raw estimate is about 0.68 then).
+
+    >>> round(winsorised_second_moment(0.1), 4), winsorised_second_moment(0.0)
+    (0.6787, 1.0)
+    """
+    from scipy.special import ndtri
+
+    q = float(winsorize)
+    if q <= 0:
+        return 1.0
+    if not q < 0.5:
+        raise DataError(f"winsorize must be at least 0 and below 0.5, not {winsorize!r}.\nFix: use 0.1 (the default) or 0.")
+    zq = float(ndtri(1 - q))
+    density = math.exp(-zq * zq / 2) / math.sqrt(2 * math.pi)
+    return (1 - 2 * q) - 2 * zq * density + 2 * q * zq * zq
+
+
+def winsorised_dispersion(z: Any, se: Any, winsorize: float = 0.1, *, df: int | None = None) -> dict[str, float]:
+    """Over-dispersion from z-scores: Spiegelhalter's robust phi and tau^2, and the test of phi = 1.
+
+    * ``phi_winsorised``: the mean of the squared z-scores after Winsorising them at the
+      ``winsorize`` and ``1 - winsorize`` quantiles (the lowest 10% set to the 10th percentile,
+      the highest 10% to the 90th; quantiles by linear interpolation, R type 7) -- Spiegelhalter
+      (2005), robust to a few extreme units.
+    * ``phi``: that estimate divided by :func:`winsorised_second_moment` (0.679 at 10%), the
+      value it has on average when units differ by chance alone, so phi is 1 then. Without the
+      rescaling, additive limits from it flag about 11% of units at the 95% level when areas
+      differ by normal random effects; with it, 5-6% (simulations in the methodology page and
+      ``tests/test_funnel_null.py``).
+    * ``tau2`` = (I phi - (I - 1)) / (sum w - sum w^2 / sum w), w = 1 / se^2, floored at 0
+      (DerSimonian-Laird form with the robust phi).
+    * the test: without over-dispersion the Pearson statistic sum z^2 (all units, not
+      Winsorised) is chi^2 on ``df`` degrees of freedom -- I - 1 when the baseline was estimated
+      from the same units (the default), I for an external target; ``chi2`` and ``chi2_p`` =
+      P(chi^2_df > chi2). (The Winsorised sum is not chi^2: tested as one it almost never finds
+      over-dispersion.)
+
+    Reference: Spiegelhalter DJ (2005) Qual Saf Health Care 14:347, and Stat Med 24:1185 s.6;
+    DerSimonian R, Laird N (1986) Control Clin Trials 7:177.
 
     Parameters:
         z: z-scores (y - theta0) / se under the baseline.
         se: the standard errors used for those z-scores.
-        winsorize: fraction Winsorised in each tail (0 to switch off).
+        winsorize: fraction Winsorised in each tail (0 to switch off; then phi = mean z^2).
+        df: degrees of freedom of the test (default I - 1).
+
+    Returns ``n_units``, ``phi``, ``phi_winsorised``, ``tau2``, ``chi2``, ``chi2_df`` and
+    ``chi2_p`` (NaN when there are too few units: none for phi, fewer than 2 for the default test).
 
     >>> d = winsorised_dispersion([-3.0, -1.0, 0.0, 1.0, 3.0], [1.0] * 5, winsorize=0.0)
-    >>> d["phi"], d["tau2"]
-    (4.0, 4.0)
+    >>> d["phi"], d["tau2"], d["chi2"], d["chi2_df"]
+    (4.0, 4.0, 20.0, 4)
     """
     from scipy.special import chdtrc
 
     z = np.asarray(z, dtype=np.float64)
     se = np.asarray(se, dtype=np.float64)
     i = z.size
+    dof = i - 1 if df is None else int(df)
+    scale = winsorised_second_moment(winsorize)
     if i == 0:
-        return {"n_units": 0, "phi": float("nan"), "tau2": float("nan"), "chi2_p": float("nan")}
+        nan = float("nan")
+        return {"n_units": 0, "phi": nan, "phi_winsorised": nan, "tau2": nan, "chi2": nan, "chi2_df": dof,
+                "chi2_p": nan}
+    chi2 = float(np.sum(z * z))
+    zw = z
     if winsorize > 0:
         lo, hi = np.quantile(z, [winsorize, 1 - winsorize])
-        z = np.clip(z, lo, hi)
-    phi = float(np.mean(z * z))
+        zw = np.clip(z, lo, hi)
+    raw = float(np.mean(zw * zw))
+    phi = raw / scale
     w = 1 / se**2
     denom = w.sum() - (w * w).sum() / w.sum()
     tau2 = max(0.0, (i * phi - (i - 1)) / denom) if denom > 0 else 0.0
-    return {"n_units": i, "phi": phi, "tau2": float(tau2), "chi2_p": float(chdtrc(i, i * phi))}
+    p = float(chdtrc(dof, chi2)) if dof >= 1 else float("nan")
+    return {"n_units": i, "phi": phi, "phi_winsorised": raw, "tau2": float(tau2), "chi2": chi2, "chi2_df": dof,
+            "chi2_p": p}
 
 
 # --------------------------------------------------------------------------------------
@@ -699,7 +906,10 @@ def winsorised_dispersion(z: Any, se: Any, winsorize: float = 0.1) -> dict[str, 
 class Funnel(NamedTuple):
     """Result of :func:`funnel`: ``points`` (one row per unit), ``limits`` (long form, one row
     per curve point: ``limit`` in lower_998/lower_95/baseline/upper_95/upper_998, ``precision``,
-    ``value``) and ``dispersion`` (one row per group: baseline, phi, tau2, test)."""
+    ``value``) and ``dispersion`` (one row per group: the limits used and why -- ``method``,
+    ``overdispersion`` (applied), ``overdispersion_policy`` (asked for), ``phi``, ``chi2_df``,
+    ``chi2_p``, ``tau2``, ``overdispersion_reason``). The points' positions and comparisons
+    always come from the limits in ``limits``."""
 
     points: pl.DataFrame
     limits: pl.DataFrame
@@ -709,10 +919,22 @@ class Funnel(NamedTuple):
 _Z = {0.95: 1.959963984540054, 0.998: 3.090232306167813}
 
 
+def _policy(overdispersion: str | None) -> str:
+    policy = "none" if overdispersion is None else overdispersion
+    if policy not in OVERDISPERSION_POLICIES:
+        raise DataError(
+            f"overdispersion must be one of {', '.join(repr(p) for p in OVERDISPERSION_POLICIES)}, "
+            f"not {overdispersion!r}.\n"
+            "Fix: 'auto' (test for variation beyond chance and allow for it when significant), 'none', "
+            "'additive' or 'multiplicative'."
+        )
+    return policy
+
+
 def funnel(
     frame: Any,
     indicator: Indicator | str | None = None,
-    overdispersion: Literal["multiplicative", "additive"] | None = None,
+    overdispersion: Literal["auto", "none", "multiplicative", "additive"] | None = None,
     *,
     method: Literal["phe", "exact", "normal"] | None = None,
     target: float | None = None,
@@ -729,27 +951,38 @@ def funnel(
 
     Methods (Spiegelhalter 2005, Stat Med 24:1185; Fingertips technical guidance):
 
-    * ``"phe"`` (default for proportion, ratio, rate, dsr without over-dispersion):
+    * ``"phe"`` (default for proportion, ratio, rate, dsr without a target):
       curves from :func:`funnel_limits`, labels from :func:`funnel_significance`, positions
       from the labels. Per-unit limit columns: Wilson inversion for proportions; exact
       interpolated Poisson limits for ratios and rates (PHE labels those with Byar's interval,
       so a unit within a count of a limit can differ).
-    * ``"exact"``: exact binomial / Poisson limits with interpolation (Appendix A.1), baseline
-      sum(O)/sum(n) (ratios: 1) or ``target``.
+    * ``"exact"`` (default with ``target=``): exact binomial / Poisson limits with
+      interpolation (:func:`exact_funnel_limits`), baseline sum(O)/sum(n) (ratios: 1) or
+      ``target``; each unit is placed by the one-sided exact tests
+      (:func:`exact_tail_positions`: above when P(X >= x) < 0.025 (95%) or 0.001 (99.8%)),
+      which agree with the drawn limits for whole counts and keep the false-flag rate under the
+      baseline at or below nominal for any n and baseline; nothing is above a 100% target.
     * ``"normal"``: theta0 +/- z se; the only method for ``mean`` and ``score`` measures,
       which need an ``se`` column (or ``lower_ci``/``upper_ci``, read as 95% limits).
 
-    ``overdispersion`` widens the normal limits (Spiegelhalter 2005, s.6; QSHC 14:347):
-    z_i = (y_i - theta0)/s_i with s_i^2 = V(theta0)/rho_i, 10% Winsorised (``winsorize``);
-    phi = mean z^2. ``"multiplicative"``: theta0 +/- z sqrt(phi) s (only when phi > 1).
-    ``"additive"``: theta0 +/- z sqrt(s^2 + tau^2), tau^2 = (I phi - (I-1)) / (sum w -
-    sum w^2 / sum w), w = 1/s^2.
+    ``overdispersion`` (Spiegelhalter 2005, s.6; QSHC 14:347): z_i = (y_i - theta0)/s_i with
+    s_i^2 = V(theta0)/rho_i, 10% Winsorised (``winsorize``); phi = mean z^2; I phi is compared
+    with chi^2 on I - 1 degrees of freedom (I with a ``target``, or for ratios against 1).
+
+    * ``None`` / ``"none"`` (default here): limits for chance alone (the method above).
+    * ``"auto"`` (the default of :func:`publicservices.funnel_check` and the published site):
+      in each group, when the test is significant at 5% the additive random-effects limits
+      below, otherwise no adjustment (the method above). ``method`` then applies to the
+      unadjusted groups only.
+    * ``"additive"``: theta0 +/- z sqrt(s^2 + tau^2), tau^2 = (I phi - (I-1)) / (sum w -
+      sum w^2 / sum w), w = 1/s^2 (normal limits).
+    * ``"multiplicative"``: theta0 +/- z sqrt(phi) s (only when phi > 1; normal limits).
 
     Parameters:
         frame: a Dataset or a values frame (numerator/denominator for counts; value and
             se or lower_ci/upper_ci otherwise).
         indicator: the Indicator (or its id, looked up in ``indicators`` / the Dataset).
-        overdispersion: None, ``"multiplicative"`` or ``"additive"``.
+        overdispersion: ``"auto"``, ``"none"`` (or None), ``"additive"`` or ``"multiplicative"``.
         method: ``"phe"``, ``"exact"`` or ``"normal"``; default as above.
         target: baseline on the value scale instead of the data's average.
         years_of_data: years the rates cover (x axis in annual population).
@@ -763,7 +996,12 @@ def funnel(
     Returns a :class:`Funnel` of three frames. ``points`` adds ``value``, ``precision``,
     ``baseline``, ``z``, ``z_adjusted``, ``lower_95``, ``upper_95``, ``lower_998``,
     ``upper_998``, ``position_95``, ``position_998`` (below/within/above), ``significance``
-    (PHE labels) and ``comparison`` (better/similar/worse by polarity, with the level).
+    (PHE labels) and ``comparison`` (better/similar/worse by polarity, with the level), all
+    from the limits in ``limits``. ``dispersion`` says, per group, which limits were used
+    and why: ``method``, ``overdispersion`` (``none``/``additive``/``multiplicative``: the
+    adjustment applied), ``overdispersion_policy`` (asked for), ``baseline``, ``n_units``,
+    ``phi``, ``chi2_df``, ``chi2_p``, ``overdispersed`` (the test significant at 5%),
+    ``tau2`` (indicator scale, x multiplier^2) and ``overdispersion_reason`` (a sentence).
 
     >>> from publicservices.indicators import Indicator
     >>> ind = Indicator(id="health.screen", title="Screening", sector="health", measure="proportion",
@@ -773,6 +1011,9 @@ def funnel(
     >>> f = funnel(df, ind)
     >>> f.points["comparison"].to_list()
     ['worse (99.8%)', 'better (95%)', 'similar', 'better (95%)']
+    >>> wider = funnel(df, ind, "auto")  # chi^2 = 61 on 3 degrees of freedom: areas differ beyond chance
+    >>> wider.dispersion["overdispersion"].to_list(), wider.points["comparison"].to_list()
+    (['additive'], ['similar', 'similar', 'similar', 'similar'])
     """
     frame, ind = ru.resolve(frame, indicator, indicators)
     measure = measure or (ind.measure if ind else None)
@@ -781,15 +1022,12 @@ def funnel(
     if multiplier is None:
         multiplier = ind.multiplier if ind else 1.0
     polarity = polarity or (ind.polarity if ind else "no_judgement")
-    if overdispersion not in (None, "multiplicative", "additive"):
-        raise DataError(
-            f"overdispersion must be None, 'multiplicative' or 'additive', not {overdispersion!r}.\n"
-            "Fix: choose one of those."
-        )
+    policy = _policy(overdispersion)
+    widened = policy in ("multiplicative", "additive")
     counted = measure in ("proportion", "ratio", "rate", "dsr")
     if method is None:
-        method = "phe" if counted and overdispersion is None and target is None else "normal"
-        if counted and overdispersion is None and target is not None:
+        method = "phe" if counted and not widened and target is None else "normal"
+        if counted and not widened and target is not None:
             method = "exact"
     if method not in ("phe", "exact", "normal"):
         raise DataError(f"method must be 'phe', 'exact' or 'normal', not {method!r}.\nFix: choose one.")
@@ -798,25 +1036,254 @@ def funnel(
             f"method {method!r} needs counts, but the measure is {measure!r}.\n"
             "Fix: use method='normal' with an se column (or lower_ci/upper_ci)."
         )
-    if overdispersion is not None and method == "exact":
+    if widened and method == "exact":
         raise DataError(
             "over-dispersed limits are normal approximations (Spiegelhalter 2005), not exact ones.\n"
             "Fix: drop method='exact' (or pass method='normal') when overdispersion is set."
         )
-    if method == "phe" and overdispersion is not None:
+    if method == "phe" and widened:
         method = "normal"
     if method == "phe" and target is not None:
         raise DataError("method 'phe' always uses the data's average as baseline.\nFix: use method='exact' for a target.")
     keys = ru.group_keys(frame, by)
     pts, lims, disp = [], [], []
     for part in ru.partitions(frame, keys):
-        p, lm, d = _funnel_group(part, keys, measure, float(multiplier), polarity, method, overdispersion,
+        p, lm, d = _funnel_group(part, keys, measure, float(multiplier), polarity, method, policy,
                                  target, float(years_of_data), winsorize, points)
         pts.append(p)
         lims.append(lm)
         disp.append(d)
     return Funnel(pl.concat(pts, how="vertical"), pl.concat(lims, how="vertical"),
                   pl.concat(disp, how="vertical"))
+
+
+def _enum_series(name: str, values: np.ndarray, null: np.ndarray, levels: Sequence[str]) -> pl.Series:
+    """An Enum column from label strings, null where ``null`` is true.
+
+    Never through a NumPy object array: Polars guesses an object column's type from its first
+    element, so a leading None (a dsr unit with under 10 events first) would fail the cast.
+    """
+    null = np.asarray(null, dtype=bool)
+    text = np.where(null, levels[0], np.asarray(values, dtype=object)).astype(str)
+    series = pl.Series(name, text, dtype=pl.String).cast(pl.Enum(list(levels)))
+    return pl.select(pl.when(pl.Series(~null)).then(series).otherwise(None).alias(name)).to_series()
+
+
+def _decide(policy: str, disp: dict[str, Any]) -> tuple[str, str]:
+    """The adjustment applied in one group, and the reason in plain words."""
+    phi, p, df, n, tau2 = disp["phi"], disp["chi2_p"], disp["chi2_df"], disp["n_units"], disp["tau2"]
+    phi_text = f"φ = {phi:.3g}" if math.isfinite(phi) else ""
+    p_text = (f"p {'< 0.001' if p < 0.001 else f'= {p:.3f}'} on {df} degrees of freedom" if math.isfinite(p) else "")
+    test = ", ".join(t for t in (phi_text, p_text) if t)
+    beyond = "the limits allow for variation between areas beyond chance"
+    significant = math.isfinite(p) and p < OVERDISPERSION_ALPHA
+    if policy == "auto":
+        if not math.isfinite(p):
+            if n == 0:
+                return "none", ("No area's value can show variation beyond chance (none has a usable count, or "
+                                "the average leaves no room for chance), so the limits allow for chance alone.")
+            return "none", (f"Too few areas ({n}) to test for variation beyond chance, so the limits allow for "
+                            "chance alone.")
+        if significant and tau2 > 0:
+            return "additive", (f"Areas vary more than chance alone would make them ({test}), so {beyond} "
+                                "(additive random-effects limits).")
+        if significant:
+            return "none", (f"Areas vary more than chance would make them ({p_text}) only through a few extreme "
+                            f"areas: with those down-weighted ({phi_text}) they vary no more than chance, so the "
+                            "limits allow for chance alone.")
+        return "none", (f"Areas vary no more than chance would make them ({test}), so the limits allow for "
+                        "chance alone.")
+    if policy == "additive":
+        return "additive", f"As chosen, {beyond} (additive random-effects limits{', ' + test if test else ''})."
+    if policy == "multiplicative":
+        if math.isfinite(phi) and phi > 1:
+            return "multiplicative", (f"As chosen, {beyond} (limits widened by the square root of φ, multiplicative "
+                                      f"overdispersion; {test}).")
+        return "multiplicative", ("Multiplicative limits were chosen but areas vary no more than chance"
+                                  f"{' (' + test + ')' if test else ''}, so the limits are not widened.")
+    if significant:
+        return "none", (f"The limits allow for chance alone, although areas vary more than chance would make them "
+                        f"({test}): many areas outside them may differ for lasting reasons, not by chance.")
+    return "none", f"The limits allow for chance alone{' (' + test + ')' if test else ''}."
+
+
+def _variance_function(stat: str) -> Any:
+    """V(theta) / rho: the sampling variance of a unit's value at precision rho (None: own se)."""
+    if stat == "proportion":
+        return lambda theta, r: theta * (1 - theta) / r
+    if stat in ("ratio", "rate"):
+        return lambda theta, r: theta / r
+    return None
+
+
+def _funnel_group(frame, keys, measure, multiplier, polarity, method, policy, target, years,
+                  winsorize, n_points):
+    u = _unit_inputs(frame, measure, multiplier, years)
+    stat = u["stat"]
+    y, rho = u["y"], u["rho"]
+    # baseline on the natural scale
+    if target is not None:
+        theta = target / multiplier
+    elif stat == "ratio":
+        theta = 1.0
+    elif stat in ("proportion", "rate"):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            theta = u["x"].sum() / np.nansum(u["n"])
+    else:
+        w = 1 / u["se"] ** 2
+        theta = float((w * y).sum() / w.sum())
+    # z-scores under the baseline (s^2 = V(theta)/rho)
+    variance = _variance_function(stat)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.sqrt(variance(theta, rho)) if variance else u["se"]
+        z = (y - theta) / s
+        # Over-dispersion is variation *between* areas, so it is measured around the areas' own
+        # pooled average (sum O / sum n; the precision-weighted mean), never around a target or a
+        # ratio's 1: areas that all sit 5 points below a target differ from it, not from each
+        # other, and must not widen the limits. The test then has I - 1 degrees of freedom.
+        if stat in ("proportion", "ratio", "rate"):
+            pooled = u["x"].sum() / np.nansum(u["n"])
+        else:
+            pooled = float((y / u["se"] ** 2).sum() / (1 / u["se"] ** 2).sum())
+        s_d = np.sqrt(variance(pooled, rho)) if variance else u["se"]
+        z_d = (y - pooled) / s_d
+    usable = np.isfinite(z_d)
+    if stat == "rate" and u.get("rate_type") == "dsr":
+        usable &= u["x"] >= 10
+    disp = winsorised_dispersion(z_d[usable], s_d[usable], winsorize)
+    # no usable unit: no evidence of variation beyond chance, so widening changes nothing
+    phi = disp["phi"] if math.isfinite(disp["phi"]) else 1.0
+    tau2 = disp["tau2"] if math.isfinite(disp["tau2"]) else 0.0
+    overdispersion, reason = _decide(policy, disp)
+    if overdispersion != "none" and method != "normal":
+        method = "normal"  # "auto" found over-dispersion: additive limits are normal ones
+    if overdispersion == "none":
+        widen = None
+    else:
+        widen = overdispersion
+
+    def normal_limits(rho_, s_):
+        out = {}
+        for level in _LEVELS:
+            zz = _Z[level]
+            if widen == "multiplicative":
+                half = zz * s_ * math.sqrt(max(phi, 1.0))
+            elif widen == "additive":
+                half = zz * np.sqrt(s_**2 + tau2)
+            else:
+                half = zz * s_
+            lo_, hi_ = theta - half, theta + half
+            if stat in ("proportion", "ratio", "rate"):
+                lo_ = np.maximum(lo_, 0.0)
+            if stat == "proportion":
+                hi_ = np.minimum(hi_, 1.0)
+            out[f"lower_{_SUFFIX[level]}"] = lo_
+            out[f"upper_{_SUFFIX[level]}"] = hi_
+        return out
+
+    def unit_limits(rho_):
+        if method == "normal":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                s_ = np.sqrt(variance(theta, rho_)) if variance else None
+            return normal_limits(rho_, s_)
+        if method == "phe" and stat == "proportion":
+            out = {}
+            for level, p in ((0.95, 0.975), (0.998, 0.999)):
+                out[f"lower_{_SUFFIX[level]}"] = np.maximum(0, sigma_adjustment(p, rho_, theta, "low", 1))
+                out[f"upper_{_SUFFIX[level]}"] = np.minimum(1, sigma_adjustment(p, rho_, theta, "high", 1))
+            return out
+        if u["family"] == "binomial":
+            return exact_funnel_limits(rho_, theta, family="binomial")
+        # Poisson: limits on the O / rho scale with mean theta * rho
+        lim = exact_funnel_limits(rho_ * theta, 1.0, family="poisson")
+        return {k: v * theta for k, v in lim.items()}
+
+    limits = normal_limits(rho, u["se"]) if stat == "normal" else unit_limits(rho)
+    # positions and labels
+    pos = {}
+    with np.errstate(invalid="ignore"):
+        for level in _LEVELS:
+            sfx = _SUFFIX[level]
+            lo_, hi_ = limits[f"lower_{sfx}"], limits[f"upper_{sfx}"]
+            pos[sfx] = np.where(y > hi_, "above", np.where(y < lo_, "below", "within"))
+    if method == "exact":
+        # the one-sided exact tests (agree with the drawn limits for whole counts; never
+        # above a 100% target, and at most nominal false flags under the baseline)
+        if u["family"] == "binomial":
+            tails = exact_tail_positions(u["x"], rho, theta, family="binomial")
+        else:
+            tails = exact_tail_positions(u["x"], rho * theta, 1.0, family="poisson")
+        pos = {k: v.cast(pl.String).fill_null("within").to_numpy().astype(str) for k, v in tails.items()}
+    if method == "phe":
+        labels = _phe_labels(stat, u["x"], u["n"], u.get("rate_type"))
+        hi998 = labels == "High (0.001)"
+        hi95 = hi998 | (labels == "High (0.025)")
+        lo998 = labels == "Low (0.001)"
+        lo95 = lo998 | (labels == "Low (0.025)")
+        pos["998"] = np.where(hi998, "above", np.where(lo998, "below", "within"))
+        pos["95"] = np.where(hi95, "above", np.where(lo95, "below", "within"))
+    else:
+        labels = np.where(pos["998"] == "above", "High (0.001)",
+                 np.where(pos["95"] == "above", "High (0.025)",
+                 np.where(pos["998"] == "below", "Low (0.001)",
+                 np.where(pos["95"] == "below", "Low (0.025)", "Not significant"))))
+    not_applicable = ~np.isfinite(y)
+    label_null = not_applicable.copy() if method != "phe" else np.zeros(y.shape, dtype=bool)
+    if stat == "rate" and u.get("rate_type") == "dsr":
+        not_applicable |= u["x"] < 10
+        labels = np.where(u["x"] < 10, SIGNIFICANCE_LEVELS[5], labels)
+        label_null &= ~(u["x"] < 10)
+    comparison = _comparison(pos["95"], pos["998"], polarity)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if widen == "multiplicative":
+            z_adj = z / math.sqrt(max(phi, 1.0))
+        elif widen == "additive":
+            z_adj = (y - theta) / np.sqrt(s**2 + tau2)
+        else:
+            z_adj = z
+    mult = multiplier
+    value = y * mult
+    new = {
+        "value": value,
+        "precision": u["x_axis"],
+        "baseline": np.full(y.shape, theta * mult),
+        "z": z,
+        "z_adjusted": z_adj,
+        **{k: v * mult for k, v in limits.items()},
+    }
+    out = frame.drop([c for c in (*new, "position_95", "position_998", "significance", "comparison")
+                      if c in frame.columns])
+    out = out.with_columns(
+        *[pl.Series(k, np.asarray(v, dtype=np.float64)).fill_nan(None) for k, v in new.items()],
+        _enum_series("position_95", pos["95"], not_applicable, POSITION_LEVELS),
+        _enum_series("position_998", pos["998"], not_applicable, POSITION_LEVELS),
+        _enum_series("significance", labels, label_null, SIGNIFICANCE_LEVELS),
+        _enum_series("comparison", comparison, not_applicable, COMPARISON_LEVELS),
+    )
+    # curves
+    group_vals = {k: frame.get_column(k)[0] for k in keys}
+    curves = _curves(method, stat, u, theta, mult, years, limits_fn=unit_limits, normal_fn=normal_limits,
+                     n_points=n_points)
+    curves = curves.with_columns(*[pl.lit(v, dtype=frame.schema[k]).alias(k) for k, v in group_vals.items()]).select(
+        [*keys, "limit", "precision", "value"])
+    p_value = disp["chi2_p"]
+    disp_row = pl.DataFrame({
+        **{k: pl.Series(k, [v], dtype=frame.schema[k]) for k, v in group_vals.items()},
+        "method": [method],
+        "overdispersion": [overdispersion],
+        "overdispersion_policy": [policy],
+        "baseline": [theta * mult],
+        "n_units": [disp["n_units"]],
+        "phi": [disp["phi"]],
+        "phi_winsorised": [disp["phi_winsorised"]],
+        "chi2": [disp["chi2"]],
+        "chi2_df": pl.Series([disp["chi2_df"]], dtype=pl.Int64),
+        "chi2_p": [p_value],
+        "overdispersed": [bool(math.isfinite(p_value) and p_value < OVERDISPERSION_ALPHA)],
+        "tau2": [disp["tau2"] * mult * mult],
+        "overdispersion_reason": [reason],
+    })
+    return out, curves, disp_row
 
 
 def _unit_inputs(frame: pl.DataFrame, measure: str, multiplier: float, years: float) -> dict[str, Any]:
@@ -830,7 +1297,9 @@ def _unit_inputs(frame: pl.DataFrame, measure: str, multiplier: float, years: fl
     if measure in ("rate", "dsr"):
         rate_type = "dsr" if measure == "dsr" else "crude"
         work = frame
+        source = "value"  # the column the working rate comes from, named in messages
         if measure == "rate" and "denominator" in frame.columns:
+            source = "denominator"
             ru.numeric(frame, "denominator", what=" (a crude rate needs its population)")
             # crude rate: numerator / denominator is the rate, whatever `value` says
             work = frame.with_columns(
@@ -840,7 +1309,7 @@ def _unit_inputs(frame: pl.DataFrame, measure: str, multiplier: float, years: fl
             ru.require_columns(frame, ["numerator", "value"], "dsr funnels need events (numerator) and value")
             work = frame.with_columns(pl.col("value").alias("_rate"))
         den = "denominator" if "denominator" in frame.columns else None
-        x, n = _counts(work, "numerator", den, "rate", "_rate", rate_type, multiplier)
+        x, n = _counts(work, "numerator", den, "rate", "_rate", rate_type, multiplier, rate_label=source)
         with np.errstate(divide="ignore", invalid="ignore"):
             y = x / n
         if measure == "dsr":
@@ -864,144 +1333,6 @@ def _unit_inputs(frame: pl.DataFrame, measure: str, multiplier: float, years: fl
     # natural scale inside (value / multiplier); the x axis stays 1 / se^2 in value units
     return {"stat": "normal", "y": y / multiplier, "se": se / multiplier, "rho": (multiplier / se) ** 2,
             "x_axis": 1 / se**2, "x_to_rho": multiplier**2, "family": "normal"}
-
-
-def _funnel_group(frame, keys, measure, multiplier, polarity, method, overdispersion, target, years,
-                  winsorize, n_points):
-    u = _unit_inputs(frame, measure, multiplier, years)
-    stat = u["stat"]
-    y, rho = u["y"], u["rho"]
-    # baseline on the natural scale
-    if target is not None:
-        theta = target / multiplier
-    elif stat == "ratio":
-        theta = 1.0
-    elif stat in ("proportion", "rate"):
-        theta = u["x"].sum() / np.nansum(u["n"])
-    else:
-        w = 1 / u["se"] ** 2
-        theta = float((w * y).sum() / w.sum())
-    # z-scores under the baseline (s^2 = V(theta)/rho)
-    if stat == "proportion":
-        var_fn = lambda r: theta * (1 - theta) / r  # noqa: E731
-    elif stat in ("ratio", "rate"):
-        var_fn = lambda r: theta / r  # noqa: E731
-    else:
-        var_fn = None
-    s = np.sqrt(var_fn(rho)) if var_fn else u["se"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = (y - theta) / s
-    usable = np.isfinite(z)
-    if stat == "rate" and u.get("rate_type") == "dsr":
-        usable &= u["x"] >= 10
-    disp = winsorised_dispersion(z[usable], s[usable], winsorize)
-    phi, tau2 = disp["phi"], disp["tau2"]
-
-    def normal_limits(rho_, s_):
-        out = {}
-        for level in _LEVELS:
-            zz = _Z[level]
-            if overdispersion == "multiplicative":
-                half = zz * s_ * math.sqrt(max(phi, 1.0))
-            elif overdispersion == "additive":
-                half = zz * np.sqrt(s_**2 + tau2)
-            else:
-                half = zz * s_
-            lo_, hi_ = theta - half, theta + half
-            if stat in ("proportion", "ratio", "rate"):
-                lo_ = np.maximum(lo_, 0.0)
-            if stat == "proportion":
-                hi_ = np.minimum(hi_, 1.0)
-            out[f"lower_{_SUFFIX[level]}"] = lo_
-            out[f"upper_{_SUFFIX[level]}"] = hi_
-        return out
-
-    def unit_limits(rho_):
-        if method == "normal":
-            s_ = np.sqrt(var_fn(rho_)) if var_fn else None
-            return normal_limits(rho_, s_)
-        if method == "phe" and stat == "proportion":
-            out = {}
-            for level, p in ((0.95, 0.975), (0.998, 0.999)):
-                out[f"lower_{_SUFFIX[level]}"] = np.maximum(0, sigma_adjustment(p, rho_, theta, "low", 1))
-                out[f"upper_{_SUFFIX[level]}"] = np.minimum(1, sigma_adjustment(p, rho_, theta, "high", 1))
-            return out
-        if u["family"] == "binomial":
-            return exact_funnel_limits(rho_, theta, family="binomial")
-        # Poisson: limits on the O / rho scale with mean theta * rho
-        lim = exact_funnel_limits(rho_ * theta, 1.0, family="poisson")
-        return {k: v * theta for k, v in lim.items()}
-
-    limits = normal_limits(rho, u["se"]) if stat == "normal" else unit_limits(rho)
-    # positions and labels
-    pos = {}
-    for level in _LEVELS:
-        sfx = _SUFFIX[level]
-        lo_, hi_ = limits[f"lower_{sfx}"], limits[f"upper_{sfx}"]
-        pos[sfx] = np.where(y > hi_, "above", np.where(y < lo_, "below", "within"))
-    if method == "phe":
-        labels = _phe_labels(stat, u["x"], u["n"], u.get("rate_type"))
-        hi998 = labels == "High (0.001)"
-        hi95 = hi998 | (labels == "High (0.025)")
-        lo998 = labels == "Low (0.001)"
-        lo95 = lo998 | (labels == "Low (0.025)")
-        pos["998"] = np.where(hi998, "above", np.where(lo998, "below", "within"))
-        pos["95"] = np.where(hi95, "above", np.where(lo95, "below", "within"))
-    else:
-        labels = np.where(pos["998"] == "above", "High (0.001)",
-                 np.where(pos["95"] == "above", "High (0.025)",
-                 np.where(pos["998"] == "below", "Low (0.001)",
-                 np.where(pos["95"] == "below", "Low (0.025)", "Not significant"))))
-    not_applicable = ~np.isfinite(y)
-    if method != "phe":
-        labels = np.where(not_applicable, None, labels)
-    if stat == "rate" and u.get("rate_type") == "dsr":
-        not_applicable |= u["x"] < 10
-        labels = np.where(u["x"] < 10, SIGNIFICANCE_LEVELS[5], labels)
-    comparison = _comparison(pos["95"], pos["998"], polarity)
-    if overdispersion == "multiplicative":
-        z_adj = z / math.sqrt(max(phi, 1.0))
-    elif overdispersion == "additive":
-        z_adj = (y - theta) / np.sqrt(s**2 + tau2)
-    else:
-        z_adj = z
-    mult = multiplier
-    value = y * mult
-    new = {
-        "value": value,
-        "precision": u["x_axis"],
-        "baseline": np.full(y.shape, theta * mult),
-        "z": z,
-        "z_adjusted": z_adj,
-        **{k: v * mult for k, v in limits.items()},
-    }
-    out = frame.drop([c for c in (*new, "position_95", "position_998", "significance", "comparison")
-                      if c in frame.columns])
-    pos_enum = pl.Enum(POSITION_LEVELS)
-    out = out.with_columns(
-        *[pl.Series(k, np.asarray(v, dtype=np.float64)).fill_nan(None) for k, v in new.items()],
-        pl.Series("position_95", np.where(not_applicable, None, pos["95"]), dtype=pos_enum),
-        pl.Series("position_998", np.where(not_applicable, None, pos["998"]), dtype=pos_enum),
-        pl.Series("significance", labels, dtype=pl.Enum(SIGNIFICANCE_LEVELS)),
-        pl.Series("comparison", np.where(not_applicable, None, comparison), dtype=pl.Enum(COMPARISON_LEVELS)),
-    )
-    # curves
-    group_vals = {k: frame.get_column(k)[0] for k in keys}
-    curves = _curves(method, stat, u, theta, mult, years, limits_fn=unit_limits, normal_fn=normal_limits,
-                     n_points=n_points)
-    curves = curves.with_columns(*[pl.lit(v, dtype=frame.schema[k]).alias(k) for k, v in group_vals.items()]).select(
-        [*keys, "limit", "precision", "value"])
-    disp_row = pl.DataFrame({
-        **{k: pl.Series(k, [v], dtype=frame.schema[k]) for k, v in group_vals.items()},
-        "method": [method],
-        "overdispersion": [overdispersion or "none"],
-        "baseline": [theta * mult],
-        "n_units": [disp["n_units"]],
-        "phi": [disp["phi"]],
-        "tau2": [disp["tau2"] * mult * mult],
-        "chi2_p": [disp["chi2_p"]],
-    })
-    return out, curves, disp_row
 
 
 def _comparison(p95: np.ndarray, p998: np.ndarray, polarity: str) -> np.ndarray:
