@@ -199,18 +199,38 @@ class Dataset:
                 f"{str(path)!r} is not a dataset folder: it has no dataset.json.\n"
                 "Fix: point at a folder written by Dataset.to_dir(), or read a data file with publicservices.read()."
             )
-        document = json.loads(meta_file.read_text(encoding="utf-8"))
-        truth = {
-            name: pl.read_parquet(path / item["$frame"]) if isinstance(item, dict) and "$frame" in item else item
-            for name, item in document.get("truth", {}).items()
-        }
+        try:
+            document = json.loads(meta_file.read_text(encoding="utf-8"))
+            indicators = [Indicator.from_dict(d) for d in document["indicators"]]
+            truth_items = dict(document.get("truth", {}))
+            metadata = dict(document.get("metadata", {}))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            raise SchemaError(
+                f"{meta_file}: not a readable dataset description ({type(exc).__name__}: {str(exc)[:200]}).\n"
+                "Fix: write the folder again with Dataset.to_dir(); dataset.json needs an 'indicators' list."
+            ) from None
+
+        def frame(name: str) -> pl.DataFrame:
+            # Only files inside the folder: a crafted dataset.json must not read elsewhere.
+            target = (path / name).resolve()
+            if not target.is_relative_to(path.resolve()) or target.suffix != ".parquet":
+                raise SchemaError(f"{meta_file}: {name!r} is outside the dataset folder or not a Parquet file.\n"
+                                  "Fix: frames of a dataset folder live inside it (truth/<name>.parquet).")
+            try:
+                return pl.read_parquet(target)
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                raise SchemaError(f"{path}: {name} is missing or not a Parquet file ({type(exc).__name__}).\n"
+                                  "Fix: write the folder again with Dataset.to_dir().") from None
+
+        truth = {name: frame(item["$frame"]) if isinstance(item, dict) and isinstance(item.get("$frame"), str) else item
+                 for name, item in truth_items.items()}
         return cls(
-            values=pl.read_parquet(path / "values.parquet"),
-            areas=pl.read_parquet(path / "areas.parquet"),
-            spend=pl.read_parquet(path / "spend.parquet"),
-            indicators=[Indicator.from_dict(d) for d in document["indicators"]],
+            values=frame("values.parquet"),
+            areas=frame("areas.parquet"),
+            spend=frame("spend.parquet"),
+            indicators=indicators,
             truth=truth,
-            metadata=document.get("metadata", {}),
+            metadata=metadata,
         )
 
     # -- display -------------------------------------------------------------------------

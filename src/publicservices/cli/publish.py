@@ -114,6 +114,8 @@ def publish(
         )
     except PublicServicesError as exc:
         click.secho(f"publish failed: {type(exc).__name__}", fg="red", bold=True, err=True)
-        click.echo(str(exc), err=True)
+        from publicservices.site.pipeline import _printable
+
+        click.echo(_printable(str(exc)), err=True)  # data-borne text never reaches the terminal as escape codes
         raise SystemExit(1) from None
     click.echo(result.summary())

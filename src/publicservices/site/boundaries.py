@@ -49,16 +49,33 @@ class Boundaries:
         return {"type": "json", "property": "features"}
 
 
+# Beyond these a map page stops being usable (the ONS generalised boundaries of every UK
+# local authority are under 1 MB as TopoJSON).
+MAX_FILE_BYTES = 200 * 2**20
+MAX_SHIPPED_BYTES = 10 * 2**20
+
+
 def read_boundaries(path: Path, codes: Iterable[str], layer: str | None = None) -> Boundaries:
     """Read a TopoJSON/GeoJSON file and cut it to ``codes`` (see the module docstring)."""
+    size = Path(path).stat().st_size if Path(path).is_file() else 0
+    if size > MAX_FILE_BYTES:
+        raise DataError(f"--boundaries: {str(path)!r} is {size / 2**20:,.0f} MB; the limit is {MAX_FILE_BYTES / 2**20:,.0f} MB.\n"
+                        "Fix: simplify the boundaries first (e.g. mapshaper -simplify 5%), or use a generalised (BGC/BSC) file.")
     try:
         geo = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DataError(f"--boundaries: cannot read {str(path)!r} as JSON ({exc}).\nFix: pass a TopoJSON or GeoJSON file.") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise DataError(f"--boundaries: cannot read {str(path)!r} as JSON ({type(exc).__name__}: {str(exc)[:200]}).\n"
+                        "Fix: pass a TopoJSON or GeoJSON file.") from None
     if not isinstance(geo, dict) or geo.get("type") not in ("Topology", "FeatureCollection"):
         raise DataError(f"--boundaries: {str(path)!r} is neither TopoJSON (type Topology) nor a GeoJSON FeatureCollection.\n"
                         "Fix: pass a TopoJSON or GeoJSON file of area boundaries.")
-    return cut_boundaries(geo, set(codes), layer)
+    cut = cut_boundaries(geo, set(codes), layer)
+    shipped = len(json.dumps(cut.data, separators=(",", ":")))
+    if shipped > MAX_SHIPPED_BYTES:
+        raise DataError(f"--boundaries: the boundaries of the site's areas come to {shipped / 2**20:,.1f} MB, more than a web map "
+                        f"can load ({MAX_SHIPPED_BYTES / 2**20:,.0f} MB is the limit).\n"
+                        "Fix: simplify the boundaries first (e.g. mapshaper -simplify 5%), or use a generalised (BGC/BSC) file.")
+    return cut
 
 
 def cut_boundaries(geo: Mapping[str, Any], codes: set[str], layer: str | None = None) -> Boundaries:

@@ -35,6 +35,9 @@ class PublishResult:
     notes: list[str]
 
     def summary(self) -> str:
+        return _printable(self._summary())
+
+    def _summary(self) -> str:
         size = f"{self.bytes / MB:,.1f} MB"
         where = self.out.as_posix()
         if self.built:
@@ -54,6 +57,38 @@ class PublishResult:
 
     def __repr__(self) -> str:
         return self.summary()
+
+
+# Sizes beyond which a static comparison site stops being usable, or the build would need
+# more than a few GB: refuse early with the limit rather than run out of memory.
+MAX_VALUE_ROWS = 5_000_000
+MAX_AREAS = 20_000
+MAX_TEXT = 1_000  # characters in an area name or indicator title
+
+
+def _printable(text: str) -> str:
+    """Text safe to print to a terminal: control characters (escape sequences) shown as \\xNN."""
+    return "".join(ch if ch in "\n\t" or (ch >= " " and not "\x7f" <= ch <= "\x9f") else f"\\x{ord(ch):02x}" for ch in text)
+
+
+def check_size(dataset: Dataset) -> None:
+    """Refuse inputs too large for a static site, naming the limit and what to do."""
+    if dataset.values.height > MAX_VALUE_ROWS:
+        raise DataError(f"the data has {dataset.values.height:,} value rows; a site can publish at most {MAX_VALUE_ROWS:,}.\n"
+                        "Fix: publish some sectors or indicators (--sector, --indicator), or fewer periods.")
+    units = dataset.areas.height
+    if units > MAX_AREAS:
+        raise DataError(f"the data has {units:,} areas; a site can have at most {MAX_AREAS:,} area pages.\n"
+                        "Fix: publish one comparable set at a time (--comparable-set) or a subset of areas.")
+    long_names = dataset.areas.filter(pl.col("area_name").str.len_chars() > MAX_TEXT) if "area_name" in dataset.areas.columns else None
+    if long_names is not None and long_names.height:
+        codes = ", ".join(long_names.get_column("area_code").head(5).to_list())
+        raise DataError(f"column 'area_name' has names longer than {MAX_TEXT:,} characters ({codes}).\n"
+                        "Fix: correct the names in the source file.")
+    long_titles = [i for i, ind in dataset.indicators.items() if len(ind.title) > MAX_TEXT]
+    if long_titles:
+        raise DataError(f"indicator titles longer than {MAX_TEXT:,} characters: {', '.join(long_titles[:5])}.\n"
+                        "Fix: give the indicators short titles (the definition can be long).")
 
 
 def load_source(source: Any, notes: list[str]) -> Dataset:
@@ -158,6 +193,7 @@ def publish(
         raise DataError("--suppress-threshold must be 0 or more.\nFix: use 5 (the default) or 0 to turn suppression off.")
     notes: list[str] = []
     dataset = project_file.dataset(notes) if project_file is not None else load_source(source, notes)
+    check_size(dataset)
     geo = None
     if boundaries is not None:
         from publicservices.site.boundaries import read_boundaries
