@@ -20,6 +20,8 @@ from typing import Any
 # ``fairness``, ``dea`` ...) is not listed: importing the submodule would replace the
 # package attribute with the module. Import those from their module, or use ``ps.outcomes``.
 _EXPORTS: dict[str, str] = {
+    "rank_confidence_sets": "rank_sets",
+    "top_k_set": "rank_sets",
     "confidence_levels": "intervals",
     "level_suffix": "intervals",
     "limit_names": "intervals",

@@ -33,9 +33,12 @@ from publicservices.stats.funnel import (
     winsorised_dispersion,
 )
 from publicservices.stats.report_cards import GRADES, SECTOR_DEFAULTS, report_cards
+from publicservices.stats.rank_sets import rank_confidence_sets, top_k_set
 from publicservices.stats.shrinkage import dersimonian_laird, rank_intervals, shrink, simulate_ranks
 
 __all__ = [
+    "rank_confidence_sets",
+    "top_k_set",
     "COMPARISON_LEVELS",
     "GRADES",
     "SECTOR_DEFAULTS",
