@@ -34,7 +34,7 @@ def _benchmark(value: str) -> str | float:
 @click.command()
 @click.argument("source", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "-o", default="site", show_default=True, type=click.Path(path_type=Path),
-              help="Folder for the site; replaced only when the build succeeds.")
+              help="Folder for the site; only files an earlier publish wrote are replaced, and only when the build succeeds.")
 @click.option("--title", help="Site title (default: the dataset's title).")
 @click.option("--sector", "sectors", multiple=True, metavar="NAME", help="Publish only this sector (repeatable).")
 @click.option("--indicator", "indicators", multiple=True, metavar="ID", help="Publish only this indicator (repeatable).")

@@ -322,6 +322,7 @@ def build_model(
         from publicservices.stats.quantiles import value_quintiles
 
         results = value_quintiles(results)  # fifths by value: the comparison where there are no intervals
+        advance()
         published = results.filter(pl.col("suppressed").is_null() & pl.col("value").is_not_null())
         latest = dict(published.group_by("indicator_id").agg(pl.col("period").sort_by("period_start").last()).iter_rows())
         for ind_id in [i for i in chosen if i not in latest]:

@@ -138,8 +138,9 @@ def publish(
         source: a :class:`Dataset`, a dataset folder (``Dataset.to_dir``), a data file a
             reader recognises, a site project file (``.toml``, see :mod:`publicservices.project`;
             its keys are the defaults of the arguments below), or None for the demo nation.
-        out: the site folder; replaced only when the whole build succeeds, and only if it is
-            empty or holds a site built by publish.
+        out: the site folder. Only the files an earlier publish wrote (listed in its
+            manifest) are replaced, and only when the whole build succeeds; anything else in it
+            (a CNAME, a .git folder, your own files) is kept.
         title: the site's title (default: the dataset's).
         sectors, indicators: publish only these (default: everything).
         area_types: compare only areas of these types (default: every area that is not a

@@ -11,6 +11,10 @@ Every string that comes from the data lands in one of four places, each with its
 
 File names built from ids go through :func:`slug` / :func:`check_slugs`, and every path
 written goes through :func:`inside`, so nothing can be written outside the output folder.
+
+Two values get a rule of their own: ``--base-url``, which MkDocs writes unescaped into every
+page, must be a plain http(s) address or path (:func:`check_base_url`); and text cells of
+every CSV download are neutralised against spreadsheet formulas (:func:`csv_cell`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,16 @@ _RESERVED = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?")
 # json.dumps already escapes those below U+0020, so only these remain to write as \uXXXX.
 _YAML_UNREADABLE = re.compile("[\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 MAX_SLUG = 100
+# --base-url: a host name (or [IPv6]) and a path of RFC 3986 characters, leaving out every
+# character with a meaning in HTML, XML or JavaScript strings (< > " ' & ` \\) and ? and #.
+_HOST = re.compile(r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?"
+                   r"|\[[0-9A-Fa-f:.]+\]")
+_URL_PATH = re.compile(r"(?:/(?:[A-Za-z0-9._~!$()*+,;=:@-]|%[0-9A-Fa-f]{2})*)*")
+MAX_URL = 2000
+# Spreadsheets run a cell starting with one of these as a formula (OWASP, CSV injection).
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+CSV_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_CSV_NUMBER = re.compile(CSV_NUMBER)
 
 
 def html_text(value: Any) -> str:
@@ -168,3 +182,80 @@ def inside(root: Path, rel_path: str) -> Path:
         raise DataError(f"refusing to write {rel_path!r}: it is outside the output folder {str(base)!r}.\n"
                         "Fix: this is a bug or an unsafe id; report it with the id that produced the path.")
     return target
+
+
+def _base_url_problem(value: str) -> str | None:
+    """Why ``value`` is not a plain http(s) address or absolute path, or None."""
+    from urllib.parse import urlsplit
+
+    if len(value) > MAX_URL:
+        return f"it is longer than {MAX_URL:,} characters"
+    odd = sorted({c for c in value if not (c.isascii() and c.isprintable()) or c.isspace()})
+    if odd:
+        return (f"it contains {', '.join(map(repr, odd[:5]))}: spaces, control and non-ASCII characters must be "
+                "percent-encoded, and an international domain name written in its xn-- form")
+    bad = sorted(set(value) & set("<>\"'`\\{}|^&[]") - (set("[]") if "://[" in value else set()))
+    if bad:
+        return f"it contains {', '.join(map(repr, bad))}, which a site address never needs"
+    if "?" in value or "#" in value:
+        return "it has a query or a fragment (? or #); give only where the site's folder is"
+    if value.startswith("//") or ":" in value.split("/", 1)[0]:  # has a scheme (or is protocol-relative)
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        except ValueError as exc:
+            return f"it cannot be read as an address ({exc})"
+        if parts.scheme.lower() not in ("http", "https"):
+            return f"only http:// and https:// addresses are allowed, not {parts.scheme + ':' if parts.scheme else '//'}"
+        if "@" in parts.netloc:
+            return "it holds a user name or password (before '@')"
+        if not parts.hostname or not _HOST.fullmatch(parts.netloc.rsplit(":", 1)[0] if parts.port else parts.netloc):
+            return "it has no valid host name after http(s)://"
+        if not _URL_PATH.fullmatch(parts.path):
+            return f"its path {parts.path!r} is not a plain path"
+        return None
+    if not value.startswith("/"):
+        return "it is neither an http(s):// address nor a path starting with '/'"
+    if not _URL_PATH.fullmatch(value):
+        return "it is not a plain path (letters, digits and - . _ ~ / and percent-encoded characters)"
+    return None
+
+
+def check_base_url(value: Any) -> str | None:
+    """``--base-url`` as given if it is a plain http(s) address or a path from the server's root
+    (None or "" give None), otherwise a DataError naming the option and the fix.
+
+    MkDocs writes the address into every page (canonical links) and the sitemap without
+    escaping, so nothing that could end an HTML attribute or start markup is accepted.
+
+    >>> check_base_url("https://example.org/compare/"), check_base_url("/compare/"), check_base_url(None)
+    ('https://example.org/compare/', '/compare/', None)
+    >>> check_base_url('https://x.org/"><script>alert(1)</script>')
+    Traceback (most recent call last):
+    ...
+    publicservices.errors.DataError: --base-url: 'https://x.org/"><script>alert(1)</script>' is not a plain http(s) address or path (it contains '"', '<', '>', which a site address never needs).
+    Fix: give where the site will be served as a plain address, such as https://example.org/compare/, or a path on the same server, such as /compare/.
+    """
+    if value is None or value == "":
+        return None
+    fix = ("Fix: give where the site will be served as a plain address, such as https://example.org/compare/, "
+           "or a path on the same server, such as /compare/.")
+    if not isinstance(value, str):
+        raise DataError(f"--base-url: expected text, got {type(value).__name__}.\n{fix}")
+    reason = _base_url_problem(value)
+    if reason:
+        raise DataError(f"--base-url: {value!r} is not a plain http(s) address or path ({reason}).\n{fix}")
+    return value
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell for a CSV download that no spreadsheet runs as a formula (OWASP CSV injection):
+    text starting with ``= + - @``, a tab, a carriage return or a line feed gets a leading
+    single quote, unless it is a plain number. Anything that is not text is returned as it is.
+
+    >>> csv_cell("=1+2"), csv_cell("@SUM(A1)"), csv_cell("-2+3"), csv_cell("-2.5"), csv_cell(-2), csv_cell("Hull")
+    ("'=1+2", "'@SUM(A1)", "'-2+3", '-2.5', -2, 'Hull')
+    """
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_START) and not _CSV_NUMBER.fullmatch(value):
+        return "'" + value
+    return value

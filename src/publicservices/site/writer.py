@@ -10,14 +10,59 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from publicservices.errors import DataError
-from publicservices.site.safety import inside
+from publicservices.site.safety import CSV_NUMBER, csv_cell, inside
 
 _FRAME_SUFFIXES = (".csv", ".parquet")
+_FORMULA_START = r"^[=+\-@\t\r\n]"  # safety.CSV_FORMULA_START as a pattern
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+@contextlib.contextmanager
+def _naming(target: Path) -> Iterator[None]:
+    """Let an I/O error (a full disk ...) name the file and carry its errno, even from Polars,
+    which reports one as ``OSError('No space left on device (os error 28)')`` or a ComputeError."""
+    try:
+        yield
+    except Exception as exc:
+        found = _OS_ERROR.search(str(exc)) if not isinstance(exc, OSError) or exc.errno is None else None
+        if found:
+            code = int(found.group(1))
+            raise OSError(code, os.strerror(code), str(target)) from exc
+        if isinstance(exc, OSError) and not exc.filename:
+            exc.filename = str(target)
+        raise
+
+
+def csv_safe(frame: Any) -> Any:
+    """``frame`` with every text cell (and column name) that a spreadsheet would run as a
+    formula prefixed with a single quote (:func:`~publicservices.site.safety.csv_cell`).
+    Numeric columns, negative numbers included, are left exactly as they are.
+
+    >>> import polars as pl
+    >>> csv_safe(pl.DataFrame({"name": ["=cmd|' /C calc'!A0", "-1", "Hull", None], "n": [-1, 2, 3, 4]})).rows()
+    [("'=cmd|' /C calc'!A0", -1), ('-1', 2), ('Hull', 3), (None, 4)]
+    """
+    import polars as pl
+
+    text = [n for n, t in frame.schema.items() if t == pl.String or isinstance(t, (pl.Categorical, pl.Enum))]
+    if text:
+        cells = []
+        for name in text:
+            col = pl.col(name).cast(pl.String)
+            risky = col.str.contains(_FORMULA_START) & ~col.str.contains(f"^{CSV_NUMBER}$")
+            cells.append(pl.when(risky).then(pl.lit("'") + col).otherwise(col).alias(name))
+        frame = frame.with_columns(cells)
+    names = {n: csv_cell(n) for n in frame.columns if csv_cell(n) != n}
+    return frame.rename(names) if names else frame
 
 
 class DocsWriter:
@@ -69,7 +114,7 @@ class DocsWriter:
         'b.md'
         """
         target = self._target(rel_path)
-        with target.open("w", encoding="utf-8", newline="\n") as fh:
+        with _naming(target), target.open("w", encoding="utf-8", newline="\n") as fh:
             fh.write(content)
         self.bytes_written += target.stat().st_size
         return target
@@ -82,12 +127,16 @@ class DocsWriter:
         1
         """
         target = self._target(rel_path)
-        target.write_bytes(data)
+        with _naming(target):
+            target.write_bytes(data)
         self.bytes_written += len(data)
         return target
 
     def frame(self, rel_path: str, frame: Any) -> Path:
         """A Polars frame as CSV or Parquet, by the file's extension (deterministic bytes).
+
+        CSV text cells that a spreadsheet would run as a formula get a leading single quote
+        (:func:`csv_safe`); Parquet keeps the exact text, as data tools run no formulas.
 
         >>> import tempfile, pathlib, polars as pl
         >>> w = DocsWriter(pathlib.Path(tempfile.mkdtemp()))
@@ -98,10 +147,11 @@ class DocsWriter:
         if not rel_path.endswith(_FRAME_SUFFIXES):
             raise DataError(f"cannot write a frame to {rel_path!r}.\nFix: use a .csv or .parquet file name.")
         target = self._target(rel_path)
-        if rel_path.endswith(".csv"):
-            frame.write_csv(target)
-        else:  # no statistics block, so equal frames give equal files
-            frame.write_parquet(target, compression="zstd", statistics=False)
+        with _naming(target):
+            if rel_path.endswith(".csv"):  # text that would run as a spreadsheet formula is neutralised first
+                csv_safe(frame).write_csv(target)
+            else:  # no statistics block, so equal frames give equal files
+                frame.write_parquet(target, compression="zstd", statistics=False)
         self.bytes_written += target.stat().st_size
         return target
 
@@ -114,6 +164,7 @@ class DocsWriter:
         ('abc', 6)
         """
         target = self._target(rel_path)
-        shutil.copyfile(source, target)
+        with _naming(target):
+            shutil.copyfile(source, target)
         self.bytes_written += target.stat().st_size
         return target
