@@ -704,8 +704,22 @@ class Pages:
                 why = next((n.split("(", 1)[-1].rstrip(")") for n in m.notes if n.startswith("value for money: not shown")), "")
                 return None, [self.no_value_for_money(why)]
             return None
-        rows = value.filter(pl.col("indicator_id") == ind.id, pl.col("period") == period)
-        if rows.height < 3 or rows.get_column("spend").null_count() == rows.height:
+        mine = value.filter(pl.col("indicator_id") == ind.id, pl.col("spend").is_not_null(), pl.col("value").is_not_null())
+        if mine.height == 0:
+            if ind.service and ind.service in services:
+                spend = m.dataset.spend.filter(pl.col("service") == ind.service)
+                compared = m.results.filter(pl.col("indicator_id") == ind.id).get_column("area_code").unique()
+                if not spend.filter(pl.col("area_code").is_in(compared.implode())).height:
+                    return None, ["Value for money could not be computed: the spend data give no spending for these areas "
+                                  "(they are reported for another tier of local government)."]
+                spent = sorted(set(spend.get_column("period").to_list()))
+                return None, [f"Value for money could not be computed: the spend data cover {spent[0]} to {spent[-1]}, and no "
+                              f"period of {ind.title} matches one of those years."]
+            return None
+        # The latest period with both spend and outcome, which may be earlier than the page's.
+        used = mine.sort("period_start").get_column("period")[-1]
+        rows = value.filter(pl.col("indicator_id") == ind.id, pl.col("period") == used)
+        if rows.height < 3:
             return None
         if "spend_per_head" in rows.columns and rows.get_column("spend_per_head").null_count() == rows.height:
             return None, [self.no_value_for_money("population")]
@@ -713,6 +727,8 @@ class Pages:
 
         result = ValueResult(rows, indicator=ind, indicators=m.indicators, areas=m.areas)
         sentences = [public_text(t) for t in result.sentences()]
+        if used != period:
+            sentences.insert(0, f"Spend and outcome in {used}, the latest period with both (the rest of the page shows {period}).")
         if "value_category" in result.frame.columns and result.frame.get_column("value_category").null_count() == result.frame.height:
             sentences = [t for t in sentences if not t.startswith("Given their spend and need")]
             sentences.append("The outcome expected for each area's spend and need could not be estimated, so no area is judged "
