@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import publicservices as ps
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
 from publicservices.stats.shrinkage import rank_intervals, shrink, simulate_ranks
@@ -42,10 +43,29 @@ def test_ranks_are_exactly_double_argsort_of_the_draws(n, sims):
     np.testing.assert_allclose(res["p_bottom"], (ref > n - k).mean(axis=0))
 
 
-def test_ties_in_float32_are_broken_by_unit_order():
-    draw = lambda rng, m: np.zeros((m, 5), dtype=np.float32)  # noqa: E731
-    res = simulate_ranks(draw, 5, 10, seed=0, return_ranks=True)
-    assert (res["ranks"] == np.arange(1, 6)[:, None]).all()
+def test_exact_ties_are_ordered_at_random_not_by_row():
+    # eight units with no uncertainty at one value: each is equally likely to take each place
+    draw = lambda rng, m: np.zeros((m, 8), dtype=np.float32)  # noqa: E731
+    res = simulate_ranks(draw, 8, 10_000, seed=0, top=1 / 8, return_ranks=True)
+    ranks = res["ranks"]
+    assert np.array_equal(np.sort(ranks, axis=0), np.broadcast_to(np.arange(1, 9)[:, None], ranks.shape))
+    np.testing.assert_allclose(res["p_top"], 1 / 8, atol=0.015)  # was 1, 0, 0, ... (row order)
+    np.testing.assert_allclose(ranks.mean(axis=1), 4.5, atol=0.1)
+    # told they are exchangeable, they get identical summaries from their pooled simulations
+    same = simulate_ranks(draw, 8, 10_000, seed=0, top=1 / 8, groups=np.zeros(8))
+    assert np.all(same["p_top"] == 0.125) and np.all(same["p_bottom"] == 0.125)
+    assert len({*same["median_rank"]}) == 1 and set(same["rank_lower"]) == {1} and set(same["rank_upper"]) == {8}
+
+
+def test_negative_zero_ties_with_positive_zero():
+    # -0.0 and +0.0 are the same value: they must not sort apart
+    row = np.array([0.0, -0.0, 0.0, -0.0], dtype=np.float32)
+    res = simulate_ranks(lambda rng, m: np.tile(row, (m, 1)), 4, 8000, seed=0, top=0.25)
+    np.testing.assert_allclose(res["p_top"], 0.25, atol=0.02)  # was 0, 0.5, 0, 0.5
+    df = pl.DataFrame({"area_code": list("ABCD"), "value": [0.0, -0.0, 0.0, -0.0], "se": [0.0] * 4})
+    r = rank_intervals(df, polarity="lower_is_better", n_sims=2000)
+    assert r["rank"].to_list() == [1, 1, 1, 1]
+    assert r["p_top"].to_list() == [0.25] * 4 and r["median_rank"].n_unique() == 1
 
 
 @settings(max_examples=40, deadline=None)
@@ -122,7 +142,7 @@ def test_rank_intervals_from_shrink_output_and_groups():
     # small units are less certain: wider intervals than large ones on average
     width = (r["rank_upper_95"] - r["rank_lower_95"]).to_numpy()
     assert width[np.argsort(n)[:30]].mean() > width[np.argsort(n)[-30:]].mean()
-    # the same frame without posteriors falls back to normal sampling distributions from counts
+    # the same frame without posteriors is drawn from each unit's Jeffreys distribution (its counts)
     raw = rank_intervals(df.with_columns(value=pl.col("numerator") / pl.col("denominator") * 100), ind,
                          n_sims=800, seed=2)
     first = raw.filter(pl.col("period") == "2022")
@@ -155,3 +175,139 @@ def test_rank_intervals_without_a_direction_put_the_highest_value_first():
     df = pl.DataFrame({"area_code": list("ABC"), "value": [1.0, 3.0, 2.0], "se": [0.01] * 3})
     r = rank_intervals(df, polarity="no_judgement", n_sims=200)
     assert r["rank"].to_list() == [3, 1, 2]
+
+
+# ---------------------------------------------------------------- ties and row order (defect 3)
+EIGHT = pl.DataFrame({"area_code": list("ABCDEFGH"), "value": [10.0, 10.5, 9.5, 10.2, 9.9, 10.1, 9.8, 10.3],
+                      "se": [1.0] * 8})
+
+
+def summaries(r):
+    return {row["area_code"]: row for row in r.iter_rows(named=True)}
+
+
+def test_rank_intervals_after_shrink_do_not_follow_row_order():
+    # tau^2 is estimated as 0 here; the plug-in posterior was a point mass at the mean, and ties
+    # were broken by row: median ranks 1..8 and P(top) 0.506 ... 0.004 down the rows.
+    forward = summaries(rank_intervals(shrink(EIGHT, measure="mean"), polarity="higher_is_better"))
+    backward = summaries(rank_intervals(shrink(EIGHT.reverse(), measure="mean"), polarity="higher_is_better"))
+    for code in forward:
+        assert forward[code]["p_top"] == pytest.approx(backward[code]["p_top"], abs=0.02)
+        assert abs(forward[code]["median_rank"] - backward[code]["median_rank"]) <= 1
+    p_top = np.array([forward[c]["p_top"] for c in EIGHT["area_code"]])
+    # nobody is placed: no area's chance of being top is far from 1/8, and the order follows the values
+    assert np.all(np.abs(p_top - 1 / 8) < 0.08)
+    assert np.corrcoef(p_top, EIGHT["value"].to_numpy())[0, 1] > 0.9
+    assert forward["B"]["p_top"] == max(p_top) and forward["C"]["p_top"] == min(p_top)
+
+
+def test_plug_in_shrinkage_with_no_variation_gives_equal_ranks():
+    # the plug-in (empirical Bayes) posterior really is one point for all eight: a tie
+    post = shrink(EIGHT, measure="mean", estimator="ml")
+    assert post["posterior_b"].to_list() == [0.0] * 8
+    r = rank_intervals(post, polarity="higher_is_better")
+    assert r["p_top"].to_list() == pytest.approx([0.125] * 8) and r["p_bottom"].to_list() == pytest.approx([0.125] * 8)
+    assert r["rank"].to_list() == [1] * 8 and r["median_rank"].n_unique() == 1
+    assert r["rank_lower_95"].to_list() == [1] * 8 and r["rank_upper_95"].to_list() == [8] * 8
+    reversed_ = rank_intervals(shrink(EIGHT.reverse(), measure="mean", estimator="ml"), polarity="higher_is_better")
+    assert reversed_.drop("area_code", "value").equals(r.drop("area_code", "value"))
+
+
+def test_providers_tied_at_100_percent_are_ranked_as_ties_not_by_row():
+    # 38 providers at 100% (seen within 4 hours) among 60 share point rank 1; their rank
+    # intervals were 8-36 because float32 ties went to the lower row.
+    rng = np.random.default_rng(7)
+    n = rng.integers(200, 20_000, 60).astype(float)
+    x = np.where(np.arange(60) < 38, n, np.floor(n * rng.uniform(0.7, 0.97, 60)))
+    ae = Indicator(id="health.ae", title="Seen within 4 hours", sector="health", measure="proportion",
+                   multiplier=100, polarity="higher_is_better")
+    df = pl.DataFrame({"indicator_id": "health.ae", "area_code": [f"P{i:02d}" for i in range(60)],
+                       "numerator": x, "denominator": n, "value": 100 * x / n})
+    r = rank_intervals(df, ae, n_sims=4000)
+    back = summaries(rank_intervals(df.reverse(), ae, n_sims=4000))
+    full = r.head(38)
+    assert full["rank"].to_list() == [1] * 38
+    assert (full["rank_upper_95"] <= 38).all() and (r.tail(22)["rank_lower_95"] >= 39).all()
+    # the order among the tied follows the evidence (a 100% from more patients is surer), not the rows
+    assert full["rank_lower_95"][int(np.argmax(n[:38]))] == 1
+    assert np.corrcoef(full["p_top"].to_numpy(), np.log(n[:38]))[0, 1] > 0.8
+    for row in full.iter_rows(named=True):
+        assert row["p_top"] == pytest.approx(back[row["area_code"]]["p_top"], abs=0.04)
+    # the same 38 with no uncertainty at all (se = 0) are exact ties: identical summaries
+    exact = rank_intervals(df.drop("numerator", "denominator").with_columns(se=pl.when(pl.col("value") == 100)
+                                                                           .then(0.0).otherwise(0.5)), ae, n_sims=4000)
+    top = exact.head(38)
+    for column in ("rank", "median_rank", "rank_lower_95", "rank_upper_95", "p_top", "p_bottom"):
+        assert top[column].n_unique() == 1, column
+    assert top["p_top"][0] == pytest.approx(6 / 38)  # the six top-10% places shared equally
+    assert (top["rank_lower_95"][0], top["rank_upper_95"][0]) == (1, 38)  # uniform over 1..38: P(<= 37) < 0.975
+
+
+@settings(max_examples=30, deadline=None)
+@given(values=st.lists(st.sampled_from([-1.0, -0.0, 0.0, 0.5, 2.0]), min_size=2, max_size=25),
+       spread=st.sampled_from([0.0, 0.3]), seed=st.integers(0, 2**16),
+       polarity=st.sampled_from(["higher_is_better", "lower_is_better"]))
+def test_ties_are_ties_everywhere(values, spread, seed, polarity):
+    df = pl.DataFrame({"area_code": [f"U{i}" for i in range(len(values))], "value": values,
+                       "se": [spread] * len(values)})
+    r = rank_intervals(df, polarity=polarity, n_sims=300, seed=seed)
+    v = np.array(values) + 0.0
+    key = -v if polarity == "higher_is_better" else v
+    # point rank: competition ranking, 1 + the number of strictly better values
+    assert r["rank"].to_list() == [int(1 + np.sum(key < k)) for k in key]
+    # equal values (and equal uncertainty) get equal summaries
+    for column in ("median_rank", "rank_lower_95", "rank_upper_95", "p_top", "p_bottom"):
+        per_value = r.with_columns(v=pl.Series(v)).group_by("v").agg(pl.col(column).n_unique())
+        assert per_value[column].max() == 1, column
+    k = int(np.ceil(0.1 * len(values)))
+    assert r["p_top"].sum() == pytest.approx(k) and r["p_bottom"].sum() == pytest.approx(k)
+
+
+# ---------------------------------------------------------------- one ranking, stated (defect 10)
+SHARE = Indicator(id="health.share", title="Seen within 4 hours", sector="health", measure="proportion",
+                  multiplier=100, polarity="higher_is_better", unit="%")
+
+
+def share_frame(k=43, n=20_000.0, seed=0, spread=0.15):
+    rng = np.random.default_rng(seed)
+    p = np.clip(0.8 + spread * np.linspace(-1, 1, k) + rng.normal(0, 0.001, k), 0.01, 0.99)
+    return pl.DataFrame({"indicator_id": "health.share", "area_code": [f"E{i:08d}" for i in range(k)],
+                         "period": "2024", "numerator": np.round(p * n), "denominator": np.full(k, n)})
+
+
+def test_rank_areas_ranks_by_value_with_rank_intervals_and_shrunken_estimates():
+    result = ps.rank_areas(share_frame(), SHARE, n_sims=1000)
+    f = result.frame
+    expected = (-f["value"]).rank("min").cast(pl.Int64)
+    assert f["rank"].to_list() == expected.to_list()
+    assert {"shrunk_value", "shrunk_lower_95", "shrunk_upper_95", "shrinkage"} <= set(f.columns)
+    assert f["shrunk_value"].null_count() == 0
+    assert result.frame.sort("rank")["area_code"].to_list() == result._display_frame()[0]["area_code"].to_list()
+    summary = result.summary()
+    assert "ranked by value" in summary and "Goldstein & Spiegelhalter 1996" in summary and "1,000 simulations" in summary
+    # the chart ranks the same way: rank by value first
+    rows = result.chart().to_dict()["datasets"]
+    data = next(iter(rows.values()))
+    assert [d["rank"] for d in data] == sorted(d["rank"] for d in data)
+
+
+def test_rank_summary_words_follow_the_numbers():
+    precise = ps.rank_areas(share_frame(), SHARE, n_sims=1000)
+    f = precise.frame
+    width = (f["rank_upper_95"] - f["rank_lower_95"] + 1).median()
+    assert width <= 43 / 10
+    text = precise.summary()
+    assert "ranks are uncertain" not in text  # was: "... spans 3 places, so most ranks are uncertain"
+    assert f"covers {width:,.0f} of the 43 places, so most ranks are known to within a tenth of the table" in text
+    noisy = ps.rank_areas(share_frame(n=60.0, spread=0.02), SHARE, n_sims=1000)
+    text = noisy.summary()
+    assert "so most ranks are uncertain" in text
+    assert "Only 0" not in text and "No unit can be placed in the top 10%" in text
+
+
+def test_rank_summary_names_tied_leaders():
+    frame = share_frame(k=12).with_columns(numerator=pl.when(pl.int_range(pl.len()) >= 9).then(pl.col("denominator"))
+                                           .otherwise(pl.col("numerator")))
+    text = ps.rank_areas(frame, SHARE, n_sims=500).summary()
+    assert "3 units share rank 1 (E00000009, E00000010 and E00000011)" in text
+

@@ -25,6 +25,7 @@ from publicservices.charts._common import (
     value_label,
 )
 from publicservices.display import PALETTE, plural
+from publicservices.stats._rankutil import spread_words
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
@@ -33,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["league_table"]
 
-RANK_COLUMNS = ("median_rank", "rank_median", "rank")
+RANK_COLUMNS = ("rank", "median_rank", "rank_median")  # the rank by value first: one ranking everywhere
 RANK_LOWER = ("rank_lower", "rank_lower_95", "lower_rank", "rank_lo")
 RANK_UPPER = ("rank_upper", "rank_upper_95", "upper_rank", "rank_hi")
 CATEGORY_COLUMNS = ("comparison_95", "comparison", "comparison_998", "funnel_998")
@@ -58,14 +59,18 @@ def league_table(
     """Caterpillar plot: units in rank order, each value with its 95% interval, and beside it
     the rank with its 95% rank interval.
 
-    Method: units are sorted by (median) rank; the left panel draws value and interval, the
-    right panel median rank and rank interval. With more than ``max_labels`` units the unit
+    Method: units are sorted by rank -- the rank of the value (``rank``, ties sharing the
+    better place), as :func:`publicservices.results.rank_areas` gives it, else the median
+    simulated rank -- then by value; the left panel draws value and interval, the right panel
+    the rank and its 95% rank interval (simulated, Goldstein & Spiegelhalter 1996). The
+    description's words follow the numbers: "most ranks are uncertain" only when the median
+    interval covers more than a quarter of the places. With more than ``max_labels`` units the unit
     names leave the axis (they stay in the tooltips) and rows become thin lines, so 7,000
     units still draw.
 
     Parameters:
         frame: one row per unit: ``value``, ``lower_95``/``upper_95`` (or ``lower``/``upper``),
-            and rank columns (``median_rank`` or ``rank``, ``rank_lower``, ``rank_upper``).
+            and rank columns (``rank`` or ``median_rank``, ``rank_lower``, ``rank_upper``).
             Without rank columns only the caterpillar of values is drawn, in value order
             (best first by polarity).
         indicator: for title, unit and polarity.
@@ -111,7 +116,8 @@ def league_table(
     else:
         y_enc = alt.Y("_label:N", title=None, sort=alt.EncodingSortField("_order", order="ascending"))
         height = max(120, 16 * n)
-    columns = ["_label", "_order", value, lower, upper, rank, rank_lower, rank_upper, category]
+    median = "median_rank" if "median_rank" in frame.columns and rank != "median_rank" else None
+    columns = ["_label", "_order", value, lower, upper, rank, median, rank_lower, rank_upper, category]
     source = inline(data, [c for c in columns if c])
     base = alt.Chart(source).encode(y=y_enc)
     v_title = value_label(indicator)
@@ -121,6 +127,8 @@ def league_table(
                      alt.Tooltip(f"{upper}:Q", title="upper 95%", format=",.3~f")]
     if rank:
         tooltips.append(alt.Tooltip(f"{rank}:Q", title="rank", format=",.0f"))
+    if median:
+        tooltips.append(alt.Tooltip(f"{median}:Q", title="median rank in simulations", format=",.0f"))
     if rank_lower and rank_upper:
         tooltips += [alt.Tooltip(f"{rank_lower}:Q", title="rank interval from", format=",.0f"),
                      alt.Tooltip(f"{rank_upper}:Q", title="rank interval to", format=",.0f")]
@@ -145,13 +153,13 @@ def league_table(
     if category:
         parts.append(f"Compared with the benchmark: {counts_sentence(data, category)}.")
     if rank and rank_lower and rank_upper:
-        widths = data.select((pl.col(rank_upper) - pl.col(rank_lower)).median()).item()
+        widths = data.select((pl.col(rank_upper) - pl.col(rank_lower) + 1).median()).item()
         top = data.head(1).row(0, named=True)
         first = "The top-ranked unit" if polarity != "no_judgement" or not known else "The unit ranked highest"
         parts.append(
-            f"Rank intervals show the ranks each unit could plausibly hold; the median interval spans "
-            f"{widths:,.0f} places. {first}, {top['_label']}, could rank anywhere from "
-            f"{top[rank_lower]:,.0f} to {top[rank_upper]:,.0f}."
+            f"Rank intervals show the ranks each unit could plausibly hold; the median interval covers "
+            f"{widths:,.0f} of the {n:,} places, so {spread_words(widths, n)}. {first}, {top['_label']}, could rank "
+            f"anywhere from {top[rank_lower]:,.0f} to {top[rank_upper]:,.0f}."
         )
         if rank_one == "1 = highest value":
             parts.append(f"{indicator.title if indicator is not None else 'This indicator'} has no better or worse direction: "

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from publicservices.display import Column, plural
+from publicservices.display import Column, join_words, plural
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
 from publicservices.results._base import (
@@ -26,6 +26,7 @@ from publicservices.results._base import (
     _with_names,
 )
 from publicservices.stats._keys import present_keys
+from publicservices.stats._rankutil import spread_words
 
 if TYPE_CHECKING:  # pragma: no cover
     from publicservices.dataset import Dataset
@@ -33,12 +34,21 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["RankingResult", "rank_areas"]
 
 
+RANKING_METHOD = (
+    "units are ranked by value ({order} first; tied values share the better place, \"=1\"); each 95% rank interval "
+    "and P(top / bottom) comes from {sims} simulations that draw every unit's true value from its counts or its "
+    "95% interval (Goldstein & Spiegelhalter 1996)"
+)
+
 
 class RankingResult(Result):
-    """A league table with honest ranks: median rank, 95% rank interval, P(top / bottom 10%).
+    """A league table with honest ranks: rank by value, 95% rank interval, P(top / bottom 10%).
 
     ``.frame`` is :func:`publicservices.stats.shrinkage.rank_intervals` output joined with
-    each unit's value interval. Chart: ``league`` (caterpillar plot with rank intervals).
+    each unit's value interval and, from :func:`rank_areas`, its shrunken estimate
+    (``shrunk_value``, ``shrunk_lower_95``, ``shrunk_upper_95``, ``shrinkage``), which is shown
+    beside the rank but does not set it. Chart: ``league`` (caterpillar plot with rank
+    intervals).
 
     Units are ranked within their group (comparable set, sex, age, category), never across
     groups; the group columns stay on every row. Rank 1 is the best when the indicator has a
@@ -60,6 +70,13 @@ class RankingResult(Result):
         """The indicator has no direction: ranks order values, they do not judge them."""
         return self.indicator is not None and self.indicator.polarity == "no_judgement"
 
+    def method(self) -> str:
+        """The ranking method in one sentence (the same for the notebook, charts and site)."""
+        sims = self.extra.get("n_sims")
+        text = RANKING_METHOD.format(order="highest" if self._unjudged() else "best",
+                                     sims=f"{sims:,}" if sims else "repeated")
+        return f"Method: {text}."
+
     def sentences(self) -> list[str]:
         groups = _groups(self._frame)
         out: list[str] = []
@@ -69,47 +86,86 @@ class RankingResult(Result):
             out.extend(self._group_sentences(rows, _group_name(group)))
         if len(groups) > 4:
             out.append(f"… and {plural(len(groups) - 4, 'more group')}; see .frame.")
+        out.append(self.method())
+        out.extend(self.extra.get("notes", []))
         return out
+
+    def _rank_column(self, f: pl.DataFrame) -> str | None:
+        return next((c for c in ("rank", "median_rank") if c in f.columns), None)
 
     def _group_sentences(self, f: pl.DataFrame, group: str) -> list[str]:
         lo = next((c for c in ("rank_lower_95", "rank_lower") if c in f.columns), None)
         hi = next((c for c in ("rank_upper_95", "rank_upper") if c in f.columns), None)
-        ranked = f.filter(pl.col("median_rank").is_not_null()) if "median_rank" in f.columns else f
+        rank = self._rank_column(f)
+        ranked = f.filter(pl.col(rank).is_not_null()) if rank else f
         n = _n_areas(ranked)
         units = plural(n, "unit") + (f" ({group})" if group else "")
-        if not n or not lo or not hi:
-            return [f"{units} ranked."]
-        width = ranked.select((pl.col(hi) - pl.col(lo)).median()).item()
-        out = [f"{units} ranked; the median 95% rank interval spans {width:,.0f} places, so most ranks are uncertain."]
-        top_words, bottom_words, first = (("in the top 10%", "in the bottom 10%", "The top-ranked unit") if not self._unjudged()
-                                          else ("among the highest 10%", "among the lowest 10%", "The unit ranked highest"))
-        if "p_top" in f.columns:
-            sure_top = ranked.filter(pl.col("p_top") >= 0.9).height
-            sure_bottom = ranked.filter(pl.col("p_bottom") >= 0.9).height if "p_bottom" in f.columns else 0
-            out.append(f"Only {sure_top:,} can be placed {top_words} with 90% confidence, and {sure_bottom:,} {bottom_words}.")
-        top = _with_names(ranked.sort("median_rank").head(1), self.areas).row(0, named=True)
-        name = top.get("area_name") or top.get("area_code")
-        if top[lo] == top[hi]:
-            out.append(f"{first}, {name}, ranks {top[lo]:,.0f} in 95% of simulations.")
+        out: list[str] = []
+        if not n or not lo or not hi or not rank:
+            out.append(f"{units} ranked by value.")
         else:
-            out.append(f"{first}, {name}, could plausibly rank anywhere from {top[lo]:,.0f} to {top[hi]:,.0f}.")
+            width = ranked.select((pl.col(hi) - pl.col(lo) + 1).median()).item()
+            out.append(f"{units} ranked by value; the median 95% rank interval covers {width:,.0f} of the {n:,} places, "
+                       f"so {spread_words(width, n)}.")
+            out.extend(self._top_bottom(ranked))
+            out.append(self._leaders(ranked, rank, lo, hi))
+        if "value" in f.columns and rank:
+            unranked = f.filter(pl.col("value").is_not_null() & pl.col(rank).is_null()).height
+            if unranked:
+                out.append(f"{plural(unranked, 'unit')} with a value but no 95% interval or counts "
+                           f"{'is' if unranked == 1 else 'are'} not ranked: a rank needs the value's uncertainty.")
         return out
+
+    def _top_bottom(self, ranked: pl.DataFrame) -> list[str]:
+        if "p_top" not in ranked.columns:
+            return []
+        share = f"{self.extra.get('top', 0.1):.0%}"
+        top_words, bottom_words = ((f"in the top {share}", f"in the bottom {share}") if not self._unjudged()
+                                   else (f"among the highest {share}", f"among the lowest {share}"))
+        sure_top = ranked.filter(pl.col("p_top") >= 0.9).height
+        sure_bottom = ranked.filter(pl.col("p_bottom") >= 0.9).height if "p_bottom" in ranked.columns else 0
+        if not sure_top and not sure_bottom:
+            return [f"No unit can be placed {top_words} or {bottom_words} with 90% confidence."]
+        if not sure_top:
+            return [f"No unit can be placed {top_words} with 90% confidence; {plural(sure_bottom, 'unit')} "
+                    f"can be placed {bottom_words}."]
+        tail = f"and {sure_bottom:,} {bottom_words}" if sure_bottom else f"and none {bottom_words}"
+        return [f"{plural(sure_top, 'unit')} can be placed {top_words} with 90% confidence, {tail}."]
+
+    def _leaders(self, ranked: pl.DataFrame, rank: str, lo: str, hi: str) -> str:
+        best = ranked.get_column(rank).min()
+        leaders = _with_names(ranked.filter(pl.col(rank) == best), self.areas)
+        names = [r.get("area_name") or r.get("area_code") for r in leaders.iter_rows(named=True)]
+        low, high = leaders.get_column(lo).min(), leaders.get_column(hi).max()
+        if len(names) == 1:
+            first = "The top-ranked unit" if not self._unjudged() else "The unit ranked highest"
+            if low == high:
+                return f"{first}, {names[0]}, ranks {low:,.0f} in 95% of simulations."
+            return f"{first}, {names[0]}, could plausibly rank anywhere from {low:,.0f} to {high:,.0f}."
+        shown = join_words([*names[:3], f"{len(names) - 3:,} more"] if len(names) > 3 else names)
+        what = "rank" if not self._unjudged() else "the highest value, rank"
+        return (f"{len(names):,} units share {what} {best:,.0f} ({shown}); between them they could plausibly rank "
+                f"anywhere from {low:,.0f} to {high:,.0f}.")
 
     def _columns(self) -> Sequence[Column]:
         unit = self.indicator.unit if self.indicator else ""
         lo = "rank_lower_95" if "rank_lower_95" in self._frame.columns else "rank_lower"
         hi = "rank_upper_95" if "rank_upper_95" in self._frame.columns else "rank_upper"
-        return [Column("median_rank", "rank", kind="integer"), Column(lo, "95% rank interval", kind="integer_interval", upper=hi),
+        rank = self._rank_column(self._frame) or "rank"
+        return [Column(rank, "rank", kind="integer"), Column(lo, "95% rank interval", kind="integer_interval", upper=hi),
                 Column("area_name", "area"), Column("area_code", "code"), *_group_columns(self._frame),
                 Column("value", "value", kind="number", unit=unit),
                 Column("lower_95", "95% interval", kind="interval", upper="upper_95"),
-                Column("p_top", "P(top 10%)", kind="percent"), Column("p_bottom", "P(bottom 10%)", kind="percent")]
+                Column("p_top", "P(top 10%)", kind="percent"), Column("p_bottom", "P(bottom 10%)", kind="percent"),
+                Column("shrunk_value", "shrunken estimate", kind="number", unit=unit)]
 
     def _display_frame(self) -> tuple[pl.DataFrame, str | None]:
         frame = _with_names(self._frame, self.areas)
-        if "median_rank" in frame.columns:
+        rank = self._rank_column(frame)
+        if rank:
             keys = [c.name for c in _group_columns(frame)]
-            return frame.sort([*keys, "median_rank"], nulls_last=True, maintain_order=True), "median_rank"
+            order = [c for c in ("median_rank", "area_code") if c in frame.columns and c != rank]
+            return frame.sort([*keys, rank, *order], nulls_last=True, maintain_order=True), rank
         return frame, None
 
     def _chart_league(self, breakdown: Mapping[str, Any] | str | None = None, **options: Any) -> Any:
@@ -128,27 +184,50 @@ def rank_areas(
     dataset: Dataset | None = None,
     n_sims: int = 2000,
     seed: int = 0,
+    shrunken: bool = True,
+    confidence_sets: bool = True,
     **options: Any,
 ) -> RankingResult:
-    """League table with rank intervals for one indicator in one period.
+    """League table for one indicator in one period: ranks by value, with rank intervals.
 
-    Method: :func:`publicservices.stats.shrinkage.rank_intervals` -- each unit's true value
-    drawn from its sampling distribution ``n_sims`` times and ranked (Goldstein &
-    Spiegelhalter 1996); values and 95% intervals from the outcome statistics.
+    The one ranking method -- the notebook, the charts and the published site all use it:
+
+    * ``rank``: the unit's place by its value, 1 = best by the indicator's direction (the
+      highest value for one without, ``no_judgement``); tied values share the better place
+      ("=1"; competition ranking, the PHE/Fingertips convention).
+    * ``rank_lower_95``/``rank_upper_95``, ``median_rank``, ``p_top``, ``p_bottom``: from
+      ``n_sims`` simulations in which every unit's true value is drawn from its uncertainty
+      and the units ranked (:func:`publicservices.stats.shrinkage.rank_intervals`;
+      Goldstein & Spiegelhalter 1996; Marshall & Spiegelhalter 1998): a proportion, rate or
+      ratio with counts from its Jeffreys distribution, Beta(x + 1/2, n - x + 1/2) or
+      Gamma(x + 1/2, n); any other value from a normal spanning the 95% interval shown
+      beside it (supplied limits, or Dobson limits from a DSR's counts; value / sqrt(events)
+      where the interval is suppressed). Tied units get identical summaries, and nothing
+      depends on row order.
+    * ``shrunk_value``, ``shrunk_lower_95``, ``shrunk_upper_95``, ``shrinkage`` (when
+      ``shrunken=True``): each unit's fully Bayesian shrunken estimate
+      (:func:`publicservices.stats.shrinkage.shrink`), a better guess at its true value,
+      shown beside the rank; it does not set the rank.
 
     Units are ranked within each comparable set and breakdown (sex, age, category): a frame
     with men, women and persons for 10 areas gives 30 rows, three league tables of 10.
-    Rank 1 is the best by the indicator's direction; for an indicator without one
-    (``no_judgement``) rank 1 is the highest value. Context indicators (``role="context"``)
-    describe areas and are not ranked.
+    Context indicators (``role="context"``) describe areas and are not ranked. A unit with a
+    value but neither a 95% interval nor counts is kept unranked and counted in the summary.
 
     Parameters:
         data: a Dataset or a values/outcomes frame.
         indicator: the Indicator or its id.
         period: the period (default the latest).
         n_sims, seed: the simulation.
+        shrunken: add the shrunken estimates.
+        confidence_sets: add ``rank_set_lower``/``rank_set_upper``, 95% confidence sets for
+            every unit's rank at once (Mogstad, Romano, Shaikh and Wilhelm 2023), where units
+            have intervals: frequentist, simultaneous, and guaranteed to cover; the Bayesian
+            intervals above are per unit and rest on the simulation model.
+        options: passed to ``rank_intervals`` (``top=``, ``level=``, ``threads=``).
     """
-    from publicservices.stats.shrinkage import rank_intervals
+    from publicservices.errors import PublicServicesError
+    from publicservices.stats.shrinkage import rank_intervals, shrink
 
     values, ds = _unpack(data)
     dataset = dataset or ds
@@ -166,14 +245,69 @@ def rank_areas(
 
         rows = add_intervals(rows, {ind.id: ind})
     groups = present_keys(rows)  # comparable set and breakdowns: ranked within, never pooled
-    keep = [c for c in ("indicator_id", "area_code", "period", "period_start", "numerator", "denominator", "value",
-                        "lower_ci", "upper_ci") if c in rows.columns and rows.get_column(c).null_count() < rows.height]
-    ranks = rank_intervals(rows.select(*keep, *groups), ind, n_sims=n_sims, seed=seed, **options)
+    # Each unit's uncertainty is the 95% interval shown beside its value (supplied, or from the counts).
+    basis = rows.with_columns(
+        *[pl.coalesce(pl.col(shown), *([pl.col(given)] if given in rows.columns else [])).alias(given)
+          for shown, given in (("lower_95", "lower_ci"), ("upper_95", "upper_ci")) if shown in rows.columns])
+    keep = [c for c in ("indicator_id", "area_code", "period", "period_start", "numerator", "denominator", "value", "se",
+                        "lower_ci", "upper_ci") if c in basis.columns and basis.get_column(c).null_count() < basis.height]
+    options.setdefault("missing_se", "skip")  # kept unranked, and said so in the summary
+    ranks = rank_intervals(basis.select(*keep, *groups), ind, n_sims=n_sims, seed=seed, **options)
     join_on = [c for c in ("indicator_id", "area_code", "period", *groups) if c in ranks.columns and c in rows.columns]
     extra = [c for c in ("lower_95", "upper_95", "comparison_95", "area_name") if c in rows.columns and c not in ranks.columns]
     if extra:
         ranks = ranks.join(rows.select(*join_on, *extra), on=join_on, how="left", maintain_order="left", nulls_equal=True)
+    notes: list[str] = []
+    if shrunken:
+        try:
+            shrunk = shrink(basis.select(*keep, *groups), ind, missing_se="skip")
+        except PublicServicesError as err:
+            notes.append(f"Shrunken estimates could not be computed: {str(err).splitlines()[0]}")
+        else:
+            on = [c for c in join_on if c in shrunk.columns]
+            ranks = ranks.join(
+                shrunk.select(*on, pl.col("value").alias("shrunk_value"), pl.col("lower_95").alias("shrunk_lower_95"),
+                              pl.col("upper_95").alias("shrunk_upper_95"), "shrinkage"),
+                on=on, how="left", maintain_order="left", nulls_equal=True)
+            missing = ranks.filter(pl.col("value").is_not_null() & pl.col("shrunk_value").is_null()).height
+            if missing:
+                notes.append(f"{plural(missing, 'unit')} with a value {'has' if missing == 1 else 'have'} no shrunken "
+                             "estimate: shrinkage needs a standard error and at least two such units in the group.")
+    if confidence_sets:
+        ranks, said = _with_confidence_sets(ranks, basis.select(*keep, *groups), ind, groups, seed)
+        notes += said
     return RankingResult(ranks, indicator=ind, dataset=dataset, indicators=inds,
-                         areas=areas if areas is not None else getattr(dataset, "areas", None))
+                         areas=areas if areas is not None else getattr(dataset, "areas", None),
+                         n_sims=n_sims, top=options.get("top", 0.1), notes=notes)
 
 
+def _with_confidence_sets(ranks: pl.DataFrame, basis: pl.DataFrame, ind: Indicator, groups: list[str],
+                          seed: int) -> tuple[pl.DataFrame, list[str]]:
+    """Add ``rank_set_lower``/``rank_set_upper``: 95% confidence sets for every unit's rank at once.
+
+    Method: Mogstad, Romano, Shaikh and Wilhelm (2023), simultaneous sets
+    (:func:`publicservices.stats.rank_sets.rank_confidence_sets`): with 95% confidence every
+    unit's true rank lies in its set, all at once -- the right reading of a whole league
+    table. The Bayesian rank intervals beside them are per unit and depend on the model.
+    """
+    from publicservices.errors import PublicServicesError
+    from publicservices.stats.rank_sets import rank_confidence_sets
+
+    usable = basis.filter(pl.col("value").is_not_null() & pl.col("lower_ci").is_not_null() & pl.col("upper_ci").is_not_null()) \
+        if {"lower_ci", "upper_ci"} <= set(basis.columns) else basis.clear()
+    if usable.height < 2:
+        return ranks.with_columns(pl.lit(None, pl.Int64).alias("rank_set_lower"), pl.lit(None, pl.Int64).alias("rank_set_upper")), []
+    try:
+        sets = rank_confidence_sets(usable, ind, kind="simultaneous", n_boot=1000, seed=seed,
+                                    by=[c for c in ("indicator_id", "period", *groups) if c in usable.columns])
+    except PublicServicesError as err:
+        return ranks, [f"Confidence sets for ranks could not be computed: {str(err).splitlines()[0]}"]
+    on = [c for c in ("indicator_id", "area_code", "period", *groups) if c in sets.columns and c in ranks.columns]
+    ranks = ranks.join(sets.select(*on, pl.col("rank_lower").alias("rank_set_lower"), pl.col("rank_upper").alias("rank_set_upper")),
+                       on=on, how="left", maintain_order="left", nulls_equal=True)
+    width = (ranks.get_column("rank_set_upper") - ranks.get_column("rank_set_lower") + 1).drop_nulls()
+    if not width.len():
+        return ranks, []
+    n = int(sets.get_column("n_ranked").max() or 0)
+    return ranks, [f"With 95% confidence for every unit at once (confidence sets for ranks, Mogstad et al. 2023), the median "
+                   f"unit could hold any of {plural(int(width.median()), 'place')} out of {n}."]

@@ -303,7 +303,6 @@ def build_model(
 
     from publicservices.results import funnel_check, postcode_lottery, rank_areas
     from publicservices.stats.outcomes import outcomes
-    from publicservices.stats.shrinkage import shrink
 
     steps = 6 + 2 * len(chosen)
     with progress.stage("statistics", steps) as advance:
@@ -352,16 +351,12 @@ def build_model(
             funnels[ind_id] = _attempt(notes, f"{ind.title}: funnel plot", funnel_check, rows, ind, areas=areas, dataset=public,
                                        overdispersion=overdispersion, **({"target": float(bench[0])} if bench.len() == 1 else {}))
             advance()
+            # One ranking everywhere: rank_areas ranks by value with rank intervals, and gives
+            # the shrunken estimates beside it (shown for reference; they never set the rank).
             ranked = _attempt(notes, f"{ind.title}: rank intervals", rank_areas, rows, ind, dataset=public,
                               n_sims=1000 if areas.height > 1000 else 2000)
-            shrunk = _attempt(notes, f"{ind.title}: shrunken estimates", shrink, rows, ind)
             if ranked is not None:
-                frame = ranked.frame
-                if shrunk is not None:
-                    frame = frame.join(shrunk.select("area_code", pl.col("value").alias("shrunk_value"),
-                                                     pl.col("lower_95").alias("shrunk_lower_95"), pl.col("upper_95").alias("shrunk_upper_95"),
-                                                     "shrinkage"), on="area_code", how="left")
-                ranks[ind_id] = frame
+                ranks[ind_id] = ranked.frame
             advance()
         results = _funnel_comparisons(results, funnels, chosen, latest)
         fair = _attempt(notes, "fairness measures", postcode_lottery, public, repetitions=1000)

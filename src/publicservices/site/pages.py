@@ -559,7 +559,8 @@ class Pages:
             league = league_table(named, indicator=ind)
             out.append("## League table with rank intervals\n")
             out.append("Ranks are uncertain: the interval shows where each area's rank would fall in 95% of plausible worlds. "
-                       "Shrunken estimates pull small, noisy areas towards the average.\n")
+                       "Shrunken estimates, which pull small, noisy areas towards the average, are shown for reference and do "
+                       "not set the ranks.\n")
             out.append(self.figure(page, script, f"indicators/{ind.id}/league", specs.to_spec(league), public_text(describe(league)),
                                    f"League table of {ind.title} with rank intervals", data=data, shared=shared))
         out.append("## All areas\n")
@@ -770,7 +771,7 @@ class Pages:
                         else "Compared with benchmark, or fifth of areas by value")
         unit = ind.unit.strip()
         headers = ["Position", "Area", "Code", f"Value ({unit})" if compact and unit else "Value"] + (["95% interval"] if intervals else []) + (
-            ["Shrunken estimate", "95% rank interval"] if ranked else []) + [compare_head]
+            ["Shrunken estimate", "Could rank (95%, all areas at once)"] if ranked else []) + [compare_head]
         body = []
         for r in records:
             name = (html_text(r.get("area_name") or r["area_code"]) if compact
@@ -780,14 +781,16 @@ class Pages:
             if intervals:
                 cells.append(interval(r.get("lower_95"), r.get("upper_95")))
             if ranked:
-                cells += [num(r.get("shrunk_value"), ind),
-                          f"{r['rank_lower_95']:.0f} to {r['rank_upper_95']:.0f}" if not missing(r.get("rank_lower_95")) else "–"]
+                low, high = ((r.get("rank_set_lower"), r.get("rank_set_upper")) if not missing(r.get("rank_set_lower"))
+                             else (r.get("rank_lower_95"), r.get("rank_upper_95")))
+                cells += [num(r.get("shrunk_value"), ind), f"{low:.0f} to {high:.0f}" if not missing(low) else "–"]
             cells.append(comparison_text(r))
             body.append(cells)
         first = {"higher_is_better": "best (highest)", "lower_is_better": "best (lowest)"}.get(ind.polarity, "highest")
         caption = (f"All {plural(n, 'area')} in {self.model.latest[ind.id]}, sorted by value, position 1 the {first}"
                    + (f"; {plural(rest.height, 'area')} without a published value at the end" if rest.height else "")
-                   + (". Rank intervals: where each area's rank would fall in 95% of plausible worlds." if ranked else "."))
+                   + (". Could rank: the places each area could hold; with 95% confidence every area's true place is in its "
+                      "range, all areas at once (confidence sets for ranks)." if ranked else "."))
         k = len(headers)
         numeric = [True, False, False, True] + [False] * (k - 4)
         if ranked:

@@ -52,7 +52,7 @@ def write_site(model: SiteModel, writer: DocsWriter, *, title: str, boundaries: 
     units = {i: ind.unit for i, ind in model.indicators.items()}
     latest = pages.latest_frame()  # with fifths of areas by value, for figures without confidence intervals
     ranked = pl.concat([f for f in model.ranks.values()], how="diagonal_relaxed") if model.ranks else None
-    rank_cols = [c for c in ("median_rank", "rank_lower_95", "rank_upper_95", "p_top", "p_bottom", "shrunk_value", "shrunk_lower_95",
+    rank_cols = [c for c in ("median_rank", "rank_lower_95", "rank_upper_95", "rank_set_lower", "rank_set_upper", "p_top", "p_bottom", "shrunk_value", "shrunk_lower_95",
                              "shrunk_upper_95", "shrinkage") if ranked is not None and c in ranked.columns]
     latest_table = latest if ranked is None else latest.join(ranked.select("indicator_id", "area_code", *rank_cols),
                                                              on=["indicator_id", "area_code"], how="left")

@@ -127,3 +127,18 @@ def partitions(frame: pl.DataFrame, keys: Sequence[str]) -> list[pl.DataFrame]:
     if not keys:
         return [frame]
     return frame.partition_by(list(keys), maintain_order=True)
+
+
+def spread_words(width: float, n: int) -> str:
+    """What a median rank interval of ``width`` places out of ``n`` says about the ranks.
+
+    The words follow the numbers: "certain" for one place, "within a tenth of the table" up to
+    n/10, "within a quarter" up to n/4, "uncertain" beyond a quarter of the places.
+    """
+    if width <= 1:
+        return "most ranks are certain"
+    if width <= n / 10:
+        return "most ranks are known to within a tenth of the table"
+    if width <= n / 4:
+        return "most ranks are known only to within a quarter of the table"
+    return "most ranks are uncertain"
