@@ -45,9 +45,10 @@ def report_card_chart(
     Method: areas run down in order of overall score (best first). Each ``score_<domain>``
     column is a cell shaded by the score; the last column is the overall grade, coloured from
     A (blue) through C (grey) to F (vermillion). With ``p_grade_change`` (the share of
-    simulations, domain weights moved by up to +/-20%, that gave a different grade) an
+    simulations that gave a different grade: domain weights moved by up to +/-20% and, when
+    ``p_grade_change_noise`` is there, values drawn from their intervals or counts) an
     unstable grade is drawn paler and the tooltip gives the range of grades seen
-    (``grade_best`` to ``grade_worst``). With more than ``max_labels`` areas the numbers,
+    (``grade_best`` to ``grade_worst``) and, with noise, the two parts of the change. With more than ``max_labels`` areas the numbers,
     letters and names leave the grid (they stay in the tooltips).
 
     Parameters:
@@ -77,6 +78,10 @@ def report_card_chart(
     many = n > max_labels
     domains = [c for c in data.columns if c.startswith("score_")]
     stable = "p_grade_change" in data.columns
+    noisy = (stable and "p_grade_change_noise" in data.columns
+             and data.get_column("p_grade_change_noise").null_count() < data.height)
+    moved = ("the values drawn from their intervals or counts and the domain weights moved by up to ±20%" if noisy
+             else "the domain weights moved by up to ±20%")
     if stable:
         data = data.with_columns((1 - pl.col("p_grade_change")).alias("_holds"))
     has_range = "grade_best" in data.columns and "grade_worst" in data.columns
@@ -92,15 +97,22 @@ def report_card_chart(
     tips_common = [alt.Tooltip("_label:N", title="area"), alt.Tooltip("_grade:N", title="grade")]
     if stable:
         tips_common.append(alt.Tooltip("_holds:Q", title="grade holds in", format=".0%"))
+    if noisy:
+        tips_common.append(alt.Tooltip("p_grade_change_noise:Q", title="changes from sampling noise", format=".0%"))
+        if "p_grade_change_weights" in data.columns:
+            tips_common.append(alt.Tooltip("p_grade_change_weights:Q", title="changes from the weights", format=".0%"))
     if has_range:
-        tips_common.append(alt.Tooltip("_range:N", title="grades seen with weights moved"))
+        tips_common.append(alt.Tooltip("_range:N", title="grades seen with noise and weights moved" if noisy
+                                       else "grades seen with weights moved"))
 
     letters = [g for g in GRADE_COLOURS if g in set(data.get_column("_grade").drop_nulls().to_list())]
     letters += sorted(set(data.get_column("_grade").drop_nulls().to_list()) - set(letters))
     fills = [GRADE_COLOURS.get(g, ("#999999", "black"))[0] for g in letters]
     inks = [GRADE_COLOURS.get(g, ("#999999", "black"))[1] for g in letters]
 
-    columns = ["_label", "_grade", *(["_holds"] if stable else []), *(["_range"] if has_range else []), *(["score"] if "score" in data.columns else [])]
+    parts = ["p_grade_change_noise", *(["p_grade_change_weights"] if "p_grade_change_weights" in data.columns else [])]
+    columns = ["_label", "_grade", *(["_holds"] if stable else []), *(parts if noisy else []),
+               *(["_range"] if has_range else []), *(["score"] if "score" in data.columns else [])]
     grade_source = inline(data, columns)
     opacity: Any = (alt.Opacity("_holds:Q", scale=alt.Scale(domain=[0.5, 1], range=[0.35, 1], clamp=True), legend=None)
                     if stable else alt.value(1))
@@ -150,6 +162,8 @@ def report_card_chart(
     if stable:
         unstable = data.filter(pl.col("p_grade_change") > 0.2).height
         description += (f" {plural(unstable, 'area')} {'changes' if unstable == 1 else 'change'} grade in more than 20% of "
-                        "simulations with the domain weights moved by up to ±20%.")
-    chart = chart.properties(title=alt.TitleParams(title, subtitle=[subtitle or "best first; paler grades change when the weights move"], anchor="start"))
+                        f"simulations with {moved}.")
+    default_subtitle = ("best first; paler grades change with sampling noise or when the weights move" if noisy
+                        else "best first; paler grades change when the weights move")
+    chart = chart.properties(title=alt.TitleParams(title, subtitle=[subtitle or default_subtitle], anchor="start"))
     return finish(chart, kind="report_card", description=description, extra={"areas": n})

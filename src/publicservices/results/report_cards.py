@@ -27,15 +27,18 @@ __all__ = ["ReportCardResult", "grade_areas"]
 
 
 class ReportCardResult(Result):
-    """Letter grades A-F from weighted domains, with how stable each grade is to the weights.
+    """Letter grades A-F from weighted domains, with how stable each grade is to sampling
+    noise and to the weights.
 
     ``.frame`` is :func:`publicservices.stats.report_cards.report_cards` output
-    (``score_<domain>``, ``score``, ``grade``, ``p_grade_change``, ``grade_best``,
+    (``score_<domain>``, ``score``, ``grade``, ``p_grade_change`` with its two parts
+    ``p_grade_change_noise`` and ``p_grade_change_weights``, ``grade_best``,
     ``grade_worst``). Chart: ``grades``.
 
     Areas are graded within their group (comparable set, sex, age, category); the summary
     counts each group's areas. Indicators without a direction (``no_judgement``) and context
-    indicators are never graded: ``.notes`` names the ones left out.
+    indicators are never graded; ``.notes`` names the ones left out, values derived from
+    counts, and the scheme used when the sector declares none (equal weights).
     """
 
     kind = "report_cards"
@@ -44,7 +47,8 @@ class ReportCardResult(Result):
 
     @property
     def notes(self) -> list[str]:
-        """What was left out of the grades, and why (indicators without a direction, context)."""
+        """How the grades were made: what was left out and why (indicators without a direction,
+        context), values derived from counts, the default scheme of a sector that declares none."""
         return list(self.extra.get("notes", ()))
 
     def sentences(self) -> list[str]:
@@ -67,15 +71,30 @@ class ReportCardResult(Result):
         out.extend(self.notes)
         if "p_grade_change" in f.columns:
             unstable = f.filter(pl.col("p_grade_change") > 0.2).height
-            out.append(f"{plural(unstable, 'grade')} {'changes' if unstable == 1 else 'change'} in more than one simulation in five "
-                       "when the domain weights move by up to ±20%: read those as a range, not a verdict.")
+            verb = "changes" if unstable == 1 else "change"
+            noisy = "p_grade_change_noise" in f.columns and f.get_column("p_grade_change_noise").null_count() < f.height
+            if noisy:
+                by_noise = f.filter(pl.col("p_grade_change_noise") > 0.2).height
+                by_weights = (f.filter(pl.col("p_grade_change_weights") > 0.2).height
+                              if "p_grade_change_weights" in f.columns else None)
+                parts = [f"{by_noise:,} from sampling noise alone"]
+                if by_weights is not None:
+                    parts.append(f"{by_weights:,} from the weights alone")
+                out.append(f"{plural(unstable, 'grade')} {verb} in more than one simulation in five when the values are "
+                           "drawn from their intervals or counts and the domain weights move by up to ±20% "
+                           f"({join_words(parts)}): read those as a range, not a verdict.")
+            else:
+                out.append(f"{plural(unstable, 'grade')} {verb} in more than one simulation in five "
+                           "when the domain weights move by up to ±20%: read those as a range, not a verdict.")
         return out
 
     def _columns(self) -> Sequence[Column]:
         domains = [Column(c, c.removeprefix("score_").replace("_", " "), kind="number") for c in self._frame.columns if c.startswith("score_")]
         return [Column("grade", "grade"), Column("area_name", "area"), Column("area_code", "code"), *_group_columns(self._frame),
                 Column("score", "score", kind="number"),
-                *domains, Column("p_grade_change", "P(grade changes)", kind="percent"), Column("grade_best", "best"),
+                *domains, Column("p_grade_change", "P(grade changes)", kind="percent"),
+                Column("p_grade_change_noise", "P(changes: noise)", kind="percent"),
+                Column("p_grade_change_weights", "P(changes: weights)", kind="percent"), Column("grade_best", "best"),
                 Column("grade_worst", "worst")]
 
     def _display_frame(self) -> tuple[pl.DataFrame, str | None]:
@@ -95,32 +114,45 @@ def grade_areas(data: Any, domains: Mapping[str, Sequence[str] | str] | None = N
     """Report cards: letter grades A-F from weighted domains, with grade stability.
 
     Method: :func:`publicservices.stats.report_cards.report_cards` (NYC progress-report
-    style scoring; a Monte Carlo check moving the weights by up to ±20%). Only indicators
-    with a direction are graded: ``no_judgement`` and context indicators are left out and
-    named in the summary (``.notes``); a ``DataError`` when none with a direction is left.
-    Each comparable set and breakdown (sex, age, category) is graded on its own.
+    style scoring; percentile 100 x (rank - 1/2) / n; a Monte Carlo check drawing each value
+    from its sampling distribution -- the normal of its 95% interval, or a binomial or
+    Poisson draw from its counts -- and moving the weights by up to ±20%, reported as
+    ``p_grade_change`` with its parts ``p_grade_change_noise`` and
+    ``p_grade_change_weights``). Only indicators with a direction are graded:
+    ``no_judgement`` and context indicators are left out and named in the summary
+    (``.notes``); a ``DataError`` when none with a direction is left. Each comparable set
+    and breakdown (sex, age, category) is graded on its own. Values missing where the
+    numerator and denominator are present are derived (numerator / denominator x the
+    multiplier), with a note.
+
+    ``sector=`` grades that sector's indicators on its scheme: the NYC schools scheme when
+    the data hold its domains, otherwise -- for any sector -- each indicator its own domain,
+    equal weights and quintile grades, said in ``.notes``. No ``domains=`` is needed.
 
     Parameters:
         data: a Dataset (indicator ids as measures, latest period) or a wide frame.
         domains: domain -> indicator id(s) / measure column(s).
-        options: passed on to ``report_cards`` (``weights=``, ``cutpoints=``, ``sector=`` ...).
-    """
-    from publicservices.stats.report_cards import report_cards
+        options: passed on to ``report_cards`` (``weights=``, ``cutpoints=``, ``sector=``,
+            ``n_sims=``, ``sampling_noise=`` ...).
 
-    from publicservices.stats.report_cards import NotGradedWarning
+    Example:
+        >>> import publicservices as ps
+        >>> cards = ps.grade_areas(ps.demo(), sector="welfare", n_sims=100)
+        >>> cards.notes[0][:60]
+        'Equal weights: the welfare sector declares no report-card sc'
+    """
+    from publicservices.stats.report_cards import ReportCardNote, report_cards
 
     values, dataset = _unpack(data)
     inds = _indicator_map(options.pop("indicators", None), dataset)
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", NotGradedWarning)
-        frame = report_cards(dataset if dataset is not None else values, domains, indicators=inds or None, **options)
+        warnings.simplefilter("always", ReportCardNote)
+        frame = report_cards(values, domains, indicators=inds or None, **options)
     notes = []
     for w in caught:
-        if issubclass(w.category, NotGradedWarning):
+        if issubclass(w.category, ReportCardNote):
             text = str(w.message)
             notes.append(text[0].upper() + text[1:])
         else:  # anything else is not ours to swallow
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return ReportCardResult(frame, dataset=dataset, indicators=inds, notes=notes)
-
-

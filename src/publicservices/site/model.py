@@ -510,7 +510,11 @@ def _grades(notes: list[str], chosen: dict[str, Indicator], comparisons: dict[st
             continue
         rows = published.filter(pl.col("indicator_id").is_in(judged)).join(
             pl.DataFrame({"indicator_id": judged, "period": [latest[i] for i in judged]}), on=["indicator_id", "period"], how="semi")
-        card = _attempt(notes, f"{sector} report cards", report_cards, rows.select("indicator_id", "area_code", "period", "value"),
+        # values with their intervals and counts: grade stability includes sampling noise, not only the weights
+        rows = rows.select("indicator_id", "area_code", "period", "value",
+                           *[pl.col(a).alias(b) for a, b in (("lower_95", "lower_ci"), ("upper_95", "upper_ci")) if a in rows.columns],
+                           *[c for c in ("numerator", "denominator") if c in rows.columns])
+        card = _attempt(notes, f"{sector} report cards", report_cards, rows,
                         indicators={c: chosen[c] for c in judged}, n_sims=200)  # equal weights, quintile grades
         if card is not None:
             grades[sector] = card

@@ -2,22 +2,32 @@
 
 Each measure is scored within a peer group (percentile rank, or a standardised score), the
 measures of a domain are averaged, the domains are combined with weights, optional extra
-credit is added, and the overall score is cut into grades. A Monte Carlo check then moves
-every weight by up to +/-20% (uniform, renormalised) and reports how often each area's grade
-changes: a grade that flips under modest changes of weighting says more about the weights
-than about the service.
+credit is added, and the overall score is cut into grades. A Monte Carlo check then asks
+how much each grade owes to chance and to choice: it draws every value from its sampling
+distribution (a normal with the standard error of its 95% interval, or a binomial or Poisson
+draw from its counts), moves every weight by up to +/-20% (uniform, renormalised), re-grades,
+and reports how often each area's grade changes -- from sampling noise, from the weights,
+and from both together. A grade that flips under noise or modest changes of weighting says
+more about chance or the weights than about the service.
 
 The schools default follows New York City's Progress Reports (NYC Department of Education,
 2007-2013): school environment 15%, student performance 25%, student progress 60%, each
 measure judged mostly against a peer group of similar schools (75%) and partly against the
 whole city (25%), and additional credit for exemplary progress of high-need groups (closing
-the gap).
+the gap). Any other sector -- or schools data without those three domains -- gets the
+built-in default: one domain per indicator of the sector, equal weights, quintile grades,
+stated in a :class:`ReportCardNote`.
 
 Reference: NYC Department of Education, *Progress Report Educator Guide* (2007-08 onwards);
 Rockoff J, Turner LJ (2010) Short-run impacts of accountability on school quality. AEJ:
-Economic Policy 2(4):119-147 (describes the grade formula); Jacobs R, Goddard M (2007) How do
-performance indicators add up? An examination of composite indicators in public services.
-Public Money & Management 27:103-110 (sensitivity of composite ranks to weights).
+Economic Policy 2(4):119-147 (describes the grade formula); Hazen A (1914) Storage to be
+provided in impounding reservoirs for municipal water supply. Trans ASCE 77:1539-1669
+(the plotting position (rank - 1/2)/n used for percentiles); Jacobs R, Goddard M (2007) How
+do performance indicators add up? An examination of composite indicators in public
+services. Public Money & Management 27:103-110 (sensitivity of composite ranks to weights);
+Spiegelhalter D et al. (2012) Statistical methods for healthcare regulation: rating,
+screening and surveillance. JRSS A 175:1-47 (simulating ranks and ratings from the
+sampling distributions of the indicators).
 
 Direction decides judgement: only measures with a direction (``higher_is_better`` or
 ``lower_is_better``, from the indicators or ``polarity=``) are graded. Indicators without one
@@ -52,12 +62,23 @@ from publicservices.indicators import POLARITIES, Indicator
 from publicservices.stats import _rankutil as ru
 from publicservices.stats._keys import GROUP_KEYS, present_keys
 
-__all__ = ["GRADES", "SECTOR_DEFAULTS", "NotGradedWarning", "report_cards"]
+__all__ = ["GRADES", "SECTOR_DEFAULTS", "NotGradedWarning", "ReportCardNote", "report_cards"]
 
 _JUDGED = ("higher_is_better", "lower_is_better")
+# measures whose counts have a known sampling distribution: binomial for a proportion, Poisson
+# for the count of a rate, a directly standardised rate (Dobson et al. 1991) or a ratio (Byar)
+_BINOMIAL = ("proportion",)
+_POISSON = ("rate", "dsr", "ratio")
+# cells (draws x units x measures) simulated at once: bounds memory, keeps every step vectorised
+_CHUNK_CELLS = 2_000_000
 
 
-class NotGradedWarning(UserWarning):
+class ReportCardNote(UserWarning):
+    """How a report card was made, to be stated with it: values derived from counts, a
+    sector's default scheme, measures held fixed in the sampling-noise check."""
+
+
+class NotGradedWarning(ReportCardNote):
     """Measures left out of report cards: no direction, or context indicators."""
 
 GRADES: tuple[str, ...] = ("A", "B", "C", "D", "F")
@@ -122,76 +143,164 @@ def _directions(members: Sequence[str], indicators: Mapping[str, Indicator],
     return judged, left_out
 
 
-def _wide(frame: pl.DataFrame, key: str, members: Sequence[str], period: str | None) -> pl.DataFrame:
-    """A wide table: key + one column per measure (from wide columns or a long frame)."""
+def _measures(frame: pl.DataFrame, key: str, members: Sequence[str], period: str | None,
+              indicators: Mapping[str, Indicator], level: float) -> tuple[pl.DataFrame, dict[str, np.ndarray] | None, dict[str, Any]]:
+    """(wide table, sampling-noise parameters, what was done) for the measures of one group.
+
+    The wide table has ``key`` and one column per measure, from wide columns or from a long
+    values frame (latest period of each indicator, or ``period``). From a long frame, a value
+    that is missing where the counts are present is derived, numerator / denominator x the
+    indicator's multiplier, and each cell gets the parameters of its sampling distribution
+    (units x measures arrays, NaN where there are none): ``se``, the standard error of a
+    normal from its ``level`` interval, (upper - lower) / (2 z); else ``count`` (and, for a
+    proportion, ``trials``) for a binomial or Poisson draw from the counts. A wide frame
+    carries no intervals or counts: ``None``.
+    """
+    info: dict[str, Any] = {"derived": {}, "fixed": set(), "noisy": set()}
     long_ids = set()
     if {"indicator_id", "value", key} <= set(frame.columns):
         long_ids = set(frame.get_column("indicator_id").unique().to_list())
-    if long_ids and set(members) <= long_ids:
-        sub = frame.filter(pl.col("indicator_id").is_in(list(members)))
-        if period is not None:
-            sub = sub.filter(pl.col("period") == period)
-        elif "period_start" in sub.columns or "period" in sub.columns:
-            # latest period of each indicator: a report card grades the current year
-            order = "period_start" if "period_start" in sub.columns else "period"
-            sub = sub.filter(pl.col(order) == pl.col(order).max().over("indicator_id"))
-        dup = sub.select(key, "indicator_id").is_duplicated().to_numpy()
-        ru.check(sub, key, dup, "has more than one value per indicator for the graded period",
-                 "Pass period=..., or give each row its breakdown (sex, age, category) or comparable_set column "
-                 "so each group is graded on its own.")
-        wide = sub.pivot(on="indicator_id", index=key, values="value")
-        for m in members:
-            if m not in wide.columns:
-                wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(m))
-        return wide
-    ru.require_columns(frame, [key, *members], "report-card measures (wide columns or indicator ids)")
-    dup = frame.select(key).is_duplicated().to_numpy()
-    ru.check(frame, key, dup, "is duplicated (a wide report-card frame needs one row per unit)",
-             "Filter to one period, or pass the long values frame with indicator ids.")
-    return frame
+    if not (long_ids and set(members) <= long_ids):
+        ru.require_columns(frame, [key, *members], "report-card measures (wide columns or indicator ids)")
+        dup = frame.select(key).is_duplicated().to_numpy()
+        ru.check(frame, key, dup, "is duplicated (a wide report-card frame needs one row per unit)",
+                 "Filter to one period, or pass the long values frame with indicator ids.")
+        return frame, None, info
+
+    sub = frame.filter(pl.col("indicator_id").is_in(list(members)))
+    if period is not None:
+        sub = sub.filter(pl.col("period") == period)
+    elif "period_start" in sub.columns or "period" in sub.columns:
+        # latest period of each indicator: a report card grades the current year
+        order = "period_start" if "period_start" in sub.columns else "period"
+        sub = sub.filter(pl.col(order) == pl.col(order).max().over("indicator_id"))
+    dup = sub.select(key, "indicator_id").is_duplicated().to_numpy()
+    ru.check(sub, key, dup, "has more than one value per indicator for the graded period",
+             "Pass period=..., or give each row its breakdown (sex, age, category) or comparable_set column "
+             "so each group is graded on its own.")
+
+    for name in ("value", "numerator", "denominator", "lower_ci", "upper_ci"):
+        dtype = sub.schema.get(name)
+        if dtype is not None and not (dtype.is_numeric() or dtype == pl.Null):
+            raise SchemaError(problem(name, f"must be numeric, not {dtype}",
+                                      fix=f"Cast {name!r} to Float64 (pl.col({name!r}).cast(pl.Float64)) after fixing "
+                                          "any text in it, or drop the column."))
+
+    def col(name: str) -> pl.Expr:
+        return pl.col(name).cast(pl.Float64) if name in sub.columns else pl.lit(None, dtype=pl.Float64)
+
+    mult = pl.col("indicator_id").replace_strict({i: d.multiplier for i, d in indicators.items()}, default=None,
+                                                 return_dtype=pl.Float64)
+    measure = pl.col("indicator_id").replace_strict({i: d.measure for i, d in indicators.items()}, default=None,
+                                                    return_dtype=pl.String)
+    num, den, lower, upper = col("numerator"), col("denominator"), col("lower_ci"), col("upper_ci")
+    counted = num.is_not_null() & den.is_not_null() & (den > 0)
+    derive = col("value").fill_nan(None).is_null() & counted
+    sub = sub.with_columns(
+        pl.when(derive).then(num / den * mult.fill_null(1.0)).otherwise(col("value")).alias("value"),
+        derive.alias("_derived"), measure.alias("_measure"), mult.alias("_mult"),
+    )
+    value_ok = pl.col("value").is_not_null() & pl.col("value").is_finite()
+    has_ci = value_ok & lower.is_not_null() & upper.is_not_null()
+    countable = value_ok & ~has_ci & counted & pl.col("_measure").is_in([*_BINOMIAL, *_POISSON])
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + level / 2))
+    sub = sub.with_columns(
+        pl.when(has_ci).then((upper - lower) / (2 * z)).alias("_se"),
+        pl.when(countable).then(num).alias("_count"),
+        pl.when(countable & pl.col("_measure").is_in(list(_BINOMIAL))).then(den).alias("_trials"),
+    )
+    checks = sub.select(
+        (pl.col("_se") < 0).fill_null(False).alias("width"),
+        (pl.col("_count") < 0).fill_null(False).alias("negative"),
+        (pl.col("_count") > pl.col("_trials")).fill_null(False).alias("over"),
+    )
+    ru.check(sub, "upper_ci", checks.get_column("width").to_numpy(), "is below lower_ci",
+             "Swap the interval columns, or correct the rows: lower_ci <= value <= upper_ci.")
+    ru.check(sub, "numerator", checks.get_column("negative").to_numpy(), "is negative",
+             "Counts cannot be negative: correct the rows, or set them to null.")
+    ru.check(sub, "numerator", checks.get_column("over").to_numpy(), "is above the denominator of a proportion",
+             "Correct the counts, or declare the indicator's measure (a rate, not a proportion).")
+
+    wide = sub.pivot(on="indicator_id", index=key, values="value")
+    for m in members:
+        if m not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(m))
+
+    # the sampling parameters, scattered into units x measures arrays (unit order of `wide`)
+    cells = sub.join(wide.select(key).with_row_index("_u"), on=key, how="left").with_columns(
+        pl.col("indicator_id").replace_strict({m: i for i, m in enumerate(members)}, return_dtype=pl.Int64).alias("_m"))
+    u = cells.get_column("_u").to_numpy().astype(np.int64)
+    m_idx = cells.get_column("_m").to_numpy()
+    noise: dict[str, np.ndarray] = {}
+    for name in ("_se", "_count", "_trials"):
+        arr = np.full((wide.height, len(members)), np.nan)
+        arr[u, m_idx] = cells.get_column(name).cast(pl.Float64).fill_null(np.nan).to_numpy()
+        noise[name.lstrip("_")] = arr
+    rows = cells.group_by("indicator_id").agg(
+        pl.col("_derived").sum().alias("derived"), pl.col("_mult").first().alias("mult"),
+        (pl.col("_se").is_not_null() | pl.col("_count").is_not_null()).any().alias("noisy"),
+    )
+    for ind_id, derived, mlt, noisy in rows.iter_rows():
+        if derived:
+            info["derived"][ind_id] = (int(derived), mlt)
+        (info["noisy"] if noisy else info["fixed"]).add(ind_id)
+    return wide, noise, info
 
 
 def _percentile_within(values: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
-    """Mid-rank percentile (0-100) within each group; nulls stay null."""
+    """Mid-rank percentile (0-100) of each unit within its group; nulls stay null.
+
+    Hazen plotting position 100 x (rank - 1/2) / n, ties sharing their average rank, ranked
+    along the units axis (-2) of an array (..., units, measures): one call scores every
+    simulated draw.
+    """
     from scipy.stats import rankdata
 
     out = np.full(values.shape, np.nan)
-    groups = np.zeros(values.shape[0], dtype=np.int64) if groups is None else groups
+    groups = np.zeros(values.shape[-2], dtype=np.int64) if groups is None else groups
     for g in np.unique(groups):
-        rows = groups == g
-        sub = values[rows]
+        rows = np.flatnonzero(groups == g)
+        sub = values[..., rows, :]
         ok = np.isfinite(sub)
-        n = ok.sum(axis=0)
-        r = rankdata(np.where(ok, sub, np.inf), axis=0, method="average")
+        n = ok.sum(axis=-2, keepdims=True)
+        r = rankdata(np.where(ok, sub, np.inf), axis=-2, method="average")
         with np.errstate(invalid="ignore", divide="ignore"):
             pct = (r - 0.5) / n * 100
-        out[rows] = np.where(ok, pct, np.nan)
+        out[..., rows, :] = np.where(ok, pct, np.nan)
     return out
 
 
 def _zscore_within(values: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    """(x - mean) / sd (ddof 1) within each group along the units axis (-2); 0 where sd is 0."""
     out = np.full(values.shape, np.nan)
-    groups = np.zeros(values.shape[0], dtype=np.int64) if groups is None else groups
+    groups = np.zeros(values.shape[-2], dtype=np.int64) if groups is None else groups
     for g in np.unique(groups):
-        rows = groups == g
-        sub = values[rows]
+        rows = np.flatnonzero(groups == g)
+        sub = values[..., rows, :]
         with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-null measures in a group
-            mu = np.nanmean(sub, axis=0)
-            sd = np.nanstd(sub, axis=0, ddof=1)
+            mu = np.nanmean(sub, axis=-2, keepdims=True)
+            sd = np.nanstd(sub, axis=-2, ddof=1, keepdims=True)
             # a measure that does not vary within the group puts everyone at the mean (0)
-            out[rows] = np.where(sd > 0, (sub - mu) / np.where(sd > 0, sd, 1.0), np.where(np.isfinite(sub), 0.0, np.nan))
+            out[..., rows, :] = np.where(sd > 0, (sub - mu) / np.where(sd > 0, sd, 1.0),
+                                         np.where(np.isfinite(sub), 0.0, np.nan))
     return out
 
 
 def _grade(score: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """Grade index (0 = A) from scores and descending minimums; -1 where score is null."""
+    """Grade index (0 = A) from scores and descending minimums; -1 where score is null.
+
+    A cut-point is the *minimum* of its grade: a score exactly on the A cut is an A (the
+    grade is the number of cut-points strictly above the score).
+    """
     idx = (score[..., None] < cuts).sum(axis=-1)
     return np.where(np.isfinite(score), idx, -1)
 
 
 def _relative(score: np.ndarray) -> np.ndarray:
-    """Mid-rank percentile (ties share their average rank) along the last axis."""
+    """Mid-rank percentile 100 x (rank - 1/2) / n (ties share their average rank) along the last axis."""
     from scipy.stats import rankdata
 
     two_d = np.atleast_2d(score)
@@ -202,13 +311,60 @@ def _relative(score: np.ndarray) -> np.ndarray:
     ranks = np.empty(filled.shape)
     np.put_along_axis(ranks, order, np.arange(1.0, filled.shape[-1] + 1)[None, :], axis=-1)
     srt = np.take_along_axis(filled, order, axis=-1)
-    tied = ((np.diff(srt, axis=-1) == 0) & np.isfinite(srt[:, 1:])).any(axis=-1)
+    with np.errstate(invalid="ignore"):  # inf - inf between the nulls at the end
+        tied = ((np.diff(srt, axis=-1) == 0) & np.isfinite(srt[:, 1:])).any(axis=-1)
     if tied.any():  # average ranks only where a row has ties (rare with continuous scores)
         ranks[tied] = rankdata(filled[tied], axis=-1, method="average")
     with np.errstate(invalid="ignore", divide="ignore"):
         pct = (ranks - 0.5) / n * 100
     out = np.where(ok, pct, np.nan)
     return out if score.ndim == 2 else out[0]
+
+
+def _present(frame: pl.DataFrame, names: Sequence[str]) -> list[str]:
+    """Which of ``names`` the frame holds, as wide columns or as indicator ids."""
+    ids: set[str] = set()
+    if "indicator_id" in frame.columns:
+        ids = set(frame.get_column("indicator_id").unique().to_list())
+    return [n for n in names if n in frame.columns or n in ids]
+
+
+def _scheme(frame: pl.DataFrame, sector: str | None, domains: Any, weights: Any,
+            indicators: Mapping[str, Indicator]) -> tuple[dict[str, Any], Any, list[str]]:
+    """(defaults, domains, notes): the sector's scheme, or the built-in default for any sector.
+
+    A sector with a scheme in :data:`SECTOR_DEFAULTS` whose weighted domains are in the data
+    uses it. Any other sector -- or schools data holding none of the NYC domains -- gets the
+    built-in default: each of the sector's indicators (those whose definition names the
+    sector; ids without a definition stay, and are graded only with a direction) is its own
+    domain, equally weighted, with quintile grades. Said in the notes.
+    """
+    default = SECTOR_DEFAULTS["default"]
+    if sector is None:
+        return default, domains, []
+    scheme = SECTOR_DEFAULTS.get(sector)
+    if domains is not None or weights is not None:
+        return scheme or default, domains, []
+    if scheme is not None and scheme.get("weights"):
+        if _present(frame, list(scheme["weights"])):
+            return scheme, domains, []  # a partial scheme is an error later, naming what is missing
+        why = (f"the {sector} scheme's domains ({', '.join(scheme['weights'])}) are not in these data, so each "
+               f"{sector} indicator is its own domain")
+    else:
+        why = f"the {sector} sector declares no report-card scheme, so each of its indicators is its own domain"
+    if "indicator_id" in frame.columns:
+        ids = frame.get_column("indicator_id").unique(maintain_order=True).to_list()
+        mine = [i for i in ids if i not in indicators or indicators[i].sector == sector]
+        if not mine:
+            found = sorted({indicators[i].sector for i in ids if i in indicators})
+            raise DataError(
+                f"no indicator of sector {sector!r} in these data (sectors found: {', '.join(found) or 'none'}).\n"
+                f"Fix: pass sector= one of {', '.join(found) or 'the sectors of your indicators'}, or domains={{...}}."
+            )
+        domains = {i: [i] for i in mine}
+    note = (f"Equal weights: {why}, equally weighted; grades are quintiles of the overall score "
+            f"(A top 20% ... F bottom 20%). Pass domains= and weights= to grade on another scheme.")
+    return default, domains, [note]
 
 
 def report_cards(
@@ -230,38 +386,63 @@ def report_cards(
     period: str | None = None,
     n_sims: int = 1000,
     jitter: float = 0.2,
+    sampling_noise: bool = True,
+    level: float = 0.95,
     seed: int | None = 0,
 ) -> pl.DataFrame:
-    """Letter grades A-F from weighted domains, and how stable each grade is to the weights.
+    """Letter grades A-F from weighted domains, and how stable each grade is to noise and weights.
 
-    Method: every measure is scored within ``peer_group`` -- the mid-rank percentile (0-100)
-    or, with ``scoring="zscore"``, the standardised score -- after turning lower-is-better
+    Method: every measure is scored within ``peer_group`` -- the mid-rank percentile
+    100 x (rank - 1/2) / n (Hazen's plotting position; ties share their average rank) or,
+    with ``scoring="zscore"``, the standardised score -- after turning lower-is-better
     measures round. With a peer group, a measure's score is ``peer_weight`` x peer score +
     (1 - peer_weight) x score among all units (NYC used 75% peer, 25% city). A domain's
     score is the mean of its measures; the overall score is the weighted mean of the domains
     available for the unit (weights renormalised), plus extra credit: up to
     ``extra_credit_max`` points in proportion to how far the ``extra_credit`` domain's score
     lies above the median (percentile 50 -> 0 points, 100 -> the maximum). Grades: the
-    ``cutpoints`` are the minimum score for A, B, C and D (below D is F), on the overall
-    score or, with ``relative=True``, on its percentile among all units.
+    ``cutpoints`` are the minimum score for A, B, C and D (a score exactly on a cut-point
+    earns that grade; below D is F), on the overall score or, with ``relative=True``, on its
+    percentile 100 x (rank - 1/2) / n among all units.
 
-    Grade stability (Monte Carlo): each of ``n_sims`` simulations multiplies every domain
-    weight by an independent Uniform(1 - jitter, 1 + jitter) factor, renormalises, and
-    re-grades (relative cut-points are re-applied to the new scores). ``p_grade_change`` is
-    the share of simulations in which the unit's grade differs from its grade at the stated
-    weights; ``grade_best`` / ``grade_worst`` are the extremes seen.
+    Grade stability (Monte Carlo, ``n_sims`` draws; Jacobs & Goddard 2007 for weights,
+    Spiegelhalter et al. 2012 for sampling noise). Each draw
 
-    Reference: NYC Department of Education Progress Reports (2007-2013); Jacobs & Goddard
-    (2007) Public Money & Management 27:103.
+    * moves every domain weight by an independent Uniform(1 - ``jitter``, 1 + ``jitter``)
+      factor and renormalises;
+    * with ``sampling_noise`` and a long frame, draws every value from its sampling
+      distribution: Normal(value, se) with se = (upper_ci - lower_ci) / (2 z) from the
+      ``level`` interval; else, from the counts, value x X / E[X] with X ~
+      Binomial(round(denominator), numerator / denominator) for a proportion or X ~
+      Poisson(numerator) for a rate, dsr or ratio; values with neither stay fixed;
+    * re-scores, re-ranks (relative cut-points are re-applied) and re-grades every unit.
+
+    ``p_grade_change_weights`` is the share of draws whose grade differs from the point
+    grade with the weights moved alone, ``p_grade_change_noise`` with the values drawn alone
+    (null when the data carry no intervals or counts), and ``p_grade_change`` with both
+    together (the weights alone when there is no noise to draw); ``grade_best`` /
+    ``grade_worst`` are the extremes seen in the combined draws. The same draws are used for
+    the three (common random numbers), so with one seed widening an area's interval, the
+    others' held, never lowers its ``p_grade_change_noise``.
+
+    Reference: NYC Department of Education Progress Reports (2007-2013); Hazen (1914);
+    Jacobs & Goddard (2007) Public Money & Management 27:103; Spiegelhalter et al. (2012)
+    JRSS A 175:1.
 
     Parameters:
         frame: wide (``key`` + one column per measure) or a long values frame / Dataset
-            whose indicator ids are the measures (latest period, or ``period``).
-        domains: domain -> measure column(s) or indicator id(s). Default: each measure named in
-            ``weights`` (or every numeric column) is its own domain.
+            whose indicator ids are the measures (latest period, or ``period``). In a long
+            frame a missing value with a numerator and denominator is derived, numerator /
+            denominator x the indicator's multiplier (said in a :class:`ReportCardNote`).
+        domains: domain -> measure column(s) or indicator id(s). Default: the sector's
+            scheme; else each measure named in ``weights`` (or each indicator of ``sector``,
+            or every indicator / numeric column) is its own domain.
         weights: domain -> weight (any positive scale). Default: the sector's, else equal.
         cutpoints: {"A": min, "B": min, "C": min, "D": min}. Default: the sector's.
-        sector: ``"schools"`` for the NYC defaults; others get equal weights and quintiles.
+        sector: ``"schools"`` for the NYC defaults when the data hold its domains
+            (environment, performance, progress); any other sector, or schools data without
+            them, is graded on its own indicators, one domain each, equal weights, quintile
+            grades, said in a :class:`ReportCardNote`.
         key: unit column.
         peer_group: column naming each unit's peer group (e.g. school type, comparator group).
         peer_weight: weight of the peer-group score when ``peer_group`` is given.
@@ -272,14 +453,18 @@ def report_cards(
         polarity: measure -> polarity, overriding the indicators'; or one polarity string for
             every measure without an indicator definition (wide score columns). Measures with
             no direction, ``no_judgement`` ones and context indicators are not graded.
-        indicators: Indicator definitions (polarity and role of indicator-id measures).
+        indicators: Indicator definitions (polarity, role, measure and multiplier of
+            indicator-id measures).
         period: the period to grade in a long frame.
         n_sims, jitter, seed: the stability check (``n_sims=0`` skips it).
+        sampling_noise: draw values from their intervals or counts in the stability check.
+        level: the confidence level of ``lower_ci`` / ``upper_ci`` (0.95).
 
     Returns one row per unit and group: ``key``, the group keys present (comparable_set,
     sex, age, category_type, category; units are graded only against their own group), the
     peer group, one ``score_<domain>`` per domain, ``extra_credit``, ``score`` (overall),
-    ``grade`` (Enum A-F), ``p_grade_change``, ``grade_best``, ``grade_worst``.
+    ``grade`` (Enum A-F), ``p_grade_change``, ``p_grade_change_noise``,
+    ``p_grade_change_weights``, ``grade_best``, ``grade_worst``.
 
     Raises ``DataError`` when no measure with a direction is left to grade; measures left
     out are named in a :class:`NotGradedWarning`.
@@ -296,7 +481,7 @@ def report_cards(
     if not isinstance(frame, pl.DataFrame):
         raise SchemaError("report_cards needs a Polars DataFrame or a Dataset.\nFix: pass dataset.values or a frame.")
     indicators = dict(indicators or {})
-    defaults = SECTOR_DEFAULTS.get(sector or "default", SECTOR_DEFAULTS["default"])
+    defaults, domains, notes = _scheme(frame, sector, domains, weights, indicators)
     weights = dict(weights) if weights is not None else (dict(defaults["weights"]) if defaults["weights"] else None)
     cutpoints = dict(cutpoints) if cutpoints is not None else dict(defaults["cutpoints"])
     relative = defaults["relative"] if relative is None else relative
@@ -309,6 +494,8 @@ def report_cards(
         raise DataError(f"scoring must be 'percentile' or 'zscore', not {scoring!r}.\nFix: choose one.")
     if not 0 <= jitter < 1:
         raise DataError(f"jitter must lie in [0, 1), not {jitter!r}.\nFix: e.g. jitter=0.2 for +/-20%.")
+    if not 0 < level < 1:
+        raise DataError(f"level must lie in (0, 1), not {level!r}.\nFix: the confidence level of lower_ci/upper_ci, e.g. 0.95.")
     missing_grades = [g for g in GRADES[:-1] if g not in cutpoints]
     cuts = np.array([cutpoints.get(g, np.nan) for g in GRADES[:-1]], dtype=np.float64)
     if missing_grades or np.any(np.diff(cuts) > 0):
@@ -328,10 +515,14 @@ def report_cards(
                 domains = {i: [i] for i in frame.get_column("indicator_id").unique(maintain_order=True).to_list()}
             else:
                 domains = {c: [c] for c, t in frame.schema.items() if c not in skip and t.is_numeric()}
-        if extra_credit and extra_credit not in domains and (
-                extra_credit in frame.columns or
-                ("indicator_id" in frame.columns and extra_credit in frame.get_column("indicator_id").to_list())):
+        if extra_credit and extra_credit not in domains and _present(frame, [extra_credit]):
             domains = {**domains, extra_credit: [extra_credit]}
+    if not isinstance(domains, Mapping) or not all(
+            isinstance(m, str) or (isinstance(m, Sequence) and all(isinstance(x, str) for x in m))
+            for m in domains.values()):
+        raise DataError(f"domains must map each domain to a measure name or a list of them, not {domains!r}.\n"
+                        "Fix: e.g. domains={'safety': ['crime_rate', 'confidence'], 'speed': 'waiting_days'}; "
+                        "cut-points go in cutpoints=.")
     domains = {d: [m] if isinstance(m, str) else list(m) for d, m in domains.items()}
 
     # direction decides judgement: measures without one (and context indicators) are left out
@@ -370,23 +561,49 @@ def report_cards(
     options = {"key": key, "members": members, "domains": domains, "weighted": weighted, "w": w, "pol": pol,
                "period": period, "peer_group": peer_group, "peer_weight": peer_weight, "scoring": scoring,
                "relative": relative, "extra_credit": extra_credit, "extra_credit_max": extra_credit_max,
-               "cuts": cuts, "n_sims": n_sims, "jitter": jitter, "seed": seed}
+               "cuts": cuts, "n_sims": n_sims, "jitter": jitter, "seed": seed, "indicators": indicators,
+               "sampling_noise": sampling_noise, "level": level}
     # one report card per group (comparable set, sex, age, category): never graded across groups
     parts = []
+    derived: dict[str, list[Any]] = {}
+    fixed: set[str] = set()
+    noisy: set[str] = set()
     for part in ru.partitions(frame, groups_by):
-        graded = _grade_group(part, **options)
+        graded, info = _grade_group(part, **options)
+        for ind_id, (n, mlt) in info["derived"].items():
+            derived.setdefault(ind_id, [0, mlt])[0] += n
+        fixed |= info["fixed"]
+        noisy |= info["noisy"]
         if groups_by:
             graded = graded.with_columns(
                 *[pl.lit(part.get_column(c)[0], dtype=part.schema[c]).alias(c) for c in groups_by]
             ).select(key, *groups_by, pl.exclude(key, *groups_by))
         parts.append(graded)
+
+    def title(i: str) -> str:
+        return f"{indicators[i].title} ({i})" if i in indicators else i
+
+    if derived:
+        total = sum(n for n, _ in derived.values())
+        how = "; ".join(f"{title(i)}: {n:,} x {mlt:g}" if mlt is not None else
+                        f"{title(i)}: {n:,} x 1 (no indicator definition, so no multiplier)"
+                        for i, (n, mlt) in derived.items())
+        notes.append(f"Values derived from the counts for {total:,} row{'s' if total != 1 else ''} with no published "
+                     f"value: numerator / denominator x the indicator's multiplier ({how}).")
+    fixed -= noisy
+    if sampling_noise and n_sims > 0 and noisy and fixed:
+        notes.append("Sampling noise: no intervals or counts with a known sampling distribution for "
+                     f"{', '.join(title(i) for i in sorted(fixed))}; their values are held fixed in the stability check.")
+    for note in notes:
+        warnings.warn(note, ReportCardNote, stacklevel=2)
     return pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
 
 
 def _grade_group(frame: pl.DataFrame, *, key, members, domains, weighted, w, pol, period, peer_group, peer_weight,
-                 scoring, relative, extra_credit, extra_credit_max, cuts, n_sims, jitter, seed) -> pl.DataFrame:
-    """Grades for the units of one group (see :func:`report_cards`)."""
-    wide = _wide(frame, key, members, period)
+                 scoring, relative, extra_credit, extra_credit_max, cuts, n_sims, jitter, seed, indicators,
+                 sampling_noise, level) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Grades for the units of one group, and what was done to the data (see :func:`report_cards`)."""
+    wide, noise, info = _measures(frame, key, members, period, indicators, level)
     groups = None
     if peer_group is not None:
         source = wide if peer_group in wide.columns else frame.select(key, peer_group).unique(key, keep="first")
@@ -399,70 +616,146 @@ def _grade_group(frame: pl.DataFrame, *, key, members, domains, weighted, w, pol
     signs = np.array([-1.0 if pol[m] == "lower_is_better" else 1.0 for m in members])
     raw = raw * signs
     score_fn = _percentile_within if scoring == "percentile" else _zscore_within
-    scored = score_fn(raw, groups)
-    if groups is not None and peer_weight < 1:
-        scored = peer_weight * scored + (1 - peer_weight) * score_fn(raw, None)
     col = {m: i for i, m in enumerate(members)}
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a unit with no measure in a domain
-        dom = {d: np.nanmean(scored[:, [col[m] for m in ms]], axis=1) if scored.shape[0] else np.array([])
-               for d, ms in domains.items()}
-    d_mat = np.column_stack([dom[d] for d in weighted])  # units x domains
+    centre = 50.0 if scoring == "percentile" else 0.0
+    span = 50.0 if scoring == "percentile" else 2.0
+    ec = extra_credit if extra_credit and extra_credit in domains else None
 
-    def overall(wts: np.ndarray) -> np.ndarray:
-        """Weighted mean over available domains; wts is (domains,) or (sims, domains)."""
+    def domain_scores(x: np.ndarray) -> dict[str, np.ndarray]:
+        """Measure values (..., units, measures) -> domain scores (..., units) per domain."""
+        scored = score_fn(x, groups)
+        if groups is not None and peer_weight < 1:
+            scored = peer_weight * scored + (1 - peer_weight) * score_fn(x, None)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a unit with no measure in a domain
+            return {d: np.nanmean(scored[..., [col[m] for m in ms]], axis=-1) for d, ms in domains.items()}
+
+    def bonus_of(dom: dict[str, np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+        if ec is None:
+            return np.zeros(shape)
+        b = np.clip((dom[ec] - centre) / span, 0, 1) * extra_credit_max
+        return np.where(np.isfinite(b), b, 0.0)
+
+    def overall(d_mat: np.ndarray, wts: np.ndarray) -> np.ndarray:
+        """Weighted mean over available domains: (units, D) with (D,) or (sims, D) weights, or
+        (sims, units, D) with (D,) or per-draw (sims, D) weights; -> (units,) or (sims, units)."""
         avail = np.isfinite(d_mat)
         filled = np.where(avail, d_mat, 0.0)
-        num = filled @ wts.T
-        den = avail.astype(np.float64) @ wts.T
+        have = avail.astype(np.float64)
+        if d_mat.ndim == 3 and wts.ndim == 2:
+            num = np.einsum("sud,sd->su", filled, wts)
+            den = np.einsum("sud,sd->su", have, wts)
+        elif wts.ndim == 2:
+            num, den = (filled @ wts.T).T, (have @ wts.T).T
+        else:
+            num, den = filled @ wts, have @ wts
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(den > 0, num / den, np.nan)
 
-    if extra_credit and extra_credit in dom:
-        ec_score = dom[extra_credit]
-        centre = 50.0 if scoring == "percentile" else 0.0
-        span = 50.0 if scoring == "percentile" else 2.0
-        bonus = np.clip((ec_score - centre) / span, 0, 1) * extra_credit_max
-        bonus = np.where(np.isfinite(bonus), bonus, 0.0)
-    else:
-        bonus = np.zeros(d_mat.shape[0])
+    def grades(total: np.ndarray) -> np.ndarray:
+        return _grade(_relative(total) if relative else total, cuts)
 
-    base = overall(w) + bonus
-    graded = _relative(base) if relative else base
-    grade_idx = _grade(graded, cuts)
+    dom = domain_scores(raw) if raw.shape[0] else {d: np.array([]) for d in domains}
+    d_mat = np.column_stack([dom[d] for d in weighted]) if raw.shape[0] else np.empty((0, len(weighted)))
+    bonus = bonus_of(dom, (raw.shape[0],))
+    base = overall(d_mat, w) + bonus
+    grade_idx = grades(base)
 
-    p_change = np.full(base.shape, np.nan)
-    best = worst = np.full(base.shape, -1)
-    if n_sims > 0 and d_mat.shape[0]:
+    units = raw.shape[0]
+    p_change = p_weights = p_noise = np.full(units, np.nan)
+    best = worst = np.full(units, -1)
+    ok = grade_idx >= 0
+    cells = {k: np.isfinite(v) & np.isfinite(raw) for k, v in (noise or {}).items()}
+    has_noise = bool(sampling_noise and noise is not None and (cells["se"].any() or cells["count"].any()))
+    if n_sims > 0 and units:
         rng = np.random.default_rng(seed)
         factors = rng.uniform(1 - jitter, 1 + jitter, size=(n_sims, w.size))
         sims_w = w * factors
         sims_w = sims_w / sims_w.sum(axis=1, keepdims=True)
-        sims = overall(sims_w).T + bonus  # sims x units
-        sims = _relative(sims) if relative else sims
-        g = _grade(sims, cuts)
-        ok = grade_idx >= 0
-        p_change = np.where(ok, (g != grade_idx).mean(axis=0), np.nan)
-        best = np.where(ok, g.min(axis=0), -1)
-        worst = np.where(ok, g.max(axis=0), -1)
+        g_w = grades(overall(d_mat, sims_w) + bonus)  # sims x units: the weights moved alone
+        p_weights = np.where(ok, (g_w != grade_idx).mean(axis=0), np.nan)
+        if has_noise:
+            draws = _Draws(raw, noise, cells, seed)
+            changed_noise = np.zeros(units)
+            changed_both = np.zeros(units)
+            best, worst = np.full(units, len(cuts)), np.zeros(units, dtype=np.int64)
+            step = max(1, _CHUNK_CELLS // max(1, raw.size))
+            for start in range(0, n_sims, step):
+                x = draws.take(min(step, n_sims - start))  # draws x units x measures
+                dom_x = domain_scores(x)
+                dm = np.stack([dom_x[d] for d in weighted], axis=-1)
+                bx = bonus_of(dom_x, x.shape[:-1])
+                g_n = grades(overall(dm, w) + bx)  # the values drawn alone
+                g_b = grades(overall(dm, sims_w[start:start + x.shape[0]]) + bx)  # values and weights
+                changed_noise += (g_n != grade_idx).sum(axis=0)
+                changed_both += (g_b != grade_idx).sum(axis=0)
+                best, worst = np.minimum(best, g_b.min(axis=0)), np.maximum(worst, g_b.max(axis=0))
+            p_noise = np.where(ok, changed_noise / n_sims, np.nan)
+            p_change = np.where(ok, changed_both / n_sims, np.nan)
+        else:
+            p_change = p_weights
+            best, worst = g_w.min(axis=0), g_w.max(axis=0)
+        best, worst = np.where(ok, best, -1), np.where(ok, worst, -1)
 
     letters = np.array(GRADES)
     enum = pl.Enum(GRADES)
 
     def to_grade(idx: np.ndarray) -> pl.Series:
-        return pl.Series(np.where(idx >= 0, letters[np.clip(idx, 0, 4)], None), dtype=enum)
+        named = np.where(idx >= 0, letters[np.clip(idx, 0, 4)], None).tolist()
+        return pl.Series(named, dtype=pl.String).cast(enum)
 
     keep = [key] + ([peer_group] if peer_group else [])
     out = wide.select(keep).with_columns(
-        *[pl.Series(f"score_{d}", dom[d]).fill_nan(None) for d in weighted],
-        pl.Series("extra_credit", bonus),
-        pl.Series("score", base).fill_nan(None),
+        *[pl.Series(f"score_{d}", dom[d], dtype=pl.Float64).fill_nan(None) for d in weighted],
+        pl.Series("extra_credit", bonus, dtype=pl.Float64),
+        pl.Series("score", base, dtype=pl.Float64).fill_nan(None),
         to_grade(grade_idx).alias("grade"),
-        pl.Series("p_grade_change", p_change).fill_nan(None),
+        pl.Series("p_grade_change", p_change, dtype=pl.Float64).fill_nan(None),
+        pl.Series("p_grade_change_noise", p_noise, dtype=pl.Float64).fill_nan(None),
+        pl.Series("p_grade_change_weights", p_weights, dtype=pl.Float64).fill_nan(None),
         to_grade(best).alias("grade_best"),
         to_grade(worst).alias("grade_worst"),
     )
     if out.height and out.get_column("score").null_count() == out.height:
         raise DataError(problem(key, "has no scores in any domain", rows=out.get_column(key).head(5).cast(str).to_list(),
                                 total=out.height, fix="Check the domain measures exist and have values."))
-    return out
+    return out, info
+
+
+class _Draws:
+    """Values drawn from their sampling distributions, a block of draws at a time.
+
+    Normal cells: value + se x Z. Count cells: value x X / E[X], X ~ Binomial(round(trials),
+    count / trials) or Poisson(count); a zero count stays fixed (its distribution is a point).
+    Other cells keep their value. Z is drawn for every cell, whatever its se, from its own
+    stream, and the counts from another: the same seed gives the same Z whatever the widths,
+    so widening one interval moves that value further along the same path.
+    """
+
+    def __init__(self, raw: np.ndarray, noise: Mapping[str, np.ndarray], cells: Mapping[str, np.ndarray],
+                 seed: int | None) -> None:
+        self.raw = raw
+        self.se = np.where(cells["se"], noise["se"], 0.0)
+        self.z_rng = np.random.default_rng(None if seed is None else [int(seed), 1])
+        self.n_rng = np.random.default_rng(None if seed is None else [int(seed), 2])
+        counts = cells["count"] & (noise["count"] > 0)
+        with np.errstate(invalid="ignore"):
+            whole = np.rint(noise["trials"])
+        self.binom = np.flatnonzero(counts & cells["trials"] & (whole >= 1))
+        self.pois = np.flatnonzero(counts & ~cells["trials"])
+        self.trials = whole.ravel()[self.binom].astype(np.int64)
+        self.p = np.clip(noise["count"].ravel()[self.binom] / self.trials, 0, 1)
+        self.lam = noise["count"].ravel()[self.pois]
+
+    def take(self, n: int) -> np.ndarray:
+        x = self.raw + self.se * self.z_rng.standard_normal((n, *self.raw.shape))
+        flat = x.reshape(n, -1)
+        base = self.raw.ravel()
+        if self.binom.size:
+            drawn = self.n_rng.binomial(self.trials, self.p, size=(n, self.binom.size))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                flat[:, self.binom] = base[self.binom] * drawn / (self.trials * self.p)
+        if self.pois.size:
+            drawn = self.n_rng.poisson(self.lam, size=(n, self.pois.size))
+            flat[:, self.pois] = base[self.pois] * drawn / self.lam
+        return flat.reshape(n, *self.raw.shape)
