@@ -245,3 +245,16 @@ def test_non_numeric_counts_are_named():
     assert CODES[5] in str(info.value)
     ok = v.with_columns(pl.col("numerator").replace("n/a", "12"))
     assert fairness(ok, DEFS).height == 5  # numbers written as text are fine
+
+
+@pytest.mark.parametrize("method", ["DL", "PM", "REML"])
+def test_real_data_every_estimate_lies_inside_its_interval(shared_data, method):
+    # issue: the upper-tier 2022-24 row had DL tau2 44.5 with a Q-profile interval of 44.8 to 74.1
+    import publicservices as ps
+
+    out = fairness(ps.read(shared_data("health_preventable_cvd_mortality.csv")).to_dataset(), method=method, repetitions=200)
+    assert out.height > 0 and out["tau2"].null_count() == 0
+    for col in ("tau2", "i2", "true_cv"):
+        outside = out.filter((pl.col(col) < pl.col(f"{col}_lower_95")) | (pl.col(col) > pl.col(f"{col}_upper_95")))
+        assert outside.height == 0, outside.select("period", col, f"{col}_lower_95", f"{col}_upper_95")
+    assert out["variation_method"].str.starts_with(method).all()

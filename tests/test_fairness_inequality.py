@@ -253,3 +253,73 @@ def test_dispersion_permutation_invariance_and_scale(y, data):
             assert b[col][0] == pytest.approx(a[col][0], rel=1e-9)
     for col in ("iqr", "iqr_w", "sd", "sd_w", "range"):
         assert b[col][0] == pytest.approx(3.0 * a[col][0], rel=1e-9, abs=1e-9)
+
+
+# -- missing values are never read as equality ---------------------------------------------------
+
+
+def _single_indices():
+    return {
+        "gini": gini, "theil_t": theil_t, "theil_l": theil_l,
+        **{f"atkinson_{e:g}".replace(".", "_"): (lambda v, w=None, e=e: atkinson(v, e, w)) for e in (0.5, 1.0, 2.0)},
+    }
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_nan_or_infinite_values_and_weights_give_nan_never_zero(bad):
+    # issue: theil_l([1, 2, nan]), atkinson(...) and gini(..., weights with NaN) returned 0.0
+    assert np.isnan(theil_l([1.0, 2.0, bad]))
+    assert np.isnan(gini([1.0, 2.0, 3.0], [1.0, bad, 1.0]))
+    for name, f in _single_indices().items():
+        assert np.isnan(f(np.array([1.0, 2.0, bad]))), name
+        assert np.isnan(f(np.array([1.0, 2.0, bad]), np.ones(3))), name
+        assert np.isnan(f(np.array([1.0, 2.0, 3.0]), np.array([1.0, bad, 1.0]))), name
+        assert np.isnan(f(np.array([2.0, 2.0, bad]))), name  # NaN, not the 0 of the equal values
+
+
+def test_grouped_rows_without_a_value_are_left_out_and_said_never_read_as_equality():
+    nan = float("nan")
+    df = pl.DataFrame({
+        "g": ["one"] * 2 + ["some"] * 4 + ["weight"] * 3 + ["full"] * 3,
+        "value": [4.0, nan, 1.0, 2.0, 3.0, None, 1.0, 2.0, 3.0, 1.0, 2.0, 3.0],
+        "w": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, nan, 2.0, 1.0, 1.0, 1.0],
+        "region": ["N", "S"] * 6,
+    })
+    out = {r["g"]: r for r in inequality(df, by="g", group="region", weight="w").iter_rows(named=True)}
+    one = out["one"]
+    for col in ("gini", "theil_t", "theil_l", "atkinson_0_5", "atkinson_1", "atkinson_2", "theil_t_between",
+                "theil_t_within", "region_share_variance"):
+        assert one[col] is None, col  # one area left: not measurable, never "perfect equality"
+    assert one["inequality_note"].startswith("fewer than 2 areas with a value")
+    assert one["inequality_note"].endswith("left out: 1 without a value")
+    some = out["some"]
+    assert some["gini"] == pytest.approx(gini([1.0, 2.0, 3.0]), abs=1e-15)
+    assert some["theil_l"] == pytest.approx(theil_l([1.0, 2.0, 3.0]), abs=1e-15)
+    assert some["inequality_note"] == "left out: 1 without a value"
+    weight = out["weight"]
+    assert weight["gini"] == pytest.approx(gini([1.0, 3.0], [1.0, 2.0]), abs=1e-15)
+    assert weight["inequality_note"] == "left out: 1 without a positive weight"
+    assert out["full"]["inequality_note"] is None
+    unweighted = {r["g"]: r for r in inequality(df, by="g", group=None, weight=None).iter_rows(named=True)}
+    assert unweighted["weight"]["inequality_note"] is None and unweighted["one"]["gini"] is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(y=positive, data=st.data())
+def test_inserting_a_nan_never_reads_as_equality(y, data):
+    w = data.draw(arrays(np.float64, y.size, elements=weights_for))
+    i = data.draw(st.integers(0, y.size))
+    y_nan, w_one = np.insert(y, i, np.nan), np.insert(w, i, 1.0)
+    y_one, w_nan = np.insert(y, i, 1.0), np.insert(w, i, np.nan)
+    for name, f in _single_indices().items():
+        assert np.isnan(f(y_nan)) and np.isnan(f(y_nan, w_one)) and np.isnan(f(y_one, w_nan)), name
+    # the frame function leaves the NaN row out: its indices are those of the finite values,
+    # so 0 only when all of those are equal
+    frame = pl.DataFrame({"value": y_nan, "w": w_one})
+    for weight, ref_w in ((None, None), ("w", w)):
+        row = inequality(frame, by=[], group=None, weight=weight).row(0, named=True)
+        for name, f in _single_indices().items():
+            assert row[name] == pytest.approx(f(y, ref_w), rel=1e-9, abs=1e-12), name
+            if row[name] == 0.0:
+                assert np.ptp(y) <= 1e-9 * y.max(), name
+        assert row["inequality_note"] == "left out: 1 without a value"

@@ -125,7 +125,11 @@ def _resolve(data: Any, indicators: Any, areas: Any) -> tuple[pl.DataFrame, pl.D
         values = units_only(laid).drop("area_role")
         defs.update(dict(data.indicators))
     else:
-        values = _as_frame(data, "values")
+        from publicservices.frame import validate_values  # the door sits above stats: imported on use
+
+        # A plain frame is held to the values contract at the door, as a Dataset's values are;
+        # periods with no start date are ordered by their labels (see the trends below).
+        values = validate_values(_as_frame(data, "values"), ordered=False)
     if isinstance(indicators, str):
         selection = [indicators]
     elif isinstance(indicators, Mapping):
@@ -160,6 +164,10 @@ def _resolve(data: Any, indicators: Any, areas: Any) -> tuple[pl.DataFrame, pl.D
             "indicator's measure and multiplier.\nFix: pass indicators={id: Indicator(...)} or a Dataset."
         )
     area_frame = _as_frame(areas, "areas") if areas is not None else None
+    if area_frame is not None:
+        from publicservices.frame import validate_areas
+
+        area_frame = validate_areas(area_frame)  # an areas frame is checked at the door, as a Dataset's is
     if area_frame is not None:
         area_frame = _numeric(area_frame, [c for c in ("population", "deprivation") if c in area_frame.columns], "areas")
         if "area_code" not in area_frame.columns:
@@ -347,7 +355,7 @@ def fairness(
     deprivation: str = "deprivation",
     population: str = "population",
     neighbours: pl.DataFrame | None = None,
-    method: Literal["DL", "REML"] = "DL",
+    method: Literal["DL", "PM", "REML"] = "DL",
     level: float = 0.95,
     quantiles: int = 10,
     repetitions: int = 10_000,
@@ -386,7 +394,9 @@ def fairness(
         deprivation: areas column of deprivation scores (higher = more deprived).
         population: areas column of populations.
         neighbours: optional ``(area_code, neighbour_code)`` pairs for Moran's I.
-        method: ``"DL"`` (DerSimonian-Laird) or ``"REML"`` for tau^2.
+        method: tau^2 with its own consistent interval: ``"DL"`` (DerSimonian-Laird,
+            Biggerstaff-Tweedie interval), ``"PM"`` (Paule-Mandel, Q-profile interval) or
+            ``"REML"`` (profile-likelihood interval); the estimate always lies inside its interval.
         level: confidence level (0.95 gives ``*_lower_95`` / ``*_upper_95`` columns).
         quantiles: deprivation quantiles for the SII (10 = deciles).
         repetitions: simulations for the SII limits.

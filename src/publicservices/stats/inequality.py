@@ -15,6 +15,12 @@ Zeros and negative values are never dropped silently:
   the reason in ``inequality_note``;
 * ``n_zero`` and ``n_negative`` count such areas in every result.
 
+Missing values are never read as equality. :func:`gini`, :func:`theil_t`, :func:`theil_l` and
+:func:`atkinson` return NaN when any value or weight is NaN or infinite (as NumPy's ``mean``
+does): the index of the other values would describe a different set of areas. :func:`inequality`
+leaves such rows out of the group, says how many in ``inequality_note``, and reports null (not
+0) for a group left with fewer than 2 areas.
+
 Example:
     >>> import polars as pl
     >>> df = pl.DataFrame({"value": [1.0, 2.0, 3.0, 4.0], "region": ["N", "N", "S", "S"]})
@@ -44,6 +50,12 @@ ATKINSON_EPSILONS: tuple[float, ...] = (0.5, 1.0, 2.0)
 _NEGATIVE = "negative values: inequality indices are defined for non-negative values only"
 _ZERO = "zero values: Theil L and Atkinson (epsilon >= 1) are undefined when any value is 0"
 _NO_TOTAL = "no positive total: every value is 0"
+_FEW = "fewer than 2 areas with a value (and a positive weight): inequality between areas is not measurable"
+
+
+def _clamp(x: float) -> float:
+    """``max(0, x)`` that keeps NaN (Python's ``max(0.0, nan)`` is 0.0: perfect equality)."""
+    return 0.0 if x < 0 else x
 
 
 def _atkinson_name(epsilon: float) -> str:
@@ -121,7 +133,10 @@ def _arrays(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.
 
 
 def _avg(x: np.ndarray, w: np.ndarray | None, total_w: float) -> float:
-    return float(x.mean()) if w is None else float((w * x).sum() / total_w)
+    if w is None:
+        return float(x.mean())
+    with np.errstate(invalid="ignore"):  # inf / inf with an infinite weight: NaN, reported as such
+        return float((w * x).sum() / total_w)
 
 
 def gini(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray | None = None) -> float:
@@ -131,7 +146,7 @@ def gini(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.nda
     divided by twice the mean, ``G = sum_ij w_i w_j |y_i - y_j| / (2 W^2 mean)``, computed in
     O(n log n) from the sorted values (Gini 1912; Lerman & Yitzhaki 1989 for weights). Equals
     PySAL ``inequality.gini.Gini`` unweighted; lies in ``[0, 1 - 1/n]`` unweighted. NaN when
-    any value is negative or all are zero.
+    any value is negative, all are zero, or any value or weight is NaN or infinite.
 
     Parameters:
         values: the values.
@@ -151,7 +166,8 @@ def gini(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.nda
         n = ys.size
         total = ys.sum()
         # sum (2i - n - 1) y_(i) / (n sum y); arange(1 - n, n, 2) is (2i - n - 1) for i = 1..n
-        return max(0.0, float((np.arange(1.0 - n, n, 2.0) * ys).sum() / (n * total))) if total > 0 else float("nan")
+        # (NaN sorts last and makes the total NaN; an infinite value makes it infinite)
+        return _clamp(float((np.arange(1.0 - n, n, 2.0) * ys).sum() / (n * total))) if 0 < total < np.inf else float("nan")
     order = np.argsort(y)
     ys, ws = y[order], w[order]
     if ys[0] < 0:
@@ -159,9 +175,9 @@ def gini(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.nda
     total_w = ws.sum()
     wy = ws * ys
     total_y = wy.sum()
-    if total_y <= 0:
+    if not (0 < total_y < np.inf and 0 < total_w < np.inf):  # a NaN or infinite value or weight
         return float("nan")
-    return max(0.0, float((wy * (2.0 * np.cumsum(ws) - ws - total_w)).sum() / (total_w * total_y)))
+    return _clamp(float((wy * (2.0 * np.cumsum(ws) - ws - total_w)).sum() / (total_w * total_y)))
 
 
 def theil_t(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray | None = None) -> float:
@@ -170,7 +186,8 @@ def theil_t(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.
     Method: ``T = sum_i f_i (y_i / mean) log(y_i / mean)`` with ``f_i`` the population share
     (``1/n`` unweighted); zeros contribute ``0 log 0 = 0``. Theil H (1967) *Economics and
     Information Theory*; Shorrocks AF (1980) Econometrica 48:613-625. Equals PySAL
-    ``inequality.theil.Theil`` unweighted. NaN with negative values.
+    ``inequality.theil.Theil`` unweighted. NaN with negative values, and when any value or
+    weight is NaN or infinite.
 
     Parameters:
         values: the values.
@@ -183,7 +200,7 @@ def theil_t(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.
     y, w = _arrays(values, weights)
     total_w = 0.0 if w is None else float(w.sum())
     m = _avg(y, w, total_w) if y.size else float("nan")
-    if not m > 0:
+    if not 0 < m < np.inf:  # also NaN when any value or weight is NaN
         return float("nan")
     r = y / m
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -192,14 +209,14 @@ def theil_t(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.
         if y.min() < 0:
             return float("nan")
         t = _avg(np.where(r > 0, r * np.log(np.where(r > 0, r, 1.0)), 0.0), w, total_w)
-    return max(0.0, t)
+    return _clamp(t)
 
 
 def theil_l(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray | None = None) -> float:
     """Theil's L index (mean log deviation, GE(0)) of one array, optionally weighted.
 
     Method: ``L = sum_i f_i log(mean / y_i)`` (Theil 1967; Shorrocks 1980). NaN when any
-    value is zero (``log 0``) or negative.
+    value is zero (``log 0``) or negative, and when any value or weight is NaN or infinite.
 
     Parameters:
         values: the values.
@@ -211,9 +228,10 @@ def theil_l(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.
     """
     y, w = _arrays(values, weights)
     total_w = 0.0 if w is None else float(w.sum())
-    if y.size == 0 or y.min() <= 0:
+    m = _avg(y, w, total_w) if y.size else float("nan")
+    if not 0 < m < np.inf or y.min() <= 0:  # m is NaN when any value or weight is NaN
         return float("nan")
-    return max(0.0, float(np.log(_avg(y, w, total_w)) - _avg(np.log(y), w, total_w)))
+    return _clamp(float(np.log(m) - _avg(np.log(y), w, total_w)))
 
 
 def atkinson(values: Sequence[float] | np.ndarray, epsilon: float = 0.5, weights: Sequence[float] | np.ndarray | None = None) -> float:
@@ -222,7 +240,8 @@ def atkinson(values: Sequence[float] | np.ndarray, epsilon: float = 0.5, weights
     Method: ``A = 1 - EDE / mean`` where the equally-distributed equivalent is the
     generalised mean of order ``1 - epsilon`` (the geometric mean when ``epsilon = 1``);
     Atkinson AB (1970) J Econ Theory 2:244-263. Equals PySAL ``inequality.atkinson``. NaN
-    with negative values, and with zeros when ``epsilon >= 1``.
+    with negative values, with zeros when ``epsilon >= 1``, and when any value or weight is
+    NaN or infinite.
 
     Parameters:
         values: the values.
@@ -241,13 +260,13 @@ def atkinson(values: Sequence[float] | np.ndarray, epsilon: float = 0.5, weights
         return float("nan")
     low = y.min()
     m = _avg(y, w, total_w)
-    if low < 0 or m <= 0 or (low == 0 and epsilon >= 1):
+    if not 0 < m < np.inf or low < 0 or (low == 0 and epsilon >= 1):  # m is NaN with a NaN value or weight
         return float("nan")
     if epsilon == 1.0:
         ede = float(np.exp(_avg(np.log(y), w, total_w)))
     else:
         ede = _avg(np.power(y, 1.0 - epsilon), w, total_w) ** (1.0 / (1.0 - epsilon))
-    return max(0.0, 1.0 - ede / m)
+    return _clamp(1.0 - ede / m)
 
 
 def _decomposition(gid: np.ndarray, cell: np.ndarray, size: int, cells: int, y: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
@@ -305,8 +324,11 @@ def inequality(
     total to rounding error (tested to 1e-12). ``region_share_theil`` = between / total
     Theil T and ``region_share_variance`` = between / total variance: the share of the
     variation between groups rather than within them. Areas with a missing group form their
-    own group, counted in ``n_no_group``. Rows with a missing value (or weight) are left out
-    (:func:`~publicservices.stats.dispersion.dispersion` counts them).
+    own group, counted in ``n_no_group``. Rows with a missing or non-finite value, or (when
+    weighted) a missing or non-positive weight, are left out and ``inequality_note`` says how
+    many (:func:`~publicservices.stats.dispersion.dispersion` counts them in ``n_missing`` and
+    ``n_no_weight``). A group left with fewer than 2 areas has every index null, with a note:
+    one area is not "perfect equality".
 
     Parameters:
         frame: one row per area (and ``by`` group).
@@ -334,7 +356,8 @@ def inequality(
         df = df.with_columns(pl.lit(0).alias("__all"))
     gkeys = keys or ["__all"]
     y = df.get_column(value).cast(pl.Float64).fill_null(np.nan).to_numpy()
-    ok = np.isfinite(y)
+    has = np.isfinite(y)
+    ok = has.copy()
     w = None
     if weight is not None:
         w = df.get_column(weight).cast(pl.Float64).fill_null(np.nan).to_numpy()
@@ -343,6 +366,11 @@ def inequality(
     size = key_frame.height
     gid = gid_all[ok]
     cols: dict[str, np.ndarray] = _indices(gid, size, y[ok], None if w is None else w[ok])
+    # a group left with fewer than 2 areas has no inequality to measure: null, never 0 (equality)
+    few = np.bincount(gid, minlength=size) < 2
+    for k in _ALL:
+        cols[k] = np.where(few, np.nan, cols[k])
+    cols["inequality_note"] = np.where(few, _FEW, cols["inequality_note"])
     if group is not None:
         cell_all, cell_frame = group_index(df, [*gkeys, group])
         cell_ids = cell_all[ok]
@@ -354,6 +382,9 @@ def inequality(
             dec[k] = np.where(neg, np.nan, dec[k])
         for k in ("theil_l_between", "theil_l_within"):
             dec[k] = np.where(neg | (cols["n_zero"] > 0), np.nan, dec[k])
+        for k, v in dec.items():
+            if k != "n_groups":
+                dec[k] = np.where(few, np.nan, v)
         cols.update(dec)
         no_group = df.get_column(group).is_null().to_numpy()
         cols["n_no_group"] = np.bincount(gid_all[ok & no_group], minlength=size).astype(np.int64)
@@ -363,5 +394,21 @@ def inequality(
             series.append(pl.Series(k, _text(v), dtype=pl.String))
         else:
             series.append(pl.Series(k, v, dtype=pl.Int64 if k.startswith("n_") else pl.Float64))
-    out = key_frame.with_columns(series).fill_nan(None)
+    # rows left out are said in the note (fairness() also counts them in n_missing / n_no_weight)
+    n_no_value = pl.Series("__no_value", np.bincount(gid_all[~has], minlength=size), dtype=pl.Int64)
+    n_no_weight = pl.Series("__no_weight", np.bincount(gid_all[has & ~ok], minlength=size), dtype=pl.Int64)
+    left_out = pl.concat_str(
+        [pl.when(pl.col("__no_value") > 0).then(pl.format("{} without a value", "__no_value")),
+         pl.when(pl.col("__no_weight") > 0).then(pl.format("{} without a positive weight", "__no_weight"))],
+        separator=", ", ignore_nulls=True,
+    )
+    out = key_frame.with_columns(*series, n_no_value, n_no_weight).fill_nan(None).with_columns(
+        pl.concat_str(
+            [pl.col("inequality_note"),
+             pl.when(pl.col("__no_value") + pl.col("__no_weight") > 0).then(pl.format("left out: {}", left_out))],
+            separator="; ", ignore_nulls=True,
+        ).alias("inequality_note"),
+    ).with_columns(
+        pl.when(pl.col("inequality_note") != "").then(pl.col("inequality_note")).alias("inequality_note"),
+    ).drop("__no_value", "__no_weight")
     return out.drop("__all") if not keys else out
