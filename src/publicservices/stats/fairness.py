@@ -8,7 +8,7 @@ variation between places, by composing the measures of the neighbouring modules:
 2. inequality indices (:mod:`~publicservices.stats.inequality`): Gini, Theil T and L with the
    exact between/within-region decomposition, Atkinson (0.5, 1, 2);
 3. true between-area variation (:mod:`~publicservices.stats.variation`): tau^2 (DerSimonian-
-   Laird or REML) with its Q-profile interval, I^2, phi, McPherson's SCV, reliability, and the
+   Laird, Paule-Mandel or REML, each with its own consistent interval), I^2, phi, McPherson's SCV, reliability, and the
    headline *postcode-lottery index* -- the true coefficient of variation;
 4. the social gradient (:mod:`~publicservices.stats.gradient`): SII and RII over deprivation
    deciles with simulated limits, the gap between the least and most deprived fifth, the
