@@ -31,7 +31,7 @@ class PublishResult:
     seconds: float
     data_hash: str
     areas: int
-    indicators: list[str]
+    indicators: list[str]  # the indicators published (each compared within one or more sets of areas)
     notes: list[str]
 
     def summary(self) -> str:
@@ -41,8 +41,9 @@ class PublishResult:
         size = f"{self.bytes / MB:,.1f} MB"
         where = self.out.as_posix()
         if self.built:
-            lines = [f"Published {self.pages:,} pages ({self.files:,} files, {size}) for {self.areas:,} areas and "
-                     f"{len(self.indicators)} indicators in {self.seconds:.1f} s.",
+            n = len(self.indicators)
+            lines = [f"Published {self.pages:,} pages ({self.files:,} files, {size}) for {self.areas:,} area{'s' * (self.areas != 1)} and "
+                     f"{n} indicator{'s' * (n != 1)} in {self.seconds:.1f} s.",
                      f"Open {where}/index.html in a browser, or serve the folder: python -m http.server -d {where}"]
         else:
             lines = [f"Wrote the docs tree of {self.pages:,} pages ({self.files:,} files, {size}) in {self.seconds:.1f} s to {where}/.",
@@ -245,7 +246,8 @@ def publish(
             advance()
     return PublishResult(out=shown, built=not generate_only, pages=pages, files=len(files), bytes=size,
                          seconds=time.perf_counter() - started, data_hash=model.data_hash, areas=model.areas.height,
-                         indicators=list(model.indicators), notes=list(model.notes))
+                         indicators=list(dict.fromkeys(ind for ind, _ in model.comparisons.values())) or list(model.indicators),
+                         notes=list(model.notes))
 
 
 def results_table(model: Any) -> pl.DataFrame:
