@@ -14,6 +14,11 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PUBLICSERVICES_SHARED", REPO.parent / "shared"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The suite tests the core and this repository's four sector plugins, whatever else is
+# installed: the process-wide registry loads only those (set the variable to choose others).
+# Tests about discovery build their own PluginRegistry, or run a subprocess without it.
+REPO_PLUGINS = ("publicservices-health", "publicservices-schools", "publicservices-policing", "publicservices-welfare")
+os.environ.setdefault("PUBLICSERVICES_LOAD_PLUGINS", ",".join(REPO_PLUGINS))
 
 
 def require(condition: bool, reason: str) -> None:

@@ -12,6 +12,7 @@ import pytest
 from publicservices.hookspecs import hookimpl
 from publicservices.indicators import Indicator
 from publicservices.reading import LoadReport, Reader, ReadResult
+from publicservices.sectors import DemoSpend, ReportCardScheme, Sector
 from publicservices.synthetic import DemoData, Model, simulate
 from publicservices.testing import PluginCheck, check_plugin
 
@@ -34,6 +35,10 @@ def _read_toy(path, **options):
 
 class Good:
     @hookimpl
+    def publicservices_sectors(self, register):
+        register(Sector(id="toy", title="Toys", demo=DemoSpend(per_head=40.0)))
+
+    @hookimpl
     def publicservices_indicators(self, register):
         register(PROP)
 
@@ -51,7 +56,40 @@ def test_a_good_plugin_passes(tmp_path):
     result = check_plugin(Good(), reader_fixtures={"toy": fixture})
     assert isinstance(result, PluginCheck) and result.ok, str(result)
     assert result.indicators == ["toy.share"] and result.readers == ["toy"] and result.sectors == ["toy"]
-    assert {"loads", "indicator metadata", "reader toy", "demo data for 'toy'"} <= set(result.passed)
+    assert result.declared == ["toy"]
+    assert {"loads", "indicator metadata", "sector declarations", "reader toy", "demo data for 'toy'"} <= set(result.passed)
+
+
+class Undeclared(Good):
+    publicservices_sectors = None  # no sector declaration
+
+
+class Overdeclared(Good):
+    @hookimpl
+    def publicservices_sectors(self, register):
+        scheme = ReportCardScheme(domains={"work": ["toy.share", "toy.missing"], "context": "toy.count"})
+        register(Sector(id="toy", title="Toys", report_card=scheme))
+        register(Sector(id="games", title="Games"))
+
+    @hookimpl
+    def publicservices_indicators(self, register):
+        register(PROP)
+        register(Indicator(id="toy.count", title="Toys", sector="toy", measure="score", unit="toys", source="Toy source",
+                           definition="Number of toys in the area, counted each year."))
+
+
+def test_sector_declarations_are_part_of_the_contract(tmp_path):
+    fixture = _write(tmp_path, "toy_id,area_code,period,numerator,denominator\n1,A,2023,3,10\n")
+    undeclared = check_plugin(Undeclared(), reader_fixtures={"toy": fixture}, raise_on_failure=False)
+    assert undeclared.declared == []
+    assert any("indicators are of sector 'toy', which it does not declare" in f for f in undeclared.failures)
+    over = check_plugin(Overdeclared(), reader_fixtures={"toy": fixture}, raise_on_failure=False)
+    assert over.declared == ["games", "toy"]
+    failures = "\n".join(over.failures)
+    assert "sector 'games' is declared, but the plugin registers none of its indicators" in failures
+    assert "grades 'toy.missing', which the plugin does not register" in failures
+    assert "grades 'toy.count', which has no direction" in failures
+    assert "sector declarations" not in over.passed
 
 
 class Sloppy(Good):

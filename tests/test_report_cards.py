@@ -1,4 +1,4 @@
-"""Report cards: grades from weighted domains, NYC defaults, grade stability."""
+"""Report cards: grades from weighted domains, the NYC scheme the schools plugin declares, grade stability."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
-from publicservices.stats.report_cards import GRADES, SECTOR_DEFAULTS, report_cards
+from publicservices.stats.report_cards import GRADES, report_cards
+from publicservices_schools import NYC_PROGRESS_REPORTS as NYC
 
 
 def schools_frame(k=200, seed=0):
@@ -26,10 +27,10 @@ def schools_frame(k=200, seed=0):
 
 
 def test_nyc_defaults_are_15_25_60_with_extra_credit():
-    d = SECTOR_DEFAULTS["schools"]
-    assert d["weights"] == {"environment": 15.0, "performance": 25.0, "progress": 60.0}
-    assert d["extra_credit"] == "closing_the_gap" and d["peer_weight"] == 0.75
-    rc = report_cards(schools_frame(), sector="schools", n_sims=100)
+    assert dict(NYC.weights) == {"environment": 15.0, "performance": 25.0, "progress": 60.0}
+    assert NYC.extra_credit == "closing_the_gap" and NYC.peer_weight == 0.75 and NYC.extra_credit_max == 5.0
+    assert dict(NYC.cutpoints) == {"A": 75.0, "B": 40.0, "C": 10.0, "D": 3.0}
+    rc = report_cards(schools_frame(), sector="schools", scheme=NYC, n_sims=100)
     assert {"score_environment", "score_performance", "score_progress", "extra_credit"} <= set(rc.columns)
     assert "score_closing_the_gap" not in rc.columns  # extra credit is not a weighted domain
     # overall = 0.15 env + 0.25 perf + 0.60 progress (+ bonus)
@@ -44,8 +45,8 @@ def test_nyc_defaults_are_15_25_60_with_extra_credit():
 
 def test_extra_credit_only_raises_scores():
     df = schools_frame()
-    with_ec = report_cards(df, sector="schools", n_sims=0)
-    without = report_cards(df.drop("closing_the_gap"), sector="schools", n_sims=0)
+    with_ec = report_cards(df, scheme=NYC, n_sims=0)
+    without = report_cards(df.drop("closing_the_gap"), scheme=NYC, n_sims=0)
     assert (with_ec["score"] >= without["score"] - 1e-12).all()
     assert (with_ec["extra_credit"] > 0).sum() > 50
 
@@ -87,8 +88,8 @@ def test_grades_are_monotone_in_the_weighted_score(values, w, relative, scoring)
 
 def test_scaling_weights_changes_nothing_and_zero_jitter_is_stable():
     df = schools_frame(80, seed=3)
-    a = report_cards(df, sector="schools", n_sims=50, jitter=0.0)
-    b = report_cards(df, sector="schools", weights={"environment": 1.5, "performance": 2.5, "progress": 6.0},
+    a = report_cards(df, scheme=NYC, n_sims=50, jitter=0.0)
+    b = report_cards(df, scheme=NYC, weights={"environment": 1.5, "performance": 2.5, "progress": 6.0},
                      n_sims=50, jitter=0.0)
     assert a["grade"].to_list() == b["grade"].to_list()
     np.testing.assert_allclose(a["score"].to_numpy(), b["score"].to_numpy())
@@ -136,7 +137,7 @@ def test_long_values_frame_with_indicators_and_polarity():
 def test_bad_configuration_is_explained():
     df = schools_frame(20)
     with pytest.raises(DataError, match="cutpoints"):
-        report_cards(df, sector="schools", cutpoints={"A": 10, "B": 60, "C": 40, "D": 20})
+        report_cards(df, scheme=NYC, cutpoints={"A": 10, "B": 60, "C": 40, "D": 20})
     with pytest.raises(DataError, match="no weight"):
         report_cards(df, {"environment": "environment", "progress": "progress"}, weights={"progress": 1.0},
                      polarity="higher_is_better")
@@ -146,7 +147,9 @@ def test_bad_configuration_is_explained():
         report_cards(df, {"A": 85, "B": 60}, polarity="higher_is_better")
     dup = pl.concat([df, df])
     with pytest.raises(DataError, match="duplicated"):
-        report_cards(dup, sector="schools")
+        report_cards(dup, scheme=NYC)
+    with pytest.raises(DataError, match="scheme must be a ReportCardScheme"):
+        report_cards(df, scheme={"weights": {"environment": 1}})
     assert GRADES == ("A", "B", "C", "D", "F")
 
 
@@ -393,7 +396,7 @@ def test_noise_and_weights_are_reported_apart_and_together():
     assert off["p_grade_change_noise"].null_count() == n
     assert off["p_grade_change"].to_list() == off["p_grade_change_weights"].to_list() == rc["p_grade_change_weights"].to_list()
     # a wide frame carries no intervals: the weights alone
-    wide = report_cards(schools_frame(40), sector="schools", n_sims=100)
+    wide = report_cards(schools_frame(40), scheme=NYC, n_sims=100)
     assert wide["p_grade_change_noise"].null_count() == 40
     assert wide["p_grade_change"].to_list() == wide["p_grade_change_weights"].to_list()
     with pytest.raises(DataError, match="upper_ci"):
@@ -476,13 +479,20 @@ def test_sector_scheme_notes_and_errors():
         report_cards(d, sector="health", n_sims=0)
     with pytest.warns(ReportCardNote, match=r"the schools scheme's domains \(environment, performance, progress\) "
                                             "are not in these data"):
-        report_cards(d, sector="schools", n_sims=0)
+        report_cards(d, sector="schools", scheme=NYC, n_sims=0)
+    # grade_areas looks the scheme up from the schools plugin's declaration, and says so in its notes
+    notes = ps.grade_areas(d, sector="schools", n_sims=0).notes
+    assert any("the schools scheme's domains (environment, performance, progress) are not in these data" in n for n in notes)
     with pytest.raises(DataError, match="no indicator of sector 'transport'.*health, policing, schools, welfare"):
         ps.grade_areas(d, sector="transport")
     # the NYC scheme still applies when its domains are there, and a partial one is named
-    assert report_cards(schools_frame(), sector="schools", n_sims=0)["score_progress"].null_count() == 0
+    assert report_cards(schools_frame(), sector="schools", scheme=NYC, n_sims=0)["score_progress"].null_count() == 0
+    assert ps.grade_areas(schools_frame(), sector="schools", n_sims=0).frame["score_progress"].null_count() == 0
     with pytest.raises(SchemaError, match="'performance' is missing"):
-        report_cards(schools_frame().drop("performance"), sector="schools", n_sims=0)
+        report_cards(schools_frame().drop("performance"), sector="schools", scheme=NYC, n_sims=0)
+    # without the scheme, the stats function knows no sector: schools is graded like any other
+    with pytest.warns(ReportCardNote, match="the schools sector declares no report-card scheme"):
+        report_cards(d, sector="schools", n_sims=0)
 
 
 def test_grade_areas_grades_units_never_benchmarks():

@@ -77,6 +77,10 @@ _EXPORTS: dict[str, str] = {
     # plugins
     "hookimpl": "publicservices.hookspecs",
     "registered_indicators": "publicservices.plugins",
+    "registered_sectors": "publicservices.plugins",
+    "Sector": "publicservices.sectors",
+    "ReportCardScheme": "publicservices.sectors",
+    "DemoSpend": "publicservices.sectors",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -111,7 +115,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from publicservices.stats.value import service_frontier, value_for_money
     from publicservices.synthetic import DemoData, DemoNation, demo, hex_neighbours
     from publicservices.reading import LoadReport, Reader, ReadResult, read, read_csv, readers
-    from publicservices.plugins import registered_indicators
+    from publicservices.plugins import registered_indicators, registered_sectors
+    from publicservices.sectors import DemoSpend, ReportCardScheme, Sector
 
 
 def __getattr__(name: str) -> Any:

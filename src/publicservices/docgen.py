@@ -36,6 +36,8 @@ API_MODULES: tuple[str, ...] = (
     "publicservices.site.sample",
     "publicservices.site.progress",
     "publicservices.testing",
+    "publicservices.sectors",
+    "publicservices.plugin_api",
     "publicservices.default_plugins.els",
     "publicservices.default_plugins.geography",
     "publicservices.geography",

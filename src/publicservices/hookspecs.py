@@ -11,7 +11,9 @@ through an entry point in the ``publicservices`` group::
     health = "publicservices_health"
 
 Only implement the hooks you need; pluggy lets an implementation accept fewer arguments
-than the specification offers.
+than the specification offers. A plugin imports only ``publicservices`` and
+``publicservices.plugin_api``, whose ``sector_plugin(...)`` implements all four hooks from
+one declaration.
 
 A plugin whose import or hook raises, or that registers something invalid, is disabled with
 a ``PluginWarning`` naming it; the other plugins keep working (see ``publicservices plugins``).
@@ -27,6 +29,7 @@ import pluggy
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from publicservices.indicators import Indicator
     from publicservices.reading import Reader
+    from publicservices.sectors import Sector
 
 __all__ = ["hookspec", "hookimpl", "PROJECT_NAME"]
 
@@ -34,6 +37,37 @@ PROJECT_NAME = "publicservices"
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 """Decorator marking a plugin function as a publicservices hook implementation."""
+
+
+@hookspec
+def publicservices_sectors(register: Callable[[Sector], None]) -> None:
+    """Declare the sectors this plugin provides: their titles, spend lines, report cards and demo spend.
+
+    :param register:
+        Call ``register(sector)`` once per :class:`publicservices.Sector`: its ``id`` (the
+        part of its indicator ids before the dot), ``title``, ``spend_services`` (the spend
+        service lines published for it, in the publisher's words), ``report_card`` (a
+        :class:`publicservices.ReportCardScheme`, or ``None`` for the default) and ``demo``
+        (a :class:`publicservices.DemoSpend`, its spend in the demo nation, or ``None``).
+
+    The core names no sector: pages take the sector's title from here, spend readers rename
+    its ``spend_services`` to its id, ``grade_areas(data, sector=id)`` grades on its scheme,
+    and the demo nation simulates its spend from ``demo``. A sector nobody declares still
+    works, with its id humanised as the title, no spend lines, equal-weight report cards and
+    generic demo spend.
+
+    A sector id that two plugins register is used by neither, and a ``PluginWarning`` names
+    both; a spend service line that two sectors declare is renamed to neither. Registering
+    anything but a ``Sector``, or a sector twice in one plugin, disables the plugin. By
+    convention a plugin declares one sector, the sector of its indicators.
+
+    Example::
+
+        @hookimpl
+        def publicservices_sectors(register):
+            register(Sector(id="policing", title="Policing", spend_services=("Police services",),
+                            demo=DemoSpend(per_head=230.0, need=0.15, growth=0.005, sd=0.14)))
+    """
 
 
 @hookspec
@@ -92,10 +126,13 @@ def publicservices_demo_data(register: Callable[..., None]) -> None:
     """Contribute synthetic indicator values to the demo nation.
 
     :param register:
-        Call ``register(sector, generate)`` where ``generate(nation)`` receives the
-        :class:`publicservices.synthetic.DemoNation` (areas, periods, spend and a seeded
-        random generator) and returns a :class:`publicservices.synthetic.DemoData` with a values
-        frame in the data contract and the true parameters used to simulate it.
+        Call ``register(sector, generate)`` with a sector id, where ``generate(nation)``
+        receives the :class:`publicservices.synthetic.DemoNation` (areas, periods, spend and
+        a seeded random generator) and returns a :class:`publicservices.synthetic.DemoData`
+        with a values frame in the data contract and the true parameters used to simulate it.
+
+    The nation simulates each sector's spend from its declared ``Sector.demo`` (see
+    ``publicservices_sectors``), and generic figures for a sector that declares none.
 
     The generator must be deterministic for a given nation (use only ``nation.rng(...)``
     for randomness) and must only produce values for indicators the plugin registers.

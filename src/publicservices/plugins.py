@@ -3,8 +3,8 @@
 One faulty plugin never takes the others down. The rules:
 
 **Loading is lazy.** Constructing a :class:`PluginRegistry` (or calling :func:`get_registry`)
-imports nothing; plugins are imported the first time something asks for indicators, readers,
-demo data or the plugin listing. ``import publicservices``, ``publicservices --help`` and
+imports nothing; plugins are imported the first time something asks for sectors, indicators,
+readers, demo data or the plugin listing. ``import publicservices``, ``publicservices --help`` and
 ``--version`` import no plugin. Each plugin's import time and the time its hooks took are
 recorded in its :class:`PluginInfo` and shown by ``publicservices plugins``; a third-party
 plugin that takes longer than :data:`SLOW_PLUGIN_SECONDS` to load is named in a warning.
@@ -19,10 +19,11 @@ Asking for something that a disabled plugin registered, or (by the ``sector.name
 :class:`~publicservices.errors.PluginError` naming it (:meth:`PluginRegistry.explain_missing`).
 :meth:`PluginRegistry.check` raises one ``PluginError`` for every problem, for CI.
 
-**Clashes keep neither.** When two plugins register the same indicator id or reader name,
-neither registration is used, and a warning (and the listing of both plugins, status
-``conflict``) names both; their other registrations stay. Exception: a built-in plugin
-(:data:`DEFAULT_PLUGINS`) always wins: a third-party plugin cannot shadow a built-in
+**Clashes keep neither.** When two plugins register the same sector id, indicator id or
+reader name, neither registration is used, and a warning (and the listing of both plugins,
+status ``conflict``) names both; their other registrations stay. Likewise a spend service
+line that two sectors declare is renamed to neither. Exception: a built-in plugin
+(:data:`DEFAULT_PLUGINS`) always wins: a third-party plugin cannot shadow a built-in sector,
 indicator or reader; its registration is ignored with a warning. A demo-data generator of a
 plugin that lost an id keeps working, without the rows of that id.
 
@@ -71,6 +72,7 @@ from publicservices.errors import IndicatorError, PluginError, PublicServicesErr
 if TYPE_CHECKING:  # pragma: no cover
     from publicservices.indicators import Indicator
     from publicservices.reading import Reader
+    from publicservices.sectors import Sector
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -83,6 +85,7 @@ __all__ = [
     "get_registry",
     "reset_registry",
     "registered_indicators",
+    "registered_sectors",
 ]
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
@@ -100,10 +103,12 @@ SLOW_PLUGIN_SECONDS = 5.0
 
 # hook name -> what its register() callback registers (in the order the hooks run)
 _HOOKS: tuple[tuple[str, str], ...] = (
+    ("publicservices_sectors", "sector"),
     ("publicservices_indicators", "indicator"),
     ("publicservices_readers", "reader"),
-    ("publicservices_demo_data", "sector"),
+    ("publicservices_demo_data", "demo"),
 )
+_KINDS = ", ".join(repr(kind) for _, kind in _HOOKS)
 _LOAD_STAGE = "load"
 
 
@@ -171,7 +176,7 @@ class _Register:
         self._add(*args, **kwargs)
 
     def __repr__(self) -> str:
-        what = {"indicator": "indicators", "reader": "readers", "sector": "demo data"}[self.kind]
+        what = {"sector": "sectors", "indicator": "indicators", "reader": "readers", "demo": "demo data"}[self.kind]
         return f"<register {what} for plugin {self.plugin!r}>"
 
 
@@ -337,6 +342,17 @@ class PluginRegistry:
         self._collect()
         return [*self._load_messages, *self._collect_messages]
 
+    def sectors(self) -> dict[str, Sector]:
+        """All declared sectors by id (in order of their id), from every plugin that works."""
+        return self._collect()["sectors"]
+
+    def spend_services(self) -> dict[str, str]:
+        """Every declared spend service line -> the id of the sector that declares it.
+
+        A line that two sectors declare maps to neither (a ``PluginWarning`` names both).
+        """
+        return self._collect()["spend_services"]
+
     def indicators(self) -> dict[str, Indicator]:
         """All registered indicators by id, from every plugin that works."""
         return self._collect()["indicators"]
@@ -352,6 +368,11 @@ class PluginRegistry:
     def owner(self, indicator_id: str) -> str | None:
         """The plugin that registered an indicator."""
         return self._collect()["owners"]["indicator"].get(indicator_id)
+
+    def declaring_plugin(self, sector_id: str) -> PluginInfo | None:
+        """The plugin that declared a sector."""
+        owner = self._collect()["owners"]["sector"].get(sector_id)
+        return self._infos.get(owner) if owner else None
 
     def reader_plugin(self, reader_name: str) -> PluginInfo | None:
         """The plugin that registered a reader."""
@@ -370,14 +391,15 @@ class PluginRegistry:
             )
 
     def explain_missing(self, kind: str, name: str) -> PluginError | None:
-        """Why an indicator id, reader name or demo sector is missing, if a plugin problem explains it.
+        """Why a sector, indicator id, reader name or demo sector is missing, if a plugin problem explains it.
 
-        ``kind`` is ``"indicator"``, ``"reader"`` or ``"sector"``. Returns a
+        ``kind`` is ``"sector"`` (a sector: its declaration, indicators or demo data),
+        ``"indicator"``, ``"reader"`` or ``"demo"`` (a sector's demo data). Returns a
         :class:`PluginError` naming the plugins (raise it), or ``None`` when no plugin problem
         explains the absence (the name is simply unknown).
         """
         if kind not in {k for _, k in _HOOKS}:
-            raise ValueError(f"kind must be 'indicator', 'reader' or 'sector', not {kind!r}")
+            raise ValueError(f"kind must be one of {_KINDS}, not {kind!r}")
         collected = self._collect()
         fix = (f"Fix: repair or uninstall the plugin, or leave it out with {ENV_LOAD_PLUGINS} "
                "(see `publicservices plugins`).")
@@ -390,13 +412,15 @@ class PluginRegistry:
                 distribution=", ".join(self._infos[p].distribution or p for p in clash),
             )
         owner = collected["disabled"][kind].get(name)
-        if owner is None and kind == "sector":  # a sector whose indicators came from a disabled plugin
+        if owner is None and kind in ("sector", "demo"):  # a sector whose indicators or demo came from a disabled plugin
             owner = next((p for i, p in collected["disabled"]["indicator"].items() if i.split(".")[0] == name), None)
+            owner = owner or collected["disabled"]["demo"].get(name) or collected["disabled"]["sector"].get(name)
         if owner:
             info = self._infos[owner]
             return PluginError(f"{kind} {name!r} comes from {info.label}, which is disabled: {info.error}\n{fix}",
                                distribution=info.distribution or info.name)
         stage_of = {k: h for h, k in _HOOKS}
+        stage_of["sector"] = _HOOKS[-1][0]  # a sector comes from every hook: any failure may explain it
         order = [_LOAD_STAGE, *(h for h, _ in _HOOKS)]
         prefix = name.split(".")[0] if kind == "indicator" else name.split("-")[0] if kind == "reader" else name
         suspects = [
@@ -461,15 +485,17 @@ class PluginRegistry:
         clashes: dict[str, dict[str, list[str]]] = {kind: {} for _, kind in _HOOKS}
         owners: dict[str, dict[str, str]] = {}
         kept: dict[str, dict[str, Any]] = {}
-        for kind in ("indicator", "reader"):
+        for kind in ("sector", "indicator", "reader"):
             kept[kind], owners[kind] = self._resolve(kind, attempts[kind], broken, clashes[kind], messages)
+        sectors = dict(sorted(kept["sector"].items()))
+        spend_services = self._spend_services(sectors, owners["sector"], messages)
         lost: dict[str, set[str]] = {}
         for plugin, key, _ in attempts["indicator"]:
             if plugin not in broken and owners["indicator"].get(key) != plugin:
                 lost.setdefault(plugin, set()).add(key)
         demo = [
             DemoGenerator(sector=sector, generate=_without(generate, lost[plugin]) if plugin in lost else generate, plugin=plugin)
-            for plugin, sector, generate in attempts["sector"]
+            for plugin, sector, generate in attempts["demo"]
             if plugin not in broken
         ]
 
@@ -489,6 +515,8 @@ class PluginRegistry:
                 )
         self._collect_messages = [*disabled_messages, *messages]
         self._collected = {
+            "sectors": sectors,
+            "spend_services": spend_services,
             "indicators": kept["indicator"],
             "readers": kept["reader"],
             "demo": demo,
@@ -502,6 +530,16 @@ class PluginRegistry:
 
     def _make_add(self, kind: str, plugin: str, items: list[tuple[str, str, Any]]) -> Callable[..., None]:
         mine: set[str] = set()
+
+        def add_sector(sector: Sector) -> None:
+            from publicservices.sectors import Sector
+
+            if not isinstance(sector, Sector):
+                raise PluginError(f"register() expects a Sector (publicservices.plugin_api.Sector), got {type(sector).__name__}")
+            if sector.id in mine:
+                raise PluginError(f"sector {sector.id!r} is registered twice by this plugin")
+            mine.add(sector.id)
+            items.append((plugin, sector.id, sector))
 
         def add_indicator(indicator: Indicator) -> None:
             from publicservices.indicators import Indicator
@@ -528,7 +566,29 @@ class PluginRegistry:
                 raise PluginError(f"register({sector!r}, generate) needs a callable generate")
             items.append((plugin, sector, generate))
 
-        return {"indicator": add_indicator, "reader": add_reader, "sector": add_demo}[kind]
+        return {"sector": add_sector, "indicator": add_indicator, "reader": add_reader, "demo": add_demo}[kind]
+
+    def _spend_services(self, sectors: dict[str, Sector], owners: dict[str, str], messages: list[str]) -> dict[str, str]:
+        """Spend service line -> sector id; a line two sectors declare maps to neither, with a warning."""
+        claims: dict[str, list[str]] = {}
+        for sector in sectors.values():
+            for line in sector.spend_services:
+                claims.setdefault(line, []).append(sector.id)
+        out: dict[str, str] = {}
+        for line, ids in claims.items():
+            if len(ids) == 1:
+                out[line] = ids[0]
+                continue
+            named = " and ".join(f"sector {s!r} ({self._infos[owners[s]].label})" for s in ids)
+            for s in ids:
+                others = " and ".join(repr(o) for o in ids if o != s)
+                self._infos[owners[s]].conflicts.append(
+                    f"spend service line {line!r} is also declared by sector {others}; it is renamed to neither")
+            messages.append(
+                f"spend service line {line!r} is declared by {named}; it is renamed to neither, and keeps a slug of its name.\n"
+                f"Fix: uninstall one of them, or leave one out with {ENV_LOAD_PLUGINS} (see `publicservices plugins`)."
+            )
+        return out
 
     def _resolve(
         self, kind: str, items: list[tuple[str, str, Any]], broken: set[str], clashes: dict[str, list[str]], messages: list[str]
@@ -671,6 +731,17 @@ def reset_registry(registry: PluginRegistry | None = None) -> PluginRegistry | N
     global _registry
     old, _registry = _registry, registry
     return old
+
+
+def registered_sectors() -> dict[str, Sector]:
+    """Every declared sector by id (in order of their id), from the process-wide registry.
+
+    Example:
+        >>> import publicservices as ps
+        >>> all(s.title for s in ps.registered_sectors().values())
+        True
+    """
+    return get_registry().sectors()
 
 
 def registered_indicators(sector: str | None = None) -> dict[str, Indicator]:

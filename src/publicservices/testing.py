@@ -16,6 +16,9 @@ failure. It checks that:
 * the plugin loads, implements only known hooks, and registers at least one indicator;
 * each indicator has a title, unit, source and definition, a multiplier that suits its
   measure, and a sector matching its id;
+* the plugin declares (``publicservices_sectors``) every sector its indicators belong to,
+  each declared sector has indicators, and the measures its report-card scheme names by
+  indicator id are indicators of the plugin with a direction;
 * each demo-data generator returns :class:`~publicservices.synthetic.DemoData` whose values
   pass the data contract, cover every area and period of the demo nation, use only the
   plugin's indicators, agree with each indicator's measure (proportions within
@@ -64,6 +67,9 @@ class PluginCheck:
     indicators: list[str] = dataclasses.field(default_factory=list)
     readers: list[str] = dataclasses.field(default_factory=list)
     sectors: list[str] = dataclasses.field(default_factory=list)
+    """The sectors the plugin contributes demo data for."""
+    declared: list[str] = dataclasses.field(default_factory=list)
+    """The sectors the plugin declares (``publicservices_sectors``)."""
 
     @property
     def ok(self) -> bool:
@@ -75,7 +81,8 @@ class PluginCheck:
     def __str__(self) -> str:
         head = (
             f"plugin {self.plugin!r}: {len(self.passed)} checks passed, {len(self.failures)} failed "
-            f"({len(self.indicators)} indicators, readers {self.readers or 'none'}, demo sectors {self.sectors or 'none'})"
+            f"({len(self.indicators)} indicators, sectors {self.declared or 'none'}, readers {self.readers or 'none'}, "
+            f"demo sectors {self.sectors or 'none'})"
         )
         return "\n".join([head, *(f"  FAIL {f}" for f in self.failures)])
 
@@ -128,12 +135,17 @@ def check_plugin(
         indicators = {i: ind for i, ind in registry.indicators().items() if registry.owner(i) in plugin_names}
         result.indicators = sorted(indicators)
         _check_indicators(indicators, result)
+        sectors = {sid: sector for sid, sector in registry.sectors().items()
+                   if (info := registry.declaring_plugin(sid)) is not None and info.name in plugin_names}
+        result.declared = sorted(sectors)
+        if indicators:
+            _check_sectors(sectors, indicators, result)
         readers = {n: r for n, r in registry.readers().items() if n not in builtin_readers}
         result.readers = sorted(readers)
         _check_readers(readers, dict(reader_fixtures or {}), registry.indicators(), result)
         generators = [g for g in registry.demo_generators() if g.plugin in plugin_names]
         result.sectors = sorted({g.sector for g in generators})
-        _check_demo(generators, indicators, seed, result)
+        _check_demo(generators, indicators, seed, result, {s.id: s.demo for s in sectors.values() if s.demo is not None})
     return _finish(result, raise_on_failure)
 
 
@@ -191,6 +203,35 @@ def _check_indicators(indicators: Mapping[str, Any], result: PluginCheck) -> Non
             result.fail(f"indicator {ind.id!r}: id must start with its sector {ind.sector!r}")
     if len(result.failures) == before:
         result.passed.append("indicator metadata")
+
+
+def _check_sectors(sectors: Mapping[str, Any], indicators: Mapping[str, Any], result: PluginCheck) -> None:
+    from publicservices.indicators import ID_PATTERN
+
+    before = len(result.failures)
+    of_indicators = sorted({ind.sector for ind in indicators.values()})
+    for sector in of_indicators:
+        if sector not in sectors:
+            result.fail(f"the plugin's indicators are of sector {sector!r}, which it does not declare: register "
+                        f"Sector(id={sector!r}, title=...) from publicservices_sectors (sector_plugin(...) does), so that "
+                        "pages show its title and spend, report cards and the demo use its figures")
+    for sector in sectors.values():
+        if sector.id not in of_indicators:
+            result.fail(f"sector {sector.id!r} is declared, but the plugin registers none of its indicators")
+        scheme = sector.report_card
+        if scheme is None:
+            continue
+        for measure in scheme.measures:
+            if not ID_PATTERN.match(measure):
+                continue  # a column name of wide data: nothing to check here
+            ind = indicators.get(measure)
+            if ind is None:
+                result.fail(f"sector {sector.id!r}: its report-card scheme grades {measure!r}, which the plugin does not register")
+            elif not ind.has_polarity and measure not in scheme.polarity:
+                result.fail(f"sector {sector.id!r}: its report-card scheme grades {measure!r}, which has no direction "
+                            "(no_judgement indicators are never graded)")
+    if len(result.failures) == before:
+        result.passed.append("sector declarations")
 
 
 def _check_readers(readers: Mapping[str, Any], fixtures: dict[str, Any], known: Mapping[str, Any], result: PluginCheck) -> None:
@@ -273,26 +314,31 @@ _CONTRACT = ("indicator_id", "area_code", "period", "period_start", "numerator",
 _BREAKDOWNS = ("sex", "age", "category_type", "category")
 
 
-def _check_demo(generators: list[Any], indicators: Mapping[str, Any], seed: int, result: PluginCheck) -> None:
-    from publicservices.synthetic.nation import SERVICES, DemoNation
+def _check_demo(generators: list[Any], indicators: Mapping[str, Any], seed: int, result: PluginCheck,
+                spend: Mapping[str, Any]) -> None:
+    from publicservices.synthetic.nation import DemoNation
 
     if not generators:
         return
     wanted = {g.sector for g in generators} | {i.service for i in indicators.values() if i.service}
-    services = list(SERVICES) + sorted(wanted - set(SERVICES))
+    services = sorted(wanted)
+
+    def nation(seed: int) -> Any:
+        return DemoNation(seed, services=services, spend=spend)
+
     for generator in generators:
         label = f"demo data for {generator.sector!r}"
         before = len(result.failures)
         try:
-            first = generator.generate(DemoNation(seed, services=services))
-            again = generator.generate(DemoNation(seed, services=services))
-            other = generator.generate(DemoNation(seed + 1, services=services))
+            first = generator.generate(nation(seed))
+            again = generator.generate(nation(seed))
+            other = generator.generate(nation(seed + 1))
         except Exception as exc:  # noqa: BLE001 - report, do not crash the check
             result.fail(f"{label}: generate(nation) raised {type(exc).__name__}: {exc}")
             continue
         if not _is_demo_data(first, label, result):
             continue
-        _check_demo_values(first, indicators, DemoNation(seed, services=services), label, result)
+        _check_demo_values(first, indicators, nation(seed), label, result)
         if not (first.values.equals(again.values) and _truth_equal(first.truth, again.truth)):
             result.fail(f"{label}: not deterministic: two runs with seed {seed} differ (use only nation.rng(key) for randomness)")
         if _is_demo_data(other, label, result) and first.values.equals(other.values):

@@ -9,9 +9,12 @@ import polars as pl
 import pytest
 
 import publicservices as ps
-from publicservices.synthetic import DemoNation
-from publicservices_health import INDICATORS, generate
+from publicservices.plugin_api import DemoNation
+from publicservices_health import INDICATORS, plugin
 from publicservices_health.fingertips import fingertips_indicator, read_fingertips, sniff_fingertips
+
+# The demo nation with this sector's declared spend (whatever else is installed).
+SPEND = {plugin.sector.id: plugin.sector.demo}
 
 FIXTURES = Path(__file__).parent / "fixtures"
 READER_FIXTURES = {"fingertips": FIXTURES / "fingertips_extract.csv", "health-els": FIXTURES / "els_cvd.csv"}
@@ -93,8 +96,8 @@ def test_els_cvd_file_maps_to_the_plugin_indicator():
 
 
 def test_demo_data_follow_the_model():
-    nation = DemoNation(seed=3)
-    data = generate(nation)
+    nation = DemoNation(seed=3, spend=SPEND)
+    data = plugin.generate(nation)
     values = data.values
     assert values.height == 6 * 150 * 10
     ae = values.filter(pl.col("indicator_id") == "health.ae_4hr")
@@ -142,7 +145,7 @@ def test_els_health_names_map_through_the_plugin_reader(tmp_path):
 def test_demo_data_cover_only_the_modelled_indicators():
     from publicservices_health.indicators import MODELS
 
-    ids = set(generate(DemoNation(seed=1)).values.get_column("indicator_id"))
+    ids = set(plugin.generate(DemoNation(seed=1, spend=SPEND)).values.get_column("indicator_id"))
     assert ids == set(MODELS) and len(INDICATORS) > len(MODELS)
 
 

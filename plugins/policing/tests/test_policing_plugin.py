@@ -8,10 +8,12 @@ from pathlib import Path
 import polars as pl
 
 import publicservices as ps
-from publicservices.synthetic import DemoNation
-from publicservices.testing import check_plugin
+from publicservices.plugin_api import DemoNation, check_plugin
 
-from publicservices_policing import INDICATORS, generate
+from publicservices_policing import INDICATORS, plugin
+
+# The demo nation with this sector's declared spend (whatever else is installed).
+SPEND = {plugin.sector.id: plugin.sector.demo}
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -54,7 +56,7 @@ def test_homicide_els_maps_and_keeps_low_reliability_cells():
 
 
 def test_demo_homicides_are_small_counts():
-    values = generate(DemoNation(seed=0)).values.filter(pl.col("indicator_id") == "policing.homicide_rate")
+    values = plugin.generate(DemoNation(seed=0, spend=SPEND)).values.filter(pl.col("indicator_id") == "policing.homicide_rate")
     assert values.filter(pl.col("numerator") == 0).height > 0  # small areas see years without a homicide
     assert values.get_column("numerator").median() < 10
 

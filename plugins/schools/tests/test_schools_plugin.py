@@ -7,10 +7,12 @@ from pathlib import Path
 import polars as pl
 
 import publicservices as ps
-from publicservices.synthetic import DemoNation
-from publicservices.testing import check_plugin
+from publicservices.plugin_api import DemoNation, check_plugin
 
-from publicservices_schools import INDICATORS, generate
+from publicservices_schools import INDICATORS, plugin
+
+# The demo nation with this sector's declared spend (whatever else is installed).
+SPEND = {plugin.sector.id: plugin.sector.demo}
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -47,8 +49,8 @@ def test_disadvantage_gap_in_attendance_from_the_two_published_rates():
 
 
 def test_demo_good_or_outstanding_is_noisier_in_small_areas():
-    nation = DemoNation(seed=0)
-    values = generate(nation).values.filter(pl.col("indicator_id") == "schools.good_or_outstanding")
+    nation = DemoNation(seed=0, spend=SPEND)
+    values = plugin.generate(nation).values.filter(pl.col("indicator_id") == "schools.good_or_outstanding")
     # Few schools per area: the binomial noise is large, so some areas reach 100%.
     assert values.get_column("denominator").median() < 200
     assert values.get_column("value").max() <= 100.0

@@ -7,10 +7,12 @@ from pathlib import Path
 import polars as pl
 
 import publicservices as ps
-from publicservices.synthetic import DemoNation
-from publicservices.testing import check_plugin
+from publicservices.plugin_api import DemoNation, check_plugin
 
-from publicservices_welfare import INDICATORS, generate
+from publicservices_welfare import INDICATORS, plugin
+
+# The demo nation with this sector's declared spend (whatever else is installed).
+SPEND = {plugin.sector.id: plugin.sector.demo}
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -37,8 +39,8 @@ def test_els_welfare_file():
 
 
 def test_demo_claimant_rate_follows_deprivation():
-    nation = DemoNation(seed=0)
-    truth = generate(nation).truth["values"].filter(pl.col("indicator_id") == "welfare.claimant_rate", pl.col("period") == "2014/15")
+    nation = DemoNation(seed=0, spend=SPEND)
+    truth = plugin.generate(nation).truth["values"].filter(pl.col("indicator_id") == "welfare.claimant_rate", pl.col("period") == "2014/15")
     joined = truth.join(nation.areas.select("area_code", "deprivation"), on="area_code")
     assert joined.select(pl.corr("true_value", "deprivation")).item() > 0.5
 

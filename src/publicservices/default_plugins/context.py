@@ -6,11 +6,11 @@
   (``value`` = average score, the other summaries kept as columns); the areas frame gets
   ``deprivation`` = the overall IMD average score.
 * ``mhclg-revenue-outturn``: MHCLG *Revenue Outturn Summary (RS)* net current expenditure by
-  authority and service, in thousands of pounds, becomes a spend frame in pounds. Services
-  that match a sector are renamed to it (Education services -> ``schools``, Police services
-  -> ``policing``, Public Health -> ``health``); the rest keep a slug of their name, and
-  ``service_name`` keeps the published wording. Authorities without an ONS code (police
-  authorities abolished in 2012) keep their MHCLG E-code as ``area_code``.
+  authority and service, in thousands of pounds, becomes a spend frame in pounds. A service
+  line that a registered sector declares (``Sector.spend_services``, e.g. the schools
+  plugin's ``Education services``) is renamed to the sector's id; the rest keep a slug of
+  their name, and ``service_name`` keeps the published wording. Authorities without an ONS
+  code (police authorities abolished in 2012) keep their MHCLG E-code as ``area_code``.
 
 Example:
     >>> _service_slug("Housing services (GFRA only)")
@@ -28,14 +28,20 @@ from publicservices.errors import ReaderError
 from publicservices.hookspecs import hookimpl
 from publicservices.reading import LoadReport, Reader, ReadResult, count_reasons
 
-__all__ = ["read_imd_summary", "read_revenue_outturn", "SERVICE_SECTORS"]
+__all__ = ["read_imd_summary", "read_revenue_outturn", "service_sectors"]
 
 _IMD_COLUMNS = ("area_code", "index_domain", "average_score")
 _IMD_EXTRA = ("average_rank", "rank_average_rank", "rank_average_score", "proportion_bottom_decile", "rank_proportion_bottom_decile")
 _RS_COLUMNS = ("financial_year", "service", "net_current_expenditure_gbp_thousand")
-SERVICE_SECTORS = {"Education services": "schools", "Police services": "policing", "Public Health": "health"}
 _LA_CLASS = {"UA": "Unitary authority", "MD": "Metropolitan district", "L": "London borough", "SC": "Shire county",
              "O": "Other authority (police, fire, GLA or combined authority)"}
+
+
+def service_sectors() -> dict[str, str]:
+    """Spend service line -> sector id, as the registered sectors declare them (``Sector.spend_services``)."""
+    from publicservices.plugins import get_registry
+
+    return get_registry().spend_services()
 
 
 def _service_slug(name: str) -> str:
@@ -124,6 +130,7 @@ def read_revenue_outturn(path: str | Path) -> ReadResult:
     path = Path(path)
     raw = to_polars(path, name=path.name)
     _require(raw, _RS_COLUMNS, path, "a Revenue Outturn Summary file")
+    sectors = service_sectors()
     frame = raw.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in ("area_code", "e_code", "area_name", "la_class") if c not in raw.columns)
     report = LoadReport(source=path.name, reader="mhclg-revenue-outturn", rows_read=raw.height)
     no_code = frame.filter(pl.col("area_code").is_null() & pl.col("e_code").is_null()).height
@@ -143,7 +150,7 @@ def read_revenue_outturn(path: str | Path) -> ReadResult:
     spend = frame.with_columns(
         area_code=pl.coalesce("area_code", "e_code"),
         period=pl.when(year.str.contains(r"^\d{4}-\d{2}$")).then(year.str.replace("-", "/")).otherwise(year),
-        service=pl.col("service").replace_strict(SERVICE_SECTORS, default=None, return_dtype=pl.String)
+        service=pl.col("service").replace_strict(sectors, default=None, return_dtype=pl.String)
         .fill_null(pl.col("service").str.to_lowercase().str.replace_all(r"[^a-z0-9]+", "_").str.strip_chars("_")),
         spend=amount * 1000.0,
         service_name=pl.col("service"),
@@ -156,7 +163,10 @@ def read_revenue_outturn(path: str | Path) -> ReadResult:
     spend = validate_spend(spend)
     report.rows_kept = spend.height
     report.missing = count_reasons(dict(spend.filter(pl.col("missing_reason").is_not_null()).group_by("missing_reason").len().iter_rows()))
-    report.notes.append("Spend converted from £ thousand to pounds; Education, Police and Public Health renamed to the sectors schools, policing and health.")
+    lines = sorted(set(frame.get_column("service").drop_nulls().to_list()) & set(sectors))
+    renamed = (f"service lines renamed to the sectors that declare them: {', '.join(f'{line} -> {sectors[line]}' for line in lines)}"
+               if lines else "no service line is declared by a registered sector, so each keeps a slug of its name")
+    report.notes.append(f"Spend converted from £ thousand to pounds; {renamed}.")
     areas = (
         frame.with_columns(area_code=pl.coalesce("area_code", "e_code"))
         .sort("financial_year", descending=True)

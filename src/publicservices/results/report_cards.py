@@ -125,15 +125,18 @@ def grade_areas(data: Any, domains: Mapping[str, Sequence[str] | str] | None = N
     numerator and denominator are present are derived (numerator / denominator x the
     multiplier), with a note.
 
-    ``sector=`` grades that sector's indicators on its scheme: the NYC schools scheme when
-    the data hold its domains, otherwise -- for any sector -- each indicator its own domain,
-    equal weights and quintile grades, said in ``.notes``. No ``domains=`` is needed.
+    ``sector=`` grades that sector's indicators on the report-card scheme its plugin
+    declares (``Sector.report_card``, looked up from the registered sectors) when the data
+    hold the scheme's domains; otherwise -- and for a sector without a scheme -- each
+    indicator is its own domain, with equal weights and quintile grades, said in ``.notes``.
+    No ``domains=`` is needed. ``scheme=`` grades on another
+    :class:`publicservices.ReportCardScheme`.
 
     Parameters:
         data: a Dataset (indicator ids as measures, latest period) or a wide frame.
         domains: domain -> indicator id(s) / measure column(s).
         options: passed on to ``report_cards`` (``weights=``, ``cutpoints=``, ``sector=``,
-            ``n_sims=``, ``sampling_noise=`` ...).
+            ``scheme=``, ``n_sims=``, ``sampling_noise=`` ...).
 
     Example:
         >>> import publicservices as ps
@@ -145,6 +148,12 @@ def grade_areas(data: Any, domains: Mapping[str, Sequence[str] | str] | None = N
 
     values, dataset = _unpack(data)
     inds = _indicator_map(options.pop("indicators", None), dataset)
+    if options.get("sector") is not None and "scheme" not in options:
+        # stats/ knows no sector: the sector's scheme comes from its plugin's declaration
+        from publicservices.plugins import registered_sectors
+
+        declared = registered_sectors().get(options["sector"])
+        options["scheme"] = declared.report_card if declared is not None else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ReportCardNote)
         frame = report_cards(values, domains, indicators=inds or None, **options)

@@ -29,7 +29,6 @@ from publicservices.site.safety import html_text, md_text
 METHODS_VERSION = "site-1"
 REGION_PAGES_FROM = 1000  # above this many areas, the area index is split by region
 COMPACT_FROM = 1000  # above this many areas, an indicator's table of all areas has compact rows (no links)
-SECTOR_TITLES = {"health": "Health", "schools": "Schools", "policing": "Policing", "welfare": "Welfare"}
 NO_INTERVALS = ("These figures have no confidence intervals, so chance variation cannot be judged; "
                 "areas are grouped into fifths by value.")
 OVERDISPERSED = "The areas vary more than chance alone would explain; the limits shown do not allow for this."
@@ -43,7 +42,24 @@ _DEMO = re.compile(r"\b(demo|simulat\w*)\b", re.IGNORECASE)
 
 
 def sector_title(sector: str) -> str:
-    return SECTOR_TITLES.get(sector, sector.replace("_", " ").capitalize())
+    """The sector's title as its plugin declares it (``Sector.title``), else its id humanised.
+
+    The core names no sector: a sector that no installed plugin declares is titled from its id,
+    and its page says so in the notes (:meth:`Pages.sector`).
+    """
+    from publicservices.sectors import sector_title as declared_title
+
+    return declared_title(sector)
+
+
+def untitled_note(sector: str) -> str | None:
+    """The note for a sector no plugin declares (``None`` when one does)."""
+    from publicservices.plugins import registered_sectors
+
+    if sector in registered_sectors():
+        return None
+    return (f"The {sector_title(sector).lower()} sector declares no title (no installed plugin describes it), "
+            f"so its pages are headed with its name, {sector_title(sector)}.")
 
 
 def num(value: Any, ind: Indicator | None = None) -> str:
@@ -386,6 +402,9 @@ class Pages:
         m = self.model
         page = f"sectors/{sector}.md"
         title = sector_title(sector)
+        note = untitled_note(sector)
+        if note is not None and note not in m.notes:
+            m.notes.append(note)
         ids = [i for i, ind in m.indicators.items() if ind.sector == sector]
         lottery = self.lottery_rows(ids)
         out = [front_matter(title), f"# {md_text(title)}\n",

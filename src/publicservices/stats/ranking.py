@@ -32,7 +32,7 @@ from publicservices.stats.funnel import (
     sigma_adjustment,
     winsorised_dispersion,
 )
-from publicservices.stats.report_cards import GRADES, SECTOR_DEFAULTS, report_cards
+from publicservices.stats.report_cards import DEFAULT_SCHEME, GRADES, report_cards
 from publicservices.stats.rank_sets import rank_confidence_sets, top_k_set
 from publicservices.stats.shrinkage import dersimonian_laird, rank_intervals, shrink, simulate_ranks
 
@@ -41,7 +41,7 @@ __all__ = [
     "top_k_set",
     "COMPARISON_LEVELS",
     "GRADES",
-    "SECTOR_DEFAULTS",
+    "DEFAULT_SCHEME",
     "SIGNIFICANCE_LEVELS",
     "Funnel",
     "dersimonian_laird",

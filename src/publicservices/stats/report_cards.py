@@ -10,13 +10,16 @@ and reports how often each area's grade changes -- from sampling noise, from the
 and from both together. A grade that flips under noise or modest changes of weighting says
 more about chance or the weights than about the service.
 
-The schools default follows New York City's Progress Reports (NYC Department of Education,
-2007-2013): school environment 15%, student performance 25%, student progress 60%, each
-measure judged mostly against a peer group of similar schools (75%) and partly against the
-whole city (25%), and additional credit for exemplary progress of high-need groups (closing
-the gap). Any other sector -- or schools data without those three domains -- gets the
-built-in default: one domain per indicator of the sector, equal weights, quintile grades,
-stated in a :class:`ReportCardNote`.
+The scheme -- domains, weights, cut-points, extra credit -- is the sector's, declared by its
+plugin (``Sector.report_card``, a :class:`publicservices.sectors.ReportCardScheme`) and
+passed in as ``scheme=`` (:func:`publicservices.grade_areas` looks it up from ``sector=``;
+this module knows no sector). The schools plugin's scheme follows New York City's Progress
+Reports (NYC Department of Education, 2007-2013): school environment 15%, student
+performance 25%, student progress 60%, each measure judged mostly against a peer group of
+similar schools (75%) and partly against the whole city (25%), and additional credit for
+exemplary progress of high-need groups (closing the gap). A sector without a scheme -- or
+data without its scheme's domains -- gets the built-in default: one domain per indicator of
+the sector, equal weights, quintile grades, stated in a :class:`ReportCardNote`.
 
 Reference: NYC Department of Education, *Progress Report Educator Guide* (2007-08 onwards);
 Rockoff J, Turner LJ (2010) Short-run impacts of accountability on school quality. AEJ:
@@ -41,9 +44,14 @@ women's; the group columns are kept in the output.
 
 Example:
     >>> import polars as pl
+    >>> from publicservices.sectors import ReportCardScheme
     >>> df = pl.DataFrame({"area_code": list("ABCDE"), "environment": [1.0, 2, 3, 4, 5],
     ...                    "performance": [5.0, 4, 3, 2, 1], "progress": [1.0, 2, 3, 5, 4]})
-    >>> rc = report_cards(df, sector="schools", n_sims=200)
+    >>> scheme = ReportCardScheme(domains={d: d for d in ("environment", "performance", "progress")},
+    ...                           weights={"environment": 15, "performance": 25, "progress": 60},
+    ...                           cutpoints={"A": 75, "B": 40, "C": 10, "D": 3},
+    ...                           polarity=dict.fromkeys(("environment", "performance", "progress"), "higher_is_better"))
+    >>> rc = report_cards(df, scheme=scheme, n_sims=200)
     >>> rc.select("area_code", "grade").to_dicts()[4]
     {'area_code': 'E', 'grade': 'B'}
 """
@@ -62,7 +70,7 @@ from publicservices.indicators import POLARITIES, Indicator
 from publicservices.stats import _rankutil as ru
 from publicservices.stats._keys import GROUP_KEYS, present_keys
 
-__all__ = ["GRADES", "SECTOR_DEFAULTS", "NotGradedWarning", "ReportCardNote", "report_cards"]
+__all__ = ["GRADES", "DEFAULT_SCHEME", "NotGradedWarning", "ReportCardNote", "report_cards"]
 
 _JUDGED = ("higher_is_better", "lower_is_better")
 # measures whose counts have a known sampling distribution: binomial for a proportion, Poisson
@@ -83,32 +91,20 @@ class NotGradedWarning(ReportCardNote):
 
 GRADES: tuple[str, ...] = ("A", "B", "C", "D", "F")
 
-# Minimum overall score for each grade but the last. With relative=True the overall score is
-# first turned into a percentile among all units, so these are shares: schools 25/35/30/7/3%
-# (a few F, about a quarter A -- the shape of NYC's first Progress Reports), elsewhere quintiles.
-SECTOR_DEFAULTS: dict[str, dict[str, Any]] = {
-    "schools": {
-        "weights": {"environment": 15.0, "performance": 25.0, "progress": 60.0},
-        "cutpoints": {"A": 75.0, "B": 40.0, "C": 10.0, "D": 3.0},
-        "relative": True,
-        "extra_credit": "closing_the_gap",
-        "extra_credit_max": 5.0,
-        "peer_weight": 0.75,
-        # NYC's measures are scores on which higher is better (measures without an indicator
-        # definition take these directions unless polarity= says otherwise)
-        "polarity": {"environment": "higher_is_better", "performance": "higher_is_better",
-                     "progress": "higher_is_better", "closing_the_gap": "higher_is_better"},
-    },
-    "default": {
-        "weights": None,  # equal
-        "cutpoints": {"A": 80.0, "B": 60.0, "C": 40.0, "D": 20.0},
-        "relative": True,
-        "extra_credit": None,
-        "extra_credit_max": 0.0,
-        "peer_weight": 1.0,
-        "polarity": {},  # directions come from the indicators or polarity=, never assumed
-    },
+# The scheme of a sector that declares none. Minimum overall score for each grade but the
+# last; with relative=True the overall score is first turned into a percentile among all
+# units, so these are shares: quintiles.
+DEFAULT_SCHEME: dict[str, Any] = {
+    "weights": None,  # equal
+    "cutpoints": {"A": 80.0, "B": 60.0, "C": 40.0, "D": 20.0},
+    "relative": True,
+    "extra_credit": None,
+    "extra_credit_max": 0.0,
+    "peer_weight": 1.0,
+    "polarity": {},  # directions come from the indicators or polarity=, never assumed
+    "domains": None,  # each indicator its own domain
 }
+_SCHEME_FIELDS = ("domains", "weights", "cutpoints", "relative", "extra_credit", "extra_credit_max", "peer_weight", "polarity")
 
 
 def _directions(members: Sequence[str], indicators: Mapping[str, Indicator],
@@ -329,32 +325,58 @@ def _present(frame: pl.DataFrame, names: Sequence[str]) -> list[str]:
     return [n for n in names if n in frame.columns or n in ids]
 
 
-def _scheme(frame: pl.DataFrame, sector: str | None, domains: Any, weights: Any,
-            indicators: Mapping[str, Indicator]) -> tuple[dict[str, Any], Any, list[str]]:
-    """(defaults, domains, notes): the sector's scheme, or the built-in default for any sector.
+def _options(scheme: Any) -> dict[str, Any]:
+    """A scheme (a :class:`publicservices.sectors.ReportCardScheme`, or any object with its
+    attributes) as the options :func:`report_cards` fills its defaults from."""
+    missing = [f for f in _SCHEME_FIELDS if not hasattr(scheme, f)]
+    if missing:
+        raise DataError(f"scheme must be a ReportCardScheme, not {type(scheme).__name__} (it has no {', '.join(missing)}).\n"
+                        "Fix: pass scheme=ReportCardScheme(domains=..., weights=...) from publicservices.sectors, or the "
+                        "sector's own (publicservices.registered_sectors()[sector].report_card).")
+    return {
+        "domains": {d: list(ms) for d, ms in scheme.domains.items()},
+        "weights": dict(scheme.weights) if scheme.weights else None,
+        "cutpoints": dict(scheme.cutpoints),
+        "relative": scheme.relative,
+        "extra_credit": scheme.extra_credit,
+        "extra_credit_max": scheme.extra_credit_max,
+        "peer_weight": scheme.peer_weight,
+        "polarity": dict(scheme.polarity),
+    }
 
-    A sector with a scheme in :data:`SECTOR_DEFAULTS` whose weighted domains are in the data
-    uses it. Any other sector -- or schools data holding none of the NYC domains -- gets the
+
+def _scheme(frame: pl.DataFrame, sector: str | None, scheme: Any, domains: Any, weights: Any,
+            indicators: Mapping[str, Indicator]) -> tuple[dict[str, Any], Any, list[str]]:
+    """(defaults, domains, notes): the sector's scheme, or the built-in default.
+
+    The ``scheme`` (the sector's, passed in) is used when the data hold any of its weighted
+    domains' measures; its extra-credit domain only when the data hold that one's too.
+    Without a scheme -- or with data holding none of its measures -- a ``sector`` gets the
     built-in default: each of the sector's indicators (those whose definition names the
     sector; ids without a definition stay, and are graded only with a direction) is its own
     domain, equally weighted, with quintile grades. Said in the notes.
     """
-    default = SECTOR_DEFAULTS["default"]
-    if sector is None:
+    default = DEFAULT_SCHEME
+    options = None if scheme is None else _options(scheme)
+    if options is None and sector is None:
         return default, domains, []
-    scheme = SECTOR_DEFAULTS.get(sector)
     if domains is not None or weights is not None:
-        return scheme or default, domains, []
-    if scheme is not None and scheme.get("weights"):
-        if _present(frame, list(scheme["weights"])):
-            return scheme, domains, []  # a partial scheme is an error later, naming what is missing
-        why = (f"the {sector} scheme's domains ({', '.join(scheme['weights'])}) are not in these data, so each "
-               f"{sector} indicator is its own domain")
+        return options or default, domains, []
+    label = f"the {sector} scheme's" if sector else "the scheme's"
+    if options is not None:
+        ec = options["extra_credit"]
+        weighted = [d for d in options["domains"] if d != ec]
+        if _present(frame, [m for d in weighted for m in options["domains"][d]]):
+            # a partial scheme is an error later, naming what is missing
+            chosen = {d: ms for d, ms in options["domains"].items() if d != ec or _present(frame, ms)}
+            return options, chosen, []
+        why = (f"{label} domains ({', '.join(weighted)}) are not in these data, so each "
+               f"{sector + ' ' if sector else ''}indicator is its own domain")
     else:
         why = f"the {sector} sector declares no report-card scheme, so each of its indicators is its own domain"
     if "indicator_id" in frame.columns:
         ids = frame.get_column("indicator_id").unique(maintain_order=True).to_list()
-        mine = [i for i in ids if i not in indicators or indicators[i].sector == sector]
+        mine = [i for i in ids if sector is None or i not in indicators or indicators[i].sector == sector]
         if not mine:
             found = sorted({indicators[i].sector for i in ids if i in indicators})
             raise DataError(
@@ -374,6 +396,7 @@ def report_cards(
     cutpoints: Mapping[str, float] | None = None,
     *,
     sector: str | None = None,
+    scheme: Any = None,
     key: str = "area_code",
     peer_group: str | None = None,
     peer_weight: float | None = None,
@@ -434,15 +457,19 @@ def report_cards(
             whose indicator ids are the measures (latest period, or ``period``). In a long
             frame a missing value with a numerator and denominator is derived, numerator /
             denominator x the indicator's multiplier (said in a :class:`ReportCardNote`).
-        domains: domain -> measure column(s) or indicator id(s). Default: the sector's
-            scheme; else each measure named in ``weights`` (or each indicator of ``sector``,
-            or every indicator / numeric column) is its own domain.
-        weights: domain -> weight (any positive scale). Default: the sector's, else equal.
-        cutpoints: {"A": min, "B": min, "C": min, "D": min}. Default: the sector's.
-        sector: ``"schools"`` for the NYC defaults when the data hold its domains
-            (environment, performance, progress); any other sector, or schools data without
-            them, is graded on its own indicators, one domain each, equal weights, quintile
-            grades, said in a :class:`ReportCardNote`.
+        domains: domain -> measure column(s) or indicator id(s). Default: the ``scheme``'s;
+            else each measure named in ``weights`` (or each indicator of ``sector``, or every
+            indicator / numeric column) is its own domain.
+        weights: domain -> weight (any positive scale). Default: the scheme's, else equal.
+        cutpoints: {"A": min, "B": min, "C": min, "D": min}. Default: the scheme's, else quintiles.
+        sector: grade this sector's indicators (the ids of other sectors are left out).
+            Without a ``scheme`` -- or with data holding none of the scheme's domains -- each
+            of them is its own domain, equal weights, quintile grades, said in a
+            :class:`ReportCardNote`.
+        scheme: the sector's :class:`publicservices.sectors.ReportCardScheme` (its domains,
+            weights, cut-points, extra credit, peer weight and the directions of measures
+            without an indicator definition); used when the data hold its domains.
+            :func:`publicservices.grade_areas` passes the registered sector's.
         key: unit column.
         peer_group: column naming each unit's peer group (e.g. school type, comparator group).
         peer_weight: weight of the peer-group score when ``peer_group`` is given.
@@ -481,7 +508,7 @@ def report_cards(
     if not isinstance(frame, pl.DataFrame):
         raise SchemaError("report_cards needs a Polars DataFrame or a Dataset.\nFix: pass dataset.values or a frame.")
     indicators = dict(indicators or {})
-    defaults, domains, notes = _scheme(frame, sector, domains, weights, indicators)
+    defaults, domains, notes = _scheme(frame, sector, scheme, domains, weights, indicators)
     weights = dict(weights) if weights is not None else (dict(defaults["weights"]) if defaults["weights"] else None)
     cutpoints = dict(cutpoints) if cutpoints is not None else dict(defaults["cutpoints"])
     relative = defaults["relative"] if relative is None else relative

@@ -16,8 +16,10 @@ The nation (:class:`DemoNation`)
         spend[s,a,t] = population_a * base_s * exp(need_s * z_a + c[s,a] + growth_s * t + w[s,a,t])
 
     with ``z_a`` the standardised deprivation score, ``c[s,a] ~ N(0, sd_s^2)`` the area's
-    own spending choice and ``w ~ N(0, 0.03^2)`` yearly wobble. In each service 12% of areas
-    are truly *efficient* and 12% truly *inefficient* (chosen at random from the seed).
+    own spending choice and ``w ~ N(0, 0.03^2)`` yearly wobble; each sector declares its
+    ``base_s``, ``need_s``, ``growth_s`` and ``sd_s`` (``Sector.demo``, a ``DemoSpend``). In
+    each service 12% of areas are truly *efficient* and 12% truly *inefficient* (chosen at
+    random from the seed).
 
 The indicator model (:func:`simulate`, used by every sector plugin)
     On the link scale (logit for proportions, log for rates and ratios, identity for means
@@ -63,7 +65,7 @@ _EXPORTS: dict[str, str] = {
     "DEMO_TITLE": "publicservices.synthetic.build",
     "DemoNation": "publicservices.synthetic.nation",
     "PERIODS": "publicservices.synthetic.nation",
-    "SERVICES": "publicservices.synthetic.nation",
+    "DEFAULT_SPEND": "publicservices.synthetic.nation",
     "DemoData": "publicservices.synthetic.model",
     "Model": "publicservices.synthetic.model",
     "simulate": "publicservices.synthetic.model",
@@ -77,7 +79,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from publicservices.synthetic.build import DEMO_TITLE, demo
     from publicservices.synthetic.geography import hex_neighbours, stable_hash
     from publicservices.synthetic.model import LINKS, DemoData, Model, simulate
-    from publicservices.synthetic.nation import PERIODS, SERVICES, DemoNation
+    from publicservices.synthetic.nation import DEFAULT_SPEND, PERIODS, DemoNation
 
 
 def __getattr__(name: str) -> Any:

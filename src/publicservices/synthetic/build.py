@@ -44,7 +44,7 @@ def demo(seed: int = 0, sectors: str | Iterable[str] | None = None, *, registry:
     from publicservices.dataset import Dataset
     from publicservices.plugins import get_registry
     from publicservices.synthetic.model import DemoData, merge_truth
-    from publicservices.synthetic.nation import SERVICES, DemoNation
+    from publicservices.synthetic.nation import DemoNation, declared_spend
 
     registry = registry or get_registry()
     generators = registry.demo_generators()
@@ -56,17 +56,17 @@ def demo(seed: int = 0, sectors: str | Iterable[str] | None = None, *, registry:
             raise PluginError(
                 f"no installed plugin provides demo data for sector(s) {', '.join(map(repr, unknown))}.\n"
                 f"Fix: choose from {', '.join(available) or '(none)'}, or install the sector's plugin "
-                "(e.g. pip install publicservices-health)."
+                "(pip install publicservices-<sector>; see `publicservices plugins`)."
             )
         generators = [g for g in generators if g.sector in wanted]
     if not generators:
         raise PluginError(
             "no installed plugin provides demo data, so the demo nation would be empty.\n"
-            "Fix: install a sector plugin (publicservices-health, -schools, -policing, -welfare), "
-            "and check PUBLICSERVICES_LOAD_PLUGINS does not leave them all out (see `publicservices plugins`)."
+            "Fix: install a sector plugin (pip install publicservices-<sector>), and check "
+            "PUBLICSERVICES_LOAD_PLUGINS does not leave them all out (see `publicservices plugins`)."
         )
-    # Sectors in the usual order (health, schools, policing, welfare), others after them.
-    generators = sorted(generators, key=lambda g: SERVICES.index(g.sector) if g.sector in SERVICES else len(SERVICES))
+    # Sectors in order of their id, so the dataset does not depend on the order plugins load in.
+    generators = sorted(generators, key=lambda g: g.sector)
     sector_names = list(dict.fromkeys(g.sector for g in generators))
     registered = registry.indicators()
     # Spend is simulated for each sector and for any other service its plugin's indicators name.
@@ -74,8 +74,9 @@ def demo(seed: int = 0, sectors: str | Iterable[str] | None = None, *, registry:
     wanted_services = set(sector_names) | {
         ind.service for i, ind in registered.items() if ind.service and registry.owner(i) in plugins
     }
-    services = [s for s in SERVICES if s in wanted_services] + sorted(wanted_services - set(SERVICES))
-    nation = DemoNation(seed, services=services)
+    # Each sector's spend as it declares it (Sector.demo); generic figures for the others.
+    services = sector_names + sorted(wanted_services - set(sector_names))
+    nation = DemoNation(seed, services=services, spend=declared_spend(registry))
     parts: list[DemoData] = []
     for generator in generators:
         try:

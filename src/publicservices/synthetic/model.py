@@ -31,8 +31,8 @@ Example:
     >>> ind = Indicator(id="test.share", title="Share", sector="test", measure="proportion",
     ...                 multiplier=100, polarity="higher_is_better", unit="%")
     >>> model = Model(baseline=60.0, trend=0.02, tau=0.15, gradient=-0.2, spend=0.3,
-    ...               efficiency=0.25, denominator_per_head=0.01, service="health")
-    >>> data = simulate(DemoNation(seed=1), [(ind, model)])
+    ...               efficiency=0.25, denominator_per_head=0.01)
+    >>> data = simulate(DemoNation(seed=1, services=["test"]), [(ind, model)])
     >>> data.values.height, data.truth["tau2"]["test.share"]
     (1500, 0.0225)
 """

@@ -3,14 +3,18 @@
 Sector plugins simulate their indicators on a :class:`DemoNation` (see
 :mod:`publicservices.synthetic.model`). The tile map, regions, area codes and names are
 fixed; populations, deprivation, urban/rural class, spend and which areas are efficient are
-drawn from the seed.
+drawn from the seed. The nation knows no sector by name: the spend services and their
+parameters come from the sectors the plugins declare (``Sector.demo``, a
+:class:`~publicservices.sectors.DemoSpend`); a service no sector declares gets
+:data:`DEFAULT_SPEND`.
 
 Example:
-    >>> nation = DemoNation(seed=0)
+    >>> from publicservices.sectors import DemoSpend
+    >>> nation = DemoNation(seed=0, spend={"roads": DemoSpend(per_head=95.0)}, services=["roads", "parks"])
     >>> nation.areas.height, len(nation.periods), nation.periods[0], nation.periods[-1]
     (150, 10, '2014/15', '2023/24')
-    >>> sorted(nation.spend.get_column("service").unique())
-    ['health', 'policing', 'schools', 'welfare']
+    >>> nation.services, nation.spend_parameters["parks"] == DEFAULT_SPEND
+    (('roads', 'parks'), True)
     >>> bool(nation.rng("x").random() == DemoNation(seed=0).rng("x").random())
     True
 """
@@ -18,33 +22,28 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from publicservices.errors import DataError
+from publicservices.sectors import DemoSpend
 from publicservices.synthetic.geography import REGIONS, area_names, stable_hash, tile_frame
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-__all__ = ["DemoNation", "SERVICES", "PERIODS", "SPEND_PARAMETERS", "EFFICIENT_SHARE"]
+    from publicservices.plugins import PluginRegistry
 
-SERVICES: tuple[str, ...] = ("health", "schools", "policing", "welfare")
+__all__ = ["DemoNation", "PERIODS", "DEFAULT_SPEND", "EFFICIENT_SHARE", "declared_spend"]
+
 FIRST_YEAR = 2014
 N_PERIODS = 10
 PERIODS: tuple[str, ...] = tuple(f"{y}/{(y + 1) % 100:02d}" for y in range(FIRST_YEAR, FIRST_YEAR + N_PERIODS))
 
-# service -> (pounds per head in 2014/15, log-spend change per SD of deprivation (need),
-#             growth of log spend per year, SD of each area's own spending choice)
-SPEND_PARAMETERS: dict[str, tuple[float, float, float, float]] = {
-    "health": (1900.0, 0.12, 0.030, 0.10),
-    "schools": (720.0, 0.10, 0.015, 0.10),
-    "policing": (230.0, 0.15, 0.005, 0.14),
-    "welfare": (2900.0, 0.35, 0.020, 0.08),
-}
-_DEFAULT_SPEND = (150.0, 0.10, 0.020, 0.12)
+DEFAULT_SPEND = DemoSpend(per_head=150.0, need=0.10, growth=0.020, sd=0.12)
+"""Spend of a service that no sector declares (``Sector.demo`` is ``None``, or no sector has its name)."""
 # Share of areas that are truly efficient (and, separately, inefficient) in each service.
 EFFICIENT_SHARE = 0.12
 
@@ -66,7 +65,12 @@ class DemoNation:
     Parameters:
         seed: non-negative integer; the same seed gives the same nation on every platform
             (for a given NumPy version).
-        services: spend services to simulate (default: health, schools, policing, welfare).
+        services: spend services to simulate (default: every service in ``spend``).
+        spend: service -> its :class:`~publicservices.sectors.DemoSpend` (default: the
+            declared sectors' ``demo``, see :func:`declared_spend`); a service without one
+            gets :data:`DEFAULT_SPEND`.
+        registry: the plugin registry whose sectors give the default ``spend`` (default:
+            the process-wide one).
 
     Attributes:
         areas: ``area_code``, ``area_name``, ``area_type``, ``parent_code`` (region code),
@@ -78,13 +82,26 @@ class DemoNation:
         spend: ``area_code``, ``period``, ``service``, ``spend`` (pounds).
         efficiency: ``area_code``, ``service``, ``efficiency`` (efficient / typical /
             inefficient) and ``score`` (+1 / 0 / -1), the truth behind value-for-money.
+        spend_parameters: service -> the :class:`~publicservices.sectors.DemoSpend` its
+            spend was simulated from.
     """
 
-    def __init__(self, seed: int = 0, services: Sequence[str] = SERVICES) -> None:
+    def __init__(self, seed: int = 0, services: Sequence[str] | None = None, *,
+                 spend: Mapping[str, DemoSpend] | None = None, registry: PluginRegistry | None = None) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise DataError(f"seed {seed!r} must be a non-negative integer.\nFix: pass seed=0, 1, 2 ...")
+        if isinstance(services, str):
+            raise DataError(f"services must be a list of service names, not the string {services!r}.\n"
+                            f"Fix: services=[{services!r}].")
+        if spend is None:
+            spend = declared_spend(registry)
+        wrong = [s for s, p in spend.items() if not isinstance(p, DemoSpend)]
+        if wrong:
+            raise DataError(f"spend for {', '.join(map(repr, wrong))} must be a DemoSpend.\n"
+                            "Fix: spend={'service': DemoSpend(per_head=..., need=..., growth=..., sd=...)}.")
         self.seed = seed
-        self.services: tuple[str, ...] = tuple(dict.fromkeys(services))
+        self.services: tuple[str, ...] = tuple(dict.fromkeys(spend if services is None else services))
+        self.spend_parameters: dict[str, DemoSpend] = {s: spend.get(s, DEFAULT_SPEND) for s in self.services}
         self.periods: list[str] = list(PERIODS)
         self.period_frame = pl.DataFrame(
             {
@@ -149,7 +166,8 @@ class DemoNation:
         if service not in self._spend_per_head:
             raise DataError(
                 f"the demo nation has no spend for service {service!r}.\n"
-                f"Fix: use one of {', '.join(self.services)}, or build DemoNation(services=[...]) with it."
+                f"Fix: use one of {', '.join(self.services) or '(none)'}, or build DemoNation(services=[...]) with it "
+                "(a plugin's sector declares its spend with Sector(demo=DemoSpend(...)))."
             )
         return self._spend_per_head[service]
 
@@ -237,7 +255,8 @@ class DemoNation:
         t = self.year_index
         frames = []
         for service in self.services:
-            base, need, growth, sd = SPEND_PARAMETERS.get(service, _DEFAULT_SPEND)
+            p = self.spend_parameters[service]
+            base, need, growth, sd = p.per_head, p.need, p.growth, p.sd
             rng = self.rng(f"spend.{service}")
             choice = sd * rng.standard_normal(len(pop))
             wobble = 0.03 * rng.standard_normal((len(pop), len(t)))
@@ -285,3 +304,15 @@ class DemoNation:
                 for label in ("efficient", "inefficient")
             }
         return out
+
+
+def declared_spend(registry: PluginRegistry | None = None) -> dict[str, DemoSpend]:
+    """Service -> demo spend of every declared sector that gives one (``Sector.demo``), by sector id.
+
+    Parameters:
+        registry: the plugin registry (default: the process-wide one).
+    """
+    from publicservices.plugins import get_registry
+
+    sectors = (registry or get_registry()).sectors()
+    return {sector.id: sector.demo for sector in sectors.values() if sector.demo is not None}

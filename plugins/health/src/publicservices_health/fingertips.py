@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from publicservices.reading import LoadReport, Reader, ReadResult, count_reasons
+from publicservices.plugin_api import LoadReport, Reader, ReadResult, count_reasons
 
 __all__ = ["READER", "read_fingertips", "sniff_fingertips", "fingertips_indicator"]
 
@@ -93,7 +93,7 @@ def fingertips_indicator(fid: str, name: str | None, value_type: str | None, pol
         >>> fingertips_indicator("20401", "Conception rate", "Crude rate", "Low is good", "Calendar", 999.99).unit
         'per 1,000'
     """
-    from publicservices.indicators import Indicator
+    from publicservices.plugin_api import Indicator
 
     from publicservices_health.indicators import FINGERTIPS_CONTEXT, FINGERTIPS_INDICATORS, FINGERTIPS_POLARITY, INDICATORS
 
@@ -171,9 +171,14 @@ def read_fingertips(path: str | Path, *, area_names: Any = None) -> ReadResult:
     """
     import polars as pl
 
-    from publicservices.default_plugins.geography import area_type_expr, join_area_names
-    from publicservices.errors import ReaderError
-    from publicservices.frame import to_polars, validate_areas, validate_values
+    from publicservices.plugin_api import (
+        ReaderError,
+        area_type_expr,
+        join_area_names,
+        to_polars,
+        validate_areas,
+        validate_values,
+    )
 
     from publicservices_health.indicators import FINGERTIPS_POLARITY
 

@@ -8,8 +8,7 @@ efficiency effects, people at risk per head of population).
 
 from __future__ import annotations
 
-from publicservices.indicators import Indicator
-from publicservices.synthetic.model import Model
+from publicservices.plugin_api import Indicator, Model
 
 SECTOR = "health"
 

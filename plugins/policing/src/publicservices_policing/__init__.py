@@ -10,37 +10,26 @@ and the policing sector of the synthetic demo nation.
 
 from __future__ import annotations
 
-from publicservices.hookspecs import hookimpl
+from publicservices.plugin_api import DemoSpend, Sector, sector_plugin
 
+from publicservices_policing.workforce import READER
 from publicservices_policing.indicators import ELS_INDICATORS, INDICATORS, MODELS, SECTOR
 
 __version__ = "0.1.0"
 
-
-@hookimpl
-def publicservices_indicators(register):
-    for indicator in INDICATORS:
-        register(indicator)
-
-
-@hookimpl
-def publicservices_readers(register):
-    from publicservices.default_plugins.els import mapped_els_reader
-
-    from publicservices_policing.workforce import READER
-
-    register(READER)
-    register(mapped_els_reader("policing-els", ELS_INDICATORS,
-                               "ONS Explore local statistics CSV with Home Office indicator names mapped to policing.* ids"))
-
-
-def generate(nation):
-    """Simulate the policing indicators on the demo nation (see publicservices.synthetic)."""
-    from publicservices.synthetic.model import simulate
-
-    return simulate(nation, [(indicator, MODELS[indicator.id]) for indicator in INDICATORS if indicator.id in MODELS])
-
-
-@hookimpl
-def publicservices_demo_data(register):
-    register(SECTOR, generate)
+plugin = sector_plugin(
+    Sector(
+        id=SECTOR,
+        title="Policing",
+        spend_services=("Police services",),  # as MHCLG Revenue Outturn names its spend
+        # its spend in the demo nation: pounds per head in 2014/15, change per SD of deprivation,
+        # growth per year, SD of each area's own choice (log scale)
+        demo=DemoSpend(per_head=230.0, need=0.15, growth=0.005, sd=0.14),
+    ),
+    INDICATORS,
+    models=MODELS,
+    readers=[READER],
+    els=ELS_INDICATORS,
+    els_description="ONS Explore local statistics CSV with Home Office indicator names mapped to policing.* ids",
+    namespace=globals(),  # the hooks live in this module, which the entry point names
+)

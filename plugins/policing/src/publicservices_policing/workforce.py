@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from publicservices.reading import LoadReport, Reader, ReadResult, count_reasons
+from publicservices.plugin_api import LoadReport, Reader, ReadResult, count_reasons
 
 __all__ = ["READER", "read_police_workforce", "REGION_CODES"]
 
@@ -48,8 +48,7 @@ def read_police_workforce(path: str | Path) -> ReadResult:
     """
     import polars as pl
 
-    from publicservices.errors import ReaderError
-    from publicservices.frame import to_polars, validate_areas, validate_values
+    from publicservices.plugin_api import ReaderError, to_polars, validate_areas, validate_values
 
     path = Path(path)
     raw = to_polars(path, name=path.name)

@@ -12,34 +12,44 @@ the synthetic demo nation.
 
 from __future__ import annotations
 
-from publicservices.hookspecs import hookimpl
+from publicservices.plugin_api import DemoSpend, ReportCardScheme, Sector, sector_plugin
 
 from publicservices_schools.indicators import ELS_INDICATORS, INDICATORS, MODELS, SECTOR
 
 __version__ = "0.1.0"
 
+# New York City's Progress Reports (NYC Department of Education, 2007-2013): school environment
+# 15%, student performance 25%, student progress 60%, each measure judged 75% against a peer
+# group of similar schools and 25% against the whole city, and up to 5 points of extra credit
+# for exemplary progress of high-need groups. Relative cut-points: 25/35/30/7/3% of schools get
+# A/B/C/D/F (a few F, about a quarter A -- the shape of NYC's first Progress Reports).
+_NYC_DOMAINS = ("environment", "performance", "progress", "closing_the_gap")
+NYC_PROGRESS_REPORTS = ReportCardScheme(
+    domains={d: d for d in _NYC_DOMAINS},
+    weights={"environment": 15, "performance": 25, "progress": 60},
+    cutpoints={"A": 75, "B": 40, "C": 10, "D": 3},
+    extra_credit="closing_the_gap",
+    extra_credit_max=5,
+    peer_weight=0.75,
+    # NYC's measures are scores on which higher is better (for wide data without indicator definitions)
+    polarity=dict.fromkeys(_NYC_DOMAINS, "higher_is_better"),
+    reference="NYC Department of Education, Progress Report Educator Guide (2007-08 onwards); "
+    "Rockoff and Turner (2010), AEJ: Economic Policy 2(4):119-147",
+)
 
-@hookimpl
-def publicservices_indicators(register):
-    for indicator in INDICATORS:
-        register(indicator)
-
-
-@hookimpl
-def publicservices_readers(register):
-    from publicservices.default_plugins.els import mapped_els_reader
-
-    register(mapped_els_reader("schools-els", ELS_INDICATORS,
-                               "ONS Explore local statistics CSV with DfE indicator names mapped to schools.* ids"))
-
-
-def generate(nation):
-    """Simulate the school indicators on the demo nation (see publicservices.synthetic)."""
-    from publicservices.synthetic.model import simulate
-
-    return simulate(nation, [(indicator, MODELS[indicator.id]) for indicator in INDICATORS if indicator.id in MODELS])
-
-
-@hookimpl
-def publicservices_demo_data(register):
-    register(SECTOR, generate)
+plugin = sector_plugin(
+    Sector(
+        id=SECTOR,
+        title="Schools",
+        spend_services=("Education services",),  # as MHCLG Revenue Outturn names its spend
+        report_card=NYC_PROGRESS_REPORTS,
+        # its spend in the demo nation: pounds per head in 2014/15, change per SD of deprivation,
+        # growth per year, SD of each area's own choice (log scale)
+        demo=DemoSpend(per_head=720.0, need=0.10, growth=0.015, sd=0.10),
+    ),
+    INDICATORS,
+    models=MODELS,
+    els=ELS_INDICATORS,
+    els_description="ONS Explore local statistics CSV with DfE indicator names mapped to schools.* ids",
+    namespace=globals(),  # the hooks live in this module, which the entry point names
+)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from publicservices.indicators import Indicator
-from publicservices.synthetic.model import Model
+from publicservices.plugin_api import Indicator, Model
 
 SECTOR = "welfare"
 
