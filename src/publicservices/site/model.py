@@ -489,6 +489,17 @@ def _inequalities(dataset: Dataset, comparisons: dict[str, tuple[str, str]], cho
     return out
 
 
+def _sector_scheme(sector: str) -> Any:
+    from publicservices.errors import PluginError
+    from publicservices.plugins import registered_sectors
+
+    try:
+        declared = registered_sectors().get(sector)
+    except PluginError:
+        return None
+    return declared.report_card if declared is not None else None
+
+
 def _grades(notes: list[str], chosen: dict[str, Indicator], comparisons: dict[str, tuple[str, str]],
             published: pl.DataFrame, latest: dict[str, str]) -> dict[str, pl.DataFrame]:
     """Report cards per sector, within the sector's main comparable set, from indicators with a direction."""
@@ -514,8 +525,11 @@ def _grades(notes: list[str], chosen: dict[str, Indicator], comparisons: dict[st
         rows = rows.select("indicator_id", "area_code", "period", "value",
                            *[pl.col(a).alias(b) for a, b in (("lower_95", "lower_ci"), ("upper_95", "upper_ci")) if a in rows.columns],
                            *[c for c in ("numerator", "denominator") if c in rows.columns])
+        # The sector's own scheme (domains, weights, cut points) when it declares one and the data
+        # hold its measures; otherwise one domain per indicator, equal weights, quintile grades.
+        scheme = _sector_scheme(sector)
         card = _attempt(notes, f"{sector} report cards", report_cards, rows,
-                        indicators={c: chosen[c] for c in judged}, n_sims=200)  # equal weights, quintile grades
+                        indicators={c: chosen[c] for c in judged}, n_sims=200, scheme=scheme)
         if card is not None:
             grades[sector] = card
     return grades
