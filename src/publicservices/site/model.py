@@ -528,8 +528,16 @@ def _grades(notes: list[str], chosen: dict[str, Indicator], comparisons: dict[st
         # The sector's own scheme (domains, weights, cut points) when it declares one and the data
         # hold its measures; otherwise one domain per indicator, equal weights, quintile grades.
         scheme = _sector_scheme(sector)
-        card = _attempt(notes, f"{sector} report cards", report_cards, rows,
-                        indicators={c: chosen[c] for c in judged}, n_sims=200, scheme=scheme)
+        import re
+        import warnings
+
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            card = _attempt(notes, f"{sector} report cards", report_cards, rows,
+                            indicators={c: chosen[c] for c in judged}, n_sims=200, scheme=scheme)
+        for w in said:  # the report card's own notes become the site's, without the Python advice
+            text = re.sub(r"\s*Pass [a-z_]+=.*$", "", str(w.message)).strip()
+            notes.append(f"{sector} report cards: {text}")
         if card is not None:
             grades[sector] = card
     return grades
