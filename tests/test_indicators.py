@@ -49,10 +49,17 @@ def test_frozen():
         make().title = "x"  # type: ignore[misc]
 
 
-@given(st.text(max_size=30))
+@given(st.one_of(st.text(max_size=30), st.from_regex(ID_PATTERN, fullmatch=True)))
 def test_valid_ids_are_safe_file_names(text):
+    # the regex strategy makes sure matching ids are generated: plain text almost never matches
     if ID_PATTERN.match(text):
         assert "/" not in text and "\\" not in text and ".." not in text and text == text.lower()
+
+
+def test_the_id_property_sees_matching_ids():
+    from hypothesis import find
+
+    assert ID_PATTERN.match(find(st.from_regex(ID_PATTERN, fullmatch=True), lambda t: len(t) > 5))
 
 
 def test_role_defaults_to_outcome_and_round_trips():
