@@ -56,3 +56,39 @@ def test_no_published_count_or_complement_is_small():
                               & (pl.col("denominator") - pl.col("numerator") > 0)
                               & (pl.col("denominator") - pl.col("numerator") < THRESHOLD))
     assert small.height == 0 and complement.height == 0
+
+
+def test_a_county_minus_its_visible_districts_reveals_no_hidden_district():
+    """Overlapping geographies: the county is compared with upper-tier areas, its districts with
+    lower-tier ones; subtracting the visible districts from the county must not give a hidden one."""
+    import numpy as np
+
+    from publicservices.dataset import Dataset
+    from publicservices.indicators import Indicator
+
+    ind = Indicator(id="health.screen", title="Screening", sector="health", measure="proportion", multiplier=100,
+                    polarity="higher_is_better")
+    lancashire = [f"E070001{n}" for n in range(17, 29)]  # the twelve Lancashire districts
+    unitaries = ["E06000008", "E06000009", "E08000003", "E08000012"]
+    rng = np.random.default_rng(7)
+    den = {c: float(rng.integers(200, 900)) for c in lancashire + unitaries}
+    num = {c: float(rng.integers(20, 150)) for c in den}
+    num[lancashire[3]] = 2.0  # one small count among the districts
+    for i, c in enumerate(unitaries):  # the region's smallest other cells are outside the county
+        num[c] = 6.0 + i
+    num["E10000017"], den["E10000017"] = sum(num[c] for c in lancashire), sum(den[c] for c in lancashire)
+    codes = [*den, "E92000001"]
+    num["E92000001"], den["E92000001"] = sum(num.values()), sum(den.values())
+    values = pl.DataFrame({"indicator_id": "health.screen", "area_code": codes, "period": "2023",
+                           "numerator": [num[c] for c in codes], "denominator": [den[c] for c in codes]})
+    model = build_model(Dataset(values, indicators=[ind]), suppress_threshold=THRESHOLD)
+    rows = model.results.filter(pl.col("period") == "2023")
+    shown = dict(rows.filter(pl.col("suppressed").is_null()).select("area_code", "numerator").unique().iter_rows())
+    hidden = set(rows.filter(pl.col("suppressed").is_not_null())["area_code"].to_list())
+    assert lancashire[3] in hidden
+    family = ["E10000017", *lancashire]
+    unknown = [c for c in family if c not in shown]
+    # with the county's total and all but one district visible, the last would follow
+    assert len(unknown) != 1 and not (len(unknown) >= 1 and "E10000017" in shown and len(unknown) == 1)
+    if "E10000017" in shown:
+        assert len([c for c in lancashire if c not in shown]) >= 2
