@@ -71,9 +71,10 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str
           compact: bool = False) -> str:
     """An HTML table; cells escaped unless their column is flagged ``raw`` (already-safe HTML such as a link).
 
-    ``compact`` rows leave out what HTML lets a table omit (the ``</td>`` and ``</tr>`` end tags)
-    and the per-cell class, for tables of thousands of rows; the table carries the class
-    ``ps-compact`` instead.
+    ``compact`` rows leave out the per-cell class, for tables of thousands of rows; the table
+    carries the class ``ps-compact`` instead. End tags are always written: HTML lets a table
+    omit them, but MkDocs Material's search indexer then keeps every cell open, and its time
+    grows with the square of the rows (a 2,000-area page took minutes).
 
     >>> print(table(["Area", "Pop"], [[link("areas.md", "areas/a.html", "A & B"), 10]], raw=[True, False],
     ...             numeric=[False, True], caption="Areas"))
@@ -82,8 +83,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str
     </tbody></table>
     >>> print(table(["Area", "Pop"], [["A", 10], ["B", 20]], compact=True))
     <table class="ps-table ps-compact"><thead><tr><th scope="col">Area</th><th scope="col">Pop</th></tr></thead><tbody>
-    <tr><td>A<td>10
-    <tr><td>B<td>20
+    <tr><td>A</td><td>10</td></tr>
+    <tr><td>B</td><td>20</td></tr>
     </tbody></table>
     """
     esc = html.escape
@@ -95,7 +96,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str
     if compact:
         cls = f"{cls} ps-compact"
         for row in rows:
-            body.append("<tr>" + "".join(f"<td>{c if r else ('' if c is None else esc(str(c)))}" for c, r in zip(row, raw, strict=True)))
+            body.append("<tr>" + "".join(f"<td>{c if r else ('' if c is None else esc(str(c)))}</td>" for c, r in zip(row, raw, strict=True))
+                        + "</tr>")
     else:
         for row in rows:
             cells = [f"{o}{c if r else ('' if c is None else esc(str(c)))}</td>" for o, c, r in zip(opens, row, raw, strict=True)]
