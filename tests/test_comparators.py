@@ -236,3 +236,12 @@ def test_compare_keeps_comparable_sets_apart_by_default():
     out = compare_with_neighbours(vals, nn)
     assert out.height == 10
     assert out.filter(pl.col("area_code") == "E")["expected"].to_list() == [11.5, 115.0]
+
+
+def test_mahalanobis_with_covariates_that_do_not_vary():
+    # fuzz finding: no covariate varied, the whitened space had no dimensions and the tree search
+    # raised IndexError; now every area is as near as every other, as with Euclidean distance
+    areas = pl.DataFrame({"area_code": ["A", "B", "C"], "population": [9197.0] * 3, "deprivation": [12.5] * 3})
+    for metric in ("mahalanobis", "euclidean"):
+        nn = nearest_neighbours(areas, k=19, covariates=["population", "deprivation"], metric=metric, within=None)
+        assert nn.height == 6 and nn["distance"].to_list() == [0.0] * 6

@@ -238,7 +238,7 @@ def test_parent_area_rows_are_left_out_and_counted():
 def test_non_numeric_counts_are_named():
     v = values_frame().filter(pl.col("indicator_id") == UPTAKE.id).with_columns(pl.col("numerator").cast(pl.String))
     v = v.with_columns(pl.when(pl.col("area_code") == CODES[5]).then(pl.lit("n/a")).otherwise(pl.col("numerator")).alias("numerator"))
-    with pytest.raises(SchemaError, match="'numerator' holds values that are not numbers") as info:
+    with pytest.raises(SchemaError, match="'numerator' holds text that is not a number") as info:  # named at the door
         fairness(v, DEFS)
     assert CODES[5] in str(info.value)
     ok = v.with_columns(pl.col("numerator").replace("n/a", "12"))

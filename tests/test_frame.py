@@ -320,3 +320,34 @@ def test_a_path_read_outside_a_reader_warns_about_its_encoding(tmp_path):
     with pytest.warns(UserWarning, match=r"latin.csv: read as windows-1252 \(not UTF-8\), e.g. 'Ynys Môn'"):
         areas = validate_areas(path)
     assert areas.item(0, "area_name") == "Ynys Môn"
+
+
+# -- the door for frames handed straight to a statistic ---------------------------------------------
+
+
+def test_comparable_set_is_part_of_the_key_and_limit_columns_are_not_typos():
+    # a frame laid out by comparable set holds a unitary authority once per set; a result passed
+    # on carries lower_95 / upper_998: both reach the statistics through validate_values
+    laid = pl.DataFrame({"indicator_id": ["health.prop"] * 2, "area_code": ["E06000001"] * 2, "period": ["2023"] * 2,
+                         "comparable_set": ["upper_tier", "lower_tier"], "lower_95": [1.0, 1.0], "upper_998": [2.0, 2.0]})
+    out = validate_values(laid)
+    assert out.height == 2 and {"comparable_set", "lower_95", "upper_998"} <= set(out.columns)
+    with pytest.raises(DataError, match="duplicated keys"):
+        validate_values(pl.concat([laid, laid.head(1)]))
+
+
+def test_unordered_periods_can_be_left_to_a_statistic_that_orders_by_label():
+    frame = pl.DataFrame({"indicator_id": ["health.prop"] * 2, "area_code": ["A", "B"], "period": ["seed001", "seed002"]})
+    with pytest.raises(DataError, match="period_start"):
+        validate_values(frame)
+    assert validate_values(frame, ordered=False).get_column("period_start").null_count() == 2
+    with pytest.raises(DataError, match="outside the years"):  # a start that is given is still checked
+        validate_values(frame.with_columns(pl.lit(dt.date(1700, 1, 1)).alias("period_start")), ordered=False)
+
+
+@pytest.mark.parametrize("tiny", [5e-324, 1e-300, 1e-16])
+def test_denominators_above_zero_but_vanishingly_small_are_refused(tiny):
+    # fuzz finding: a denominator of 5e-324 beside one of 1e15 overflowed the shrinkage grid (IndexError)
+    with pytest.raises(DataError, match=r"(?s)'denominator' is above zero but implausibly small.*A2"):
+        validate_values(values(denominator=[10.0, tiny, 20.0]))
+    assert validate_values(values(numerator=[0.0, 0.0, 0.0], denominator=[10.0, 0.0, 1e-15])).height == 3

@@ -721,3 +721,28 @@ def test_limits_without_a_finite_average_raise_a_data_error():
     with pytest.raises(DataError, match="no usable average"):
         funnel_limits(df, statistic="rate", numerator="num", rate="rate", denominator="num", rate_type="dsr",
                       multiplier=1e5, years_of_data=1)
+
+
+# -- fuzz findings: empty data and a rate without its counts --------------------------------------
+
+
+def test_no_rows_is_a_named_error_not_an_empty_concatenation():
+    empty = pl.DataFrame(schema={"area_code": pl.String, "numerator": pl.Float64, "denominator": pl.Float64})
+    with pytest.raises(DataError, match="no rows"):  # was: ValueError "cannot concat empty list"
+        funnel(empty, PCT)
+    values = pl.DataFrame(schema={"indicator_id": pl.String, "area_code": pl.String, "period": pl.String,
+                                  "numerator": pl.Float64, "denominator": pl.Float64})
+    dataset = ps.Dataset(values, indicators=[PCT])
+    with pytest.raises(DataError, match="health.screening"):
+        ps.funnel_check(dataset, "health.screening")
+    with pytest.raises(DataError, match="no rows"):
+        ps.rank_areas(dataset, "health.screening")
+
+
+def test_a_crude_rate_with_values_and_denominators_but_no_counts_names_the_numerator():
+    rate = Indicator(id="health.visits", title="Visits", sector="health", measure="rate", multiplier=1000)
+    values = pl.DataFrame({"indicator_id": ["health.visits"] * 3, "area_code": ["A", "B", "C"], "period": ["2023"] * 3,
+                           "denominator": [1000.0, 2000.0, 1500.0], "value": [12.0, 15.0, 9.0]})
+    # was: Polars ColumnNotFoundError "numerator" from inside the funnel
+    with pytest.raises(SchemaError, match=r"(?s)'numerator' is missing.*events"):
+        ps.funnel_check(values, rate)

@@ -334,8 +334,11 @@ def test_outcomes_periods_filter_keeps_trends_and_errors():
         outcomes(values, [PROP, RATE], periods=["1999"])
     with pytest.raises(SchemaError, match="indicator definitions"):
         outcomes(values)
-    with pytest.raises(SchemaError, match="period_start"):
-        outcomes(values.drop("period_start"), [PROP, RATE])
+    # a plain frame is checked at the door: period_start comes from the labels, or is named
+    derived = outcomes(values.drop("period_start"), [PROP, RATE])
+    assert derived.get_column("period_start").null_count() == 0
+    with pytest.raises(DataError, match="period_start"):
+        outcomes(values.drop("period_start").with_columns(pl.lit("later").alias("period")), [PROP, RATE])
 
 
 def test_outcomes_with_supplied_limits_single_level():
@@ -389,3 +392,26 @@ def test_bad_types_raise_schema_errors_not_polars_errors():
         recent_trend(f)
     with pytest.raises(SchemaError, match="areas must be the areas frame"):
         compare(_meta(prop_frame([10, 30], [100, 100])), benchmark="region", areas=["A0"])
+
+
+# -- plain frames are checked at the door (fuzz finding: raw exceptions deep in the statistics) ------
+
+
+def test_a_plain_values_frame_is_checked_at_the_door():
+    import publicservices as ps
+
+    values = pl.DataFrame({"indicator_id": ["demo.p"] * 3, "area_code": ["A", "B", "C"], "period": ["2023"] * 3,
+                           "numerator": [10.0, 20.0, 30.0], "denominator": [100.0, float("inf"), 100.0]})
+    # was: inf reached the intervals and benchmark arithmetic; now the door names the column and row
+    with pytest.raises(DataError, match=r"(?s)'denominator' holds NaN or infinite values.*B \| 2023"):
+        outcomes(values, [PROP])
+    with pytest.raises(DataError, match="'denominator' holds NaN or infinite"):
+        ps.compare(values, indicators=[PROP])
+    # was: a Date numerator raised Polars' "division of 'Date' datatype is not allowed"
+    dates = values.with_columns(pl.lit(dt.date(2020, 1, 1)).alias("numerator"), pl.lit(100.0).alias("denominator"))
+    with pytest.raises(SchemaError, match="'numerator' holds Date values, not numbers"):
+        ps.compare(dates, indicators=[PROP])
+    # an areas frame given beside a plain frame is checked too (was a join-key dtype error)
+    areas = pl.DataFrame({"area_code": [dt.date(2020, 1, 1)] * 3, "area_name": ["a", "b", "c"]})
+    with pytest.raises(SchemaError, match="'area_code' holds Date values"):
+        outcomes(values.with_columns(pl.lit(100.0).alias("denominator")), [PROP], areas=areas)

@@ -345,3 +345,16 @@ def test_demo_nation_efficient_areas_sit_on_or_near_the_frontier():
         pl.DataFrame([(s, a) for s, v in ds.truth["efficient_areas"].items() for a in v],
                      schema=["service", "area_code"], orient="row"), on=["service", "area_code"]).height / max(more.height, 1)
     assert share_efficient > 0.3        # 12% of areas are efficient; far more of the over-achievers
+
+
+def test_value_for_money_checks_plain_frames_at_the_door():
+    # fuzz finding: a plain values frame went straight into the regression and the frontier
+    ds = small_dataset(n=12)
+    bad = ds.values.with_columns(pl.when(pl.col("area_code") == "X003").then(float("nan")).otherwise(pl.col("numerator"))
+                                 .alias("numerator"))
+    with pytest.raises(DataError, match=r"(?s)'numerator' holds NaN or infinite values.*X003"):
+        value_for_money(bad, ds.indicators, areas=ds.areas, spend=ds.spend)
+    areas = ds.areas.with_columns(pl.when(pl.col("area_code") == "X003").then(-5.0).otherwise(pl.col("population"))
+                                  .alias("population"))
+    with pytest.raises(DataError, match=r"(?s)'population' is negative.*X003"):
+        service_frontier(ds.values, indicators=ds.indicators, areas=areas, spend=ds.spend)

@@ -68,6 +68,7 @@ __all__ = [
     "period_start_from_label",
     "PERIOD_YEARS",
     "MAX_MAGNITUDE",
+    "MIN_DENOMINATOR",
 ]
 
 FrameLike = Any  # pl.DataFrame | pl.LazyFrame | pandas.DataFrame | str | Path
@@ -128,6 +129,8 @@ SPEND = Schema(
 )
 # Optional breakdown columns of the values frame: part of the key when present.
 BREAKDOWN_COLUMNS: tuple[str, ...] = ("sex", "age", "category_type", "category")
+# The comparable set a row is compared within (added by publicservices.comparison_values).
+SET_COLUMN = "comparable_set"
 _MAX_SHOWN = 5
 _NUMERIC = ("numerator", "denominator", "value", "lower_ci", "upper_ci")
 #: The years a period may start in. Anything outside is a typo or a parsing accident
@@ -136,6 +139,13 @@ PERIOD_YEARS = (1800, 2200)
 #: Larger than any count, population or sum of money in public services. A number above it is
 #: a unit error or a parsing accident (``1e300``), and above 2**53 whole numbers stop being exact.
 MAX_MAGNITUDE = 1e15
+#: A denominator counts people, person-years or expected events: one above zero but below this
+#: is a unit error or a number mangled on export (``5e-324``), and its reciprocal overflows the
+#: statistics that weight by it.
+MIN_DENOMINATOR = 1e-15
+#: Columns the statistics add to a values frame (interval limits at a level: ``lower_95``,
+#: ``upper_998``): a frame carrying them is a result passed on, not a misspelt contract column.
+_DERIVED = re.compile(r"^(lower|upper)_\d+$")
 
 
 # -- input ---------------------------------------------------------------------------------
@@ -554,7 +564,7 @@ def _check_columns(frame: pl.DataFrame, schema: Schema, extra_required: Sequence
     # ignoring it would silently lose that data.
     absent = [c for c in schema.columns if c not in present]
     for column in present:
-        if column in schema.columns or column in BREAKDOWN_COLUMNS:
+        if column in schema.columns or column in BREAKDOWN_COLUMNS or _DERIVED.match(column):
             continue
         guess = _nearest(column, absent)
         if guess:
@@ -714,6 +724,7 @@ def validate_values(
     indicators: Mapping[str, Indicator] | None = None,
     *,
     breakdowns: Sequence[str] | None = None,
+    ordered: bool = True,
 ) -> pl.DataFrame:
     """Check and normalise a values frame.
 
@@ -722,7 +733,16 @@ def validate_values(
         indicators: known indicators by id; when given, unknown ids are an error and
             proportions are checked for numerator <= denominator.
         breakdowns: extra key columns (default: whichever of ``sex``, ``age``,
-            ``category_type``, ``category`` are present).
+            ``category_type``, ``category`` are present). A ``comparable_set`` column (a
+            frame laid out by :func:`publicservices.comparison_values`) is part of the key too.
+        ordered: when False, a period whose start cannot be derived from its label keeps a
+            null ``period_start`` instead of being an error: for a statistic that orders such
+            periods by their labels (``ps.fairness``). A ``period_start`` that is given is
+            still checked.
+
+    Every public function that takes a plain values frame instead of a Dataset (``ps.outcomes``,
+    ``ps.fairness``, ``ps.compare``, ``ps.rank_areas`` ...) checks it here first, so a frame
+    is held to the same contract whichever door it comes through.
 
     Returns:
         The frame with contract dtypes; absent optional columns added as nulls;
@@ -732,7 +752,9 @@ def validate_values(
     _check_columns(frame, VALUES)
     if breakdowns is None:
         breakdowns = [c for c in BREAKDOWN_COLUMNS if c in frame.columns]
-    key = (*VALUES.key, *breakdowns)
+    # A frame laid out by comparable set (publicservices.comparison_values) holds an area once
+    # per set it belongs to: the set is part of the key, as it is for every statistic.
+    key = (*VALUES.key, *breakdowns, *([SET_COLUMN] if SET_COLUMN in frame.columns else []))
     for column in breakdowns:
         if column not in frame.columns:
             raise SchemaError(f"values: breakdown column {column!r} is missing.\nFix: add it or leave it out of breakdowns=.")
@@ -747,12 +769,16 @@ def validate_values(
     _check_not_null(frame, VALUES.key, VALUES, key)
     if derive_start:
         frame = frame.with_columns(period_start_from_label(pl.col("period")))
-    _check_periods(frame, key)
+    _check_periods(frame, key, ordered=ordered)
     _check_finite(frame, _NUMERIC, VALUES, key)
     _check_magnitude(frame, _NUMERIC, VALUES, key)
     for column in ("numerator", "denominator"):
         _raise_if(frame, pl.col(column) < 0, column, "is negative", key=key, schema=VALUES,
                   fix="counts and denominators cannot be below zero; correct the source or blank the cell.")
+    _raise_if(frame, (pl.col("denominator") > 0) & (pl.col("denominator") < MIN_DENOMINATOR), "denominator",
+              "is above zero but implausibly small (below 10^-15)", key=key, schema=VALUES,
+              fix="a denominator counts people, person-years or expected events; look for a unit error or a number "
+              "mangled on export (such as 5e-324), and correct or blank the cell (0 where there is no one at risk).")
     _raise_if(frame, pl.col("lower_ci") > pl.col("upper_ci"), "lower_ci", "is greater than upper_ci", key=key, schema=VALUES,
               fix="swap the two limit columns if they were read the wrong way round.")
     if indicators is not None:
@@ -770,8 +796,8 @@ def validate_values(
     return frame
 
 
-def _check_periods(frame: pl.DataFrame, key: Sequence[str]) -> None:
-    _raise_if(frame, pl.col("period_start").is_null(), "period_start",
+def _check_periods(frame: pl.DataFrame, key: Sequence[str], *, ordered: bool = True) -> None:
+    _raise_if(frame, pl.col("period_start").is_null() & ordered, "period_start",
               "is missing, so the period cannot be ordered", key=key, schema=VALUES,
               fix="add a period_start date column (YYYY-MM-DD), or use period labels like 2023, 2022/23 or 2024 Q1.")
     first, last = PERIOD_YEARS

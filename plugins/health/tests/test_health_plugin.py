@@ -175,3 +175,19 @@ def test_fingertips_context_rows_are_kept_and_reported():
     assert result.values.filter(pl.col("indicator_id") == "health.fingertips_92708").height > 0  # rows not dropped
     assert any("are context, kept but not compared between areas: 92708 (Resident population)" in note
                for note in result.report.notes)
+
+
+def test_fingertips_rows_without_an_indicator_id_are_set_aside_and_counted(tmp_path):
+    # fuzz finding: an empty indicator id raised TypeError (sorting None with text) or made an
+    # indicator 'health.fingertips_None'
+    path = tmp_path / "ft.csv"
+    path.write_text(
+        "indicator_id,indicator,value_type,polarity,period_type,year,area_code,sex,age,category_type,category,"
+        "numerator,denominator,value,lower_ci,upper_ci,trend\n"
+        "241,Diabetes,Proportion,No judgement,,2018,E06000001,Persons,All ages,,,5,100,5.0,2.1,11.2,\n"
+        ",Diabetes,Proportion,No judgement,,2018,E06000002,Persons,All ages,,,6,100,6.0,2.8,12.5,\n",
+        encoding="utf-8",
+    )
+    result = ps.read(path)
+    assert result.report.rows_kept == 1 and result.report.set_aside == {"no indicator id": 1}
+    assert list(result.indicators) == ["health.diabetes_prevalence"]

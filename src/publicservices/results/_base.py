@@ -49,11 +49,21 @@ def _unpack(data: Any, *, benchmarks: bool = False) -> tuple[pl.DataFrame, Any]:
     counties never meet their districts, and national or regional rows are left out unless
     ``benchmarks`` (they are then kept, marked ``area_role == "benchmark"``, for a benchmark
     comparison to find).
+
+    A plain values frame (one with an ``indicator_id`` column) is checked at the door as a
+    Dataset's values are (:func:`publicservices.frame.validate_values`): wrong types, missing
+    keys, NaN, implausible magnitudes and duplicated keys are named there, not met as a raw
+    exception deep inside a statistic. A wide frame of measures (``grade_areas``) is checked by
+    the statistic it is for.
     """
     if isinstance(data, pl.LazyFrame):
         data = data.collect()
     if isinstance(data, pl.DataFrame):
-        return data, None
+        if "indicator_id" not in data.columns:
+            return data, None
+        from publicservices.frame import validate_values
+
+        return validate_values(data), None
     if hasattr(data, "values") and isinstance(getattr(data, "values", None), pl.DataFrame):
         areas = getattr(data, "areas", None)
         if not isinstance(areas, pl.DataFrame) or "area_code" not in areas.columns:
@@ -98,7 +108,8 @@ def _latest(frame: pl.DataFrame) -> pl.DataFrame:
 def _pick_indicator(frame: pl.DataFrame, indicators: Mapping[str, Indicator], indicator: str | Indicator | None) -> Indicator | None:
     if isinstance(indicator, Indicator):
         return indicator
-    ids = frame.get_column("indicator_id").unique(maintain_order=True).to_list() if "indicator_id" in frame.columns else []
+    ids = frame.get_column("indicator_id").drop_nulls().unique(maintain_order=True).cast(pl.String).to_list() \
+        if "indicator_id" in frame.columns else []
     if indicator is None:
         if len(ids) > 1:
             raise DataError(
@@ -108,7 +119,10 @@ def _pick_indicator(frame: pl.DataFrame, indicators: Mapping[str, Indicator], in
         indicator = ids[0] if ids else None
     if indicator is None:
         return None
-    if ids and indicator not in ids:
+    if "indicator_id" in frame.columns and indicator not in ids:
+        if not ids:  # an empty frame: every statistic after this would have nothing to work on
+            raise DataError(f"indicator {indicator!r} has no rows: the data is empty.\n"
+                            "Fix: check the filters (period=, breakdown=) and that the data holds this indicator.")
         raise DataError(f"indicator {indicator!r} is not in this result.\nFix: use one of {', '.join(ids[:10])}.")
     return indicators.get(indicator) or None
 
@@ -255,6 +269,10 @@ class Result:
                               "Fix: pass the frame a publicservices.stats function returned.")
         self.dataset = dataset
         self.indicators: dict[str, Indicator] = _indicator_map(indicators, dataset)
+        if areas is not None:  # an areas frame given on its own is checked at the door, as a Dataset's is
+            from publicservices.frame import validate_areas
+
+            areas = validate_areas(areas)
         self.areas: pl.DataFrame | None = areas if areas is not None else getattr(dataset, "areas", None)
         self._frame = frame
         self.extra: dict[str, Any] = dict(extra)

@@ -320,6 +320,9 @@ def funnel_check(
         raise SchemaError("funnel_check needs the indicator's definition.\nFix: pass indicator= an Indicator, or a Dataset.")
     rows = _one(values, "indicator_id", ind.id) if "indicator_id" in values.columns else values
     rows = _one(rows, "period", period) if period else _latest(rows)
+    if rows.height == 0:
+        raise DataError(f"no values for {ind.title} ({ind.id})" + (f" in period {period!r}" if period else "") + ".\n"
+                        "Fix: choose an indicator and period present in the data.")
     # Keep only the contract columns the funnel reads (outcome frames carry limits of their own),
     # and the group keys: one funnel per comparable set and breakdown, never one pooled funnel.
     groups = present_keys(rows)

@@ -362,6 +362,10 @@ def _whiten(Z):
     cov = np.atleast_2d(np.cov(Z, rowvar=False))
     vals, vecs = np.linalg.eigh(cov)
     keep = vals > 1e-10 * max(vals.max(initial=0.0), 1e-300)
+    if not keep.any():
+        # no covariate varies: every area is as near as every other (as with Euclidean distance
+        # over constant covariates), not a space with no dimensions to search
+        return np.zeros((len(Z), 1))
     return Z @ (vecs[:, keep] / np.sqrt(vals[keep]))
 
 

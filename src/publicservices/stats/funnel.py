@@ -1045,6 +1045,9 @@ def funnel(
         method = "normal"
     if method == "phe" and target is not None:
         raise DataError("method 'phe' always uses the data's average as baseline.\nFix: use method='exact' for a target.")
+    if frame.height == 0:
+        raise DataError(problem(None, "the frame has no rows, so there is no funnel to draw",
+                                fix="Pass the values of at least one unit (check any filter applied before)."))
     keys = ru.group_keys(frame, by)
     pts, lims, disp = [], [], []
     for part in ru.partitions(frame, keys):
@@ -1300,6 +1303,10 @@ def _unit_inputs(frame: pl.DataFrame, measure: str, multiplier: float, years: fl
         source = "value"  # the column the working rate comes from, named in messages
         if measure == "rate" and "denominator" in frame.columns:
             source = "denominator"
+            # a crude rate is events over population: both columns, as numbers, before any arithmetic
+            ru.require_columns(frame, ["numerator"], "a crude rate's funnel needs its events (numerator) as well as "
+                                                     "its population (denominator)")
+            ru.numeric(frame, "numerator", allow_null=True)
             ru.numeric(frame, "denominator", what=" (a crude rate needs its population)")
             # crude rate: numerator / denominator is the rate, whatever `value` says
             work = frame.with_columns(

@@ -242,7 +242,12 @@ def _unpack(data: Any, indicators: Any, areas: Any) -> tuple[pl.DataFrame, Any, 
             f"expected a Dataset or a Polars values frame, got {type(data).__name__}.\n"
             "Fix: pass publicservices.Dataset(...) or a pl.DataFrame with indicators= definitions."
         )
-    return data, indicators, areas
+    # A plain frame is held to the values contract at the door, as a Dataset's values are:
+    # its wrong types, NaN, implausible magnitudes or duplicated keys are named there, never
+    # met as a raw exception deep in a statistic.
+    from publicservices.frame import validate_areas, validate_values  # the door sits above stats: imported on use
+
+    return validate_values(data), indicators, (validate_areas(areas) if areas is not None else None)
 
 
 def _normal_cdf(expr: pl.Expr) -> pl.Expr:

@@ -896,7 +896,10 @@ def _resolve(data, areas, spend):
                                       fix="Pass areas=<frame with area_code, population, deprivation> "
                                           "and spend=<frame with area_code, period, service, spend>, "
                                           "or pass a Dataset."))
-        return _collect(data, "values"), areas, spend, {}
+        from publicservices.frame import validate_areas, validate_values  # the door sits above stats: imported on use
+
+        # Plain frames are held to the contract at the door, as a Dataset's are.
+        return validate_values(_collect(data, "values")), validate_areas(_collect(areas, "areas")), spend, {}
     for attr in ("values", "areas", "spend"):
         if not isinstance(getattr(data, attr, None), (pl.DataFrame, pl.LazyFrame)):
             raise SchemaError(problem(None, f"value for money needs a Dataset or a values frame; "

@@ -197,6 +197,10 @@ def read_fingertips(path: str | Path, *, area_names: Any = None) -> ReadResult:
     if no_period.height:
         report.set_aside["no year or time period"] = no_period.height
         frame = frame.filter(pl.col("period_start").is_not_null())
+    no_id = frame.filter(pl.col("indicator_id").is_null())
+    if no_id.height:  # a row with no indicator id belongs to no indicator: counted, not guessed
+        report.set_aside["no indicator id"] = no_id.height
+        frame = frame.filter(pl.col("indicator_id").is_not_null())
     untyped = frame.filter(pl.col("period_type").is_null() & pl.col("time_period").is_null())
     if untyped.height:
         ids = ", ".join(sorted(untyped.get_column("indicator_id").unique().to_list()))
