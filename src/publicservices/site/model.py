@@ -17,6 +17,8 @@ import dataclasses
 import hashlib
 import io
 import json
+import re
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -528,9 +530,6 @@ def _grades(notes: list[str], chosen: dict[str, Indicator], comparisons: dict[st
         # The sector's own scheme (domains, weights, cut points) when it declares one and the data
         # hold its measures; otherwise one domain per indicator, equal weights, quintile grades.
         scheme = _sector_scheme(sector)
-        import re
-        import warnings
-
         with warnings.catch_warnings(record=True) as said:
             warnings.simplefilter("always")
             card = _attempt(notes, f"{sector} report cards", report_cards, rows,
