@@ -245,3 +245,11 @@ def test_mahalanobis_with_covariates_that_do_not_vary():
     for metric in ("mahalanobis", "euclidean"):
         nn = nearest_neighbours(areas, k=19, covariates=["population", "deprivation"], metric=metric, within=None)
         assert nn.height == 6 and nn["distance"].to_list() == [0.0] * 6
+
+
+def test_covariates_too_large_to_measure_distance_over_are_named():
+    # fuzz finding: deprivation of 1.7e308 overflowed the covariance (LinAlgError: eigenvalues did not converge)
+    areas = pl.DataFrame({"area_code": ["A", "B", "C"], "population": [1e5, 2e5, 3e5], "deprivation": [1.7e308, 12.0, 1e300]})
+    for metric in ("mahalanobis", "euclidean"):
+        with pytest.raises(DataError, match=r"(?s)'deprivation' is implausibly large.*A\n  C"):
+            nearest_neighbours(areas, k=1, covariates=["population", "deprivation"], metric=metric, within=None)

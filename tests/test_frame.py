@@ -351,3 +351,10 @@ def test_denominators_above_zero_but_vanishingly_small_are_refused(tiny):
     with pytest.raises(DataError, match=r"(?s)'denominator' is above zero but implausibly small.*A2"):
         validate_values(values(denominator=[10.0, tiny, 20.0]))
     assert validate_values(values(numerator=[0.0, 0.0, 0.0], denominator=[10.0, 0.0, 1e-15])).height == 3
+
+
+def test_implausible_deprivation_is_refused_at_the_door():
+    # fuzz finding: a deprivation score of 1e300 passed the door and broke value for money's regression
+    areas = pl.DataFrame({"area_code": ["A1", "A2"], "population": [1e5, 2e5], "deprivation": [12.0, 1e300]})
+    with pytest.raises(DataError, match=r"(?s)'deprivation' is implausibly large.*A2"):
+        validate_areas(areas)

@@ -358,3 +358,17 @@ def test_value_for_money_checks_plain_frames_at_the_door():
                                   .alias("population"))
     with pytest.raises(DataError, match=r"(?s)'population' is negative.*X003"):
         service_frontier(ds.values, indicators=ds.indicators, areas=areas, spend=ds.spend)
+
+
+def test_implausibly_large_need_and_key_columns_of_the_wrong_type_are_named():
+    # fuzz findings: a need covariate of 1e300 made the weighted least squares fail to converge
+    # (numpy LinAlgError), and a spend frame whose area_code was boolean failed in a join
+    rng = np.random.default_rng(2)
+    f = pl.DataFrame({"area_code": [f"A{i}" for i in range(8)], "spend_per_head": rng.uniform(100, 400, 8),
+                      "deprivation": rng.uniform(5, 40, 8), "population": rng.uniform(1e5, 5e5, 8),
+                      "value": rng.uniform(50, 70, 8)})
+    huge = f.with_columns(pl.when(pl.col("area_code") == "A3").then(1e300).otherwise(pl.col("deprivation")).alias("deprivation"))
+    with pytest.raises(DataError, match=r"(?s)'deprivation' is implausibly large.*A3"):
+        expected_outcome(huge)
+    with pytest.raises(SchemaError, match="'area_code' in spend has type Boolean, not text"):
+        unit_costs(SPEND.with_columns(pl.col("area_code") == "A"), AREAS)

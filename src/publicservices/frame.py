@@ -832,14 +832,14 @@ def _check_indicator_ids(frame: pl.DataFrame, indicators: Mapping[str, Indicator
 
 
 def validate_areas(data: FrameLike) -> pl.DataFrame:
-    """Check and normalise an areas frame (``area_code`` unique; population >= 0; finite numbers)."""
+    """Check and normalise an areas frame (``area_code`` unique; population >= 0; finite numbers no larger than 10^15)."""
     frame = to_polars(data, name="areas")
     _check_columns(frame, AREAS)
     key = ("area_code", "area_name")
     frame = _conform(frame, AREAS, key)
     _check_not_null(frame, ["area_code"], AREAS, key)
     _check_finite(frame, ["population", "deprivation"], AREAS, key)
-    _check_magnitude(frame, ["population"], AREAS, key)
+    _check_magnitude(frame, ["population", "deprivation"], AREAS, key)
     _raise_if(frame, pl.col("population") < 0, "population", "is negative", key=key, schema=AREAS,
               fix="populations cannot be below zero.")
     _check_unique(frame, ["area_code"], AREAS)

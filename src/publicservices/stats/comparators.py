@@ -318,6 +318,11 @@ def _head(series: pl.Series) -> list[str]:
     return [str(v) for v in series.head(5).to_list()]
 
 
+# Larger than any population, density, score or sum of money (the data contract's ceiling,
+# publicservices.frame.MAX_MAGNITUDE); far above it a covariance overflows.
+_LARGEST = 1e15
+
+
 def _covariate_matrix(areas: pl.DataFrame, covariates, unit, log_columns):
     import numpy as np
 
@@ -335,6 +340,12 @@ def _covariate_matrix(areas: pl.DataFrame, covariates, unit, log_columns):
                                     total=int(bad.sum()),
                                     fix="Fill the covariate (e.g. with an estimate) or leave it out "
                                         "of covariates; areas are never dropped silently."))
+        big = x.abs() > _LARGEST
+        if big.any():
+            raise DataError(problem(c, "is implausibly large (above 10^15): distances over it lose all precision",
+                                    rows=_head(areas.filter(big)[unit]), total=int(big.sum()),
+                                    fix="Look for a unit error or a number mangled on export (such as 1e300), and correct "
+                                        "it or leave it out of covariates."))
         if c in log_columns:
             nonpos = x <= 0
             if nonpos.any():
