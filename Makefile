@@ -3,6 +3,12 @@
 #   make test   - the same set-up if needed, then the whole test suite
 # A second run with nothing changed does not reinstall: the install is stamped and only
 # redone when a pyproject.toml changes.
+#   make lint   - the rules the code keeps: ruff (lint), mypy, import-linter (its contracts are in
+#                 pyproject.toml, with the tools' settings); `make test` runs it first
+#   make base-venv - .venv-base: the base install only (`pip install publicservices` and the
+#                    four plugins, no extras: no MkDocs, no vl-convert), as an analyst gets it;
+#                    tests/test_base_install.py reinstalls the working tree into it and checks
+#                    that the notebook API works there and `publish` asks for the [site] extra.
 
 PYTHON ?= python3
 VENV := .venv
@@ -11,8 +17,10 @@ STAMP := $(VENV)/.installed
 PLUGINS := health schools policing welfare
 PYPROJECTS := pyproject.toml $(foreach p,$(PLUGINS),plugins/$(p)/pyproject.toml)
 PYTEST_ARGS ?=
+BASE_VENV := .venv-base
+BASE_STAMP := $(BASE_VENV)/.installed
 
-.PHONY: install test site docs bench clean
+.PHONY: install base-venv lint test site docs bench clean
 
 install: $(STAMP)
 
@@ -23,7 +31,23 @@ $(STAMP): $(PYPROJECTS)
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $@
 
-test: $(STAMP)
+base-venv: $(BASE_STAMP)
+
+# Made from scratch whenever a pyproject.toml changes, so a dependency dropped from the base
+# install does not linger in it. Its own .gitignore keeps it out of git status.
+$(BASE_STAMP): $(PYPROJECTS)
+	rm -rf $(BASE_VENV)
+	$(PYTHON) -m venv $(BASE_VENV)
+	@echo '*' > $(BASE_VENV)/.gitignore
+	$(BASE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check . $(foreach p,$(PLUGINS),plugins/$(p))
+	@touch $@
+
+lint: $(STAMP)
+	$(BIN)/ruff check src plugins tests
+	$(BIN)/mypy src/publicservices
+	$(BIN)/lint-imports --no-logo
+
+test: lint $(STAMP) $(BASE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 site: $(STAMP)
@@ -36,4 +60,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) site build .pytest_cache .hypothesis
+	rm -rf $(VENV) $(BASE_VENV) site build .pytest_cache .hypothesis

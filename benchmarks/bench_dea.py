@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 from scipy.optimize import linprog
 
-from publicservices.stats.comparators import nearest_neighbours
+from publicservices.stats import nearest_neighbours
 from publicservices.stats.dea import dea
 
 

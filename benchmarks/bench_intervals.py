@@ -136,7 +136,7 @@ def _compare(level: str, bench: float) -> pl.Expr:
 def polars_rowwise(
     df: pl.DataFrame, method: str, bench: float, mult: float, integer_counts: bool = True
 ) -> pl.DataFrame:
-    from publicservices.stats.intervals import interval_columns
+    from publicservices.stats import interval_columns
 
     return (
         df.lazy()
@@ -242,8 +242,8 @@ def _best(fn, repeats: int = 5) -> float:
 
 
 def grouped_cases() -> list[tuple[str, float, float]]:
-    from publicservices.stats import intervals as iv
-    from publicservices.stats.standard_populations import ESP2013
+    import publicservices.stats as iv
+    from publicservices.stats.outcomes.standard_populations import ESP2013
 
     data = grouped_data()
     counts, banded = data["counts"], data["banded"]

@@ -53,7 +53,13 @@ def reference_exact(size, theta, family):
 
 def main() -> None:
     from publicservices.indicators import Indicator
-    from publicservices.stats.ranking import exact_funnel_limits, funnel, rank_intervals, report_cards, shrink
+    from publicservices.stats import (
+        build_funnel,
+        build_report_cards,
+        exact_funnel_limits,
+        rank_intervals,
+        shrink,
+    )
 
     rng = np.random.default_rng(2024)
     rows = []
@@ -89,16 +95,16 @@ def main() -> None:
         rows.append((f"exact funnel limits, {family}, 10,000 units", ours_t, ref_t,
                      f"{ours_t / ref_t:.2f}x (<= 1.5x)", ok and ours_t <= 1.5 * ref_t))
 
-    # ---- end-to-end funnel(), shrink(), report cards (information)
+    # ---- end-to-end build_funnel(), shrink(), report cards (information)
     ind = Indicator(id="health.uptake", title="Uptake", sector="health", measure="proportion", multiplier=100,
                     polarity="higher_is_better")
     n = rng.integers(50, 5000, 10_000).astype(float)
     x = rng.binomial(n.astype(int), rng.beta(40, 60, 10_000)).astype(float)
     counts = pl.DataFrame({"area_code": [f"U{i:05d}" for i in range(10_000)], "numerator": x, "denominator": n})
     for label, fn in (
-        ("funnel() exact, 10,000 units", lambda: funnel(counts, ind, method="exact")),
-        ("funnel() PHE, 10,000 units", lambda: funnel(counts, ind)),
-        ("funnel() additive overdispersion, 10,000", lambda: funnel(counts, ind, "additive")),
+        ("funnel() exact, 10,000 units", lambda: build_funnel(counts, ind, method="exact")),
+        ("funnel() PHE, 10,000 units", lambda: build_funnel(counts, ind)),
+        ("funnel() additive overdispersion, 10,000", lambda: build_funnel(counts, ind, "additive")),
         ("shrink() beta-binomial ML, 10,000 units", lambda: shrink(counts, ind)),
     ):
         t, _ = best_of(fn, repeat=2)
@@ -106,7 +112,7 @@ def main() -> None:
     cards = pl.DataFrame({"area_code": [f"S{i:05d}" for i in range(7000)],
                           "environment": rng.normal(size=7000), "performance": rng.normal(size=7000),
                           "progress": rng.normal(size=7000), "closing_the_gap": rng.normal(size=7000)})
-    t, _ = best_of(lambda: report_cards(cards, sector="schools", n_sims=1000), repeat=1)
+    t, _ = best_of(lambda: build_report_cards(cards, sector="schools", n_sims=1000), repeat=1)
     rows.append(("report_cards 7,000 schools, 1,000 weight draws", t, float("nan"), "info", True))
 
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores; wall times stretch under load)")

@@ -22,11 +22,9 @@ from hypothesis import strategies as st
 import publicservices as ps
 from publicservices.errors import DataError
 from publicservices.indicators import Indicator
+from publicservices.stats import build_funnel, build_report_cards, compare_with_neighbours, rank_intervals, shrink
 from publicservices.stats._keys import GROUP_KEYS
-from publicservices.stats.comparators import compare_with_neighbours
-from publicservices.stats.funnel import funnel
-from publicservices.stats.report_cards import NotGradedWarning, report_cards
-from publicservices.stats.shrinkage import rank_intervals, shrink
+from publicservices.stats.ranking.report_cards import NotGradedWarning
 
 SCREEN = Indicator(id="health.screen", title="Screening uptake", sector="health", measure="proportion",
                    multiplier=100, polarity="higher_is_better", unit="%")
@@ -67,12 +65,12 @@ def context(ind_id: str = "health.population") -> Indicator:
 
 
 def test_group_keys_are_defined_once_and_used_by_the_outcome_families():
-    from publicservices.stats import outcomes
+    from publicservices.stats import _common
 
     assert GROUP_KEYS == ("comparable_set", "sex", "age", "category_type", "category")
-    assert tuple(outcomes.BREAKDOWNS) == GROUP_KEYS
     frame = pl.DataFrame({"indicator_id": ["a.b"], "period": ["1"], "comparable_set": ["upper_tier"], "sex": ["Male"]})
-    assert outcomes._family_keys(frame) == ["indicator_id", "period", "comparable_set", "sex"]
+    assert _common.breakdowns(frame) == ["comparable_set", "sex"]
+    assert _common.family_keys(frame) == ["indicator_id", "period", "comparable_set", "sex"]
 
 
 # -- rank_areas ----------------------------------------------------------------------------------
@@ -132,7 +130,7 @@ def test_funnel_check_gives_one_funnel_per_sex():
 def test_funnel_by_comparable_set_keeps_key_dtypes_with_nulls():
     df = pl.DataFrame({"area_code": list("ABCDEF"), "numerator": [30.0, 40, 50, 10, 20, 30],
                        "denominator": [100.0] * 6, "comparable_set": ["a", "a", "a", None, None, None]})
-    f = funnel(df, SCREEN)
+    f = build_funnel(df, SCREEN)
     assert f.dispersion["comparable_set"].to_list() == ["a", None]
     assert f.limits.schema["comparable_set"] == pl.String
     assert f.points["baseline"].to_list() == pytest.approx([40.0] * 3 + [20.0] * 3)
@@ -157,10 +155,10 @@ def test_compare_summary_counts_areas_per_group():
 def test_report_cards_grade_within_each_group():
     inds = {SCREEN.id: SCREEN}
     values = sexed()
-    rc = report_cards(values, indicators=inds, n_sims=50)
+    rc = build_report_cards(values, indicators=inds, n_sims=50)
     assert rc.height == 30 and "sex" in rc.columns
     for sex in SEXES:
-        alone = report_cards(values.filter(pl.col("sex") == sex).drop("sex"), indicators=inds, n_sims=50)
+        alone = build_report_cards(values.filter(pl.col("sex") == sex).drop("sex"), indicators=inds, n_sims=50)
         mine = rc.filter(pl.col("sex") == sex).drop("sex")
         assert mine.sort("area_code").equals(alone.sort("area_code"))
     result = ps.grade_areas(values, indicators=[SCREEN], n_sims=50)
@@ -281,7 +279,7 @@ def _two_indicators(extra: Indicator) -> pl.DataFrame:
 def test_report_cards_leave_out_indicators_without_a_direction_and_say_so():
     frame = _two_indicators(ADMIT)
     with pytest.warns(NotGradedWarning, match="Emergency admissions"):
-        rc = report_cards(frame, indicators={SCREEN.id: SCREEN, ADMIT.id: ADMIT}, n_sims=0)
+        rc = build_report_cards(frame, indicators={SCREEN.id: SCREEN, ADMIT.id: ADMIT}, n_sims=0)
     assert [c for c in rc.columns if c.startswith("score_")] == [f"score_{SCREEN.id}"]
     # graded on screening alone: the no-judgement indicator (its mirror image) did not cancel it out
     best = rc.sort("score", descending=True)["area_code"][0]
@@ -290,20 +288,20 @@ def test_report_cards_leave_out_indicators_without_a_direction_and_say_so():
     assert any("Emergency admissions" in n and "no direction" in n for n in result.notes)
     assert "Emergency admissions" in result.summary()
     with pytest.raises(DataError, match="no measure with a direction"):
-        report_cards(frame.filter(pl.col("indicator_id") == ADMIT.id), indicators={ADMIT.id: ADMIT}, n_sims=0)
+        build_report_cards(frame.filter(pl.col("indicator_id") == ADMIT.id), indicators={ADMIT.id: ADMIT}, n_sims=0)
 
 
 def test_report_cards_never_grade_context_indicators_or_assume_a_direction():
     ctx = context()
     frame = _two_indicators(ctx)
     with pytest.warns(NotGradedWarning, match="context"):
-        rc = report_cards(frame, indicators={SCREEN.id: SCREEN, ctx.id: ctx}, polarity={ctx.id: "higher_is_better"}, n_sims=0)
+        rc = build_report_cards(frame, indicators={SCREEN.id: SCREEN, ctx.id: ctx}, polarity={ctx.id: "higher_is_better"}, n_sims=0)
     assert f"score_{ctx.id}" not in rc.columns
     # a wide measure with no direction is not silently higher-is-better
     wide = pl.DataFrame({"area_code": list("ABCD"), "m": [1.0, 2, 3, 4]})
     with pytest.raises(DataError, match="no measure with a direction"):
-        report_cards(wide, n_sims=0)
-    low = report_cards(wide, polarity="lower_is_better", n_sims=0)
+        build_report_cards(wide, n_sims=0)
+    low = build_report_cards(wide, polarity="lower_is_better", n_sims=0)
     assert low["grade"].to_list() == ["A", "B", "D", "F"]
     with pytest.raises(DataError, match="context"):
         ps.rank_areas(frame.filter(pl.col("indicator_id") == ctx.id).with_columns(se=pl.lit(1.0)), ctx, n_sims=50)
@@ -319,7 +317,7 @@ def test_employment_and_inactivity_do_not_cancel_out():
         "indicator_id": [employment.id] * 10 + [inactivity.id] * 10, "area_code": AREAS * 2, "period": ["2023"] * 20,
         "value": [*rates, *(97 - rates)],
     })
-    rc = report_cards(frame, indicators={employment.id: employment, inactivity.id: inactivity}, n_sims=0)
+    rc = build_report_cards(frame, indicators={employment.id: employment, inactivity.id: inactivity}, n_sims=0)
     assert rc.sort("area_code")["score"].to_list() == pytest.approx(list(np.linspace(5, 95, 10)))
     assert rc.filter(pl.col("area_code") == AREAS[-1])["grade"].item() == "A"
 
@@ -343,14 +341,14 @@ def test_a_constant_group_column_changes_nothing_but_is_carried(key, label, seed
 
     same(rank_intervals(base, SCREEN, n_sims=200), rank_intervals(keyed, SCREEN, n_sims=200))
     same(shrink(base, SCREEN), shrink(keyed, SCREEN))
-    f0, f1 = funnel(base, SCREEN), funnel(keyed, SCREEN)
+    f0, f1 = build_funnel(base, SCREEN), build_funnel(keyed, SCREEN)
     same(f0.points, f1.points)
     same(f0.dispersion, f1.dispersion)
     same(f0.limits, f1.limits)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGradedWarning)
-        same(report_cards(base, indicators={SCREEN.id: SCREEN}, n_sims=20),
-             report_cards(keyed, indicators={SCREEN.id: SCREEN}, n_sims=20))
+        same(build_report_cards(base, indicators={SCREEN.id: SCREEN}, n_sims=20),
+             build_report_cards(keyed, indicators={SCREEN.id: SCREEN}, n_sims=20))
     r0, r1 = ps.rank_areas(base, SCREEN, n_sims=200), ps.rank_areas(keyed, SCREEN, n_sims=200)
     same(r0.frame, r1.frame)
     assert r0.summary() == r1.summary()

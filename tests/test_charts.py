@@ -290,7 +290,7 @@ def test_colours_follow_polarity():
     frame = pl.DataFrame({"area_code": ["A", "B", "C"], "denominator": [100.0, 200.0, 300.0], "value": [1.0, 2.0, 3.0],
                           "comparison_95": ["better", "similar", "worse"]})
     judged = _colour_scale(charts.funnel_plot(frame, indicator=SCREEN).to_dict())
-    assert dict(zip(judged["domain"], judged["range"])) == {"better": PALETTE["better"], "similar": PALETTE["similar"],
+    assert dict(zip(judged["domain"], judged["range"], strict=True)) == {"better": PALETTE["better"], "similar": PALETTE["similar"],
                                                            "worse": PALETTE["worse"]}
     plain = frame.with_columns(pl.Series("comparison_95", ["higher", "similar", "lower"]))
     unjudged = _colour_scale(charts.funnel_plot(plain, indicator=VISITS).to_dict())

@@ -228,7 +228,7 @@ def test_indicator_definition_conflict():
 
 def test_all_kinds_of_conflict_in_one_error():
     a = dataset([("A", "2023", 1)], title="a", areas=pl.DataFrame({"area_code": ["A"], "deprivation": [1.0]}))
-    b = ps.Dataset(values(([("A", "2023", 2)])), areas=pl.DataFrame({"area_code": ["A"], "deprivation": [2.0]}),
+    b = ps.Dataset(values([("A", "2023", 2)]), areas=pl.DataFrame({"area_code": ["A"], "deprivation": [2.0]}),
                    indicators=[ps.Indicator(id="demo.x", title="X2", sector="demo", measure="score")], metadata={"title": "b"})
     with pytest.raises(DataError) as err:
         combine(a, b)
@@ -368,7 +368,7 @@ def test_order_does_not_change_values_without_conflicts(first, second, names_fir
     a = _part(first, "a", names_first, deprivation_first)
     b = _part(second, "b", not names_first, not deprivation_first)
     ab, ba = combine(a, b), combine(b, a)
-    for x, y in zip(_canonical(ab), _canonical(ba)):
+    for x, y in zip(_canonical(ab), _canonical(ba), strict=True):
         assert x.equals(y)
     overlap = len(set(first) & set(second))
     assert ab.report.duplicates["values"] == ba.report.duplicates["values"] == overlap

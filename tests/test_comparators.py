@@ -12,7 +12,7 @@ from scipy.spatial.distance import cdist
 
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
-from publicservices.stats.comparators import compare_with_neighbours, nearest_neighbours
+from publicservices.stats import compare_with_neighbours, nearest_neighbours
 
 
 def make_areas(n=200, seed=0, **extra):
@@ -78,12 +78,12 @@ def test_matches_scipy_mahalanobis():
 def test_neighbours_stay_within_area_type_and_self_is_never_a_neighbour():
     areas = make_areas(120, area_type=["district"] * 80 + ["county"] * 40)
     nn = nearest_neighbours(areas, k=15)
-    kind = dict(zip(areas["area_code"], areas["area_type"]))
-    assert all(kind[a] == kind[b] for a, b in zip(nn["area_code"], nn["neighbour_code"]))
+    kind = dict(zip(areas["area_code"], areas["area_type"], strict=True))
+    assert all(kind[a] == kind[b] for a, b in zip(nn["area_code"], nn["neighbour_code"], strict=True))
     assert (nn["area_code"] != nn["neighbour_code"]).all()
     # within=None compares across types
     mixed = nearest_neighbours(areas, k=15, within=None)
-    assert any(kind[a] != kind[b] for a, b in zip(mixed["area_code"], mixed["neighbour_code"]))
+    assert any(kind[a] != kind[b] for a, b in zip(mixed["area_code"], mixed["neighbour_code"], strict=True))
 
 
 def test_small_groups_give_fewer_neighbours_and_duplicates_are_found():
@@ -91,8 +91,8 @@ def test_small_groups_give_fewer_neighbours_and_duplicates_are_found():
     nn = nearest_neighbours(areas, k=15)
     assert nn.group_by("area_code").len().sort("area_code")["len"].to_list() == [2, 2, 2]
     first = nn.filter(pl.col("rank") == 1)
-    assert dict(zip(first["area_code"], first["neighbour_code"]))["A"] == "B"
-    assert dict(zip(first["area_code"], first["distance"]))["A"] == 0.0
+    assert dict(zip(first["area_code"], first["neighbour_code"], strict=True))["A"] == "B"
+    assert dict(zip(first["area_code"], first["distance"], strict=True))["A"] == 0.0
 
 
 def test_weights_scale_a_covariate():
@@ -183,7 +183,7 @@ def test_compare_labels_by_polarity_and_keeps_unmatched_rows():
             "s.bad": Indicator(id="s.bad", title="b", sector="s", measure="score", polarity="lower_is_better")}
     out = compare_with_neighbours(vals, nn, polarity=inds)
     f = out.filter(pl.col("area_code") == "F")
-    assert dict(zip(f["indicator_id"], f["comparison"])) == {"s.good": "better than similar areas",
+    assert dict(zip(f["indicator_id"], f["comparison"], strict=True)) == {"s.good": "better than similar areas",
                                                              "s.bad": "worse than similar areas"}
     plain = compare_with_neighbours(vals.filter(pl.col("indicator_id") == "s.good"), nn)
     assert plain.filter(pl.col("area_code") == "F")["comparison"].item() == "higher than similar areas"

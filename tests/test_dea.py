@@ -84,7 +84,7 @@ def test_two_inputs_one_output_example_3_1():
     assert res.scores["efficient"].to_list() == [False, False, True, True, True, False]
     assert res.scores["weakly_efficient"].to_list() == [False, False, True, True, True, True]
     a = res.targets.filter(pl.col("store") == "A")
-    assert dict(zip(a["variable"], a["target"])) == pytest.approx(
+    assert dict(zip(a["variable"], a["target"], strict=True)) == pytest.approx(
         {"staff": 24 / 7, "floor": 18 / 7, "sales": 1.0}, abs=1e-9)
 
 
@@ -235,7 +235,7 @@ def test_scores_in_unit_interval_with_an_efficient_unit(data, model, orientation
     assert np.all(eff > 0) and np.all(eff <= 1)
     assert res.scores["efficient"].any()
     # every peer is itself on the frontier
-    weak = dict(zip(res.scores["unit"], res.scores["weakly_efficient"]))
+    weak = dict(zip(res.scores["unit"], res.scores["weakly_efficient"], strict=True))
     assert all(weak[p] for p in res.peers["peer"])
 
 

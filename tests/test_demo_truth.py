@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 import publicservices as ps
-import publicservices.stats.ranking as rk
+import publicservices.stats as rk
 
 PERIOD = "2023/24"
 

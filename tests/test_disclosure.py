@@ -276,8 +276,8 @@ def _published_totals(truth: pl.DataFrame) -> list[tuple[list[int], float, float
 def _subtraction_attack(truth: pl.DataFrame, out: pl.DataFrame) -> dict[int, tuple[float, float]]:
     """Recover hidden numerators and complements as total minus the published (or already recovered)
     cells of a group, repeating until nothing more falls out."""
-    den = dict(zip(out.get_column("_id").to_list(), out.get_column("denominator").to_list()))
-    num = {i: v for i, v in zip(out.get_column("_id").to_list(), out.get_column("numerator").to_list()) if v is not None}
+    den = dict(zip(out.get_column("_id").to_list(), out.get_column("denominator").to_list(), strict=True))
+    num = {i: v for i, v in zip(out.get_column("_id").to_list(), out.get_column("numerator").to_list(), strict=True) if v is not None}
     comp = {i: den[i] - v for i, v in num.items()}
     visible = set(num)
     totals = _published_totals(truth)
@@ -306,7 +306,7 @@ def _bounds_attack(truth: pl.DataFrame, out: pl.DataFrame) -> dict[int, tuple[fl
     if not ids:
         return {}
     col = {i: k for k, i in enumerate(ids)}
-    shown = dict(zip(out.get_column("_id").to_list(), out.get_column("numerator").to_list()))
+    shown = dict(zip(out.get_column("_id").to_list(), out.get_column("numerator").to_list(), strict=True))
     a_eq, b_eq = [], []
     for group, t_num, _ in _published_totals(truth):
         inside = [i for i in group if i in col]
@@ -346,7 +346,7 @@ def test_attacker_recovers_no_hidden_cell_from_the_totals(drawn, zero):
     # subtraction: total minus the shown cells, numerators and complements, within every grouping
     # (0 of 0 -- an area with nobody in it, hidden under suppress_zero -- is known from its shown
     # denominator alone and discloses nobody)
-    den = dict(zip(truth.get_column("_id").to_list(), truth.get_column("denominator").to_list()))
+    den = dict(zip(truth.get_column("_id").to_list(), truth.get_column("denominator").to_list(), strict=True))
     recovered = {i: v for i, v in _subtraction_attack(truth, out).items() if den[i] > 0}
     assert recovered == {}, f"recovered by subtraction: {recovered}"
     # bounds: no hidden numerator (hence no complement) is pinned to one value by the totals

@@ -10,8 +10,8 @@ import pytest
 
 from publicservices.errors import DataError, IndicatorError, SchemaError
 from publicservices.indicators import Indicator
-from publicservices.stats.fairness import fairness, trend
-from publicservices.stats.variation import between_area_variation
+from publicservices.stats import assess_fairness, between_area_variation
+from publicservices.stats.fairness.assess import trend
 
 UPTAKE = Indicator(id="demo.uptake", title="screening uptake", sector="demo", measure="proportion", multiplier=100,
                    polarity="higher_is_better")
@@ -40,7 +40,7 @@ def values_frame(gradient_by_period=(0.10, 0.08, 0.06, 0.04, 0.02), seed: int = 
     rel = (dep - dep.mean()) / dep.std()
     frames = []
     u = rng.normal(0, 0.03, K)
-    for (period, start), g in zip(PERIODS, gradient_by_period):
+    for (period, start), g in zip(PERIODS, gradient_by_period, strict=True):
         n = np.round(pop * 0.05)
         p = np.clip(0.6 - g * rel + u, 0.05, 0.95)
         x = rng.binomial(n.astype(np.int64), p).astype(float)
@@ -62,7 +62,7 @@ DEFS = {i.id: i for i in (UPTAKE, DEATHS, LE)}
 
 @pytest.fixture(scope="module")
 def result() -> pl.DataFrame:
-    return fairness(values_frame(), DEFS, areas=areas_frame(), repetitions=2000)
+    return assess_fairness(values_frame(), DEFS, areas=areas_frame(), repetitions=2000)
 
 
 def test_one_row_per_indicator_and_period_in_time_order(result):
@@ -101,13 +101,13 @@ def test_dataset_input_gives_the_same_answer(result):
         areas = areas_frame()
         indicators = DEFS
 
-    again = fairness(Data(), repetitions=2000)
+    again = assess_fairness(Data(), repetitions=2000)
     # a Dataset is laid out by comparable set first: the same numbers, with the set named
     assert set(again["comparable_set"]) == {"other"}
     assert again.drop("summary", "comparable_set").equals(result.drop("summary"))
-    only = fairness(Data(), [UPTAKE.id], repetitions=2000)
+    only = assess_fairness(Data(), [UPTAKE.id], repetitions=2000)
     assert set(only["indicator_id"]) == {UPTAKE.id}
-    lazy = fairness(values_frame().lazy(), list(DEFS.values()), areas=areas_frame(), repetitions=2000)
+    lazy = assess_fairness(values_frame().lazy(), list(DEFS.values()), areas=areas_frame(), repetitions=2000)
     assert lazy.drop("summary").equals(result.drop("summary"))
 
 
@@ -115,7 +115,7 @@ def test_real_dataset_object_is_accepted():
     from publicservices.dataset import Dataset
 
     ds = Dataset(values=values_frame(), areas=areas_frame(), indicators=list(DEFS.values()))
-    out = fairness(ds, repetitions=2000)
+    out = assess_fairness(ds, repetitions=2000)
     assert out.height == 15 and out["summary"].null_count() == 0
 
 
@@ -124,7 +124,7 @@ def test_vectorised_groups_equal_separate_runs(result):
                      "sii", "rii", "gap", "concentration_index", "region_share_variance", "scv"]
     values = values_frame()
     for ind, period in ((UPTAKE.id, PERIODS[2][0]), (LE.id, PERIODS[4][0])):
-        alone = fairness(values.filter((pl.col("indicator_id") == ind) & (pl.col("period") == period)), DEFS,
+        alone = assess_fairness(values.filter((pl.col("indicator_id") == ind) & (pl.col("period") == period)), DEFS,
                          areas=areas_frame(), repetitions=2000).row(0, named=True)
         row = result.filter((pl.col("indicator_id") == ind) & (pl.col("period") == period)).row(0, named=True)
         for c in deterministic:
@@ -165,7 +165,7 @@ def test_rows_left_out_are_counted():
         pl.when(pl.col("area_code") == CODES[2]).then(None).otherwise(pl.col("population")).alias("population"),
         pl.when(pl.col("area_code") == CODES[3]).then(None).otherwise(pl.col("parent_code")).alias("parent_code"),
     )
-    row = fairness(values, DEFS, areas=areas, repetitions=2000).row(0, named=True)
+    row = assess_fairness(values, DEFS, areas=areas, repetitions=2000).row(0, named=True)
     assert row["n_areas"] == K - 1 and row["n_missing"] == 1
     assert row["n_no_deprivation"] == 1 and row["n_no_weight"] == 1 and row["n_no_group"] == 1
     assert row["k"] == K - 1
@@ -173,7 +173,7 @@ def test_rows_left_out_are_counted():
 
 def test_without_areas_measures_that_need_them_are_null_with_notes():
     values = values_frame().filter(pl.col("indicator_id") == LE.id)
-    out = fairness(values, DEFS)
+    out = assess_fairness(values, DEFS)
     row = out.row(0, named=True)
     assert row["sii"] is None and "no deprivation scores" in row["gradient_note"]
     assert "no regions" in row["region_note"] and row["sd_w"] is None
@@ -183,13 +183,13 @@ def test_without_areas_measures_that_need_them_are_null_with_notes():
 def test_breakdown_columns_give_separate_rows():
     v = values_frame().filter(pl.col("indicator_id") == UPTAKE.id)
     both = pl.concat([v.with_columns(pl.lit("F").alias("sex")), v.with_columns(pl.lit("M").alias("sex"))])
-    out = fairness(both, DEFS, areas=areas_frame(), repetitions=2000)
+    out = assess_fairness(both, DEFS, areas=areas_frame(), repetitions=2000)
     assert out.height == 10 and set(out["sex"]) == {"F", "M"}
 
 
 def test_neighbours_add_morans_i():
     pairs = pl.DataFrame({"area_code": CODES[:-1], "neighbour_code": CODES[1:]})
-    out = fairness(values_frame().filter(pl.col("indicator_id") == LE.id), DEFS, areas=areas_frame(),
+    out = assess_fairness(values_frame().filter(pl.col("indicator_id") == LE.id), DEFS, areas=areas_frame(),
                    neighbours=pairs, permutations=49, repetitions=2000)
     assert out["moran_i"].null_count() == 0 and out["moran_p"].is_between(0, 1).all()
 
@@ -197,25 +197,25 @@ def test_neighbours_add_morans_i():
 def test_no_variation_and_too_few_areas_sentences():
     flat = pl.DataFrame({"indicator_id": UPTAKE.id, "area_code": CODES[:30], "period": "2020",
                          "numerator": [500.0] * 30, "denominator": [1000.0] * 30})
-    s = fairness(flat, DEFS)["summary"][0]
+    s = assess_fairness(flat, DEFS)["summary"][0]
     assert s.startswith("The variation between areas in screening uptake is no larger than chance would produce")
     one = flat.head(1)
-    s1 = fairness(one, DEFS)["summary"][0]
+    s1 = assess_fairness(one, DEFS)["summary"][0]
     assert s1.startswith("There are too few areas")
 
 
 def test_input_errors_are_clear():
     v = values_frame()
     with pytest.raises(IndicatorError, match="no definition for indicator"):
-        fairness(v, {UPTAKE.id: UPTAKE})
+        assess_fairness(v, {UPTAKE.id: UPTAKE})
     with pytest.raises(IndicatorError, match="have no rows"):
-        fairness(type("D", (), {"values": v, "areas": areas_frame(), "indicators": DEFS})(), ["demo.nothing"])
+        assess_fairness(type("D", (), {"values": v, "areas": areas_frame(), "indicators": DEFS})(), ["demo.nothing"])
     with pytest.raises(SchemaError, match="area_code"):
-        fairness(v.drop("area_code"), DEFS)
+        assess_fairness(v.drop("area_code"), DEFS)
     with pytest.raises(DataError, match="duplicated"):
-        fairness(v, DEFS, areas=pl.concat([areas_frame(), areas_frame().head(2)]))
+        assess_fairness(v, DEFS, areas=pl.concat([areas_frame(), areas_frame().head(2)]))
     with pytest.raises(SchemaError, match="no row has a value"):
-        fairness(v.select("indicator_id", "area_code", "period"), DEFS)
+        assess_fairness(v.select("indicator_id", "area_code", "period"), DEFS)
 
 
 def test_parent_area_rows_are_left_out_and_counted():
@@ -227,8 +227,8 @@ def test_parent_area_rows_are_left_out_and_counted():
         .rename({"parent_code": "area_code"})
     )
     areas = pl.concat([areas_frame(), pl.DataFrame({"area_code": region_rows["area_code"]})], how="diagonal_relaxed")
-    with_regions = fairness(pl.concat([v, region_rows], how="diagonal_relaxed"), DEFS, areas=areas, repetitions=2000).row(0, named=True)
-    alone = fairness(v, DEFS, areas=areas_frame(), repetitions=2000).row(0, named=True)
+    with_regions = assess_fairness(pl.concat([v, region_rows], how="diagonal_relaxed"), DEFS, areas=areas, repetitions=2000).row(0, named=True)
+    alone = assess_fairness(v, DEFS, areas=areas_frame(), repetitions=2000).row(0, named=True)
     assert with_regions["n_parent_areas"] == 6 and alone["n_parent_areas"] == 0
     assert with_regions["n_areas"] == K
     assert with_regions["tau2"] == pytest.approx(alone["tau2"], rel=1e-12)
@@ -239,10 +239,10 @@ def test_non_numeric_counts_are_named():
     v = values_frame().filter(pl.col("indicator_id") == UPTAKE.id).with_columns(pl.col("numerator").cast(pl.String))
     v = v.with_columns(pl.when(pl.col("area_code") == CODES[5]).then(pl.lit("n/a")).otherwise(pl.col("numerator")).alias("numerator"))
     with pytest.raises(SchemaError, match="'numerator' holds text that is not a number") as info:  # named at the door
-        fairness(v, DEFS)
+        assess_fairness(v, DEFS)
     assert CODES[5] in str(info.value)
     ok = v.with_columns(pl.col("numerator").replace("n/a", "12"))
-    assert fairness(ok, DEFS).height == 5  # numbers written as text are fine
+    assert assess_fairness(ok, DEFS).height == 5  # numbers written as text are fine
 
 
 @pytest.mark.parametrize("method", ["DL", "PM", "REML"])
@@ -250,7 +250,7 @@ def test_real_data_every_estimate_lies_inside_its_interval(shared_data, method):
     # issue: the upper-tier 2022-24 row had DL tau2 44.5 with a Q-profile interval of 44.8 to 74.1
     import publicservices as ps
 
-    out = fairness(ps.read(shared_data("health_preventable_cvd_mortality.csv")).to_dataset(), method=method, repetitions=200)
+    out = assess_fairness(ps.read(shared_data("health_preventable_cvd_mortality.csv")).to_dataset(), method=method, repetitions=200)
     assert out.height > 0 and out["tau2"].null_count() == 0
     for col in ("tau2", "i2", "true_cv"):
         outside = out.filter((pl.col(col) < pl.col(f"{col}_lower_95")) | (pl.col(col) > pl.col(f"{col}_upper_95")))
@@ -263,9 +263,9 @@ def test_plain_frames_are_checked_at_the_door():
     # dtypes str and str"), and an areas frame of the wrong types met a join
     v = values_frame().filter(pl.col("indicator_id") == UPTAKE.id)
     with pytest.raises(SchemaError, match="'period_start' holds text that is not an ISO date"):
-        fairness(v.with_columns(pl.col("period_start").cast(pl.String).str.replace("-", "/")), DEFS, areas=areas_frame())
+        assess_fairness(v.with_columns(pl.col("period_start").cast(pl.String).str.replace("-", "/")), DEFS, areas=areas_frame())
     with pytest.raises(DataError, match="'deprivation' holds NaN or infinite values"):
-        fairness(v, DEFS, areas=areas_frame().with_columns(pl.lit(float("inf")).alias("deprivation")))
+        assess_fairness(v, DEFS, areas=areas_frame().with_columns(pl.lit(float("inf")).alias("deprivation")))
     # periods with no dates are still ordered by their labels (a simulation's seeds, say)
     seeds = v.drop("period_start").with_columns(pl.format("seed{}", pl.col("period")).alias("period"))
-    assert fairness(seeds, DEFS, areas=areas_frame()).height == v.get_column("period").n_unique()
+    assert assess_fairness(seeds, DEFS, areas=areas_frame()).height == v.get_column("period").n_unique()

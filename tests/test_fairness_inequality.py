@@ -9,8 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from publicservices.stats.dispersion import coefficient_of_variation, dispersion, weighted_quantile
-from publicservices.stats.inequality import atkinson, gini, inequality, theil_l, theil_t
+from publicservices.stats import (
+    atkinson,
+    coefficient_of_variation,
+    dispersion_measures,
+    gini,
+    inequality_indices,
+    theil_l,
+    theil_t,
+    weighted_quantile,
+)
 
 ineq = pytest.importorskip("inequality")
 from inequality.atkinson import atkinson as pysal_atkinson  # noqa: E402
@@ -64,7 +72,7 @@ def test_unweighted_indices_match_pysal(seed):
     y = rng.lognormal(3, 0.6, size=2_000)
     regions = rng.integers(0, 9, size=y.size).astype(str)
     df = pl.DataFrame({"value": y, "region": regions})
-    row = inequality(df, by=[], group="region", weight=None).row(0, named=True)
+    row = inequality_indices(df, by=[], group="region", weight=None).row(0, named=True)
     assert row["gini"] == pytest.approx(Gini(y).g, abs=1e-12)
     assert row["theil_t"] == pytest.approx(float(Theil(y).T), abs=1e-12)
     decomposed = TheilD(y, regions)
@@ -83,9 +91,9 @@ def test_grouped_results_equal_single_group_results():
         "g": RNG.integers(0, 7, n), "value": RNG.gamma(2.0, 10.0, n), "w": RNG.uniform(100, 5000, n),
         "region": RNG.integers(0, 4, n).astype(str),
     })
-    grouped = inequality(df, by="g", group="region", weight="w").sort("g")
+    grouped = inequality_indices(df, by="g", group="region", weight="w").sort("g")
     for g, sub in df.group_by("g"):
-        alone = inequality(sub, by=[], group="region", weight="w").row(0, named=True)
+        alone = inequality_indices(sub, by=[], group="region", weight="w").row(0, named=True)
         row = grouped.filter(pl.col("g") == g[0]).row(0, named=True)
         for k, v in alone.items():
             if isinstance(v, float):
@@ -122,7 +130,7 @@ def test_weighted_decomposition_matches_reference():
     y = RNG.gamma(2.0, 3.0, n)
     w = RNG.uniform(1, 10, n)
     g = RNG.integers(0, 5, n)
-    row = inequality(pl.DataFrame({"value": y, "w": w, "region": g.astype(str)}), by=[], group="region", weight="w").row(0, named=True)
+    row = inequality_indices(pl.DataFrame({"value": y, "w": w, "region": g.astype(str)}), by=[], group="region", weight="w").row(0, named=True)
     total_w, m = w.sum(), np.average(y, weights=w)
     tb = tw = lb = lw = vb = vw = 0.0
     for k in np.unique(g):
@@ -147,7 +155,7 @@ def test_dispersion_matches_numpy():
     n = 1_001
     y = RNG.normal(50, 10, n)
     w = RNG.uniform(1, 5, n)
-    row = dispersion(pl.DataFrame({"g": [1] * n, "value": y, "population": w}), by="g").row(0, named=True)
+    row = dispersion_measures(pl.DataFrame({"g": [1] * n, "value": y, "population": w}), by="g").row(0, named=True)
     assert row["mean"] == pytest.approx(y.mean(), rel=1e-12)
     assert row["sd"] == pytest.approx(y.std(ddof=1), rel=1e-12)
     assert row["range"] == pytest.approx(y.max() - y.min(), rel=1e-12)
@@ -164,7 +172,7 @@ def test_dispersion_matches_numpy():
 def test_dispersion_counts_rows_left_out():
     df = pl.DataFrame({"g": ["a"] * 6, "value": [1.0, 2.0, None, float("nan"), 5.0, 6.0],
                        "population": [1.0, None, 1.0, 1.0, 0.0, 2.0]})
-    row = dispersion(df, by="g").row(0, named=True)
+    row = dispersion_measures(df, by="g").row(0, named=True)
     assert (row["n"], row["n_missing"], row["n_no_weight"]) == (4, 2, 2)
     assert row["mean_w"] == pytest.approx((1 + 12) / 3)
 
@@ -172,7 +180,7 @@ def test_dispersion_counts_rows_left_out():
 def test_zero_and_negative_values_are_reported_not_dropped():
     df = pl.DataFrame({"g": ["zero"] * 4 + ["neg"] * 4 + ["ok"] * 4,
                        "value": [0.0, 1.0, 2.0, 3.0, -1.0, 1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 4.0]})
-    out = {r["g"]: r for r in inequality(df, by="g", group=None, weight=None).iter_rows(named=True)}
+    out = {r["g"]: r for r in inequality_indices(df, by="g", group=None, weight=None).iter_rows(named=True)}
     zero = out["zero"]
     assert zero["n_zero"] == 1 and zero["gini"] is not None and zero["theil_t"] is not None
     assert zero["atkinson_0_5"] is not None
@@ -231,7 +239,7 @@ def test_decomposition_adds_up(y, data):
     groups = data.draw(arrays(np.int64, y.size, elements=st.integers(0, 4)))
     df = pl.DataFrame({"value": y, "w": w, "region": groups.astype(str)})
     for weight in (None, "w"):
-        row = inequality(df, by=[], group="region", weight=weight).row(0, named=True)
+        row = inequality_indices(df, by=[], group="region", weight=weight).row(0, named=True)
         assert row["theil_t_between"] + row["theil_t_within"] == pytest.approx(row["theil_t"], abs=1e-12)
         assert row["theil_l_between"] + row["theil_l_within"] == pytest.approx(row["theil_l"], abs=1e-12)
         assert row["theil_t_between"] >= -1e-15 and row["theil_l_between"] >= -1e-15
@@ -246,8 +254,8 @@ def test_decomposition_adds_up(y, data):
 def test_dispersion_permutation_invariance_and_scale(y, data):
     w = data.draw(arrays(np.float64, y.size, elements=weights_for))
     perm = np.array(data.draw(st.permutations(list(range(y.size)))))
-    a = dispersion(pl.DataFrame({"g": [0] * y.size, "value": y, "population": w}), by="g")
-    b = dispersion(pl.DataFrame({"g": [0] * y.size, "value": y[perm] * 3.0, "population": w[perm]}), by="g")
+    a = dispersion_measures(pl.DataFrame({"g": [0] * y.size, "value": y, "population": w}), by="g")
+    b = dispersion_measures(pl.DataFrame({"g": [0] * y.size, "value": y[perm] * 3.0, "population": w[perm]}), by="g")
     for col in ("cv", "cv_w", "p90_p10", "p90_p10_w"):
         if a[col][0] is not None:
             assert b[col][0] == pytest.approx(a[col][0], rel=1e-9)
@@ -285,7 +293,7 @@ def test_grouped_rows_without_a_value_are_left_out_and_said_never_read_as_equali
         "w": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, nan, 2.0, 1.0, 1.0, 1.0],
         "region": ["N", "S"] * 6,
     })
-    out = {r["g"]: r for r in inequality(df, by="g", group="region", weight="w").iter_rows(named=True)}
+    out = {r["g"]: r for r in inequality_indices(df, by="g", group="region", weight="w").iter_rows(named=True)}
     one = out["one"]
     for col in ("gini", "theil_t", "theil_l", "atkinson_0_5", "atkinson_1", "atkinson_2", "theil_t_between",
                 "theil_t_within", "region_share_variance"):
@@ -300,7 +308,7 @@ def test_grouped_rows_without_a_value_are_left_out_and_said_never_read_as_equali
     assert weight["gini"] == pytest.approx(gini([1.0, 3.0], [1.0, 2.0]), abs=1e-15)
     assert weight["inequality_note"] == "left out: 1 without a positive weight"
     assert out["full"]["inequality_note"] is None
-    unweighted = {r["g"]: r for r in inequality(df, by="g", group=None, weight=None).iter_rows(named=True)}
+    unweighted = {r["g"]: r for r in inequality_indices(df, by="g", group=None, weight=None).iter_rows(named=True)}
     assert unweighted["weight"]["inequality_note"] is None and unweighted["one"]["gini"] is None
 
 
@@ -317,7 +325,7 @@ def test_inserting_a_nan_never_reads_as_equality(y, data):
     # so 0 only when all of those are equal
     frame = pl.DataFrame({"value": y_nan, "w": w_one})
     for weight, ref_w in ((None, None), ("w", w)):
-        row = inequality(frame, by=[], group=None, weight=weight).row(0, named=True)
+        row = inequality_indices(frame, by=[], group=None, weight=weight).row(0, named=True)
         for name, f in _single_indices().items():
             assert row[name] == pytest.approx(f(y, ref_w), rel=1e-9, abs=1e-12), name
             if row[name] == 0.0:

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from publicservices.errors import DataError, PublicServicesError, SchemaError
-from publicservices.stats.gradient import assign_quantiles, sii
+from publicservices.stats import assign_quantiles, sii
 
 FIXTURES = Path(__file__).parent / "fixtures" / "phe"
 SHEET = pl.read_csv(FIXTURES / "sii.csv", infer_schema_length=None)
@@ -259,14 +259,14 @@ def test_values_only_indicators_get_an_equally_weighted_gradient():
     import polars as pl
 
     from publicservices.indicators import Indicator
-    from publicservices.stats.fairness import fairness
+    from publicservices.stats import assess_fairness
 
     ind = Indicator(id="welfare.rate", title="Rate", sector="welfare", measure="score", polarity="lower_is_better")
     codes = [f"A{i:02d}" for i in range(40)]
     values = pl.DataFrame({"indicator_id": ["welfare.rate"] * 40, "area_code": codes, "period": ["2023"] * 40,
                            "value": [10.0 - 0.1 * i for i in range(40)]})
     areas = pl.DataFrame({"area_code": codes, "deprivation": [float(40 - i) for i in range(40)]})
-    row = fairness(values, [ind], areas=areas, repetitions=1000).row(0, named=True)
+    row = assess_fairness(values, [ind], areas=areas, repetitions=1000).row(0, named=True)
     # value falls as deprivation falls: the most deprived have the higher values, so the SII is negative
     assert row["sii"] is not None and row["sii"] < 0
     assert "areas weighted equally" in row["gradient_note"]

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from publicservices.errors import DataError, SchemaError
-from publicservices.stats.spatial import morans_i, neighbour_pairs
+from publicservices.stats import morans_i, neighbour_pairs
 
 
 def grid(side: int) -> tuple[list[str], pl.DataFrame, np.ndarray]:

@@ -13,12 +13,7 @@ from hypothesis.extra.numpy import arrays
 from scipy import optimize, stats
 
 from publicservices.errors import PublicServicesError
-from publicservices.stats.variation import (
-    between_area_variation,
-    reliability,
-    standard_error,
-    systematic_component,
-)
+from publicservices.stats import between_area_variation, reliability, standard_error, systematic_component
 
 # -- per-group NumPy / SciPy references ---------------------------------------------------------
 
@@ -45,7 +40,7 @@ def ref_q_profile(y, v, level=0.95):
         if q_gen(0.0, y, v) <= target:
             out.append(0.0)
         else:
-            out.append(optimize.brentq(lambda t: q_gen(t, y, v) - target, 0.0, 1e6 * (np.var(y) + v.max()), xtol=1e-14, rtol=1e-14))
+            out.append(optimize.brentq(lambda t, target=target: q_gen(t, y, v) - target, 0.0, 1e6 * (np.var(y) + v.max()), xtol=1e-14, rtol=1e-14))
     return out
 
 

@@ -228,7 +228,7 @@ def valid_frames(draw):
             "area_code": codes,
             "period": [f"{y}/{(y + 1) % 100:02d}" for y in years],
             "period_start": [dt.date(y, 4, 1) for y in years],
-            "numerator": [float(int(s * d)) for s, d in zip(shares, denominators)],
+            "numerator": [float(int(s * d)) for s, d in zip(shares, denominators, strict=True)],
             "denominator": denominators,
             "value": [s * 100 for s in shares],
             "lower_ci": [None] * n,

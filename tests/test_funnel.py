@@ -14,15 +14,15 @@ from scipy import stats
 
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
-from publicservices.stats.funnel import (
-    SIGNIFICANCE_LEVELS,
+from publicservices.stats import (
+    build_funnel,
     exact_funnel_limits,
-    funnel,
     funnel_limits,
     funnel_points,
     funnel_significance,
     winsorised_dispersion,
 )
+from publicservices.stats.ranking.funnels import SIGNIFICANCE_LEVELS
 
 FIX = Path(__file__).parent / "fixtures" / "phe"
 REL = 1e-6
@@ -284,7 +284,7 @@ def test_dispersion_matches_direct_implementation(pairs):
 
 @pytest.mark.parametrize("q", [0.05, 0.1, 0.2])
 def test_rescaled_phi_is_one_on_average_under_chance(q):
-    from publicservices.stats.funnel import winsorised_second_moment
+    from publicservices.stats.ranking.exact_funnel import winsorised_second_moment
 
     assert winsorised_second_moment(q) == pytest.approx(winsorised_normal_moment(q), rel=1e-9)
     z = np.random.default_rng(4).normal(size=(400, 200))
@@ -299,7 +299,7 @@ def test_additive_tau2_recovers_simulated_between_unit_variance():
     p = np.clip(0.3 + rng.normal(0, math.sqrt(tau2), k), 0.01, 0.99)
     x = rng.binomial(n.astype(int), p).astype(float)
     ind = Indicator(id="health.x", title="x", sector="health", measure="proportion", multiplier=1)
-    f = funnel(pl.DataFrame({"numerator": x, "denominator": n}), ind, "additive", winsorize=0.0)
+    f = build_funnel(pl.DataFrame({"numerator": x, "denominator": n}), ind, "additive", winsorize=0.0)
     assert f.dispersion["tau2"][0] == pytest.approx(tau2, rel=0.15)
     assert f.dispersion["phi"][0] > 1.5 and f.dispersion["chi2_p"][0] < 1e-6
 
@@ -319,7 +319,7 @@ IND = Indicator(id="health.screening", title="Screening", sector="health", measu
 @pytest.mark.parametrize("kind", ["multiplicative", "additive"])
 def test_overdispersed_limits_match_their_formula(kind):
     df = _overdispersed_frame()
-    f = funnel(df, IND, kind)
+    f = build_funnel(df, IND, kind)
     x, n = df["numerator"].to_numpy(), df["denominator"].to_numpy()
     theta = x.sum() / n.sum()
     s = np.sqrt(theta * (1 - theta) / n)
@@ -329,12 +329,12 @@ def test_overdispersed_limits_match_their_formula(kind):
         half = zz * s * math.sqrt(phi) if kind == "multiplicative" else zz * np.sqrt(s**2 + tau2)
         np.testing.assert_allclose(f.points[f"upper_{level}"].to_numpy(), 100 * np.minimum(theta + half, 1), rtol=1e-9)
         np.testing.assert_allclose(f.points[f"lower_{level}"].to_numpy(), 100 * np.maximum(theta - half, 0), rtol=1e-9)
-    plain = funnel(df, IND, method="normal")
+    plain = build_funnel(df, IND, method="normal")
     flagged = lambda fr: (fr.points["position_95"] != "within").sum()  # noqa: E731
     assert flagged(f) < flagged(plain)  # widening flags fewer units
     assert f.dispersion["tau2"][0] == pytest.approx(tau2 * 100**2, rel=1e-9)
     with pytest.raises(DataError, match="normal approximations"):
-        funnel(df, IND, kind, method="exact")
+        build_funnel(df, IND, kind, method="exact")
 
 
 def test_multiplicative_leaves_limits_alone_when_phi_below_one():
@@ -342,16 +342,16 @@ def test_multiplicative_leaves_limits_alone_when_phi_below_one():
     n = np.full(50, 1000.0)
     x = np.round(np.full(50, 500.0) + rng.integers(-2, 3, 50))  # under-dispersed
     df = pl.DataFrame({"numerator": x, "denominator": n})
-    f = funnel(df, IND, "multiplicative")
-    plain = funnel(df, IND, method="normal")
+    f = build_funnel(df, IND, "multiplicative")
+    plain = build_funnel(df, IND, method="normal")
     assert f.dispersion["phi"][0] < 1
     assert f.points["upper_95"].to_list() == plain.points["upper_95"].to_list()
 
 
-# ---------------------------------------------------------------- funnel(): positions and polarity
+# ---------------------------------------------------------------- build_funnel(): positions and polarity
 def test_phe_method_labels_equal_funnel_significance():
     d = read("funnel_prop_input.csv").rename({"Area": "area_code"}).drop("significance")
-    f = funnel(d, IND)
+    f = build_funnel(d, IND)
     assert f.points["significance"].to_list() == funnel_significance(d, statistic="proportion")["significance"].to_list()
     sig = f.points["significance"].cast(pl.String)
     assert ((sig == "High (0.001)") == (f.points["position_998"] == "above")).all()
@@ -368,10 +368,10 @@ def test_polarity_turns_above_into_worse():
     d = read("funnel_prop_input.csv").drop("significance")
     low = Indicator(id="health.bad", title="Bad", sector="health", measure="proportion", multiplier=100,
                     polarity="lower_is_better")
-    f = funnel(d, low)
+    f = build_funnel(d, low)
     above = f.points.filter(pl.col("position_998") == "above")
     assert above.height > 0 and (above["comparison"] == "worse (99.8%)").all()
-    none = funnel(d, low, polarity="no_judgement")
+    none = build_funnel(d, low, polarity="no_judgement")
     assert (none.points.filter(pl.col("position_998") == "above")["comparison"] == "higher (99.8%)").all()
 
 
@@ -379,7 +379,7 @@ def test_ratio_and_dsr_funnels_from_indicators():
     r = read("funnel_ratio_input.csv").rename({"obs": "numerator", "expected": "denominator"}).drop("significance")
     smr = Indicator(id="health.smr", title="SMR", sector="health", measure="ratio", multiplier=100,
                     polarity="lower_is_better")
-    f = funnel(r, smr)
+    f = build_funnel(r, smr)
     expected = read("funnel_ratio_input.csv")["significance"].to_list()
     assert f.points["significance"].cast(pl.String).to_list() == expected
     np.testing.assert_allclose(f.points["value"].to_numpy(), 100 * r["numerator"].to_numpy() / r["denominator"].to_numpy())
@@ -388,7 +388,7 @@ def test_ratio_and_dsr_funnels_from_indicators():
     s = read("funnel_rate_significance_input.csv")
     dsr_ind = Indicator(id="health.dsr", title="DSR", sector="health", measure="dsr", multiplier=1e5)
     dsr = s.select(numerator="count", value="rate_dsr", denominator="pop")
-    f = funnel(dsr, dsr_ind)
+    f = build_funnel(dsr, dsr_ind)
     assert f.points["significance"].cast(pl.String).to_list() == s["dsr_per_100000_with_0"].to_list()
     small = f.points.filter(pl.col("numerator") < 10)
     assert small["position_95"].null_count() == small.height
@@ -397,7 +397,7 @@ def test_ratio_and_dsr_funnels_from_indicators():
 def test_exact_method_positions_follow_limits_and_groups_split():
     d = _overdispersed_frame(k=60)
     two = pl.concat([d.with_columns(period=pl.lit("2022")), d.with_columns(period=pl.lit("2023"))])
-    f = funnel(two, IND, method="exact")
+    f = build_funnel(two, IND, method="exact")
     assert f.dispersion.height == 2 and "period" in f.limits.columns
     pts = f.points
     above = (pts["value"] > pts["upper_95"]).to_numpy()
@@ -409,15 +409,15 @@ def test_normal_funnel_for_scores_needs_standard_errors():
     score = Indicator(id="schools.progress", title="Progress 8", sector="schools", measure="score",
                       polarity="higher_is_better")
     df = pl.DataFrame({"area_code": list("ABCD"), "value": [0.1, -0.5, 0.0, 0.9], "se": [0.1, 0.1, 0.2, 0.1]})
-    f = funnel(df, score)
+    f = build_funnel(df, score)
     w = 1 / df["se"].to_numpy() ** 2
     theta = float((w * df["value"].to_numpy()).sum() / w.sum())
     assert f.points["baseline"][0] == pytest.approx(theta)
     np.testing.assert_allclose(f.points["upper_95"].to_numpy(), theta + 1.959963984540054 * df["se"].to_numpy())
     with pytest.raises(SchemaError, match="se"):
-        funnel(df.drop("se"), score)
+        build_funnel(df.drop("se"), score)
     with pytest.raises(DataError, match="needs counts"):
-        funnel(df, score, method="exact")
+        build_funnel(df, score, method="exact")
 
 
 def test_funnel_accepts_a_dataset_and_an_indicator_id():
@@ -428,9 +428,9 @@ def test_funnel_accepts_a_dataset_and_an_indicator_id():
     d = _overdispersed_frame(k=30).with_columns(indicator_id=pl.lit(IND.id), period=pl.lit("2023"))
     other = d.with_columns(indicator_id=pl.lit("health.other"))
     ds = FakeDataset(pl.concat([d, other]), {IND.id: IND})
-    f = funnel(ds, IND.id)
+    f = build_funnel(ds, IND.id)
     assert f.points.height == 30 and f.points["indicator_id"].unique().to_list() == [IND.id]
-    g = funnel(pl.concat([d, other]), IND.id, indicators={IND.id: IND})
+    g = build_funnel(pl.concat([d, other]), IND.id, indicators={IND.id: IND})
     assert g.points["significance"].to_list() == f.points["significance"].to_list()
 
 
@@ -439,7 +439,7 @@ def test_funnel_gives_each_breakdown_its_own_baseline_by_default():
                     multiplier=100, polarity="higher_is_better")
     df = pl.DataFrame({"area_code": list("ABCD") * 2, "sex": ["Male"] * 4 + ["Female"] * 4,
                        "numerator": [30.0, 32, 28, 30, 70, 72, 68, 70], "denominator": [100.0] * 8})
-    f = funnel(df, ind)
+    f = build_funnel(df, ind)
     assert f.points["sex"].to_list() == df["sex"].to_list()
     assert f.points["baseline"].to_list() == pytest.approx([30.0] * 4 + [70.0] * 4)
     assert f.points["comparison"].to_list() == ["similar"] * 8  # pooled, men would all be "worse"
@@ -451,7 +451,8 @@ def test_funnel_gives_each_breakdown_its_own_baseline_by_default():
 import threading  # noqa: E402
 
 import publicservices as ps  # noqa: E402
-from publicservices.stats.funnel import OVERDISPERSION_POLICIES, exact_tail_positions, poisson_funnel  # noqa: E402
+from publicservices.stats import exact_tail_positions, poisson_funnel  # noqa: E402
+from publicservices.stats.ranking.funnels import OVERDISPERSION_POLICIES
 
 
 def _exact_frame(p0: float, sizes) -> pl.DataFrame:
@@ -465,11 +466,11 @@ def _exact_frame(p0: float, sizes) -> pl.DataFrame:
 def test_nothing_is_better_than_a_100_percent_target():
     # every area at 100% was "better (99.8%)" than a 100% target
     df = pl.DataFrame({"area_code": list("ABCD"), "numerator": [10.0, 20, 57, 400], "denominator": [10.0, 20, 57, 400]})
-    f = funnel(df, IND, target=100)
+    f = build_funnel(df, IND, target=100)
     assert f.points["comparison"].to_list() == ["similar"] * 4
     assert f.points["significance"].to_list() == ["Not significant"] * 4
     # one below a 100% target is below it, however small the unit
-    below = funnel(df.with_columns(numerator=pl.col("denominator") - 1), IND, target=100)
+    below = build_funnel(df.with_columns(numerator=pl.col("denominator") - 1), IND, target=100)
     assert (below.points["position_998"] == "below").all()
     # the drawn curve never rises above 100% either
     assert f.points["upper_998"].max() <= 100 and f.limits["value"].max() <= 100
@@ -478,7 +479,7 @@ def test_nothing_is_better_than_a_100_percent_target():
 def test_area_at_a_95_percent_target_is_not_better_with_twenty_cases():
     # 20/20 against 95%: P(X >= 20) = 0.95^20 = 0.358, nowhere near 0.001 -- it was "better (99.8%)"
     df = pl.DataFrame({"area_code": ["A", "B"], "numerator": [20.0, 19.0], "denominator": [20.0, 20.0]})
-    f = funnel(df, IND, target=95)
+    f = build_funnel(df, IND, target=95)
     assert f.points["comparison"].to_list() == ["similar", "similar"]
     assert 0.95**20 == pytest.approx(0.358, abs=1e-3)
 
@@ -489,7 +490,7 @@ def test_exact_false_flag_rate_under_the_target_is_at_most_nominal(p0):
     # 12.9% outside the 95% limits at p0 = 0.95, 72% at p0 = 0.99 before the fix
     sizes = list(range(10, 101, 3))
     df = _exact_frame(p0, sizes)
-    f = funnel(df.drop("weight"), IND, target=100 * p0)
+    f = build_funnel(df.drop("weight"), IND, target=100 * p0)
     w = df["weight"].to_numpy()
     for sfx, nominal in (("95", 0.05), ("998", 0.002)):
         outside = (f.points[f"position_{sfx}"] != "within").to_numpy()
@@ -505,7 +506,7 @@ def test_exact_false_flag_rate_under_the_target_is_at_most_nominal(p0):
 def test_exact_positions_are_the_one_sided_exact_tests_and_agree_with_the_drawn_limits(p0, n, frac):
     x = float(round(frac * n))
     df = pl.DataFrame({"area_code": ["A"], "numerator": [x], "denominator": [float(n)]})
-    pt = funnel(df, IND, target=100 * p0).points.row(0, named=True)
+    pt = build_funnel(df, IND, target=100 * p0).points.row(0, named=True)
     for sfx, a in (("95", 0.025), ("998", 0.001)):
         upper = stats.binom.sf(x - 1, n, p0) < a  # P(X >= x)
         lower = stats.binom.cdf(x, n, p0) < a  # P(X <= x)
@@ -548,7 +549,7 @@ def test_funnel_check_allows_for_overdispersion_by_default():
     assert d["chi2_df"] == df.height - 1  # the baseline is estimated from the same areas
     assert "beyond chance" in d["overdispersion_reason"]
     # the comparisons are those of the additive limits, which are the limits drawn
-    additive = funnel(df, IND, "additive")
+    additive = build_funnel(df, IND, "additive")
     assert r.frame["comparison"].to_list() == additive.points["comparison"].to_list()
     assert r.limits.equals(additive.limits)
     pts = r.frame
@@ -570,7 +571,7 @@ def test_auto_leaves_limits_alone_without_overdispersion():
     r = ps.funnel_check(df, IND)
     d = r.dispersion.row(0, named=True)
     assert d["overdispersion"] == "none" and not d["overdispersed"] and d["chi2_p"] >= 0.05 and d["method"] == "phe"
-    phe = funnel(df, IND)
+    phe = build_funnel(df, IND)
     assert r.frame["comparison"].to_list() == phe.points["comparison"].to_list()
     assert r.plain_limits is None
     assert "no more than chance" in r.summary()
@@ -597,9 +598,9 @@ def test_overdispersion_choices_are_checked():
     with pytest.raises(DataError, match="auto"):
         ps.funnel_check(df, IND, overdispersion="random")
     with pytest.raises(DataError, match="auto"):
-        funnel(df, IND, "yes")
+        build_funnel(df, IND, "yes")
     assert ps.funnel_check(df, IND, overdispersion=None).policy == "auto"  # None: the default policy
-    assert funnel(df, IND).dispersion["overdispersion_policy"][0] == "none"  # the PHE port stays plain
+    assert build_funnel(df, IND).dispersion["overdispersion_policy"][0] == "none"  # the PHE port stays plain
 
 
 def test_each_group_gets_its_own_overdispersion_decision():
@@ -618,11 +619,11 @@ def test_each_group_gets_its_own_overdispersion_decision():
 
 def test_overdispersion_is_measured_between_areas_not_against_a_target():
     df = _overdispersed_frame(k=50)
-    own = funnel(df, IND, "auto").dispersion.row(0, named=True)
-    d = funnel(df, IND, "auto", target=60).dispersion.row(0, named=True)
+    own = build_funnel(df, IND, "auto").dispersion.row(0, named=True)
+    d = build_funnel(df, IND, "auto", target=60).dispersion.row(0, named=True)
     assert d["chi2_df"] == 49 and d["overdispersion"] == "additive" and d["method"] == "normal"
     assert d["phi"] == pytest.approx(own["phi"], rel=1e-12) and d["tau2"] == pytest.approx(own["tau2"], rel=1e-12)
-    z = funnel(df, IND, target=60)
+    z = build_funnel(df, IND, target=60)
     assert z.dispersion["method"][0] == "exact" and z.dispersion["overdispersion"][0] == "none"
     # areas that all sit 5 points below the target differ from it, not from each other
     n = np.array([5000.0, 8000, 12000, 20000, 40000] * 8)
@@ -658,7 +659,7 @@ DSR = Indicator(id="health.dsr", title="DSR", sector="health", measure="dsr", mu
 @pytest.mark.parametrize("order", [[0, 1, 2], [2, 1, 0], [1, 0, 2]])
 def test_dsr_with_a_not_applicable_first_row_runs(order):
     df = pl.DataFrame({"area_code": ["A", "B", "C"], "numerator": [5.0, 50, 80], "value": [20.0, 150, 170]})[order]
-    for f in (funnel(df, DSR), funnel(df, DSR, method="normal"), funnel(df, DSR, "auto")):
+    for f in (build_funnel(df, DSR), build_funnel(df, DSR, method="normal"), build_funnel(df, DSR, "auto")):
         pts = f.points.sort("area_code")
         assert pts["significance"][0] == SIGNIFICANCE_LEVELS[5]
         assert pts["comparison"][0] is None and pts["position_95"][0] is None
@@ -672,8 +673,8 @@ def test_dsr_with_a_not_applicable_first_row_runs(order):
 def test_funnel_does_not_depend_on_row_order(perm):
     df = pl.DataFrame({"area_code": list("ABCDEF"), "numerator": [3.0, 50, 80, 0, 9, 400],
                        "value": [20.0, 150, 170, 0, 60, 130], "denominator": [15000.0, 33000, 47000, 20000, 15000, 300000]})
-    base = funnel(df, DSR).points.sort("area_code")
-    got = funnel(df[perm], DSR).points.sort("area_code")
+    base = build_funnel(df, DSR).points.sort("area_code")
+    got = build_funnel(df[perm], DSR).points.sort("area_code")
     assert got.select("significance", "comparison", "position_95").equals(base.select("significance", "comparison", "position_95"))
 
 
@@ -701,7 +702,7 @@ def _finishes(fn, seconds=20.0):
 def test_counts_beyond_2_to_53_raise_a_clear_error(method):
     df = pl.DataFrame({"area_code": ["A", "B"], "numerator": [2.0**54, 100.0], "denominator": [2.0**55, 1000.0]})
     with pytest.raises(DataError, match=r"(?s)numerator.*above 1e\+15.*A\b"):
-        _finishes(lambda: funnel(df, IND, method=method))
+        _finishes(lambda: build_funnel(df, IND, method=method))
     with pytest.raises(DataError, match="above 1e"):
         _finishes(lambda: exact_funnel_limits([2.0**56], 0.5, family="binomial"))
     with pytest.raises(DataError, match="above 1e"):
@@ -713,7 +714,7 @@ def test_counts_beyond_2_to_53_raise_a_clear_error(method):
 def test_rate_whose_population_would_be_implausible_is_named():
     df = pl.DataFrame({"area_code": ["A", "B"], "numerator": [100.0, 50.0], "value": [1e-12, 150.0]})
     with pytest.raises(DataError, match=r"(?s)'value'.*population"):
-        _finishes(lambda: funnel(df, DSR))
+        _finishes(lambda: build_funnel(df, DSR))
 
 
 def test_limits_without_a_finite_average_raise_a_data_error():
@@ -729,7 +730,7 @@ def test_limits_without_a_finite_average_raise_a_data_error():
 def test_no_rows_is_a_named_error_not_an_empty_concatenation():
     empty = pl.DataFrame(schema={"area_code": pl.String, "numerator": pl.Float64, "denominator": pl.Float64})
     with pytest.raises(DataError, match="no rows"):  # was: ValueError "cannot concat empty list"
-        funnel(empty, PCT)
+        build_funnel(empty, PCT)
     values = pl.DataFrame(schema={"indicator_id": pl.String, "area_code": pl.String, "period": pl.String,
                                   "numerator": pl.Float64, "denominator": pl.Float64})
     dataset = ps.Dataset(values, indicators=[PCT])

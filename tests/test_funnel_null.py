@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from publicservices.indicators import Indicator
-from publicservices.stats.funnel import funnel
+from publicservices.stats import build_funnel
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +50,7 @@ def test_exact_limits_flag_at_most_nominal_under_the_target(p0, n_range):
     n = rng.integers(n_range[0], n_range[1] + 1, 40_000)
     df = pl.DataFrame({"area_code": np.arange(n.size).astype(str), "numerator": rng.binomial(n, p0).astype(float),
                        "denominator": n.astype(float)})
-    f = funnel(df, PROP, target=100 * p0)
+    f = build_funnel(df, PROP, target=100 * p0)
     assert f.dispersion["method"][0] == "exact"
     assert outside(f, "95") <= 0.05 + 0.01
     assert outside(f, "998") <= 0.002 + 0.01
@@ -66,7 +66,7 @@ def test_exact_poisson_limits_flag_at_most_nominal(expected_range):
     e = rng.uniform(*expected_range, 40_000)
     df = pl.DataFrame({"area_code": np.arange(e.size).astype(str), "numerator": rng.poisson(e).astype(float),
                        "denominator": e})
-    f = funnel(df, SMR, method="exact")
+    f = build_funnel(df, SMR, method="exact")
     assert outside(f, "95") <= 0.06 and outside(f, "998") <= 0.012
 
 
@@ -75,7 +75,7 @@ def test_exact_poisson_limits_flag_at_most_nominal(expected_range):
 def test_auto_rarely_widens_and_flags_nominally_when_areas_differ_by_chance(k, p):
     rng = np.random.default_rng(k)
     df = binomial_funnels(rng, 300, k, p)
-    f = funnel(df, PROP, "auto")
+    f = build_funnel(df, PROP, "auto")
     widened = float((f.dispersion["overdispersion"] != "none").mean())
     assert widened <= 0.05 + 0.04  # the chi-square test's size, with Monte Carlo error
     assert outside(f, "95") <= 0.05 + 0.01
@@ -86,7 +86,7 @@ def test_auto_with_a_target_as_the_site_uses_it():
     # the site draws each funnel around the page's benchmark: a target, so exact limits when not widened
     rng = np.random.default_rng(5)
     df = binomial_funnels(rng, 300, 80, 0.3)
-    f = funnel(df, PROP, "auto", target=30)
+    f = build_funnel(df, PROP, "auto", target=30)
     assert (f.dispersion["chi2_df"] == 79).all()
     assert float((f.dispersion["overdispersion"] != "none").mean()) <= 0.09
     assert outside(f, "95") <= 0.06 and outside(f, "998") <= 0.005
@@ -98,7 +98,7 @@ def test_auto_for_ratios_under_chance():
     e = rng.uniform(5, 200, (reps, k))
     df = pl.DataFrame({"period": np.repeat(np.arange(reps), k).astype(str), "area_code": np.tile(np.arange(k), reps).astype(str),
                        "numerator": rng.poisson(e).ravel().astype(float), "denominator": e.ravel()})
-    f = funnel(df, SMR, "auto")
+    f = build_funnel(df, SMR, "auto")
     assert float((f.dispersion["overdispersion"] != "none").mean()) <= 0.05 + 0.05
     assert outside(f, "95") <= 0.06 and outside(f, "998") <= 0.005
 
@@ -110,8 +110,8 @@ def test_auto_limits_cover_areas_that_differ_by_random_effects(tau, k):
     # limits for chance alone flag 13-60% of these areas; the additive limits about 5%
     rng = np.random.default_rng(int(tau * 1000) + k)
     df = binomial_funnels(rng, 200, k, 0.3, tau)
-    auto = funnel(df, PROP, "auto")
-    plain = funnel(df, PROP, "none")
+    auto = build_funnel(df, PROP, "auto")
+    plain = build_funnel(df, PROP, "none")
     assert 0.03 <= outside(auto, "95") <= 0.05 + 0.025
     assert outside(auto, "998") <= 0.002 + 0.006
     assert outside(plain, "95") > 0.1
@@ -124,7 +124,7 @@ def test_a_few_special_causes_stand_out_without_masking_the_rest():
     rng = np.random.default_rng(21)
     k, bad = 150, 7
     df = binomial_funnels(rng, 200, k, 0.3, 0.02, outliers=bad)
-    f = funnel(df, PROP, "auto").points.with_columns(special=pl.col("area_code").is_in([f"A{i:03d}" for i in range(bad)]))
+    f = build_funnel(df, PROP, "auto").points.with_columns(special=pl.col("area_code").is_in([f"A{i:03d}" for i in range(bad)]))
     flagged = pl.col("position_95").cast(pl.String) != "within"
     rates = f.group_by("special").agg(flagged.mean().alias("rate"))
     rate = dict(rates.rows())

@@ -188,7 +188,7 @@ def look_at(what: str, result: Any, case: Any, pick: int = 0) -> None:
 BOOLS = st.booleans()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _one(options: tuple[Any, ...]) -> st.SearchStrategy[Any]:
     return st.sampled_from(options)
 
@@ -198,7 +198,7 @@ def one(options: Any) -> st.SearchStrategy[Any]:
     return _one(tuple(options))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def ints(low: int, high: int) -> st.SearchStrategy[int]:
     return st.integers(low, high)
 
@@ -241,7 +241,7 @@ def indicators(draw: st.DrawFn) -> list[Indicator]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def numbers(kind: str) -> st.SearchStrategy[float | None]:
     """One numeric cell: ``clean`` (plausible), ``edgy`` (valid but awkward) or ``hostile`` (breaks the contract)."""
     clean = st.one_of(ints(1, 100000).map(float), st.floats(0.5, 1e6))
@@ -330,7 +330,7 @@ def values_frames(draw: st.DrawFn, *, hostility: tuple[str, ...] = ("clean", "cl
     rows = [(ind, code, period, g) for ind in inds for code in codes for period in periods for g in groups]
     if rows and draw(BOOLS):  # drop some rows (which: from a drawn seed, cheaply)
         keep = _rng(draw).random(len(rows)) < draw(one([0.3, 0.7, 0.9]))
-        rows = [r for r, k in zip(rows, keep) if k] or rows[:1]
+        rows = [r for r, k in zip(rows, keep, strict=True) if k] or rows[:1]
     rows = rows[:60]
     if rows and draw(ints(0, 9)) == 0:
         rows.append(draw(st.sampled_from(rows)))
@@ -343,7 +343,7 @@ def values_frames(draw: st.DrawFn, *, hostility: tuple[str, ...] = ("clean", "cl
     num_mode = draw(one(["from_share", "from_share", "free", "absent"]))
     if num_mode == "from_share":
         num: list[float | None] = [None if d is None or (isinstance(d, float) and not math.isfinite(d)) else
-                                   float(math.floor(d * s)) if math.isfinite(d * s) else d for d, s in zip(den, share)]
+                                   float(math.floor(d * s)) if math.isfinite(d * s) else d for d, s in zip(den, share, strict=True)]
     elif num_mode == "free":
         num = _column(draw, n, kind["numerator"])
     else:
@@ -353,7 +353,7 @@ def values_frames(draw: st.DrawFn, *, hostility: tuple[str, ...] = ("clean", "cl
     if value_mode == "from_counts":
         value: list[float | None] = [
             None if a is None or b is None or b == 0 or not math.isfinite(a / b * m) else a / b * m
-            for a, b, m in zip(num, den, mult)]
+            for a, b, m in zip(num, den, mult, strict=True)]
     elif value_mode == "free":
         value = _column(draw, n, kind["value"])
     elif value_mode == "equal":
@@ -363,14 +363,14 @@ def values_frames(draw: st.DrawFn, *, hostility: tuple[str, ...] = ("clean", "cl
     ci_mode = draw(one(["absent", "absent", "around", "one_missing", "swapped", "free"]))
     half = _fractions(draw, n, 50.0, (0.0, 1e-9, 1e6))
     if ci_mode == "around":
-        lower = [None if v is None else v - h for v, h in zip(value, half)]
-        upper = [None if v is None else v + h for v, h in zip(value, half)]
+        lower = [None if v is None else v - h for v, h in zip(value, half, strict=True)]
+        upper = [None if v is None else v + h for v, h in zip(value, half, strict=True)]
     elif ci_mode == "one_missing":
-        lower = [None if v is None else v - h for v, h in zip(value, half)]
-        upper = [None if v is None or i == 0 else v + h for i, (v, h) in enumerate(zip(value, half))]
+        lower = [None if v is None else v - h for v, h in zip(value, half, strict=True)]
+        upper = [None if v is None or i == 0 else v + h for i, (v, h) in enumerate(zip(value, half, strict=True))]
     elif ci_mode == "swapped":
-        lower = [None if v is None else v + h for v, h in zip(value, half)]
-        upper = [None if v is None else v - h for v, h in zip(value, half)]
+        lower = [None if v is None else v + h for v, h in zip(value, half, strict=True)]
+        upper = [None if v is None else v - h for v, h in zip(value, half, strict=True)]
     elif ci_mode == "free":
         lower, upper = _column(draw, n, kind["ci"]), _column(draw, n, kind["ci"])
     else:
@@ -510,7 +510,7 @@ def spend_frames(draw: st.DrawFn, values: pl.DataFrame, inds: list[Indicator], n
     keys = [(a, p, s) for a in column("area_code") for p in column("period") for s in services][:80]
     if keys and draw(BOOLS):
         keep = draw(st.lists(BOOLS, min_size=len(keys), max_size=len(keys)))
-        keys = [k for k, x in zip(keys, keep) if x]
+        keys = [k for k, x in zip(keys, keep, strict=True) if x]
     kind = draw(one(["clean", "clean", "edgy", "hostile"]))
     notes.append(f"spend {kind}")
     n = len(keys)
@@ -770,11 +770,11 @@ def _coherent(header: list[str], row: list[str]) -> None:
     lower = [i for i, c in enumerate(header) if c.lower().startswith("lower")]
     upper = [i for i, c in enumerate(header) if c.lower().startswith("upper")]
     value = [i for i, c in enumerate(header) if c.lower() == "value"]
-    for lo, hi in zip(lower, upper):
+    for lo, hi in zip(lower, upper, strict=False):  # a header may have a lower limit and no upper one
         cells = [i for i in (lo, *value[:1], hi)]
         nums = [number(row[i]) for i in cells]
         if all(n is not None for n in nums):
-            for i, n in zip(cells, sorted(nums)):  # type: ignore[type-var]
+            for i, n in zip(cells, sorted(nums), strict=True):  # type: ignore[type-var]
                 row[i] = repr(n)
     count = [i for i, c in enumerate(header) if c.lower() in ("numerator", "count")]
     den = [i for i, c in enumerate(header) if c.lower() == "denominator"]

@@ -16,10 +16,11 @@ import numpy as np
 import polars as pl
 import pytest
 
+import publicservices.stats as iv
 from publicservices.errors import DataError, IndicatorError, PublicServicesError, SchemaError
 from publicservices.indicators import Indicator
-from publicservices.stats import intervals as iv
-from publicservices.stats import standard_populations as sp
+from publicservices.stats._common import z_for
+from publicservices.stats.outcomes import standard_populations as sp
 
 PHE = Path(__file__).parent / "fixtures" / "phe"
 RTOL = 1e-9
@@ -183,7 +184,7 @@ def test_dsr_standard_as_mapping_by_age_band():
     data = read("dsr_input.csv").filter(pl.col("area") == "testdata_big")
     # The fixture's bands are ESP2013's, with the 55-59 band mislabelled "55-69".
     labels = data["ageband"].to_list()
-    mapping = dict(zip(labels, sp.ESP2013))
+    mapping = dict(zip(labels, sp.ESP2013, strict=True))
     shuffled = data.sample(fraction=1.0, shuffle=True, seed=3)  # order no longer matters
     got = iv.dsr(shuffled, "count", "pop", mapping, by="area", age_band="ageband")
     fx = read("dsr_expected.csv").filter(pl.col("area") == "testdata_big", pl.col("multiplier") == 100000)
@@ -509,7 +510,7 @@ def test_add_intervals_picks_the_method_per_row():
     assert math.isclose(got["lower_95"][5], crude_lower * 8970 / 895 * 10430.2, rel_tol=1e-12)
     assert got["lower_998"][7] is None
     assert got["lower_95"][6] == 4.0
-    z95, z998 = iv._z(0.95), iv._z(0.998)
+    z95, z998 = z_for(0.95), z_for(0.998)
     assert math.isclose(got["upper_998"][6], 5.0 + z998 / z95, rel_tol=1e-12)
     # square-root scale for the DSR: each side stretched by z998/z95 on sqrt(value).
     lo = (math.sqrt(10430.2) - z998 / z95 * (math.sqrt(10430.2) - math.sqrt(9717.7))) ** 2
@@ -535,7 +536,7 @@ def test_add_intervals_supplied_limits_at_the_bounds():
         ("health.prop", "B", "2020", None, None, 100.0, 96.0, 100.0),
     ])
     got = iv.add_intervals(vals, INDICATORS)
-    r = iv._z(0.998) / iv._z(0.95)
+    r = z_for(0.998) / z_for(0.95)
     assert got["lower_998"].to_list()[:2] == [0.0, 0.0] and got["upper_998"][2] == 100.0
     # A zero rate: the square-root scale still works (sqrt(0) = 0).
     assert math.isclose(got["upper_998"][0], 3.7 * r * r, rel_tol=1e-12)
@@ -610,7 +611,10 @@ QOF_PREVALENCE = (241, 247)  # local-authority figures apportioned from GP pract
 
 def _fingertips(path) -> pl.DataFrame:
     raw = pl.read_csv(path, infer_schema_length=0)
-    decimals = lambda c: pl.col(c).str.split(".").list.get(1, null_on_oob=True).str.len_chars().fill_null(0)
+
+    def decimals(c: str) -> pl.Expr:
+        return pl.col(c).str.split(".").list.get(1, null_on_oob=True).str.len_chars().fill_null(0)
+
     return raw.with_columns(
         decimals("lower_ci").alias("dec_lower"),
         decimals("upper_ci").alias("dec_upper"),
@@ -721,7 +725,7 @@ def test_single_band_dsr_in_add_intervals_is_dobson_with_one_band():
     import polars as pl
 
     from publicservices.indicators import Indicator
-    from publicservices.stats.intervals import add_intervals, dsr
+    from publicservices.stats import add_intervals, dsr
 
     ind = Indicator(id="health.d", title="D", sector="health", measure="dsr", multiplier=100000)
     values = pl.DataFrame({"indicator_id": ["health.d"] * 3, "area_code": ["A", "B", "C"], "period": ["2020"] * 3,
@@ -734,6 +738,6 @@ def test_single_band_dsr_in_add_intervals_is_dobson_with_one_band():
         got = ours.get_column(col).to_list()
         want = reference.get_column(col).to_list()
         assert got[1] is None and want[1] is None  # fewer than 10 events: suppressed
-        for g, w in zip(got[::2], want[::2]):
+        for g, w in zip(got[::2], want[::2], strict=True):
             assert abs(g - w) <= 1e-9 * abs(w)
     assert ours.get_column("ci_method").to_list() == ["dobson_single_band", "dsr_suppressed_lt10", "dobson_single_band"]

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+import publicservices.stats as iv
 from publicservices.indicators import Indicator
-from publicservices.stats import intervals as iv
 
 SETTINGS = settings(max_examples=60, deadline=None)
 LEVELS = st.sampled_from([0.8, 0.9, 0.95, 0.99, 0.998])
@@ -99,7 +99,7 @@ def test_exact_poisson_agrees_with_scipy_chi2(xs, n, level):
     df = pl.DataFrame({"x": xs, "n": n})
     got = df.select(iv.byar_ci("x", "n", level, multiplier=1000.0).struct.unnest())
     tail = (1 - level) / 2
-    for x, lo, up in zip(xs, got["lower"], got["upper"]):
+    for x, lo, up in zip(xs, got["lower"], got["upper"], strict=True):
         ref_lo = 0.0 if x == 0 else stats.chi2.ppf(tail, 2 * x) / 2
         ref_up = stats.chi2.ppf(1 - tail, 2 * x + 2) / 2
         assert math.isclose(lo, ref_lo / n * 1000, rel_tol=1e-9, abs_tol=1e-300)

@@ -1,4 +1,4 @@
-"""Benchmark comparison, probabilities, FDR, floors, targets and the outcomes() entry point."""
+"""Benchmark comparison, probabilities, FDR, floors, targets and the assess_outcomes() entry point."""
 
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ from hypothesis import strategies as st
 
 from publicservices.errors import DataError, IndicatorError, SchemaError
 from publicservices.indicators import Indicator
-from publicservices.stats.outcomes import (
-    NOT_COMPARED,
+from publicservices.stats import (
+    assess_outcomes,
     benchmark_values,
     bh_qvalues,
-    compare,
+    compare_to_benchmark,
     distance_to_target,
     floor_status,
     level_columns,
-    outcomes,
 )
+from publicservices.stats.outcomes.benchmark import NOT_COMPARED
 
 Z95 = 1.959963984540054
 PROP = Indicator(id="demo.p", title="P", sector="demo", measure="proportion", multiplier=100,
@@ -40,12 +40,12 @@ def wilson(x: float, n: float, z: float = Z95) -> tuple[float, float]:
 
 def prop_frame(nums, dens, *, areas=None, period="2023", ind="demo.p"):
     areas = areas or [f"A{i}" for i in range(len(nums))]
-    l95 = [wilson(x, n) for x, n in zip(nums, dens)]
-    l998 = [wilson(x, n, 3.090232306167813) for x, n in zip(nums, dens)]
+    l95 = [wilson(x, n) for x, n in zip(nums, dens, strict=True)]
+    l998 = [wilson(x, n, 3.090232306167813) for x, n in zip(nums, dens, strict=True)]
     return pl.DataFrame({
         "indicator_id": [ind] * len(nums), "area_code": areas, "period": [period] * len(nums),
         "numerator": [float(x) for x in nums], "denominator": [float(n) for n in dens],
-        "value": [100 * x / n for x, n in zip(nums, dens)],
+        "value": [100 * x / n for x, n in zip(nums, dens, strict=True)],
         "lower_95": [100 * a for a, _ in l95], "upper_95": [100 * b for _, b in l95],
         "lower_998": [100 * a for a, _ in l998], "upper_998": [100 * b for _, b in l998],
     })
@@ -63,7 +63,7 @@ def test_fingertips_categories_both_levels_and_polarities():
     })
     got = {}
     for pol in ("higher_is_better", "lower_is_better", "no_judgement"):
-        out = compare(f.with_columns(pl.lit(pol).alias("polarity"), pl.lit("mean").alias("measure")), benchmark=48.5)
+        out = compare_to_benchmark(f.with_columns(pl.lit(pol).alias("polarity"), pl.lit("mean").alias("measure")), benchmark=48.5)
         got[pol] = (out.get_column("comparison_95").to_list(), out.get_column("comparison_998").to_list())
     assert got["higher_is_better"] == (["similar", "better", "similar", "worse", NOT_COMPARED],
                                        ["similar", "better", "similar", "similar", NOT_COMPARED])
@@ -76,7 +76,7 @@ def test_limit_touching_benchmark_is_similar():
     f = pl.DataFrame({"value": [10.0, 12.0], "lower": [8.0, 11.0], "upper": [11.0, 13.0],
                       "polarity": ["higher_is_better"] * 2, "measure": ["mean"] * 2,
                       "area_code": ["A", "B"], "period": ["p", "p"], "indicator_id": ["i", "i"]})
-    assert compare(f, benchmark=11.0, confidence=0.9).get_column("comparison").to_list() == ["similar", "similar"]
+    assert compare_to_benchmark(f, benchmark=11.0, confidence=0.9).get_column("comparison").to_list() == ["similar", "similar"]
 
 
 @settings(max_examples=100, deadline=None)
@@ -89,13 +89,13 @@ def test_property_categories_consistent_with_limits(rows, bench, pol):
     v = [r[0] for r in rows]
     f = pl.DataFrame({
         "indicator_id": ["i"] * len(rows), "area_code": [f"a{i}" for i in range(len(rows))], "period": ["p"] * len(rows),
-        "value": v, "lower_95": [x - r[1] for x, r in zip(v, rows)], "upper_95": [x + r[2] for x, r in zip(v, rows)],
+        "value": v, "lower_95": [x - r[1] for x, r in zip(v, rows, strict=True)], "upper_95": [x + r[2] for x, r in zip(v, rows, strict=True)],
         "polarity": [pol] * len(rows), "measure": ["mean"] * len(rows),
     }).with_columns(
         (pl.col("lower_95") - pl.Series([r[3] for r in rows])).alias("lower_998"),
         (pl.col("upper_95") + pl.Series([r[3] for r in rows])).alias("upper_998"),
     )
-    out = compare(f, benchmark=bench)
+    out = compare_to_benchmark(f, benchmark=bench)
     for row in out.iter_rows(named=True):
         for tag in ("95", "998"):
             lo, hi, cat = row[f"lower_{tag}"], row[f"upper_{tag}"], row[f"comparison_{tag}"]
@@ -121,8 +121,8 @@ def test_proportion_probability_is_the_score_test():
 
     f = prop_frame([30, 52], [100, 100]).with_columns(pl.lit("proportion").alias("measure"), pl.lit(100.0).alias("multiplier"),
                                                      pl.lit("higher_is_better").alias("polarity"))
-    out = compare(f, benchmark=45.0)
-    for x, row in zip([30, 52], out.iter_rows(named=True)):
+    out = compare_to_benchmark(f, benchmark=45.0)
+    for x, row in zip([30, 52], out.iter_rows(named=True), strict=True):
         z = (x / 100 - 0.45) / math.sqrt(0.45 * 0.55 / 100)
         assert row["z"] == pytest.approx(z, rel=1e-12)
         assert row["prob_worse"] == pytest.approx(norm.sf(z), rel=1e-10)
@@ -136,7 +136,7 @@ def test_property_score_test_agrees_with_wilson_categories(n, x, bench):
     x = min(x, n)
     f = prop_frame([x], [n]).with_columns(pl.lit("proportion").alias("measure"), pl.lit(100.0).alias("multiplier"),
                                           pl.lit("higher_is_better").alias("polarity"))
-    row = compare(f, benchmark=bench).row(0, named=True)
+    row = compare_to_benchmark(f, benchmark=bench).row(0, named=True)
     if abs(abs(row["z"]) - Z95) > 1e-9:
         assert (row["comparison_95"] == "similar") == (row["p_value"] > 0.05)
     direction = row["comparison_95"]
@@ -153,7 +153,7 @@ def test_rate_probability_is_the_poisson_score_test_and_dsr_uses_log_limits():
                       "numerator": [40.0, None], "denominator": [50000.0, None], "value": [80.0, 120.0],
                       "lower_95": [57.2, 100.0], "upper_95": [108.9, 144.0],
                       "measure": ["rate", "dsr"], "multiplier": [100000.0, 100000.0], "polarity": ["lower_is_better"] * 2})
-    out = compare(f, benchmark=60.0, confidence=(0.95,))
+    out = compare_to_benchmark(f, benchmark=60.0, confidence=(0.95,))
     e = 60.0 / 100000 * 50000
     z = (40 - e) / math.sqrt(e)
     assert out.get_column("z")[0] == pytest.approx(z)
@@ -190,7 +190,7 @@ def test_fdr_categories_use_q_values():
     nums = [30, 45, 46, 50, 55, 44, 70, 47]
     f = prop_frame(nums, [100] * len(nums)).with_columns(
         pl.lit("proportion").alias("measure"), pl.lit(100.0).alias("multiplier"), pl.lit("higher_is_better").alias("polarity"))
-    out = compare(f, benchmark=45.0, fdr=0.05)
+    out = compare_to_benchmark(f, benchmark=45.0, fdr=0.05)
     for row in out.iter_rows(named=True):
         if row["q_value"] <= 0.05:
             assert row["comparison_fdr"] == ("better" if row["z"] > 0 else "worse")
@@ -199,7 +199,7 @@ def test_fdr_categories_use_q_values():
         assert row["q_value"] >= row["p_value"]
     assert out.filter(pl.col("comparison_fdr") != "similar").height <= out.filter(pl.col("p_value") <= 0.05).height
     with pytest.raises(SchemaError, match="fdr"):
-        compare(f, benchmark=45.0, fdr=5)
+        compare_to_benchmark(f, benchmark=45.0, fdr=5)
 
 
 # -- benchmarks -------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def test_national_pools_counts_and_excludes_parents_and_prefers_the_national_row
     nat = benchmark_values(f, areas=areas)
     assert nat.get_column("benchmark_value").to_list() == [50.0] * 4
     assert nat.get_column("benchmark_code").to_list() == ["E"] * 4
-    out = compare(f, areas=areas)
+    out = compare_to_benchmark(f, areas=areas)
     assert out.filter(pl.col("area_code") == "E").get_column("comparison_95").item() == NOT_COMPARED
 
 
@@ -230,7 +230,7 @@ def test_region_parent_row_or_children_pool():
                          prop_frame([5, 15], [100, 100], areas=["C", "D"])]))
     areas = pl.DataFrame({"area_code": ["A", "B", "R1", "C", "D", "R2"], "parent_code": ["R1", "R1", None, "R2", "R2", None]})
     out = benchmark_values(f, "region", areas=areas)
-    got = dict(zip(out.get_column("area_code"), out.get_column("benchmark_value")))
+    got = dict(zip(out.get_column("area_code"), out.get_column("benchmark_value"), strict=True))
     assert got["A"] == got["B"] == 12.5  # R1's own row
     assert got["C"] == got["D"] == pytest.approx(10.0)  # R2 has no row: pool its children
     assert got["R1"] is None
@@ -243,21 +243,21 @@ def test_area_number_and_mapping_benchmarks():
     assert benchmark_values(f, "B").get_column("benchmark_value").to_list() == [30.0, 30.0]
     assert benchmark_values(f, 12).get_column("benchmark_value").to_list() == [12.0, 12.0]
     assert benchmark_values(f, {"demo.p": 7.0}).get_column("benchmark_value").to_list() == [7.0, 7.0]
-    assert compare(f, benchmark="B").get_column("comparison_95").to_list() == ["worse", NOT_COMPARED]
+    assert compare_to_benchmark(f, benchmark="B").get_column("comparison_95").to_list() == ["worse", NOT_COMPARED]
     with pytest.raises(DataError, match="'Z'"):
         benchmark_values(f, "Z")
 
 
 def test_metadata_from_indicators_and_errors():
     f = prop_frame([10, 30], [100, 100])
-    out = compare(f, {"demo.p": PROP}, benchmark=20.0)
+    out = compare_to_benchmark(f, {"demo.p": PROP}, benchmark=20.0)
     assert out.get_column("polarity").to_list() == ["higher_is_better"] * 2
     with pytest.raises(SchemaError, match="polarity"):
-        compare(f, benchmark=20.0)
+        compare_to_benchmark(f, benchmark=20.0)
     with pytest.raises(IndicatorError, match="demo.p"):
-        compare(f, {"demo.r": RATE}, benchmark=20.0)
+        compare_to_benchmark(f, {"demo.r": RATE}, benchmark=20.0)
     with pytest.raises(SchemaError, match="lower"):
-        compare(f, [PROP], benchmark=20.0, confidence=0.9)
+        compare_to_benchmark(f, [PROP], benchmark=20.0, confidence=0.9)
     assert level_columns((95, 99.8))[1][1] == "lower_998"
 
 
@@ -306,7 +306,7 @@ def test_outcomes_on_a_dataset_one_row_per_key_with_everything():
 
     values = _values()
     ds = Dataset(values=values.drop("period_start"), indicators=[PROP, RATE])
-    out = outcomes(ds, fdr=0.05)
+    out = assess_outcomes(ds, fdr=0.05)
     assert out.height == values.height
     assert out.select("indicator_id", "area_code", "period").is_duplicated().sum() == 0
     for col in ("value", "lower_95", "upper_998", "comparison_95", "comparison_998", "prob_worse", "q_value",
@@ -317,7 +317,7 @@ def test_outcomes_on_a_dataset_one_row_per_key_with_everything():
     assert a["floor_status"] == "meets"
     assert out.filter(pl.col("indicator_id") == "demo.r").get_column("floor_status").null_count() == out.height // 2
     # vectorised across indicators: the same as one indicator at a time
-    alone = outcomes(values.filter(pl.col("indicator_id") == "demo.r"), {"demo.r": RATE}, fdr=0.05)
+    alone = assess_outcomes(values.filter(pl.col("indicator_id") == "demo.r"), {"demo.r": RATE}, fdr=0.05)
     both = out.filter(pl.col("indicator_id") == "demo.r").select(alone.columns)
     from polars.testing import assert_frame_equal
 
@@ -326,19 +326,19 @@ def test_outcomes_on_a_dataset_one_row_per_key_with_everything():
 
 def test_outcomes_periods_filter_keeps_trends_and_errors():
     values = _values()
-    out = outcomes(values, [PROP, RATE], periods="2023")
+    out = assess_outcomes(values, [PROP, RATE], periods="2023")
     assert out.get_column("period").unique().to_list() == ["2023"]
     assert out.get_column("recent_trend").null_count() == 0
     assert (out.get_column("recent_trend") != "Cannot be calculated").all()
     with pytest.raises(DataError, match="1999"):
-        outcomes(values, [PROP, RATE], periods=["1999"])
+        assess_outcomes(values, [PROP, RATE], periods=["1999"])
     with pytest.raises(SchemaError, match="indicator definitions"):
-        outcomes(values)
+        assess_outcomes(values)
     # a plain frame is checked at the door: period_start comes from the labels, or is named
-    derived = outcomes(values.drop("period_start"), [PROP, RATE])
+    derived = assess_outcomes(values.drop("period_start"), [PROP, RATE])
     assert derived.get_column("period_start").null_count() == 0
     with pytest.raises(DataError, match="period_start"):
-        outcomes(values.drop("period_start").with_columns(pl.lit("later").alias("period")), [PROP, RATE])
+        assess_outcomes(values.drop("period_start").with_columns(pl.lit("later").alias("period")), [PROP, RATE])
 
 
 def test_outcomes_with_supplied_limits_single_level():
@@ -347,14 +347,14 @@ def test_outcomes_with_supplied_limits_single_level():
         "period_start": [dt.date(2023, 1, 1)] * 3, "value": [5.0, 7.0, 9.0],
         "lower_ci": [4.0, 6.5, 8.0], "upper_ci": [6.0, 7.5, 10.0],
     })
-    out = outcomes(f, [MEAN], benchmark=7.0, confidence=0.95)
+    out = assess_outcomes(f, [MEAN], benchmark=7.0, confidence=0.95)
     assert out.get_column("comparison").to_list() == ["lower", "similar", "higher"]
     assert out.get_column("prob_worse").null_count() == 3  # no polarity, no wrong side
 
 
 def test_outcomes_against_fingertips_trends(shared_data):
     """Recent trends agree with the trends Fingertips published in the North West extract."""
-    from publicservices.stats.trends import recent_trend
+    from publicservices.stats import recent_trend
 
     d = pl.read_csv(shared_data("health_fingertips_northwest_sample.csv"), infer_schema_length=100000)
     measure = {"Proportion": "proportion", "Crude rate": "rate", "Directly standardised rate": "dsr"}
@@ -372,7 +372,7 @@ def test_outcomes_against_fingertips_trends(shared_data):
         pl.col("trend").is_not_null() & (pl.col("trend") != "Cannot be calculated") & (pl.col("recent_trend") != "Cannot be calculated"))
     assert out.height > 1000
     agree = out.group_by("measure").agg((pl.col("trend") == pl.col("recent_trend")).mean().alias("share"), pl.len())
-    shares = dict(zip(agree.get_column("measure"), agree.get_column("share")))
+    shares = dict(zip(agree.get_column("measure"), agree.get_column("share"), strict=True))
     # borderline chi-squares (published from a slightly different data vintage) account for the rest
     assert shares["proportion"] > 0.97
     assert shares["dsr"] > 0.99
@@ -380,18 +380,17 @@ def test_outcomes_against_fingertips_trends(shared_data):
 
 
 def test_bad_types_raise_schema_errors_not_polars_errors():
-    from publicservices.stats.spc import xmr
-    from publicservices.stats.trends import recent_trend
+    from publicservices.stats import recent_trend, xmr
 
     f = _meta(prop_frame([10, 30], [100, 100])).with_columns(pl.col("value").cast(pl.String))
     with pytest.raises(SchemaError, match="'value' holds"):
-        compare(f, benchmark=20.0)
+        compare_to_benchmark(f, benchmark=20.0)
     with pytest.raises(SchemaError, match="'value' holds"):
         xmr(f, order="period")
     with pytest.raises(SchemaError, match="period_start"):
         recent_trend(f)
     with pytest.raises(SchemaError, match="areas must be the areas frame"):
-        compare(_meta(prop_frame([10, 30], [100, 100])), benchmark="region", areas=["A0"])
+        compare_to_benchmark(_meta(prop_frame([10, 30], [100, 100])), benchmark="region", areas=["A0"])
 
 
 # -- plain frames are checked at the door (fuzz finding: raw exceptions deep in the statistics) ------
@@ -404,7 +403,7 @@ def test_a_plain_values_frame_is_checked_at_the_door():
                            "numerator": [10.0, 20.0, 30.0], "denominator": [100.0, float("inf"), 100.0]})
     # was: inf reached the intervals and benchmark arithmetic; now the door names the column and row
     with pytest.raises(DataError, match=r"(?s)'denominator' holds NaN or infinite values.*B \| 2023"):
-        outcomes(values, [PROP])
+        assess_outcomes(values, [PROP])
     with pytest.raises(DataError, match="'denominator' holds NaN or infinite"):
         ps.compare(values, indicators=[PROP])
     # was: a Date numerator raised Polars' "division of 'Date' datatype is not allowed"
@@ -414,4 +413,4 @@ def test_a_plain_values_frame_is_checked_at_the_door():
     # an areas frame given beside a plain frame is checked too (was a join-key dtype error)
     areas = pl.DataFrame({"area_code": [dt.date(2020, 1, 1)] * 3, "area_name": ["a", "b", "c"]})
     with pytest.raises(SchemaError, match="'area_code' holds Date values"):
-        outcomes(values.with_columns(pl.lit(100.0).alias("denominator")), [PROP], areas=areas)
+        assess_outcomes(values.with_columns(pl.lit(100.0).alias("denominator")), [PROP], areas=areas)

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from publicservices.errors import DataError, SchemaError
-from publicservices.stats.quantiles import QUINTILE_LABELS, TOO_FEW_WARNING, quantile, rank, value_quintiles
+from publicservices.stats import quantile, rank, value_quintiles
+from publicservices.stats.outcomes.quantiles import QUINTILE_LABELS, TOO_FEW_WARNING
 
 FIXTURE = Path(__file__).parent / "fixtures" / "phe" / "quantile.csv"
 
@@ -121,7 +122,7 @@ def test_quantiles_match_transcription_in_range_and_monotone(values, n, invert):
         warnings.simplefilter("ignore")
         got = quantile(f, "v", n, invert=invert).get_column("quantile").to_list()
     assert got == _naive_phe(values, n, invert)
-    pairs = [(v, q) for v, q in zip(values, got) if q is not None]
+    pairs = [(v, q) for v, q in zip(values, got, strict=True) if q is not None]
     assert all(1 <= q <= n for _, q in pairs)
     # monotone: a higher value never sits in a lower quantile (higher when inverted)
     for v1, q1 in pairs:
@@ -161,7 +162,7 @@ def test_rank_one_is_best_and_agrees_with_scipy(values, method):
     np.testing.assert_array_equal(got, want)
     best = max(values)
     # the best value holds the best (smallest) rank; with min/dense that rank is 1
-    assert all(r == got.min() for v, r in zip(values, got) if v == best)
+    assert all(r == got.min() for v, r in zip(values, got, strict=True) if v == best)
     if method in ("min", "dense"):
         assert got.min() == 1
 
@@ -178,7 +179,7 @@ def test_value_quintiles_hand_worked():
     f = pl.DataFrame({"indicator_id": "a", "period": "2024", "value": values, "polarity": "no_judgement"})
     out = value_quintiles(f)
     assert out.get_column("quintile").to_list() == [want[int(v)] for v in values]
-    labels = dict(zip(out.get_column("value").to_list(), out.get_column("quintile_label").to_list()))
+    labels = dict(zip(out.get_column("value").to_list(), out.get_column("quintile_label").to_list(), strict=True))
     assert [labels[v] for v in (1.0, 4.0, 6.0, 9.0, 12.0)] == ["Lowest", "Low", "Middle", "High", "Highest"]
     up = value_quintiles(f.with_columns(pl.lit("higher_is_better").alias("polarity")))
     down = value_quintiles(f.with_columns(pl.lit("lower_is_better").alias("polarity")))
@@ -229,8 +230,8 @@ def test_value_quintiles_monotone_and_near_equal(values, polarity):
         assert all(x is None for x in q) and out.get_column("quintile_label").null_count() == len(values)
         return
     # monotone: a higher value never sits in a lower quintile
-    order = sorted(zip(values, q))
-    assert all(a[1] <= b[1] for a, b in zip(order, order[1:]))
+    order = sorted(zip(values, q, strict=True))
+    assert all(a[1] <= b[1] for a, b in zip(order, order[1:], strict=False))
     # five groups of near-equal size: each holds floor(N/5) or ceil(N/5) areas (distinct values)
     sizes = [q.count(k) for k in range(1, 6)]
     assert sum(sizes) == len(values)

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 from scipy import optimize, stats
 
 import publicservices as ps
-import publicservices.stats.rank_sets as rs
+import publicservices.stats.ranking.rank_set_engine as rs
 from publicservices.errors import DataError, PublicServicesError, SchemaError
-from publicservices.stats.rank_sets import rank_confidence_sets, rank_sets, top_k_set
+from publicservices.stats import rank_confidence_sets, top_k_set
+from publicservices.stats.ranking.rank_set_engine import rank_set_arrays
 
 PISA = "intl_pisa_2018_2022_oecd.csv"
 
@@ -84,7 +85,7 @@ def test_agrees_exactly_with_the_naive_reference(kind, stepdown, case):
     y[1] = y[0]  # a tie in the estimates
     se = rng.choice([0.5, 0.8, 1.2, 2.0], n)
     lo, hi = naive_rank_sets(y, se, level=0.9, kind=kind, stepdown=stepdown, n_boot=120, seed=case)
-    res = rank_sets(y, se, level=0.9, kind=kind, stepdown=stepdown, n_boot=120, seed=case)
+    res = rank_set_arrays(y, se, level=0.9, kind=kind, stepdown=stepdown, n_boot=120, seed=case)
     assert res.lower.tolist() == lo.tolist()
     assert res.upper.tolist() == hi.tolist()
 
@@ -98,7 +99,7 @@ def test_pruned_engine_agrees_with_the_naive_reference(kind):
     se = rng.uniform(0.4, 1.6, n)
     assert n > rs._FULL_N
     lo, hi = naive_rank_sets(y, se, level=0.95, kind=kind, stepdown=True, n_boot=60, seed=11)
-    res = rank_sets(y, se, level=0.95, kind=kind, stepdown=True, n_boot=60, seed=11)
+    res = rank_set_arrays(y, se, level=0.95, kind=kind, stepdown=True, n_boot=60, seed=11)
     assert res.lower.tolist() == lo.tolist() and res.upper.tolist() == hi.tolist()
     assert (res.upper - res.lower).max() > 2  # a non-trivial case
 
@@ -113,11 +114,11 @@ def test_pruning_and_blocks_do_not_change_the_answer(kind, n):
     se = rng.uniform(0.3, 3.0, n)
     se[3] = se[5] = 0.0  # two exactly known values
     args = dict(kind=kind, n_boot=200, seed=5)
-    base = rank_sets(y, se, **args)
+    base = rank_set_arrays(y, se, **args)
     with mock.patch.object(rs, "_FULL_N", 10**9):
-        full = rank_sets(y, se, **args)
+        full = rank_set_arrays(y, se, **args)
     with mock.patch.object(rs, "_BLOCK", 97), mock.patch.object(rs, "_CACHE", 0):
-        small = rank_sets(y, se, **args)
+        small = rank_set_arrays(y, se, **args)
     for other in (full, small):
         assert np.array_equal(base.lower, other.lower) and np.array_equal(base.upper, other.upper)
         assert np.array_equal(base.critical, other.critical)
@@ -128,14 +129,14 @@ def test_pruning_and_blocks_do_not_change_the_answer(kind, n):
 # --------------------------------------------------------------------------------------
 def test_two_units_critical_value_is_the_two_sided_normal_quantile():
     # max over both orders of (Z1 - Z2) / sqrt(2) is |N(0, 1)|: its 95% point is 1.959964
-    res = rank_sets([0.0, 1.0], [1.0, 1.0], n_boot=20_000, stepdown=False)
+    res = rank_set_arrays([0.0, 1.0], [1.0, 1.0], n_boot=20_000, stepdown=False)
     assert res.critical[0] == pytest.approx(1.959964, abs=0.05)
 
 
 @pytest.mark.parametrize("n", [3, 5, 10])
 def test_equal_se_single_step_is_tukeys_studentized_range(n):
     """With equal se the simultaneous single step is Tukey's HSD: c = q(0.95; n, inf) / sqrt 2."""
-    res = rank_sets(np.zeros(n), np.ones(n), n_boot=20_000, stepdown=False)
+    res = rank_set_arrays(np.zeros(n), np.ones(n), n_boot=20_000, stepdown=False)
     assert res.critical[0] == pytest.approx(stats.studentized_range.ppf(0.95, n, np.inf) / math.sqrt(2), abs=0.05)
 
 
@@ -144,7 +145,7 @@ def test_equal_se_marginal_single_step_is_dunnetts_two_sided_value():
     mvn = stats.multivariate_normal(mean=[0, 0], cov=[[1, 0.5], [0.5, 1]])
     dunnett = optimize.brentq(lambda c: mvn.cdf([c, c], lower_limit=[-c, -c]) - 0.95, 1.5, 3.0)
     assert dunnett == pytest.approx(2.2121, abs=1e-3)  # published table value 2.21
-    res = rank_sets(np.zeros(3), np.ones(3), kind="marginal", n_boot=20_000, stepdown=False)
+    res = rank_set_arrays(np.zeros(3), np.ones(3), kind="marginal", n_boot=20_000, stepdown=False)
     assert res.critical == pytest.approx([dunnett] * 3, abs=0.05)
 
 
@@ -156,8 +157,8 @@ def test_stepdown_worked_example():
     c1 = stats.studentized_range.ppf(0.95, 3, np.inf) / math.sqrt(2)
     c2 = 2.19572
     y = [0.0, (c1 + c2) / 2 * math.sqrt(2), 100.0]
-    single = rank_sets(y, [1.0] * 3, n_boot=20_000, stepdown=False)
-    step = rank_sets(y, [1.0] * 3, n_boot=20_000, stepdown=True)
+    single = rank_set_arrays(y, [1.0] * 3, n_boot=20_000, stepdown=False)
+    step = rank_set_arrays(y, [1.0] * 3, n_boot=20_000, stepdown=True)
     assert single.lower.tolist() == [2, 2, 1] and single.upper.tolist() == [3, 3, 1]
     assert step.lower.tolist() == [3, 2, 1] and step.upper.tolist() == [3, 2, 1]
     assert step.critical[0] == pytest.approx(c1, abs=0.05)
@@ -178,11 +179,11 @@ def test_hand_computed_sets():
 
 
 def test_exactly_known_values_and_ties():
-    assert rank_sets([1.0, 2.0], [0.0, 0.0]).lower.tolist() == [2, 1]
-    tied = rank_sets([1.0, 1.0, 5.0], [0.0, 0.0, 0.0])
+    assert rank_set_arrays([1.0, 2.0], [0.0, 0.0]).lower.tolist() == [2, 1]
+    tied = rank_set_arrays([1.0, 1.0, 5.0], [0.0, 0.0, 0.0])
     assert tied.rank.tolist() == [2, 2, 1]  # ties share the smallest rank
     assert tied.lower.tolist() == [2, 2, 1] and tied.upper.tolist() == [3, 3, 1]
-    one = rank_sets([3.0], [1.0])
+    one = rank_set_arrays([3.0], [1.0])
     assert (one.rank.tolist(), one.lower.tolist(), one.upper.tolist()) == ([1], [1], [1])
 
 
@@ -398,8 +399,8 @@ def test_coverage_by_simulation(n, scenario):
     marginal = np.zeros(n)
     for rep in range(reps):
         y = theta + se * rng.standard_normal(n)
-        s = rank_sets(y, se, kind="simultaneous", n_boot=n_boot, seed=rep)
-        m = rank_sets(y, se, kind="marginal", n_boot=n_boot, seed=rep)
+        s = rank_set_arrays(y, se, kind="simultaneous", n_boot=n_boot, seed=rep)
+        m = rank_set_arrays(y, se, kind="marginal", n_boot=n_boot, seed=rep)
         simul += bool(np.all((s.lower <= first) & (s.upper >= last)))
         marginal += (m.lower <= first) & (m.upper >= last)
     floor = stats.binom.ppf(0.001, reps, 0.95) / reps
@@ -428,7 +429,7 @@ SETTINGS = settings(max_examples=60, deadline=None)
 @given(units, st.sampled_from(["simultaneous", "marginal"]), st.booleans(), st.integers(0, 3))
 def test_sets_hold_the_point_rank(data, kind, stepdown, seed):
     y, se = data
-    r = rank_sets(y, se, kind=kind, stepdown=stepdown, n_boot=60, seed=seed)
+    r = rank_set_arrays(y, se, kind=kind, stepdown=stepdown, n_boot=60, seed=seed)
     n = len(y)
     assert np.all((1 <= r.lower) & (r.lower <= r.rank) & (r.rank <= r.upper) & (r.upper <= n))
     assert r.rank.tolist() == [1 + sum(o > v for o in y) for v in y]
@@ -441,8 +442,8 @@ def test_widening_every_se_never_shrinks_a_set(data, factor, kind):
     falls, so no set shrinks. (Widening one unit's se changes the critical values too -- the
     correlations of the pairwise statistics move -- and can shrink another unit's set.)"""
     y, se = data
-    before = rank_sets(y, se, kind=kind, n_boot=60, seed=1)
-    after = rank_sets(y, np.asarray(se) * factor, kind=kind, n_boot=60, seed=1)
+    before = rank_set_arrays(y, se, kind=kind, n_boot=60, seed=1)
+    after = rank_set_arrays(y, np.asarray(se) * factor, kind=kind, n_boot=60, seed=1)
     assert np.all(after.lower <= before.lower) and np.all(after.upper >= before.upper)
 
 
@@ -463,10 +464,10 @@ def test_permuting_rows_permutes_the_output(data, random, kind):
 @given(units, st.booleans(), st.integers(0, 3))
 def test_simultaneous_sets_contain_marginal_sets_and_stepdown_never_widens(data, stepdown, seed):
     y, se = data
-    simul = rank_sets(y, se, kind="simultaneous", stepdown=stepdown, n_boot=60, seed=seed)
-    marg = rank_sets(y, se, kind="marginal", stepdown=stepdown, n_boot=60, seed=seed)
+    simul = rank_set_arrays(y, se, kind="simultaneous", stepdown=stepdown, n_boot=60, seed=seed)
+    marg = rank_set_arrays(y, se, kind="marginal", stepdown=stepdown, n_boot=60, seed=seed)
     assert np.all(simul.lower <= marg.lower) and np.all(simul.upper >= marg.upper)
-    single = rank_sets(y, se, kind="simultaneous", stepdown=False, n_boot=60, seed=seed)
+    single = rank_set_arrays(y, se, kind="simultaneous", stepdown=False, n_boot=60, seed=seed)
     assert np.all(simul.lower >= single.lower) and np.all(simul.upper <= single.upper)
     assert list(simul.critical) == sorted(simul.critical, reverse=True)
 
@@ -477,9 +478,9 @@ def test_pruned_path_equals_every_pair_evaluated(n, seed, kind):
     rng = np.random.default_rng(seed)
     y = np.round(rng.normal(0, rng.uniform(0.5, 5), n), 1)
     se = rng.choice([0.0, 0.3, 1.0, 2.5], n, p=[0.05, 0.35, 0.4, 0.2])
-    base = rank_sets(y, se, kind=kind, n_boot=80, seed=seed)
+    base = rank_set_arrays(y, se, kind=kind, n_boot=80, seed=seed)
     with mock.patch.object(rs, "_FULL_N", 10**9):
-        full = rank_sets(y, se, kind=kind, n_boot=80, seed=seed)
+        full = rank_set_arrays(y, se, kind=kind, n_boot=80, seed=seed)
     assert np.array_equal(base.lower, full.lower) and np.array_equal(base.upper, full.upper)
     assert np.array_equal(base.critical, full.critical)
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import publicservices as ps
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
-from publicservices.stats.shrinkage import rank_intervals, shrink, simulate_ranks
+from publicservices.stats import rank_intervals, shrink, simulate_ranks
 
 
 def recording_sampler(mu, sd):

@@ -450,7 +450,7 @@ def test_utf16_and_other_encodings_are_named(tmp_path):
 
 def test_a_file_mixing_encodings_is_an_error_naming_the_line(tmp_path):
     path = tmp_path / "mixed.csv"
-    path.write_bytes("indicator_id,area_code,area_name,period,value\nhealth.x,E1,Café,2023,1\n".encode("utf-8")
+    path.write_bytes("indicator_id,area_code,area_name,period,value\nhealth.x,E1,Café,2023,1\n".encode()
                      + "health.x,W06000001,Ynys Môn,2023,1\n".encode("cp1252"))
     with pytest.raises(ps.SchemaError, match="mixes text encodings.*line 3"):
         ps.read(path)

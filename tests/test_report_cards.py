@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
-from publicservices.stats.report_cards import GRADES, report_cards
+from publicservices.stats import build_report_cards
+from publicservices.stats.ranking.report_cards import GRADES
+
 from publicservices_schools import NYC_PROGRESS_REPORTS as NYC
 
 
@@ -30,7 +32,7 @@ def test_nyc_defaults_are_15_25_60_with_extra_credit():
     assert dict(NYC.weights) == {"environment": 15.0, "performance": 25.0, "progress": 60.0}
     assert NYC.extra_credit == "closing_the_gap" and NYC.peer_weight == 0.75 and NYC.extra_credit_max == 5.0
     assert dict(NYC.cutpoints) == {"A": 75.0, "B": 40.0, "C": 10.0, "D": 3.0}
-    rc = report_cards(schools_frame(), sector="schools", scheme=NYC, n_sims=100)
+    rc = build_report_cards(schools_frame(), sector="schools", scheme=NYC, n_sims=100)
     assert {"score_environment", "score_performance", "score_progress", "extra_credit"} <= set(rc.columns)
     assert "score_closing_the_gap" not in rc.columns  # extra credit is not a weighted domain
     # overall = 0.15 env + 0.25 perf + 0.60 progress (+ bonus)
@@ -45,15 +47,15 @@ def test_nyc_defaults_are_15_25_60_with_extra_credit():
 
 def test_extra_credit_only_raises_scores():
     df = schools_frame()
-    with_ec = report_cards(df, scheme=NYC, n_sims=0)
-    without = report_cards(df.drop("closing_the_gap"), scheme=NYC, n_sims=0)
+    with_ec = build_report_cards(df, scheme=NYC, n_sims=0)
+    without = build_report_cards(df.drop("closing_the_gap"), scheme=NYC, n_sims=0)
     assert (with_ec["score"] >= without["score"] - 1e-12).all()
     assert (with_ec["extra_credit"] > 0).sum() > 50
 
 
 def test_peer_group_percentiles_mix_peer_and_all_units():
     df = pl.DataFrame({"area_code": list("ABCD"), "grp": ["x", "x", "y", "y"], "m": [1.0, 2.0, 10.0, 20.0]})
-    rc = report_cards(df, {"m": ["m"]}, peer_group="grp", peer_weight=0.75, polarity="higher_is_better", n_sims=0)
+    rc = build_report_cards(df, {"m": ["m"]}, peer_group="grp", peer_weight=0.75, polarity="higher_is_better", n_sims=0)
     # within group: 25, 75; all units: 12.5, 37.5, 62.5, 87.5
     np.testing.assert_allclose(rc["score_m"].to_numpy(),
                                [0.75 * 25 + 0.25 * 12.5, 0.75 * 75 + 0.25 * 37.5,
@@ -74,7 +76,7 @@ def test_grades_are_monotone_in_the_weighted_score(values, w, relative, scoring)
                        "c": arr[:, 2]})
     cut = {"A": 80.0, "B": 60.0, "C": 40.0, "D": 20.0} if (relative or scoring == "percentile") else \
         {"A": 1.0, "B": 0.3, "C": -0.3, "D": -1.0}
-    rc = report_cards(df, weights={"a": w[0], "b": w[1], "c": w[2]}, cutpoints=cut, relative=relative,
+    rc = build_report_cards(df, weights={"a": w[0], "b": w[1], "c": w[2]}, cutpoints=cut, relative=relative,
                       scoring=scoring, polarity="higher_is_better", n_sims=20, seed=1)
     s = rc["score"].to_numpy()
     g = rc["grade"].to_physical().to_numpy()  # 0 = A
@@ -88,8 +90,8 @@ def test_grades_are_monotone_in_the_weighted_score(values, w, relative, scoring)
 
 def test_scaling_weights_changes_nothing_and_zero_jitter_is_stable():
     df = schools_frame(80, seed=3)
-    a = report_cards(df, scheme=NYC, n_sims=50, jitter=0.0)
-    b = report_cards(df, scheme=NYC, weights={"environment": 1.5, "performance": 2.5, "progress": 6.0},
+    a = build_report_cards(df, scheme=NYC, n_sims=50, jitter=0.0)
+    b = build_report_cards(df, scheme=NYC, weights={"environment": 1.5, "performance": 2.5, "progress": 6.0},
                      n_sims=50, jitter=0.0)
     assert a["grade"].to_list() == b["grade"].to_list()
     np.testing.assert_allclose(a["score"].to_numpy(), b["score"].to_numpy())
@@ -100,7 +102,7 @@ def test_grade_stability_flags_areas_near_a_cut_point():
     rng = np.random.default_rng(8)
     df = pl.DataFrame({"area_code": [f"U{i}" for i in range(200)], "x": rng.normal(size=200),
                        "y": rng.normal(size=200)})
-    rc = report_cards(df, weights={"x": 1.0, "y": 1.0}, relative=False, polarity="higher_is_better", n_sims=2000, seed=5)
+    rc = build_report_cards(df, weights={"x": 1.0, "y": 1.0}, relative=False, polarity="higher_is_better", n_sims=2000, seed=5)
     p = rc["p_grade_change"].to_numpy()
     assert p.max() > 0.2  # some grades hinge on the weights ...
     assert np.median(p) < 0.05  # ... most do not
@@ -110,7 +112,7 @@ def test_grade_stability_flags_areas_near_a_cut_point():
     # the further a unit sits from the nearest cut-point, the steadier its grade
     dist = np.min(np.abs(rc["score"].to_numpy()[:, None] - np.array([80, 60, 40, 20])), axis=1)
     assert p[dist > 10].max() == 0
-    single = report_cards(df, weights={"x": 1.0}, relative=False, polarity="higher_is_better", n_sims=500)
+    single = build_report_cards(df, weights={"x": 1.0}, relative=False, polarity="higher_is_better", n_sims=500)
     assert (single["p_grade_change"] == 0).all()  # one domain: weights cannot matter
 
 
@@ -127,7 +129,7 @@ def test_long_values_frame_with_indicators_and_polarity():
             rows.append(("schools.attendance", area, period, 90.0 + i + shift))
             rows.append(("schools.exclusions", area, period, 10.0 - i))
     long = pl.DataFrame(rows, schema=["indicator_id", "area_code", "period", "value"], orient="row")
-    rc = report_cards(long, {"environment": ["schools.attendance", "schools.exclusions"]},
+    rc = build_report_cards(long, {"environment": ["schools.attendance", "schools.exclusions"]},
                       indicators=inds, n_sims=0)
     # D has the best attendance and the fewest exclusions
     assert rc.sort("score")["area_code"].to_list() == ["A", "B", "C", "D"]
@@ -137,24 +139,24 @@ def test_long_values_frame_with_indicators_and_polarity():
 def test_bad_configuration_is_explained():
     df = schools_frame(20)
     with pytest.raises(DataError, match="cutpoints"):
-        report_cards(df, scheme=NYC, cutpoints={"A": 10, "B": 60, "C": 40, "D": 20})
+        build_report_cards(df, scheme=NYC, cutpoints={"A": 10, "B": 60, "C": 40, "D": 20})
     with pytest.raises(DataError, match="no weight"):
-        report_cards(df, {"environment": "environment", "progress": "progress"}, weights={"progress": 1.0},
+        build_report_cards(df, {"environment": "environment", "progress": "progress"}, weights={"progress": 1.0},
                      polarity="higher_is_better")
     with pytest.raises(SchemaError, match="missing"):
-        report_cards(df, {"x": ["nope"]}, polarity="higher_is_better")
+        build_report_cards(df, {"x": ["nope"]}, polarity="higher_is_better")
     with pytest.raises(DataError, match="domains must map each domain"):
-        report_cards(df, {"A": 85, "B": 60}, polarity="higher_is_better")
+        build_report_cards(df, {"A": 85, "B": 60}, polarity="higher_is_better")
     dup = pl.concat([df, df])
     with pytest.raises(DataError, match="duplicated"):
-        report_cards(dup, scheme=NYC)
+        build_report_cards(dup, scheme=NYC)
     with pytest.raises(DataError, match="scheme must be a ReportCardScheme"):
-        report_cards(df, scheme={"weights": {"environment": 1}})
+        build_report_cards(df, scheme={"weights": {"environment": 1}})
     assert GRADES == ("A", "B", "C", "D", "F")
 
 
 def test_measures_without_a_direction_are_left_out_never_higher_is_better():
-    from publicservices.stats.report_cards import NotGradedWarning
+    from publicservices.stats.ranking.report_cards import NotGradedWarning
 
     inds = {
         "schools.attendance": Indicator(id="schools.attendance", title="Attendance", sector="schools",
@@ -166,16 +168,16 @@ def test_measures_without_a_direction_are_left_out_never_higher_is_better():
             for i, v in (("schools.attendance", att), ("schools.pupils", pupils))]
     long = pl.DataFrame(rows, schema=["indicator_id", "area_code", "period", "value"], orient="row")
     with pytest.warns(NotGradedWarning, match=r"Pupils on roll \(schools.pupils\): no direction"):
-        rc = report_cards(long, indicators=inds, n_sims=0)
+        rc = build_report_cards(long, indicators=inds, n_sims=0)
     assert "score_schools.pupils" not in rc.columns
     assert rc.sort("score")["area_code"].to_list() == ["A", "C", "B"]  # attendance alone
     with pytest.raises(DataError, match="no measure with a direction"):
-        report_cards(long.filter(pl.col("indicator_id") == "schools.pupils"), indicators=inds, n_sims=0)
+        build_report_cards(long.filter(pl.col("indicator_id") == "schools.pupils"), indicators=inds, n_sims=0)
     # an indicator id with no definition is not assumed higher-is-better either
     with pytest.warns(NotGradedWarning, match="schools.pupils: no direction given"):
-        report_cards(long, indicators={"schools.attendance": inds["schools.attendance"]}, n_sims=0)
+        build_report_cards(long, indicators={"schools.attendance": inds["schools.attendance"]}, n_sims=0)
     with pytest.raises(DataError, match="polarity"):
-        report_cards(long, indicators=inds, polarity={"schools.attendance": "up"}, n_sims=0)
+        build_report_cards(long, indicators=inds, polarity={"schools.attendance": "up"}, n_sims=0)
 
 
 # -- grades at the cut points: a hand-worked table -----------------------------------------------
@@ -222,11 +224,11 @@ def cut_table(layout: str, lower: bool = False) -> tuple[pl.DataFrame, dict]:
 @pytest.mark.parametrize("lower", [False, True])
 def test_grades_at_the_cut_points_match_the_hand_worked_table(relative, layout, lower):
     frame, how = cut_table(layout, lower)
-    rc = report_cards(frame, relative=relative, n_sims=0, **how)
+    rc = build_report_cards(frame, relative=relative, n_sims=0, **how)
     assert rc["area_code"].to_list() == CUT_AREAS
     assert rc["score"].to_list() == CUT_PERCENTILES  # exact: 100 x (rank - 1/2) / n
     assert rc["grade"].cast(pl.String).to_list() == QUINTILE_GRADES
-    custom = report_cards(frame, cutpoints=CUSTOM_CUTS, relative=relative, n_sims=0, **how)
+    custom = build_report_cards(frame, cutpoints=CUSTOM_CUTS, relative=relative, n_sims=0, **how)
     assert custom["grade"].cast(pl.String).to_list() == CUSTOM_GRADES
 
 
@@ -234,9 +236,9 @@ def test_grades_at_the_cut_points_on_the_relative_scale():
     # z-scores are not percentiles: with relative=True the overall score's own percentile,
     # 100 x (rank - 1/2) / n, is what the cut-points cut (the table's percentiles again)
     frame, how = cut_table("wide")
-    rc = report_cards(frame, scoring="zscore", relative=True, n_sims=0, **how)
+    rc = build_report_cards(frame, scoring="zscore", relative=True, n_sims=0, **how)
     assert rc["grade"].cast(pl.String).to_list() == QUINTILE_GRADES
-    custom = report_cards(frame, scoring="zscore", cutpoints=CUSTOM_CUTS, relative=True, n_sims=0, **how)
+    custom = build_report_cards(frame, scoring="zscore", cutpoints=CUSTOM_CUTS, relative=True, n_sims=0, **how)
     assert custom["grade"].cast(pl.String).to_list() == CUSTOM_GRADES
 
 
@@ -248,7 +250,7 @@ def test_a_percentile_on_a_cut_point_earns_that_grade(data, n, relative):
     reachable = [(r - 0.5) / n * 100 for r in range(1, n + 1)]
     cuts = sorted(data.draw(st.lists(st.sampled_from(reachable), min_size=4, max_size=4)), reverse=True)
     frame = pl.DataFrame({"area_code": [f"U{i:02d}" for i in range(n)], "m": [float(v) for v in order]})
-    rc = report_cards(frame, cutpoints=dict(zip("ABCD", cuts)), relative=relative,
+    rc = build_report_cards(frame, cutpoints=dict(zip("ABCD", cuts, strict=True)), relative=relative,
                       polarity="higher_is_better", n_sims=0)
     expected = [GRADES[sum(c > reachable[v] for c in cuts)] for v in order]
     assert rc["score"].to_list() == [reachable[v] for v in order]
@@ -274,7 +276,7 @@ def with_intervals(values, se, area_codes=None) -> tuple[pl.DataFrame, dict]:
 
 def test_a_value_far_from_every_cut_with_a_tiny_interval_keeps_its_grade():
     frame, how = with_intervals([10.0 * i for i in range(10)], [1e-6] * 10)
-    rc = report_cards(frame, n_sims=500, **how)
+    rc = build_report_cards(frame, n_sims=500, **how)
     assert (rc["p_grade_change_noise"] == 0).all()
     assert (rc["p_grade_change"] == 0).all()  # one domain: the weights cannot move it either
     assert (rc["p_grade_change_weights"] == 0).all()
@@ -293,7 +295,7 @@ def test_a_value_on_a_cut_point_with_a_wide_interval_changes_grade_half_the_time
     se[60] = 2.0
     frame, how = with_intervals(values, se)
     cuts = {"A": 90.0, "B": (61 - 0.5) / 100 * 100, "C": 30.0, "D": 10.0}
-    rc = report_cards(frame, cutpoints=cuts, relative=relative, n_sims=4000, seed=3, **how)
+    rc = build_report_cards(frame, cutpoints=cuts, relative=relative, n_sims=4000, seed=3, **how)
     row = rc.filter(pl.col("area_code") == "U060")
     assert row["grade"].item() == "B" and row["score"].item() == cuts["B"]
     assert abs(row["p_grade_change_noise"].item() - 0.5) < 0.03
@@ -324,8 +326,8 @@ def test_widening_an_interval_never_lowers_the_chance_its_grade_changes(values, 
     wide_se[k] = se * wider
     narrow, how = with_intervals(values, base)
     broad, _ = with_intervals(values, wide_se)
-    a = report_cards(narrow, relative=relative, n_sims=60, seed=11, **how)
-    b = report_cards(broad, relative=relative, n_sims=60, seed=11, **how)
+    a = build_report_cards(narrow, relative=relative, n_sims=60, seed=11, **how)
+    b = build_report_cards(broad, relative=relative, n_sims=60, seed=11, **how)
     if not others:
         assert b["p_grade_change_noise"][k] >= a["p_grade_change_noise"][k]
         assert b["p_grade_change"][k] >= a["p_grade_change"][k]
@@ -338,7 +340,7 @@ def test_wider_intervals_everywhere_make_grades_less_stable_on_average():
     p = []
     for scale in (0.5, 2.0, 8.0):
         frame, how = with_intervals(values, np.full(120, scale))
-        p.append(report_cards(frame, n_sims=400, seed=2, **how)["p_grade_change_noise"].mean())
+        p.append(build_report_cards(frame, n_sims=400, seed=2, **how)["p_grade_change_noise"].mean())
     assert p[0] < p[1] < p[2]
     assert p[0] < 0.1 and p[2] > 0.3
 
@@ -357,23 +359,23 @@ def test_noise_from_counts_binomial_and_poisson():
         return pl.DataFrame({"indicator_id": ind.id, "area_code": codes, "period": "2023/24", "numerator": num,
                              "denominator": np.full(20, float(n)), "value": num / n * ind.multiplier})
 
-    big = report_cards(frame(10_000_000, share), indicators={share.id: share}, n_sims=300)
-    small = report_cards(frame(50, share), indicators={share.id: share}, n_sims=300)
+    big = build_report_cards(frame(10_000_000, share), indicators={share.id: share}, n_sims=300)
+    small = build_report_cards(frame(50, share), indicators={share.id: share}, n_sims=300)
     assert big["p_grade_change_noise"].max() == 0
     assert small["p_grade_change_noise"].mean() > 0.2
     assert big["grade"].to_list() == small["grade"].to_list()
     # a rate's count is drawn from a Poisson (lower is better: the order turns round)
-    few = report_cards(frame(50, rate), indicators={rate.id: rate}, n_sims=300)
-    many = report_cards(frame(10_000_000, rate), indicators={rate.id: rate}, n_sims=300)
+    few = build_report_cards(frame(50, rate), indicators={rate.id: rate}, n_sims=300)
+    many = build_report_cards(frame(10_000_000, rate), indicators={rate.id: rate}, n_sims=300)
     assert many["p_grade_change_noise"].max() == 0 and few["p_grade_change_noise"].mean() > 0.2
     assert few.sort("score")["area_code"].to_list() == codes[::-1]
     # a mean has no sampling distribution from its counts alone: held fixed, and said so
     mean = Indicator(id="demo.mean", title="Mean", sector="demo", measure="mean", polarity="higher_is_better")
     both = pl.concat([frame(50, share), frame(50, share).with_columns(pl.lit(mean.id).alias("indicator_id"))])
-    from publicservices.stats.report_cards import ReportCardNote
+    from publicservices.stats.ranking.report_cards import ReportCardNote
 
     with pytest.warns(ReportCardNote, match=r"Sampling noise: no intervals or counts .* Mean \(demo.mean\)"):
-        report_cards(both, indicators={share.id: share, mean.id: mean}, n_sims=50)
+        build_report_cards(both, indicators={share.id: share, mean.id: mean}, n_sims=50)
 
 
 def test_noise_and_weights_are_reported_apart_and_together():
@@ -386,21 +388,21 @@ def test_noise_and_weights_are_reported_apart_and_together():
         "indicator_id": np.repeat(ids, n), "area_code": [f"U{i:02d}" for i in range(n)] * 2, "period": "2023/24",
         "value": vals.T.ravel(), "lower_ci": vals.T.ravel() - 0.5, "upper_ci": vals.T.ravel() + 0.5,
     })
-    rc = report_cards(rows, indicators=inds, n_sims=300)
+    rc = build_report_cards(rows, indicators=inds, n_sims=300)
     assert {"p_grade_change", "p_grade_change_noise", "p_grade_change_weights"} <= set(rc.columns)
     assert rc["p_grade_change_noise"].mean() > rc["p_grade_change_weights"].mean() > 0
-    still = report_cards(rows, indicators=inds, n_sims=300, jitter=0.0)
+    still = build_report_cards(rows, indicators=inds, n_sims=300, jitter=0.0)
     assert (still["p_grade_change_weights"] == 0).all()
     np.testing.assert_allclose(still["p_grade_change"].to_numpy(), still["p_grade_change_noise"].to_numpy())
-    off = report_cards(rows, indicators=inds, n_sims=300, sampling_noise=False)
+    off = build_report_cards(rows, indicators=inds, n_sims=300, sampling_noise=False)
     assert off["p_grade_change_noise"].null_count() == n
     assert off["p_grade_change"].to_list() == off["p_grade_change_weights"].to_list() == rc["p_grade_change_weights"].to_list()
     # a wide frame carries no intervals: the weights alone
-    wide = report_cards(schools_frame(40), scheme=NYC, n_sims=100)
+    wide = build_report_cards(schools_frame(40), scheme=NYC, n_sims=100)
     assert wide["p_grade_change_noise"].null_count() == 40
     assert wide["p_grade_change"].to_list() == wide["p_grade_change_weights"].to_list()
     with pytest.raises(DataError, match="upper_ci"):
-        report_cards(rows.with_columns(pl.col("upper_ci") - 2), indicators=inds, n_sims=10)
+        build_report_cards(rows.with_columns(pl.col("upper_ci") - 2), indicators=inds, n_sims=10)
 
 
 # -- count-only data: values derived -------------------------------------------------------------
@@ -408,7 +410,7 @@ def test_noise_and_weights_are_reported_apart_and_together():
 
 def test_values_are_derived_from_counts_when_only_counts_are_published():
     import publicservices as ps
-    from publicservices.stats.report_cards import ReportCardNote
+    from publicservices.stats.ranking.report_cards import ReportCardNote
 
     share = Indicator(id="demo.share", title="Share", sector="demo", measure="proportion", multiplier=100,
                       polarity="higher_is_better")
@@ -420,8 +422,8 @@ def test_values_are_derived_from_counts_when_only_counts_are_published():
         pl.col("value").cast(pl.Float64))
     published = counts.with_columns(pl.Series("value", num / den * 100))
     with pytest.warns(ReportCardNote, match=r"derived from the counts for 8 rows .*Share \(demo.share\): 8 x 100"):
-        derived = report_cards(counts, indicators={share.id: share}, n_sims=0)
-    expected = report_cards(published, indicators={share.id: share}, n_sims=0)
+        derived = build_report_cards(counts, indicators={share.id: share}, n_sims=0)
+    expected = build_report_cards(published, indicators={share.id: share}, n_sims=0)
     assert derived.equals(expected)
     # hand-worked: 100 x num / den = 10, 50, 30, 60, 20, 50, 30, 80 -> ranks 1, 5.5, 3.5, 7, 2, 5.5, 3.5, 8
     assert derived["score"].to_list() == [(r - 0.5) / 8 * 100 for r in (1, 5.5, 3.5, 7, 2, 5.5, 3.5, 8)]
@@ -431,7 +433,7 @@ def test_values_are_derived_from_counts_when_only_counts_are_published():
     assert "derived from the counts" in result.summary()
     # a value with no definition of its multiplier is numerator / denominator, and that is said
     with pytest.warns(ReportCardNote, match="no indicator definition, so no multiplier"):
-        report_cards(counts, polarity="higher_is_better", n_sims=0)
+        build_report_cards(counts, polarity="higher_is_better", n_sims=0)
 
 
 def test_grade_areas_derives_values_on_a_count_only_dataset():
@@ -469,30 +471,30 @@ def test_grade_areas_grades_each_demo_sector_with_no_arguments(sector):
     result.chart()  # and it draws
 
 
-@pytest.mark.filterwarnings("ignore::publicservices.stats.report_cards.NotGradedWarning")
+@pytest.mark.filterwarnings("ignore::publicservices.stats.ranking.report_cards.NotGradedWarning")
 def test_sector_scheme_notes_and_errors():
     import publicservices as ps
-    from publicservices.stats.report_cards import ReportCardNote
+    from publicservices.stats.ranking.report_cards import ReportCardNote
 
     d = ps.demo()
     with pytest.warns(ReportCardNote, match="the health sector declares no report-card scheme"):
-        report_cards(d, sector="health", n_sims=0)
+        build_report_cards(d, sector="health", n_sims=0)
     with pytest.warns(ReportCardNote, match=r"the schools scheme's domains \(environment, performance, progress\) "
                                             "are not in these data"):
-        report_cards(d, sector="schools", scheme=NYC, n_sims=0)
+        build_report_cards(d, sector="schools", scheme=NYC, n_sims=0)
     # grade_areas looks the scheme up from the schools plugin's declaration, and says so in its notes
     notes = ps.grade_areas(d, sector="schools", n_sims=0).notes
     assert any("the schools scheme's domains (environment, performance, progress) are not in these data" in n for n in notes)
     with pytest.raises(DataError, match="no indicator of sector 'transport'.*health, policing, schools, welfare"):
         ps.grade_areas(d, sector="transport")
     # the NYC scheme still applies when its domains are there, and a partial one is named
-    assert report_cards(schools_frame(), sector="schools", scheme=NYC, n_sims=0)["score_progress"].null_count() == 0
+    assert build_report_cards(schools_frame(), sector="schools", scheme=NYC, n_sims=0)["score_progress"].null_count() == 0
     assert ps.grade_areas(schools_frame(), sector="schools", n_sims=0).frame["score_progress"].null_count() == 0
     with pytest.raises(SchemaError, match="'performance' is missing"):
-        report_cards(schools_frame().drop("performance"), sector="schools", scheme=NYC, n_sims=0)
+        build_report_cards(schools_frame().drop("performance"), sector="schools", scheme=NYC, n_sims=0)
     # without the scheme, the stats function knows no sector: schools is graded like any other
     with pytest.warns(ReportCardNote, match="the schools sector declares no report-card scheme"):
-        report_cards(d, sector="schools", n_sims=0)
+        build_report_cards(d, sector="schools", n_sims=0)
 
 
 def test_grade_areas_grades_units_never_benchmarks():

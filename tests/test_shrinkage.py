@@ -11,7 +11,7 @@ from scipy import optimize, stats
 
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
-from publicservices.stats.shrinkage import dersimonian_laird, shrink
+from publicservices.stats import dersimonian_laird, shrink
 
 PROP = Indicator(id="health.uptake", title="Uptake", sector="health", measure="proportion", multiplier=100,
                  polarity="higher_is_better")
@@ -81,11 +81,11 @@ def test_poisson_gamma_ml_matches_negative_binomial_likelihood_maximum():
 def direct_dl(y, se):
     w = [1 / s**2 for s in se]
     sw = sum(w)
-    yw = sum(wi * yi for wi, yi in zip(w, y)) / sw
-    q = sum(wi * (yi - yw) ** 2 for wi, yi in zip(w, y))
+    yw = sum(wi * yi for wi, yi in zip(w, y, strict=True)) / sw
+    q = sum(wi * (yi - yw) ** 2 for wi, yi in zip(w, y, strict=True))
     tau2 = max(0.0, (q - (len(y) - 1)) / (sw - sum(wi * wi for wi in w) / sw))
     ws = [1 / (s**2 + tau2) for s in se]
-    return sum(a * b for a, b in zip(ws, y)) / sum(ws), tau2
+    return sum(a * b for a, b in zip(ws, y, strict=True)) / sum(ws), tau2
 
 
 @settings(max_examples=60, deadline=None)

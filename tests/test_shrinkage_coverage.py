@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from publicservices.stats.shrinkage import shrink
+from publicservices.stats import shrink
 
 K = 150
 REPLICATES = 200

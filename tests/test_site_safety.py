@@ -207,8 +207,7 @@ import polars as pl  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 
 from publicservices.errors import PublicServicesError  # noqa: E402
-from publicservices.site import build  # noqa: E402
-from publicservices.site import publish  # noqa: E402
+from publicservices.site import build, publish  # noqa: E402
 from publicservices.site.build import MANIFEST, PublishError  # noqa: E402
 from publicservices.site.sample import sample_dataset  # noqa: E402
 from publicservices.site.writer import csv_safe  # noqa: E402

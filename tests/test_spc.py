@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from publicservices.errors import SchemaError
-from publicservices.stats.spc import xmr
+from publicservices.stats import xmr
 
 
 def _sign(x: float) -> int:
@@ -34,7 +34,7 @@ def _reference(y: list[float], direction: int, screen: bool = True) -> tuple[dic
     nlpl, nupl = mean - 2 * 2.66 / 3 * amr, mean + 2 * 2.66 / 3 * amr
     outside = [v > upl or v < lpl for v in y]
     rtm = [_sign(v - mean) for v in y]
-    close = [(not o) and (v < nlpl or v > nupl) for v, o in zip(y, outside)]
+    close = [(not o) and (v < nlpl or v > nupl) for v, o in zip(y, outside, strict=True)]
     # seven points one side
     vp = [0] * 6 + rtm
     run_end = [all(vp[i] == vp[i - k] for k in range(1, 7)) and vp[i] != 0 for i in range(6, n + 6)]

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from publicservices.errors import SchemaError
-from publicservices.stats.trends import TREND_LABELS, recent_trend, year_on_year
+from publicservices.stats import recent_trend, year_on_year
+from publicservices.stats.outcomes.trends import TREND_LABELS
 
 Z95 = 1.959963984540054
 
@@ -27,13 +28,13 @@ def wilson(x: float, n: float, z: float = Z95) -> tuple[float, float]:
 
 def series(num, den, *, area="A", start=2015, polarity="higher_is_better", measure="proportion", mult=100.0):
     n = len(num)
-    lims = [wilson(x, d) for x, d in zip(num, den)]
+    lims = [wilson(x, d) for x, d in zip(num, den, strict=True)]
     return pl.DataFrame({
         "indicator_id": ["h.x"] * n, "area_code": [area] * n,
         "period": [str(start + i) for i in range(n)],
         "period_start": [dt.date(start + i, 1, 1) for i in range(n)],
         "numerator": [float(x) for x in num], "denominator": [float(d) for d in den],
-        "value": [x / d * mult for x, d in zip(num, den)],
+        "value": [x / d * mult for x, d in zip(num, den, strict=True)],
         "lower_95": [lo * mult for lo, _ in lims], "upper_95": [hi * mult for _, hi in lims],
         "measure": [measure] * n, "multiplier": [mult] * n, "polarity": [polarity] * n,
     })
@@ -55,7 +56,7 @@ def test_chi_square_equals_n_r_squared_of_individual_data():
     num, den = [120, 140, 150, 171, 190], [1000, 1010, 990, 1000, 1005]
     out = recent_trend(series(num, den)).row(-1, named=True)
     t = np.concatenate([np.full(d, i + 1.0) for i, d in enumerate(den)])
-    y = np.concatenate([np.r_[np.ones(x), np.zeros(d - x)] for x, d in zip(num, den)])
+    y = np.concatenate([np.r_[np.ones(x), np.zeros(d - x)] for x, d in zip(num, den, strict=True)])
     r = np.corrcoef(t, y)[0, 1]
     assert out["trend_chi2"] == pytest.approx(len(t) * r * r, rel=1e-9)
     assert out["recent_trend"] == "Increasing and getting better"
@@ -84,8 +85,8 @@ def test_fingertips_worked_example_decreasing():
 def test_weighted_regression_agrees_with_numpy_wls(values, widths):
     f = pl.DataFrame({
         "area_code": ["A"] * 5, "period_start": [dt.date(2000 + i, 1, 1) for i in range(5)],
-        "value": values, "lower_95": [v - w for v, w in zip(values, widths)],
-        "upper_95": [v + w for v, w in zip(values, widths)], "polarity": ["no_judgement"] * 5,
+        "value": values, "lower_95": [v - w for v, w in zip(values, widths, strict=True)],
+        "upper_95": [v + w for v, w in zip(values, widths, strict=True)], "polarity": ["no_judgement"] * 5,
     })
     got = recent_trend(f).row(-1, named=True)
     t = np.arange(1, 6.0)

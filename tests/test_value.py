@@ -267,8 +267,8 @@ def test_frontier_agrees_with_dea_on_the_same_inputs():
         ref = dea(f, ["x"], ["y"], model="bcc")
         np.testing.assert_allclose(g["efficiency"].to_numpy(), ref.scores["efficiency"].to_numpy(), atol=1e-9)
         peers = ref.peers.group_by("area_code", maintain_order=True).agg("peer")
-        assert dict(zip(peers["area_code"], map(sorted, peers["peer"]))) == dict(
-            zip(g["area_code"], map(sorted, g["dea_peers"])))
+        assert dict(zip(peers["area_code"], map(sorted, peers["peer"]), strict=True)) == dict(
+            zip(g["area_code"], map(sorted, g["dea_peers"]), strict=True))
 
 
 def test_value_for_money_with_frames_deflator_and_missing_spend():

@@ -28,6 +28,9 @@ _EXPORTS: dict[str, str] = {
     "IndicatorError": "publicservices.errors",
     "PluginError": "publicservices.errors",
     "ReaderError": "publicservices.errors",
+    "MetadataError": "publicservices.errors",
+    "OptionError": "publicservices.errors",
+    "MissingDependency": "publicservices.errors",
     # the data contract
     "Indicator": "publicservices.indicators",
     "Dataset": "publicservices.dataset",
@@ -54,13 +57,14 @@ _EXPORTS: dict[str, str] = {
     "DemoData": "publicservices.synthetic",
     "hex_neighbours": "publicservices.synthetic",
     # statistics: frames in, frames out
-    "outcomes": "publicservices.stats.outcomes",
-    "fairness": "publicservices.stats.fairness",
+    # ps.outcomes / ps.fairness run the frame-level orchestrators (stats.assess_outcomes / assess_fairness)
+    "outcomes": "publicservices.stats.outcomes.assess:assess_outcomes",
+    "fairness": "publicservices.stats.fairness.assess:assess_fairness",
     "value_for_money": "publicservices.stats.value",
     "service_frontier": "publicservices.stats.value",
     "dea": "publicservices.stats.dea",
-    "nearest_neighbours": "publicservices.stats.comparators",
-    "compare_with_neighbours": "publicservices.stats.comparators",
+    "nearest_neighbours": "publicservices.stats.ranking.comparators",
+    "compare_with_neighbours": "publicservices.stats.ranking.comparators",
     # results that explain themselves
     "compare": "publicservices.results",
     "postcode_lottery": "publicservices.results",
@@ -90,7 +94,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from publicservices.comparison import comparison_values
     from publicservices.dataset import Dataset
     from publicservices.geography import area_geography, comparable_sets
-    from publicservices.errors import DataError, IndicatorError, PluginError, PublicServicesError, ReaderError, SchemaError
+    from publicservices.errors import (
+        DataError,
+        IndicatorError,
+        MetadataError,
+        MissingDependency,
+        OptionError,
+        PluginError,
+        PublicServicesError,
+        ReaderError,
+        SchemaError,
+    )
     from publicservices.frame import validate_areas, validate_spend, validate_values
     from publicservices.hookspecs import hookimpl
     from publicservices.indicators import Indicator
@@ -108,9 +122,9 @@ if TYPE_CHECKING:  # pragma: no cover
         rank_areas,
         spend_vs_outcome,
     )
-    from publicservices.stats.fairness import fairness
-    from publicservices.stats.outcomes import outcomes
-    from publicservices.stats.comparators import compare_with_neighbours, nearest_neighbours
+    from publicservices.stats.fairness.assess import assess_fairness as fairness
+    from publicservices.stats.outcomes.assess import assess_outcomes as outcomes
+    from publicservices.stats.ranking.comparators import compare_with_neighbours, nearest_neighbours
     from publicservices.stats.dea import dea
     from publicservices.stats.value import service_frontier, value_for_money
     from publicservices.synthetic import DemoData, DemoNation, demo, hex_neighbours
@@ -123,7 +137,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'publicservices' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, _, attribute = module.partition(":")  # "module:attribute" when the names differ
+    value = getattr(importlib.import_module(module), attribute or name)
     globals()[name] = value  # later look-ups skip this function
     return value
 

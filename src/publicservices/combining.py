@@ -273,7 +273,7 @@ def _parts(parts: Sequence[Any], names: Sequence[str] | None) -> list[_Part]:
             )
     unique = _unique(raw_names)
     out = []
-    for name, part in zip(unique, parts):
+    for name, part in zip(unique, parts, strict=True):
         where = f"source {name!r}"
         try:
             values = validate_values(part.values)
@@ -394,7 +394,7 @@ def _merge_rows(
 
 def _note_mixed_types(frames: Sequence[pl.DataFrame], frame_name: str, names: Sequence[str], report: CombineReport) -> None:
     types: dict[str, dict[str, pl.DataType]] = {}
-    for name, frame in zip(names, frames):
+    for name, frame in zip(names, frames, strict=True):
         for column, dtype in frame.schema.items():
             if dtype != pl.Null:
                 types.setdefault(column, {})[name] = dtype
@@ -470,7 +470,7 @@ def _differences(rows: pl.DataFrame, compared: Sequence[str], names: Sequence[st
         vals = rows.get_column(c).to_list()
         if all(_same(v, first[c]) for v in vals):
             continue
-        parts.append(_spell(c, [(names[s], v) for s, v in zip(rows.get_column("__src").to_list(), vals)]))
+        parts.append(_spell(c, [(names[s], v) for s, v in zip(rows.get_column("__src").to_list(), vals, strict=True)]))
     return "; ".join(parts)
 
 

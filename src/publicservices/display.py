@@ -232,12 +232,12 @@ class Column:
             return format_interval(value, row.get(self.upper or ""))
         if self.kind == "integer_interval":
             upper = row.get(self.upper or "")
-            if not (_finite(value) and _finite(upper)):
+            if value is None or upper is None or not (_finite(value) and _finite(upper)):
                 return "–"
             return f"{float(value):,.0f}–{float(upper):,.0f}"
         if self.kind == "percent_interval":
             upper = row.get(self.upper or "")
-            if not (_finite(value) and _finite(upper)):
+            if value is None or upper is None or not (_finite(value) and _finite(upper)):
                 return "–"
             return f"{100 * float(value):.0f}–{100 * float(upper):.0f}%"
         if self.kind == "number":

@@ -15,8 +15,6 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
-import click
-
 # Modules whose public functions the API reference lists, beyond the package's own __all__.
 API_MODULES: tuple[str, ...] = (
     "publicservices",
@@ -24,9 +22,13 @@ API_MODULES: tuple[str, ...] = (
     *(
         f"publicservices.stats.{name}"
         for name in (
-            "intervals", "outcomes", "trends", "spc", "quantiles", "disclosure",
-            "fairness", "dispersion", "inequality", "variation", "gradient", "spatial",
-            "value", "dea", "comparators", "funnel", "shrinkage", "report_cards", "rank_sets",
+            "outcomes.levels", "outcomes.proportions", "outcomes.rates", "outcomes.means", "outcomes.standardised",
+            "outcomes.intervals", "outcomes.benchmark", "outcomes.standards", "outcomes.trends", "outcomes.spc",
+            "outcomes.quantiles", "outcomes.assess", "disclosure",
+            "fairness.dispersion", "fairness.inequality", "fairness.sii", "fairness.variation", "fairness.gradient",
+            "fairness.spatial", "fairness.assess", "value", "dea",
+            "ranking.comparators", "ranking.phe_funnel", "ranking.exact_funnel", "ranking.funnels", "ranking.shrinkage",
+            "ranking.rank_intervals", "ranking.report_cards", "ranking.rank_sets",
         )
     ),
     "publicservices.charts",

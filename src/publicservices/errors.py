@@ -23,6 +23,9 @@ __all__ = [
     "IndicatorError",
     "PluginError",
     "ReaderError",
+    "MetadataError",
+    "OptionError",
+    "MissingDependency",
     "problem",
 ]
 
@@ -56,6 +59,33 @@ class PluginError(PublicServicesError):
 
 class ReaderError(PublicServicesError):
     """A file could not be read, or no reader recognises its layout."""
+
+
+class MissingDependency(PublicServicesError, ImportError):
+    """An optional package that this feature needs is not installed.
+
+    ``extra`` names the publicservices extra that installs it (``site`` for the website's
+    MkDocs toolchain and vl-convert); ``packages`` names the missing distributions.
+
+    Example:
+        >>> print(MissingDependency("building the website", ["mkdocs"], extra="site"))
+        building the website needs mkdocs, which is not installed.
+        Fix: pip install 'publicservices[site]'
+    """
+
+    def __init__(self, feature: str, packages: Sequence[str], *, extra: str) -> None:
+        self.feature, self.packages, self.extra = feature, list(packages), extra
+        names = ", ".join(self.packages)
+        super().__init__(f"{feature} needs {names}, which {'is' if len(self.packages) == 1 else 'are'} not installed.\n"
+                         f"Fix: pip install 'publicservices[{extra}]'")
+
+
+class MetadataError(ReaderError, ValueError):
+    """An ELS metadata sidecar cannot be read or holds no ELS metadata (also a ``ValueError``, as it always was)."""
+
+
+class OptionError(PublicServicesError):
+    """An argument has a value the function does not accept: an unknown method, a level out of range, a missing partner."""
 
 
 def problem(

@@ -388,14 +388,14 @@ def _decode(raw: bytes, where: str, *, lenient: bool = False) -> tuple[str, str 
                     f"that are not ({raw[exc.start:exc.end]!r}), so some names would be garbled however it is read.\n"
                     "Fix: open the file in a text editor, correct the text on that line (and any like it), and save it as UTF-8."
                 ) from exc
-    codec = _guess_encoding(raw)
-    if codec is None:
+    guessed = _guess_encoding(raw)
+    if guessed is None:
         raise SchemaError(
             f"{where}: cannot tell the file's text encoding: it is not UTF-8, and no other encoding reads it cleanly.\n"
             "Fix: save the file as UTF-8 (in Excel: Save As > CSV UTF-8) and read it again."
         )
-    name = _encoding_name(codec)
-    return raw.decode(codec, errors="replace" if lenient else "strict"), None if name == "UTF-8" else name
+    name = _encoding_name(guessed)
+    return raw.decode(guessed, errors="replace" if lenient else "strict"), None if name == "UTF-8" else name
 
 
 def _guess_encoding(raw: bytes) -> str | None:

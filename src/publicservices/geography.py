@@ -496,12 +496,12 @@ def _successor_map() -> dict[str, str]:
         if not siblings:
             direct[old] = new[0]
     resolved = {}
-    for old, new in direct.items():  # follow chains of one-to-one changes to the current code
+    for old, code in direct.items():  # follow chains of one-to-one changes to the current code
         seen = {old}
-        while new in direct and new not in seen:
-            seen.add(new)
-            new = direct[new]
-        resolved[old] = new
+        while code in direct and code not in seen:
+            seen.add(code)
+            code = direct[code]
+        resolved[old] = code
     return resolved
 
 

@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from publicservices import hookspecs
-from publicservices.errors import IndicatorError, PluginError, PublicServicesError
+from publicservices.errors import IndicatorError, OptionError, PluginError, PublicServicesError
 
 if TYPE_CHECKING:  # pragma: no cover
     from publicservices.indicators import Indicator
@@ -399,7 +399,7 @@ class PluginRegistry:
         explains the absence (the name is simply unknown).
         """
         if kind not in {k for _, k in _HOOKS}:
-            raise ValueError(f"kind must be one of {_KINDS}, not {kind!r}")
+            raise OptionError(f"kind must be one of {_KINDS}, not {kind!r}")
         collected = self._collect()
         fix = (f"Fix: repair or uninstall the plugin, or leave it out with {ENV_LOAD_PLUGINS} "
                "(see `publicservices plugins`).")
@@ -566,7 +566,8 @@ class PluginRegistry:
                 raise PluginError(f"register({sector!r}, generate) needs a callable generate")
             items.append((plugin, sector, generate))
 
-        return {"sector": add_sector, "indicator": add_indicator, "reader": add_reader, "demo": add_demo}[kind]
+        adders: dict[str, Callable[..., None]] = {"sector": add_sector, "indicator": add_indicator, "reader": add_reader, "demo": add_demo}
+        return adders[kind]
 
     def _spend_services(self, sectors: dict[str, Sector], owners: dict[str, str], messages: list[str]) -> dict[str, str]:
         """Spend service line -> sector id; a line two sectors declare maps to neither, with a warning."""

@@ -60,7 +60,7 @@ import glob
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from publicservices.errors import PublicServicesError
 
@@ -132,6 +132,13 @@ class Project:
     @property
     def site(self) -> dict[str, Any]:
         return self.document.get("site", {})
+
+    @overload
+    def _resolve(self, value: str) -> Path: ...
+    @overload
+    def _resolve(self, value: None) -> None: ...
+    @overload
+    def _resolve(self, value: str | None) -> Path | None: ...
 
     def _resolve(self, value: str | None) -> Path | None:
         return None if value is None else (self.path.parent / value).resolve()
@@ -445,7 +452,7 @@ def starter_project(paths: Sequence[str | Path], out: Path) -> tuple[str, list[s
 
     lines = ["# publicservices site project: edit, then run `publicservices publish " + out.name + "`.",
              "# Keys: see the publisher guide. Paths are relative to this file.", "", "[site]",
-             f'title = "Public services compared"', "", "[judgement]", "suppress_threshold = 5", 'overdispersion = "auto"', ""]
+             'title = "Public services compared"', "", "[judgement]", "suppress_threshold = 5", 'overdispersion = "auto"', ""]
     summary: list[str] = []
     boundaries: Path | None = None
     context: list[Path] = []

@@ -88,7 +88,7 @@ def _raise(header: str, errors: list[str], declaration: str) -> None:
 class ReportCardScheme:
     """How a sector's report cards are graded: domains of measures, weights, cut-points, extra credit.
 
-    Method (:func:`publicservices.stats.report_cards.report_cards`): each measure is scored
+    Method (:func:`publicservices.stats.build_report_cards`): each measure is scored
     as a percentile among the areas (a mix of the peer group's and everyone's with a peer
     group), a domain's score is the mean of its measures' scores, the overall score is the
     weighted mean of the domains, plus extra credit; grades cut the overall score (or, with
@@ -186,7 +186,7 @@ class ReportCardScheme:
         cutpoints = self.cutpoints
         if (not isinstance(cutpoints, Mapping) or set(cutpoints) != set(GRADE_CUTS)
                 or not all(_number(cutpoints[g]) for g in GRADE_CUTS)
-                or any(cutpoints[a] < cutpoints[b] for a, b in zip(GRADE_CUTS, GRADE_CUTS[1:]))):
+                or any(cutpoints[a] < cutpoints[b] for a, b in zip(GRADE_CUTS, GRADE_CUTS[1:], strict=False))):
             errors.append(f"cutpoints {cutpoints!r} must give the minimum score of each of A, B, C and D, in descending "
                           "order (e.g. {'A': 80, 'B': 60, 'C': 40, 'D': 20})")
         if not isinstance(self.relative, bool):

@@ -136,7 +136,7 @@ def check_plugin(
         result.indicators = sorted(indicators)
         _check_indicators(indicators, result)
         sectors = {sid: sector for sid, sector in registry.sectors().items()
-                   if (info := registry.declaring_plugin(sid)) is not None and info.name in plugin_names}
+                   if (owner := registry.declaring_plugin(sid)) is not None and owner.name in plugin_names}
         result.declared = sorted(sectors)
         if indicators:
             _check_sectors(sectors, indicators, result)
@@ -151,7 +151,7 @@ def check_plugin(
 
 def _finish(result: PluginCheck, raise_on_failure: bool) -> PluginCheck:
     if raise_on_failure and result.failures:
-        raise AssertionError(str(result))
+        raise AssertionError(str(result))  # a test helper: pytest reports an AssertionError as a failed test
     return result
 
 
@@ -461,17 +461,16 @@ def _check_polarity(ind: Any, truth: Mapping[str, Any], label: str, result: Plug
 
 try:  # pragma: no cover - pytest is present whenever this module is loaded as a plugin
     import pytest as _pytest
+
+    _HAVE_PYTEST = True
 except ImportError:  # pragma: no cover
-    _pytest = None
+    _HAVE_PYTEST = False
 
-if _pytest is not None:
 
-    @_pytest.fixture
-    def plugin_contract() -> Callable[..., PluginCheck]:
-        """Fixture: the :func:`check_plugin` function, for plugin test suites."""
-        return check_plugin
+def _plugin_contract() -> Callable[..., PluginCheck]:
+    """Fixture: the :func:`check_plugin` function, for plugin test suites."""
+    return check_plugin
 
-else:  # pragma: no cover
 
-    def plugin_contract() -> Callable[..., PluginCheck]:
-        return check_plugin
+# a pytest fixture, and a plain function where pytest is not installed
+plugin_contract = _pytest.fixture(_plugin_contract, name="plugin_contract") if _HAVE_PYTEST else _plugin_contract

@@ -10,6 +10,7 @@ import pytest
 
 import publicservices as ps
 from publicservices.plugin_api import DemoNation
+
 from publicservices_health import INDICATORS, plugin
 from publicservices_health.fingertips import fingertips_indicator, read_fingertips, sniff_fingertips
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from publicservices.charts._common import describe
 from publicservices.charts.frontier import frontier_chart
 from publicservices.charts.funnel import funnel_plot, limit_lines
-from publicservices.charts.gradient import gradient_chart
 from publicservices.charts.grades import GRADE_COLOURS, report_card_chart
+from publicservices.charts.gradient import gradient_chart
 from publicservices.charts.league import league_table
 from publicservices.charts.lottery import lottery_chart
 from publicservices.charts.maps import choropleth, hex_map, hex_polygons, subset_topojson

@@ -142,7 +142,7 @@ def frontier_chart(
             # Beyond the last efficient area the frontier runs flat: spending more buys nothing more.
             last = frontier.row(-1, named=True)
             right = data.get_column(x).max()
-            if right is not None and right > last["x"]:
+            if isinstance(right, int | float) and right > last["x"]:
                 frontier = pl.concat([frontier, pl.DataFrame({"x": [float(right)], "y": [last["y"]]})], how="vertical_relaxed")
     if frontier is not None and frontier.height:
         fx, fy = ("x", "y") if {"x", "y"} <= set(frontier.columns) else (x, y)

@@ -43,15 +43,15 @@ _LINE_ORDER = ("99.8% limits", "95% limits", "99.8% limits (overdispersed)", "95
 _LIMIT = re.compile(r"^(lower|upper)_(\d+)(?:_(.+))?$")
 
 
-def _level_label(digits: str, suffix: str | None) -> str:
+def _level_label(digits: str, overdispersed: bool) -> str:
     level = f"{digits[:2]}.{digits[2:]}%" if len(digits) > 2 else f"{digits}%"
-    return f"{level} limits" + (" (overdispersed)" if suffix else "")
+    return f"{level} limits" + (" (overdispersed)" if overdispersed else "")
 
 
 def limit_lines(limits: pl.DataFrame, x: str = "precision", n: int = 100, *, overdispersed: bool = False) -> pl.DataFrame:
     """Funnel limits in long form for drawing: ``x``, ``limit``, ``line``, ``side``.
 
-    Accepts the long table of :func:`publicservices.stats.funnel.funnel` (``limit`` naming
+    Accepts the long table of :func:`publicservices.stats.build_funnel` (``limit`` naming
     ``lower_998`` ... ``upper_998``, ``baseline``; ``precision``; ``value``) or a wide table
     with one column per limit (``lower_95``, ``upper_998``, ``lower_998_od`` ...; a suffix
     marks overdispersed limits). Each line is thinned to about ``n`` points (exact rows of
@@ -82,7 +82,7 @@ def limit_lines(limits: pl.DataFrame, x: str = "precision", n: int = 100, *, ove
             part.select(
                 pl.col(x).cast(pl.Float64).alias("x"),
                 pl.col(name).cast(pl.Float64).alias("limit"),
-                pl.lit(_level_label(digits, suffix or overdispersed)).alias("line"),
+                pl.lit(_level_label(digits, bool(suffix) or overdispersed)).alias("line"),
                 pl.lit(side).alias("side"),
             )
         )
@@ -120,7 +120,7 @@ def funnel_plot(
 
     Parameters:
         points: one row per unit with a size column (``precision`` as returned by
-            :func:`publicservices.stats.funnel.funnel`, or ``denominator``) and ``y``
+            :func:`publicservices.stats.build_funnel`, or ``denominator``) and ``y``
             (``value``); optional ``area_code``, ``area_name`` and a category column.
         limits: the limit curves: the long ``Funnel.limits`` table, or a wide table of
             ``lower_95``, ``upper_95``, ``lower_998``, ``upper_998`` by size.

@@ -1,6 +1,6 @@
 """Report card grades: a letter per area, the domain scores behind it, and how stable it is.
 
-Grades come from :func:`publicservices.stats.report_cards.report_cards` (in the manner of
+Grades come from :func:`publicservices.stats.build_report_cards` (in the manner of
 New York City's school progress reports); this module draws them.
 """
 

@@ -1,6 +1,6 @@
 """Deprivation gradient: values by deprivation decile with the slope index of inequality.
 
-Sign convention as ``publicservices.stats.gradient`` (PHE's): decile 1 is the most deprived,
+Sign convention as ``publicservices.stats.fairness.gradient`` (PHE's): decile 1 is the most deprived,
 the x axis (the ridit, cumulative population share) runs from 0 = most deprived to 1 = least
 deprived, and the SII is the fitted difference between the two ends (Low & Low 2004,
 J Public Health 26:388). The SII comes from the statistics; this module draws it.
@@ -65,10 +65,9 @@ def gradient_chart(
     """
     import altair as alt
 
-    quantile = quantile or first_present(quantiles, ("quantile", "decile", "quintile", "deprivation_decile"))
-    if quantile is None:
-        require(quantiles, ["quantile"], "gradient_chart", "pass one row per deprivation quantile (1 = most deprived).")
-    require(quantiles, [quantile, value], "gradient_chart", "pass one row per deprivation quantile with a value.")  # type: ignore[list-item]
+    quantile = quantile or first_present(quantiles, ("quantile", "decile", "quintile", "deprivation_decile")) or "quantile"
+    require(quantiles, [quantile], "gradient_chart", "pass one row per deprivation quantile (1 = most deprived).")
+    require(quantiles, [quantile, value], "gradient_chart", "pass one row per deprivation quantile with a value.")
     lower = lower or first_present(quantiles, ("lower_95", "lower"))
     upper = upper or first_present(quantiles, ("upper_95", "upper"))
     population = population or first_present(quantiles, ("population", "weight", "denominator"))

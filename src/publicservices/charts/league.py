@@ -25,7 +25,7 @@ from publicservices.charts._common import (
     value_label,
 )
 from publicservices.display import PALETTE, plural
-from publicservices.stats._rankutil import spread_words
+from publicservices.stats.ranking._rankutil import spread_words
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt

@@ -2,7 +2,7 @@
 
 The true coefficient of variation (the between-area standard deviation beyond sampling
 noise, tau, over the national value) with its Q-profile interval comes from
-:func:`publicservices.stats.fairness.fairness`; this module draws it.
+:func:`publicservices.stats.assess_fairness`; this module draws it.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def lottery_chart(
     """
     import altair as alt
 
-    require(frame, ["indicator_id", "true_cv"], "lottery_chart", "pass the output of publicservices.stats.fairness.fairness.")
+    require(frame, ["indicator_id", "true_cv"], "lottery_chart", "pass the output of publicservices.stats.assess_fairness.")
     data = frame
     if period is not None and "period" in data.columns:
         data = data.filter(pl.col("period") == period)

@@ -55,7 +55,7 @@ def fifths_scale(polarity: str) -> tuple[list[str], list[str]]:
     >>> fifths_scale("lower_is_better")[0]
     ['Worst', 'Worse', 'Middle', 'Better', 'Best']
     """
-    from publicservices.stats.quantiles import QUINTILE_LABELS
+    from publicservices.stats.outcomes.quantiles import QUINTILE_LABELS
 
     labels = QUINTILE_LABELS.get(polarity, QUINTILE_LABELS["no_judgement"])
     colours = FIFTHS_COLOURS["no_judgement" if polarity not in ("higher_is_better", "lower_is_better") else "judged"]
@@ -182,7 +182,7 @@ def choropleth(
     Method: the boundary features are looked up against the result by area code
     (``properties[key]`` = ``area_code``); areas are coloured by comparison category
     (polarity-aware), by ``classes`` (fifths of areas by value, the ``quintile_label`` of
-    :func:`publicservices.stats.quantiles.value_quintiles`: for figures without confidence
+    :func:`publicservices.stats.value_quintiles`: for figures without confidence
     intervals, whose comparison cannot be judged) or, without either, by value. Areas in the
     boundary file with no data are light grey; with embedded boundaries only areas in
     ``frame`` are kept.
@@ -379,7 +379,7 @@ def hex_map(
     radius = 1 / 3 ** 0.5
     corners = [(0.0, -radius), (0.5, -radius / 2), (0.5, radius / 2), (0.0, radius), (-0.5, radius / 2), (-0.5, -radius / 2)]
     features = []
-    for row in inline(data, ["_cx", "_cy", *fields]).values:  # type: ignore[union-attr]
+    for row in inline(data, ["_cx", "_cy", *fields]).values:
         ring = [[round(row["_cx"] + dx, 5), round(row["_cy"] + dy, 5)] for dx, dy in corners]
         ring.append(ring[0])
         features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},

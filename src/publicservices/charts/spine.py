@@ -49,7 +49,7 @@ def spine_frame(
         >>> spine_frame(f, "A").select("area_value", "worst", "best", "x_area").row(0)
         (1.0, 4.0, 1.0, 1.0)
     """
-    require(frame, ["indicator_id", "area_code", "value"], "spine_chart", "pass an outcomes frame (publicservices.stats.outcomes.outcomes).")
+    require(frame, ["indicator_id", "area_code", "value"], "spine_chart", "pass an outcomes frame (publicservices.stats.assess_outcomes).")
     indicators = dict(indicators or {})
     if "period_start" in frame.columns:
         latest = frame.group_by("indicator_id").agg(pl.col("period_start").max().alias("_latest"))

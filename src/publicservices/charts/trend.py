@@ -2,7 +2,7 @@
 
 The SPC layer follows NHS England's "Making Data Count" XmR charts: a centre line, process
 limits at 2.66 mean moving ranges, and special-cause points marked improvement or concern by
-polarity. The columns come from :func:`publicservices.stats.spc.xmr`; this module draws them.
+polarity. The columns come from :func:`publicservices.stats.xmr`; this module draws them.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def trend_chart(
 
     Method: values are drawn in period order (``period_start``) with their 95% interval as a
     band. When the frame carries XmR columns (``centre``, ``lower_limit``, ``upper_limit``,
-    ``variation`` from :func:`publicservices.stats.spc.xmr`) the centre line and process
+    ``variation`` from :func:`publicservices.stats.xmr`) the centre line and process
     limits are drawn and points are coloured by special-cause variation: improvement (blue),
     concern (vermillion), neither (purple, no polarity) or common cause (grey).
 

@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import importlib.util
 from collections.abc import Iterator
+from typing import TextIO
 
 import click
 
@@ -77,7 +78,8 @@ def _plugin_warnings_on_stderr() -> Iterator[None]:
     with warnings.catch_warnings():  # restores warnings.showwarning when the command ends
         previous = warnings.showwarning
 
-        def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: TextIO | None = None, line: str | None = None) -> None:
             if issubclass(category, PluginWarning):
                 click.secho(f"Warning: {message}", fg="yellow", err=True)
             else:

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from publicservices.site.progress import Progress
+from publicservices.site.progress import Advance, Progress
+
+if TYPE_CHECKING:
+    from publicservices.project import Project
 
 
 class _Bars(Progress):
     """click progress bars on stderr, one per stage; notes printed above them."""
 
     @contextlib.contextmanager
-    def stage(self, label: str, total: int) -> Iterator[Callable[[int], None]]:
+    def stage(self, label: str, total: int) -> Iterator[Advance]:
         with click.progressbar(length=max(total, 1), label=f"{label:<16}", file=sys.stderr, show_pos=True, width=30) as bar:
-            yield lambda n=1: bar.update(n)
+
+            def advance(n: int = 1) -> None:
+                bar.update(n)
+
+            yield advance
 
     def note(self, message: str) -> None:
         click.echo(message, err=True)
@@ -94,6 +102,11 @@ def publish(
     if boundaries is None and layer:
         raise click.UsageError("--layer needs --boundaries.")
     try:
+        from publicservices._extras import require
+
+        # Before reading anything: a base install (no [site] extra) cannot build a site.
+        require("publicservices publish", ["vl_convert"] if generate_only else ["mkdocs", "material", "vl_convert"])
+        data: Path | Project | None = source
         if format_ or mapping or constants or context or spend:
             from publicservices.cli.validate import _pairs
             from publicservices.project import project_from_options
@@ -105,9 +118,9 @@ def publish(
                 pairs = _pairs(mapping, "--map"), _pairs(constants, "--set")
             except click.BadParameter as exc:
                 raise click.UsageError(str(exc)) from None
-            source = project_from_options(source, format=format_, mapping=pairs[0], constants=pairs[1], areas=context, spend=spend)
+            data = project_from_options(source, format=format_, mapping=pairs[0], constants=pairs[1], areas=context, spend=spend)
         result = publish_site(
-            source, out, title=title, sectors=sectors, indicators=indicators, benchmark=_benchmark(benchmark),
+            data, out, title=title, sectors=sectors, indicators=indicators, benchmark=_benchmark(benchmark),
             boundaries=boundaries, layer=layer, suppress_threshold=suppress_threshold, base_url=base_url,
             generate_only=generate_only, progress=Progress() if quiet else _Bars(), area_types=area_types,
             comparable_sets=comparable_sets, overdispersion=overdispersion,

@@ -47,13 +47,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from publicservices.errors import ReaderError, problem
-
+from publicservices.errors import MetadataError, ReaderError, problem
 from publicservices.hookspecs import hookimpl
 from publicservices.reading import LoadReport, Reader, ReadResult, count_reasons
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
+
+    from publicservices.indicators import Measure
 
 __all__ = [
     "ELS_COLUMNS",
@@ -155,8 +156,9 @@ def read_els_metadata(path: str | Path) -> tuple[dict[str, ElsMetadata], ElsMeta
 
     A sidecar with one indicator (``label`` at the top of ``ess-beta-metadata``) returns it as
     the single entry; one with a ``shared`` block and a block per indicator returns the
-    blocks by the CSV name they describe, and by their label too. Raises ``ValueError`` with
-    the reason when the file is not readable JSON with an ``ess-beta-metadata`` object.
+    blocks by the CSV name they describe, and by their label too. Raises ``MetadataError`` (a
+    ``ReaderError`` and a ``ValueError``) with the reason when the file is not readable JSON
+    with an ``ess-beta-metadata`` object.
 
     Example:
         >>> import json, tempfile, pathlib
@@ -171,19 +173,19 @@ def read_els_metadata(path: str | Path) -> tuple[dict[str, ElsMetadata], ElsMeta
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot be read ({type(exc).__name__}: {exc})") from exc
+        raise MetadataError(f"cannot be read ({type(exc).__name__}: {exc})") from exc
     except json.JSONDecodeError as exc:
-        raise ValueError(f"is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        raise MetadataError(f"is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     except RecursionError as exc:
-        raise ValueError("is nested too deeply to be ELS metadata") from exc
+        raise MetadataError("is nested too deeply to be ELS metadata") from exc
     meta = document.get("ess-beta-metadata") if isinstance(document, dict) else None
     if not isinstance(meta, dict):
-        raise ValueError("has no 'ess-beta-metadata' object")
+        raise MetadataError("has no 'ess-beta-metadata' object")
     blocks = {k: v for k, v in meta.items() if k != "shared" and isinstance(v, dict)}
     if "label" in meta or not blocks:
         single = ElsMetadata.from_block(str(meta.get("label") or ""), meta)
         if not single.label:
-            raise ValueError("its 'ess-beta-metadata' has neither a label nor a block per indicator")
+            raise MetadataError("its 'ess-beta-metadata' has neither a label nor a block per indicator")
         return {_norm(single.label): single}, single
     shared = meta.get("shared") if isinstance(meta.get("shared"), dict) else {}
     entries: dict[str, ElsMetadata] = {}
@@ -239,7 +241,8 @@ def generic_indicator(name: str, measure: str | None, unit: str | None, source: 
 
     meta = metadata or ElsMetadata(key=name)
     text = " ".join(t for t in (measure, unit, meta.unit, meta.subtitle) if t).casefold()
-    kind, multiplier, shown_unit = "score", 1.0, (meta.unit or unit or measure or "").strip()
+    kind: Measure = "score"
+    multiplier, shown_unit = 1.0, (meta.unit or unit or measure or "").strip()
     per = re.search(r"per\s+([\d,]*\d|million|thousand|hundred thousand)\b", text)
     change = re.search(r"\b(change|growth|increase|decrease|decline)\b", f"{text} {name} {meta.label or ''}".casefold())
     if ("percent" in text or "%" in text) and not change:

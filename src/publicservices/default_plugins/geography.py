@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from publicservices.errors import ReaderError
-
 from publicservices.hookspecs import hookimpl
 from publicservices.reading import LoadReport, Reader, ReadResult
 

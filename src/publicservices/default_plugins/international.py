@@ -84,13 +84,14 @@ def read_international(path: str | Path) -> ReadResult:
     if missing:
         raise ReaderError(f"{path.name}: not an international comparator table: no column for {', '.join(missing)}.\n"
                           f"Columns present: {', '.join(raw.columns)}.\nFix: name the columns country, year, mean_score, standard_error.")
-    subject = pl.col(found["indicator"]).cast(pl.String) if found["indicator"] else pl.lit("value")
+    column = {role: name for role, name in found.items() if name is not None}  # every role but indicator is there
+    subject = pl.col(column["indicator"]).cast(pl.String) if "indicator" in column else pl.lit("value")
     frame = raw.select(
-        pl.col(found["country"]).cast(pl.String).str.strip_chars().alias("area_name"),
-        pl.col(found["period"]).cast(pl.String).str.strip_chars().alias("period"),
+        pl.col(column["country"]).cast(pl.String).str.strip_chars().alias("area_name"),
+        pl.col(column["period"]).cast(pl.String).str.strip_chars().alias("period"),
         subject.str.strip_chars().alias("_subject"),
-        pl.col(found["value"]).cast(pl.Float64, strict=False).alias("value"),
-        pl.col(found["se"]).cast(pl.Float64, strict=False).alias("standard_error"),
+        pl.col(column["value"]).cast(pl.Float64, strict=False).alias("value"),
+        pl.col(column["se"]).cast(pl.Float64, strict=False).alias("standard_error"),
     )
     pisa = "mean_score" in {c.casefold() for c in raw.columns} or "pisa" in path.name.casefold()
     slug = pl.col("_subject").str.to_lowercase().str.replace_all(r"[^a-z0-9]+", "_").str.strip_chars("_")

@@ -37,7 +37,7 @@ from publicservices.results.funnel import FunnelResult, funnel_check
 from publicservices.results.outcomes import OutcomeResult, compare
 from publicservices.results.ranking import RankingResult, rank_areas
 from publicservices.results.report_cards import ReportCardResult, grade_areas
-from publicservices.results.value import ValueResult, short_assessment, spend_vs_outcome
+from publicservices.results.value import ValueResult, spend_vs_outcome
 
 __all__ = [
     "Result",

@@ -149,7 +149,7 @@ def _groups(frame: pl.DataFrame) -> list[tuple[dict[str, Any], pl.DataFrame]]:
     # (upper tier before lower tier), then the groups in the frame's order
     from publicservices.geography import COMPARABLE_SETS
 
-    order = {s: i for i, s in enumerate(COMPARABLE_SETS)}
+    order: dict[str | None, int] = {s: i for i, s in enumerate(COMPARABLE_SETS)}
     return sorted(parts, key=lambda gp: (not all(_is_whole(k, v) for k, v in gp[0].items() if k != "comparable_set"),
                                          order.get(gp[0].get("comparable_set"), len(order))))
 

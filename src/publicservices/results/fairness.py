@@ -32,7 +32,7 @@ __all__ = ["FairnessResult", "decile_values", "postcode_lottery"]
 class FairnessResult(Result):
     """Is there a postcode lottery? Real variation beyond noise, and the social gradient.
 
-    ``.frame`` is :func:`publicservices.stats.fairness.fairness` output, one row per
+    ``.frame`` is :func:`publicservices.stats.assess_fairness` output, one row per
     indicator x period (``true_cv`` and its interval, ``i2``, ``tau2``, ``sii`` ...).
     Charts: ``lottery`` (the true spread of each indicator with its interval, default) and
     ``gradient`` (one indicator's values by deprivation decile with the SII line).
@@ -128,14 +128,13 @@ def decile_values(values: pl.DataFrame, areas: pl.DataFrame, indicator: Indicato
     """Values pooled by deprivation decile (1 = most deprived), with 95% intervals.
 
     Method: areas are put in deprivation quantiles by
-    :func:`publicservices.stats.gradient.assign_quantiles` (Fingertips method); counts are
+    :func:`publicservices.stats.assign_quantiles` (Fingertips method); counts are
     pooled within each quantile (sum of numerators over sum of denominators) and the
-    interval comes from :func:`publicservices.stats.intervals.add_intervals` by the
+    interval comes from :func:`publicservices.stats.add_intervals` by the
     indicator's measure. Measures without counts take the population-weighted mean value
     (no interval).
     """
-    from publicservices.stats.gradient import assign_quantiles
-    from publicservices.stats.intervals import add_intervals
+    from publicservices.stats import add_intervals, assign_quantiles
 
     if "deprivation" not in areas.columns:
         raise SchemaError("the areas frame has no deprivation column.\nFix: add a deprivation score (higher = more deprived).")
@@ -160,7 +159,7 @@ def decile_values(values: pl.DataFrame, areas: pl.DataFrame, indicator: Indicato
 def postcode_lottery(data: Any, indicator: str | Sequence[str] | None = None, **options: Any) -> FairnessResult:
     """Is there a postcode lottery? True variation beyond noise and the deprivation gradient.
 
-    Method: :func:`publicservices.stats.fairness.fairness` (DerSimonian-Laird between-area
+    Method: :func:`publicservices.stats.assess_fairness` (DerSimonian-Laird between-area
     variance, I², the true coefficient of variation; SII/RII across deprivation deciles;
     inequality indices) for each indicator x period.
 
@@ -169,7 +168,7 @@ def postcode_lottery(data: Any, indicator: str | Sequence[str] | None = None, **
         indicator: one id or a list (default all).
         options: passed on to ``fairness``.
     """
-    from publicservices.stats.fairness import fairness
+    from publicservices.stats import assess_fairness
 
     values, dataset = _unpack(data)
     inds = _indicator_map(options.pop("indicators", None), dataset)
@@ -180,9 +179,9 @@ def postcode_lottery(data: Any, indicator: str | Sequence[str] | None = None, **
         wanted = [indicator] if isinstance(indicator, str) else list(indicator)
         values = values.filter(pl.col("indicator_id").is_in(wanted))
     if dataset is not None:
-        frame = fairness(dataset, wanted, **options)
+        frame = assess_fairness(dataset, wanted, **options)
     else:
-        frame = fairness(values, {i: d for i, d in inds.items() if wanted is None or i in wanted}, areas=areas, **options)
+        frame = assess_fairness(values, {i: d for i, d in inds.items() if wanted is None or i in wanted}, areas=areas, **options)
     return FairnessResult(frame, dataset=dataset, indicators=inds, areas=areas, values=values)
 
 

@@ -39,7 +39,7 @@ __all__ = ["FunnelResult", "funnel_check"]
 class FunnelResult(Result):
     """Funnel plot of one indicator: each unit against control limits at its own size.
 
-    ``.frame`` is the ``points`` table of :func:`publicservices.stats.funnel.funnel`
+    ``.frame`` is the ``points`` table of :func:`publicservices.stats.build_funnel`
     (``value``, ``precision``, limits ``lower_95`` ... ``upper_998``,
     ``position_95``/``position_998``, ``significance``, ``comparison``), every position and
     comparison taken from the limits drawn. ``.limits`` are those limit curves (long form);
@@ -75,7 +75,7 @@ class FunnelResult(Result):
 
     @classmethod
     def from_funnel(cls, funnel: Any, *, indicator: Indicator | None = None, **kwargs: Any) -> FunnelResult:
-        """Wrap a :class:`publicservices.stats.funnel.Funnel` (points, limits, dispersion)."""
+        """Wrap a :class:`publicservices.stats.Funnel` (points, limits, dispersion)."""
         return cls(funnel.points, limits=funnel.limits, dispersion=funnel.dispersion, indicator=indicator, **kwargs)
 
     def _title(self) -> str:
@@ -278,7 +278,7 @@ def funnel_check(
 ) -> FunnelResult:
     """Funnel plot check of one indicator in one period.
 
-    Method: :func:`publicservices.stats.funnel.funnel` (PHEindicatormethods control limits,
+    Method: :func:`publicservices.stats.build_funnel` (PHEindicatormethods control limits,
     or exact limits against a ``target=``), with Spiegelhalter's (2005) policy for
     over-dispersion, per group:
 
@@ -303,7 +303,8 @@ def funnel_check(
         period: the period (default the latest).
         options: passed on to ``funnel`` (``method=``, ``target=`` ...).
     """
-    from publicservices.stats.funnel import OVERDISPERSION_POLICIES, funnel
+    from publicservices.stats import build_funnel
+    from publicservices.stats.ranking.funnels import OVERDISPERSION_POLICIES
 
     policy = "auto" if overdispersion is None else overdispersion
     if policy not in OVERDISPERSION_POLICIES:
@@ -332,7 +333,7 @@ def funnel_check(
     if ind.measure in ("mean", "score") and "se" not in rows.columns and not {"lower_ci", "upper_ci"} <= set(rows.columns):
         # An outcomes frame carries the 95% limits the funnel needs as a standard error.
         if {"lower_95", "upper_95"} <= set(values.columns):
-            from publicservices.stats.variation import standard_error
+            from publicservices.stats import standard_error
 
             limits = _one(values, "indicator_id", ind.id)
             on = ["area_code", *(["period"] if "period" in rows.columns and "period" in limits.columns else []), *groups]
@@ -341,9 +342,9 @@ def funnel_check(
         else:
             raise SchemaError("a funnel plot of means or scores needs standard errors.\n"
                               "Fix: add an 'se' column or lower_ci/upper_ci (95%), or pass an outcomes frame.")
-    result = funnel(rows, ind, policy, **options)  # type: ignore[arg-type]
+    result = build_funnel(rows, ind, policy, **options)
     adjusted = bool((result.dispersion.get_column("overdispersion") != "none").any())
-    plain = funnel(rows, ind, "none", **options).limits if adjusted else None
+    plain = build_funnel(rows, ind, "none", **options).limits if adjusted else None
     return FunnelResult(result.points, limits=result.limits, dispersion=result.dispersion, plain_limits=plain, indicator=ind,
                         dataset=dataset, indicators=inds, areas=areas if areas is not None else getattr(dataset, "areas", None),
                         policy=policy)

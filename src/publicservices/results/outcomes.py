@@ -43,7 +43,7 @@ _JUDGED_WORDS = {"higher_is_better": ("better", "worse"), "lower_is_better": ("b
 class OutcomeResult(Result):
     """How good is each area against the benchmark, and is that real?
 
-    ``.frame`` is :func:`publicservices.stats.outcomes.outcomes` output: one row per
+    ``.frame`` is :func:`publicservices.stats.assess_outcomes` output: one row per
     indicator x area x period with ``value``, ``lower_95`` ... ``upper_998``,
     ``benchmark_value``, ``comparison_95``/``comparison_998``, ``prob_worse``,
     ``floor_status`` and the trend columns. Charts: ``funnel`` (default), ``league``,
@@ -221,7 +221,7 @@ class OutcomeResult(Result):
         if rows.height == 0:
             raise DataError(f"no rows for area {area!r}.\nFix: pass area= one of the area codes in .frame.")
         if spc and rows.height >= 2:
-            from publicservices.stats.spc import xmr
+            from publicservices.stats import xmr
 
             rows = xmr(rows, polarity=ind.polarity if ind else None)
         name = rows.get_column("area_name")[0] if "area_name" in rows.columns else None
@@ -252,7 +252,7 @@ def compare(
 ) -> OutcomeResult:
     """Compare every area with a benchmark: values, intervals, categories, floors, trends.
 
-    Method: :func:`publicservices.stats.outcomes.outcomes` (Fingertips-style comparison at
+    Method: :func:`publicservices.stats.assess_outcomes` (Fingertips-style comparison at
     95% and 99.8%, probability of being worse, floors, recent trend) over every period, so
     trends use the full history; the result keeps the latest period unless ``period`` or
     ``all_periods`` says otherwise.
@@ -270,7 +270,7 @@ def compare(
         >>> result = compare(ps.demo(), "health.ae_4hr")                  # doctest: +SKIP
         >>> result.chart("funnel")                                        # doctest: +SKIP
     """
-    from publicservices.stats.outcomes import outcomes
+    from publicservices.stats import assess_outcomes
 
     values, dataset = _unpack(data, benchmarks=True)
     inds = _indicator_map(indicators, dataset)
@@ -283,7 +283,7 @@ def compare(
                             f"Fix: use one of {', '.join(known[:12])}{' ...' if len(known) > 12 else ''}.")
         values = values.filter(pl.col("indicator_id").is_in(wanted))
     areas = areas if areas is not None else getattr(dataset, "areas", None)
-    full = outcomes(values, inds or None, benchmark=benchmark, areas=areas, **options)
+    full = assess_outcomes(values, inds or None, benchmark=benchmark, areas=areas, **options)
     if "area_role" in full.columns:  # the benchmark rows did their job: the result is about areas
         full = full.filter(pl.col("area_role") != "benchmark")
     if all_periods:

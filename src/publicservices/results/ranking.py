@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
@@ -26,7 +26,7 @@ from publicservices.results._base import (
     _with_names,
 )
 from publicservices.stats._keys import present_keys
-from publicservices.stats._rankutil import spread_words
+from publicservices.stats.ranking._rankutil import spread_words
 
 if TYPE_CHECKING:  # pragma: no cover
     from publicservices.dataset import Dataset
@@ -44,7 +44,7 @@ RANKING_METHOD = (
 class RankingResult(Result):
     """A league table with honest ranks: rank by value, 95% rank interval, P(top / bottom 10%).
 
-    ``.frame`` is :func:`publicservices.stats.shrinkage.rank_intervals` output joined with
+    ``.frame`` is :func:`publicservices.stats.rank_intervals` output joined with
     each unit's value interval and, from :func:`rank_areas`, its shrunken estimate
     (``shrunk_value``, ``shrunk_lower_95``, ``shrunk_upper_95``, ``shrinkage``), which is shown
     beside the rank but does not set it. Chart: ``league`` (caterpillar plot with rank
@@ -80,7 +80,7 @@ class RankingResult(Result):
     def sentences(self) -> list[str]:
         groups = _groups(self._frame)
         out: list[str] = []
-        if self._unjudged():
+        if self.indicator is not None and self._unjudged():
             out.append(f"{self.indicator.title} has no better or worse direction, so rank 1 is the highest value, not the best.")
         for group, rows in groups[:4]:
             out.extend(self._group_sentences(rows, _group_name(group)))
@@ -133,10 +133,11 @@ class RankingResult(Result):
         return [f"{plural(sure_top, 'unit')} can be placed {top_words} with 90% confidence, {tail}."]
 
     def _leaders(self, ranked: pl.DataFrame, rank: str, lo: str, hi: str) -> str:
-        best = ranked.get_column(rank).min()
+        # numeric columns: polars types their min and max as any Python value
+        best = cast(float, ranked.get_column(rank).min())
         leaders = _with_names(ranked.filter(pl.col(rank) == best), self.areas)
-        names = [r.get("area_name") or r.get("area_code") for r in leaders.iter_rows(named=True)]
-        low, high = leaders.get_column(lo).min(), leaders.get_column(hi).max()
+        names = [str(r.get("area_name") or r.get("area_code")) for r in leaders.iter_rows(named=True)]
+        low, high = cast(float, leaders.get_column(lo).min()), cast(float, leaders.get_column(hi).max())
         if len(names) == 1:
             first = "The top-ranked unit" if not self._unjudged() else "The unit ranked highest"
             if low == high:
@@ -197,7 +198,7 @@ def rank_areas(
       ("=1"; competition ranking, the PHE/Fingertips convention).
     * ``rank_lower_95``/``rank_upper_95``, ``median_rank``, ``p_top``, ``p_bottom``: from
       ``n_sims`` simulations in which every unit's true value is drawn from its uncertainty
-      and the units ranked (:func:`publicservices.stats.shrinkage.rank_intervals`;
+      and the units ranked (:func:`publicservices.stats.rank_intervals`;
       Goldstein & Spiegelhalter 1996; Marshall & Spiegelhalter 1998): a proportion, rate or
       ratio with counts from its Jeffreys distribution, Beta(x + 1/2, n - x + 1/2) or
       Gamma(x + 1/2, n); any other value from a normal spanning the 95% interval shown
@@ -206,7 +207,7 @@ def rank_areas(
       depends on row order.
     * ``shrunk_value``, ``shrunk_lower_95``, ``shrunk_upper_95``, ``shrinkage`` (when
       ``shrunken=True``): each unit's fully Bayesian shrunken estimate
-      (:func:`publicservices.stats.shrinkage.shrink`), a better guess at its true value,
+      (:func:`publicservices.stats.shrink`), a better guess at its true value,
       shown beside the rank; it does not set the rank.
 
     Units are ranked within each comparable set and breakdown (sex, age, category): a frame
@@ -227,7 +228,7 @@ def rank_areas(
         options: passed to ``rank_intervals`` (``top=``, ``level=``, ``threads=``).
     """
     from publicservices.errors import PublicServicesError
-    from publicservices.stats.shrinkage import rank_intervals, shrink
+    from publicservices.stats import rank_intervals, shrink
 
     values, ds = _unpack(data)
     dataset = dataset or ds
@@ -241,7 +242,7 @@ def rank_areas(
     rows = _one(values, "indicator_id", ind.id) if "indicator_id" in values.columns else values
     rows = _one(rows, "period", period) if period else _latest(rows)
     if "lower_95" not in rows.columns:
-        from publicservices.stats.intervals import add_intervals
+        from publicservices.stats import add_intervals
 
         rows = add_intervals(rows, {ind.id: ind})
     groups = present_keys(rows)  # comparable set and breakdowns: ranked within, never pooled
@@ -286,12 +287,12 @@ def _with_confidence_sets(ranks: pl.DataFrame, basis: pl.DataFrame, ind: Indicat
     """Add ``rank_set_lower``/``rank_set_upper``: 95% confidence sets for every unit's rank at once.
 
     Method: Mogstad, Romano, Shaikh and Wilhelm (2023), simultaneous sets
-    (:func:`publicservices.stats.rank_sets.rank_confidence_sets`): with 95% confidence every
+    (:func:`publicservices.stats.rank_confidence_sets`): with 95% confidence every
     unit's true rank lies in its set, all at once -- the right reading of a whole league
     table. The Bayesian rank intervals beside them are per unit and depend on the model.
     """
     from publicservices.errors import PublicServicesError
-    from publicservices.stats.rank_sets import rank_confidence_sets
+    from publicservices.stats import rank_confidence_sets
 
     usable = basis.filter(pl.col("value").is_not_null() & pl.col("lower_ci").is_not_null() & pl.col("upper_ci").is_not_null()) \
         if {"lower_ci", "upper_ci"} <= set(basis.columns) else basis.clear()
@@ -308,6 +309,6 @@ def _with_confidence_sets(ranks: pl.DataFrame, basis: pl.DataFrame, ind: Indicat
     width = (ranks.get_column("rank_set_upper") - ranks.get_column("rank_set_lower") + 1).drop_nulls()
     if not width.len():
         return ranks, []
-    n = int(sets.get_column("n_ranked").max() or 0)
+    n = int(cast(int | None, sets.get_column("n_ranked").max()) or 0)
     return ranks, [f"With 95% confidence for every unit at once (confidence sets for ranks, Mogstad et al. 2023), the median "
-                   f"unit could hold any of {plural(int(width.median()), 'place')} out of {n}."]
+                   f"unit could hold any of {plural(int(cast(float, width.median())), 'place')} out of {n}."]

@@ -30,7 +30,7 @@ class ReportCardResult(Result):
     """Letter grades A-F from weighted domains, with how stable each grade is to sampling
     noise and to the weights.
 
-    ``.frame`` is :func:`publicservices.stats.report_cards.report_cards` output
+    ``.frame`` is :func:`publicservices.stats.build_report_cards` output
     (``score_<domain>``, ``score``, ``grade``, ``p_grade_change`` with its two parts
     ``p_grade_change_noise`` and ``p_grade_change_weights``, ``grade_best``,
     ``grade_worst``). Chart: ``grades``.
@@ -113,7 +113,7 @@ class ReportCardResult(Result):
 def grade_areas(data: Any, domains: Mapping[str, Sequence[str] | str] | None = None, **options: Any) -> ReportCardResult:
     """Report cards: letter grades A-F from weighted domains, with grade stability.
 
-    Method: :func:`publicservices.stats.report_cards.report_cards` (NYC progress-report
+    Method: :func:`publicservices.stats.build_report_cards` (NYC progress-report
     style scoring; percentile 100 x (rank - 1/2) / n; a Monte Carlo check drawing each value
     from its sampling distribution -- the normal of its 95% interval, or a binomial or
     Poisson draw from its counts -- and moving the weights by up to ±20%, reported as
@@ -144,7 +144,8 @@ def grade_areas(data: Any, domains: Mapping[str, Sequence[str] | str] | None = N
         >>> cards.notes[0][:60]
         'Equal weights: the welfare sector declares no report-card sc'
     """
-    from publicservices.stats.report_cards import ReportCardNote, report_cards
+    from publicservices.stats import build_report_cards
+    from publicservices.stats.ranking.report_cards import ReportCardNote
 
     values, dataset = _unpack(data)
     inds = _indicator_map(options.pop("indicators", None), dataset)
@@ -156,7 +157,7 @@ def grade_areas(data: Any, domains: Mapping[str, Sequence[str] | str] | None = N
         options["scheme"] = declared.report_card if declared is not None else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ReportCardNote)
-        frame = report_cards(values, domains, indicators=inds or None, **options)
+        frame = build_report_cards(values, domains, indicators=inds or None, **options)
     notes = []
     for w in caught:
         if issubclass(w.category, ReportCardNote):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -95,7 +95,9 @@ class ValueResult(Result):
             s = f.get_column("spend_per_head").drop_nulls()
             if s.len():
                 n = _n_areas(f.filter(pl.col("spend_per_head").is_not_null()))
-                out.append(f"Spend per head ranges from £{s.min():,.0f} to £{s.max():,.0f} across {plural(n, 'area')} "
+                # a numeric column: polars types its min and max as any Python value
+                low, high = cast(float, s.min()), cast(float, s.max())
+                out.append(f"Spend per head ranges from £{low:,.0f} to £{high:,.0f} across {plural(n, 'area')} "
                            f"(middle half £{s.quantile(0.25):,.0f} to £{s.quantile(0.75):,.0f}).")
         if "value_category" in f.columns:
             counts = dict(f.get_column("value_category").drop_nulls().value_counts().rows())
@@ -112,7 +114,7 @@ class ValueResult(Result):
             out.append(f"{plural(k, 'area')} {'is' if k == 1 else 'are'} on the efficient frontier: no other area, or mix of areas, "
                        "achieves as much for less spend per head.")
         if "efficiency" in f.columns:
-            median = f.get_column("efficiency").drop_nulls().median()
+            median = cast(float | None, f.get_column("efficiency").drop_nulls().median())  # a numeric column
             if median is not None:
                 out.append(f"The median area could achieve its outcome with {100 * median:.0f}% of its spend per head, "
                            "judged against the best performers (DEA).")

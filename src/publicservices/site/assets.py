@@ -29,9 +29,12 @@ MKDOCS_CONFIG = {
 @functools.cache
 def vega_bundle() -> str:
     """Vega + Vega-Lite + vega-embed as one classic script defining ``vega``, ``vegaLite``, ``vegaEmbed``."""
+    from publicservices._extras import require
+
+    require("bundling Vega for the website", ["vl_convert"])  # the [site] extra
     import vl_convert
 
-    return vl_convert.javascript_bundle()
+    return vl_convert.javascript_bundle()  # type: ignore[call-arg]  # the stub makes the optional snippet required
 
 
 def write_assets(docs: Path) -> list[str]:

@@ -110,7 +110,7 @@ def cut_boundaries(geo: Mapping[str, Any], codes: set[str], layer: str | None = 
     names: dict[str, str] = {}
     for name in sorted(found, key=lambda n: n == layer):
         names.update(_names(found[name], key))
-    if geo.get("type") == "Topology":
+    if geo.get("type") == "Topology" and layer is not None:  # a TopoJSON file's layer is chosen above
         from publicservices.charts import subset_topojson
 
         small = subset_topojson({**geo, "objects": {layer: {"type": "GeometryCollection", "geometries": chosen}}}, layer, key)

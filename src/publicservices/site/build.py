@@ -76,7 +76,7 @@ LINK_FETCHES = {"stylesheet", "icon", "preload", "prefetch", "modulepreload", "m
 
 
 class PublishError(PublicServicesError):
-    """``--out`` cannot be written or safely replaced (a file in the way, no permission, a full disk ...)."""
+    """``--out`` cannot be written or safely replaced (a file in the way, no permission, a full disk ...), or MkDocs failed."""
 
 
 def _os_problem(exc: OSError, out: Path) -> str:
@@ -130,9 +130,9 @@ def read_manifest(out: Path) -> dict[str, Any] | None:
     head = f"--out: {str(out)!r} is not a site built by publicservices publish: its {MANIFEST}"
     try:
         if path.is_symlink() or not path.is_file():
-            raise ValueError("is not a plain file")
+            raise DataError("is not a plain file")
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, DataError) as exc:
         raise DataError(f"{head} cannot be read ({exc}).\n{fix}") from None
     if not isinstance(manifest, dict) or manifest.get("generator") != GENERATOR:
         raise DataError(f"{head} does not name the generator {GENERATOR!r}.\n{fix}")
@@ -349,7 +349,8 @@ def swap_into_place(built: Path, out: Path, scratch: Path) -> None:
     with _locked(out):
         previous = check_out(out)  # again: the folder may have changed during the build (and now no other publish can)
         old: dict[str, Any] = dict(previous["files"]) if previous else {}
-        ours, folders = set(old), {}
+        ours = set(old)
+        folders: dict[str, str | None] = {}
         clashes = [why for rel in sorted(new) if (why := _in_the_way(out, rel, ours, folders))]
         if clashes:
             raise PublishError(f"--out: {str(out)!r} holds files publish did not write at paths the new site needs: "
@@ -467,6 +468,9 @@ _DISK_ERRORS = {errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EROFS, getattr(er
 
 def run_mkdocs(config_file: Path, site_dir: Path, advance: Callable[[int], None], epoch: int) -> None:
     """Build the site with MkDocs in this process (strict: any warning fails the build)."""
+    from publicservices._extras import require
+
+    require("building the website with MkDocs", ["mkdocs", "material"])  # the [site] extra
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
@@ -486,12 +490,12 @@ def run_mkdocs(config_file: Path, site_dir: Path, advance: Callable[[int], None]
     except OSError as exc:
         if exc.errno in _DISK_ERRORS:
             raise  # a full or read-only disk: staging() turns it into a PublishError saying so
-        raise PublicServicesError(f"the MkDocs build failed: {exc}\nFix: run with --generate-only and "
-                                  f"`mkdocs build -f <out>/mkdocs.yml` to see the whole log.") from None
+        raise PublishError(f"the MkDocs build failed: {exc}\nFix: run with --generate-only and "
+                           f"`mkdocs build -f <out>/mkdocs.yml` to see the whole log.") from None
     except (MkDocsException, SystemExit, ValueError) as exc:
         detail = "\n".join(f"  {w}" for w in counter.warnings[:10])
-        raise PublicServicesError(f"the MkDocs build failed: {exc}\n{detail}\nFix: run with --generate-only and "
-                                  f"`mkdocs build -f <out>/mkdocs.yml` to see the whole log.") from None
+        raise PublishError(f"the MkDocs build failed: {exc}\n{detail}\nFix: run with --generate-only and "
+                           f"`mkdocs build -f <out>/mkdocs.yml` to see the whole log.") from None
     finally:
         logger.removeHandler(counter)
         logger.setLevel(level)
@@ -506,7 +510,7 @@ def epoch_of(day: dt.date | None) -> int:
     """Seconds since 1970 at midnight UTC of ``day`` (the data's latest period), or 0."""
     if day is None:
         return 0
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp())
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
 
 
 class _Resources(html.parser.HTMLParser):

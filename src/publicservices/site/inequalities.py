@@ -4,7 +4,7 @@ Like the inequalities view of Fingertips: for the benchmark area (England, or th
 the data) in the latest period, the value of every breakdown published -- by sex, by age, by
 deprivation decile or quintile, by ethnic group -- with its interval, and, where the
 breakdown is deprivation deciles or quintiles, the slope and relative indices of inequality
-(SII/RII, :func:`publicservices.stats.gradient.sii`, Low & Low 2004). Small counts in the
+(SII/RII, :func:`publicservices.stats.sii`, Low & Low 2004). Small counts in the
 breakdown rows are hidden by the same disclosure rules as the rest of the site.
 
 Example:
@@ -89,7 +89,7 @@ def inequality_indices(rows: pl.DataFrame, multiplier: float = 1.0) -> dict[str,
     n = ranked.get_column("q").n_unique()
     if n not in (5, 10) or ranked.height != n:
         return None
-    from publicservices.stats.gradient import sii
+    from publicservices.stats import sii
 
     frame = ranked.with_columns(pl.lit(1.0).alias("_pop"))  # quantiles of the population: equal shares
     out = sii(frame, "q", "_pop", value="value", lower_cl="lower_ci", upper_cl="upper_ci", rii=True,

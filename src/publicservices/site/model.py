@@ -92,7 +92,7 @@ class SiteModel:
         significant, those in the better direction, largest first. With thousands of tests,
         "rose by 44.9%" from 6 of 18 to 18 of 23 people is not news.
         """
-        from publicservices.stats.outcomes import bh_qvalues
+        from publicservices.stats import bh_qvalues
 
         ids = [i for i, ind in self.indicators.items() if ind.sector == sector and ind.has_polarity]
         rows = self.latest_rows().filter(pl.col("indicator_id").is_in(ids), pl.col("yoy_change").is_not_null(),
@@ -304,11 +304,11 @@ def build_model(
         advance()
 
     from publicservices.results import funnel_check, postcode_lottery, rank_areas
-    from publicservices.stats.outcomes import outcomes
+    from publicservices.stats import assess_outcomes
 
     steps = 6 + 2 * len(chosen)
     with progress.stage("statistics", steps) as advance:
-        full = outcomes(work, benchmark=benchmark)
+        full = assess_outcomes(work, benchmark=benchmark)
         results = full.join(areas.select("area_code", "area_name", "parent_code"), on="area_code", how="inner")
         results = results.filter(pl.col("area_role") != "benchmark") if "area_role" in results.columns else results
         if "suppressed" not in results.columns:
@@ -320,7 +320,7 @@ def build_model(
             *(pl.when(gone).then(None).otherwise(pl.col(c)).alias(c) for c in (*BLANKED, "floor_status", "recent_trend")
               if c in results.columns),
         )
-        from publicservices.stats.quantiles import value_quintiles
+        from publicservices.stats import value_quintiles
 
         results = value_quintiles(results)  # fifths by value: the comparison where there are no intervals
         advance()
@@ -375,7 +375,7 @@ def build_model(
         advance()
         neighbours = None
         if areas.height > 3:
-            from publicservices.stats.comparators import nearest_neighbours
+            from publicservices.stats import nearest_neighbours
 
             neighbours = _attempt(notes, "nearest neighbours", nearest_neighbours, areas.drop("slug"), k=min(5, areas.height - 1))
         advance()
@@ -505,7 +505,7 @@ def _sector_scheme(sector: str) -> Any:
 def _grades(notes: list[str], chosen: dict[str, Indicator], comparisons: dict[str, tuple[str, str]],
             published: pl.DataFrame, latest: dict[str, str]) -> dict[str, pl.DataFrame]:
     """Report cards per sector, within the sector's main comparable set, from indicators with a direction."""
-    from publicservices.stats.report_cards import report_cards
+    from publicservices.stats import build_report_cards
 
     grades: dict[str, pl.DataFrame] = {}
     for sector in sorted({i.sector for i in chosen.values()}):
@@ -532,7 +532,7 @@ def _grades(notes: list[str], chosen: dict[str, Indicator], comparisons: dict[st
         scheme = _sector_scheme(sector)
         with warnings.catch_warnings(record=True) as said:
             warnings.simplefilter("always")
-            card = _attempt(notes, f"{sector} report cards", report_cards, rows,
+            card = _attempt(notes, f"{sector} report cards", build_report_cards, rows,
                             indicators={c: chosen[c] for c in judged}, n_sims=200, scheme=scheme)
         for w in said:  # the report card's own notes become the site's, without the Python advice
             text = re.sub(r"\s*Pass [a-z_]+=.*$", "", str(w.message)).strip()

@@ -236,12 +236,12 @@ class Pages:
     def with_fifths(self, frame: pl.DataFrame) -> pl.DataFrame:
         """``frame`` with the model's fifths of areas by value (``quintile``, ``quintile_label``).
 
-        The model adds them to its results (:func:`publicservices.stats.quantiles.value_quintiles`);
+        The model adds them to its results (:func:`publicservices.stats.value_quintiles`);
         a model without them gets the same call here, on the same groups.
         """
         if "quintile_label" in frame.columns or "value" not in frame.columns:
             return frame
-        from publicservices.stats.quantiles import value_quintiles
+        from publicservices.stats import value_quintiles
 
         return value_quintiles(frame)
 
@@ -774,7 +774,7 @@ class Pages:
         compact (names without links, the unit in the heading, no rank-interval columns: the league
         chart and the CSV have them), so that the page stays small.
         """
-        from publicservices.stats.quantiles import rank
+        from publicservices.stats import rank
 
         shown = pl.col("value").is_not_null() & pl.col("suppressed").is_null()
         valued = rank(rows.filter(shown), "value", polarity=ind.polarity, name="_position").sort("_position", "area_name", "area_code")
@@ -927,26 +927,26 @@ class Pages:
                f"Every number on this site is computed by the open-source package publicservices (methods version {METHODS_VERSION}). "
                "Each statistic below names the function that computes it; its documentation gives the formula, assumptions and reference.\n"]
         methods = [
-            ("Values and confidence intervals", "publicservices.stats.intervals", "Wilson score (proportions), Byar's method with exact Poisson "
+            ("Values and confidence intervals", "publicservices.stats.outcomes.intervals", "Wilson score (proportions), Byar's method with exact Poisson "
              "limits below 10 events (rates), Student t (means), Dobson (directly standardised rates), observed over expected (ratios)."),
-            ("Comparison with the benchmark", "publicservices.stats.outcomes.compare", "Better, similar or worse than the benchmark when its "
+            ("Comparison with the benchmark", "publicservices.stats.compare_to_benchmark", "Better, similar or worse than the benchmark when its "
              "interval excludes the benchmark at 95% and 99.8% (Fingertips); the probability that the true value is on the wrong side."),
-            ("Floor standards", "publicservices.stats.outcomes.floor_status", "Confidently below when the whole 95% interval lies below the floor."),
-            ("Recent trend", "publicservices.stats.trends.recent_trend", "The Fingertips chi-square test for trend over the latest five points."),
-            ("Funnel plots", "publicservices.stats.funnel.funnel", "Control limits at 95% and 99.8% as PHEindicatormethods computes them; "
+            ("Floor standards", "publicservices.stats.floor_status", "Confidently below when the whole 95% interval lies below the floor."),
+            ("Recent trend", "publicservices.stats.recent_trend", "The Fingertips chi-square test for trend over the latest five points."),
+            ("Funnel plots", "publicservices.stats.build_funnel", "Control limits at 95% and 99.8% as PHEindicatormethods computes them; "
              "Spiegelhalter (2005) overdispersion available."),
-            ("Shrunken estimates and rank intervals", "publicservices.stats.shrinkage", "Empirical-Bayes estimates (beta-binomial, Poisson-gamma or "
+            ("Shrunken estimates and rank intervals", "publicservices.stats.ranking.shrinkage", "Empirical-Bayes estimates (beta-binomial, Poisson-gamma or "
              "normal); ranks simulated from each area's uncertainty (Goldstein & Spiegelhalter 1996)."),
-            ("The postcode-lottery index", "publicservices.stats.fairness.fairness", "The between-area variance beyond chance (DerSimonian-Laird), "
+            ("The postcode-lottery index", "publicservices.stats.assess_fairness", "The between-area variance beyond chance (DerSimonian-Laird), "
              "as a coefficient of variation around the national value with its Q-profile interval; I² is the share of variance that is real."),
-            ("Social gradient", "publicservices.stats.gradient", "Slope and relative index of inequality across deprivation deciles "
+            ("Social gradient", "publicservices.stats.fairness.gradient", "Slope and relative index of inequality across deprivation deciles "
              "(population-weighted regression on the ridit, simulated limits, as PHEindicatormethods)."),
             ("Value for money", "publicservices.stats.value.value_for_money", "Spend per head; the outcome expected for an area's spend and need "
              "(weighted regression); the efficient frontier by data envelopment analysis (BCC)."),
-            ("Similar areas", "publicservices.stats.comparators.nearest_neighbours", "Nearest neighbours on standardised area characteristics."),
-            ("Report cards", "publicservices.stats.report_cards.report_cards", "Letter grades from percentile scores of each indicator, with how "
+            ("Similar areas", "publicservices.stats.nearest_neighbours", "Nearest neighbours on standardised area characteristics."),
+            ("Report cards", "publicservices.stats.build_report_cards", "Letter grades from percentile scores of each indicator, with how "
              "often a grade changes when the weights are perturbed."),
-            ("Fifths of areas", "publicservices.stats.quantiles.value_quintiles", "For figures without confidence intervals, as Fingertips "
+            ("Fifths of areas", "publicservices.stats.value_quintiles", "For figures without confidence intervals, as Fingertips "
              "does: areas grouped into fifths by value (the PHE quantile method), because chance variation cannot be judged."),
         ]
         out.append(table(["Statistic", "Function", "Method"], [[a, b, c] for a, b, c in methods], caption="Statistics on this site") + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import time
 from collections.abc import Sequence
@@ -166,9 +167,13 @@ def publish(
         >>> publish(sample_dataset(n_areas=4, n_periods=2), out, generate_only=True).pages  # home, 2 sectors, 2 indexes, 3 indicators, 4 areas, 2 more
         14
     """
+    from publicservices._extras import require
+
+    # Before any work: a base install (no [site] extra) has neither MkDocs nor vl-convert.
+    require("publishing the website", ["vl_convert"] if generate_only else ["mkdocs", "material", "vl_convert"])
     from publicservices.site.model import build_model
-    from publicservices.site.writer import DocsWriter
     from publicservices.site.write import write_site
+    from publicservices.site.writer import DocsWriter
 
     started = time.perf_counter()
     progress = progress or Progress()
@@ -233,7 +238,7 @@ def publish(
         else:
             site_dir = scratch / "site"
             with progress.stage("mkdocs build", pages) as advance:
-                build.run_mkdocs(project / "mkdocs.yml", site_dir, advance, build.epoch_of(latest))
+                build.run_mkdocs(project / "mkdocs.yml", site_dir, advance, build.epoch_of(latest if isinstance(latest, dt.date) else None))
             (site_dir / build.MANIFEST).write_text(body, encoding="utf-8")
             result_dir = site_dir
         violations = audit_output(model, result_dir)

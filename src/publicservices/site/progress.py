@@ -15,17 +15,28 @@ Example:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import Protocol
 
-__all__ = ["Progress", "RecordingProgress"]
+__all__ = ["Advance", "Progress", "RecordingProgress"]
+
+
+class Advance(Protocol):
+    """What :meth:`Progress.stage` yields: ``advance()`` when a step is done, ``advance(n)`` for n steps."""
+
+    def __call__(self, n: int = 1) -> None: ...
+
+
+def _ignore(n: int = 1) -> None:
+    """Advance nothing (the silent :class:`Progress`)."""
 
 
 class Progress:
     """Report nothing: the default for library calls."""
 
     @contextlib.contextmanager
-    def stage(self, label: str, total: int) -> Iterator[Callable[[int], None]]:
-        yield lambda n=1: None
+    def stage(self, label: str, total: int) -> Iterator[Advance]:
+        yield _ignore
 
     def note(self, message: str) -> None:
         """A line for the user (a warning, or what was set aside)."""
@@ -39,7 +50,7 @@ class RecordingProgress(Progress):
         self.notes: list[str] = []
 
     @contextlib.contextmanager
-    def stage(self, label: str, total: int) -> Iterator[Callable[[int], None]]:
+    def stage(self, label: str, total: int) -> Iterator[Advance]:
         done = [0]
 
         def advance(n: int = 1) -> None:

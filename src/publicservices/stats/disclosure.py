@@ -22,7 +22,7 @@ from typing import NamedTuple
 import polars as pl
 
 from publicservices.errors import DataError, SchemaError, problem
-from publicservices.stats.outcomes import _require, _row_keys
+from publicservices.stats._common import require, row_keys
 
 __all__ = ["suppress", "Suppression"]
 
@@ -180,7 +180,7 @@ def suppress(
     if not counts:
         raise SchemaError("total_cols is empty.\nFix: name the count column(s), e.g. total_cols='numerator'.")
     groupings = _groupings(by)
-    _require(frame, [*counts, *(c for g in groupings for c in g)], "name existing columns in total_cols= and by=.")
+    require(frame, [*counts, *(c for g in groupings for c in g)], "name existing columns in total_cols= and by=.")
     has_measure = "measure" in frame.columns
     has_den = denominator in frame.columns and denominator not in counts
     if has_measure:
@@ -197,13 +197,13 @@ def suppress(
         # the numerator of a mean is a sum of scores, which may be negative
         bad = frame.select(((pl.col(c) < 0) & ~is_mean if c in counts else pl.col(c) < 0).fill_null(False)).to_series()
         if bad.any():
-            rows, total = _row_keys(frame, bad)
+            rows, total = row_keys(frame, bad)
             raise DataError(problem(c, "is negative", rows=rows, total=total, fix="counts cannot be below zero; correct the source."))
     if mask is None:
         mask = [c for c in frame.columns
                 if c in ("value", "lower_ci", "upper_ci") or c.startswith(("lower_", "upper_"))]
     else:
-        _require(frame, list(mask), "name existing columns in mask=.")
+        require(frame, list(mask), "name existing columns in mask=.")
     mask = [c for c in mask if c not in counts]
 
     def floor(e: pl.Expr) -> pl.Expr:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from publicservices.plugin_api import DemoSpend, Sector, sector_plugin
 
-from publicservices_policing.workforce import READER
 from publicservices_policing.indicators import ELS_INDICATORS, INDICATORS, MODELS, SECTOR
+from publicservices_policing.workforce import READER
 
 __version__ = "0.1.0"
 

@@ -1,7 +1,7 @@
 """Inequality indices across areas: Gini, Theil T, Theil L, Atkinson, and their decomposition.
 
 All indices take optional population weights, so that an area of 300,000 people counts 300
-times as much as one of 1,000. :func:`inequality` computes them for every group (indicator x
+times as much as one of 1,000. :func:`inequality_indices` computes them for every group (indicator x
 period) at once -- one sort, then NumPy ``bincount`` sums -- and adds the exact
 between-group / within-group decomposition (for example between regions and within them).
 :func:`gini`, :func:`theil_t`, :func:`theil_l` and :func:`atkinson` do the same for one array.
@@ -17,14 +17,14 @@ Zeros and negative values are never dropped silently:
 
 Missing values are never read as equality. :func:`gini`, :func:`theil_t`, :func:`theil_l` and
 :func:`atkinson` return NaN when any value or weight is NaN or infinite (as NumPy's ``mean``
-does): the index of the other values would describe a different set of areas. :func:`inequality`
+does): the index of the other values would describe a different set of areas. :func:`inequality_indices`
 leaves such rows out of the group, says how many in ``inequality_note``, and reports null (not
 0) for a group left with fewer than 2 areas.
 
 Example:
     >>> import polars as pl
     >>> df = pl.DataFrame({"value": [1.0, 2.0, 3.0, 4.0], "region": ["N", "N", "S", "S"]})
-    >>> row = inequality(df, by=[], group="region", weight=None).row(0, named=True)
+    >>> row = inequality_indices(df, by=[], group="region", weight=None).row(0, named=True)
     >>> round(row["gini"], 6), round(row["theil_t"], 6)
     (0.25, 0.10644)
     >>> abs(row["theil_t_between"] + row["theil_t_within"] - row["theil_t"]) < 1e-12
@@ -38,13 +38,12 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from publicservices.stats.dispersion import group_index
+from publicservices.errors import OptionError
+from publicservices.stats._common import as_list, group_index, text_values
 
-from publicservices.stats._arrays import text_values as _text
+__all__ = ["gini", "theil_t", "theil_l", "atkinson", "inequality_indices", "ATKINSON_EPSILONS"]
 
-__all__ = ["gini", "theil_t", "theil_l", "atkinson", "inequality", "ATKINSON_EPSILONS"]
-
-#: inequality-aversion parameters reported by :func:`inequality`
+#: inequality-aversion parameters reported by :func:`inequality_indices`
 ATKINSON_EPSILONS: tuple[float, ...] = (0.5, 1.0, 2.0)
 
 _NEGATIVE = "negative values: inequality indices are defined for non-negative values only"
@@ -122,13 +121,13 @@ def _arrays(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.
     y = np.asarray(values, dtype=float)
     w = None if weights is None else np.asarray(weights, dtype=float)
     if w is not None and w.shape != y.shape:
-        raise ValueError(f"weights have shape {w.shape}, values {y.shape}: they must match")
+        raise OptionError(f"weights have shape {w.shape}, values {y.shape}: they must match")
     return y, w
 
 
 # The single-array functions below are lean NumPy -- the formula, with the checks for zeros and
 # negatives folded into it -- so they cost about what a bare NumPy formula costs (``np.dot`` is
-# avoided: BLAS threading makes it slower than multiply-and-sum at these sizes). :func:`inequality`
+# avoided: BLAS threading makes it slower than multiply-and-sum at these sizes). :func:`inequality_indices`
 # does the same maths for many groups at once; both are tested against PySAL and references.
 
 
@@ -253,7 +252,7 @@ def atkinson(values: Sequence[float] | np.ndarray, epsilon: float = 0.5, weights
         0.13161
     """
     if epsilon not in ATKINSON_EPSILONS:
-        raise ValueError(f"epsilon must be one of {ATKINSON_EPSILONS}, got {epsilon!r}")
+        raise OptionError(f"epsilon must be one of {ATKINSON_EPSILONS}, got {epsilon!r}")
     y, w = _arrays(values, weights)
     total_w = 0.0 if w is None else float(w.sum())
     if y.size == 0:
@@ -301,7 +300,7 @@ def _decomposition(gid: np.ndarray, cell: np.ndarray, size: int, cells: int, y: 
         }
 
 
-def inequality(
+def inequality_indices(
     frame: pl.DataFrame | pl.LazyFrame,
     value: str = "value",
     *,
@@ -326,7 +325,7 @@ def inequality(
     variation between groups rather than within them. Areas with a missing group form their
     own group, counted in ``n_no_group``. Rows with a missing or non-finite value, or (when
     weighted) a missing or non-positive weight, are left out and ``inequality_note`` says how
-    many (:func:`~publicservices.stats.dispersion.dispersion` counts them in ``n_missing`` and
+    many (:func:`~publicservices.stats.fairness.dispersion.dispersion_measures` counts them in ``n_missing`` and
     ``n_no_weight``). A group left with fewer than 2 areas has every index null, with a note:
     one area is not "perfect equality".
 
@@ -346,11 +345,11 @@ def inequality(
     Example:
         >>> import polars as pl
         >>> df = pl.DataFrame({"value": [1.0, 2.0, 3.0, 4.0], "region": ["N", "N", "S", "S"]})
-        >>> row = inequality(df, by=[], group="region", weight=None).row(0, named=True)
+        >>> row = inequality_indices(df, by=[], group="region", weight=None).row(0, named=True)
         >>> round(row["theil_l_between"], 6), round(row["region_share_variance"], 6)
         (0.087177, 0.8)
     """
-    keys = [by] if isinstance(by, str) else list(by)
+    keys = as_list(by)
     df = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
     if not keys:
         df = df.with_columns(pl.lit(0).alias("__all"))
@@ -391,7 +390,7 @@ def inequality(
     series = []
     for k, v in cols.items():
         if k == "inequality_note":
-            series.append(pl.Series(k, _text(v), dtype=pl.String))
+            series.append(pl.Series(k, text_values(v), dtype=pl.String))
         else:
             series.append(pl.Series(k, v, dtype=pl.Int64 if k.startswith("n_") else pl.Float64))
     # rows left out are said in the note (fairness() also counts them in n_missing / n_no_weight)

@@ -1,7 +1,7 @@
 """Dispersion of area values: range, inter-quartile range, P90/P10, SD and CV.
 
 Each measure comes unweighted (every area counts once) and population-weighted (every
-*person* counts once). :func:`dispersion` reports one row per group (indicator x period)
+*person* counts once). :func:`dispersion_measures` reports one row per group (indicator x period)
 together with how many rows were left out and why; the computation sorts once and works on
 all groups together with NumPy (``bincount`` sums), so 30,000 areas x 20 periods take
 milliseconds.
@@ -17,7 +17,7 @@ Example:
     >>> import polars as pl
     >>> df = pl.DataFrame({"g": ["a"] * 4, "value": [10.0, 20.0, 30.0, 40.0],
     ...                    "population": [1.0, 1.0, 1.0, 1.0]})
-    >>> dispersion(df, by="g").select("iqr", "iqr_w", "p90_p10", "cv").row(0)
+    >>> dispersion_measures(df, by="g").select("iqr", "iqr_w", "p90_p10", "cv").row(0)
     (20.0, 20.0, 4.0, 0.5163977794943222)
 """
 
@@ -28,27 +28,13 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-__all__ = ["dispersion", "weighted_quantile", "coefficient_of_variation", "group_index", "PERCENTILES"]
+from publicservices.errors import OptionError
+from publicservices.stats._common import as_list, group_index
 
-#: the percentiles reported by :func:`dispersion` (columns ``p10`` ... ``p90``)
+__all__ = ["dispersion_measures", "weighted_quantile", "coefficient_of_variation", "PERCENTILES"]
+
+#: the percentiles reported by :func:`dispersion_measures` (columns ``p10`` ... ``p90``)
 PERCENTILES: tuple[int, ...] = (10, 25, 50, 75, 90)
-
-
-def group_index(frame: pl.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, pl.DataFrame]:
-    """Dense integer group id per row (groups in sorted key order) and the key frame.
-
-    Example:
-        >>> import polars as pl
-        >>> gid, keys = group_index(pl.DataFrame({"k": ["b", "a", "b"]}), ["k"])
-        >>> gid.tolist(), keys["k"].to_list()
-        ([1, 0, 1], ['a', 'b'])
-    """
-    keys = list(keys)
-    if not keys:
-        raise ValueError("group_index needs at least one key column")
-    gid = frame.select((pl.struct(keys).rank("dense") - 1).cast(pl.Int64)).to_series().to_numpy()
-    key_frame = frame.select(keys).with_columns(pl.Series("__group_index__", gid)).unique("__group_index__").sort("__group_index__").drop("__group_index__")
-    return gid, key_frame
 
 
 def _segment_sums(gid: np.ndarray, size: int, x: np.ndarray) -> np.ndarray:
@@ -131,7 +117,7 @@ def weighted_quantile(values: Sequence[float] | np.ndarray, q: float, weights: S
         (2.5, 3.5)
     """
     if not 0.0 <= q <= 1.0:
-        raise ValueError(f"q must lie in [0, 1], got {q!r}")
+        raise OptionError(f"q must lie in [0, 1], got {q!r}")
     y = np.asarray(values, dtype=float)
     w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=float)
     g, ys, ws = _sorted(np.zeros(y.size, dtype=np.int64), y, w)
@@ -162,7 +148,7 @@ def coefficient_of_variation(values: Sequence[float] | np.ndarray, weights: Sequ
     return float(np.sqrt((w * (y - m) ** 2).sum() / total) / m) if m > 0 else float("nan")
 
 
-def dispersion(
+def dispersion_measures(
     frame: pl.DataFrame | pl.LazyFrame,
     value: str = "value",
     *,
@@ -197,11 +183,11 @@ def dispersion(
         >>> import polars as pl
         >>> df = pl.DataFrame({"indicator_id": ["x.y"] * 5, "period": ["2023"] * 5,
         ...                    "value": [1.0, 2.0, 3.0, 4.0, None], "population": [1.0, 1.0, 1.0, 3.0, 1.0]})
-        >>> row = dispersion(df).row(0, named=True)
+        >>> row = dispersion_measures(df).row(0, named=True)
         >>> row["n"], row["n_missing"], row["mean"], row["mean_w"], row["p90_p10"]
         (4, 1, 2.5, 3.0, 4.0)
     """
-    keys = [by] if isinstance(by, str) else list(by)
+    keys = as_list(by)
     df = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
     if not keys:
         df = df.with_columns(pl.lit(0).alias("__all"))

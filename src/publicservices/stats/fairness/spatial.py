@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from publicservices.errors import DataError, SchemaError, problem
+from publicservices.stats._common import as_list
 
 __all__ = ["morans_i", "neighbour_pairs"]
 
@@ -136,7 +137,7 @@ def morans_i(
     """
     from scipy import sparse
 
-    keys = [by] if isinstance(by, str) else list(by)
+    keys = as_list(by)
     pairs = neighbour_pairs(neighbours)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     if area not in frame.columns:

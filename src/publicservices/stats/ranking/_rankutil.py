@@ -1,7 +1,7 @@
 """Shared plumbing for the ranking family (funnel, shrinkage, report cards): resolving a
 Dataset or frame plus an indicator, naming offending rows, and checking columns.
 
-Private: the public names live in :mod:`publicservices.stats.ranking`.
+Private to the ranking package: the public names are exported by :mod:`publicservices.stats`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import polars as pl
 
 from publicservices.errors import DataError, IndicatorError, SchemaError, problem
 from publicservices.indicators import Indicator
+from publicservices.stats._common import as_list, require_columns
 from publicservices.stats._keys import GROUP_KEYS
 
 KEY_COLUMNS = ("indicator_id", "area_code", "period", *GROUP_KEYS)
@@ -73,16 +74,6 @@ def row_labels(frame: pl.DataFrame, mask: Any) -> list[str]:
     return [" | ".join("" if v is None else str(v) for v in row) for row in sub.iter_rows()]
 
 
-def require_columns(frame: pl.DataFrame, columns: Sequence[str], why: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            problem(missing[0], f"is missing ({why})",
-                    fix=f"Add column(s) {missing} or name the column(s) to use; "
-                        f"the frame has {frame.columns}.")
-        )
-
-
 def numeric(frame: pl.DataFrame, column: str, *, allow_null: bool = False, what: str = "") -> Any:
     """Column as float64 NumPy array; nulls raise a DataError naming rows unless allowed."""
     import numpy as np
@@ -117,7 +108,7 @@ def group_keys(frame: pl.DataFrame, by: Sequence[str] | str | None) -> list[str]
     keys (comparable_set, sex, age, category_type, category) exist: one family per group."""
     if by is None:
         return [c for c in GROUP_COLUMNS if c in frame.columns]
-    by = [by] if isinstance(by, str) else list(by)
+    by = as_list(by)
     require_columns(frame, by, "grouping columns named in by=")
     return by
 

@@ -16,7 +16,7 @@ import polars as pl
 
 from publicservices.errors import DataError, SchemaError, problem
 from publicservices.indicators import POLARITIES
-from publicservices.stats.outcomes import _require, _row_keys
+from publicservices.stats._common import as_list, group_index, quantile_numbers, require, row_keys
 
 __all__ = ["quantile", "rank", "value_quintiles", "QUINTILE_KEYS", "QUINTILE_LABELS", "TOO_FEW_WARNING"]
 
@@ -35,12 +35,6 @@ QUINTILE_LABELS: dict[str, tuple[str, ...]] = {
 
 def _over(e: pl.Expr, by: list[str]) -> pl.Expr:
     return e.over(by) if by else e
-
-
-def _by(by: str | Sequence[str] | None) -> list[str]:
-    if by is None:
-        return []
-    return [by] if isinstance(by, str) else list(by)
 
 
 def quantile(
@@ -65,6 +59,11 @@ def quantile(
     null quantiles and a warning; null values get null quantiles. Tied values share a
     quantile, so a boundary may fall unevenly: PHE advises review in that case.
 
+    The arithmetic is :func:`publicservices.stats._common.quantile_numbers`, the package's one
+    implementation of the PHE algorithm (also behind :func:`publicservices.stats.assign_quantiles`
+    and :func:`publicservices.stats.deprivation_gradient`). Values that are not finite count as
+    missing.
+
     Parameters:
         frame: one row per area (per group).
         value: the numeric column to rank.
@@ -82,32 +81,36 @@ def quantile(
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise SchemaError(f"n={n!r} must be a whole number of quantiles, e.g. 10 for deciles.\nFix: pass n=10, 5 or 4.")
-    group = _by(by)
-    _require(frame, [value, *group], "name existing columns in value= and by=.")
+    group = as_list(by)
+    require(frame, [value, *group], "name existing columns in value= and by=.")
     if not frame.schema[value].is_numeric():
-        raise SchemaError(f"column {value!r} holds {frame.schema[value]} values; values must be numeric.\nFix: pass a numeric column as value=.")
+        raise SchemaError(f"column {value!r} holds {frame.schema[value]} values; values must be numeric "
+                          "(values argument must be a numeric field from data).\nFix: pass a numeric column as value=.")
     if isinstance(invert, bool):
         inv = pl.lit(invert)
     elif isinstance(invert, str):
-        _require(frame, [invert], "pass invert=True/False or the name of a boolean column.")
+        require(frame, [invert], "pass invert=True/False or the name of a boolean column (invert is not a field name from data).")
         if frame.schema[invert] != pl.Boolean:
             raise SchemaError(f"invert column {invert!r} holds {frame.schema[invert]} values, not booleans.\nFix: use a True/False column.")
         varies = frame.select(_over(pl.col(invert).n_unique(), group).alias("_n")).get_column("_n") > 1
         if varies.any():
-            rows, total = _row_keys(frame, varies)
+            rows, total = row_keys(frame, varies)
             raise DataError(problem(invert, "takes more than one value within a group (invert field values must take "
                                     "the same logical value for each data grouping set)", rows=rows, total=total,
                                     fix=f"give every row of a group ({', '.join(group) or 'the whole frame'}) the same {invert!r}."))
         inv = pl.col(invert)
     else:
-        raise SchemaError(f"invert={invert!r} must be True, False or a column name.\nFix: pass one of those.")
-    x = pl.col(value).cast(pl.Float64).fill_nan(None)
-    adjusted = pl.when(inv).then(_over(x.max(), group) - x).otherwise(x)
-    r = _over(adjusted.rank("min"), group).cast(pl.Float64)
-    count = _over(x.count(), group).cast(pl.Float64)
-    q = ((n + 1) - (((count + 1) - r) / (count / n)).ceil()).floor()
-    q = pl.when(count < n).then(None).when(q == 0).then(1.0).otherwise(q)
-    out = frame.with_columns(q.cast(pl.Int64).alias(name))
+        raise SchemaError(f"invert={invert!r} must be True, False or a column name (invert expressed as a logical "
+                          "must equal TRUE or FALSE).\nFix: pass one of those.")
+    import numpy as np
+
+    gid = group_index(frame, group)[0] if group else np.zeros(frame.height, dtype=np.int64)
+    inv_arr = frame.select(inv.fill_null(False).alias("_inv")).get_column("_inv").to_numpy().astype(bool)
+    if inv_arr.size != frame.height:  # a literal: one value for every row
+        inv_arr = np.full(frame.height, bool(inv_arr[0]) if inv_arr.size else False)
+    vals = frame.get_column(value).cast(pl.Float64).fill_nan(None).fill_null(np.nan).to_numpy()
+    q = quantile_numbers(gid, vals, n, inv_arr)
+    out = frame.with_columns(pl.Series(name, q, dtype=pl.Float64).fill_nan(None).cast(pl.Int64))
     too_few = out.select((pl.col(value).is_not_null() & pl.col(name).is_null()).any()).item()
     if too_few:
         warnings.warn(TOO_FEW_WARNING, UserWarning, stacklevel=2)
@@ -157,8 +160,8 @@ def rank(
     """
     if method not in _RANK_METHODS:
         raise SchemaError(f"method={method!r} is not a tie rule.\nFix: use one of {', '.join(_RANK_METHODS)}.")
-    group = _by(by)
-    _require(frame, [value, *group], "name existing columns in value= and by=.")
+    group = as_list(by)
+    require(frame, [value, *group], "name existing columns in value= and by=.")
     if not frame.schema[value].is_numeric():
         raise SchemaError(f"column {value!r} holds {frame.schema[value]} values; values must be numeric.\nFix: pass a numeric column.")
     if polarity in POLARITIES:
@@ -215,7 +218,7 @@ def value_quintiles(
         >>> out.get_column("quintile_label").to_list()[::2]
         ['Best', 'Better', 'Middle', 'Worse', 'Worst']
     """
-    group = [c for c in QUINTILE_KEYS if c in frame.columns] if by is None else _by(by)
+    group = [c for c in QUINTILE_KEYS if c in frame.columns] if by is None else as_list(by)
     if polarity in POLARITIES:
         pol = pl.lit(polarity)
     elif polarity in frame.columns:

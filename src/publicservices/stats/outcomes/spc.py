@@ -21,7 +21,7 @@ import polars as pl
 
 from publicservices.errors import SchemaError
 from publicservices.indicators import POLARITIES
-from publicservices.stats.outcomes import _require, _require_numeric, _series_keys
+from publicservices.stats._common import require, require_numeric, series_keys
 
 __all__ = ["xmr", "XMR_LIMIT", "SCREEN_LIMIT"]
 
@@ -88,12 +88,12 @@ def xmr(
         >>> out.filter(pl.col("area_code") == "A").get_column("variation").to_list()
         ['concern', 'concern', 'concern', 'concern', 'concern', 'concern', 'concern', 'common cause']
     """
-    _require(frame, [value, order], "name the plotted column with value= and the time column with order=.")
-    _require_numeric(frame, [value])
+    require(frame, [value, order], "name the plotted column with value= and the time column with order=.")
+    require_numeric(frame, [value])
     if baseline is not None and (isinstance(baseline, bool) or not isinstance(baseline, int) or baseline < 2):
         raise SchemaError(f"baseline={baseline!r} must be a whole number of points, at least 2.\nFix: pass e.g. baseline=12 or None.")
-    series = list(by) if by is not None else [c for c in _series_keys(frame)]
-    _require(frame, series, "name existing series columns in by=.")
+    series = list(by) if by is not None else [c for c in series_keys(frame)]
+    require(frame, series, "name existing series columns in by=.")
     reserved = {"centre", "moving_range", "mean_moving_range", "sigma", "lower_limit", "upper_limit"}
     if value in reserved:
         raise SchemaError(f"value={value!r} clashes with an output column.\nFix: rename that column first.")

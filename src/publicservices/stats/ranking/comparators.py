@@ -29,6 +29,7 @@ import polars as pl
 
 from publicservices.errors import DataError, SchemaError, problem
 from publicservices.indicators import POLARITIES
+from publicservices.stats._common import collect, require_columns
 from publicservices.stats._keys import GROUP_KEYS
 
 __all__ = ["nearest_neighbours", "compare_with_neighbours", "DEFAULT_COVARIATES"]
@@ -87,8 +88,8 @@ def nearest_neighbours(
     """
     import numpy as np
 
-    areas = _collect(areas, "areas")
-    _require(areas, [unit], "areas")
+    areas = collect(areas, "areas")
+    require_columns(areas, [unit], "from areas")
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise DataError(problem(None, f"k={k!r} is not a positive whole number",
                                 fix="Ask for at least one neighbour, e.g. k=15."))
@@ -105,10 +106,10 @@ def nearest_neighbours(
             raise SchemaError(problem(None, f"areas has none of the default covariates {list(DEFAULT_COVARIATES)}",
                                       fix="Pass covariates=[...] naming numeric columns of areas."))
     covariates = list(covariates)
-    _require(areas, covariates, "areas")
+    require_columns(areas, covariates, "from areas")
     group_col = ("area_type" if "area_type" in areas.columns else None) if within == "auto" else within
     if group_col is not None:
-        _require(areas, [group_col], "areas")
+        require_columns(areas, [group_col], "from areas")
     dup = areas[unit].is_duplicated()
     if dup.any():
         raise DataError(problem(unit, "has duplicated values", rows=_head(areas.filter(dup)[unit]),
@@ -216,16 +217,16 @@ def compare_with_neighbours(
     import numpy as np
     from scipy import stats
 
-    values = _collect(values, "values")
+    values = collect(values, "values")
     if not isinstance(neighbours, pl.DataFrame):
-        neighbours = _collect(neighbours, "neighbours")
-    _require(values, [unit, value], "values")
-    _require(neighbours, [unit, "neighbour_code", "distance"], "neighbours")
+        neighbours = collect(neighbours, "neighbours")
+    require_columns(values, [unit, value], "from values")
+    require_columns(neighbours, [unit, "neighbour_code", "distance"], "from neighbours")
     if not values.schema[value].is_numeric():
         raise SchemaError(problem(value, f"has type {values.schema[value]}, not a number",
                                   fix=f"Cast it: pl.col({value!r}).cast(pl.Float64)."))
     keys = [c for c in _KEY_CANDIDATES if c in values.columns] if keys is None else list(keys)
-    _require(values, keys, "values")
+    require_columns(values, keys, "from values")
     weighting = str(weighting).lower()
     if weighting not in ("equal", "distance"):
         raise DataError(problem(None, f"weighting {weighting!r} is not known",
@@ -296,22 +297,6 @@ def compare_with_neighbours(
 
 
 # --------------------------------------------------------------------------------------------
-
-
-def _collect(frame: Any, name: str) -> pl.DataFrame:
-    if isinstance(frame, pl.LazyFrame):
-        return frame.collect()
-    if not isinstance(frame, pl.DataFrame):
-        raise SchemaError(problem(None, f"{name} must be a Polars DataFrame, got {type(frame).__name__}",
-                                  fix="Pass a polars.DataFrame (pl.from_pandas(...) converts a pandas frame)."))
-    return frame
-
-
-def _require(frame: pl.DataFrame, columns: Sequence[str], name: str) -> None:
-    for c in columns:
-        if c not in frame.columns:
-            raise SchemaError(problem(c, f"is missing from {name}",
-                                      fix=f"Add it, or name one of {frame.columns[:20]}."))
 
 
 def _head(series: pl.Series) -> list[str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from publicservices.errors import PublicServicesError
+from publicservices.errors import OptionError
 
 __all__ = [
     "ESP2013",
@@ -63,7 +63,7 @@ def standard_population(name: str = "esp2013") -> pl.DataFrame:
     """
     key = str(name).lower()
     if key not in STANDARD_POPULATIONS:
-        raise PublicServicesError(
+        raise OptionError(
             f"unknown standard population {name!r}.\n"
             f"Fix: use one of {', '.join(sorted(STANDARD_POPULATIONS))}, or pass your own weights "
             "(a column name, a sequence in age-band order, or a mapping age band -> weight)."

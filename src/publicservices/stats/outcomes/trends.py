@@ -24,7 +24,8 @@ import polars as pl
 
 from publicservices.errors import SchemaError
 from publicservices.indicators import Indicator
-from publicservices.stats.outcomes import _fraction, _require, _require_numeric, _resolve_levels, _series_keys, _with_metadata, _z
+from publicservices.stats._common import fraction, require, require_numeric, series_keys, with_metadata, z_for
+from publicservices.stats.outcomes.levels import resolve_levels
 
 __all__ = ["recent_trend", "year_on_year", "TREND_LABELS"]
 
@@ -147,14 +148,14 @@ def recent_trend(
     """
     if isinstance(points, bool) or not isinstance(points, int) or points < 3:
         raise SchemaError(f"points={points!r} must be an integer of at least 3 (Fingertips uses 5).\nFix: pass points=5.")
-    level = _fraction(confidence)
-    threshold = _z(level) ** 2
-    frame = _with_metadata(frame, indicators, need=("polarity",))
-    _require(frame, [order], f"add the {order!r} column (a sortable period start).")
-    series = list(by) if by is not None else _series_keys(frame)
+    level = fraction(confidence)
+    threshold = z_for(level) ** 2
+    frame = with_metadata(frame, indicators, need=("polarity",))
+    require(frame, [order], f"add the {order!r} column (a sortable period start).")
+    series = list(by) if by is not None else series_keys(frame)
     if limits is None:
         limits = ("lower_95", "upper_95") if "lower_95" in frame.columns else ("lower_ci", "upper_ci")
-    _require_numeric(frame, ["value", "numerator", "denominator", *limits])
+    require_numeric(frame, ["value", "numerator", "denominator", *limits])
     work = _sorted(frame, series, order)
     work = work.with_columns(_period_index(work, series, order).alias("_tr_idx"))
 
@@ -273,10 +274,10 @@ def year_on_year(
         ...     pl.col("yoy_upper_95").round(3)).row(-1)
         (6.0, 0.343, 11.657)
     """
-    levels = _resolve_levels(frame, confidence)
-    _require(frame, ["value", order], "compute values first and add a sortable period start.")
-    _require_numeric(frame, ["value", *(c for lv in levels for c in lv[1:3])])
-    series = list(by) if by is not None else _series_keys(frame)
+    levels = resolve_levels(frame, confidence)
+    require(frame, ["value", order], "compute values first and add a sortable period start.")
+    require_numeric(frame, ["value", *(c for lv in levels for c in lv[1:3])])
+    series = list(by) if by is not None else series_keys(frame)
     work = _sorted(frame, series, order)
     work = work.with_columns(_period_index(work, series, order).alias("_tr_idx"))
 

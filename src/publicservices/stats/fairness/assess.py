@@ -1,20 +1,20 @@
 """Fairness: is there a postcode lottery, how much of it is real, and is it narrowing?
 
-:func:`fairness` answers, for every indicator x period, the questions a reader asks about
+:func:`assess_fairness` answers, for every indicator x period, the questions a reader asks about
 variation between places, by composing the measures of the neighbouring modules:
 
-1. dispersion across areas (:mod:`~publicservices.stats.dispersion`): range, IQR, P90/P10,
+1. dispersion across areas (:mod:`~publicservices.stats.fairness.dispersion`): range, IQR, P90/P10,
    SD, CV, unweighted and population-weighted;
-2. inequality indices (:mod:`~publicservices.stats.inequality`): Gini, Theil T and L with the
+2. inequality indices (:mod:`~publicservices.stats.fairness.inequality`): Gini, Theil T and L with the
    exact between/within-region decomposition, Atkinson (0.5, 1, 2);
-3. true between-area variation (:mod:`~publicservices.stats.variation`): tau^2 (DerSimonian-
+3. true between-area variation (:mod:`~publicservices.stats.fairness.variation`): tau^2 (DerSimonian-
    Laird, Paule-Mandel or REML, each with its own consistent interval), I^2, phi, McPherson's SCV, reliability, and the
    headline *postcode-lottery index* -- the true coefficient of variation;
-4. the social gradient (:mod:`~publicservices.stats.gradient`): SII and RII over deprivation
+4. the social gradient (:mod:`~publicservices.stats.fairness.gradient`): SII and RII over deprivation
    deciles with simulated limits, the gap between the least and most deprived fifth, the
    concentration index;
 5. geography: the share of variation between regions, and Moran's I when neighbours are
-   given (:mod:`~publicservices.stats.spatial`);
+   given (:mod:`~publicservices.stats.fairness.spatial`);
 6. change over time: the trend per year in the true CV and in the SII, with intervals.
 
 Each row ends with a plain-language ``summary`` sentence.
@@ -29,7 +29,7 @@ Example:
     ...     "denominator": [1000.0] * 12})
     >>> areas = pl.DataFrame({"area_code": [f"A{i}" for i in range(12)], "population": [1000.0] * 12,
     ...     "deprivation": [float(i) for i in range(12)], "parent_code": ["N"] * 6 + ["S"] * 6})
-    >>> out = fairness(values, {"demo.screening": ind}, areas=areas, quantiles=5, repetitions=1000)
+    >>> out = assess_fairness(values, {"demo.screening": ind}, areas=areas, quantiles=5, repetitions=1000)
     >>> round(out["true_cv"][0], 3), out["summary"][0]
     (0.148, 'About 97% of the variation between areas in screening uptake is larger than chance would produce; the true spread is ±15% around the national value.')
 """
@@ -44,18 +44,18 @@ import polars as pl
 
 from publicservices.errors import DataError, IndicatorError, SchemaError, problem
 from publicservices.indicators import Indicator
-from publicservices.stats.dispersion import dispersion
-from publicservices.stats.gradient import deprivation_gradient
-from publicservices.stats.inequality import inequality
-from publicservices.stats.spatial import morans_i
-from publicservices.stats.variation import (
+from publicservices.stats.fairness.dispersion import dispersion_measures
+from publicservices.stats.fairness.gradient import deprivation_gradient
+from publicservices.stats.fairness.inequality import inequality_indices
+from publicservices.stats.fairness.spatial import morans_i
+from publicservices.stats.fairness.variation import (
     between_area_variation,
-    level_suffix,
+    column_suffix,
     standard_error,
     systematic_component,
 )
 
-__all__ = ["fairness", "trend", "BREAKDOWN_COLUMNS", "COUNT_MEASURES"]
+__all__ = ["assess_fairness", "trend", "BREAKDOWN_COLUMNS", "COUNT_MEASURES"]
 
 BREAKDOWN_COLUMNS: tuple[str, ...] = ("sex", "age", "category_type", "category")
 COUNT_MEASURES: tuple[str, ...] = ("proportion", "rate", "ratio")
@@ -286,7 +286,7 @@ def trend(
 
     keys = [series] if isinstance(series, str) else list(series)
     name = name or estimate
-    sfx = level_suffix(level)
+    sfx = column_suffix(level)
     z = float(special.ndtri(0.5 + level / 2))
     se = (pl.col(upper) - pl.col(lower)) / (2 * z)
     ok = pl.col(estimate).is_not_null() & se.is_not_null() & (se > 0) & pl.col(time).is_not_null()
@@ -346,7 +346,7 @@ def _sentence(row: dict[str, Any], title: str, sfx: str) -> str:
 # -- the entry point ------------------------------------------------------------------------------
 
 
-def fairness(
+def assess_fairness(
     data: Any,
     indicators: Mapping[str, Indicator] | Iterable[Indicator] | Iterable[str] | str | None = None,
     *,
@@ -365,18 +365,18 @@ def fairness(
     """Postcode-lottery statistics: one row per indicator x period (x breakdown).
 
     Method: see the module docstring and the methodology page *Fairness*; each measure
-    names its reference in its own function (:func:`~publicservices.stats.dispersion.dispersion`,
-    :func:`~publicservices.stats.inequality.inequality`,
-    :func:`~publicservices.stats.variation.between_area_variation`,
-    :func:`~publicservices.stats.variation.systematic_component`,
-    :func:`~publicservices.stats.gradient.deprivation_gradient`,
-    :func:`~publicservices.stats.spatial.morans_i`, :func:`trend`).
+    names its reference in its own function (:func:`~publicservices.stats.fairness.dispersion.dispersion_measures`,
+    :func:`~publicservices.stats.fairness.inequality.inequality_indices`,
+    :func:`~publicservices.stats.fairness.variation.between_area_variation`,
+    :func:`~publicservices.stats.fairness.variation.systematic_component`,
+    :func:`~publicservices.stats.fairness.gradient.deprivation_gradient`,
+    :func:`~publicservices.stats.fairness.spatial.morans_i`, :func:`trend`).
 
     Area values are ``value``, or ``numerator / denominator * multiplier`` when ``value`` is
     missing. The national value is the pooled ``sum numerator / sum denominator`` for
     proportions, rates and ratios, else the population-weighted mean. Standard errors come
     from the counts (binomial / Poisson at the national value) or from ``lower_ci`` /
-    ``upper_ci`` (:func:`~publicservices.stats.variation.standard_error`). Dispersion and
+    ``upper_ci`` (:func:`~publicservices.stats.fairness.variation.standard_error`). Dispersion and
     inequality use the areas' ``population`` as weights; the SII, gap and concentration index
     weight by the indicator's denominator where counts exist (else population). Nothing is
     dropped silently: ``n_missing``, ``n_no_se``, ``n_no_weight``, ``n_no_deprivation`` count
@@ -415,11 +415,11 @@ def fairness(
         >>> v = pl.DataFrame({"indicator_id": ["demo.le"] * 6, "area_code": list("abcdef"), "period": ["2023"] * 6,
         ...                   "value": [79.0, 80.0, 81.0, 82.0, 80.5, 79.5], "lower_ci": [78.0, 79, 80, 81, 79.5, 78.5],
         ...                   "upper_ci": [80.0, 81, 82, 83, 81.5, 80.5]})
-        >>> row = fairness(v, [ind]).row(0, named=True)
+        >>> row = assess_fairness(v, [ind]).row(0, named=True)
         >>> row["n_areas"], round(row["sd"], 4), row["sii"] is None
         (6, 1.0801, True)
     """
-    sfx = level_suffix(level)
+    sfx = column_suffix(level)
     values, area_frame, defs = _resolve(data, indicators, areas)
     frame, keys, have, parent_rows = _prepare(values, area_frame, defs, by=by, deprivation=deprivation, population=population)
     # one integer id per indicator x period: every measure groups and joins on it
@@ -432,8 +432,8 @@ def fairness(
         pl.col("__national").first().alias("national"),
     )
     weight = "__pop" if have["population"] else None
-    disp = dispersion(frame, "__y", by=gk, weight=weight).drop("n")
-    ineq = inequality(frame, "__y", by=gk, group="__region" if have["region"] else None, weight=weight)
+    disp = dispersion_measures(frame, "__y", by=gk, weight=weight).drop("n")
+    ineq = inequality_indices(frame, "__y", by=gk, group="__region" if have["region"] else None, weight=weight)
     var = between_area_variation(frame, "__y", "__se", by=gk, reference="__national", method=method, level=level).drop("reference")
     counts = frame.filter(pl.col("measure").is_in(list(COUNT_MEASURES)))
     scv = pl.concat([
