@@ -90,7 +90,7 @@ class _Links(HTMLParser):
 def test_site_has_every_kind_of_page(built):
     out, result, progress = built
     for page in ["index.html", "indicators.html", "areas.html", "methodology.html", "downloads.html", "sectors/health.html",
-                 "sectors/schools.html", "indicators/health.sample_screening.html", "areas/e06000004.html", "404.html",
+                 "sectors/schools.html", "value/health.html", "indicators/health.sample_screening.html", "areas/e06000004.html", "404.html",
                  "search/search_index.js", "assets/ps/vega.js", MANIFEST]:
         assert (out / page).is_file(), page
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html") if p.name != "404.html")
@@ -274,7 +274,7 @@ def test_generate_only_writes_a_buildable_docs_tree(tmp_path):
     assert config["site_name"] == "Test &lt;site&gt;"
     assert config["theme"]["font"] is False and config["use_directory_urls"] is False
     assert [list(p)[0] for p in config["plugins"]] == ["search", "offline"]
-    assert [list(n)[0] for n in config["nav"]] == ["Home", "Sectors", "Indicators", "Areas", "Methodology", "Downloads"]
+    assert [list(n)[0] for n in config["nav"]] == ["Home", "Sectors", "Value for money", "Indicators", "Areas", "Methodology", "Downloads"]
     assert (out / "docs/index.md").is_file() and (out / "docs/areas/e06000001.md").is_file()
     assert (out / MANIFEST).is_file()
     assert "mkdocs build" in result.summary()

@@ -58,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "fairness": "publicservices.stats.fairness",
     "value_for_money": "publicservices.stats.value",
     "service_frontier": "publicservices.stats.value",
+    "frontier_savings": "publicservices.stats.value",
     "dea": "publicservices.stats.dea",
     "nearest_neighbours": "publicservices.stats.comparators",
     "compare_with_neighbours": "publicservices.stats.comparators",
@@ -112,7 +113,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from publicservices.stats.outcomes import outcomes
     from publicservices.stats.comparators import compare_with_neighbours, nearest_neighbours
     from publicservices.stats.dea import dea
-    from publicservices.stats.value import service_frontier, value_for_money
+    from publicservices.stats.value import frontier_savings, service_frontier, value_for_money
     from publicservices.synthetic import DemoData, DemoNation, demo, hex_neighbours
     from publicservices.reading import LoadReport, Reader, ReadResult, read, read_csv, readers
     from publicservices.plugins import registered_indicators, registered_sectors

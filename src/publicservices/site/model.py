@@ -67,6 +67,9 @@ class SiteModel:
     # comparison id -> the benchmark area's latest values by breakdown (sex, age, deprivation
     # decile ...) with SII/RII per deprivation breakdown; small counts hidden
     inequalities: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    # spend service -> its frontier on all its indicators at once and the savings implied
+    # (see _service_value); only services with spend and outcomes in a shared period
+    value_services: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     @property
     def sectors(self) -> list[str]:
@@ -372,6 +375,13 @@ def build_model(
             served = [i for i, ind in chosen.items() if i in primary and ind.service and ind.service in services]
             if served:
                 value = _attempt(notes, "value for money", value_for_money, public, served)
+        value_services: dict[str, dict[str, Any]] = {}
+        if value is not None:
+            for service in sorted({chosen[i].service for i in served}):  # type: ignore[type-var]
+                found = _attempt(notes, f"{service}: value for money", _service_value, public, service,
+                                 [i for i in served if chosen[i].service == service and chosen[i].has_polarity], value, notes)
+                if found is not None:
+                    value_services[service] = found
         advance()
         neighbours = None
         if areas.height > 3:
@@ -391,7 +401,51 @@ def build_model(
                  "overdispersion": overdispersion},
         comparisons=comparisons,
         inequalities=inequalities,
+        value_services=value_services,
     )
+
+
+#: Bootstrap replicates behind the range of the savings on a site: enough for the standard
+#: error a normal interval needs (see publicservices.stats.value.frontier_savings).
+SAVINGS_REPLICATES = 50
+
+
+def _service_value(public: Dataset, service: str, ids: list[str], value: pl.DataFrame, notes: list[str]) -> dict[str, Any] | None:
+    """A service's frontier on all its indicators at once, and the spend its peers would save.
+
+    The period is the one most of the service's indicators share with the spend (the latest
+    of those); indicators that cover fewer than four in five of the areas scored are left out
+    and named in a note, because the frontier needs every outcome of every area it compares.
+    """
+    from publicservices.stats.value import frontier_savings, service_frontier
+
+    scored = value.filter(pl.col("indicator_id").is_in(ids), pl.col("efficiency").is_not_null())
+    if scored.height == 0:
+        return None
+    order = ["k", "period_start", "period"] if "period_start" in scored.columns else ["k", "period"]
+    by_period = scored.group_by("period").agg(pl.col("indicator_id").n_unique().alias("k"),
+                                              *([pl.col("period_start").max()] if "period_start" in scored.columns else []))
+    period = by_period.sort(order).get_column("period")[-1]
+    cover = (scored.filter(pl.col("period") == period).group_by("indicator_id").agg(pl.col("area_code").n_unique().alias("n"))
+             .sort("indicator_id"))
+    most = cover.get_column("n").max()
+    kept = cover.filter(pl.col("n") >= 0.8 * most).get_column("indicator_id").to_list()  # type: ignore[operator]
+    left = [i for i in ids if i not in kept]
+    if left:
+        notes.append(f"{service}: value for money in {period} on {len(kept)} of the {len(ids)} indicators with spend; "
+                     f"left out, for want of values in that period for most areas: {', '.join(left)}.")
+    frontier = service_frontier(public, service, indicators=kept, periods=period)
+    savings = frontier_savings(public, service, indicators=kept, periods=period, replicates=SAVINGS_REPLICATES)
+    if savings.height == 0:
+        return None
+    peers = frontier.peers.group_by("area_code", maintain_order=True).agg(pl.col("peer"), pl.col("weight"))
+    target = frontier.targets.filter(pl.col("variable") == "spend_per_head").select("area_code", pl.col("target").alias("target_spend_per_head"))
+    scores = (frontier.scores.join(peers, on="area_code", how="left").join(target, on="area_code", how="left")
+              .join(value.filter(pl.col("period") == period, pl.col("indicator_id").is_in(kept)).group_by("area_code")
+                    .agg(pl.col("spend_per_head").drop_nulls().first(), pl.col("spend_real").drop_nulls().first()),
+                    on="area_code", how="left"))
+    return {"period": period, "indicators": kept, "scores": scores, "targets": frontier.targets,
+            "savings": savings.row(0, named=True)}
 
 
 def _funnel_comparisons(results: pl.DataFrame, funnels: dict[str, Any], chosen: dict[str, Indicator],

@@ -719,6 +719,13 @@ class Pages:
         m = self.model
         value = m.value
         services = set(m.dataset.spend.get_column("service").to_list()) if "service" in m.dataset.spend.columns else set()
+        ind_id, _ = m.comparisons.get(ind.id, (ind.id, ""))
+        if ind_id != ind.id and ind.service and ind.service in services:
+            from publicservices.comparison import set_label
+
+            primary = m.comparisons.get(ind_id, (ind_id, ""))[1]
+            return None, [f"Value for money is computed once for each indicator, on its comparison of "
+                          f"{set_label(primary) if primary else 'its main set of areas'}, not again here."]
         if value is None:
             if ind.service and ind.service in services:
                 why = next((n.split("(", 1)[-1].rstrip(")") for n in m.notes if n.startswith("value for money: not shown")), "")
@@ -900,6 +907,13 @@ class Pages:
             nb = [[self.area_link(page, r["neighbour_code"]), r["rank"], f"{r['distance']:.2f}"] for r in neighbours.sort("rank").to_dicts()]
             out.append(table(["Area", "Rank", "Distance"], nb, caption=f"Nearest neighbours of {name}", raw=[True, False, False],
                              numeric=[False, True, True]) + "\n")
+        if m.value_services or (m.value is not None and m.value.filter(pl.col("area_code") == code).height):
+            from publicservices.site.value_pages import area_section
+
+            spend = area_section(self, code, page)
+            if spend:
+                out.append("## Spend and value for money\n")
+                out.append(spend)
         if grades:
             out.append("## Report card\n")
             gb = [[html_text(sector_title(s)), g.get("grade") or "–", "–" if g.get("score") is None else f"{g['score']:.0f}",
@@ -942,7 +956,10 @@ class Pages:
             ("Social gradient", "publicservices.stats.gradient", "Slope and relative index of inequality across deprivation deciles "
              "(population-weighted regression on the ridit, simulated limits, as PHEindicatormethods)."),
             ("Value for money", "publicservices.stats.value.value_for_money", "Spend per head; the outcome expected for an area's spend and need "
-             "(weighted regression); the efficient frontier by data envelopment analysis (BCC)."),
+             "(weighted regression); the efficient frontier by data envelopment analysis (BCC), on need-adjusted outcomes."),
+            ("Savings if areas matched their peers", "publicservices.stats.value.frontier_savings", "Each area's spend beyond what "
+             "its frontier peers need for at least its outcomes, summed (potential input reduction); the range redraws every outcome "
+             "within its confidence interval and solves the frontier again. An upper bound, not a budget."),
             ("Similar areas", "publicservices.stats.comparators.nearest_neighbours", "Nearest neighbours on standardised area characteristics."),
             ("Report cards", "publicservices.stats.report_cards.report_cards", "Letter grades from percentile scores of each indicator, with how "
              "often a grade changes when the weights are perturbed."),

@@ -163,8 +163,8 @@ def publish(
         >>> import tempfile, pathlib
         >>> from publicservices.site.sample import sample_dataset
         >>> out = pathlib.Path(tempfile.mkdtemp()) / "site"
-        >>> publish(sample_dataset(n_areas=4, n_periods=2), out, generate_only=True).pages  # home, 2 sectors, 2 indexes, 3 indicators, 4 areas, 2 more
-        14
+        >>> publish(sample_dataset(n_areas=4, n_periods=2), out, generate_only=True).pages  # home, 2 sectors, 2 value, 2 indexes, 3 indicators, 4 areas, 2 more
+        16
     """
     from publicservices.site.model import build_model
     from publicservices.site.writer import DocsWriter

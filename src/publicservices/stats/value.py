@@ -34,6 +34,7 @@ __all__ = [
     "expected_outcome",
     "value_for_money",
     "service_frontier",
+    "frontier_savings",
     "ASSESSMENTS",
 ]
 
@@ -49,6 +50,10 @@ ASSESSMENTS = {
                      "lower than expected for its spend and need"),
 }
 _Z95 = 1.959963984540054
+# Larger than any count, population, score or sum of money (the data contract's ceiling,
+# publicservices.frame.MAX_MAGNITUDE): beyond it a regression's sums of squares lose all
+# precision, and near 1e154 they overflow.
+_LARGEST = 1e15
 _KEYS = ("indicator_id", "area_code", "period")
 
 
@@ -97,6 +102,7 @@ def unit_costs(
     _require(spend, ["area_code", "period", "spend"], "spend")
     _numeric(spend, "spend", "spend")
     keys = ["area_code", "period"] + (["service"] if "service" in spend.columns else [])
+    _codes(spend, keys, "spend")
     _no_duplicates(spend, keys, "spend")
     neg = spend["spend"] < 0
     if neg.fill_null(False).any():
@@ -106,6 +112,7 @@ def unit_costs(
     if areas is not None:
         areas = _collect(areas, "areas")
         _require(areas, ["area_code", "population"], "areas")
+        _codes(areas, ["area_code"], "areas")
         _no_duplicates(areas, ["area_code"], "areas")
         out = out.drop("population", strict=False).join(
             areas.select("area_code", pl.col("population").cast(pl.Float64)), on="area_code",
@@ -358,6 +365,13 @@ def expected_outcome(
             x = frame[c].cast(pl.Float64).fill_null(np.nan).to_numpy()
             Z[:, j] = np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.nan) if c in log else x
     y = frame[outcome].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    for c, x in ((outcome, y), *((c, Z[:, j]) for j, c in enumerate(cols, start=1))):
+        big = np.isfinite(x) & (np.abs(x) > _LARGEST)
+        if big.any():
+            what = "is implausibly large (above 10^15" + (" as a log" if c in log else "") + ") to fit a regression on"
+            raise DataError(problem(c, what, rows=_rows(frame.filter(pl.Series(big)), [*by, "area_code"]), total=int(big.sum()),
+                                    fix="Look for a unit error or a number mangled on export (such as 1e300), and correct it "
+                                        "or leave the covariate out of need=."))
     if lower in frame.columns and upper in frame.columns:
         lo = frame[lower].cast(pl.Float64).fill_null(np.nan).to_numpy()
         hi = frame[upper].cast(pl.Float64).fill_null(np.nan).to_numpy()
@@ -681,15 +695,7 @@ def service_frontier(
     scores, peers, targets = [], [], []
     info = {"lps": 0, "highs_calls": 0, "rounds": 0, "units": 0}
     for (svc,), g in frame.group_by(["service"], maintain_order=True):     # a loop over services
-        ids = g["indicator_id"].unique(maintain_order=True).to_list()
-        pol = dict(g.select("indicator_id", "polarity").unique().iter_rows())
-        wide = g.pivot(on="indicator_id", index=["period", "area_code"], values=col)
-        sph = g.group_by(["period", "area_code"], maintain_order=True).agg(pl.col("_sph").first())
-        wide = sph.join(wide, on=["period", "area_code"], how="left", maintain_order="left")
-        cells = pl.col(["_sph", *ids])
-        complete = wide.select(pl.all_horizontal(cells.is_not_null() & cells.is_finite())).to_series()
-        wide = wide.with_columns(complete.alias("_ok")).with_columns(
-            pl.col("_ok").sum().over("period").alias("_n"))
+        ids, pol, wide = _service_wide(g, col)
         use = (wide["_ok"] & (wide["_n"] >= 2)).to_numpy()
         note = np.where(wide["_ok"].to_numpy(), np.where(use, None, "fewer than two areas to compare"),
                         "missing spend or an outcome")
@@ -706,10 +712,7 @@ def service_frontier(
             x = ok["_sph"].to_numpy()[:, None]
             sign = np.array([1.0 if pol[i] == "higher_is_better" else -1.0 for i in ids])
             V = ok.select(ids).to_numpy() * sign
-            # translate each output by its minimum within the period (BCC input: harmless)
-            shift = np.full((G, len(ids)), np.inf)
-            np.minimum.at(shift, gid, V)
-            Y = V - shift[gid]
+            Y, shift = _translated(V, gid, G)
             sol = _solve(x, Y, model=model, orientation="input", slacks=True, groups=gid)
             for k in ("lps", "highs_calls", "rounds"):
                 info[k] += sol.info.get(k, 0)
@@ -764,6 +767,183 @@ def service_frontier(
         pl.concat(peers, how="vertical_relaxed") if peers else empty_peers,
         pl.concat(targets, how="vertical_relaxed") if targets else empty_targets,
         model, "input", ("spend_per_head",), outputs, "area_code", info)
+
+
+def _service_wide(g: pl.DataFrame, col: str, extra: Sequence[str] = ()) -> tuple[list[str], dict[str, str], pl.DataFrame]:
+    """One service's rows as one row per period and area: spend per head (``_sph``) and one
+    column per indicator (``col``; ``extra`` columns become ``<id>:<column>``), with ``_ok``
+    (spend and every outcome present) and ``_n`` (complete areas in the period)."""
+    ids = g["indicator_id"].unique(maintain_order=True).to_list()
+    pol = dict(g.select("indicator_id", "polarity").unique().iter_rows())
+    index = ["period", "area_code"]
+    wide = g.group_by(index, maintain_order=True).agg(pl.col("_sph").first())
+    for c in (col, *extra):
+        part = g.pivot(on="indicator_id", index=index, values=c)
+        if c != col:
+            part = part.rename({i: f"{i}:{c}" for i in ids if i in part.columns})
+        wide = wide.join(part, on=index, how="left", maintain_order="left")
+    cells = pl.col(["_sph", *ids])
+    complete = wide.select(pl.all_horizontal(cells.is_not_null() & cells.is_finite())).to_series()
+    wide = wide.with_columns(complete.alias("_ok")).with_columns(pl.col("_ok").sum().over("period").alias("_n"))
+    return ids, pol, wide
+
+
+def _translated(V, gid, G):
+    """Each output less its minimum within its group: non-negative, and harmless to BCC input scores."""
+    import numpy as np
+
+    shift = np.full((G, V.shape[1]), np.inf)
+    np.minimum.at(shift, gid, V)
+    return V - shift[gid], shift
+
+
+def frontier_savings(
+    data: Any,
+    service: str | None = None,
+    *,
+    indicators: Sequence[str] | Mapping[str, Any] | None = None,
+    periods: str | Sequence[str] | None = None,
+    areas: pl.DataFrame | None = None,
+    spend: pl.DataFrame | None = None,
+    deflator: Mapping[str, float] | pl.DataFrame | None = None,
+    base_period: str | None = None,
+    need: Sequence[str] = ("deprivation", "population"),
+    need_adjusted: bool = True,
+    model: str = "bcc",
+    replicates: int = 100,
+    level: float = 0.95,
+    seed: int = 20240401,
+) -> pl.DataFrame:
+    """The spend saved if every area matched its frontier peers, with the range chance allows.
+
+    Method: the service frontier of :func:`service_frontier` gives each area an input-oriented
+    efficiency ``theta``: the share of its spend per head with which its peers achieve at least
+    its outcomes. Matching them would save ``(1 - theta) * spend``; the sum over the areas
+    scored is the *potential input reduction* of data envelopment analysis (Farrell 1957,
+    *JRSS A* 120:253-290; Cooper, Seiford & Tone 2007, *Data Envelopment Analysis*, ch. 3).
+    The range is a parametric bootstrap: each replicate redraws every outcome from a normal
+    distribution with the standard error implied by its 95% limits, ``(upper - lower) /
+    (2 * 1.96)``, solves the frontier again and sums the savings; the interval is the normal
+    bootstrap interval, ``savings +/- z * sd(replicates)`` (not below zero), for which 50 to 200
+    replicates suffice (Efron & Tibshirani 1993, *An Introduction to the Bootstrap*, sections
+    6.4 and 13.2), where percentile intervals would need a thousand or more frontier solves.
+    It shows how far the figure moves with the noise in the outcomes.
+    It does not remove the upward bias of a frontier estimated from the areas themselves
+    (chance pushes the frontier out, Simar & Wilson 1998, *Management Science* 44:49-61), so
+    the figure is an upper bound on what matching peers could save, not a budget. Outcomes
+    without limits are held at their values (``note`` counts them); when more than one in ten
+    lack them there is no range, and ``note`` says why.
+
+    Parameters:
+        data, service, indicators, periods, areas, spend, deflator, base_period, need,
+            need_adjusted, model: as for :func:`service_frontier`.
+        replicates: bootstrap replicates (0 for no range; at least 2 for one).
+        level: coverage of the range.
+        seed: random seed, so that a site rebuilds the same figures.
+
+    Returns:
+        One row per service and period: ``n_areas`` (scored), ``spend`` (their real spend),
+        ``savings``, ``savings_share`` (of ``spend``), ``savings_lower``, ``savings_upper``,
+        ``replicates`` and ``note``.
+
+    Example:
+        >>> import polars as pl
+        >>> from publicservices.indicators import Indicator
+        >>> ind = Indicator(id="health.a", title="A", sector="health", measure="score",
+        ...                 polarity="higher_is_better")
+        >>> values = pl.DataFrame({"indicator_id": ["health.a"] * 3, "area_code": list("PQR"),
+        ...                        "period": ["2024"] * 3, "value": [10.0, 10.0, 4.0]})
+        >>> areas = pl.DataFrame({"area_code": list("PQR"), "population": [1.0] * 3,
+        ...                       "deprivation": [1.0] * 3})
+        >>> spend = pl.DataFrame({"area_code": list("PQR"), "period": ["2024"] * 3,
+        ...                       "service": ["health"] * 3, "spend": [100.0, 125.0, 50.0]})
+        >>> out = frontier_savings(values, "health", indicators={ind.id: ind}, areas=areas,
+        ...                        spend=spend, need_adjusted=False)
+        >>> out.select(pl.col("savings", "savings_share").round(3), "note").row(0)   # Q could do as P for 100
+        (25.0, 0.091, 'no range: more than one in ten outcomes have no 95% limits')
+    """
+    import numpy as np
+
+    from publicservices.stats.dea import _check_options, _solve
+
+    model, _ = _check_options(model, "input")
+    if model == "ccr":
+        raise DataError(problem(None, "the CCR model changes when outputs are translated",
+                                fix="Use model='bcc' (or 'fdh') for oriented outcomes."))
+    if not 0 < level < 1:
+        raise DataError(problem(None, f"level={level!r} is not between 0 and 1", fix="Use e.g. 0.95."))
+    replicates = int(replicates)
+    if replicates < 0 or replicates == 1:
+        raise DataError(problem(None, f"replicates={replicates} cannot give a range",
+                                fix="Use 0 (no range) or at least 2 (50 to 200 suffice)."))
+    frame = _assemble(data, indicators, areas=areas, spend=spend, service=service, deflator=deflator,
+                      base_period=base_period, need=need, weights="auto", level=0.95)
+    if periods is not None:
+        wanted = [periods] if isinstance(periods, str) else list(periods)
+        frame = frame.filter(pl.col("period").is_in(wanted))
+    frame = frame.filter(pl.col("polarity") != "no_judgement")
+    col = "value_need_adjusted" if need_adjusted else "value"
+    rng = np.random.default_rng(seed)
+    out = []
+    for (svc,), g in frame.group_by(["service"], maintain_order=True):     # a loop over services
+        ids, pol, wide = _service_wide(g, col, ("lower_95", "upper_95", "spend_real"))
+        ok = wide.filter(pl.col("_ok") & (pl.col("_n") >= 2))
+        if not ok.height:
+            continue
+        gid = _group_ids(ok, ["period"])
+        G = int(gid.max()) + 1
+        x = ok["_sph"].to_numpy()[:, None]
+        sign = np.array([1.0 if pol[i] == "higher_is_better" else -1.0 for i in ids])
+        V = ok.select(ids).to_numpy() * sign
+        # the area's spend (the same for each of the service's indicators)
+        money = ok.select(pl.coalesce([f"{i}:spend_real" for i in ids])).to_series().to_numpy()
+        sol = _solve(x, _translated(V, gid, G)[0], model=model, orientation="input", slacks=False, groups=gid)
+        saved = np.bincount(gid, weights=(1 - sol.efficiency) * money, minlength=G)
+        total = np.bincount(gid, weights=money, minlength=G)
+        se = ((ok.select([f"{i}:upper_95" for i in ids]).to_numpy() - ok.select([f"{i}:lower_95" for i in ids]).to_numpy())
+              / (2 * _Z95))
+        # outcomes without limits are held at their value; beyond one in ten, there is no range
+        unknown = (~(np.isfinite(se) & (se >= 0))).sum(axis=1)
+        missing = np.bincount(gid, weights=unknown, minlength=G)
+        cells = np.bincount(gid, minlength=G) * len(ids)
+        ranged = missing <= 0.1 * cells
+        lo = np.full(G, np.nan)
+        hi = np.full(G, np.nan)
+        if replicates and ranged.any():
+            keep = ranged[gid]
+            xs, Vs, ses, gs, ms = x[keep], V[keep], np.where(np.isfinite(se), se, 0.0)[keep], gid[keep], money[keep]
+            draws = np.empty((replicates, G))
+            # replicates in batches, each batch one stacked solve with a group per replicate and period
+            batch = max(1, 20000 // max(len(gs), 1))
+            for start in range(0, replicates, batch):
+                r = min(batch, replicates - start)
+                Vr = np.concatenate([Vs + rng.standard_normal(Vs.shape) * ses * sign for _ in range(r)])
+                gr = np.concatenate([gs + k * G for k in range(r)])
+                Yr = _translated(Vr, gr, r * G)[0]
+                eff = _solve(np.tile(xs, (r, 1)), Yr, model=model, orientation="input", slacks=False,
+                             groups=gr).efficiency
+                draws[start:start + r] = np.bincount(gr, weights=(1 - eff) * np.tile(ms, r),
+                                                     minlength=r * G).reshape(r, G)
+            from scipy.stats import norm
+
+            half = norm.ppf(0.5 + level / 2) * draws.std(axis=0, ddof=1)
+            lo = np.where(ranged, np.maximum(saved - half, 0.0), np.nan)
+            hi = np.where(ranged, saved + half, np.nan)
+        periods_ = ok.select("period").to_series().gather(np.unique(gid, return_index=True)[1])
+        note = np.where(ranged, np.where(missing > 0, [f"the range holds fixed the {int(k):,} of {int(c):,} outcomes without 95% limits"
+                                                       for k, c in zip(missing, cells, strict=True)], None),
+                        "no range: more than one in ten outcomes have no 95% limits") if replicates else \
+            np.full(G, "no range: replicates=0", dtype=object)
+        out.append(pl.DataFrame({
+            "service": [svc] * G, "period": periods_, "n_areas": np.bincount(gid, minlength=G),
+            "spend": total, "savings": saved, "savings_share": saved / np.where(total > 0, total, np.nan),
+            "savings_lower": lo, "savings_upper": hi, "replicates": [replicates if r else 0 for r in ranged],
+            "note": note.tolist(),
+        }, schema_overrides={"note": pl.String}).with_columns(pl.col(pl.Float64).fill_nan(None)))
+    schema = {"service": pl.String, "period": pl.String, "n_areas": pl.Int64, "spend": pl.Float64,
+              "savings": pl.Float64, "savings_share": pl.Float64, "savings_lower": pl.Float64,
+              "savings_upper": pl.Float64, "replicates": pl.Int64, "note": pl.String}
+    return pl.concat(out, how="vertical_relaxed").cast(schema) if out else pl.DataFrame(schema=schema)
 
 
 def _assemble(data, indicators, *, areas, spend, service, deflator, base_period, need, weights, level):
@@ -985,6 +1165,16 @@ def _numeric(frame: pl.DataFrame, column: str, name: str) -> None:
     if not frame.schema[column].is_numeric():
         raise SchemaError(problem(column, f"in {name} has type {frame.schema[column]}, not a number",
                                   fix=f"Cast it: pl.col({column!r}).cast(pl.Float64)."))
+
+
+def _codes(frame: pl.DataFrame, columns: Sequence[str], name: str) -> None:
+    """Key columns must hold text (codes and labels), or the joins between frames cannot match them."""
+    for column in columns:
+        dtype = frame.schema[column]
+        if dtype != pl.String:
+            raise SchemaError(problem(column, f"in {name} has type {dtype}, not text",
+                                      fix=f"Codes and labels are text: pl.col({column!r}).cast(pl.String) if the values "
+                                          "are right, or correct the column."))
 
 
 def _rows(frame: pl.DataFrame, keys: Sequence[str]) -> list[str]:
