@@ -101,6 +101,10 @@ def test_site_has_every_kind_of_page(built):
     manifest = json.loads((out / MANIFEST).read_text())
     assert manifest["data_sha256"] == result.data_hash and len(result.data_hash) == 64
     assert manifest["areas"] == 12
+    # no section of the sample dropped, but the schools report card, which needs two indicators (the sample has one)
+    dropped = [n for n in result.notes if "not shown" in n]
+    assert dropped == ["schools report cards: not shown (they need at least 2 indicators with a known direction compared "
+                       "within one set of areas; 1 found)."], dropped
 
 
 @pytest.mark.slow

@@ -27,7 +27,9 @@ pytestmark = pytest.mark.slow
 def demo_site(tmp_path_factory):
     out = tmp_path_factory.mktemp("value") / "site"
     dataset = ps.demo()
-    publish(dataset, out, generate_only=True)
+    result = publish(dataset, out, generate_only=True)
+    # every section the demo should have is there: nothing was dropped as "not shown"
+    assert not [n for n in result.notes if "not shown" in n], result.notes
     return out, dataset
 
 

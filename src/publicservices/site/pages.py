@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from publicservices.display import format_number, join_words, plural
+from publicservices.errors import PublicServicesError
 from publicservices.indicators import Indicator
 from publicservices.site import specs
 from publicservices.site.boundaries import NAME as BOUNDARIES
@@ -710,7 +711,7 @@ class Pages:
             for w in caught:
                 self.model.notes.append(f"{ind.title}: deprivation gradient: {w.message}")
             return chart_
-        except Exception as exc:  # noqa: BLE001 - a chart that cannot be drawn is noted, not fatal
+        except PublicServicesError as exc:  # data that cannot be drawn is noted; a programming error is not hidden
             self.model.notes.append(f"{ind.title}: deprivation gradient not shown ({str(exc).splitlines()[0]})")
             return None
 
@@ -762,7 +763,7 @@ class Pages:
                              "higher or lower than expected.")
         try:
             return result.chart(), [t for t in sentences if t]
-        except Exception as exc:  # noqa: BLE001
+        except PublicServicesError as exc:  # data that cannot be drawn is noted; a programming error is not hidden
             m.notes.append(f"{ind.title}: spend and outcome chart not shown ({str(exc).splitlines()[0]})")
             return None
 
