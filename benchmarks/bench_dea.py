@@ -22,7 +22,7 @@ import polars as pl
 from scipy.optimize import linprog
 
 from publicservices.stats.comparators import nearest_neighbours
-from publicservices.stats.dea import dea
+from publicservices.stats.value import dea
 
 
 def production_data(n: int, s: int, r: int, seed: int = 0) -> pl.DataFrame:

@@ -13,7 +13,7 @@ from scipy import stats
 
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
-from publicservices.stats.dea import dea
+from publicservices.stats.value import dea
 from publicservices.stats.value import (
     cost_per_outcome,
     expected_outcome,

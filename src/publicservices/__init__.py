@@ -59,7 +59,7 @@ _EXPORTS: dict[str, str] = {
     "value_for_money": "publicservices.stats.value",
     "service_frontier": "publicservices.stats.value",
     "frontier_savings": "publicservices.stats.value",
-    "dea": "publicservices.stats.dea",
+    "dea": "publicservices.stats.value",
     "nearest_neighbours": "publicservices.stats.comparators",
     "compare_with_neighbours": "publicservices.stats.comparators",
     # results that explain themselves
@@ -112,8 +112,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from publicservices.stats.fairness import fairness
     from publicservices.stats.outcomes import outcomes
     from publicservices.stats.comparators import compare_with_neighbours, nearest_neighbours
-    from publicservices.stats.dea import dea
-    from publicservices.stats.value import frontier_savings, service_frontier, value_for_money
+    from publicservices.stats.value import dea, frontier_savings, service_frontier, value_for_money
     from publicservices.synthetic import DemoData, DemoNation, demo, hex_neighbours
     from publicservices.reading import LoadReport, Reader, ReadResult, read, read_csv, readers
     from publicservices.plugins import registered_indicators, registered_sectors

@@ -26,7 +26,7 @@ API_MODULES: tuple[str, ...] = (
         for name in (
             "intervals", "outcomes", "trends", "spc", "quantiles", "disclosure",
             "fairness", "dispersion", "inequality", "variation", "gradient", "spatial",
-            "value", "dea", "comparators", "funnel", "shrinkage", "report_cards", "rank_sets",
+            "value", "comparators", "funnel", "shrinkage", "report_cards", "rank_sets",
         )
     ),
     "publicservices.charts",

@@ -84,7 +84,8 @@ _EXPORTS: dict[str, str] = {
     "expected_outcome": "value",
     "value_for_money": "value",
     "service_frontier": "value",
-    "DEAResult": "dea",
+    "frontier_savings": "value",
+    "DEAResult": "value",
     "nearest_neighbours": "comparators",
     "compare_with_neighbours": "comparators",
 }
