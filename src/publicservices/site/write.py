@@ -43,7 +43,6 @@ def write_site(model: SiteModel, writer: DocsWriter, *, title: str, boundaries: 
                versions: Mapping[str, str], progress: Progress) -> int:
     """Write ``docs/`` and ``mkdocs.yml`` under the writer's root; return the number of pages."""
     from publicservices.site.assets import MKDOCS_CONFIG, write_assets
-    from publicservices.site.pipeline import results_table
 
     pages = Pages(model, title, boundaries, base_url)
     docs = "docs/"
@@ -61,7 +60,7 @@ def write_site(model: SiteModel, writer: DocsWriter, *, title: str, boundaries: 
     valued = [s for s in model.sectors if s in model.value_services or s in spent]
     n_pages = 1 + len(model.sectors) + len(valued) + 2 + len(model.indicators) + len(region_pages) + areas.height + 2
     with progress.stage("write pages", n_pages + 2) as advance:
-        files = _write_data(model, writer, results_table(model), latest_table)
+        files = _write_data(model, writer, model.results_table(), latest_table)
         advance()
         writer.text(docs + "index.md", pages.home())
         advance()
