@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from publicservices.site.markup import front_matter, link, table
+from publicservices.site.markup import link, table
 from publicservices.site.pages.base import PagesBase
 from publicservices.site.pages.words import METHODS_VERSION, public_text
-from publicservices.site.safety import html_text, md_text
+from publicservices.site.templating import render, safe
 
 
 class ReferencePages(PagesBase):
@@ -16,10 +16,6 @@ class ReferencePages(PagesBase):
     def methodology(self, versions: dict[str, str]) -> str:
         m = self.model
         page = "methodology.md"
-        t = m.options["suppress_threshold"]
-        out = [front_matter("Methodology"), "# Methodology\n",
-               f"Every number on this site is computed by the open-source package publicservices (methods version {METHODS_VERSION}). "
-               "Each statistic below names the function that computes it; its documentation gives the formula, assumptions and reference.\n"]
         methods = [
             ("Values and confidence intervals", "publicservices.stats.intervals", "Wilson score (proportions), Byar's method with exact Poisson "
              "limits below 10 events (rates), Student t (means), Dobson (directly standardised rates), observed over expected (ratios)."),
@@ -46,37 +42,19 @@ class ReferencePages(PagesBase):
             ("Fifths of areas", "publicservices.stats.quantiles.value_quintiles", "For figures without confidence intervals, as Fingertips "
              "does: areas grouped into fifths by value (the PHE quantile method), because chance variation cannot be judged."),
         ]
-        out.append(table(["Statistic", "Function", "Method"], [[a, b, c] for a, b, c in methods], caption="Statistics on this site") + "\n")
-        out.append("## Small numbers\n")
-        if t > 0:
-            report = {r["reason"]: r for r in m.suppression.to_dicts()}
-            primary = report.get("primary", {}).get("rows", 0)
-            secondary = report.get("secondary", {}).get("rows", 0)
-            out.append(f"Counts from 1 to {t - 1} are suppressed, so that no person can be singled out; and in every region and the whole "
-                       "country with exactly one hidden cell the next smallest is hidden too, so that no hidden count can be worked out "
-                       f"from the totals. On this site {primary:,} cells were suppressed for small numbers and {secondary:,} more to "
-                       "protect them. Benchmarks use every count, as an official total would; every per-area figure of a hidden cell is "
-                       "blank, and ranks, funnel plots and fairness measures use only the published values.\n")
-        else:
-            out.append("Small numbers are **not** suppressed on this site (the publisher turned suppression off).\n")
-        notes = [t for t in (public_text(n) for n in m.notes) if t]
-        if notes:
-            out.append("## Notes on the data\n")
-            out.append("\n".join(f"- {md_text(n)}" for n in notes) + "\n")
-        out.append("## Provenance\n")
-        out.append(table(["Component", "Version"], sorted(versions.items()), caption="Software that built this site") + "\n")
-        out.append(f"SHA-256 of the input data: `{m.data_hash}`.\n")
-        out.append(f"See also: {link(page, 'downloads.html', 'downloads')}.\n")
-        return "\n".join(out)
+        report = {r["reason"]: r for r in m.suppression.to_dicts()}
+        return render(
+            "methodology.md.j2", methods_version=METHODS_VERSION, threshold=m.options["suppress_threshold"],
+            methods_table=safe(table(["Statistic", "Function", "Method"], [[a, b, c] for a, b, c in methods],
+                                     caption="Statistics on this site")),
+            primary=report.get("primary", {}).get("rows", 0), secondary=report.get("secondary", {}).get("rows", 0),
+            notes=[t for t in (public_text(n) for n in m.notes) if t],
+            versions_table=safe(table(["Component", "Version"], sorted(versions.items()), caption="Software that built this site")),
+            data_hash=m.data_hash, downloads_link=safe(link(page, "downloads.html", "downloads")))
 
     def downloads(self, files: Sequence[tuple[str, str]]) -> str:
         page = "downloads.md"
         base = (self.base_url or "").rstrip("/") + "/" if self.base_url else ""
-        out = [front_matter("Downloads"), "# Downloads\n",
-               "All the data behind the site, free to reuse. Each indicator and area page also links to its own CSV and Parquet files.\n"]
-        out.append(table(["File", "What it holds"], [[link(page, path, path), what] for path, what in files],
-                         caption="Data files", raw=[True, False]) + "\n")
-        where = f"{base}data/all/results.parquet" if base else "data/all/results.parquet"
-        out.append(f"The CSV files open in any spreadsheet. The Parquet files (for example {html_text(where)}) keep the column types "
-                   "and open in data tools such as R (the arrow package), Python (Polars or pandas) and DuckDB.\n")
-        return "\n".join(out)
+        return render("downloads.md.j2", parquet_path=f"{base}data/all/results.parquet",
+                      files_table=safe(table(["File", "What it holds"], [[link(page, path, path), what] for path, what in files],
+                                             caption="Data files", raw=[True, False])))
