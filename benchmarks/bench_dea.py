@@ -22,7 +22,7 @@ import polars as pl
 from scipy.optimize import linprog
 
 from publicservices.stats import nearest_neighbours
-from publicservices.stats.dea import dea
+from publicservices.stats.value import dea
 
 
 def production_data(n: int, s: int, r: int, seed: int = 0) -> pl.DataFrame:
@@ -126,6 +126,12 @@ def main() -> None:
         rows.append((f"value_for_money, demo nation ({out.height:,} rows)", f"{seconds:.2f}s", "-", "-", True))
         seconds, _ = timed(lambda: service_frontier(ds))
         rows.append(("service_frontier, demo nation (4 services x 10 years)", f"{seconds:.2f}s", "-", "-", True))
+        from publicservices.stats.value import frontier_savings
+
+        # the site's call: one service, its latest year, a 50-replicate range (150 areas, 5 outcomes)
+        seconds, _ = timed(lambda: frontier_savings(ds, "health", periods="2023/24", replicates=50))
+        rows.append(("frontier_savings, demo health 2023/24, 50 replicates", f"{seconds:.2f}s", "-",
+                     f"{seconds:.2f}s / <2s", seconds < 2))
     except Exception as exc:  # noqa: BLE001 - the demo needs the sector plugins installed
         rows.append(("value_for_money, demo nation", f"skipped: {exc}", "-", "-", True))
 

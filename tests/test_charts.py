@@ -201,8 +201,9 @@ def test_frontier_chart():
     })
     spec = render(charts.frontier_chart(frame, indicator=SCREEN))
     frontier = next(rows for rows in datasets_of(spec) if rows and set(rows[0]) == {"x", "y"})
-    assert [r["x"] for r in frontier] == [100.0, 120, 150, 200, 250, 300]  # flat beyond the last efficient area
-    assert frontier[-1]["y"] == frontier[-2]["y"]
+    # straight down from the first efficient area to the worst outcome, flat beyond the last
+    assert [r["x"] for r in frontier] == [100.0, 100, 120, 150, 200, 250, 300]
+    assert frontier[0]["y"] == 60.0 and frontier[-1]["y"] == frontier[-2]["y"]
     assert "5 areas are on the efficient frontier" in spec["description"]
 
 

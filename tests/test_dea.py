@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.optimize import linprog
 
-import publicservices.stats.dea as dea_module
+import publicservices.stats.value._solver as dea_module
 from publicservices.errors import DataError, SchemaError
-from publicservices.stats.dea import DEAResult, dea
+from publicservices.stats.value import DEAResult, dea
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dea"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import subprocess
 import sys
 from pathlib import Path
@@ -120,3 +121,12 @@ def test_the_real_england_example_builds_and_passes_its_audit(shared_data, tmp_p
     areas = pl.read_csv(docs / "data" / "all" / "areas.csv", infer_schema_length=0)
     assert areas.filter(pl.col("deprivation").is_not_null()).height > 150  # IMD joined as context, never suffixed
     assert not any(c.endswith("_right") for c in areas.columns)
+    # spend is given for three sectors: each has a value-for-money page, and on these files it
+    # says why nothing could be computed (no population; no period shared with the spend years)
+    for sector in ("health", "schools", "policing"):
+        text = html.unescape((docs / "value" / f"{sector}.md").read_text())
+        assert "could not be computed for any of its indicators" in text
+        assert "What would make it possible" in text
+    schools = html.unescape((docs / "value" / "schools.md").read_text())
+    assert "spend per head needs each area's population" in schools
+    assert "computed once for each indicator" in schools        # the other comparisons of an indicator point to the first

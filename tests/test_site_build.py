@@ -90,7 +90,7 @@ class _Links(HTMLParser):
 def test_site_has_every_kind_of_page(built):
     out, result, progress = built
     for page in ["index.html", "indicators.html", "areas.html", "methodology.html", "downloads.html", "sectors/health.html",
-                 "sectors/schools.html", "indicators/health.sample_screening.html", "areas/e06000004.html", "404.html",
+                 "sectors/schools.html", "value/health.html", "indicators/health.sample_screening.html", "areas/e06000004.html", "404.html",
                  "search/search_index.js", "assets/ps/vega.js", MANIFEST]:
         assert (out / page).is_file(), page
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html") if p.name != "404.html")
@@ -101,6 +101,10 @@ def test_site_has_every_kind_of_page(built):
     manifest = json.loads((out / MANIFEST).read_text())
     assert manifest["data_sha256"] == result.data_hash and len(result.data_hash) == 64
     assert manifest["areas"] == 12
+    # no section of the sample dropped, but the schools report card, which needs two indicators (the sample has one)
+    dropped = [n for n in result.notes if "not shown" in n]
+    assert dropped == ["schools report cards: not shown (they need at least 2 indicators with a known direction compared "
+                       "within one set of areas; 1 found)."], dropped
 
 
 @pytest.mark.slow
@@ -274,7 +278,7 @@ def test_generate_only_writes_a_buildable_docs_tree(tmp_path):
     assert config["site_name"] == "Test &lt;site&gt;"
     assert config["theme"]["font"] is False and config["use_directory_urls"] is False
     assert [list(p)[0] for p in config["plugins"]] == ["search", "offline"]
-    assert [list(n)[0] for n in config["nav"]] == ["Home", "Sectors", "Indicators", "Areas", "Methodology", "Downloads"]
+    assert [list(n)[0] for n in config["nav"]] == ["Home", "Sectors", "Value for money", "Indicators", "Areas", "Methodology", "Downloads"]
     assert (out / "docs/index.md").is_file() and (out / "docs/areas/e06000001.md").is_file()
     assert (out / MANIFEST).is_file()
     assert "mkdocs build" in result.summary()

@@ -13,10 +13,11 @@ from scipy import stats
 
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
-from publicservices.stats.dea import dea
+from publicservices.stats.value import dea
 from publicservices.stats.value import (
     cost_per_outcome,
     expected_outcome,
+    frontier_savings,
     service_frontier,
     unit_costs,
     value_for_money,
@@ -372,3 +373,118 @@ def test_implausibly_large_need_and_key_columns_of_the_wrong_type_are_named():
         expected_outcome(huge)
     with pytest.raises(SchemaError, match="'area_code' in spend has type Boolean, not text"):
         unit_costs(SPEND.with_columns(pl.col("area_code") == "A"), AREAS)
+
+
+# -- savings if every area matched its peers --------------------------------------------------
+
+
+def _two_outcome_service(seed: int, n: int = 40, half_width: float | None = 1.0):
+    rng = np.random.default_rng(seed)
+    codes = [f"S{i:03d}" for i in range(n)]
+    sph = rng.uniform(100, 300, n)
+    inds, rows = {}, []
+    for j, pol in enumerate(["higher_is_better", "lower_is_better"]):
+        iid = f"health.s{j}"
+        inds[iid] = Indicator(id=iid, title=iid, sector="health", measure="score", polarity=pol)
+        y = 10 * np.sqrt(sph) * rng.uniform(0.7, 1.0, n)
+        value = y if pol == "higher_is_better" else 500 - y
+        frame = pl.DataFrame({"indicator_id": iid, "area_code": codes, "period": "2024", "value": value})
+        if half_width is not None:
+            frame = frame.with_columns((pl.col("value") - half_width).alias("lower_ci"),
+                                       (pl.col("value") + half_width).alias("upper_ci"))
+        rows.append(frame)
+    areas = pl.DataFrame({"area_code": codes, "population": rng.uniform(1e4, 1e5, n), "deprivation": np.full(n, 10.0)})
+    spend = areas.select("area_code", pl.lit("2024").alias("period"), pl.lit("health").alias("service"),
+                         (pl.Series(sph) * pl.col("population")).alias("spend"))
+    return pl.concat(rows), inds, areas, spend
+
+
+def test_savings_are_the_naive_sum_of_each_areas_spend_beyond_its_peers():
+    values, inds, areas, spend = _two_outcome_service(3)
+    kw = dict(indicators=inds, areas=areas, spend=spend, need_adjusted=False)
+    scores = service_frontier(values, "health", **kw).scores
+    out = frontier_savings(values, "health", replicates=0, **kw)
+    naive = scores.join(spend, on="area_code").select(((1 - pl.col("efficiency")) * pl.col("spend")).sum()).item()
+    assert out["savings"].item() == pytest.approx(naive, rel=1e-9)
+    assert out["spend"].item() == pytest.approx(spend["spend"].sum())
+    assert out["savings_share"].item() == pytest.approx(naive / spend["spend"].sum())
+    assert out["n_areas"].item() == 40 and out["savings_lower"].item() is None
+    assert out["note"].item() == "no range: replicates=0"
+
+
+def test_savings_range_holds_the_estimate_and_widens_with_the_noise():
+    widths = []
+    for half_width in (0.5, 5.0):
+        values, inds, areas, spend = _two_outcome_service(4, half_width=half_width)
+        out = frontier_savings(values, "health", indicators=inds, areas=areas, spend=spend, need_adjusted=False,
+                               replicates=60, seed=1)
+        row = out.row(0, named=True)
+        assert 0 <= row["savings_lower"] <= row["savings"] <= row["savings_upper"]
+        assert row["replicates"] == 60 and row["note"] is None
+        widths.append(row["savings_upper"] - row["savings_lower"])
+        again = frontier_savings(values, "health", indicators=inds, areas=areas, spend=spend, need_adjusted=False,
+                                 replicates=60, seed=1)
+        assert again.equals(out)                                  # a seed rebuilds the same site
+    assert widths[1] > widths[0]
+
+
+def test_savings_say_why_there_is_no_range_and_reject_a_range_of_one():
+    values, inds, areas, spend = _two_outcome_service(5, half_width=None)
+    out = frontier_savings(values, "health", indicators=inds, areas=areas, spend=spend, replicates=20)
+    assert out["note"].item() == "no range: more than one in ten outcomes have no 95% limits"
+    assert out["savings"].item() > 0 and out["savings_upper"].item() is None
+    # a few outcomes without limits are held fixed, and the note counts them
+    few = values.with_columns((pl.col("value") - 1).alias("lower_ci"), (pl.col("value") + 1).alias("upper_ci")).with_columns(
+        pl.when(pl.col("area_code") == "S000").then(None).otherwise(pl.col("lower_ci")).alias("lower_ci"))
+    held = frontier_savings(few, "health", indicators=inds, areas=areas, spend=spend, replicates=20).row(0, named=True)
+    assert held["note"] == "the range holds fixed the 2 of 80 outcomes without 95% limits"
+    assert held["savings_lower"] <= held["savings"] <= held["savings_upper"]
+    with pytest.raises(DataError, match="replicates=1"):
+        frontier_savings(values, "health", indicators=inds, areas=areas, spend=spend, replicates=1)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.floats(0.01, 100))
+def test_savings_scale_with_spend_and_never_exceed_it(seed, scale):
+    values, inds, areas, spend = _two_outcome_service(seed, n=12, half_width=None)
+    kw = dict(indicators=inds, areas=areas, need_adjusted=False, replicates=0)
+    base = frontier_savings(values, "health", spend=spend, **kw).row(0, named=True)
+    scaled = frontier_savings(values, "health", spend=spend.with_columns(pl.col("spend") * scale), **kw).row(0, named=True)
+    assert 0 <= base["savings"] < base["spend"]
+    assert scaled["savings"] == pytest.approx(base["savings"] * scale, rel=1e-6)
+    assert scaled["savings_share"] == pytest.approx(base["savings_share"], rel=1e-6)
+
+
+def test_the_frontier_chart_draws_what_the_model_used():
+    """No area plots beyond the frontier drawn: the chart shows the need-adjusted outcomes."""
+    from publicservices.results.value import ValueResult
+
+    rng = np.random.default_rng(11)
+    n = 60
+    codes = [f"N{i:03d}" for i in range(n)]
+    dep = rng.uniform(5, 45, n)
+    sph = rng.uniform(100, 300, n)
+    value = 40 + 4 * np.log(sph) - 0.5 * dep + rng.normal(0, 1.5, n)
+    ind = Indicator(id="health.n", title="N", sector="health", measure="score", polarity="higher_is_better")
+    values = pl.DataFrame({"indicator_id": "health.n", "area_code": codes, "period": "2024", "value": value})
+    areas = pl.DataFrame({"area_code": codes, "population": np.full(n, 5e4), "deprivation": dep})
+    spend = areas.select("area_code", pl.lit("2024").alias("period"), pl.lit("health").alias("service"),
+                         (pl.Series(sph) * 5e4).alias("spend"))
+    out = value_for_money(values, {ind.id: ind}, areas=areas, spend=spend)
+    spec = ValueResult(out, indicator=ind).chart().to_dict()
+    layers = spec["layer"]
+    datasets = spec.get("datasets", {})
+
+    def rows(layer):
+        data = layer.get("data", {})
+        return data.get("values") or datasets.get(data.get("name"), [])
+
+    line = next(rows(layer) for layer in layers if layer.get("mark", {}).get("type") == "line"
+                and layer["encoding"]["y"]["field"] == "y")
+    fx, fy = np.array([r["x"] for r in line]), np.array([r["y"] for r in line])
+    points = next(rows(layer) for layer in layers if layer.get("mark", {}).get("type") == "circle")
+    assert "value_need_adjusted" in points[0]
+    for p in points:
+        # the frontier's height at this spend (flat beyond the last efficient area)
+        height = np.interp(p["spend_per_head"], fx[1:], fy[1:])
+        assert p["value_need_adjusted"] <= height + 1e-6, p

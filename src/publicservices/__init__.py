@@ -62,7 +62,8 @@ _EXPORTS: dict[str, str] = {
     "fairness": "publicservices.stats.fairness.assess:assess_fairness",
     "value_for_money": "publicservices.stats.value",
     "service_frontier": "publicservices.stats.value",
-    "dea": "publicservices.stats.dea",
+    "frontier_savings": "publicservices.stats.value",
+    "dea": "publicservices.stats.value",
     "nearest_neighbours": "publicservices.stats.ranking.comparators",
     "compare_with_neighbours": "publicservices.stats.ranking.comparators",
     # results that explain themselves
@@ -125,8 +126,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from publicservices.stats.fairness.assess import assess_fairness as fairness
     from publicservices.stats.outcomes.assess import assess_outcomes as outcomes
     from publicservices.stats.ranking.comparators import compare_with_neighbours, nearest_neighbours
-    from publicservices.stats.dea import dea
-    from publicservices.stats.value import service_frontier, value_for_money
+    from publicservices.stats.value import dea, frontier_savings, service_frontier, value_for_money
     from publicservices.synthetic import DemoData, DemoNation, demo, hex_neighbours
     from publicservices.reading import LoadReport, Reader, ReadResult, read, read_csv, readers
     from publicservices.plugins import registered_indicators, registered_sectors

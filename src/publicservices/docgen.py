@@ -26,7 +26,7 @@ API_MODULES: tuple[str, ...] = (
             "outcomes.intervals", "outcomes.benchmark", "outcomes.standards", "outcomes.trends", "outcomes.spc",
             "outcomes.quantiles", "outcomes.assess", "disclosure",
             "fairness.dispersion", "fairness.inequality", "fairness.sii", "fairness.variation", "fairness.gradient",
-            "fairness.spatial", "fairness.assess", "value", "dea",
+            "fairness.spatial", "fairness.assess", "value",
             "ranking.comparators", "ranking.phe_funnel", "ranking.exact_funnel", "ranking.funnels", "ranking.shrinkage",
             "ranking.rank_intervals", "ranking.report_cards", "ranking.rank_sets",
         )

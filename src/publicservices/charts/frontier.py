@@ -60,6 +60,7 @@ def frontier_chart(
     category: str | None = None,
     label: str = "area_name",
     x_title: str | None = None,
+    y_title: str | None = None,
     subtitle: str | None = None,
     width: int = 500,
     height: int = 340,
@@ -81,6 +82,8 @@ def frontier_chart(
         frontier: the frontier to draw as ``x``, ``y`` pairs (default: efficient areas in
             spend order).
         x_title: x axis title (default ``spend per head (£)``).
+        y_title: y axis title (default: the indicator's value label). Give it when ``y`` is not
+            the published value, for example ``value_need_adjusted``.
 
     Example:
         >>> import polars as pl
@@ -111,11 +114,13 @@ def frontier_chart(
         data = data.with_columns((pl.col("efficiency") >= 1 - 1e-9).alias("_efficient"))
         efficient = "_efficient"
     x_title = x_title or ("spend per head (£)" if x == "spend_per_head" else x.replace("_", " "))
-    y_title = value_label(indicator)
+    y_title = y_title or value_label(indicator)
     x_enc = alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(zero=False))
     y_scale = alt.Scale(zero=False)
     tips = [alt.Tooltip("_label:N", title="area"), alt.Tooltip(f"{x}:Q", title=x_title, format=",.0f"),
             alt.Tooltip(f"{y}:Q", title=y_title, format=",.3~f")]
+    if y != "value" and "value" in data.columns:
+        tips.append(alt.Tooltip("value:Q", title="published value", format=",.3~f"))
     if expected:
         tips.append(alt.Tooltip(f"{expected}:Q", title="expected", format=",.3~f"))
     if "efficiency" in data.columns:
@@ -131,7 +136,8 @@ def frontier_chart(
         colour: Any = alt.Color(f"{category}:N", scale=scale, legend=alt.Legend(title="outcome against expected", orient="bottom"))
     else:
         colour = alt.value(PALETTE["neutral"])
-    columns = ["_label", x, y, expected, category, "efficiency" if "efficiency" in data.columns else None, efficient]
+    columns = ["_label", x, y, "value" if y != "value" and "value" in data.columns else None, expected, category,
+               "efficiency" if "efficiency" in data.columns else None, efficient]
     source = inline(data, [c for c in columns if c])
     base = alt.Chart(source).encode(x=x_enc)
     layers: list[Any] = []
@@ -139,11 +145,16 @@ def frontier_chart(
     if frontier is None and efficient:
         frontier = data.filter(pl.col(efficient).fill_null(False)).select(pl.col(x).alias("x"), pl.col(y).alias("y")).sort("x")
         if frontier.height:
-            # Beyond the last efficient area the frontier runs flat: spending more buys nothing more.
-            last = frontier.row(-1, named=True)
+            # Input-oriented, the frontier runs flat beyond the last efficient area (spending more
+            # buys nothing more) and straight down (or up, when lower is better) from the first:
+            # every area lies on or behind it, at its efficiency's share of the spend.
+            first, last = frontier.row(0, named=True), frontier.row(-1, named=True)
             right = data.get_column(x).max()
-            if isinstance(right, int | float) and right > last["x"]:
-                frontier = pl.concat([frontier, pl.DataFrame({"x": [float(right)], "y": [last["y"]]})], how="vertical_relaxed")
+            worst = data.get_column(y).max() if polarity == "lower_is_better" else data.get_column(y).min()
+            start = pl.DataFrame({"x": [float(first["x"])], "y": [float(worst)]}) if worst is not None else None
+            end = (pl.DataFrame({"x": [float(right)], "y": [float(last["y"])]})
+                   if isinstance(right, int | float) and right > last["x"] else None)
+            frontier = pl.concat([f for f in (start, frontier, end) if f is not None], how="vertical_relaxed")
     if frontier is not None and frontier.height:
         fx, fy = ("x", "y") if {"x", "y"} <= set(frontier.columns) else (x, y)
         layers.append(alt.Chart(inline(frontier, [fx, fy])).mark_line(color=PALETTE["better"], strokeWidth=1.5, interpolate="linear").encode(

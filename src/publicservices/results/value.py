@@ -140,9 +140,22 @@ class ValueResult(Result):
         return frame, None
 
     def _chart_frontier(self, breakdown: Mapping[str, Any] | str | None = None, **options: Any) -> Any:
+        """The frontier in the quantities the model used: need-adjusted outcomes when the
+        frontier was fitted on them, so that no area plots beyond the frontier drawn."""
         from publicservices.charts import frontier_chart
+        from publicservices.charts._common import value_label
 
-        return frontier_chart(_with_names(_one_group(self._frame, breakdown), self.areas), indicator=self.indicator, **options)
+        frame = _with_names(_one_group(self._frame, breakdown), self.areas)
+        adjusted = ("value_need_adjusted" in frame.columns and "residual" in frame.columns
+                    and frame.get_column("value_need_adjusted").drop_nulls().len() > 0)
+        if adjusted and "y" not in options:
+            # the expected outcome at the group's average need: a curve in spend alone
+            frame = frame.with_columns((pl.col("value_need_adjusted") - pl.col("residual")).alias("expected_need_adjusted"))
+            line = (frame.filter(pl.col("expected_need_adjusted").is_not_null() & pl.col("spend_per_head").is_not_null())
+                    .select("spend_per_head", pl.col("expected_need_adjusted").alias("expected")).sort("spend_per_head"))
+            options = {"y": "value_need_adjusted", "expected": "expected_need_adjusted", "expected_line": line,
+                       "y_title": f"{value_label(self.indicator)}, adjusted for need", **options}
+        return frontier_chart(frame, indicator=self.indicator, **options)
 
 
 def spend_vs_outcome(data: Any, indicator: str | Indicator, *, period: str | None = None, **options: Any) -> ValueResult:

@@ -17,19 +17,19 @@ import dataclasses
 import hashlib
 import io
 import json
-import re
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 
 from publicservices.dataset import Dataset
-from publicservices.errors import DataError, PublicServicesError
+from publicservices.errors import DataError
 from publicservices.frame import BREAKDOWN_COLUMNS
 from publicservices.indicators import Indicator
+from publicservices.site import sections
 from publicservices.site.progress import Progress
 from publicservices.site.safety import check_slugs
+from publicservices.site.sections import attempt, count
 
 # Breakdown values that mean "the whole population": the series a comparison site shows.
 WHOLE = ("persons", "all persons", "all ages", "all", "total", "")
@@ -67,6 +67,9 @@ class SiteModel:
     # comparison id -> the benchmark area's latest values by breakdown (sex, age, deprivation
     # decile ...) with SII/RII per deprivation breakdown; small counts hidden
     inequalities: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    # spend service -> its frontier on all its indicators at once and the savings implied
+    # (see service_value); only services with spend and outcomes in a shared period
+    value_services: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     @property
     def sectors(self) -> list[str]:
@@ -82,6 +85,18 @@ class SiteModel:
                                                                                            pl.col("region_name").alias("area_name"))]
             self._name_cache = dict(pl.concat(frames).iter_rows())
         return self._name_cache
+
+    def results_table(self) -> pl.DataFrame:
+        """The published results (all periods), for the downloads: hidden cells blank and marked ``hidden`` (never why: the reason would tell a reader how small the count is)."""
+        keep = [c for c in ("indicator_id", "comparable_set", "area_code", "area_name", "parent_code", "period", "period_start", "numerator", "denominator",
+                            "value", "lower_95", "upper_95", "lower_998", "upper_998", "ci_method", "benchmark_value", "benchmark_code",
+                            "comparison_95", "comparison_998", "prob_worse", "floor_status", "recent_trend", "yoy_change",
+                            "yoy_lower_95", "yoy_upper_95", "suppressed") if c in self.results.columns]
+        # Downloads name the published indicator, not the page: a second comparable set's page
+        # id (``<id>__lower_tier``) becomes the indicator id plus its ``comparable_set``.
+        real = {cid: ind for cid, (ind, _) in self.comparisons.items()}
+        return self.results.select(keep).with_columns(
+            pl.col("indicator_id").replace_strict(real, default=pl.col("indicator_id"), return_dtype=pl.String))
 
     def improvers(self, sector: str, fdr: float = 0.05) -> pl.DataFrame:
         """Areas whose latest change is a real improvement, after controlling false discoveries.
@@ -215,15 +230,6 @@ def select(dataset: Dataset, sectors: Sequence[str], indicators: Sequence[str]) 
     return {i.id: i for i in sorted(chosen, key=lambda i: (i.sector, i.id))}
 
 
-def _attempt(notes: list[str], what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run one statistic; a PublicServicesError becomes a note, the page simply goes without it."""
-    try:
-        return func(*args, **kwargs)
-    except PublicServicesError as exc:
-        notes.append(f"{what}: not shown ({str(exc).splitlines()[0]})")
-        return None
-
-
 def build_model(
     dataset: Dataset,
     *,
@@ -247,7 +253,7 @@ def build_model(
         context = sorted(i for i, ind in dataset.indicators.items() if getattr(ind, "role", "outcome") == "context"
                          and i not in chosen and i in set(dataset.values.get_column("indicator_id").unique().to_list()))
         if context:
-            notes.append(f"{_count(len(context), 'indicator')} describe areas rather than services ({', '.join(context[:4])}"
+            notes.append(f"{count(len(context), 'indicator')} describe areas rather than services ({', '.join(context[:4])}"
                          f"{' ...' if len(context) > 4 else ''}): used as context, not published as comparisons.")
         digest = data_hash(dataset)
         advance()
@@ -282,8 +288,8 @@ def build_model(
                                        .otherwise(pl.col("area_name")).alias("area_name"))
             unnamed = areas.filter(missing).height
             if filled or unnamed:
-                notes.append(f"Names for {_count(filled, 'area')} taken from the boundaries file"
-                             + (f"; {_count(unnamed, 'area')} it does not name {'is' if unnamed == 1 else 'are'} shown by code."
+                notes.append(f"Names for {count(filled, 'area')} taken from the boundaries file"
+                             + (f"; {count(unnamed, 'area')} it does not name {'is' if unnamed == 1 else 'are'} shown by code."
                                 if unnamed else "."))
         areas = areas.with_columns(pl.col("area_name").fill_null(pl.col("area_code"))).sort("area_code")
         region_names = pl.col("region_name") if "region_name" in areas.columns else pl.lit(None, pl.String)
@@ -335,7 +341,7 @@ def build_model(
         valued = published.get_column("area_code").unique()
         empty = areas.filter(~pl.col("area_code").is_in(valued.implode()))
         if empty.height:
-            notes.append(f"{_count(empty.height, 'area')} with no published value in any period "
+            notes.append(f"{count(empty.height, 'area')} with no published value in any period "
                          f"({', '.join(empty.get_column('area_code').head(5).to_list())}{' ...' if empty.height > 5 else ''}) "
                          "are listed in the downloads only.")
             areas = areas.filter(pl.col("area_code").is_in(valued.implode()))
@@ -350,18 +356,18 @@ def build_model(
             # The funnel is drawn around the page's benchmark, so its counts agree with every other section.
             bench = (results.filter(pl.col("indicator_id") == ind_id, pl.col("period") == latest[ind_id])
                      .get_column("benchmark_value").drop_nulls().unique())
-            funnels[ind_id] = _attempt(notes, f"{ind.title}: funnel plot", funnel_check, rows, ind, areas=areas, dataset=public,
+            funnels[ind_id] = attempt(notes, f"{ind.title}: funnel plot", funnel_check, rows, ind, areas=areas, dataset=public,
                                        overdispersion=overdispersion, **({"target": float(bench[0])} if bench.len() == 1 else {}))
             advance()
             # One ranking everywhere: rank_areas ranks by value with rank intervals, and gives
             # the shrunken estimates beside it (shown for reference; they never set the rank).
-            ranked = _attempt(notes, f"{ind.title}: rank intervals", rank_areas, rows, ind, dataset=public,
+            ranked = attempt(notes, f"{ind.title}: rank intervals", rank_areas, rows, ind, dataset=public,
                               n_sims=1000 if areas.height > 1000 else 2000)
             if ranked is not None:
                 ranks[ind_id] = ranked.frame
             advance()
         results = _funnel_comparisons(results, funnels, chosen, latest)
-        fair = _attempt(notes, "fairness measures", postcode_lottery, public, repetitions=1000)
+        fair = attempt(notes, "fairness measures", postcode_lottery, public, repetitions=1000)
         advance()
         primary = {cid for cid, (ind_id, _) in comparisons.items() if cid == ind_id}
         value = None
@@ -371,16 +377,23 @@ def build_model(
             services = set(public.spend.get_column("service").to_list())
             served = [i for i, ind in chosen.items() if i in primary and ind.service and ind.service in services]
             if served:
-                value = _attempt(notes, "value for money", value_for_money, public, served)
+                value = attempt(notes, "value for money", value_for_money, public, served)
+        value_services: dict[str, dict[str, Any]] = {}
+        if value is not None:
+            for service in sorted({chosen[i].service for i in served}):  # type: ignore[type-var]
+                found = attempt(notes, f"{service}: value for money", sections.service_value, public, service,
+                                 [i for i in served if chosen[i].service == service and chosen[i].has_polarity], value, notes)
+                if found is not None:
+                    value_services[service] = found
         advance()
         neighbours = None
         if areas.height > 3:
             from publicservices.stats import nearest_neighbours
 
-            neighbours = _attempt(notes, "nearest neighbours", nearest_neighbours, areas.drop("slug"), k=min(5, areas.height - 1))
+            neighbours = attempt(notes, "nearest neighbours", nearest_neighbours, areas.drop("slug"), k=min(5, areas.height - 1))
         advance()
-        grades = _grades(notes, chosen, comparisons, published, latest)
-        inequalities = _inequalities(dataset, comparisons, chosen, latest, results, suppress_threshold, suppress)
+        grades = sections.grades(notes, chosen, comparisons, published, latest)
+        inequalities = sections.inequalities(dataset, comparisons, chosen, latest, results, suppress_threshold, suppress)
         advance()
     return SiteModel(
         dataset=public, indicators=chosen, areas=areas, regions=regions, results=results, latest=latest, funnels=funnels,
@@ -391,6 +404,7 @@ def build_model(
                  "overdispersion": overdispersion},
         comparisons=comparisons,
         inequalities=inequalities,
+        value_services=value_services,
     )
 
 
@@ -432,11 +446,6 @@ def _funnel_comparisons(results: pl.DataFrame, funnels: dict[str, Any], chosen: 
     return out
 
 
-def _count(n: int, word: str) -> str:
-    """``1 area``, ``2 areas``."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
 def _comparisons(chosen: dict[str, Indicator], layout: Any) -> tuple[dict[str, tuple[str, str]], dict[str, Indicator]]:
     """One comparison (page) per indicator and comparable set present.
 
@@ -457,89 +466,6 @@ def _comparisons(chosen: dict[str, Indicator], layout: Any) -> tuple[dict[str, t
             pages[cid] = dataclasses.replace(ind, id=cid, title=title) if cid != ind_id or title != ind.title else ind
             comparisons[cid] = (ind_id, set_id)
     return comparisons, pages
-
-
-def _inequalities(dataset: Dataset, comparisons: dict[str, tuple[str, str]], chosen: dict[str, Indicator],
-                  latest: dict[str, str], results: pl.DataFrame, threshold: int, suppress: Any) -> dict[str, dict[str, Any]]:
-    """The benchmark area's latest values by breakdown, per indicator page (the first comparable set's page)."""
-    from publicservices.site.inequalities import breakdown_rows, inequality_indices
-
-    if not any(c in dataset.values.columns for c in BREAKDOWN_COLUMNS) or "benchmark_code" not in results.columns:
-        return {}
-    out: dict[str, dict[str, Any]] = {}
-    for cid, (ind_id, _) in comparisons.items():
-        if cid != ind_id or cid not in latest:
-            continue
-        codes = results.filter(pl.col("indicator_id") == cid, pl.col("period") == latest[cid]).get_column("benchmark_code").drop_nulls()
-        if codes.n_unique() != 1:
-            continue
-        values = dataset.values.filter(pl.col("indicator_id") == ind_id, pl.col("period") == latest[cid])
-        rows = breakdown_rows(values, codes[0])
-        if rows.height == 0:
-            continue
-        rows = rows.with_columns(pl.lit(chosen[cid].measure).alias("measure"))
-        if threshold > 0:
-            rows = suppress(rows, threshold, by=[["indicator_id", "period", "breakdown"]],
-                            mask=[c for c in ("numerator", "denominator", "value", "lower_ci", "upper_ci") if c in rows.columns]).frame
-        else:
-            rows = rows.with_columns(pl.lit(None, pl.String).alias("suppressed"))
-        indices = {kind: found for (kind,), part in rows.filter(pl.col("suppressed").is_null()).group_by("breakdown", maintain_order=True)
-                   if (found := inequality_indices(part)) is not None}
-        keep = [c for c in ("breakdown", "group", "value", "lower_ci", "upper_ci", "numerator", "denominator", "suppressed")
-                if c in rows.columns]
-        out[cid] = {"area_code": codes[0], "period": latest[cid], "rows": rows.select(keep), "indices": indices}
-    return out
-
-
-def _sector_scheme(sector: str) -> Any:
-    from publicservices.errors import PluginError
-    from publicservices.plugins import registered_sectors
-
-    try:
-        declared = registered_sectors().get(sector)
-    except PluginError:
-        return None
-    return declared.report_card if declared is not None else None
-
-
-def _grades(notes: list[str], chosen: dict[str, Indicator], comparisons: dict[str, tuple[str, str]],
-            published: pl.DataFrame, latest: dict[str, str]) -> dict[str, pl.DataFrame]:
-    """Report cards per sector, within the sector's main comparable set, from indicators with a direction."""
-    from publicservices.stats import build_report_cards
-
-    grades: dict[str, pl.DataFrame] = {}
-    for sector in sorted({i.sector for i in chosen.values()}):
-        in_sector = [cid for cid, ind in chosen.items() if ind.sector == sector]
-        sets = [comparisons[cid][1] for cid in in_sector]
-        main = max(dict.fromkeys(sets), key=sets.count)
-        judged = [cid for cid in in_sector if comparisons[cid][1] == main and chosen[cid].has_polarity]
-        unjudged = [cid for cid in in_sector if comparisons[cid][1] == main and not chosen[cid].has_polarity]
-        if unjudged:
-            notes.append(f"{sector} report cards leave out {_count(len(unjudged), 'indicator')} with no known direction "
-                         f"({', '.join(chosen[c].title for c in unjudged[:3])}{' ...' if len(unjudged) > 3 else ''}).")
-        if len(judged) < 2:
-            notes.append(f"{sector} report cards: not shown (they need at least 2 indicators with a known direction "
-                         f"compared within one set of areas; {len(judged)} found).")
-            continue
-        rows = published.filter(pl.col("indicator_id").is_in(judged)).join(
-            pl.DataFrame({"indicator_id": judged, "period": [latest[i] for i in judged]}), on=["indicator_id", "period"], how="semi")
-        # values with their intervals and counts: grade stability includes sampling noise, not only the weights
-        rows = rows.select("indicator_id", "area_code", "period", "value",
-                           *[pl.col(a).alias(b) for a, b in (("lower_95", "lower_ci"), ("upper_95", "upper_ci")) if a in rows.columns],
-                           *[c for c in ("numerator", "denominator") if c in rows.columns])
-        # The sector's own scheme (domains, weights, cut points) when it declares one and the data
-        # hold its measures; otherwise one domain per indicator, equal weights, quintile grades.
-        scheme = _sector_scheme(sector)
-        with warnings.catch_warnings(record=True) as said:
-            warnings.simplefilter("always")
-            card = _attempt(notes, f"{sector} report cards", build_report_cards, rows,
-                            indicators={c: chosen[c] for c in judged}, n_sims=200, scheme=scheme)
-        for w in said:  # the report card's own notes become the site's, without the Python advice
-            text = re.sub(r"\s*Pass [a-z_]+=.*$", "", str(w.message)).strip()
-            notes.append(f"{sector} report cards: {text}")
-        if card is not None:
-            grades[sector] = card
-    return grades
 
 
 def _suppress(values: pl.DataFrame, areas: pl.DataFrame, chosen: dict[str, Indicator], threshold: int,

@@ -164,8 +164,8 @@ def publish(
         >>> import tempfile, pathlib
         >>> from publicservices.site.sample import sample_dataset
         >>> out = pathlib.Path(tempfile.mkdtemp()) / "site"
-        >>> publish(sample_dataset(n_areas=4, n_periods=2), out, generate_only=True).pages  # home, 2 sectors, 2 indexes, 3 indicators, 4 areas, 2 more
-        14
+        >>> publish(sample_dataset(n_areas=4, n_periods=2), out, generate_only=True).pages  # home, 2 sectors, 2 value, 2 indexes, 3 indicators, 4 areas, 2 more
+        16
     """
     from publicservices._extras import require
 
@@ -253,16 +253,3 @@ def publish(
                          seconds=time.perf_counter() - started, data_hash=model.data_hash, areas=model.areas.height,
                          indicators=list(dict.fromkeys(ind for ind, _ in model.comparisons.values())) or list(model.indicators),
                          notes=list(model.notes))
-
-
-def results_table(model: Any) -> pl.DataFrame:
-    """The published results (all periods), for the downloads: hidden cells blank and marked ``hidden`` (never why: the reason would tell a reader how small the count is)."""
-    keep = [c for c in ("indicator_id", "comparable_set", "area_code", "area_name", "parent_code", "period", "period_start", "numerator", "denominator",
-                        "value", "lower_95", "upper_95", "lower_998", "upper_998", "ci_method", "benchmark_value", "benchmark_code",
-                        "comparison_95", "comparison_998", "prob_worse", "floor_status", "recent_trend", "yoy_change",
-                        "yoy_lower_95", "yoy_upper_95", "suppressed") if c in model.results.columns]
-    # Downloads name the published indicator, not the page: a second comparable set's page
-    # id (``<id>__lower_tier``) becomes the indicator id plus its ``comparable_set``.
-    real = {cid: ind for cid, (ind, _) in model.comparisons.items()}
-    return model.results.select(keep).with_columns(
-        pl.col("indicator_id").replace_strict(real, default=pl.col("indicator_id"), return_dtype=pl.String))

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from publicservices.site import specs
+from publicservices.site import specs, value_pages
 from publicservices.site.boundaries import NAME as BOUNDARIES
 from publicservices.site.boundaries import SCRIPT as BOUNDARIES_SCRIPT
 from publicservices.site.boundaries import Boundaries
@@ -43,7 +43,6 @@ def write_site(model: SiteModel, writer: DocsWriter, *, title: str, boundaries: 
                versions: Mapping[str, str], progress: Progress) -> int:
     """Write ``docs/`` and ``mkdocs.yml`` under the writer's root; return the number of pages."""
     from publicservices.site.assets import MKDOCS_CONFIG, write_assets
-    from publicservices.site.pipeline import results_table
 
     pages = Pages(model, title, boundaries, base_url)
     docs = "docs/"
@@ -57,14 +56,20 @@ def write_site(model: SiteModel, writer: DocsWriter, *, title: str, boundaries: 
     latest_table = latest if ranked is None else latest.join(ranked.select("indicator_id", "area_code", *rank_cols),
                                                              on=["indicator_id", "area_code"], how="left")
     index_text, region_pages = pages.areas_index()
-    n_pages = 1 + len(model.sectors) + 2 + len(model.indicators) + len(region_pages) + areas.height + 2
+    spent = set(model.dataset.spend.get_column("service").to_list()) if "service" in model.dataset.spend.columns else set()
+    valued = [s for s in model.sectors if s in model.value_services or s in spent]
+    n_pages = 1 + len(model.sectors) + len(valued) + 2 + len(model.indicators) + len(region_pages) + areas.height + 2
     with progress.stage("write pages", n_pages + 2) as advance:
-        files = _write_data(model, writer, results_table(model), latest_table)
+        files = _write_data(model, writer, model.results_table(), latest_table)
         advance()
         writer.text(docs + "index.md", pages.home())
         advance()
         for sector in model.sectors:
             writer.text(docs + f"sectors/{sector}.md", pages.sector(sector))
+            advance()
+        for sector in valued:
+            write = value_pages.sector_page if sector in model.value_services else value_pages.unavailable_page
+            writer.text(docs + value_pages.page_path(sector), write(pages, sector, sector_title(sector)))
             advance()
         writer.text(docs + "indicators.md", pages.indicator_index())
         advance()
@@ -108,6 +113,7 @@ def write_site(model: SiteModel, writer: DocsWriter, *, title: str, boundaries: 
             writer.text(docs + BOUNDARIES_SCRIPT, specs.data_script(BOUNDARIES, boundaries.data))
         write_assets(writer.root / "docs")
         nav = [{"Home": "index.md"}, {"Sectors": [{sector_title(s): f"sectors/{s}.md"} for s in model.sectors]},
+               *([{"Value for money": [{sector_title(s): value_pages.page_path(s)} for s in valued]}] if valued else []),
                {"Indicators": "indicators.md"}, {"Areas": "areas.md"}, {"Methodology": "methodology.md"}, {"Downloads": "downloads.md"}]
         config = mkdocs_config(title=title, nav=nav, base_url=base_url, copyright=footer(dict(versions), model.data_hash, METHODS_VERSION),
                                assets=dict(MKDOCS_CONFIG))
@@ -134,6 +140,13 @@ def _write_data(model: SiteModel, writer: DocsWriter, results: pl.DataFrame, lat
         pair("data/all/fairness", model.fairness.frame, "Postcode-lottery statistics for every indicator and period")
     if model.value is not None:
         pair("data/all/value_for_money", model.value, "Spend against outcome: unit costs, expected outcome, efficiency")
+    for service, found in model.value_services.items():
+        pair(f"data/value/{service}", found["scores"].join(found["targets"].filter(pl.col("variable") != "spend_per_head").pivot(
+            on="variable", index="area_code", values="target").rename(lambda c: c if c == "area_code" else f"target:{c}"),
+            on="area_code", how="left"), "")
+    if model.value_services:
+        pair("data/all/value_savings", pl.DataFrame([found["savings"] for found in model.value_services.values()]),
+             "Spend saved if every area matched its frontier peers, by service, with its 95% range")
     inequalities = [found["rows"].select(pl.lit(cid).alias("indicator_id"), pl.lit(found["area_code"]).alias("area_code"),
                                          pl.lit(found["period"]).alias("period"), pl.all())
                     for cid, found in getattr(model, "inequalities", {}).items()]

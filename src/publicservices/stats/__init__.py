@@ -105,7 +105,8 @@ _EXPORTS: dict[str, str] = {
     "expected_outcome": "value",
     "value_for_money": "value",
     "service_frontier": "value",
-    "DEAResult": "dea",
+    "frontier_savings": "value",
+    "DEAResult": "value",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,109 @@
+"""An area's page: its figures against the benchmark, similar areas, spend, report card, trends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from publicservices.display import join_words, plural
+from publicservices.site import specs
+from publicservices.site.markup import front_matter, table
+from publicservices.site.pages.base import PagesBase
+from publicservices.site.pages.words import (
+    NO_INTERVALS,
+    comparison_text,
+    fifths,
+    interval,
+    num,
+    percent,
+    sector_title,
+    value_text,
+)
+from publicservices.site.safety import html_text, md_text
+
+
+class AreaPages(PagesBase):
+    """One page per area."""
+
+    def area(self, code: str, slug: str, rows: pl.DataFrame, spine: pl.DataFrame, trend: pl.DataFrame,
+             neighbours: pl.DataFrame | None, peer_means: pl.DataFrame | None, grades: dict[str, dict[str, Any]]) -> str:
+        m = self.model
+        page = f"areas/{slug}.md"
+        name = m.area_name(code)
+        info = m.areas.filter(pl.col("area_code") == code).to_dicts()[0]
+        out = [front_matter(name), f"# {md_text(name)}\n"]
+        facts = [f"**Code**: {md_text(code)}"]
+        if info.get("parent_code"):
+            facts.append(f"**Region**: {md_text(m.area_name(info['parent_code']))}")
+        if info.get("area_type"):
+            facts.append(f"**Type**: {md_text(info['area_type'])}")
+        if info.get("population") is not None:
+            facts.append(f"**Population**: {info['population']:,.0f}")
+        if info.get("deprivation_decile") is not None:
+            facts.append(f"**Deprivation decile**: {info['deprivation_decile']} of 10 (1 = most deprived)")
+        out.append(" · ".join(facts) + "\n")
+        data = f"data/areas/{slug}.csv"
+        records = rows.to_dicts()  # with the fifths of areas of the whole latest frame (Pages.latest_frame)
+        found: dict[str, int] = {}
+        for r in records:
+            word = "in fifths" if fifths(r) else comparison_text(r)
+            found[word] = found.get(word, 0) + 1
+        words = [f"{found[w]:,} {w}" for w in specs.JUDGED if w in found and w != "not compared"]
+        if found.get("in fifths"):
+            words.append(f"{plural(found['in fifths'], 'indicator')} without confidence intervals, placed in fifths of areas by value")
+        if found.get("not compared"):
+            words.append(f"{found['not compared']:,} not compared")
+        if found.get("–"):
+            words.append(f"{found['–']:,} without a published value")
+        out.append("## Compared with the benchmark\n")
+        if spine.height:
+            out.append(self.figure(page, "charts/areas.js", "areas/spine", None,
+                                   f"Spine chart for {name} on {plural(spine.height, 'indicator')}: each bar runs from the worst area on the left "
+                                   f"to the best on the right, the darker middle is the middle half of areas, the line is the benchmark. {name} "
+                                   f"compared with the benchmark: {join_words(words) or 'none compared'}.", f"Spine chart of {name} against all areas",
+                                   data=data, inline={"spine": spine.drop("area_code", "indicator_id").to_dicts()}))
+        peers = {} if peer_means is None else {r["indicator_id"]: r["peer_mean"] for r in peer_means.to_dicts()}
+        body = []
+        for r in records:
+            ind = m.indicators[r["indicator_id"]]
+            hidden = r.get("suppressed") is not None
+            body.append([self.indicator_link(page, ind), r["period"], value_text(r, ind),
+                         "–" if hidden else interval(r.get("lower_95"), r.get("upper_95")), num(r.get("benchmark_value"), ind),
+                         comparison_text(r), num(peers.get(ind.id), ind) if peers else "–", r.get("recent_trend") or "–"])
+        compare_head = "Compared with benchmark, or fifth of areas by value" if found.get("in fifths") else "Compared with benchmark"
+        out.append(table(["Indicator", "Period", "Value", "95% interval", "Benchmark", compare_head, "Similar areas (mean)", "Recent trend"],
+                         body, caption=f"{name}: every indicator in its latest period", raw=[True] + [False] * 7,
+                         numeric=[False, False, True, False, True, False, True, False]) + "\n")
+        if found.get("in fifths"):
+            out.append(f"{NO_INTERVALS}\n")
+        if neighbours is not None and neighbours.height:
+            out.append("## Similar areas\n")
+            out.append("The areas most like this one in population, deprivation and the other recorded characteristics "
+                       "(nearest neighbours on standardised measures): compare with them, not only with the country.\n")
+            nb = [[self.area_link(page, r["neighbour_code"]), r["rank"], f"{r['distance']:.2f}"] for r in neighbours.sort("rank").to_dicts()]
+            out.append(table(["Area", "Rank", "Distance"], nb, caption=f"Nearest neighbours of {name}", raw=[True, False, False],
+                             numeric=[False, True, True]) + "\n")
+        if m.value_services or (m.value is not None and m.value.filter(pl.col("area_code") == code).height):
+            from publicservices.site.value_pages import area_section
+
+            spend = area_section(self, code, page)
+            if spend:
+                out.append("## Spend and value for money\n")
+                out.append(spend)
+        if grades:
+            out.append("## Report card\n")
+            gb = [[html_text(sector_title(s)), g.get("grade") or "–", "–" if g.get("score") is None else f"{g['score']:.0f}",
+                   "–" if g.get("p_grade_change") is None else percent(g["p_grade_change"])] for s, g in sorted(grades.items())]
+            out.append(table(["Sector", "Grade", "Score (0-100)", "Chance the grade changes with the weights"], gb,
+                             caption=f"Report-card grades of {name} (A best, F worst), from percentile scores of every indicator",
+                             raw=[True, False, False, False], numeric=[False, False, True, True]) + "\n")
+        if trend.height:
+            out.append("## Trends\n")
+            periods = trend.get_column("period").unique().len()
+            out.append(self.figure(page, "charts/areas.js", "areas/trend", None,
+                                   f"Trends for {name}: every indicator over {plural(periods, 'period')}, with "
+                                   + ("the 95% interval (band) and " if trend.get_column("lower_95").drop_nulls().len() else "")
+                                   + "the benchmark (dashed line).", f"Trend charts of {name}", data=data,
+                                   inline={"trend": trend.drop("area_code").to_dicts()}))
+        return "\n".join(out)

@@ -1,0 +1,387 @@
+"""An indicator's page: map, funnel, league table, all areas, trend, gradient, spend, fairness, inequalities."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import polars as pl
+
+from publicservices.display import format_number, join_words, plural
+from publicservices.errors import PublicServicesError
+from publicservices.indicators import Indicator
+from publicservices.site import specs
+from publicservices.site.boundaries import NAME as BOUNDARIES
+from publicservices.site.boundaries import SCRIPT as BOUNDARIES_SCRIPT
+from publicservices.site.markup import front_matter, link, table
+from publicservices.site.pages.base import PagesBase
+from publicservices.site.pages.words import (
+    COMPACT_FROM,
+    NO_INTERVALS,
+    comparison_text,
+    fifths,
+    interval,
+    missing,
+    num,
+    percent,
+    public_definition,
+    public_text,
+    sector_title,
+    value_text,
+)
+from publicservices.site.safety import html_text, md_text
+
+
+class IndicatorPages(PagesBase):
+    """One page per comparison of an indicator."""
+
+    def indicator(self, ind: Indicator, latest_table: pl.DataFrame) -> str:
+        """An indicator's page. Every section uses one benchmark, stated once in the header:
+        the model's ``benchmark_value`` (headline counts, map, table, funnel centre line)."""
+        from publicservices.charts import describe
+
+        m = self.model
+        page = f"indicators/{ind.id}.md"
+        script = f"charts/indicators/{ind.id}.js"
+        data = f"data/indicators/{ind.id}.csv"
+        period = m.latest[ind.id]
+        rows = self.with_fifths(latest_table)
+        bench = self.benchmark(ind, rows)
+        valued = rows.filter(pl.col("value").is_not_null() & pl.col("suppressed").is_null())
+        word = pl.col("comparison_95").cast(pl.String).fill_null("not compared")
+        judged = valued.filter(word != "not compared")
+        by_fifths = valued.filter(pl.col("lower_95").is_null()).height > 0 and "quintile_label" in rows.columns
+        out = [front_matter(ind.title), f"# {md_text(ind.title)}\n"]
+        facts = [f"**Sector**: {md_text(sector_title(ind.sector))}", f"**Latest period**: {md_text(period)}",
+                 f"**Unit**: {md_text(ind.unit or 'none')}",
+                 f"**Better when**: {dict(higher_is_better='higher', lower_is_better='lower').get(ind.polarity, 'no judgement (higher or lower)')}"]
+        if bench.varies or not missing(bench.value):
+            facts.append(f"**Benchmark**: {md_text(bench.text(ind))}")
+        compared = self.compared_set(ind)
+        if compared:
+            facts.append(f"**Areas compared**: {md_text(compared)}")
+        if ind.floor is not None:
+            facts.append(f"**Floor standard**: {md_text(num(ind.floor, ind))}")
+        if ind.target is not None:
+            facts.append(f"**Target**: {md_text(num(ind.target, ind))}")
+        out.append(" · ".join(facts) + "\n")
+        definition = public_definition(ind.definition, m.dataset.synthetic)
+        if definition:
+            out.append(f"{md_text(definition)}\n")
+        if ind.source:
+            out.append(f"*Source*: {md_text(ind.source)}\n")
+        if by_fifths:
+            out.append(f"{NO_INTERVALS}\n")
+        fair = self.lottery_rows([ind.id]).get(ind.id)
+        funnel = m.funnels.get(ind.id)
+        if funnel is not None and not bench.matches(self.funnel_centre(funnel)):
+            # A funnel drawn around another value would be a second benchmark on the page.
+            m.notes.append(f"{ind.title}: funnel plot not shown (it is centred on {num(self.funnel_centre(funnel), ind)}, "
+                           f"not on the benchmark the page uses, {bench.text(ind)}).")
+            funnel = None
+        brief = []
+        if judged.height:
+            basis = judged.get_column("comparison_basis").drop_nulls() if "comparison_basis" in judged.columns else pl.Series([])
+            how = ("judged by the funnel plot's limits, which allow for variation between areas beyond chance"
+                   if basis.len() and "beyond chance" in basis[0] else "at 95% confidence")
+            brief.append(f"Compared with the benchmark ({bench.text(ind)}), {how}: "
+                         f"{self.counts_words(judged)}" + (f"; {plural(valued.height - judged.height, 'area')} not compared." if
+                                                            valued.height > judged.height else "."))
+        if funnel is not None:
+            brief += [t for t in (public_text(x) for x in funnel.sentences()) if t and "than the benchmark by more than chance" not in t]
+        if fair and fair.get("summary"):
+            brief.append(public_text(fair["summary"]))
+        if brief:
+            out.append("## In brief\n")
+            out.append("\n".join(f"- {md_text(s)}" for s in brief if s) + "\n")
+        shared = [BOUNDARIES_SCRIPT] if self.boundaries is not None else []
+        map_spec = self.map_spec(ind, rows)
+        if map_spec is not None:
+            spec, text = map_spec
+            out.append("## Map\n")
+            out.append(self.figure(page, script, f"indicators/{ind.id}/map", spec, text, f"Map of {ind.title} by area", data=data, shared=shared))
+        if funnel is not None:
+            chart_ = funnel.chart()
+            # The page's counts come from each area's interval (In brief, map, table); the funnel shows the limits.
+            caption = re.sub(r"\s*Compared with the benchmark: .*?\.(?=\s|$)", "", public_text(describe(chart_)))
+            out.append("## Funnel plot\n")
+            out.append(self.figure(page, script, f"indicators/{ind.id}/funnel", specs.to_spec(chart_), caption,
+                                   f"Funnel plot of {ind.title}", data=data, shared=shared))
+        ranks = m.ranks.get(ind.id)
+        if ranks is not None:
+            from publicservices.charts import league_table
+
+            named = ranks.join(m.areas.select("area_code", "area_name"), on="area_code", how="left")
+            if "comparison_95" not in named.columns:
+                named = named.join(rows.select("area_code", "comparison_95"), on="area_code", how="left")
+            league = league_table(named, indicator=ind)
+            out.append("## League table with rank intervals\n")
+            out.append("Ranks are uncertain: the interval shows where each area's rank would fall in 95% of plausible worlds. "
+                       "Shrunken estimates, which pull small, noisy areas towards the average, are shown for reference and do "
+                       "not set the ranks.\n")
+            out.append(self.figure(page, script, f"indicators/{ind.id}/league", specs.to_spec(league), public_text(describe(league)),
+                                   f"League table of {ind.title} with rank intervals", data=data, shared=shared))
+        out.append("## All areas\n")
+        out.append(self.all_areas(page, ind, rows))
+        spread = specs.spread_rows(m.results.filter(pl.col("indicator_id") == ind.id))
+        if spread.height:
+            text = (f"How the spread of areas in {ind.title} changed over {plural(spread.height, 'period')} "
+                    f"({spread.get_column('period')[0]} to {spread.get_column('period')[-1]}): the median area moved from "
+                    f"{num(spread.get_column('p50')[0], ind)} to {num(spread.get_column('p50')[-1], ind)}.")
+            out.append("## Trend\n")
+            out.append(self.figure(page, script, f"indicators/{ind.id}/trend", specs.spread_spec(spread, ind.title, ind.unit), text,
+                                   f"Trend in the spread of areas for {ind.title}", data=data, shared=shared))
+        gradient = self.gradient(ind, period)
+        if gradient is not None:
+            out.append("## Deprivation gradient\n")
+            out.append(self.figure(page, script, f"indicators/{ind.id}/gradient", specs.to_spec(gradient), public_text(describe(gradient)),
+                                   f"Deprivation gradient of {ind.title}", data=data, shared=shared))
+        frontier = self.frontier(ind, period)
+        if frontier is not None:
+            chart_, sentences = frontier
+            out.append("## Spend and outcome\n")
+            if chart_ is None:
+                out.append(" ".join(md_text(t) for t in sentences) + "\n")
+            else:
+                out.append(self.figure(page, script, f"indicators/{ind.id}/frontier", specs.to_spec(chart_),
+                                       " ".join(sentences) or public_text(describe(chart_)),
+                                       f"Spend against outcome for {ind.title}", data=data, shared=shared))
+        if fair:
+            out.append("## Fairness: is there a postcode lottery?\n")
+            out.append(self.fairness_words(ind, fair))
+        inequalities = m.inequalities.get(ind.id)
+        if inequalities:
+            out.append("## Inequalities\n")
+            out.append(self.inequalities(page, ind, inequalities))
+        out.append("## Data\n")
+        out.append(f"{link(page, data, 'Every area in ' + period + ' (CSV)')} · "
+                   f"{link(page, data.replace('.csv', '.parquet'), 'Parquet')} · {link(page, 'downloads.html', 'All downloads')}\n")
+        return "\n".join(out)
+
+    def compared_set(self, ind: Indicator) -> str:
+        """Which areas a comparison ranks, in words, and the other sets the indicator is compared in."""
+        from publicservices.comparison import set_label
+
+        ind_id, set_id = self.model.comparisons.get(ind.id, (ind.id, ""))
+        if not set_id:
+            return ""
+        n = self.model.results.filter(pl.col("indicator_id") == ind.id).get_column("area_code").n_unique()
+        text = f"{n:,} {set_label(set_id)}"
+        others = [c for c, (i, s) in self.model.comparisons.items() if i == ind_id and c != ind.id]
+        if others:
+            text += (f"; compared separately, never together, with {join_words([set_label(self.model.comparisons[c][1]).split(' (')[0] for c in others])}"
+                     " on their own pages")
+        return text
+
+    def inequalities(self, page: str, ind: Indicator, found: dict[str, Any]) -> str:
+        """The benchmark area's values by breakdown (sex, age, deprivation decile ...), with SII/RII."""
+        rows: pl.DataFrame = found["rows"]
+        where = self.model.area_name(found["area_code"])
+        if where == found["area_code"]:
+            where = {"E92000001": "England", "K02000001": "the United Kingdom"}.get(where, where)
+        out = [f"{md_text(where)}, {md_text(found['period'])}: the value for each group, with its 95% interval.\n"]
+        for (kind,), part in rows.group_by("breakdown", maintain_order=True):
+            body = [[r["group"], "hidden (small numbers)" if r.get("suppressed") else num(r.get("value"), ind),
+                     "" if r.get("suppressed") else interval(r.get("lower_ci"), r.get("upper_ci"))]
+                    for r in part.iter_rows(named=True)]
+            out.append(table(["Group", "Value", "95% interval"], body, caption=f"{ind.title} by {kind}",
+                             numeric=[False, True, False]) + "\n")
+            index = found["indices"].get(kind)
+            if index:
+                sii = (f"The gap between the most and least deprived ends of the scale (slope index of inequality) is "
+                       f"{num(abs(index['sii']), ind)} ({interval(abs(index['sii_lower']), abs(index['sii_upper']))}); "
+                       f"the {'most' if index['sii'] < 0 else 'least'} deprived have the higher values. "
+                       f"Relative index of inequality: {format_number(index['rii'])} "
+                       f"({interval(index['rii_lower'], index['rii_upper'])}), across {index['quantiles']} deprivation groups.")
+                out.append(f"{md_text(sii)}\n")
+        return "\n".join(out)
+
+    @staticmethod
+    def counts_words(rows: pl.DataFrame) -> str:
+        """``4 better, 25 similar and 7 worse``: the comparison words of ``rows``, in display order."""
+        found = dict(rows.get_column("comparison_95").cast(pl.String).value_counts().iter_rows())
+        order = [w for w in specs.JUDGED if w in found and w != "not compared"] + sorted(set(found) - set(specs.JUDGED))
+        return join_words([f"{found[w]:,} {w}" for w in order])
+
+    @staticmethod
+    def funnel_centre(funnel: Any) -> float | None:
+        """The centre line of a funnel result (its ``baseline``)."""
+        for frame in (getattr(funnel, "frame", None), getattr(funnel, "dispersion", None)):
+            if frame is not None and "baseline" in frame.columns:
+                base = frame.get_column("baseline").drop_nulls()
+                if base.len():
+                    return float(base[0])
+        return None
+
+    def map_spec(self, ind: Indicator, rows: pl.DataFrame) -> tuple[dict[str, Any], str] | None:
+        """The map: coloured by comparison with the benchmark, or by value in fifths of areas when nothing is compared."""
+        from publicservices.charts import choropleth, describe, hex_map
+
+        compared = rows.filter(pl.col("comparison_95").cast(pl.String).fill_null("not compared") != "not compared").height > 0
+        by_fifths = not compared and "quintile_label" in rows.columns and rows.get_column("quintile_label").drop_nulls().len() > 0
+        frame = rows.select("area_code", "area_name", "value", "comparison_95", *(["quintile_label"] if by_fifths else []))
+        how: dict[str, Any] = {"classes": "quintile_label"} if by_fifths else {"category": "comparison_95"}
+        if self.boundaries is not None:
+            placeholder = "ps-boundaries.json"
+            chart_ = choropleth(frame, geometry_url=placeholder, feature=self.boundaries.feature, key=self.boundaries.key,
+                                indicator=ind, **how)
+            drawn = frame.filter(pl.col("area_code").is_in(list(self.boundaries.names) or [None])).height
+            text = describe(chart_)
+            if drawn < frame.height:
+                text += f" {frame.height - drawn:,} of the {frame.height:,} areas have no boundary in the file and are not drawn."
+            return specs.name_data(specs.to_spec(chart_), placeholder, BOUNDARIES), text
+        areas = self.model.areas
+        if {"hex_q", "hex_r"} <= set(areas.columns) and areas.get_column("hex_q").null_count() == 0:
+            chart_ = hex_map(frame, areas, indicator=ind, **how)
+            return specs.to_spec(chart_), describe(chart_)
+        return None
+
+    def gradient(self, ind: Indicator, period: str) -> Any:
+        fair = self.model.fairness
+        if fair is None or "deprivation" not in self.model.areas.columns or self.model.areas.get_column("deprivation").null_count() == self.model.areas.height:
+            return None
+        import warnings
+
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                chart_ = fair.chart("gradient", indicator=ind.id, period=period)
+            for w in caught:
+                self.model.notes.append(f"{ind.title}: deprivation gradient: {w.message}")
+            return chart_
+        except PublicServicesError as exc:  # data that cannot be drawn is noted; a programming error is not hidden
+            self.model.notes.append(f"{ind.title}: deprivation gradient not shown ({str(exc).splitlines()[0]})")
+            return None
+
+    def frontier(self, ind: Indicator, period: str) -> tuple[Any, list[str]] | None:
+        """Spend against outcome: the chart and its sentences, or (None, why it could not be computed)."""
+        m = self.model
+        value = m.value
+        services = set(m.dataset.spend.get_column("service").to_list()) if "service" in m.dataset.spend.columns else set()
+        ind_id, _ = m.comparisons.get(ind.id, (ind.id, ""))
+        if ind_id != ind.id and ind.service and ind.service in services:
+            from publicservices.comparison import set_label
+
+            primary = m.comparisons.get(ind_id, (ind_id, ""))[1]
+            return None, [f"Value for money is computed once for each indicator, on its comparison of "
+                          f"{set_label(primary) if primary else 'its main set of areas'}, not again here."]
+        if value is None:
+            if ind.service and ind.service in services:
+                why = next((n.split("(", 1)[-1].rstrip(")") for n in m.notes if n.startswith("value for money: not shown")), "")
+                return None, [self.no_value_for_money(why)]
+            return None
+        mine = value.filter(pl.col("indicator_id") == ind.id, pl.col("spend").is_not_null(), pl.col("value").is_not_null())
+        if mine.height == 0:
+            if ind.service and ind.service in services:
+                spend = m.dataset.spend.filter(pl.col("service") == ind.service)
+                compared = m.results.filter(pl.col("indicator_id") == ind.id).get_column("area_code").unique()
+                if not spend.filter(pl.col("area_code").is_in(compared.implode())).height:
+                    return None, ["Value for money could not be computed: the spend data give no spending for these areas "
+                                  "(they are reported for another tier of local government)."]
+                spent = sorted(set(spend.get_column("period").to_list()))
+                return None, [f"Value for money could not be computed: the spend data cover {spent[0]} to {spent[-1]}, and no "
+                              f"period of {ind.title} matches one of those years."]
+            return None
+        # The latest period with both spend and outcome, which may be earlier than the page's.
+        used = mine.sort("period_start").get_column("period")[-1]
+        rows = value.filter(pl.col("indicator_id") == ind.id, pl.col("period") == used)
+        if rows.height < 3:
+            return None
+        if "spend_per_head" in rows.columns and rows.get_column("spend_per_head").null_count() == rows.height:
+            return None, [self.no_value_for_money("population")]
+        from publicservices.results.value import ValueResult
+
+        result = ValueResult(rows, indicator=ind, indicators=m.indicators, areas=m.areas)
+        sentences = [public_text(t) for t in result.sentences()]
+        if used != period:
+            sentences.insert(0, f"Spend and outcome in {used}, the latest period with both (the rest of the page shows {period}).")
+        if "value_category" in result.frame.columns and result.frame.get_column("value_category").null_count() == result.frame.height:
+            sentences = [t for t in sentences if not t.startswith("Given their spend and need")]
+            sentences.append("The outcome expected for each area's spend and need could not be estimated, so no area is judged "
+                             "higher or lower than expected.")
+        try:
+            return result.chart(), [t for t in sentences if t]
+        except PublicServicesError as exc:  # data that cannot be drawn is noted; a programming error is not hidden
+            m.notes.append(f"{ind.title}: spend and outcome chart not shown ({str(exc).splitlines()[0]})")
+            return None
+
+    @staticmethod
+    def no_value_for_money(why: str) -> str:
+        if "population" in why:
+            return ("Value for money could not be computed: spend per head needs each area's population, and the data do not "
+                    "give it, so no area is judged against what its spending would predict.")
+        reason = public_text(why).rstrip(".")
+        return "Value for money could not be computed" + (f" ({reason})." if reason else ".")
+
+    def all_areas(self, page: str, ind: Indicator, rows: pl.DataFrame) -> str:
+        """Every compared area, best (or highest) first: position, value, interval and comparison.
+
+        Areas without a value follow, with the reason. Above :data:`COMPACT_FROM` areas the rows are
+        compact (names without links, the unit in the heading, no rank-interval columns: the league
+        chart and the CSV have them), so that the page stays small.
+        """
+        from publicservices.stats import rank
+
+        shown = pl.col("value").is_not_null() & pl.col("suppressed").is_null()
+        valued = rank(rows.filter(shown), "value", polarity=ind.polarity, name="_position").sort("_position", "area_name", "area_code")
+        rest = rows.filter(~shown).sort("area_name", "area_code")
+        n = rows.height
+        compact = n > COMPACT_FROM
+        intervals = valued.get_column("lower_95").drop_nulls().len() > 0 if "lower_95" in valued.columns else False
+        ranked = not compact and "median_rank" in rows.columns and rows.get_column("median_rank").drop_nulls().len() > 0
+        records = [*valued.to_dicts(), *rest.to_dicts()]
+        any_fifths = any(fifths(r) for r in records)
+        any_judged = any(comparison_text(r) not in ("–", "not compared") and not fifths(r) for r in records)
+        compare_head = ("Compared with benchmark" if not any_fifths else "Fifth of areas by value" if not any_judged
+                        else "Compared with benchmark, or fifth of areas by value")
+        unit = ind.unit.strip()
+        headers = ["Position", "Area", "Code", f"Value ({unit})" if compact and unit else "Value"] + (["95% interval"] if intervals else []) + (
+            ["Shrunken estimate", "Could rank (95%, all areas at once)"] if ranked else []) + [compare_head]
+        body = []
+        for r in records:
+            name = (html_text(r.get("area_name") or r["area_code"]) if compact
+                    else self.area_link(page, r["area_code"], r.get("area_name")))
+            cells: list[Any] = ["–" if r.get("_position") is None else f"{r['_position']:,}", name, r["area_code"],
+                                value_text(r, None if compact else ind)]
+            if intervals:
+                cells.append(interval(r.get("lower_95"), r.get("upper_95")))
+            if ranked:
+                low, high = ((r.get("rank_set_lower"), r.get("rank_set_upper")) if not missing(r.get("rank_set_lower"))
+                             else (r.get("rank_lower_95"), r.get("rank_upper_95")))
+                cells += [num(r.get("shrunk_value"), ind), f"{low:.0f} to {high:.0f}" if not missing(low) else "–"]
+            cells.append(comparison_text(r))
+            body.append(cells)
+        first = {"higher_is_better": "best (highest)", "lower_is_better": "best (lowest)"}.get(ind.polarity, "highest")
+        caption = (f"All {plural(n, 'area')} in {self.model.latest[ind.id]}, sorted by value, position 1 the {first}"
+                   + (f"; {plural(rest.height, 'area')} without a published value at the end" if rest.height else "")
+                   + (". Could rank: the places each area could hold; with 95% confidence every area's true place is in its "
+                      "range, all areas at once (confidence sets for ranks)." if ranked else "."))
+        k = len(headers)
+        numeric = [True, False, False, True] + [False] * (k - 4)
+        if ranked:
+            numeric[4 + int(intervals)] = True
+        return table(headers, body, caption=caption, raw=[False, True] + [False] * (k - 2), numeric=numeric, compact=compact) + "\n"
+
+    def fairness_words(self, ind: Indicator, fair: dict[str, Any]) -> str:
+        items = []
+        if fair.get("true_cv") is not None:
+            lo, hi = fair.get("true_cv_lower_95"), fair.get("true_cv_upper_95")
+            items.append(f"**Postcode-lottery index**: the true values of areas typically differ by ±{100 * fair['true_cv']:.1f}% from the "
+                         f"national value" + (f" (95% interval {100 * lo:.1f}% to {100 * hi:.1f}%)." if lo is not None and hi is not None else "."))
+        if fair.get("i2") is not None:
+            items.append(f"**How much of the variation is real**: {percent(fair['i2'])} of the differences between areas is more than "
+                         "chance (the play of small numbers) would produce.")
+        if fair.get("sii") is not None:
+            items.append(f"**Social gradient**: the slope index of inequality is {md_text(num(fair['sii'], ind))} "
+                         f"({interval(fair.get('sii_lower_95'), fair.get('sii_upper_95'))}): the modelled gap between the most and least "
+                         "deprived ends of the country.")
+        if fair.get("region_share_variance") is not None:
+            items.append(f"**Geography**: {percent(fair['region_share_variance'])} of the variation lies between regions rather than within them.")
+        if fair.get("gini") is not None:
+            items.append(f"**Gini coefficient** across areas: {fair['gini']:.3f} (0 = every area equal).")
+        if fair.get("moran_i") is not None and fair.get("moran_p") is not None:
+            items.append(f"**Spatial clustering** (Moran's I): {fair['moran_i']:.2f}, permutation p = {fair['moran_p']:.2f}.")
+        if fair.get("true_cv_trend") is not None and fair.get("trend_since"):
+            items.append(f"**Change**: the postcode-lottery index changed by {100 * fair['true_cv_trend']:+.2f} percentage points a year "
+                         f"since {md_text(fair['trend_since'])}.")
+        return "\n".join(f"- {i}" for i in items) + "\n\nMethods: " + f"{link(f'indicators/{ind.id}.md', 'methodology.html', 'methodology')}.\n"

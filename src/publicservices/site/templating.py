@@ -1,0 +1,54 @@
+"""Page templates: Jinja, with every value escaped unless it is already-safe markup.
+
+The pages are Markdown with HTML inside. A template gets its words and numbers from the page
+classes (:mod:`publicservices.site.pages`), which compute nothing: they pick what the site
+model holds and word it. Autoescaping is on, so a value from the data that reaches a template
+without a filter is HTML-escaped; prose takes the ``md`` filter, which also escapes Markdown
+(:func:`publicservices.site.safety.md_text`) and leaves markup that is already safe. Markup built elsewhere (tables, links, figures,
+all escaped when built) is passed as :class:`markupsafe.Markup` with :func:`safe`.
+
+Example:
+    >>> print(render("_example.md.j2", title="A & B", items=["*x*", safe("<b>y</b>")]), end="")
+    # A &#38; B
+    - &#42;x&#42;
+    - <b>y</b>
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from markupsafe import Markup
+
+from publicservices.site.markup import front_matter
+from publicservices.site.safety import md_text
+
+__all__ = ["render", "safe"]
+
+
+def safe(text: str) -> Markup:
+    """Markup that is already escaped (a table, a link, a figure): a template prints it as it is."""
+    return Markup(text)
+
+
+def _md(value: Any) -> Markup:
+    """Prose from the data, escaped for Markdown and HTML; markup already made safe is kept."""
+    return value if isinstance(value, Markup) else Markup(md_text(value))
+
+
+@functools.cache
+def _environment() -> Any:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(loader=PackageLoader("publicservices.site", "templates"), autoescape=True,
+                      undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["md"] = _md
+    env.filters["thousands"] = lambda n: f"{n:,}"
+    env.globals["front_matter"] = lambda title, **meta: Markup(front_matter(title, **meta))
+    return env
+
+
+def render(name: str, **context: Any) -> str:
+    """Render the template ``name`` (under ``publicservices/site/templates``) with ``context``."""
+    return _environment().get_template(name).render(**context)
