@@ -8,7 +8,7 @@ import polars as pl
 
 from publicservices.display import join_words, plural
 from publicservices.site import specs
-from publicservices.site.markup import front_matter, table
+from publicservices.site.markup import table
 from publicservices.site.pages.base import PagesBase
 from publicservices.site.pages.words import (
     NO_INTERVALS,
@@ -20,7 +20,8 @@ from publicservices.site.pages.words import (
     sector_title,
     value_text,
 )
-from publicservices.site.safety import html_text, md_text
+from publicservices.site.safety import html_text
+from publicservices.site.templating import render, safe
 
 
 class AreaPages(PagesBase):
@@ -32,17 +33,6 @@ class AreaPages(PagesBase):
         page = f"areas/{slug}.md"
         name = m.area_name(code)
         info = m.areas.filter(pl.col("area_code") == code).to_dicts()[0]
-        out = [front_matter(name), f"# {md_text(name)}\n"]
-        facts = [f"**Code**: {md_text(code)}"]
-        if info.get("parent_code"):
-            facts.append(f"**Region**: {md_text(m.area_name(info['parent_code']))}")
-        if info.get("area_type"):
-            facts.append(f"**Type**: {md_text(info['area_type'])}")
-        if info.get("population") is not None:
-            facts.append(f"**Population**: {info['population']:,.0f}")
-        if info.get("deprivation_decile") is not None:
-            facts.append(f"**Deprivation decile**: {info['deprivation_decile']} of 10 (1 = most deprived)")
-        out.append(" · ".join(facts) + "\n")
         data = f"data/areas/{slug}.csv"
         records = rows.to_dicts()  # with the fifths of areas of the whole latest frame (Pages.latest_frame)
         found: dict[str, int] = {}
@@ -56,13 +46,13 @@ class AreaPages(PagesBase):
             words.append(f"{found['not compared']:,} not compared")
         if found.get("–"):
             words.append(f"{found['–']:,} without a published value")
-        out.append("## Compared with the benchmark\n")
+        spine_figure = None
         if spine.height:
-            out.append(self.figure(page, "charts/areas.js", "areas/spine", None,
-                                   f"Spine chart for {name} on {plural(spine.height, 'indicator')}: each bar runs from the worst area on the left "
-                                   f"to the best on the right, the darker middle is the middle half of areas, the line is the benchmark. {name} "
-                                   f"compared with the benchmark: {join_words(words) or 'none compared'}.", f"Spine chart of {name} against all areas",
-                                   data=data, inline={"spine": spine.drop("area_code", "indicator_id").to_dicts()}))
+            spine_figure = self.figure(page, "charts/areas.js", "areas/spine", None,
+                                       f"Spine chart for {name} on {plural(spine.height, 'indicator')}: each bar runs from the worst area on the left "
+                                       f"to the best on the right, the darker middle is the middle half of areas, the line is the benchmark. {name} "
+                                       f"compared with the benchmark: {join_words(words) or 'none compared'}.", f"Spine chart of {name} against all areas",
+                                       data=data, inline={"spine": spine.drop("area_code", "indicator_id").to_dicts()})
         peers = {} if peer_means is None else {r["indicator_id"]: r["peer_mean"] for r in peer_means.to_dicts()}
         body = []
         for r in records:
@@ -72,38 +62,41 @@ class AreaPages(PagesBase):
                          "–" if hidden else interval(r.get("lower_95"), r.get("upper_95")), num(r.get("benchmark_value"), ind),
                          comparison_text(r), num(peers.get(ind.id), ind) if peers else "–", r.get("recent_trend") or "–"])
         compare_head = "Compared with benchmark, or fifth of areas by value" if found.get("in fifths") else "Compared with benchmark"
-        out.append(table(["Indicator", "Period", "Value", "95% interval", "Benchmark", compare_head, "Similar areas (mean)", "Recent trend"],
-                         body, caption=f"{name}: every indicator in its latest period", raw=[True] + [False] * 7,
-                         numeric=[False, False, True, False, True, False, True, False]) + "\n")
-        if found.get("in fifths"):
-            out.append(f"{NO_INTERVALS}\n")
+        indicators_table = table(["Indicator", "Period", "Value", "95% interval", "Benchmark", compare_head, "Similar areas (mean)", "Recent trend"],
+                                 body, caption=f"{name}: every indicator in its latest period", raw=[True] + [False] * 7,
+                                 numeric=[False, False, True, False, True, False, True, False])
+        neighbours_table = None
         if neighbours is not None and neighbours.height:
-            out.append("## Similar areas\n")
-            out.append("The areas most like this one in population, deprivation and the other recorded characteristics "
-                       "(nearest neighbours on standardised measures): compare with them, not only with the country.\n")
             nb = [[self.area_link(page, r["neighbour_code"]), r["rank"], f"{r['distance']:.2f}"] for r in neighbours.sort("rank").to_dicts()]
-            out.append(table(["Area", "Rank", "Distance"], nb, caption=f"Nearest neighbours of {name}", raw=[True, False, False],
-                             numeric=[False, True, True]) + "\n")
+            neighbours_table = table(["Area", "Rank", "Distance"], nb, caption=f"Nearest neighbours of {name}", raw=[True, False, False],
+                                     numeric=[False, True, True])
+        spend = ""
         if m.value_services or (m.value is not None and m.value.filter(pl.col("area_code") == code).height):
             from publicservices.site.value_pages import area_section
 
             spend = area_section(self, code, page)
-            if spend:
-                out.append("## Spend and value for money\n")
-                out.append(spend)
+        grades_table = None
         if grades:
-            out.append("## Report card\n")
             gb = [[html_text(sector_title(s)), g.get("grade") or "–", "–" if g.get("score") is None else f"{g['score']:.0f}",
                    "–" if g.get("p_grade_change") is None else percent(g["p_grade_change"])] for s, g in sorted(grades.items())]
-            out.append(table(["Sector", "Grade", "Score (0-100)", "Chance the grade changes with the weights"], gb,
-                             caption=f"Report-card grades of {name} (A best, F worst), from percentile scores of every indicator",
-                             raw=[True, False, False, False], numeric=[False, False, True, True]) + "\n")
+            grades_table = table(["Sector", "Grade", "Score (0-100)", "Chance the grade changes with the weights"], gb,
+                                 caption=f"Report-card grades of {name} (A best, F worst), from percentile scores of every indicator",
+                                 raw=[True, False, False, False], numeric=[False, False, True, True])
+        trend_figure = None
         if trend.height:
-            out.append("## Trends\n")
             periods = trend.get_column("period").unique().len()
-            out.append(self.figure(page, "charts/areas.js", "areas/trend", None,
-                                   f"Trends for {name}: every indicator over {plural(periods, 'period')}, with "
-                                   + ("the 95% interval (band) and " if trend.get_column("lower_95").drop_nulls().len() else "")
-                                   + "the benchmark (dashed line).", f"Trend charts of {name}", data=data,
-                                   inline={"trend": trend.drop("area_code").to_dicts()}))
-        return "\n".join(out)
+            trend_figure = self.figure(page, "charts/areas.js", "areas/trend", None,
+                                       f"Trends for {name}: every indicator over {plural(periods, 'period')}, with "
+                                       + ("the 95% interval (band) and " if trend.get_column("lower_95").drop_nulls().len() else "")
+                                       + "the benchmark (dashed line).", f"Trend charts of {name}", data=data,
+                                       inline={"trend": trend.drop("area_code").to_dicts()})
+        return render(
+            "area.md.j2", area=name, code=code,
+            region=m.area_name(info["parent_code"]) if info.get("parent_code") else None,
+            area_type=info.get("area_type") or None,
+            population=None if info.get("population") is None else f"{info['population']:,.0f}",
+            decile=info.get("deprivation_decile"),
+            spine_figure=spine_figure and safe(spine_figure), indicators_table=safe(indicators_table),
+            in_fifths=bool(found.get("in fifths")), no_intervals=NO_INTERVALS,
+            neighbours_table=neighbours_table and safe(neighbours_table), spend=safe(spend),
+            grades_table=grades_table and safe(grades_table), trend_figure=trend_figure and safe(trend_figure))

@@ -1,14 +1,21 @@
-"""The home page, the sector pages and the indexes of indicators and areas."""
+"""The home page, the sector pages and the indexes of indicators and areas.
+
+Each page is a template (``home.md.j2``, ``sector.md.j2`` with ``sector_findings.md.j2``,
+``indicators_index.md.j2``, ``areas_index.md.j2``, ``region.md.j2``); the methods here gather
+its values. Data text reaches a template as prose (the template's ``md`` filter) or inside
+markup already escaped here (tables, links, figures, and ``html_text`` in HTML lists).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import polars as pl
+from markupsafe import Markup
 
 from publicservices.display import join_words, plural
 from publicservices.site import specs
-from publicservices.site.markup import front_matter, link, table
+from publicservices.site.markup import link, table
 from publicservices.site.pages.base import PagesBase
 from publicservices.site.pages.words import (
     NO_INTERVALS,
@@ -19,7 +26,13 @@ from publicservices.site.pages.words import (
     sector_title,
     untitled_note,
 )
-from publicservices.site.safety import html_text, md_text
+from publicservices.site.safety import html_text
+from publicservices.site.templating import render, safe
+
+
+def _html(value: Any) -> Markup:
+    """Data text for HTML (an item of a list), escaped here."""
+    return safe(html_text(value))
 
 
 class OverviewPages(PagesBase):
@@ -33,43 +46,36 @@ class OverviewPages(PagesBase):
         measured = [i for i, r in rows.items() if r.get("true_cv") is not None]
         latest = m.latest_rows()
         judged = latest.filter(pl.col("comparison_95").cast(pl.String).fill_null("not compared") != "not compared").height > 0
-        out = [front_matter(self.title), f"# {md_text(self.title)}\n"]
         comparisons = getattr(m, "comparisons", None) or {}
         n = len({comparisons.get(i, (i, None))[0] for i in m.indicators})  # an indicator compared in several sets counts once
         sets = {s for _, s in comparisons.values() if s}
-        what = []
+        what = []  # the site's own words (the postcode lottery in italics), not data
         if judged:
             what.append("each area against the benchmark")
         if measured:
             what.append("how much of the variation between areas is real rather than chance (the *postcode lottery*)")
         if m.value is not None:
             what.append("what areas spend for what they achieve")
-        lead = (f"How {plural(n, 'indicator')} of {join_words([sector_title(s).lower() for s in m.sectors])} "
-                f"{'compares' if n == 1 else 'compare'} across {plural(m.areas.height, 'area')}"
-                + (f" (in {len(sets)} sets of areas, each compared separately)" if len(sets) > 1 else ""))
-        lead += f", with honest uncertainty: {join_words(what)}." if what else "."
-        out.append(f"{lead} Latest period{'s' if len(periods) > 1 else ''}: {md_text(', '.join(periods))}.\n")
-        if not judged and latest.filter(pl.col("value").is_not_null() & pl.col("lower_95").is_null()).height:
-            out.append(NO_INTERVALS + "\n")
-        if m.dataset.synthetic:
-            out.append('!!! warning "Synthetic data"\n    Every place and number on this site is invented, to show how the comparisons '
-                       "work. They are not real statistics.\n")
-        out.append("Find your area with the search box, or browse the lists of "
-                   f"{link(page, 'areas.html', 'areas')} and {link(page, 'indicators.html', 'indicators')}.\n")
+        lottery = None
         if m.fairness is not None and measured:
             from publicservices.charts import describe, lottery_chart
 
             lot = lottery_chart(m.fairness.frame.filter(pl.col("indicator_id").is_in(measured)), m.indicators)
-            out.append("## The postcode lottery\n")
-            out.append(self.figure(page, "charts/home.js", "home/lottery", specs.to_spec(lot), describe(lot),
-                                   "Chart of the true spread between areas for every indicator", data="data/all/fairness.csv"))
-        for sector in m.sectors:
-            out.append(f"## {md_text(sector_title(sector))}\n")
-            out.append(self.headline_table(page, sector, rows))
-            out.append(self.findings(page, sector))
-        return "\n".join(out)
+            lottery = safe(self.figure(page, "charts/home.js", "home/lottery", specs.to_spec(lot), describe(lot),
+                                       "Chart of the true spread between areas for every indicator",
+                                       data="data/all/fairness.csv").removesuffix("\n"))
+        no_intervals = not judged and latest.filter(pl.col("value").is_not_null() & pl.col("lower_95").is_null()).height > 0
+        return render(
+            "home.md.j2", title=self.title, indicators=plural(n, "indicator"), single=n == 1,
+            sectors=join_words([sector_title(s).lower() for s in m.sectors]), areas=plural(m.areas.height, "area"),
+            sets=len(sets), what=safe(join_words(what)), periods_count=len(periods), periods=", ".join(periods),
+            no_intervals=NO_INTERVALS if no_intervals else None, synthetic=m.dataset.synthetic,
+            areas_link=safe(link(page, "areas.html", "areas")), indicators_link=safe(link(page, "indicators.html", "indicators")),
+            lottery=lottery,
+            sections=[{"title": sector_title(s), "table": self.headline_table(page, s, rows), "findings": self.findings(page, s)}
+                      for s in m.sectors])
 
-    def headline_table(self, page: str, sector: str, lottery: dict[str, dict[str, Any]]) -> str:
+    def headline_table(self, page: str, sector: str, lottery: dict[str, dict[str, Any]]) -> Markup:
         m = self.model
         latest = m.latest_rows()
         word = pl.col("comparison_95").cast(pl.String).fill_null("not compared")
@@ -89,42 +95,36 @@ class OverviewPages(PagesBase):
             body.append([self.indicator_link(page, ind), m.latest[ind.id], index, percent(fair.get("i2")),
                          c.get("better", 0) if judged else "–", c.get("worse", 0) if judged else "–",
                          c.get("below", 0) if ind.floor is not None and judged else "–"])
-        return table(["Indicator", "Latest", "Postcode-lottery index (95% interval)", "Variation that is real",
-                      "Areas better", "Areas worse", "Below floor"], body,
-                     caption=f"{sector_title(sector)}: latest values. The postcode-lottery index is the true spread of areas "
-                             "around the national value, after removing chance; better and worse are at 95% confidence "
-                             "(a dash: the figures have no confidence intervals, so they cannot be judged).",
-                     raw=[True, False, False, False, False, False, False], numeric=[False, False, False, True, True, True, True]) + "\n"
+        return safe(table(["Indicator", "Latest", "Postcode-lottery index (95% interval)", "Variation that is real",
+                           "Areas better", "Areas worse", "Below floor"], body,
+                          caption=f"{sector_title(sector)}: latest values. The postcode-lottery index is the true spread of areas "
+                                  "around the national value, after removing chance; better and worse are at 95% confidence "
+                                  "(a dash: the figures have no confidence intervals, so they cannot be judged).",
+                          raw=[True, False, False, False, False, False, False], numeric=[False, False, False, True, True, True, True]))
 
-    def findings(self, page: str, sector: str) -> str:
-        """Biggest improvers (change beyond chance, in the better direction) and areas below the floor."""
+    def findings(self, page: str, sector: str) -> dict[str, list[dict[str, Any]]]:
+        """Biggest improvers (change beyond chance, in the better direction) and areas below the floor.
+
+        The context of ``sector_findings.md.j2``: every value already escaped for HTML.
+        """
         m = self.model
-        improvers = m.improvers(sector).head(5)
-        out = []
-        if improvers.height:
-            items = []
-            for r in improvers.to_dicts():
-                ind = m.indicators[r["indicator_id"]]
-                low, high = sorted((abs(r["yoy_lower_95"]), abs(r["yoy_upper_95"])))
-                items.append(f"<li>{self.area_link(page, r['area_code'])}: {html_text(ind.title)} {'rose' if r['yoy_change'] > 0 else 'fell'} "
-                             f"by {html_text(change(abs(r['yoy_change']), ind))} (95% interval {html_text(change(low, ind))} to "
-                             f"{html_text(change(high, ind))}) since {html_text(r['previous_period'] or 'the previous period')}.</li>")
-            out.append("<p><strong>Biggest improvers</strong> (changes larger than chance, with at most 5% of such findings "
-                       "expected to be false across every area and indicator tested):</p>\n<ul>" + "".join(items) + "</ul>\n")
+        improvers = []
+        for r in m.improvers(sector).head(5).to_dicts():
+            ind = m.indicators[r["indicator_id"]]
+            low, high = sorted((abs(r["yoy_lower_95"]), abs(r["yoy_upper_95"])))
+            improvers.append({"area": safe(self.area_link(page, r["area_code"])), "indicator": _html(ind.title), "rose": r["yoy_change"] > 0,
+                              "change": _html(change(abs(r["yoy_change"]), ind)), "low": _html(change(low, ind)),
+                              "high": _html(change(high, ind)), "since": _html(r["previous_period"] or "the previous period")})
         below = m.latest_rows().filter(pl.col("indicator_id").is_in([i for i, ind in m.indicators.items() if ind.sector == sector]),
                                        pl.col("floor_status") == "confidently below")
-        if below.height:
-            parts = []
-            for ind_id, group in sorted(below.group_by("indicator_id"), key=lambda g: g[0][0]):
-                ind = m.indicators[ind_id[0]]
-                names = [self.area_link(page, c) for c in group.sort("value").get_column("area_code").head(8).to_list()]
-                more = f" and {group.height - 8:,} more" if group.height > 8 else ""
-                parts.append(f"<li>{self.indicator_link(page, ind)} (floor {html_text(num(ind.floor, ind))}): "
-                             f"{plural(group.height, 'area')}, {', '.join(names)}{more}.</li>")
-            out.append("<p><strong>Below the floor standard</strong> (confidently, at 95%):</p>\n<ul>" + "".join(parts) + "</ul>\n")
-        if not out:
-            out.append("No area improved by more than chance in the latest year, and none is confidently below a floor standard.\n")
-        return "\n".join(out)
+        floors = []
+        for ind_id, group in sorted(below.group_by("indicator_id"), key=lambda g: g[0][0]):
+            ind = m.indicators[ind_id[0]]
+            floors.append({"indicator": safe(self.indicator_link(page, ind)), "floor": _html(num(ind.floor, ind)),
+                           "areas": plural(group.height, "area"),
+                           "names": [safe(self.area_link(page, c)) for c in group.sort("value").get_column("area_code").head(8).to_list()],
+                           "more": max(group.height - 8, 0)})
+        return {"improvers": improvers, "below": floors}
 
     def sector(self, sector: str) -> str:
         m = self.model
@@ -135,15 +135,15 @@ class OverviewPages(PagesBase):
             m.notes.append(note)
         ids = [i for i, ind in m.indicators.items() if ind.sector == sector]
         lottery = self.lottery_rows(ids)
-        out = [front_matter(title), f"# {md_text(title)}\n",
-               f"{plural(len(ids), 'indicator')} across {plural(m.areas.height, 'area')}.\n"]
         measured = [i for i, r in lottery.items() if r.get("true_cv") is not None]
+        figure = None
         if m.fairness is not None and measured:
             from publicservices.charts import describe, lottery_chart
 
             lot = lottery_chart(m.fairness.frame.filter(pl.col("indicator_id").is_in(measured)), m.indicators)
-            out.append(self.figure(page, f"charts/sectors/{sector}.js", f"sectors/{sector}/lottery", specs.to_spec(lot), describe(lot),
-                                   f"Chart of the true spread between areas for {title.lower()} indicators", data="data/all/fairness.csv"))
+            figure = safe(self.figure(page, f"charts/sectors/{sector}.js", f"sectors/{sector}/lottery", specs.to_spec(lot), describe(lot),
+                                      f"Chart of the true spread between areas for {title.lower()} indicators",
+                                      data="data/all/fairness.csv").removesuffix("\n"))
         latest = m.latest_rows()
         body = []
         for ind_id in ids:
@@ -156,13 +156,13 @@ class OverviewPages(PagesBase):
             body.append([self.indicator_link(page, ind), m.latest[ind_id], bench.name if bench.varies else f"{bench.name}, {num(bench.value, ind)}",
                          f"{num(values.quantile(0.1), ind)} to {num(values.quantile(0.9), ind)}" if values.len() else "–",
                          "–" if fair.get("true_cv") is None else f"±{100 * fair['true_cv']:.1f}%", trend])
-        out.append(table(["Indicator", "Latest", "Benchmark", "Middle 80% of areas", "Postcode-lottery index", "Trend in the benchmark"], body,
-                         caption=f"{title}: every indicator's latest value, spread and trend.", raw=[True, False, False, False, False, False]))
-        out.append("")
-        out.append(self.findings(page, sector))
-        return "\n".join(out)
+        summary = table(["Indicator", "Latest", "Benchmark", "Middle 80% of areas", "Postcode-lottery index", "Trend in the benchmark"], body,
+                        caption=f"{title}: every indicator's latest value, spread and trend.", raw=[True, False, False, False, False, False])
+        return render("sector.md.j2", title=title, indicators=plural(len(ids), "indicator"), areas=plural(m.areas.height, "area"),
+                      lottery=figure, summary_table=safe(summary), findings=self.findings(page, sector))
 
     def national_trend(self, ind_id: str) -> str:
+        """The benchmark's change over the periods, in words (a cell of the sector's table, escaped there)."""
         series = (self.model.results.filter(pl.col("indicator_id") == ind_id).group_by("period_start")
                   .agg(pl.col("benchmark_value").drop_nulls().first()).sort("period_start").get_column("benchmark_value").drop_nulls())
         if series.len() < 2:
@@ -176,23 +176,23 @@ class OverviewPages(PagesBase):
     def indicator_index(self) -> str:
         m = self.model
         page = "indicators.md"
-        out = [front_matter("Indicators"), "# Indicators\n", f"Every indicator on the site ({len(m.indicators)}), by sector.\n"]
         lottery = self.lottery_rows(m.indicators)
+        sections = []
         for sector in m.sectors:
             body = [[self.indicator_link(page, ind), html_text(ind.unit or "–"), m.latest[ind.id],
                      {"higher_is_better": "higher", "lower_is_better": "lower"}.get(ind.polarity, "no judgement"),
                      "–" if lottery.get(ind.id, {}).get("true_cv") is None else f"±{100 * lottery[ind.id]['true_cv']:.1f}%"]
                     for ind in m.indicators.values() if ind.sector == sector]
-            out.append(f"## {md_text(sector_title(sector))}\n")
-            out.append(table(["Indicator", "Unit", "Latest", "Better when", "Postcode-lottery index"], body,
-                             caption=f"{sector_title(sector)} indicators", raw=[True, True, False, False, False]) + "\n")
-        return "\n".join(out)
+            sections.append({"title": sector_title(sector),
+                             "table": safe(table(["Indicator", "Unit", "Latest", "Better when", "Postcode-lottery index"], body,
+                                                 caption=f"{sector_title(sector)} indicators", raw=[True, True, False, False, False]))})
+        return render("indicators_index.md.j2", count=len(m.indicators), sections=sections)
 
     def areas_index(self) -> tuple[str, dict[str, str]]:
         """The area index; for many areas also one index page per region (returned by path)."""
         m = self.model
         page = "areas.md"
-        out = [front_matter("Areas"), "# Areas\n", f"{plural(m.areas.height, 'area')}. Search finds an area by name.\n"]
+        count = plural(m.areas.height, "area")
         regions = dict(m.regions.iter_rows())
         extra: dict[str, str] = {}
         if m.areas.height > REGION_PAGES_FROM and regions:
@@ -206,18 +206,20 @@ class OverviewPages(PagesBase):
             if unassigned.height:
                 extra["regions/none.md"] = self._area_list("regions/none.md", "Areas without a region", unassigned)
                 body.append([link(page, "regions/none.html", "No region"), unassigned.height])
-            out.append(table(["Region", "Areas"], body, caption="Areas by region", raw=[True, False], numeric=[False, True]))
-            return "\n".join(out), extra
-        return self._area_list(page, "Areas", m.areas, head=out), extra
+            regions_table = table(["Region", "Areas"], body, caption="Areas by region", raw=[True, False], numeric=[False, True])
+            return render("areas_index.md.j2", areas=count, regions_table=safe(regions_table)), extra
+        return render("areas_index.md.j2", areas=count, regions_table=None, areas_table=self._area_table(page, "Areas", m.areas)), extra
 
-    def _area_list(self, page: str, title: str, areas: pl.DataFrame, head: list[str] | None = None) -> str:
-        out = head or [front_matter(title), f"# {md_text(title)}\n"]
+    def _area_list(self, page: str, title: str, areas: pl.DataFrame) -> str:
+        """A page listing ``areas`` (a region's)."""
+        return render("region.md.j2", title=title, areas_table=self._area_table(page, title, areas))
+
+    def _area_table(self, page: str, title: str, areas: pl.DataFrame) -> Markup:
         regions = dict(self.model.regions.iter_rows())
         links = [link(page, f"areas/{s}.html", n) for s, n in zip(areas.get_column("slug"), areas.get_column("area_name"), strict=True)]
         pops = areas.get_column("population").to_list() if "population" in areas.columns else [None] * areas.height
         body = [[a, c, regions.get(p, p or "–"), "–" if pop is None else f"{pop:,.0f}"]
                 for a, c, p, pop in zip(links, areas.get_column("area_code"), areas.get_column("parent_code"), pops, strict=True)]
         body.sort(key=lambda r: r[0].rsplit(">", 2)[-2].lower())
-        out.append(table(["Area", "Code", "Region", "Population"], body, caption=f"{title} ({areas.height:,})",
-                         raw=[True, False, False, False], numeric=[False, False, False, True]))
-        return "\n".join(out) + "\n"
+        return safe(table(["Area", "Code", "Region", "Population"], body, caption=f"{title} ({areas.height:,})",
+                          raw=[True, False, False, False], numeric=[False, False, False, True]))
