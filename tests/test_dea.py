@@ -275,8 +275,11 @@ def test_targets_are_the_peers_combination(data, model, orientation):
     wide = res.targets.pivot(on="variable", index="unit", values="target")
     both = combo.join(wide, on="unit", suffix="_target")
     for c in cols:
+        # peers weighing under 1e-7 of a unit are dropped as solver noise, so the combination
+        # can miss the target by that share of the column's scale
+        scale = max(1.0, float(np.abs(f[c].to_numpy()).max()))
         np.testing.assert_allclose(both[c].to_numpy(), both[f"{c}_target"].to_numpy(),
-                                   rtol=1e-6, atol=1e-6)
+                                   rtol=1e-6, atol=1e-6 * scale)
     if model == "bcc":
         np.testing.assert_allclose(both["total"].to_numpy(), 1.0, atol=1e-7)
     assert (res.targets["slack"] >= 0).all()
