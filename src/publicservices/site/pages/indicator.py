@@ -1,4 +1,5 @@
-"""An indicator's page: map, funnel, league table, all areas, trend, gradient, spend, fairness, inequalities."""
+"""An indicator's page (template ``indicator.md.j2``, partials ``indicator_*.md.j2``): map, funnel, league table, all areas,
+trend, gradient, spend, fairness, inequalities."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 from typing import Any
 
 import polars as pl
+from markupsafe import Markup
 
 from publicservices.display import format_number, join_words, plural
 from publicservices.errors import PublicServicesError
@@ -13,7 +15,7 @@ from publicservices.indicators import Indicator
 from publicservices.site import specs
 from publicservices.site.boundaries import NAME as BOUNDARIES
 from publicservices.site.boundaries import SCRIPT as BOUNDARIES_SCRIPT
-from publicservices.site.markup import front_matter, link, table
+from publicservices.site.markup import link, table
 from publicservices.site.pages.base import PagesBase
 from publicservices.site.pages.words import (
     COMPACT_FROM,
@@ -23,21 +25,23 @@ from publicservices.site.pages.words import (
     interval,
     missing,
     num,
-    percent,
     public_definition,
     public_text,
     sector_title,
     value_text,
 )
-from publicservices.site.safety import html_text, md_text
+from publicservices.site.safety import html_text
+from publicservices.site.templating import render, safe
 
 
 class IndicatorPages(PagesBase):
     """One page per comparison of an indicator."""
 
     def indicator(self, ind: Indicator, latest_table: pl.DataFrame) -> str:
-        """An indicator's page. Every section uses one benchmark, stated once in the header:
-        the model's ``benchmark_value`` (headline counts, map, table, funnel centre line)."""
+        """An indicator's page (``indicator.md.j2``). Every section uses one benchmark, stated once in the header:
+        the model's ``benchmark_value`` (headline counts, map, table, funnel centre line).
+
+        The figures are drawn here in the page's order (each adds its chart to the page's script)."""
         from publicservices.charts import describe
 
         m = self.model
@@ -51,27 +55,6 @@ class IndicatorPages(PagesBase):
         word = pl.col("comparison_95").cast(pl.String).fill_null("not compared")
         judged = valued.filter(word != "not compared")
         by_fifths = valued.filter(pl.col("lower_95").is_null()).height > 0 and "quintile_label" in rows.columns
-        out = [front_matter(ind.title), f"# {md_text(ind.title)}\n"]
-        facts = [f"**Sector**: {md_text(sector_title(ind.sector))}", f"**Latest period**: {md_text(period)}",
-                 f"**Unit**: {md_text(ind.unit or 'none')}",
-                 f"**Better when**: {dict(higher_is_better='higher', lower_is_better='lower').get(ind.polarity, 'no judgement (higher or lower)')}"]
-        if bench.varies or not missing(bench.value):
-            facts.append(f"**Benchmark**: {md_text(bench.text(ind))}")
-        compared = self.compared_set(ind)
-        if compared:
-            facts.append(f"**Areas compared**: {md_text(compared)}")
-        if ind.floor is not None:
-            facts.append(f"**Floor standard**: {md_text(num(ind.floor, ind))}")
-        if ind.target is not None:
-            facts.append(f"**Target**: {md_text(num(ind.target, ind))}")
-        out.append(" · ".join(facts) + "\n")
-        definition = public_definition(ind.definition, m.dataset.synthetic)
-        if definition:
-            out.append(f"{md_text(definition)}\n")
-        if ind.source:
-            out.append(f"*Source*: {md_text(ind.source)}\n")
-        if by_fifths:
-            out.append(f"{NO_INTERVALS}\n")
         fair = self.lottery_rows([ind.id]).get(ind.id)
         funnel = m.funnels.get(ind.id)
         if funnel is not None and not bench.matches(self.funnel_centre(funnel)):
@@ -91,22 +74,23 @@ class IndicatorPages(PagesBase):
             brief += [t for t in (public_text(x) for x in funnel.sentences()) if t and "than the benchmark by more than chance" not in t]
         if fair and fair.get("summary"):
             brief.append(public_text(fair["summary"]))
-        if brief:
-            out.append("## In brief\n")
-            out.append("\n".join(f"- {md_text(s)}" for s in brief if s) + "\n")
         shared = [BOUNDARIES_SCRIPT] if self.boundaries is not None else []
+
+        def figure(name: str, spec: dict[str, Any] | None, summary: str, label: str) -> Markup:
+            # The section's figure, already escaped; the template puts the blank line after it.
+            return safe(self.figure(page, script, f"indicators/{ind.id}/{name}", spec, summary, label,
+                                    data=data, shared=shared).removesuffix("\n"))
+
+        map_figure = funnel_figure = league_figure = trend_figure = gradient_figure = None
         map_spec = self.map_spec(ind, rows)
         if map_spec is not None:
             spec, text = map_spec
-            out.append("## Map\n")
-            out.append(self.figure(page, script, f"indicators/{ind.id}/map", spec, text, f"Map of {ind.title} by area", data=data, shared=shared))
+            map_figure = figure("map", spec, text, f"Map of {ind.title} by area")
         if funnel is not None:
             chart_ = funnel.chart()
             # The page's counts come from each area's interval (In brief, map, table); the funnel shows the limits.
             caption = re.sub(r"\s*Compared with the benchmark: .*?\.(?=\s|$)", "", public_text(describe(chart_)))
-            out.append("## Funnel plot\n")
-            out.append(self.figure(page, script, f"indicators/{ind.id}/funnel", specs.to_spec(chart_), caption,
-                                   f"Funnel plot of {ind.title}", data=data, shared=shared))
+            funnel_figure = figure("funnel", specs.to_spec(chart_), caption, f"Funnel plot of {ind.title}")
         ranks = m.ranks.get(ind.id)
         if ranks is not None:
             from publicservices.charts import league_table
@@ -115,48 +99,43 @@ class IndicatorPages(PagesBase):
             if "comparison_95" not in named.columns:
                 named = named.join(rows.select("area_code", "comparison_95"), on="area_code", how="left")
             league = league_table(named, indicator=ind)
-            out.append("## League table with rank intervals\n")
-            out.append("Ranks are uncertain: the interval shows where each area's rank would fall in 95% of plausible worlds. "
-                       "Shrunken estimates, which pull small, noisy areas towards the average, are shown for reference and do "
-                       "not set the ranks.\n")
-            out.append(self.figure(page, script, f"indicators/{ind.id}/league", specs.to_spec(league), public_text(describe(league)),
-                                   f"League table of {ind.title} with rank intervals", data=data, shared=shared))
-        out.append("## All areas\n")
-        out.append(self.all_areas(page, ind, rows))
+            league_figure = figure("league", specs.to_spec(league), public_text(describe(league)),
+                                   f"League table of {ind.title} with rank intervals")
+        all_areas = safe(self.all_areas(page, ind, rows).removesuffix("\n"))
         spread = specs.spread_rows(m.results.filter(pl.col("indicator_id") == ind.id))
         if spread.height:
             text = (f"How the spread of areas in {ind.title} changed over {plural(spread.height, 'period')} "
                     f"({spread.get_column('period')[0]} to {spread.get_column('period')[-1]}): the median area moved from "
                     f"{num(spread.get_column('p50')[0], ind)} to {num(spread.get_column('p50')[-1], ind)}.")
-            out.append("## Trend\n")
-            out.append(self.figure(page, script, f"indicators/{ind.id}/trend", specs.spread_spec(spread, ind.title, ind.unit), text,
-                                   f"Trend in the spread of areas for {ind.title}", data=data, shared=shared))
+            trend_figure = figure("trend", specs.spread_spec(spread, ind.title, ind.unit), text,
+                                  f"Trend in the spread of areas for {ind.title}")
         gradient = self.gradient(ind, period)
         if gradient is not None:
-            out.append("## Deprivation gradient\n")
-            out.append(self.figure(page, script, f"indicators/{ind.id}/gradient", specs.to_spec(gradient), public_text(describe(gradient)),
-                                   f"Deprivation gradient of {ind.title}", data=data, shared=shared))
+            gradient_figure = figure("gradient", specs.to_spec(gradient), public_text(describe(gradient)),
+                                     f"Deprivation gradient of {ind.title}")
+        spend = None
         frontier = self.frontier(ind, period)
         if frontier is not None:
             chart_, sentences = frontier
-            out.append("## Spend and outcome\n")
-            if chart_ is None:
-                out.append(" ".join(md_text(t) for t in sentences) + "\n")
-            else:
-                out.append(self.figure(page, script, f"indicators/{ind.id}/frontier", specs.to_spec(chart_),
-                                       " ".join(sentences) or public_text(describe(chart_)),
-                                       f"Spend against outcome for {ind.title}", data=data, shared=shared))
-        if fair:
-            out.append("## Fairness: is there a postcode lottery?\n")
-            out.append(self.fairness_words(ind, fair))
-        inequalities = m.inequalities.get(ind.id)
-        if inequalities:
-            out.append("## Inequalities\n")
-            out.append(self.inequalities(page, ind, inequalities))
-        out.append("## Data\n")
-        out.append(f"{link(page, data, 'Every area in ' + period + ' (CSV)')} · "
-                   f"{link(page, data.replace('.csv', '.parquet'), 'Parquet')} · {link(page, 'downloads.html', 'All downloads')}\n")
-        return "\n".join(out)
+            spend = {"sentences": sentences, "figure": None if chart_ is None else figure(
+                "frontier", specs.to_spec(chart_), " ".join(sentences) or public_text(describe(chart_)),
+                f"Spend against outcome for {ind.title}")}
+        found = m.inequalities.get(ind.id)
+        return render(
+            "indicator.md.j2", title=ind.title, sector=sector_title(ind.sector), period=period, unit=ind.unit or "none",
+            better_when={"higher_is_better": "higher", "lower_is_better": "lower"}.get(ind.polarity, "no judgement (higher or lower)"),
+            benchmark=bench.text(ind) if bench.varies or not missing(bench.value) else "",
+            compared=self.compared_set(ind),
+            floor=None if ind.floor is None else num(ind.floor, ind), target=None if ind.target is None else num(ind.target, ind),
+            definition=public_definition(ind.definition, m.dataset.synthetic), source=ind.source,
+            by_fifths=by_fifths, no_intervals=NO_INTERVALS, brief=brief,
+            map_figure=map_figure, funnel_figure=funnel_figure, league_figure=league_figure, all_areas=all_areas,
+            trend_figure=trend_figure, gradient_figure=gradient_figure, spend=spend,
+            fairness=self.fairness_words(ind, fair) if fair else None,
+            inequalities=self.inequalities(page, ind, found) if found else None,
+            csv_link=safe(link(page, data, "Every area in " + period + " (CSV)")),
+            parquet_link=safe(link(page, data.replace(".csv", ".parquet"), "Parquet")),
+            downloads_link=safe(link(page, "downloads.html", "All downloads")))
 
     def compared_set(self, ind: Indicator) -> str:
         """Which areas a comparison ranks, in words, and the other sets the indicator is compared in."""
@@ -173,28 +152,29 @@ class IndicatorPages(PagesBase):
                      " on their own pages")
         return text
 
-    def inequalities(self, page: str, ind: Indicator, found: dict[str, Any]) -> str:
-        """The benchmark area's values by breakdown (sex, age, deprivation decile ...), with SII/RII."""
+    def inequalities(self, page: str, ind: Indicator, found: dict[str, Any]) -> dict[str, Any]:
+        """The benchmark area's values by breakdown (sex, age, deprivation decile ...), with SII/RII:
+        the context of ``indicator_inequalities.md.j2``."""
         rows: pl.DataFrame = found["rows"]
         where = self.model.area_name(found["area_code"])
         if where == found["area_code"]:
             where = {"E92000001": "England", "K02000001": "the United Kingdom"}.get(where, where)
-        out = [f"{md_text(where)}, {md_text(found['period'])}: the value for each group, with its 95% interval.\n"]
+        parts = []
         for (kind,), part in rows.group_by("breakdown", maintain_order=True):
             body = [[r["group"], "hidden (small numbers)" if r.get("suppressed") else num(r.get("value"), ind),
                      "" if r.get("suppressed") else interval(r.get("lower_ci"), r.get("upper_ci"))]
                     for r in part.iter_rows(named=True)]
-            out.append(table(["Group", "Value", "95% interval"], body, caption=f"{ind.title} by {kind}",
-                             numeric=[False, True, False]) + "\n")
+            groups = safe(table(["Group", "Value", "95% interval"], body, caption=f"{ind.title} by {kind}", numeric=[False, True, False]))
             index = found["indices"].get(kind)
-            if index:
-                sii = (f"The gap between the most and least deprived ends of the scale (slope index of inequality) is "
-                       f"{num(abs(index['sii']), ind)} ({interval(abs(index['sii_lower']), abs(index['sii_upper']))}); "
-                       f"the {'most' if index['sii'] < 0 else 'least'} deprived have the higher values. "
-                       f"Relative index of inequality: {format_number(index['rii'])} "
-                       f"({interval(index['rii_lower'], index['rii_upper'])}), across {index['quantiles']} deprivation groups.")
-                out.append(f"{md_text(sii)}\n")
-        return "\n".join(out)
+            # One sentence, escaped as prose as a whole (its punctuation included).
+            words = (f"The gap between the most and least deprived ends of the scale (slope index of inequality) is "
+                     f"{num(abs(index['sii']), ind)} ({interval(abs(index['sii_lower']), abs(index['sii_upper']))}); "
+                     f"the {'most' if index['sii'] < 0 else 'least'} deprived have the higher values. "
+                     f"Relative index of inequality: {format_number(index['rii'])} "
+                     f"({interval(index['rii_lower'], index['rii_upper'])}), across {index['quantiles']} deprivation groups."
+                     if index else "")
+            parts.append({"table": groups, "index_words": words})
+        return {"where": where, "period": found["period"], "parts": parts}
 
     @staticmethod
     def counts_words(rows: pl.DataFrame) -> str:
@@ -263,8 +243,8 @@ class IndicatorPages(PagesBase):
             from publicservices.comparison import set_label
 
             primary = m.comparisons.get(ind_id, (ind_id, ""))[1]
-            return None, [f"Value for money is computed once for each indicator, on its comparison of "
-                          f"{set_label(primary) if primary else 'its main set of areas'}, not again here."]
+            return None, [(f"Value for money is computed once for each indicator, on its comparison of "
+                          f"{set_label(primary) if primary else 'its main set of areas'}, not again here.")]
         if value is None:
             if ind.service and ind.service in services:
                 why = next((n.split("(", 1)[-1].rstrip(")") for n in m.notes if n.startswith("value for money: not shown")), "")
@@ -276,11 +256,11 @@ class IndicatorPages(PagesBase):
                 spend = m.dataset.spend.filter(pl.col("service") == ind.service)
                 compared = m.results.filter(pl.col("indicator_id") == ind.id).get_column("area_code").unique()
                 if not spend.filter(pl.col("area_code").is_in(compared.implode())).height:
-                    return None, ["Value for money could not be computed: the spend data give no spending for these areas "
-                                  "(they are reported for another tier of local government)."]
+                    return None, [("Value for money could not be computed: the spend data give no spending for these areas "
+                                  "(they are reported for another tier of local government).")]
                 spent = sorted(set(spend.get_column("period").to_list()))
-                return None, [f"Value for money could not be computed: the spend data cover {spent[0]} to {spent[-1]}, and no "
-                              f"period of {ind.title} matches one of those years."]
+                return None, [(f"Value for money could not be computed: the spend data cover {spent[0]} to {spent[-1]}, and no "
+                              f"period of {ind.title} matches one of those years.")]
             return None
         # The latest period with both spend and outcome, which may be earlier than the page's.
         used = mine.sort("period_start").get_column("period")[-1]
@@ -362,26 +342,12 @@ class IndicatorPages(PagesBase):
             numeric[4 + int(intervals)] = True
         return table(headers, body, caption=caption, raw=[False, True] + [False] * (k - 2), numeric=numeric, compact=compact) + "\n"
 
-    def fairness_words(self, ind: Indicator, fair: dict[str, Any]) -> str:
-        items = []
-        if fair.get("true_cv") is not None:
-            lo, hi = fair.get("true_cv_lower_95"), fair.get("true_cv_upper_95")
-            items.append(f"**Postcode-lottery index**: the true values of areas typically differ by ±{100 * fair['true_cv']:.1f}% from the "
-                         f"national value" + (f" (95% interval {100 * lo:.1f}% to {100 * hi:.1f}%)." if lo is not None and hi is not None else "."))
-        if fair.get("i2") is not None:
-            items.append(f"**How much of the variation is real**: {percent(fair['i2'])} of the differences between areas is more than "
-                         "chance (the play of small numbers) would produce.")
-        if fair.get("sii") is not None:
-            items.append(f"**Social gradient**: the slope index of inequality is {md_text(num(fair['sii'], ind))} "
-                         f"({interval(fair.get('sii_lower_95'), fair.get('sii_upper_95'))}): the modelled gap between the most and least "
-                         "deprived ends of the country.")
-        if fair.get("region_share_variance") is not None:
-            items.append(f"**Geography**: {percent(fair['region_share_variance'])} of the variation lies between regions rather than within them.")
-        if fair.get("gini") is not None:
-            items.append(f"**Gini coefficient** across areas: {fair['gini']:.3f} (0 = every area equal).")
-        if fair.get("moran_i") is not None and fair.get("moran_p") is not None:
-            items.append(f"**Spatial clustering** (Moran's I): {fair['moran_i']:.2f}, permutation p = {fair['moran_p']:.2f}.")
-        if fair.get("true_cv_trend") is not None and fair.get("trend_since"):
-            items.append(f"**Change**: the postcode-lottery index changed by {100 * fair['true_cv_trend']:+.2f} percentage points a year "
-                         f"since {md_text(fair['trend_since'])}.")
-        return "\n".join(f"- {i}" for i in items) + "\n\nMethods: " + f"{link(f'indicators/{ind.id}.md', 'methodology.html', 'methodology')}.\n"
+    def fairness_words(self, ind: Indicator, fair: dict[str, Any]) -> dict[str, Any]:
+        """The postcode-lottery measures of ``fair`` (a fairness row): the context of ``indicator_fairness.md.j2``."""
+        return {"true_cv": fair.get("true_cv"), "true_cv_lower": fair.get("true_cv_lower_95"), "true_cv_upper": fair.get("true_cv_upper_95"),
+                "i2": fair.get("i2"), "sii": None if fair.get("sii") is None else num(fair["sii"], ind),
+                "sii_interval": interval(fair.get("sii_lower_95"), fair.get("sii_upper_95")),
+                "region_share": fair.get("region_share_variance"), "gini": fair.get("gini"),
+                "moran_i": fair.get("moran_i"), "moran_p": fair.get("moran_p"),
+                "trend": fair.get("true_cv_trend"), "trend_since": fair.get("trend_since"),
+                "methodology_link": safe(link(f"indicators/{ind.id}.md", "methodology.html", "methodology"))}
