@@ -452,7 +452,7 @@ import threading  # noqa: E402
 
 import publicservices as ps  # noqa: E402
 from publicservices.stats import exact_tail_positions, poisson_funnel  # noqa: E402
-from publicservices.stats.ranking.funnels import OVERDISPERSION_POLICIES
+from publicservices.stats.ranking.funnels import OVERDISPERSION_POLICIES  # noqa: E402
 
 
 def _exact_frame(p0: float, sizes) -> pl.DataFrame:

@@ -1,8 +1,9 @@
 """Rules about who imports what that import-linter cannot express (its contracts are in pyproject.toml).
 
 * The website uses the statistics through their public names only: no ``_name`` imported from
-  ``publicservices.stats``, and no private module (``publicservices.stats._keys``,
-  ``publicservices.stats.ranking._rankutil``...). Imports inside functions count too.
+  ``publicservices.stats``, and no private module (``publicservices.stats._common``,
+  ``publicservices.stats.ranking._rankutil``...). The grouping keys are public, in
+  ``publicservices.keys``. Imports inside functions count too.
 * The contract that keeps sector plugins to ``publicservices`` and ``publicservices.plugin_api``
   names every other core module; a new core module must join that list.
 * The lazy public APIs repeat their ``_EXPORTS`` table as ``if TYPE_CHECKING:`` imports, for type
@@ -66,7 +67,7 @@ def test_the_private_import_check_sees_every_form(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text(
         "from publicservices.stats import sii, _common\n"
-        "from publicservices.stats._keys import present_keys\n"
+        "from publicservices.stats._common import collect\n"
         "def f():\n"
         "    import publicservices.stats.ranking._rankutil\n"
         "    from publicservices.stats.fairness.sii import _regression_weights\n"

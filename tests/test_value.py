@@ -13,9 +13,9 @@ from scipy import stats
 
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
-from publicservices.stats.value import dea
 from publicservices.stats.value import (
     cost_per_outcome,
+    dea,
     expected_outcome,
     frontier_savings,
     service_frontier,

@@ -94,7 +94,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from publicservices.combining import CombineResult, combine, read_many
     from publicservices.comparison import comparison_values
     from publicservices.dataset import Dataset
-    from publicservices.geography import area_geography, comparable_sets
     from publicservices.errors import (
         DataError,
         IndicatorError,
@@ -107,8 +106,11 @@ if TYPE_CHECKING:  # pragma: no cover
         SchemaError,
     )
     from publicservices.frame import validate_areas, validate_spend, validate_values
+    from publicservices.geography import area_geography, comparable_sets
     from publicservices.hookspecs import hookimpl
     from publicservices.indicators import Indicator
+    from publicservices.plugins import registered_indicators, registered_sectors
+    from publicservices.reading import LoadReport, Reader, ReadResult, read, read_csv, readers
     from publicservices.results import (
         FairnessResult,
         FunnelResult,
@@ -123,14 +125,12 @@ if TYPE_CHECKING:  # pragma: no cover
         rank_areas,
         spend_vs_outcome,
     )
+    from publicservices.sectors import DemoSpend, ReportCardScheme, Sector
     from publicservices.stats.fairness.assess import assess_fairness as fairness
     from publicservices.stats.outcomes.assess import assess_outcomes as outcomes
     from publicservices.stats.ranking.comparators import compare_with_neighbours, nearest_neighbours
     from publicservices.stats.value import dea, frontier_savings, service_frontier, value_for_money
     from publicservices.synthetic import DemoData, DemoNation, demo, hex_neighbours
-    from publicservices.reading import LoadReport, Reader, ReadResult, read, read_csv, readers
-    from publicservices.plugins import registered_indicators, registered_sectors
-    from publicservices.sectors import DemoSpend, ReportCardScheme, Sector
 
 
 def __getattr__(name: str) -> Any:

@@ -15,7 +15,7 @@ import polars as pl
 
 from publicservices.display import PALETTE, category_colour, format_number, join_words
 from publicservices.errors import DataError, SchemaError
-from publicservices.stats._keys import group_label, present_keys, varying_keys
+from publicservices.keys import group_label, present_keys, varying_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt

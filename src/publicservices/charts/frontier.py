@@ -151,7 +151,7 @@ def frontier_chart(
             first, last = frontier.row(0, named=True), frontier.row(-1, named=True)
             right = data.get_column(x).max()
             worst = data.get_column(y).max() if polarity == "lower_is_better" else data.get_column(y).min()
-            start = pl.DataFrame({"x": [float(first["x"])], "y": [float(worst)]}) if worst is not None else None
+            start = pl.DataFrame({"x": [float(first["x"])], "y": [float(worst)]}) if isinstance(worst, int | float) else None
             end = (pl.DataFrame({"x": [float(right)], "y": [float(last["y"])]})
                    if isinstance(right, int | float) and right > last["x"] else None)
             frontier = pl.concat([f for f in (start, frontier, end) if f is not None], how="vertical_relaxed")

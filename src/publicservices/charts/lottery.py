@@ -14,7 +14,7 @@ import polars as pl
 
 from publicservices.charts._common import finish, inline, require
 from publicservices.display import PALETTE, plural
-from publicservices.stats._keys import group_label, varying_keys
+from publicservices.keys import group_label, varying_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt

@@ -10,7 +10,7 @@ import polars as pl
 from publicservices.display import Block, Column, join_words
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
-from publicservices.stats._keys import (
+from publicservices.keys import (
     GROUP_KEYS,
     WHOLE_POPULATION,
     group_label,

@@ -23,7 +23,7 @@ from publicservices.results._base import (
     _unpack,
     _with_titles,
 )
-from publicservices.stats._keys import present_keys, varying_keys
+from publicservices.keys import present_keys, varying_keys
 
 __all__ = ["FairnessResult", "decile_values", "postcode_lottery"]
 

@@ -27,7 +27,7 @@ from publicservices.results._base import (
     _unpack,
     _with_names,
 )
-from publicservices.stats._keys import present_keys
+from publicservices.keys import present_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     from publicservices.dataset import Dataset

@@ -25,7 +25,7 @@ from publicservices.results._base import (
     _unpack,
     _with_names,
 )
-from publicservices.stats._keys import present_keys
+from publicservices.keys import present_keys
 from publicservices.stats.ranking._rankutil import spread_words
 
 if TYPE_CHECKING:  # pragma: no cover

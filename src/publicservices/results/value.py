@@ -24,7 +24,7 @@ from publicservices.results._base import (
     _unpack,
     _with_names,
 )
-from publicservices.stats._keys import present_keys
+from publicservices.keys import present_keys
 
 __all__ = ["ValueResult", "spend_vs_outcome", "short_assessment"]
 

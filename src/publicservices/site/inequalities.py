@@ -56,7 +56,7 @@ def breakdown_rows(values: pl.DataFrame, benchmark_code: str | None) -> pl.DataF
     present = [c for c in BREAKDOWN_COLUMNS if c in values.columns]
     if not present or benchmark_code is None:
         return pl.DataFrame()
-    from publicservices.stats._keys import is_whole_population
+    from publicservices.keys import is_whole_population
 
     def headline(c: str) -> pl.Expr:  # the whole population, or the only value an indicator has (its headline)
         return is_whole_population(c) | (pl.col(c).n_unique().over("indicator_id") == 1)

@@ -24,7 +24,7 @@ import polars as pl
 
 from publicservices.errors import DataError, IndicatorError, OptionError, SchemaError, problem
 from publicservices.indicators import POLARITIES, Indicator
-from publicservices.stats._keys import GROUP_KEYS
+from publicservices.keys import GROUP_KEYS
 
 #: the key of a values row: one indicator, area and period (with the group keys, if present)
 KEY: tuple[str, ...] = ("indicator_id", "area_code", "period")

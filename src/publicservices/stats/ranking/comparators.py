@@ -30,7 +30,7 @@ import polars as pl
 from publicservices.errors import DataError, SchemaError, problem
 from publicservices.indicators import POLARITIES
 from publicservices.stats._common import collect, require_columns
-from publicservices.stats._keys import GROUP_KEYS
+from publicservices.keys import GROUP_KEYS
 
 __all__ = ["nearest_neighbours", "compare_with_neighbours", "DEFAULT_COVARIATES"]
 

@@ -67,7 +67,7 @@ import polars as pl
 
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
-from publicservices.stats._keys import GROUP_KEYS, present_keys
+from publicservices.keys import GROUP_KEYS, present_keys
 from publicservices.stats.ranking import _rankutil as ru
 from publicservices.stats.ranking.grading import GRADES, directions, grade_group, present
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import polars as pl
 
@@ -24,15 +23,6 @@ def _group_ids(frame: pl.DataFrame, by: Sequence[str]):
     return (frame.select(pl.struct(list(by)).rank("dense").cast(pl.Int64) - 1)
             .to_series().to_numpy().astype(np.int64))
 
-
-
-def _collect(frame: Any, name: str) -> pl.DataFrame:
-    if isinstance(frame, pl.LazyFrame):
-        return frame.collect()
-    if not isinstance(frame, pl.DataFrame):
-        raise SchemaError(problem(None, f"{name} must be a Polars DataFrame, got {type(frame).__name__}",
-                                  fix="Pass a polars.DataFrame (pl.from_pandas(...) converts a pandas frame)."))
-    return frame
 
 
 def _require(frame: pl.DataFrame, columns: Sequence[str], name: str) -> None:

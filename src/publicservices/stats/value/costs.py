@@ -7,9 +7,9 @@ from collections.abc import Mapping
 import polars as pl
 
 from publicservices.errors import DataError, SchemaError, problem
+from publicservices.stats._common import collect as _collect
 from publicservices.stats.value._checks import (
     _codes,
-    _collect,
     _no_duplicates,
     _numeric,
     _require,

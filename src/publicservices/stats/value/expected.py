@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import polars as pl
 
 from publicservices.errors import DataError, SchemaError, problem
+from publicservices.stats._common import Z95 as _Z95
+from publicservices.stats._common import collect as _collect
 from publicservices.stats.value._checks import (
     _LARGEST,
-    _collect,
     _group_ids,
     _numeric,
     _require,
@@ -27,7 +28,6 @@ ASSESSMENTS = {
                      "as expected for its spend and need",
                      "lower than expected for its spend and need"),
 }
-_Z95 = 1.959963984540054
 
 # --------------------------------------------------------------------------------------------
 # expected outcome given spend and need

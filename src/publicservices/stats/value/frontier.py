@@ -8,9 +8,9 @@ from typing import Any
 import polars as pl
 
 from publicservices.errors import DataError, SchemaError, problem
+from publicservices.stats._common import collect as _collect
 from publicservices.stats.value._checks import (
     _KEYS,
-    _collect,
     _group_ids,
     _no_duplicates,
     _require,

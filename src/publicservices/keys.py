@@ -1,4 +1,5 @@
-"""The grouping keys of the values contract, defined once.
+"""The grouping keys of the values contract, defined once (below `stats`, which uses them, and
+above nothing: results, charts and the site share them).
 
 A *family* is one set of areas compared together: indicator x period x the group keys
 below. Every statistic that compares areas does so within a family, and every result keeps
