@@ -18,6 +18,7 @@ from publicservices.charts.frontier import frontier_chart
 from publicservices.charts.funnel import funnel_plot, limit_lines
 from publicservices.charts.grades import GRADE_COLOURS, report_card_chart
 from publicservices.charts.gradient import gradient_chart
+from publicservices.charts.international import country_chart
 from publicservices.charts.league import league_table
 from publicservices.charts.lottery import lottery_chart
 from publicservices.charts.maps import choropleth, hex_map, hex_polygons, subset_topojson
@@ -40,5 +41,6 @@ __all__ = [
     "lottery_chart",
     "frontier_chart",
     "report_card_chart",
+    "country_chart",
     "GRADE_COLOURS",
 ]

@@ -34,6 +34,7 @@ from __future__ import annotations
 from publicservices.results._base import Result
 from publicservices.results.fairness import FairnessResult, decile_values, postcode_lottery
 from publicservices.results.funnel import FunnelResult, funnel_check
+from publicservices.results.international import InternationalResult, compare_internationally
 from publicservices.results.outcomes import OutcomeResult, compare
 from publicservices.results.ranking import RankingResult, rank_areas
 from publicservices.results.report_cards import ReportCardResult, grade_areas
@@ -47,11 +48,13 @@ __all__ = [
     "FunnelResult",
     "RankingResult",
     "ReportCardResult",
+    "InternationalResult",
     "compare",
     "postcode_lottery",
     "spend_vs_outcome",
     "funnel_check",
     "rank_areas",
     "grade_areas",
+    "compare_internationally",
     "decile_values",
 ]

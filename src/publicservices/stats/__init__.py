@@ -96,6 +96,7 @@ _EXPORTS: dict[str, str] = {
     "simulate_ranks": "ranking.rank_intervals",
     "rank_confidence_sets": "ranking.rank_sets",
     "top_k_set": "ranking.rank_sets",
+    "compare_countries": "ranking.international",
     "build_report_cards": "ranking.report_cards",
     "nearest_neighbours": "ranking.comparators",
     "compare_with_neighbours": "ranking.comparators",
