@@ -380,7 +380,7 @@ def build_model(
                 value = attempt(notes, "value for money", value_for_money, public, served)
         value_services: dict[str, dict[str, Any]] = {}
         if value is not None:
-            for service in sorted({chosen[i].service for i in served}):  # type: ignore[type-var]
+            for service in sorted({s for i in served if (s := chosen[i].service) is not None}):
                 found = attempt(notes, f"{service}: value for money", sections.service_value, public, service,
                                  [i for i in served if chosen[i].service == service and chosen[i].has_polarity], value, notes)
                 if found is not None:

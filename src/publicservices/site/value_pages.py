@@ -20,6 +20,7 @@ from publicservices.site.templating import render, safe
 
 if TYPE_CHECKING:  # pragma: no cover
     from publicservices.site.pages import Pages
+    from publicservices.site.pages.base import PagesBase
 
 MIDDLE = ("more than expected", "as expected", "less than expected")
 
@@ -146,7 +147,7 @@ def savings_text(savings: dict[str, Any], title: str, period: str) -> str:
         replicates=savings.get("replicates"), note=savings.get("note"))
 
 
-def area_section(pages: Pages, code: str, page: str) -> str:
+def area_section(pages: PagesBase, code: str, page: str) -> str:
     """An area page's spend section: per service, its spend, efficiency and peers; per indicator, against expected."""
     m = pages.model
     name = m.area_name(code)

@@ -178,6 +178,6 @@ class Benchmark:
         return f"{self.name}, {num(self.value, ind)} in {self.period}"
 
     def matches(self, centre: Any) -> bool:
-        if self.varies or missing(self.value) or missing(centre):
+        if self.varies or self.value is None or missing(self.value) or missing(centre):
             return False
         return abs(float(centre) - float(self.value)) <= 1e-6 * max(1.0, abs(float(self.value)))

@@ -200,7 +200,8 @@ def service_frontier(
     for (svc,), g in frame.group_by(["service"], maintain_order=True):     # a loop over services
         ids, pol, wide = _service_wide(g, col)
         use = (wide["_ok"] & (wide["_n"] >= 2)).to_numpy()
-        note = np.where(wide["_ok"].to_numpy(), np.where(use, None, "fewer than two areas to compare"),
+        nothing = np.full(len(use), None, dtype=object)
+        note = np.where(wide["_ok"].to_numpy(), np.where(use, nothing, "fewer than two areas to compare"),
                         "missing spend or an outcome")
         base = wide.select(pl.lit(svc).alias("service"), "period", "area_code")
         n_all = wide.height
@@ -363,7 +364,7 @@ def _with_limits(values: pl.DataFrame, catalogue: Mapping[str, Any], ids: Sequen
     from publicservices.stats.outcomes.intervals import add_intervals
 
     out = add_intervals(values, dict(catalogue), confidence=(0.95,))
-    return out.drop("ci_method", strict=False)
+    return _collect(out, "values").drop("ci_method", strict=False)
 
 
 def _frontier(frame: pl.DataFrame, dea_model: str, column: str) -> pl.DataFrame:

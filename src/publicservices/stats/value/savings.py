@@ -147,8 +147,9 @@ def frontier_savings(
             lo = np.where(ranged, np.maximum(saved - half, 0.0), np.nan)
             hi = np.where(ranged, saved + half, np.nan)
         periods_ = ok.select("period").to_series().gather(np.unique(gid, return_index=True)[1])
-        note = np.where(ranged, np.where(missing > 0, [f"the range holds fixed the {int(k):,} of {int(c):,} outcomes without 95% limits"
-                                                       for k, c in zip(missing, cells, strict=True)], None),
+        held = np.array([f"the range holds fixed the {int(k):,} of {int(c):,} outcomes without 95% limits"
+                         for k, c in zip(missing, cells, strict=True)], dtype=object)
+        note = np.where(ranged, np.where(missing > 0, held, np.full(G, None, dtype=object)),
                         "no range: more than one in ten outcomes have no 95% limits") if replicates else \
             np.full(G, "no range: replicates=0", dtype=object)
         out.append(pl.DataFrame({
@@ -157,7 +158,7 @@ def frontier_savings(
             "savings_lower": lo, "savings_upper": hi, "replicates": [replicates if r else 0 for r in ranged],
             "note": note.tolist(),
         }, schema_overrides={"note": pl.String}).with_columns(pl.col(pl.Float64).fill_nan(None)))
-    schema = {"service": pl.String, "period": pl.String, "n_areas": pl.Int64, "spend": pl.Float64,
-              "savings": pl.Float64, "savings_share": pl.Float64, "savings_lower": pl.Float64,
-              "savings_upper": pl.Float64, "replicates": pl.Int64, "note": pl.String}
+    schema = pl.Schema({"service": pl.String(), "period": pl.String(), "n_areas": pl.Int64(), "spend": pl.Float64(),
+                        "savings": pl.Float64(), "savings_share": pl.Float64(), "savings_lower": pl.Float64(),
+                        "savings_upper": pl.Float64(), "replicates": pl.Int64(), "note": pl.String()})
     return pl.concat(out, how="vertical_relaxed").cast(schema) if out else pl.DataFrame(schema=schema)
