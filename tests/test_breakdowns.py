@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 import publicservices as ps
 from publicservices.errors import DataError
 from publicservices.indicators import Indicator
-from publicservices.stats import build_funnel, build_report_cards, compare_with_neighbours, rank_intervals, shrink
 from publicservices.keys import GROUP_KEYS
+from publicservices.stats import build_funnel, build_report_cards, compare_with_neighbours, rank_intervals, shrink
 from publicservices.stats.ranking.report_cards import NotGradedWarning
 
 SCREEN = Indicator(id="health.screen", title="Screening uptake", sector="health", measure="proportion",

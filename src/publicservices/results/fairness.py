@@ -10,6 +10,7 @@ import polars as pl
 from publicservices.display import Column, plural
 from publicservices.errors import SchemaError
 from publicservices.indicators import Indicator
+from publicservices.keys import present_keys, varying_keys
 from publicservices.results._base import (
     Result,
     _group_columns,
@@ -23,7 +24,6 @@ from publicservices.results._base import (
     _unpack,
     _with_titles,
 )
-from publicservices.keys import present_keys, varying_keys
 
 __all__ = ["FairnessResult", "decile_values", "postcode_lottery"]
 

@@ -11,6 +11,7 @@ import polars as pl
 from publicservices.display import Column, format_number, plural
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
+from publicservices.keys import present_keys
 from publicservices.results._base import (
     IndicatorsLike,
     Result,
@@ -27,7 +28,6 @@ from publicservices.results._base import (
     _unpack,
     _with_names,
 )
-from publicservices.keys import present_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     from publicservices.dataset import Dataset

@@ -10,6 +10,7 @@ import polars as pl
 from publicservices.display import Column, join_words, plural
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
+from publicservices.keys import present_keys
 from publicservices.results._base import (
     IndicatorsLike,
     Result,
@@ -25,7 +26,6 @@ from publicservices.results._base import (
     _unpack,
     _with_names,
 )
-from publicservices.keys import present_keys
 from publicservices.stats.ranking._rankutil import spread_words
 
 if TYPE_CHECKING:  # pragma: no cover

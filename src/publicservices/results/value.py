@@ -10,6 +10,7 @@ import polars as pl
 from publicservices.display import Column, format_number, plural
 from publicservices.errors import DataError
 from publicservices.indicators import Indicator
+from publicservices.keys import present_keys
 from publicservices.results._base import (
     Result,
     _group_columns,
@@ -24,7 +25,6 @@ from publicservices.results._base import (
     _unpack,
     _with_names,
 )
-from publicservices.keys import present_keys
 
 __all__ = ["ValueResult", "spend_vs_outcome", "short_assessment"]
 

@@ -191,7 +191,7 @@ def _lp_one_by_one(Xs, Ys, units, cols, *, vrs, orientation, fixed, info):
                                         rows=[f"unit #{int(units[b])}"],
                                         fix="Check the data for extreme magnitudes."))
             continue
-        for target, value in zip(out, res):
+        for target, value in zip(out, res, strict=True):
             target[b] = value[0]
     return out
 

@@ -283,7 +283,7 @@ def _by_group(Xs, Ys, groups, **kwargs):
         parts.append((idx[pu], idx[pr], pw))
         for k in info:
             info[k] += inf[k]
-    pu, pr, pw = (np.concatenate(p) for p in zip(*parts))
+    pu, pr, pw = (np.concatenate(p) for p in zip(*parts, strict=True))
     order = np.lexsort((-pw, pu))
     return radial, pu[order], pr[order], pw[order], sl_in, sl_out, info
 

@@ -121,7 +121,7 @@ def _deflate(out: pl.DataFrame, deflator, base_period) -> pl.DataFrame:
         if len(num) != 1:
             raise SchemaError(problem(None, f"deflator needs exactly one numeric column besides period, has {num}",
                                       fix="Pass a frame with columns period and index (or a dict period -> index)."))
-        index = dict(zip(d["period"].cast(pl.String).to_list(), d[num[0]].to_list()))
+        index = dict(zip(d["period"].cast(pl.String).to_list(), d[num[0]].to_list(), strict=True))
     elif isinstance(deflator, Mapping):
         index = {str(k): v for k, v in deflator.items()}
     else:
