@@ -425,10 +425,10 @@ def sii(
             cols["rii"] = res["rii"]
         if intercept:
             cols["intercept"] = res["intercept"]
-        for s, lvl in zip(sfx, res["levels"]):
+        for s, lvl in zip(sfx, res["levels"], strict=True):
             cols[f"sii_lower{s}"], cols[f"sii_upper{s}"] = lvl["sii"]
         if rii:
-            for s, lvl in zip(sfx, res["levels"]):
+            for s, lvl in zip(sfx, res["levels"], strict=True):
                 cols[f"rii_lower{s}"], cols[f"rii_upper{s}"] = lvl["rii"]
     names = ["sii", *(["rii"] if rii else []), *(["intercept"] if intercept else []),
              *[f"sii_{b}{s}" for s in sfx for b in ("lower", "upper")],

@@ -113,7 +113,7 @@ def check_rows(
     counts = lf.select(
         [m.fill_null(False).sum().alias(f"c{i}") for i, (_, _, m, _) in enumerate(checks)]
     ).collect().row(0)
-    for (column, what, mask, fix), count in zip(checks, counts):
+    for (column, what, mask, fix), count in zip(checks, counts, strict=True):
         if count:
             rows = describe_rows(lf, mask.fill_null(False), keys)
             raise DataError(problem(column, what, rows=rows, total=count, fix=fix))

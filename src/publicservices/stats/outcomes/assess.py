@@ -13,8 +13,8 @@ import polars as pl
 
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
-from publicservices.stats._common import as_indicator_map, require, with_metadata
 from publicservices.keys import GROUP_KEYS
+from publicservices.stats._common import as_indicator_map, require, with_metadata
 from publicservices.stats.outcomes.benchmark import compare_to_benchmark
 from publicservices.stats.outcomes.levels import resolve_levels
 from publicservices.stats.outcomes.standards import distance_to_target, floor_status

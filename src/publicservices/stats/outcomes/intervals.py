@@ -324,7 +324,7 @@ def add_intervals(
     g_v = pl.when(inside).then(_forward(scale, v, kk)).otherwise((g_lo + g_up) / 2.0)
     lin_v = pl.when(inside).then(v).otherwise((lo_s + up_s) / 2.0)
     sup_fields = []
-    for level, (lo_name, up_name) in zip(levels, names):
+    for level, (lo_name, up_name) in zip(levels, names, strict=True):
         if abs(level - s_level) < 1e-12:
             sup_fields += [lo_s.alias(lo_name), up_s.alias(up_name)]
             continue

@@ -67,7 +67,7 @@ def mean_ci(values: IntoExpr, confidence: float | Sequence[float] = 0.95) -> lis
         v.std().alias("stdev"),
         mean.alias("value"),
     ]
-    for level, (lo_name, up_name) in zip(levels, names):
+    for level, (lo_name, up_name) in zip(levels, names, strict=True):
         t = count.map_batches(
             _t_quantile(level + (1.0 - level) / 2.0), return_dtype=F64, is_elementwise=True
         )

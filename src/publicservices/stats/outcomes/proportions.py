@@ -43,7 +43,7 @@ def wilson_limits(x: pl.Expr, n: pl.Expr, k: pl.Expr, levels, names) -> Limits:
     twice_x = 2.0 * x
     at_n = x == n
     fields = []
-    for level, (lo_name, up_name) in zip(levels, names):
+    for level, (lo_name, up_name) in zip(levels, names, strict=True):
         z = z_for(level)
         z2 = z * z
         half = z * (q4 + z2).sqrt()
@@ -119,9 +119,9 @@ def cp_limits(x: pl.Expr, n: pl.Expr, k: pl.Expr, levels, names) -> Limits:
     valid = (n > 0) & (x >= 0) & (x <= n) & k.is_not_null()
     inputs = pl.struct(x.alias("x"), pl.when(valid).then(n).alias("n"), k.alias("k"))
     fields = []
-    for level, pair in zip(levels, names):
+    for level, pair in zip(levels, names, strict=True):
         tail = (1.0 - level) / 2.0
-        for upper, name in zip((False, True), pair):
+        for upper, name in zip((False, True), pair, strict=True):
             mapped = inputs.map_batches(
                 _cp_one(tail, upper), return_dtype=F64, is_elementwise=True
             )

@@ -126,9 +126,9 @@ def poisson_limits(
         # Rows that are not small whole counts read some entry and are discarded below.
         index = x.clip(upper_bound=float(size - 1)).cast(pl.Int64, strict=False)
     fields = []
-    for level, pair in zip(levels, names):
+    for level, pair in zip(levels, names, strict=True):
         tail = (1.0 - level) / 2.0
-        for upper, byar, name in zip((False, True), byar_limits(x, z_for(level)), pair):
+        for upper, byar, name in zip((False, True), byar_limits(x, z_for(level)), pair, strict=True):
             if exact_below <= 0:
                 fields.append((byar * factor).alias(name))
                 continue

@@ -102,7 +102,7 @@ def _resolve_standard(
     if isinstance(standard, str) and standard.lower() in STANDARD_POPULATIONS:
         bands, weights = STANDARD_POPULATIONS[standard.lower()]
         if age_band is not None:
-            standard = dict(zip(bands, weights))
+            standard = dict(zip(bands, weights, strict=True))
         else:
             standard = weights
     if isinstance(standard, pl.DataFrame):
@@ -112,7 +112,7 @@ def _resolve_standard(
                 "Fix: build it like "
                 "publicservices.stats.standard_population()."
             )
-        standard = dict(zip(standard["age_band"].to_list(), standard["standard"].to_list()))
+        standard = dict(zip(standard["age_band"].to_list(), standard["standard"].to_list(), strict=True))
     if isinstance(standard, Mapping):
         if age_band is None:
             raise OptionError(
@@ -304,7 +304,7 @@ def dsr(
     value = pl.col("__ps_s") / wsum * multiplier
     sd_per_event = (pl.col("__ps_v") / (wsum * wsum) / o).sqrt() * multiplier
     limits = []
-    for level, (lo_name, up_name) in zip(levels, names):
+    for level, (lo_name, up_name) in zip(levels, names, strict=True):
         lo, up = byar_limits(o, z_for(level))
         limits += [
             pl.when(shown).then(value + sd_per_event * (lo - o)).alias(lo_name),

@@ -63,16 +63,16 @@ def _slope_unweighted(ts: list[float], ys: list[pl.Expr]) -> pl.Expr:
     n = len(ts)
     st, stt = sum(ts), sum(t * t for t in ts)
     sy = pl.sum_horizontal(ys)
-    sty = pl.sum_horizontal([t * y for t, y in zip(ts, ys)])
+    sty = pl.sum_horizontal([t * y for t, y in zip(ts, ys, strict=True)])
     return (n * sty - sy * st) / (n * stt - st * st)
 
 
 def _slope_weighted(ts: list[float], ws: list[pl.Expr], vs: list[pl.Expr]) -> tuple[pl.Expr, pl.Expr]:
     s1 = pl.sum_horizontal(ws)
-    s2 = pl.sum_horizontal([w * v * t for w, v, t in zip(ws, vs, ts)])
-    s3 = pl.sum_horizontal([w * t for w, t in zip(ws, ts)])
-    s4 = pl.sum_horizontal([w * v for w, v in zip(ws, vs)])
-    s5 = pl.sum_horizontal([w * t * t for w, t in zip(ws, ts)])
+    s2 = pl.sum_horizontal([w * v * t for w, v, t in zip(ws, vs, ts, strict=True)])
+    s3 = pl.sum_horizontal([w * t for w, t in zip(ws, ts, strict=True)])
+    s4 = pl.sum_horizontal([w * v for w, v in zip(ws, vs, strict=True)])
+    s5 = pl.sum_horizontal([w * t * t for w, t in zip(ws, ts, strict=True)])
     det = s1 * s5 - s3 * s3
     slope = (s1 * s2 - s3 * s4) / det
     return slope, slope * slope * det / s1
@@ -175,14 +175,14 @@ def recent_trend(
           for src, tag in (("numerator", "o"), ("denominator", "n"), ("value", "v"), (limits[0], "l"), (limits[1], "u"))],
     )
     complete = (pl.col("_tr_span") == P - 1).fill_null(False)
-    O = [pl.col(f"_tr_o{j}") for j in range(P)]
+    O = [pl.col(f"_tr_o{j}") for j in range(P)]  # noqa: E741 - observed counts, named as in the chi-square formula
     N = [pl.col(f"_tr_n{j}") for j in range(P)]
     V = [pl.col(f"_tr_v{j}") for j in range(P)]
     L = [pl.col(f"_tr_l{j}") for j in range(P)]
     U = [pl.col(f"_tr_u{j}") for j in range(P)]
     work = work.with_columns(
-        *[(o / (n - o)).log().alias(f"_tr_y{j}") for j, (o, n) in enumerate(zip(O, N))],
-        *[((_FINGERTIPS_CI_WIDTH / (u - lo)) ** 2).alias(f"_tr_w{j}") for j, (lo, u) in enumerate(zip(L, U))],
+        *[(o / (n - o)).log().alias(f"_tr_y{j}") for j, (o, n) in enumerate(zip(O, N, strict=True))],
+        *[((_FINGERTIPS_CI_WIDTH / (u - lo)) ** 2).alias(f"_tr_w{j}") for j, (lo, u) in enumerate(zip(L, U, strict=True))],
     )
     Y = [pl.col(f"_tr_y{j}") for j in range(P)]
     W = [pl.col(f"_tr_w{j}") for j in range(P)]
@@ -190,18 +190,18 @@ def recent_trend(
     # proportions: chi-square for trend + logit slopes
     measure = pl.col("measure") if "measure" in work.columns else pl.lit(None, dtype=pl.String)
     prop_ok = (measure == "proportion").fill_null(False) & pl.all_horizontal(
-        [(o > 0) & (o < n) for o, n in zip(O, N)]
+        [(o > 0) & (o < n) for o, n in zip(O, N, strict=True)]
     ).fill_null(False)
     Nt, R = pl.sum_horizontal(N), pl.sum_horizontal(O)
-    RT = pl.sum_horizontal([o * t for o, t in zip(O, ts)])
-    NT = pl.sum_horizontal([n * t for n, t in zip(N, ts)])
-    NT2 = pl.sum_horizontal([n * t * t for n, t in zip(N, ts)])
+    RT = pl.sum_horizontal([o * t for o, t in zip(O, ts, strict=True)])
+    NT = pl.sum_horizontal([n * t for n, t in zip(N, ts, strict=True)])
+    NT2 = pl.sum_horizontal([n * t * t for n, t in zip(N, ts, strict=True)])
     chi_prop = Nt * (Nt * RT - R * NT) ** 2 / (R * (Nt - R) * (Nt * NT2 - NT * NT))
     slope_prop = _slope_unweighted(ts, Y)
     clean_prop = _no_outliers(ts, lambda idx: _slope_unweighted([ts[i] for i in idx], [Y[i] for i in idx]))
 
     # everything else: inverse-variance weighted regression
-    w_ok = pl.all_horizontal([v.is_not_null() & (u > lo) for v, lo, u in zip(V, L, U)]).fill_null(False)
+    w_ok = pl.all_horizontal([v.is_not_null() & (u > lo) for v, lo, u in zip(V, L, U, strict=True)]).fill_null(False)
     slope_w, chi_w = _slope_weighted(ts, W, V)
     clean_w = _no_outliers(
         ts, lambda idx: _slope_weighted([ts[i] for i in idx], [W[i] for i in idx], [V[i] for i in idx])[0]

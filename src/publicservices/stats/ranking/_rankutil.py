@@ -13,8 +13,8 @@ import polars as pl
 
 from publicservices.errors import DataError, IndicatorError, SchemaError, problem
 from publicservices.indicators import Indicator
-from publicservices.stats._common import as_list, require_columns
 from publicservices.keys import GROUP_KEYS
+from publicservices.stats._common import as_list, require_columns
 
 KEY_COLUMNS = ("indicator_id", "area_code", "period", *GROUP_KEYS)
 # One family of areas compared together: indicator x period x comparable set x breakdowns.

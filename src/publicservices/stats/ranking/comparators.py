@@ -29,8 +29,8 @@ import polars as pl
 
 from publicservices.errors import DataError, SchemaError, problem
 from publicservices.indicators import POLARITIES
-from publicservices.stats._common import collect, require_columns
 from publicservices.keys import GROUP_KEYS
+from publicservices.stats._common import collect, require_columns
 
 __all__ = ["nearest_neighbours", "compare_with_neighbours", "DEFAULT_COVARIATES"]
 

@@ -96,7 +96,7 @@ def _mixture_quantiles(cdf_pdf: Callable[[np.ndarray, np.ndarray], tuple[np.ndar
     """
     out = []
     tol = 1e-9 * (hi - lo)
-    for p, x0 in zip(probs, start):
+    for p, x0 in zip(probs, start, strict=True):
         a, b = lo.copy(), hi.copy()
         q = np.where(np.isfinite(x0), x0, 0.5 * (a + b))
         q = np.clip(q, a + tol, b - tol)
