@@ -546,7 +546,7 @@ def test_els_period_start_outside_1800_to_2200_is_an_error(tmp_path, start):
 
 
 def test_csv_header_reads_like_the_file(tmp_path):
-    from publicservices.frame import csv_header
+    from publicservices.csv_files import csv_header
 
     path = tmp_path / "mac.csv"
     path.write_bytes("Area Code,Área,value\rE06000001,1,2\r".encode("cp1252"))

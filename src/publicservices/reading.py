@@ -141,7 +141,7 @@ def read_header(path: str | Path) -> list[str]:
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return list(pl.read_parquet_schema(path))
-        from publicservices.frame import csv_header
+        from publicservices.csv_files import csv_header
 
         # the same decoding as the read itself: any encoding, CR-only line endings
         return csv_header(path)
@@ -274,7 +274,7 @@ def read(path: str | Path, format: str | None = None, **options: Any) -> ReadRes
                 f"(see `publicservices readers`)." + registry.disabled_hint()
             )
         reader = available[format]
-    from publicservices.frame import read_notes
+    from publicservices.csv_files import read_notes
 
     # What it took to read the file (its encoding, line endings, blank lines) goes first in
     # the report, whichever reader read it.
@@ -316,7 +316,8 @@ def read_csv(
     """
     import polars as pl
 
-    from publicservices.frame import read_notes, to_polars, validate_areas, validate_values
+    from publicservices.csv_files import read_notes
+    from publicservices.frame import to_polars, validate_areas, validate_values
 
     path = Path(path)
     mapping = dict(mapping or {})

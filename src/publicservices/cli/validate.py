@@ -79,8 +79,8 @@ def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
 
 
 def _check(path: Path, format_: str | None, kind: str, mapping: dict[str, str], constants: dict[str, str]) -> str:
+    from publicservices.csv_files import read_notes
     from publicservices.errors import DataError
-    from publicservices.frame import read_notes
 
     if kind in ("areas", "spend"):
         from publicservices.frame import validate_areas, validate_spend
