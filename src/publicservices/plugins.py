@@ -55,12 +55,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import os
 import sys
 import time
-import traceback
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +66,20 @@ import pluggy
 
 from publicservices import hookspecs
 from publicservices.errors import IndicatorError, OptionError, PluginError, PublicServicesError
+from publicservices.plugin_info import (
+    ENV_LOAD_PLUGINS,
+    ENV_TRACE_PLUGINS,
+    DemoGenerator,
+    PluginInfo,
+    PluginWarning,
+    Register,
+    describe_exception,
+    env_filter,
+    env_flag,
+    installed_entry_points,
+    normalise_name,
+    short_names,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from publicservices.indicators import Indicator
@@ -95,9 +107,6 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "publicservices.default_plugins.context",
     "publicservices.default_plugins.international",
 )
-ENV_LOAD_PLUGINS = "PUBLICSERVICES_LOAD_PLUGINS"
-ENV_TRACE_PLUGINS = "PUBLICSERVICES_TRACE_PLUGINS"
-ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
 SLOW_PLUGIN_SECONDS = 5.0
 """A third-party plugin whose import and hooks take longer than this is named in a warning."""
 
@@ -110,74 +119,6 @@ _HOOKS: tuple[tuple[str, str], ...] = (
 )
 _KINDS = ", ".join(repr(kind) for _, kind in _HOOKS)
 _LOAD_STAGE = "load"
-
-
-class PluginWarning(UserWarning):
-    """A plugin was disabled, clashed with another, is slow, or the plugin selection names nothing."""
-
-
-@dataclasses.dataclass
-class PluginInfo:
-    """What one plugin is and did: shown by ``publicservices plugins``.
-
-    ``import_seconds`` is the time its import took (``None`` for a plugin object registered
-    in-process), ``hook_seconds`` the time its hooks took; ``conflicts`` lists registrations
-    it lost to a clash (the plugin itself still works).
-    """
-
-    name: str
-    distribution: str | None = None
-    version: str | None = None
-    hooks: list[str] = dataclasses.field(default_factory=list)
-    error: str | None = None
-    builtin: bool = False
-    entry_point: str | None = None
-    import_seconds: float | None = None
-    hook_seconds: float = 0.0
-    conflicts: list[str] = dataclasses.field(default_factory=list)
-
-    @property
-    def status(self) -> str:
-        """``broken`` (disabled), ``conflict`` (working, but lost a clash) or ``ok``."""
-        return "broken" if self.error else "conflict" if self.conflicts else "ok"
-
-    @property
-    def load_seconds(self) -> float:
-        """Import time plus hook time."""
-        return (self.import_seconds or 0.0) + self.hook_seconds
-
-    @property
-    def label(self) -> str:
-        """How messages name the plugin: ``plugin 'health' (publicservices-health)``."""
-        if self.builtin:
-            return f"built-in plugin {self.name!r}"
-        return f"plugin {self.name!r} ({self.distribution or 'in-process'})"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "status": self.status, "load_seconds": round(self.load_seconds, 4)}
-
-
-@dataclasses.dataclass(frozen=True)
-class DemoGenerator:
-    """A sector's demo-data generator, as registered through ``publicservices_demo_data``."""
-
-    sector: str
-    generate: Callable[..., Any]
-    plugin: str
-
-
-class _Register:
-    """The ``register`` callback handed to one plugin's hook (its repr shows in traces)."""
-
-    def __init__(self, kind: str, plugin: str, add: Callable[..., None]) -> None:
-        self.kind, self.plugin, self._add = kind, plugin, add
-
-    def __call__(self, *args: Any, **kwargs: Any) -> None:
-        self._add(*args, **kwargs)
-
-    def __repr__(self) -> str:
-        what = {"sector": "sectors", "indicator": "indicators", "reader": "readers", "demo": "demo data"}[self.kind]
-        return f"<register {what} for plugin {self.plugin!r}>"
 
 
 class PluginRegistry:
@@ -205,7 +146,7 @@ class PluginRegistry:
         self._collected: dict[str, Any] | None = None
         self._trace = self.pm.trace.root.get("load")
         self._tracing = False
-        if _env_flag(ENV_TRACE_PLUGINS):
+        if env_flag(ENV_TRACE_PLUGINS):
             self.enable_tracing()
 
     def enable_tracing(self, writer: Callable[[str], object] | None = None) -> None:
@@ -252,7 +193,7 @@ class PluginRegistry:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - even SystemExit only disables the plugin
-            self._load_errors[module_name] = f"failed to import {module_name!r}: {_describe(exc)}"
+            self._load_errors[module_name] = f"failed to import {module_name!r}: {describe_exception(exc)}"
             return
         finally:
             info.import_seconds = time.perf_counter() - start
@@ -260,17 +201,17 @@ class PluginRegistry:
         self._add_plugin(module, module_name)
 
     def _load_entry_points(self, only: list[str] | None) -> None:
-        installed = list(_entry_points())
+        installed = list(installed_entry_points())
         if only is not None:
-            wanted = {_normalise(n): n for n in only}
+            wanted = {normalise_name(n): n for n in only}
             matched: set[str] = set()
             selected = []
             for dist_name, ep in installed:
-                hit = {_normalise(dist_name), _normalise(ep.name), _normalise(ep.module)} & set(wanted)
+                hit = {normalise_name(dist_name), normalise_name(ep.name), normalise_name(ep.module)} & set(wanted)
                 if hit:
                     selected.append((dist_name, ep))
                     matched |= hit
-            builtins = {_normalise(m) for m in DEFAULT_PLUGINS}
+            builtins = {normalise_name(m) for m in DEFAULT_PLUGINS}
             unknown = [name for key, name in wanted.items() if key not in matched and key not in builtins]
             if unknown:
                 choices = ", ".join(sorted(f"{ep.name} ({dist})" for dist, ep in installed)) or "none"
@@ -298,7 +239,7 @@ class PluginRegistry:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - even SystemExit only disables the plugin
-            self._load_errors[name] = f"failed to import {ep.value!r}: {_describe(exc)}"
+            self._load_errors[name] = f"failed to import {ep.value!r}: {describe_exception(exc)}"
             return info
         finally:
             info.import_seconds = time.perf_counter() - start
@@ -426,7 +367,7 @@ class PluginRegistry:
         suspects = [
             info for info in self._infos.values()
             if info.error and order.index(collected["failed_at"].get(info.name, _LOAD_STAGE)) <= order.index(stage_of[kind])
-            and _normalise(prefix) in _short_names(info)
+            and normalise_name(prefix) in short_names(info)
         ]
         if suspects:
             labels = "; ".join(f"{i.label}: {i.error}" for i in suspects)
@@ -460,7 +401,7 @@ class PluginRegistry:
                     continue
                 others = [p for n, p in self.pm.list_name_plugin() if n != name and p is not None]
                 caller = self.pm.subset_hook_caller(hook_name, remove_plugins=others)
-                register = _Register(kind, name, self._make_add(kind, name, attempts[kind]))
+                register = Register(kind, name, self._make_add(kind, name, attempts[kind]))
                 start = time.perf_counter()
                 try:
                     caller(register=register)
@@ -469,7 +410,7 @@ class PluginRegistry:
                 except PublicServicesError as exc:
                     info.error = f"{hook_name}: {exc}"
                 except BaseException as exc:  # noqa: BLE001 - any failure disables only this plugin
-                    info.error = f"{hook_name} raised {_describe(exc)}"
+                    info.error = f"{hook_name} raised {describe_exception(exc)}"
                 finally:
                     info.hook_seconds += time.perf_counter() - start
                 if info.error:
@@ -641,15 +582,6 @@ class PluginRegistry:
                 warnings.warn(message, PluginWarning, stacklevel=4)
 
 
-def _describe(exc: BaseException) -> str:
-    """``Type: message (file:line)`` for the innermost frame of an exception."""
-    text = f"{type(exc).__name__}: {exc}"
-    frames = traceback.extract_tb(exc.__traceback__)
-    if frames:
-        text += f" ({frames[-1].filename}:{frames[-1].lineno})"
-    return text
-
-
 def _without(generate: Callable[..., Any], ids: set[str]) -> Callable[..., Any]:
     """Wrap a demo generator so that it drops the rows (and truth) of indicators its plugin lost."""
 
@@ -675,47 +607,6 @@ def _without(generate: Callable[..., Any], ids: set[str]) -> Callable[..., Any]:
     return generate_kept
 
 
-def _normalise(name: str) -> str:
-    return name.strip().lower().replace("_", "-").replace(".", "-")
-
-
-def _short_names(info: PluginInfo) -> set[str]:
-    """The names a plugin goes by, with the ``publicservices-`` prefix dropped (for attribution)."""
-    names = {info.name, info.distribution or "", (info.entry_point or "").split(":")[0]}
-    out = set()
-    for name in filter(None, names):
-        norm = _normalise(name)
-        out |= {norm, norm.removeprefix("publicservices-")}
-    return out
-
-
-def _entry_points() -> Iterator[tuple[str, metadata.EntryPoint]]:
-    seen: set[tuple[str, str]] = set()
-    for dist in metadata.distributions():
-        dist_name = dist.metadata["Name"]
-        if not dist_name:
-            continue
-        try:
-            entry_points = list(dist.entry_points)
-        except Exception:  # noqa: BLE001 pragma: no cover - malformed entry_points.txt
-            continue
-        for ep in entry_points:
-            if ep.group == ENTRY_POINT_GROUP and (dist_name, ep.name) not in seen:
-                seen.add((dist_name, ep.name))
-                yield dist_name, ep
-
-
-def _env_filter() -> list[str] | None:
-    raw = os.environ.get(ENV_LOAD_PLUGINS)
-    if raw is None:
-        return None
-    return [n.strip() for n in raw.split(",") if n.strip()]
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 _registry: PluginRegistry | None = None
 
 
@@ -723,7 +614,7 @@ def get_registry() -> PluginRegistry:
     """The process-wide registry, loaded on first use (honouring the env var)."""
     global _registry
     if _registry is None:
-        _registry = PluginRegistry(only=_env_filter())
+        _registry = PluginRegistry(only=env_filter())
     return _registry
 
 

@@ -158,7 +158,7 @@ def _finish(result: PluginCheck, raise_on_failure: bool) -> PluginCheck:
 def _register(registry: Any, plugin: Any, result: PluginCheck) -> set[str]:
     from importlib import metadata
 
-    from publicservices.plugins import ENTRY_POINT_GROUP
+    from publicservices.plugin_info import ENTRY_POINT_GROUP
 
     if not isinstance(plugin, str):
         registry.register(plugin, name=result.plugin)
