@@ -65,15 +65,7 @@ def spine_frame(
     bench = (
         pl.col("benchmark_value").drop_nulls().first() if "benchmark_value" in frame.columns else pl.col("value").median()
     )
-    spread = peers.group_by("indicator_id").agg(
-        pl.col("polarity").first(),
-        pl.col("value").min().alias("_min"),
-        pl.col("value").quantile(0.25, interpolation="linear").alias("_q1"),
-        pl.col("value").quantile(0.75, interpolation="linear").alias("_q3"),
-        pl.col("value").max().alias("_max"),
-        pl.col("value").is_not_null().sum().alias("areas"),
-        bench.alias("benchmark"),
-    )
+    spread = spine_spread(peers, bench)
     area = frame.filter(pl.col("area_code") == area_code).select(
         "indicator_id",
         pl.col("value").alias("area_value"),
@@ -81,28 +73,49 @@ def spine_frame(
         *([pl.col("period")] if "period" in frame.columns else []),
     )
     out = spread.join(area, on="indicator_id", how="left")
-    low_good = pl.col("polarity") == "lower_is_better"
-    out = out.with_columns(
-        pl.when(low_good).then(pl.col("_max")).otherwise(pl.col("_min")).alias("worst"),
-        pl.when(low_good).then(pl.col("_q3")).otherwise(pl.col("_q1")).alias("q25"),
-        pl.when(low_good).then(pl.col("_q1")).otherwise(pl.col("_q3")).alias("q75"),
-        pl.when(low_good).then(pl.col("_min")).otherwise(pl.col("_max")).alias("best"),
-    )
-    # Half-width: the farther extreme from the benchmark maps to the edge of the bar.
-    half = pl.max_horizontal((pl.col("_max") - pl.col("benchmark")).abs(), (pl.col("benchmark") - pl.col("_min")).abs())
-    sign = pl.when(low_good).then(-1.0).otherwise(1.0)
-
-    def scaled(c: str) -> pl.Expr:
-        return pl.when(half > 0).then(0.5 + sign * (pl.col(c) - pl.col("benchmark")) / (2 * half)).otherwise(0.5)
-
-    out = out.with_columns(*(scaled(c).alias(f"x_{c}") for c in ("worst", "q25", "q75", "best")), scaled("area_value").alias("x_area"))
+    out = out.with_columns(*(spine_x(c).alias(f"x_{c}") for c in ("worst", "q25", "q75", "best")), spine_x("area_value").alias("x_area"))
     titles = {i: ind.title for i, ind in indicators.items()}
     units = {i: ind.unit for i, ind in indicators.items()}
     out = out.with_columns(
         pl.col("indicator_id").replace_strict(titles, default=pl.col("indicator_id"), return_dtype=pl.String).alias("title"),
         pl.col("indicator_id").replace_strict(units, default="", return_dtype=pl.String).alias("unit"),
     )
-    return out.drop("_min", "_q1", "_q3", "_max").sort("indicator_id")
+    return out.drop("_min", "_q1", "_q3", "_max", "_half").sort("indicator_id")
+
+
+def spine_spread(frame: pl.DataFrame, benchmark: pl.Expr, *, midrange: bool = False) -> pl.DataFrame:
+    """Per indicator, the spread of areas a spine bar draws, oriented so that better is right.
+
+    ``worst``, ``q25``, ``q75``, ``best`` (quartiles by linear interpolation, swapped when lower
+    is better), the ``benchmark`` at the centre (``midrange``: the middle of the range where
+    there is none) and ``_half``, the distance from the benchmark to the farther extreme, which
+    maps to the edge of the bar. One definition for the notebook chart and the site's pages.
+    """
+    low_good = pl.col("polarity") == "lower_is_better"
+    spread = frame.group_by("indicator_id").agg(
+        pl.col("polarity").first(),
+        pl.col("value").min().alias("_min"),
+        pl.col("value").quantile(0.25, interpolation="linear").alias("_q1"),
+        pl.col("value").quantile(0.75, interpolation="linear").alias("_q3"),
+        pl.col("value").max().alias("_max"),
+        pl.col("value").is_not_null().sum().alias("areas"),
+        benchmark.alias("benchmark"),
+    )
+    if midrange:
+        spread = spread.with_columns(pl.coalesce("benchmark", (pl.col("_min") + pl.col("_max")) / 2).alias("benchmark"))
+    return spread.with_columns(
+        pl.when(low_good).then(pl.col("_max")).otherwise(pl.col("_min")).alias("worst"),
+        pl.when(low_good).then(pl.col("_q3")).otherwise(pl.col("_q1")).alias("q25"),
+        pl.when(low_good).then(pl.col("_q1")).otherwise(pl.col("_q3")).alias("q75"),
+        pl.when(low_good).then(pl.col("_min")).otherwise(pl.col("_max")).alias("best"),
+        pl.max_horizontal((pl.col("_max") - pl.col("benchmark")).abs(), (pl.col("benchmark") - pl.col("_min")).abs()).alias("_half"),
+    )
+
+
+def spine_x(column: str) -> pl.Expr:
+    """Where ``column`` falls on the bar: 0.5 at the benchmark, 0 and 1 at the edges, better to the right."""
+    sign = pl.when(pl.col("polarity") == "lower_is_better").then(-1.0).otherwise(1.0)
+    return pl.when(pl.col("_half") > 0).then(0.5 + sign * (pl.col(column) - pl.col("benchmark")) / (2 * pl.col("_half"))).otherwise(0.5)
 
 
 def spine_chart(

@@ -83,29 +83,15 @@ def spine_rows(latest: pl.DataFrame, titles: Mapping[str, str], units: Mapping[s
     the worst area to the best through the quartiles, the benchmark at the centre, better to
     the right.
     """
-    low_good = pl.col("polarity") == "lower_is_better"
-    spread = latest.group_by("indicator_id").agg(
-        pl.col("polarity").first(),
-        pl.col("value").min().alias("_min"),
-        pl.col("value").quantile(0.25, interpolation="linear").alias("_q1"),
-        pl.col("value").quantile(0.75, interpolation="linear").alias("_q3"),
-        pl.col("value").max().alias("_max"),
-        pl.col("benchmark_value").drop_nulls().first().alias("benchmark"),
-    ).with_columns(pl.coalesce("benchmark", (pl.col("_min") + pl.col("_max")) / 2).alias("benchmark"))
-    spread = spread.with_columns(
-        pl.when(low_good).then(pl.col("_max")).otherwise(pl.col("_min")).alias("worst"),
-        pl.when(low_good).then(pl.col("_q3")).otherwise(pl.col("_q1")).alias("q25"),
-        pl.when(low_good).then(pl.col("_q1")).otherwise(pl.col("_q3")).alias("q75"),
-        pl.when(low_good).then(pl.col("_min")).otherwise(pl.col("_max")).alias("best"),
-        pl.max_horizontal((pl.col("_max") - pl.col("benchmark")).abs(), (pl.col("benchmark") - pl.col("_min")).abs()).alias("_half"),
-    )
+    from publicservices.charts.spine import spine_spread, spine_x
+
+    spread = spine_spread(latest, pl.col("benchmark_value").drop_nulls().first(), midrange=True)
     rows = latest.select("area_code", "indicator_id", pl.col("value").alias("area_value"),
                          pl.col("comparison_95").cast(pl.String).fill_null("not compared").alias("category")).join(
         spread.drop("polarity"), on="indicator_id", how="inner").join(latest.select("indicator_id", "polarity").unique("indicator_id"), on="indicator_id")
-    sign = pl.when(low_good).then(-1.0).otherwise(1.0)
 
     def scaled(c: str) -> pl.Expr:
-        return pl.when(pl.col("_half") > 0).then(0.5 + sign * (pl.col(c) - pl.col("benchmark")) / (2 * pl.col("_half"))).otherwise(0.5).round(4)
+        return spine_x(c).round(4)
 
     unit = pl.col("indicator_id").replace_strict(dict(units), default="", return_dtype=pl.String)
     return rows.select(
