@@ -121,7 +121,8 @@ class Dataset:
     ) -> Dataset:
         """A new Dataset restricted to some sectors, indicators, areas or periods.
 
-        Unknown names raise rather than silently giving an empty dataset.
+        Unknown names raise rather than silently giving an empty dataset, with the close
+        matches; areas may be given by code or by name.
         """
         keep_ids = set(self.indicators)
         if sector is not None:
@@ -135,8 +136,9 @@ class Dataset:
         values = self.values.filter(pl.col("indicator_id").is_in(sorted(keep_ids)))
         area_frame, spend = self.areas, self.spend
         if areas is not None:
-            wanted = _as_set(areas)
-            _check_known("area", wanted, set(self.areas.get_column("area_code").to_list()))
+            from publicservices.naming import area_codes
+
+            wanted = set(area_codes(sorted(_as_set(areas)), self.areas, function="Dataset.filter"))
             values = values.filter(pl.col("area_code").is_in(sorted(wanted)))
             area_frame = area_frame.filter(pl.col("area_code").is_in(sorted(wanted)))
             spend = spend.filter(pl.col("area_code").is_in(sorted(wanted)))
@@ -304,12 +306,11 @@ def _as_set(value: str | Iterable[str]) -> set[str]:
 
 
 def _check_known(kind: str, wanted: set[str], known: set[str]) -> None:
-    unknown = sorted(wanted - known)
-    if unknown:
-        raise DataError(
-            f"unknown {kind}(s): {', '.join(map(repr, unknown[:10]))}.\n"
-            f"Fix: choose from {', '.join(sorted(known)[:20])}{' ...' if len(known) > 20 else ''}."
-        )
+    missing = sorted(wanted - known)
+    if missing:
+        from publicservices.naming import unknown
+
+        raise unknown(kind, missing, known, function="Dataset.filter")
 
 
 def _safe_name(name: str) -> str:

@@ -105,7 +105,8 @@ def _latest(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col(order) == latest)
 
 
-def _pick_indicator(frame: pl.DataFrame, indicators: Mapping[str, Indicator], indicator: str | Indicator | None) -> Indicator | None:
+def _pick_indicator(frame: pl.DataFrame, indicators: Mapping[str, Indicator], indicator: str | Indicator | None,
+                    function: str = "this result") -> Indicator | None:
     if isinstance(indicator, Indicator):
         return indicator
     ids = frame.get_column("indicator_id").drop_nulls().unique(maintain_order=True).cast(pl.String).to_list() \
@@ -123,12 +124,24 @@ def _pick_indicator(frame: pl.DataFrame, indicators: Mapping[str, Indicator], in
         if not ids:  # an empty frame: every statistic after this would have nothing to work on
             raise DataError(f"indicator {indicator!r} has no rows: the data is empty.\n"
                             "Fix: check the filters (period=, breakdown=) and that the data holds this indicator.")
-        raise DataError(f"indicator {indicator!r} is not in this result.\nFix: use one of {', '.join(ids[:10])}.")
+        from publicservices.naming import unknown
+
+        raise unknown("indicator", [indicator], ids, function=function)
     return indicators.get(indicator) or None
 
 
-def _one(frame: pl.DataFrame, column: str, value: Any) -> pl.DataFrame:
-    return frame.filter(pl.col(column) == value) if value is not None and column in frame.columns else frame
+def _one(frame: pl.DataFrame, column: str, value: Any, function: str = "this result") -> pl.DataFrame:
+    """The rows whose ``column`` is ``value``; a value the frame does not hold is an error that
+    names the close matches and the values there are (never an empty frame met later)."""
+    if value is None or column not in frame.columns:
+        return frame
+    rows = frame.filter(pl.col(column) == value)
+    if rows.height == 0 and frame.height:
+        from publicservices.naming import unknown
+
+        what = {"indicator_id": "indicator", "area_code": "area"}.get(column, column)
+        raise unknown(what, [value], frame.get_column(column).drop_nulls().cast(pl.String).unique().to_list(), function=function)
+    return rows
 
 
 # -- groups: comparable set x breakdowns ------------------------------------------------------

@@ -316,11 +316,11 @@ def funnel_check(
     values, ds = _unpack(data)
     dataset = dataset or ds
     inds = _indicator_map(indicators, dataset)
-    ind = indicator if isinstance(indicator, Indicator) else _pick_indicator(values, inds, indicator)
+    ind = indicator if isinstance(indicator, Indicator) else _pick_indicator(values, inds, indicator, "funnel_check")
     if ind is None:
         raise SchemaError("funnel_check needs the indicator's definition.\nFix: pass indicator= an Indicator, or a Dataset.")
-    rows = _one(values, "indicator_id", ind.id) if "indicator_id" in values.columns else values
-    rows = _one(rows, "period", period) if period else _latest(rows)
+    rows = _one(values, "indicator_id", ind.id, "funnel_check") if "indicator_id" in values.columns else values
+    rows = _one(rows, "period", period, "funnel_check") if period else _latest(rows)
     if rows.height == 0:
         raise DataError(f"no values for {ind.title} ({ind.id})" + (f" in period {period!r}" if period else "") + ".\n"
                         "Fix: choose an indicator and period present in the data.")

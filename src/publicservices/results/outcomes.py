@@ -245,6 +245,7 @@ def compare(
     *,
     period: str | Sequence[str] | None = None,
     all_periods: bool = False,
+    area: str | Sequence[str] | None = None,
     indicators: IndicatorsLike = None,
     areas: pl.DataFrame | None = None,
     benchmark: str | float | Mapping[str, float] = "national",
@@ -262,6 +263,8 @@ def compare(
         indicator: one indicator id or a list (default: all).
         period: period label(s) to keep (default: each indicator's latest).
         all_periods: keep every period.
+        area: keep these areas, by code or by name as the data spell it (every area is still
+            compared with the same benchmark).
         benchmark: ``"national"``, ``"region"``, an area code or a number.
         options: passed on to ``outcomes`` (``fdr=0.05``, ``confidence=`` ...).
 
@@ -276,13 +279,19 @@ def compare(
     inds = _indicator_map(indicators, dataset)
     if indicator is not None:
         wanted = [indicator] if isinstance(indicator, str) else list(indicator)
-        unknown = [i for i in wanted if i not in set(values.get_column("indicator_id").unique().to_list())]
-        if unknown:
-            known = sorted(values.get_column("indicator_id").unique().to_list())
-            raise DataError(f"no values for indicator(s) {', '.join(map(repr, unknown))}.\n"
-                            f"Fix: use one of {', '.join(known[:12])}{' ...' if len(known) > 12 else ''}.")
+        known = values.get_column("indicator_id").unique().to_list()
+        missing = [i for i in wanted if i not in set(known)]
+        if missing:
+            from publicservices.naming import unknown
+
+            raise unknown("indicator", missing, known, function="compare")
         values = values.filter(pl.col("indicator_id").is_in(wanted))
     areas = areas if areas is not None else getattr(dataset, "areas", None)
+    codes = None
+    if area is not None:
+        from publicservices.naming import area_codes
+
+        codes = area_codes(area, areas if areas is not None else values.select("area_code").unique(), function="compare")
     full = assess_outcomes(values, inds or None, benchmark=benchmark, areas=areas, **options)
     if "area_role" in full.columns:  # the benchmark rows did their job: the result is about areas
         full = full.filter(pl.col("area_role") != "benchmark")
@@ -290,11 +299,17 @@ def compare(
         frame = full
     elif period is not None:
         wanted_p = [period] if isinstance(period, str) else list(period)
+        present = full.get_column("period").unique().to_list()
+        missing_p = [p for p in wanted_p if p not in set(present)]
+        if missing_p:
+            from publicservices.naming import unknown
+
+            raise unknown("period", missing_p, present, function="compare")
         frame = full.filter(pl.col("period").is_in(wanted_p))
-        if frame.height == 0:
-            raise DataError(f"no rows for period(s) {', '.join(map(repr, wanted_p))}.\nFix: choose periods present in the data.")
     else:
         frame = _latest(full)
+    if codes is not None:
+        frame, full = frame.filter(pl.col("area_code").is_in(codes)), full.filter(pl.col("area_code").is_in(codes))
     return OutcomeResult(frame, dataset=dataset, indicators=inds, areas=areas, history=full)
 
 

@@ -233,14 +233,14 @@ def rank_areas(
     values, ds = _unpack(data)
     dataset = dataset or ds
     inds = _indicator_map(indicators, dataset)
-    ind = indicator if isinstance(indicator, Indicator) else _pick_indicator(values, inds, indicator)
+    ind = indicator if isinstance(indicator, Indicator) else _pick_indicator(values, inds, indicator, "rank_areas")
     if ind is None:
         raise SchemaError("rank_areas needs the indicator's definition.\nFix: pass indicator= an Indicator, or a Dataset.")
     if getattr(ind, "role", "outcome") == "context":
         raise DataError(f"{ind.title} ({ind.id}) is a context indicator: it describes areas and is not ranked as a comparison.\n"
                         "Fix: rank an outcome indicator; use context indicators to explain or group areas.")
-    rows = _one(values, "indicator_id", ind.id) if "indicator_id" in values.columns else values
-    rows = _one(rows, "period", period) if period else _latest(rows)
+    rows = _one(values, "indicator_id", ind.id, "rank_areas") if "indicator_id" in values.columns else values
+    rows = _one(rows, "period", period, "rank_areas") if period else _latest(rows)
     if "lower_95" not in rows.columns:
         from publicservices.stats import add_intervals
 

@@ -181,7 +181,9 @@ def spend_vs_outcome(data: Any, indicator: str | Indicator, *, period: str | Non
     inds = _indicator_map(options.pop("indicators", None), dataset)
     ind = indicator if isinstance(indicator, Indicator) else inds.get(indicator)
     if ind is None:
-        raise DataError(f"unknown indicator {indicator!r}.\nFix: use one of {', '.join(sorted(inds)[:12])}.")
+        from publicservices.naming import unknown
+
+        raise unknown("indicator", [indicator], inds, function="spend_vs_outcome")
     groups = present_keys(values)
     if groups:
         # one assessment per comparable set and breakdown: never pooled, never repeated
