@@ -414,3 +414,11 @@ def test_a_plain_values_frame_is_checked_at_the_door():
     areas = pl.DataFrame({"area_code": [dt.date(2020, 1, 1)] * 3, "area_name": ["a", "b", "c"]})
     with pytest.raises(SchemaError, match="'area_code' holds Date values"):
         assess_outcomes(values.with_columns(pl.lit(100.0).alias("denominator")), [PROP], areas=areas)
+
+
+def test_the_summary_never_singles_out_one_of_many_areas_tied_at_certainty():
+    import publicservices as ps
+
+    summary = ps.compare(ps.demo(), "health.ae_4hr").summary()
+    assert "most likely to be truly worse" not in summary
+    assert "73 areas are truly worse than the benchmark with probability 100.0%: too many to single one out" in summary

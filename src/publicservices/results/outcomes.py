@@ -131,12 +131,18 @@ class OutcomeResult(Result):
             sentences.append(f"{plural(confident, 'area')} {'is' if confident == 1 else 'are'} confidently {side} of "
                              f"{format_number(ind.floor, unit=unit)}, and {possible:,} possibly.")
         if "prob_worse" in rows.columns and polarity != "no_judgement":
-            worst = with_value.filter(pl.col("prob_worse").is_not_null()).sort("prob_worse", descending=True).head(1)
-            if worst.height and worst.get_column("prob_worse")[0] >= 0.95:
-                row = _with_names(worst, self.areas).row(0, named=True)
+            ranked = with_value.filter(pl.col("prob_worse").is_not_null()).sort("prob_worse", descending=True)
+            top = ranked.get_column("prob_worse")[0] if ranked.height else None
+            # probabilities that print alike are a tie: naming one area would pick it by chance
+            tied = ranked.filter(pl.col("prob_worse").round(3) == round(top, 3)) if top is not None else ranked
+            if top is not None and top >= 0.95 and tied.height == 1:
+                row = _with_names(tied, self.areas).row(0, named=True)
                 name = row.get("area_name") or row["area_code"]
                 sentences.append(f"{name} is the area most likely to be truly worse than the benchmark "
                                  f"({format_number(row['value'], unit=unit)}; probability {row['prob_worse']:.1%}).")
+            elif top is not None and top >= 0.95:
+                sentences.append(f"{tied.height:,} areas are truly worse than the benchmark with probability {top:.1%}: "
+                                 "too many to single one out as the worst.")
         trend = _counts(rows, "recent_trend")
         better = sum(v for k, v in trend.items() if "getting better" in k.lower())
         worse = sum(v for k, v in trend.items() if "getting worse" in k.lower())
