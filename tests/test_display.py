@@ -123,7 +123,16 @@ def value_result() -> ValueResult:
     return ValueResult.from_frame(frame, indicators=[SHARE], areas=AREAS)
 
 
+def international_result():
+    from publicservices.results import compare_internationally
+
+    frame = pl.DataFrame({"indicator_id": ["demo.share"] * 4, "area_code": CODES[:4], "period": ["2022"] * 4,
+                          "value": [97.1, 96.0, 99.4, 90.2], "standard_error": [0.6, 0.5, 0.7, 1.1]})
+    return compare_internationally(frame, CODES[0], indicators=[SHARE], n_boot=200)
+
+
 CASES = {
+    "international": international_result,
     "outcomes": outcome_result,
     "funnel": funnel_result,
     "ranking": ranking_result,

@@ -74,6 +74,8 @@ _EXPORTS: dict[str, str] = {
     "rank_areas": "publicservices.results",
     "grade_areas": "publicservices.results",
     "compare_internationally": "publicservices.results",
+    "area_profile": "publicservices.results",
+    "AreaProfileResult": "publicservices.results",
     "InternationalResult": "publicservices.results",
     "OutcomeResult": "publicservices.results",
     "FairnessResult": "publicservices.results",
@@ -114,6 +116,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from publicservices.plugins import registered_indicators, registered_sectors
     from publicservices.reading import LoadReport, Reader, ReadResult, read, read_csv, readers
     from publicservices.results import (
+        AreaProfileResult,
         FairnessResult,
         FunnelResult,
         InternationalResult,
@@ -121,6 +124,7 @@ if TYPE_CHECKING:  # pragma: no cover
         RankingResult,
         ReportCardResult,
         ValueResult,
+        area_profile,
         compare,
         compare_internationally,
         funnel_check,

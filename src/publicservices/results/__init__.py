@@ -36,6 +36,7 @@ from publicservices.results.fairness import FairnessResult, decile_values, postc
 from publicservices.results.funnel import FunnelResult, funnel_check
 from publicservices.results.international import InternationalResult, compare_internationally
 from publicservices.results.outcomes import OutcomeResult, compare
+from publicservices.results.profile import AreaProfileResult, area_profile
 from publicservices.results.ranking import RankingResult, rank_areas
 from publicservices.results.report_cards import ReportCardResult, grade_areas
 from publicservices.results.value import ValueResult, spend_vs_outcome
@@ -49,6 +50,7 @@ __all__ = [
     "RankingResult",
     "ReportCardResult",
     "InternationalResult",
+    "AreaProfileResult",
     "compare",
     "postcode_lottery",
     "spend_vs_outcome",
@@ -56,5 +58,6 @@ __all__ = [
     "rank_areas",
     "grade_areas",
     "compare_internationally",
+    "area_profile",
     "decile_values",
 ]

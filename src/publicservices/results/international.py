@@ -59,7 +59,8 @@ class InternationalResult(Result):
             if average.height:
                 a = average.row(0, named=True)
                 gap = a["difference"]
-                text += (f" It is {format_number(abs(gap), unit=unit)} {'above' if gap >= 0 else 'below'} the average of the "
+                gap_unit = "percentage points" if unit == "%" else unit  # a difference of percentages is in points
+                text += (f" It is {format_number(abs(gap), unit=gap_unit)} {'above' if gap >= 0 else 'below'} the average of the "
                          f"{first['n_countries'] or others.height + 1:,} countries (95% interval "
                          f"{format_number(a['difference_lower'])} to {format_number(a['difference_upper'])}: "
                          f"{a['comparison']}).")

@@ -1,0 +1,231 @@
+"""How is my area doing? One area's comparisons, trends, inequalities, similar areas and spend, in one call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from publicservices.display import Column, format_number, join_words, plural
+from publicservices.keys import GROUP_KEYS
+from publicservices.results._base import Result, _unpack
+from publicservices.results.outcomes import OutcomeResult, compare
+
+__all__ = ["AreaProfileResult", "area_profile"]
+
+_BETTER = ("better", "higher")
+_WORSE = ("worse", "lower")
+
+
+class AreaProfileResult(Result):
+    """One area against the benchmark on every indicator, with its trends, the gaps between
+    its groups, its most similar areas and what it achieves for its spend.
+
+    Frame: one row per indicator (latest period) for the area: ``value`` with its 95%
+    interval, ``benchmark_value``, ``comparison_95``, ``recent_trend``, ``peer_mean`` (the mean
+    of its similar areas) and, where spend is given, ``assessment`` (against the outcome
+    expected for its spend and need). Charts: ``spine`` (default) and ``page`` (the spine and
+    the trend of its first concern).
+    """
+
+    kind = "profile"
+    title = "Area profile"
+    default_chart = "spine"
+
+    def __init__(self, frame: pl.DataFrame, *, outcomes: OutcomeResult, area: str, neighbours: list[str],
+                 gaps: pl.DataFrame | None = None, **kwargs: Any) -> None:
+        super().__init__(frame, **kwargs)
+        self.outcomes, self.area, self.neighbours = outcomes, area, neighbours
+        self.gaps = gaps if gaps is not None else pl.DataFrame()
+
+    def _name(self, code: str) -> str:
+        if self.areas is not None and "area_name" in self.areas.columns:
+            found = self.areas.filter(pl.col("area_code") == code).get_column("area_name")
+            if found.len() and found[0]:
+                return str(found[0])
+        return code
+
+    def _title(self) -> str:
+        return f"{self.title}: {self._name(self.area)}"
+
+    def _titles(self, rows: pl.DataFrame) -> list[str]:
+        return [self.indicators[i].title if i in self.indicators else i for i in rows.get_column("indicator_id").to_list()]
+
+    def sentences(self) -> list[str]:
+        f = self._frame
+        name = self._name(self.area)
+        periods = sorted(set(f.get_column("period").to_list()))
+        out = [f"{name} ({self.area}): {plural(f.get_column('indicator_id').n_unique(), 'indicator')}, "
+               f"in {'their latest periods, ' if len(periods) > 1 else ''}{join_words(periods[-3:])}."]
+        cmp = pl.col("comparison_95").cast(pl.String)
+        strengths = f.filter(cmp.is_in(_BETTER))
+        concerns = f.filter(cmp.is_in(_WORSE))
+        if strengths.height:
+            out.append(f"Strengths, better than the benchmark at 95% confidence: {join_words(self._titles(strengths))}.")
+        if concerns.height:
+            out.append(f"Concerns, worse than the benchmark at 95% confidence: {join_words(self._titles(concerns))}.")
+        if not strengths.height and not concerns.height:
+            out.append("No indicator is better or worse than the benchmark at 95% confidence: the differences "
+                       "seen could be chance.")
+        if "recent_trend" in f.columns:
+            trend = pl.col("recent_trend").cast(pl.String).str.to_lowercase()
+            up = f.filter(trend.str.contains("getting better"))
+            down = f.filter(trend.str.contains("getting worse"))
+            if up.height or down.height:
+                words = []
+                if up.height:
+                    words.append(f"getting better on {join_words(self._titles(up))}")
+                if down.height:
+                    words.append(f"getting worse on {join_words(self._titles(down))}")
+                out.append(f"Over the latest five periods it is {' and '.join(words)}.")
+        if self.gaps.height:
+            g = self.gaps.row(0, named=True)
+            title = self.indicators[g["indicator_id"]].title if g["indicator_id"] in self.indicators else g["indicator_id"]
+            unit = self.indicators[g["indicator_id"]].unit if g["indicator_id"] in self.indicators else ""
+            out.append(f"Its widest gap between groups: {title} by {g['breakdown']}, from "
+                       f"{format_number(g['low'], unit=unit)} ({g['low_group']}) to {format_number(g['high'], unit=unit)} "
+                       f"({g['high_group']}).")
+        if self.neighbours:
+            out.append(f"The areas most like it: {join_words([self._name(c) for c in self.neighbours])}.")
+        if "assessment" in f.columns and f.get_column("assessment").drop_nulls().len():
+            short = f.with_columns(pl.col("assessment").cast(pl.String).str.extract(r"(more|less|higher|lower|as) (?:than )?expected")
+                                   .alias("_a"))
+            more = short.filter(pl.col("_a").is_in(["more", "higher"]))
+            less = short.filter(pl.col("_a").is_in(["less", "lower"]))
+            text = "For its spend and need it achieves "
+            parts = []
+            if more.height:
+                parts.append(f"more than expected on {join_words(self._titles(more))}")
+            if less.height:
+                parts.append(f"less than expected on {join_words(self._titles(less))}")
+            out.append(text + (" and ".join(parts) if parts else "what would be expected on every indicator with spend") + ".")
+        return out
+
+    def _columns(self) -> Sequence[Column]:
+        cols = [Column("indicator", "indicator"), Column("period", "period"),
+                Column("value", "value", kind="number"),
+                Column("lower_95", "95% interval", kind="interval", upper="upper_95"),
+                Column("benchmark_value", "benchmark", kind="number"),
+                Column("comparison_95", "compared with benchmark", kind="category")]
+        if "peer_mean" in self._frame.columns:
+            cols.append(Column("peer_mean", "similar areas (mean)", kind="number"))
+        if "recent_trend" in self._frame.columns:
+            cols.append(Column("recent_trend", "recent trend", kind="category"))
+        return cols
+
+    def _display_frame(self) -> tuple[pl.DataFrame, str | None]:
+        titles = {i: d.title for i, d in self.indicators.items()}
+        return self._frame.with_columns(pl.col("indicator_id").replace_strict(titles, default=pl.col("indicator_id"),
+                                                                              return_dtype=pl.String).alias("indicator")), None
+
+    def _chart_spine(self, **options: Any) -> Any:
+        return self.outcomes.chart("spine", area=self.area, **options)
+
+    def _chart_page(self, **options: Any) -> Any:
+        """The spine chart above the trend of the area's first concern (or first indicator)."""
+        import altair as alt
+
+        cmp = pl.col("comparison_95").cast(pl.String)
+        concerns = self._frame.filter(cmp.is_in(_WORSE)).get_column("indicator_id")
+        first = concerns[0] if concerns.len() else self._frame.get_column("indicator_id")[0]
+        parts = [self._chart_spine(**options), self.outcomes.chart("trend", area=self.area, indicator=first)]
+        descriptions = [p.description for p in parts]
+        for part in parts:  # Vega-Lite keeps descriptions and metadata at the top of a page only
+            part.usermeta = alt.Undefined
+        return alt.vconcat(*parts).properties(description=" ".join(descriptions),
+                                               usermeta={"publicservices": {"kind": "profile", "description": " ".join(descriptions)}})
+
+
+def area_profile(data: Any, area: str, *, k: int = 5, **options: Any) -> AreaProfileResult:
+    """How is ``area`` doing? Every indicator against the benchmark, trends, gaps, similar areas and spend.
+
+    Method: :func:`publicservices.compare` for every indicator (each area against the
+    benchmark at 95% and 99.8%, the recent trend); the similar areas are its ``k`` nearest
+    neighbours on the areas' characteristics (:func:`publicservices.stats.nearest_neighbours`),
+    and ``peer_mean`` is their mean value; the widest gap is the largest range between groups
+    of one breakdown (sex, age, deprivation decile) in the area's latest values; where the data
+    give spend, each indicator's assessment against the outcome expected for the spend and need
+    (:func:`publicservices.stats.value_for_money`).
+
+    Parameters:
+        data: a Dataset (``ps.demo()``, or one read from published files).
+        area: the area's code, or its name as the data spell it.
+        k: how many similar areas.
+        options: passed on to :func:`publicservices.compare` (``benchmark=`` ...).
+
+    Example:
+        >>> import publicservices as ps                                      # doctest: +SKIP
+        >>> ps.area_profile(ps.demo(), "Eskelham")                            # doctest: +SKIP
+    """
+    from publicservices.errors import PublicServicesError
+    from publicservices.naming import area_codes
+
+    values, dataset = _unpack(data, benchmarks=True)
+    areas = getattr(dataset, "areas", None)
+    code = area_codes(area, areas if areas is not None else values.select("area_code").unique(), function="area_profile")[0]
+    outcomes = compare(data, **options)
+    mine = outcomes.frame.filter(pl.col("area_code") == code)
+    if mine.height == 0:
+        from publicservices.errors import DataError
+
+        raise DataError(f"area_profile: {area!r} has no compared values (it is a benchmark, or has no data).\n"
+                        "Fix: choose an area that is compared, such as one in the areas list of the data.")
+    whole = [c for c in GROUP_KEYS if c in mine.columns and c != "comparable_set"]
+    if whole:  # the area's own row per indicator is its whole population; breakdowns feed the gaps
+        from publicservices.keys import is_whole_population
+
+        mine = mine.filter(pl.all_horizontal(is_whole_population(c) for c in whole))
+    neighbours: list[str] = []
+    if areas is not None and areas.height > k + 1:
+        from publicservices.stats import nearest_neighbours
+
+        try:
+            units = areas.filter(pl.col("area_code").is_in(outcomes.frame.get_column("area_code").unique().implode()))
+            found = nearest_neighbours(units, k=k)
+            neighbours = found.filter(pl.col("area_code") == code).sort("rank").get_column("neighbour_code").to_list()
+        except PublicServicesError:
+            neighbours = []
+    if neighbours:
+        peer = (outcomes.frame.filter(pl.col("area_code").is_in(neighbours)).group_by("indicator_id")
+                .agg(pl.col("value").mean().alias("peer_mean")))
+        mine = mine.join(peer, on="indicator_id", how="left")
+    spend = getattr(dataset, "spend", None)
+    if spend is not None and spend.height:
+        from publicservices.stats import value_for_money
+
+        try:
+            vfm = value_for_money(dataset).filter(pl.col("area_code") == code)
+            mine = mine.join(vfm.select("indicator_id", "period", "assessment"), on=["indicator_id", "period"], how="left")
+        except PublicServicesError:
+            pass
+    gaps = _gaps(values, code)
+    return AreaProfileResult(mine.sort("indicator_id"), outcomes=outcomes, area=code, neighbours=neighbours, gaps=gaps,
+                             dataset=dataset, indicators=outcomes.indicators, areas=areas)
+
+
+def _gaps(values: pl.DataFrame, code: str) -> pl.DataFrame:
+    """Per breakdown of the area's latest values: the lowest and highest group, widest (relative) first."""
+    kinds = [c for c in ("sex", "age", "category") if c in values.columns]
+    parts = []
+    rows = values.filter(pl.col("area_code") == code, pl.col("value").is_not_null())
+    if rows.height == 0:
+        return pl.DataFrame()
+    latest = rows.group_by("indicator_id").agg(pl.col("period_start").max().alias("_p")) if "period_start" in rows.columns else None
+    if latest is not None:
+        rows = rows.join(latest, on="indicator_id").filter(pl.col("period_start") == pl.col("_p")).drop("_p")
+    for kind in kinds:
+        label = pl.col("category_type") if kind == "category" and "category_type" in rows.columns else pl.lit(kind)
+        groups = rows.filter(pl.col(kind).is_not_null() & (pl.col(kind).cast(pl.String) != ""))
+        spread = (groups.with_columns(label.cast(pl.String).alias("breakdown"))
+                  .group_by("indicator_id", "breakdown")
+                  .agg(pl.len().alias("n"), pl.col("value").min().alias("low"), pl.col("value").max().alias("high"),
+                       pl.col(kind).cast(pl.String).sort_by("value").first().alias("low_group"),
+                       pl.col(kind).cast(pl.String).sort_by("value").last().alias("high_group"))
+                  .filter(pl.col("n") > 1))
+        parts.append(spread)
+    if not parts:
+        return pl.DataFrame()
+    out = pl.concat(parts, how="vertical_relaxed")
+    return out.with_columns(((pl.col("high") - pl.col("low")) / pl.col("high").abs()).alias("relative_gap")).sort(
+        "relative_gap", descending=True, nulls_last=True)

@@ -1,0 +1,79 @@
+"""ps.area_profile: one area's comparisons, trends, gaps, similar areas and spend, checked against the pieces."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+import publicservices as ps
+from publicservices.errors import DataError
+from publicservices.indicators import Indicator
+from publicservices.results.profile import _gaps
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return ps.demo()
+
+
+@pytest.fixture(scope="module")
+def profile(demo):
+    return ps.area_profile(demo, "Eskelham")
+
+
+def test_strengths_and_concerns_are_the_areas_comparisons(demo, profile):
+    assert profile.area == "X06000001"
+    compared = ps.compare(demo).frame.filter(pl.col("area_code") == "X06000001")
+    better = compared.filter(pl.col("comparison_95").cast(pl.String) == "better").get_column("indicator_id").to_list()
+    worse = compared.filter(pl.col("comparison_95").cast(pl.String) == "worse").get_column("indicator_id").to_list()
+    text = profile.summary()
+    strengths = next(s for s in profile.sentences() if s.startswith("Strengths"))
+    concerns = next(s for s in profile.sentences() if s.startswith("Concerns"))
+    assert all(demo.indicators[i].title in strengths for i in better)
+    assert all(demo.indicators[i].title in concerns for i in worse)
+    assert not any(demo.indicators[i].title in strengths for i in worse)
+    assert profile.frame.height == len(demo.indicators) and "Eskelham (X06000001)" in text
+
+
+def test_similar_areas_are_its_nearest_neighbours_and_peer_mean_their_mean(demo, profile):
+    from publicservices.stats import nearest_neighbours
+
+    found = nearest_neighbours(demo.areas, k=5).filter(pl.col("area_code") == "X06000001").sort("rank")
+    assert profile.neighbours == found.get_column("neighbour_code").to_list()
+    latest = ps.compare(demo).frame
+    ind = "health.ae_4hr"
+    mean = latest.filter(pl.col("indicator_id") == ind, pl.col("area_code").is_in(profile.neighbours))["value"].mean()
+    assert profile.frame.filter(pl.col("indicator_id") == ind)["peer_mean"].item() == pytest.approx(mean)
+    names = demo.areas.filter(pl.col("area_code").is_in(profile.neighbours))["area_name"].to_list()
+    assert all(n in profile.summary() for n in names)
+
+
+def test_spend_assessments_come_from_value_for_money(demo, profile):
+    from publicservices.stats import value_for_money
+
+    vfm = value_for_money(demo).filter(pl.col("area_code") == "X06000001", pl.col("period") == "2023/24")
+    joined = profile.frame.join(vfm.select("indicator_id", pl.col("assessment").alias("direct")), on="indicator_id")
+    assert joined.height and (joined["assessment"] == joined["direct"]).all()
+
+
+def test_the_widest_gap_between_groups_is_found():
+    values = pl.DataFrame({
+        "indicator_id": ["x"] * 4 + ["y"] * 2, "area_code": ["A"] * 6, "period": ["2024"] * 6,
+        "sex": ["Female", "Male", None, None, "Female", "Male"], "value": [60.0, 40.0, 50.0, 55.0, 10.0, 11.0],
+    })
+    gaps = _gaps(values, "A")
+    first = gaps.row(0, named=True)
+    assert (first["indicator_id"], first["breakdown"], first["low_group"], first["high_group"]) == ("x", "sex", "Male", "Female")
+    assert first["relative_gap"] == pytest.approx(20 / 60)
+
+
+def test_charts_and_errors(demo, profile):
+    assert profile.chart().to_dict()["description"].startswith("Spine chart for Eskelham")
+    assert "vconcat" in profile.chart("page").to_dict()
+    with pytest.raises(DataError, match="area_profile: unknown area 'Eskelam'; did you mean 'Eskelham'"):
+        ps.area_profile(demo, "Eskelam")
+    ind = Indicator(id="demo.x", title="X", sector="demo", measure="score", polarity="higher_is_better")
+    one = ps.Dataset(pl.DataFrame({"indicator_id": ["demo.x"] * 3, "area_code": ["A", "B", "C"], "period": ["2024"] * 3,
+                                   "value": [1.0, 2.0, 3.0]}), indicators=[ind])
+    small = ps.area_profile(one, "B")
+    assert small.neighbours == [] and small.frame.height == 1
