@@ -5,6 +5,7 @@
 # redone when a pyproject.toml changes.
 #   make lint   - the rules the code keeps: ruff (lint), mypy, import-linter (its contracts are in
 #                 pyproject.toml, with the tools' settings); `make test` runs it first
+#   make lab    - JupyterLab on notebooks/, with the project's kernel (charts draw offline)
 #   make base-venv - .venv-base: the base install only (`pip install publicservices` and the
 #                    four plugins, no extras: no MkDocs, no vl-convert), as an analyst gets it;
 #                    tests/test_base_install.py reinstalls the working tree into it and checks
@@ -20,7 +21,7 @@ PYTEST_ARGS ?=
 BASE_VENV := .venv-base
 BASE_STAMP := $(BASE_VENV)/.installed
 
-.PHONY: install base-venv lint test site docs bench clean
+.PHONY: install base-venv lint test site lab docs bench clean
 
 install: $(STAMP)
 
@@ -52,6 +53,9 @@ test: lint $(STAMP) $(BASE_STAMP)
 
 site: $(STAMP)
 	$(BIN)/publicservices publish --out site
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/docs

@@ -163,6 +163,9 @@ def finish(chart: Any, *, kind: str, description: str, indicator: Indicator | No
     The description is what a screen reader announces and what the published site shows
     beside the chart; :func:`describe` reads it back.
     """
+    from publicservices.notebook import use_offline_charts
+
+    use_offline_charts()  # in a Jupyter kernel, charts draw with no network (see publicservices.notebook)
     meta: dict[str, Any] = {"kind": kind, "description": description}
     if indicator is not None:
         meta["indicator_id"] = indicator.id

@@ -13,9 +13,10 @@ The theme sets ``font: false``, so no web font is fetched; pages use system font
 
 from __future__ import annotations
 
-import functools
 from importlib import resources
 from pathlib import Path
+
+from publicservices.vega import vega_bundle
 
 ASSETS = "assets/ps"
 STATIC = ("ps-charts.js", "iframe-worker-shim.js", "ps-site.css")
@@ -24,17 +25,6 @@ MKDOCS_CONFIG = {
     "extra_css": [f"{ASSETS}/ps-site.css"],
     "extra": {"polyfills": [f"{ASSETS}/iframe-worker-shim.js"]},
 }
-
-
-@functools.cache
-def vega_bundle() -> str:
-    """Vega + Vega-Lite + vega-embed as one classic script defining ``vega``, ``vegaLite``, ``vegaEmbed``."""
-    from publicservices._extras import require
-
-    require("bundling Vega for the website", ["vl_convert"])  # the [site] extra
-    import vl_convert
-
-    return vl_convert.javascript_bundle()  # type: ignore[call-arg]  # the stub makes the optional snippet required
 
 
 def write_assets(docs: Path) -> list[str]:
