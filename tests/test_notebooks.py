@@ -16,7 +16,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-EXPECTED = ["01-quickstart", "02-postcode-lottery", "03-value-for-money", "04-write-a-plugin"]
+EXPECTED = ["01-quickstart", "02-postcode-lottery", "03-value-for-money", "04-write-a-plugin", "05-area-profile-and-international"]
 
 
 def _kernel_name(tmp_path_factory) -> tuple[str, object]:
@@ -91,6 +91,17 @@ def test_quickstart_shows_a_funnel_plot_and_a_sentence_in_five_cells(executed):
     assert "of 150 areas with a value" in text and "than the benchmark" in text
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "synthetic data" in html  # the demo is labelled synthetic where it appears
+
+
+@pytest.mark.slow
+def test_area_profile_and_international_notebook_says_both_in_words(executed):
+    nb = executed["05-area-profile-and-international"]
+    if isinstance(nb, Exception):
+        pytest.fail(f"05-area-profile-and-international.ipynb failed:\n{_plain(str(nb))}")
+    html = "".join(o.get("data", {}).get("text/html", "") for cell in nb.cells for o in cell.get("outputs", []))
+    text = "".join(o.get("text", "") for cell in nb.cells for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+    assert "Area profile: Eskelham" in html and "Strengths, better than the benchmark" in html
+    assert "above the average of the" in text and "with 95% confidence its true rank is between" in text
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

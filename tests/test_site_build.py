@@ -100,6 +100,11 @@ def test_site_has_every_kind_of_page(built):
     assert all(done == total for _, done, total in progress.events), progress.events
     manifest = json.loads((out / MANIFEST).read_text())
     assert manifest["data_sha256"] == result.data_hash and len(result.data_hash) == 64
+    # table cells are separate words in the search index (run-together cells such as
+    # "Carrowbury£2,16684%" broke Material's search for the name)
+    index = json.loads((out / "search/search_index.json").read_text())
+    glued = [d["location"] for d in index["docs"] if re.search(r"[A-Za-z)][£%]|\d£", d["text"])]
+    assert not glued, glued[:5]
     assert manifest["areas"] == 12
     # no section of the sample dropped, but the schools report card, which needs two indicators (the sample has one)
     dropped = [n for n in result.notes if "not shown" in n]

@@ -74,35 +74,38 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str
     ``compact`` rows leave out the per-cell class, for tables of thousands of rows; the table
     carries the class ``ps-compact`` instead. End tags are always written: HTML lets a table
     omit them, but MkDocs Material's search indexer then keeps every cell open, and its time
-    grows with the square of the rows (a 2,000-area page took minutes).
+    grows with the square of the rows (a 2,000-area page took minutes). Cells are separated by a
+    space, which the page does not show, so that the search index reads them as words
+    ("Carrowbury £2,166 84%", not "Carrowbury£2,16684%": such run-together terms broke
+    Material's search for the whole name).
 
     >>> print(table(["Area", "Pop"], [[link("areas.md", "areas/a.html", "A & B"), 10]], raw=[True, False],
     ...             numeric=[False, True], caption="Areas"))
-    <table class="ps-table"><caption>Areas</caption><thead><tr><th scope="col">Area</th><th scope="col">Pop</th></tr></thead><tbody>
-    <tr><td><a href="areas/a.html">A &amp; B</a></td><td class="ps-num">10</td></tr>
+    <table class="ps-table"><caption>Areas</caption> <thead><tr><th scope="col">Area</th> <th scope="col">Pop</th></tr></thead><tbody>
+    <tr><td><a href="areas/a.html">A &amp; B</a></td> <td class="ps-num">10</td></tr>
     </tbody></table>
     >>> print(table(["Area", "Pop"], [["A", 10], ["B", 20]], compact=True))
-    <table class="ps-table ps-compact"><thead><tr><th scope="col">Area</th><th scope="col">Pop</th></tr></thead><tbody>
-    <tr><td>A</td><td>10</td></tr>
-    <tr><td>B</td><td>20</td></tr>
+    <table class="ps-table ps-compact"><thead><tr><th scope="col">Area</th> <th scope="col">Pop</th></tr></thead><tbody>
+    <tr><td>A</td> <td>10</td></tr>
+    <tr><td>B</td> <td>20</td></tr>
     </tbody></table>
     """
     esc = html.escape
     raw = list(raw or [False] * len(headers))
     numeric = list(numeric or [False] * len(headers))
     opens = ['<td class="ps-num">' if n else "<td>" for n in numeric]
-    head = "".join(f'<th scope="col">{esc(str(h))}</th>' for h in headers)
+    head = " ".join(f'<th scope="col">{esc(str(h))}</th>' for h in headers)
     body = []
     if compact:
         cls = f"{cls} ps-compact"
         for row in rows:
-            body.append("<tr>" + "".join(f"<td>{c if r else ('' if c is None else esc(str(c)))}</td>" for c, r in zip(row, raw, strict=True))
+            body.append("<tr>" + " ".join(f"<td>{c if r else ('' if c is None else esc(str(c)))}</td>" for c, r in zip(row, raw, strict=True))
                         + "</tr>")
     else:
         for row in rows:
             cells = [f"{o}{c if r else ('' if c is None else esc(str(c)))}</td>" for o, c, r in zip(opens, row, raw, strict=True)]
-            body.append("<tr>" + "".join(cells) + "</tr>")
-    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+            body.append("<tr>" + " ".join(cells) + "</tr>")
+    cap = f"<caption>{esc(caption)}</caption> " if caption else ""
     return f'<table class="{esc(cls)}">{cap}<thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body) + "\n</tbody></table>"
 
 
