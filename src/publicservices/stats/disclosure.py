@@ -50,8 +50,9 @@ def _groupings(by: str | Sequence[str] | Sequence[Sequence[str]] | None) -> list
     if isinstance(by, str):
         return [[by]]
     items = list(by)
-    if items and all(isinstance(b, str) for b in items):
-        return [list(items)]
+    names = [b for b in items if isinstance(b, str)]
+    if items and len(names) == len(items):
+        return [names]
     out = []
     for b in items:
         if isinstance(b, str):

@@ -198,8 +198,8 @@ def _prepare(values: pl.DataFrame, areas: pl.DataFrame | None, defs: dict[str, I
             if src is not None and src in areas.columns:
                 attrs.append(pl.col(src).alias(dst))
                 have[flag] = areas.get_column(src).null_count() < areas.height
-    if attrs:
-        frame = frame.join(areas.select(pl.col("area_code"), *attrs), on="area_code", how="left")
+        if attrs:
+            frame = frame.join(areas.select(pl.col("area_code"), *attrs), on="area_code", how="left")
     # rows for areas that are parents of other areas (regions, the nation) would count twice
     parents = (
         areas.get_column(by).drop_nulls().unique() if areas is not None and by is not None and by in areas.columns

@@ -75,7 +75,7 @@ def _sorted(gid: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, 
 def _measures(gid: np.ndarray, size: int, y: np.ndarray, w: np.ndarray | None) -> dict[str, np.ndarray]:
     """All dispersion measures for every group; ``w=None`` means unweighted."""
     unit = w is None
-    w = np.ones_like(y) if unit else w
+    w = np.ones_like(y) if w is None else w
     g, ys, ws = _sorted(gid, y, w)
     n = np.bincount(g, minlength=size)
     total = _segment_sums(g, size, ws)

@@ -266,7 +266,7 @@ def deprivation_gradient(
     note = np.where(
         n_use < quantiles, f"fewer than {quantiles} areas with a value and a deprivation score: no SII",
         np.where(~np.isfinite(out["sii"]), "deprivation quantiles could not all be filled: no SII",
-                 np.where(~np.isfinite(out[names[1]]), "standard errors missing in some quantiles: SII without limits", None)),
+                 np.where(~np.isfinite(out[names[1]]), "standard errors missing in some quantiles: SII without limits", None)),  # type: ignore[call-overload]  # numpy's stubs reject None (an object array) in np.where
     )
     cols = {"n_no_deprivation": n_no_dep.astype(np.int64), **out, "sii_value_type": np.where(np.isfinite(out["sii"]), vtype, -1),
             "gap": gap, f"gap_lower{sfx}": gap - z * gap_se, f"gap_upper{sfx}": gap + z * gap_se, "concentration_index": conc}

@@ -112,8 +112,8 @@ def _indices(gid: np.ndarray, size: int, y: np.ndarray, w: np.ndarray | None, wh
         out[k] = np.where(bad, np.nan, np.maximum(out[k], 0.0))
     out["n_zero"] = n_zero.astype(np.int64)
     out["n_negative"] = n_neg.astype(np.int64)
-    note = np.where(n_neg > 0, _NEGATIVE, np.where(~(mean > 0), _NO_TOTAL, np.where(zero, _ZERO, None)))
-    out["inequality_note"] = np.where(np.bincount(gid, minlength=size) == 0, None, note)
+    note = np.where(n_neg > 0, _NEGATIVE, np.where(~(mean > 0), _NO_TOTAL, np.where(zero, _ZERO, None)))  # type: ignore[call-overload]  # numpy's stubs reject None (an object array) in np.where
+    out["inequality_note"] = np.where(np.bincount(gid, minlength=size) == 0, None, note)  # type: ignore[call-overload]  # numpy's stubs reject None (an object array) in np.where
     return out
 
 

@@ -375,22 +375,27 @@ def sii(
         labels, total = _row_labels(data.with_columns(dup.alias("__d")), pl.col("__d"), rkey)
         raise DataError(problem(quantile, "is repeated within a group", rows=labels, total=total, fix="Supply one row per group and quantile (aggregate first)."))
 
-    vexpr = pl.col(value).cast(pl.Float64) if value is not None else pl.col(x).cast(pl.Float64) / pl.col(population).cast(pl.Float64)
+    if value is not None:
+        vexpr = pl.col(value).cast(pl.Float64)
+    else:
+        assert x is not None  # value or x: checked above
+        vexpr = pl.col(x).cast(pl.Float64) / pl.col(population).cast(pl.Float64)
     if se is not None:
         se_expr = pl.col(se).cast(pl.Float64)
     else:
+        assert lower_cl is not None and upper_cl is not None  # se or both limits: checked above
         lo, hi = pl.col(lower_cl).cast(pl.Float64), pl.col(upper_cl).cast(pl.Float64)
         if value_type == 1:
             lo, hi = lo.log(), hi.log()
         elif value_type == 2:
             lo, hi = (lo / (1 - lo)).log(), (hi / (1 - hi)).log()
         se_expr = (hi - lo) / Z95 / 2
-    work = data.lazy()
+    lazy = data.lazy()
     if not keys:
-        work = work.with_columns(pl.lit(0).alias("__all"))
+        lazy = lazy.with_columns(pl.lit(0).alias("__all"))
     gkeys = keys or ["__all"]
     work = (
-        work.select(*gkeys, pl.col(quantile).alias("__q"), pl.col(population).cast(pl.Float64).alias("__pop"),
+        lazy.select(*gkeys, pl.col(quantile).alias("__q"), pl.col(population).cast(pl.Float64).alias("__pop"),
                     vexpr.alias("__v"), se_expr.alias("__se"))
         .with_columns(
             (pl.col("__v").is_not_null() & pl.col("__se").is_not_null()).all().over(gkeys).alias("__complete_vals"),

@@ -192,7 +192,7 @@ def morans_i(
                 sims = n / s0 * np.einsum("ip,ip->p", zp, W32 @ zp).astype(np.float64) / m2
                 res["moran_p"] = float((1 + np.sum(sims >= stat - 1e-6 * abs(stat))) / (permutations + 1))
         rows.append({**{k: part[k][0] for k in gkeys}, **res})
-    schema = {**{k: work.schema[k] for k in gkeys}, "moran_i": pl.Float64, "moran_expected": pl.Float64, "moran_z": pl.Float64,
-              "moran_p": pl.Float64, "moran_n": pl.Int64, "moran_n_isolated": pl.Int64, "moran_note": pl.String}
+    schema = {**{k: work.schema[k] for k in gkeys}, "moran_i": pl.Float64(), "moran_expected": pl.Float64(), "moran_z": pl.Float64(),
+              "moran_p": pl.Float64(), "moran_n": pl.Int64(), "moran_n_isolated": pl.Int64(), "moran_note": pl.String()}
     out = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
     return out.drop("__all") if not keys else out

@@ -272,7 +272,7 @@ def between_area_variation(
         np.where(overflow, "values or standard errors too extreme for floating point (the weighted sums overflow): "
                            "between-area variance not computed; rescale the values (e.g. per 1,000 instead of per 1)",
                  np.where(~np.isfinite(pos_ref), "reference value is not positive: no coefficient of variation",
-                          np.where(~converged, "REML did not converge", None))),
+                          np.where(~converged, "REML did not converge", None))),  # type: ignore[call-overload]  # numpy's stubs reject None (an object array) in np.where
     ).astype(object)
     out = key_frame.with_columns(
         pl.Series("k", res["k"].astype(np.int64) if size else [], dtype=pl.Int64),

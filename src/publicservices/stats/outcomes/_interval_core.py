@@ -98,8 +98,8 @@ def describe_rows(lf: pl.LazyFrame, mask: pl.Expr, keys: Sequence[str]) -> list[
     if keys:
         rows = lf.filter(mask).select(keys).head(5).collect().rows()
         return [" | ".join("" if v is None else str(v) for v in r) for r in rows]
-    rows = lf.with_row_index("__ps_row").filter(mask).select("__ps_row").head(5).collect()
-    return [f"row {i}" for i in rows["__ps_row"]]
+    numbered = lf.with_row_index("__ps_row").filter(mask).select("__ps_row").head(5).collect()
+    return [f"row {i}" for i in numbered["__ps_row"]]
 
 
 def check_rows(

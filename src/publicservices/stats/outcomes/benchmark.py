@@ -168,8 +168,8 @@ def benchmark_values(
         code = national
         if code is None and areas is not None and "area_type" in areas.columns:
             nat = areas.filter(pl.col("area_type").str.to_lowercase().is_in(list(_NATIONAL_TYPES))).get_column("area_code")
-            nat = [c for c in nat.to_list() if present(c)]
-            code = nat[0] if len(nat) == 1 else None
+            found = [c for c in nat.to_list() if present(c)]
+            code = found[0] if len(found) == 1 else None
         if code is not None and not present(code):
             raise DataError(
                 f"benchmark: the national area {code!r} has no rows in the values frame.\n"

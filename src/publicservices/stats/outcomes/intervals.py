@@ -38,7 +38,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, overload
 
 import polars as pl
 
@@ -159,6 +159,16 @@ def _back(scale: pl.Expr, t: pl.Expr, k: pl.Expr) -> pl.Expr:
         .then(t.clip(lower_bound=0.0).pow(2))
         .otherwise(t)
     )
+
+
+@overload
+def add_intervals(values: pl.DataFrame, indicators: Mapping[str, Any], confidence: float | Sequence[float] = ...,
+                  method_proportion: str = ..., *, supplied_confidence: float = ..., exact_below: float = ...,
+                  validate: bool = ...) -> pl.DataFrame: ...
+@overload
+def add_intervals(values: pl.LazyFrame, indicators: Mapping[str, Any], confidence: float | Sequence[float] = ...,
+                  method_proportion: str = ..., *, supplied_confidence: float = ..., exact_below: float = ...,
+                  validate: bool = ...) -> pl.LazyFrame: ...
 
 
 def add_intervals(
@@ -331,10 +341,8 @@ def add_intervals(
         r = z_for(level) / z_s
         t_lo = g_v - r * (g_v - g_lo)
         t_up = g_v + r * (g_up - g_v)
-        lo = pl.when(t_lo.is_finite()).then(_back(scale, t_lo, kk))
-        lo = lo.otherwise(lin_v - r * (lin_v - lo_s))
-        up = pl.when(t_up.is_finite()).then(_back(scale, t_up, kk))
-        up = up.otherwise(lin_v + r * (up_s - lin_v))
+        lo = pl.when(t_lo.is_finite()).then(_back(scale, t_lo, kk)).otherwise(lin_v - r * (lin_v - lo_s))
+        up = pl.when(t_up.is_finite()).then(_back(scale, t_up, kk)).otherwise(lin_v + r * (up_s - lin_v))
         lo = pl.when(scale != "linear").then(lo.clip(lower_bound=0.0)).otherwise(lo)
         up = pl.when(scale == "logit").then(pl.min_horizontal(up, kk)).otherwise(up)
         sup_fields += [lo.alias(lo_name), up.alias(up_name)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal, cast
 
 import polars as pl
 
@@ -18,10 +19,14 @@ from publicservices.errors import DataError, SchemaError, problem
 from publicservices.indicators import POLARITIES
 from publicservices.stats._common import as_list, group_index, quantile_numbers, require, row_keys
 
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
+
 __all__ = ["quantile", "rank", "value_quintiles", "QUINTILE_KEYS", "QUINTILE_LABELS", "TOO_FEW_WARNING"]
 
 TOO_FEW_WARNING = "One or more groups had too few small areas with values to allow quantiles to be assigned"
 _RANK_METHODS = ("min", "max", "dense", "average", "ordinal")
+RankMethod = Literal["min", "max", "dense", "average", "ordinal"]
 # The groups value_quintiles compares within, when present: one indicator, period, comparable
 # set of areas and breakdown at a time.
 QUINTILE_KEYS = ("indicator_id", "period", "comparable_set", "sex", "age", "category_type", "category")
@@ -172,8 +177,9 @@ def rank(
         raise SchemaError(f"polarity={polarity!r} is neither a polarity ({', '.join(POLARITIES)}) nor a column.\nFix: pass one of those.")
     x = pl.col(value).cast(pl.Float64).fill_nan(None)
     dtype = pl.Float64 if method == "average" else pl.Int64
-    up = _over(x.rank(method), group).cast(dtype)
-    down = _over(x.rank(method, descending=True), group).cast(dtype)
+    how = cast(RankMethod, method)  # one of _RANK_METHODS: checked above
+    up = _over(x.rank(how), group).cast(dtype)
+    down = _over(x.rank(how, descending=True), group).cast(dtype)
     return frame.with_columns(
         pl.when(ascending).then(up).otherwise(down).alias(name),
         _over(x.count(), group).cast(pl.Int64).alias(f"{name}_count"),
@@ -238,7 +244,7 @@ def value_quintiles(
     q = pl.col("quintile")
     label = pl.lit(None, dtype=pl.String)
     for kind, words in QUINTILE_LABELS.items():
-        picked = pl.when(q == 1).then(pl.lit(words[0]))
+        picked: Then | ChainedThen = pl.when(q == 1).then(pl.lit(words[0]))
         for i, word in enumerate(words[1:], 2):
             picked = picked.when(q == i).then(pl.lit(word))
         match = pol.fill_null("no_judgement") == kind

@@ -134,7 +134,7 @@ def poisson_limits(
                 continue
             if table_ok:
                 table = pl.lit(pl.Series(_exact_table(tail, upper, size)))
-                exact = pl.when(whole).then(table.gather(index))
+                exact: pl.Expr = pl.when(whole).then(table.gather(index))
             else:
                 exact = x.map_batches(
                     exact_one(tail, upper, exact_below), return_dtype=F64, is_elementwise=True

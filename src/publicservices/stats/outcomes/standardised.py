@@ -238,6 +238,7 @@ def dsr(
             ("standard", "is negative", wc < 0, "standard populations must be >= 0."),
         ]
         if not independent_events:
+            assert event_frequency is not None and age_band is not None  # checked above
             checks += [
                 (event_frequency, "has missing values", pl.col(event_frequency).is_null(),
                  "give the events per person on every row."),
@@ -256,6 +257,7 @@ def dsr(
         )
         method = "dobson"
     else:
+        assert event_frequency is not None and age_band is not None  # checked above
         f = pl.col(event_frequency).cast(F64)
         band_keys = [*by_cols, age_band]
         if validate:

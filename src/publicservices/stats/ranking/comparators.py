@@ -131,7 +131,7 @@ def nearest_neighbours(
         _, inverse = np.unique(gid, return_inverse=True)
         order = np.argsort(inverse, kind="stable")
         groups = np.split(order, np.cumsum(np.bincount(inverse))[:-1])
-    a_idx, n_idx, ranks, dists = [], [], [], []
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     for g in groups:            # one k-d tree per group (a handful of groups, never per area)
         if len(g) < 2:
             continue
@@ -139,13 +139,9 @@ def nearest_neighbours(
         if metric == "mahalanobis":
             Zg = _whiten(Zg)
         i, j, r, d = _knn(Zg, min(k, len(g) - 1))
-        a_idx.append(g[i])
-        n_idx.append(g[j])
-        ranks.append(r)
-        dists.append(d)
-    if a_idx:
-        a_idx, n_idx = np.concatenate(a_idx), np.concatenate(n_idx)
-        ranks, dists = np.concatenate(ranks), np.concatenate(dists)
+        parts.append((g[i], g[j], r, d))
+    if parts:
+        a_idx, n_idx, ranks, dists = (np.concatenate(p) for p in zip(*parts, strict=True))
         order = np.lexsort((ranks, a_idx))
         a_idx, n_idx, ranks, dists = a_idx[order], n_idx[order], ranks[order], dists[order]
     else:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
+import polars as pl
 
 from publicservices.errors import DataError
 from publicservices.stats.outcomes.levels import level_suffix
@@ -175,7 +176,7 @@ def exact_tail_positions(
     *,
     family: Literal["binomial", "poisson"],
     levels: Sequence[float] = LEVELS,
-) -> dict[str, np.ndarray]:
+) -> dict[str, pl.Series]:
     """Where each unit lies by the one-sided exact tests: ``below``, ``within`` or ``above``.
 
     A unit with count x is above the ``level`` limits when P(X >= x) < (1 - level) / 2 and

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import TypedDict
 
 import numpy as np
 
@@ -122,7 +123,18 @@ def _mixture_quantiles(cdf_pdf: Callable[[np.ndarray, np.ndarray], tuple[np.ndar
     return out
 
 
-def normal_full_bayes(y: np.ndarray, s2: np.ndarray, probs: Sequence[float]) -> dict[str, np.ndarray | float]:
+class Fit(TypedDict):
+    """A full-Bayes fit: each unit's posterior mean, sd, quantiles (one array per probability)
+    and weight on the prior, and the prior mean."""
+
+    mean: np.ndarray
+    sd: np.ndarray
+    quantiles: list[np.ndarray]
+    shrinkage: np.ndarray
+    prior_mean: float
+
+
+def normal_full_bayes(y: np.ndarray, s2: np.ndarray, probs: Sequence[float]) -> Fit:
     """Hierarchical normal model with the between-unit variance integrated out.
 
     y_j ~ N(theta_j, s_j^2), theta_j ~ N(mu, tau^2); mu flat; tau^2 under the uniform
@@ -170,7 +182,7 @@ def normal_full_bayes(y: np.ndarray, s2: np.ndarray, probs: Sequence[float]) -> 
     return {"mean": mean, "sd": post_sd, "quantiles": qs, "shrinkage": wt @ b, "prior_mean": float(wt @ mu)}
 
 
-def conjugate_full_bayes(x: np.ndarray, n: np.ndarray, family: str, probs: Sequence[float]) -> dict[str, np.ndarray | float]:
+def conjugate_full_bayes(x: np.ndarray, n: np.ndarray, family: str, probs: Sequence[float]) -> Fit:
     """Beta-binomial or Poisson-gamma model with both hyperparameters integrated out.
 
     beta:  x_j ~ Bin(n_j, p_j), p_j ~ Beta(m M, (1 - m) M);  gamma: x_j ~ Poisson(lambda_j n_j),

@@ -53,6 +53,7 @@ def directions(members: Sequence[str], indicators: Mapping[str, Indicator],
         if ind is not None and getattr(ind, "role", "outcome") == "context":
             left_out[m] = "a context indicator, which describes areas"
             continue
+        pol: str | None
         if isinstance(polarity, Mapping) and m in polarity:
             pol = polarity[m]
         elif ind is not None:
@@ -331,7 +332,7 @@ def grade_group(frame: pl.DataFrame, *, key, members, domains, weighted, w, pol,
         sims_w = sims_w / sims_w.sum(axis=1, keepdims=True)
         g_w = grades(overall(d_mat, sims_w) + bonus)  # sims x units: the weights moved alone
         p_weights = np.where(ok, (g_w != grade_idx).mean(axis=0), np.nan)
-        if has_noise:
+        if has_noise and noise is not None:
             draws = _Draws(raw, noise, cells, seed)
             changed_noise = np.zeros(units)
             changed_both = np.zeros(units)
@@ -358,7 +359,7 @@ def grade_group(frame: pl.DataFrame, *, key, members, domains, weighted, w, pol,
     enum = pl.Enum(GRADES)
 
     def to_grade(idx: np.ndarray) -> pl.Series:
-        named = np.where(idx >= 0, letters[np.clip(idx, 0, 4)], None).tolist()
+        named = np.where(idx >= 0, letters[np.clip(idx, 0, 4)], None).tolist()  # type: ignore[attr-defined]  # numpy's stubs reject None in np.where
         return pl.Series(named, dtype=pl.String).cast(enum)
 
     keep = [key] + ([peer_group] if peer_group else [])

@@ -252,13 +252,13 @@ def unit_counts(frame: pl.DataFrame, numerator: str, denominator: str | None, st
                         fix="for rates, where there are 0 events for a record, the denominator field "
                             "needs to be provided using the denominator argument.")
             )
-        n = ru.numeric(frame, denominator, allow_null=True) if have_den else np.full(x.shape, np.nan)
+        n = ru.numeric(frame, denominator, allow_null=True) if denominator is not None and have_den else np.full(x.shape, np.nan)
         ru.check(frame, rate_label or rate, (~zero) & ~np.isfinite(r), "is missing",
                  "for rates, rates must be provided for all records, or a denominator must be "
                  "provided if the rate is zero.")
         ru.check(frame, rate_label or rate, (~zero) & (r <= 0), "is zero or negative where events are above zero",
                  "A rate with events must be positive; check the rate column.")
-        if have_den and rate_type == "crude":
+        if denominator is not None and have_den and rate_type == "crude":
             ru.check(frame, denominator, zero & ~(n > 0), "is missing or not positive for a record with 0 events",
                      "for rates, where there are 0 events for a record, the denominator must be provided.")
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -369,7 +369,7 @@ def funnel_limits(
                         "denominator); check the numerator and rate columns.")
         )
     lo, hi = float(np.nanmin(n)), float(np.nanmax(n))
-    years = float(years_of_data) if statistic == "rate" else 1.0
+    years = float(years_of_data) if statistic == "rate" and years_of_data is not None else 1.0  # a rate's years: checked above
     if hi > 2 * lo:
         axis_min = 0.0
     else:

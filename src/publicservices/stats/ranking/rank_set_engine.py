@@ -124,6 +124,7 @@ class _Draws:
         if self._cache is not None:
             block = self._cache[b0:b1]
             return block if cols is None else block[:, :, cols]
+        assert self.top is not None  # no top m means every pair is evaluated, without candidates
         top = self.top[b0:b1]
         x = self.x[b0:b1]
         xk = x if cols is None else x[:, cols]

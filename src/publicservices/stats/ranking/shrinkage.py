@@ -263,8 +263,9 @@ def shrink(
     if method == "auto":
         if measure is None:
             raise SchemaError("shrink needs an indicator or measure=...\nFix: pass the Indicator or measure='proportion'.")
-        method = {"proportion": "beta_binomial", "rate": "poisson_gamma", "ratio": "poisson_gamma"}.get(
-            measure, "normal")
+        chosen: dict[str, Literal["beta_binomial", "poisson_gamma", "normal"]] = {
+            "proportion": "beta_binomial", "rate": "poisson_gamma", "ratio": "poisson_gamma"}
+        method = chosen.get(measure, "normal")
         if method != "normal" and not {"numerator", "denominator"} <= set(frame.columns):
             method = "normal"
     if method not in ("beta_binomial", "poisson_gamma", "normal"):
