@@ -3,7 +3,7 @@
 #   make test   - the same set-up if needed, then the whole test suite
 # A second run with nothing changed does not reinstall: the install is stamped and only
 # redone when a pyproject.toml changes.
-#   make lint   - the rules the code keeps: ruff (lint), mypy, import-linter (its contracts are in
+#   make lint   - the rules the code keeps: ruff (lint and format check), mypy, import-linter (its contracts are in
 #                 pyproject.toml, with the tools' settings); `make test` runs it first
 #   make lab    - JupyterLab on notebooks/, with the project's kernel (charts draw offline)
 #   make base-venv - .venv-base: the base install only (`pip install publicservices` and the
@@ -45,6 +45,7 @@ $(BASE_STAMP): $(PYPROJECTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src plugins tests
+	$(BIN)/ruff format --check src plugins tests
 	$(BIN)/mypy src/publicservices
 	$(BIN)/lint-imports --no-logo
 

@@ -79,17 +79,33 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[
     else:
         venv = tmp_path_factory.mktemp("base-install") / "venv"
         made = subprocess.run([sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True)
-        require(made.returncode == 0 and _bin(venv, "python").exists(),
-                f"cannot create a virtual environment for the base install: {made.stderr.strip()[-500:]}")
+        require(
+            made.returncode == 0 and _bin(venv, "python").exists(),
+            f"cannot create a virtual environment for the base install: {made.stderr.strip()[-500:]}",
+        )
     env = _environment(venv)
     with _locked(venv):
         # A plain install of the working tree and the plugins: pip resolves the base
         # dependencies (already there in .venv-base) and installs no extra.
         installed = subprocess.run(
-            [str(_bin(venv, "python")), "-m", "pip", "install", "--quiet", str(REPO), *(str(REPO / "plugins" / p) for p in PLUGINS)],
-            capture_output=True, text=True, env=env, cwd=tmp_path_factory.getbasetemp(), timeout=600,
+            [
+                str(_bin(venv, "python")),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                str(REPO),
+                *(str(REPO / "plugins" / p) for p in PLUGINS),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path_factory.getbasetemp(),
+            timeout=600,
         )
-        assert installed.returncode == 0, f"pip install of the base install failed:\n{installed.stdout[-2000:]}\n{installed.stderr[-4000:]}"
+        assert installed.returncode == 0, (
+            f"pip install of the base install failed:\n{installed.stdout[-2000:]}\n{installed.stderr[-4000:]}"
+        )
         yield venv, env
 
 
@@ -104,14 +120,18 @@ def _python(base: tuple[Path, dict[str, str]], code: str, cwd: Path) -> subproce
 
 
 def test_base_install_has_no_site_toolchain(base, tmp_path):
-    out = _python(base, """
+    out = _python(
+        base,
+        """
         import importlib.metadata, importlib.util, json, publicservices
         print(json.dumps({
             "file": publicservices.__file__,
             "importable": [m for m in ("mkdocs", "material", "vl_convert") if importlib.util.find_spec(m)],
             "extras": importlib.metadata.metadata("publicservices").get_all("Provides-Extra"),
         }))
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert found["importable"] == [], f"the base install has {found['importable']}: they belong in the [site] extra"
@@ -121,7 +141,9 @@ def test_base_install_has_no_site_toolchain(base, tmp_path):
 
 
 def test_notebook_api_works_without_the_site_extra(base, tmp_path):
-    out = _python(base, """
+    out = _python(
+        base,
+        """
         import json, sys
         import publicservices as ps
 
@@ -137,7 +159,9 @@ def test_notebook_api_works_without_the_site_extra(base, tmp_path):
             "spec": sorted(spec),
             "loaded": sorted(m for m in ("mkdocs", "material", "vl_convert") if m in sys.modules),
         }))
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert out.returncode == 0, out.stderr[-4000:]
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert found["sectors"] == ["health", "policing", "schools", "welfare"]
@@ -170,7 +194,9 @@ def test_publish_asks_for_the_site_extra_before_any_work(base, tmp_path, extra_a
 
 
 def test_site_code_raises_missing_dependency(base, tmp_path):
-    out = _python(base, """
+    out = _python(
+        base,
+        """
         import json
         from publicservices.errors import MissingDependency, PublicServicesError
         from publicservices.site import publish
@@ -187,7 +213,9 @@ def test_site_code_raises_missing_dependency(base, tmp_path):
                 assert isinstance(exc, PublicServicesError) and exc.extra == "site"
                 seen[name] = [str(exc), exc.packages]
         print(json.dumps(seen))
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert out.returncode == 0, out.stderr[-4000:]
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert sorted(seen) == ["publish", "run_mkdocs", "vega_bundle"]

@@ -26,10 +26,24 @@ from publicservices.keys import GROUP_KEYS
 from publicservices.stats import build_funnel, build_report_cards, compare_with_neighbours, rank_intervals, shrink
 from publicservices.stats.ranking.report_cards import NotGradedWarning
 
-SCREEN = Indicator(id="health.screen", title="Screening uptake", sector="health", measure="proportion",
-                   multiplier=100, polarity="higher_is_better", unit="%")
-ADMIT = Indicator(id="health.admit", title="Emergency admissions", sector="health", measure="proportion",
-                  multiplier=100, polarity="no_judgement", unit="%")
+SCREEN = Indicator(
+    id="health.screen",
+    title="Screening uptake",
+    sector="health",
+    measure="proportion",
+    multiplier=100,
+    polarity="higher_is_better",
+    unit="%",
+)
+ADMIT = Indicator(
+    id="health.admit",
+    title="Emergency admissions",
+    sector="health",
+    measure="proportion",
+    multiplier=100,
+    polarity="no_judgement",
+    unit="%",
+)
 SEXES = ("Male", "Female", "Persons")
 AREAS = [f"E0600000{i}" for i in range(10)]
 
@@ -43,8 +57,11 @@ def sexed(ind: Indicator = SCREEN, seed: int = 1) -> pl.DataFrame:
             n = float(rng.integers(800, 3000))
             x = float(rng.binomial(int(n), 0.55 + 0.02 * i + shift))
             rows.append((ind.id, area, "2023/24", dt.date(2023, 4, 1), sex, x, n, 100 * x / n))
-    return pl.DataFrame(rows, schema=["indicator_id", "area_code", "period", "period_start", "sex",
-                                      "numerator", "denominator", "value"], orient="row")
+    return pl.DataFrame(
+        rows,
+        schema=["indicator_id", "area_code", "period", "period_start", "sex", "numerator", "denominator", "value"],
+        orient="row",
+    )
 
 
 def context(ind_id: str = "health.population") -> Indicator:
@@ -93,11 +110,14 @@ def test_rank_areas_ranks_within_each_sex_and_keeps_the_column():
 
 def test_rank_intervals_rank_within_each_comparable_set():
     # a unitary authority sits in both the upper- and the lower-tier set
-    df = pl.DataFrame({
-        "area_code": ["U1", "C1", "C2", "U1", "D1", "D2", "D3"],
-        "comparable_set": ["upper_tier"] * 3 + ["lower_tier"] * 4,
-        "value": [50.0, 40.0, 60.0, 50.0, 10.0, 20.0, 30.0], "se": [0.01] * 7,
-    })
+    df = pl.DataFrame(
+        {
+            "area_code": ["U1", "C1", "C2", "U1", "D1", "D2", "D3"],
+            "comparable_set": ["upper_tier"] * 3 + ["lower_tier"] * 4,
+            "value": [50.0, 40.0, 60.0, 50.0, 10.0, 20.0, 30.0],
+            "se": [0.01] * 7,
+        }
+    )
     r = rank_intervals(df, polarity="higher_is_better", n_sims=200)
     assert r["comparable_set"].to_list() == df["comparable_set"].to_list()
     assert r.filter(pl.col("comparable_set") == "upper_tier")["rank"].to_list() == [2, 3, 1]
@@ -128,8 +148,14 @@ def test_funnel_check_gives_one_funnel_per_sex():
 
 
 def test_funnel_by_comparable_set_keeps_key_dtypes_with_nulls():
-    df = pl.DataFrame({"area_code": list("ABCDEF"), "numerator": [30.0, 40, 50, 10, 20, 30],
-                       "denominator": [100.0] * 6, "comparable_set": ["a", "a", "a", None, None, None]})
+    df = pl.DataFrame(
+        {
+            "area_code": list("ABCDEF"),
+            "numerator": [30.0, 40, 50, 10, 20, 30],
+            "denominator": [100.0] * 6,
+            "comparable_set": ["a", "a", "a", None, None, None],
+        }
+    )
     f = build_funnel(df, SCREEN)
     assert f.dispersion["comparable_set"].to_list() == ["a", None]
     assert f.limits.schema["comparable_set"] == pl.String
@@ -170,10 +196,17 @@ def test_report_cards_grade_within_each_group():
 
 def test_spend_vs_outcome_assesses_each_group_on_its_own():
     rng = np.random.default_rng(3)
-    areas = pl.DataFrame({"area_code": AREAS, "area_name": [f"Area {i}" for i in range(10)],
-                          "population": rng.uniform(1e5, 5e5, 10), "deprivation": rng.uniform(5, 40, 10)})
-    spend = pl.DataFrame({"area_code": AREAS, "period": ["2023/24"] * 10, "service": ["health"] * 10,
-                          "spend": rng.uniform(1e7, 5e7, 10)})
+    areas = pl.DataFrame(
+        {
+            "area_code": AREAS,
+            "area_name": [f"Area {i}" for i in range(10)],
+            "population": rng.uniform(1e5, 5e5, 10),
+            "deprivation": rng.uniform(5, 40, 10),
+        }
+    )
+    spend = pl.DataFrame(
+        {"area_code": AREAS, "period": ["2023/24"] * 10, "service": ["health"] * 10, "spend": rng.uniform(1e7, 5e7, 10)}
+    )
     result = ps.spend_vs_outcome(sexed(), SCREEN, indicators=[SCREEN], areas=areas, spend=spend)
     f = result.frame
     assert f.height == 30 and "sex" in f.columns
@@ -187,8 +220,13 @@ def test_spend_vs_outcome_assesses_each_group_on_its_own():
 def test_neighbours_compare_women_with_women():
     areas = pl.DataFrame({"area_code": list("ABCDE"), "deprivation": [1.0, 2, 3, 4, 5]})
     nn = ps.nearest_neighbours(areas, k=4)
-    values = pl.DataFrame({"area_code": list("ABCDE") * 2, "sex": ["Male"] * 5 + ["Female"] * 5,
-                           "value": [10.0, 11, 12, 13, 30, 50.0, 51, 52, 53, 54]})
+    values = pl.DataFrame(
+        {
+            "area_code": list("ABCDE") * 2,
+            "sex": ["Male"] * 5 + ["Female"] * 5,
+            "value": [10.0, 11, 12, 13, 30, 50.0, 51, 52, 53, 54],
+        }
+    )
     out = compare_with_neighbours(values, nn, polarity="higher_is_better")
     assert out.height == 10
     e = out.filter(pl.col("area_code") == "E").sort("sex")
@@ -216,8 +254,16 @@ def test_a_chart_never_pools_groups_without_a_whole_population():
     values = sexed().filter(pl.col("sex") != "Persons")
     with pytest.raises(DataError, match="breakdown="):
         ps.rank_areas(values, SCREEN, n_sims=100).chart()
-    sets = sexed().filter(pl.col("sex") == "Persons").with_columns(
-        pl.when(pl.col("area_code") < "E06000005").then(pl.lit("upper_tier")).otherwise(pl.lit("lower_tier")).alias("comparable_set"))
+    sets = (
+        sexed()
+        .filter(pl.col("sex") == "Persons")
+        .with_columns(
+            pl.when(pl.col("area_code") < "E06000005")
+            .then(pl.lit("upper_tier"))
+            .otherwise(pl.lit("lower_tier"))
+            .alias("comparable_set")
+        )
+    )
     with pytest.raises(DataError, match="comparable_set"):
         ps.funnel_check(sets, SCREEN).chart()
     from publicservices.charts import funnel_plot, league_table
@@ -237,8 +283,16 @@ def test_spine_and_lottery_charts_keep_groups_apart():
 
     with pytest.raises(DataError, match="several groups"):
         spine_chart(ps.compare(both, indicators=[SCREEN, ADMIT]).frame, AREAS[0])
-    fair = pl.DataFrame({"indicator_id": [SCREEN.id] * 2, "period": ["1"] * 2, "sex": ["Male", "Female"],
-                         "true_cv": [0.2, 0.1], "true_cv_lower_95": [0.1, 0.05], "true_cv_upper_95": [0.3, 0.15]})
+    fair = pl.DataFrame(
+        {
+            "indicator_id": [SCREEN.id] * 2,
+            "period": ["1"] * 2,
+            "sex": ["Male", "Female"],
+            "true_cv": [0.2, 0.1],
+            "true_cv_lower_95": [0.1, 0.05],
+            "true_cv_upper_95": [0.3, 0.15],
+        }
+    )
     spec = str(lottery_chart(fair, {SCREEN.id: SCREEN}).to_dict())
     assert "Screening uptake (Male)" in spec and "Screening uptake (Female)" in spec
 
@@ -295,7 +349,9 @@ def test_report_cards_never_grade_context_indicators_or_assume_a_direction():
     ctx = context()
     frame = _two_indicators(ctx)
     with pytest.warns(NotGradedWarning, match="context"):
-        rc = build_report_cards(frame, indicators={SCREEN.id: SCREEN, ctx.id: ctx}, polarity={ctx.id: "higher_is_better"}, n_sims=0)
+        rc = build_report_cards(
+            frame, indicators={SCREEN.id: SCREEN, ctx.id: ctx}, polarity={ctx.id: "higher_is_better"}, n_sims=0
+        )
     assert f"score_{ctx.id}" not in rc.columns
     # a wide measure with no direction is not silently higher-is-better
     wide = pl.DataFrame({"area_code": list("ABCD"), "m": [1.0, 2, 3, 4]})
@@ -308,15 +364,31 @@ def test_report_cards_never_grade_context_indicators_or_assume_a_direction():
 
 
 def test_employment_and_inactivity_do_not_cancel_out():
-    employment = Indicator(id="welfare.employment", title="Employment rate", sector="welfare", measure="proportion",
-                           multiplier=100, polarity="higher_is_better")
-    inactivity = Indicator(id="welfare.inactivity", title="Economic inactivity rate", sector="welfare",
-                           measure="proportion", multiplier=100, polarity="lower_is_better")
+    employment = Indicator(
+        id="welfare.employment",
+        title="Employment rate",
+        sector="welfare",
+        measure="proportion",
+        multiplier=100,
+        polarity="higher_is_better",
+    )
+    inactivity = Indicator(
+        id="welfare.inactivity",
+        title="Economic inactivity rate",
+        sector="welfare",
+        measure="proportion",
+        multiplier=100,
+        polarity="lower_is_better",
+    )
     rates = np.linspace(60, 80, 10)
-    frame = pl.DataFrame({
-        "indicator_id": [employment.id] * 10 + [inactivity.id] * 10, "area_code": AREAS * 2, "period": ["2023"] * 20,
-        "value": [*rates, *(97 - rates)],
-    })
+    frame = pl.DataFrame(
+        {
+            "indicator_id": [employment.id] * 10 + [inactivity.id] * 10,
+            "area_code": AREAS * 2,
+            "period": ["2023"] * 20,
+            "value": [*rates, *(97 - rates)],
+        }
+    )
     rc = build_report_cards(frame, indicators={employment.id: employment, inactivity.id: inactivity}, n_sims=0)
     assert rc.sort("area_code")["score"].to_list() == pytest.approx(list(np.linspace(5, 95, 10)))
     assert rc.filter(pl.col("area_code") == AREAS[-1])["grade"].item() == "A"
@@ -347,8 +419,10 @@ def test_a_constant_group_column_changes_nothing_but_is_carried(key, label, seed
     same(f0.limits, f1.limits)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGradedWarning)
-        same(build_report_cards(base, indicators={SCREEN.id: SCREEN}, n_sims=20),
-             build_report_cards(keyed, indicators={SCREEN.id: SCREEN}, n_sims=20))
+        same(
+            build_report_cards(base, indicators={SCREEN.id: SCREEN}, n_sims=20),
+            build_report_cards(keyed, indicators={SCREEN.id: SCREEN}, n_sims=20),
+        )
     r0, r1 = ps.rank_areas(base, SCREEN, n_sims=200), ps.rank_areas(keyed, SCREEN, n_sims=200)
     same(r0.frame, r1.frame)
     assert r0.summary() == r1.summary()

@@ -18,12 +18,34 @@ from publicservices.hookspecs import hookimpl
 from publicservices.indicators import Indicator
 from publicservices.plugins import PluginRegistry
 
-SCREEN = Indicator(id="health.screen", title="Screening uptake", sector="health", measure="proportion", multiplier=100,
-                   polarity="higher_is_better", unit="%", floor=70.0)
-DEATHS = Indicator(id="health.deaths", title="Preventable deaths", sector="health", measure="rate", multiplier=100000,
-                   polarity="lower_is_better", unit="per 100,000")
-VISITS = Indicator(id="health.visits", title="Visits", sector="health", measure="rate", multiplier=1000,
-                   polarity="no_judgement", unit="per 1,000")
+SCREEN = Indicator(
+    id="health.screen",
+    title="Screening uptake",
+    sector="health",
+    measure="proportion",
+    multiplier=100,
+    polarity="higher_is_better",
+    unit="%",
+    floor=70.0,
+)
+DEATHS = Indicator(
+    id="health.deaths",
+    title="Preventable deaths",
+    sector="health",
+    measure="rate",
+    multiplier=100000,
+    polarity="lower_is_better",
+    unit="per 100,000",
+)
+VISITS = Indicator(
+    id="health.visits",
+    title="Visits",
+    sector="health",
+    measure="rate",
+    multiplier=1000,
+    polarity="no_judgement",
+    unit="per 1,000",
+)
 
 
 class _DemoPlugin:
@@ -39,10 +61,32 @@ class _DemoPlugin:
         from publicservices.synthetic.model import Model, simulate
 
         specs = [
-            (SCREEN, Model(baseline=72.0, trend=0.02, tau=0.15, gradient=-0.2, spend=0.3, efficiency=0.25,
-                           denominator_per_head=0.01, service="health")),
-            (DEATHS, Model(baseline=140.0, trend=-0.02, tau=0.12, gradient=0.25, spend=0.1, efficiency=0.1,
-                           denominator_per_head=1.0, service="health")),
+            (
+                SCREEN,
+                Model(
+                    baseline=72.0,
+                    trend=0.02,
+                    tau=0.15,
+                    gradient=-0.2,
+                    spend=0.3,
+                    efficiency=0.25,
+                    denominator_per_head=0.01,
+                    service="health",
+                ),
+            ),
+            (
+                DEATHS,
+                Model(
+                    baseline=140.0,
+                    trend=-0.02,
+                    tau=0.12,
+                    gradient=0.25,
+                    spend=0.1,
+                    efficiency=0.1,
+                    denominator_per_head=1.0,
+                    service="health",
+                ),
+            ),
             (VISITS, Model(baseline=300.0, trend=0.01, tau=0.1, gradient=0.1, denominator_per_head=1.0, service="health")),
         ]
         register("health", lambda nation: simulate(nation, specs))
@@ -186,19 +230,34 @@ def test_spend_against_outcome_from_value_for_money(dataset):
     efficient = result.frame.filter(pl.col("efficient").fill_null(False)).height
     assert efficient >= 1 and f"{efficient} area" in spec["description"]
     assert meta(spec)["kind"] == "frontier" and result.frame.get_column("period").unique().to_list() == ["2023/24"]
-    legend = next(layer["encoding"]["color"]["scale"]["domain"] for layer in spec["layer"]
-                  if "scale" in layer.get("encoding", {}).get("color", {}))
+    legend = next(
+        layer["encoding"]["color"]["scale"]["domain"]
+        for layer in spec["layer"]
+        if "scale" in layer.get("encoding", {}).get("color", {})
+    )
     assert set(legend) <= {"more than expected", "as expected", "less than expected"}
 
 
 def test_frontier_chart():
-    frame = pl.DataFrame({
-        "area_code": [f"A{i}" for i in range(8)], "spend_per_head": [100.0, 120, 150, 160, 200, 210, 250, 300],
-        "value": [60.0, 66, 70, 64, 75, 69, 77, 76], "expected": [61.0, 63, 67, 68, 71, 72, 74, 77],
-        "value_category": ["as expected", "more than expected", "more than expected", "less than expected",
-                           "more than expected", "less than expected", "as expected", "as expected"],
-        "efficient": [True, True, True, False, True, False, True, False],
-    })
+    frame = pl.DataFrame(
+        {
+            "area_code": [f"A{i}" for i in range(8)],
+            "spend_per_head": [100.0, 120, 150, 160, 200, 210, 250, 300],
+            "value": [60.0, 66, 70, 64, 75, 69, 77, 76],
+            "expected": [61.0, 63, 67, 68, 71, 72, 74, 77],
+            "value_category": [
+                "as expected",
+                "more than expected",
+                "more than expected",
+                "less than expected",
+                "more than expected",
+                "less than expected",
+                "as expected",
+                "as expected",
+            ],
+            "efficient": [True, True, True, False, True, False, True, False],
+        }
+    )
     spec = render(charts.frontier_chart(frame, indicator=SCREEN))
     frontier = next(rows for rows in datasets_of(spec) if rows and set(rows[0]) == {"x", "y"})
     # straight down from the first efficient area to the worst outcome, flat beyond the last
@@ -227,8 +286,11 @@ def test_choropleth_references_geometry_by_url():
 def test_choropleth_on_real_uk_boundaries(shared_data):
     path = shared_data("geo_uk_la_topojson_2014_2025.json")
     topo = json.loads(path.read_text(encoding="utf-8"))
-    codes = [g["properties"]["areacd"] for g in topo["objects"]["utla"]["geometries"]
-             if g["properties"]["areacd"].startswith("E") and "end" not in g["properties"]]
+    codes = [
+        g["properties"]["areacd"]
+        for g in topo["objects"]["utla"]["geometries"]
+        if g["properties"]["areacd"].startswith("E") and "end" not in g["properties"]
+    ]
     frame = pl.DataFrame({"area_code": codes, "value": [float(i % 7) for i in range(len(codes))]})
     spec = render(charts.choropleth(frame, path, feature="utla"))
     assert len(json.dumps(spec)) < len(path.read_bytes())  # cut down to England's upper tier
@@ -247,9 +309,16 @@ def test_funnel_of_7000_practices_embeds_only_what_it_draws():
     n = 7000
     size = rng.integers(500, 20000, n).astype(float)
     events = rng.binomial(size.astype(int), 0.3).astype(float)
-    values = pl.DataFrame({"indicator_id": ["health.screen"] * n, "area_code": [f"P{i:05d}" for i in range(n)],
-                           "period": ["2023/24"] * n, "numerator": events, "denominator": size,
-                           "practice_notes": ["x" * 50] * n})  # a wide column the chart must not embed
+    values = pl.DataFrame(
+        {
+            "indicator_id": ["health.screen"] * n,
+            "area_code": [f"P{i:05d}" for i in range(n)],
+            "period": ["2023/24"] * n,
+            "numerator": events,
+            "denominator": size,
+            "practice_notes": ["x" * 50] * n,
+        }
+    )  # a wide column the chart must not embed
     from publicservices.results import funnel_check
 
     chart = funnel_check(values, SCREEN).chart()
@@ -267,10 +336,17 @@ def test_funnel_of_7000_practices_embeds_only_what_it_draws():
 
 def test_league_table_of_thousands_hides_names_but_keeps_tooltips():
     n = 3000
-    frame = pl.DataFrame({"area_code": [f"P{i}" for i in range(n)], "value": [float(i) for i in range(n)],
-                          "lower_95": [i - 2.0 for i in range(n)], "upper_95": [i + 2.0 for i in range(n)],
-                          "median_rank": [float(n - i) for i in range(n)], "rank_lower_95": [max(1.0, n - i - 50.0) for i in range(n)],
-                          "rank_upper_95": [min(float(n), n - i + 50.0) for i in range(n)]})
+    frame = pl.DataFrame(
+        {
+            "area_code": [f"P{i}" for i in range(n)],
+            "value": [float(i) for i in range(n)],
+            "lower_95": [i - 2.0 for i in range(n)],
+            "upper_95": [i + 2.0 for i in range(n)],
+            "median_rank": [float(n - i) for i in range(n)],
+            "rank_lower_95": [max(1.0, n - i - 50.0) for i in range(n)],
+            "rank_upper_95": [min(float(n), n - i + 50.0) for i in range(n)],
+        }
+    )
     spec = charts.league_table(frame, indicator=SCREEN).to_dict(validate=True)
     assert spec["hconcat"][0]["layer"][0]["encoding"]["y"]["axis"]["labels"] is False
     assert "_label" in json.dumps(spec["hconcat"][0]["layer"][1]["encoding"]["tooltip"])
@@ -288,11 +364,20 @@ def _colour_scale(spec: dict) -> dict:
 
 
 def test_colours_follow_polarity():
-    frame = pl.DataFrame({"area_code": ["A", "B", "C"], "denominator": [100.0, 200.0, 300.0], "value": [1.0, 2.0, 3.0],
-                          "comparison_95": ["better", "similar", "worse"]})
+    frame = pl.DataFrame(
+        {
+            "area_code": ["A", "B", "C"],
+            "denominator": [100.0, 200.0, 300.0],
+            "value": [1.0, 2.0, 3.0],
+            "comparison_95": ["better", "similar", "worse"],
+        }
+    )
     judged = _colour_scale(charts.funnel_plot(frame, indicator=SCREEN).to_dict())
-    assert dict(zip(judged["domain"], judged["range"], strict=True)) == {"better": PALETTE["better"], "similar": PALETTE["similar"],
-                                                           "worse": PALETTE["worse"]}
+    assert dict(zip(judged["domain"], judged["range"], strict=True)) == {
+        "better": PALETTE["better"],
+        "similar": PALETTE["similar"],
+        "worse": PALETTE["worse"],
+    }
     plain = frame.with_columns(pl.Series("comparison_95", ["higher", "similar", "lower"]))
     unjudged = _colour_scale(charts.funnel_plot(plain, indicator=VISITS).to_dict())
     assert "better" not in unjudged["domain"] and PALETTE["higher"] in unjudged["range"]
@@ -303,12 +388,16 @@ def test_colours_follow_polarity():
 def test_describe_reads_the_description_back():
     frame = pl.DataFrame({"area_code": ["A"], "denominator": [10.0], "value": [1.0]})
     chart = charts.funnel_plot(frame, indicator=SCREEN)
-    assert charts.describe(chart) == chart.to_dict()["description"] == chart.to_dict()["usermeta"]["publicservices"]["description"]
+    assert (
+        charts.describe(chart) == chart.to_dict()["description"] == chart.to_dict()["usermeta"]["publicservices"]["description"]
+    )
 
 
 def test_charts_and_results_do_not_import_altair_until_drawn():
-    code = ("import sys, json, publicservices.results, publicservices.display, publicservices.charts\n"
-            "print(json.dumps(sorted(m for m in ('altair', 'vl_convert') if m in sys.modules)))")
+    code = (
+        "import sys, json, publicservices.results, publicservices.display, publicservices.charts\n"
+        "print(json.dumps(sorted(m for m in ('altair', 'vl_convert') if m in sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out.strip().splitlines()[-1]) == []
 
@@ -332,17 +421,27 @@ def test_clear_errors_for_wrong_input(outcomes):
 def _square_topology() -> dict:
     """Three unit squares side by side sharing edges (arcs), in TopoJSON (not quantised)."""
     arcs = [
-        [[0, 0], [0, 1]], [[0, 1], [1, 1], [1, 0], [0, 0]],  # A: shared left edge 0, rest 1
+        [[0, 0], [0, 1]],
+        [[0, 1], [1, 1], [1, 0], [0, 0]],  # A: shared left edge 0, rest 1
         [[1, 0], [1, 1]],  # shared A|B edge 2
         [[1, 1], [2, 1], [2, 0], [1, 0]],  # B rest 3
         [[2, 0], [2, 1]],  # shared B|C edge 4
         [[2, 1], [3, 1], [3, 0], [2, 0]],  # C rest 5
     ]
-    return {"type": "Topology", "arcs": arcs, "objects": {"squares": {"type": "GeometryCollection", "geometries": [
-        {"type": "Polygon", "arcs": [[0, 1]], "properties": {"code": "A"}},
-        {"type": "Polygon", "arcs": [[2, 3]], "properties": {"code": "B"}},
-        {"type": "Polygon", "arcs": [[4, 5]], "properties": {"code": "C"}},
-    ]}}}
+    return {
+        "type": "Topology",
+        "arcs": arcs,
+        "objects": {
+            "squares": {
+                "type": "GeometryCollection",
+                "geometries": [
+                    {"type": "Polygon", "arcs": [[0, 1]], "properties": {"code": "A"}},
+                    {"type": "Polygon", "arcs": [[2, 3]], "properties": {"code": "B"}},
+                    {"type": "Polygon", "arcs": [[4, 5]], "properties": {"code": "C"}},
+                ],
+            }
+        },
+    }
 
 
 def _decode(topology: dict, geometry: dict) -> list:
@@ -369,8 +468,10 @@ def test_subset_topojson_keeps_exact_geometry(codes):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(min_value=1, max_value=1e7, allow_nan=False), min_size=1, max_size=400, unique=True),
-       st.integers(min_value=2, max_value=120))
+@given(
+    st.lists(st.floats(min_value=1, max_value=1e7, allow_nan=False), min_size=1, max_size=400, unique=True),
+    st.integers(min_value=2, max_value=120),
+)
 def test_thinned_curves_are_exact_rows_with_both_ends(xs, n):
     from publicservices.charts._common import thin
 
@@ -384,9 +485,15 @@ def test_thinned_curves_are_exact_rows_with_both_ends(xs, n):
 def test_results_work_from_a_plain_values_frame():
     from publicservices.results import compare
 
-    values = pl.DataFrame({"indicator_id": ["health.screen"] * 4, "area_code": ["A", "B", "C", "D"],
-                           "period": ["2023"] * 4, "numerator": [60.0, 700.0, 80.0, 900.0],
-                           "denominator": [100.0, 1000.0, 100.0, 1000.0]})
+    values = pl.DataFrame(
+        {
+            "indicator_id": ["health.screen"] * 4,
+            "area_code": ["A", "B", "C", "D"],
+            "period": ["2023"] * 4,
+            "numerator": [60.0, 700.0, 80.0, 900.0],
+            "denominator": [100.0, 1000.0, 100.0, 1000.0],
+        }
+    )
     from publicservices.frame import validate_values
 
     result = compare(validate_values(values), "health.screen", indicators=[SCREEN], benchmark=70.0)

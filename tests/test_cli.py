@@ -23,8 +23,18 @@ SCRIPT = Path(sys.executable).with_name("publicservices")
 class Sector:
     @hookimpl
     def publicservices_indicators(self, register):
-        register(Indicator(id="testing.share", title="A share", sector="testing", measure="proportion",
-                           multiplier=100, polarity="higher_is_better", unit="%", floor=90))
+        register(
+            Indicator(
+                id="testing.share",
+                title="A share",
+                sector="testing",
+                measure="proportion",
+                multiplier=100,
+                polarity="higher_is_better",
+                unit="%",
+                floor=90,
+            )
+        )
         register(Indicator(id="other.score", title="A score", sector="other", measure="score"))
 
 
@@ -66,9 +76,13 @@ def test_plugins_lists_builtins_and_in_process(registry):
 
 def test_validate_good_and_bad(registry, tmp_path):
     good = tmp_path / "good.csv"
-    pl.DataFrame({"indicator_id": ["testing.share"], "area_code": ["A1"], "period": ["2023"], "numerator": [3], "denominator": [10]}).write_csv(good)
+    pl.DataFrame(
+        {"indicator_id": ["testing.share"], "area_code": ["A1"], "period": ["2023"], "numerator": [3], "denominator": [10]}
+    ).write_csv(good)
     bad = tmp_path / "bad.csv"
-    pl.DataFrame({"indicator_id": ["testing.share"], "area_code": ["A1"], "period": ["2023"], "numerator": [30], "denominator": [10]}).write_csv(bad)
+    pl.DataFrame(
+        {"indicator_id": ["testing.share"], "area_code": ["A1"], "period": ["2023"], "numerator": [30], "denominator": [10]}
+    ).write_csv(bad)
     result = run("validate", str(good))
     assert result.exit_code == 0 and "1 of 1 file(s) valid" in result.output
     result = run("validate", str(good), str(bad))
@@ -145,8 +159,20 @@ def test_load_plugins_env_var_limits_loading(tmp_path):
 def test_validate_with_mapping_and_constants(registry, tmp_path):
     path = tmp_path / "published.csv"
     path.write_text("Area Code,Year,Count,Total\nA1,2023,3,10\nA2,2023,,\n")
-    result = run("validate", "--map", "Area Code=area_code", "--map", "Year=period", "--map", "Count=numerator",
-                 "--map", "Total=denominator", "--set", "indicator_id=testing.share", str(path))
+    result = run(
+        "validate",
+        "--map",
+        "Area Code=area_code",
+        "--map",
+        "Year=period",
+        "--map",
+        "Count=numerator",
+        "--map",
+        "Total=denominator",
+        "--set",
+        "indicator_id=testing.share",
+        str(path),
+    )
     assert result.exit_code == 0, result.output
     assert "1 values are missing: 1 empty in the source file" in result.output
     result = run("validate", "--map", "Area Cod=area_code", str(path))
@@ -157,8 +183,11 @@ def test_validate_with_mapping_and_constants(registry, tmp_path):
 
 def test_validate_says_how_a_file_was_read(registry, tmp_path):
     latin = tmp_path / "latin.csv"
-    latin.write_bytes("indicator_id,area_code,area_name,period,numerator,denominator\n"
-                      "testing.share,W06000001,Ynys Môn,2023,3,10\n".encode("cp1252"))
+    latin.write_bytes(
+        "indicator_id,area_code,area_name,period,numerator,denominator\ntesting.share,W06000001,Ynys Môn,2023,3,10\n".encode(
+            "cp1252"
+        )
+    )
     result = run("validate", str(latin))
     assert result.exit_code == 0, result.output
     assert "latin.csv: read as windows-1252 (not UTF-8), e.g. 'Ynys Môn'" in result.output
@@ -170,7 +199,9 @@ def test_validate_says_how_a_file_was_read(registry, tmp_path):
 
 def test_validate_reads_cr_only_files_instead_of_calling_them_empty_and_valid(registry, tmp_path):
     path = tmp_path / "mac.csv"
-    path.write_bytes(b"indicator_id,area_code,period,numerator,denominator\rtesting.share,A1,2023,3,10\rtesting.share,A2,2023,4,10\r")
+    path.write_bytes(
+        b"indicator_id,area_code,period,numerator,denominator\rtesting.share,A1,2023,3,10\rtesting.share,A2,2023,4,10\r"
+    )
     result = run("validate", str(path))
     assert result.exit_code == 0, result.output
     assert "read 2 rows" in result.output and "carriage return only" in result.output
@@ -212,7 +243,9 @@ def test_validate_rejects_implausible_numbers_and_dates(registry, tmp_path):
 def test_validate_map_errors_are_usage_errors(registry, tmp_path):
     path = tmp_path / "published.csv"
     path.write_text("Area Code,Year,Count,Total\nA1,2023,3,10\n")
-    result = run("validate", "--map", "Count=numerator", "--map", "Total=numerator", "--set", "indicator_id=testing.share", str(path))
+    result = run(
+        "validate", "--map", "Count=numerator", "--map", "Total=numerator", "--set", "indicator_id=testing.share", str(path)
+    )
     assert result.exit_code == 2 and "'Count', 'Total' all map onto 'numerator'" in result.output
     result = run("validate", "--map", "Count=numerator", "--map", "Count=denominator", str(path))
     assert result.exit_code == 2 and "'Count' is given twice" in result.output

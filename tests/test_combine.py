@@ -23,16 +23,21 @@ IND_Y = ps.Indicator(id="demo.y", title="Y", sector="demo", measure="proportion"
 def values(rows, **extra):
     """rows: (area_code, period, value) for indicator demo.x."""
     frame = pl.DataFrame(
-        {"indicator_id": ["demo.x"] * len(rows), "area_code": [r[0] for r in rows], "period": [r[1] for r in rows],
-         "value": [float(r[2]) if r[2] is not None else None for r in rows]},
+        {
+            "indicator_id": ["demo.x"] * len(rows),
+            "area_code": [r[0] for r in rows],
+            "period": [r[1] for r in rows],
+            "value": [float(r[2]) if r[2] is not None else None for r in rows],
+        },
         schema_overrides={"value": pl.Float64},
     )
     return frame.with_columns(pl.Series(k, v) for k, v in extra.items())
 
 
 def dataset(rows, title=None, areas=None, spend=None, indicators=(IND,), **extra):
-    return ps.Dataset(values(rows, **extra), areas=areas, spend=spend, indicators=list(indicators),
-                      metadata={"title": title} if title else None)
+    return ps.Dataset(
+        values(rows, **extra), areas=areas, spend=spend, indicators=list(indicators), metadata={"title": title} if title else None
+    )
 
 
 def read_result(name, rows, areas=None, indicators=None, notes=(), **extra):
@@ -49,7 +54,11 @@ def test_union_without_conflict():
     result = combine(a, b, name="both")
     assert isinstance(result, CombineResult)
     assert result.values.select("area_code", "period", "value").rows() == [
-        ("A", "2023", 1.0), ("B", "2023", 2.0), ("C", "2023", 3.0), ("A", "2024", 4.0)]
+        ("A", "2023", 1.0),
+        ("B", "2023", 2.0),
+        ("C", "2023", 3.0),
+        ("A", "2024", 4.0),
+    ]
     assert result.dataset.metadata["title"] == "both"
     assert result.dataset.metadata["sources"] == ["a", "b"]
     report = result.report
@@ -142,14 +151,19 @@ def test_duplicates_coalesce_other_columns_and_report_differences():
 def test_areas_coalesced_without_suffix():
     rows = [("A", "2023", 1), ("B", "2023", 2)]
     deprivation = dataset(rows, title="imd", areas=pl.DataFrame({"area_code": ["A", "B"], "deprivation": [30.5, 12.0]}))
-    population = read_result("population.csv", rows, areas=pl.DataFrame({"area_code": ["A", "B"], "population": [1000.0, 2000.0]}))
-    names = read_result("names.csv", rows, areas=pl.DataFrame({"area_code": ["A", "B"], "area_name": ["Aston", "Brook"],
-                                                                "urban": [True, False]}))
+    population = read_result(
+        "population.csv", rows, areas=pl.DataFrame({"area_code": ["A", "B"], "population": [1000.0, 2000.0]})
+    )
+    names = read_result(
+        "names.csv", rows, areas=pl.DataFrame({"area_code": ["A", "B"], "area_name": ["Aston", "Brook"], "urban": [True, False]})
+    )
     result = combine(deprivation, population, names)
     areas = result.areas
     assert not [c for c in areas.columns if c.endswith("_right")]
     assert areas.select("area_code", "area_name", "population", "deprivation", "urban").rows() == [
-        ("A", "Aston", 1000.0, 30.5, True), ("B", "Brook", 2000.0, 12.0, False)]
+        ("A", "Aston", 1000.0, 30.5, True),
+        ("B", "Brook", 2000.0, 12.0, False),
+    ]
     assert not result.report.disagreements
     assert result.report.coverage["deprivation"]["with"] == 2
     assert "Deprivation: 2 of 2 combined areas have a score" in result.report.summary()
@@ -185,7 +199,9 @@ def test_population_and_deprivation_disagreement_is_a_conflict():
 
 def test_every_area_of_the_values_has_a_row():
     # a read result whose areas frame misses some of its codes, and one with no areas frame at all
-    part = read_result("a.csv", [("A", "2023", 1), ("B", "2023", 2)], areas=pl.DataFrame({"area_code": ["A"], "area_name": ["Aston"]}))
+    part = read_result(
+        "a.csv", [("A", "2023", 1), ("B", "2023", 2)], areas=pl.DataFrame({"area_code": ["A"], "area_name": ["Aston"]})
+    )
     bare = read_result("b.csv", [("C", "2023", 3)])
     result = combine(part, bare)
     assert result.areas.select("area_code", "area_name").rows() == [("A", "Aston"), ("B", None), ("C", None)]
@@ -196,13 +212,23 @@ def test_every_area_of_the_values_has_a_row():
 
 def test_spend_union_with_the_same_conflict_rule():
     rows = [("A", "2023", 1)]
-    spend_a = pl.DataFrame({"area_code": ["A", "A"], "period": ["2023", "2023"], "service": ["demo", "other"], "spend": [10.0, 5.0]})
-    spend_b = pl.DataFrame({"area_code": ["A", "A"], "period": ["2023", "2024"], "service": ["demo", "demo"], "spend": [10.0, 7.0]})
+    spend_a = pl.DataFrame(
+        {"area_code": ["A", "A"], "period": ["2023", "2023"], "service": ["demo", "other"], "spend": [10.0, 5.0]}
+    )
+    spend_b = pl.DataFrame(
+        {"area_code": ["A", "A"], "period": ["2023", "2024"], "service": ["demo", "demo"], "spend": [10.0, 7.0]}
+    )
     result = combine(dataset(rows, title="a", spend=spend_a), dataset(rows, title="b", spend=spend_b))
-    assert result.spend.select("service", "period", "spend").rows() == [("demo", "2023", 10.0), ("other", "2023", 5.0), ("demo", "2024", 7.0)]
+    assert result.spend.select("service", "period", "spend").rows() == [
+        ("demo", "2023", 10.0),
+        ("other", "2023", 5.0),
+        ("demo", "2024", 7.0),
+    ]
     assert result.report.duplicates == Counter({"values": 1, "spend": 1})
     clash = pl.DataFrame({"area_code": ["A"], "period": ["2023"], "service": ["demo"], "spend": [11.0]})
-    with pytest.raises(DataError, match=r"spend: 1 key has different numbers[\s\S]*A \| 2023 \| demo: spend 10.0 in 'a' but 11.0 in 'c'"):
+    with pytest.raises(
+        DataError, match=r"spend: 1 key has different numbers[\s\S]*A \| 2023 \| demo: spend 10.0 in 'a' but 11.0 in 'c'"
+    ):
         combine(dataset(rows, title="a", spend=spend_a), dataset(rows, title="c", spend=clash))
 
 
@@ -216,7 +242,9 @@ def test_indicator_definition_conflict():
     assert "indicators: 1 indicator id has different definitions in different sources (id)" in message
     assert "'demo.x' is defined differently in 'a.csv' and 'b.csv'" in message
     assert "title 'X' in 'a.csv' but 'X, revised' in 'b.csv'" in message
-    assert "measure 'score' in 'a.csv' but 'mean' in 'b.csv'" in message and "unit '' in 'a.csv' but 'years' in 'b.csv'" in message
+    assert (
+        "measure 'score' in 'a.csv' but 'mean' in 'b.csv'" in message and "unit '' in 'a.csv' but 'years' in 'b.csv'" in message
+    )
     assert "multiplier" not in message  # only the fields that differ
     chosen = combine(a, b, on_conflict="first")
     assert chosen.indicators["demo.x"] == IND
@@ -228,8 +256,12 @@ def test_indicator_definition_conflict():
 
 def test_all_kinds_of_conflict_in_one_error():
     a = dataset([("A", "2023", 1)], title="a", areas=pl.DataFrame({"area_code": ["A"], "deprivation": [1.0]}))
-    b = ps.Dataset(values([("A", "2023", 2)]), areas=pl.DataFrame({"area_code": ["A"], "deprivation": [2.0]}),
-                   indicators=[ps.Indicator(id="demo.x", title="X2", sector="demo", measure="score")], metadata={"title": "b"})
+    b = ps.Dataset(
+        values([("A", "2023", 2)]),
+        areas=pl.DataFrame({"area_code": ["A"], "deprivation": [2.0]}),
+        indicators=[ps.Indicator(id="demo.x", title="X2", sector="demo", measure="score")],
+        metadata={"title": "b"},
+    )
     with pytest.raises(DataError) as err:
         combine(a, b)
     for part in ("values: 1 key", "areas.deprivation: 1 area", "indicators: 1 indicator id"):
@@ -276,7 +308,9 @@ def test_arguments_are_checked():
 def test_a_source_with_duplicated_keys_is_named():
     report = LoadReport(source="dup.csv", reader="test")
     bad = ReadResult(values=values([("A", "2023", 1), ("A", "2023", 2)]), report=report, indicators={"demo.x": IND})
-    with pytest.raises(DataError, match=r"source 'dup.csv': values: column 'indicator_id, area_code, period' has duplicated keys"):
+    with pytest.raises(
+        DataError, match=r"source 'dup.csv': values: column 'indicator_id, area_code, period' has duplicated keys"
+    ):
         combine(bad)
 
 
@@ -289,8 +323,10 @@ def test_dataset_method_and_package_exports():
 
 def test_package_attribute_is_the_function_whatever_was_imported_first():
     # a submodule named like the function would shadow it once imported: the module is `combining`
-    code = ("import publicservices.combining, publicservices as ps, inspect; "
-            "print(inspect.isfunction(ps.combine), inspect.isfunction(ps.read_many))")
+    code = (
+        "import publicservices.combining, publicservices as ps, inspect; "
+        "print(inspect.isfunction(ps.combine), inspect.isfunction(ps.read_many))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "True True"
 
@@ -310,9 +346,12 @@ def test_read_many_expands_globs_and_passes_options(tmp_path):
     with pytest.raises(DataError, match="unknown indicator"):  # demo.x is not registered: pass its definition
         read_many(str(tmp_path / "a_*.csv"))
     pl.DataFrame({"code": ["E"], "period": ["2023"], "value": [5.0]}).write_csv(tmp_path / "a_3.csv")
-    result = read_many([str(tmp_path / "a_*.csv"), tmp_path / "a_1.csv"], format={"a_1.csv": "contract", "a_3.csv": "contract"}, indicators=[IND],
-                       options={str(tmp_path / "a_3.csv"): {"mapping": {"code": "area_code"},
-                                                            "constants": {"indicator_id": "demo.x"}}})
+    result = read_many(
+        [str(tmp_path / "a_*.csv"), tmp_path / "a_1.csv"],
+        format={"a_1.csv": "contract", "a_3.csv": "contract"},
+        indicators=[IND],
+        options={str(tmp_path / "a_3.csv"): {"mapping": {"code": "area_code"}, "constants": {"indicator_id": "demo.x"}}},
+    )
     assert result.values.select("area_code", "value").rows() == [("A", 1.0), ("B", 2.0), ("C", 3.0), ("E", 5.0)]
     assert result.report.sources[2].kind == "read with reader 'contract'"
     assert [s.name for s in result.report.sources] == ["a_1.csv", "a_2.csv", "a_3.csv"]  # a_1.csv matched twice, read once
@@ -336,11 +375,14 @@ keys = st.lists(st.sampled_from(sorted(TRUTH)), min_size=1, max_size=15, unique=
 
 def _part(chosen, title, with_names, with_deprivation):
     codes = sorted({a for a, _ in chosen})
-    areas = pl.DataFrame({
-        "area_code": codes,
-        "area_name": [NAMES[c] if with_names else None for c in codes],
-        "deprivation": [DEPRIVATION[c] if with_deprivation else None for c in codes],
-    }, schema_overrides={"area_name": pl.String, "deprivation": pl.Float64})
+    areas = pl.DataFrame(
+        {
+            "area_code": codes,
+            "area_name": [NAMES[c] if with_names else None for c in codes],
+            "deprivation": [DEPRIVATION[c] if with_deprivation else None for c in codes],
+        },
+        schema_overrides={"area_name": pl.String, "deprivation": pl.Float64},
+    )
     return dataset([(a, p, TRUTH[(a, p)]) for a, p in chosen], title=title, areas=areas)
 
 
@@ -392,8 +434,10 @@ def test_real_files_combine_with_deprivation_for_lower_tier_areas(shared_data):
     lower = data.areas.filter(pl.col("area_code").str.slice(0, 3).is_in(LOWER_TIER))
     with_score = lower.filter(pl.col("deprivation").is_not_null())
     assert with_score.height == 317  # every 2019 district; newer unitaries (2020 on) have no 2019 score
-    assert data.areas.filter(pl.col("area_code").str.starts_with("E10")).get_column("deprivation").null_count() == \
-        data.areas.filter(pl.col("area_code").str.starts_with("E10")).height  # not aggregated to counties
+    assert (
+        data.areas.filter(pl.col("area_code").str.starts_with("E10")).get_column("deprivation").null_count()
+        == data.areas.filter(pl.col("area_code").str.starts_with("E10")).height
+    )  # not aggregated to counties
     report = result.report
     assert not report.conflicts
     assert report.coverage["deprivation"]["with"] == 317

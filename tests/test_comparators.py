@@ -17,14 +17,16 @@ from publicservices.stats import compare_with_neighbours, nearest_neighbours
 
 def make_areas(n=200, seed=0, **extra):
     rng = np.random.default_rng(seed)
-    return pl.DataFrame({
-        "area_code": [f"E{i:04d}" for i in range(n)],
-        "deprivation": rng.uniform(5, 45, n),
-        "population": np.exp(rng.normal(12, 0.6, n)),
-        "density": np.exp(rng.normal(6, 1.0, n)),
-        "rurality": rng.uniform(0, 1, n),
-        **extra,
-    })
+    return pl.DataFrame(
+        {
+            "area_code": [f"E{i:04d}" for i in range(n)],
+            "deprivation": rng.uniform(5, 45, n),
+            "population": np.exp(rng.normal(12, 0.6, n)),
+            "density": np.exp(rng.normal(6, 1.0, n)),
+            "rurality": rng.uniform(0, 1, n),
+            **extra,
+        }
+    )
 
 
 def brute_force(Z, k):
@@ -62,9 +64,14 @@ def test_matches_scipy_mahalanobis():
     rng = np.random.default_rng(3)
     n = 150
     dep = rng.uniform(5, 45, n)
-    areas = pl.DataFrame({"area_code": [f"A{i}" for i in range(n)], "deprivation": dep,
-                          "unemployment": 0.2 * dep + rng.normal(0, 1, n),     # correlated
-                          "age": rng.normal(40, 5, n)})
+    areas = pl.DataFrame(
+        {
+            "area_code": [f"A{i}" for i in range(n)],
+            "deprivation": dep,
+            "unemployment": 0.2 * dep + rng.normal(0, 1, n),  # correlated
+            "age": rng.normal(40, 5, n),
+        }
+    )
     cols = ["deprivation", "unemployment", "age"]
     nn = nearest_neighbours(areas, k=5, covariates=cols, metric="mahalanobis")
     Z = standardised(areas, cols, log=())
@@ -119,7 +126,7 @@ def test_mahalanobis_invariant_to_mixing_covariates(seed):
     rng = np.random.default_rng(seed)
     n = 30
     X = rng.normal(size=(n, 3))
-    M = rng.normal(size=(3, 3)) + 3 * np.eye(3)          # an invertible mixing
+    M = rng.normal(size=(3, 3)) + 3 * np.eye(3)  # an invertible mixing
     a = pl.DataFrame({"area_code": [str(i) for i in range(n)], **{f"c{j}": X[:, j] for j in range(3)}})
     Xm = X @ M
     b = pl.DataFrame({"area_code": [str(i) for i in range(n)], **{f"c{j}": Xm[:, j] for j in range(3)}})
@@ -133,7 +140,9 @@ def test_errors_name_columns_and_areas():
     areas = make_areas(10)
     with pytest.raises(SchemaError, match="'households' is missing"):
         nearest_neighbours(areas, covariates=["households"])
-    gap = areas.with_columns(pl.when(pl.col("area_code") == "E0003").then(None).otherwise(pl.col("deprivation")).alias("deprivation"))
+    gap = areas.with_columns(
+        pl.when(pl.col("area_code") == "E0003").then(None).otherwise(pl.col("deprivation")).alias("deprivation")
+    )
     with pytest.raises(DataError, match=r"(?s)'deprivation' is missing or not finite.*E0003"):
         nearest_neighbours(gap)
     with pytest.raises(DataError, match="cannot be logged"):
@@ -150,14 +159,19 @@ def test_errors_name_columns_and_areas():
 
 # -- comparison with neighbours ----------------------------------------------------------------
 
+
 def test_compare_matches_hand_computation():
     areas = make_areas(60, seed=4)
     nn = nearest_neighbours(areas, k=6)
     rng = np.random.default_rng(5)
-    vals = pl.DataFrame({"indicator_id": ["h.x"] * 60 + ["h.y"] * 60,
-                         "area_code": areas["area_code"].to_list() * 2,
-                         "period": ["2024"] * 120,
-                         "value": np.r_[rng.normal(50, 5, 60), rng.normal(10, 1, 60)]})
+    vals = pl.DataFrame(
+        {
+            "indicator_id": ["h.x"] * 60 + ["h.y"] * 60,
+            "area_code": areas["area_code"].to_list() * 2,
+            "period": ["2024"] * 120,
+            "value": np.r_[rng.normal(50, 5, 60), rng.normal(10, 1, 60)],
+        }
+    )
     out = compare_with_neighbours(vals, nn)
     assert out.height == vals.height
     row = out.filter((pl.col("indicator_id") == "h.y") & (pl.col("area_code") == "E0007")).row(0, named=True)
@@ -176,21 +190,33 @@ def test_compare_matches_hand_computation():
 def test_compare_labels_by_polarity_and_keeps_unmatched_rows():
     areas = pl.DataFrame({"area_code": list("ABCDEF"), "deprivation": [1.0, 2, 3, 4, 5, 6]})
     nn = nearest_neighbours(areas, k=3)
-    vals = pl.DataFrame({"indicator_id": ["s.good"] * 6 + ["s.bad"] * 6,
-                         "area_code": list("ABCDEF") * 2,
-                         "value": [10.0, 10.5, 9.5, 10.2, 9.8, 30.0] * 2})
-    inds = {"s.good": Indicator(id="s.good", title="g", sector="s", measure="score", polarity="higher_is_better"),
-            "s.bad": Indicator(id="s.bad", title="b", sector="s", measure="score", polarity="lower_is_better")}
+    vals = pl.DataFrame(
+        {
+            "indicator_id": ["s.good"] * 6 + ["s.bad"] * 6,
+            "area_code": list("ABCDEF") * 2,
+            "value": [10.0, 10.5, 9.5, 10.2, 9.8, 30.0] * 2,
+        }
+    )
+    inds = {
+        "s.good": Indicator(id="s.good", title="g", sector="s", measure="score", polarity="higher_is_better"),
+        "s.bad": Indicator(id="s.bad", title="b", sector="s", measure="score", polarity="lower_is_better"),
+    }
     out = compare_with_neighbours(vals, nn, polarity=inds)
     f = out.filter(pl.col("area_code") == "F")
-    assert dict(zip(f["indicator_id"], f["comparison"], strict=True)) == {"s.good": "better than similar areas",
-                                                             "s.bad": "worse than similar areas"}
+    assert dict(zip(f["indicator_id"], f["comparison"], strict=True)) == {
+        "s.good": "better than similar areas",
+        "s.bad": "worse than similar areas",
+    }
     plain = compare_with_neighbours(vals.filter(pl.col("indicator_id") == "s.good"), nn)
     assert plain.filter(pl.col("area_code") == "F")["comparison"].item() == "higher than similar areas"
     assert plain.filter(pl.col("area_code") == "A")["comparison"].item() == "in line with similar areas"
     # an area with no neighbours' values keeps its row with nulls
-    lonely = pl.concat([vals.filter(pl.col("indicator_id") == "s.good"),
-                        pl.DataFrame({"indicator_id": ["s.good"], "area_code": ["Z"], "value": [1.0]})])
+    lonely = pl.concat(
+        [
+            vals.filter(pl.col("indicator_id") == "s.good"),
+            pl.DataFrame({"indicator_id": ["s.good"], "area_code": ["Z"], "value": [1.0]}),
+        ]
+    )
     z = compare_with_neighbours(lonely, nn).filter(pl.col("area_code") == "Z")
     assert z.height == 1 and z["expected"].item() is None and z["comparison"].item() is None
 
@@ -231,8 +257,13 @@ def test_compare_never_assumes_a_direction():
 def test_compare_keeps_comparable_sets_apart_by_default():
     areas = pl.DataFrame({"area_code": list("ABCDE"), "deprivation": [1.0, 2, 3, 4, 5]})
     nn = nearest_neighbours(areas, k=4)
-    vals = pl.DataFrame({"area_code": list("ABCDE") * 2, "comparable_set": ["upper_tier"] * 5 + ["lower_tier"] * 5,
-                         "value": [10.0, 11, 12, 13, 30, 100.0, 110, 120, 130, 300]})
+    vals = pl.DataFrame(
+        {
+            "area_code": list("ABCDE") * 2,
+            "comparable_set": ["upper_tier"] * 5 + ["lower_tier"] * 5,
+            "value": [10.0, 11, 12, 13, 30, 100.0, 110, 120, 130, 300],
+        }
+    )
     out = compare_with_neighbours(vals, nn)
     assert out.height == 10
     assert out.filter(pl.col("area_code") == "E")["expected"].to_list() == [11.5, 115.0]

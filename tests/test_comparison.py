@@ -17,8 +17,14 @@ POLICE = "E23000005"
 
 
 def _values(codes, indicator="health.x", value=1.0):
-    return pl.DataFrame({"indicator_id": [indicator] * len(codes), "area_code": codes, "period": ["2023"] * len(codes),
-                         "value": [value + i for i in range(len(codes))]})
+    return pl.DataFrame(
+        {
+            "indicator_id": [indicator] * len(codes),
+            "area_code": codes,
+            "period": ["2023"] * len(codes),
+            "value": [value + i for i in range(len(codes))],
+        }
+    )
 
 
 def _areas(codes):
@@ -79,7 +85,9 @@ def test_successor_codes_apply_only_without_a_clash():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.sampled_from([NATION, REGION, COUNTY, DISTRICT, UNITARY, MET, POLICE, "X1"]), min_size=1, max_size=8, unique=True))
+@given(
+    st.lists(st.sampled_from([NATION, REGION, COUNTY, DISTRICT, UNITARY, MET, POLICE, "X1"]), min_size=1, max_size=8, unique=True)
+)
 def test_no_unit_row_is_lost_or_put_in_a_set_it_does_not_belong_to(codes):
     frame, layout = comparison_values(_values(codes), _areas(codes))
     units_in = {c for c in codes if c not in (NATION, REGION)}

@@ -6,7 +6,9 @@ from polars.testing import assert_frame_equal
 
 from publicservices import DataError, Dataset, Indicator
 
-A = Indicator(id="health.a", title="A & B <x>", sector="health", measure="proportion", multiplier=100, polarity="higher_is_better")
+A = Indicator(
+    id="health.a", title="A & B <x>", sector="health", measure="proportion", multiplier=100, polarity="higher_is_better"
+)
 B = Indicator(id="schools.b", title="B", sector="schools", measure="mean")
 
 

@@ -29,8 +29,7 @@ def frame(X, Y, names=None):
 
 def run(X, Y, **kw):
     X, Y = np.asarray(X, float), np.asarray(Y, float)
-    return dea(frame(X, Y), [f"x{i}" for i in range(X.shape[1])], [f"y{r}" for r in range(Y.shape[1])],
-               unit="unit", **kw)
+    return dea(frame(X, Y), [f"x{i}" for i in range(X.shape[1])], [f"y{r}" for r in range(Y.shape[1])], unit="unit", **kw)
 
 
 def reference_scores(X, Y, model, orientation):
@@ -64,8 +63,9 @@ def random_data(n, s, r, seed):
 
 # -- textbook examples (Cooper, Seiford & Tone 2007, Data Envelopment Analysis, 2nd ed.) -------
 
-STORES = pl.DataFrame({"store": list("ABCDEF"), "staff": [4.0, 7, 8, 4, 2, 10],
-                       "floor": [3.0, 3, 1, 2, 4, 1], "sales": [1.0] * 6})
+STORES = pl.DataFrame(
+    {"store": list("ABCDEF"), "staff": [4.0, 7, 8, 4, 2, 10], "floor": [3.0, 3, 1, 2, 4, 1], "sales": [1.0] * 6}
+)
 
 
 def test_two_inputs_one_output_example_3_1():
@@ -75,21 +75,31 @@ def test_two_inputs_one_output_example_3_1():
     assert isinstance(res, DEAResult)
     np.testing.assert_allclose(res.scores["efficiency"].to_numpy(), [6 / 7, 12 / 19, 1, 1, 1, 1], atol=1e-9)
     peers = {(r["store"], r["peer"]): r["weight"] for r in res.peers.iter_rows(named=True)}
-    assert peers == pytest.approx({("A", "D"): 5 / 7, ("A", "E"): 2 / 7, ("B", "C"): 2 / 19,
-                                   ("B", "D"): 17 / 19, ("C", "C"): 1, ("D", "D"): 1,
-                                   ("E", "E"): 1, ("F", "C"): 1}, abs=1e-9)
+    assert peers == pytest.approx(
+        {
+            ("A", "D"): 5 / 7,
+            ("A", "E"): 2 / 7,
+            ("B", "C"): 2 / 19,
+            ("B", "D"): 17 / 19,
+            ("C", "C"): 1,
+            ("D", "D"): 1,
+            ("E", "E"): 1,
+            ("F", "C"): 1,
+        },
+        abs=1e-9,
+    )
     # F has score 1 but uses 2 more staff than C: weakly efficient, with slack 2
     f = res.targets.filter(pl.col("store") == "F").sort("variable")
-    assert f["slack"].to_list() == pytest.approx([0.0, 0.0, 2.0], abs=1e-9)   # floor, sales, staff
+    assert f["slack"].to_list() == pytest.approx([0.0, 0.0, 2.0], abs=1e-9)  # floor, sales, staff
     assert res.scores["efficient"].to_list() == [False, False, True, True, True, False]
     assert res.scores["weakly_efficient"].to_list() == [False, False, True, True, True, True]
     a = res.targets.filter(pl.col("store") == "A")
     assert dict(zip(a["variable"], a["target"], strict=True)) == pytest.approx(
-        {"staff": 24 / 7, "floor": 18 / 7, "sales": 1.0}, abs=1e-9)
+        {"staff": 24 / 7, "floor": 18 / 7, "sales": 1.0}, abs=1e-9
+    )
 
 
-SHOPS = pl.DataFrame({"shop": list("ABCDEFGH"), "staff": [2.0, 3, 3, 4, 5, 5, 6, 8],
-                      "sales": [1.0, 3, 2, 3, 4, 2, 3, 5]})
+SHOPS = pl.DataFrame({"shop": list("ABCDEFGH"), "staff": [2.0, 3, 3, 4, 5, 5, 6, 8], "sales": [1.0, 3, 2, 3, 4, 2, 3, 5]})
 
 
 @pytest.mark.parametrize(
@@ -119,25 +129,24 @@ def test_agrees_with_pydea():
         for orientation in ("input", "output"):
             res = dea(ref, ["x1", "x2"], ["y1", "y2"], unit="unit", model=model, orientation=orientation)
             assert res.scores["unit"].to_list() == ref["unit"].to_list()
-            np.testing.assert_allclose(res.scores["efficiency"].to_numpy(),
-                                       ref[f"{model}_{orientation}"].to_numpy(), atol=1e-6)
+            np.testing.assert_allclose(res.scores["efficiency"].to_numpy(), ref[f"{model}_{orientation}"].to_numpy(), atol=1e-6)
 
 
 # -- agreement with a per-unit linprog reference ------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("n", "path"),
-    [(40, "exact"), (40, "columns"), (160, "columns")],   # 160: the sampled-facet start
+    [(40, "exact"), (40, "columns"), (160, "columns")],  # 160: the sampled-facet start
 )
 @pytest.mark.parametrize("model", ["ccr", "bcc"])
 @pytest.mark.parametrize("orientation", ["input", "output"])
 def test_matches_per_unit_linprog(n, path, model, orientation, monkeypatch):
-    if path == "columns":       # force column generation even where the direct path applies
+    if path == "columns":  # force column generation even where the direct path applies
         monkeypatch.setattr(dea_module, "_EXACT_LIMIT", 0)
     X, Y = random_data(n, 2, 3, seed=n)
     res = run(X, Y, model=model, orientation=orientation)
-    np.testing.assert_allclose(res.scores["efficiency"].to_numpy(),
-                               reference_scores(X, Y, model, orientation), atol=1e-6)
+    np.testing.assert_allclose(res.scores["efficiency"].to_numpy(), reference_scores(X, Y, model, orientation), atol=1e-6)
     if path == "columns":
         assert res.info["rounds"] > 1 and res.info["highs_calls"] >= 2
 
@@ -146,8 +155,13 @@ def test_grouped_solve_equals_separate_solves():
     # value for money solves every indicator x period in one batched call: peers stay in-group
     X1, Y1 = random_data(60, 1, 2, seed=1)
     X2, Y2 = random_data(45, 1, 2, seed=2)
-    both = dea_module._solve(np.vstack([X1, X2 * 1000]), np.vstack([Y1, Y2]), model="bcc",
-                             orientation="output", groups=np.r_[np.zeros(60, int), np.ones(45, int)])
+    both = dea_module._solve(
+        np.vstack([X1, X2 * 1000]),
+        np.vstack([Y1, Y2]),
+        model="bcc",
+        orientation="output",
+        groups=np.r_[np.zeros(60, int), np.ones(45, int)],
+    )
     one = dea_module._solve(X1, Y1, model="bcc", orientation="output")
     two = dea_module._solve(X2 * 1000, Y2, model="bcc", orientation="output")
     np.testing.assert_allclose(both.efficiency, np.r_[one.efficiency, two.efficiency], atol=1e-9)
@@ -157,7 +171,7 @@ def test_grouped_solve_equals_separate_solves():
 
 def test_fdh_matches_dominance_loop():
     rng = np.random.default_rng(5)
-    X = np.round(rng.uniform(1, 10, (120, 2)))        # rounded: plenty of ties
+    X = np.round(rng.uniform(1, 10, (120, 2)))  # rounded: plenty of ties
     Y = np.round(rng.uniform(1, 10, (120, 2)))
     for orientation in ("input", "output"):
         res = run(X, Y, model="fdh", orientation=orientation)
@@ -178,11 +192,12 @@ def test_fdh_matches_dominance_loop():
 
 # -- a simulated frontier: the units put on it score 1 ---------------------------------------------
 
+
 def test_simulated_frontier_units_score_one():
     rng = np.random.default_rng(11)
     n = 400
     X = rng.uniform(1, 10, (n, 2))
-    frontier = np.sqrt(X[:, 0] * X[:, 1])                 # Cobb-Douglas, constant returns
+    frontier = np.sqrt(X[:, 0] * X[:, 1])  # Cobb-Douglas, constant returns
     true_eff = np.where(np.arange(n) < 40, 1.0, rng.uniform(0.4, 0.95, n))
     Y = (frontier * true_eff)[:, None]
     res = run(X, Y, model="ccr", orientation="input")
@@ -201,7 +216,7 @@ def test_simulated_variable_returns_frontier():
     n = 300
     x = rng.uniform(1, 20, n)
     true_eff = np.where(np.arange(n) < 30, 1.0, rng.uniform(0.5, 0.95, n))
-    y = np.sqrt(x) * true_eff                              # concave: variable returns
+    y = np.sqrt(x) * true_eff  # concave: variable returns
     res = run(x[:, None], y[:, None], model="bcc", orientation="output")
     eff = res.scores["efficiency"].to_numpy()
     np.testing.assert_allclose(eff[:30], 1.0, atol=1e-6)
@@ -269,17 +284,18 @@ def test_targets_are_the_peers_combination(data, model, orientation):
     res = run(X, Y, model=model, orientation=orientation)
     f = frame(X, Y)
     cols = [c for c in f.columns if c != "unit"]
-    combo = (res.peers.join(f, left_on="peer", right_on="unit")
-             .group_by("unit").agg([(pl.col(c) * pl.col("weight")).sum() for c in cols]
-                                   + [pl.col("weight").sum().alias("total")]))
+    combo = (
+        res.peers.join(f, left_on="peer", right_on="unit")
+        .group_by("unit")
+        .agg([(pl.col(c) * pl.col("weight")).sum() for c in cols] + [pl.col("weight").sum().alias("total")])
+    )
     wide = res.targets.pivot(on="variable", index="unit", values="target")
     both = combo.join(wide, on="unit", suffix="_target")
     for c in cols:
         # peers weighing under 1e-7 of a unit are dropped as solver noise, so the combination
         # can miss the target by that share of the column's scale
         scale = max(1.0, float(np.abs(f[c].to_numpy()).max()))
-        np.testing.assert_allclose(both[c].to_numpy(), both[f"{c}_target"].to_numpy(),
-                                   rtol=1e-6, atol=1e-6 * scale)
+        np.testing.assert_allclose(both[c].to_numpy(), both[f"{c}_target"].to_numpy(), rtol=1e-6, atol=1e-6 * scale)
     if model == "bcc":
         np.testing.assert_allclose(both["total"].to_numpy(), 1.0, atol=1e-7)
     assert (res.targets["slack"] >= 0).all()
@@ -301,6 +317,7 @@ def test_lazy_frame_order_and_unit_dtype_kept():
 
 
 # -- errors -------------------------------------------------------------------------------------------
+
 
 def test_missing_and_wrongly_typed_columns():
     with pytest.raises(SchemaError, match="'rent' is missing"):

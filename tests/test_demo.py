@@ -88,7 +88,9 @@ def test_hex_map_regions_are_contiguous_and_the_country_is_one_piece(dataset):
     assert areas.select("hex_q", "hex_r").unique().height == 150
     edges = hex_neighbours(areas)
     # Adjacency is symmetric and nobody neighbours themselves.
-    assert edges.sort(pl.all()).equals(edges.select(pl.col("neighbour_code").alias("area_code"), pl.col("area_code").alias("neighbour_code")).sort(pl.all()))
+    assert edges.sort(pl.all()).equals(
+        edges.select(pl.col("neighbour_code").alias("area_code"), pl.col("area_code").alias("neighbour_code")).sort(pl.all())
+    )
     assert edges.filter(pl.col("area_code") == pl.col("neighbour_code")).height == 0
     assert edges.group_by("area_code").len().get_column("len").max() <= 6
     assert _connected(set(areas.get_column("area_code")), edges)
@@ -113,7 +115,8 @@ def test_spend_per_area_period_and_service(dataset):
     assert spend.height == 150 * 10 * 4
     assert spend.get_column("spend").min() > 0
     per_head = spend.join(dataset.areas.select("area_code", "population"), on="area_code").with_columns(
-        per_head=pl.col("spend") / pl.col("population"))
+        per_head=pl.col("spend") / pl.col("population")
+    )
     medians = dict(per_head.group_by("service").agg(pl.col("per_head").median()).rows())
     assert 1000 < medians["health"] < 4000 and 100 < medians["policing"] < 500
 
@@ -140,9 +143,25 @@ def test_builds_well_under_a_second():
 
 def test_truth_is_complete(dataset):
     truth = dataset.truth
-    for key in ("values", "national", "area_effects", "between_area_variance", "tau2", "gradient", "trend", "baseline",
-                "link", "spend_effect", "efficiency_effect", "parameters", "efficiency", "efficient_areas",
-                "inefficient_areas", "deprivation_sd", "seed"):
+    for key in (
+        "values",
+        "national",
+        "area_effects",
+        "between_area_variance",
+        "tau2",
+        "gradient",
+        "trend",
+        "baseline",
+        "link",
+        "spend_effect",
+        "efficiency_effect",
+        "parameters",
+        "efficiency",
+        "efficient_areas",
+        "inefficient_areas",
+        "deprivation_sd",
+        "seed",
+    ):
         assert key in truth, key
     ids = set(dataset.indicators)
     assert set(truth["tau2"]) == ids and set(truth["gradient"]) == ids
@@ -158,7 +177,8 @@ def test_truth_is_what_the_values_were_drawn_from(dataset):
     joined = dataset.values.join(dataset.truth["values"], on=["indicator_id", "area_code", "period"])
     props = [i for i, ind in dataset.indicators.items() if ind.measure == "proportion"]
     sample = joined.filter(pl.col("indicator_id").is_in(props)).with_columns(
-        p=pl.col("true_value") / 100, z=(pl.col("value") - pl.col("true_value")) / 100)
+        p=pl.col("true_value") / 100, z=(pl.col("value") - pl.col("true_value")) / 100
+    )
     # Binomial sampling: standardised errors have mean about 0 and variance about 1.
     standardised = sample.select(pl.col("z") / (pl.col("p") * (1 - pl.col("p")) / pl.col("denominator")).sqrt()).to_series()
     assert abs(standardised.mean()) < 0.05
@@ -187,10 +207,13 @@ def test_true_parameters_are_recoverable(dataset):
     ind = "policing.calls_999_answered"
     u = dataset.truth["area_effects"].filter(pl.col("indicator_id") == ind)
     true = (
-        dataset.truth["values"].filter(pl.col("indicator_id") == ind)
+        dataset.truth["values"]
+        .filter(pl.col("indicator_id") == ind)
         .with_columns(eta=(pl.col("true_value") / (100 - pl.col("true_value"))).log())
-        .group_by("area_code").agg(pl.col("eta").mean())
-        .join(eff, on="area_code").join(u, on="area_code")
+        .group_by("area_code")
+        .agg(pl.col("eta").mean())
+        .join(eff, on="area_code")
+        .join(u, on="area_code")
         .with_columns(systematic=pl.col("eta") - pl.col("effect"))
     )
     means = dict(true.group_by("efficiency").agg(pl.col("systematic").mean()).rows())
@@ -281,9 +304,15 @@ def test_model_errors_are_clear():
     with pytest.raises(DataError, match="non-negative integer"):
         DemoNation(seed=-1)
     with pytest.raises(DataError, match="no spend for service"):
-        simulate(DemoNation(0, services=["health"]),
-                 [(Indicator(id="t.q", title="Q", sector="t", measure="rate", multiplier=1000, polarity="lower_is_better"),
-                   Model(baseline=5.0, spend=0.2))])
+        simulate(
+            DemoNation(0, services=["health"]),
+            [
+                (
+                    Indicator(id="t.q", title="Q", sector="t", measure="rate", multiplier=1000, polarity="lower_is_better"),
+                    Model(baseline=5.0, spend=0.2),
+                )
+            ],
+        )
 
 
 def test_rng_streams_are_independent_and_stable():

@@ -42,7 +42,17 @@ def test_tau2_and_sii_intervals_cover_the_truth_over_200_nations():
             .drop("true_value")
         )
         true_sii = _fairness_row(ps.Dataset(noiseless, data.areas, indicators=data.indicators))["sii"]
-        rows.append((est["tau2"], est["tau2_lower_95"], est["tau2_upper_95"], realised, est["sii_lower_95"], est["sii_upper_95"], true_sii))
+        rows.append(
+            (
+                est["tau2"],
+                est["tau2_lower_95"],
+                est["tau2_upper_95"],
+                realised,
+                est["sii_lower_95"],
+                est["sii_upper_95"],
+                true_sii,
+            )
+        )
     a = np.array(rows)
     model_tau2 = a[:, 3].mean()
     tau_cover = np.mean((a[:, 1] <= model_tau2) & (model_tau2 <= a[:, 2]))
@@ -58,8 +68,12 @@ def test_no_true_variation_gives_an_index_consistent_with_zero():
     from publicservices.indicators import Indicator
     from publicservices.synthetic import DemoNation, Model, simulate
 
-    flat = Indicator(id="test.flat", title="Flat", sector="test", measure="proportion", multiplier=100, polarity="higher_is_better")
-    model = Model(baseline=70.0, trend=0.0, tau=0.0, gradient=0.0, spend=0.0, efficiency=0.0, denominator_per_head=0.002, service="health")
+    flat = Indicator(
+        id="test.flat", title="Flat", sector="test", measure="proportion", multiplier=100, polarity="higher_is_better"
+    )
+    model = Model(
+        baseline=70.0, trend=0.0, tau=0.0, gradient=0.0, spend=0.0, efficiency=0.0, denominator_per_head=0.002, service="health"
+    )
     zero_in_interval = 0
     for seed in range(100):
         nation = DemoNation(seed=seed)
@@ -87,4 +101,3 @@ def test_shrunken_estimates_beat_raw_against_the_truth():
         checked += 1
         wins += mse_shrunk < mse_raw
     assert wins == checked
-

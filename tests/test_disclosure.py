@@ -37,12 +37,14 @@ def test_primary_range_and_zero_policy():
 
 def test_small_complement_of_a_proportion_is_hidden():
     # 2,246 of 2,247 seen within 4 hours names the one who was not
-    f = pl.DataFrame({
-        "measure": ["proportion"] * 6 + ["rate", "dsr", "ratio"],
-        "numerator": [2246.0, 2243.0, 2242.0, 2247.0, 0.0, 600.0, 2246.0, 2246.0, 2246.0],
-        "denominator": [2247.0] * 9,
-        "value": [0.9996, 0.998, 0.998, 1.0, 0.0, 0.27, 99.9, 99.9, 1.0],
-    })
+    f = pl.DataFrame(
+        {
+            "measure": ["proportion"] * 6 + ["rate", "dsr", "ratio"],
+            "numerator": [2246.0, 2243.0, 2242.0, 2247.0, 0.0, 600.0, 2246.0, 2246.0, 2246.0],
+            "denominator": [2247.0] * 9,
+            "value": [0.9996, 0.998, 0.998, 1.0, 0.0, 0.27, 99.9, 99.9, 1.0],
+        }
+    )
     out, report = suppress(f)
     # complement 1 and 4 hidden; 5 shown; a zero complement (all seen) and a zero count shown by default;
     # rates, DSRs and ratios: the population minus the events counts nobody
@@ -71,18 +73,22 @@ def test_complement_without_a_measure_column_or_denominator():
     assert not any(_hidden(out))
     assert "no 'denominator' column" in report.filter(pl.col("reason") == "small complement").get_column("rule").item()
     # another name for the denominator; a null measure is treated as a proportion (the careful side)
-    g = pl.DataFrame({"measure": [None, "rate"], "numerator": [9.0, 9.0], "pupils": [10.0, 10.0]}, schema_overrides={"measure": pl.String})
+    g = pl.DataFrame(
+        {"measure": [None, "rate"], "numerator": [9.0, 9.0], "pupils": [10.0, 10.0]}, schema_overrides={"measure": pl.String}
+    )
     out, _ = suppress(g, denominator="pupils")
     assert _hidden(out) == [True, False]
 
 
 def test_means_over_a_small_cohort_are_hidden():
-    f = pl.DataFrame({
-        "measure": ["mean", "score", "mean", "mean", "Mean", "mean"],
-        "numerator": [140.0, 3.0, 3.0, -12.5, 50.0, None],   # sums of scores: not counts, may be negative
-        "denominator": [2.0, 1.0, 30.0, 25.0, 4.0, None],     # cohort sizes
-        "value": [70.0, 3.0, 0.1, -0.5, 12.5, 41.0],
-    })
+    f = pl.DataFrame(
+        {
+            "measure": ["mean", "score", "mean", "mean", "Mean", "mean"],
+            "numerator": [140.0, 3.0, 3.0, -12.5, 50.0, None],  # sums of scores: not counts, may be negative
+            "denominator": [2.0, 1.0, 30.0, 25.0, 4.0, None],  # cohort sizes
+            "value": [70.0, 3.0, 0.1, -0.5, 12.5, 41.0],
+        }
+    )
     out, report = suppress(f)
     # cohorts of 2, 1 and 4 hidden; a small *sum* over 30 pupils is not disclosive; a mean without a
     # cohort size cannot be checked
@@ -106,11 +112,17 @@ def test_one_neutral_label_for_primary_and_secondary():
 
 
 def test_secondary_picks_next_smallest_non_zero_and_masks_derived_columns():
-    f = pl.DataFrame({
-        "region": ["R"] * 5, "area_code": list("ABCDE"),
-        "numerator": [3.0, 0.0, 9.0, 7.0, 50.0], "denominator": [100.0] * 5,
-        "value": [3.0, 0.0, 9.0, 7.0, 50.0], "lower_95": [1.0] * 5, "upper_95": [8.0] * 5,
-    })
+    f = pl.DataFrame(
+        {
+            "region": ["R"] * 5,
+            "area_code": list("ABCDE"),
+            "numerator": [3.0, 0.0, 9.0, 7.0, 50.0],
+            "denominator": [100.0] * 5,
+            "value": [3.0, 0.0, 9.0, 7.0, 50.0],
+            "lower_95": [1.0] * 5,
+            "upper_95": [8.0] * 5,
+        }
+    )
     out, report = suppress(f, by="region")
     assert _hidden(out) == [True, False, False, True, False]
     hidden = out.filter(pl.col("suppressed").is_not_null())
@@ -123,10 +135,14 @@ def test_secondary_picks_next_smallest_non_zero_and_masks_derived_columns():
 
 def test_secondary_protects_a_small_complement():
     # the region total (numerator and denominator) minus the shown areas would give 2,246 of 2,247 back
-    f = pl.DataFrame({
-        "region": ["R"] * 4, "measure": ["proportion"] * 4,
-        "numerator": [2246.0, 300.0, 120.0, 800.0], "denominator": [2247.0, 400.0, 150.0, 1000.0],
-    })
+    f = pl.DataFrame(
+        {
+            "region": ["R"] * 4,
+            "measure": ["proportion"] * 4,
+            "numerator": [2246.0, 300.0, 120.0, 800.0],
+            "denominator": [2247.0, 400.0, 150.0, 1000.0],
+        }
+    )
     out, report = suppress(f, by="region")
     assert _hidden(out) == [True, False, True, False]  # the next smallest numerator, 120 of 150
     assert _report(report)["secondary"] == 1
@@ -145,8 +161,9 @@ def test_full_cells_do_not_protect_each_other():
 
 def test_zero_denominators_protect_nothing():
     # 0 of 0 is pinned at 0: hiding it would not protect the 3, so it is left and the cell reported
-    f = pl.DataFrame({"g": ["a", "a", "b", "b", "b"], "numerator": [3.0, 0.0, 3.0, 0.0, 20.0],
-                      "denominator": [30.0, 0.0, 30.0, 0.0, 40.0]})
+    f = pl.DataFrame(
+        {"g": ["a", "a", "b", "b", "b"], "numerator": [3.0, 0.0, 3.0, 0.0, 20.0], "denominator": [30.0, 0.0, 30.0, 0.0, 40.0]}
+    )
     out, report = suppress(f, by="g")
     assert _hidden(out) == [True, False, True, False, True]
     row = report.filter(pl.col("reason") == "unprotected").row(0, named=True)
@@ -183,9 +200,17 @@ def test_lone_cell_group_is_reported_unprotected():
 
 def test_two_way_table_margins_settle():
     # rows r1..r3 x columns c1..c3; both margins published
-    cells = {("r1", "c1"): 2.0, ("r1", "c2"): 20.0, ("r1", "c3"): 30.0,
-             ("r2", "c1"): 25.0, ("r2", "c2"): 26.0, ("r2", "c3"): 27.0,
-             ("r3", "c1"): 40.0, ("r3", "c2"): 41.0, ("r3", "c3"): 42.0}
+    cells = {
+        ("r1", "c1"): 2.0,
+        ("r1", "c2"): 20.0,
+        ("r1", "c3"): 30.0,
+        ("r2", "c1"): 25.0,
+        ("r2", "c2"): 26.0,
+        ("r2", "c3"): 27.0,
+        ("r3", "c1"): 40.0,
+        ("r3", "c2"): 41.0,
+        ("r3", "c3"): 42.0,
+    }
     f = pl.DataFrame({"r": [k[0] for k in cells], "c": [k[1] for k in cells], "numerator": list(cells.values())})
     out, _ = suppress(f, by=[["r"], ["c"]])
     hidden = out.with_columns(pl.col("suppressed").is_not_null().alias("h"))
@@ -216,7 +241,9 @@ def test_errors():
     st.booleans(),
 )
 def test_property_no_recoverable_single_cell(rows, threshold, zero):
-    f = pl.DataFrame({"g": [r[0] for r in rows], "numerator": [r[1] for r in rows]}, schema={"g": pl.String, "numerator": pl.Float64})
+    f = pl.DataFrame(
+        {"g": [r[0] for r in rows], "numerator": [r[1] for r in rows]}, schema={"g": pl.String, "numerator": pl.Float64}
+    )
     out, report = suppress(f, threshold, by="g", suppress_zero=zero)
     assert out.height == f.height
     hidden = out.with_columns(pl.col("numerator").is_null().alias("h"))
@@ -252,12 +279,21 @@ def _frames(draw):
             for a in range(n):
                 if a == safe:
                     den = draw(st.integers(2 * threshold, 3000))
-                    num = draw(st.integers(threshold, den - threshold)) if measure == "proportion" else draw(st.integers(threshold, 2 * den))
+                    num = (
+                        draw(st.integers(threshold, den - threshold))
+                        if measure == "proportion"
+                        else draw(st.integers(threshold, 2 * den))
+                    )
                 else:
                     den = draw(st.one_of(st.just(0), st.integers(1, 40), st.integers(1000, 3000)))
                     kind = draw(st.sampled_from(["small", "complement", "zero", "full", "any"]))
-                    pick = {"small": min(den, draw(st.integers(1, threshold - 1))), "complement": max(0, den - draw(st.integers(1, threshold - 1))),
-                            "zero": 0, "full": den, "any": draw(st.integers(0, den))}[kind]
+                    pick = {
+                        "small": min(den, draw(st.integers(1, threshold - 1))),
+                        "complement": max(0, den - draw(st.integers(1, threshold - 1))),
+                        "zero": 0,
+                        "full": den,
+                        "any": draw(st.integers(0, den)),
+                    }[kind]
                     num = pick if measure == "proportion" or den == 0 else draw(st.sampled_from([pick, 2 * den]))
                 rows.append((f"i{i}", measure, f"r{r}", f"i{i}r{r}a{a}", float(num), float(den)))
     frame = pl.DataFrame(rows, schema=["indicator", "measure", "region", "area_code", "numerator", "denominator"], orient="row")
@@ -268,7 +304,12 @@ def _published_totals(truth: pl.DataFrame) -> list[tuple[list[int], float, float
     """Each group total as a parent row would publish it: (row ids, numerator total, denominator total)."""
     out = []
     for g in _GROUPINGS:
-        for ids, num, den in truth.group_by(g).agg(pl.col("_id"), pl.col("numerator").sum(), pl.col("denominator").sum()).select("_id", "numerator", "denominator").iter_rows():
+        for ids, num, den in (
+            truth.group_by(g)
+            .agg(pl.col("_id"), pl.col("numerator").sum(), pl.col("denominator").sum())
+            .select("_id", "numerator", "denominator")
+            .iter_rows()
+        ):
             out.append((ids, num, den))
     return out
 
@@ -277,7 +318,9 @@ def _subtraction_attack(truth: pl.DataFrame, out: pl.DataFrame) -> dict[int, tup
     """Recover hidden numerators and complements as total minus the published (or already recovered)
     cells of a group, repeating until nothing more falls out."""
     den = dict(zip(out.get_column("_id").to_list(), out.get_column("denominator").to_list(), strict=True))
-    num = {i: v for i, v in zip(out.get_column("_id").to_list(), out.get_column("numerator").to_list(), strict=True) if v is not None}
+    num = {
+        i: v for i, v in zip(out.get_column("_id").to_list(), out.get_column("numerator").to_list(), strict=True) if v is not None
+    }
     comp = {i: den[i] - v for i, v in num.items()}
     visible = set(num)
     totals = _published_totals(truth)
@@ -356,11 +399,16 @@ def test_attacker_recovers_no_hidden_cell_from_the_totals(drawn, zero):
 
 def test_attacker_on_the_worked_complement_case():
     # A&E: 2,246 of 2,247 seen within 4 hours in area A; the region and the country totals published
-    truth = pl.DataFrame({
-        "indicator": ["ae"] * 5, "measure": ["proportion"] * 5, "region": ["R1", "R1", "R1", "R2", "R2"],
-        "area_code": list("ABCDE"), "numerator": [2246.0, 1800.0, 950.0, 3000.0, 2990.0],
-        "denominator": [2247.0, 2000.0, 1000.0, 3500.0, 2992.0],
-    }).with_row_index("_id")
+    truth = pl.DataFrame(
+        {
+            "indicator": ["ae"] * 5,
+            "measure": ["proportion"] * 5,
+            "region": ["R1", "R1", "R1", "R2", "R2"],
+            "area_code": list("ABCDE"),
+            "numerator": [2246.0, 1800.0, 950.0, 3000.0, 2990.0],
+            "denominator": [2247.0, 2000.0, 1000.0, 3500.0, 2992.0],
+        }
+    ).with_row_index("_id")
     out, _ = suppress(truth, by=_GROUPINGS)
     assert _hidden(out) == [True, False, True, True, True]
     assert _subtraction_attack(truth, out) == {}
@@ -368,8 +416,15 @@ def test_attacker_on_the_worked_complement_case():
 
 
 def test_the_attacker_is_not_blind():
-    truth = pl.DataFrame({"indicator": ["x"] * 4, "measure": ["proportion"] * 4, "region": ["R"] * 4,
-                          "numerator": [3.0, 4.0, 50.0, 70.0], "denominator": [3.0, 4.0, 100.0, 90.0]}).with_row_index("_id")
+    truth = pl.DataFrame(
+        {
+            "indicator": ["x"] * 4,
+            "measure": ["proportion"] * 4,
+            "region": ["R"] * 4,
+            "numerator": [3.0, 4.0, 50.0, 70.0],
+            "denominator": [3.0, 4.0, 100.0, 90.0],
+        }
+    ).with_row_index("_id")
     # without secondary suppression a lone hidden cell falls to subtraction; two hidden full cells
     # (3 of 3, 4 of 4) survive subtraction but are pinned by the bounds 0 <= numerator <= denominator
     lone, _ = suppress(truth.filter(pl.col("_id") != 1), by=None)

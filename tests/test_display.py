@@ -37,97 +37,205 @@ from publicservices.results import (
 GOLDEN = Path(__file__).parent / "golden" / "display"
 UPDATE = os.environ.get("PUBLICSERVICES_UPDATE_GOLDEN", "") not in ("", "0")
 
-SHARE = Indicator(id="demo.share", title="Seen within 4 hours", sector="demo", measure="proportion", multiplier=100,
-                  polarity="higher_is_better", unit="%", floor=95.0)
-RATE = Indicator(id="demo.deaths", title="Preventable deaths", sector="demo", measure="rate", multiplier=100000,
-                 polarity="lower_is_better", unit="per 100,000")
-NAMES = ["Ashby & Crewe", "<script>alert(1)</script>", "Bryn \"Quote\"", "Dunmore", "Elm's Cross", "Fenwick",
-         "Garth", "Holm", "Ilsley", "Jarrow", "Kirkby", "Lowick"]
+SHARE = Indicator(
+    id="demo.share",
+    title="Seen within 4 hours",
+    sector="demo",
+    measure="proportion",
+    multiplier=100,
+    polarity="higher_is_better",
+    unit="%",
+    floor=95.0,
+)
+RATE = Indicator(
+    id="demo.deaths",
+    title="Preventable deaths",
+    sector="demo",
+    measure="rate",
+    multiplier=100000,
+    polarity="lower_is_better",
+    unit="per 100,000",
+)
+NAMES = [
+    "Ashby & Crewe",
+    "<script>alert(1)</script>",
+    'Bryn "Quote"',
+    "Dunmore",
+    "Elm's Cross",
+    "Fenwick",
+    "Garth",
+    "Holm",
+    "Ilsley",
+    "Jarrow",
+    "Kirkby",
+    "Lowick",
+]
 CODES = [f"X06{i:06d}" for i in range(1, 13)]
 AREAS = pl.DataFrame({"area_code": CODES, "area_name": NAMES})
 
 
 def outcome_result() -> OutcomeResult:
     values = [97.1, 96.0, 95.4, 94.9, 94.0, 93.2, 92.5, 91.0, 90.2, 89.9, 88.0, 85.5]
-    frame = pl.DataFrame({
-        "indicator_id": ["demo.share"] * 12, "area_code": CODES, "period": ["2023/24"] * 12,
-        "period_start": [dt.date(2023, 4, 1)] * 12, "value": values,
-        "lower_95": [v - 1.5 for v in values], "upper_95": [v + 1.2 for v in values],
-        "benchmark_value": [92.0] * 12,
-        "comparison_95": ["better", "better", "better", "better", "similar", "similar", "similar", "similar",
-                          "similar", "worse", "worse", "worse"],
-        "prob_worse": [0.0, 0.0, 0.01, 0.02, 0.3, 0.4, 0.55, 0.8, 0.9, 0.97, 0.99, 0.999],
-        "floor_status": ["meets", "meets", "meets", "possibly below", "possibly below", "confidently below",
-                         "confidently below", "confidently below", "confidently below", "confidently below",
-                         "confidently below", "confidently below"],
-        "recent_trend": ["No significant change"] * 10 + ["Decreasing and getting worse", "Increasing and getting better"],
-    })
+    frame = pl.DataFrame(
+        {
+            "indicator_id": ["demo.share"] * 12,
+            "area_code": CODES,
+            "period": ["2023/24"] * 12,
+            "period_start": [dt.date(2023, 4, 1)] * 12,
+            "value": values,
+            "lower_95": [v - 1.5 for v in values],
+            "upper_95": [v + 1.2 for v in values],
+            "benchmark_value": [92.0] * 12,
+            "comparison_95": [
+                "better",
+                "better",
+                "better",
+                "better",
+                "similar",
+                "similar",
+                "similar",
+                "similar",
+                "similar",
+                "worse",
+                "worse",
+                "worse",
+            ],
+            "prob_worse": [0.0, 0.0, 0.01, 0.02, 0.3, 0.4, 0.55, 0.8, 0.9, 0.97, 0.99, 0.999],
+            "floor_status": [
+                "meets",
+                "meets",
+                "meets",
+                "possibly below",
+                "possibly below",
+                "confidently below",
+                "confidently below",
+                "confidently below",
+                "confidently below",
+                "confidently below",
+                "confidently below",
+                "confidently below",
+            ],
+            "recent_trend": ["No significant change"] * 10 + ["Decreasing and getting worse", "Increasing and getting better"],
+        }
+    )
     return OutcomeResult.from_frame(frame, indicators=[SHARE], areas=AREAS)
 
 
 def funnel_result() -> FunnelResult:
-    points = pl.DataFrame({
-        "indicator_id": ["demo.deaths"] * 4, "area_code": CODES[:4], "period": ["2023/24"] * 4,
-        "value": [180.0, 120.0, 95.0, 60.0], "precision": [20000.0, 50000.0, 90000.0, 150000.0],
-        "baseline": [110.0] * 4, "z_adjusted": [3.5, 0.4, -0.9, -4.1],
-        "lower_998": [40.0, 65.0, 80.0, 86.0], "upper_998": [190.0, 160.0, 142.0, 135.0],
-        "position_95": ["above", "within", "within", "below"], "position_998": ["within", "within", "within", "below"],
-        "significance": ["High (0.025)", "Not significant", "Not significant", "Low (0.001)"],
-        "comparison": ["worse (95%)", "similar", "similar", "better (99.8%)"],
-    })
+    points = pl.DataFrame(
+        {
+            "indicator_id": ["demo.deaths"] * 4,
+            "area_code": CODES[:4],
+            "period": ["2023/24"] * 4,
+            "value": [180.0, 120.0, 95.0, 60.0],
+            "precision": [20000.0, 50000.0, 90000.0, 150000.0],
+            "baseline": [110.0] * 4,
+            "z_adjusted": [3.5, 0.4, -0.9, -4.1],
+            "lower_998": [40.0, 65.0, 80.0, 86.0],
+            "upper_998": [190.0, 160.0, 142.0, 135.0],
+            "position_95": ["above", "within", "within", "below"],
+            "position_998": ["within", "within", "within", "below"],
+            "significance": ["High (0.025)", "Not significant", "Not significant", "Low (0.001)"],
+            "comparison": ["worse (95%)", "similar", "similar", "better (99.8%)"],
+        }
+    )
     dispersion = pl.DataFrame({"overdispersion": ["none"], "phi": [3.2], "tau2": [55.0]})
     return FunnelResult(points, dispersion=dispersion, indicator=RATE, areas=AREAS)
 
 
 def ranking_result() -> RankingResult:
-    frame = pl.DataFrame({
-        "indicator_id": ["demo.share"] * 5, "area_code": CODES[:5], "value": [97.1, 96.0, 95.4, 94.9, 94.0],
-        "lower_95": [95.6, 94.5, 93.9, 93.4, 92.5], "upper_95": [98.3, 97.2, 96.6, 96.1, 95.2],
-        "rank": [1, 2, 3, 4, 5], "median_rank": [1, 2, 3, 4, 5], "rank_lower_95": [1, 1, 1, 2, 3],
-        "rank_upper_95": [2, 4, 5, 5, 5], "p_top": [0.91, 0.4, 0.2, 0.05, 0.0], "p_bottom": [0.0, 0.02, 0.1, 0.3, 0.6],
-    })
+    frame = pl.DataFrame(
+        {
+            "indicator_id": ["demo.share"] * 5,
+            "area_code": CODES[:5],
+            "value": [97.1, 96.0, 95.4, 94.9, 94.0],
+            "lower_95": [95.6, 94.5, 93.9, 93.4, 92.5],
+            "upper_95": [98.3, 97.2, 96.6, 96.1, 95.2],
+            "rank": [1, 2, 3, 4, 5],
+            "median_rank": [1, 2, 3, 4, 5],
+            "rank_lower_95": [1, 1, 1, 2, 3],
+            "rank_upper_95": [2, 4, 5, 5, 5],
+            "p_top": [0.91, 0.4, 0.2, 0.05, 0.0],
+            "p_bottom": [0.0, 0.02, 0.1, 0.3, 0.6],
+        }
+    )
     return RankingResult.from_frame(frame, indicators=[SHARE], areas=AREAS)
 
 
 def report_card_result() -> ReportCardResult:
-    frame = pl.DataFrame({
-        "area_code": CODES[:4], "score_environment": [80.0, 55.0, 30.0, 10.0], "score_progress": [90.0, 40.0, 45.0, 5.0],
-        "score": [87.0, 44.5, 40.5, 6.5], "grade": ["A", "C", "C", "F"], "p_grade_change": [0.0, 0.35, 0.1, 0.0],
-        "grade_best": ["A", "B", "C", "F"], "grade_worst": ["A", "D", "C", "F"],
-    })
+    frame = pl.DataFrame(
+        {
+            "area_code": CODES[:4],
+            "score_environment": [80.0, 55.0, 30.0, 10.0],
+            "score_progress": [90.0, 40.0, 45.0, 5.0],
+            "score": [87.0, 44.5, 40.5, 6.5],
+            "grade": ["A", "C", "C", "F"],
+            "p_grade_change": [0.0, 0.35, 0.1, 0.0],
+            "grade_best": ["A", "B", "C", "F"],
+            "grade_worst": ["A", "D", "C", "F"],
+        }
+    )
     return ReportCardResult.from_frame(frame, areas=AREAS)
 
 
 def fairness_result() -> FairnessResult:
-    frame = pl.DataFrame({
-        "indicator_id": ["demo.share", "demo.deaths"], "period": ["2023/24", "2023/24"],
-        "period_start": [dt.date(2023, 4, 1)] * 2,
-        "true_cv": [0.064, 0.29], "true_cv_lower_95": [0.055, 0.257], "true_cv_upper_95": [0.07, 0.325],
-        "i2": [0.98, 0.97], "sii": [10.5, -100.2], "sii_lower_95": [10.1, -104.0], "sii_upper_95": [10.9, -97.1],
-        "gini": [0.021, 0.14],
-        "summary": ["About 98% of the variation between areas in Seen within 4 hours is larger than chance would produce.",
-                    "About 97% of the variation between areas in Preventable deaths is larger than chance would produce."],
-    })
+    frame = pl.DataFrame(
+        {
+            "indicator_id": ["demo.share", "demo.deaths"],
+            "period": ["2023/24", "2023/24"],
+            "period_start": [dt.date(2023, 4, 1)] * 2,
+            "true_cv": [0.064, 0.29],
+            "true_cv_lower_95": [0.055, 0.257],
+            "true_cv_upper_95": [0.07, 0.325],
+            "i2": [0.98, 0.97],
+            "sii": [10.5, -100.2],
+            "sii_lower_95": [10.1, -104.0],
+            "sii_upper_95": [10.9, -97.1],
+            "gini": [0.021, 0.14],
+            "summary": [
+                "About 98% of the variation between areas in Seen within 4 hours is larger than chance would produce.",
+                "About 97% of the variation between areas in Preventable deaths is larger than chance would produce.",
+            ],
+        }
+    )
     return FairnessResult.from_frame(frame, indicators=[SHARE, RATE])
 
 
 def value_result() -> ValueResult:
-    frame = pl.DataFrame({
-        "indicator_id": ["demo.share"] * 3, "area_code": CODES[:3], "period": ["2023/24"] * 3,
-        "spend_per_head": [310.0, 280.5, 402.0], "value": [97.1, 96.0, 95.4], "expected": [95.0, 94.8, 96.9],
-        "residual_lower": [0.6, -0.3, -2.9], "residual_upper": [3.6, 2.7, -0.1],
-        "assessment": ["achieves more than expected for its spend and need", "as expected for its spend and need",
-                       "achieves less than expected for its spend and need"],
-        "efficiency": [1.0, 1.0, 0.93], "efficient": [True, True, False],
-    })
+    frame = pl.DataFrame(
+        {
+            "indicator_id": ["demo.share"] * 3,
+            "area_code": CODES[:3],
+            "period": ["2023/24"] * 3,
+            "spend_per_head": [310.0, 280.5, 402.0],
+            "value": [97.1, 96.0, 95.4],
+            "expected": [95.0, 94.8, 96.9],
+            "residual_lower": [0.6, -0.3, -2.9],
+            "residual_upper": [3.6, 2.7, -0.1],
+            "assessment": [
+                "achieves more than expected for its spend and need",
+                "as expected for its spend and need",
+                "achieves less than expected for its spend and need",
+            ],
+            "efficiency": [1.0, 1.0, 0.93],
+            "efficient": [True, True, False],
+        }
+    )
     return ValueResult.from_frame(frame, indicators=[SHARE], areas=AREAS)
 
 
 def international_result():
     from publicservices.results import compare_internationally
 
-    frame = pl.DataFrame({"indicator_id": ["demo.share"] * 4, "area_code": CODES[:4], "period": ["2022"] * 4,
-                          "value": [97.1, 96.0, 99.4, 90.2], "standard_error": [0.6, 0.5, 0.7, 1.1]})
+    frame = pl.DataFrame(
+        {
+            "indicator_id": ["demo.share"] * 4,
+            "area_code": CODES[:4],
+            "period": ["2022"] * 4,
+            "value": [97.1, 96.0, 99.4, 90.2],
+            "standard_error": [0.6, 0.5, 0.7, 1.1],
+        }
+    )
     return compare_internationally(frame, CODES[0], indicators=[SHARE], n_boot=200)
 
 
@@ -222,7 +330,7 @@ def test_text_snapshot(case):
     check_golden(GOLDEN / "terminal" / f"{case}.txt", text)
     assert "<" not in text.replace("<script>alert(1)</script>", "") and "\x1b[" not in text
     lines = text.splitlines()
-    table = lines[lines.index("") + 1:]
+    table = lines[lines.index("") + 1 :]
     assert all(len(line) <= 100 for line in table[:-1]), "a table row is wider than a terminal"
     assert set(table[1]) <= {"-", " "}  # the rule under the header
 
@@ -254,8 +362,10 @@ def test_html_shows_headline_first_rows_and_count_of_the_rest():
 
 def test_headline_sentences_say_what_the_numbers_mean():
     sentences = outcome_result().sentences()
-    assert sentences[0] == ("Seen within 4 hours, 2023/24: of 12 areas with a value, 4 are better than the benchmark (92.0%), "
-                            "5 similar and 3 worse, at 95% confidence.")
+    assert sentences[0] == (
+        "Seen within 4 hours, 2023/24: of 12 areas with a value, 4 are better than the benchmark (92.0%), "
+        "5 similar and 3 worse, at 95% confidence."
+    )
     assert "7 areas are confidently below the floor of 95.0%, and 2 possibly." in sentences
     assert any("Lowick is the area most likely to be truly worse" in s for s in sentences)
     assert any("1 area is getting better and 1 getting worse" in s for s in sentences)

@@ -37,8 +37,16 @@ def test_docs_mention_only_hooks_that_exist():
     hooks = set(hookspecs.hook_names())
     for page in DOCS.rglob("*.md"):
         for name in set(re.findall(r"\bpublicservices_[a-z_]+\b", page.read_text(encoding="utf-8"))):
-            if name.startswith(("publicservices_health", "publicservices_schools", "publicservices_policing",
-                                "publicservices_welfare", "publicservices_example", "publicservices_transport")):
+            if name.startswith(
+                (
+                    "publicservices_health",
+                    "publicservices_schools",
+                    "publicservices_policing",
+                    "publicservices_welfare",
+                    "publicservices_example",
+                    "publicservices_transport",
+                )
+            ):
                 continue  # plugin module names, not hooks
             assert name in hooks, f"{page.relative_to(REPO)} documents hook {name!r}, which does not exist"
 
@@ -108,7 +116,10 @@ def test_strict_mkdocs_build(tmp_path):
     assert mkdocs.exists() or shutil.which("mkdocs")
     result = subprocess.run(
         [str(mkdocs), "build", "--strict", "--quiet", "--site-dir", str(tmp_path / "out")],
-        cwd=REPO, capture_output=True, text=True, env={**__import__("os").environ, "NO_MKDOCS_2_WARNING": "1"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "index.html").exists()

@@ -24,40 +24,95 @@ from publicservices.default_plugins.els import _norm, read_els_metadata, registe
 
 pytestmark = pytest.mark.shared
 
-HEALTH = ("adult-obesity-prevalence", "cancer-diagnosis-at-stage-1-and-2", "child-weight", "cigarette-smokers",
-          "healthy-life-expectancy", "mortality-rate-from-coronary-heart-disease-scotland", "personal-wellbeing-estimates",
-          "preventable-cardiovascular-mortality-england", "preventable-cardiovascular-mortality-ni")
-SCHOOLS = ("apprenticeships", "apprenticeships-ni", "apprenticeships-scotland", "early-years",
-           "further-education-and-skills-learner-achievements", "further-education-and-skills-participation",
-           "gcses-in-english-and-maths", "persistent-absences-for-all-pupils",
-           "persistent-absences-for-pupils-eligible-for-free-school-meals",
-           "persistent-absences-for-pupils-looked-after-by-local-authorities",
-           "pupils-at-expected-standards-by-end-of-primary-school", "qualifications-level-3-or-above",
-           "qualifications-level-3-or-above-ni", "qualifications-none-gb")
+HEALTH = (
+    "adult-obesity-prevalence",
+    "cancer-diagnosis-at-stage-1-and-2",
+    "child-weight",
+    "cigarette-smokers",
+    "healthy-life-expectancy",
+    "mortality-rate-from-coronary-heart-disease-scotland",
+    "personal-wellbeing-estimates",
+    "preventable-cardiovascular-mortality-england",
+    "preventable-cardiovascular-mortality-ni",
+)
+SCHOOLS = (
+    "apprenticeships",
+    "apprenticeships-ni",
+    "apprenticeships-scotland",
+    "early-years",
+    "further-education-and-skills-learner-achievements",
+    "further-education-and-skills-participation",
+    "gcses-in-english-and-maths",
+    "persistent-absences-for-all-pupils",
+    "persistent-absences-for-pupils-eligible-for-free-school-meals",
+    "persistent-absences-for-pupils-looked-after-by-local-authorities",
+    "pupils-at-expected-standards-by-end-of-primary-school",
+    "qualifications-level-3-or-above",
+    "qualifications-level-3-or-above-ni",
+    "qualifications-none-gb",
+)
 POLICING = ("homicide-offences",)
-WELFARE = ("children-in-relative-poverty", "claimant-count", "employment-rate", "employment-rate-ni",
-           "gross-disposable-household-income-per-head", "gross-median-weekly-pay", "modelled-unemployment")
-SECTORS = {**dict.fromkeys(HEALTH, "health"), **dict.fromkeys(SCHOOLS, "schools"),
-           **dict.fromkeys(POLICING, "policing"), **dict.fromkeys(WELFARE, "welfare")}
+WELFARE = (
+    "children-in-relative-poverty",
+    "claimant-count",
+    "employment-rate",
+    "employment-rate-ni",
+    "gross-disposable-household-income-per-head",
+    "gross-median-weekly-pay",
+    "modelled-unemployment",
+)
+SECTORS = {
+    **dict.fromkeys(HEALTH, "health"),
+    **dict.fromkeys(SCHOOLS, "schools"),
+    **dict.fromkeys(POLICING, "policing"),
+    **dict.fromkeys(WELFARE, "welfare"),
+}
 # Economic context in the welfare sector: registered, but not compared (pay and income are not adjusted for prices).
 CONTEXT_IDS = {"welfare.median_weekly_pay", "welfare.gdhi_per_head"}
 # Describe the population: read by the core reader as context.<slug>, never compared.
 POPULATION = ("population-by-age-and-sex", "population-indicators")
 # Not in the four sectors: economy, housing, transport, culture, environment, connectivity. Read as other.<slug>.
-OTHER = ("average-house-price", "average-travel-time", "business-demography", "domestic-electricity-consumption",
-         "domestic-gas-consumption", "engagement-with-culture-and-heritage", "environment-regulating",
-         "first-time-buyer-mortgage-sales", "food-outlets", "foreign-direct-investment", "gdp-per-head",
-         "gigabit-capable-broadband", "greenhouse-gas-emissions", "gross-value-added", "housing-affordability-ratio",
-         "library-walk", "motor-vehicle-flow", "museums", "net-additions-to-the-housing-stock",
-         "net-additions-to-the-housing-stock-northern-ireland", "net-additions-to-the-housing-stock-wales",
-         "network-coverage-4g", "network-coverage-5g", "premises-below-30", "public-electric-vehicle-chargers",
-         "railway-station-walk", "research-and-development-business", "research-and-development-public-funded",
-         "short-term-let-average-length-of-stay", "short-term-let-number-of-guests-nights", "sports-facilities",
-         "supermarkets", "total-value-of-uk-exports")
+OTHER = (
+    "average-house-price",
+    "average-travel-time",
+    "business-demography",
+    "domestic-electricity-consumption",
+    "domestic-gas-consumption",
+    "engagement-with-culture-and-heritage",
+    "environment-regulating",
+    "first-time-buyer-mortgage-sales",
+    "food-outlets",
+    "foreign-direct-investment",
+    "gdp-per-head",
+    "gigabit-capable-broadband",
+    "greenhouse-gas-emissions",
+    "gross-value-added",
+    "housing-affordability-ratio",
+    "library-walk",
+    "motor-vehicle-flow",
+    "museums",
+    "net-additions-to-the-housing-stock",
+    "net-additions-to-the-housing-stock-northern-ireland",
+    "net-additions-to-the-housing-stock-wales",
+    "network-coverage-4g",
+    "network-coverage-5g",
+    "premises-below-30",
+    "public-electric-vehicle-chargers",
+    "railway-station-walk",
+    "research-and-development-business",
+    "research-and-development-public-funded",
+    "short-term-let-average-length-of-stay",
+    "short-term-let-number-of-guests-nights",
+    "sports-facilities",
+    "supermarkets",
+    "total-value-of-uk-exports",
+)
 # Geography lookups (CSVW and context documents), not indicators: no ess-beta-metadata.
-LOOKUPS = tuple(f"2011-{area}{suffix}" for area in ("england-and-wales-super-output-areas-lower-layer",
-                                                   "northern-ireland-super-output-areas", "scottish-data-zones")
-                for suffix in ("", "-context"))
+LOOKUPS = tuple(
+    f"2011-{area}{suffix}"
+    for area in ("england-and-wales-super-output-areas-lower-layer", "northern-ireland-super-output-areas", "scottish-data-zones")
+    for suffix in ("", "-context")
+)
 
 
 @pytest.fixture
@@ -109,8 +164,10 @@ def test_reading_an_els_file_laid_out_as_published_gives_no_generic_ids(catalogu
     folder = tmp_path / stem
     folder.mkdir()
     shutil.copy(catalogue / f"{stem}.json", folder / f"{stem}.json")
-    rows = [{"area_code": "E06000001", "indicator": name, "period_start": "2023-01-01", "period_length": "P1Y",
-             "value": "12.5"} for name in csv_names(catalogue / f"{stem}.json")]
+    rows = [
+        {"area_code": "E06000001", "indicator": name, "period_start": "2023-01-01", "period_length": "P1Y", "value": "12.5"}
+        for name in csv_names(catalogue / f"{stem}.json")
+    ]
     pl.DataFrame(rows).write_csv(folder / f"{stem}.csv")
     result = ps.read(folder / f"{stem}.csv")
     ids = set(result.values.get_column("indicator_id"))
@@ -134,8 +191,10 @@ def test_the_shared_els_files_give_no_generic_ids(shared_data):
 def test_employment_and_inactivity_point_opposite_ways():
     mapping, _ = registered_els_mappings()
     registered = ps.registered_indicators()
-    for employed, inactive in (("Employment rate", "Economically inactive"),
-                               ("Employment rate (Northern Ireland)", "Economically inactive (Northern Ireland)")):
+    for employed, inactive in (
+        ("Employment rate", "Economically inactive"),
+        ("Employment rate (Northern Ireland)", "Economically inactive (Northern Ireland)"),
+    ):
         up, down = registered[mapping[_norm(employed)]], registered[mapping[_norm(inactive)]]
         assert (up.polarity, down.polarity) == ("higher_is_better", "lower_is_better")
         assert up.id != down.id
@@ -147,8 +206,9 @@ def test_population_files_are_context(catalogue, tmp_path, stem):
     folder.mkdir()
     shutil.copy(catalogue / f"{stem}.json", folder / f"{stem}.json")
     names = csv_names(catalogue / f"{stem}.json")
-    pl.DataFrame({"area_code": "E06000001", "indicator": names, "period_start": "2023-01-01", "period_length": "P1Y",
-                  "value": "5"}).write_csv(folder / f"{stem}.csv")
+    pl.DataFrame(
+        {"area_code": "E06000001", "indicator": names, "period_start": "2023-01-01", "period_length": "P1Y", "value": "5"}
+    ).write_csv(folder / f"{stem}.csv")
     result = ps.read(folder / f"{stem}.csv")
     assert len(result.indicators) == len(names)
     for ind in result.indicators.values():
@@ -163,8 +223,9 @@ def test_other_files_are_read_with_their_sidecar_and_no_direction(catalogue, tmp
         folder.mkdir()
         shutil.copy(catalogue / f"{stem}.json", folder / f"{stem}.json")
         names = csv_names(catalogue / f"{stem}.json")
-        pl.DataFrame({"area_code": "E06000001", "indicator": names, "period_start": "2023-01-01", "period_length": "P1Y",
-                      "value": "5"}).write_csv(folder / f"{stem}.csv")
+        pl.DataFrame(
+            {"area_code": "E06000001", "indicator": names, "period_start": "2023-01-01", "period_length": "P1Y", "value": "5"}
+        ).write_csv(folder / f"{stem}.csv")
         result = ps.read(folder / f"{stem}.csv")
         labels = json.dumps(json.loads((catalogue / f"{stem}.json").read_text(encoding="utf-8")))
         for ind in result.indicators.values():

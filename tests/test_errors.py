@@ -20,9 +20,7 @@ from publicservices import errors
 REPO = Path(__file__).resolve().parents[1]
 SOURCE_DIRS = [REPO / "src" / "publicservices", *sorted((REPO / "plugins").glob("*/src"))]
 
-BUILTIN_ERRORS = {
-    name for name, obj in vars(builtins).items() if isinstance(obj, type) and issubclass(obj, BaseException)
-}
+BUILTIN_ERRORS = {name for name, obj in vars(builtins).items() if isinstance(obj, type) and issubclass(obj, BaseException)}
 #: builtins a protocol needs: a CLI's exit code, generator and interrupt machinery
 ALWAYS_ALLOWED = {"SystemExit", "KeyboardInterrupt", "GeneratorExit", "StopIteration", "StopAsyncIteration"}
 
@@ -91,9 +89,8 @@ def test_the_scan_finds_the_sources():
 
 def test_no_raise_constructs_the_base_class_or_a_builtin():
     offences = [o for path in _python_files() for o in _offences(path)]
-    assert not offences, (
-        "raise a specific PublicServicesError subclass from publicservices.errors instead of:\n"
-        + "\n".join(offences)
+    assert not offences, "raise a specific PublicServicesError subclass from publicservices.errors instead of:\n" + "\n".join(
+        offences
     )
 
 
@@ -127,7 +124,8 @@ def test_the_scan_catches_what_it_should(tmp_path, monkeypatch, source, bad):
 
 
 ERROR_CLASSES = [
-    obj for _, obj in inspect.getmembers(errors, inspect.isclass)
+    obj
+    for _, obj in inspect.getmembers(errors, inspect.isclass)
     if issubclass(obj, BaseException) and obj.__module__ == errors.__name__
 ]
 

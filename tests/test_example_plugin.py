@@ -29,9 +29,15 @@ def page_files() -> dict[str, str]:
 
 def test_page_holds_a_complete_plugin():
     files = page_files()
-    assert {"pyproject.toml", "README.md", "src/publicservices_transport/__init__.py",
-            "src/publicservices_transport/indicators.py", "src/publicservices_transport/bus_punctuality.py",
-            "tests/fixtures/bus_punctuality.csv", "tests/test_transport_plugin.py"} <= set(files)
+    assert {
+        "pyproject.toml",
+        "README.md",
+        "src/publicservices_transport/__init__.py",
+        "src/publicservices_transport/indicators.py",
+        "src/publicservices_transport/bus_punctuality.py",
+        "tests/fixtures/bus_punctuality.csv",
+        "tests/test_transport_plugin.py",
+    } <= set(files)
     assert '[project.entry-points.publicservices]\ntransport = "publicservices_transport"' in files["pyproject.toml"]
 
 
@@ -44,9 +50,23 @@ def test_example_plugin_installs_and_is_discovered(tmp_path):
         target.write_text(body, encoding="utf-8")
     site = tmp_path / "site-packages"
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-         "--no-build-isolation", "--no-index", "--target", str(site), str(source)],
-        capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(site),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert install.returncode == 0, install.stderr
     assert (site / "publicservices_transport" / "__init__.py").exists()
@@ -83,7 +103,11 @@ def test_example_plugin_installs_and_is_discovered(tmp_path):
     # The plugin's own contract test, as the page tells its authors to run it.
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(source), str(source / "tests")],
-        capture_output=True, text=True, env=env, timeout=240, cwd=source,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+        cwd=source,
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "1 passed" in tests.stdout

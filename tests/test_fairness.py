@@ -13,10 +13,12 @@ from publicservices.indicators import Indicator
 from publicservices.stats import assess_fairness, between_area_variation
 from publicservices.stats.fairness.assess import trend
 
-UPTAKE = Indicator(id="demo.uptake", title="screening uptake", sector="demo", measure="proportion", multiplier=100,
-                   polarity="higher_is_better")
-DEATHS = Indicator(id="demo.deaths", title="early deaths", sector="demo", measure="rate", multiplier=100_000,
-                   polarity="lower_is_better")
+UPTAKE = Indicator(
+    id="demo.uptake", title="screening uptake", sector="demo", measure="proportion", multiplier=100, polarity="higher_is_better"
+)
+DEATHS = Indicator(
+    id="demo.deaths", title="early deaths", sector="demo", measure="rate", multiplier=100_000, polarity="lower_is_better"
+)
 LE = Indicator(id="demo.le", title="life expectancy", sector="demo", measure="mean", unit="years")
 K = 120
 CODES = [f"E{i:05d}" for i in range(K)]
@@ -25,10 +27,14 @@ PERIODS = [(f"{2016 + t}/{17 + t}", dt.date(2016 + t, 4, 1)) for t in range(5)]
 
 def areas_frame(k: int = K) -> pl.DataFrame:
     rng = np.random.default_rng(1)
-    return pl.DataFrame({
-        "area_code": CODES[:k], "population": rng.integers(20_000, 300_000, k).astype(float),
-        "deprivation": rng.uniform(5, 60, k), "parent_code": [f"R{i % 6}" for i in range(k)],
-    })
+    return pl.DataFrame(
+        {
+            "area_code": CODES[:k],
+            "population": rng.integers(20_000, 300_000, k).astype(float),
+            "deprivation": rng.uniform(5, 60, k),
+            "parent_code": [f"R{i % 6}" for i in range(k)],
+        }
+    )
 
 
 def values_frame(gradient_by_period=(0.10, 0.08, 0.06, 0.04, 0.02), seed: int = 3) -> pl.DataFrame:
@@ -71,11 +77,47 @@ def test_one_row_per_indicator_and_period_in_time_order(result):
     for _, sub in result.group_by("indicator_id"):
         assert sub["period_start"].is_sorted()
     assert (result["n_areas"] == K).all()
-    must = ["national", "range", "iqr", "p90_p10", "sd", "cv", "iqr_w", "p90_p10_w", "sd_w", "cv_w", "gini", "theil_t",
-            "theil_l", "theil_t_between", "theil_t_within", "atkinson_0_5", "atkinson_1", "atkinson_2", "tau2",
-            "tau2_lower_95", "tau2_upper_95", "i2", "phi", "true_cv", "true_cv_lower_95", "true_cv_upper_95",
-            "reliability_mean", "sii", "sii_lower_95", "sii_upper_95", "rii", "gap", "gap_lower_95", "concentration_index",
-            "region_share_theil", "region_share_variance", "true_cv_trend", "sii_trend", "summary"]
+    must = [
+        "national",
+        "range",
+        "iqr",
+        "p90_p10",
+        "sd",
+        "cv",
+        "iqr_w",
+        "p90_p10_w",
+        "sd_w",
+        "cv_w",
+        "gini",
+        "theil_t",
+        "theil_l",
+        "theil_t_between",
+        "theil_t_within",
+        "atkinson_0_5",
+        "atkinson_1",
+        "atkinson_2",
+        "tau2",
+        "tau2_lower_95",
+        "tau2_upper_95",
+        "i2",
+        "phi",
+        "true_cv",
+        "true_cv_lower_95",
+        "true_cv_upper_95",
+        "reliability_mean",
+        "sii",
+        "sii_lower_95",
+        "sii_upper_95",
+        "rii",
+        "gap",
+        "gap_lower_95",
+        "concentration_index",
+        "region_share_theil",
+        "region_share_variance",
+        "true_cv_trend",
+        "sii_trend",
+        "summary",
+    ]
     assert not [c for c in must if c not in result.columns]
 
 
@@ -91,7 +133,9 @@ def test_measures_per_measure_type(result):
     assert le["sii_value_type"] == 0 and le["scv"] is None and le["sii"] > 0  # longer lives where less deprived
     # standard errors of the mean indicator come from its 95% limits
     lv = values_frame().filter((pl.col("indicator_id") == LE.id) & (pl.col("period") == PERIODS[0][0]))
-    ref = between_area_variation(lv.with_columns(((pl.col("upper_ci") - pl.col("lower_ci")) / (2 * 1.959963984540054)).alias("se")), by=[])
+    ref = between_area_variation(
+        lv.with_columns(((pl.col("upper_ci") - pl.col("lower_ci")) / (2 * 1.959963984540054)).alias("se")), by=[]
+    )
     assert le["tau2"] == pytest.approx(ref["tau2"][0], rel=1e-12)
 
 
@@ -120,12 +164,31 @@ def test_real_dataset_object_is_accepted():
 
 
 def test_vectorised_groups_equal_separate_runs(result):
-    deterministic = ["tau2", "tau2_lower_95", "tau2_upper_95", "i2", "true_cv", "gini", "theil_t", "sd_w", "p90_p10_w",
-                     "sii", "rii", "gap", "concentration_index", "region_share_variance", "scv"]
+    deterministic = [
+        "tau2",
+        "tau2_lower_95",
+        "tau2_upper_95",
+        "i2",
+        "true_cv",
+        "gini",
+        "theil_t",
+        "sd_w",
+        "p90_p10_w",
+        "sii",
+        "rii",
+        "gap",
+        "concentration_index",
+        "region_share_variance",
+        "scv",
+    ]
     values = values_frame()
     for ind, period in ((UPTAKE.id, PERIODS[2][0]), (LE.id, PERIODS[4][0])):
-        alone = assess_fairness(values.filter((pl.col("indicator_id") == ind) & (pl.col("period") == period)), DEFS,
-                         areas=areas_frame(), repetitions=2000).row(0, named=True)
+        alone = assess_fairness(
+            values.filter((pl.col("indicator_id") == ind) & (pl.col("period") == period)),
+            DEFS,
+            areas=areas_frame(),
+            repetitions=2000,
+        ).row(0, named=True)
         row = result.filter((pl.col("indicator_id") == ind) & (pl.col("period") == period)).row(0, named=True)
         for c in deterministic:
             if alone[c] is None:
@@ -143,13 +206,23 @@ def test_trend_narrowing_gap_and_summary(result):
     assert "has narrowed since 2016/17" in last["summary"]
     assert up.row(0, named=True)["sii_trend"] is None  # the first period has no trend
     assert "since" not in up.row(0, named=True)["summary"]
-    assert last["summary"].startswith("About ") and "% of the variation between areas in screening uptake is larger than chance" in last["summary"]
+    assert (
+        last["summary"].startswith("About ")
+        and "% of the variation between areas in screening uptake is larger than chance" in last["summary"]
+    )
     assert "the true spread is ±" in last["summary"]
 
 
 def test_trend_uses_only_periods_up_to_the_row():
-    df = pl.DataFrame({"s": ["a"] * 4, "__t": [0.0, 1.0, 2.0, 3.0], "est": [10.0, 8.0, 6.0, 20.0],
-                       "lo": [9.0, 7.0, 5.0, 19.0], "hi": [11.0, 9.0, 7.0, 21.0]})
+    df = pl.DataFrame(
+        {
+            "s": ["a"] * 4,
+            "__t": [0.0, 1.0, 2.0, 3.0],
+            "est": [10.0, 8.0, 6.0, 20.0],
+            "lo": [9.0, 7.0, 5.0, 19.0],
+            "hi": [11.0, 9.0, 7.0, 21.0],
+        }
+    )
     out = trend(df, "est", "lo", "hi", series="s")
     assert out["est_trend"][2] == pytest.approx(-2.0)
     assert out["est_trend_lower_95"][1] == pytest.approx(-2 - 1.959963984540054 * np.sqrt(2) * 0.5102, rel=1e-3)
@@ -159,7 +232,8 @@ def test_trend_uses_only_periods_up_to_the_row():
 def test_rows_left_out_are_counted():
     values = values_frame().filter(pl.col("indicator_id") == UPTAKE.id)
     values = values.with_columns(
-        pl.when(pl.col("area_code") == CODES[0]).then(None).otherwise(pl.col("numerator")).alias("numerator"))
+        pl.when(pl.col("area_code") == CODES[0]).then(None).otherwise(pl.col("numerator")).alias("numerator")
+    )
     areas = areas_frame().with_columns(
         pl.when(pl.col("area_code") == CODES[1]).then(None).otherwise(pl.col("deprivation")).alias("deprivation"),
         pl.when(pl.col("area_code") == CODES[2]).then(None).otherwise(pl.col("population")).alias("population"),
@@ -189,14 +263,27 @@ def test_breakdown_columns_give_separate_rows():
 
 def test_neighbours_add_morans_i():
     pairs = pl.DataFrame({"area_code": CODES[:-1], "neighbour_code": CODES[1:]})
-    out = assess_fairness(values_frame().filter(pl.col("indicator_id") == LE.id), DEFS, areas=areas_frame(),
-                   neighbours=pairs, permutations=49, repetitions=2000)
+    out = assess_fairness(
+        values_frame().filter(pl.col("indicator_id") == LE.id),
+        DEFS,
+        areas=areas_frame(),
+        neighbours=pairs,
+        permutations=49,
+        repetitions=2000,
+    )
     assert out["moran_i"].null_count() == 0 and out["moran_p"].is_between(0, 1).all()
 
 
 def test_no_variation_and_too_few_areas_sentences():
-    flat = pl.DataFrame({"indicator_id": UPTAKE.id, "area_code": CODES[:30], "period": "2020",
-                         "numerator": [500.0] * 30, "denominator": [1000.0] * 30})
+    flat = pl.DataFrame(
+        {
+            "indicator_id": UPTAKE.id,
+            "area_code": CODES[:30],
+            "period": "2020",
+            "numerator": [500.0] * 30,
+            "denominator": [1000.0] * 30,
+        }
+    )
     s = assess_fairness(flat, DEFS)["summary"][0]
     assert s.startswith("The variation between areas in screening uptake is no larger than chance would produce")
     one = flat.head(1)
@@ -227,7 +314,9 @@ def test_parent_area_rows_are_left_out_and_counted():
         .rename({"parent_code": "area_code"})
     )
     areas = pl.concat([areas_frame(), pl.DataFrame({"area_code": region_rows["area_code"]})], how="diagonal_relaxed")
-    with_regions = assess_fairness(pl.concat([v, region_rows], how="diagonal_relaxed"), DEFS, areas=areas, repetitions=2000).row(0, named=True)
+    with_regions = assess_fairness(pl.concat([v, region_rows], how="diagonal_relaxed"), DEFS, areas=areas, repetitions=2000).row(
+        0, named=True
+    )
     alone = assess_fairness(v, DEFS, areas=areas_frame(), repetitions=2000).row(0, named=True)
     assert with_regions["n_parent_areas"] == 6 and alone["n_parent_areas"] == 0
     assert with_regions["n_areas"] == K
@@ -237,7 +326,9 @@ def test_parent_area_rows_are_left_out_and_counted():
 
 def test_non_numeric_counts_are_named():
     v = values_frame().filter(pl.col("indicator_id") == UPTAKE.id).with_columns(pl.col("numerator").cast(pl.String))
-    v = v.with_columns(pl.when(pl.col("area_code") == CODES[5]).then(pl.lit("n/a")).otherwise(pl.col("numerator")).alias("numerator"))
+    v = v.with_columns(
+        pl.when(pl.col("area_code") == CODES[5]).then(pl.lit("n/a")).otherwise(pl.col("numerator")).alias("numerator")
+    )
     with pytest.raises(SchemaError, match="'numerator' holds text that is not a number") as info:  # named at the door
         assess_fairness(v, DEFS)
     assert CODES[5] in str(info.value)
@@ -250,7 +341,9 @@ def test_real_data_every_estimate_lies_inside_its_interval(shared_data, method):
     # issue: the upper-tier 2022-24 row had DL tau2 44.5 with a Q-profile interval of 44.8 to 74.1
     import publicservices as ps
 
-    out = assess_fairness(ps.read(shared_data("health_preventable_cvd_mortality.csv")).to_dataset(), method=method, repetitions=200)
+    out = assess_fairness(
+        ps.read(shared_data("health_preventable_cvd_mortality.csv")).to_dataset(), method=method, repetitions=200
+    )
     assert out.height > 0 and out["tau2"].null_count() == 0
     for col in ("tau2", "i2", "true_cv"):
         outside = out.filter((pl.col(col) < pl.col(f"{col}_lower_95")) | (pl.col(col) > pl.col(f"{col}_upper_95")))

@@ -55,11 +55,22 @@ def simulate(indicator: Indicator, *, base: float, beta: float, sd_u: float, sca
             x = rng.binomial(n.astype(np.int64), np.clip(p, 1e-4, 1 - 1e-4))
         else:
             x = rng.poisson(n * np.clip(p, 1e-9, None))
-        frames.append(pl.DataFrame({"indicator_id": indicator.id, "area_code": codes, "period": f"seed{s:03d}",
-                                    "numerator": x.astype(float), "denominator": n}))
+        frames.append(
+            pl.DataFrame(
+                {
+                    "indicator_id": indicator.id,
+                    "area_code": codes,
+                    "period": f"seed{s:03d}",
+                    "numerator": x.astype(float),
+                    "denominator": n,
+                }
+            )
+        )
         true_deciles = np.bincount(deciles, weights=n * p, minlength=10) / pop
         true_sii.append(float((k1[0] * true_deciles).sum() * indicator.multiplier))
-    areas = pl.DataFrame({"area_code": codes, "population": n, "deprivation": dep, "parent_code": [f"R{i % 5}" for i in range(K)]})
+    areas = pl.DataFrame(
+        {"area_code": codes, "population": n, "deprivation": dep, "parent_code": [f"R{i % 5}" for i in range(K)]}
+    )
     true_tau2 = (beta**2 * np.var(ridit) + sd_u**2) * indicator.multiplier**2
     return pl.concat(frames), areas, true_tau2, np.array(true_sii)
 

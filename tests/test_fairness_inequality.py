@@ -87,10 +87,14 @@ def test_unweighted_indices_match_pysal(seed):
 def test_grouped_results_equal_single_group_results():
     # vectorised over groups: each group's row equals the same computation on that group alone
     n = 3_000
-    df = pl.DataFrame({
-        "g": RNG.integers(0, 7, n), "value": RNG.gamma(2.0, 10.0, n), "w": RNG.uniform(100, 5000, n),
-        "region": RNG.integers(0, 4, n).astype(str),
-    })
+    df = pl.DataFrame(
+        {
+            "g": RNG.integers(0, 7, n),
+            "value": RNG.gamma(2.0, 10.0, n),
+            "w": RNG.uniform(100, 5000, n),
+            "region": RNG.integers(0, 4, n).astype(str),
+        }
+    )
     grouped = inequality_indices(df, by="g", group="region", weight="w").sort("g")
     for g, sub in df.group_by("g"):
         alone = inequality_indices(sub, by=[], group="region", weight="w").row(0, named=True)
@@ -130,7 +134,9 @@ def test_weighted_decomposition_matches_reference():
     y = RNG.gamma(2.0, 3.0, n)
     w = RNG.uniform(1, 10, n)
     g = RNG.integers(0, 5, n)
-    row = inequality_indices(pl.DataFrame({"value": y, "w": w, "region": g.astype(str)}), by=[], group="region", weight="w").row(0, named=True)
+    row = inequality_indices(pl.DataFrame({"value": y, "w": w, "region": g.astype(str)}), by=[], group="region", weight="w").row(
+        0, named=True
+    )
     total_w, m = w.sum(), np.average(y, weights=w)
     tb = tw = lb = lw = vb = vw = 0.0
     for k in np.unique(g):
@@ -144,8 +150,14 @@ def test_weighted_decomposition_matches_reference():
         lw += p * ref_theil_l(y[sel], w[sel])
         vb += p * (mk - m) ** 2
         vw += p * np.average((y[sel] - mk) ** 2, weights=w[sel])
-    for key, ref in (("theil_t_between", tb), ("theil_t_within", tw), ("theil_l_between", lb), ("theil_l_within", lw),
-                     ("variance_between", vb), ("variance_within", vw)):
+    for key, ref in (
+        ("theil_t_between", tb),
+        ("theil_t_within", tw),
+        ("theil_l_between", lb),
+        ("theil_l_within", lw),
+        ("variance_between", vb),
+        ("variance_within", vw),
+    ):
         assert row[key] == pytest.approx(ref, abs=1e-12), key
     assert row["theil_l"] == pytest.approx(lb + lw, abs=1e-12)
     assert row["region_share_variance"] == pytest.approx(vb / (vb + vw), abs=1e-12)
@@ -170,16 +182,18 @@ def test_dispersion_matches_numpy():
 
 
 def test_dispersion_counts_rows_left_out():
-    df = pl.DataFrame({"g": ["a"] * 6, "value": [1.0, 2.0, None, float("nan"), 5.0, 6.0],
-                       "population": [1.0, None, 1.0, 1.0, 0.0, 2.0]})
+    df = pl.DataFrame(
+        {"g": ["a"] * 6, "value": [1.0, 2.0, None, float("nan"), 5.0, 6.0], "population": [1.0, None, 1.0, 1.0, 0.0, 2.0]}
+    )
     row = dispersion_measures(df, by="g").row(0, named=True)
     assert (row["n"], row["n_missing"], row["n_no_weight"]) == (4, 2, 2)
     assert row["mean_w"] == pytest.approx((1 + 12) / 3)
 
 
 def test_zero_and_negative_values_are_reported_not_dropped():
-    df = pl.DataFrame({"g": ["zero"] * 4 + ["neg"] * 4 + ["ok"] * 4,
-                       "value": [0.0, 1.0, 2.0, 3.0, -1.0, 1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 4.0]})
+    df = pl.DataFrame(
+        {"g": ["zero"] * 4 + ["neg"] * 4 + ["ok"] * 4, "value": [0.0, 1.0, 2.0, 3.0, -1.0, 1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 4.0]}
+    )
     out = {r["g"]: r for r in inequality_indices(df, by="g", group=None, weight=None).iter_rows(named=True)}
     zero = out["zero"]
     assert zero["n_zero"] == 1 and zero["gini"] is not None and zero["theil_t"] is not None
@@ -268,7 +282,9 @@ def test_dispersion_permutation_invariance_and_scale(y, data):
 
 def _single_indices():
     return {
-        "gini": gini, "theil_t": theil_t, "theil_l": theil_l,
+        "gini": gini,
+        "theil_t": theil_t,
+        "theil_l": theil_l,
         **{f"atkinson_{e:g}".replace(".", "_"): (lambda v, w=None, e=e: atkinson(v, e, w)) for e in (0.5, 1.0, 2.0)},
     }
 
@@ -287,16 +303,27 @@ def test_nan_or_infinite_values_and_weights_give_nan_never_zero(bad):
 
 def test_grouped_rows_without_a_value_are_left_out_and_said_never_read_as_equality():
     nan = float("nan")
-    df = pl.DataFrame({
-        "g": ["one"] * 2 + ["some"] * 4 + ["weight"] * 3 + ["full"] * 3,
-        "value": [4.0, nan, 1.0, 2.0, 3.0, None, 1.0, 2.0, 3.0, 1.0, 2.0, 3.0],
-        "w": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, nan, 2.0, 1.0, 1.0, 1.0],
-        "region": ["N", "S"] * 6,
-    })
+    df = pl.DataFrame(
+        {
+            "g": ["one"] * 2 + ["some"] * 4 + ["weight"] * 3 + ["full"] * 3,
+            "value": [4.0, nan, 1.0, 2.0, 3.0, None, 1.0, 2.0, 3.0, 1.0, 2.0, 3.0],
+            "w": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, nan, 2.0, 1.0, 1.0, 1.0],
+            "region": ["N", "S"] * 6,
+        }
+    )
     out = {r["g"]: r for r in inequality_indices(df, by="g", group="region", weight="w").iter_rows(named=True)}
     one = out["one"]
-    for col in ("gini", "theil_t", "theil_l", "atkinson_0_5", "atkinson_1", "atkinson_2", "theil_t_between",
-                "theil_t_within", "region_share_variance"):
+    for col in (
+        "gini",
+        "theil_t",
+        "theil_l",
+        "atkinson_0_5",
+        "atkinson_1",
+        "atkinson_2",
+        "theil_t_between",
+        "theil_t_within",
+        "region_share_variance",
+    ):
         assert one[col] is None, col  # one area left: not measurable, never "perfect equality"
     assert one["inequality_note"].startswith("fewer than 2 areas with a value")
     assert one["inequality_note"].endswith("left out: 1 without a value")

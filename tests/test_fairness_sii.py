@@ -169,9 +169,18 @@ def test_sii_errors_match_phe(name):
         ({"value": "Value"}, "requires either lower_cl and upper_cl fields, or se field"),
         ({"value": "Value", "se": "StandardError", "value_type": 3}, "value_type should be 0, 1 or 2"),
         ({"value": "Value", "se": "StandardError", "repetitions": 999}, "number of repetitions must be 1000 or greater"),
-        ({"value": "Value", "lower_cl": "LowerCL", "upper_cl": "UpperCL", "transform": True}, "value_type should be 1 or 2 when transform is true"),
-        ({"value": "Value", "se": "StandardError", "value_type": 1, "transform": True}, "requires se to be missing when transform is true"),
-        ({"value": "Value", "se": "StandardError", "confidence": 0.8}, "all confidence levels must be between 90 and 100 or between 0.9 and 1"),
+        (
+            {"value": "Value", "lower_cl": "LowerCL", "upper_cl": "UpperCL", "transform": True},
+            "value_type should be 1 or 2 when transform is true",
+        ),
+        (
+            {"value": "Value", "se": "StandardError", "value_type": 1, "transform": True},
+            "requires se to be missing when transform is true",
+        ),
+        (
+            {"value": "Value", "se": "StandardError", "confidence": 0.8},
+            "all confidence levels must be between 90 and 100 or between 0.9 and 1",
+        ),
         ({"value": "Value", "se": "StandardError", "confidence": 50}, "all confidence levels must be between 90 and 100"),
     ],
 )
@@ -184,8 +193,17 @@ def test_sii_incomplete_group_warns_and_is_kept_with_a_note():
     case = CASES.filter(pl.col("case") == "warn_incomplete_records").to_dicts()[0]
     data = _records(case["input_records"])
     with pytest.warns(UserWarning, match="some records have been removed due to incomplete or invalid data"):
-        out = sii(data, "Quantile", "Population", by=GROUPS, value="Value", lower_cl="LowerCL", upper_cl="UpperCL",
-                  repetitions=1000, seed=1)
+        out = sii(
+            data,
+            "Quantile",
+            "Population",
+            by=GROUPS,
+            value="Value",
+            lower_cl="LowerCL",
+            upper_cl="UpperCL",
+            repetitions=1000,
+            seed=1,
+        )
     assert out["Area"].to_list() == ["area1", "area2"]
     assert out["sii"][0] == pytest.approx(SHEET.filter(pl.col("RecordNo") == 1)["sii"][0], rel=1e-9)
     assert out["sii"][1] is None and "needs all 10 quantiles" in out["sii_note"][1]
@@ -195,8 +213,17 @@ def test_sii_incomplete_group_warns_and_is_kept_with_a_note():
 def test_sii_many_quantiles_warns():
     data = _records("211-225")
     with pytest.warns(UserWarning, match="Small values can make SII unstable"):
-        out = sii(data, "Quantile", "Population", by=GROUPS, value="Value", lower_cl="LowerCL", upper_cl="UpperCL",
-                  repetitions=1000, seed=1)
+        out = sii(
+            data,
+            "Quantile",
+            "Population",
+            by=GROUPS,
+            value="Value",
+            lower_cl="LowerCL",
+            upper_cl="UpperCL",
+            repetitions=1000,
+            seed=1,
+        )
     assert out.height == 1 and out["sii"][0] is not None
 
 
@@ -263,8 +290,14 @@ def test_values_only_indicators_get_an_equally_weighted_gradient():
 
     ind = Indicator(id="welfare.rate", title="Rate", sector="welfare", measure="score", polarity="lower_is_better")
     codes = [f"A{i:02d}" for i in range(40)]
-    values = pl.DataFrame({"indicator_id": ["welfare.rate"] * 40, "area_code": codes, "period": ["2023"] * 40,
-                           "value": [10.0 - 0.1 * i for i in range(40)]})
+    values = pl.DataFrame(
+        {
+            "indicator_id": ["welfare.rate"] * 40,
+            "area_code": codes,
+            "period": ["2023"] * 40,
+            "value": [10.0 - 0.1 * i for i in range(40)],
+        }
+    )
     areas = pl.DataFrame({"area_code": codes, "deprivation": [float(40 - i) for i in range(40)]})
     row = assess_fairness(values, [ind], areas=areas, repetitions=1000).row(0, named=True)
     # value falls as deprivation falls: the most deprived have the higher values, so the SII is negative

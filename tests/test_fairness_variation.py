@@ -40,7 +40,11 @@ def ref_q_profile(y, v, level=0.95):
         if q_gen(0.0, y, v) <= target:
             out.append(0.0)
         else:
-            out.append(optimize.brentq(lambda t, target=target: q_gen(t, y, v) - target, 0.0, 1e6 * (np.var(y) + v.max()), xtol=1e-14, rtol=1e-14))
+            out.append(
+                optimize.brentq(
+                    lambda t, target=target: q_gen(t, y, v) - target, 0.0, 1e6 * (np.var(y) + v.max()), xtol=1e-14, rtol=1e-14
+                )
+            )
     return out
 
 
@@ -102,7 +106,11 @@ def ref_biggerstaff_tweedie(y, v, level=0.95):
         return stats.gamma.cdf(q, e * e / var, scale=var / e)
 
     big = 1e4 * (np.var(y) + v.max())
-    lo = 0.0 if cdf(0.0) <= 1 - alpha / 2 else optimize.brentq(lambda t: cdf(t) - (1 - alpha / 2), 0.0, big, xtol=1e-300, rtol=1e-13)
+    lo = (
+        0.0
+        if cdf(0.0) <= 1 - alpha / 2
+        else optimize.brentq(lambda t: cdf(t) - (1 - alpha / 2), 0.0, big, xtol=1e-300, rtol=1e-13)
+    )
     hi = 0.0 if cdf(0.0) <= alpha / 2 else optimize.brentq(lambda t: cdf(t) - alpha / 2, 0.0, big, xtol=1e-300, rtol=1e-13)
     return lo, hi
 
@@ -210,8 +218,10 @@ def test_dl_limits_survive_one_dominant_weight():
     # weights 256 and 0.012: S2 - 2 S3/S1 + (S2/S1)^2 cancels to 1e-7 in double precision; the
     # variance of Q is built from sums over the other areas instead, so row order does not matter
     y, se = np.array([0.0, 2.0, 2.0]), np.array([0.0625, 9.0, 9.0])
-    uppers = [between_area_variation(pl.DataFrame({"value": y[p], "se": se[p]}), by=[])["tau2_upper_95"][0]
-              for p in ([0, 1, 2], [1, 2, 0], [2, 0, 1])]
+    uppers = [
+        between_area_variation(pl.DataFrame({"value": y[p], "se": se[p]}), by=[])["tau2_upper_95"][0]
+        for p in ([0, 1, 2], [1, 2, 0], [2, 0, 1])
+    ]
     assert uppers[1] == pytest.approx(uppers[0], rel=1e-13) and uppers[2] == pytest.approx(uppers[0], rel=1e-13)
     assert uppers[0] == pytest.approx(ref_biggerstaff_tweedie(y, se**2)[1], rel=1e-9)
 
@@ -318,11 +328,16 @@ def test_systematic_component_of_variation():
 
 
 def test_standard_error_rules():
-    df = pl.DataFrame({
-        "numerator": [5.0, 30.0, None, 20.0], "denominator": [100.0, 10_000.0, None, 1000.0],
-        "value": [5.0, 300.0, 80.0, 2000.0], "lower_ci": [None, None, 79.0, 1200.0], "upper_ci": [None, None, 81.0, 3000.0],
-        "national": [10.0, 250.0, 80.0, 1900.0],
-    })
+    df = pl.DataFrame(
+        {
+            "numerator": [5.0, 30.0, None, 20.0],
+            "denominator": [100.0, 10_000.0, None, 1000.0],
+            "value": [5.0, 300.0, 80.0, 2000.0],
+            "lower_ci": [None, None, 79.0, 1200.0],
+            "upper_ci": [None, None, 81.0, 3000.0],
+            "national": [10.0, 250.0, 80.0, 1900.0],
+        }
+    )
     got = df.select(
         standard_error("proportion", multiplier=100).alias("p"),
         standard_error("rate", multiplier=100_000).alias("r"),

@@ -56,7 +56,11 @@ def test_text_that_is_not_a_number_names_column_and_rows():
 
 @pytest.mark.parametrize(
     ("rename", "suggestion"),
-    [({"area_code": "area_cod"}, "area_cod"), ({"indicator_id": "Indicator_ID"}, "Indicator_ID"), ({"period": "periodd"}, "periodd")],
+    [
+        ({"area_code": "area_cod"}, "area_cod"),
+        ({"indicator_id": "Indicator_ID"}, "Indicator_ID"),
+        ({"period": "periodd"}, "periodd"),
+    ],
 )
 def test_missing_column_suggests_nearest(rename, suggestion):
     with pytest.raises(SchemaError, match=f"did you mean '{suggestion}'"):
@@ -125,7 +129,9 @@ def test_same_label_with_two_start_dates():
 
 
 def test_datetime_with_time_of_day_is_not_truncated():
-    frame = values().with_columns(period_start=pl.Series([dt.datetime(2022, 4, 1), dt.datetime(2022, 4, 1, 12), dt.datetime(2022, 4, 1)]))
+    frame = values().with_columns(
+        period_start=pl.Series([dt.datetime(2022, 4, 1), dt.datetime(2022, 4, 1, 12), dt.datetime(2022, 4, 1)])
+    )
     with pytest.raises(SchemaError, match="time of day"):
         validate_values(frame)
 
@@ -136,7 +142,11 @@ def test_float_area_codes_are_refused_not_stringified():
 
 
 def test_integer_area_codes_become_text():
-    assert validate_values(values(area_code=[100001, 100002, 100001])).get_column("area_code").to_list() == ["100001", "100002", "100001"]
+    assert validate_values(values(area_code=[100001, 100002, 100001])).get_column("area_code").to_list() == [
+        "100001",
+        "100002",
+        "100001",
+    ]
 
 
 def test_lazy_pandas_csv_and_parquet_inputs(tmp_path):
@@ -173,7 +183,9 @@ def test_areas_and_spend():
 
 # -- fuzzing -------------------------------------------------------------------------------
 
-ODD_TEXT = st.text(alphabet=st.sampled_from(list(string.ascii_letters + "éß漢字🙂 \t'\"<>&|\\") + ["\u200b", "\u0301"]), max_size=8)
+ODD_TEXT = st.text(
+    alphabet=st.sampled_from(list(string.ascii_letters + "éß漢字🙂 \t'\"<>&|\\") + ["\u200b", "\u0301"]), max_size=8
+)
 CELL = st.one_of(
     st.none(),
     st.floats(allow_nan=True, allow_infinity=True, width=64),
@@ -186,14 +198,20 @@ CELL = st.one_of(
 @st.composite
 def messy_frames(draw):
     n = draw(st.integers(min_value=1, max_value=6))
-    columns = draw(st.lists(st.sampled_from(list(VALUES.columns) + ["sex", "extra", "numerater"]), min_size=1, max_size=9, unique=True))
+    columns = draw(
+        st.lists(st.sampled_from(list(VALUES.columns) + ["sex", "extra", "numerater"]), min_size=1, max_size=9, unique=True)
+    )
     data = {}
     for c in columns:
         kind = draw(st.sampled_from(["float", "int", "text", "mixed", "bool", "null"]))
         if kind == "float":
-            data[c] = pl.Series(c, draw(st.lists(st.one_of(st.none(), st.floats(width=64)), min_size=n, max_size=n)), dtype=pl.Float64)
+            data[c] = pl.Series(
+                c, draw(st.lists(st.one_of(st.none(), st.floats(width=64)), min_size=n, max_size=n)), dtype=pl.Float64
+            )
         elif kind == "int":
-            data[c] = pl.Series(c, draw(st.lists(st.one_of(st.none(), st.integers(-(2**62), 2**62)), min_size=n, max_size=n)), dtype=pl.Int64)
+            data[c] = pl.Series(
+                c, draw(st.lists(st.one_of(st.none(), st.integers(-(2**62), 2**62)), min_size=n, max_size=n)), dtype=pl.Int64
+            )
         elif kind == "bool":
             data[c] = pl.Series(c, draw(st.lists(st.one_of(st.none(), st.booleans()), min_size=n, max_size=n)), dtype=pl.Boolean)
         elif kind == "null":
@@ -282,7 +300,10 @@ def test_implausible_population_and_spend():
         ({"period": ["0001", "2022/23", "2022/23"]}, "row 1: health.prop | A1 | 0001"),
         ({"period": ["2022/23", "2022/23", "2301"]}, "row 3: health.rate | A1 | 2301"),
         ({"period_start": ["2022-04-01", "-0001-01-01", "2022-04-01"]}, "row 2: health.prop | A2 | 2022/23"),
-        ({"period_start": [dt.date(1799, 12, 31), dt.date(2022, 4, 1), dt.date(1799, 12, 31)]}, "row 1: health.prop | A1 | 2022/23"),
+        (
+            {"period_start": [dt.date(1799, 12, 31), dt.date(2022, 4, 1), dt.date(1799, 12, 31)]},
+            "row 1: health.prop | A1 | 2022/23",
+        ),
     ],
 )
 def test_period_start_years_outside_1800_to_2200(overrides, shown):
@@ -292,7 +313,9 @@ def test_period_start_years_outside_1800_to_2200(overrides, shown):
 
 
 def test_edge_years_pass():
-    frame = values(period=["1800", "2200", "1800"], period_start=[dt.date(1800, 1, 1), dt.date(2200, 12, 31), dt.date(1800, 1, 1)])
+    frame = values(
+        period=["1800", "2200", "1800"], period_start=[dt.date(1800, 1, 1), dt.date(2200, 12, 31), dt.date(1800, 1, 1)]
+    )
     assert validate_values(frame).height == 3
 
 
@@ -303,7 +326,10 @@ def test_edge_years_pass():
         (pl.DataFrame({"indicator_id": ["x", "x"], "area_code": ["A1", "A1"], "period": [["2023"], ["2023"]]}), "period"),
         (pl.DataFrame({"indicator_id": ["x"], "area_code": [{"code": "A1"}], "period": ["2023"]}), "area_code"),
         (pl.DataFrame({"indicator_id": ["x"], "area_code": [b"A1"], "period": ["2023"]}), "area_code"),
-        (pl.DataFrame({"indicator_id": ["x", "x"], "area_code": ["A1", "A1"], "period": ["2023"] * 2, "sex": [["m"], ["f"]]}), "sex"),
+        (
+            pl.DataFrame({"indicator_id": ["x", "x"], "area_code": ["A1", "A1"], "period": ["2023"] * 2, "sex": [["m"], ["f"]]}),
+            "sex",
+        ),
         (pl.DataFrame({"indicator_id": ["x"], "area_code": ["A1"], "period": ["2023"], "age": [{"from": 0, "to": 15}]}), "age"),
     ],
 )
@@ -328,8 +354,16 @@ def test_a_path_read_outside_a_reader_warns_about_its_encoding(tmp_path):
 def test_comparable_set_is_part_of_the_key_and_limit_columns_are_not_typos():
     # a frame laid out by comparable set holds a unitary authority once per set; a result passed
     # on carries lower_95 / upper_998: both reach the statistics through validate_values
-    laid = pl.DataFrame({"indicator_id": ["health.prop"] * 2, "area_code": ["E06000001"] * 2, "period": ["2023"] * 2,
-                         "comparable_set": ["upper_tier", "lower_tier"], "lower_95": [1.0, 1.0], "upper_998": [2.0, 2.0]})
+    laid = pl.DataFrame(
+        {
+            "indicator_id": ["health.prop"] * 2,
+            "area_code": ["E06000001"] * 2,
+            "period": ["2023"] * 2,
+            "comparable_set": ["upper_tier", "lower_tier"],
+            "lower_95": [1.0, 1.0],
+            "upper_998": [2.0, 2.0],
+        }
+    )
     out = validate_values(laid)
     assert out.height == 2 and {"comparable_set", "lower_95", "upper_998"} <= set(out.columns)
     with pytest.raises(DataError, match="duplicated keys"):

@@ -69,8 +69,14 @@ def test_proportion_limits_with_axis_variation_match_phe():
 
 @pytest.mark.parametrize("ratio_type", ["count", "isr"])
 def test_ratio_limits_match_phe(ratio_type):
-    t = funnel_limits(read("funnel_ratio_input.csv"), statistic="ratio", numerator="obs", denominator="expected",
-                      multiplier=100, ratio_type=ratio_type)
+    t = funnel_limits(
+        read("funnel_ratio_input.csv"),
+        statistic="ratio",
+        numerator="obs",
+        denominator="expected",
+        multiplier=100,
+        ratio_type=ratio_type,
+    )
     exp = read("funnel_ratio_limits.csv")
     other = "isr" if ratio_type == "count" else "count"
     exp = exp.drop([c for c in exp.columns if c.endswith(other)])
@@ -80,27 +86,36 @@ def test_ratio_limits_match_phe(ratio_type):
 
 
 def test_rate_limits_dsr_match_phe():
-    t = funnel_limits(read("funnel_rate_input.csv"), statistic="rate", numerator="ev", rate="rate",
-                      multiplier=1e5, rate_type="dsr", years_of_data=3)
+    t = funnel_limits(
+        read("funnel_rate_input.csv"),
+        statistic="rate",
+        numerator="ev",
+        rate="rate",
+        multiplier=1e5,
+        rate_type="dsr",
+        years_of_data=3,
+    )
     assert_close(t, read("funnel_rate_limits_dsr.csv"))
 
 
 def test_rate_limits_crude_under_ten_events_match_phe():
     d = read("funnel_rate_input.csv")
     d = d.with_columns(ev=pl.when(pl.col("ev") == pl.col("ev").max()).then(5).otherwise(pl.col("ev")))
-    t = funnel_limits(d, statistic="rate", numerator="ev", rate="rate", multiplier=1e5, rate_type="crude",
-                      years_of_data=3)
+    t = funnel_limits(d, statistic="rate", numerator="ev", rate="rate", multiplier=1e5, rate_type="crude", years_of_data=3)
     assert_close(t, read("funnel_rate_limits_crude_lt10.csv"))
 
 
 def test_rate_limits_crude_zero_events_with_denominator_match_phe():
     d = read("funnel_rate_input.csv").select("ev", "rate")
     top = pl.col("ev") == pl.col("ev").max()
-    d = (d.with_columns(pop=1e5 * pl.col("ev") / pl.col("rate"))
-          .with_columns(rate=pl.when(top).then(0).otherwise(pl.col("rate")), ev=pl.when(top).then(0).otherwise(pl.col("ev")))
-          .filter(pl.col("pop") > pl.col("pop").max() / 2))
-    t = funnel_limits(d, statistic="rate", numerator="ev", rate="rate", denominator="pop", multiplier=1e5,
-                      rate_type="crude", years_of_data=3)
+    d = (
+        d.with_columns(pop=1e5 * pl.col("ev") / pl.col("rate"))
+        .with_columns(rate=pl.when(top).then(0).otherwise(pl.col("rate")), ev=pl.when(top).then(0).otherwise(pl.col("ev")))
+        .filter(pl.col("pop") > pl.col("pop").max() / 2)
+    )
+    t = funnel_limits(
+        d, statistic="rate", numerator="ev", rate="rate", denominator="pop", multiplier=1e5, rate_type="crude", years_of_data=3
+    )
     assert_close(t, read("funnel_rate_limits_crude_zero.csv"))
 
 
@@ -127,8 +142,15 @@ def test_rate_significance_matches_phe_exactly(rate_type, mult, with_zero):
         d = d.filter(pl.col("count") != 0)
     rate = "rate_dsr" if rate_type == "dsr" else f"rate_crude_per_{mult}"
     expected = d[f"{rate_type}_per_{mult}_{'with' if with_zero else 'without'}_0"].to_list()
-    got = funnel_significance(d.select("count", rate, "pop"), statistic="rate", numerator="count",
-                              denominator="pop", rate=rate, rate_type=rate_type, multiplier=mult)
+    got = funnel_significance(
+        d.select("count", rate, "pop"),
+        statistic="rate",
+        numerator="count",
+        denominator="pop",
+        rate=rate,
+        rate_type=rate_type,
+        multiplier=mult,
+    )
     assert got["significance"].cast(pl.String).to_list() == expected
 
 
@@ -136,13 +158,24 @@ def test_rate_significance_matches_phe_exactly(rate_type, mult, with_zero):
 def test_funnel_points_match_phe():
     d = read("funnel_rate_input.csv")
     top = pl.col("ev") == pl.col("ev").max()
-    dsr = funnel_points(d.select("ev", "rate").with_columns(ev=pl.when(top).then(5).otherwise(pl.col("ev"))),
-                        numerator="ev", rate="rate", rate_type="dsr", years_of_data=3, multiplier=1e5)
-    crude = funnel_points(d.select("ev", "rate"), numerator="ev", rate="rate", rate_type="crude",
-                          years_of_data=3, multiplier=1e5)
-    denom = funnel_points(d.select("ev", "rate", "pop").with_columns(ev=pl.when(top).then(0).otherwise(pl.col("ev"))),
-                          numerator="ev", rate="rate", denominator="pop", rate_type="crude", years_of_data=5,
-                          multiplier=1e5)
+    dsr = funnel_points(
+        d.select("ev", "rate").with_columns(ev=pl.when(top).then(5).otherwise(pl.col("ev"))),
+        numerator="ev",
+        rate="rate",
+        rate_type="dsr",
+        years_of_data=3,
+        multiplier=1e5,
+    )
+    crude = funnel_points(d.select("ev", "rate"), numerator="ev", rate="rate", rate_type="crude", years_of_data=3, multiplier=1e5)
+    denom = funnel_points(
+        d.select("ev", "rate", "pop").with_columns(ev=pl.when(top).then(0).otherwise(pl.col("ev"))),
+        numerator="ev",
+        rate="rate",
+        denominator="pop",
+        rate_type="crude",
+        years_of_data=5,
+        multiplier=1e5,
+    )
     for got, suffix in ((dsr, ""), (crude, "_crude"), (denom, "_crude_with_denom")):
         for col in ("rate_chart", "denominator_derived"):
             e = d[f"{col}{suffix}"].cast(pl.Float64).to_numpy()
@@ -176,12 +209,12 @@ def test_statistic_and_rate_arguments_are_required():
     with pytest.raises(DataError, match="statistic must be provided"):
         funnel_limits(d, statistic="pop", multiplier=100)  # type: ignore[arg-type]
     with pytest.raises(SchemaError, match="years_of_data"):
-        funnel_limits(d.with_columns(rate=pl.lit(20.0)), statistic="rate", rate="rate", rate_type="crude",
-                      multiplier=100)
+        funnel_limits(d.with_columns(rate=pl.lit(20.0)), statistic="rate", rate="rate", rate_type="crude", multiplier=100)
     zero = pl.DataFrame({"num": [0.0, 10.0], "rate": [0.0, 5.0]})
     with pytest.raises(SchemaError, match="0 events"):
-        funnel_significance(zero, statistic="rate", numerator="num", denominator=None, rate="rate",
-                            rate_type="crude", multiplier=100)
+        funnel_significance(
+            zero, statistic="rate", numerator="num", denominator=None, rate="rate", rate_type="crude", multiplier=100
+        )
 
 
 # ---------------------------------------------------------------- exact limits with interpolation
@@ -312,8 +345,9 @@ def _overdispersed_frame(seed=3, k=120):
     return pl.DataFrame({"area_code": [f"A{i:03d}" for i in range(k)], "numerator": x, "denominator": n})
 
 
-IND = Indicator(id="health.screening", title="Screening", sector="health", measure="proportion", multiplier=100,
-                polarity="higher_is_better")
+IND = Indicator(
+    id="health.screening", title="Screening", sector="health", measure="proportion", multiplier=100, polarity="higher_is_better"
+)
 
 
 @pytest.mark.parametrize("kind", ["multiplicative", "additive"])
@@ -366,8 +400,9 @@ def test_phe_method_labels_equal_funnel_significance():
 
 def test_polarity_turns_above_into_worse():
     d = read("funnel_prop_input.csv").drop("significance")
-    low = Indicator(id="health.bad", title="Bad", sector="health", measure="proportion", multiplier=100,
-                    polarity="lower_is_better")
+    low = Indicator(
+        id="health.bad", title="Bad", sector="health", measure="proportion", multiplier=100, polarity="lower_is_better"
+    )
     f = build_funnel(d, low)
     above = f.points.filter(pl.col("position_998") == "above")
     assert above.height > 0 and (above["comparison"] == "worse (99.8%)").all()
@@ -377,8 +412,7 @@ def test_polarity_turns_above_into_worse():
 
 def test_ratio_and_dsr_funnels_from_indicators():
     r = read("funnel_ratio_input.csv").rename({"obs": "numerator", "expected": "denominator"}).drop("significance")
-    smr = Indicator(id="health.smr", title="SMR", sector="health", measure="ratio", multiplier=100,
-                    polarity="lower_is_better")
+    smr = Indicator(id="health.smr", title="SMR", sector="health", measure="ratio", multiplier=100, polarity="lower_is_better")
     f = build_funnel(r, smr)
     expected = read("funnel_ratio_input.csv")["significance"].to_list()
     assert f.points["significance"].cast(pl.String).to_list() == expected
@@ -406,8 +440,7 @@ def test_exact_method_positions_follow_limits_and_groups_split():
 
 
 def test_normal_funnel_for_scores_needs_standard_errors():
-    score = Indicator(id="schools.progress", title="Progress 8", sector="schools", measure="score",
-                      polarity="higher_is_better")
+    score = Indicator(id="schools.progress", title="Progress 8", sector="schools", measure="score", polarity="higher_is_better")
     df = pl.DataFrame({"area_code": list("ABCD"), "value": [0.1, -0.5, 0.0, 0.9], "se": [0.1, 0.1, 0.2, 0.1]})
     f = build_funnel(df, score)
     w = 1 / df["se"].to_numpy() ** 2
@@ -435,10 +468,17 @@ def test_funnel_accepts_a_dataset_and_an_indicator_id():
 
 
 def test_funnel_gives_each_breakdown_its_own_baseline_by_default():
-    ind = Indicator(id="health.screen", title="Screening", sector="health", measure="proportion",
-                    multiplier=100, polarity="higher_is_better")
-    df = pl.DataFrame({"area_code": list("ABCD") * 2, "sex": ["Male"] * 4 + ["Female"] * 4,
-                       "numerator": [30.0, 32, 28, 30, 70, 72, 68, 70], "denominator": [100.0] * 8})
+    ind = Indicator(
+        id="health.screen", title="Screening", sector="health", measure="proportion", multiplier=100, polarity="higher_is_better"
+    )
+    df = pl.DataFrame(
+        {
+            "area_code": list("ABCD") * 2,
+            "sex": ["Male"] * 4 + ["Female"] * 4,
+            "numerator": [30.0, 32, 28, 30, 70, 72, 68, 70],
+            "denominator": [100.0] * 8,
+        }
+    )
     f = build_funnel(df, ind)
     assert f.points["sex"].to_list() == df["sex"].to_list()
     assert f.points["baseline"].to_list() == pytest.approx([30.0] * 4 + [70.0] * 4)
@@ -459,8 +499,9 @@ def _exact_frame(p0: float, sizes) -> pl.DataFrame:
     """Every possible count 0..n for each n, weighted by its probability under the target."""
     n = np.concatenate([np.full(k + 1, k, dtype=float) for k in sizes])
     x = np.concatenate([np.arange(k + 1, dtype=float) for k in sizes])
-    return pl.DataFrame({"area_code": [f"A{i}" for i in range(n.size)], "numerator": x, "denominator": n,
-                         "weight": stats.binom.pmf(x, n, p0)})
+    return pl.DataFrame(
+        {"area_code": [f"A{i}" for i in range(n.size)], "numerator": x, "denominator": n, "weight": stats.binom.pmf(x, n, p0)}
+    )
 
 
 def test_nothing_is_better_than_a_100_percent_target():
@@ -497,7 +538,7 @@ def test_exact_false_flag_rate_under_the_target_is_at_most_nominal(p0):
         rate = float((w * outside).sum() / len(sizes))
         assert rate <= nominal + 0.01, (sfx, rate)
         # and for each n on its own the exact one-sided tests never exceed nominal
-        per_n = (pl.DataFrame({"n": df["denominator"], "f": w * outside}).group_by("n").agg(pl.col("f").sum())["f"])
+        per_n = pl.DataFrame({"n": df["denominator"], "f": w * outside}).group_by("n").agg(pl.col("f").sum())["f"]
         assert per_n.max() <= nominal + 1e-9
 
 
@@ -513,7 +554,13 @@ def test_exact_positions_are_the_one_sided_exact_tests_and_agree_with_the_drawn_
         expected = "above" if upper else "below" if lower else "within"
         assert pt[f"position_{sfx}"] == expected
         # whole counts: outside the drawn interpolated limits exactly when the test rejects
-        drawn = "above" if pt["value"] > pt[f"upper_{sfx}"] + 1e-9 else "below" if pt["value"] < pt[f"lower_{sfx}"] - 1e-9 else "within"
+        drawn = (
+            "above"
+            if pt["value"] > pt[f"upper_{sfx}"] + 1e-9
+            else "below"
+            if pt["value"] < pt[f"lower_{sfx}"] - 1e-9
+            else "within"
+        )
         if abs(pt["value"] - pt[f"upper_{sfx}"]) > 1e-9 and abs(pt["value"] - pt[f"lower_{sfx}"]) > 1e-9:
             assert drawn == expected
 
@@ -577,8 +624,15 @@ def test_auto_leaves_limits_alone_without_overdispersion():
     assert "no more than chance" in r.summary()
 
 
-PCT = Indicator(id="health.screening", title="Screening", sector="health", measure="proportion", multiplier=100,
-                polarity="higher_is_better", unit="%")
+PCT = Indicator(
+    id="health.screening",
+    title="Screening",
+    sector="health",
+    measure="proportion",
+    multiplier=100,
+    polarity="higher_is_better",
+    unit="%",
+)
 
 
 def test_summary_states_the_policy_in_plain_words():
@@ -671,11 +725,19 @@ def test_dsr_with_a_not_applicable_first_row_runs(order):
 @settings(max_examples=25, deadline=None)
 @given(st.permutations(list(range(6))))
 def test_funnel_does_not_depend_on_row_order(perm):
-    df = pl.DataFrame({"area_code": list("ABCDEF"), "numerator": [3.0, 50, 80, 0, 9, 400],
-                       "value": [20.0, 150, 170, 0, 60, 130], "denominator": [15000.0, 33000, 47000, 20000, 15000, 300000]})
+    df = pl.DataFrame(
+        {
+            "area_code": list("ABCDEF"),
+            "numerator": [3.0, 50, 80, 0, 9, 400],
+            "value": [20.0, 150, 170, 0, 60, 130],
+            "denominator": [15000.0, 33000, 47000, 20000, 15000, 300000],
+        }
+    )
     base = build_funnel(df, DSR).points.sort("area_code")
     got = build_funnel(df[perm], DSR).points.sort("area_code")
-    assert got.select("significance", "comparison", "position_95").equals(base.select("significance", "comparison", "position_95"))
+    assert got.select("significance", "comparison", "position_95").equals(
+        base.select("significance", "comparison", "position_95")
+    )
 
 
 # ---------------------------------------------------------------- implausible counts
@@ -720,8 +782,16 @@ def test_rate_whose_population_would_be_implausible_is_named():
 def test_limits_without_a_finite_average_raise_a_data_error():
     df = pl.DataFrame({"num": [0.0, 0.0], "rate": [0.0, 0.0]})
     with pytest.raises(DataError, match="no usable average"):
-        funnel_limits(df, statistic="rate", numerator="num", rate="rate", denominator="num", rate_type="dsr",
-                      multiplier=1e5, years_of_data=1)
+        funnel_limits(
+            df,
+            statistic="rate",
+            numerator="num",
+            rate="rate",
+            denominator="num",
+            rate_type="dsr",
+            multiplier=1e5,
+            years_of_data=1,
+        )
 
 
 # -- fuzz findings: empty data and a rate without its counts --------------------------------------
@@ -731,8 +801,15 @@ def test_no_rows_is_a_named_error_not_an_empty_concatenation():
     empty = pl.DataFrame(schema={"area_code": pl.String, "numerator": pl.Float64, "denominator": pl.Float64})
     with pytest.raises(DataError, match="no rows"):  # was: ValueError "cannot concat empty list"
         build_funnel(empty, PCT)
-    values = pl.DataFrame(schema={"indicator_id": pl.String, "area_code": pl.String, "period": pl.String,
-                                  "numerator": pl.Float64, "denominator": pl.Float64})
+    values = pl.DataFrame(
+        schema={
+            "indicator_id": pl.String,
+            "area_code": pl.String,
+            "period": pl.String,
+            "numerator": pl.Float64,
+            "denominator": pl.Float64,
+        }
+    )
     dataset = ps.Dataset(values, indicators=[PCT])
     with pytest.raises(DataError, match="health.screening"):
         ps.funnel_check(dataset, "health.screening")
@@ -742,8 +819,15 @@ def test_no_rows_is_a_named_error_not_an_empty_concatenation():
 
 def test_a_crude_rate_with_values_and_denominators_but_no_counts_names_the_numerator():
     rate = Indicator(id="health.visits", title="Visits", sector="health", measure="rate", multiplier=1000)
-    values = pl.DataFrame({"indicator_id": ["health.visits"] * 3, "area_code": ["A", "B", "C"], "period": ["2023"] * 3,
-                           "denominator": [1000.0, 2000.0, 1500.0], "value": [12.0, 15.0, 9.0]})
+    values = pl.DataFrame(
+        {
+            "indicator_id": ["health.visits"] * 3,
+            "area_code": ["A", "B", "C"],
+            "period": ["2023"] * 3,
+            "denominator": [1000.0, 2000.0, 1500.0],
+            "value": [12.0, 15.0, 9.0],
+        }
+    )
     # was: Polars ColumnNotFoundError "numerator" from inside the funnel
     with pytest.raises(SchemaError, match=r"(?s)'numerator' is missing.*events"):
         ps.funnel_check(values, rate)

@@ -17,10 +17,10 @@ from publicservices.stats import build_funnel
 
 pytestmark = pytest.mark.slow
 
-PROP = Indicator(id="health.share", title="Share", sector="health", measure="proportion", multiplier=100,
-                 polarity="higher_is_better", unit="%")
-SMR = Indicator(id="health.smr", title="SMR", sector="health", measure="ratio", multiplier=100,
-                polarity="lower_is_better")
+PROP = Indicator(
+    id="health.share", title="Share", sector="health", measure="proportion", multiplier=100, polarity="higher_is_better", unit="%"
+)
+SMR = Indicator(id="health.smr", title="SMR", sector="health", measure="ratio", multiplier=100, polarity="lower_is_better")
 
 
 def outside(f, level: str) -> float:
@@ -34,22 +34,31 @@ def binomial_funnels(rng, reps: int, k: int, p: float, tau: float = 0.0, n_range
     pi = np.clip(p + rng.normal(0, tau, (reps, k)), 0.001, 0.999)
     pi[:, :outliers] = np.minimum(pi[:, :outliers] + 0.15, 0.999)
     x = rng.binomial(n, pi)
-    return pl.DataFrame({
-        "period": np.repeat(np.arange(reps), k).astype(str),
-        "area_code": np.tile([f"A{i:03d}" for i in range(k)], reps),
-        "numerator": x.ravel().astype(float), "denominator": n.ravel().astype(float),
-    })
+    return pl.DataFrame(
+        {
+            "period": np.repeat(np.arange(reps), k).astype(str),
+            "area_code": np.tile([f"A{i:03d}" for i in range(k)], reps),
+            "numerator": x.ravel().astype(float),
+            "denominator": n.ravel().astype(float),
+        }
+    )
 
 
 # -- exact limits against a target --------------------------------------------------------------
-@pytest.mark.parametrize("p0,n_range", [(0.5, (10, 100)), (0.9, (10, 100)), (0.95, (20, 100)), (0.99, (10, 60)),
-                                        (0.99, (100, 1000))])
+@pytest.mark.parametrize(
+    "p0,n_range", [(0.5, (10, 100)), (0.9, (10, 100)), (0.95, (20, 100)), (0.99, (10, 60)), (0.99, (100, 1000))]
+)
 def test_exact_limits_flag_at_most_nominal_under_the_target(p0, n_range):
     # before the fix: 12.9% outside the 95% limits at p0 = 0.95 (n 20-100), 72% at p0 = 0.99 (n 10-60)
     rng = np.random.default_rng(int(p0 * 1000) + n_range[0])
     n = rng.integers(n_range[0], n_range[1] + 1, 40_000)
-    df = pl.DataFrame({"area_code": np.arange(n.size).astype(str), "numerator": rng.binomial(n, p0).astype(float),
-                       "denominator": n.astype(float)})
+    df = pl.DataFrame(
+        {
+            "area_code": np.arange(n.size).astype(str),
+            "numerator": rng.binomial(n, p0).astype(float),
+            "denominator": n.astype(float),
+        }
+    )
     f = build_funnel(df, PROP, target=100 * p0)
     assert f.dispersion["method"][0] == "exact"
     assert outside(f, "95") <= 0.05 + 0.01
@@ -64,8 +73,7 @@ def test_exact_limits_flag_at_most_nominal_under_the_target(p0, n_range):
 def test_exact_poisson_limits_flag_at_most_nominal(expected_range):
     rng = np.random.default_rng(expected_range[0])
     e = rng.uniform(*expected_range, 40_000)
-    df = pl.DataFrame({"area_code": np.arange(e.size).astype(str), "numerator": rng.poisson(e).astype(float),
-                       "denominator": e})
+    df = pl.DataFrame({"area_code": np.arange(e.size).astype(str), "numerator": rng.poisson(e).astype(float), "denominator": e})
     f = build_funnel(df, SMR, method="exact")
     assert outside(f, "95") <= 0.06 and outside(f, "998") <= 0.012
 
@@ -96,8 +104,14 @@ def test_auto_for_ratios_under_chance():
     rng = np.random.default_rng(8)
     reps, k = 200, 100  # the PHE ratio curves take ~80 ms a funnel
     e = rng.uniform(5, 200, (reps, k))
-    df = pl.DataFrame({"period": np.repeat(np.arange(reps), k).astype(str), "area_code": np.tile(np.arange(k), reps).astype(str),
-                       "numerator": rng.poisson(e).ravel().astype(float), "denominator": e.ravel()})
+    df = pl.DataFrame(
+        {
+            "period": np.repeat(np.arange(reps), k).astype(str),
+            "area_code": np.tile(np.arange(k), reps).astype(str),
+            "numerator": rng.poisson(e).ravel().astype(float),
+            "denominator": e.ravel(),
+        }
+    )
     f = build_funnel(df, SMR, "auto")
     assert float((f.dispersion["overdispersion"] != "none").mean()) <= 0.05 + 0.05
     assert outside(f, "95") <= 0.06 and outside(f, "998") <= 0.005

@@ -62,9 +62,18 @@ def examples(n: int) -> int:
 
 
 def fuzz_settings(n: int) -> settings:
-    return settings(max_examples=examples(n), deadline=None, database=None, print_blob=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
-                                           HealthCheck.large_base_example])
+    return settings(
+        max_examples=examples(n),
+        deadline=None,
+        database=None,
+        print_blob=True,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+            HealthCheck.large_base_example,
+        ],
+    )
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -72,10 +81,13 @@ def _report_counts():
     yield
     if RAN:
         lines = [f"  {name}: {n:,} examples in {SPENT[name]:.0f} s" for name, n in sorted(RAN.items())]
-        print("\nfuzz examples run:\n" + "\n".join(lines)
-              + f"\n  frames: {sum(n for k, n in RAN.items() if k.startswith('frames')):,}; "
-              f"files: {sum(n for k, n in RAN.items() if k.startswith('files')):,}; "
-              f"{sum(SPENT.values()):.0f} s")
+        print(
+            "\nfuzz examples run:\n"
+            + "\n".join(lines)
+            + f"\n  frames: {sum(n for k, n in RAN.items() if k.startswith('frames')):,}; "
+            f"files: {sum(n for k, n in RAN.items() if k.startswith('files')):,}; "
+            f"{sum(SPENT.values()):.0f} s"
+        )
 
 
 def counted(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -163,8 +175,9 @@ def run(what: str, fn: Callable[..., Any], *args: Any, case: Any, **kw: Any) -> 
         if COLLECT is not None:
             COLLECT.append((what, exc, shown(case)))
             return None
-        raise AssertionError(f"{what} raised {type(exc).__name__} (not a PublicServicesError): {str(exc)[:2000]}\n"
-                             f"input:\n{shown(case)}") from exc
+        raise AssertionError(
+            f"{what} raised {type(exc).__name__} (not a PublicServicesError): {str(exc)[:2000]}\ninput:\n{shown(case)}"
+        ) from exc
 
 
 def look_at(what: str, result: Any, case: Any, pick: int = 0) -> None:
@@ -204,19 +217,80 @@ def ints(low: int, high: int) -> st.SearchStrategy[int]:
 
 
 NAN, INF = math.nan, math.inf
-ODD_TEXT = ["", " ", "é", "漢字", "🙂", "\x1b[31mred\x1b[0m", "\u202eevil", "tab\there", "new\nline", "'\"<>&",
-            "<script>alert(1)</script>", "{{ config }}", "%s%n", "../../etc/passwd", "\x00", "\u200b", "e\u0301",
-            "NULL", "NaN", "-", ":", "*", ".."]
-AREA_CODES = ["E92000001", "E12000001", "E12000002", "E06000001", "E06000002", "E06000003", "E07000001", "E07000002",
-              "E08000001", "E09000001", "E10000001", "E23000001", "E23000002", "E38000001", "E54000001", "W06000001",
-              "S12000001", "K02000001", "X06000001", "A", "B", "C", "D", "unit 1"]
-PERIODS = ["2019", "2020", "2021", "2020/21", "2021/22", "2022/23", "2022-24", "2023 Q1", "2023 Q2", "2023-03-31", "1800",
-           "2200/01"]
+ODD_TEXT = [
+    "",
+    " ",
+    "é",
+    "漢字",
+    "🙂",
+    "\x1b[31mred\x1b[0m",
+    "\u202eevil",
+    "tab\there",
+    "new\nline",
+    "'\"<>&",
+    "<script>alert(1)</script>",
+    "{{ config }}",
+    "%s%n",
+    "../../etc/passwd",
+    "\x00",
+    "\u200b",
+    "e\u0301",
+    "NULL",
+    "NaN",
+    "-",
+    ":",
+    "*",
+    "..",
+]
+AREA_CODES = [
+    "E92000001",
+    "E12000001",
+    "E12000002",
+    "E06000001",
+    "E06000002",
+    "E06000003",
+    "E07000001",
+    "E07000002",
+    "E08000001",
+    "E09000001",
+    "E10000001",
+    "E23000001",
+    "E23000002",
+    "E38000001",
+    "E54000001",
+    "W06000001",
+    "S12000001",
+    "K02000001",
+    "X06000001",
+    "A",
+    "B",
+    "C",
+    "D",
+    "unit 1",
+]
+PERIODS = [
+    "2019",
+    "2020",
+    "2021",
+    "2020/21",
+    "2021/22",
+    "2022/23",
+    "2022-24",
+    "2023 Q1",
+    "2023 Q2",
+    "2023-03-31",
+    "1800",
+    "2200/01",
+]
 MULTIPLIERS = [1.0, 100.0, 1000.0, 100000.0, 1e6]
 SEXES = ["Persons", "Male", "Female"]
 AGES = ["All ages", "0-17", "18-64", "65+"]
-CATEGORIES = [("Deprivation decile", "Most deprived"), ("Deprivation decile", "Least deprived"), (None, None),
-              ("Ethnic group", "é漢字")]
+CATEGORIES = [
+    ("Deprivation decile", "Most deprived"),
+    ("Deprivation decile", "Least deprived"),
+    (None, None),
+    ("Ethnic group", "é漢字"),
+]
 
 
 @st.composite
@@ -232,12 +306,22 @@ def indicators(draw: st.DrawFn) -> list[Indicator]:
         floor = draw(st.one_of(st.none(), st.floats(0, bound)))
         target = draw(st.one_of(st.none(), st.floats(0, bound)))
         role = draw(one(["outcome"] * 5 + ["context"]))
-        polarity = "no_judgement" if role == "context" else draw(one(["higher_is_better", "lower_is_better",
-                                                                                   "no_judgement"]))
-        out.append(Indicator(id=f"{sector}.fz{i}", title=draw(one(["Fuzz", *ODD_TEXT[1:8]])) + f" {i}",
-                             sector=sector, measure=measure, multiplier=multiplier, polarity=polarity, floor=floor,
-                             target=target, role=role, unit=draw(one(["", "%", "per 100,000", "£", "<b>"])),
-                             service=draw(one([None, sector, "other"]))))
+        polarity = "no_judgement" if role == "context" else draw(one(["higher_is_better", "lower_is_better", "no_judgement"]))
+        out.append(
+            Indicator(
+                id=f"{sector}.fz{i}",
+                title=draw(one(["Fuzz", *ODD_TEXT[1:8]])) + f" {i}",
+                sector=sector,
+                measure=measure,
+                multiplier=multiplier,
+                polarity=polarity,
+                floor=floor,
+                target=target,
+                role=role,
+                unit=draw(one(["", "%", "per 100,000", "£", "<b>"])),
+                service=draw(one([None, sector, "other"])),
+            )
+        )
     return out
 
 
@@ -245,10 +329,12 @@ def indicators(draw: st.DrawFn) -> list[Indicator]:
 def numbers(kind: str) -> st.SearchStrategy[float | None]:
     """One numeric cell: ``clean`` (plausible), ``edgy`` (valid but awkward) or ``hostile`` (breaks the contract)."""
     clean = st.one_of(ints(1, 100000).map(float), st.floats(0.5, 1e6))
-    edgy = st.one_of(st.none(), one([0.0, -0.0, 1.0, 1e-300, 5e-324, 0.5, 1e14, 9.99e14, 1e15, 2.0**53]),
-                     st.floats(0, 1e15), clean)
-    hostile = st.one_of(edgy, one([NAN, INF, -INF, -1.0, -1e300, 1e300, 1e16, -0.5]),
-                        st.floats(allow_nan=True, allow_infinity=True))
+    edgy = st.one_of(
+        st.none(), one([0.0, -0.0, 1.0, 1e-300, 5e-324, 0.5, 1e14, 9.99e14, 1e15, 2.0**53]), st.floats(0, 1e15), clean
+    )
+    hostile = st.one_of(
+        edgy, one([NAN, INF, -INF, -1.0, -1e300, 1e300, 1e16, -0.5]), st.floats(allow_nan=True, allow_infinity=True)
+    )
     return {"clean": clean, "edgy": edgy, "hostile": hostile}[kind]
 
 
@@ -269,8 +355,10 @@ class Case:
             return f"pl.DataFrame({f.to_dict(as_series=False)!r}, schema={dict(f.schema)!r})"
 
         inds = ",\n    ".join(repr(i) for i in self.inds)
-        return (f"# {'; '.join(self.notes)}\nvalues = {frame(self.values)}\nareas = {frame(self.areas)}\n"
-                f"spend = {frame(self.spend)}\nindicators = [\n    {inds}]")
+        return (
+            f"# {'; '.join(self.notes)}\nvalues = {frame(self.values)}\nareas = {frame(self.areas)}\n"
+            f"spend = {frame(self.spend)}\nindicators = [\n    {inds}]"
+        )
 
     @property
     def indmap(self) -> dict[str, Indicator]:
@@ -289,8 +377,9 @@ def _column(draw: st.DrawFn, n: int, kind: str) -> list[float | None]:
     """A column of cells of one kind. Bulk values come from a drawn seed (fast); which cells are
     awkward, and how awkward, is drawn too."""
     rng = _rng(draw)
-    out: list[float | None] = np.where(rng.random(n) < 0.5, rng.integers(1, 100_001, n).astype(float),
-                                       rng.uniform(0.5, 1e6, n)).tolist()
+    out: list[float | None] = np.where(
+        rng.random(n) < 0.5, rng.integers(1, 100_001, n).astype(float), rng.uniform(0.5, 1e6, n)
+    ).tolist()
     if kind == "clean" or not n:
         return out
     specials = EDGY + (HOSTILE if kind == "hostile" else [])
@@ -309,14 +398,22 @@ def _fractions(draw: st.DrawFn, n: int, high: float = 1.0, specials: tuple[float
 
 
 @st.composite
-def values_frames(draw: st.DrawFn, *, hostility: tuple[str, ...] = ("clean", "clean", "edgy", "edgy", "hostile"),
-                  areas: float = 0.8, spend: float = 0.5, spoil: bool = True, min_areas: int = 0) -> Case:
+def values_frames(
+    draw: st.DrawFn,
+    *,
+    hostility: tuple[str, ...] = ("clean", "clean", "edgy", "edgy", "hostile"),
+    areas: float = 0.8,
+    spend: float = 0.5,
+    spoil: bool = True,
+    min_areas: int = 0,
+) -> Case:
     """A values frame (with its indicators, areas and spend) built to break things."""
     inds = draw(indicators())
     notes: list[str] = []
     pool = draw(one(["codes", "codes", "codes", "odd"]))
-    codes = draw(st.lists(one(AREA_CODES if pool == "codes" else AREA_CODES + ODD_TEXT), min_size=min_areas,
-                          max_size=8, unique=True))
+    codes = draw(
+        st.lists(one(AREA_CODES if pool == "codes" else AREA_CODES + ODD_TEXT), min_size=min_areas, max_size=8, unique=True)
+    )
     periods = draw(st.lists(one(PERIODS), min_size=1, max_size=3, unique=True))
     breakdown = draw(one([None, None, "sex", "age", "category"]))
     groups: list[dict[str, Any]] = [{}]
@@ -325,8 +422,9 @@ def values_frames(draw: st.DrawFn, *, hostility: tuple[str, ...] = ("clean", "cl
     elif breakdown == "age":
         groups = [{"age": a} for a in draw(st.lists(one(AGES), min_size=1, max_size=3, unique=True))]
     elif breakdown == "category":
-        groups = [{"category_type": t, "category": c}
-                  for t, c in draw(st.lists(one(CATEGORIES), min_size=1, max_size=3, unique=True))]
+        groups = [
+            {"category_type": t, "category": c} for t, c in draw(st.lists(one(CATEGORIES), min_size=1, max_size=3, unique=True))
+        ]
     rows = [(ind, code, period, g) for ind in inds for code in codes for period in periods for g in groups]
     if rows and draw(BOOLS):  # drop some rows (which: from a drawn seed, cheaply)
         keep = _rng(draw).random(len(rows)) < draw(one([0.3, 0.7, 0.9]))
@@ -342,8 +440,14 @@ def values_frames(draw: st.DrawFn, *, hostility: tuple[str, ...] = ("clean", "cl
     share = _fractions(draw, n)
     num_mode = draw(one(["from_share", "from_share", "free", "absent"]))
     if num_mode == "from_share":
-        num: list[float | None] = [None if d is None or (isinstance(d, float) and not math.isfinite(d)) else
-                                   float(math.floor(d * s)) if math.isfinite(d * s) else d for d, s in zip(den, share, strict=True)]
+        num: list[float | None] = [
+            None
+            if d is None or (isinstance(d, float) and not math.isfinite(d))
+            else float(math.floor(d * s))
+            if math.isfinite(d * s)
+            else d
+            for d, s in zip(den, share, strict=True)
+        ]
     elif num_mode == "free":
         num = _column(draw, n, kind["numerator"])
     else:
@@ -353,7 +457,8 @@ def values_frames(draw: st.DrawFn, *, hostility: tuple[str, ...] = ("clean", "cl
     if value_mode == "from_counts":
         value: list[float | None] = [
             None if a is None or b is None or b == 0 or not math.isfinite(a / b * m) else a / b * m
-            for a, b, m in zip(num, den, mult, strict=True)]
+            for a, b, m in zip(num, den, mult, strict=True)
+        ]
     elif value_mode == "free":
         value = _column(draw, n, kind["value"])
     elif value_mode == "equal":
@@ -395,11 +500,13 @@ def values_frames(draw: st.DrawFn, *, hostility: tuple[str, ...] = ("clean", "cl
             starts = {p: dt.date(1990 + i, 4, 1) for i, p in enumerate(sorted(set(periods)))}
             data["period_start"] = pl.Series([starts[r[2]] for r in rows], dtype=pl.Date)
         elif start == "random":
-            data["period_start"] = pl.Series(draw(st.lists(st.dates(dt.date(1700, 1, 1), dt.date(2300, 1, 1)),
-                                                           min_size=n, max_size=n)), dtype=pl.Date)
+            data["period_start"] = pl.Series(
+                draw(st.lists(st.dates(dt.date(1700, 1, 1), dt.date(2300, 1, 1)), min_size=n, max_size=n)), dtype=pl.Date
+            )
         else:
-            data["period_start"] = pl.Series(draw(st.lists(one(["2020-01-01", "31/12/2020", "", "x"]),
-                                                           min_size=n, max_size=n)), dtype=pl.String)
+            data["period_start"] = pl.Series(
+                draw(st.lists(one(["2020-01-01", "31/12/2020", "", "x"]), min_size=n, max_size=n)), dtype=pl.String
+            )
         notes.append(f"period_start {start}")
     if draw(ints(0, 9)) == 0:  # an unknown indicator id
         ids = data["indicator_id"].to_list()
@@ -432,8 +539,11 @@ def _spoil(draw: st.DrawFn, frame: pl.DataFrame, notes: list[str]) -> pl.DataFra
     bad = draw(one(["text", "numbers_as_text", "list", "bool", "int", "date", "null"]))
     notes.append(f"{column} as {bad}")
     if bad == "text":
-        series = pl.Series(column, draw(st.lists(one(ODD_TEXT + ["12", "1e300", "nan", "inf", "-5", "1,000"]),
-                                                 min_size=n, max_size=n)), dtype=pl.String)
+        series = pl.Series(
+            column,
+            draw(st.lists(one(ODD_TEXT + ["12", "1e300", "nan", "inf", "-5", "1,000"]), min_size=n, max_size=n)),
+            dtype=pl.String,
+        )
     elif bad == "numbers_as_text":
         series = frame.get_column(column).cast(pl.String)
     elif bad == "list":
@@ -453,8 +563,11 @@ def _spoil(draw: st.DrawFn, frame: pl.DataFrame, notes: list[str]) -> pl.DataFra
 def areas_frames(draw: st.DrawFn, values: pl.DataFrame | None = None, notes: list[str] | None = None) -> pl.DataFrame:
     """An areas frame: the values' codes (some missing, some extra), odd populations and deprivation."""
     notes = notes if notes is not None else []
-    codes = values.get_column("area_code").unique(maintain_order=True).to_list() \
-        if values is not None and "area_code" in values.columns and values.schema["area_code"] == pl.String else []
+    codes = (
+        values.get_column("area_code").unique(maintain_order=True).to_list()
+        if values is not None and "area_code" in values.columns and values.schema["area_code"] == pl.String
+        else []
+    )
     codes = [c for c in codes if c is not None]
     extra = draw(st.lists(one(AREA_CODES), max_size=4))
     codes = list(dict.fromkeys(codes + extra))
@@ -476,19 +589,25 @@ def areas_frames(draw: st.DrawFn, values: pl.DataFrame | None = None, notes: lis
         deprivation = _column(draw, n, dep_mode)
     data = {
         "area_code": pl.Series(codes, dtype=pl.String),
-        "area_name": pl.Series(draw(st.lists(one(["Alpha", "Beta", "Ynys Môn", *ODD_TEXT]), min_size=n,
-                                             max_size=n)), dtype=pl.String),
-        "area_type": pl.Series(draw(st.lists(one([None, "Unitary authority", "County", "Region", "Country",
-                                                              "Police force area", "nonsense"]), min_size=n, max_size=n)),
-                               dtype=pl.String),
-        "parent_code": pl.Series(draw(st.lists(one([None, *AREA_CODES[:4], "ZZ"]), min_size=n, max_size=n)),
-                                 dtype=pl.String),
+        "area_name": pl.Series(
+            draw(st.lists(one(["Alpha", "Beta", "Ynys Môn", *ODD_TEXT]), min_size=n, max_size=n)), dtype=pl.String
+        ),
+        "area_type": pl.Series(
+            draw(
+                st.lists(
+                    one([None, "Unitary authority", "County", "Region", "Country", "Police force area", "nonsense"]),
+                    min_size=n,
+                    max_size=n,
+                )
+            ),
+            dtype=pl.String,
+        ),
+        "parent_code": pl.Series(draw(st.lists(one([None, *AREA_CODES[:4], "ZZ"]), min_size=n, max_size=n)), dtype=pl.String),
         "population": pl.Series(population, dtype=pl.Float64),
         "deprivation": pl.Series(deprivation, dtype=pl.Float64),
     }
     if draw(ints(0, 3)) == 0:
-        data["density"] = pl.Series(_column(draw, n, draw(one(["clean", "edgy"]))),
-                                    dtype=pl.Float64)
+        data["density"] = pl.Series(_column(draw, n, draw(one(["clean", "edgy"]))), dtype=pl.Float64)
     if draw(ints(0, 4)) == 0:
         data["hex_q"] = pl.Series(draw(st.lists(ints(-3, 3), min_size=n, max_size=n)), dtype=pl.Int64)
         data["hex_r"] = pl.Series(draw(st.lists(ints(-3, 3), min_size=n, max_size=n)), dtype=pl.Int64)
@@ -501,6 +620,7 @@ def areas_frames(draw: st.DrawFn, values: pl.DataFrame | None = None, notes: lis
 @st.composite
 def spend_frames(draw: st.DrawFn, values: pl.DataFrame, inds: list[Indicator], notes: list[str]) -> pl.DataFrame:
     """Spend for the values' areas and periods, for the indicators' services (odd amounts)."""
+
     def column(name: str) -> list[Any]:
         if name in values.columns and values.schema[name] == pl.String:
             return [c for c in values.get_column(name).unique(maintain_order=True).to_list() if c is not None]
@@ -517,10 +637,14 @@ def spend_frames(draw: st.DrawFn, values: pl.DataFrame, inds: list[Indicator], n
     amounts = [None if x is None else x * 1000 for x in _column(draw, n, kind)]
     if amounts and draw(ints(0, 4)) == 0:
         amounts[draw(ints(0, n - 1))] = draw(one([0.0, -1e6]))  # no spend; net income
-    frame = pl.DataFrame({"area_code": pl.Series([k[0] for k in keys], dtype=pl.String),
-                          "period": pl.Series([k[1] for k in keys], dtype=pl.String),
-                          "service": pl.Series([k[2] for k in keys], dtype=pl.String),
-                          "spend": pl.Series(amounts, dtype=pl.Float64)})
+    frame = pl.DataFrame(
+        {
+            "area_code": pl.Series([k[0] for k in keys], dtype=pl.String),
+            "period": pl.Series([k[1] for k in keys], dtype=pl.String),
+            "service": pl.Series([k[2] for k in keys], dtype=pl.String),
+            "spend": pl.Series(amounts, dtype=pl.Float64),
+        }
+    )
     if draw(ints(0, 9)) == 0:
         frame = draw(_spoil(frame, notes))
     return frame
@@ -587,11 +711,18 @@ def test_fuzz_outcomes(case, pick):
 def test_fuzz_funnels_ranks_and_grades(case, pick):
     for how, data, kw in _data(case):
         for ind in case.inds:
-            look_at(f"funnel_check({how}, {ind.id!r})", run("funnel_check", ps.funnel_check, data, ind.id, **kw, case=case),
-                    case, pick)
-            look_at(f"rank_areas({how}, {ind.id!r})",
-                    run("rank_areas", ps.rank_areas, data, ind.id, n_sims=2000 if pick % 4 == 0 else 200, **kw, case=case),
-                    case, pick)
+            look_at(
+                f"funnel_check({how}, {ind.id!r})",
+                run("funnel_check", ps.funnel_check, data, ind.id, **kw, case=case),
+                case,
+                pick,
+            )
+            look_at(
+                f"rank_areas({how}, {ind.id!r})",
+                run("rank_areas", ps.rank_areas, data, ind.id, n_sims=2000 if pick % 4 == 0 else 200, **kw, case=case),
+                case,
+                pick,
+            )
         kw = {k: v for k, v in kw.items() if k != "areas"}
         look_at(f"grade_areas({how})", run("grade_areas", ps.grade_areas, data, **kw, case=case), case, pick)
 
@@ -617,8 +748,12 @@ def test_fuzz_value_for_money(case, pick):
         if frontier is not None:
             run(f"repr(service_frontier({how}))", repr, frontier, case=case)
         for ind in case.inds:
-            look_at(f"spend_vs_outcome({how}, {ind.id!r})",
-                    run("spend_vs_outcome", ps.spend_vs_outcome, data, ind.id, **kw, case=case), case, pick)
+            look_at(
+                f"spend_vs_outcome({how}, {ind.id!r})",
+                run("spend_vs_outcome", ps.spend_vs_outcome, data, ind.id, **kw, case=case),
+                case,
+                pick,
+            )
 
 
 # -- frames that are not values: DEA inputs, areas for neighbours ---------------------------------
@@ -629,9 +764,11 @@ def dea_frames(draw: st.DrawFn) -> tuple[pl.DataFrame, list[str], list[str], dic
     n = draw(ints(0, 12))
     n_in, n_out = draw(ints(1, 2)), draw(ints(1, 2))
     kind = draw(one(["clean", "clean", "clean", "edgy", "hostile"]))
-    data: dict[str, Any] = {"area_code": pl.Series(draw(st.lists(one(AREA_CODES + ODD_TEXT), min_size=n,
-                                                                  max_size=n, unique=draw(ints(0, 9)) > 0)),
-                                                   dtype=pl.String)}
+    data: dict[str, Any] = {
+        "area_code": pl.Series(
+            draw(st.lists(one(AREA_CODES + ODD_TEXT), min_size=n, max_size=n, unique=draw(ints(0, 9)) > 0)), dtype=pl.String
+        )
+    }
     cols = [f"in{i}" for i in range(n_in)] + [f"out{i}" for i in range(n_out)]
     for c in cols:
         mode = draw(one(["column", "column", "column", "equal", "scaled"]))
@@ -644,8 +781,7 @@ def dea_frames(draw: st.DrawFn) -> tuple[pl.DataFrame, list[str], list[str], dic
     frame = pl.DataFrame(data)
     notes: list[str] = []
     frame = draw(_spoil(frame, notes)) if draw(ints(0, 5)) == 0 else frame
-    options = {"model": draw(one(["ccr", "bcc"])), "orientation": draw(one(["input", "output"])),
-               "slacks": draw(BOOLS)}
+    options = {"model": draw(one(["ccr", "bcc"])), "orientation": draw(one(["input", "output"])), "slacks": draw(BOOLS)}
     return frame, cols[:n_in], cols[n_in:], options
 
 
@@ -657,8 +793,10 @@ class Call:
     args: dict[str, Any]
 
     def python(self) -> str:
-        return f"frame = pl.DataFrame({self.frame.to_dict(as_series=False)!r}, schema={dict(self.frame.schema)!r})\n" \
-               f"options = {self.args!r}"
+        return (
+            f"frame = pl.DataFrame({self.frame.to_dict(as_series=False)!r}, schema={dict(self.frame.schema)!r})\n"
+            f"options = {self.args!r}"
+        )
 
 
 @fuzz_settings(1100)
@@ -673,37 +811,142 @@ def test_fuzz_dea(drawn):
 
 
 @fuzz_settings(1100)
-@given(areas_frames(), ints(-1, 20), one(["euclidean", "euclidean", "mahalanobis", "manhattan"]),
-       one([None, "auto"]))
+@given(areas_frames(), ints(-1, 20), one(["euclidean", "euclidean", "mahalanobis", "manhattan"]), one([None, "auto"]))
 @counted("frames: nearest_neighbours")
 def test_fuzz_nearest_neighbours(areas, k, metric, within):
     case = Call(areas, {"k": k, "metric": metric, "within": within})
     covariates = [c for c in ("population", "deprivation", "density") if c in areas.columns] or None
-    run("nearest_neighbours", ps.nearest_neighbours, areas, k=k, covariates=covariates, metric=metric, within=within,
-        case=case)
+    run("nearest_neighbours", ps.nearest_neighbours, areas, k=k, covariates=covariates, metric=metric, within=within, case=case)
 
 
 # -- hostile files ---------------------------------------------------------------------------
 
 CONTRACT_HEADER = ["indicator_id", "area_code", "period", "numerator", "denominator", "value", "lower_ci", "upper_ci"]
-FINGERTIPS_HEADER = ["Indicator ID", "Indicator Name", "Parent Code", "Parent Name", "Area Code", "Area Name", "Area Type",
-                     "Sex", "Age", "Category Type", "Category", "Time period", "Value", "Lower CI 95.0 limit",
-                     "Upper CI 95.0 limit", "Lower CI 99.8 limit", "Upper CI 99.8 limit", "Count", "Denominator",
-                     "Value note", "Recent Trend", "Compared to England value or percentiles",
-                     "Compared to percentiles", "Time period Sortable", "New data", "Compared to goal",
-                     "Time period range"]
-FINGERTIPS_SNAKE = ["indicator_id", "indicator", "value_type", "polarity", "period_type", "year", "area_code", "sex", "age",
-                    "category_type", "category", "numerator", "denominator", "value", "lower_ci", "upper_ci", "trend"]
-ELS_HEADER = ["area_code", "area_name", "geography", "indicator", "period_start", "period_length", "value", "measure", "unit",
-              "lower_ci", "upper_ci", "status", "notes"]
-ELS_INDICATORS = ["Claimant Count", "Preventable cardiovascular mortality (England)", "Children in relative low income families",
-                  "GCSE English and maths", "Persistent absence", "Homicide rate", "Healthy life expectancy", "Made up", ""]
+FINGERTIPS_HEADER = [
+    "Indicator ID",
+    "Indicator Name",
+    "Parent Code",
+    "Parent Name",
+    "Area Code",
+    "Area Name",
+    "Area Type",
+    "Sex",
+    "Age",
+    "Category Type",
+    "Category",
+    "Time period",
+    "Value",
+    "Lower CI 95.0 limit",
+    "Upper CI 95.0 limit",
+    "Lower CI 99.8 limit",
+    "Upper CI 99.8 limit",
+    "Count",
+    "Denominator",
+    "Value note",
+    "Recent Trend",
+    "Compared to England value or percentiles",
+    "Compared to percentiles",
+    "Time period Sortable",
+    "New data",
+    "Compared to goal",
+    "Time period range",
+]
+FINGERTIPS_SNAKE = [
+    "indicator_id",
+    "indicator",
+    "value_type",
+    "polarity",
+    "period_type",
+    "year",
+    "area_code",
+    "sex",
+    "age",
+    "category_type",
+    "category",
+    "numerator",
+    "denominator",
+    "value",
+    "lower_ci",
+    "upper_ci",
+    "trend",
+]
+ELS_HEADER = [
+    "area_code",
+    "area_name",
+    "geography",
+    "indicator",
+    "period_start",
+    "period_length",
+    "value",
+    "measure",
+    "unit",
+    "lower_ci",
+    "upper_ci",
+    "status",
+    "notes",
+]
+ELS_INDICATORS = [
+    "Claimant Count",
+    "Preventable cardiovascular mortality (England)",
+    "Children in relative low income families",
+    "GCSE English and maths",
+    "Persistent absence",
+    "Homicide rate",
+    "Healthy life expectancy",
+    "Made up",
+    "",
+]
 FINGERTIPS_IDS = ["241", "90362", "93553", "92489", "1", "x", ""]
-CELLS = ["", "0", "1", "12", "-3", "1e300", "NaN", "inf", "1,000", "12.5", "100", "99.9", "  7 ", "x", "*", ":", "..", "c",
-         "2020", "2020/21", "2022-01-01", "P1Y", "P3Y", "Persons", "Male", "All ages", "Proportion", "Rate per 100,000 population",
-         "Percentage", "Lower is better", "Higher is better", "No judgement", "E92000001", "E06000001", "E07000001",
-         "E12000001", "E10000001", "Nation", "Region", "Local authority", "\"", "\"quoted, comma\"", "a\"b", "é", "漢字",
-         "\x1b[2J", "<b>", "\u202e"]
+CELLS = [
+    "",
+    "0",
+    "1",
+    "12",
+    "-3",
+    "1e300",
+    "NaN",
+    "inf",
+    "1,000",
+    "12.5",
+    "100",
+    "99.9",
+    "  7 ",
+    "x",
+    "*",
+    ":",
+    "..",
+    "c",
+    "2020",
+    "2020/21",
+    "2022-01-01",
+    "P1Y",
+    "P3Y",
+    "Persons",
+    "Male",
+    "All ages",
+    "Proportion",
+    "Rate per 100,000 population",
+    "Percentage",
+    "Lower is better",
+    "Higher is better",
+    "No judgement",
+    "E92000001",
+    "E06000001",
+    "E07000001",
+    "E12000001",
+    "E10000001",
+    "Nation",
+    "Region",
+    "Local authority",
+    '"',
+    '"quoted, comma"',
+    'a"b',
+    "é",
+    "漢字",
+    "\x1b[2J",
+    "<b>",
+    "\u202e",
+]
 
 
 @st.composite
@@ -711,8 +954,9 @@ def csv_files(draw: st.DrawFn) -> tuple[str, bytes]:
     """A CSV in a published layout (contract, Fingertips, ELS ...) with garbage in its cells and bytes."""
     layout = draw(one(["contract", "contract", "fingertips", "fingertips_snake", "els", "els", "random"]))
     if layout == "contract":
-        header = list(CONTRACT_HEADER) + draw(st.lists(one(["sex", "age", "period_start", "area_name", "extra"]),
-                                                       max_size=2, unique=True))
+        header = list(CONTRACT_HEADER) + draw(
+            st.lists(one(["sex", "age", "period_start", "area_name", "extra"]), max_size=2, unique=True)
+        )
     elif layout == "fingertips":
         header = list(FINGERTIPS_HEADER)
     elif layout == "fingertips_snake":
@@ -761,6 +1005,7 @@ def csv_files(draw: st.DrawFn) -> tuple[str, bytes]:
 
 def _coherent(header: list[str], row: list[str]) -> None:
     """Put a row's limits around its value and its count under its denominator (where they are numbers)."""
+
     def number(x: str) -> float | None:
         try:
             return float(x)
@@ -790,8 +1035,18 @@ def _plausible(draw: st.DrawFn, column: str, layout: str) -> str:
     if c in ("indicator_id", "indicator id"):
         if layout.startswith("fingertips"):
             return draw(one(FINGERTIPS_IDS))
-        return draw(one(["health.ae_4hr", "health.cvd_mortality_preventable", "schools.attainment8",
-                                     "welfare.claimant_rate", "policing.homicide_rate", "fz.x"]))
+        return draw(
+            one(
+                [
+                    "health.ae_4hr",
+                    "health.cvd_mortality_preventable",
+                    "schools.attainment8",
+                    "welfare.claimant_rate",
+                    "policing.homicide_rate",
+                    "fz.x",
+                ]
+            )
+        )
     if c in ("indicator", "indicator name"):
         return draw(one(ELS_INDICATORS))
     if c in ("area_code", "area code", "parent code"):
@@ -817,8 +1072,19 @@ def _plausible(draw: st.DrawFn, column: str, layout: str) -> str:
     if c in ("value", "lower_ci", "upper_ci") or "ci" in c:
         return draw(one(["0", "1.5", "12.3", "55", "99.9", "100", "250.4", "", "-2"]))
     if c == "value_type":
-        return draw(one(["Proportion", "Crude rate", "Directly standardised rate", "Indirectly standardised ratio",
-                                     "Score", "Count", "Mean"]))
+        return draw(
+            one(
+                [
+                    "Proportion",
+                    "Crude rate",
+                    "Directly standardised rate",
+                    "Indirectly standardised ratio",
+                    "Score",
+                    "Count",
+                    "Mean",
+                ]
+            )
+        )
     if c == "measure":
         return draw(one(["Percentage", "Rate per 100,000 population", "Proportion", "Mean", "Count", ""]))
     if c in ("unit",):
@@ -895,8 +1161,7 @@ def invoke(args: list[str], case: Any, limit: float = LIMIT) -> None:
         if COLLECT is not None:
             COLLECT.append((what, problem, shown(case)))
             return
-        raise AssertionError(f"{what} raised {type(problem).__name__}: {str(problem)[:2000]}\ninput:\n{shown(case)}") \
-            from problem
+        raise AssertionError(f"{what} raised {type(problem).__name__}: {str(problem)[:2000]}\ninput:\n{shown(case)}") from problem
 
 
 @fuzz_settings(40)
@@ -912,8 +1177,11 @@ def test_fuzz_cli_validate(drawn):
 @counted("files: CLI publish FILE --generate-only")
 def test_fuzz_cli_publish_files(drawn):
     with written(drawn) as file:
-        invoke(["publish", str(file.path), "--generate-only", "--quiet", "--out", str(file.path.parent / "site")], file,
-               limit=LIMIT * 3)
+        invoke(
+            ["publish", str(file.path), "--generate-only", "--quiet", "--out", str(file.path.parent / "site")],
+            file,
+            limit=LIMIT * 3,
+        )
 
 
 @fuzz_settings(10)
@@ -926,5 +1194,8 @@ def test_fuzz_cli_publish_datasets(case):
         return
     with tempfile.TemporaryDirectory(prefix="publicservices-fuzz-") as folder:
         ds.to_dir(Path(folder) / "data")
-        invoke(["publish", str(Path(folder) / "data"), "--generate-only", "--quiet", "--out", str(Path(folder) / "site")],
-               case, limit=LIMIT * 3)
+        invoke(
+            ["publish", str(Path(folder) / "data"), "--generate-only", "--quiet", "--out", str(Path(folder) / "site")],
+            case,
+            limit=LIMIT * 3,
+        )

@@ -48,19 +48,44 @@ def _codes(path: Path) -> pl.Series:
 @pytest.mark.parametrize(
     ("code", "level"),
     [
-        ("E92000001", "country"), ("K04000001", "country"), ("W92000004", "country"), ("X92000001", "country"),
-        ("E12000002", "region"), ("X12000003", "region"), ("E40000003", "nhs_region"), ("E13000001", "london_part"),
-        ("E47000001", "combined_authority"), ("E11000001", "metropolitan_county"),
-        ("E10000017", "shire_county"), ("X10000001", "shire_county"),
-        ("E06000001", "unitary"), ("W06000015", "unitary"), ("X06000001", "unitary"),
-        ("E08000003", "metropolitan_district"), ("X08000001", "metropolitan_district"),
-        ("E09000033", "london_borough"), ("X09000001", "london_borough"), ("E07000117", "shire_district"),
-        ("E67000001", "merged_authority"), ("S12000036", "council_area"), ("N09000003", "local_government_district"),
-        ("E23000001", "police_force_area"), ("W15000001", "police_force_area"),
-        ("E54000048", "icb"), ("E38000014", "sub_icb"),
-        ("RXX", "nhs_provider"), ("R0A", "nhs_provider"), ("RBL", "nhs_provider"), ("RXX01", "nhs_provider"),
-        ("100001", "school"), (" e06000001 ", "unitary"),
-        ("E99000001", "other"), ("E0600001", "other"), ("A81001", "other"), ("RXXX", "other"), ("", "other"),
+        ("E92000001", "country"),
+        ("K04000001", "country"),
+        ("W92000004", "country"),
+        ("X92000001", "country"),
+        ("E12000002", "region"),
+        ("X12000003", "region"),
+        ("E40000003", "nhs_region"),
+        ("E13000001", "london_part"),
+        ("E47000001", "combined_authority"),
+        ("E11000001", "metropolitan_county"),
+        ("E10000017", "shire_county"),
+        ("X10000001", "shire_county"),
+        ("E06000001", "unitary"),
+        ("W06000015", "unitary"),
+        ("X06000001", "unitary"),
+        ("E08000003", "metropolitan_district"),
+        ("X08000001", "metropolitan_district"),
+        ("E09000033", "london_borough"),
+        ("X09000001", "london_borough"),
+        ("E07000117", "shire_district"),
+        ("E67000001", "merged_authority"),
+        ("S12000036", "council_area"),
+        ("N09000003", "local_government_district"),
+        ("E23000001", "police_force_area"),
+        ("W15000001", "police_force_area"),
+        ("E54000048", "icb"),
+        ("E38000014", "sub_icb"),
+        ("RXX", "nhs_provider"),
+        ("R0A", "nhs_provider"),
+        ("RBL", "nhs_provider"),
+        ("RXX01", "nhs_provider"),
+        ("100001", "school"),
+        (" e06000001 ", "unitary"),
+        ("E99000001", "other"),
+        ("E0600001", "other"),
+        ("A81001", "other"),
+        ("RXXX", "other"),
+        ("", "other"),
         (None, "other"),
     ],
 )
@@ -86,8 +111,18 @@ def test_every_unit_level_is_in_a_comparable_set_and_no_benchmark_is():
     in_sets = {level for s in geo.COMPARABLE_SETS.values() for level in s.levels}
     units = {k for k, v in geo.LEVELS.items() if v.role == geo.UNIT}
     assert in_sets == units
-    assert list(geo.COMPARABLE_SETS) == ["upper_tier", "lower_tier", "combined_authority", "police_force_area", "icb",
-                                         "sub_icb", "nhs_provider", "school", "nation", "other"]
+    assert list(geo.COMPARABLE_SETS) == [
+        "upper_tier",
+        "lower_tier",
+        "combined_authority",
+        "police_force_area",
+        "icb",
+        "sub_icb",
+        "nhs_provider",
+        "school",
+        "nation",
+        "other",
+    ]
 
 
 # -- comparable sets --------------------------------------------------------------------------------
@@ -122,7 +157,11 @@ def test_set_membership_gives_one_row_per_area_and_set():
     out = geo.set_membership(geo.area_geography(areas), ["upper_tier", "lower_tier"])
     assert out.columns == ["area_code", "level", "comparable_set"]
     assert out.select("area_code", "comparable_set").rows() == [
-        ("E06000001", "upper_tier"), ("E06000001", "lower_tier"), ("E10000017", "upper_tier"), ("E07000117", "lower_tier")]
+        ("E06000001", "upper_tier"),
+        ("E06000001", "lower_tier"),
+        ("E10000017", "upper_tier"),
+        ("E07000117", "lower_tier"),
+    ]
     # without a level column, and with only one tier chosen
     assert geo.set_membership(areas, ["upper_tier"]).get_column("area_code").to_list() == ["E06000001", "E10000017"]
     with pytest.raises(DataError, match="unknown comparable sets"):
@@ -133,8 +172,7 @@ def test_set_membership_gives_one_row_per_area_and_set():
 
 def test_set_membership_keeps_existing_levels():
     areas = pl.DataFrame({"area_code": ["A", "B"], "level": ["unitary", None]})
-    assert geo.set_membership(areas, ["upper_tier", "other"]).rows() == [("A", "unitary", "upper_tier"),
-                                                                        ("B", "other", "other")]
+    assert geo.set_membership(areas, ["upper_tier", "other"]).rows() == [("A", "unitary", "upper_tier"), ("B", "other", "other")]
 
 
 # -- successors -------------------------------------------------------------------------------------
@@ -155,8 +193,17 @@ def test_successor_map_is_one_to_one_only():
     assert mapping["E10000027"] == "E06000066"  # Somerset
     assert mapping["E08000016"] == "E08000038" and mapping["E08000019"] == "E08000039"  # Barnsley, Sheffield 2025
     # many-to-one and one-to-many changes stay historical
-    for code in ("E06000028", "E06000029", "E07000048", "E10000021", "E10000006", "E07000049", "E07000004",
-                 "E07000190", "E07000246"):
+    for code in (
+        "E06000028",
+        "E06000029",
+        "E07000048",
+        "E10000021",
+        "E10000006",
+        "E07000049",
+        "E07000004",
+        "E07000190",
+        "E07000246",
+    ):
         assert code in geo.SUCCESSORS and code not in mapping, code
     mapping["E06000048"] = "changed"
     assert geo.successor_map()["E06000048"] == "E06000057", "the cached map was mutated"
@@ -171,11 +218,16 @@ def test_successors_are_well_formed():
 
 @pytest.mark.shared
 def test_successors_agree_with_the_obsolete_code_notes(shared_data):
-    notes = (pl.read_csv(shared_data("health_preventable_cvd_mortality.csv"), infer_schema=False)
-             .filter(pl.col("notes").str.starts_with("Obsolete code since"))
-             .select("area_code", pl.col("notes").str.extract(r"since (\d{4})").cast(pl.Int64).alias("year"),
-                     pl.col("notes").str.extract_all(r"[EWSN]\d{8}").alias("new"))
-             .unique("area_code"))
+    notes = (
+        pl.read_csv(shared_data("health_preventable_cvd_mortality.csv"), infer_schema=False)
+        .filter(pl.col("notes").str.starts_with("Obsolete code since"))
+        .select(
+            "area_code",
+            pl.col("notes").str.extract(r"since (\d{4})").cast(pl.Int64).alias("year"),
+            pl.col("notes").str.extract_all(r"[EWSN]\d{8}").alias("new"),
+        )
+        .unique("area_code")
+    )
     assert notes.height > 0
     for code, year, new in notes.iter_rows():
         assert code in geo.SUCCESSORS, code
@@ -341,28 +393,47 @@ def test_area_geography_on_every_english_la_in_the_shared_data(shared_data):
 
 
 def test_area_geography_adds_levels_roles_and_parents():
-    areas = pl.DataFrame({
-        "area_code": ["E07000117", "E92000001", "E10000023", "X06000001", "X07000001", "E06000028"],
-        "area_name": ["Burnley", "England", "North Yorkshire", "Eskelham", "Nowhere", "Bournemouth"],
-        "parent_code": [None, None, None, "X12000001", None, "E10000009"],
-        "population": [95_000.0, 5.7e7, 6.0e5, 1.0, 2.0, 3.0],
-    })
+    areas = pl.DataFrame(
+        {
+            "area_code": ["E07000117", "E92000001", "E10000023", "X06000001", "X07000001", "E06000028"],
+            "area_name": ["Burnley", "England", "North Yorkshire", "Eskelham", "Nowhere", "Bournemouth"],
+            "parent_code": [None, None, None, "X12000001", None, "E10000009"],
+            "population": [95_000.0, 5.7e7, 6.0e5, 1.0, 2.0, 3.0],
+        }
+    )
     out = geo.area_geography(areas)
-    assert out.columns == [*areas.columns, "level", "level_label", "role", "region_code", "upper_tier_code",
-                           "successor_code"]
+    assert out.columns == [*areas.columns, "level", "level_label", "role", "region_code", "upper_tier_code", "successor_code"]
     assert out.rows() == [
-        ("E07000117", "Burnley", "E12000002", 95_000.0, "shire_district", "Shire district", "unit", "E12000002",
-         "E10000017", None),
+        (
+            "E07000117",
+            "Burnley",
+            "E12000002",
+            95_000.0,
+            "shire_district",
+            "Shire district",
+            "unit",
+            "E12000002",
+            "E10000017",
+            None,
+        ),
         ("E92000001", "England", None, 5.7e7, "country", "Country", "benchmark", None, None, None),
-        ("E10000023", "North Yorkshire", "E12000003", 6.0e5, "shire_county", "Shire county", "unit", "E12000003",
-         "E10000023", "E06000065"),
+        (
+            "E10000023",
+            "North Yorkshire",
+            "E12000003",
+            6.0e5,
+            "shire_county",
+            "Shire county",
+            "unit",
+            "E12000003",
+            "E10000023",
+            "E06000065",
+        ),
         # demo: the region comes from a parent that is a region
-        ("X06000001", "Eskelham", "X12000001", 1.0, "unitary", "Unitary authority", "unit", "X12000001", "X06000001",
-         None),
+        ("X06000001", "Eskelham", "X12000001", 1.0, "unitary", "Unitary authority", "unit", "X12000001", "X06000001", None),
         ("X07000001", "Nowhere", None, 2.0, "other", "Other area", "unit", None, None, None),
         # an existing parent is kept; Bournemouth merged into BCP with others, so no successor
-        ("E06000028", "Bournemouth", "E10000009", 3.0, "unitary", "Unitary authority", "unit", "E12000009",
-         "E06000028", None),
+        ("E06000028", "Bournemouth", "E10000009", 3.0, "unitary", "Unitary authority", "unit", "E12000009", "E06000028", None),
     ]
 
 
@@ -389,16 +460,42 @@ def test_area_geography_errors():
         geo.area_geography({"area_code": ["E06000001"]})
 
 
-_CODES = st.sampled_from([None, "E06000001", "E07000117", "E10000017", "E92000001", "E12000002", "E08000020", "E06000048",
-                          "X06000003", "X12000001", "RXX", "123456", "junk", "E10000023", "E67000002"])
+_CODES = st.sampled_from(
+    [
+        None,
+        "E06000001",
+        "E07000117",
+        "E10000017",
+        "E92000001",
+        "E12000002",
+        "E08000020",
+        "E06000048",
+        "X06000003",
+        "X12000001",
+        "RXX",
+        "123456",
+        "junk",
+        "E10000023",
+        "E67000002",
+    ]
+)
 _MAYBE = st.one_of(st.none(), st.sampled_from(["keep", "E12000009", "E10000003", "unitary", "x"]))
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(_CODES, _MAYBE, _MAYBE, _MAYBE, _MAYBE), max_size=25))
 def test_area_geography_never_drops_duplicates_or_changes_values(rows):
-    frame = pl.DataFrame(rows, schema={"area_code": pl.String, "parent_code": pl.String, "level": pl.String,
-                                       "region_code": pl.String, "area_name": pl.String}, orient="row")
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "area_code": pl.String,
+            "parent_code": pl.String,
+            "level": pl.String,
+            "region_code": pl.String,
+            "area_name": pl.String,
+        },
+        orient="row",
+    )
     out = geo.area_geography(frame)
     assert out.height == frame.height
     assert out.get_column("area_code").to_list() == frame.get_column("area_code").to_list()
@@ -418,6 +515,10 @@ def test_module_is_not_imported_by_the_package():
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", "import publicservices, sys; print('publicservices.geography' in sys.modules)"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import publicservices, sys; print('publicservices.geography' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "False"

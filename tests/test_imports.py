@@ -23,8 +23,7 @@ def test_import_is_light():
 
 def test_help_loads_no_plugins_and_nothing_heavy():
     modules = loaded_after(
-        "from publicservices.cli import cli\n"
-        "try:\n    cli(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass"
+        "from publicservices.cli import cli\ntry:\n    cli(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass"
     )
     assert not [m for m in HEAVY if m in modules]
     assert not [m for m in modules if m.startswith("publicservices_")]

@@ -9,8 +9,16 @@ from publicservices.indicators import ID_PATTERN
 
 
 def make(**kw):
-    base = dict(id="health.ae_4hr", title="A&E", sector="health", measure="proportion", multiplier=100,
-                polarity="higher_is_better", unit="%", floor=95)
+    base = dict(
+        id="health.ae_4hr",
+        title="A&E",
+        sector="health",
+        measure="proportion",
+        multiplier=100,
+        polarity="higher_is_better",
+        unit="%",
+        floor=95,
+    )
     base.update(kw)
     return Indicator(**base)
 
@@ -65,8 +73,17 @@ def test_the_id_property_sees_matching_ids():
 def test_role_defaults_to_outcome_and_round_trips():
     ind = make()
     assert (ind.role, ind.is_context, ind.decimals) == ("outcome", False, None)
-    population = make(id="context.population", sector="context", measure="score", multiplier=1, polarity="no_judgement",
-                      unit="people", floor=None, role="context", decimals=0)
+    population = make(
+        id="context.population",
+        sector="context",
+        measure="score",
+        multiplier=1,
+        polarity="no_judgement",
+        unit="people",
+        floor=None,
+        role="context",
+        decimals=0,
+    )
     assert population.is_context and Indicator.from_dict(population.to_dict()) == population
     assert population.to_dict()["role"] == "context"
     # A definition saved before roles existed still loads, as an outcome.
@@ -78,7 +95,10 @@ def test_role_defaults_to_outcome_and_round_trips():
     ("kw", "message"),
     [
         ({"role": "background"}, "role 'background' must be one of outcome, context"),
-        ({"role": "context"}, "a context indicator is not judged better or worse: polarity 'higher_is_better' must be 'no_judgement'"),
+        (
+            {"role": "context"},
+            "a context indicator is not judged better or worse: polarity 'higher_is_better' must be 'no_judgement'",
+        ),
         ({"decimals": -1}, "decimals -1 must be a whole number from 0 to 10"),
         ({"decimals": 1.5}, "decimals 1.5 must be a whole number from 0 to 10"),
         ({"decimals": True}, "decimals True must be a whole number from 0 to 10"),

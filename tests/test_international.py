@@ -40,8 +40,7 @@ def test_differences_are_those_computed_by_hand_from_the_pisa_file(pisa, pisa_ro
     fi = next(r for r in pisa_rows if r["country"] == "Finland")
     diff = float(uk["mean_score"]) - float(fi["mean_score"])
     se = math.sqrt(float(uk["standard_error"]) ** 2 + float(fi["standard_error"]) ** 2)
-    out = compare_countries(pisa, "GBR").filter(pl.col("indicator_id") == "schools.pisa_mathematics",
-                                                pl.col("period") == "2022")
+    out = compare_countries(pisa, "GBR").filter(pl.col("indicator_id") == "schools.pisa_mathematics", pl.col("period") == "2022")
     row = out.filter(pl.col("versus") == "FIN").row(0, named=True)
     assert row["difference"] == pytest.approx(diff, abs=1e-9)
     assert (row["difference_lower"], row["difference_upper"]) == pytest.approx((diff - Z * se, diff + Z * se), abs=1e-9)
@@ -52,33 +51,50 @@ def test_differences_are_those_computed_by_hand_from_the_pisa_file(pisa, pisa_ro
     average = out.filter(pl.col("versus") == "average").row(0, named=True)
     n = len(means)
     assert n == 37 and average["versus_value"] == pytest.approx(sum(means) / n)
-    assert average["versus_value"] == pytest.approx(472.36, abs=0.01)         # OECD: 472 points
+    assert average["versus_value"] == pytest.approx(472.36, abs=0.01)  # OECD: 472 points
     # its variance as a linear combination: the UK weighs 1 - 1/n, every other country -1/n
     weights = np.array([1 - 1 / n if r["country"] == "United Kingdom" else -1 / n for r in pisa_rows])
-    sd = math.sqrt(float(np.sum(weights ** 2 * ses ** 2)))
+    sd = math.sqrt(float(np.sum(weights**2 * ses**2)))
     assert average["difference"] == pytest.approx(float(uk["mean_score"]) - sum(means) / n)
     assert average["difference_upper"] - average["difference"] == pytest.approx(Z * sd)
-    assert average["comparison"] == "better"                                  # 489 against 472, se about 2.2
+    assert average["comparison"] == "better"  # 489 against 472, se about 2.2
     assert (row["rank"], row["n_countries"]) == (10, 37)
     assert row["rank_lower"] <= 10 <= row["rank_upper"]
 
 
 def test_the_rank_set_is_the_marginal_rank_confidence_set(pisa):
     out = compare_countries(pisa, "GBR", n_boot=500, seed=3)
-    direct = rank_confidence_sets(pisa.values.rename({"standard_error": "se"}), estimate="value", se="se",
-                                  by=["indicator_id", "period"], kind="marginal", n_boot=500, seed=3,
-                                  indicators=pisa.indicators)
+    direct = rank_confidence_sets(
+        pisa.values.rename({"standard_error": "se"}),
+        estimate="value",
+        se="se",
+        by=["indicator_id", "period"],
+        kind="marginal",
+        n_boot=500,
+        seed=3,
+        indicators=pisa.indicators,
+    )
     mine = direct.filter(pl.col("area_code") == "GBR").select("indicator_id", "period", "rank_lower", "rank_upper")
     got = out.group_by("indicator_id", "period").agg(pl.col("rank_lower").first(), pl.col("rank_upper").first())
-    assert got.join(mine, on=["indicator_id", "period"]).select(
-        (pl.col("rank_lower") == pl.col("rank_lower_right")) & (pl.col("rank_upper") == pl.col("rank_upper_right"))
-    ).to_series().all()
+    assert (
+        got.join(mine, on=["indicator_id", "period"])
+        .select((pl.col("rank_lower") == pl.col("rank_lower_right")) & (pl.col("rank_upper") == pl.col("rank_upper_right")))
+        .to_series()
+        .all()
+    )
 
 
 def _table(values, ses):
     n = len(values)
-    return pl.DataFrame({"indicator_id": ["x"] * n, "area_code": [f"C{i}" for i in range(n)], "period": ["2022"] * n,
-                         "value": values, "standard_error": ses})
+    return pl.DataFrame(
+        {
+            "indicator_id": ["x"] * n,
+            "area_code": [f"C{i}" for i in range(n)],
+            "period": ["2022"] * n,
+            "value": values,
+            "standard_error": ses,
+        }
+    )
 
 
 @settings(max_examples=40, deadline=None)

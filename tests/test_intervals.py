@@ -50,9 +50,7 @@ def test_byars_and_wilson_helpers_match_phe():
     fx = read("byars_wilson.csv")
     for conf in (0.95, 0.998):
         byars = fx.filter(pl.col("method") == "Byars", pl.col("confidence") == conf)
-        got = byars.select(
-            iv.byar_ci("x", 1.0, conf, multiplier=1.0, exact_below=0).struct.unnest()
-        )
+        got = byars.select(iv.byar_ci("x", 1.0, conf, multiplier=1.0, exact_below=0).struct.unnest())
         assert_close(got["lower"], byars["lowercl"], what=f"byars lower {conf}")
         assert_close(got["upper"], byars["uppercl"], what=f"byars upper {conf}")
         wilson = fx.filter(pl.col("method") == "Wilson", pl.col("confidence") == conf)
@@ -73,9 +71,7 @@ def test_ungrouped_fixture(kind):
         assert_close(got["lower"], part["lowercl"], what=f"{kind} lower x{mult} {conf}")
         assert_close(got["upper"], part["uppercl"], what=f"{kind} upper x{mult} {conf}")
         if kind == "rate":
-            expected = part["method"].replace_strict(
-                {"Exact": "exact_poisson", "Byars": "byar"}, default=None
-            )
+            expected = part["method"].replace_strict({"Exact": "exact_poisson", "Byars": "byar"}, default=None)
             assert got["ci_method"].to_list() == expected.to_list()
 
 
@@ -98,9 +94,7 @@ def test_grouped_fixture(kind):
 
 def test_two_levels_in_one_call_match_single_levels():
     fx = read("proportion.csv").filter(pl.col("multiplier") == 100)
-    both = iv.proportions(
-        fx.filter(pl.col("confidence") == 0.95), "numerator", "denominator", multiplier=100
-    )
+    both = iv.proportions(fx.filter(pl.col("confidence") == 0.95), "numerator", "denominator", multiplier=100)
     at998 = fx.filter(pl.col("confidence") == 0.998)
     assert_close(both["lower_95"], fx.filter(pl.col("confidence") == 0.95)["lowercl"])
     assert_close(both["lower_998"], at998["lowercl"])
@@ -149,9 +143,7 @@ def _check_dsr(got: pl.DataFrame, fx: pl.DataFrame, rtol: float = RTOL) -> None:
 @pytest.mark.parametrize("multiplier", [10000, 100000])
 def test_dsr_fixture_with_standard_column(multiplier):
     data = read("dsr_input.csv")
-    fx = read("dsr_expected.csv").filter(
-        pl.col("independent_events"), pl.col("multiplier") == multiplier
-    )
+    fx = read("dsr_expected.csv").filter(pl.col("independent_events"), pl.col("multiplier") == multiplier)
     got = iv.dsr(data, "count", "pop", "stdpop", by="area", multiplier=multiplier)
     _check_dsr(got, fx)
     assert set(got["ci_method"]) == {"dobson"}
@@ -196,8 +188,14 @@ def test_dsr_non_independent_events_fixture():
     data = read("dsr_nonindependent_input.csv")
     fx = read("dsr_expected.csv").filter(~pl.col("independent_events"))
     got = iv.dsr(
-        data, "persons", "pop", "stdpop", by="area", age_band="ageband",
-        independent_events=False, event_frequency="freq",
+        data,
+        "persons",
+        "pop",
+        "stdpop",
+        by="area",
+        age_band="ageband",
+        independent_events=False,
+        event_frequency="freq",
     )
     # The fixture's expected values are printed to 13 significant figures.
     _check_dsr(got, fx, rtol=1e-11)
@@ -226,8 +224,14 @@ def test_isr_fixture(kind):
     fx = _isr_expected(fn)
     for mult, part in fx.group_by("multiplier_or_refvalue", maintain_order=True):
         got = iv.isr(
-            data, "count", "pop", ref["refcount"].to_list(), ref["refpop"].to_list(),
-            by="area", kind=kind, multiplier=mult[0],
+            data,
+            "count",
+            "pop",
+            ref["refcount"].to_list(),
+            ref["refpop"].to_list(),
+            by="area",
+            kind=kind,
+            multiplier=mult[0],
         )
         both = part.join(got, on="area")
         assert both.height == 3
@@ -252,8 +256,14 @@ def test_isr_reference_as_columns_and_observed_totals():
     totals = read("isr_observed_totals.csv")
     fx = _isr_expected("calculate_ISRatio").filter(pl.col("multiplier_or_refvalue") == 100)
     got = iv.isr(
-        data.drop("count"), "total_count", "pop", "refcount", "refpop", by="area",
-        multiplier=100, observed_totals=totals,
+        data.drop("count"),
+        "total_count",
+        "pop",
+        "refcount",
+        "refpop",
+        by="area",
+        multiplier=100,
+        observed_totals=totals,
     )
     # testdata_tiny's reference count column has a missing band: that band expects nothing.
     both = fx.join(got, on="area")
@@ -271,8 +281,15 @@ def test_isr_zero_population_fixture(kind):
     fx = _isr_expected(fn, "isr_zero_pop_input.csv")
     mult = fx["multiplier_or_refvalue"][0]
     got = iv.isr(
-        data, "count", "pop", ref["refcount"].to_list(), ref["refpop"].to_list(),
-        by="area", kind=kind, multiplier=mult, confidence=0.95,
+        data,
+        "count",
+        "pop",
+        ref["refcount"].to_list(),
+        ref["refpop"].to_list(),
+        by="area",
+        kind=kind,
+        multiplier=mult,
+        confidence=0.95,
     )
     both = fx.join(got, on="area")
     assert both.height == 2
@@ -419,13 +436,23 @@ def test_missing_and_non_numeric_columns():
 def test_dsr_errors():
     data = read("dsr_input.csv").filter(pl.col("area") == "testdata_big")
     with pytest.raises(DataError, match="column 'pop' has missing values"):
-        iv.dsr(data.with_columns(pop=pl.when(pl.col("ageband") == "0-4").then(None).otherwise("pop")),
-               "count", "pop", "stdpop", by="area")
+        iv.dsr(
+            data.with_columns(pop=pl.when(pl.col("ageband") == "0-4").then(None).otherwise("pop")),
+            "count",
+            "pop",
+            "stdpop",
+            by="area",
+        )
     with pytest.raises(DataError, match="column 'pop' is zero or negative"):
         iv.dsr(data.with_columns(pop=pl.lit(0)), "count", "pop", "stdpop", by="area")
     with pytest.raises(DataError, match="column 'count' is negative in 1 row"):
-        iv.dsr(data.with_columns(count=pl.when(pl.col("ageband") == "90+").then(-1).otherwise("count")),
-               "count", "pop", "stdpop", by="area")
+        iv.dsr(
+            data.with_columns(count=pl.when(pl.col("ageband") == "90+").then(-1).otherwise("count")),
+            "count",
+            "pop",
+            "stdpop",
+            by="area",
+        )
     with pytest.raises(DataError, match="19 values, matched by position.*\n  testdata_big: 18 rows"):
         iv.dsr(data.head(18), "count", "pop", "esp2013", by="area")
     with pytest.raises(DataError, match="bands that the standard population does not define"):
@@ -435,16 +462,14 @@ def test_dsr_errors():
     nonind = read("dsr_nonindependent_input.csv")
     clash = nonind.with_columns(pop=pl.when(pl.col("freq") == 2).then(pl.col("pop") + 1).otherwise("pop"))
     with pytest.raises(DataError, match="different populations or standard populations"):
-        iv.dsr(clash, "persons", "pop", "stdpop", by="area", age_band="ageband",
-               independent_events=False, event_frequency="freq")
+        iv.dsr(clash, "persons", "pop", "stdpop", by="area", age_band="ageband", independent_events=False, event_frequency="freq")
 
 
 def test_isr_errors():
     data = read("isr_zero_pop_input.csv")
     ref = read("isr_refdata.csv")
     with pytest.raises(DataError, match="column 'pop' is negative"):
-        iv.isr(data.with_columns(pop=pl.lit(-1)), "count", "pop", ref["refcount"].to_list(),
-               ref["refpop"].to_list(), by="area")
+        iv.isr(data.with_columns(pop=pl.lit(-1)), "count", "pop", ref["refcount"].to_list(), ref["refpop"].to_list(), by="area")
     with pytest.raises(DataError, match="ref_count has 18 values"):
         iv.isr(data, "count", "pop", ref["refcount"].to_list()[:18], ref["refpop"].to_list(), by="area")
     with pytest.raises(PublicServicesError, match="kind"):
@@ -474,30 +499,44 @@ def _values(rows: list[tuple]) -> pl.DataFrame:
     return pl.DataFrame(
         rows,
         schema={
-            "indicator_id": pl.String, "area_code": pl.String, "period": pl.String,
-            "numerator": pl.Float64, "denominator": pl.Float64, "value": pl.Float64,
-            "lower_ci": pl.Float64, "upper_ci": pl.Float64,
+            "indicator_id": pl.String,
+            "area_code": pl.String,
+            "period": pl.String,
+            "numerator": pl.Float64,
+            "denominator": pl.Float64,
+            "value": pl.Float64,
+            "lower_ci": pl.Float64,
+            "upper_ci": pl.Float64,
         },
         orient="row",
     )
 
 
 def test_add_intervals_picks_the_method_per_row():
-    vals = _values([
-        ("health.prop", "A", "2020", 65, 100, None, None, None),
-        ("health.rate", "A", "2020", 5, 10000, None, None, None),
-        ("health.rate", "B", "2020", 65, 100, None, None, None),
-        ("health.smr", "A", "2020", 91, 835.88356123117433, None, None, None),
-        ("health.dsr", "A", "2020", 895, 8970, 10430.2, 9717.7, 11178.9),
-        ("health.dsr", "B", "2020", 895, 8970, 10430.2, None, None),
-        ("health.mean", "A", "2020", None, None, 5.0, 4.0, 6.0),
-        ("health.score", "A", "2020", None, None, 12.0, None, None),
-        ("health.prop", "B", "2020", None, None, 50.0, 40.0, 60.0),
-    ])
+    vals = _values(
+        [
+            ("health.prop", "A", "2020", 65, 100, None, None, None),
+            ("health.rate", "A", "2020", 5, 10000, None, None, None),
+            ("health.rate", "B", "2020", 65, 100, None, None, None),
+            ("health.smr", "A", "2020", 91, 835.88356123117433, None, None, None),
+            ("health.dsr", "A", "2020", 895, 8970, 10430.2, 9717.7, 11178.9),
+            ("health.dsr", "B", "2020", 895, 8970, 10430.2, None, None),
+            ("health.mean", "A", "2020", None, None, 5.0, 4.0, 6.0),
+            ("health.score", "A", "2020", None, None, 12.0, None, None),
+            ("health.prop", "B", "2020", None, None, 50.0, 40.0, 60.0),
+        ]
+    )
     got = iv.add_intervals(vals, INDICATORS)
     assert got.columns == vals.columns + ["lower_95", "upper_95", "lower_998", "upper_998", "ci_method"]
     assert got["ci_method"].to_list() == [
-        "wilson", "exact_poisson", "byar", "byar", "supplied_sqrt", "dobson_single_band", "supplied_linear", None,
+        "wilson",
+        "exact_poisson",
+        "byar",
+        "byar",
+        "supplied_sqrt",
+        "dobson_single_band",
+        "supplied_linear",
+        None,
         "supplied_logit",
     ]
     assert_close(got["value"][:4], [65.0, 50.0, 65000.0, 91 / 835.88356123117433 * 100])
@@ -506,7 +545,9 @@ def test_add_intervals_picks_the_method_per_row():
     assert_close(got["upper_998"][3:4], [14.897920510466744])  # isr_expected row 11
     assert got["lower_95"][4] == 9717.7 and got["upper_95"][4] == 11178.9
     # A DSR with only its total count: Byar's limits of the count, scaled to the DSR.
-    crude_lower = iv.rates(_values([("health.rate", "A", "2020", 895, 8970, None, None, None)]), "numerator", "denominator", multiplier=1)["lower_95"][0]
+    crude_lower = iv.rates(
+        _values([("health.rate", "A", "2020", 895, 8970, None, None, None)]), "numerator", "denominator", multiplier=1
+    )["lower_95"][0]
     assert math.isclose(got["lower_95"][5], crude_lower * 8970 / 895 * 10430.2, rel_tol=1e-12)
     assert got["lower_998"][7] is None
     assert got["lower_95"][6] == 4.0
@@ -521,20 +562,24 @@ def test_add_intervals_picks_the_method_per_row():
 
 
 def test_add_intervals_keeps_published_values_and_fills_missing_ones():
-    vals = _values([
-        ("health.prop", "A", "2020", 1, 3, 33.3, None, None),
-        ("health.prop", "B", "2020", 1, 4, None, None, None),
-    ])
+    vals = _values(
+        [
+            ("health.prop", "A", "2020", 1, 3, 33.3, None, None),
+            ("health.prop", "B", "2020", 1, 4, None, None, None),
+        ]
+    )
     got = iv.add_intervals(vals, INDICATORS)
     assert got["value"].to_list() == [33.3, 25.0]
 
 
 def test_add_intervals_supplied_limits_at_the_bounds():
-    vals = _values([
-        ("health.rate", "A", "2020", None, None, 0.0, 0.0, 3.7),
-        ("health.prop", "A", "2020", None, None, 0.0, 0.0, 3.7),
-        ("health.prop", "B", "2020", None, None, 100.0, 96.0, 100.0),
-    ])
+    vals = _values(
+        [
+            ("health.rate", "A", "2020", None, None, 0.0, 0.0, 3.7),
+            ("health.prop", "A", "2020", None, None, 0.0, 0.0, 3.7),
+            ("health.prop", "B", "2020", None, None, 100.0, 96.0, 100.0),
+        ]
+    )
     got = iv.add_intervals(vals, INDICATORS)
     r = z_for(0.998) / z_for(0.95)
     assert got["lower_998"].to_list()[:2] == [0.0, 0.0] and got["upper_998"][2] == 100.0
@@ -556,10 +601,16 @@ def test_add_intervals_lazy_single_level_and_clopper_pearson():
 
 def test_supplied_route_recovers_dobson_and_isr_998_limits_closely():
     """99.8% limits stretched from published 95% ones, against the methods' own 99.8% limits."""
-    dsr_fx = read("dsr_expected.csv").filter(pl.col("value").is_not_null()).select(
-        pl.lit("health.dsr").alias("indicator_id"), "value", "lower95_0cl", "upper95_0cl", "lower99_8cl", "upper99_8cl")
-    isr_fx = read("isr_expected.csv").filter(pl.col("lower99_8cl").is_not_null()).select(
-        pl.lit("health.smr").alias("indicator_id"), "value", "lower95_0cl", "upper95_0cl", "lower99_8cl", "upper99_8cl")
+    dsr_fx = (
+        read("dsr_expected.csv")
+        .filter(pl.col("value").is_not_null())
+        .select(pl.lit("health.dsr").alias("indicator_id"), "value", "lower95_0cl", "upper95_0cl", "lower99_8cl", "upper99_8cl")
+    )
+    isr_fx = (
+        read("isr_expected.csv")
+        .filter(pl.col("lower99_8cl").is_not_null())
+        .select(pl.lit("health.smr").alias("indicator_id"), "value", "lower95_0cl", "upper95_0cl", "lower99_8cl", "upper99_8cl")
+    )
     for fx in (dsr_fx, isr_fx):
         got = iv.add_intervals(fx.rename({"lower95_0cl": "lower_ci", "upper95_0cl": "upper_ci"}), INDICATORS)
         width = got["upper99_8cl"] - got["lower99_8cl"]
@@ -575,10 +626,12 @@ def test_add_intervals_works_without_optional_columns():
 
 
 def test_add_intervals_errors():
-    vals = _values([
-        ("health.prop", "A", "2020", 5, 4, None, None, None),
-        ("health.nope", "B", "2020", 1, 4, None, None, None),
-    ])
+    vals = _values(
+        [
+            ("health.prop", "A", "2020", 5, 4, None, None, None),
+            ("health.nope", "B", "2020", 1, 4, None, None, None),
+        ]
+    )
     with pytest.raises(IndicatorError, match="'health.nope'"):
         iv.add_intervals(vals, INDICATORS)
     with pytest.raises(DataError, match=r"greater than the denominator for a proportion in 1 row:\n  health.prop \| A \| 2020"):
@@ -638,7 +691,8 @@ def test_wilson_matches_published_fingertips_limits(shared_data):
     ft = _fingertips(shared_data("health_fingertips_northwest_sample.csv"))
     props = ft.filter(
         pl.col("value_type") == "Proportion",
-        pl.col("numerator").is_not_null(), pl.col("denominator").is_not_null(),
+        pl.col("numerator").is_not_null(),
+        pl.col("denominator").is_not_null(),
         pl.col("lower_ci").is_not_null(),
     )
     got = props.with_columns(iv.wilson_ci("numerator", "denominator", 0.95, 100).struct.unnest())
@@ -655,9 +709,7 @@ def test_wilson_matches_published_fingertips_limits(shared_data):
     assert reproducible.height > 4000
     assert bad.height == 0, bad.select("indicator_id", "area_code", "year", "lower_ci", "lower", "upper_ci", "upper")
     full_precision = reproducible.filter(pl.col("dec_lower") >= 10, pl.col("dec_upper") >= 10)
-    rel = pl.max_horizontal(
-        (pl.col("lower") / pl.col("lower_ci") - 1).abs(), (pl.col("upper") / pl.col("upper_ci") - 1).abs()
-    )
+    rel = pl.max_horizontal((pl.col("lower") / pl.col("lower_ci") - 1).abs(), (pl.col("upper") / pl.col("upper_ci") - 1).abs())
     assert full_precision.height > 1500
     assert full_precision.select(rel.max()).item() <= 1e-6
     # The exceptions are real differences, not a bug on our side: they stay small for QOF
@@ -673,12 +725,13 @@ def test_crude_rates_and_ratios_match_published_fingertips_limits(shared_data):
     per = {20401: 1000, 92266: 1000, 41203: 100000, 92904: 100000, 93124: 100000, 91344: 100}
     rows = ft.filter(
         pl.col("indicator_id").is_in(list(per)),
-        pl.col("numerator").is_not_null(), pl.col("denominator").is_not_null(),
+        pl.col("numerator").is_not_null(),
+        pl.col("denominator").is_not_null(),
         pl.col("lower_ci").is_not_null(),
     ).with_columns(mult=pl.col("indicator_id").replace_strict(per, return_dtype=pl.Float64))
-    got = rows.with_columns(
-        iv.byar_ci("numerator", "denominator", 0.95, pl.col("mult")).struct.unnest()
-    ).with_columns(ok=_agrees("lower", "lower_ci", "dec_lower") & _agrees("upper", "upper_ci", "dec_upper"))
+    got = rows.with_columns(iv.byar_ci("numerator", "denominator", 0.95, pl.col("mult")).struct.unnest()).with_columns(
+        ok=_agrees("lower", "lower_ci", "dec_lower") & _agrees("upper", "upper_ci", "dec_upper")
+    )
     summary = got.group_by("indicator_id").agg(pl.col("ok").mean()).sort("indicator_id")
     share = dict(summary.iter_rows())
     # Reproduced on every row: conceptions, fertility, preventable sight loss and urgent cancer
@@ -690,9 +743,11 @@ def test_crude_rates_and_ratios_match_published_fingertips_limits(shared_data):
     # Hepatitis B: some rows (the England breakdowns, a few unitary authorities) carry the exact
     # limits of the *count*, not of the rate; every other row is reproduced but two (revised
     # counts: England 2018 off by 1e-6, E08000015 2018 by 1e-3).
-    hep = got.filter(pl.col("indicator_id") == 93124).with_columns(
-        iv.byar_ci("numerator", 1.0, 0.95, 1.0).struct.unnest().name.suffix("_n")
-    ).with_columns(count_limits=_agrees("lower_n", "lower_ci", "dec_lower") & _agrees("upper_n", "upper_ci", "dec_upper"))
+    hep = (
+        got.filter(pl.col("indicator_id") == 93124)
+        .with_columns(iv.byar_ci("numerator", 1.0, 0.95, 1.0).struct.unnest().name.suffix("_n"))
+        .with_columns(count_limits=_agrees("lower_n", "lower_ci", "dec_lower") & _agrees("upper_n", "upper_ci", "dec_upper"))
+    )
     assert hep.filter(pl.col("count_limits")).height >= 30
     assert hep.filter(~pl.col("ok"), ~pl.col("count_limits")).height <= 2
 
@@ -701,11 +756,20 @@ def test_crude_rates_and_ratios_match_published_fingertips_limits(shared_data):
 def test_derived_998_limits_are_close_to_computed_ones_on_real_data(shared_data):
     """The implied-SE route (value + 95% limits only) against Wilson at 99.8% from counts."""
     ft = _fingertips(shared_data("health_fingertips_northwest_sample.csv"))
-    rows = ft.filter(pl.col("indicator_id") == 93474, pl.col("numerator") >= 10,
-                     pl.col("denominator") - pl.col("numerator") >= 10)
+    rows = ft.filter(
+        pl.col("indicator_id") == 93474, pl.col("numerator") >= 10, pl.col("denominator") - pl.col("numerator") >= 10
+    )
     ind = {"health.dih": _ind("health.dih", "proportion", 100)}
-    base = rows.select(pl.lit("health.dih").alias("indicator_id"), "area_code", pl.col("year").alias("period"),
-                       "numerator", "denominator", "value", "lower_ci", "upper_ci")
+    base = rows.select(
+        pl.lit("health.dih").alias("indicator_id"),
+        "area_code",
+        pl.col("year").alias("period"),
+        "numerator",
+        "denominator",
+        "value",
+        "lower_ci",
+        "upper_ci",
+    )
     from_counts = iv.add_intervals(base, ind)
     from_limits = iv.add_intervals(base.drop("numerator", "denominator"), ind)
     assert set(from_limits["ci_method"]) == {"supplied_logit"}
@@ -728,8 +792,15 @@ def test_single_band_dsr_in_add_intervals_is_dobson_with_one_band():
     from publicservices.stats import add_intervals, dsr
 
     ind = Indicator(id="health.d", title="D", sector="health", measure="dsr", multiplier=100000)
-    values = pl.DataFrame({"indicator_id": ["health.d"] * 3, "area_code": ["A", "B", "C"], "period": ["2020"] * 3,
-                           "numerator": [59.0, 9.0, 250.0], "denominator": [220201.0, 50000.0, 910000.0]})
+    values = pl.DataFrame(
+        {
+            "indicator_id": ["health.d"] * 3,
+            "area_code": ["A", "B", "C"],
+            "period": ["2020"] * 3,
+            "numerator": [59.0, 9.0, 250.0],
+            "denominator": [220201.0, 50000.0, 910000.0],
+        }
+    )
     values = values.with_columns(value=pl.col("numerator") / pl.col("denominator") * 100000)
     ours = add_intervals(values, {"health.d": ind})
     bands = values.select("area_code", count="numerator", pop="denominator").with_columns(std=pl.lit(1000.0))

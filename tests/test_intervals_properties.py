@@ -148,7 +148,8 @@ def test_rate_limits_monotone_in_count_across_the_switch_to_byar(level):
 @given(
     st.lists(
         st.tuples(st.integers(0, 500), st.integers(1, 10**5), st.integers(0, 10**4)),
-        min_size=1, max_size=19,
+        min_size=1,
+        max_size=19,
     ),
     LEVELS,
 )
@@ -172,8 +173,11 @@ def test_dsr_properties(bands, level):
 
 @SETTINGS
 @given(
-    st.lists(st.tuples(st.integers(0, 300), st.integers(0, 10**4), st.integers(1, 10**4), st.integers(1, 10**6)),
-             min_size=1, max_size=19),
+    st.lists(
+        st.tuples(st.integers(0, 300), st.integers(0, 10**4), st.integers(1, 10**4), st.integers(1, 10**6)),
+        min_size=1,
+        max_size=19,
+    ),
     st.floats(0.01, 100),
 )
 def test_isr_scales_inversely_with_reference_rates(bands, c):

@@ -21,9 +21,15 @@ def demo():
     ("call", "message"),
     [
         (lambda d: ps.compare(d, "health.ae_4h"), "compare: unknown indicator 'health.ae_4h'; did you mean 'health.ae_4hr'?"),
-        (lambda d: ps.compare(d, "health.ae_4hr", period="2023-24"), "compare: unknown period '2023-24'; did you mean '2023/24'?"),
+        (
+            lambda d: ps.compare(d, "health.ae_4hr", period="2023-24"),
+            "compare: unknown period '2023-24'; did you mean '2023/24'?",
+        ),
         (lambda d: ps.rank_areas(d, "health.ae_4hr", period="2030/31"), "rank_areas: unknown period '2030/31'"),
-        (lambda d: ps.funnel_check(d, "health.ae4hr"), "funnel_check: unknown indicator 'health.ae4hr'; did you mean 'health.ae_4hr'?"),
+        (
+            lambda d: ps.funnel_check(d, "health.ae4hr"),
+            "funnel_check: unknown indicator 'health.ae4hr'; did you mean 'health.ae_4hr'?",
+        ),
         (lambda d: ps.spend_vs_outcome(d, "health.ae_4h"), "spend_vs_outcome: unknown indicator"),
         (lambda d: d.filter(sector="helth"), "Dataset.filter: unknown sector 'helth'; did you mean 'health'?"),
     ],
@@ -58,15 +64,14 @@ def test_a_shared_name_is_an_error_listing_the_codes():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.text(alphabet="abcdefgh_.", min_size=3, max_size=12), min_size=1, max_size=30, unique=True),
-       st.data())
+@given(st.lists(st.text(alphabet="abcdefgh_.", min_size=3, max_size=12), min_size=1, max_size=30, unique=True), st.data())
 def test_a_near_miss_of_a_valid_name_is_always_offered(choices, data):
     target = data.draw(st.sampled_from(choices))
-    typo = target[:-1]                          # one character short
+    typo = target[:-1]  # one character short
     if typo in choices or len(typo) < 3:
         return
     text = str(unknown("thing", [typo], choices, function="f"))
     assert text.startswith(f"f: unknown thing {typo!r}")
-    if len(choices) <= SHOW_ALL:               # every valid value is listed
+    if len(choices) <= SHOW_ALL:  # every valid value is listed
         assert all(c in text for c in choices)
     assert "did you mean" in text

@@ -52,13 +52,15 @@ def test_charts_embed_vega_once_and_draw_offline(tmp_path):
     charts = [o["data"]["text/html"] for o in outputs if "ps-chart-" in o["data"]["text/html"]]
     assert len(charts) == 2
     assert "vegaEmbed=" in charts[0].replace(" ", "") or "vegaEmbed" in charts[0]
-    assert len(charts[0]) > 200_000 > len(charts[1])          # the scripts once, in the first chart only
+    assert len(charts[0]) > 200_000 > len(charts[1])  # the scripts once, in the first chart only
     page = tmp_path / "exported.html"
     page.write_text(_export(nb), encoding="utf-8")
     chrome = Chrome(binary)
     try:
         url = page.as_uri()
-        events = chrome.open(url, until="document.querySelectorAll('div[id^=ps-chart-] svg, div[id^=ps-chart-] canvas').length >= 2")
+        events = chrome.open(
+            url, until="document.querySelectorAll('div[id^=ps-chart-] svg, div[id^=ps-chart-] canvas').length >= 2"
+        )
         assert chrome.evaluate("document.querySelectorAll('div[id^=ps-chart-] svg, div[id^=ps-chart-] canvas').length") >= 2
         assert not requests_outside(events, "file://"), requests_outside(events, "file://")
         assert not problems(events), problems(events)

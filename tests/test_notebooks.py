@@ -16,7 +16,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-EXPECTED = ["01-quickstart", "02-postcode-lottery", "03-value-for-money", "04-write-a-plugin", "05-area-profile-and-international"]
+EXPECTED = [
+    "01-quickstart",
+    "02-postcode-lottery",
+    "03-value-for-money",
+    "04-write-a-plugin",
+    "05-area-profile-and-international",
+]
 
 
 def _kernel_name(tmp_path_factory) -> tuple[str, object]:
@@ -26,10 +32,16 @@ def _kernel_name(tmp_path_factory) -> tuple[str, object]:
     folder = tmp_path_factory.mktemp("kernels")
     spec_dir = folder / "kernels" / "publicservices-test"
     spec_dir.mkdir(parents=True)
-    (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "publicservices tests", "language": "python",
-    }), encoding="utf-8")
+    (spec_dir / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "publicservices tests",
+                "language": "python",
+            }
+        ),
+        encoding="utf-8",
+    )
     manager = KernelSpecManager(kernel_dirs=[str(folder / "kernels")])
     return "publicservices-test", manager
 
@@ -45,8 +57,7 @@ def executed(tmp_path_factory):
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         manager = KernelManager(kernel_name=name, kernel_spec_manager=specs)
-        client = NotebookClient(nb, km=manager, timeout=600, kernel_name=name,
-                                resources={"metadata": {"path": str(path.parent)}})
+        client = NotebookClient(nb, km=manager, timeout=600, kernel_name=name, resources={"metadata": {"path": str(path.parent)}})
         try:
             client.execute()
             out[path.stem] = nb
@@ -70,8 +81,9 @@ def test_notebook_runs_without_error(executed, name):
     result = executed[name]
     if isinstance(result, Exception):
         pytest.fail(f"{name}.ipynb failed:\n{_plain(str(result))}")
-    errors = [o for cell in result.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
-              if o.get("output_type") == "error"]
+    errors = [
+        o for cell in result.cells if cell.cell_type == "code" for o in cell.get("outputs", []) if o.get("output_type") == "error"
+    ]
     assert not errors
 
 
@@ -83,9 +95,12 @@ def test_quickstart_shows_a_funnel_plot_and_a_sentence_in_five_cells(executed):
     outputs = [o for cell in nb.cells[:5] for o in cell.get("outputs", [])]
     # Altair's renderer decides the mimetype (Vega-Lite JSON in JupyterLab, HTML + vega-embed
     # elsewhere); either way the spec carries our metadata.
-    charts = [json.dumps(data) if not isinstance(data, str) else data
-              for o in outputs for mime, data in o.get("data", {}).items()
-              if mime.startswith("application/vnd.vegalite") or (mime == "text/html" and "vegaEmbed" in data)]
+    charts = [
+        json.dumps(data) if not isinstance(data, str) else data
+        for o in outputs
+        for mime, data in o.get("data", {}).items()
+        if mime.startswith("application/vnd.vegalite") or (mime == "text/html" and "vegaEmbed" in data)
+    ]
     assert any('"kind": "funnel"' in c for c in charts), "no funnel plot in the first five cells"
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     assert "of 150 areas with a value" in text and "than the benchmark" in text

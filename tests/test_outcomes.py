@@ -25,8 +25,16 @@ from publicservices.stats import (
 from publicservices.stats.outcomes.benchmark import NOT_COMPARED
 
 Z95 = 1.959963984540054
-PROP = Indicator(id="demo.p", title="P", sector="demo", measure="proportion", multiplier=100,
-                 polarity="higher_is_better", floor=60.0, target=80.0)
+PROP = Indicator(
+    id="demo.p",
+    title="P",
+    sector="demo",
+    measure="proportion",
+    multiplier=100,
+    polarity="higher_is_better",
+    floor=60.0,
+    target=80.0,
+)
 RATE = Indicator(id="demo.r", title="R", sector="demo", measure="rate", multiplier=100000, polarity="lower_is_better")
 MEAN = Indicator(id="demo.m", title="M", sector="demo", measure="mean", multiplier=1, polarity="no_judgement")
 
@@ -42,40 +50,64 @@ def prop_frame(nums, dens, *, areas=None, period="2023", ind="demo.p"):
     areas = areas or [f"A{i}" for i in range(len(nums))]
     l95 = [wilson(x, n) for x, n in zip(nums, dens, strict=True)]
     l998 = [wilson(x, n, 3.090232306167813) for x, n in zip(nums, dens, strict=True)]
-    return pl.DataFrame({
-        "indicator_id": [ind] * len(nums), "area_code": areas, "period": [period] * len(nums),
-        "numerator": [float(x) for x in nums], "denominator": [float(n) for n in dens],
-        "value": [100 * x / n for x, n in zip(nums, dens, strict=True)],
-        "lower_95": [100 * a for a, _ in l95], "upper_95": [100 * b for _, b in l95],
-        "lower_998": [100 * a for a, _ in l998], "upper_998": [100 * b for _, b in l998],
-    })
+    return pl.DataFrame(
+        {
+            "indicator_id": [ind] * len(nums),
+            "area_code": areas,
+            "period": [period] * len(nums),
+            "numerator": [float(x) for x in nums],
+            "denominator": [float(n) for n in dens],
+            "value": [100 * x / n for x, n in zip(nums, dens, strict=True)],
+            "lower_95": [100 * a for a, _ in l95],
+            "upper_95": [100 * b for _, b in l95],
+            "lower_998": [100 * a for a, _ in l998],
+            "upper_998": [100 * b for _, b in l998],
+        }
+    )
 
 
 # -- categories --------------------------------------------------------------------------------
 
 
 def test_fingertips_categories_both_levels_and_polarities():
-    f = pl.DataFrame({
-        "indicator_id": ["i"] * 5, "area_code": list("ABCDE"), "period": ["p"] * 5,
-        "value": [50.0, 60.0, 47.0, 40.0, None],
-        "lower_95": [45.0, 56.0, 46.0, 35.0, None], "upper_95": [55.0, 64.0, 49.0, 45.0, None],
-        "lower_998": [43.0, 54.0, 44.0, 33.0, None], "upper_998": [57.0, 66.0, 50.0, 49.0, None],
-    })
+    f = pl.DataFrame(
+        {
+            "indicator_id": ["i"] * 5,
+            "area_code": list("ABCDE"),
+            "period": ["p"] * 5,
+            "value": [50.0, 60.0, 47.0, 40.0, None],
+            "lower_95": [45.0, 56.0, 46.0, 35.0, None],
+            "upper_95": [55.0, 64.0, 49.0, 45.0, None],
+            "lower_998": [43.0, 54.0, 44.0, 33.0, None],
+            "upper_998": [57.0, 66.0, 50.0, 49.0, None],
+        }
+    )
     got = {}
     for pol in ("higher_is_better", "lower_is_better", "no_judgement"):
         out = compare_to_benchmark(f.with_columns(pl.lit(pol).alias("polarity"), pl.lit("mean").alias("measure")), benchmark=48.5)
         got[pol] = (out.get_column("comparison_95").to_list(), out.get_column("comparison_998").to_list())
-    assert got["higher_is_better"] == (["similar", "better", "similar", "worse", NOT_COMPARED],
-                                       ["similar", "better", "similar", "similar", NOT_COMPARED])
+    assert got["higher_is_better"] == (
+        ["similar", "better", "similar", "worse", NOT_COMPARED],
+        ["similar", "better", "similar", "similar", NOT_COMPARED],
+    )
     assert got["lower_is_better"][0] == ["similar", "worse", "similar", "better", NOT_COMPARED]
     assert got["no_judgement"][0] == ["similar", "higher", "similar", "lower", NOT_COMPARED]
 
 
 def test_limit_touching_benchmark_is_similar():
     # Fingertips: similar when lower <= benchmark <= upper
-    f = pl.DataFrame({"value": [10.0, 12.0], "lower": [8.0, 11.0], "upper": [11.0, 13.0],
-                      "polarity": ["higher_is_better"] * 2, "measure": ["mean"] * 2,
-                      "area_code": ["A", "B"], "period": ["p", "p"], "indicator_id": ["i", "i"]})
+    f = pl.DataFrame(
+        {
+            "value": [10.0, 12.0],
+            "lower": [8.0, 11.0],
+            "upper": [11.0, 13.0],
+            "polarity": ["higher_is_better"] * 2,
+            "measure": ["mean"] * 2,
+            "area_code": ["A", "B"],
+            "period": ["p", "p"],
+            "indicator_id": ["i", "i"],
+        }
+    )
     assert compare_to_benchmark(f, benchmark=11.0, confidence=0.9).get_column("comparison").to_list() == ["similar", "similar"]
 
 
@@ -87,11 +119,18 @@ def test_limit_touching_benchmark_is_similar():
 )
 def test_property_categories_consistent_with_limits(rows, bench, pol):
     v = [r[0] for r in rows]
-    f = pl.DataFrame({
-        "indicator_id": ["i"] * len(rows), "area_code": [f"a{i}" for i in range(len(rows))], "period": ["p"] * len(rows),
-        "value": v, "lower_95": [x - r[1] for x, r in zip(v, rows, strict=True)], "upper_95": [x + r[2] for x, r in zip(v, rows, strict=True)],
-        "polarity": [pol] * len(rows), "measure": ["mean"] * len(rows),
-    }).with_columns(
+    f = pl.DataFrame(
+        {
+            "indicator_id": ["i"] * len(rows),
+            "area_code": [f"a{i}" for i in range(len(rows))],
+            "period": ["p"] * len(rows),
+            "value": v,
+            "lower_95": [x - r[1] for x, r in zip(v, rows, strict=True)],
+            "upper_95": [x + r[2] for x, r in zip(v, rows, strict=True)],
+            "polarity": [pol] * len(rows),
+            "measure": ["mean"] * len(rows),
+        }
+    ).with_columns(
         (pl.col("lower_95") - pl.Series([r[3] for r in rows])).alias("lower_998"),
         (pl.col("upper_95") + pl.Series([r[3] for r in rows])).alias("upper_998"),
     )
@@ -119,8 +158,9 @@ def test_property_categories_consistent_with_limits(rows, bench, pol):
 def test_proportion_probability_is_the_score_test():
     from scipy.stats import norm
 
-    f = prop_frame([30, 52], [100, 100]).with_columns(pl.lit("proportion").alias("measure"), pl.lit(100.0).alias("multiplier"),
-                                                     pl.lit("higher_is_better").alias("polarity"))
+    f = prop_frame([30, 52], [100, 100]).with_columns(
+        pl.lit("proportion").alias("measure"), pl.lit(100.0).alias("multiplier"), pl.lit("higher_is_better").alias("polarity")
+    )
     out = compare_to_benchmark(f, benchmark=45.0)
     for x, row in zip([30, 52], out.iter_rows(named=True), strict=True):
         z = (x / 100 - 0.45) / math.sqrt(0.45 * 0.55 / 100)
@@ -134,8 +174,9 @@ def test_proportion_probability_is_the_score_test():
 def test_property_score_test_agrees_with_wilson_categories(n, x, bench):
     # the Wilson interval is the inversion of the score test: b inside the 95% interval <=> p >= 0.05
     x = min(x, n)
-    f = prop_frame([x], [n]).with_columns(pl.lit("proportion").alias("measure"), pl.lit(100.0).alias("multiplier"),
-                                          pl.lit("higher_is_better").alias("polarity"))
+    f = prop_frame([x], [n]).with_columns(
+        pl.lit("proportion").alias("measure"), pl.lit(100.0).alias("multiplier"), pl.lit("higher_is_better").alias("polarity")
+    )
     row = compare_to_benchmark(f, benchmark=bench).row(0, named=True)
     if abs(abs(row["z"]) - Z95) > 1e-9:
         assert (row["comparison_95"] == "similar") == (row["p_value"] > 0.05)
@@ -149,10 +190,21 @@ def test_property_score_test_agrees_with_wilson_categories(n, x, bench):
 def test_rate_probability_is_the_poisson_score_test_and_dsr_uses_log_limits():
     from scipy.stats import norm
 
-    f = pl.DataFrame({"indicator_id": ["r", "d"], "area_code": ["A", "A"], "period": ["p", "p"],
-                      "numerator": [40.0, None], "denominator": [50000.0, None], "value": [80.0, 120.0],
-                      "lower_95": [57.2, 100.0], "upper_95": [108.9, 144.0],
-                      "measure": ["rate", "dsr"], "multiplier": [100000.0, 100000.0], "polarity": ["lower_is_better"] * 2})
+    f = pl.DataFrame(
+        {
+            "indicator_id": ["r", "d"],
+            "area_code": ["A", "A"],
+            "period": ["p", "p"],
+            "numerator": [40.0, None],
+            "denominator": [50000.0, None],
+            "value": [80.0, 120.0],
+            "lower_95": [57.2, 100.0],
+            "upper_95": [108.9, 144.0],
+            "measure": ["rate", "dsr"],
+            "multiplier": [100000.0, 100000.0],
+            "polarity": ["lower_is_better"] * 2,
+        }
+    )
     out = compare_to_benchmark(f, benchmark=60.0, confidence=(0.95,))
     e = 60.0 / 100000 * 50000
     z = (40 - e) / math.sqrt(e)
@@ -189,7 +241,8 @@ def test_property_bh_matches_scipy_monotone_and_at_least_p(ps, groups):
 def test_fdr_categories_use_q_values():
     nums = [30, 45, 46, 50, 55, 44, 70, 47]
     f = prop_frame(nums, [100] * len(nums)).with_columns(
-        pl.lit("proportion").alias("measure"), pl.lit(100.0).alias("multiplier"), pl.lit("higher_is_better").alias("polarity"))
+        pl.lit("proportion").alias("measure"), pl.lit(100.0).alias("multiplier"), pl.lit("higher_is_better").alias("polarity")
+    )
     out = compare_to_benchmark(f, benchmark=45.0, fdr=0.05)
     for row in out.iter_rows(named=True):
         if row["q_value"] <= 0.05:
@@ -206,17 +259,25 @@ def test_fdr_categories_use_q_values():
 
 
 def _meta(f, ind=PROP):
-    return f.with_columns(pl.lit(ind.measure).alias("measure"), pl.lit(ind.multiplier).alias("multiplier"),
-                          pl.lit(ind.polarity).alias("polarity"))
+    return f.with_columns(
+        pl.lit(ind.measure).alias("measure"), pl.lit(ind.multiplier).alias("multiplier"), pl.lit(ind.polarity).alias("polarity")
+    )
 
 
 def test_national_pools_counts_and_excludes_parents_and_prefers_the_national_row():
     f = _meta(prop_frame([10, 30, 60, 100], [100, 100, 100, 200], areas=["A", "B", "R1", "E"]))
-    areas = pl.DataFrame({"area_code": ["A", "B", "R1", "E"], "parent_code": ["R1", "R1", "E", None],
-                          "area_type": ["la", "la", "region", "country"]})
+    areas = pl.DataFrame(
+        {
+            "area_code": ["A", "B", "R1", "E"],
+            "parent_code": ["R1", "R1", "E", None],
+            "area_type": ["la", "la", "region", "country"],
+        }
+    )
     pooled = benchmark_values(f).get_column("benchmark_value").to_list()
     assert pooled == [pytest.approx(100 * 200 / 500)] * 4
-    leaves = benchmark_values(f, areas=areas.with_columns(pl.lit(None, dtype=pl.String).alias("area_type"))).get_column("benchmark_value")
+    leaves = benchmark_values(f, areas=areas.with_columns(pl.lit(None, dtype=pl.String).alias("area_type"))).get_column(
+        "benchmark_value"
+    )
     assert leaves.to_list() == [pytest.approx(20.0)] * 4  # (10 + 30) / 200: R1 and E are parents
     nat = benchmark_values(f, areas=areas)
     assert nat.get_column("benchmark_value").to_list() == [50.0] * 4
@@ -226,8 +287,11 @@ def test_national_pools_counts_and_excludes_parents_and_prefers_the_national_row
 
 
 def test_region_parent_row_or_children_pool():
-    f = _meta(pl.concat([prop_frame([10, 30, 25], [100, 100, 200], areas=["A", "B", "R1"]),
-                         prop_frame([5, 15], [100, 100], areas=["C", "D"])]))
+    f = _meta(
+        pl.concat(
+            [prop_frame([10, 30, 25], [100, 100, 200], areas=["A", "B", "R1"]), prop_frame([5, 15], [100, 100], areas=["C", "D"])]
+        )
+    )
     areas = pl.DataFrame({"area_code": ["A", "B", "R1", "C", "D", "R2"], "parent_code": ["R1", "R1", None, "R2", "R2", None]})
     out = benchmark_values(f, "region", areas=areas)
     got = dict(zip(out.get_column("area_code"), out.get_column("benchmark_value"), strict=True))
@@ -265,22 +329,36 @@ def test_metadata_from_indicators_and_errors():
 
 
 def test_floor_status_both_polarities_and_missing():
-    f = pl.DataFrame({
-        "value": [90.0, 94.0, 97.0, None, 8.0, 10.5, 13.0, 5.0],
-        "lower_95": [88.0, 92.0, 96.0, None, 7.0, 9.0, 12.0, None],
-        "upper_95": [92.0, 96.0, 98.0, None, 9.0, 11.0, 14.0, None],
-        "polarity": ["higher_is_better"] * 4 + ["lower_is_better"] * 4,
-        "floor": [95.0] * 4 + [10.0] * 3 + [None],
-    })
+    f = pl.DataFrame(
+        {
+            "value": [90.0, 94.0, 97.0, None, 8.0, 10.5, 13.0, 5.0],
+            "lower_95": [88.0, 92.0, 96.0, None, 7.0, 9.0, 12.0, None],
+            "upper_95": [92.0, 96.0, 98.0, None, 9.0, 11.0, 14.0, None],
+            "polarity": ["higher_is_better"] * 4 + ["lower_is_better"] * 4,
+            "floor": [95.0] * 4 + [10.0] * 3 + [None],
+        }
+    )
     assert floor_status(f).get_column("floor_status").to_list() == [
-        "confidently below", "possibly below", "meets", "not assessed",
-        "meets", "possibly above", "confidently above", None]
+        "confidently below",
+        "possibly below",
+        "meets",
+        "not assessed",
+        "meets",
+        "possibly above",
+        "confidently above",
+        None,
+    ]
     assert floor_status(f, floor=91.0).get_column("floor_status").to_list()[:3] == ["possibly below", "meets", "meets"]
 
 
 def test_distance_to_target():
-    f = pl.DataFrame({"value": [70.0, 85.0, 12.0, 8.0], "polarity": ["higher_is_better"] * 2 + ["lower_is_better"] * 2,
-                      "target": [80.0, 80.0, 10.0, 10.0]})
+    f = pl.DataFrame(
+        {
+            "value": [70.0, 85.0, 12.0, 8.0],
+            "polarity": ["higher_is_better"] * 2 + ["lower_is_better"] * 2,
+            "target": [80.0, 80.0, 10.0, 10.0],
+        }
+    )
     assert distance_to_target(f).get_column("distance_to_target").to_list() == [10.0, -5.0, 2.0, -2.0]
 
 
@@ -297,8 +375,9 @@ def _values(seed=1, years=range(2016, 2024)):
                     rows.append((ind, a, str(y), float(rng.binomial(1000, 0.6 + 0.02 * (y - 2016) * (a == "A"))), 1000.0))
                 else:
                     rows.append((ind, a, str(y), float(rng.poisson(40)), 50000.0))
-    return pl.DataFrame(rows, schema=["indicator_id", "area_code", "period", "numerator", "denominator"], orient="row").with_columns(
-        pl.date(pl.col("period").cast(pl.Int32), 1, 1).alias("period_start"))
+    return pl.DataFrame(
+        rows, schema=["indicator_id", "area_code", "period", "numerator", "denominator"], orient="row"
+    ).with_columns(pl.date(pl.col("period").cast(pl.Int32), 1, 1).alias("period_start"))
 
 
 def test_outcomes_on_a_dataset_one_row_per_key_with_everything():
@@ -309,10 +388,25 @@ def test_outcomes_on_a_dataset_one_row_per_key_with_everything():
     out = assess_outcomes(ds, fdr=0.05)
     assert out.height == values.height
     assert out.select("indicator_id", "area_code", "period").is_duplicated().sum() == 0
-    for col in ("value", "lower_95", "upper_998", "comparison_95", "comparison_998", "prob_worse", "q_value",
-                "comparison_fdr", "floor_status", "distance_to_target", "recent_trend", "yoy_change", "yoy_lower_95"):
+    for col in (
+        "value",
+        "lower_95",
+        "upper_998",
+        "comparison_95",
+        "comparison_998",
+        "prob_worse",
+        "q_value",
+        "comparison_fdr",
+        "floor_status",
+        "distance_to_target",
+        "recent_trend",
+        "yoy_change",
+        "yoy_lower_95",
+    ):
         assert col in out.columns, col
-    a = out.filter((pl.col("indicator_id") == "demo.p") & (pl.col("area_code") == "A") & (pl.col("period") == "2023")).row(0, named=True)
+    a = out.filter((pl.col("indicator_id") == "demo.p") & (pl.col("area_code") == "A") & (pl.col("period") == "2023")).row(
+        0, named=True
+    )
     assert a["recent_trend"] == "Increasing and getting better"
     assert a["floor_status"] == "meets"
     assert out.filter(pl.col("indicator_id") == "demo.r").get_column("floor_status").null_count() == out.height // 2
@@ -342,11 +436,17 @@ def test_outcomes_periods_filter_keeps_trends_and_errors():
 
 
 def test_outcomes_with_supplied_limits_single_level():
-    f = pl.DataFrame({
-        "indicator_id": ["demo.m"] * 3, "area_code": list("ABC"), "period": ["2023"] * 3,
-        "period_start": [dt.date(2023, 1, 1)] * 3, "value": [5.0, 7.0, 9.0],
-        "lower_ci": [4.0, 6.5, 8.0], "upper_ci": [6.0, 7.5, 10.0],
-    })
+    f = pl.DataFrame(
+        {
+            "indicator_id": ["demo.m"] * 3,
+            "area_code": list("ABC"),
+            "period": ["2023"] * 3,
+            "period_start": [dt.date(2023, 1, 1)] * 3,
+            "value": [5.0, 7.0, 9.0],
+            "lower_ci": [4.0, 6.5, 8.0],
+            "upper_ci": [6.0, 7.5, 10.0],
+        }
+    )
     out = assess_outcomes(f, [MEAN], benchmark=7.0, confidence=0.95)
     assert out.get_column("comparison").to_list() == ["lower", "similar", "higher"]
     assert out.get_column("prob_worse").null_count() == 3  # no polarity, no wrong side
@@ -359,17 +459,25 @@ def test_outcomes_against_fingertips_trends(shared_data):
     d = pl.read_csv(shared_data("health_fingertips_northwest_sample.csv"), infer_schema_length=100000)
     measure = {"Proportion": "proportion", "Crude rate": "rate", "Directly standardised rate": "dsr"}
     pol = {"Low is good": "lower_is_better", "High is good": "higher_is_better", "No judgement": "no_judgement"}
-    d = d.filter(pl.col("value_type").is_in(list(measure))).with_columns(
-        pl.col("indicator_id").cast(pl.String),
-        pl.col("value_type").replace_strict(measure).alias("measure"),
-        pl.col("polarity").replace_strict(pol, default="no_judgement").alias("polarity"),
-        pl.date(pl.col("year"), 1, 1).alias("period_start"),
-        pl.col("category_type").fill_null(""), pl.col("category").fill_null(""),
-    ).rename({"lower_ci": "lower_95", "upper_ci": "upper_95"})
+    d = (
+        d.filter(pl.col("value_type").is_in(list(measure)))
+        .with_columns(
+            pl.col("indicator_id").cast(pl.String),
+            pl.col("value_type").replace_strict(measure).alias("measure"),
+            pl.col("polarity").replace_strict(pol, default="no_judgement").alias("polarity"),
+            pl.date(pl.col("year"), 1, 1).alias("period_start"),
+            pl.col("category_type").fill_null(""),
+            pl.col("category").fill_null(""),
+        )
+        .rename({"lower_ci": "lower_95", "upper_ci": "upper_95"})
+    )
     series = ["indicator_id", "area_code", "sex", "age", "category_type", "category"]
     d = d.unique([*series, "year"], keep="first")
     out = recent_trend(d, by=series).filter(
-        pl.col("trend").is_not_null() & (pl.col("trend") != "Cannot be calculated") & (pl.col("recent_trend") != "Cannot be calculated"))
+        pl.col("trend").is_not_null()
+        & (pl.col("trend") != "Cannot be calculated")
+        & (pl.col("recent_trend") != "Cannot be calculated")
+    )
     assert out.height > 1000
     agree = out.group_by("measure").agg((pl.col("trend") == pl.col("recent_trend")).mean().alias("share"), pl.len())
     shares = dict(zip(agree.get_column("measure"), agree.get_column("share"), strict=True))
@@ -399,8 +507,15 @@ def test_bad_types_raise_schema_errors_not_polars_errors():
 def test_a_plain_values_frame_is_checked_at_the_door():
     import publicservices as ps
 
-    values = pl.DataFrame({"indicator_id": ["demo.p"] * 3, "area_code": ["A", "B", "C"], "period": ["2023"] * 3,
-                           "numerator": [10.0, 20.0, 30.0], "denominator": [100.0, float("inf"), 100.0]})
+    values = pl.DataFrame(
+        {
+            "indicator_id": ["demo.p"] * 3,
+            "area_code": ["A", "B", "C"],
+            "period": ["2023"] * 3,
+            "numerator": [10.0, 20.0, 30.0],
+            "denominator": [100.0, float("inf"), 100.0],
+        }
+    )
     # was: inf reached the intervals and benchmark arithmetic; now the door names the column and row
     with pytest.raises(DataError, match=r"(?s)'denominator' holds NaN or infinite values.*B \| 2023"):
         assess_outcomes(values, [PROP])

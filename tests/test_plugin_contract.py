@@ -16,8 +16,17 @@ from publicservices.sectors import DemoSpend, ReportCardScheme, Sector
 from publicservices.synthetic import DemoData, Model, simulate
 from publicservices.testing import PluginCheck, check_plugin
 
-PROP = Indicator(id="toy.share", title="Share", sector="toy", measure="proportion", multiplier=100,
-                 polarity="higher_is_better", unit="%", source="Toy source", definition="Share of toys that work, in per cent.")
+PROP = Indicator(
+    id="toy.share",
+    title="Share",
+    sector="toy",
+    measure="proportion",
+    multiplier=100,
+    polarity="higher_is_better",
+    unit="%",
+    source="Toy source",
+    definition="Share of toys that work, in per cent.",
+)
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -48,7 +57,9 @@ class Good:
 
     @hookimpl
     def publicservices_demo_data(self, register):
-        register("toy", lambda nation: simulate(nation, [(PROP, Model(baseline=70.0, tau=0.2, spend=0.2, denominator_per_head=0.01))]))
+        register(
+            "toy", lambda nation: simulate(nation, [(PROP, Model(baseline=70.0, tau=0.2, spend=0.2, denominator_per_head=0.01))])
+        )
 
 
 def test_a_good_plugin_passes(tmp_path):
@@ -74,8 +85,17 @@ class Overdeclared(Good):
     @hookimpl
     def publicservices_indicators(self, register):
         register(PROP)
-        register(Indicator(id="toy.count", title="Toys", sector="toy", measure="score", unit="toys", source="Toy source",
-                           definition="Number of toys in the area, counted each year."))
+        register(
+            Indicator(
+                id="toy.count",
+                title="Toys",
+                sector="toy",
+                measure="score",
+                unit="toys",
+                source="Toy source",
+                definition="Number of toys in the area, counted each year.",
+            )
+        )
 
 
 def test_sector_declarations_are_part_of_the_contract(tmp_path):
@@ -95,8 +115,19 @@ def test_sector_declarations_are_part_of_the_contract(tmp_path):
 class Sloppy(Good):
     @hookimpl
     def publicservices_indicators(self, register):
-        register(Indicator(id="toy.share", title="Share", sector="toy", measure="proportion", multiplier=100,
-                           polarity="lower_is_better", unit="", source="", definition="x"))
+        register(
+            Indicator(
+                id="toy.share",
+                title="Share",
+                sector="toy",
+                measure="proportion",
+                multiplier=100,
+                polarity="lower_is_better",
+                unit="",
+                source="",
+                definition="x",
+            )
+        )
 
     @hookimpl
     def publicservices_demo_data(self, register):
@@ -104,8 +135,16 @@ class Sloppy(Good):
 
         def generate(nation):
             counter["n"] += 1  # changes between runs: not deterministic
-            rows = pl.DataFrame({"indicator_id": ["toy.share"], "area_code": ["X06000001"], "period": ["2014/15"],
-                                 "numerator": [5.0 + counter["n"]], "denominator": [10.0], "value": [250.0]})
+            rows = pl.DataFrame(
+                {
+                    "indicator_id": ["toy.share"],
+                    "area_code": ["X06000001"],
+                    "period": ["2014/15"],
+                    "numerator": [5.0 + counter["n"]],
+                    "denominator": [10.0],
+                    "value": [250.0],
+                }
+            )
             return DemoData(values=rows, truth={"spend_effect": {"toy.share": 0.5}})
 
         register("toy", generate)
@@ -116,9 +155,18 @@ def test_a_sloppy_plugin_fails_with_every_reason(tmp_path):
     with pytest.raises(AssertionError) as info:
         check_plugin(Sloppy(), reader_fixtures={"toy": fixture})
     message = str(info.value)
-    for expected in ("has no unit", "has no source", "the definition should say", "does not recognise the header",
-                     "not deterministic", "covers 1 area x period cells", "values outside [0, 100]",
-                     "value is not numerator / denominator", "makes it worse", "truth['values']"):
+    for expected in (
+        "has no unit",
+        "has no source",
+        "the definition should say",
+        "does not recognise the header",
+        "not deterministic",
+        "covers 1 area x period cells",
+        "values outside [0, 100]",
+        "value is not numerator / denominator",
+        "makes it worse",
+        "truth['values']",
+    ):
         assert expected in message, expected
 
 
@@ -147,8 +195,10 @@ def test_rows_that_vanish_are_caught(tmp_path):
 
 
 def test_module_import_is_light():
-    code = ("import sys\nimport publicservices.testing\n"
-            "print(sorted(m for m in ('polars', 'numpy', 'scipy', 'altair') if m in sys.modules))")
+    code = (
+        "import sys\nimport publicservices.testing\n"
+        "print(sorted(m for m in ('polars', 'numpy', 'scipy', 'altair') if m in sys.modules))"
+    )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
@@ -180,8 +230,9 @@ class Shadowing(Good):
 
 def test_a_plugin_that_reuses_a_builtin_name_fails():
     result = check_plugin(Shadowing(), raise_on_failure=False)
-    assert any("reader 'contract' is provided by built-in plugin 'publicservices.default_plugins.readers'" in f
-               for f in result.failures), result.failures
+    assert any(
+        "reader 'contract' is provided by built-in plugin 'publicservices.default_plugins.readers'" in f for f in result.failures
+    ), result.failures
 
 
 def test_an_installed_plugin_that_exits_at_import_is_reported_not_fatal(tmp_path, monkeypatch):

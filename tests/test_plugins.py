@@ -89,7 +89,8 @@ def install(tmp_path, monkeypatch):
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n", encoding="utf-8")
         (info / "entry_points.txt").write_text(
-            f"[publicservices]\n{entry_point or dist.removeprefix('publicservices-')} = {module}\n", encoding="utf-8")
+            f"[publicservices]\n{entry_point or dist.removeprefix('publicservices-')} = {module}\n", encoding="utf-8"
+        )
         (site / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
         modules.append(module)
         import importlib
@@ -166,7 +167,9 @@ def test_hook_that_raises_disables_only_its_plugin_with_location():
             raise RuntimeError("boom")
 
     reg = registry(Health(), Crashes())
-    with pytest.warns(PluginWarning, match=r"plugin 'plugin1' \(in-process\) is disabled: .*RuntimeError: boom .*test_plugins.py"):
+    with pytest.warns(
+        PluginWarning, match=r"plugin 'plugin1' \(in-process\) is disabled: .*RuntimeError: boom .*test_plugins.py"
+    ):
         assert sorted(reg.indicators()) == ["health.a", "health.b"]
     assert {i.name: i.status for i in reg.plugins()} == {"plugin0": "ok", "plugin1": "broken"}
     # Asking for what only the disabled plugin provides names it.
@@ -296,8 +299,11 @@ def test_duplicate_id_across_plugins_keeps_neither_and_names_both():
             register(indicator("again.own"))
 
     reg = registry(Health(), Again())
-    with pytest.warns(PluginWarning, match=r"indicator 'health.a' is registered by plugin 'plugin0' \(in-process\) and "
-                                           r"plugin 'plugin1' \(in-process\); neither of them is used"):
+    with pytest.warns(
+        PluginWarning,
+        match=r"indicator 'health.a' is registered by plugin 'plugin0' \(in-process\) and "
+        r"plugin 'plugin1' \(in-process\); neither of them is used",
+    ):
         assert sorted(reg.indicators()) == ["again.own", "health.b"]
     assert reg.owner("health.a") is None
     statuses = {i.name: i.status for i in reg.plugins()}
@@ -336,8 +342,11 @@ def test_a_plugin_cannot_shadow_a_builtin_reader():
 
     reg = PluginRegistry(entry_points=False)
     reg.register(Shadow(), name="shadow")
-    with pytest.warns(PluginWarning, match="plugin 'shadow'.*registers reader 'contract', which built-in plugin "
-                                           "'publicservices.default_plugins.readers' provides"):
+    with pytest.warns(
+        PluginWarning,
+        match="plugin 'shadow'.*registers reader 'contract', which built-in plugin "
+        "'publicservices.default_plugins.readers' provides",
+    ):
         assert reg.readers()["contract"].description != "mine"
     assert {i.name: i.status for i in reg.plugins()}["shadow"] == "conflict"
 
@@ -363,8 +372,14 @@ def test_reader_that_claims_every_file_is_ignored_for_sniffing(current, tmp_path
     class Greedy:
         @hookimpl
         def publicservices_readers(self, register):
-            register(Reader(name="greedy", description="d", sniff=lambda cols: True,
-                            read=lambda path, **options: read_csv(path, reader_name="greedy")))
+            register(
+                Reader(
+                    name="greedy",
+                    description="d",
+                    sniff=lambda cols: True,
+                    read=lambda path, **options: read_csv(path, reader_name="greedy"),
+                )
+            )
 
     reg = current(PluginRegistry(entry_points=False))
     reg.register(Greedy(), name="greedy-plugin")
@@ -401,8 +416,11 @@ def test_several_plugin_readers_claiming_a_file_is_an_error_naming_them(current,
     reg.register(Other(), name="other")
     path = tmp_path / "urn.csv"
     path.write_text("URN,score\n1,2\n", encoding="utf-8")
-    with pytest.raises(ReaderError, match=r"2 readers recognise.*'schools-csv' \(plugin 'schools'.*'urn-csv' \(plugin 'other'"
-                                          r"(.|\n)*format="):
+    with pytest.raises(
+        ReaderError,
+        match=r"2 readers recognise.*'schools-csv' \(plugin 'schools'.*'urn-csv' \(plugin 'other'"
+        r"(.|\n)*format=",
+    ):
         sniff(path)
 
 
@@ -427,7 +445,9 @@ def test_unknown_reader_from_a_disabled_plugin_names_it(current, tmp_path):
 
 
 def test_plugins_load_lazily_and_their_import_time_is_recorded(install, monkeypatch):
-    module = install("publicservices-sluggish", """
+    module = install(
+        "publicservices-sluggish",
+        """
         import time
         time.sleep(0.3)
         from publicservices import Indicator, hookimpl
@@ -435,7 +455,8 @@ def test_plugins_load_lazily_and_their_import_time_is_recorded(install, monkeypa
         @hookimpl
         def publicservices_indicators(register):
             register(Indicator(id="sluggish.x", title="X", sector="sluggish", measure="score"))
-    """)
+    """,
+    )
     monkeypatch.setattr("publicservices.plugins.SLOW_PLUGIN_SECONDS", 0.2)
     reg = PluginRegistry(only=["sluggish"])
     assert module not in sys.modules  # constructing the registry imports nothing
@@ -458,7 +479,10 @@ def test_load_plugins_accepts_entry_point_distribution_and_module_names(monkeypa
 def test_load_plugins_unknown_name_warns_with_the_installed_names(monkeypatch, current):
     monkeypatch.setenv(ENV_LOAD_PLUGINS, "helth,schools")
     current(None)
-    with pytest.warns(PluginWarning, match=r"PUBLICSERVICES_LOAD_PLUGINS names 'helth', which matches no installed "
-                                           r"plugin; installed plugins .*health \(publicservices-health\)"):
+    with pytest.warns(
+        PluginWarning,
+        match=r"PUBLICSERVICES_LOAD_PLUGINS names 'helth', which matches no installed "
+        r"plugin; installed plugins .*health \(publicservices-health\)",
+    ):
         names = {p.name for p in get_registry().plugins()}
     assert names == set(DEFAULT_PLUGINS) | {"schools"}

@@ -57,10 +57,15 @@ def test_spend_assessments_come_from_value_for_money(demo, profile):
 
 
 def test_the_widest_gap_between_groups_is_found():
-    values = pl.DataFrame({
-        "indicator_id": ["x"] * 4 + ["y"] * 2, "area_code": ["A"] * 6, "period": ["2024"] * 6,
-        "sex": ["Female", "Male", None, None, "Female", "Male"], "value": [60.0, 40.0, 50.0, 55.0, 10.0, 11.0],
-    })
+    values = pl.DataFrame(
+        {
+            "indicator_id": ["x"] * 4 + ["y"] * 2,
+            "area_code": ["A"] * 6,
+            "period": ["2024"] * 6,
+            "sex": ["Female", "Male", None, None, "Female", "Male"],
+            "value": [60.0, 40.0, 50.0, 55.0, 10.0, 11.0],
+        }
+    )
     gaps = _gaps(values, "A")
     first = gaps.row(0, named=True)
     assert (first["indicator_id"], first["breakdown"], first["low_group"], first["high_group"]) == ("x", "sex", "Male", "Female")
@@ -73,7 +78,11 @@ def test_charts_and_errors(demo, profile):
     with pytest.raises(DataError, match="area_profile: unknown area 'Eskelam'; did you mean 'Eskelham'"):
         ps.area_profile(demo, "Eskelam")
     ind = Indicator(id="demo.x", title="X", sector="demo", measure="score", polarity="higher_is_better")
-    one = ps.Dataset(pl.DataFrame({"indicator_id": ["demo.x"] * 3, "area_code": ["A", "B", "C"], "period": ["2024"] * 3,
-                                   "value": [1.0, 2.0, 3.0]}), indicators=[ind])
+    one = ps.Dataset(
+        pl.DataFrame(
+            {"indicator_id": ["demo.x"] * 3, "area_code": ["A", "B", "C"], "period": ["2024"] * 3, "value": [1.0, 2.0, 3.0]}
+        ),
+        indicators=[ind],
+    )
     small = ps.area_profile(one, "B")
     assert small.neighbours == [] and small.frame.height == 1

@@ -19,8 +19,13 @@ SCRIPT = Path(sys.executable).with_name("publicservices")
 
 def _values_csv(folder: Path, name: str = "values.csv") -> Path:
     path = folder / name
-    pl.DataFrame({"Code": ["E06000001", "E06000002", "E06000003", "E06000004", "E92000001"],
-                  "Year": ["2023"] * 5, "Rate": [10.0, 12.0, 9.0, 15.0, 11.0]}).write_csv(path)
+    pl.DataFrame(
+        {
+            "Code": ["E06000001", "E06000002", "E06000003", "E06000004", "E92000001"],
+            "Year": ["2023"] * 5,
+            "Rate": [10.0, 12.0, 9.0, 15.0, 11.0],
+        }
+    ).write_csv(path)
     return path
 
 
@@ -51,20 +56,31 @@ suppress_threshold = 0
 """
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("[site]\ntitel = 'x'\n[[sources]]\npath = 'values.csv'\n", r"site\.toml, line 2: site\.titel: unknown key"),
-    ("[[sources]]\npath = 'values.csv'\nformat = 3\n", r"line 3: sources\[0\]\.format: 3 is not of type 'string'"),
-    ("[site]\ntitle = 'x'\n", r"'sources' is required"),
-    ("[[sources]]\npath = 'nothing*.csv'\n", r"line 2: sources\[0\]\.path: no file matches 'nothing\*\.csv'"),
-    ("[[sources]]\npath = 'values.csv'\nmap = { 'Nope' = 'area_code' }\n", r"line 3: sources\[0\]\.map: values\.csv has no column 'Nope'"),
-    ("[[sources]]\npath = 'values.csv'\nmap = { 'Code' = 'area' }\n", r"'area' is not a column of the data contract"),
-    ("[[sources]]\npath = 'values.csv'\nmap = { 'Code' = 'area_code', 'Year' = 'area_code' }\n", r"two file columns map onto 'area_code'"),
-    ("[[sources]]\npath = 'values.csv'\n[spend]\npath = 'values.csv'\nservices = { 'Education' = 'nosuchsector' }\n",
-     r"line 5: spend\.services: service line\(s\) map to no sector: 'nosuchsector'"),
-    ("[[sources]]\npath = 'values.csv'\n[geography]\nlayer = 'utla'\n", r"geography\.layer: a layer needs a boundaries file"),
-    ("[[sources]]\npath = 'values.csv'\n[geography]\ncomparable_sets = ['county']\n", r"unknown comparable set 'county'"),
-    ("[[sources]\npath = 'values.csv'\n", r"not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[site]\ntitel = 'x'\n[[sources]]\npath = 'values.csv'\n", r"site\.toml, line 2: site\.titel: unknown key"),
+        ("[[sources]]\npath = 'values.csv'\nformat = 3\n", r"line 3: sources\[0\]\.format: 3 is not of type 'string'"),
+        ("[site]\ntitle = 'x'\n", r"'sources' is required"),
+        ("[[sources]]\npath = 'nothing*.csv'\n", r"line 2: sources\[0\]\.path: no file matches 'nothing\*\.csv'"),
+        (
+            "[[sources]]\npath = 'values.csv'\nmap = { 'Nope' = 'area_code' }\n",
+            r"line 3: sources\[0\]\.map: values\.csv has no column 'Nope'",
+        ),
+        ("[[sources]]\npath = 'values.csv'\nmap = { 'Code' = 'area' }\n", r"'area' is not a column of the data contract"),
+        (
+            "[[sources]]\npath = 'values.csv'\nmap = { 'Code' = 'area_code', 'Year' = 'area_code' }\n",
+            r"two file columns map onto 'area_code'",
+        ),
+        (
+            "[[sources]]\npath = 'values.csv'\n[spend]\npath = 'values.csv'\nservices = { 'Education' = 'nosuchsector' }\n",
+            r"line 5: spend\.services: service line\(s\) map to no sector: 'nosuchsector'",
+        ),
+        ("[[sources]]\npath = 'values.csv'\n[geography]\nlayer = 'utla'\n", r"geography\.layer: a layer needs a boundaries file"),
+        ("[[sources]]\npath = 'values.csv'\n[geography]\ncomparable_sets = ['county']\n", r"unknown comparable set 'county'"),
+        ("[[sources]\npath = 'values.csv'\n", r"not valid TOML"),
+    ],
+)
 def test_bad_project_files_name_the_key_and_line(tmp_path, body, message):
     _values_csv(tmp_path)
     with pytest.raises(ProjectError, match=message):
@@ -83,21 +99,44 @@ def test_a_project_file_builds_a_site_with_its_own_indicator_metadata(tmp_path):
 
 def test_command_line_flags_mirror_the_keys(tmp_path):
     path = _values_csv(tmp_path)
-    project = project_from_options(path, mapping={"Code": "area_code", "Year": "period", "Rate": "value"},
-                                   constants={"indicator_id": "other.rate"})
+    project = project_from_options(
+        path, mapping={"Code": "area_code", "Year": "period", "Rate": "value"}, constants={"indicator_id": "other.rate"}
+    )
     assert project.sources[0].mapping["Code"] == "area_code"
     with pytest.raises(ProjectError, match="values.csv has no column 'Nope'"):
         project_from_options(path, mapping={"Nope": "area_code"})
-    run = subprocess.run([str(SCRIPT), "publish", str(path), "--map", "Code=area_code", "--map", "Year=period", "--map", "Rate=value",
-                          "--set", "indicator_id=welfare.claimant_rate", "--out", str(tmp_path / "cli"), "--generate-only", "-q"],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            str(SCRIPT),
+            "publish",
+            str(path),
+            "--map",
+            "Code=area_code",
+            "--map",
+            "Year=period",
+            "--map",
+            "Rate=value",
+            "--set",
+            "indicator_id=welfare.claimant_rate",
+            "--out",
+            str(tmp_path / "cli"),
+            "--generate-only",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "cli" / "docs" / "indicators" / "welfare.claimant_rate.md").is_file()
 
 
 def test_init_writes_a_starter_that_publishes(shared_data, tmp_path):
-    files = [shared_data("welfare_claimant_count.csv"), shared_data("policing_homicide_rate_pfa.csv"),
-             shared_data("context_imd2019_lad_summary.csv"), shared_data("geo_uk_la_topojson_2014_2025.json")]
+    files = [
+        shared_data("welfare_claimant_count.csv"),
+        shared_data("policing_homicide_rate_pfa.csv"),
+        shared_data("context_imd2019_lad_summary.csv"),
+        shared_data("geo_uk_la_topojson_2014_2025.json"),
+    ]
     out = tmp_path / "publicservices.toml"
     run = subprocess.run([str(SCRIPT), "init", *map(str, files), "--out", str(out)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
@@ -129,4 +168,4 @@ def test_the_real_england_example_builds_and_passes_its_audit(shared_data, tmp_p
         assert "What would make it possible" in text
     schools = html.unescape((docs / "value" / "schools.md").read_text())
     assert "spend per head needs each area's population" in schools
-    assert "computed once for each indicator" in schools        # the other comparisons of an indicator point to the first
+    assert "computed once for each indicator" in schools  # the other comparisons of an indicator point to the first

@@ -39,8 +39,20 @@ def test_deeply_nested_or_huge_boundaries_are_refused(tmp_path, monkeypatch):
         read_boundaries(nested, ["E06000001"])
     big = tmp_path / "big.json"
     ring = [[i * 1e-4, (i % 7) * 1e-4] for i in range(20_000)]
-    big.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"areacd": "E06000001"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}]}))
+    big.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"areacd": "E06000001"},
+                        "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    }
+                ],
+            }
+        )
+    )
     monkeypatch.setattr("publicservices.site.boundaries.MAX_SHIPPED_BYTES", 100_000)
     with pytest.raises(DataError, match="more than a web map can load"):
         read_boundaries(big, ["E06000001"])

@@ -144,10 +144,13 @@ def test_rank_ties_methods_and_polarity():
 
 
 def test_rank_polarity_column_and_groups():
-    f = pl.DataFrame({
-        "ind": ["a", "a", "b", "b"], "v": [1.0, 2.0, 1.0, 2.0],
-        "polarity": ["higher_is_better", "higher_is_better", "lower_is_better", "lower_is_better"],
-    })
+    f = pl.DataFrame(
+        {
+            "ind": ["a", "a", "b", "b"],
+            "v": [1.0, 2.0, 1.0, 2.0],
+            "polarity": ["higher_is_better", "higher_is_better", "lower_is_better", "lower_is_better"],
+        }
+    )
     assert rank(f, "v", by="ind", polarity="polarity").get_column("rank").to_list() == [2, 1, 1, 2]
 
 
@@ -191,13 +194,15 @@ def test_value_quintiles_hand_worked():
 
 
 def test_value_quintiles_groups_nulls_and_small_groups():
-    f = pl.DataFrame({
-        "indicator_id": ["a"] * 6 + ["b"] * 3,
-        "period": "2024",
-        "comparable_set": ["upper"] * 5 + ["lower"] + ["upper"] * 3,
-        "value": [5.0, 4.0, 3.0, 2.0, 1.0, 100.0, 1.0, 2.0, None],
-        "polarity": ["higher_is_better"] * 6 + [None] * 3,
-    })
+    f = pl.DataFrame(
+        {
+            "indicator_id": ["a"] * 6 + ["b"] * 3,
+            "period": "2024",
+            "comparable_set": ["upper"] * 5 + ["lower"] + ["upper"] * 3,
+            "value": [5.0, 4.0, 3.0, 2.0, 1.0, 100.0, 1.0, 2.0, None],
+            "polarity": ["higher_is_better"] * 6 + [None] * 3,
+        }
+    )
     out = value_quintiles(f)  # default groups: indicator_id, period, comparable_set
     assert out.get_column("quintile").to_list() == [5, 4, 3, 2, 1, None, None, None, None]
     assert out.get_column("quintile_label").to_list()[:5] == ["Best", "Better", "Middle", "Worse", "Worst"]

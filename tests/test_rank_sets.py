@@ -205,14 +205,15 @@ def test_polarity_reverses_the_order():
 # --------------------------------------------------------------------------------------
 def test_se_from_interval_limits_and_missing_rows():
     z = 1.959963984540054
-    df = pl.DataFrame({
-        "area_code": ["A", "B", "C", "D", "E"],
-        "value": [10.0, 20.0, None, 30.0, None],
-        "se": [1.0, 1.5, 1.0, 2.0, None],
-    })
+    df = pl.DataFrame(
+        {
+            "area_code": ["A", "B", "C", "D", "E"],
+            "value": [10.0, 20.0, None, 30.0, None],
+            "se": [1.0, 1.5, 1.0, 2.0, None],
+        }
+    )
     by_se = rank_confidence_sets(df)
-    limits = df.with_columns(lower_ci=pl.col("value") - z * pl.col("se"),
-                             upper_ci=pl.col("value") + z * pl.col("se")).drop("se")
+    limits = df.with_columns(lower_ci=pl.col("value") - z * pl.col("se"), upper_ci=pl.col("value") + z * pl.col("se")).drop("se")
     by_ci = rank_confidence_sets(limits)
     assert by_ci.select("rank", "rank_lower", "rank_upper").equals(by_se.select("rank", "rank_lower", "rank_upper"))
     # rows without a value are kept, unranked, and not counted
@@ -245,13 +246,15 @@ def test_counts_through_add_intervals():
 
 def test_groups_are_ranked_separately():
     rng = np.random.default_rng(3)
-    df = pl.DataFrame({
-        "indicator_id": ["x.a"] * 30 + ["x.b"] * 20,
-        "period": ["2022"] * 50,
-        "area_code": [f"E{i:02d}" for i in range(30)] + [f"E{i:02d}" for i in range(20)],
-        "value": rng.normal(0, 3, 50),
-        "se": rng.uniform(0.5, 2, 50),
-    })
+    df = pl.DataFrame(
+        {
+            "indicator_id": ["x.a"] * 30 + ["x.b"] * 20,
+            "period": ["2022"] * 50,
+            "area_code": [f"E{i:02d}" for i in range(30)] + [f"E{i:02d}" for i in range(20)],
+            "value": rng.normal(0, 3, 50),
+            "se": rng.uniform(0.5, 2, 50),
+        }
+    )
     whole = rank_confidence_sets(df, kind="marginal", n_boot=300)
     for ind_id, n in (("x.a", 30), ("x.b", 20)):
         part = df.filter(pl.col("indicator_id") == ind_id)
@@ -284,8 +287,7 @@ def test_errors_name_the_column_rows_and_fix():
 
 
 def test_top_and_bottom_k():
-    df = pl.DataFrame({"area_code": list("ABCDEF"), "value": [10.0, 12.0, 30.0, 31.0, 50.0, 49.0],
-                       "se": [1.0] * 6})
+    df = pl.DataFrame({"area_code": list("ABCDEF"), "value": [10.0, 12.0, 30.0, 31.0, 50.0, 49.0], "se": [1.0] * 6})
     top = top_k_set(df, 2)
     assert top.filter("could_be_top_k")["area_code"].to_list() == ["E", "F"]
     assert top.filter("surely_top_k")["area_code"].to_list() == ["E", "F"]
@@ -338,8 +340,9 @@ def test_pisa_2018_mathematics_reproduces_the_published_csranks_results(pisa):
     Costa Rica): the 95% top-5 set has 12 countries, at 90% Sweden drops out; the UK (13th)
     has marginal set 7-23 (8-23 in the printed output, a bootstrap draw apart); Chile, Mexico
     and Colombia do not overlap the rest; Germany and Korea both contain 7th place."""
-    maths = pisa.filter(pl.col("indicator_id") == "schools.pisa_mathematics", pl.col("period") == "2018",
-                        pl.col("area_code") != "CRI")
+    maths = pisa.filter(
+        pl.col("indicator_id") == "schools.pisa_mathematics", pl.col("period") == "2018", pl.col("area_code") != "CRI"
+    )
     assert maths.height == 37
     published = ["BEL", "CAN", "CHE", "DNK", "EST", "FIN", "JPN", "KOR", "NLD", "POL", "SVN", "SWE"]
     assert top_k_set(maths, 5).filter("could_be_top_k")["area_code"].sort().to_list() == published
@@ -405,8 +408,10 @@ def test_coverage_by_simulation(n, scenario):
         marginal += (m.lower <= first) & (m.upper >= last)
     floor = stats.binom.ppf(0.001, reps, 0.95) / reps
     unit_floor = stats.binom.ppf(0.001 / n, reps, 0.95) / reps
-    print(f"n={n} {scenario}: simultaneous {simul / reps:.3f}, marginal mean {marginal.mean() / reps:.4f} "
-          f"min {marginal.min() / reps:.3f}")
+    print(
+        f"n={n} {scenario}: simultaneous {simul / reps:.3f}, marginal mean {marginal.mean() / reps:.4f} "
+        f"min {marginal.min() / reps:.3f}"
+    )
     assert simul / reps >= floor
     assert marginal.min() / reps >= unit_floor
     assert marginal.mean() / reps >= floor
@@ -418,10 +423,12 @@ def test_coverage_by_simulation(n, scenario):
 # --------------------------------------------------------------------------------------
 # Properties
 # --------------------------------------------------------------------------------------
-units = st.integers(2, 12).flatmap(lambda n: st.tuples(
-    st.lists(st.integers(0, 16).map(lambda i: i * 0.5), min_size=n, max_size=n),  # ties likely
-    st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0, 2.0]), min_size=n, max_size=n),
-))
+units = st.integers(2, 12).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.integers(0, 16).map(lambda i: i * 0.5), min_size=n, max_size=n),  # ties likely
+        st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0, 2.0]), min_size=n, max_size=n),
+    )
+)
 SETTINGS = settings(max_examples=60, deadline=None)
 
 
@@ -488,8 +495,15 @@ def test_pruned_path_equals_every_pair_evaluated(n, seed, kind):
 def test_each_indicator_of_a_dataset_is_ranked_by_its_own_polarity():
     up = ps.Indicator(id="health.good", title="Good", sector="health", measure="mean", polarity="higher_is_better")
     down = ps.Indicator(id="health.bad", title="Bad", sector="health", measure="mean", polarity="lower_is_better")
-    df = pl.DataFrame({"indicator_id": ["health.good"] * 3 + ["health.bad"] * 3, "period": ["2024"] * 6,
-                       "area_code": list("ABCABC"), "value": [1.0, 5.0, 9.0] * 2, "se": [0.1] * 6})
+    df = pl.DataFrame(
+        {
+            "indicator_id": ["health.good"] * 3 + ["health.bad"] * 3,
+            "period": ["2024"] * 6,
+            "area_code": list("ABCABC"),
+            "value": [1.0, 5.0, 9.0] * 2,
+            "se": [0.1] * 6,
+        }
+    )
     out = rank_confidence_sets(df, indicators={up.id: up, down.id: down})
     assert out["rank"].to_list() == [3, 2, 1, 1, 2, 3]
     assert rank_confidence_sets(df)["rank"].to_list() == [3, 2, 1, 3, 2, 1]  # no polarity known: highest first

@@ -122,18 +122,35 @@ def test_rank_intervals_orientation_and_columns():
     assert hi["median_rank"].to_list() == [5, 4, 3, 2, 1] and hi["rank"].to_list() == [5, 4, 3, 2, 1]
     assert lo["median_rank"].to_list() == [1, 2, 3, 4, 5]
     assert hi["p_top"].to_list() == [0, 0, 0, 0, 1.0]
-    assert hi.columns == ["area_code", "value", "rank", "median_rank", "rank_lower_95", "rank_upper_95",
-                          "p_top", "p_bottom", "n_ranked"]
+    assert hi.columns == [
+        "area_code",
+        "value",
+        "rank",
+        "median_rank",
+        "rank_lower_95",
+        "rank_upper_95",
+        "p_top",
+        "p_bottom",
+        "n_ranked",
+    ]
 
 
 def test_rank_intervals_from_shrink_output_and_groups():
     rng = np.random.default_rng(4)
-    ind = Indicator(id="health.uptake", title="Uptake", sector="health", measure="proportion",
-                    multiplier=100, polarity="higher_is_better")
+    ind = Indicator(
+        id="health.uptake", title="Uptake", sector="health", measure="proportion", multiplier=100, polarity="higher_is_better"
+    )
     n = rng.integers(50, 2000, 120).astype(float)
     x = rng.binomial(n.astype(int), rng.beta(30, 70, 120)).astype(float)
-    df = pl.DataFrame({"indicator_id": "health.uptake", "area_code": [f"A{i}" for i in range(120)],
-                       "period": np.where(np.arange(120) < 60, "2022", "2023"), "numerator": x, "denominator": n})
+    df = pl.DataFrame(
+        {
+            "indicator_id": "health.uptake",
+            "area_code": [f"A{i}" for i in range(120)],
+            "period": np.where(np.arange(120) < 60, "2022", "2023"),
+            "numerator": x,
+            "denominator": n,
+        }
+    )
     post = shrink(df, ind)
     r = rank_intervals(post, ind, n_sims=800, seed=2)
     assert r.height == 120 and r["n_ranked"].unique().to_list() == [60]
@@ -143,8 +160,7 @@ def test_rank_intervals_from_shrink_output_and_groups():
     width = (r["rank_upper_95"] - r["rank_lower_95"]).to_numpy()
     assert width[np.argsort(n)[:30]].mean() > width[np.argsort(n)[-30:]].mean()
     # the same frame without posteriors is drawn from each unit's Jeffreys distribution (its counts)
-    raw = rank_intervals(df.with_columns(value=pl.col("numerator") / pl.col("denominator") * 100), ind,
-                         n_sims=800, seed=2)
+    raw = rank_intervals(df.with_columns(value=pl.col("numerator") / pl.col("denominator") * 100), ind, n_sims=800, seed=2)
     first = raw.filter(pl.col("period") == "2022")
     expected = (-first["value"]).rank("min").cast(pl.Int64)
     assert first["rank"].to_list() == expected.to_list()
@@ -163,8 +179,14 @@ def test_missing_values_are_kept_unranked_and_errors_are_clear():
 
 def test_rank_intervals_rank_each_breakdown_separately_by_default():
     # men and women of the same 5 areas: pooled, every woman would outrank every man
-    df = pl.DataFrame({"area_code": list("ABCDE") * 2, "sex": ["Male"] * 5 + ["Female"] * 5,
-                       "value": [1.0, 2, 3, 4, 5, 11, 12, 13, 14, 15], "se": [0.01] * 10})
+    df = pl.DataFrame(
+        {
+            "area_code": list("ABCDE") * 2,
+            "sex": ["Male"] * 5 + ["Female"] * 5,
+            "value": [1.0, 2, 3, 4, 5, 11, 12, 13, 14, 15],
+            "se": [0.01] * 10,
+        }
+    )
     r = rank_intervals(df, polarity="higher_is_better", n_sims=200)
     assert r.height == 10 and r["sex"].to_list() == df["sex"].to_list()
     assert r["rank"].to_list() == [5, 4, 3, 2, 1] * 2
@@ -178,8 +200,7 @@ def test_rank_intervals_without_a_direction_put_the_highest_value_first():
 
 
 # ---------------------------------------------------------------- ties and row order (defect 3)
-EIGHT = pl.DataFrame({"area_code": list("ABCDEFGH"), "value": [10.0, 10.5, 9.5, 10.2, 9.9, 10.1, 9.8, 10.3],
-                      "se": [1.0] * 8})
+EIGHT = pl.DataFrame({"area_code": list("ABCDEFGH"), "value": [10.0, 10.5, 9.5, 10.2, 9.9, 10.1, 9.8, 10.3], "se": [1.0] * 8})
 
 
 def summaries(r):
@@ -219,10 +240,23 @@ def test_providers_tied_at_100_percent_are_ranked_as_ties_not_by_row():
     rng = np.random.default_rng(7)
     n = rng.integers(200, 20_000, 60).astype(float)
     x = np.where(np.arange(60) < 38, n, np.floor(n * rng.uniform(0.7, 0.97, 60)))
-    ae = Indicator(id="health.ae", title="Seen within 4 hours", sector="health", measure="proportion",
-                   multiplier=100, polarity="higher_is_better")
-    df = pl.DataFrame({"indicator_id": "health.ae", "area_code": [f"P{i:02d}" for i in range(60)],
-                       "numerator": x, "denominator": n, "value": 100 * x / n})
+    ae = Indicator(
+        id="health.ae",
+        title="Seen within 4 hours",
+        sector="health",
+        measure="proportion",
+        multiplier=100,
+        polarity="higher_is_better",
+    )
+    df = pl.DataFrame(
+        {
+            "indicator_id": "health.ae",
+            "area_code": [f"P{i:02d}" for i in range(60)],
+            "numerator": x,
+            "denominator": n,
+            "value": 100 * x / n,
+        }
+    )
     r = rank_intervals(df, ae, n_sims=4000)
     back = summaries(rank_intervals(df.reverse(), ae, n_sims=4000))
     full = r.head(38)
@@ -234,8 +268,11 @@ def test_providers_tied_at_100_percent_are_ranked_as_ties_not_by_row():
     for row in full.iter_rows(named=True):
         assert row["p_top"] == pytest.approx(back[row["area_code"]]["p_top"], abs=0.04)
     # the same 38 with no uncertainty at all (se = 0) are exact ties: identical summaries
-    exact = rank_intervals(df.drop("numerator", "denominator").with_columns(se=pl.when(pl.col("value") == 100)
-                                                                           .then(0.0).otherwise(0.5)), ae, n_sims=4000)
+    exact = rank_intervals(
+        df.drop("numerator", "denominator").with_columns(se=pl.when(pl.col("value") == 100).then(0.0).otherwise(0.5)),
+        ae,
+        n_sims=4000,
+    )
     top = exact.head(38)
     for column in ("rank", "median_rank", "rank_lower_95", "rank_upper_95", "p_top", "p_bottom"):
         assert top[column].n_unique() == 1, column
@@ -244,12 +281,14 @@ def test_providers_tied_at_100_percent_are_ranked_as_ties_not_by_row():
 
 
 @settings(max_examples=30, deadline=None)
-@given(values=st.lists(st.sampled_from([-1.0, -0.0, 0.0, 0.5, 2.0]), min_size=2, max_size=25),
-       spread=st.sampled_from([0.0, 0.3]), seed=st.integers(0, 2**16),
-       polarity=st.sampled_from(["higher_is_better", "lower_is_better"]))
+@given(
+    values=st.lists(st.sampled_from([-1.0, -0.0, 0.0, 0.5, 2.0]), min_size=2, max_size=25),
+    spread=st.sampled_from([0.0, 0.3]),
+    seed=st.integers(0, 2**16),
+    polarity=st.sampled_from(["higher_is_better", "lower_is_better"]),
+)
 def test_ties_are_ties_everywhere(values, spread, seed, polarity):
-    df = pl.DataFrame({"area_code": [f"U{i}" for i in range(len(values))], "value": values,
-                       "se": [spread] * len(values)})
+    df = pl.DataFrame({"area_code": [f"U{i}" for i in range(len(values))], "value": values, "se": [spread] * len(values)})
     r = rank_intervals(df, polarity=polarity, n_sims=300, seed=seed)
     v = np.array(values) + 0.0
     key = -v if polarity == "higher_is_better" else v
@@ -264,15 +303,29 @@ def test_ties_are_ties_everywhere(values, spread, seed, polarity):
 
 
 # ---------------------------------------------------------------- one ranking, stated (defect 10)
-SHARE = Indicator(id="health.share", title="Seen within 4 hours", sector="health", measure="proportion",
-                  multiplier=100, polarity="higher_is_better", unit="%")
+SHARE = Indicator(
+    id="health.share",
+    title="Seen within 4 hours",
+    sector="health",
+    measure="proportion",
+    multiplier=100,
+    polarity="higher_is_better",
+    unit="%",
+)
 
 
 def share_frame(k=43, n=20_000.0, seed=0, spread=0.15):
     rng = np.random.default_rng(seed)
     p = np.clip(0.8 + spread * np.linspace(-1, 1, k) + rng.normal(0, 0.001, k), 0.01, 0.99)
-    return pl.DataFrame({"indicator_id": "health.share", "area_code": [f"E{i:08d}" for i in range(k)],
-                         "period": "2024", "numerator": np.round(p * n), "denominator": np.full(k, n)})
+    return pl.DataFrame(
+        {
+            "indicator_id": "health.share",
+            "area_code": [f"E{i:08d}" for i in range(k)],
+            "period": "2024",
+            "numerator": np.round(p * n),
+            "denominator": np.full(k, n),
+        }
+    )
 
 
 def test_rank_areas_ranks_by_value_with_rank_intervals_and_shrunken_estimates():
@@ -306,8 +359,8 @@ def test_rank_summary_words_follow_the_numbers():
 
 
 def test_rank_summary_names_tied_leaders():
-    frame = share_frame(k=12).with_columns(numerator=pl.when(pl.int_range(pl.len()) >= 9).then(pl.col("denominator"))
-                                           .otherwise(pl.col("numerator")))
+    frame = share_frame(k=12).with_columns(
+        numerator=pl.when(pl.int_range(pl.len()) >= 9).then(pl.col("denominator")).otherwise(pl.col("numerator"))
+    )
     text = ps.rank_areas(frame, SHARE, n_sims=500).summary()
     assert "3 units share rank 1 (E00000009, E00000010 and E00000011)" in text
-

@@ -96,14 +96,22 @@ def test_els_suppressed_cells_are_kept_with_their_reason():
 def test_els_plugin_mappings_and_generic_ids():
     result = ps.read(FIXTURES / "els.csv")
     ids = set(result.values.get_column("indicator_id"))
-    assert ids == {"schools.persistent_absence", "schools.persistent_absence_fsm", "schools.persistent_absence_looked_after",
-                   "policing.homicide_rate", "health.cvd_mortality_preventable", "other.wellbeing_average_life_satisfaction"}
+    assert ids == {
+        "schools.persistent_absence",
+        "schools.persistent_absence_fsm",
+        "schools.persistent_absence_looked_after",
+        "policing.homicide_rate",
+        "health.cvd_mortality_preventable",
+        "other.wellbeing_average_life_satisfaction",
+    }
     generic = result.indicators["other.wellbeing_average_life_satisfaction"]
     # Not "Sector: Els": an unmapped indicator is in the sector "other", with no direction, and the report says so.
     assert (generic.sector, generic.measure, generic.polarity, generic.role) == ("other", "score", "no_judgement", "outcome")
     assert "ONS Explore local statistics" in generic.source and "Direction unknown" in generic.definition
-    assert ("1 indicator(s) have no known direction: they will be compared as higher/lower, never better/worse "
-            "(other.wellbeing_average_life_satisfaction)") in result.report.summary()
+    assert (
+        "1 indicator(s) have no known direction: they will be compared as higher/lower, never better/worse "
+        "(other.wellbeing_average_life_satisfaction)"
+    ) in result.report.summary()
     assert any("No metadata sidecar was found" in note for note in result.report.notes)
     # A user mapping wins over the plugins' mappings.
     mine = read_els(FIXTURES / "els.csv", indicator_ids={"Homicide Offences": "els.my_homicides"})
@@ -143,11 +151,15 @@ def test_els_two_starts_with_one_label_are_told_apart(tmp_path):
 
 def test_els_errors_name_the_problem(tmp_path):
     bad_date = tmp_path / "bad.csv"
-    bad_date.write_text("area_code,indicator,period_start,period_length,value\nE06000001,Thing,April 2022,P1Y,1\n", encoding="utf-8")
+    bad_date.write_text(
+        "area_code,indicator,period_start,period_length,value\nE06000001,Thing,April 2022,P1Y,1\n", encoding="utf-8"
+    )
     with pytest.raises(ReaderError, match="period_start"):
         ps.read(bad_date)
     text_value = tmp_path / "text.csv"
-    text_value.write_text("area_code,indicator,period_start,period_length,value\nE06000001,Thing,2022-04-01,P1Y,[c]\n", encoding="utf-8")
+    text_value.write_text(
+        "area_code,indicator,period_start,period_length,value\nE06000001,Thing,2022-04-01,P1Y,[c]\n", encoding="utf-8"
+    )
     assert ps.read(text_value).report.missing == {"not a number in the source ([c])": 1}
     with pytest.raises(ReaderError, match="not an Explore local statistics file"):
         read_els(FIXTURES / "imd_summary.csv")
@@ -163,7 +175,12 @@ def test_generic_indicator_guesses_the_measure():
     assert els_indicator_id("2020 Index!") == "other.x2020_index"
     assert els_indicator_id("Population density", sector="context") == "context.population_density"
     change = generic_indicator("Five-year population change", "Percentage", "%", "f.csv")
-    assert (change.measure, change.unit, change.role, change.id) == ("score", "%", "context", "context.five_year_population_change")
+    assert (change.measure, change.unit, change.role, change.id) == (
+        "score",
+        "%",
+        "context",
+        "context.five_year_population_change",
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -190,7 +207,9 @@ def test_revenue_outturn_becomes_spend_in_pounds():
     result = ps.read(FIXTURES / "revenue_outturn.csv")
     spend = result.spend
     assert result.values.height == 0 and spend.height == 7
-    row = spend.filter(pl.col("area_code") == "E10000003", pl.col("period") == "2017/18", pl.col("service") == "schools").row(0, named=True)
+    row = spend.filter(pl.col("area_code") == "E10000003", pl.col("period") == "2017/18", pl.col("service") == "schools").row(
+        0, named=True
+    )
     assert row["spend"] == 278_639_000.0 and row["service_name"] == "Education services"
     assert set(spend.get_column("service")) == {"schools", "policing", "health", "adult_social_care", "net_current_expenditure"}
     # A police authority without an ONS code keeps its MHCLG E-code.
@@ -223,7 +242,11 @@ def test_fingertips_joins_names_from_a_boundary_file():
 def test_area_type_from_code():
     codes = pl.DataFrame({"c": ["E10000003", "E13000001", "X06000001", "Z99"]})
     assert codes.select(area_type_expr(pl.col("c"))).to_series().to_list() == [
-        "Shire county", "Inner or Outer London", "Unitary authority", None]
+        "Shire county",
+        "Inner or Outer London",
+        "Unitary authority",
+        None,
+    ]
 
 
 def test_header_of_every_fixture_is_readable():
@@ -231,8 +254,11 @@ def test_header_of_every_fixture_is_readable():
         assert read_header(FIXTURES / name)
 
 
-_cells = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"), max_size=12),
-                   st.floats(allow_nan=False, allow_infinity=False).map(str))
+_cells = st.one_of(
+    st.none(),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"), max_size=12),
+    st.floats(allow_nan=False, allow_infinity=False).map(str),
+)
 
 
 @settings(max_examples=50, deadline=None)
@@ -277,15 +303,26 @@ def test_els_names_with_the_same_slug_stay_apart(tmp_path):
 
 # -- ELS metadata sidecars ----------------------------------------------------------------------
 
-_ELS_HEADER = "area_code,area_name,geography,indicator,period_start,period_length,value,measure,unit,lower_ci,upper_ci,status,notes\n"
+_ELS_HEADER = (
+    "area_code,area_name,geography,indicator,period_start,period_length,value,measure,unit,lower_ci,upper_ci,status,notes\n"
+)
 _SIDECAR = {
     "_note": "This file was last modified on 01/01/2026",
     "ess-beta-metadata": {
-        "shared": {"prefix": None, "suffix": None, "subText": "per 10,000 population", "decimalPlaces": 2,
-                   "sourceOrg": "Office for Widgets|Widget Council", "standardised": "T"},
-        "Widget shops": {"label": "Widget shops in the area", "subtitle": "Widget shops per 10,000 people",
-                         "longDescription": "This indicator shows widget shops per 10,000 people.",
-                         "caveats": "Counts exclude online shops."},
+        "shared": {
+            "prefix": None,
+            "suffix": None,
+            "subText": "per 10,000 population",
+            "decimalPlaces": 2,
+            "sourceOrg": "Office for Widgets|Widget Council",
+            "standardised": "T",
+        },
+        "Widget shops": {
+            "label": "Widget shops in the area",
+            "subtitle": "Widget shops per 10,000 people",
+            "longDescription": "This indicator shows widget shops per 10,000 people.",
+            "caveats": "Counts exclude online shops.",
+        },
         "Employment rate": {"label": "Employment rate (Widgetland)", "suffix": "%", "decimalPlaces": 1},
     },
 }
@@ -322,7 +359,13 @@ def test_els_sidecar_describes_an_unmapped_indicator(tmp_path, layout):
         _sidecar(tmp_path / "els_metadata" / "widgets.json")
     result = ps.read(csv)
     ind = result.indicators["other.widget_shops"]
-    assert (ind.title, ind.unit, ind.decimals, ind.measure, ind.multiplier) == ("Widget shops in the area", "per 10,000", 2, "rate", 10_000.0)
+    assert (ind.title, ind.unit, ind.decimals, ind.measure, ind.multiplier) == (
+        "Widget shops in the area",
+        "per 10,000",
+        2,
+        "rate",
+        10_000.0,
+    )
     assert ind.source.startswith("Office for Widgets; Widget Council, via ONS Explore local statistics")
     assert "Widget shops per 10,000 people." in ind.definition and "Caveats: Counts exclude online shops." in ind.definition
     assert (ind.sector, ind.polarity, ind.role) == ("other", "no_judgement", "outcome")
@@ -377,8 +420,16 @@ def test_a_malformed_sidecar_is_a_note_not_an_error(tmp_path, document, reason):
 
 
 def test_sidecar_fields_of_the_wrong_type_are_ignored(tmp_path):
-    odd = {"ess-beta-metadata": {"label": "Widget shops", "suffix": 5, "decimalPlaces": "one", "sourceOrg": ["x"],
-                                 "caveats": None, "prefix": "GBPSign"}}
+    odd = {
+        "ess-beta-metadata": {
+            "label": "Widget shops",
+            "suffix": 5,
+            "decimalPlaces": "one",
+            "sourceOrg": ["x"],
+            "caveats": None,
+            "prefix": "GBPSign",
+        }
+    }
     csv = _els_csv(tmp_path / "widgets" / "widgets.csv", "Widget shops")
     _sidecar(tmp_path / "widgets" / "widgets.json", odd)
     ind = ps.read(csv).indicators["other.widget_shops"]
@@ -411,7 +462,9 @@ def test_population_and_deprivation_are_context_not_compared(tmp_path):
 
 # -- nothing changed on read without a word --------------------------------------------------
 
-ELS_HEADER = "area_code,area_name,geography,indicator,period_start,period_length,value,measure,unit,lower_ci,upper_ci,status,notes"
+ELS_HEADER = (
+    "area_code,area_name,geography,indicator,period_start,period_length,value,measure,unit,lower_ci,upper_ci,status,notes"
+)
 
 
 def test_a_windows_1252_file_is_decoded_and_the_report_says_so(tmp_path):
@@ -450,15 +503,19 @@ def test_utf16_and_other_encodings_are_named(tmp_path):
 
 def test_a_file_mixing_encodings_is_an_error_naming_the_line(tmp_path):
     path = tmp_path / "mixed.csv"
-    path.write_bytes("indicator_id,area_code,area_name,period,value\nhealth.x,E1,Café,2023,1\n".encode()
-                     + "health.x,W06000001,Ynys Môn,2023,1\n".encode("cp1252"))
+    path.write_bytes(
+        "indicator_id,area_code,area_name,period,value\nhealth.x,E1,Café,2023,1\n".encode()
+        + "health.x,W06000001,Ynys Môn,2023,1\n".encode("cp1252")
+    )
     with pytest.raises(ps.SchemaError, match="mixes text encodings.*line 3"):
         ps.read(path)
 
 
 def test_cr_only_line_endings_are_read_and_noted(tmp_path):
     els = tmp_path / "mac.csv"
-    els.write_bytes(f"{ELS_HEADER}\rE06000001,Hartlepool,LAD,Thing,2022-04-01,P1Y,1,,,,,,\rE06000002,Middlesbrough,LAD,Thing,2022-04-01,P1Y,2,,,,,,\r".encode())
+    els.write_bytes(
+        f"{ELS_HEADER}\rE06000001,Hartlepool,LAD,Thing,2022-04-01,P1Y,1,,,,,,\rE06000002,Middlesbrough,LAD,Thing,2022-04-01,P1Y,2,,,,,,\r".encode()
+    )
     result = ps.read(els)
     assert result.report.rows_read == result.report.rows_kept == result.values.height == 2
     assert "mac.csv: lines end with a carriage return only (an old Mac format); read as line breaks." in result.report.notes
@@ -514,16 +571,21 @@ def test_two_names_for_one_area_code_keep_the_latest_periods_and_say_so(tmp_path
     )
     result = ps.read(path)
     assert dict(result.areas.select("area_code", "area_name").rows()) == {"E06000001": "Hartlepool", "E06000002": "Middlesbrough"}
-    assert ("1 area code(s) have more than one area_name; each keeps its latest period's name: "
-            "E06000001: 'Hartlepool BC' / 'Hartlepool UA' / 'Hartlepool' -> 'Hartlepool' (2024).") in result.report.notes
+    assert (
+        "1 area code(s) have more than one area_name; each keeps its latest period's name: "
+        "E06000001: 'Hartlepool BC' / 'Hartlepool UA' / 'Hartlepool' -> 'Hartlepool' (2024)."
+    ) in result.report.notes
 
 
 def test_read_csv_refuses_two_columns_mapped_onto_one(tmp_path):
     path = tmp_path / "two.csv"
     path.write_text("Area,Year,Count,Other count\nA1,2023,3,4\n", encoding="utf-8")
     with pytest.raises(ReaderError, match="'Count', 'Other count' all map onto 'numerator'"):
-        ps.read_csv(path, mapping={"Area": "area_code", "Year": "period", "Count": "numerator", "Other count": "numerator"},
-                    constants={"indicator_id": "health.x"})
+        ps.read_csv(
+            path,
+            mapping={"Area": "area_code", "Year": "period", "Count": "numerator", "Other count": "numerator"},
+            constants={"indicator_id": "health.x"},
+        )
 
 
 def test_read_csv_notes_columns_it_replaces(tmp_path):

@@ -18,11 +18,18 @@ UPPER_TIER = ("E06", "E08", "E09", "E10")
 # file -> (reader, missing-value counts by reason, rows set aside)
 CASES = {
     "health_preventable_cvd_mortality.csv": ("ons-els", {}, 0),
-    "health_fingertips_northwest_sample.csv": ("fingertips", {"empty in the source file": 1594, "value empty in the source (counts given)": 54}, 1781),
+    "health_fingertips_northwest_sample.csv": (
+        "fingertips",
+        {"empty in the source file": 1594, "value empty in the source (counts given)": 54},
+        1781,
+    ),
     "schools_gcse_english_maths.csv": ("ons-els", {"not available (status x)": 18}, 0),
     "schools_ks2_expected_standard.csv": ("ons-els", {"not available (status x)": 10}, 0),
-    "schools_persistent_absence.csv": ("ons-els", {"not available (status x)": 163, "confidential or suppressed (status c)": 13,
-                                                   "not applicable (status z)": 11}, 0),
+    "schools_persistent_absence.csv": (
+        "ons-els",
+        {"not available (status x)": 163, "confidential or suppressed (status c)": 13, "not applicable (status z)": 11},
+        0,
+    ),
     "policing_homicide_rate_pfa.csv": ("ons-els", {"low reliability (status u)": 9}, 0),
     "policing_officer_fte_by_force.csv": ("police-workforce", {}, 27),
     "welfare_claimant_count.csv": ("ons-els", {}, 0),
@@ -74,8 +81,11 @@ def test_els_files_map_to_plugin_indicators(shared_data):
         "health_preventable_cvd_mortality.csv": {"health.cvd_mortality_preventable"},
         "schools_gcse_english_maths.csv": {"schools.gcse_english_maths"},
         "schools_ks2_expected_standard.csv": {"schools.ks2_expected_standard"},
-        "schools_persistent_absence.csv": {"schools.persistent_absence", "schools.persistent_absence_fsm",
-                                           "schools.persistent_absence_looked_after"},
+        "schools_persistent_absence.csv": {
+            "schools.persistent_absence",
+            "schools.persistent_absence_fsm",
+            "schools.persistent_absence_looked_after",
+        },
         "policing_homicide_rate_pfa.csv": {"policing.homicide_rate"},
         "welfare_claimant_count.csv": {"welfare.claimant_rate"},
         "welfare_children_relative_poverty.csv": {"welfare.children_low_income", "welfare.children_low_income_ahc"},
@@ -130,4 +140,3 @@ def test_topojson_names_every_upper_tier_code_in_the_els_files(shared_data):
     claimants = ps.read(shared_data("welfare_claimant_count.csv")).values
     codes = claimants.filter(pl.col("period") == "2024", pl.col("area_code").str.slice(0, 3).is_in(list(UPPER_TIER)))
     assert set(codes.get_column("area_code")) <= set(names.get_column("area_code"))
-

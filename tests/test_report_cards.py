@@ -18,14 +18,16 @@ from publicservices_schools import NYC_PROGRESS_REPORTS as NYC
 
 def schools_frame(k=200, seed=0):
     rng = np.random.default_rng(seed)
-    return pl.DataFrame({
-        "area_code": [f"S{i:04d}" for i in range(k)],
-        "school_type": np.where(np.arange(k) % 2 == 0, "primary", "secondary"),
-        "environment": rng.normal(3.5, 0.5, k),
-        "performance": rng.normal(60, 10, k),
-        "progress": rng.normal(0, 1, k),
-        "closing_the_gap": rng.normal(0, 1, k),
-    })
+    return pl.DataFrame(
+        {
+            "area_code": [f"S{i:04d}" for i in range(k)],
+            "school_type": np.where(np.arange(k) % 2 == 0, "primary", "secondary"),
+            "environment": rng.normal(3.5, 0.5, k),
+            "performance": rng.normal(60, 10, k),
+            "progress": rng.normal(0, 1, k),
+            "closing_the_gap": rng.normal(0, 1, k),
+        }
+    )
 
 
 def test_nyc_defaults_are_15_25_60_with_extra_credit():
@@ -36,8 +38,7 @@ def test_nyc_defaults_are_15_25_60_with_extra_credit():
     assert {"score_environment", "score_performance", "score_progress", "extra_credit"} <= set(rc.columns)
     assert "score_closing_the_gap" not in rc.columns  # extra credit is not a weighted domain
     # overall = 0.15 env + 0.25 perf + 0.60 progress (+ bonus)
-    expected = (0.15 * rc["score_environment"] + 0.25 * rc["score_performance"] + 0.6 * rc["score_progress"]
-                + rc["extra_credit"])
+    expected = 0.15 * rc["score_environment"] + 0.25 * rc["score_performance"] + 0.6 * rc["score_progress"] + rc["extra_credit"]
     np.testing.assert_allclose(rc["score"].to_numpy(), expected.to_numpy(), rtol=1e-12)
     assert rc["extra_credit"].min() >= 0 and rc["extra_credit"].max() <= 5.0
     # the schools cut-points give roughly 25/35/30/7/3 per cent
@@ -57,27 +58,37 @@ def test_peer_group_percentiles_mix_peer_and_all_units():
     df = pl.DataFrame({"area_code": list("ABCD"), "grp": ["x", "x", "y", "y"], "m": [1.0, 2.0, 10.0, 20.0]})
     rc = build_report_cards(df, {"m": ["m"]}, peer_group="grp", peer_weight=0.75, polarity="higher_is_better", n_sims=0)
     # within group: 25, 75; all units: 12.5, 37.5, 62.5, 87.5
-    np.testing.assert_allclose(rc["score_m"].to_numpy(),
-                               [0.75 * 25 + 0.25 * 12.5, 0.75 * 75 + 0.25 * 37.5,
-                                0.75 * 25 + 0.25 * 62.5, 0.75 * 75 + 0.25 * 87.5])
+    np.testing.assert_allclose(
+        rc["score_m"].to_numpy(),
+        [0.75 * 25 + 0.25 * 12.5, 0.75 * 75 + 0.25 * 37.5, 0.75 * 25 + 0.25 * 62.5, 0.75 * 75 + 0.25 * 87.5],
+    )
 
 
 @settings(max_examples=50, deadline=None)
 @given(
-    values=st.lists(st.tuples(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3), st.floats(-1e3, 1e3)),
-                    min_size=2, max_size=40),
+    values=st.lists(st.tuples(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3), st.floats(-1e3, 1e3)), min_size=2, max_size=40),
     w=st.tuples(st.floats(0.1, 10), st.floats(0.1, 10), st.floats(0.1, 10)),
     relative=st.booleans(),
     scoring=st.sampled_from(["percentile", "zscore"]),
 )
 def test_grades_are_monotone_in_the_weighted_score(values, w, relative, scoring):
     arr = np.array(values)
-    df = pl.DataFrame({"area_code": [str(i) for i in range(len(values))], "a": arr[:, 0], "b": arr[:, 1],
-                       "c": arr[:, 2]})
-    cut = {"A": 80.0, "B": 60.0, "C": 40.0, "D": 20.0} if (relative or scoring == "percentile") else \
-        {"A": 1.0, "B": 0.3, "C": -0.3, "D": -1.0}
-    rc = build_report_cards(df, weights={"a": w[0], "b": w[1], "c": w[2]}, cutpoints=cut, relative=relative,
-                      scoring=scoring, polarity="higher_is_better", n_sims=20, seed=1)
+    df = pl.DataFrame({"area_code": [str(i) for i in range(len(values))], "a": arr[:, 0], "b": arr[:, 1], "c": arr[:, 2]})
+    cut = (
+        {"A": 80.0, "B": 60.0, "C": 40.0, "D": 20.0}
+        if (relative or scoring == "percentile")
+        else {"A": 1.0, "B": 0.3, "C": -0.3, "D": -1.0}
+    )
+    rc = build_report_cards(
+        df,
+        weights={"a": w[0], "b": w[1], "c": w[2]},
+        cutpoints=cut,
+        relative=relative,
+        scoring=scoring,
+        polarity="higher_is_better",
+        n_sims=20,
+        seed=1,
+    )
     s = rc["score"].to_numpy()
     g = rc["grade"].to_physical().to_numpy()  # 0 = A
     order = np.argsort(-s, kind="stable")
@@ -91,8 +102,9 @@ def test_grades_are_monotone_in_the_weighted_score(values, w, relative, scoring)
 def test_scaling_weights_changes_nothing_and_zero_jitter_is_stable():
     df = schools_frame(80, seed=3)
     a = build_report_cards(df, scheme=NYC, n_sims=50, jitter=0.0)
-    b = build_report_cards(df, scheme=NYC, weights={"environment": 1.5, "performance": 2.5, "progress": 6.0},
-                     n_sims=50, jitter=0.0)
+    b = build_report_cards(
+        df, scheme=NYC, weights={"environment": 1.5, "performance": 2.5, "progress": 6.0}, n_sims=50, jitter=0.0
+    )
     assert a["grade"].to_list() == b["grade"].to_list()
     np.testing.assert_allclose(a["score"].to_numpy(), b["score"].to_numpy())
     assert (a["p_grade_change"] == 0).all()
@@ -100,8 +112,7 @@ def test_scaling_weights_changes_nothing_and_zero_jitter_is_stable():
 
 def test_grade_stability_flags_areas_near_a_cut_point():
     rng = np.random.default_rng(8)
-    df = pl.DataFrame({"area_code": [f"U{i}" for i in range(200)], "x": rng.normal(size=200),
-                       "y": rng.normal(size=200)})
+    df = pl.DataFrame({"area_code": [f"U{i}" for i in range(200)], "x": rng.normal(size=200), "y": rng.normal(size=200)})
     rc = build_report_cards(df, weights={"x": 1.0, "y": 1.0}, relative=False, polarity="higher_is_better", n_sims=2000, seed=5)
     p = rc["p_grade_change"].to_numpy()
     assert p.max() > 0.2  # some grades hinge on the weights ...
@@ -118,10 +129,22 @@ def test_grade_stability_flags_areas_near_a_cut_point():
 
 def test_long_values_frame_with_indicators_and_polarity():
     inds = {
-        "schools.attendance": Indicator(id="schools.attendance", title="Attendance", sector="schools",
-                                        measure="proportion", multiplier=100, polarity="higher_is_better"),
-        "schools.exclusions": Indicator(id="schools.exclusions", title="Exclusions", sector="schools",
-                                        measure="rate", multiplier=1000, polarity="lower_is_better"),
+        "schools.attendance": Indicator(
+            id="schools.attendance",
+            title="Attendance",
+            sector="schools",
+            measure="proportion",
+            multiplier=100,
+            polarity="higher_is_better",
+        ),
+        "schools.exclusions": Indicator(
+            id="schools.exclusions",
+            title="Exclusions",
+            sector="schools",
+            measure="rate",
+            multiplier=1000,
+            polarity="lower_is_better",
+        ),
     }
     rows = []
     for period, shift in (("2022/23", 0.0), ("2023/24", 1.0)):
@@ -129,8 +152,7 @@ def test_long_values_frame_with_indicators_and_polarity():
             rows.append(("schools.attendance", area, period, 90.0 + i + shift))
             rows.append(("schools.exclusions", area, period, 10.0 - i))
     long = pl.DataFrame(rows, schema=["indicator_id", "area_code", "period", "value"], orient="row")
-    rc = build_report_cards(long, {"environment": ["schools.attendance", "schools.exclusions"]},
-                      indicators=inds, n_sims=0)
+    rc = build_report_cards(long, {"environment": ["schools.attendance", "schools.exclusions"]}, indicators=inds, n_sims=0)
     # D has the best attendance and the fewest exclusions
     assert rc.sort("score")["area_code"].to_list() == ["A", "B", "C", "D"]
     assert rc.filter(pl.col("area_code") == "D")["grade"][0] == "A"
@@ -141,8 +163,9 @@ def test_bad_configuration_is_explained():
     with pytest.raises(DataError, match="cutpoints"):
         build_report_cards(df, scheme=NYC, cutpoints={"A": 10, "B": 60, "C": 40, "D": 20})
     with pytest.raises(DataError, match="no weight"):
-        build_report_cards(df, {"environment": "environment", "progress": "progress"}, weights={"progress": 1.0},
-                     polarity="higher_is_better")
+        build_report_cards(
+            df, {"environment": "environment", "progress": "progress"}, weights={"progress": 1.0}, polarity="higher_is_better"
+        )
     with pytest.raises(SchemaError, match="missing"):
         build_report_cards(df, {"x": ["nope"]}, polarity="higher_is_better")
     with pytest.raises(DataError, match="domains must map each domain"):
@@ -159,13 +182,23 @@ def test_measures_without_a_direction_are_left_out_never_higher_is_better():
     from publicservices.stats.ranking.report_cards import NotGradedWarning
 
     inds = {
-        "schools.attendance": Indicator(id="schools.attendance", title="Attendance", sector="schools",
-                                        measure="proportion", multiplier=100, polarity="higher_is_better"),
-        "schools.pupils": Indicator(id="schools.pupils", title="Pupils on roll", sector="schools",
-                                    measure="score", polarity="no_judgement"),
+        "schools.attendance": Indicator(
+            id="schools.attendance",
+            title="Attendance",
+            sector="schools",
+            measure="proportion",
+            multiplier=100,
+            polarity="higher_is_better",
+        ),
+        "schools.pupils": Indicator(
+            id="schools.pupils", title="Pupils on roll", sector="schools", measure="score", polarity="no_judgement"
+        ),
     }
-    rows = [(i, a, "2023/24", v) for a, att, pupils in (("A", 90.0, 900.0), ("B", 95.0, 100.0), ("C", 92.0, 500.0))
-            for i, v in (("schools.attendance", att), ("schools.pupils", pupils))]
+    rows = [
+        (i, a, "2023/24", v)
+        for a, att, pupils in (("A", 90.0, 900.0), ("B", 95.0, 100.0), ("C", 92.0, 500.0))
+        for i, v in (("schools.attendance", att), ("schools.pupils", pupils))
+    ]
     long = pl.DataFrame(rows, schema=["indicator_id", "area_code", "period", "value"], orient="row")
     with pytest.warns(NotGradedWarning, match=r"Pupils on roll \(schools.pupils\): no direction"):
         rc = build_report_cards(long, indicators=inds, n_sims=0)
@@ -250,8 +283,9 @@ def test_a_percentile_on_a_cut_point_earns_that_grade(data, n, relative):
     reachable = [(r - 0.5) / n * 100 for r in range(1, n + 1)]
     cuts = sorted(data.draw(st.lists(st.sampled_from(reachable), min_size=4, max_size=4)), reverse=True)
     frame = pl.DataFrame({"area_code": [f"U{i:02d}" for i in range(n)], "m": [float(v) for v in order]})
-    rc = build_report_cards(frame, cutpoints=dict(zip("ABCD", cuts, strict=True)), relative=relative,
-                      polarity="higher_is_better", n_sims=0)
+    rc = build_report_cards(
+        frame, cutpoints=dict(zip("ABCD", cuts, strict=True)), relative=relative, polarity="higher_is_better", n_sims=0
+    )
     expected = [GRADES[sum(c > reachable[v] for c in cuts)] for v in order]
     assert rc["score"].to_list() == [reachable[v] for v in order]
     assert rc["grade"].cast(pl.String).to_list() == expected
@@ -269,8 +303,9 @@ def with_intervals(values, se, area_codes=None) -> tuple[pl.DataFrame, dict]:
     se = np.asarray(se, dtype=float)
     lower = np.where(np.isfinite(se), np.asarray(values) - Z95 * se, np.nan)
     upper = np.where(np.isfinite(se), np.asarray(values) + Z95 * se, np.nan)
-    frame = pl.DataFrame({"indicator_id": "demo.m", "area_code": codes, "period": "2023/24", "value": values,
-                          "lower_ci": lower, "upper_ci": upper}).with_columns(pl.col("lower_ci", "upper_ci").fill_nan(None))
+    frame = pl.DataFrame(
+        {"indicator_id": "demo.m", "area_code": codes, "period": "2023/24", "value": values, "lower_ci": lower, "upper_ci": upper}
+    ).with_columns(pl.col("lower_ci", "upper_ci").fill_nan(None))
     return frame, {"indicators": {ind.id: ind}}
 
 
@@ -308,7 +343,10 @@ def test_a_value_on_a_cut_point_with_a_wide_interval_changes_grade_half_the_time
 @settings(max_examples=40, deadline=None)
 @given(
     values=st.lists(st.floats(-100, 100, allow_nan=False), min_size=3, max_size=25),
-    pick=st.integers(0, 24), se=st.floats(0, 20), wider=st.floats(1, 10), relative=st.booleans(),
+    pick=st.integers(0, 24),
+    se=st.floats(0, 20),
+    wider=st.floats(1, 10),
+    relative=st.booleans(),
     others=st.booleans(),
 )
 def test_widening_an_interval_never_lowers_the_chance_its_grade_changes(values, pick, se, wider, relative, others):
@@ -347,17 +385,25 @@ def test_wider_intervals_everywhere_make_grades_less_stable_on_average():
 
 def test_noise_from_counts_binomial_and_poisson():
     # proportions 10%..90%: huge denominators hardly move, small ones move a lot
-    share = Indicator(id="demo.share", title="Share", sector="demo", measure="proportion", multiplier=100,
-                      polarity="higher_is_better")
-    rate = Indicator(id="demo.rate", title="Rate", sector="demo", measure="rate", multiplier=1000,
-                     polarity="lower_is_better")
+    share = Indicator(
+        id="demo.share", title="Share", sector="demo", measure="proportion", multiplier=100, polarity="higher_is_better"
+    )
+    rate = Indicator(id="demo.rate", title="Rate", sector="demo", measure="rate", multiplier=1000, polarity="lower_is_better")
     codes = [f"U{i:02d}" for i in range(20)]
     p = np.linspace(0.3, 0.7, 20)
 
     def frame(n, ind):
         num = np.rint(p * n)
-        return pl.DataFrame({"indicator_id": ind.id, "area_code": codes, "period": "2023/24", "numerator": num,
-                             "denominator": np.full(20, float(n)), "value": num / n * ind.multiplier})
+        return pl.DataFrame(
+            {
+                "indicator_id": ind.id,
+                "area_code": codes,
+                "period": "2023/24",
+                "numerator": num,
+                "denominator": np.full(20, float(n)),
+                "value": num / n * ind.multiplier,
+            }
+        )
 
     big = build_report_cards(frame(10_000_000, share), indicators={share.id: share}, n_sims=300)
     small = build_report_cards(frame(50, share), indicators={share.id: share}, n_sims=300)
@@ -384,10 +430,16 @@ def test_noise_and_weights_are_reported_apart_and_together():
     ids = ["demo.a", "demo.b"]
     inds = {i: Indicator(id=i, title=i, sector="demo", measure="score", polarity="higher_is_better") for i in ids}
     vals = rng.normal(size=(n, 2))
-    rows = pl.DataFrame({
-        "indicator_id": np.repeat(ids, n), "area_code": [f"U{i:02d}" for i in range(n)] * 2, "period": "2023/24",
-        "value": vals.T.ravel(), "lower_ci": vals.T.ravel() - 0.5, "upper_ci": vals.T.ravel() + 0.5,
-    })
+    rows = pl.DataFrame(
+        {
+            "indicator_id": np.repeat(ids, n),
+            "area_code": [f"U{i:02d}" for i in range(n)] * 2,
+            "period": "2023/24",
+            "value": vals.T.ravel(),
+            "lower_ci": vals.T.ravel() - 0.5,
+            "upper_ci": vals.T.ravel() + 0.5,
+        }
+    )
     rc = build_report_cards(rows, indicators=inds, n_sims=300)
     assert {"p_grade_change", "p_grade_change_noise", "p_grade_change_weights"} <= set(rc.columns)
     assert rc["p_grade_change_noise"].mean() > rc["p_grade_change_weights"].mean() > 0
@@ -412,14 +464,22 @@ def test_values_are_derived_from_counts_when_only_counts_are_published():
     import publicservices as ps
     from publicservices.stats.ranking.report_cards import ReportCardNote
 
-    share = Indicator(id="demo.share", title="Share", sector="demo", measure="proportion", multiplier=100,
-                      polarity="higher_is_better")
+    share = Indicator(
+        id="demo.share", title="Share", sector="demo", measure="proportion", multiplier=100, polarity="higher_is_better"
+    )
     num = np.array([5.0, 30, 12, 48, 20, 33, 9, 40])
     den = np.array([50.0, 60, 40, 80, 100, 66, 30, 50])
     codes = [f"U{i}" for i in range(8)]
-    counts = pl.DataFrame({"indicator_id": share.id, "area_code": codes, "period": "2023/24",
-                           "numerator": num, "denominator": den, "value": [None] * 8}).with_columns(
-        pl.col("value").cast(pl.Float64))
+    counts = pl.DataFrame(
+        {
+            "indicator_id": share.id,
+            "area_code": codes,
+            "period": "2023/24",
+            "numerator": num,
+            "denominator": den,
+            "value": [None] * 8,
+        }
+    ).with_columns(pl.col("value").cast(pl.Float64))
     published = counts.with_columns(pl.Series("value", num / den * 100))
     with pytest.warns(ReportCardNote, match=r"derived from the counts for 8 rows .*Share \(demo.share\): 8 x 100"):
         derived = build_report_cards(counts, indicators={share.id: share}, n_sims=0)
@@ -479,8 +539,11 @@ def test_sector_scheme_notes_and_errors():
     d = ps.demo()
     with pytest.warns(ReportCardNote, match="the health sector declares no report-card scheme"):
         build_report_cards(d, sector="health", n_sims=0)
-    with pytest.warns(ReportCardNote, match=r"the schools scheme's domains \(environment, performance, progress\) "
-                                            "are not in these data"):
+    with pytest.warns(
+        ReportCardNote,
+        match=r"the schools scheme's domains \(environment, performance, progress\) "
+        "are not in these data",
+    ):
         build_report_cards(d, sector="schools", scheme=NYC, n_sims=0)
     # grade_areas looks the scheme up from the schools plugin's declaration, and says so in its notes
     notes = ps.grade_areas(d, sector="schools", n_sims=0).notes
@@ -502,8 +565,9 @@ def test_grade_areas_grades_units_never_benchmarks():
 
     d = ps.demo()
     national = d.values.filter(pl.col("area_code") == "X06000001").with_columns(pl.lit("E92000001").alias("area_code"))
-    areas = pl.concat([d.areas, pl.DataFrame({"area_code": ["E92000001"], "area_name": ["England"]})],
-                      how="diagonal_relaxed").drop("level", "role", "level_label")
+    areas = pl.concat(
+        [d.areas, pl.DataFrame({"area_code": ["E92000001"], "area_name": ["England"]})], how="diagonal_relaxed"
+    ).drop("level", "role", "level_label")
     with_england = ps.Dataset(pl.concat([d.values, national]), areas=areas, indicators=d.indicators)
     result = ps.grade_areas(with_england, sector="policing", n_sims=20)
     assert "E92000001" not in result.frame["area_code"].to_list() and result.frame.height == 150

@@ -33,9 +33,18 @@ SECTOR_IDS = ("health", "schools", "policing", "welfare")
 
 
 def indicator(id_: str, polarity: str = "higher_is_better", **kw) -> Indicator:
-    return Indicator(id=id_, title=id_.split(".")[1].replace("_", " ").capitalize(), sector=id_.split(".")[0],
-                     measure=kw.pop("measure", "proportion"), multiplier=kw.pop("multiplier", 100), polarity=polarity,
-                     unit="%", source="Invented for the tests", definition="Share of things that went well, in per cent.", **kw)
+    return Indicator(
+        id=id_,
+        title=id_.split(".")[1].replace("_", " ").capitalize(),
+        sector=id_.split(".")[0],
+        measure=kw.pop("measure", "proportion"),
+        multiplier=kw.pop("multiplier", 100),
+        polarity=polarity,
+        unit="%",
+        source="Invented for the tests",
+        definition="Share of things that went well, in per cent.",
+        **kw,
+    )
 
 
 class Declares:
@@ -71,15 +80,21 @@ def current():
 
 
 TRANSPORT = Sector(
-    id="transport", title="Transport and roads", spend_services=("Highways and transport services",),
-    report_card=ReportCardScheme(domains={"roads": ["transport.roads_good", "transport.casualties"],
-                                          "buses": "transport.buses_on_time"},
-                                 weights={"roads": 3, "buses": 1}, cutpoints={"A": 90, "B": 70, "C": 30, "D": 10}),
+    id="transport",
+    title="Transport and roads",
+    spend_services=("Highways and transport services",),
+    report_card=ReportCardScheme(
+        domains={"roads": ["transport.roads_good", "transport.casualties"], "buses": "transport.buses_on_time"},
+        weights={"roads": 3, "buses": 1},
+        cutpoints={"A": 90, "B": 70, "C": 30, "D": 10},
+    ),
     demo=DemoSpend(per_head=95.0, need=0.05, growth=0.01, sd=0.15),
 )
-TRANSPORT_INDICATORS = (indicator("transport.roads_good"), indicator("transport.casualties", "lower_is_better", measure="rate",
-                                                                     multiplier=100_000),
-                        indicator("transport.buses_on_time"))
+TRANSPORT_INDICATORS = (
+    indicator("transport.roads_good"),
+    indicator("transport.casualties", "lower_is_better", measure="rate", multiplier=100_000),
+    indicator("transport.buses_on_time"),
+)
 TRANSPORT_MODELS = {
     "transport.roads_good": Model(baseline=80.0, tau=0.2, spend=0.3, efficiency=0.2, denominator_per_head=0.01),
     "transport.casualties": Model(baseline=45.0, tau=0.2, spend=0.2, efficiency=0.1, denominator_per_head=1.0),
@@ -97,8 +112,10 @@ def transport_plugin() -> SectorPlugin:
 def test_a_sector_declares_its_title_spend_lines_scheme_and_demo_spend():
     assert TRANSPORT.title == "Transport and roads"
     assert TRANSPORT.spend_services == ("Highways and transport services",)
-    assert dict(TRANSPORT.report_card.domains) == {"roads": ("transport.roads_good", "transport.casualties"),
-                                                   "buses": ("transport.buses_on_time",)}
+    assert dict(TRANSPORT.report_card.domains) == {
+        "roads": ("transport.roads_good", "transport.casualties"),
+        "buses": ("transport.buses_on_time",),
+    }
     assert TRANSPORT.report_card.weighted_domains == ("roads", "buses")
     assert TRANSPORT.demo.per_head == 95.0
     # one spend line may be given as a string; the rest default to "none declared"
@@ -112,9 +129,14 @@ def test_an_invalid_sector_names_every_problem_and_the_fix():
         Sector(id="Road Safety", title=" ", spend_services=["A", "A"], report_card={"weights": {}}, demo=150.0)
     message = str(info.value)
     assert message.startswith("invalid sector 'Road Safety':")
-    for expected in ("id 'Road Safety' must be lower-case letters", "title must be a non-empty string",
-                     "spend_services names 'A' more than once", "report_card must be a ReportCardScheme or None, not dict",
-                     "demo must be a DemoSpend or None, not float", "Fix: correct the Sector(...) declaration"):
+    for expected in (
+        "id 'Road Safety' must be lower-case letters",
+        "title must be a non-empty string",
+        "spend_services names 'A' more than once",
+        "report_card must be a ReportCardScheme or None, not dict",
+        "demo must be a DemoSpend or None, not float",
+        "Fix: correct the Sector(...) declaration",
+    ):
         assert expected in message, expected
     with pytest.raises(PluginError, match="spend_services must be the service lines' names"):
         Sector(id="parks", title="Parks", spend_services=[1, 2])
@@ -133,8 +155,10 @@ def test_an_invalid_sector_names_every_problem_and_the_fix():
         ({"domains": {"a": "x"}, "cutpoints": {"A": 80, "B": 60}}, "each of A, B, C and D"),
         ({"domains": {"a": "x"}, "extra_credit": "b", "extra_credit_max": 5}, "extra_credit 'b' must be one of the domains"),
         ({"domains": {"a": "x", "b": "y"}, "extra_credit": "b"}, "earns nothing with extra_credit_max=0"),
-        ({"domains": {"a": "x", "b": "y"}, "weights": {"a": 1, "b": 1}, "extra_credit": "b", "extra_credit_max": 5},
-         "weights name 'b', which is not a weighted domain"),
+        (
+            {"domains": {"a": "x", "b": "y"}, "weights": {"a": 1, "b": 1}, "extra_credit": "b", "extra_credit_max": 5},
+            "weights name 'b', which is not a weighted domain",
+        ),
         ({"domains": {"a": "x"}, "extra_credit": "a", "extra_credit_max": 5}, "at least one domain must be weighted"),
         ({"domains": {"a": "x"}, "peer_weight": 1.5}, "peer_weight 1.5 must lie between 0 and 1"),
         ({"domains": {"a": "x"}, "polarity": {"x": "up"}}, "each direction must be one of"),
@@ -154,9 +178,15 @@ def test_a_scheme_is_read_only_and_hashable():
     with pytest.raises(TypeError):
         scheme.domains["c"] = ("w",)  # type: ignore[index]
     assert hash(scheme) == hash(ReportCardScheme(domains={"a": "x", "b": ["y", "z"]}))
-    assert hash(TRANSPORT) == hash(Sector(id="transport", title="Transport and roads",
-                                          spend_services=("Highways and transport services",),
-                                          report_card=TRANSPORT.report_card, demo=TRANSPORT.demo))
+    assert hash(TRANSPORT) == hash(
+        Sector(
+            id="transport",
+            title="Transport and roads",
+            spend_services=("Highways and transport services",),
+            report_card=TRANSPORT.report_card,
+            demo=TRANSPORT.demo,
+        )
+    )
 
 
 def test_an_invalid_demo_spend_is_refused():
@@ -184,8 +214,11 @@ def test_the_registry_collects_sectors_in_order_of_id_through_pluggy(monkeypatch
 
 def test_a_sector_two_plugins_declare_is_used_by_neither_and_the_warning_names_both():
     reg = registry(Declares(TRANSPORT, Sector(id="zoos", title="Zoos")), Declares(Sector(id="transport", title="Roads")))
-    with pytest.warns(PluginWarning, match=r"sector 'transport' is registered by plugin 'plugin0' \(in-process\) and "
-                                           r"plugin 'plugin1' \(in-process\); neither of them is used"):
+    with pytest.warns(
+        PluginWarning,
+        match=r"sector 'transport' is registered by plugin 'plugin0' \(in-process\) and "
+        r"plugin 'plugin1' \(in-process\); neither of them is used",
+    ):
         sectors = reg.sectors()
     assert list(sectors) == ["zoos"]  # the other declaration of the clashing plugin stays
     assert {i.name: i.status for i in reg.plugins()} == {"plugin0": "conflict", "plugin1": "conflict"}
@@ -198,10 +231,15 @@ def test_a_sector_two_plugins_declare_is_used_by_neither_and_the_warning_names_b
 
 
 def test_a_spend_line_two_sectors_declare_is_renamed_to_neither():
-    reg = registry(Declares(Sector(id="roads", title="Roads", spend_services=("Highways", "Car parks"))),
-                   Declares(Sector(id="transport", title="Transport", spend_services=("Highways",))))
-    with pytest.warns(PluginWarning, match=r"spend service line 'Highways' is declared by sector 'roads' \(plugin 'plugin0' "
-                                           r"\(in-process\)\) and sector 'transport' \(plugin 'plugin1' \(in-process\)\)"):
+    reg = registry(
+        Declares(Sector(id="roads", title="Roads", spend_services=("Highways", "Car parks"))),
+        Declares(Sector(id="transport", title="Transport", spend_services=("Highways",))),
+    )
+    with pytest.warns(
+        PluginWarning,
+        match=r"spend service line 'Highways' is declared by sector 'roads' \(plugin 'plugin0' "
+        r"\(in-process\)\) and sector 'transport' \(plugin 'plugin1' \(in-process\)\)",
+    ):
         assert reg.spend_services() == {"Car parks": "roads"}
     assert list(reg.sectors()) == ["roads", "transport"]  # the sectors themselves still work
     assert {i.name: i.status for i in reg.plugins()} == {"plugin0": "conflict", "plugin1": "conflict"}
@@ -209,8 +247,10 @@ def test_a_spend_line_two_sectors_declare_is_renamed_to_neither():
 
 @pytest.mark.parametrize(
     ("registered", "expected"),
-    [(lambda register: register("transport"), "register() expects a Sector (publicservices.plugin_api.Sector), got str"),
-     (lambda register: (register(TRANSPORT), register(TRANSPORT)), "sector 'transport' is registered twice by this plugin")],
+    [
+        (lambda register: register("transport"), "register() expects a Sector (publicservices.plugin_api.Sector), got str"),
+        (lambda register: (register(TRANSPORT), register(TRANSPORT)), "sector 'transport' is registered twice by this plugin"),
+    ],
     ids=["not-a-sector", "twice"],
 )
 def test_registering_a_non_sector_or_a_sector_twice_disables_the_plugin(registered, expected):
@@ -224,7 +264,9 @@ def test_registering_a_non_sector_or_a_sector_twice_disables_the_plugin(register
             register(indicator("transport.roads_good"))
 
     reg = registry(Faulty(), Declares(Sector(id="zoos", title="Zoos")))
-    with pytest.warns(PluginWarning, match=re.escape(f"plugin 'plugin0' (in-process) is disabled: publicservices_sectors: {expected}")):
+    with pytest.warns(
+        PluginWarning, match=re.escape(f"plugin 'plugin0' (in-process) is disabled: publicservices_sectors: {expected}")
+    ):
         assert list(reg.sectors()) == ["zoos"]
     assert reg.indicators() == {}  # everything a disabled plugin registered is withdrawn
     if "twice" in expected:  # it was registered before the plugin broke: asking for it names the plugin
@@ -234,20 +276,26 @@ def test_registering_a_non_sector_or_a_sector_twice_disables_the_plugin(register
 
 def test_a_plugin_cannot_shadow_a_builtin_sector(tmp_path, monkeypatch):
     module = f"builtin_sector_{abs(hash(str(tmp_path))) % 10**8}"
-    (tmp_path / f"{module}.py").write_text(textwrap.dedent("""
+    (tmp_path / f"{module}.py").write_text(
+        textwrap.dedent("""
         from publicservices.plugin_api import Sector, hookimpl
 
         @hookimpl
         def publicservices_sectors(register):
             register(Sector(id="core_sector", title="Built in"))
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr("publicservices.plugins.DEFAULT_PLUGINS", (*DEFAULT_PLUGINS, module))
     try:
         reg = PluginRegistry(entry_points=False)
         reg.register(Declares(Sector(id="core_sector", title="Mine")), name="shadow")
-        with pytest.warns(PluginWarning, match=f"plugin 'shadow'.*registers sector 'core_sector', which built-in plugin "
-                                               f"'{module}' provides; the built-in sector is used"):
+        with pytest.warns(
+            PluginWarning,
+            match=f"plugin 'shadow'.*registers sector 'core_sector', which built-in plugin "
+            f"'{module}' provides; the built-in sector is used",
+        ):
             assert reg.sectors()["core_sector"].title == "Built in"
         assert {i.name: i.status for i in reg.plugins()}["shadow"] == "conflict"
     finally:
@@ -273,14 +321,17 @@ def test_a_third_party_sector_gets_its_own_demo_spend_not_default_figures():
     assert generic.spend_parameters["transport"] == DEFAULT_SPEND != TRANSPORT.demo
     assert dataset.spend.equals(own.spend) and not dataset.spend.equals(generic.spend)
     # spend per head in 2014/15 is about what the plugin declared (95), not the generic 150
-    first = dataset.spend.filter(pl.col("period") == "2014/15").join(dataset.areas.select("area_code", "population"), on="area_code")
+    first = dataset.spend.filter(pl.col("period") == "2014/15").join(
+        dataset.areas.select("area_code", "population"), on="area_code"
+    )
     per_head = (first["spend"] / first["population"]).to_numpy()
     assert 80 < float(np.exp(np.log(per_head).mean())) < 110
 
 
 def test_a_sector_without_demo_spend_gets_the_generic_figures():
-    plugin = sector_plugin(Sector(id="parks", title="Parks"), [indicator("parks.green")],
-                           models={"parks.green": Model(baseline=60.0)})
+    plugin = sector_plugin(
+        Sector(id="parks", title="Parks"), [indicator("parks.green")], models={"parks.green": Model(baseline=60.0)}
+    )
     dataset = ps.demo(seed=0, registry=registry(plugin))
     assert dataset.spend.equals(DemoNation(0, services=["parks"], spend={}).spend)
 
@@ -309,10 +360,12 @@ def test_spend_lines_are_renamed_only_to_sectors_that_declare_them(current):
 def test_grade_areas_grades_a_sector_on_its_plugins_scheme(current):
     rng = np.random.default_rng(4)
     codes = [f"E0600000{i}" for i in range(10)]
-    values = pl.concat([
-        pl.DataFrame({"indicator_id": ind.id, "area_code": codes, "period": "2023/24", "value": rng.uniform(10, 90, 10)})
-        for ind in TRANSPORT_INDICATORS
-    ])
+    values = pl.concat(
+        [
+            pl.DataFrame({"indicator_id": ind.id, "area_code": codes, "period": "2023/24", "value": rng.uniform(10, 90, 10)})
+            for ind in TRANSPORT_INDICATORS
+        ]
+    )
     data = ps.Dataset(values, indicators={i.id: i for i in TRANSPORT_INDICATORS})
     current(registry(transport_plugin()))
     result = ps.grade_areas(data, sector="transport", n_sims=0)
@@ -335,8 +388,13 @@ def test_sector_plugin_implements_only_the_hooks_it_has_something_for():
     plugin = transport_plugin()
     assert set(plugin.hooks) == {"publicservices_sectors", "publicservices_indicators", "publicservices_demo_data"}
     reader = ps.Reader(name="transport-counts", description="d", sniff=lambda cols: "bus_id" in cols, read=lambda p: None)
-    full = sector_plugin(TRANSPORT, TRANSPORT_INDICATORS, models=TRANSPORT_MODELS, readers=[reader],
-                         els={"Bus punctuality": "transport.buses_on_time"})
+    full = sector_plugin(
+        TRANSPORT,
+        TRANSPORT_INDICATORS,
+        models=TRANSPORT_MODELS,
+        readers=[reader],
+        els={"Bus punctuality": "transport.buses_on_time"},
+    )
     assert full.reader_names == ["transport-counts", "transport-els"]
     reg = registry(full, defaults=True)
     assert {"transport-counts", "transport-els"} <= set(reg.readers())
@@ -355,13 +413,23 @@ def test_sector_plugin_puts_its_hooks_in_a_module_namespace():
 
 def test_sector_plugin_refuses_an_inconsistent_declaration():
     with pytest.raises(PluginError) as info:
-        sector_plugin(TRANSPORT, [*TRANSPORT_INDICATORS, indicator("zoos.visitors"), TRANSPORT_INDICATORS[0]],
-                      models={"transport.nothing": Model(baseline=1.0)}, generate=lambda nation: None,
-                      els={"Zoo visitors": "zoos.visitors"})
+        sector_plugin(
+            TRANSPORT,
+            [*TRANSPORT_INDICATORS, indicator("zoos.visitors"), TRANSPORT_INDICATORS[0]],
+            models={"transport.nothing": Model(baseline=1.0)},
+            generate=lambda nation: None,
+            els={"Zoo visitors": "zoos.visitors"},
+        )
     message = str(info.value)
-    for expected in ("invalid sector plugin 'transport'", "indicator 'zoos.visitors' is of sector 'zoos', not 'transport'",
-                     "indicator 'transport.roads_good' is given twice", "models name 'transport.nothing'",
-                     "models= (simulated with", "els maps onto 'zoos.visitors'", "Fix: correct the sector_plugin(...)"):
+    for expected in (
+        "invalid sector plugin 'transport'",
+        "indicator 'zoos.visitors' is of sector 'zoos', not 'transport'",
+        "indicator 'transport.roads_good' is given twice",
+        "models name 'transport.nothing'",
+        "models= (simulated with",
+        "els maps onto 'zoos.visitors'",
+        "Fix: correct the sector_plugin(...)",
+    ):
         assert expected in message, expected
     with pytest.raises(PluginError, match="needs a Sector first"):
         sector_plugin("transport")  # type: ignore[arg-type]
@@ -372,8 +440,10 @@ def test_the_plugin_api_is_light_and_every_name_resolves():
 
     for name in api.__all__:
         assert getattr(api, name) is not None, name
-    code = ("import sys\nimport publicservices.plugin_api\nfrom publicservices.plugin_api import Sector, Indicator, Model, Reader\n"
-            "print(sorted(m for m in ('polars', 'numpy', 'scipy', 'altair') if m in sys.modules))")
+    code = (
+        "import sys\nimport publicservices.plugin_api\nfrom publicservices.plugin_api import Sector, Indicator, Model, Reader\n"
+        "print(sorted(m for m in ('polars', 'numpy', 'scipy', 'altair') if m in sys.modules))"
+    )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
@@ -401,13 +471,20 @@ def test_the_core_names_no_sector_outside_docstrings():
     for path in sorted(SRC.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         docstrings = {
-            id(node.body[0].value) for node in ast.walk(tree)
-            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body
-            and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
         }
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
-                    and _names_a_sector(node.value)):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+                and _names_a_sector(node.value)
+            ):
                 found.setdefault(path.relative_to(SRC).as_posix(), set()).add(node.value)
     unexpected = {p: v - ALLOWED.get(p, set()) for p, v in found.items() if v - ALLOWED.get(p, set())}
     assert not unexpected, f"the core names sectors {unexpected}: take them from the registered Sector declarations"

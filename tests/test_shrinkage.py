@@ -13,8 +13,9 @@ from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
 from publicservices.stats import dersimonian_laird, shrink
 
-PROP = Indicator(id="health.uptake", title="Uptake", sector="health", measure="proportion", multiplier=100,
-                 polarity="higher_is_better")
+PROP = Indicator(
+    id="health.uptake", title="Uptake", sector="health", measure="proportion", multiplier=100, polarity="higher_is_better"
+)
 
 
 def beta_binomial_data(seed, k=400, a=20.0, b=60.0):
@@ -49,8 +50,9 @@ def test_beta_binomial_ml_matches_scipy_likelihood_maximum():
     def nll(t):
         return -stats.betabinom.logpmf(x, n, np.exp(t[0]), np.exp(t[1])).sum()
 
-    ref = optimize.minimize(nll, [np.log(5.0), np.log(5.0)], method="Nelder-Mead",
-                            options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 4000})
+    ref = optimize.minimize(
+        nll, [np.log(5.0), np.log(5.0)], method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 4000}
+    )
     assert a == pytest.approx(np.exp(ref.x[0]), rel=1e-3)
     assert b == pytest.approx(np.exp(ref.x[1]), rel=1e-3)
     # posterior: Beta(a + x, b + n - x)
@@ -70,8 +72,7 @@ def test_poisson_gamma_ml_matches_negative_binomial_likelihood_maximum():
         aa, bb = np.exp(t)
         return -stats.nbinom.logpmf(o, aa, bb / (bb + e)).sum()
 
-    ref = optimize.minimize(nll, [0.0, 0.0], method="Nelder-Mead",
-                            options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 4000})
+    ref = optimize.minimize(nll, [0.0, 0.0], method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 4000})
     assert a == pytest.approx(np.exp(ref.x[0]), rel=1e-3)
     assert b == pytest.approx(np.exp(ref.x[1]), rel=1e-3)
     np.testing.assert_allclose(out["value"].to_numpy(), (a + o) / (b + e), rtol=1e-9)
@@ -100,8 +101,7 @@ def test_dersimonian_laird_matches_direct_loop(pairs):
 
 
 def test_normal_posterior_formula():
-    df = pl.DataFrame({"area_code": list("ABCDE"), "value": [10.0, 20.0, 30.0, 45.0, 12.0],
-                       "se": [2.0, 5.0, 1.0, 8.0, 3.0]})
+    df = pl.DataFrame({"area_code": list("ABCDE"), "value": [10.0, 20.0, 30.0, 45.0, 12.0], "se": [2.0, 5.0, 1.0, 8.0, 3.0]})
     out = shrink(df, measure="mean", estimator="ml")  # plug-in: DerSimonian-Laird tau^2
     mu, tau2 = direct_dl(df["value"].to_list(), df["se"].to_list())
     s2 = df["se"].to_numpy() ** 2
@@ -110,8 +110,9 @@ def test_normal_posterior_formula():
     np.testing.assert_allclose(out["posterior_sd"].to_numpy(), np.sqrt(b * s2), rtol=1e-9)
     np.testing.assert_allclose(out["shrinkage"].to_numpy(), 1 - b, rtol=1e-9)
     # lower_ci/upper_ci are read as 95% limits when se is absent
-    ci = df.with_columns(lower_ci=pl.col("value") - 1.959963984540054 * pl.col("se"),
-                         upper_ci=pl.col("value") + 1.959963984540054 * pl.col("se")).drop("se")
+    ci = df.with_columns(
+        lower_ci=pl.col("value") - 1.959963984540054 * pl.col("se"), upper_ci=pl.col("value") + 1.959963984540054 * pl.col("se")
+    ).drop("se")
     np.testing.assert_allclose(shrink(ci, measure="mean", estimator="ml")["value"].to_numpy(), out["value"].to_numpy(), rtol=1e-9)
 
 
@@ -251,8 +252,7 @@ def test_eight_schools_worked_values():
     # Rubin's eight schools (Gelman et al., BDA 3rd ed., 5.5) under the uniform shrinkage prior
     # (values checked by direct integration above; BDA's uniform prior on tau gives school A a
     # posterior of about 10 with 95% interval -2 to 31, close to these)
-    out = shrink(pl.DataFrame({"school": list("ABCDEFGH"), "value": EIGHT_SCHOOLS[0], "se": EIGHT_SCHOOLS[1]}),
-                 measure="mean")
+    out = shrink(pl.DataFrame({"school": list("ABCDEFGH"), "value": EIGHT_SCHOOLS[0], "se": EIGHT_SCHOOLS[1]}), measure="mean")
     a = out.row(0, named=True)
     assert (a["value"], a["lower_95"], a["upper_95"]) == pytest.approx((11.50, -2.47, 29.95), abs=0.01)
     assert round(out["prior_mean"][0], 2) == 7.95
@@ -365,8 +365,9 @@ def test_beta_binomial_full_bayes_properties(pairs):
 
 
 # ---------------------------------------------------------------- standard errors: never silently null (defect 6)
-DSR = Indicator(id="health.cvd", title="CVD mortality", sector="health", measure="dsr", multiplier=100_000,
-                polarity="lower_is_better")
+DSR = Indicator(
+    id="health.cvd", title="CVD mortality", sector="health", measure="dsr", multiplier=100_000, polarity="lower_is_better"
+)
 
 
 def test_dsr_with_counts_but_no_interval_derives_the_standard_error():
@@ -374,9 +375,18 @@ def test_dsr_with_counts_but_no_interval_derives_the_standard_error():
     deaths = rng.integers(20, 400, 40).astype(float)
     pop = rng.integers(100_000, 900_000, 40).astype(float)
     value = deaths / pop * 100_000 * rng.uniform(0.8, 1.2, 40)
-    df = pl.DataFrame({"indicator_id": "health.cvd", "area_code": [f"E{i:02d}" for i in range(40)], "numerator": deaths,
-                       "denominator": pop, "value": value, "lower_ci": [None] * 40, "upper_ci": [None] * 40},
-                      schema_overrides={"lower_ci": pl.Float64, "upper_ci": pl.Float64})
+    df = pl.DataFrame(
+        {
+            "indicator_id": "health.cvd",
+            "area_code": [f"E{i:02d}" for i in range(40)],
+            "numerator": deaths,
+            "denominator": pop,
+            "value": value,
+            "lower_ci": [None] * 40,
+            "upper_ci": [None] * 40,
+        },
+        schema_overrides={"lower_ci": pl.Float64, "upper_ci": pl.Float64},
+    )
     out = shrink(df, DSR)
     assert out["value"].null_count() == 0  # was 40 of 40 null
     # Dobson: var(DSR) = DSR^2 / O, the same answer as giving se = value / sqrt(O) explicitly
@@ -393,8 +403,16 @@ def test_demo_dsr_indicator_is_shrunk_not_nulled():
 
 
 def test_a_value_without_any_standard_error_is_named_not_nulled():
-    df = pl.DataFrame({"indicator_id": "health.cvd", "area_code": ["A", "B", "C"], "period": "2023",
-                       "numerator": [50.0, None, 80.0], "denominator": [1e5, 1e5, 1e5], "value": [40.0, 30.0, 55.0]})
+    df = pl.DataFrame(
+        {
+            "indicator_id": "health.cvd",
+            "area_code": ["A", "B", "C"],
+            "period": "2023",
+            "numerator": [50.0, None, 80.0],
+            "denominator": [1e5, 1e5, 1e5],
+            "value": [40.0, 30.0, 55.0],
+        }
+    )
     with pytest.raises(DataError) as err:
         shrink(df, DSR)
     message = str(err.value)

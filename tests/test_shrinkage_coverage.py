@@ -38,8 +38,9 @@ FLOOR = 0.90
 
 def frame(values: dict[str, np.ndarray]) -> pl.DataFrame:
     rep = np.repeat(np.arange(REPLICATES), K)
-    return pl.DataFrame({"period": [f"r{r:03d}" for r in rep], "area_code": np.tile(np.arange(K), REPLICATES).astype(str),
-                         **values})
+    return pl.DataFrame(
+        {"period": [f"r{r:03d}" for r in rep], "area_code": np.tile(np.arange(K), REPLICATES).astype(str), **values}
+    )
 
 
 def coverage(out: pl.DataFrame, truth: np.ndarray, scale: float = 1.0) -> float:

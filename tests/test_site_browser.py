@@ -35,9 +35,22 @@ from publicservices.site.sample import sample_dataset
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 AXE_VERSION = "4.10.3"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--disable-extensions",
-         "--disable-default-apps", "--no-default-browser-check", "--mute-audio", "--remote-debugging-pipe"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--no-default-browser-check",
+    "--mute-audio",
+    "--remote-debugging-pipe",
+]
 
 
 def chromium_binary() -> str | None:
@@ -60,8 +73,14 @@ class Chrome:
             os.dup2(a, 3)
             os.dup2(b, 4)
 
-        self.proc = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"], preexec_fn=wire,
-                                     pass_fds=(3, 4), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [binary, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
+            preexec_fn=wire,
+            pass_fds=(3, 4),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(to_child)
         os.close(to_parent)
         self.writer = os.fdopen(from_parent, "wb", buffering=0)
@@ -90,7 +109,9 @@ class Chrome:
                 else:
                     self.events.put(message)
 
-    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None, timeout: float = 60) -> dict[str, Any]:
+    def send(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None, timeout: float = 60
+    ) -> dict[str, Any]:
         self.counter += 1
         ident = self.counter
         message: dict[str, Any] = {"id": ident, "method": method, "params": params or {}}
@@ -113,7 +134,9 @@ class Chrome:
         return self.send(method, params, session=self.session, timeout=timeout)
 
     def evaluate(self, expression: str, *, wait: bool = False, timeout: float = 60) -> Any:
-        result = self.page("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": wait}, timeout=timeout)
+        result = self.page(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": wait}, timeout=timeout
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(json.dumps(result["exceptionDetails"])[:800])
         return result["result"].get("value")
@@ -177,10 +200,12 @@ def requests_outside(events: list[dict[str, Any]], base: str) -> list[str]:
     return [u for u in urls if not u.startswith((base, "data:", "blob:", "about:"))]
 
 
-CHARTS_DONE = ("(document.querySelectorAll('figure.ps-chart').length === 0 || document.documentElement.getAttribute('data-ps-charts') === 'done')")
-CHARTS_STATE = ("[document.querySelectorAll('figure.ps-chart').length,"
-                " document.querySelectorAll('figure.ps-chart svg, figure.ps-chart canvas').length,"
-                " document.querySelectorAll('figure.ps-chart.ps-chart--failed').length]")
+CHARTS_DONE = "(document.querySelectorAll('figure.ps-chart').length === 0 || document.documentElement.getAttribute('data-ps-charts') === 'done')"
+CHARTS_STATE = (
+    "[document.querySelectorAll('figure.ps-chart').length,"
+    " document.querySelectorAll('figure.ps-chart svg, figure.ps-chart canvas').length,"
+    " document.querySelectorAll('figure.ps-chart.ps-chart--failed').length]"
+)
 
 
 class Server:
@@ -219,7 +244,14 @@ def demo(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     out = tmp_path_factory.mktemp("hostile") / "site"
-    publish(sample_dataset(n_areas=8, n_periods=2, names={"E06000001": "<script>alert(1)</script>", "E06000002": "Zed <img src=x onerror=alert(2)>"}), out)
+    publish(
+        sample_dataset(
+            n_areas=8,
+            n_periods=2,
+            names={"E06000001": "<script>alert(1)</script>", "E06000002": "Zed <img src=x onerror=alert(2)>"},
+        ),
+        out,
+    )
     server = Server(out)
     yield out, server.base
     server.close()
@@ -247,7 +279,9 @@ def test_indicator_page_draws_map_funnel_and_league(chrome, demo):
     site, base, _ = demo
     page = demo_pages(site)["indicator"]
     chrome.open(base + page, until=CHARTS_DONE)
-    keys = chrome.evaluate("Array.from(document.querySelectorAll('figure.ps-chart--drawn')).map(f => f.getAttribute('data-spec').split('/').pop())")
+    keys = chrome.evaluate(
+        "Array.from(document.querySelectorAll('figure.ps-chart--drawn')).map(f => f.getAttribute('data-spec').split('/').pop())"
+    )
     assert {"map", "funnel", "league", "trend"} <= set(keys), keys
     # the SVG is labelled for screen readers
     assert chrome.evaluate("document.querySelectorAll('figure.ps-chart .ps-chart__view[aria-label]').length") == len(keys)
@@ -319,8 +353,12 @@ def axe_source() -> str:
         npm = shutil.which("npm")
         require(npm is not None, "npm is not installed, so axe-core cannot be fetched")
         cache.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run([npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--no-save", f"axe-core@{AXE_VERSION}"],
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--no-save", f"axe-core@{AXE_VERSION}"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         require(done.returncode == 0 and script.exists(), f"npm could not install axe-core: {done.stderr[-300:]}")
     return script.read_text(encoding="utf-8")
 
@@ -331,9 +369,12 @@ def test_pages_pass_axe_with_no_serious_violations(chrome, demo, axe_source):
     for _kind, page in demo_pages(site).items():
         chrome.open(base + page, until=CHARTS_DONE)
         chrome.evaluate(axe_source)
-        result = chrome.evaluate("axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => "
-                                 "({id: v.id, impact: v.impact, nodes: v.nodes.length, target: v.nodes[0] && v.nodes[0].target.join(' ')})))",
-                                 wait=True, timeout=120)
+        result = chrome.evaluate(
+            "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => "
+            "({id: v.id, impact: v.impact, nodes: v.nodes.length, target: v.nodes[0] && v.nodes[0].target.join(' ')})))",
+            wait=True,
+            timeout=120,
+        )
         serious = [v for v in result if v["impact"] in ("serious", "critical")]
         report[page] = serious
     assert all(not v for v in report.values()), json.dumps(report, indent=1)

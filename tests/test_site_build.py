@@ -89,9 +89,22 @@ class _Links(HTMLParser):
 @pytest.mark.slow
 def test_site_has_every_kind_of_page(built):
     out, result, progress = built
-    for page in ["index.html", "indicators.html", "areas.html", "methodology.html", "downloads.html", "sectors/health.html",
-                 "sectors/schools.html", "value/health.html", "indicators/health.sample_screening.html", "areas/e06000004.html", "404.html",
-                 "search/search_index.js", "assets/ps/vega.js", MANIFEST]:
+    for page in [
+        "index.html",
+        "indicators.html",
+        "areas.html",
+        "methodology.html",
+        "downloads.html",
+        "sectors/health.html",
+        "sectors/schools.html",
+        "value/health.html",
+        "indicators/health.sample_screening.html",
+        "areas/e06000004.html",
+        "404.html",
+        "search/search_index.js",
+        "assets/ps/vega.js",
+        MANIFEST,
+    ]:
         assert (out / page).is_file(), page
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html") if p.name != "404.html")
     assert result.built and result.pages == len(written)  # every page counted is a page built, and no more
@@ -108,8 +121,10 @@ def test_site_has_every_kind_of_page(built):
     assert manifest["areas"] == 12
     # no section of the sample dropped, but the schools report card, which needs two indicators (the sample has one)
     dropped = [n for n in result.notes if "not shown" in n]
-    assert dropped == ["schools report cards: not shown (they need at least 2 indicators with a known direction compared "
-                       "within one set of areas; 1 found)."], dropped
+    assert dropped == [
+        "schools report cards: not shown (they need at least 2 indicators with a known direction compared "
+        "within one set of areas; 1 found)."
+    ], dropped
 
 
 @pytest.mark.slow
@@ -190,7 +205,7 @@ def test_chart_scripts_reference_files_that_exist(built):
 def test_navigation_lists_only_the_fixed_pages(built):
     out, _, _ = built
     text = (out / "areas/e06000004.html").read_text()
-    nav = text[text.index("md-nav--primary"):text.index("md-sidebar--secondary")]
+    nav = text[text.index("md-nav--primary") : text.index("md-sidebar--secondary")]
     links = re.findall(r'href="([^"]+)"', nav)
     assert not any("areas/" in link for link in links)
     assert not any("indicators/" in link for link in links)
@@ -283,7 +298,15 @@ def test_generate_only_writes_a_buildable_docs_tree(tmp_path):
     assert config["site_name"] == "Test &lt;site&gt;"
     assert config["theme"]["font"] is False and config["use_directory_urls"] is False
     assert [list(p)[0] for p in config["plugins"]] == ["search", "offline"]
-    assert [list(n)[0] for n in config["nav"]] == ["Home", "Sectors", "Value for money", "Indicators", "Areas", "Methodology", "Downloads"]
+    assert [list(n)[0] for n in config["nav"]] == [
+        "Home",
+        "Sectors",
+        "Value for money",
+        "Indicators",
+        "Areas",
+        "Methodology",
+        "Downloads",
+    ]
     assert (out / "docs/index.md").is_file() and (out / "docs/areas/e06000001.md").is_file()
     assert (out / MANIFEST).is_file()
     assert "mkdocs build" in result.summary()
@@ -303,8 +326,21 @@ def test_cli_publishes_a_dataset_folder(tmp_path):
 
     folder = sample_dataset(n_areas=5, n_periods=2).to_dir(tmp_path / "data")
     runner = CliRunner()
-    result = runner.invoke(cli, ["publish", str(folder), "--out", str(tmp_path / "out"), "--generate-only", "--quiet",
-                                 "--title", "My site", "--suppress-threshold", "0"])
+    result = runner.invoke(
+        cli,
+        [
+            "publish",
+            str(folder),
+            "--out",
+            str(tmp_path / "out"),
+            "--generate-only",
+            "--quiet",
+            "--title",
+            "My site",
+            "--suppress-threshold",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "pages" in result.output and "Data hash" in result.output
     assert json.loads((tmp_path / "out" / MANIFEST).read_text())["options"]["suppress_threshold"] == 0
@@ -320,8 +356,18 @@ def test_cli_publishes_a_data_file_through_the_readers(tmp_path):
     if "health.ae_4hr" not in known:
         pytest.skip("the health plugin is not installed")
     # A contract-layout CSV with a registered indicator, as a publisher would have it.
-    rows = [{"indicator_id": "health.ae_4hr", "area_code": f"E06{i:06d}", "area_name": f"Place {i}", "period": f"{y}/{(y + 1) % 100:02d}",
-             "numerator": 900.0 + 7 * i + y % 3, "denominator": 1000.0 + 5 * i} for i in range(1, 8) for y in (2021, 2022)]
+    rows = [
+        {
+            "indicator_id": "health.ae_4hr",
+            "area_code": f"E06{i:06d}",
+            "area_name": f"Place {i}",
+            "period": f"{y}/{(y + 1) % 100:02d}",
+            "numerator": 900.0 + 7 * i + y % 3,
+            "denominator": 1000.0 + 5 * i,
+        }
+        for i in range(1, 8)
+        for y in (2021, 2022)
+    ]
     path = tmp_path / "ae.csv"
     pl.DataFrame(rows).write_csv(path)
     result = CliRunner().invoke(cli, ["publish", str(path), "--out", str(tmp_path / "out"), "--generate-only", "-q"])
@@ -347,20 +393,27 @@ def test_cli_reports_errors_without_a_traceback(tmp_path):
 def test_breakdown_rows_leave_one_whole_population_series_per_indicator():
     from publicservices.site.model import _headline_rows
 
-    values = pl.DataFrame({
-        "indicator_id": ["h.a"] * 5 + ["h.b"] * 3,
-        "area_code": ["A", "A", "A", "B", "A", "A", "B", "C"],
-        "period": ["1"] * 8,
-        "sex": ["Persons", "Male", "Female", "Persons", "Persons", "Persons", "Persons", "Persons"],
-        "age": ["All ages", "All ages", "All ages", "All ages", "All ages", "40-74 yrs", "40-74 yrs", "40-74 yrs"],
-        "category": [None, None, None, None, "Most deprived decile", None, None, None],
-        "value": [1.0] * 8,
-    })
+    values = pl.DataFrame(
+        {
+            "indicator_id": ["h.a"] * 5 + ["h.b"] * 3,
+            "area_code": ["A", "A", "A", "B", "A", "A", "B", "C"],
+            "period": ["1"] * 8,
+            "sex": ["Persons", "Male", "Female", "Persons", "Persons", "Persons", "Persons", "Persons"],
+            "age": ["All ages", "All ages", "All ages", "All ages", "All ages", "40-74 yrs", "40-74 yrs", "40-74 yrs"],
+            "category": [None, None, None, None, "Most deprived decile", None, None, None],
+            "value": [1.0] * 8,
+        }
+    )
     kept, notes = _headline_rows(values)
     assert kept.columns == ["indicator_id", "area_code", "period", "value"]
     # h.a keeps its Persons/All ages rows (not the sexes, not the decile); h.b its only age band
     assert kept.sort("indicator_id", "area_code").select("indicator_id", "area_code").rows() == [
-        ("h.a", "A"), ("h.a", "B"), ("h.b", "A"), ("h.b", "B"), ("h.b", "C")]
+        ("h.a", "A"),
+        ("h.a", "B"),
+        ("h.b", "A"),
+        ("h.b", "B"),
+        ("h.b", "C"),
+    ]
     assert "3 breakdown rows" in notes[0]
 
 
@@ -369,10 +422,20 @@ def _square_geojson(codes: list[str]) -> dict:
     for i, code in enumerate(codes):
         x, y = i % 4, i // 4
         ring = [[x, y], [x + 1, y], [x + 1, y + 1], [x, y + 1], [x, y]]
-        features.append({"type": "Feature", "properties": {"areacd": code, "areanm": f"Boundary name {i}"},
-                         "geometry": {"type": "Polygon", "coordinates": [ring]}})
-    features.append({"type": "Feature", "properties": {"areacd": "E99999999", "areanm": "Not in the data"},
-                     "geometry": {"type": "Polygon", "coordinates": [[[9, 9], [10, 9], [10, 10], [9, 9]]]}})
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"areacd": code, "areanm": f"Boundary name {i}"},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
+    features.append(
+        {
+            "type": "Feature",
+            "properties": {"areacd": "E99999999", "areanm": "Not in the data"},
+            "geometry": {"type": "Polygon", "coordinates": [[[9, 9], [10, 9], [10, 10], [9, 9]]]},
+        }
+    )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -383,9 +446,14 @@ def test_boundaries_are_stored_once_and_name_unnamed_areas(tmp_path):
     codes = ds.areas.filter(pl.col("area_type") == "local authority").get_column("area_code").to_list()
     geo = tmp_path / "squares.geojson"
     geo.write_text(json.dumps(_square_geojson(codes)))
-    unnamed = Dataset(values=ds.values, areas=ds.areas.with_columns(
-        pl.when(pl.col("area_code") == codes[0]).then(None).otherwise(pl.col("area_name")).alias("area_name")),
-        spend=ds.spend, indicators=ds.indicators)
+    unnamed = Dataset(
+        values=ds.values,
+        areas=ds.areas.with_columns(
+            pl.when(pl.col("area_code") == codes[0]).then(None).otherwise(pl.col("area_name")).alias("area_name")
+        ),
+        spend=ds.spend,
+        indicators=ds.indicators,
+    )
     out = tmp_path / "gen"
     publish(unnamed, out, generate_only=True, boundaries=geo)
     docs = out / "docs"
@@ -405,13 +473,21 @@ def test_names_come_from_every_topojson_layer_and_the_mapped_one_wins():
     from publicservices.site.boundaries import cut_boundaries
 
     def layer(*features):
-        return {"type": "GeometryCollection", "geometries": [
-            {"type": "Polygon", "arcs": [[0]], "properties": {"areacd": code, "areanm": name}} for code, name in features]}
+        return {
+            "type": "GeometryCollection",
+            "geometries": [
+                {"type": "Polygon", "arcs": [[0]], "properties": {"areacd": code, "areanm": name}} for code, name in features
+            ],
+        }
 
-    topo = {"type": "Topology", "arcs": [[[0, 0], [1, 0], [1, 1], [0, 0]]], "objects": {
-        "utla": layer(("E06000001", "Hartlepool"), ("E10000002", "Buckinghamshire")),
-        "ltla": layer(("E07000117", "Burnley"), ("E06000001", "Hartlepool (district)")),
-    }}
+    topo = {
+        "type": "Topology",
+        "arcs": [[[0, 0], [1, 0], [1, 1], [0, 0]]],
+        "objects": {
+            "utla": layer(("E06000001", "Hartlepool"), ("E10000002", "Buckinghamshire")),
+            "ltla": layer(("E07000117", "Burnley"), ("E06000001", "Hartlepool (district)")),
+        },
+    }
     cut = cut_boundaries(topo, {"E06000001", "E07000117", "E38000001"}, "utla")
     assert cut.names == {"E06000001": "Hartlepool", "E07000117": "Burnley"}
     assert cut.matched == 1  # only the mapped layer is drawn

@@ -28,9 +28,14 @@ def test_no_hidden_cell_is_recovered_from_changes_or_values():
     assert hidden.height > 0, "the sample must plant small counts for this test to mean anything"
     # the attacker is even given the true denominators (they are often published elsewhere)
     multipliers = {i: ind.multiplier for i, ind in data.indicators.items()}
-    truth = data.values.select("indicator_id", "area_code", "period", pl.col("numerator").alias("true_numerator"),
-                               pl.col("denominator").alias("true_denominator"),
-                               pl.col("indicator_id").replace_strict(multipliers).alias("multiplier"))
+    truth = data.values.select(
+        "indicator_id",
+        "area_code",
+        "period",
+        pl.col("numerator").alias("true_numerator"),
+        pl.col("denominator").alias("true_denominator"),
+        pl.col("indicator_id").replace_strict(multipliers).alias("multiplier"),
+    )
     ordered = results.sort("indicator_id", "area_code", "period_start").with_columns(
         pl.col("value").shift(-1).over("indicator_id", "area_code").alias("next_value"),
         pl.col("yoy_change").shift(-1).over("indicator_id", "area_code").alias("next_change"),
@@ -52,9 +57,11 @@ def test_no_published_count_or_complement_is_small():
     measures = {cid: ind.measure for cid, ind in model.indicators.items()}
     shown = shown.with_columns(pl.col("indicator_id").replace_strict(measures).alias("measure"))
     small = shown.filter((pl.col("numerator") > 0) & (pl.col("numerator") < THRESHOLD) & (pl.col("measure") != "mean"))
-    complement = shown.filter((pl.col("measure") == "proportion")
-                              & (pl.col("denominator") - pl.col("numerator") > 0)
-                              & (pl.col("denominator") - pl.col("numerator") < THRESHOLD))
+    complement = shown.filter(
+        (pl.col("measure") == "proportion")
+        & (pl.col("denominator") - pl.col("numerator") > 0)
+        & (pl.col("denominator") - pl.col("numerator") < THRESHOLD)
+    )
     assert small.height == 0 and complement.height == 0
 
 
@@ -66,8 +73,9 @@ def test_a_county_minus_its_visible_districts_reveals_no_hidden_district():
     from publicservices.dataset import Dataset
     from publicservices.indicators import Indicator
 
-    ind = Indicator(id="health.screen", title="Screening", sector="health", measure="proportion", multiplier=100,
-                    polarity="higher_is_better")
+    ind = Indicator(
+        id="health.screen", title="Screening", sector="health", measure="proportion", multiplier=100, polarity="higher_is_better"
+    )
     lancashire = [f"E070001{n}" for n in range(17, 29)]  # the twelve Lancashire districts
     unitaries = ["E06000008", "E06000009", "E08000003", "E08000012"]
     rng = np.random.default_rng(7)
@@ -79,8 +87,15 @@ def test_a_county_minus_its_visible_districts_reveals_no_hidden_district():
     num["E10000017"], den["E10000017"] = sum(num[c] for c in lancashire), sum(den[c] for c in lancashire)
     codes = [*den, "E92000001"]
     num["E92000001"], den["E92000001"] = sum(num.values()), sum(den.values())
-    values = pl.DataFrame({"indicator_id": "health.screen", "area_code": codes, "period": "2023",
-                           "numerator": [num[c] for c in codes], "denominator": [den[c] for c in codes]})
+    values = pl.DataFrame(
+        {
+            "indicator_id": "health.screen",
+            "area_code": codes,
+            "period": "2023",
+            "numerator": [num[c] for c in codes],
+            "denominator": [den[c] for c in codes],
+        }
+    )
     model = build_model(Dataset(values, indicators=[ind]), suppress_threshold=THRESHOLD)
     rows = model.results.filter(pl.col("period") == "2023")
     shown = dict(rows.filter(pl.col("suppressed").is_null()).select("area_code", "numerator").unique().iter_rows())

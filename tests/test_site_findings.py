@@ -24,8 +24,9 @@ def test_improvers_are_a_subset_of_the_naive_list_and_pass_benjamini_hochberg():
     keys = ["indicator_id", "area_code"]
     assert set(controlled.select(keys).rows()) <= set(naive.select(keys).rows())
     # recompute BH by hand over every tested change
-    rows = model.latest_rows().filter(pl.col("indicator_id").str.starts_with("health"), pl.col("yoy_change").is_not_null(),
-                                      pl.col("yoy_lower_95").is_not_null())
+    rows = model.latest_rows().filter(
+        pl.col("indicator_id").str.starts_with("health"), pl.col("yoy_change").is_not_null(), pl.col("yoy_lower_95").is_not_null()
+    )
     se = (rows["yoy_upper_95"] - rows["yoy_lower_95"]).to_numpy() / (2 * 1.959963984540054)
     p = 2 * ndtr(-np.abs(rows["yoy_change"].to_numpy() / se))
     p = p[np.isfinite(p)]
@@ -39,8 +40,10 @@ def test_no_improver_without_a_real_change():
     # a nation whose second period repeats the first exactly: nothing improved
     data = sample_dataset(n_areas=60, n_periods=2, seed=4)
     first = data.values.filter(pl.col("period") == data.periods[0])
-    second = first.with_columns(pl.lit(data.periods[1]).alias("period"),
-                                pl.lit(data.values.filter(pl.col("period") == data.periods[1])["period_start"][0]).alias("period_start"))
+    second = first.with_columns(
+        pl.lit(data.periods[1]).alias("period"),
+        pl.lit(data.values.filter(pl.col("period") == data.periods[1])["period_start"][0]).alias("period_start"),
+    )
     flat = type(data)(pl.concat([first, second]), data.areas, data.spend, data.indicators)
     model = build_model(flat, suppress_threshold=0)
     assert all(model.improvers(s).height == 0 for s in model.sectors)

@@ -47,7 +47,9 @@ def test_generated_docs_tree_matches_the_golden_files(tmp_path):
             (GOLDEN / name).write_text(text, encoding="utf-8")
     for name, text in current.items():
         expected = (GOLDEN / name).read_text(encoding="utf-8")
-        assert text == expected, f"{name} differs from tests/golden/site/{name}; regenerate with PUBLICSERVICES_UPDATE_GOLDEN=1 if intended"
+        assert text == expected, (
+            f"{name} differs from tests/golden/site/{name}; regenerate with PUBLICSERVICES_UPDATE_GOLDEN=1 if intended"
+        )
 
 
 def test_golden_tree_keeps_area_and_indicator_pages_out_of_the_navigation():

@@ -24,8 +24,9 @@ FINGERTIPS = "health_fingertips_northwest_sample.csv"
 CVD = "health_preventable_cvd_mortality.csv"
 PAGE_LIMIT = 300 * 1024
 # Code on a public page: keyword arguments, command-line options, calls, imports, fenced code.
-CODE = re.compile(r"\b[A-Za-z_][\w.]*=(?!=)|(?<![\w-])--[a-z][\w-]*|\b[A-Za-z_][\w.]*\(\)|^\s*(import|from) \w|```|\bpl\.col\b",
-                  re.MULTILINE)
+CODE = re.compile(
+    r"\b[A-Za-z_][\w.]*=(?!=)|(?<![\w-])--[a-z][\w-]*|\b[A-Za-z_][\w.]*\(\)|^\s*(import|from) \w|```|\bpl\.col\b", re.MULTILINE
+)
 NUMBER = r"(-?[\d,]*\d(?:\.\d+)?)"
 
 
@@ -98,7 +99,9 @@ def test_gcse_page_lists_every_compared_area_sorted_by_value(gcse):
     rows = all_areas_table(page)
     head, body = rows[0], rows[1:]
     assert head == ["Position", "Area", "Code", "Value", "Fifth of areas by value"]
-    compared = pl.read_csv(gcse / "data/indicators/schools.gcse_english_maths.csv", infer_schema=False)  # every area of the period
+    compared = pl.read_csv(
+        gcse / "data/indicators/schools.gcse_english_maths.csv", infer_schema=False
+    )  # every area of the period
     assert len(body) == compared.height > 100  # every compared area, none left out
     assert sorted(r[2] for r in body) == sorted(compared.get_column("area_code").to_list())
     valued = [r for r in body if r[0] != "–"]
@@ -158,7 +161,10 @@ def test_value_cells_give_the_reason_or_mark_low_reliability():
     assert value_text({"value": 12.5, "status": None}) == "12.5"
     assert value_text({"value": None, "suppressed": "hidden"}) == "suppressed"
     assert value_text({"value": None}) == "–"
-    assert comparison_text({"value": 3.0, "lower_95": None, "comparison_95": "not compared", "quintile_label": "Best"}) == "Best fifth"
+    assert (
+        comparison_text({"value": 3.0, "lower_95": None, "comparison_95": "not compared", "quintile_label": "Best"})
+        == "Best fifth"
+    )
     assert comparison_text({"value": 3.0, "lower_95": 2.0, "comparison_95": "worse", "quintile_label": "Best"}) == "worse"
 
 
@@ -209,11 +215,18 @@ def test_percentage_changes_on_a_real_site_read_as_points(fingertips):
 
 
 def test_public_text_rewrites_code_and_demo_clauses():
-    advice = ("Units vary 3.9 times as much as chance alone would make them (φ = 3.94); "
-              "consider overdispersed limits (overdispersion='multiplicative' or 'additive').")
+    advice = (
+        "Units vary 3.9 times as much as chance alone would make them (φ = 3.94); "
+        "consider overdispersed limits (overdispersion='multiplicative' or 'additive')."
+    )
     assert public_text(advice) == OVERDISPERSED
-    assert public_text("The file has no area names (codes only); names can come from the ONS TopoJSON boundaries: "
-                       "area_names= when reading, --boundaries when publishing.") == "The file has no area names (codes only)."
+    assert (
+        public_text(
+            "The file has no area names (codes only); names can come from the ONS TopoJSON boundaries: "
+            "area_names= when reading, --boundaries when publishing."
+        )
+        == "The file has no area names (codes only)."
+    )
     assert public_text("Of 36 units around the benchmark") == "Of 36 areas around the benchmark"
     assert public_text("the median interval spans 1 places.") == "the median interval spans 1 place."
     text = "Directly standardised. Published as 3-year pooled rates; the demo simulates single years."
@@ -226,8 +239,13 @@ def test_value_for_money_without_populations_says_why(tmp_path):
     from publicservices.site.sample import sample_dataset
 
     ds = sample_dataset(n_areas=12, n_periods=2)
-    blind = Dataset(ds.values, ds.areas.with_columns(pl.lit(None, pl.Float64).alias("population")), ds.spend,
-                    list(ds.indicators.values()), metadata=ds.metadata)
+    blind = Dataset(
+        ds.values,
+        ds.areas.with_columns(pl.lit(None, pl.Float64).alias("population")),
+        ds.spend,
+        list(ds.indicators.values()),
+        metadata=ds.metadata,
+    )
     publish(blind, tmp_path / "site", generate_only=True)
     for page in sorted((tmp_path / "site/docs/indicators").glob("*.md")):
         text = text_of(page)
@@ -263,16 +281,26 @@ def check_one_benchmark(docs: Path) -> int:
         funnel = specs.get(f"indicators/{page.stem}/funnel")
         if funnel is not None:  # the centre line is drawn at the page's benchmark
             rules = re.findall(r'\{"benchmark": (-?[\d.e+-]+)\}', json.dumps(funnel))
-            assert rules and all(abs(float(r) - stated) <= 0.0051 * max(1.0, abs(stated)) for r in rules), (page.name, rules, stated)
+            assert rules and all(abs(float(r) - stated) <= 0.0051 * max(1.0, abs(stated)) for r in rules), (
+                page.name,
+                rules,
+                stated,
+            )
         brief = re.search(r"at 95% confidence: (.*?)[.;]", text)
         if brief:
-            counts = dict((w, int(n.replace(",", ""))) for n, w in re.findall(r"([\d,]+) (better|worse|similar|higher|lower)", brief.group(1)))
+            counts = dict(
+                (w, int(n.replace(",", "")))
+                for n, w in re.findall(r"([\d,]+) (better|worse|similar|higher|lower)", brief.group(1))
+            )
             table = all_areas_table(page)
             column = [r[-1] for r in table[1:]]
             assert counts == {w: column.count(w) for w in counts}, page.name
             shown = re.search(r"Map of .*? Compared with the benchmark: (.*?)\.", text)
             if shown:
-                on_map = dict((w, int(n.replace(",", ""))) for n, w in re.findall(r"([\d,]+) (better|worse|similar|higher|lower)", shown.group(1)))
+                on_map = dict(
+                    (w, int(n.replace(",", "")))
+                    for n, w in re.findall(r"([\d,]+) (better|worse|similar|higher|lower)", shown.group(1))
+                )
                 assert on_map == counts, page.name
     return checked
 

@@ -50,8 +50,9 @@ def test_every_shared_file_is_covered(shared_data):
 @pytest.mark.parametrize("name", sorted(OUTCOME_FILES))
 def test_real_file_site_passes_its_audit(shared_data, tmp_path, name):
     boundaries = shared_data(TOPOJSON) if OUTCOME_FILES[name] & {"upper_tier", "lower_tier"} else None
-    result = publish(shared_data(name), tmp_path / "site", generate_only=True, boundaries=boundaries,
-                     layer="utla" if boundaries else None)
+    result = publish(
+        shared_data(name), tmp_path / "site", generate_only=True, boundaries=boundaries, layer="utla" if boundaries else None
+    )
     docs = tmp_path / "site" / "docs"
     results = pl.read_csv(docs / "data" / "all" / "results.csv", infer_schema_length=0)
     definitions = json.loads((docs / "data" / "all" / "indicators.json").read_text(encoding="utf-8"))
@@ -59,7 +60,9 @@ def test_real_file_site_passes_its_audit(shared_data, tmp_path, name):
     assert set(results["comparable_set"].unique()) == OUTCOME_FILES[name]
     levels = results.with_columns(levels_of(results["area_code"]).alias("level"))
     # a level the code alone cannot tell (international countries) is set by the reader
-    levels = levels.with_columns(pl.when(pl.col("comparable_set") == "nation").then(pl.lit("nation")).otherwise("level").alias("level"))
+    levels = levels.with_columns(
+        pl.when(pl.col("comparable_set") == "nation").then(pl.lit("nation")).otherwise("level").alias("level")
+    )
     for set_id, frame in levels.group_by("comparable_set"):
         allowed = set(COMPARABLE_SETS[set_id[0]].levels)
         assert set(frame["level"]) <= allowed, (name, set_id, set(frame["level"]) - allowed)

@@ -78,8 +78,15 @@ def test_html_text_in_a_table_cell(value):
 
 
 def test_figure_caption_and_attributes_are_escaped():
-    fig = chart(page="areas/a.md", key='k"><script>', load=["charts/x.js"], label="<b>label</b>",
-                summary="<script>alert(1)</script>", links={"<i>csv</i>": "data/a.csv"}, inline={"d": [{"name": "</script><script>"}]})
+    fig = chart(
+        page="areas/a.md",
+        key='k"><script>',
+        load=["charts/x.js"],
+        label="<b>label</b>",
+        summary="<script>alert(1)</script>",
+        links={"<i>csv</i>": "data/a.csv"},
+        inline={"d": [{"name": "</script><script>"}]},
+    )
     out = parse(fig)
     assert "script" not in out.tags and "b" not in out.tags and "i" not in out.tags
     assert "<script>alert(1)</script>" in "".join(out.text)
@@ -99,11 +106,17 @@ def test_front_matter_title_is_yaml_and_html_safe():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=20,
-))
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers(-(10**6), 10**6)
+        | st.floats(allow_nan=True, allow_infinity=True)
+        | st.text(max_size=20),
+        lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+        max_leaves=20,
+    )
+)
 def test_js_json_is_valid_json_without_angle_brackets(obj):
     text = js_json(obj)
     assert not re.search(r"[<>&\u2028\u2029]", text)
@@ -131,8 +144,28 @@ def test_slug_accepts_safe_ids(good):
     assert slug(good, kind="id") == good.lower()
 
 
-@pytest.mark.parametrize("bad", ["", "../x", "a/b", "a\\b", ".hidden", "-x", "a b", "é", "a..b", "a.", "con", "NUL", "lpt1.txt",
-                                 "x" * 101, "a\x00b", "<script>", None])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "../x",
+        "a/b",
+        "a\\b",
+        ".hidden",
+        "-x",
+        "a b",
+        "é",
+        "a..b",
+        "a.",
+        "con",
+        "NUL",
+        "lpt1.txt",
+        "x" * 101,
+        "a\x00b",
+        "<script>",
+        None,
+    ],
+)
 def test_slug_rejects_unsafe_ids(bad):
     with pytest.raises(DataError, match="cannot be used as a file name"):
         slug(bad, kind="area_code")
@@ -230,8 +263,14 @@ def staging_folders(parent: Path, name: str = "site") -> list[str]:
 
 def add_user_files(out: Path) -> dict[str, bytes]:
     """What a GitHub Pages user adds to the site folder after the first publish."""
-    added = {"CNAME": b"compare.example.org\n", ".nojekyll": b"", ".git/HEAD": b"ref: refs/heads/gh-pages\n",
-             ".git/objects/ab/cdef": b"\x00blob", "docs/notes/mine.md": b"my notes", "extra.txt": b"keep me"}
+    added = {
+        "CNAME": b"compare.example.org\n",
+        ".nojekyll": b"",
+        ".git/HEAD": b"ref: refs/heads/gh-pages\n",
+        ".git/objects/ab/cdef": b"\x00blob",
+        "docs/notes/mine.md": b"my notes",
+        "extra.txt": b"keep me",
+    }
     for rel, data in added.items():
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_bytes(data)
@@ -280,15 +319,18 @@ def test_a_first_publish_into_a_github_pages_folder_keeps_its_files(tmp_path):
     assert "CNAME" not in json.loads((out / MANIFEST).read_text())["files"]
 
 
-@pytest.mark.parametrize("manifest", [
-    "{}",
-    "not json",
-    '{"generator": "publicservices publish"}',  # no list of files: written by hand (or by an old version)
-    '{"generator": "something else", "files": {"thesis.tex": {}}}',
-    '{"generator": "publicservices publish", "files": {"gone.html": {}}}',  # lists a file that is not there
-    '{"generator": "publicservices publish", "files": {"../outside.txt": {}}}',
-    '{"generator": "publicservices publish", "files": {"/etc/passwd": {}}}',
-])
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        "{}",
+        "not json",
+        '{"generator": "publicservices publish"}',  # no list of files: written by hand (or by an old version)
+        '{"generator": "something else", "files": {"thesis.tex": {}}}',
+        '{"generator": "publicservices publish", "files": {"gone.html": {}}}',  # lists a file that is not there
+        '{"generator": "publicservices publish", "files": {"../outside.txt": {}}}',
+        '{"generator": "publicservices publish", "files": {"/etc/passwd": {}}}',
+    ],
+)
 def test_a_manifest_alone_does_not_make_a_folder_a_site(tmp_path, manifest):
     out = tmp_path / "precious"
     out.mkdir()
@@ -429,19 +471,22 @@ def test_a_build_killed_during_the_swap_leaves_a_usable_site_and_the_next_run_fi
     assert "docs/areas/e06000004.md" in final["files"]
 
 
-@pytest.mark.parametrize("bad", [
-    'https://example.org/"><script>alert(1)</script>',
-    "https://example.org/<script>alert(1)</script>/",
-    "javascript:alert(1)",
-    "data:text/html,<script>alert(1)</script>",
-    "//evil.example/",
-    "https://example.org/ onmouseover=alert(1)",
-    "https://example.org/'onload='alert(1)",
-    "https://user:secret@example.org/",
-    "https://example.org/?q=1",
-    "compare/",
-    "ftp://example.org/",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        'https://example.org/"><script>alert(1)</script>',
+        "https://example.org/<script>alert(1)</script>/",
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "//evil.example/",
+        "https://example.org/ onmouseover=alert(1)",
+        "https://example.org/'onload='alert(1)",
+        "https://user:secret@example.org/",
+        "https://example.org/?q=1",
+        "compare/",
+        "ftp://example.org/",
+    ],
+)
 def test_base_url_must_be_a_plain_http_address_or_path(tmp_path, bad):
     with pytest.raises(DataError) as err:
         publish(small(), tmp_path / "site", base_url=bad, generate_only=True)
@@ -452,11 +497,14 @@ def test_base_url_must_be_a_plain_http_address_or_path(tmp_path, bad):
         build.mkdocs_config(title="t", nav=[], base_url=bad, copyright="", assets={})
 
 
-@pytest.mark.parametrize(("good", "site_url"), [
-    ("https://example.org/compare/", "https://example.org/compare/"),
-    ("http://localhost:8000/", "http://localhost:8000/"),
-    ("/compare/", None),  # a bare path is for the downloads page; MkDocs' site_url needs a whole address
-])
+@pytest.mark.parametrize(
+    ("good", "site_url"),
+    [
+        ("https://example.org/compare/", "https://example.org/compare/"),
+        ("http://localhost:8000/", "http://localhost:8000/"),
+        ("/compare/", None),  # a bare path is for the downloads page; MkDocs' site_url needs a whole address
+    ],
+)
 def test_a_plain_base_url_is_accepted(tmp_path, good, site_url):
     out = tmp_path / "site"
     publish(small(), out, base_url=good, generate_only=True)
@@ -469,22 +517,54 @@ def test_cli_names_a_bad_base_url_without_a_traceback(tmp_path):
     from publicservices.cli import cli
 
     folder = small().to_dir(tmp_path / "data")
-    result = CliRunner().invoke(cli, ["publish", str(folder), "--out", str(tmp_path / "site"), "-q", "--generate-only",
-                                      "--base-url", "https://x.org/<script>alert(1)</script>"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "publish",
+            str(folder),
+            "--out",
+            str(tmp_path / "site"),
+            "-q",
+            "--generate-only",
+            "--base-url",
+            "https://x.org/<script>alert(1)</script>",
+        ],
+    )
     assert result.exit_code == 1 and "--base-url" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "site").exists()
 
 
 def test_csv_cells_that_would_run_as_formulas_are_neutralised():
-    frame = pl.DataFrame({
-        "name": ["=HYPERLINK(\"http://evil.example\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx", "Hull", "-1.5", None],
-        "kind": pl.Series(["=a", "b", "c", "d", "e", "f", "g", "h", "i"], dtype=pl.Categorical),
-        "count": [-1, 0, 1, 2, 3, 4, 5, 6, 7],
-        "value": [-1.5, None, 2.0, -0.25, 1e-9, -3e12, 0.0, 1.0, 2.0],
-    })
+    frame = pl.DataFrame(
+        {
+            "name": [
+                '=HYPERLINK("http://evil.example")',
+                "+cmd|' /C calc'!A0",
+                "-2+3",
+                "@SUM(A1)",
+                "\tx",
+                "\rx",
+                "Hull",
+                "-1.5",
+                None,
+            ],
+            "kind": pl.Series(["=a", "b", "c", "d", "e", "f", "g", "h", "i"], dtype=pl.Categorical),
+            "count": [-1, 0, 1, 2, 3, 4, 5, 6, 7],
+            "value": [-1.5, None, 2.0, -0.25, 1e-9, -3e12, 0.0, 1.0, 2.0],
+        }
+    )
     safe = csv_safe(frame)
-    assert safe.get_column("name").to_list() == ["'=HYPERLINK(\"http://evil.example\")", "'+cmd|' /C calc'!A0", "'-2+3", "'@SUM(A1)",
-                                                 "'\tx", "'\rx", "Hull", "-1.5", None]
+    assert safe.get_column("name").to_list() == [
+        '\'=HYPERLINK("http://evil.example")',
+        "'+cmd|' /C calc'!A0",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tx",
+        "'\rx",
+        "Hull",
+        "-1.5",
+        None,
+    ]
     assert safe.get_column("kind").to_list()[:2] == ["'=a", "b"]
     assert safe.select("count", "value").equals(frame.select("count", "value"))  # numbers, negative ones too, untouched
     assert csv_safe(pl.DataFrame({"=x": [1]})).columns == ["'=x"]
@@ -493,8 +573,12 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralised():
 def test_every_csv_download_is_free_of_spreadsheet_formulas_and_keeps_its_numbers(tmp_path):
     from publicservices.dataset import Dataset
 
-    hostile = {"E06000001": '=HYPERLINK("http://evil.example","Click")', "E06000002": "+cmd|' /C calc'!A0",
-               "E06000003": "-2+3", "E06000004": "@SUM(1+1)"}
+    hostile = {
+        "E06000001": '=HYPERLINK("http://evil.example","Click")',
+        "E06000002": "+cmd|' /C calc'!A0",
+        "E06000003": "-2+3",
+        "E06000004": "@SUM(1+1)",
+    }
     ds = sample_dataset(n_areas=4, n_periods=2, names=hostile)
     notes = ["\t=1+1", "\r=1", "=note", "-note", "ok", "@x", "+y", "-1.5", "z"]
     areas = ds.areas.with_columns(pl.Series("note", notes[: ds.areas.height]))  # an extra column, carried to areas.csv

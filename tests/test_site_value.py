@@ -56,8 +56,12 @@ def test_every_sector_with_spend_has_a_value_page_in_the_navigation(demo_site):
     assert sorted(next(iter(e.values())) for e in value_nav) == [f"value/{s}.md" for s in services]
     for sector in services:
         text = _page(out / f"docs/value/{sector}.md")
-        for heading in ("## Spend per head", "## What each indicator achieves for the spend",
-                        "## The areas that achieve the most for the least", "## What matching the peers would save"):
+        for heading in (
+            "## Spend per head",
+            "## What each indicator achieves for the spend",
+            "## The areas that achieve the most for the least",
+            "## What matching the peers would save",
+        ):
             assert heading in text, (sector, heading)
         assert "95% range" in text and "upper bound, not a budget" in text
         assert "not shown" not in text
@@ -76,8 +80,10 @@ def test_the_frontier_table_is_the_service_frontier_computed_directly(demo_site,
     # an area's peers need no more than its spend per head, and frontier areas need all of it
     assert (scored.get_column("target_spend_per_head") <= scored.get_column("spend_per_head") * (1 + 1e-9)).all()
     efficient = scored.filter(pl.col("efficient"))
-    assert ((efficient.get_column("target_spend_per_head") - efficient.get_column("spend_per_head")).abs()
-            < 1e-6 * efficient.get_column("spend_per_head")).all()
+    assert (
+        (efficient.get_column("target_spend_per_head") - efficient.get_column("spend_per_head")).abs()
+        < 1e-6 * efficient.get_column("spend_per_head")
+    ).all()
     text = _page(out / "docs/value/health.md")
     assert f"{efficient.height} areas are on the efficient frontier" in text
 
@@ -100,13 +106,17 @@ def test_each_area_page_has_its_spend_per_head_efficiency_and_expected_outcomes(
     row = frame.filter(pl.col("efficiency").is_not_null() & ~pl.col("efficient")).row(0, named=True)
     code, period = row["area_code"], row["period"]
     population = dataset.areas.filter(pl.col("area_code") == code).get_column("population").item()
-    spend = dataset.spend.filter(pl.col("area_code") == code, pl.col("period") == period,
-                                 pl.col("service") == "policing").get_column("spend").item()
+    spend = (
+        dataset.spend.filter(pl.col("area_code") == code, pl.col("period") == period, pl.col("service") == "policing")
+        .get_column("spend")
+        .item()
+    )
     page = next((out / "docs/areas").glob(f"{code.lower()}*.md"), None) or next(
-        p for p in (out / "docs/areas").glob("*.md") if f"**Code**: {code}" in p.read_text())
+        p for p in (out / "docs/areas").glob("*.md") if f"**Code**: {code}" in p.read_text()
+    )
     text = _page(page)
-    section = text[text.index("## Spend and value for money"):]
-    assert f"spent {money(spend / population)} per head on policing" in section   # nominal = real in the demo's base year
+    section = text[text.index("## Spend and value for money") :]
+    assert f"spent {money(spend / population)} per head on policing" in section  # nominal = real in the demo's base year
     assert f"with {row['efficiency']:.0%} of its spend per head" in section
     assert "Expected for spend and need (95%)" in section
     assert re.search(r"more than expected|as expected|less than expected", section)

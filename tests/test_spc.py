@@ -55,13 +55,12 @@ def _reference(y: list[float], direction: int, screen: bool = True) -> tuple[dic
     for i in range(n):
         hit = False
         for a in range(3):
-            if sum(cp[i + a:i + a + 3]) >= 2 and abs(sum(rp[i + a:i + a + 3])) == 3:
+            if sum(cp[i + a : i + a + 3]) >= 2 and abs(sum(rp[i + a : i + a + 3])) == 3:
                 hit = True
         tt.append(hit and close[i])
     sdy = [_sign(y[i + 1] - y[i]) for i in range(n - 1)]
     trend_dir = [
-        (sdy[i] if (i + 1 < n and part_trend[i] and part_trend[i + 1]) else (sdy[i - 1] if i > 0 else 0))
-        for i in range(n)
+        (sdy[i] if (i + 1 < n and part_trend[i] and part_trend[i + 1]) else (sdy[i - 1] if i > 0 else 0)) for i in range(n)
     ]
     labels = []
     for i in range(n):
@@ -79,8 +78,14 @@ def _reference(y: list[float], direction: int, screen: bool = True) -> tuple[dic
             labels.append("neither")
         else:
             labels.append("improvement" if v * direction > 0 else "concern")
-    rules = {"centre": mean, "mean_moving_range": amr, "rule_limits": outside, "rule_run": part_run,
-             "rule_trend": part_trend, "rule_two_of_three": tt}
+    rules = {
+        "centre": mean,
+        "mean_moving_range": amr,
+        "rule_limits": outside,
+        "rule_run": part_run,
+        "rule_trend": part_trend,
+        "rule_two_of_three": tt,
+    }
     return rules, labels
 
 

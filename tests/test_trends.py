@@ -29,15 +29,22 @@ def wilson(x: float, n: float, z: float = Z95) -> tuple[float, float]:
 def series(num, den, *, area="A", start=2015, polarity="higher_is_better", measure="proportion", mult=100.0):
     n = len(num)
     lims = [wilson(x, d) for x, d in zip(num, den, strict=True)]
-    return pl.DataFrame({
-        "indicator_id": ["h.x"] * n, "area_code": [area] * n,
-        "period": [str(start + i) for i in range(n)],
-        "period_start": [dt.date(start + i, 1, 1) for i in range(n)],
-        "numerator": [float(x) for x in num], "denominator": [float(d) for d in den],
-        "value": [x / d * mult for x, d in zip(num, den, strict=True)],
-        "lower_95": [lo * mult for lo, _ in lims], "upper_95": [hi * mult for _, hi in lims],
-        "measure": [measure] * n, "multiplier": [mult] * n, "polarity": [polarity] * n,
-    })
+    return pl.DataFrame(
+        {
+            "indicator_id": ["h.x"] * n,
+            "area_code": [area] * n,
+            "period": [str(start + i) for i in range(n)],
+            "period_start": [dt.date(start + i, 1, 1) for i in range(n)],
+            "numerator": [float(x) for x in num],
+            "denominator": [float(d) for d in den],
+            "value": [x / d * mult for x, d in zip(num, den, strict=True)],
+            "lower_95": [lo * mult for lo, _ in lims],
+            "upper_95": [hi * mult for _, hi in lims],
+            "measure": [measure] * n,
+            "multiplier": [mult] * n,
+            "polarity": [polarity] * n,
+        }
+    )
 
 
 def test_chi_square_for_trend_matches_r_prop_trend_test():
@@ -68,11 +75,17 @@ def test_fingertips_worked_example_decreasing():
     denom = [44701, 44064, 42811, 41527, 40299]
     f = series(count, denom, polarity="lower_is_better")
     assert recent_trend(f).get_column("recent_trend")[-1] == "Decreasing and getting better"
-    other = pl.DataFrame({
-        "area_code": ["A"] * 5, "period_start": [dt.date(y, 1, 1) for y in range(1, 6)],
-        "value": [30.6, 30.2, 28, 24.6, 24.67], "lower_95": [28.98, 28.63, 26.44, 23.15, 23.16],
-        "upper_95": [32.25, 31.9, 29.64, 26.19, 26.25], "polarity": ["no_judgement"] * 5, "measure": ["rate"] * 5,
-    })
+    other = pl.DataFrame(
+        {
+            "area_code": ["A"] * 5,
+            "period_start": [dt.date(y, 1, 1) for y in range(1, 6)],
+            "value": [30.6, 30.2, 28, 24.6, 24.67],
+            "lower_95": [28.98, 28.63, 26.44, 23.15, 23.16],
+            "upper_95": [32.25, 31.9, 29.64, 26.19, 26.25],
+            "polarity": ["no_judgement"] * 5,
+            "measure": ["rate"] * 5,
+        }
+    )
     last = recent_trend(other).row(-1, named=True)
     assert (last["recent_trend"], last["trend_method"]) == ("Decreasing", "weighted regression")
 
@@ -83,11 +96,16 @@ def test_fingertips_worked_example_decreasing():
     st.lists(st.floats(0.5, 10), min_size=5, max_size=5),
 )
 def test_weighted_regression_agrees_with_numpy_wls(values, widths):
-    f = pl.DataFrame({
-        "area_code": ["A"] * 5, "period_start": [dt.date(2000 + i, 1, 1) for i in range(5)],
-        "value": values, "lower_95": [v - w for v, w in zip(values, widths, strict=True)],
-        "upper_95": [v + w for v, w in zip(values, widths, strict=True)], "polarity": ["no_judgement"] * 5,
-    })
+    f = pl.DataFrame(
+        {
+            "area_code": ["A"] * 5,
+            "period_start": [dt.date(2000 + i, 1, 1) for i in range(5)],
+            "value": values,
+            "lower_95": [v - w for v, w in zip(values, widths, strict=True)],
+            "upper_95": [v + w for v, w in zip(values, widths, strict=True)],
+            "polarity": ["no_judgement"] * 5,
+        }
+    )
     got = recent_trend(f).row(-1, named=True)
     t = np.arange(1, 6.0)
     w = (3.92 / (2 * np.array(widths))) ** 2
@@ -104,11 +122,16 @@ def test_weighted_regression_agrees_with_numpy_wls(values, widths):
 def test_outlier_check_blocks_a_trend_driven_by_one_point():
     # flat, then one huge final value: significant chi-square, but leaving out the last point
     # turns the slope negative -> Fingertips reports no significant change
-    f = pl.DataFrame({
-        "area_code": ["A"] * 5, "period_start": [dt.date(2000 + i, 1, 1) for i in range(5)],
-        "value": [10.2, 10.0, 9.9, 9.8, 30.0], "lower_95": [9.9, 9.7, 9.6, 9.5, 29.0],
-        "upper_95": [10.5, 10.3, 10.2, 10.1, 31.0], "polarity": ["higher_is_better"] * 5,
-    })
+    f = pl.DataFrame(
+        {
+            "area_code": ["A"] * 5,
+            "period_start": [dt.date(2000 + i, 1, 1) for i in range(5)],
+            "value": [10.2, 10.0, 9.9, 9.8, 30.0],
+            "lower_95": [9.9, 9.7, 9.6, 9.5, 29.0],
+            "upper_95": [10.5, 10.3, 10.2, 10.1, 31.0],
+            "polarity": ["higher_is_better"] * 5,
+        }
+    )
     last = recent_trend(f).row(-1, named=True)
     assert last["trend_chi2"] > 9.5495
     assert last["recent_trend"] == "No significant change"
@@ -119,8 +142,12 @@ def test_cannot_be_calculated_cases():
     f = series([10, 12, 14, 16], [100] * 4)
     assert recent_trend(f).get_column("recent_trend").to_list() == ["Cannot be calculated"] * 4
     # a gap in the periods (2017 missing for this area, present for another)
-    g = pl.concat([series([10, 12, 14, 16, 18, 20], [100] * 6, area="B"),
-                   series([10, 12, 14, 16, 18, 20], [100] * 6, area="A").filter(pl.col("period") != "2017")])
+    g = pl.concat(
+        [
+            series([10, 12, 14, 16, 18, 20], [100] * 6, area="B"),
+            series([10, 12, 14, 16, 18, 20], [100] * 6, area="A").filter(pl.col("period") != "2017"),
+        ]
+    )
     out = recent_trend(g).filter(pl.col("area_code") == "A")
     assert out.get_column("recent_trend").to_list() == ["Cannot be calculated"] * 5
     assert out.get_column("trend_reason")[-1] == "fewer than 5 consecutive periods"
@@ -133,9 +160,11 @@ def test_cannot_be_calculated_cases():
 
 def test_polarity_words_and_many_series_at_once():
     up = [100, 130, 160, 190, 220]
-    frames = [series(up, [1000] * 5, area="A", polarity="higher_is_better"),
-              series(up, [1000] * 5, area="B", polarity="lower_is_better"),
-              series(up[::-1], [1000] * 5, area="C", polarity="no_judgement")]
+    frames = [
+        series(up, [1000] * 5, area="A", polarity="higher_is_better"),
+        series(up, [1000] * 5, area="B", polarity="lower_is_better"),
+        series(up[::-1], [1000] * 5, area="C", polarity="no_judgement"),
+    ]
     out = recent_trend(pl.concat(frames).reverse())
     last = {r["area_code"]: r["recent_trend"] for r in out.filter(pl.col("period") == "2019").iter_rows(named=True)}
     assert last == {"A": "Increasing and getting better", "B": "Increasing and getting worse", "C": "Decreasing"}
@@ -154,8 +183,9 @@ def test_year_on_year_is_newcombe_method_10_with_wilson_limits():
 
 
 def test_year_on_year_needs_the_adjacent_period():
-    g = pl.concat([series([10, 12, 14], [100] * 3, area="B"),
-                   series([10, 12, 14], [100] * 3, area="A").filter(pl.col("period") != "2016")])
+    g = pl.concat(
+        [series([10, 12, 14], [100] * 3, area="B"), series([10, 12, 14], [100] * 3, area="A").filter(pl.col("period") != "2016")]
+    )
     out = year_on_year(g).filter(pl.col("area_code") == "A")
     assert out.get_column("yoy_change").to_list() == [None, None]
     assert out.get_column("yoy_lower_998").to_list() == [None, None]  # no 99.8% limits in the frame

@@ -83,8 +83,10 @@ def with_geography(areas: pl.DataFrame) -> pl.DataFrame:
     nations = out.filter(pl.col("level") == "country").get_column("area_code").to_list()
     if len(nations) == 1:
         out = out.with_columns(
-            pl.when(pl.col("parent_code").is_null() & (pl.col("level") == "region")).then(pl.lit(nations[0]))
-            .otherwise(pl.col("parent_code")).alias("parent_code")
+            pl.when(pl.col("parent_code").is_null() & (pl.col("level") == "region"))
+            .then(pl.lit(nations[0]))
+            .otherwise(pl.col("parent_code"))
+            .alias("parent_code")
         )
     return out
 
@@ -125,11 +127,13 @@ def comparison_values(
     wanted = _wanted(comparable_set, sets)
     pairs = pl.DataFrame(
         [(ind, s) for ind, present in sets.items() for s in present],
-        schema={"indicator_id": pl.String, SET: pl.String}, orient="row",
+        schema={"indicator_id": pl.String, SET: pl.String},
+        orient="row",
     )
     membership = set_membership(geo.filter(pl.col("role") == "unit"), sorted({s for p in sets.values() for s in p}))
     laid_units = units.join(membership.select("area_code", SET), on="area_code", how="inner").join(
-        pairs, on=["indicator_id", SET], how="semi")
+        pairs, on=["indicator_id", SET], how="semi"
+    )
     benchmarks = frame.filter(pl.col(ROLE) == "benchmark").join(pairs, on="indicator_id", how="inner")
     out = pl.concat([laid_units, benchmarks.select(laid_units.columns)], how="vertical_relaxed")
     dropped: dict[str, int] = {}
@@ -213,7 +217,9 @@ def _layout_of(frame: pl.DataFrame) -> Layout:
         sets.setdefault(ind, []).append(s)
     units = frame.filter(pl.col(ROLE) == "unit") if ROLE in frame.columns else frame
     counts = units.group_by("indicator_id", SET).agg(pl.col("area_code").n_unique())
-    return Layout(sets=sets, units={(i, s): n for i, s, n in counts.iter_rows()}, benchmarks=[], other_codes=[], dropped={}, notes=[])
+    return Layout(
+        sets=sets, units={(i, s): n for i, s, n in counts.iter_rows()}, benchmarks=[], other_codes=[], dropped={}, notes=[]
+    )
 
 
 def _notes(layout: Layout, catalogue: dict[str, Any]) -> list[str]:
@@ -227,16 +233,24 @@ def _notes(layout: Layout, catalogue: dict[str, Any]) -> list[str]:
     if layout.benchmarks:
         shown = ", ".join(layout.benchmarks[:6]) + (" ..." if len(layout.benchmarks) > 6 else "")
         n = len(layout.benchmarks)
-        notes.append(f"{n} national or regional area{'s' if n != 1 else ''} ({shown}) {'are benchmarks' if n != 1 else 'is a benchmark'}, "
-                     "not compared as areas.")
+        notes.append(
+            f"{n} national or regional area{'s' if n != 1 else ''} ({shown}) {'are benchmarks' if n != 1 else 'is a benchmark'}, "
+            "not compared as areas."
+        )
     if layout.other_codes:
         shown = ", ".join(layout.other_codes[:5]) + (" ..." if len(layout.other_codes) > 5 else "")
-        notes.append(f"{len(layout.other_codes)} area codes are of no known type ({shown}); they are kept, shown by code "
-                     "and compared only with each other.")
+        notes.append(
+            f"{len(layout.other_codes)} area codes are of no known type ({shown}); they are kept, shown by code "
+            "and compared only with each other."
+        )
     if layout.successors:
         shown = ", ".join(f"{o} to {n}" for o, n in sorted(layout.successors.items())[:4])
-        notes.append(f"Rows under {len(layout.successors)} obsolete area code(s) are shown under their successor "
-                     f"(one-to-one boundary changes: {shown}).")
+        notes.append(
+            f"Rows under {len(layout.successors)} obsolete area code(s) are shown under their successor "
+            f"(one-to-one boundary changes: {shown})."
+        )
     for s, n in sorted(layout.dropped.items()):
-        notes.append(f"{n:,} value rows of {catalogue[s].label if s in catalogue else s} are left out by the choice of comparable set.")
+        notes.append(
+            f"{n:,} value rows of {catalogue[s].label if s in catalogue else s} are left out by the choice of comparable set."
+        )
     return notes

@@ -43,8 +43,11 @@ def short_text(value: str) -> str:
 
 _NOTES: ContextVar[list[str] | None] = ContextVar("publicservices_read_notes", default=None)
 _BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),  # before UTF-16: FF FE 00 00 starts with FF FE
-    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),  # before UTF-16: FF FE 00 00 starts with FF FE
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
 )
 # A quoted cell (kept as it is) or a carriage return not followed by a line feed.
 _BARE_CR = re.compile(r'"[^"]*(?:""[^"]*)*"|\r(?!\n)')
@@ -126,7 +129,9 @@ def read_table(path: str | Path, *, name: str = "frame") -> tuple[pl.DataFrame, 
         try:
             return pl.read_parquet(path), []
         except Exception as exc:  # noqa: BLE001
-            raise SchemaError(f"{name}: cannot read {str(path)!r}: {exc}\nFix: pass a Parquet file, or a CSV with a header row.") from exc
+            raise SchemaError(
+                f"{name}: cannot read {str(path)!r}: {exc}\nFix: pass a Parquet file, or a CSV with a header row."
+            ) from exc
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -137,8 +142,10 @@ def read_table(path: str | Path, *, name: str = "frame") -> tuple[pl.DataFrame, 
     if encoding is not None:
         examples = list(dict.fromkeys(m.strip() for m in _NON_ASCII_CELL.findall(text, 0, 1 << 20)))[:3]
         shown = f", e.g. {', '.join(repr(short_text(e)) for e in examples)}" if examples else ""
-        notes.append(f"{path.name}: read as {encoding} (not UTF-8){shown}; if such text looks wrong, "
-                     "save the file as UTF-8 and read it again.")
+        notes.append(
+            f"{path.name}: read as {encoding} (not UTF-8){shown}; if such text looks wrong, "
+            "save the file as UTF-8 and read it again."
+        )
     text, endings = _line_breaks(text)
     if endings:
         notes.append(f"{path.name}: {endings}")
@@ -167,8 +174,10 @@ def read_table(path: str | Path, *, name: str = "frame") -> tuple[pl.DataFrame, 
                 f"{name}: cannot read {str(path)!r}: {exc}\nFix: pass a CSV with a header row (UTF-8 is best), or a Parquet file."
             ) from exc
     if trailing:
-        notes.append(f"{path.name}: {trailing:,} row(s) end with empty cells beyond the header's columns (trailing commas); "
-                     "those empty cells were ignored.")
+        notes.append(
+            f"{path.name}: {trailing:,} row(s) end with empty cells beyond the header's columns (trailing commas); "
+            "those empty cells were ignored."
+        )
     if blank:
         # Polars reads a blank line as a row of nulls; it holds nothing, so it goes, counted.
         rows = pl.Series("_blank", [i for i, _ in blank], dtype=pl.UInt32)
@@ -217,7 +226,9 @@ def _decode(raw: bytes, where: str, *, lenient: bool = False) -> tuple[str, str 
     for bom, codec in _BOMS:
         if raw.startswith(bom):
             try:
-                return raw.decode(codec, errors="ignore" if lenient else "strict"), None if codec == "utf-8-sig" else _encoding_name(codec)
+                return raw.decode(
+                    codec, errors="ignore" if lenient else "strict"
+                ), None if codec == "utf-8-sig" else _encoding_name(codec)
             except UnicodeDecodeError as exc:
                 raise SchemaError(
                     f"{where}: starts with a {_encoding_name(codec)} byte-order mark but is not valid {_encoding_name(codec)} "
@@ -235,7 +246,7 @@ def _decode(raw: bytes, where: str, *, lenient: bool = False) -> tuple[str, str 
                 line = raw.count(b"\n", 0, exc.start) + 1 if b"\n" in raw else raw.count(b"\r", 0, exc.start) + 1
                 raise SchemaError(
                     f"{where}: mixes text encodings: some of its accented letters are UTF-8, but line {line:,} has bytes "
-                    f"that are not ({raw[exc.start:exc.end]!r}), so some names would be garbled however it is read.\n"
+                    f"that are not ({raw[exc.start : exc.end]!r}), so some names would be garbled however it is read.\n"
                     "Fix: open the file in a text editor, correct the text on that line (and any like it), and save it as UTF-8."
                 ) from exc
     guessed = _guess_encoding(raw)
@@ -324,8 +335,10 @@ def _check_rows(text: str, where: str) -> tuple[list[tuple[int, int]], int]:
             width = len(header)
             counts = Counter(map(len, reader))
         except csv.Error as exc:
-            raise SchemaError(f"{where}: cannot read line {reader.line_num:,}: {exc}.\n"
-                              "Fix: check the file is a CSV (a NUL byte usually means it is not text).") from exc
+            raise SchemaError(
+                f"{where}: cannot read line {reader.line_num:,}: {exc}.\n"
+                "Fix: check the file is a CSV (a NUL byte usually means it is not text)."
+            ) from exc
         if set(counts) <= {width}:
             return [], 0
         reader = csv.reader(io.StringIO(text, newline=""))

@@ -61,9 +61,9 @@ class Dataset:
             validate_areas(areas)
             if areas is not None
             else AREAS.empty().vstack(
-                pl.DataFrame({"area_code": self.values.get_column("area_code").unique(maintain_order=True)}).with_columns(
-                    [pl.lit(None, dtype=dt).alias(c) for c, dt in AREAS.columns.items() if c != "area_code"]
-                ).select(list(AREAS.columns))
+                pl.DataFrame({"area_code": self.values.get_column("area_code").unique(maintain_order=True)})
+                .with_columns([pl.lit(None, dtype=dt).alias(c) for c, dt in AREAS.columns.items() if c != "area_code"])
+                .select(list(AREAS.columns))
             )
         )
         # Every area gets its level (country, region, shire county ...), role (unit or
@@ -93,8 +93,11 @@ class Dataset:
     def periods(self) -> list[str]:
         """Period labels in time order."""
         return (
-            self.values.group_by("period").agg(pl.col("period_start").min()).sort("period_start", "period")
-            .get_column("period").to_list()
+            self.values.group_by("period")
+            .agg(pl.col("period_start").min())
+            .sort("period_start", "period")
+            .get_column("period")
+            .to_list()
         )
 
     @property
@@ -109,7 +112,9 @@ class Dataset:
         try:
             return self.indicators[indicator_id]
         except KeyError:
-            raise DataError(f"no indicator {indicator_id!r} in this dataset.\nFix: use one of {', '.join(sorted(self.indicators))}.") from None
+            raise DataError(
+                f"no indicator {indicator_id!r} in this dataset.\nFix: use one of {', '.join(sorted(self.indicators))}."
+            ) from None
 
     def filter(
         self,
@@ -162,6 +167,7 @@ class Dataset:
     def combine(self, *others: Any, **kw: Any) -> Any:
         """This dataset combined with ``others``: see :func:`publicservices.combine` (returns a CombineResult)."""
         from publicservices.combining import combine
+
         return combine(self, *others, **kw)
 
     # -- storage -------------------------------------------------------------------------
@@ -216,16 +222,22 @@ class Dataset:
             # Only files inside the folder: a crafted dataset.json must not read elsewhere.
             target = (path / name).resolve()
             if not target.is_relative_to(path.resolve()) or target.suffix != ".parquet":
-                raise SchemaError(f"{meta_file}: {name!r} is outside the dataset folder or not a Parquet file.\n"
-                                  "Fix: frames of a dataset folder live inside it (truth/<name>.parquet).")
+                raise SchemaError(
+                    f"{meta_file}: {name!r} is outside the dataset folder or not a Parquet file.\n"
+                    "Fix: frames of a dataset folder live inside it (truth/<name>.parquet)."
+                )
             try:
                 return pl.read_parquet(target)
             except (OSError, pl.exceptions.PolarsError) as exc:
-                raise SchemaError(f"{path}: {name} is missing or not a Parquet file ({type(exc).__name__}).\n"
-                                  "Fix: write the folder again with Dataset.to_dir().") from None
+                raise SchemaError(
+                    f"{path}: {name} is missing or not a Parquet file ({type(exc).__name__}).\n"
+                    "Fix: write the folder again with Dataset.to_dir()."
+                ) from None
 
-        truth = {name: frame(item["$frame"]) if isinstance(item, dict) and isinstance(item.get("$frame"), str) else item
-                 for name, item in truth_items.items()}
+        truth = {
+            name: frame(item["$frame"]) if isinstance(item, dict) and isinstance(item.get("$frame"), str) else item
+            for name, item in truth_items.items()
+        }
         return cls(
             values=frame("values.parquet"),
             areas=frame("areas.parquet"),
@@ -277,13 +289,17 @@ class Dataset:
         )
 
 
-def _resolve_indicators(values: pl.DataFrame, indicators: Mapping[str, Indicator] | Iterable[Indicator] | None) -> dict[str, Indicator]:
+def _resolve_indicators(
+    values: pl.DataFrame, indicators: Mapping[str, Indicator] | Iterable[Indicator] | None
+) -> dict[str, Indicator]:
     given: dict[str, Indicator] = {}
     if indicators is not None:
         items = indicators.values() if isinstance(indicators, Mapping) else indicators
         for ind in items:
             if not isinstance(ind, Indicator):
-                raise SchemaError(f"indicators must be Indicator objects, got {type(ind).__name__}.\nFix: build them with publicservices.Indicator(...).")
+                raise SchemaError(
+                    f"indicators must be Indicator objects, got {type(ind).__name__}.\nFix: build them with publicservices.Indicator(...)."
+                )
             given[ind.id] = ind
     used = values.get_column("indicator_id").unique(maintain_order=True).to_list()
     missing = [i for i in used if i not in given]

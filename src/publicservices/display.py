@@ -293,8 +293,10 @@ class Block:
     def _shown(self) -> tuple[list[Column], list[dict[str, Any]], int]:
         columns = [c for c in self.columns if c.present(self.frame)]
         if not columns:  # a frame without any known column still shows something
-            columns = [Column(name, name, kind="number" if self.frame.schema[name].is_numeric() else "text")
-                       for name in self.frame.columns[:8]]
+            columns = [
+                Column(name, name, kind="number" if self.frame.schema[name].is_numeric() else "text")
+                for name in self.frame.columns[:8]
+            ]
         names = list(dict.fromkeys(n for c in columns for n in (c.name, c.upper) if n))
         rows = self.frame.head(self.max_rows).select(names).to_dicts()
         return columns, rows, self.frame.height - len(rows)
@@ -305,9 +307,10 @@ class Block:
         """The block as self-contained HTML (inline styles only; colours inherit)."""
         columns, rows, rest = self._shown()
         e = html.escape
-        ident = "ps-" + hashlib.sha1(
-            (self.title + "\x00".join(self.sentences) + str(self.frame.shape)).encode("utf-8")
-        ).hexdigest()[:10]
+        ident = (
+            "ps-"
+            + hashlib.sha1((self.title + "\x00".join(self.sentences) + str(self.frame.shape)).encode("utf-8")).hexdigest()[:10]
+        )
         border = "1px solid rgba(127,127,127,0.35)"
         cell = "padding:0.25em 0.75em;background:transparent;color:inherit;border:none;"
         parts = [
@@ -317,7 +320,8 @@ class Block:
         badge = (
             f' <span class="ps-badge" style="font-size:0.8em;padding:0.05em 0.5em;border:{border};'
             f'border-radius:0.8em;opacity:0.85">{e(self.badge)}</span>'
-            if self.badge else ""
+            if self.badge
+            else ""
         )
         parts.append(f'<div class="ps-title" style="font-weight:600;margin:0 0 0.3em 0">{e(self.title)}{badge}</div>')
         if self.sentences:

@@ -76,8 +76,10 @@ class MissingDependency(PublicServicesError, ImportError):
     def __init__(self, feature: str, packages: Sequence[str], *, extra: str) -> None:
         self.feature, self.packages, self.extra = feature, list(packages), extra
         names = ", ".join(self.packages)
-        super().__init__(f"{feature} needs {names}, which {'is' if len(self.packages) == 1 else 'are'} not installed.\n"
-                         f"Fix: pip install 'publicservices[{extra}]'")
+        super().__init__(
+            f"{feature} needs {names}, which {'is' if len(self.packages) == 1 else 'are'} not installed.\n"
+            f"Fix: pip install 'publicservices[{extra}]'"
+        )
 
 
 class MetadataError(ReaderError, ValueError):

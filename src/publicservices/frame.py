@@ -162,7 +162,9 @@ def to_polars(data: FrameLike, *, name: str = "frame") -> pl.DataFrame:
         try:
             return pl.from_pandas(data)
         except Exception as exc:  # noqa: BLE001
-            raise SchemaError(f"{name}: cannot convert the pandas DataFrame to Polars: {exc}\nFix: check its column dtypes.") from exc
+            raise SchemaError(
+                f"{name}: cannot convert the pandas DataFrame to Polars: {exc}\nFix: check its column dtypes."
+            ) from exc
     raise SchemaError(
         f"{name}: expected a Polars DataFrame or LazyFrame, a pandas DataFrame, or a CSV/Parquet path; "
         f"got {type(data).__name__}.\nFix: pass one of those."
@@ -188,7 +190,9 @@ def _row_labels(frame: pl.DataFrame, mask: pl.Series | pl.Expr, key: Sequence[st
         "_row", *[pl.col(c).cast(pl.String) if _printable(frame.schema[c]) else pl.col(c) for c in cols]
     )
     labels = [
-        f"row {r[0] + 1}: " + " | ".join(short_text("<null>" if v is None else str(v)) for v in r[1:]) if cols else f"row {r[0] + 1}"
+        f"row {r[0] + 1}: " + " | ".join(short_text("<null>" if v is None else str(v)) for v in r[1:])
+        if cols
+        else f"row {r[0] + 1}"
         for r in shown.iter_rows()
     ]
     return labels, total
@@ -243,8 +247,7 @@ def _cast_column(frame: pl.DataFrame, column: str, dtype: pl.DataType, schema: S
     if dtype == pl.String():
         if source.is_integer() or source == pl.Categorical or source == pl.Enum:
             return series.cast(pl.String)
-        return _cast_error(frame, column, dtype, schema, key, series.is_not_null(),
-                           f"holds {source} values, which are not codes")
+        return _cast_error(frame, column, dtype, schema, key, series.is_not_null(), f"holds {source} values, which are not codes")
     if dtype == pl.Float64():
         if source.is_numeric():
             cast = series.cast(pl.Float64)
@@ -260,8 +263,15 @@ def _cast_column(frame: pl.DataFrame, column: str, dtype: pl.DataType, schema: S
             bad = stripped.is_not_null() & (stripped != "") & cast.is_null()
             if bad.any():
                 examples = series.filter(bad).unique(maintain_order=True).head(3).to_list()
-                return _cast_error(frame, column, dtype, schema, key, bad,
-                                   f"holds text that is not a number (e.g. {', '.join(repr(e) for e in examples)})")
+                return _cast_error(
+                    frame,
+                    column,
+                    dtype,
+                    schema,
+                    key,
+                    bad,
+                    f"holds text that is not a number (e.g. {', '.join(repr(e) for e in examples)})",
+                )
             empty = stripped.is_not_null() & (stripped == "")
             return pl.Series(column, cast).set(empty, None) if empty.any() else cast
         return _cast_error(frame, column, dtype, schema, key, series.is_not_null(), f"holds {source} values, not numbers")
@@ -306,8 +316,16 @@ def _conform(frame: pl.DataFrame, schema: Schema, key: Sequence[str]) -> pl.Data
     return out.select(*schema.columns, *extra)
 
 
-def _raise_if(frame: pl.DataFrame, mask: pl.Expr, column: str | None, what: str, fix: str, key: Sequence[str],
-              schema: Schema, error: type = DataError) -> None:
+def _raise_if(
+    frame: pl.DataFrame,
+    mask: pl.Expr,
+    column: str | None,
+    what: str,
+    fix: str,
+    key: Sequence[str],
+    schema: Schema,
+    error: type = DataError,
+) -> None:
     flags = frame.select(mask.fill_null(False).alias("_bad")).get_column("_bad")
     if flags.any():
         rows, total = _row_labels(frame, flags, key)
@@ -316,32 +334,58 @@ def _raise_if(frame: pl.DataFrame, mask: pl.Expr, column: str | None, what: str,
 
 def _check_not_null(frame: pl.DataFrame, columns: Sequence[str], schema: Schema, key: Sequence[str]) -> None:
     for column in columns:
-        _raise_if(frame, pl.col(column).is_null(), column, "is empty", key=key, schema=schema,
-                  fix=f"every row needs a {column!r}: fill it in, or remove rows that are not data (such as totals or notes).")
+        _raise_if(
+            frame,
+            pl.col(column).is_null(),
+            column,
+            "is empty",
+            key=key,
+            schema=schema,
+            fix=f"every row needs a {column!r}: fill it in, or remove rows that are not data (such as totals or notes).",
+        )
 
 
 def _check_finite(frame: pl.DataFrame, columns: Sequence[str], schema: Schema, key: Sequence[str]) -> None:
     for column in columns:
-        _raise_if(frame, pl.col(column).is_nan() | pl.col(column).is_infinite(), column, "holds NaN or infinite values",
-                  key=key, schema=schema, fix="leave missing values empty (null) instead of NaN, and check the division that made infinities.")
+        _raise_if(
+            frame,
+            pl.col(column).is_nan() | pl.col(column).is_infinite(),
+            column,
+            "holds NaN or infinite values",
+            key=key,
+            schema=schema,
+            fix="leave missing values empty (null) instead of NaN, and check the division that made infinities.",
+        )
 
 
 def _check_magnitude(frame: pl.DataFrame, columns: Sequence[str], schema: Schema, key: Sequence[str]) -> None:
     for column in columns:
-        _raise_if(frame, pl.col(column).abs() > MAX_MAGNITUDE, column, "is implausibly large (above 10^15)",
-                  key=key, schema=schema,
-                  fix="no count, population or sum of money in public services is this large; look for a unit error, "
-                  "a misplaced column, or a number mangled on export (such as 1e300), and correct or blank the cell.")
+        _raise_if(
+            frame,
+            pl.col(column).abs() > MAX_MAGNITUDE,
+            column,
+            "is implausibly large (above 10^15)",
+            key=key,
+            schema=schema,
+            fix="no count, population or sum of money in public services is this large; look for a unit error, "
+            "a misplaced column, or a number mangled on export (such as 1e300), and correct or blank the cell.",
+        )
 
 
 def _check_unique(frame: pl.DataFrame, key: Sequence[str], schema: Schema) -> None:
     mask = pl.struct(key).is_duplicated()
-    _raise_if(frame, mask, ", ".join(key), "has duplicated keys", key=key, schema=schema,
-              fix=f"keep one row per ({', '.join(key)}); if rows differ by a breakdown (sex, age ...), add that column.")
+    _raise_if(
+        frame,
+        mask,
+        ", ".join(key),
+        "has duplicated keys",
+        key=key,
+        schema=schema,
+        fix=f"keep one row per ({', '.join(key)}); if rows differ by a breakdown (sex, age ...), add that column.",
+    )
 
 
 # -- periods -------------------------------------------------------------------------------
-
 
 
 def period_start_from_label(label: pl.Expr) -> pl.Expr:
@@ -421,8 +465,15 @@ def validate_values(
     for column in breakdowns:
         dtype = frame.schema[column]
         if not _printable(dtype):
-            _cast_error(frame, column, pl.String(), VALUES, key, frame.get_column(column).is_not_null(),
-                        f"holds {dtype} values, which are not categories")
+            _cast_error(
+                frame,
+                column,
+                pl.String(),
+                VALUES,
+                key,
+                frame.get_column(column).is_not_null(),
+                f"holds {dtype} values, which are not categories",
+            )
     frame = frame.with_columns(pl.col(c).cast(pl.String) for c in breakdowns if frame.schema[c] != pl.String)
     _check_not_null(frame, VALUES.key, VALUES, key)
     if derive_start:
@@ -431,41 +482,92 @@ def validate_values(
     _check_finite(frame, _NUMERIC, VALUES, key)
     _check_magnitude(frame, _NUMERIC, VALUES, key)
     for column in ("numerator", "denominator"):
-        _raise_if(frame, pl.col(column) < 0, column, "is negative", key=key, schema=VALUES,
-                  fix="counts and denominators cannot be below zero; correct the source or blank the cell.")
-    _raise_if(frame, (pl.col("denominator") > 0) & (pl.col("denominator") < MIN_DENOMINATOR), "denominator",
-              "is above zero but implausibly small (below 10^-15)", key=key, schema=VALUES,
-              fix="a denominator counts people, person-years or expected events; look for a unit error or a number "
-              "mangled on export (such as 5e-324), and correct or blank the cell (0 where there is no one at risk).")
-    _raise_if(frame, pl.col("lower_ci") > pl.col("upper_ci"), "lower_ci", "is greater than upper_ci", key=key, schema=VALUES,
-              fix="swap the two limit columns if they were read the wrong way round.")
+        _raise_if(
+            frame,
+            pl.col(column) < 0,
+            column,
+            "is negative",
+            key=key,
+            schema=VALUES,
+            fix="counts and denominators cannot be below zero; correct the source or blank the cell.",
+        )
+    _raise_if(
+        frame,
+        (pl.col("denominator") > 0) & (pl.col("denominator") < MIN_DENOMINATOR),
+        "denominator",
+        "is above zero but implausibly small (below 10^-15)",
+        key=key,
+        schema=VALUES,
+        fix="a denominator counts people, person-years or expected events; look for a unit error or a number "
+        "mangled on export (such as 5e-324), and correct or blank the cell (0 where there is no one at risk).",
+    )
+    _raise_if(
+        frame,
+        pl.col("lower_ci") > pl.col("upper_ci"),
+        "lower_ci",
+        "is greater than upper_ci",
+        key=key,
+        schema=VALUES,
+        fix="swap the two limit columns if they were read the wrong way round.",
+    )
     if indicators is not None:
         _check_indicator_ids(frame, indicators, key)
         proportions = [i for i, ind in indicators.items() if ind.measure == "proportion"]
         if proportions:
             is_prop = pl.col("indicator_id").is_in(proportions)
-            _raise_if(frame, is_prop & (pl.col("numerator") > pl.col("denominator")), "numerator",
-                      "is greater than the denominator for a proportion", key=key, schema=VALUES,
-                      fix="a proportion's numerator counts a subset of its denominator; check the two columns were not swapped.")
-            _raise_if(frame, is_prop & (pl.col("denominator") == 0) & (pl.col("numerator") > 0), "denominator",
-                      "is zero for a proportion with a positive numerator", key=key, schema=VALUES,
-                      fix="blank the denominator (and numerator) where there is no population at risk.")
+            _raise_if(
+                frame,
+                is_prop & (pl.col("numerator") > pl.col("denominator")),
+                "numerator",
+                "is greater than the denominator for a proportion",
+                key=key,
+                schema=VALUES,
+                fix="a proportion's numerator counts a subset of its denominator; check the two columns were not swapped.",
+            )
+            _raise_if(
+                frame,
+                is_prop & (pl.col("denominator") == 0) & (pl.col("numerator") > 0),
+                "denominator",
+                "is zero for a proportion with a positive numerator",
+                key=key,
+                schema=VALUES,
+                fix="blank the denominator (and numerator) where there is no population at risk.",
+            )
     _check_unique(frame, key, VALUES)
     return frame
 
 
 def _check_periods(frame: pl.DataFrame, key: Sequence[str], *, ordered: bool = True) -> None:
-    _raise_if(frame, pl.col("period_start").is_null() & ordered, "period_start",
-              "is missing, so the period cannot be ordered", key=key, schema=VALUES,
-              fix="add a period_start date column (YYYY-MM-DD), or use period labels like 2023, 2022/23 or 2024 Q1.")
+    _raise_if(
+        frame,
+        pl.col("period_start").is_null() & ordered,
+        "period_start",
+        "is missing, so the period cannot be ordered",
+        key=key,
+        schema=VALUES,
+        fix="add a period_start date column (YYYY-MM-DD), or use period labels like 2023, 2022/23 or 2024 Q1.",
+    )
     first, last = PERIOD_YEARS
-    _raise_if(frame, ~pl.col("period_start").dt.year().is_between(first, last), "period_start",
-              f"is outside the years {first} to {last}", key=key, schema=VALUES,
-              fix="correct the date or the period label; a year outside that range is a typo or a date read wrongly.")
+    _raise_if(
+        frame,
+        ~pl.col("period_start").dt.year().is_between(first, last),
+        "period_start",
+        f"is outside the years {first} to {last}",
+        key=key,
+        schema=VALUES,
+        fix="correct the date or the period label; a year outside that range is a typo or a date read wrongly.",
+    )
     # One label must mean one start date within an indicator, or ordering is ambiguous.
     clash = pl.col("period_start").n_unique().over("indicator_id", "period") > 1
-    _raise_if(frame, clash, "period_start", "differs between rows of the same period label", key=key, schema=VALUES,
-              fix="give each period label a single period_start within an indicator.")
+    _raise_if(
+        frame,
+        clash,
+        "period_start",
+        "differs between rows of the same period label",
+        key=key,
+        schema=VALUES,
+        fix="give each period label a single period_start within an indicator.",
+    )
 
 
 def _check_indicator_ids(frame: pl.DataFrame, indicators: Mapping[str, Indicator], key: Sequence[str]) -> None:
@@ -498,8 +600,15 @@ def validate_areas(data: FrameLike) -> pl.DataFrame:
     _check_not_null(frame, ["area_code"], AREAS, key)
     _check_finite(frame, ["population", "deprivation"], AREAS, key)
     _check_magnitude(frame, ["population", "deprivation"], AREAS, key)
-    _raise_if(frame, pl.col("population") < 0, "population", "is negative", key=key, schema=AREAS,
-              fix="populations cannot be below zero.")
+    _raise_if(
+        frame,
+        pl.col("population") < 0,
+        "population",
+        "is negative",
+        key=key,
+        schema=AREAS,
+        fix="populations cannot be below zero.",
+    )
     _check_unique(frame, ["area_code"], AREAS)
     return frame
 

@@ -133,8 +133,15 @@ _NHS_PROVIDER = r"^R[A-Z0-9]{2}([A-Z0-9]{2})?$"
 _SCHOOL_URN = r"^[0-9]{6}$"
 # Levels that are their own upper-tier authority (they run education and social care).
 _SELF_UPPER_TIER = frozenset(
-    ("unitary", "metropolitan_district", "london_borough", "shire_county", "merged_authority",
-     "council_area", "local_government_district")
+    (
+        "unitary",
+        "metropolitan_district",
+        "london_borough",
+        "shire_county",
+        "merged_authority",
+        "council_area",
+        "local_government_district",
+    )
 )
 
 
@@ -159,12 +166,21 @@ _LA_OUTSIDE_ENGLAND = ("merged_authority", "council_area", "local_government_dis
 COMPARABLE_SETS: dict[str, ComparableSet] = {
     s.id: s
     for s in (
-        ComparableSet("upper_tier", "upper-tier and unitary local authorities (E06, E08, E09, E10)",
-                      (*_LA_COMMON, "shire_county", *_LA_OUTSIDE_ENGLAND)),
-        ComparableSet("lower_tier", "lower-tier and unitary local authorities (E06, E07, E08, E09)",
-                      (*_LA_COMMON, "shire_district", *_LA_OUTSIDE_ENGLAND)),
-        ComparableSet("combined_authority", "combined authorities and metropolitan counties (E47, E11)",
-                      ("combined_authority", "metropolitan_county")),
+        ComparableSet(
+            "upper_tier",
+            "upper-tier and unitary local authorities (E06, E08, E09, E10)",
+            (*_LA_COMMON, "shire_county", *_LA_OUTSIDE_ENGLAND),
+        ),
+        ComparableSet(
+            "lower_tier",
+            "lower-tier and unitary local authorities (E06, E07, E08, E09)",
+            (*_LA_COMMON, "shire_district", *_LA_OUTSIDE_ENGLAND),
+        ),
+        ComparableSet(
+            "combined_authority",
+            "combined authorities and metropolitan counties (E47, E11)",
+            ("combined_authority", "metropolitan_county"),
+        ),
         ComparableSet("police_force_area", "police force areas (E23, W15)", ("police_force_area",)),
         ComparableSet("icb", "integrated care boards (E54)", ("icb",)),
         ComparableSet("sub_icb", "sub-ICB locations (E38)", ("sub_icb",)),
@@ -213,8 +229,9 @@ SUCCESSORS: dict[str, tuple[tuple[str, ...], int]] = {
     **_successors(("E07000026", "E07000028", "E07000029"), ("E06000063",), 2023),  # Cumberland
     **_successors(("E07000027", "E07000030", "E07000031"), ("E06000064",), 2023),  # Westmorland and Furness
     "E10000023": (("E06000065",), 2023),
-    **_successors(("E07000163", "E07000164", "E07000165", "E07000166", "E07000167", "E07000168", "E07000169"),
-                  ("E06000065",), 2023),
+    **_successors(
+        ("E07000163", "E07000164", "E07000165", "E07000166", "E07000167", "E07000168", "E07000169"), ("E06000065",), 2023
+    ),
     "E10000027": (("E06000066",), 2023),
     **_successors(("E07000187", "E07000188", "E07000189", "E07000246"), ("E06000066",), 2023),
     # 2025: boundary change between Barnsley and Sheffield gave both new codes.
@@ -241,9 +258,12 @@ def level_expr(code: pl.Expr) -> pl.Expr:
     text = code.cast(pl.String).str.strip_chars().str.to_uppercase()
     by_prefix = text.str.slice(0, 3).replace_strict(PREFIX_LEVELS, default=None, return_dtype=pl.String)
     return (
-        pl.when(text.str.contains(_GSS) & by_prefix.is_not_null()).then(by_prefix)
-        .when(text.str.contains(_NHS_PROVIDER)).then(pl.lit("nhs_provider"))
-        .when(text.str.contains(_SCHOOL_URN)).then(pl.lit("school"))
+        pl.when(text.str.contains(_GSS) & by_prefix.is_not_null())
+        .then(by_prefix)
+        .when(text.str.contains(_NHS_PROVIDER))
+        .then(pl.lit("nhs_provider"))
+        .when(text.str.contains(_SCHOOL_URN))
+        .then(pl.lit("school"))
         .otherwise(pl.lit("other"))
         .alias("level")
     )
@@ -256,8 +276,11 @@ def levels_of(codes: Iterable[object] | pl.Series) -> pl.Series:
         >>> levels_of(["E10000017", "E23000001", 123456]).to_list()
         ['shire_county', 'police_force_area', 'school']
     """
-    series = codes if isinstance(codes, pl.Series) else pl.Series("code", [None if c is None else str(c) for c in codes],
-                                                                   dtype=pl.String)
+    series = (
+        codes
+        if isinstance(codes, pl.Series)
+        else pl.Series("code", [None if c is None else str(c) for c in codes], dtype=pl.String)
+    )
     return pl.DataFrame({"code": series}).select(level_expr(pl.col("code"))).to_series()
 
 
@@ -287,8 +310,14 @@ def _load_lookup() -> pl.DataFrame:
     frame = pl.read_csv(io.BytesIO(raw), schema=_LOOKUP_SCHEMA)
     repeated = frame.filter(pl.col("area_code").is_duplicated()).get_column("area_code").unique().sort().to_list()
     if repeated:
-        raise DataError(problem("area_code", f"is repeated in publicservices/data/{_LOOKUP_FILE}", rows=repeated,
-                                fix="Rebuild the lookup with scripts/build_geography_lookup.py."))
+        raise DataError(
+            problem(
+                "area_code",
+                f"is repeated in publicservices/data/{_LOOKUP_FILE}",
+                rows=repeated,
+                fix="Rebuild the lookup with scripts/build_geography_lookup.py.",
+            )
+        )
     return frame
 
 
@@ -357,11 +386,15 @@ def area_geography(areas: pl.DataFrame) -> pl.DataFrame:
         [None, None, None, 'E06000065']
     """
     if not isinstance(areas, pl.DataFrame):
-        raise SchemaError(f"areas: expected a Polars DataFrame, got {type(areas).__name__}.\n"
-                          "Fix: pass publicservices.validate_areas(your_frame).")
+        raise SchemaError(
+            f"areas: expected a Polars DataFrame, got {type(areas).__name__}.\n"
+            "Fix: pass publicservices.validate_areas(your_frame)."
+        )
     if "area_code" not in areas.columns:
-        raise SchemaError(f"areas: required column 'area_code' is missing. Columns present: {', '.join(areas.columns)}.\n"
-                          "Fix: rename the column that holds GSS codes to 'area_code'.")
+        raise SchemaError(
+            f"areas: required column 'area_code' is missing. Columns present: {', '.join(areas.columns)}.\n"
+            "Fix: rename the column that holds GSS codes to 'area_code'."
+        )
     region_map, upper_map = _lookup_maps()
     code = pl.col("area_code").cast(pl.String)
     labels = {k: v.label for k, v in LEVELS.items()}
@@ -399,8 +432,14 @@ def _check_levels(levels: Iterable[str]) -> set[str]:
     present = set(levels)
     unknown = sorted(str(x) for x in present if x not in LEVELS)
     if unknown:
-        raise DataError(problem("level", "has unknown level ids", rows=unknown,
-                                fix=f"Use level ids from publicservices.geography.LEVELS: {', '.join(LEVELS)}."))
+        raise DataError(
+            problem(
+                "level",
+                "has unknown level ids",
+                rows=unknown,
+                fix=f"Use level ids from publicservices.geography.LEVELS: {', '.join(LEVELS)}.",
+            )
+        )
     return present
 
 
@@ -450,17 +489,25 @@ def set_membership(areas_with_level: pl.DataFrame, sets: Sequence[str]) -> pl.Da
          ('E10000017', 'shire_county', 'upper_tier'), ('E07000117', 'shire_district', 'lower_tier')]
     """
     if "area_code" not in areas_with_level.columns:
-        raise SchemaError("set_membership: required column 'area_code' is missing.\n"
-                          "Fix: pass an areas frame with area_code (and level from area_geography).")
+        raise SchemaError(
+            "set_membership: required column 'area_code' is missing.\n"
+            "Fix: pass an areas frame with area_code (and level from area_geography)."
+        )
     sets = list(sets)  # may be any iterable; it is read twice
     unknown = [s for s in sets if s not in COMPARABLE_SETS]
     if unknown:
-        raise DataError(problem("comparable_set", "names unknown comparable sets", rows=unknown,
-                                fix=f"Choose from {', '.join(COMPARABLE_SETS)} (see comparable_sets())."))
-    pairs = [(level, set_id, order) for order, set_id in enumerate(dict.fromkeys(sets))
-             for level in COMPARABLE_SETS[set_id].levels]
-    members = pl.DataFrame(pairs, schema={"level": pl.String, "comparable_set": pl.String, "_set_order": pl.Int64},
-                           orient="row")
+        raise DataError(
+            problem(
+                "comparable_set",
+                "names unknown comparable sets",
+                rows=unknown,
+                fix=f"Choose from {', '.join(COMPARABLE_SETS)} (see comparable_sets()).",
+            )
+        )
+    pairs = [
+        (level, set_id, order) for order, set_id in enumerate(dict.fromkeys(sets)) for level in COMPARABLE_SETS[set_id].levels
+    ]
+    members = pl.DataFrame(pairs, schema={"level": pl.String, "comparable_set": pl.String, "_set_order": pl.Int64}, orient="row")
     level = pl.col("level").cast(pl.String) if "level" in areas_with_level.columns else level_expr(pl.col("area_code"))
     units = areas_with_level.select(
         pl.col("area_code").cast(pl.String),
@@ -491,8 +538,7 @@ def _successor_map() -> dict[str, str]:
             continue  # one-to-many: the old area has no single continuation
         # Many-to-one within a tier (Bournemouth and Poole -> BCP) is not a continuation either;
         # a county and its districts merging into one unitary is one-to-one for the upper tier.
-        siblings = [o for o, (n, _) in SUCCESSORS.items()
-                    if o != old and new[0] in n and _tiers(levels[o]) & _tiers(levels[old])]
+        siblings = [o for o, (n, _) in SUCCESSORS.items() if o != old and new[0] in n and _tiers(levels[o]) & _tiers(levels[old])]
         if not siblings:
             direct[old] = new[0]
     resolved = {}

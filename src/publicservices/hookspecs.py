@@ -148,5 +148,3 @@ def publicservices_demo_data(register: Callable[..., None]) -> None:
 def hook_names() -> list[str]:
     """The names of every hook in the contract, in definition order."""
     return [name for name, obj in globals().items() if name.startswith("publicservices_") and callable(obj)]
-
-

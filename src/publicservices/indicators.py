@@ -85,10 +85,7 @@ class Indicator:
     def __post_init__(self) -> None:
         errors = _check(self)
         if errors:
-            raise IndicatorError(
-                f"invalid indicator {self.id!r}:\n"
-                + "\n".join(f"  - {e}" for e in errors)
-            )
+            raise IndicatorError(f"invalid indicator {self.id!r}:\n" + "\n".join(f"  - {e}" for e in errors))
         if self.service is None:
             object.__setattr__(self, "service", self.sector)
         object.__setattr__(self, "multiplier", float(self.multiplier))
@@ -117,8 +114,7 @@ class Indicator:
         unknown = sorted(set(data) - fields)
         if unknown:
             raise IndicatorError(
-                f"indicator definition {data.get('id')!r} has unknown field(s) {unknown}.\n"
-                f"Fix: use only {sorted(fields)}."
+                f"indicator definition {data.get('id')!r} has unknown field(s) {unknown}.\nFix: use only {sorted(fields)}."
             )
         return cls(**dict(data))
 
@@ -141,9 +137,13 @@ def _check(ind: Indicator) -> list[str]:
     if ind.role not in ROLES:
         errors.append(f"role {ind.role!r} must be one of {', '.join(ROLES)}")
     elif ind.role == "context" and ind.polarity != "no_judgement":
-        errors.append(f"a context indicator is not judged better or worse: polarity {ind.polarity!r} must be 'no_judgement' "
-                      "(or make it an outcome)")
-    if ind.decimals is not None and (isinstance(ind.decimals, bool) or not isinstance(ind.decimals, int) or not 0 <= ind.decimals <= 10):
+        errors.append(
+            f"a context indicator is not judged better or worse: polarity {ind.polarity!r} must be 'no_judgement' "
+            "(or make it an outcome)"
+        )
+    if ind.decimals is not None and (
+        isinstance(ind.decimals, bool) or not isinstance(ind.decimals, int) or not 0 <= ind.decimals <= 10
+    ):
         errors.append(f"decimals {ind.decimals!r} must be a whole number from 0 to 10, or None")
     if not isinstance(ind.multiplier, (int, float)) or isinstance(ind.multiplier, bool) or not ind.multiplier > 0:
         errors.append(f"multiplier {ind.multiplier!r} must be a positive number such as 1, 100 or 100000")

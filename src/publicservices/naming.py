@@ -31,8 +31,7 @@ def _plural(what: str, n: int) -> str:
     return what[:-1] + "ies" if what.endswith("y") and what[-2:-1] not in "aeiou" else what + "s"
 
 
-def unknown(what: str, given: Iterable[object], choices: Iterable[object], *, function: str,
-            fix: str | None = None) -> DataError:
+def unknown(what: str, given: Iterable[object], choices: Iterable[object], *, function: str, fix: str | None = None) -> DataError:
     """The error for ``given`` names of kind ``what`` that are not among ``choices``.
 
     Close matches (``difflib``, case-insensitive) are offered for each; the valid values are
@@ -79,12 +78,20 @@ def area_codes(given: str | Sequence[str], areas: pl.DataFrame | None, *, functi
         elif len(found := by_name.get(w.casefold(), [])) == 1:
             out.append(found[0])
         elif found:
-            raise DataError(f"{function}: the area name {w!r} is shared by {len(found)} areas ({', '.join(found)}).\n"
-                            "Fix: give the code of the one you mean.")
+            raise DataError(
+                f"{function}: the area name {w!r} is shared by {len(found)} areas ({', '.join(found)}).\n"
+                "Fix: give the code of the one you mean."
+            )
         else:
             missing.append(w)
     if missing:
-        raise unknown("area", missing, [n for n in names if n] + codes, function=function,
-                      fix=None if len(codes) <= SHOW_ALL else "give an area code (such as "
-                      f"{codes[0]}) or a name as the data spell it (such as {names[0]!r}).")
+        raise unknown(
+            "area",
+            missing,
+            [n for n in names if n] + codes,
+            function=function,
+            fix=None
+            if len(codes) <= SHOW_ALL
+            else f"give an area code (such as {codes[0]}) or a name as the data spell it (such as {names[0]!r}).",
+        )
     return out

@@ -52,11 +52,13 @@ def offline_mimebundle(spec: dict[str, Any], *, bundle: str | None = None, **_: 
         _state["bundled"] = True
     div = f"ps-chart-{os.getpid()}-{next(_ids)}"
     scripts = f'<script type="text/javascript">{_inline(bundle or "")}</script>' if include else ""
-    draw = (f'(function () {{ var el = document.getElementById("{div}"), spec = {_inline(json.dumps(spec))};'
-            ' function draw(tries) { if (window.vegaEmbed) { window.vegaEmbed(el, spec, {"actions": true}); }'
-            ' else if (tries > 0) { setTimeout(function () { draw(tries - 1); }, 50); }'
-            ' else { el.textContent = "This chart needs the Vega scripts of the first chart in the notebook: run that cell."; } }'
-            ' draw(200); })();')
+    draw = (
+        f'(function () {{ var el = document.getElementById("{div}"), spec = {_inline(json.dumps(spec))};'
+        ' function draw(tries) { if (window.vegaEmbed) { window.vegaEmbed(el, spec, {"actions": true}); }'
+        " else if (tries > 0) { setTimeout(function () { draw(tries - 1); }, 50); }"
+        ' else { el.textContent = "This chart needs the Vega scripts of the first chart in the notebook: run that cell."; } }'
+        " draw(200); })();"
+    )
     return {"text/html": f'<div id="{div}"></div>{scripts}<script type="text/javascript">{draw}</script>'}
 
 
@@ -81,8 +83,11 @@ def use_offline_charts(force: bool = False) -> bool:
     from importlib.util import find_spec
 
     if find_spec("vl_convert") is None:
-        warnings.warn("Charts need a network connection to draw: Vega loads from a CDN. For offline charts, "
-                      "pip install 'publicservices[site]' (vl-convert bundles Vega).", stacklevel=3)
+        warnings.warn(
+            "Charts need a network connection to draw: Vega loads from a CDN. For offline charts, "
+            "pip install 'publicservices[site]' (vl-convert bundles Vega).",
+            stacklevel=3,
+        )
         return False
     alt.renderers.register(RENDERER, offline_mimebundle)
     alt.renderers.enable(RENDERER)

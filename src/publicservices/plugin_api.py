@@ -147,15 +147,19 @@ class SectorPlugin:
     ) -> None:
         errors: list[str] = []
         if not isinstance(sector, Sector):
-            raise PluginError(f"sector_plugin() needs a Sector first, not {type(sector).__name__}.\n"
-                              "Fix: sector_plugin(Sector(id='transport', title='Transport'), INDICATORS, ...).")
+            raise PluginError(
+                f"sector_plugin() needs a Sector first, not {type(sector).__name__}.\n"
+                "Fix: sector_plugin(Sector(id='transport', title='Transport'), INDICATORS, ...)."
+            )
         indicators = tuple(indicators)
         ids: list[str] = []
         for ind in indicators:
             if not isinstance(ind, Indicator):
                 errors.append(f"indicators must be Indicator objects, not {type(ind).__name__} ({ind!r:.60})")
             elif ind.sector != sector.id:
-                errors.append(f"indicator {ind.id!r} is of sector {ind.sector!r}, not {sector.id!r} (a plugin declares its own sector's indicators)")
+                errors.append(
+                    f"indicator {ind.id!r} is of sector {ind.sector!r}, not {sector.id!r} (a plugin declares its own sector's indicators)"
+                )
             elif ind.id in ids:
                 errors.append(f"indicator {ind.id!r} is given twice")
             else:
@@ -163,7 +167,9 @@ class SectorPlugin:
         models = dict(models or {})
         unknown = sorted(set(models) - set(ids))
         if unknown:
-            errors.append(f"models name {', '.join(map(repr, unknown))}, which {'is' if len(unknown) == 1 else 'are'} not among the indicators")
+            errors.append(
+                f"models name {', '.join(map(repr, unknown))}, which {'is' if len(unknown) == 1 else 'are'} not among the indicators"
+            )
         if models and generate is not None:
             errors.append("give models= (simulated with publicservices.plugin_api.simulate) or generate=, not both")
         if generate is not None and not callable(generate):
@@ -178,18 +184,24 @@ class SectorPlugin:
             else:
                 foreign = sorted({v for v in els.values() if v not in ids})
                 if foreign:
-                    errors.append(f"els maps onto {', '.join(map(repr, foreign[:5]))}, which "
-                                  f"{'is' if len(foreign) == 1 else 'are'} not among the indicators")
+                    errors.append(
+                        f"els maps onto {', '.join(map(repr, foreign[:5]))}, which "
+                        f"{'is' if len(foreign) == 1 else 'are'} not among the indicators"
+                    )
         if errors:
-            raise PluginError(f"invalid sector plugin {sector.id!r}:\n" + "\n".join(f"  - {e}" for e in errors)
-                              + "\nFix: correct the sector_plugin(...) declaration.")
+            raise PluginError(
+                f"invalid sector plugin {sector.id!r}:\n"
+                + "\n".join(f"  - {e}" for e in errors)
+                + "\nFix: correct the sector_plugin(...) declaration."
+            )
         self.sector = sector
         self.indicators: tuple[Indicator, ...] = indicators
         self.models: dict[str, Any] = models
         self.readers: tuple[Any, ...] = readers
         self.els: dict[str, str] | None = dict(els) if els is not None else None
         self.els_description = els_description or (
-            f"ONS Explore local statistics CSV with {sector.title.lower()} indicator names mapped to {sector.id}.* ids")
+            f"ONS Explore local statistics CSV with {sector.title.lower()} indicator names mapped to {sector.id}.* ids"
+        )
         self._generate = generate
         self.__name__ = sector.id  # how registries and check_plugin name it in-process
         self.hooks: dict[str, Callable[..., None]] = {}
@@ -200,6 +212,7 @@ class SectorPlugin:
 
         self.hooks["publicservices_sectors"] = publicservices_sectors
         if indicators:
+
             @hookimpl
             def publicservices_indicators(register: Callable[..., None]) -> None:
                 for indicator in self.indicators:
@@ -207,6 +220,7 @@ class SectorPlugin:
 
             self.hooks["publicservices_indicators"] = publicservices_indicators
         if readers or self.els:
+
             @hookimpl
             def publicservices_readers(register: Callable[..., None]) -> None:
                 for reader in self.readers:
@@ -218,6 +232,7 @@ class SectorPlugin:
 
             self.hooks["publicservices_readers"] = publicservices_readers
         if models or generate is not None:
+
             @hookimpl
             def publicservices_demo_data(register: Callable[..., None]) -> None:
                 register(self.sector.id, self.generate)
@@ -248,8 +263,10 @@ class SectorPlugin:
         """Put the hooks in ``namespace`` (a module's ``globals()``), where pluggy finds them."""
         taken = [n for n in self.hooks if n in namespace and namespace[n] is not self.hooks[n]]
         if taken:
-            raise PluginError(f"the module already defines {', '.join(taken)}, which sector_plugin(...) would replace.\n"
-                              "Fix: leave those hooks to sector_plugin(...), or do not pass namespace=.")
+            raise PluginError(
+                f"the module already defines {', '.join(taken)}, which sector_plugin(...) would replace.\n"
+                "Fix: leave those hooks to sector_plugin(...), or do not pass namespace=."
+            )
         namespace.update(self.hooks)
 
     def __repr__(self) -> str:
@@ -299,9 +316,9 @@ def sector_plugin(
         plugin = sector_plugin(Sector(id="transport", title="Transport"), INDICATORS,
                                models=MODELS, readers=[READER], namespace=globals())
     """
-    plugin = SectorPlugin(sector, indicators, models=models, generate=generate, readers=readers, els=els,
-                          els_description=els_description)
+    plugin = SectorPlugin(
+        sector, indicators, models=models, generate=generate, readers=readers, els=els, els_description=els_description
+    )
     if namespace is not None:
         plugin.export(namespace)
     return plugin
-

@@ -16,9 +16,21 @@ from typing import Any
 
 from publicservices import hookspecs
 
-__all__ = ["PluginWarning", "PluginInfo", "DemoGenerator", "Register", "ENV_LOAD_PLUGINS", "ENV_TRACE_PLUGINS",
-           "ENTRY_POINT_GROUP", "describe_exception", "normalise_name", "short_names", "installed_entry_points",
-           "env_filter", "env_flag"]
+__all__ = [
+    "PluginWarning",
+    "PluginInfo",
+    "DemoGenerator",
+    "Register",
+    "ENV_LOAD_PLUGINS",
+    "ENV_TRACE_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "describe_exception",
+    "normalise_name",
+    "short_names",
+    "installed_entry_points",
+    "env_filter",
+    "env_flag",
+]
 
 ENV_LOAD_PLUGINS = "PUBLICSERVICES_LOAD_PLUGINS"
 ENV_TRACE_PLUGINS = "PUBLICSERVICES_TRACE_PLUGINS"

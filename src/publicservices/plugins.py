@@ -342,8 +342,7 @@ class PluginRegistry:
         if kind not in {k for _, k in _HOOKS}:
             raise OptionError(f"kind must be one of {_KINDS}, not {kind!r}")
         collected = self._collect()
-        fix = (f"Fix: repair or uninstall the plugin, or leave it out with {ENV_LOAD_PLUGINS} "
-               "(see `publicservices plugins`).")
+        fix = f"Fix: repair or uninstall the plugin, or leave it out with {ENV_LOAD_PLUGINS} (see `publicservices plugins`)."
         clash = collected["clashes"][kind].get(name)
         if clash:
             labels = " and ".join(self._infos[p].label for p in clash)
@@ -358,21 +357,27 @@ class PluginRegistry:
             owner = owner or collected["disabled"]["demo"].get(name) or collected["disabled"]["sector"].get(name)
         if owner:
             info = self._infos[owner]
-            return PluginError(f"{kind} {name!r} comes from {info.label}, which is disabled: {info.error}\n{fix}",
-                               distribution=info.distribution or info.name)
+            return PluginError(
+                f"{kind} {name!r} comes from {info.label}, which is disabled: {info.error}\n{fix}",
+                distribution=info.distribution or info.name,
+            )
         stage_of = {k: h for h, k in _HOOKS}
         stage_of["sector"] = _HOOKS[-1][0]  # a sector comes from every hook: any failure may explain it
         order = [_LOAD_STAGE, *(h for h, _ in _HOOKS)]
         prefix = name.split(".")[0] if kind == "indicator" else name.split("-")[0] if kind == "reader" else name
         suspects = [
-            info for info in self._infos.values()
-            if info.error and order.index(collected["failed_at"].get(info.name, _LOAD_STAGE)) <= order.index(stage_of[kind])
+            info
+            for info in self._infos.values()
+            if info.error
+            and order.index(collected["failed_at"].get(info.name, _LOAD_STAGE)) <= order.index(stage_of[kind])
             and normalise_name(prefix) in short_names(info)
         ]
         if suspects:
             labels = "; ".join(f"{i.label}: {i.error}" for i in suspects)
-            return PluginError(f"{kind} {name!r} is not registered; it would come from a disabled plugin: {labels}\n{fix}",
-                               distribution=", ".join(i.distribution or i.name for i in suspects))
+            return PluginError(
+                f"{kind} {name!r} is not registered; it would come from a disabled plugin: {labels}\n{fix}",
+                distribution=", ".join(i.distribution or i.name for i in suspects),
+            )
         return None
 
     def disabled_hint(self) -> str:
@@ -444,8 +449,12 @@ class PluginRegistry:
         disabled_messages = []
         for info in self._infos.values():
             if info.error:
-                fix = (f"repair or uninstall it, or leave it out with {ENV_LOAD_PLUGINS}={','.join(enabled)} "
-                       "(see `publicservices plugins`)" if info.distribution else "repair it, or stop registering it")
+                fix = (
+                    f"repair or uninstall it, or leave it out with {ENV_LOAD_PLUGINS}={','.join(enabled)} "
+                    "(see `publicservices plugins`)"
+                    if info.distribution
+                    else "repair it, or stop registering it"
+                )
                 disabled_messages.append(f"{info.label} is disabled: {info.error}\nThe other plugins still work. Fix: {fix}.")
             elif not info.builtin and info.load_seconds > SLOW_PLUGIN_SECONDS:
                 messages.append(
@@ -507,7 +516,12 @@ class PluginRegistry:
                 raise PluginError(f"register({sector!r}, generate) needs a callable generate")
             items.append((plugin, sector, generate))
 
-        adders: dict[str, Callable[..., None]] = {"sector": add_sector, "indicator": add_indicator, "reader": add_reader, "demo": add_demo}
+        adders: dict[str, Callable[..., None]] = {
+            "sector": add_sector,
+            "indicator": add_indicator,
+            "reader": add_reader,
+            "demo": add_demo,
+        }
         return adders[kind]
 
     def _spend_services(self, sectors: dict[str, Sector], owners: dict[str, str], messages: list[str]) -> dict[str, str]:
@@ -525,7 +539,8 @@ class PluginRegistry:
             for s in ids:
                 others = " and ".join(repr(o) for o in ids if o != s)
                 self._infos[owners[s]].conflicts.append(
-                    f"spend service line {line!r} is also declared by sector {others}; it is renamed to neither")
+                    f"spend service line {line!r} is also declared by sector {others}; it is renamed to neither"
+                )
             messages.append(
                 f"spend service line {line!r} is declared by {named}; it is renamed to neither, and keeps a slug of its name.\n"
                 f"Fix: uninstall one of them, or leave one out with {ENV_LOAD_PLUGINS} (see `publicservices plugins`)."

@@ -66,42 +66,110 @@ from publicservices.errors import PublicServicesError
 
 __all__ = ["ProjectError", "Project", "SCHEMA", "load_project", "starter_project"]
 
-_CONTRACT = ("indicator_id", "area_code", "area_name", "period", "period_start", "numerator", "denominator", "value",
-             "lower_ci", "upper_ci", "sex", "age", "category_type", "category")
+_CONTRACT = (
+    "indicator_id",
+    "area_code",
+    "area_name",
+    "period",
+    "period_start",
+    "numerator",
+    "denominator",
+    "value",
+    "lower_ci",
+    "upper_ci",
+    "sex",
+    "age",
+    "category_type",
+    "category",
+)
 _STR_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["sources"],
     "properties": {
-        "site": {"type": "object", "additionalProperties": False, "properties": {
-            "title": {"type": "string"}, "about": {"type": "string"}, "base_url": {"type": "string"},
-            "out": {"type": "string"}, "sectors": {"type": "array", "items": {"type": "string"}},
-            "indicators": {"type": "array", "items": {"type": "string"}}}},
-        "sources": {"type": "array", "minItems": 1, "items": {"type": "object", "additionalProperties": False,
-                                                              "required": ["path"], "properties": {
-            "path": {"type": "string"}, "format": {"type": "string"}, "map": _STR_MAP,
-            "set": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
-            "licence": {"type": "string"}, "attribution": {"type": "string"}}}},
-        "indicators": {"type": "array", "items": {"type": "object", "additionalProperties": False, "required": ["id"], "properties": {
-            "id": {"type": "string"}, "title": {"type": "string"}, "sector": {"type": "string"},
-            "measure": {"enum": ["proportion", "rate", "mean", "dsr", "ratio", "score"]},
-            "multiplier": {"type": "number", "exclusiveMinimum": 0}, "unit": {"type": "string"},
-            "polarity": {"enum": ["higher_is_better", "lower_is_better", "no_judgement"]},
-            "role": {"enum": ["outcome", "context"]}, "floor": {"type": "number"}, "target": {"type": "number"},
-            "service": {"type": "string"}, "source": {"type": "string"}, "definition": {"type": "string"}}}},
-        "areas": {"type": "object", "additionalProperties": False, "properties": {
-            "context": {"type": "array", "items": {"type": "string"}}}},
-        "spend": {"type": "object", "additionalProperties": False, "required": ["path"], "properties": {
-            "path": {"type": "string"}, "services": _STR_MAP}},
-        "geography": {"type": "object", "additionalProperties": False, "properties": {
-            "boundaries": {"type": "string"}, "layer": {"type": "string"},
-            "comparable_sets": {"type": "array", "items": {"type": "string"}},
-            "area_types": {"type": "array", "items": {"type": "string"}},
-            "benchmark": {"type": ["string", "number"]}}},
-        "judgement": {"type": "object", "additionalProperties": False, "properties": {
-            "suppress_threshold": {"type": "integer", "minimum": 0},
-            "overdispersion": {"enum": ["auto", "none", "additive", "multiplicative"]}}},
+        "site": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "title": {"type": "string"},
+                "about": {"type": "string"},
+                "base_url": {"type": "string"},
+                "out": {"type": "string"},
+                "sectors": {"type": "array", "items": {"type": "string"}},
+                "indicators": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "sources": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["path"],
+                "properties": {
+                    "path": {"type": "string"},
+                    "format": {"type": "string"},
+                    "map": _STR_MAP,
+                    "set": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
+                    "licence": {"type": "string"},
+                    "attribution": {"type": "string"},
+                },
+            },
+        },
+        "indicators": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "sector": {"type": "string"},
+                    "measure": {"enum": ["proportion", "rate", "mean", "dsr", "ratio", "score"]},
+                    "multiplier": {"type": "number", "exclusiveMinimum": 0},
+                    "unit": {"type": "string"},
+                    "polarity": {"enum": ["higher_is_better", "lower_is_better", "no_judgement"]},
+                    "role": {"enum": ["outcome", "context"]},
+                    "floor": {"type": "number"},
+                    "target": {"type": "number"},
+                    "service": {"type": "string"},
+                    "source": {"type": "string"},
+                    "definition": {"type": "string"},
+                },
+            },
+        },
+        "areas": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"context": {"type": "array", "items": {"type": "string"}}},
+        },
+        "spend": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["path"],
+            "properties": {"path": {"type": "string"}, "services": _STR_MAP},
+        },
+        "geography": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "boundaries": {"type": "string"},
+                "layer": {"type": "string"},
+                "comparable_sets": {"type": "array", "items": {"type": "string"}},
+                "area_types": {"type": "array", "items": {"type": "string"}},
+                "benchmark": {"type": ["string", "number"]},
+            },
+        },
+        "judgement": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "suppress_threshold": {"type": "integer", "minimum": 0},
+                "overdispersion": {"enum": ["auto", "none", "additive", "multiplicative"]},
+            },
+        },
     },
 }
 
@@ -153,8 +221,11 @@ class Project:
         parts = []
         for source in self.sources:
             for file in source.files:
-                result = (read_csv(file, mapping=source.mapping, constants=source.constants) if source.mapping or source.constants
-                          else read(file, format=source.format))
+                result = (
+                    read_csv(file, mapping=source.mapping, constants=source.constants)
+                    if source.mapping or source.constants
+                    else read(file, format=source.format)
+                )
                 notes += [line for line in result.report.summary().splitlines()[1:] if line.strip()]
                 # indicators the project file defines travel with the values that use them
                 used = set(result.values.get_column("indicator_id").unique().to_list()) if result.values.height else set()
@@ -169,10 +240,14 @@ class Project:
         combined = combine(*parts, name=self.site.get("title"))
         if len(parts) > 1:
             lines = [line.strip() for line in combined.report.summary().splitlines()[1:] if line.strip()]
-            per_area = [line for line in lines if line.startswith("areas ")]  # one line per area whose sources word its name differently
+            per_area = [
+                line for line in lines if line.startswith("areas ")
+            ]  # one line per area whose sources word its name differently
             notes += [line for line in lines if not line.startswith("areas ")] + per_area[:3]
             if len(per_area) > 3:
-                notes.append(f"... and {len(per_area) - 3:,} more areas whose sources differ in an attribute (the first source's is kept).")
+                notes.append(
+                    f"... and {len(per_area) - 3:,} more areas whose sources differ in an attribute (the first source's is kept)."
+                )
         dataset = combined.dataset
         overrides = self.document.get("indicators", [])
         if overrides:
@@ -189,8 +264,14 @@ class Project:
         spend = self.document["spend"]
         result = read(self._resolve(spend["path"]))
         if result.spend is None or not result.spend.height:
-            raise ProjectError(_message(self, ("spend", "path"), f"{spend['path']!r} holds no spend rows",
-                                        "point spend.path at a spend file (see `publicservices readers`)."))
+            raise ProjectError(
+                _message(
+                    self,
+                    ("spend", "path"),
+                    f"{spend['path']!r} holds no spend rows",
+                    "point spend.path at a spend file (see `publicservices readers`).",
+                )
+            )
         services = spend.get("services")
         if services:
             frame = result.spend
@@ -198,13 +279,22 @@ class Project:
             known = set(frame.get_column(name).unique().to_list())
             unknown = sorted(set(services) - known)
             if unknown:
-                raise ProjectError(_message(self, ("spend", "services"), f"no spend line is called {', '.join(map(repr, unknown))}",
-                                            f"use service names from the file: {', '.join(sorted(known)[:12])} ..."))
+                raise ProjectError(
+                    _message(
+                        self,
+                        ("spend", "services"),
+                        f"no spend line is called {', '.join(map(repr, unknown))}",
+                        f"use service names from the file: {', '.join(sorted(known)[:12])} ...",
+                    )
+                )
             kept = frame.filter(pl.col(name).is_in(list(services))).with_columns(
-                pl.col(name).replace_strict(services, return_dtype=pl.String).alias("service"))
+                pl.col(name).replace_strict(services, return_dtype=pl.String).alias("service")
+            )
             left = frame.height - kept.height
-            notes.append(f"Spend: {kept.height:,} rows of {len(services)} service line(s) mapped to sectors; {left:,} rows of other "
-                         "lines are not used.")
+            notes.append(
+                f"Spend: {kept.height:,} rows of {len(services)} service line(s) mapped to sectors; {left:,} rows of other "
+                "lines are not used."
+            )
             result = dataclasses.replace(result, spend=kept.group_by("area_code", "period", "service").agg(pl.col("spend").sum()))
         return result
 
@@ -238,9 +328,15 @@ class Project:
         return lines
 
 
-def project_from_options(source: str | Path, *, format: str | None = None, mapping: Mapping[str, str] | None = None,
-                         constants: Mapping[str, Any] | None = None, areas: Sequence[str | Path] = (),
-                         spend: str | Path | None = None) -> Project:
+def project_from_options(
+    source: str | Path,
+    *,
+    format: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    constants: Mapping[str, Any] | None = None,
+    areas: Sequence[str | Path] = (),
+    spend: str | Path | None = None,
+) -> Project:
     """A project of one source file from command-line flags (``--format``, ``--map``, ``--set``, ``--areas``, ``--spend``).
 
     The flags mirror the project file's keys and get the same checks.
@@ -278,7 +374,9 @@ def load_project(path: str | Path) -> Project:
 def _checked(path: Path, text: str, document: dict[str, Any]) -> Project:
     import jsonschema
 
-    errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(document), key=lambda e: [str(k) for k in e.absolute_path])
+    errors = sorted(
+        jsonschema.Draft202012Validator(SCHEMA).iter_errors(document), key=lambda e: [str(k) for k in e.absolute_path]
+    )
     if errors:
         shown = [_schema_message(path, text, e) for e in errors[:5]]
         raise ProjectError("\n".join(shown) + "\nFix: see the project file reference in the publisher guide.")
@@ -293,36 +391,74 @@ def _source(project: Project, index: int, raw: Mapping[str, Any]) -> Source:
     files = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
     files = [f for f in files for f in ([f] if f.is_file() else sorted(p for p in f.rglob("*") if p.is_file()))]
     if not files:
-        raise ProjectError(_message(project, ("sources", index, "path"), f"no file matches {raw['path']!r} (looked in {project.path.parent})",
-                                    "correct the path; paths are relative to the project file."))
+        raise ProjectError(
+            _message(
+                project,
+                ("sources", index, "path"),
+                f"no file matches {raw['path']!r} (looked in {project.path.parent})",
+                "correct the path; paths are relative to the project file.",
+            )
+        )
     mapping = dict(raw.get("map", {}))
     bad = sorted(t for t in [*mapping.values(), *raw.get("set", {})] if t not in _CONTRACT)
     if bad:
-        raise ProjectError(_message(project, ("sources", index, "map" if set(bad) & set(mapping.values()) else "set"),
-                                    f"{', '.join(map(repr, bad))} is not a column of the data contract",
-                                    f"map onto one of {', '.join(_CONTRACT)}."))
+        raise ProjectError(
+            _message(
+                project,
+                ("sources", index, "map" if set(bad) & set(mapping.values()) else "set"),
+                f"{', '.join(map(repr, bad))} is not a column of the data contract",
+                f"map onto one of {', '.join(_CONTRACT)}.",
+            )
+        )
     targets = [t for t in mapping.values()]
     twice = sorted({t for t in targets if targets.count(t) > 1})
     if twice:
-        raise ProjectError(_message(project, ("sources", index, "map"), f"two file columns map onto {', '.join(map(repr, twice))}",
-                                    "map one file column onto each contract column."))
+        raise ProjectError(
+            _message(
+                project,
+                ("sources", index, "map"),
+                f"two file columns map onto {', '.join(map(repr, twice))}",
+                "map one file column onto each contract column.",
+            )
+        )
     if raw.get("format") and (mapping or raw.get("set")):
-        raise ProjectError(_message(project, ("sources", index, "format"), "format cannot be combined with map or set",
-                                    "use a reader (format) or a column mapping (map/set), not both."))
+        raise ProjectError(
+            _message(
+                project,
+                ("sources", index, "format"),
+                "format cannot be combined with map or set",
+                "use a reader (format) or a column mapping (map/set), not both.",
+            )
+        )
     if mapping or raw.get("set"):
         import polars as pl
 
         from publicservices.frame import to_polars
 
         for file in files:
-            header = to_polars(file, name=file.name).columns if file.suffix.lower() == ".parquet" else \
-                pl.read_csv(file, n_rows=0, infer_schema_length=0).columns
+            header = (
+                to_polars(file, name=file.name).columns
+                if file.suffix.lower() == ".parquet"
+                else pl.read_csv(file, n_rows=0, infer_schema_length=0).columns
+            )
             absent = sorted(c for c in mapping if c not in header)
             if absent:
-                raise ProjectError(_message(project, ("sources", index, "map"), f"{file.name} has no column {', '.join(map(repr, absent))}",
-                                            f"use columns of the file: {', '.join(header[:15])}."))
-    return Source(files=files, format=raw.get("format"), mapping=mapping, constants=dict(raw.get("set", {})),
-                  licence=raw.get("licence"), attribution=raw.get("attribution"))
+                raise ProjectError(
+                    _message(
+                        project,
+                        ("sources", index, "map"),
+                        f"{file.name} has no column {', '.join(map(repr, absent))}",
+                        f"use columns of the file: {', '.join(header[:15])}.",
+                    )
+                )
+    return Source(
+        files=files,
+        format=raw.get("format"),
+        mapping=mapping,
+        constants=dict(raw.get("set", {})),
+        licence=raw.get("licence"),
+        attribution=raw.get("attribution"),
+    )
 
 
 def _check_files(project: Project) -> None:
@@ -333,22 +469,38 @@ def _check_files(project: Project) -> None:
     for key in (("spend", "path"), ("geography", "boundaries")):
         value = doc.get(key[0], {}).get(key[1])
         if value is not None and not (project.path.parent / value).is_file():
-            raise ProjectError(_message(project, key, f"no file {value!r}", "correct the path; paths are relative to the project file."))
+            raise ProjectError(
+                _message(project, key, f"no file {value!r}", "correct the path; paths are relative to the project file.")
+            )
     if doc.get("geography", {}).get("layer") and not doc.get("geography", {}).get("boundaries"):
-        raise ProjectError(_message(project, ("geography", "layer"), "a layer needs a boundaries file", "add geography.boundaries."))
+        raise ProjectError(
+            _message(project, ("geography", "layer"), "a layer needs a boundaries file", "add geography.boundaries.")
+        )
     from publicservices.geography import COMPARABLE_SETS
 
     for i, s in enumerate(doc.get("geography", {}).get("comparable_sets", [])):
         if s not in COMPARABLE_SETS:
-            raise ProjectError(_message(project, ("geography", "comparable_sets", i), f"unknown comparable set {s!r}",
-                                        f"use one of {', '.join(COMPARABLE_SETS)}."))
+            raise ProjectError(
+                _message(
+                    project,
+                    ("geography", "comparable_sets", i),
+                    f"unknown comparable set {s!r}",
+                    f"use one of {', '.join(COMPARABLE_SETS)}.",
+                )
+            )
     services = doc.get("spend", {}).get("services", {})
     if services:
         sectors = _known_sectors(doc)
         unknown = sorted({v for v in services.values() if v not in sectors})
         if unknown:
-            raise ProjectError(_message(project, ("spend", "services"), f"service line(s) map to no sector: {', '.join(map(repr, unknown))}",
-                                        f"map each spend line to a sector: {', '.join(sorted(sectors))}."))
+            raise ProjectError(
+                _message(
+                    project,
+                    ("spend", "services"),
+                    f"service line(s) map to no sector: {', '.join(map(repr, unknown))}",
+                    f"map each spend line to a sector: {', '.join(sorted(sectors))}.",
+                )
+            )
 
 
 def _known_sectors(doc: Mapping[str, Any]) -> set[str]:
@@ -450,9 +602,18 @@ def starter_project(paths: Sequence[str | Path], out: Path) -> tuple[str, list[s
     from publicservices.errors import PublicServicesError as Error
     from publicservices.reading import read
 
-    lines = ["# publicservices site project: edit, then run `publicservices publish " + out.name + "`.",
-             "# Keys: see the publisher guide. Paths are relative to this file.", "", "[site]",
-             'title = "Public services compared"', "", "[judgement]", "suppress_threshold = 5", 'overdispersion = "auto"', ""]
+    lines = [
+        "# publicservices site project: edit, then run `publicservices publish " + out.name + "`.",
+        "# Keys: see the publisher guide. Paths are relative to this file.",
+        "",
+        "[site]",
+        'title = "Public services compared"',
+        "",
+        "[judgement]",
+        "suppress_threshold = 5",
+        'overdispersion = "auto"',
+        "",
+    ]
     summary: list[str] = []
     boundaries: Path | None = None
     context: list[Path] = []
@@ -483,27 +644,43 @@ def starter_project(paths: Sequence[str | Path], out: Path) -> tuple[str, list[s
             continue
         _, layout = comparison_values(dataset.values, dataset.areas)
         sets = layout.all_sets()
-        lines += ["[[sources]]", f"path = {_toml(rel)}", f"format = {_toml(reader)}",
-                  f"# areas: {'; '.join(set_label(s) for s in sets) or 'none recognised'}"]
+        lines += [
+            "[[sources]]",
+            f"path = {_toml(rel)}",
+            f"format = {_toml(reader)}",
+            f"# areas: {'; '.join(set_label(s) for s in sets) or 'none recognised'}",
+        ]
         for ind in outcomes.values():
             direction = {"higher_is_better": "higher is better", "lower_is_better": "lower is better"}.get(
-                ind.polarity, "DIRECTION UNKNOWN: set it below, or it is compared as higher/lower only")
+                ind.polarity, "DIRECTION UNKNOWN: set it below, or it is compared as higher/lower only"
+            )
             lines.append(f"# indicator {ind.id}: {ind.title} ({direction})")
         lines.append("")
         unknown = [d for d in outcomes.values() if not d.has_polarity]
         for ind in unknown:
-            lines += ["# [[indicators]]", f"# id = {_toml(ind.id)}", '# polarity = "higher_is_better"  # or "lower_is_better"', ""]
-        summary.append(f"{path.name}: {reader}, {len(outcomes)} indicator(s), {len(unknown)} without a known direction; "
-                       f"areas: {', '.join(sets) or 'none'}")
+            lines += [
+                "# [[indicators]]",
+                f"# id = {_toml(ind.id)}",
+                '# polarity = "higher_is_better"  # or "lower_is_better"',
+                "",
+            ]
+        summary.append(
+            f"{path.name}: {reader}, {len(outcomes)} indicator(s), {len(unknown)} without a known direction; "
+            f"areas: {', '.join(sets) or 'none'}"
+        )
     if context:
         lines += ["[areas]", f"context = [{', '.join(_toml(_relative(p, out.parent)) for p in context)}]", ""]
     if spend is not None:
-        lines += ["[spend]", f"path = {_toml(_relative(spend, out.parent))}",
-                  "# services = { \"Education services\" = \"schools\", \"Police services\" = \"policing\" }", ""]
+        lines += [
+            "[spend]",
+            f"path = {_toml(_relative(spend, out.parent))}",
+            '# services = { "Education services" = "schools", "Police services" = "policing" }',
+            "",
+        ]
     lines += ["[geography]"]
     if boundaries is not None:
         lines += [f"boundaries = {_toml(_relative(boundaries, out.parent))}", 'layer = "utla"']
-    lines += ['benchmark = "national"', "# comparable_sets = [\"upper_tier\"]", ""]
+    lines += ['benchmark = "national"', '# comparable_sets = ["upper_tier"]', ""]
     return "\n".join(lines), summary
 
 

@@ -327,8 +327,10 @@ def read_csv(
     twice = {t: s for t, s in targets.items() if len(s) > 1}
     if twice:
         shown = "; ".join(f"{', '.join(map(repr, s))} all map onto {t!r}" for t, s in twice.items())
-        raise ReaderError(f"{path.name}: the mapping gives one contract column two sources: {shown}.\n"
-                          "Fix: map one file column onto each contract column.")
+        raise ReaderError(
+            f"{path.name}: the mapping gives one contract column two sources: {shown}.\n"
+            "Fix: map one file column onto each contract column."
+        )
     with read_notes() as read_notes_:
         frame = to_polars(path, name=path.name)
     notes = list(read_notes_)
@@ -385,7 +387,8 @@ def _latest_names(values: pl.DataFrame, names: pl.Series) -> tuple[pl.DataFrame,
     named = rows.filter(pl.col("area_name").is_not_null())
     latest = named.sort("period_start", "_row").group_by("area_code", maintain_order=True).last()
     areas = (
-        rows.select("area_code").unique(maintain_order=True)
+        rows.select("area_code")
+        .unique(maintain_order=True)
         .join(latest.select("area_code", "area_name"), on="area_code", how="left", maintain_order="left")
     )
     several = (
@@ -401,6 +404,5 @@ def _latest_names(values: pl.DataFrame, names: pl.Series) -> tuple[pl.DataFrame,
         for code, found, kept, latest in several.head(3).select("area_code", "names", "kept", "latest").iter_rows()
     )
     more = f" and {several.height - 3:,} more" if several.height > 3 else ""
-    note = (f"{several.height:,} area code(s) have more than one area_name; each keeps its latest period's name: "
-            f"{examples}{more}.")
+    note = f"{several.height:,} area code(s) have more than one area_name; each keeps its latest period's name: {examples}{more}."
     return areas, note

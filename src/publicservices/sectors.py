@@ -80,8 +80,11 @@ def _number(value: Any) -> bool:
 def _raise(header: str, errors: list[str], declaration: str) -> None:
     """One error listing every problem (what and where), then the fix."""
     if errors:
-        raise PluginError(f"{header}:\n" + "\n".join(f"  - {e}" for e in errors)
-                          + f"\nFix: correct the {declaration}(...) declaration in the plugin.")
+        raise PluginError(
+            f"{header}:\n"
+            + "\n".join(f"  - {e}" for e in errors)
+            + f"\nFix: correct the {declaration}(...) declaration in the plugin."
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,16 +145,21 @@ class ReportCardScheme:
         errors: list[str] = []
         domains: dict[str, tuple[str, ...]] = {}
         if not isinstance(self.domains, Mapping) or not self.domains:
-            errors.append(f"domains must map each domain to a measure name or a list of them, not {self.domains!r} "
-                          "(e.g. domains={'safety': ['policing.crime', 'policing.confidence'], 'speed': 'policing.calls_999'})")
+            errors.append(
+                f"domains must map each domain to a measure name or a list of them, not {self.domains!r} "
+                "(e.g. domains={'safety': ['policing.crime', 'policing.confidence'], 'speed': 'policing.calls_999'})"
+            )
         else:
             for domain, measures in self.domains.items():
                 if isinstance(measures, str):
                     measures = (measures,)
                 if not isinstance(domain, str) or not domain.strip():
                     errors.append(f"domain name {domain!r} must be a non-empty string")
-                elif (not isinstance(measures, Sequence) or not measures
-                      or not all(isinstance(m, str) and m.strip() for m in measures)):
+                elif (
+                    not isinstance(measures, Sequence)
+                    or not measures
+                    or not all(isinstance(m, str) and m.strip() for m in measures)
+                ):
                     errors.append(f"domain {domain!r} must name its measures (indicator ids or columns), not {measures!r}")
                 else:
                     domains[domain] = tuple(dict.fromkeys(measures))
@@ -175,26 +183,35 @@ class ReportCardScheme:
                     if missing:
                         parts.append(f"no weight for domain(s) {', '.join(map(repr, missing))}")
                     if unknown:
-                        parts.append(f"weights name {', '.join(map(repr, unknown))}, which "
-                                     f"{'is' if len(unknown) == 1 else 'are'} not "
-                                     + ("a weighted domain" if self.extra_credit in unknown else "a domain"))
+                        parts.append(
+                            f"weights name {', '.join(map(repr, unknown))}, which "
+                            f"{'is' if len(unknown) == 1 else 'are'} not "
+                            + ("a weighted domain" if self.extra_credit in unknown else "a domain")
+                        )
                     errors.append("; ".join(parts))
                 if not bad and not missing and not unknown:
                     weights = {d: float(self.weights[d]) for d in weighted}
                     if sum(weights.values()) <= 0:
                         errors.append("weights must not all be zero")
         cutpoints = self.cutpoints
-        if (not isinstance(cutpoints, Mapping) or set(cutpoints) != set(GRADE_CUTS)
-                or not all(_number(cutpoints[g]) for g in GRADE_CUTS)
-                or any(cutpoints[a] < cutpoints[b] for a, b in zip(GRADE_CUTS, GRADE_CUTS[1:], strict=False))):
-            errors.append(f"cutpoints {cutpoints!r} must give the minimum score of each of A, B, C and D, in descending "
-                          "order (e.g. {'A': 80, 'B': 60, 'C': 40, 'D': 20})")
+        if (
+            not isinstance(cutpoints, Mapping)
+            or set(cutpoints) != set(GRADE_CUTS)
+            or not all(_number(cutpoints[g]) for g in GRADE_CUTS)
+            or any(cutpoints[a] < cutpoints[b] for a, b in zip(GRADE_CUTS, GRADE_CUTS[1:], strict=False))
+        ):
+            errors.append(
+                f"cutpoints {cutpoints!r} must give the minimum score of each of A, B, C and D, in descending "
+                "order (e.g. {'A': 80, 'B': 60, 'C': 40, 'D': 20})"
+            )
         if not isinstance(self.relative, bool):
             errors.append(f"relative must be True or False, not {self.relative!r}")
         if not _number(self.extra_credit_max) or self.extra_credit_max < 0:
             errors.append(f"extra_credit_max {self.extra_credit_max!r} must be a number of points, 0 or more")
         elif self.extra_credit is not None and self.extra_credit_max == 0:
-            errors.append(f"extra_credit {self.extra_credit!r} earns nothing with extra_credit_max=0 (give the most points it can add)")
+            errors.append(
+                f"extra_credit {self.extra_credit!r} earns nothing with extra_credit_max=0 (give the most points it can add)"
+            )
         if not _number(self.peer_weight) or not 0 <= self.peer_weight <= 1:
             errors.append(f"peer_weight {self.peer_weight!r} must lie between 0 and 1")
         if not isinstance(self.polarity, Mapping):
@@ -214,9 +231,19 @@ class ReportCardScheme:
         object.__setattr__(self, "polarity", MappingProxyType(dict(self.polarity)))
 
     def __hash__(self) -> int:
-        return hash((tuple(self.domains.items()), None if self.weights is None else tuple(self.weights.items()),
-                     tuple(self.cutpoints.items()), self.relative, self.extra_credit, self.extra_credit_max,
-                     self.peer_weight, tuple(self.polarity.items()), self.reference))
+        return hash(
+            (
+                tuple(self.domains.items()),
+                None if self.weights is None else tuple(self.weights.items()),
+                tuple(self.cutpoints.items()),
+                self.relative,
+                self.extra_credit,
+                self.extra_credit_max,
+                self.peer_weight,
+                tuple(self.polarity.items()),
+                self.reference,
+            )
+        )
 
     @property
     def weighted_domains(self) -> tuple[str, ...]:
@@ -295,15 +322,19 @@ class Sector:
     def __post_init__(self) -> None:
         errors = []
         if not isinstance(self.id, str) or not SECTOR_ID_PATTERN.match(self.id) or len(self.id) > _MAX_ID_LENGTH:
-            errors.append(f"id {self.id!r} must be lower-case letters, digits and '_', starting with a letter, at most "
-                          f"{_MAX_ID_LENGTH} characters (it starts the sector's indicator ids and is used as a file name)")
+            errors.append(
+                f"id {self.id!r} must be lower-case letters, digits and '_', starting with a letter, at most "
+                f"{_MAX_ID_LENGTH} characters (it starts the sector's indicator ids and is used as a file name)"
+            )
         if not isinstance(self.title, str) or not self.title.strip():
             errors.append(f"title must be a non-empty string, such as {humanise(str(self.id))!r} (pages and menus show it)")
         services = self.spend_services
         if isinstance(services, str):
             services = (services,)
         if not isinstance(services, Sequence) or not all(isinstance(s, str) and s.strip() for s in services):
-            errors.append(f"spend_services must be the service lines' names, e.g. ('Police services',), not {self.spend_services!r}")
+            errors.append(
+                f"spend_services must be the service lines' names, e.g. ('Police services',), not {self.spend_services!r}"
+            )
         else:
             repeated = sorted({s for s in services if services.count(s) > 1})
             if repeated:

@@ -135,8 +135,11 @@ def check_plugin(
         indicators = {i: ind for i, ind in registry.indicators().items() if registry.owner(i) in plugin_names}
         result.indicators = sorted(indicators)
         _check_indicators(indicators, result)
-        sectors = {sid: sector for sid, sector in registry.sectors().items()
-                   if (owner := registry.declaring_plugin(sid)) is not None and owner.name in plugin_names}
+        sectors = {
+            sid: sector
+            for sid, sector in registry.sectors().items()
+            if (owner := registry.declaring_plugin(sid)) is not None and owner.name in plugin_names
+        }
         result.declared = sorted(sectors)
         if indicators:
             _check_sectors(sectors, indicators, result)
@@ -196,7 +199,9 @@ def _check_indicators(indicators: Mapping[str, Any], result: PluginCheck) -> Non
             result.fail(f"indicator {ind.id!r}: the definition should say what is counted in a sentence (got {ind.definition!r})")
         allowed = _SUITABLE_MULTIPLIERS.get(ind.measure)
         if allowed and ind.multiplier not in allowed:
-            result.fail(f"indicator {ind.id!r}: multiplier {ind.multiplier:g} is unusual for a {ind.measure} (expected one of {allowed})")
+            result.fail(
+                f"indicator {ind.id!r}: multiplier {ind.multiplier:g} is unusual for a {ind.measure} (expected one of {allowed})"
+            )
         if ind.measure in ("mean", "score") and ind.multiplier != 1.0:
             result.fail(f"indicator {ind.id!r}: a {ind.measure} is reported as is; its multiplier should be 1")
         if not ind.id.startswith(ind.sector + "."):
@@ -212,9 +217,11 @@ def _check_sectors(sectors: Mapping[str, Any], indicators: Mapping[str, Any], re
     of_indicators = sorted({ind.sector for ind in indicators.values()})
     for sector in of_indicators:
         if sector not in sectors:
-            result.fail(f"the plugin's indicators are of sector {sector!r}, which it does not declare: register "
-                        f"Sector(id={sector!r}, title=...) from publicservices_sectors (sector_plugin(...) does), so that "
-                        "pages show its title and spend, report cards and the demo use its figures")
+            result.fail(
+                f"the plugin's indicators are of sector {sector!r}, which it does not declare: register "
+                f"Sector(id={sector!r}, title=...) from publicservices_sectors (sector_plugin(...) does), so that "
+                "pages show its title and spend, report cards and the demo use its figures"
+            )
     for sector in sectors.values():
         if sector.id not in of_indicators:
             result.fail(f"sector {sector.id!r} is declared, but the plugin registers none of its indicators")
@@ -226,10 +233,14 @@ def _check_sectors(sectors: Mapping[str, Any], indicators: Mapping[str, Any], re
                 continue  # a column name of wide data: nothing to check here
             ind = indicators.get(measure)
             if ind is None:
-                result.fail(f"sector {sector.id!r}: its report-card scheme grades {measure!r}, which the plugin does not register")
+                result.fail(
+                    f"sector {sector.id!r}: its report-card scheme grades {measure!r}, which the plugin does not register"
+                )
             elif not ind.has_polarity and measure not in scheme.polarity:
-                result.fail(f"sector {sector.id!r}: its report-card scheme grades {measure!r}, which has no direction "
-                            "(no_judgement indicators are never graded)")
+                result.fail(
+                    f"sector {sector.id!r}: its report-card scheme grades {measure!r}, which has no direction "
+                    "(no_judgement indicators are never graded)"
+                )
     if len(result.failures) == before:
         result.passed.append("sector declarations")
 
@@ -244,8 +255,10 @@ def _check_readers(readers: Mapping[str, Any], fixtures: dict[str, Any], known: 
 
     for name, reader in sorted(readers.items()):
         if _claims_anything(reader):
-            result.fail(f"reader {name!r} claims every file: its sniff accepts a header of made-up column names "
-                        "(it must test for the columns of its layout)")
+            result.fail(
+                f"reader {name!r} claims every file: its sniff accepts a header of made-up column names "
+                "(it must test for the columns of its layout)"
+            )
         if name not in fixtures:
             result.fail(f"reader {name!r} has no fixture: pass reader_fixtures={{{name!r}: path}} with a few example rows")
             continue
@@ -259,7 +272,9 @@ def _check_readers(readers: Mapping[str, Any], fixtures: dict[str, Any], known: 
             result.fail(f"reader {name!r} cannot read its fixture {path.name}: {type(exc).__name__}: {exc}")
             continue
         except Exception as exc:  # noqa: BLE001 - a raw exception escaping a reader is itself a failure
-            result.fail(f"reader {name!r} raised a raw {type(exc).__name__} on {path.name} (readers must raise publicservices errors): {exc}")
+            result.fail(
+                f"reader {name!r} raised a raw {type(exc).__name__} on {path.name} (readers must raise publicservices errors): {exc}"
+            )
             continue
         if not isinstance(out, ReadResult):
             result.fail(f"reader {name!r} returned {type(out).__name__}, not ReadResult")
@@ -314,8 +329,9 @@ _CONTRACT = ("indicator_id", "area_code", "period", "period_start", "numerator",
 _BREAKDOWNS = ("sex", "age", "category_type", "category")
 
 
-def _check_demo(generators: list[Any], indicators: Mapping[str, Any], seed: int, result: PluginCheck,
-                spend: Mapping[str, Any]) -> None:
+def _check_demo(
+    generators: list[Any], indicators: Mapping[str, Any], seed: int, result: PluginCheck, spend: Mapping[str, Any]
+) -> None:
     from publicservices.synthetic.nation import DemoNation
 
     if not generators:
@@ -396,14 +412,22 @@ def _check_demo_values(data: Any, indicators: Mapping[str, Any], nation: Any, la
     truth = data.truth.get("values")
     if not isinstance(truth, pl.DataFrame) or "true_value" not in truth.columns:
         result.fail(f"{label}: truth['values'] must be a frame with true_value per indicator, area and period")
-    elif truth.select("indicator_id", "area_code", "period").sort(pl.all()).equals(
-        values.select("indicator_id", "area_code", "period").sort(pl.all())
-    ) is False:
+    elif (
+        truth.select("indicator_id", "area_code", "period")
+        .sort(pl.all())
+        .equals(values.select("indicator_id", "area_code", "period").sort(pl.all()))
+        is False
+    ):
         result.fail(f"{label}: truth['values'] does not have one true value for every simulated row")
     else:
         props = [i for i, ind in indicators.items() if ind.measure == "proportion"]
-        bad = truth.join(pl.DataFrame({"indicator_id": props, "_m": [indicators[i].multiplier for i in props]},
-                                      schema={"indicator_id": pl.String, "_m": pl.Float64}), on="indicator_id")
+        bad = truth.join(
+            pl.DataFrame(
+                {"indicator_id": props, "_m": [indicators[i].multiplier for i in props]},
+                schema={"indicator_id": pl.String, "_m": pl.Float64},
+            ),
+            on="indicator_id",
+        )
         if bad.filter((pl.col("true_value") < 0) | (pl.col("true_value") > pl.col("_m"))).height:
             result.fail(f"{label}: some true values of proportions lie outside [0, multiplier]")
     for key in ("tau2", "gradient"):

@@ -102,7 +102,9 @@ def test_demo_data_follow_the_model():
     values = data.values
     assert values.height == 6 * 150 * 10
     ae = values.filter(pl.col("indicator_id") == "health.ae_4hr")
-    national = ae.group_by("period").agg((pl.col("numerator").sum() / pl.col("denominator").sum() * 100).alias("pct")).sort("period")
+    national = (
+        ae.group_by("period").agg((pl.col("numerator").sum() / pl.col("denominator").sum() * 100).alias("pct")).sort("period")
+    )
     # The 4-hour performance declines over the decade, as the model's negative trend says.
     assert national.get_column("pct")[0] > national.get_column("pct")[-1]
     hle = values.filter(pl.col("indicator_id") == "health.healthy_life_expectancy")
@@ -128,18 +130,28 @@ def test_every_els_catalogue_indicator_is_mapped_and_judged():
     assert polarity["health.child_obesity_year6"] == polarity["health.child_overweight_reception"] == "lower_is_better"
     assert polarity["health.child_healthy_weight_year6"] == "higher_is_better"
     wellbeing = {k.split(".")[1]: v for k, v in polarity.items() if k.startswith("health.wellbeing_")}
-    assert wellbeing == {"wellbeing_life_satisfaction": "higher_is_better", "wellbeing_happiness": "higher_is_better",
-                         "wellbeing_worthwhile": "higher_is_better", "wellbeing_anxiety": "lower_is_better"}
+    assert wellbeing == {
+        "wellbeing_life_satisfaction": "higher_is_better",
+        "wellbeing_happiness": "higher_is_better",
+        "wellbeing_worthwhile": "higher_is_better",
+        "wellbeing_anxiety": "lower_is_better",
+    }
 
 
 def test_els_health_names_map_through_the_plugin_reader(tmp_path):
     path = tmp_path / "child-weight.csv"
-    path.write_text(ELS_HEADER + "E06000001,Aged 10 to 11 years obese,2023-09-01,P1Y,24.1\n"
-                    "E06000001,Aged four to five years healthy weight,2023-09-01,P1Y,75.2\n"
-                    "E06000001,Anxiety,2022-04-01,P1Y,3.2\n", encoding="utf-8")
+    path.write_text(
+        ELS_HEADER + "E06000001,Aged 10 to 11 years obese,2023-09-01,P1Y,24.1\n"
+        "E06000001,Aged four to five years healthy weight,2023-09-01,P1Y,75.2\n"
+        "E06000001,Anxiety,2022-04-01,P1Y,3.2\n",
+        encoding="utf-8",
+    )
     result = ps.read(path)
-    assert set(result.values.get_column("indicator_id")) == {"health.child_obesity_year6", "health.child_healthy_weight_reception",
-                                                            "health.wellbeing_anxiety"}
+    assert set(result.values.get_column("indicator_id")) == {
+        "health.child_obesity_year6",
+        "health.child_healthy_weight_reception",
+        "health.wellbeing_anxiety",
+    }
     assert not any("generic ids" in note for note in result.report.notes)
 
 
@@ -153,8 +165,9 @@ def test_demo_data_cover_only_the_modelled_indicators():
 def test_fingertips_population_deprivation_and_unnamed_indicators_are_context():
     population = fingertips_indicator("92708", "Resident population", "Count", None, "Calendar", None)
     assert (population.role, population.polarity, population.is_context) == ("context", "no_judgement", True)
-    deprivation = fingertips_indicator("93553", "Deprivation score (Index of Multiple Deprivation 2019)", "Score",
-                                       "Low is good", "Calendar", None)
+    deprivation = fingertips_indicator(
+        "93553", "Deprivation score (Index of Multiple Deprivation 2019)", "Score", "Low is good", "Calendar", None
+    )
     assert (deprivation.role, deprivation.polarity) == ("context", "no_judgement")  # the file's "Low is good" is not used
     unnamed = fingertips_indicator("12345", None, "Proportion", "High is good", None, None)
     assert unnamed.title == "Fingertips indicator 12345 (no name in the source)" and unnamed.id == "health.fingertips_12345"
@@ -164,8 +177,9 @@ def test_fingertips_population_deprivation_and_unnamed_indicators_are_context():
 
 
 def test_fingertips_polarity_corrections_are_said():
-    obesity = fingertips_indicator("92033", "Obesity prevalence including severe obesity in Year 6", "Proportion",
-                                   "High is good", "Academic", None)
+    obesity = fingertips_indicator(
+        "92033", "Obesity prevalence including severe obesity in Year 6", "Proportion", "High is good", "Academic", None
+    )
     assert obesity.polarity == "lower_is_better" and "the file says 'High is good'" in obesity.definition
 
 
@@ -174,8 +188,9 @@ def test_fingertips_context_rows_are_kept_and_reported():
     population = result.indicators["health.fingertips_92708"]
     assert population.is_context
     assert result.values.filter(pl.col("indicator_id") == "health.fingertips_92708").height > 0  # rows not dropped
-    assert any("are context, kept but not compared between areas: 92708 (Resident population)" in note
-               for note in result.report.notes)
+    assert any(
+        "are context, kept but not compared between areas: 92708 (Resident population)" in note for note in result.report.notes
+    )
 
 
 def test_fingertips_rows_without_an_indicator_id_are_set_aside_and_counted(tmp_path):

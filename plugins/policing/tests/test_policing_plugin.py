@@ -64,8 +64,10 @@ def test_demo_homicides_are_small_counts():
 def test_the_els_label_spelling_maps_too(tmp_path):
     # The ELS metadata labels the file "Homicide offences"; the CSV says "Homicide Offences". Case does not matter.
     path = tmp_path / "homicide.csv"
-    path.write_text("area_code,indicator,period_start,period_length,value\nE23000001,Homicide offences,2022-04-01,P3Y,12.1\n",
-                    encoding="utf-8")
+    path.write_text(
+        "area_code,indicator,period_start,period_length,value\nE23000001,Homicide offences,2022-04-01,P3Y,12.1\n",
+        encoding="utf-8",
+    )
     result = ps.read(path)
     assert set(result.values.get_column("indicator_id")) == {"policing.homicide_rate"}
     assert result.indicators["policing.homicide_rate"].polarity == "lower_is_better"

@@ -33,8 +33,13 @@ def test_indicator_metadata():
 def test_els_names_map_onto_school_ids_and_suppressed_cells_are_kept():
     result = ps.read(FIXTURES / "els_schools.csv")
     ids = set(result.values.get_column("indicator_id"))
-    assert ids == {"schools.gcse_english_maths", "schools.ks2_expected_standard", "schools.persistent_absence",
-                   "schools.persistent_absence_fsm", "schools.persistent_absence_looked_after"}
+    assert ids == {
+        "schools.gcse_english_maths",
+        "schools.ks2_expected_standard",
+        "schools.persistent_absence",
+        "schools.persistent_absence_fsm",
+        "schools.persistent_absence_looked_after",
+    }
     assert result.report.rows_kept == result.report.rows_read == 8
     assert result.report.missing == {"not available (status x)": 1, "confidential or suppressed (status c)": 1}
     looked_after = result.values.filter(pl.col("indicator_id") == "schools.persistent_absence_looked_after").row(0, named=True)
@@ -65,15 +70,24 @@ def test_every_els_catalogue_indicator_is_mapped_and_judged():
     assert all(i.polarity != "no_judgement" and i.role == "outcome" and "Direction" in i.definition for i in ELS_CATALOGUE)
     assert by_id["schools.qualifications_level3"].polarity == by_id["schools.eyfs_literacy"].polarity == "higher_is_better"
     assert by_id["schools.no_qualifications"].polarity == "lower_is_better"
-    assert by_id["schools.apprenticeship_starts"].measure == "rate" and by_id["schools.apprenticeship_starts"].multiplier == 100_000.0
+    assert (
+        by_id["schools.apprenticeship_starts"].measure == "rate"
+        and by_id["schools.apprenticeship_starts"].multiplier == 100_000.0
+    )
 
 
 def test_els_skills_names_map_through_the_plugin_reader(tmp_path):
     path = tmp_path / "skills.csv"
-    path.write_text("area_code,indicator,period_start,period_length,value\n"
-                    "E06000001,Apprenticeship starts (England),2023-08-01,P1Y,612\n"
-                    "E06000001,Literacy,2023-09-01,P1Y,70.1\n"
-                    "E06000001,No qualifications,2023-01-01,P1Y,6.5\n", encoding="utf-8")
+    path.write_text(
+        "area_code,indicator,period_start,period_length,value\n"
+        "E06000001,Apprenticeship starts (England),2023-08-01,P1Y,612\n"
+        "E06000001,Literacy,2023-09-01,P1Y,70.1\n"
+        "E06000001,No qualifications,2023-01-01,P1Y,6.5\n",
+        encoding="utf-8",
+    )
     result = ps.read(path)
-    assert set(result.values.get_column("indicator_id")) == {"schools.apprenticeship_starts", "schools.eyfs_literacy",
-                                                            "schools.no_qualifications"}
+    assert set(result.values.get_column("indicator_id")) == {
+        "schools.apprenticeship_starts",
+        "schools.eyfs_literacy",
+        "schools.no_qualifications",
+    }

@@ -32,7 +32,10 @@ def test_indicator_metadata():
 def test_els_welfare_file():
     result = ps.read(FIXTURES / "els_welfare.csv")
     assert set(result.values.get_column("indicator_id")) == {
-        "welfare.claimant_rate", "welfare.children_low_income", "welfare.children_low_income_ahc"}
+        "welfare.claimant_rate",
+        "welfare.children_low_income",
+        "welfare.children_low_income_ahc",
+    }
     assert result.report.missing == {"confidential or suppressed (status c)": 1}
     claimant = result.values.filter(pl.col("indicator_id") == "welfare.claimant_rate")
     assert set(claimant.get_column("period")) == {"2024"}  # a calendar year
@@ -40,7 +43,11 @@ def test_els_welfare_file():
 
 def test_demo_claimant_rate_follows_deprivation():
     nation = DemoNation(seed=0, spend=SPEND)
-    truth = plugin.generate(nation).truth["values"].filter(pl.col("indicator_id") == "welfare.claimant_rate", pl.col("period") == "2014/15")
+    truth = (
+        plugin.generate(nation)
+        .truth["values"]
+        .filter(pl.col("indicator_id") == "welfare.claimant_rate", pl.col("period") == "2014/15")
+    )
     joined = truth.join(nation.areas.select("area_code", "deprivation"), on="area_code")
     assert joined.select(pl.corr("true_value", "deprivation")).item() > 0.5
 
@@ -62,9 +69,12 @@ def test_every_els_catalogue_indicator_is_mapped_and_judged():
 
 def test_employment_and_economic_inactivity_do_not_cancel_out(tmp_path):
     path = tmp_path / "employment-rate.csv"
-    path.write_text("area_code,indicator,period_start,period_length,value\n"
-                    "E06000001,Employment rate,2023-01-01,P1Y,70.2\n"
-                    "E06000001,Economically inactive,2023-01-01,P1Y,24.9\n", encoding="utf-8")
+    path.write_text(
+        "area_code,indicator,period_start,period_length,value\n"
+        "E06000001,Employment rate,2023-01-01,P1Y,70.2\n"
+        "E06000001,Economically inactive,2023-01-01,P1Y,24.9\n",
+        encoding="utf-8",
+    )
     result = ps.read(path)
     polarity = {i: result.indicators[i].polarity for i in result.values.get_column("indicator_id")}
     assert polarity == {"welfare.employment_rate": "higher_is_better", "welfare.economic_inactivity": "lower_is_better"}

@@ -130,7 +130,9 @@ def value_label(indicator: Indicator | None, fallback: str = "value") -> str:
     return "per cent" if unit == "%" else unit
 
 
-def chart_title(indicator: Indicator | None, default: str, subtitle: Sequence[str] | str = (), group: str = "") -> alt.TitleParams:
+def chart_title(
+    indicator: Indicator | None, default: str, subtitle: Sequence[str] | str = (), group: str = ""
+) -> alt.TitleParams:
     """Title (the indicator's, with the group shown, e.g. ``Screening (Female)``) and subtitle."""
     import altair as alt
 
@@ -156,8 +158,9 @@ def counts_sentence(frame: pl.DataFrame, column: str, noun: str = "area") -> str
     return join_words([f"{found[w]:,} {w}" for w in order])
 
 
-def finish(chart: Any, *, kind: str, description: str, indicator: Indicator | None = None,
-           extra: Mapping[str, Any] | None = None) -> Any:
+def finish(
+    chart: Any, *, kind: str, description: str, indicator: Indicator | None = None, extra: Mapping[str, Any] | None = None
+) -> Any:
     """Attach the text description (Vega-Lite ``description``) and publicservices metadata.
 
     The description is what a screen reader announces and what the published site shows
@@ -208,9 +211,7 @@ def thin(frame: pl.DataFrame, x: str, n: int = LIMIT_POINTS) -> pl.DataFrame:
     else:
         targets = [lo + (hi - lo) * i / (n - 1) for i in range(n)]
     grid = pl.DataFrame({"_target": targets}, schema={"_target": pl.Float64})
-    picked = grid.join_asof(
-        frame.with_columns(pl.col(x).cast(pl.Float64).alias("_target")), on="_target", strategy="nearest"
-    )
+    picked = grid.join_asof(frame.with_columns(pl.col(x).cast(pl.Float64).alias("_target")), on="_target", strategy="nearest")
     return picked.drop("_target").unique(subset=x, keep="first").sort(x)
 
 

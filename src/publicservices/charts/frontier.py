@@ -117,8 +117,11 @@ def frontier_chart(
     y_title = y_title or value_label(indicator)
     x_enc = alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(zero=False))
     y_scale = alt.Scale(zero=False)
-    tips = [alt.Tooltip("_label:N", title="area"), alt.Tooltip(f"{x}:Q", title=x_title, format=",.0f"),
-            alt.Tooltip(f"{y}:Q", title=y_title, format=",.3~f")]
+    tips = [
+        alt.Tooltip("_label:N", title="area"),
+        alt.Tooltip(f"{x}:Q", title=x_title, format=",.0f"),
+        alt.Tooltip(f"{y}:Q", title=y_title, format=",.3~f"),
+    ]
     if y != "value" and "value" in data.columns:
         tips.append(alt.Tooltip("value:Q", title="published value", format=",.3~f"))
     if expected:
@@ -133,11 +136,21 @@ def frontier_chart(
             scale = alt.Scale(domain=ordered, range=[_WORDS[w] for w in ordered])
         else:
             scale = category_scale(polarity, words)
-        colour: Any = alt.Color(f"{category}:N", scale=scale, legend=alt.Legend(title="outcome against expected", orient="bottom"))
+        colour: Any = alt.Color(
+            f"{category}:N", scale=scale, legend=alt.Legend(title="outcome against expected", orient="bottom")
+        )
     else:
         colour = alt.value(PALETTE["neutral"])
-    columns = ["_label", x, y, "value" if y != "value" and "value" in data.columns else None, expected, category,
-               "efficiency" if "efficiency" in data.columns else None, efficient]
+    columns = [
+        "_label",
+        x,
+        y,
+        "value" if y != "value" and "value" in data.columns else None,
+        expected,
+        category,
+        "efficiency" if "efficiency" in data.columns else None,
+        efficient,
+    ]
     source = inline(data, [c for c in columns if c])
     base = alt.Chart(source).encode(x=x_enc)
     layers: list[Any] = []
@@ -152,28 +165,53 @@ def frontier_chart(
             right = data.get_column(x).max()
             worst = data.get_column(y).max() if polarity == "lower_is_better" else data.get_column(y).min()
             start = pl.DataFrame({"x": [float(first["x"])], "y": [float(worst)]}) if isinstance(worst, int | float) else None
-            end = (pl.DataFrame({"x": [float(right)], "y": [float(last["y"])]})
-                   if isinstance(right, int | float) and right > last["x"] else None)
+            end = (
+                pl.DataFrame({"x": [float(right)], "y": [float(last["y"])]})
+                if isinstance(right, int | float) and right > last["x"]
+                else None
+            )
             frontier = pl.concat([f for f in (start, frontier, end) if f is not None], how="vertical_relaxed")
     if frontier is not None and frontier.height:
         fx, fy = ("x", "y") if {"x", "y"} <= set(frontier.columns) else (x, y)
-        layers.append(alt.Chart(inline(frontier, [fx, fy])).mark_line(color=PALETTE["better"], strokeWidth=1.5, interpolate="linear").encode(
-            x=alt.X(f"{fx}:Q", scale=alt.Scale(zero=False)), y=alt.Y(f"{fy}:Q", scale=y_scale),
-            tooltip=[alt.Tooltip(f"{fx}:Q", title=x_title, format=",.0f"), alt.Tooltip(f"{fy}:Q", title="frontier", format=",.3~f")]))
+        layers.append(
+            alt.Chart(inline(frontier, [fx, fy]))
+            .mark_line(color=PALETTE["better"], strokeWidth=1.5, interpolate="linear")
+            .encode(
+                x=alt.X(f"{fx}:Q", scale=alt.Scale(zero=False)),
+                y=alt.Y(f"{fy}:Q", scale=y_scale),
+                tooltip=[
+                    alt.Tooltip(f"{fx}:Q", title=x_title, format=",.0f"),
+                    alt.Tooltip(f"{fy}:Q", title="frontier", format=",.3~f"),
+                ],
+            )
+        )
         drawn.append("the efficient frontier (solid line)")
     if expected_line is not None and expected_line.height:
         ex, ey = (x, "expected") if {x, "expected"} <= set(expected_line.columns) else ("x", "y")
-        layers.append(alt.Chart(inline(expected_line, [ex, ey])).mark_line(color=PALETTE["benchmark"], strokeDash=[6, 3]).encode(
-            x=alt.X(f"{ex}:Q", scale=alt.Scale(zero=False)), y=alt.Y(f"{ey}:Q", scale=y_scale)))
+        layers.append(
+            alt.Chart(inline(expected_line, [ex, ey]))
+            .mark_line(color=PALETTE["benchmark"], strokeDash=[6, 3])
+            .encode(x=alt.X(f"{ex}:Q", scale=alt.Scale(zero=False)), y=alt.Y(f"{ey}:Q", scale=y_scale))
+        )
         drawn.append("the expected outcome for each level of spend at average need (dashed line)")
     elif expected:
-        layers.append(base.mark_point(shape="circle", filled=False, color=PALETTE["benchmark"], size=30, opacity=0.6).encode(
-            y=alt.Y(f"{expected}:Q", scale=y_scale), tooltip=tips))
+        layers.append(
+            base.mark_point(shape="circle", filled=False, color=PALETTE["benchmark"], size=30, opacity=0.6).encode(
+                y=alt.Y(f"{expected}:Q", scale=y_scale), tooltip=tips
+            )
+        )
         drawn.append("each area's expected outcome given its spend and need (open circles)")
-    layers.append(base.mark_circle(size=55, opacity=0.85).encode(y=alt.Y(f"{y}:Q", title=y_title, scale=y_scale), color=colour, tooltip=tips))
+    layers.append(
+        base.mark_circle(size=55, opacity=0.85).encode(
+            y=alt.Y(f"{y}:Q", title=y_title, scale=y_scale), color=colour, tooltip=tips
+        )
+    )
     if efficient:
-        layers.append(base.transform_filter(f"datum['{efficient}'] === true").mark_point(
-            shape="diamond", filled=False, size=140, color=PALETTE["better"], strokeWidth=1.5).encode(y=f"{y}:Q", tooltip=tips))
+        layers.append(
+            base.transform_filter(f"datum['{efficient}'] === true")
+            .mark_point(shape="diamond", filled=False, size=140, color=PALETTE["better"], strokeWidth=1.5)
+            .encode(y=f"{y}:Q", tooltip=tips)
+        )
         drawn.append("efficient areas (diamonds)")
 
     n = data.height
@@ -187,9 +225,15 @@ def frontier_chart(
     if category:
         parts.append(f"Against expected: {counts_sentence(data, category)}.")
     chart = alt.layer(*layers).properties(
-        width=width, height=height,
-        title=chart_title(indicator, f"Spend against {y}", subtitle or "value for money: up and to the left is more for less"
-                          if polarity != "lower_is_better" else "value for money: down and to the left is more for less",
-                          group=group),
+        width=width,
+        height=height,
+        title=chart_title(
+            indicator,
+            f"Spend against {y}",
+            subtitle or "value for money: up and to the left is more for less"
+            if polarity != "lower_is_better"
+            else "value for money: down and to the left is more for less",
+            group=group,
+        ),
     )
     return finish(chart, kind="frontier", description=" ".join(parts), indicator=indicator, extra={"areas": n})

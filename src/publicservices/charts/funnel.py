@@ -67,8 +67,13 @@ def limit_lines(limits: pl.DataFrame, x: str = "precision", n: int = 100, *, ove
         x = first_present(limits, ("precision", "denominator", "population")) or x
     if "limit" in limits.columns and "value" in limits.columns:
         # long form: pivot-free, one line per distinct limit name
-        wide_names = [str(v) for v in limits.get_column("limit").cast(pl.String).unique(maintain_order=True).to_list() if v != "baseline"]
-        parts_in = [(name, limits.filter(pl.col("limit").cast(pl.String) == name).select(x, pl.col("value").alias(name))) for name in wide_names]
+        wide_names = [
+            str(v) for v in limits.get_column("limit").cast(pl.String).unique(maintain_order=True).to_list() if v != "baseline"
+        ]
+        parts_in = [
+            (name, limits.filter(pl.col("limit").cast(pl.String) == name).select(x, pl.col("value").alias(name)))
+            for name in wide_names
+        ]
     else:
         parts_in = [(c, limits.select(x, c)) for c in limits.columns if _LIMIT.match(c)]
     parts = []
@@ -206,7 +211,11 @@ def funnel_plot(
         line_parts.append(limit_lines(limits, x))
     if overdispersed_limits is not None:
         line_parts.append(limit_lines(overdispersed_limits, x, overdispersed=True))
-    lines = pl.concat(line_parts) if line_parts else pl.DataFrame(schema={"x": pl.Float64, "limit": pl.Float64, "line": pl.String, "side": pl.String})
+    lines = (
+        pl.concat(line_parts)
+        if line_parts
+        else pl.DataFrame(schema={"x": pl.Float64, "limit": pl.Float64, "line": pl.String, "side": pl.String})
+    )
     # Keep the limit curves to the plotted range: a curve far beyond the points would
     # stretch the axis and squash the units.
     if lines.height and frame.height:
@@ -219,11 +228,17 @@ def funnel_plot(
             .encode(
                 x=alt.X("x:Q", scale=x_scale),
                 y=alt.Y("limit:Q"),
-                strokeDash=alt.StrokeDash("line:N", scale=alt.Scale(domain=names, range=[_DASH[n] for n in names]),
-                                          legend=alt.Legend(title="control limits", orient="bottom")),
+                strokeDash=alt.StrokeDash(
+                    "line:N",
+                    scale=alt.Scale(domain=names, range=[_DASH[n] for n in names]),
+                    legend=alt.Legend(title="control limits", orient="bottom"),
+                ),
                 detail="side:N",
-                tooltip=[alt.Tooltip("line:N", title="line"), alt.Tooltip("limit:Q", title="limit", format=",.3~f"),
-                         alt.Tooltip("x:Q", title=x_title, format=",.0f")],
+                tooltip=[
+                    alt.Tooltip("line:N", title="line"),
+                    alt.Tooltip("limit:Q", title="limit", format=",.3~f"),
+                    alt.Tooltip("x:Q", title=x_title, format=",.0f"),
+                ],
             )
         )
     if benchmark is not None:
@@ -244,18 +259,23 @@ def funnel_plot(
     if category:
         parts.append(f"Compared with the benchmark: {counts_sentence(frame, category)}.")
         if overdispersed_limits is not None:
-            parts.append("Colours compare each unit with the wider limits, which allow for variation between units "
-                         "beyond chance; the narrower limits, for chance alone, are drawn for reference.")
+            parts.append(
+                "Colours compare each unit with the wider limits, which allow for variation between units "
+                "beyond chance; the narrower limits, for chance alone, are drawn for reference."
+            )
     if dropped:
         parts.append(f"{plural(dropped, 'unit')} without a value or size are not drawn.")
     chart = alt.layer(*layers).properties(
-        title=chart_title(indicator, f"Funnel plot of {y}", subtitle or "points outside the limits differ from the benchmark by more than chance",
-                          group=group),
+        title=chart_title(
+            indicator,
+            f"Funnel plot of {y}",
+            subtitle or "points outside the limits differ from the benchmark by more than chance",
+            group=group,
+        ),
         width=width,
         height=height,
     )
-    return finish(chart, kind="funnel", description=" ".join(parts), indicator=indicator,
-                  extra={"units": frame.height})
+    return finish(chart, kind="funnel", description=" ".join(parts), indicator=indicator, extra={"units": frame.height})
 
 
 _DASH = {

@@ -78,10 +78,14 @@ def report_card_chart(
     many = n > max_labels
     domains = [c for c in data.columns if c.startswith("score_")]
     stable = "p_grade_change" in data.columns
-    noisy = (stable and "p_grade_change_noise" in data.columns
-             and data.get_column("p_grade_change_noise").null_count() < data.height)
-    moved = ("the values drawn from their intervals or counts and the domain weights moved by up to ±20%" if noisy
-             else "the domain weights moved by up to ±20%")
+    noisy = (
+        stable and "p_grade_change_noise" in data.columns and data.get_column("p_grade_change_noise").null_count() < data.height
+    )
+    moved = (
+        "the values drawn from their intervals or counts and the domain weights moved by up to ±20%"
+        if noisy
+        else "the domain weights moved by up to ±20%"
+    )
     if stable:
         data = data.with_columns((1 - pl.col("p_grade_change")).alias("_holds"))
     has_range = "grade_best" in data.columns and "grade_worst" in data.columns
@@ -102,8 +106,11 @@ def report_card_chart(
         if "p_grade_change_weights" in data.columns:
             tips_common.append(alt.Tooltip("p_grade_change_weights:Q", title="changes from the weights", format=".0%"))
     if has_range:
-        tips_common.append(alt.Tooltip("_range:N", title="grades seen with noise and weights moved" if noisy
-                                       else "grades seen with weights moved"))
+        tips_common.append(
+            alt.Tooltip(
+                "_range:N", title="grades seen with noise and weights moved" if noisy else "grades seen with weights moved"
+            )
+        )
 
     letters = [g for g in GRADE_COLOURS if g in set(data.get_column("_grade").drop_nulls().to_list())]
     letters += sorted(set(data.get_column("_grade").drop_nulls().to_list()) - set(letters))
@@ -111,41 +118,81 @@ def report_card_chart(
     inks = [GRADE_COLOURS.get(g, ("#999999", "black"))[1] for g in letters]
 
     parts = ["p_grade_change_noise", *(["p_grade_change_weights"] if "p_grade_change_weights" in data.columns else [])]
-    columns = ["_label", "_grade", *(["_holds"] if stable else []), *(parts if noisy else []),
-               *(["_range"] if has_range else []), *(["score"] if "score" in data.columns else [])]
+    columns = [
+        "_label",
+        "_grade",
+        *(["_holds"] if stable else []),
+        *(parts if noisy else []),
+        *(["_range"] if has_range else []),
+        *(["score"] if "score" in data.columns else []),
+    ]
     grade_source = inline(data, columns)
-    opacity: Any = (alt.Opacity("_holds:Q", scale=alt.Scale(domain=[0.5, 1], range=[0.35, 1], clamp=True), legend=None)
-                    if stable else alt.value(1))
+    opacity: Any = (
+        alt.Opacity("_holds:Q", scale=alt.Scale(domain=[0.5, 1], range=[0.35, 1], clamp=True), legend=None)
+        if stable
+        else alt.value(1)
+    )
 
     def grades_panel(y_enc: Any) -> Any:
-        base = alt.Chart(grade_source).transform_calculate(_grade_col="'grade'").encode(
-            x=alt.X("_grade_col:N", title=None, axis=alt.Axis(orient="top", labelAngle=0)), y=y_enc)
-        layers = [base.mark_rect(stroke="white", strokeWidth=1).encode(
-            color=alt.Color("_grade:N", scale=alt.Scale(domain=letters, range=fills), legend=alt.Legend(title="grade", orient="right")),
-            opacity=opacity, tooltip=tips_common)]
+        base = (
+            alt.Chart(grade_source)
+            .transform_calculate(_grade_col="'grade'")
+            .encode(x=alt.X("_grade_col:N", title=None, axis=alt.Axis(orient="top", labelAngle=0)), y=y_enc)
+        )
+        layers = [
+            base.mark_rect(stroke="white", strokeWidth=1).encode(
+                color=alt.Color(
+                    "_grade:N", scale=alt.Scale(domain=letters, range=fills), legend=alt.Legend(title="grade", orient="right")
+                ),
+                opacity=opacity,
+                tooltip=tips_common,
+            )
+        ]
         if not many:
             # The letters' colours are their own scale: dark ink on light fills, white on dark.
-            layers.append(base.mark_text(fontWeight="bold", fontSize=13).encode(
-                text="_grade:N", color=alt.Color("_grade:N", scale=alt.Scale(domain=letters, range=inks), legend=None), tooltip=tips_common))
+            layers.append(
+                base.mark_text(fontWeight="bold", fontSize=13).encode(
+                    text="_grade:N",
+                    color=alt.Color("_grade:N", scale=alt.Scale(domain=letters, range=inks), legend=None),
+                    tooltip=tips_common,
+                )
+            )
         return alt.layer(*layers).resolve_scale(color="independent").properties(width=cell, height=height)
 
     chart: Any = grades_panel(y)
     if domains:
-        long = data.select("_label", *domains).unpivot(index="_label", variable_name="_domain", value_name="_score").with_columns(
-            pl.col("_domain").str.strip_prefix("score_").str.replace_all("_", " ")
+        long = (
+            data.select("_label", *domains)
+            .unpivot(index="_label", variable_name="_domain", value_name="_score")
+            .with_columns(pl.col("_domain").str.strip_prefix("score_").str.replace_all("_", " "))
         )
         names = [d.removeprefix("score_").replace("_", " ") for d in domains]
         base = alt.Chart(inline(long, ["_label", "_domain", "_score"])).encode(
-            x=alt.X("_domain:N", sort=names, title=None, axis=alt.Axis(orient="top", labelAngle=0)), y=y)
-        tips = [alt.Tooltip("_label:N", title="area"), alt.Tooltip("_domain:N", title="domain"),
-                alt.Tooltip("_score:Q", title="score (0-100)", format=".0f")]
-        domain_layers = [base.mark_rect(stroke="white", strokeWidth=1).encode(
-            color=alt.Color("_score:Q", scale=alt.Scale(scheme="greys", domain=[0, 100]), legend=alt.Legend(title="domain score", orient="bottom")),
-            tooltip=tips)]
+            x=alt.X("_domain:N", sort=names, title=None, axis=alt.Axis(orient="top", labelAngle=0)), y=y
+        )
+        tips = [
+            alt.Tooltip("_label:N", title="area"),
+            alt.Tooltip("_domain:N", title="domain"),
+            alt.Tooltip("_score:Q", title="score (0-100)", format=".0f"),
+        ]
+        domain_layers = [
+            base.mark_rect(stroke="white", strokeWidth=1).encode(
+                color=alt.Color(
+                    "_score:Q",
+                    scale=alt.Scale(scheme="greys", domain=[0, 100]),
+                    legend=alt.Legend(title="domain score", orient="bottom"),
+                ),
+                tooltip=tips,
+            )
+        ]
         if not many:
-            domain_layers.append(base.mark_text(fontSize=11).encode(
-                text=alt.Text("_score:Q", format=".0f"),
-                color=alt.condition("datum._score > 60", alt.value("white"), alt.value("black")), tooltip=tips))
+            domain_layers.append(
+                base.mark_text(fontSize=11).encode(
+                    text=alt.Text("_score:Q", format=".0f"),
+                    color=alt.condition("datum._score > 60", alt.value("white"), alt.value("black")),
+                    tooltip=tips,
+                )
+            )
         chart = alt.hconcat(
             alt.layer(*domain_layers).properties(width=cell * len(domains), height=height),
             grades_panel(alt.Y("_label:N", sort=order, axis=None)),
@@ -161,9 +208,14 @@ def report_card_chart(
     description += f". Overall grades: {summary or 'none'}."
     if stable:
         unstable = data.filter(pl.col("p_grade_change") > 0.2).height
-        description += (f" {plural(unstable, 'area')} {'changes' if unstable == 1 else 'change'} grade in more than 20% of "
-                        f"simulations with {moved}.")
-    default_subtitle = ("best first; paler grades change with sampling noise or when the weights move" if noisy
-                        else "best first; paler grades change when the weights move")
+        description += (
+            f" {plural(unstable, 'area')} {'changes' if unstable == 1 else 'change'} grade in more than 20% of "
+            f"simulations with {moved}."
+        )
+    default_subtitle = (
+        "best first; paler grades change with sampling noise or when the weights move"
+        if noisy
+        else "best first; paler grades change when the weights move"
+    )
     chart = chart.properties(title=alt.TitleParams(title, subtitle=[subtitle or default_subtitle], anchor="start"))
     return finish(chart, kind="report_card", description=description, extra={"areas": n})

@@ -81,17 +81,26 @@ def gradient_chart(
     data = data.with_columns(pl.col(quantile).cast(pl.String).alias("_q"))
     y_title = value_label(indicator)
     scale_x = alt.Scale(domain=[0, 1], nice=False)
-    x = alt.X("_x:Q", title="deprivation: most deprived (0) to least deprived (1)", scale=scale_x,
-              axis=alt.Axis(format=".1f"))
+    x = alt.X("_x:Q", title="deprivation: most deprived (0) to least deprived (1)", scale=scale_x, axis=alt.Axis(format=".1f"))
     tips = [alt.Tooltip("_q:N", title="quantile (1 = most deprived)"), alt.Tooltip(f"{value}:Q", title=y_title, format=",.3~f")]
     if lower and upper:
-        tips += [alt.Tooltip(f"{lower}:Q", title="lower 95%", format=",.3~f"), alt.Tooltip(f"{upper}:Q", title="upper 95%", format=",.3~f")]
+        tips += [
+            alt.Tooltip(f"{lower}:Q", title="lower 95%", format=",.3~f"),
+            alt.Tooltip(f"{upper}:Q", title="upper 95%", format=",.3~f"),
+        ]
     base = alt.Chart(inline(data, ["_x", "_q", value, lower, upper] if lower and upper else ["_x", "_q", value])).encode(x=x)
     layers: list[Any] = []
     if lower and upper:
-        layers.append(base.mark_rule(color=PALETTE["benchmark"]).encode(y=alt.Y(f"{lower}:Q", title=y_title, scale=alt.Scale(zero=False)), y2=f"{upper}:Q", tooltip=tips))
-    layers.append(base.mark_point(filled=True, size=70, color=PALETTE["neutral"], opacity=1).encode(
-        y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(zero=False)), tooltip=tips))
+        layers.append(
+            base.mark_rule(color=PALETTE["benchmark"]).encode(
+                y=alt.Y(f"{lower}:Q", title=y_title, scale=alt.Scale(zero=False)), y2=f"{upper}:Q", tooltip=tips
+            )
+        )
+    layers.append(
+        base.mark_point(filled=True, size=70, color=PALETTE["neutral"], opacity=1).encode(
+            y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(zero=False)), tooltip=tips
+        )
+    )
     parts = []
     name = indicator.title if indicator is not None else value
     parts.append(f"Deprivation gradient in {name} across {n} deprivation quantiles, most deprived on the left.")
@@ -106,9 +115,14 @@ def gradient_chart(
         # inequality, whichever direction "better" runs.
         unequal = (polarity == "higher_is_better" and sii > 0) or (polarity == "lower_is_better" and sii < 0)
         colour = PALETTE["worse"] if unequal else PALETTE["better"] if polarity != "no_judgement" else PALETTE["higher"]
-        layers.insert(0, alt.Chart(inline(line, ["_x", "_fit"])).mark_line(color=colour, strokeWidth=2, strokeDash=[6, 3]).encode(
-            x=alt.X("_x:Q", scale=scale_x), y="_fit:Q",
-            tooltip=[alt.Tooltip("_fit:Q", title="SII line", format=",.3~f")]))
+        layers.insert(
+            0,
+            alt.Chart(inline(line, ["_x", "_fit"]))
+            .mark_line(color=colour, strokeWidth=2, strokeDash=[6, 3])
+            .encode(
+                x=alt.X("_x:Q", scale=scale_x), y="_fit:Q", tooltip=[alt.Tooltip("_fit:Q", title="SII line", format=",.3~f")]
+            ),
+        )
         ci = f" (95% interval {format_interval(sii_lower, sii_upper)})" if sii_lower is not None and sii_upper is not None else ""
         direction = "higher" if sii > 0 else "lower"
         parts.append(
@@ -116,7 +130,12 @@ def gradient_chart(
             f"values are {fmt(abs(sii), indicator)} {direction} in the least deprived areas than in the most deprived."
         )
     chart = alt.layer(*layers).properties(
-        width=width, height=height,
-        title=chart_title(indicator, f"Deprivation gradient in {value}", subtitle or "points: deprivation quantiles with 95% intervals; dashed: slope index of inequality"),
+        width=width,
+        height=height,
+        title=chart_title(
+            indicator,
+            f"Deprivation gradient in {value}",
+            subtitle or "points: deprivation quantiles with 95% intervals; dashed: slope index of inequality",
+        ),
     )
     return finish(chart, kind="gradient", description=" ".join(parts), indicator=indicator)

@@ -110,8 +110,12 @@ def league_table(
     n = data.height
     many = n > max_labels
     if many:
-        y_enc = alt.Y("_order:Q", title=f"{plural(n, 'unit')} in rank order", scale=alt.Scale(reverse=True, domain=[0, n + 1], nice=False),
-                      axis=alt.Axis(labels=False, ticks=False, grid=False))
+        y_enc = alt.Y(
+            "_order:Q",
+            title=f"{plural(n, 'unit')} in rank order",
+            scale=alt.Scale(reverse=True, domain=[0, n + 1], nice=False),
+            axis=alt.Axis(labels=False, ticks=False, grid=False),
+        )
         height = 420
     else:
         y_enc = alt.Y("_label:N", title=None, sort=alt.EncodingSortField("_order", order="ascending"))
@@ -123,27 +127,37 @@ def league_table(
     v_title = value_label(indicator)
     tooltips = [alt.Tooltip("_label:N", title="area"), alt.Tooltip(f"{value}:Q", title=v_title, format=",.3~f")]
     if lower and upper:
-        tooltips += [alt.Tooltip(f"{lower}:Q", title="lower 95%", format=",.3~f"),
-                     alt.Tooltip(f"{upper}:Q", title="upper 95%", format=",.3~f")]
+        tooltips += [
+            alt.Tooltip(f"{lower}:Q", title="lower 95%", format=",.3~f"),
+            alt.Tooltip(f"{upper}:Q", title="upper 95%", format=",.3~f"),
+        ]
     if rank:
         tooltips.append(alt.Tooltip(f"{rank}:Q", title="rank", format=",.0f"))
     if median:
         tooltips.append(alt.Tooltip(f"{median}:Q", title="median rank in simulations", format=",.0f"))
     if rank_lower and rank_upper:
-        tooltips += [alt.Tooltip(f"{rank_lower}:Q", title="rank interval from", format=",.0f"),
-                     alt.Tooltip(f"{rank_upper}:Q", title="rank interval to", format=",.0f")]
+        tooltips += [
+            alt.Tooltip(f"{rank_lower}:Q", title="rank interval from", format=",.0f"),
+            alt.Tooltip(f"{rank_upper}:Q", title="rank interval to", format=",.0f"),
+        ]
     if category:
         tooltips.append(alt.Tooltip(f"{category}:N", title="compared with benchmark"))
-        colour: Any = alt.Color(f"{category}:N", scale=category_scale(polarity, data.get_column(category).unique().to_list()),
-                                legend=alt.Legend(title="compared with benchmark", orient="bottom"))
+        colour: Any = alt.Color(
+            f"{category}:N",
+            scale=category_scale(polarity, data.get_column(category).unique().to_list()),
+            legend=alt.Legend(title="compared with benchmark", orient="bottom"),
+        )
     else:
         colour = alt.value(PALETTE["neutral"])
 
     value_x = alt.X(f"{value}:Q", title=v_title, scale=alt.Scale(zero=False))
     left_layers = []
     if lower and upper:
-        left_layers.append(base.mark_rule(opacity=0.5 if many else 0.8, color=PALETTE["benchmark"])
-                           .encode(x=alt.X(f"{lower}:Q", title=v_title, scale=alt.Scale(zero=False)), x2=f"{upper}:Q", tooltip=tooltips))
+        left_layers.append(
+            base.mark_rule(opacity=0.5 if many else 0.8, color=PALETTE["benchmark"]).encode(
+                x=alt.X(f"{lower}:Q", title=v_title, scale=alt.Scale(zero=False)), x2=f"{upper}:Q", tooltip=tooltips
+            )
+        )
     left_layers.append(base.mark_circle(size=10 if many else 45, opacity=0.9).encode(x=value_x, color=colour, tooltip=tooltips))
     left = alt.layer(*left_layers).properties(width=width, height=height, title="value with 95% interval")
 
@@ -162,24 +176,38 @@ def league_table(
             f"anywhere from {top[rank_lower]:,.0f} to {top[rank_upper]:,.0f}."
         )
         if rank_one == "1 = highest value":
-            parts.append(f"{indicator.title if indicator is not None else 'This indicator'} has no better or worse direction: "
-                         "rank 1 is the highest value, not the best.")
+            parts.append(
+                f"{indicator.title if indicator is not None else 'This indicator'} has no better or worse direction: "
+                "rank 1 is the highest value, not the best."
+            )
         # The right panel shares the rows; its axis would only repeat the names.
-        right_y = (alt.Y("_order:Q", scale=alt.Scale(reverse=True, domain=[0, n + 1], nice=False), axis=None) if many
-                   else alt.Y("_label:N", axis=None, sort=alt.EncodingSortField("_order", order="ascending")))
+        right_y = (
+            alt.Y("_order:Q", scale=alt.Scale(reverse=True, domain=[0, n + 1], nice=False), axis=None)
+            if many
+            else alt.Y("_label:N", axis=None, sort=alt.EncodingSortField("_order", order="ascending"))
+        )
         right_base = alt.Chart(source).encode(y=right_y)
         right = alt.layer(
             right_base.mark_rule(opacity=0.5 if many else 0.8, color=PALETTE["benchmark"]).encode(
-                x=alt.X(f"{rank_lower}:Q", title=f"rank ({rank_one})" if rank_one else "rank",
-                        scale=alt.Scale(domain=[0.5, n + 0.5], nice=False)),
-                x2=f"{rank_upper}:Q", tooltip=tooltips),
+                x=alt.X(
+                    f"{rank_lower}:Q",
+                    title=f"rank ({rank_one})" if rank_one else "rank",
+                    scale=alt.Scale(domain=[0.5, n + 0.5], nice=False),
+                ),
+                x2=f"{rank_upper}:Q",
+                tooltip=tooltips,
+            ),
             right_base.mark_tick(thickness=2, size=4 if many else 12, color=PALETTE["neutral"]).encode(
-                x=alt.X(f"{rank}:Q"), tooltip=tooltips),
+                x=alt.X(f"{rank}:Q"), tooltip=tooltips
+            ),
         ).properties(width=width, height=height, title="rank with 95% rank interval")
         chart: Any = alt.hconcat(left, right, spacing=8).resolve_scale(y="shared")
     else:
         parts.append("No rank intervals were supplied, so units are ordered by value alone.")
         chart = left
-    chart = chart.properties(title=chart_title(indicator, f"League table of {value}", subtitle or "ranked, with the uncertainty of each rank",
-                                               group=group))
+    chart = chart.properties(
+        title=chart_title(
+            indicator, f"League table of {value}", subtitle or "ranked, with the uncertainty of each rank", group=group
+        )
+    )
     return finish(chart, kind="league", description=" ".join(parts), indicator=indicator, extra={"units": n})

@@ -64,17 +64,35 @@ def lottery_chart(
     groups = varying_keys(data)
     title = pl.col("indicator_id").replace_strict(titles, default=pl.col("indicator_id"), return_dtype=pl.String)
     if groups:  # one row per indicator x group: the group goes into the row's name
-        title = title + pl.lit(" (") + pl.struct(groups).map_elements(lambda r: group_label(r, groups), return_dtype=pl.String) + pl.lit(")")
-    data = data.filter(pl.col("true_cv").is_not_null()).with_columns(
-        title.alias("_title"),
-        (pl.col("true_cv") * 100).alias("_cv"),
-        *[(pl.col(c) * 100).alias(f"_{side}") for c, side in (("true_cv_lower_95", "lo"), ("true_cv_upper_95", "hi")) if c in data.columns],
-        *([(pl.col("i2") * 100).alias("_i2")] if "i2" in data.columns else []),
-    ).sort("_cv", descending=True)
+        title = (
+            title
+            + pl.lit(" (")
+            + pl.struct(groups).map_elements(lambda r: group_label(r, groups), return_dtype=pl.String)
+            + pl.lit(")")
+        )
+    data = (
+        data.filter(pl.col("true_cv").is_not_null())
+        .with_columns(
+            title.alias("_title"),
+            (pl.col("true_cv") * 100).alias("_cv"),
+            *[
+                (pl.col(c) * 100).alias(f"_{side}")
+                for c, side in (("true_cv_lower_95", "lo"), ("true_cv_upper_95", "hi"))
+                if c in data.columns
+            ],
+            *([(pl.col("i2") * 100).alias("_i2")] if "i2" in data.columns else []),
+        )
+        .sort("_cv", descending=True)
+    )
     order = data.get_column("_title").to_list()
     has_ci = "_lo" in data.columns and "_hi" in data.columns
-    columns = ["_title", "_cv", *(["_lo", "_hi"] if has_ci else []), *(["_i2"] if "_i2" in data.columns else []),
-               *(["period"] if "period" in data.columns else [])]
+    columns = [
+        "_title",
+        "_cv",
+        *(["_lo", "_hi"] if has_ci else []),
+        *(["_i2"] if "_i2" in data.columns else []),
+        *(["period"] if "period" in data.columns else []),
+    ]
     y = alt.Y("_title:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
     x_title = "true spread between areas (% of the national value)"
     tips = [alt.Tooltip("_title:N", title="indicator"), alt.Tooltip("_cv:Q", title="true spread ±%", format=".1f")]
@@ -87,23 +105,41 @@ def lottery_chart(
     base = alt.Chart(inline(data, columns)).encode(y=y)
     layers = []
     if has_ci:
-        layers.append(base.mark_rule(color=PALETTE["benchmark"], strokeWidth=2).encode(
-            x=alt.X("_lo:Q", title=x_title, scale=alt.Scale(zero=True)), x2="_hi:Q", tooltip=tips))
-    colour = (alt.Color("_i2:Q", title="real share (I², %)", scale=alt.Scale(scheme="blues", domain=[0, 100]),
-                        legend=alt.Legend(orient="bottom"))
-              if "_i2" in data.columns else alt.value(PALETTE["neutral"]))
-    layers.append(base.mark_point(filled=True, size=90, stroke=PALETTE["neutral"], strokeWidth=1, opacity=1).encode(
-        x=alt.X("_cv:Q", title=x_title, scale=alt.Scale(zero=True)), color=colour, tooltip=tips))
+        layers.append(
+            base.mark_rule(color=PALETTE["benchmark"], strokeWidth=2).encode(
+                x=alt.X("_lo:Q", title=x_title, scale=alt.Scale(zero=True)), x2="_hi:Q", tooltip=tips
+            )
+        )
+    colour = (
+        alt.Color(
+            "_i2:Q",
+            title="real share (I², %)",
+            scale=alt.Scale(scheme="blues", domain=[0, 100]),
+            legend=alt.Legend(orient="bottom"),
+        )
+        if "_i2" in data.columns
+        else alt.value(PALETTE["neutral"])
+    )
+    layers.append(
+        base.mark_point(filled=True, size=90, stroke=PALETTE["neutral"], strokeWidth=1, opacity=1).encode(
+            x=alt.X("_cv:Q", title=x_title, scale=alt.Scale(zero=True)), color=colour, tooltip=tips
+        )
+    )
     n = data.height
-    parts = [f"The postcode lottery across {plural(n, 'indicator')}: the true spread between areas beyond chance, "
-             "as a percentage of the national value, with 95% intervals."]
+    parts = [
+        f"The postcode lottery across {plural(n, 'indicator')}: the true spread between areas beyond chance, "
+        "as a percentage of the national value, with 95% intervals."
+    ]
     if n:
         top, bottom = data.row(0, named=True), data.row(n - 1, named=True)
         parts.append(f"Widest: {top['_title']} (±{top['_cv']:.1f}%).")
         if n > 1:
             parts.append(f"Narrowest: {bottom['_title']} (±{bottom['_cv']:.1f}%).")
     chart = alt.layer(*layers).properties(
-        width=width, height=max(60, 28 * n),
-        title=alt.TitleParams("The postcode lottery", subtitle=["how much areas truly differ, beyond the noise of small numbers"], anchor="start"),
+        width=width,
+        height=max(60, 28 * n),
+        title=alt.TitleParams(
+            "The postcode lottery", subtitle=["how much areas truly differ, beyond the noise of small numbers"], anchor="start"
+        ),
     )
     return finish(chart, kind="lottery", description=" ".join(parts), extra={"indicators": n})

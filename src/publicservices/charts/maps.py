@@ -71,18 +71,33 @@ def _fifths_sentence(data: pl.DataFrame, classes: str, polarity: str) -> str:
     return f"Coloured by value, in fifths of areas: {join_words(parts)}." if parts else "Coloured by value, in fifths of areas."
 
 
-def _colour(data: pl.DataFrame, value: str, category: str | None, polarity: str, indicator: Indicator | None, field_prefix: str = "",
-            classes: str | None = None) -> Any:
+def _colour(
+    data: pl.DataFrame,
+    value: str,
+    category: str | None,
+    polarity: str,
+    indicator: Indicator | None,
+    field_prefix: str = "",
+    classes: str | None = None,
+) -> Any:
     import altair as alt
 
     if classes:
         domain, colours = fifths_scale(polarity)
-        return alt.Color(f"{field_prefix}{classes}:N", title=FIFTHS_TITLE, scale=alt.Scale(domain=domain, range=colours),
-                         sort=domain, legend=alt.Legend(orient="bottom"))
+        return alt.Color(
+            f"{field_prefix}{classes}:N",
+            title=FIFTHS_TITLE,
+            scale=alt.Scale(domain=domain, range=colours),
+            sort=domain,
+            legend=alt.Legend(orient="bottom"),
+        )
     if category:
-        return alt.Color(f"{field_prefix}{category}:N", title="compared with benchmark",
-                         scale=category_scale(polarity, data.get_column(category).unique().to_list()),
-                         legend=alt.Legend(orient="bottom"))
+        return alt.Color(
+            f"{field_prefix}{category}:N",
+            title="compared with benchmark",
+            scale=category_scale(polarity, data.get_column(category).unique().to_list()),
+            legend=alt.Legend(orient="bottom"),
+        )
     # A value scale: blue is the good end when there is a polarity, a single-hue ramp otherwise.
     if polarity == "no_judgement":
         scale = alt.Scale(scheme="blues")
@@ -113,8 +128,7 @@ def subset_topojson(topology: Mapping[str, Any], feature: str, key: str, codes: 
             f"the boundary file has no layer {feature!r}.\nFix: use one of {', '.join(sorted(objects))} as feature=."
         )
     geometries = [
-        g for g in objects[feature].get("geometries", [])
-        if codes is None or str((g.get("properties") or {}).get(key)) in codes
+        g for g in objects[feature].get("geometries", []) if codes is None or str((g.get("properties") or {}).get(key)) in codes
     ]
     used: dict[int, int] = {}
 
@@ -140,8 +154,12 @@ def subset_topojson(topology: Mapping[str, Any], feature: str, key: str, codes: 
         new_arcs[new] = old_arcs[old]
     out = {k: v for k, v in topology.items() if k not in ("objects", "arcs")}
     out["arcs"] = new_arcs
-    out["objects"] = {feature: {"type": "GeometryCollection",
-                                "geometries": [{**g, "arcs": renumber(g["arcs"])} if "arcs" in g else g for g in geometries]}}
+    out["objects"] = {
+        feature: {
+            "type": "GeometryCollection",
+            "geometries": [{**g, "arcs": renumber(g["arcs"])} if "arcs" in g else g for g in geometries],
+        }
+    }
     return out
 
 
@@ -210,8 +228,10 @@ def choropleth(
 
     require(frame, ["area_code", value], "choropleth", f"pass one row per area with area_code and {value!r}.")
     if (geometry is None) == (geometry_url is None):
-        raise SchemaError("choropleth: pass exactly one of geometry= (a file or object to embed) and geometry_url=.\n"
-                          "Fix: e.g. geometry='geo_uk_la_topojson_2014_2025.json' or geometry_url='assets/geo.json'.")
+        raise SchemaError(
+            "choropleth: pass exactly one of geometry= (a file or object to embed) and geometry_url=.\n"
+            "Fix: e.g. geometry='geo_uk_la_topojson_2014_2025.json' or geometry_url='assets/geo.json'."
+        )
     polarity = polarity_of(frame, indicator)
     if classes:
         require(frame, [classes], "choropleth", "pass the quintile labels (value_quintiles) as classes=.")
@@ -229,16 +249,20 @@ def choropleth(
         geo = _load_geometry(geometry)  # type: ignore[arg-type]
         if geo.get("type") == "Topology":
             if not feature:
-                raise SchemaError("choropleth: a TopoJSON file needs feature= (the layer name).\n"
-                                  f"Fix: use one of {', '.join(sorted(geo.get('objects', {})))}.")
+                raise SchemaError(
+                    "choropleth: a TopoJSON file needs feature= (the layer name).\n"
+                    f"Fix: use one of {', '.join(sorted(geo.get('objects', {})))}."
+                )
             geo = subset_topojson(geo, feature, key, codes)
             matched = len(geo["objects"][feature]["geometries"])
             source = alt.InlineData(values=geo, format=alt.DataFormat(type="topojson", feature=feature))
         else:
             features = [f for f in geo.get("features", []) if str((f.get("properties") or {}).get(key)) in codes]
             matched = len(features)
-            source = alt.InlineData(values={"type": "FeatureCollection", "features": features},
-                                    format=alt.DataFormat(type="json", property="features"))
+            source = alt.InlineData(
+                values={"type": "FeatureCollection", "features": features},
+                format=alt.DataFormat(type="json", property="features"),
+            )
         if matched == 0:
             raise DataError(
                 f"choropleth: none of the {len(codes):,} area codes matches property {key!r} of layer {feature!r}.\n"
@@ -272,13 +296,18 @@ def choropleth(
             parts.append(f"Values range from {fmt(values.min(), indicator)} to {fmt(values.max(), indicator)}.")
     if matched is not None and matched < n:
         parts.append(f"{plural(n - matched, 'area')} in the data have no boundary in the file and are not drawn.")
-    chart = shapes.properties(width=width, height=height,
-                                         title=chart_title(indicator, f"Map of {value}", subtitle or ""))
-    return finish(chart, kind="choropleth", description=" ".join(parts), indicator=indicator,
-                  extra={"areas": n, "geometry_url": geometry_url} if geometry_url else {"areas": n})
+    chart = shapes.properties(width=width, height=height, title=chart_title(indicator, f"Map of {value}", subtitle or ""))
+    return finish(
+        chart,
+        kind="choropleth",
+        description=" ".join(parts),
+        indicator=indicator,
+        extra={"areas": n, "geometry_url": geometry_url} if geometry_url else {"areas": n},
+    )
 
 
 # -- hex tile map ----------------------------------------------------------------------------
+
 
 def hex_polygons(areas: pl.DataFrame, q: str, r: str, layout: str = "axial") -> pl.DataFrame:
     """Add ``_cx``, ``_cy``: tile centres for pointy-top hexagons one unit wide.
@@ -294,7 +323,7 @@ def hex_polygons(areas: pl.DataFrame, q: str, r: str, layout: str = "axial") -> 
         [(0.0, 0.0), (0.5, 0.866025)]
     """
     qq, rr = pl.col(q).cast(pl.Float64), pl.col(r).cast(pl.Float64)
-    row_height = 3 ** 0.5 / 2
+    row_height = 3**0.5 / 2
     if layout == "centres":
         cx, cy = qq, rr
     elif layout == "axial":
@@ -376,19 +405,27 @@ def hex_map(
     data = area_labels(hex_polygons(data.filter(pl.col(q).is_not_null() & pl.col(r).is_not_null()), q, r, layout), label)
     fields = ["_label", value, *([category] if category else []), *([classes] if classes else [])]
     # Pointy-top hexagon one unit wide (radius 1/sqrt(3)); the white stroke makes the gutter.
-    radius = 1 / 3 ** 0.5
+    radius = 1 / 3**0.5
     corners = [(0.0, -radius), (0.5, -radius / 2), (0.5, radius / 2), (0.0, radius), (-0.5, radius / 2), (-0.5, -radius / 2)]
     features = []
     for row in inline(data, ["_cx", "_cy", *fields]).values:
         ring = [[round(row["_cx"] + dx, 5), round(row["_cy"] + dy, 5)] for dx, dy in corners]
         ring.append(ring[0])
-        features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
-                         "properties": {k: row.get(k) for k in fields}})
-    source = alt.InlineData(values={"type": "FeatureCollection", "features": features},
-                            format=alt.DataFormat(type="json", property="features"))
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+                "properties": {k: row.get(k) for k in fields},
+            }
+        )
+    source = alt.InlineData(
+        values={"type": "FeatureCollection", "features": features}, format=alt.DataFormat(type="json", property="features")
+    )
     colour = _colour(data, value, category, polarity, indicator, field_prefix="properties.", classes=classes)
-    tooltips = [alt.Tooltip("properties._label:N", title="area"),
-                alt.Tooltip(f"properties.{value}:Q", title=value_label(indicator), format=",.3~f")]
+    tooltips = [
+        alt.Tooltip("properties._label:N", title="area"),
+        alt.Tooltip(f"properties.{value}:Q", title=value_label(indicator), format=",.3~f"),
+    ]
     if category:
         tooltips.append(alt.Tooltip(f"properties.{category}:N", title="compared with benchmark"))
     if classes:

@@ -49,7 +49,12 @@ def spine_frame(
         >>> spine_frame(f, "A").select("area_value", "worst", "best", "x_area").row(0)
         (1.0, 4.0, 1.0, 1.0)
     """
-    require(frame, ["indicator_id", "area_code", "value"], "spine_chart", "pass an outcomes frame (publicservices.stats.assess_outcomes).")
+    require(
+        frame,
+        ["indicator_id", "area_code", "value"],
+        "spine_chart",
+        "pass an outcomes frame (publicservices.stats.assess_outcomes).",
+    )
     indicators = dict(indicators or {})
     if "period_start" in frame.columns:
         latest = frame.group_by("indicator_id").agg(pl.col("period_start").max().alias("_latest"))
@@ -58,13 +63,13 @@ def spine_frame(
     category = category or first_present(frame, CATEGORY_COLUMNS)
     if "polarity" not in frame.columns:
         pol = {i: ind.polarity for i, ind in indicators.items()}
-        frame = frame.with_columns(pl.col("indicator_id").replace_strict(pol, default="no_judgement", return_dtype=pl.String).alias("polarity"))
+        frame = frame.with_columns(
+            pl.col("indicator_id").replace_strict(pol, default="no_judgement", return_dtype=pl.String).alias("polarity")
+        )
     peers = frame
     if "benchmark_code" in frame.columns:
         peers = frame.filter(pl.col("benchmark_code").is_null() | (pl.col("area_code") != pl.col("benchmark_code")))
-    bench = (
-        pl.col("benchmark_value").drop_nulls().first() if "benchmark_value" in frame.columns else pl.col("value").median()
-    )
+    bench = pl.col("benchmark_value").drop_nulls().first() if "benchmark_value" in frame.columns else pl.col("value").median()
     spread = spine_spread(peers, bench)
     area = frame.filter(pl.col("area_code") == area_code).select(
         "indicator_id",
@@ -73,7 +78,9 @@ def spine_frame(
         *([pl.col("period")] if "period" in frame.columns else []),
     )
     out = spread.join(area, on="indicator_id", how="left")
-    out = out.with_columns(*(spine_x(c).alias(f"x_{c}") for c in ("worst", "q25", "q75", "best")), spine_x("area_value").alias("x_area"))
+    out = out.with_columns(
+        *(spine_x(c).alias(f"x_{c}") for c in ("worst", "q25", "q75", "best")), spine_x("area_value").alias("x_area")
+    )
     titles = {i: ind.title for i, ind in indicators.items()}
     units = {i: ind.unit for i, ind in indicators.items()}
     out = out.with_columns(
@@ -108,14 +115,20 @@ def spine_spread(frame: pl.DataFrame, benchmark: pl.Expr, *, midrange: bool = Fa
         pl.when(low_good).then(pl.col("_q3")).otherwise(pl.col("_q1")).alias("q25"),
         pl.when(low_good).then(pl.col("_q1")).otherwise(pl.col("_q3")).alias("q75"),
         pl.when(low_good).then(pl.col("_min")).otherwise(pl.col("_max")).alias("best"),
-        pl.max_horizontal((pl.col("_max") - pl.col("benchmark")).abs(), (pl.col("benchmark") - pl.col("_min")).abs()).alias("_half"),
+        pl.max_horizontal((pl.col("_max") - pl.col("benchmark")).abs(), (pl.col("benchmark") - pl.col("_min")).abs()).alias(
+            "_half"
+        ),
     )
 
 
 def spine_x(column: str) -> pl.Expr:
     """Where ``column`` falls on the bar: 0.5 at the benchmark, 0 and 1 at the edges, better to the right."""
     sign = pl.when(pl.col("polarity") == "lower_is_better").then(-1.0).otherwise(1.0)
-    return pl.when(pl.col("_half") > 0).then(0.5 + sign * (pl.col(column) - pl.col("benchmark")) / (2 * pl.col("_half"))).otherwise(0.5)
+    return (
+        pl.when(pl.col("_half") > 0)
+        .then(0.5 + sign * (pl.col(column) - pl.col("benchmark")) / (2 * pl.col("_half")))
+        .otherwise(0.5)
+    )
 
 
 def spine_chart(
@@ -156,34 +169,62 @@ def spine_chart(
         area_name = names[0] if names.len() else None
     who = area_name or area_code
     data = data.with_columns(
-        pl.struct("area_value", "unit").map_elements(lambda r: format_number(r["area_value"], unit=r["unit"]), return_dtype=pl.String).alias("area_text"),
-        pl.struct("benchmark", "unit").map_elements(lambda r: format_number(r["benchmark"], unit=r["unit"]), return_dtype=pl.String).alias("benchmark_text"),
-        pl.struct("worst", "unit").map_elements(lambda r: format_number(r["worst"], unit=r["unit"]), return_dtype=pl.String).alias("worst_text"),
-        pl.struct("best", "unit").map_elements(lambda r: format_number(r["best"], unit=r["unit"]), return_dtype=pl.String).alias("best_text"),
+        pl.struct("area_value", "unit")
+        .map_elements(lambda r: format_number(r["area_value"], unit=r["unit"]), return_dtype=pl.String)
+        .alias("area_text"),
+        pl.struct("benchmark", "unit")
+        .map_elements(lambda r: format_number(r["benchmark"], unit=r["unit"]), return_dtype=pl.String)
+        .alias("benchmark_text"),
+        pl.struct("worst", "unit")
+        .map_elements(lambda r: format_number(r["worst"], unit=r["unit"]), return_dtype=pl.String)
+        .alias("worst_text"),
+        pl.struct("best", "unit")
+        .map_elements(lambda r: format_number(r["best"], unit=r["unit"]), return_dtype=pl.String)
+        .alias("best_text"),
         pl.col("category").fill_null("not compared"),
     )
-    columns = ["title", "x_worst", "x_q25", "x_q75", "x_best", "x_area", "area_text", "benchmark_text", "worst_text",
-               "best_text", "category", "areas"]
+    columns = [
+        "title",
+        "x_worst",
+        "x_q25",
+        "x_q75",
+        "x_best",
+        "x_area",
+        "area_text",
+        "benchmark_text",
+        "worst_text",
+        "best_text",
+        "category",
+        "areas",
+    ]
     source = inline(data, columns)
     y = alt.Y("title:N", title=None, sort=data.get_column("title").to_list(), axis=alt.Axis(labelLimit=260))
     x_scale = alt.Scale(domain=[0, 1], nice=False)
     unjudged = bool((data.get_column("polarity") == "no_judgement").any())
-    tips = [alt.Tooltip("title:N", title="indicator"), alt.Tooltip("area_text:N", title=who),
-            alt.Tooltip("benchmark_text:N", title="benchmark"),
-            alt.Tooltip("worst_text:N", title="worst area (lowest without a direction)" if unjudged else "worst area"),
-            alt.Tooltip("best_text:N", title="best area (highest without a direction)" if unjudged else "best area"),
-            alt.Tooltip("category:N", title="compared with benchmark")]
+    tips = [
+        alt.Tooltip("title:N", title="indicator"),
+        alt.Tooltip("area_text:N", title=who),
+        alt.Tooltip("benchmark_text:N", title="benchmark"),
+        alt.Tooltip("worst_text:N", title="worst area (lowest without a direction)" if unjudged else "worst area"),
+        alt.Tooltip("best_text:N", title="best area (highest without a direction)" if unjudged else "best area"),
+        alt.Tooltip("category:N", title="compared with benchmark"),
+    ]
     base = alt.Chart(source).encode(y=y)
     light, dark = "#D5D5D5", "#A8A8A8"
     layers = [
         base.mark_bar(color=light, height=12).encode(x=alt.X("x_worst:Q", scale=x_scale, axis=None), x2="x_q25:Q", tooltip=tips),
         base.mark_bar(color=dark, height=12).encode(x=alt.X("x_q25:Q", scale=x_scale), x2="x_q75:Q", tooltip=tips),
         base.mark_bar(color=light, height=12).encode(x=alt.X("x_q75:Q", scale=x_scale), x2="x_best:Q", tooltip=tips),
-        alt.Chart(alt.InlineData(values=[{"x": 0.5}])).mark_rule(color=PALETTE["benchmark"], strokeWidth=1.5).encode(x=alt.X("x:Q", scale=x_scale)),
+        alt.Chart(alt.InlineData(values=[{"x": 0.5}]))
+        .mark_rule(color=PALETTE["benchmark"], strokeWidth=1.5)
+        .encode(x=alt.X("x:Q", scale=x_scale)),
         base.mark_point(filled=True, size=90, stroke="white", strokeWidth=0.8, opacity=1).encode(
             x=alt.X("x_area:Q", scale=x_scale),
-            color=alt.Color("category:N", scale=category_scale("no_judgement", data.get_column("category").unique().to_list()),
-                            legend=alt.Legend(title="compared with benchmark", orient="bottom")),
+            color=alt.Color(
+                "category:N",
+                scale=category_scale("no_judgement", data.get_column("category").unique().to_list()),
+                legend=alt.Legend(title="compared with benchmark", orient="bottom"),
+            ),
             tooltip=tips,
         ),
     ]
@@ -198,8 +239,14 @@ def spine_chart(
         f"{who} compared with the benchmark: {judged}."
     )
     chart = alt.layer(*layers).properties(
-        width=width, height=max(60, 26 * n),
-        title=alt.TitleParams(f"{who} against all areas", subtitle=[
-            "worst ← → best" + (" (lowest ← → highest without a direction)" if unjudged else "") + "; centre line = benchmark"], anchor="start"),
+        width=width,
+        height=max(60, 26 * n),
+        title=alt.TitleParams(
+            f"{who} against all areas",
+            subtitle=[
+                "worst ← → best" + (" (lowest ← → highest without a direction)" if unjudged else "") + "; centre line = benchmark"
+            ],
+            anchor="start",
+        ),
     )
     return finish(chart, kind="spine", description=description, extra={"area_code": area_code, "indicators": n})

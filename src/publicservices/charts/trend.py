@@ -97,28 +97,46 @@ def trend_chart(
     base = alt.Chart(source).encode(x=x)
     tooltips = [alt.Tooltip("period:N", title="period"), alt.Tooltip(f"{value}:Q", title=y_title, format=",.3~f")]
     if lower and upper:
-        tooltips += [alt.Tooltip(f"{lower}:Q", title="lower 95%", format=",.3~f"),
-                     alt.Tooltip(f"{upper}:Q", title="upper 95%", format=",.3~f")]
+        tooltips += [
+            alt.Tooltip(f"{lower}:Q", title="lower 95%", format=",.3~f"),
+            alt.Tooltip(f"{upper}:Q", title="upper 95%", format=",.3~f"),
+        ]
     if variation:
         tooltips.append(alt.Tooltip(f"{variation}:N", title="SPC"))
     layers: list[Any] = []
     if lower and upper:
-        layers.append(base.mark_area(opacity=0.18, color=PALETTE["neutral"]).encode(
-            y=alt.Y(f"{lower}:Q", title=y_title, scale=alt.Scale(zero=False)), y2=f"{upper}:Q"))
+        layers.append(
+            base.mark_area(opacity=0.18, color=PALETTE["neutral"]).encode(
+                y=alt.Y(f"{lower}:Q", title=y_title, scale=alt.Scale(zero=False)), y2=f"{upper}:Q"
+            )
+        )
     if spc:
         layers.append(base.mark_line(color=PALETTE["benchmark"], strokeWidth=1).encode(y="centre:Q"))
         for limit in ("lower_limit", "upper_limit"):
-            layers.append(base.mark_line(color=PALETTE["benchmark"], strokeWidth=1, strokeDash=[5, 3]).encode(
-                y=f"{limit}:Q", tooltip=[alt.Tooltip(f"{limit}:Q", title=limit.replace("_", " ") + " (process)", format=",.3~f")]))
+            layers.append(
+                base.mark_line(color=PALETTE["benchmark"], strokeWidth=1, strokeDash=[5, 3]).encode(
+                    y=f"{limit}:Q",
+                    tooltip=[alt.Tooltip(f"{limit}:Q", title=limit.replace("_", " ") + " (process)", format=",.3~f")],
+                )
+            )
     if benchmark:
-        layers.append(base.mark_line(color=PALETTE["benchmark"], strokeWidth=1.5, strokeDash=[1, 3]).encode(
-            y=f"{benchmark}:Q", tooltip=[alt.Tooltip(f"{benchmark}:Q", title="benchmark", format=",.3~f")]))
-    layers.append(base.mark_line(color=PALETTE["neutral"], strokeWidth=2).encode(
-        y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(zero=False))))
+        layers.append(
+            base.mark_line(color=PALETTE["benchmark"], strokeWidth=1.5, strokeDash=[1, 3]).encode(
+                y=f"{benchmark}:Q", tooltip=[alt.Tooltip(f"{benchmark}:Q", title="benchmark", format=",.3~f")]
+            )
+        )
+    layers.append(
+        base.mark_line(color=PALETTE["neutral"], strokeWidth=2).encode(
+            y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(zero=False))
+        )
+    )
     if variation:
         found = [w for w in _VARIATION if w in set(data.get_column(variation).to_list())]
-        colour: Any = alt.Color(f"{variation}:N", scale=alt.Scale(domain=found, range=[_VARIATION[w] for w in found]),
-                                legend=alt.Legend(title="SPC variation", orient="bottom"))
+        colour: Any = alt.Color(
+            f"{variation}:N",
+            scale=alt.Scale(domain=found, range=[_VARIATION[w] for w in found]),
+            legend=alt.Legend(title="SPC variation", orient="bottom"),
+        )
     else:
         colour = alt.value(PALETTE["neutral"])
     layers.append(base.mark_point(filled=True, size=55, opacity=1).encode(y=f"{value}:Q", color=colour, tooltip=tooltips))
@@ -139,13 +157,29 @@ def trend_chart(
         found_counts = dict(zip(counts.get_column(variation).to_list(), counts.get_column("count").to_list(), strict=True))
         special = {k: v for k, v in found_counts.items() if k != "common cause"}
         if special:
-            parts.append("Special-cause variation: " + ", ".join(f"{v} point{'s' * (v != 1)} of {k}" for k, v in special.items()) + ".")
+            parts.append(
+                "Special-cause variation: " + ", ".join(f"{v} point{'s' * (v != 1)} of {k}" for k, v in special.items()) + "."
+            )
         else:
             parts.append("Only common-cause variation: no SPC rule is broken.")
     chart = alt.layer(*layers).properties(
-        width=width, height=height,
-        title=chart_title(indicator, f"Trend in {value}", [who, subtitle or "; ".join(
-            ["band: 95% interval", *(["dotted: benchmark"] if benchmark else []), *(["solid grey: SPC mean", "dashed: process limits"] if spc else [])])],
-            group=group),
+        width=width,
+        height=height,
+        title=chart_title(
+            indicator,
+            f"Trend in {value}",
+            [
+                who,
+                subtitle
+                or "; ".join(
+                    [
+                        "band: 95% interval",
+                        *(["dotted: benchmark"] if benchmark else []),
+                        *(["solid grey: SPC mean", "dashed: process limits"] if spc else []),
+                    ]
+                ),
+            ],
+            group=group,
+        ),
     )
     return finish(chart, kind="trend", description=" ".join(parts), indicator=indicator)

@@ -78,8 +78,14 @@ def _plugin_warnings_on_stderr() -> Iterator[None]:
     with warnings.catch_warnings():  # restores warnings.showwarning when the command ends
         previous = warnings.showwarning
 
-        def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                 file: TextIO | None = None, line: str | None = None) -> None:
+        def show(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
             if issubclass(category, PluginWarning):
                 click.secho(f"Warning: {message}", fg="yellow", err=True)
             else:

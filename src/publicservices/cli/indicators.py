@@ -36,6 +36,9 @@ def indicators(sector: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([i.to_dict() for i in ordered], indent=2))
         return
-    rows = [(i.sector, i.id, i.title, i.measure, i.unit, i.polarity.replace("_", " "), "" if i.floor is None else f"{i.floor:g}") for i in ordered]
+    rows = [
+        (i.sector, i.id, i.title, i.measure, i.unit, i.polarity.replace("_", " "), "" if i.floor is None else f"{i.floor:g}")
+        for i in ordered
+    ]
     click.echo(table(["sector", "id", "title", "measure", "unit", "polarity", "floor"], rows))
     click.echo(f"\n{len(ordered)} indicator(s) in {len({i.sector for i in ordered})} sector(s).")

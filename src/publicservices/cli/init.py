@@ -9,8 +9,14 @@ import click
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "-o", default="publicservices.toml", show_default=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The project file to write.")
+@click.option(
+    "--out",
+    "-o",
+    default="publicservices.toml",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The project file to write.",
+)
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
 def init(paths: tuple[Path, ...], out: Path, force: bool) -> None:
     """Write a starter project file for PATHS: a site from several real files.
@@ -39,5 +45,7 @@ def init(paths: tuple[Path, ...], out: Path, force: bool) -> None:
     out.write_text(text + "\n", encoding="utf-8")
     for line in summary:
         click.echo(f"  {line}")
-    click.echo(f"Wrote {out} for {len(paths)} file(s). Edit it (directions, titles, spend lines), then run:\n"
-               f"  publicservices publish {out}")
+    click.echo(
+        f"Wrote {out} for {len(paths)} file(s). Edit it (directions, titles, spend lines), then run:\n"
+        f"  publicservices publish {out}"
+    )

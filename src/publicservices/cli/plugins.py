@@ -36,8 +36,14 @@ def plugins(as_json: bool) -> None:
         click.echo(json.dumps([i.to_dict() for i in infos], indent=2))
         return
     rows = [
-        (i.name, i.distribution or ("built-in" if i.builtin else ""), i.version or "",
-         ", ".join(h.removeprefix("publicservices_") for h in i.hooks), f"{i.load_seconds:.2f} s", i.status)
+        (
+            i.name,
+            i.distribution or ("built-in" if i.builtin else ""),
+            i.version or "",
+            ", ".join(h.removeprefix("publicservices_") for h in i.hooks),
+            f"{i.load_seconds:.2f} s",
+            i.status,
+        )
         for i in infos
     ]
     click.echo(table(["name", "distribution", "version", "hooks", "load time", "status"], rows))

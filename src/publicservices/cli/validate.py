@@ -9,7 +9,9 @@ import click
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "format_", metavar="NAME", help="Reader to use (see `publicservices readers`); default: sniff the header.")
+@click.option(
+    "--format", "format_", metavar="NAME", help="Reader to use (see `publicservices readers`); default: sniff the header."
+)
 @click.option(
     "--kind",
     type=click.Choice(["values", "areas", "spend"]),
@@ -17,11 +19,23 @@ import click
     show_default=True,
     help="Which contract frame the files hold (areas and spend files are checked directly, without a reader).",
 )
-@click.option("--map", "mapping", multiple=True, metavar="COLUMN=CONTRACT",
-              help="Map a file column onto a contract column (repeatable), e.g. --map 'Area Code=area_code'.")
-@click.option("--set", "constants", multiple=True, metavar="CONTRACT=VALUE",
-              help="Set a contract column for every row (repeatable), e.g. --set indicator_id=welfare.claimant_rate.")
-def validate(paths: tuple[Path, ...], format_: str | None, kind: str, mapping: tuple[str, ...], constants: tuple[str, ...]) -> None:
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="COLUMN=CONTRACT",
+    help="Map a file column onto a contract column (repeatable), e.g. --map 'Area Code=area_code'.",
+)
+@click.option(
+    "--set",
+    "constants",
+    multiple=True,
+    metavar="CONTRACT=VALUE",
+    help="Set a contract column for every row (repeatable), e.g. --set indicator_id=welfare.claimant_rate.",
+)
+def validate(
+    paths: tuple[Path, ...], format_: str | None, kind: str, mapping: tuple[str, ...], constants: tuple[str, ...]
+) -> None:
     """Check data files against the data contract.
 
     Each file is read through a reader (values files) and validated; the load report
@@ -47,7 +61,9 @@ def validate(paths: tuple[Path, ...], format_: str | None, kind: str, mapping: t
         targets.setdefault(target, []).append(source)
     for target, sources in targets.items():
         if len(sources) > 1:
-            raise click.UsageError(f"--map: {', '.join(map(repr, sources))} all map onto {target!r}; map one file column onto each.")
+            raise click.UsageError(
+                f"--map: {', '.join(map(repr, sources))} all map onto {target!r}; map one file column onto each."
+            )
     if format_ and (mapping or constants):
         raise click.UsageError("--format cannot be combined with --map or --set (those read the file as a plain CSV).")
 
@@ -88,7 +104,9 @@ def _check(path: Path, format_: str | None, kind: str, mapping: dict[str, str], 
         with read_notes() as notes:
             frame = validate_areas(path) if kind == "areas" else validate_spend(path)
         if not frame.height:
-            raise DataError(f"{path.name}: the file has a header but no data rows.\nFix: check it is the right file, and export it again.")
+            raise DataError(
+                f"{path.name}: the file has a header but no data rows.\nFix: check it is the right file, and export it again."
+            )
         return "\n".join([f"{frame.height:,} {'areas' if kind == 'areas' else 'spend rows'}.", *notes])
     from publicservices.reading import read, read_csv
 
@@ -99,7 +117,9 @@ def _check(path: Path, format_: str | None, kind: str, mapping: dict[str, str], 
     held = [f for f in (result.values, result.areas, result.spend) if f is not None and f.height]
     if not result.report.rows_kept and not held:  # a boundary file has areas and no values: that is fine
         # Nothing to publish is never "valid": a file read as empty has usually been read wrongly.
-        raise DataError(f"{result.report.summary()}\nNo rows were kept, so there is nothing to check.\n"
-                        "Fix: check it is the right file and reader (--format), and that its rows are not all set aside.")
+        raise DataError(
+            f"{result.report.summary()}\nNo rows were kept, so there is nothing to check.\n"
+            "Fix: check it is the right file and reader (--format), and that its rows are not all set aside."
+        )
     dataset = result.to_dataset()
     return f"{result.report.summary()}\n{dataset!r}"

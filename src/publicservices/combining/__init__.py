@@ -73,7 +73,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["combine", "read_many", "CombineResult", "CombineReport", "SourceSummary", "ON_CONFLICT", "RELATIVE_TOLERANCE"]
 
 
-
 # -- the entry points ------------------------------------------------------------------------
 
 
@@ -135,11 +134,28 @@ def combine(
     report = CombineReport(on_conflict=on_conflict, title=name, sources=[p.summary for p in items])
     problems: list[Problem] = []
     breakdowns = [c for c in BREAKDOWN_COLUMNS if any(c in p.values.columns for p in items)]
-    values = merge_rows([p.values for p in items], names, frame_name="values", key=[*VALUES.key, *breakdowns],
-                         numbers=list(VALUE_FIELDS), exact=["period_start"], on_conflict=on_conflict,
-                         report=report, problems=problems)
-    spend = merge_rows([p.spend for p in items], names, frame_name="spend", key=list(SPEND.key), numbers=["spend"],
-                        exact=[], on_conflict=on_conflict, report=report, problems=problems)
+    values = merge_rows(
+        [p.values for p in items],
+        names,
+        frame_name="values",
+        key=[*VALUES.key, *breakdowns],
+        numbers=list(VALUE_FIELDS),
+        exact=["period_start"],
+        on_conflict=on_conflict,
+        report=report,
+        problems=problems,
+    )
+    spend = merge_rows(
+        [p.spend for p in items],
+        names,
+        frame_name="spend",
+        key=list(SPEND.key),
+        numbers=["spend"],
+        exact=[],
+        on_conflict=on_conflict,
+        report=report,
+        problems=problems,
+    )
     areas = merge_areas([p.areas for p in items], names, on_conflict, report, problems)
     indicators = merge_indicators(items, on_conflict, report, problems)
     override_indicators(indicators, given_indicators, report)
@@ -147,29 +163,37 @@ def combine(
         raise DataError(_conflict_message(problems))
     metadata, truth = merge_metadata(items, name, report)
     dataset = Dataset(values=values, areas=areas, spend=spend, indicators=indicators, truth=truth, metadata=metadata)
-    report.rows_out.update(values=dataset.values.height, areas=dataset.areas.height, spend=dataset.spend.height,
-                           indicators=len(dataset.indicators))
+    report.rows_out.update(
+        values=dataset.values.height, areas=dataset.areas.height, spend=dataset.spend.height, indicators=len(dataset.indicators)
+    )
     report.coverage = _coverage(dataset.areas)
     context = [i for i, ind in dataset.indicators.items() if ind.is_context]
     if context:
         shown = ", ".join(context[:4]) + (f" and {len(context) - 4} more" if len(context) > 4 else "")
-        report.notes.append(f"{len(context)} context indicator{'s' * (len(context) != 1)} (role='context') kept in the "
-                            f"values as context, not compared: {shown}.")
+        report.notes.append(
+            f"{len(context)} context indicator{'s' * (len(context) != 1)} (role='context') kept in the "
+            f"values as context, not compared: {shown}."
+        )
     return CombineResult(dataset=dataset, report=report)
 
 
 def _conflict_message(problems: Sequence[Problem]) -> str:
     blocks = []
     for p in problems:
-        what = p.what.replace("keys have", "key has").replace("areas have", "area has").replace("ids have", "id has") \
-            if p.total == 1 else p.what
+        what = (
+            p.what.replace("keys have", "key has").replace("areas have", "area has").replace("ids have", "id has")
+            if p.total == 1
+            else p.what
+        )
         head = f"{p.frame}: {p.total:,} {what} ({p.key_names}):"
         body = [f"  {line}" for line in p.lines]
         if p.total > len(p.lines):
             body.append(f"  ... and {p.total - len(p.lines):,} more")
         blocks.append("\n".join([head, *body]))
-    return ("\n".join(blocks) + '\nFix: drop one of the sources, or choose explicitly with on_conflict="first" (keep the '
-            'earlier source\'s) or on_conflict="last" (keep the later source\'s); the choice is counted in the report.')
+    return (
+        "\n".join(blocks) + '\nFix: drop one of the sources, or choose explicitly with on_conflict="first" (keep the '
+        "earlier source's) or on_conflict=\"last\" (keep the later source's); the choice is counted in the report."
+    )
 
 
 def _coverage(areas: pl.DataFrame) -> dict[str, Any]:
@@ -184,8 +208,11 @@ def _coverage(areas: pl.DataFrame) -> dict[str, Any]:
         entry: dict[str, Any] = {"areas": areas.height, "with": n}
         parts = []
         if level is not None:
-            by = (areas.group_by(pl.col(level).fill_null("other"), maintain_order=True)
-                  .agg(have.sum().alias("with"), pl.len().alias("of")).sort(level))
+            by = (
+                areas.group_by(pl.col(level).fill_null("other"), maintain_order=True)
+                .agg(have.sum().alias("with"), pl.len().alias("of"))
+                .sort(level)
+            )
             entry["by_level"] = {lv: {"with": int(w), "of": int(o)} for lv, w, o in by.iter_rows()}
             parts = [f"{lv} {w:,} of {o:,}" for lv, w, o in by.iter_rows() if w]
         if n:
@@ -194,12 +221,19 @@ def _coverage(areas: pl.DataFrame) -> dict[str, Any]:
         else:
             sentence = f"{column.capitalize()}: none of the {areas.height:,} combined areas has a {'score' if column == 'deprivation' else 'population'}."
         if column == "deprivation" and n and level is not None:
-            lower_tier_only = all(lv in ("shire_district", "unitary", "metropolitan_district", "london_borough")
-                                  for lv, e in entry["by_level"].items() if e["with"])
-            missing_upper = entry["by_level"].get("shire_county", {}).get("of", 0) and not entry["by_level"]["shire_county"]["with"]
+            lower_tier_only = all(
+                lv in ("shire_district", "unitary", "metropolitan_district", "london_borough")
+                for lv, e in entry["by_level"].items()
+                if e["with"]
+            )
+            missing_upper = (
+                entry["by_level"].get("shire_county", {}).get("of", 0) and not entry["by_level"]["shire_county"]["with"]
+            )
             if lower_tier_only and missing_upper:
-                sentence += (" Shire counties have none: scores for lower-tier districts are not aggregated to upper tier "
-                             "(that needs population weights and the boundary changes since the scores' year).")
+                sentence += (
+                    " Shire counties have none: scores for lower-tier districts are not aggregated to upper tier "
+                    "(that needs population weights and the boundary changes since the scores' year)."
+                )
         entry["sentence"] = sentence
         out[column] = entry
     return out

@@ -17,8 +17,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from publicservices.indicators import Indicator
 
 
-
-
 # -- sources ---------------------------------------------------------------------------------
 
 
@@ -67,8 +65,11 @@ def source_parts(parts: Sequence[Any], names: Sequence[str] | None) -> list[_Par
             raise type(exc)(f"{where}: {exc}") from exc
         codes = values.get_column("area_code").unique(maintain_order=True)
         if areas is None:
-            areas = AREAS.empty().vstack(pl.DataFrame({"area_code": codes}).with_columns(
-                pl.lit(None, dtype=dt).alias(c) for c, dt in AREAS.columns.items() if c != "area_code").select(list(AREAS.columns)))
+            areas = AREAS.empty().vstack(
+                pl.DataFrame({"area_code": codes})
+                .with_columns(pl.lit(None, dtype=dt).alias(c) for c, dt in AREAS.columns.items() if c != "area_code")
+                .select(list(AREAS.columns))
+            )
         else:
             bare = codes.filter(~codes.is_in(areas.get_column("area_code").implode()))
             if bare.len():
@@ -78,8 +79,9 @@ def source_parts(parts: Sequence[Any], names: Sequence[str] | None) -> list[_Par
 
             spend = SPEND.empty()
         if isinstance(part, ReadResult):
-            summary = SourceSummary(name=name, kind=f"read with reader {part.report.reader!r}", notes=list(part.report.notes),
-                                    load_report=part.report)
+            summary = SourceSummary(
+                name=name, kind=f"read with reader {part.report.reader!r}", notes=list(part.report.notes), load_report=part.report
+            )
             meta: dict[str, Any] = {"source": part.report.source}
             truth: dict[str, Any] = {}
         else:
@@ -185,12 +187,21 @@ def _note_mixed_types(frames: Sequence[pl.DataFrame], frame_name: str, names: Se
     for column, by_source in types.items():
         if len(set(by_source.values())) > 1:
             shown = ", ".join(f"{dt} in {src!r}" for src, dt in by_source.items())
-            report.notes.append(f"{frame_name}: column {column!r} has different types in different sources ({shown}); "
-                                "it was combined as their common type.")
+            report.notes.append(
+                f"{frame_name}: column {column!r} has different types in different sources ({shown}); "
+                "it was combined as their common type."
+            )
 
 
-def _dedupe(same: pl.DataFrame, key: list[str], columns: list[str], compared: list[str], names: Sequence[str],
-            frame_name: str, report: CombineReport) -> pl.DataFrame:
+def _dedupe(
+    same: pl.DataFrame,
+    key: list[str],
+    columns: list[str],
+    compared: list[str],
+    names: Sequence[str],
+    frame_name: str,
+    report: CombineReport,
+) -> pl.DataFrame:
     """One row per key from rows with the same numbers: other columns coalesced in source order."""
     others = [c for c in columns if c not in key]
     extra = [c for c in others if c not in compared]
@@ -211,22 +222,41 @@ def _dedupe(same: pl.DataFrame, key: list[str], columns: list[str], compared: li
             continue
         report.disagreements[f"{frame_name}.{c}"] += flagged.height
         for row in flagged.head(3).iter_rows(named=True):
-            rows = same.join(pl.DataFrame([{k: row[k] for k in key}], schema={k: same.schema[k] for k in key}),
-                             on=key, nulls_equal=True).filter(pl.col(c).is_not_null()).sort("__src")
+            rows = (
+                same.join(
+                    pl.DataFrame([{k: row[k] for k in key}], schema={k: same.schema[k] for k in key}), on=key, nulls_equal=True
+                )
+                .filter(pl.col(c).is_not_null())
+                .sort("__src")
+            )
             pairs = [(names[s], v) for s, v in rows.select("__src", c).iter_rows()]
-            report.examples.append(f"{frame_name} {_label(row, key)}: {_spell(c, pairs)} (same numbers; kept {_fmt(pairs[0][1])})")
+            report.examples.append(
+                f"{frame_name} {_label(row, key)}: {_spell(c, pairs)} (same numbers; kept {_fmt(pairs[0][1])})"
+            )
     return grouped.drop("__srcs", "__len", *[f"__differs_{c}" for c in extra])
 
 
-def _resolve_rows(clash: pl.DataFrame, key: list[str], compared: list[str], names: Sequence[str], frame_name: str,
-                  on_conflict: str, report: CombineReport, problems: list[Problem]) -> pl.DataFrame:
+def _resolve_rows(
+    clash: pl.DataFrame,
+    key: list[str],
+    compared: list[str],
+    names: Sequence[str],
+    frame_name: str,
+    on_conflict: str,
+    report: CombineReport,
+    problems: list[Problem],
+) -> pl.DataFrame:
     keys = clash.select(key).unique(maintain_order=True)
     if on_conflict == "error":
         lines = []
         for row in keys.head(SHOWN).iter_rows(named=True):
-            rows = clash.join(pl.DataFrame([row], schema={k: clash.schema[k] for k in key}), on=key, nulls_equal=True).sort("__src")
+            rows = clash.join(pl.DataFrame([row], schema={k: clash.schema[k] for k in key}), on=key, nulls_equal=True).sort(
+                "__src"
+            )
             lines.append(f"{_label(row, key)}: {_differences(rows, compared, names)}")
-        problems.append(Problem(frame_name, "keys have different numbers in different sources", " | ".join(key), lines, keys.height))
+        problems.append(
+            Problem(frame_name, "keys have different numbers in different sources", " | ".join(key), lines, keys.height)
+        )
         return clash.head(0)
     best = pl.col("__src").min() if on_conflict == "first" else pl.col("__src").max()
     clash = clash.with_columns((pl.col("__src") == best.over(key)).alias("__keep"))
@@ -241,8 +271,9 @@ def _resolve_rows(clash: pl.DataFrame, key: list[str], compared: list[str], name
         report.resolved[f"{frame_name}: kept {names[kept_src]!r} over {dropped}"] += n
     for row in keys.head(3).iter_rows(named=True):
         rows = clash.join(pl.DataFrame([row], schema={k: clash.schema[k] for k in key}), on=key, nulls_equal=True).sort("__src")
-        report.examples.append(f"{frame_name} {_label(row, key)}: {_differences(rows, compared, names)} "
-                               f"(on_conflict={on_conflict!r})")
+        report.examples.append(
+            f"{frame_name} {_label(row, key)}: {_differences(rows, compared, names)} (on_conflict={on_conflict!r})"
+        )
     return kept
 
 
@@ -269,8 +300,9 @@ def _same(a: Any, b: Any) -> bool:
 # -- areas -----------------------------------------------------------------------------------
 
 
-def merge_areas(frames: Sequence[pl.DataFrame], names: Sequence[str], on_conflict: str, report: CombineReport,
-                 problems: list[Problem]) -> pl.DataFrame:
+def merge_areas(
+    frames: Sequence[pl.DataFrame], names: Sequence[str], on_conflict: str, report: CombineReport, problems: list[Problem]
+) -> pl.DataFrame:
     """Union by area_code; every column coalesced in source order (see the module docstring)."""
     tagged = [f.with_columns(pl.lit(i, dtype=pl.Int32).alias("__src")) for i, f in enumerate(frames)]
     _note_mixed_types(tagged, "areas", names, report)
@@ -291,7 +323,8 @@ def merge_areas(frames: Sequence[pl.DataFrame], names: Sequence[str], on_conflic
         return values.last() if (c in AREA_NUMBERS and on_conflict == "last") else values.first()
 
     merged = allr.group_by("area_code", maintain_order=True).agg(
-        *[chosen(c) for c in columns], *[differs(c).alias(f"__differs_{c}") for c in columns])
+        *[chosen(c) for c in columns], *[differs(c).alias(f"__differs_{c}") for c in columns]
+    )
     for c in columns:
         flagged = merged.filter(pl.col(f"__differs_{c}")).get_column("area_code")
         if not flagged.len():
@@ -302,17 +335,29 @@ def merge_areas(frames: Sequence[pl.DataFrame], names: Sequence[str], on_conflic
             examples.append((code, [(names[s], v) for s, v in rows.iter_rows()]))
         if c in AREA_NUMBERS:
             if on_conflict == "error":
-                problems.append(Problem(f"areas.{c}", "areas have different values in different sources", "area_code",
-                                         [f"{code}: {_spell(c, pairs)}" for code, pairs in examples], flagged.len()))
+                problems.append(
+                    Problem(
+                        f"areas.{c}",
+                        "areas have different values in different sources",
+                        "area_code",
+                        [f"{code}: {_spell(c, pairs)}" for code, pairs in examples],
+                        flagged.len(),
+                    )
+                )
                 continue
             report.conflicts[f"areas.{c}"] += flagged.len()
-            resolved = allr.filter(pl.col("area_code").is_in(flagged.implode()) & pl.col(c).is_not_null()).group_by(
-                "area_code", maintain_order=True).agg(pl.col("__src"))
+            resolved = (
+                allr.filter(pl.col("area_code").is_in(flagged.implode()) & pl.col(c).is_not_null())
+                .group_by("area_code", maintain_order=True)
+                .agg(pl.col("__src"))
+            )
             for srcs in resolved.get_column("__src").to_list():
                 kept = srcs[0] if on_conflict == "first" else srcs[-1]
                 over = " and ".join(repr(names[s]) for s in srcs if s != kept)
                 report.resolved[f"areas.{c}: kept {names[kept]!r} over {over}"] += 1
-            report.examples.extend(f"areas {code}: {_spell(c, pairs)} (on_conflict={on_conflict!r})" for code, pairs in examples[:3])
+            report.examples.extend(
+                f"areas {code}: {_spell(c, pairs)} (on_conflict={on_conflict!r})" for code, pairs in examples[:3]
+            )
         else:
             report.disagreements[f"areas.{c}"] += flagged.len()
             report.examples.extend(f"areas {code}: {_spell(c, pairs)} (kept {_fmt(pairs[0][1])})" for code, pairs in examples)
@@ -322,8 +367,9 @@ def merge_areas(frames: Sequence[pl.DataFrame], names: Sequence[str], on_conflic
 # -- indicators and metadata -----------------------------------------------------------------
 
 
-def merge_indicators(parts: Sequence[_Part], on_conflict: str, report: CombineReport,
-                      problems: list[Problem]) -> dict[str, Indicator]:
+def merge_indicators(
+    parts: Sequence[_Part], on_conflict: str, report: CombineReport, problems: list[Problem]
+) -> dict[str, Indicator]:
     given: dict[str, list[tuple[str, Indicator]]] = {}
     for part in parts:
         for ind_id, ind in part.indicators.items():
@@ -351,13 +397,15 @@ def merge_indicators(parts: Sequence[_Part], on_conflict: str, report: CombineRe
         report.resolved[f"indicators: kept {name!r} over {over}"] += 1
         report.examples.append(f"indicators {line} (on_conflict={on_conflict!r})")
     if lines:
-        problems.append(Problem("indicators", "indicator ids have different definitions in different sources", "id",
-                                 lines[:SHOWN], clashes))
+        problems.append(
+            Problem("indicators", "indicator ids have different definitions in different sources", "id", lines[:SHOWN], clashes)
+        )
     return out
 
 
-def override_indicators(merged: dict[str, Indicator], given: Mapping[str, Indicator] | Iterable[Indicator] | None,
-                         report: CombineReport) -> None:
+def override_indicators(
+    merged: dict[str, Indicator], given: Mapping[str, Indicator] | Iterable[Indicator] | None, report: CombineReport
+) -> None:
     """Definitions passed to combine() win over the sources' own; each replacement is noted."""
     from publicservices.indicators import Indicator
 
@@ -366,13 +414,17 @@ def override_indicators(merged: dict[str, Indicator], given: Mapping[str, Indica
     items = list(given.values()) if isinstance(given, Mapping) else list(given)
     for ind in items:
         if not isinstance(ind, Indicator):
-            raise SchemaError(f"indicators= must hold Indicator objects, got {type(ind).__name__}.\n"
-                              "Fix: build them with publicservices.Indicator(...).")
+            raise SchemaError(
+                f"indicators= must hold Indicator objects, got {type(ind).__name__}.\n"
+                "Fix: build them with publicservices.Indicator(...)."
+            )
         old = merged.get(ind.id)
         if old is not None and old != ind:
             fields = [f.name for f in dataclasses.fields(ind) if getattr(ind, f.name) != getattr(old, f.name)]
-            report.notes.append(f"indicators: the definition of {ind.id!r} given in indicators= replaces the sources' "
-                                f"(differing in {', '.join(fields)}).")
+            report.notes.append(
+                f"indicators: the definition of {ind.id!r} given in indicators= replaces the sources' "
+                f"(differing in {', '.join(fields)})."
+            )
         merged[ind.id] = ind
 
 

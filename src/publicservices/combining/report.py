@@ -14,8 +14,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from publicservices.reading import LoadReport
 
 
-
-
 # -- the result ------------------------------------------------------------------------------
 
 
@@ -84,9 +82,11 @@ class CombineReport:
         """A few plain lines, for the terminal and notebooks."""
         n = len(self.sources)
         out = self.rows_out
-        head = (f"Combined {_count(n, 'source')}{f' as {self.title!r}' if self.title else ''}: "
-                f"{_count(out['values'], 'value row')} (from {self.rows_in['values']:,}), {_count(out['areas'], 'area')}, "
-                f"{_count(out['spend'], 'spend row')}, {_count(out['indicators'], 'indicator')}.")
+        head = (
+            f"Combined {_count(n, 'source')}{f' as {self.title!r}' if self.title else ''}: "
+            f"{_count(out['values'], 'value row')} (from {self.rows_in['values']:,}), {_count(out['areas'], 'area')}, "
+            f"{_count(out['spend'], 'spend row')}, {_count(out['indicators'], 'indicator')}."
+        )
         lines = [head]
         for i, source in enumerate(self.sources, 1):
             lines.append(f"  {i}. {source.line()}")
@@ -98,14 +98,16 @@ class CombineReport:
             total = sum(self.conflicts.values())
             lines.append(
                 f"{_count(total, 'conflict')} resolved with on_conflict={self.on_conflict!r}: "
-                + "; ".join(f"{k} ({v:,})" for k, v in self.resolved.items()) + "."
+                + "; ".join(f"{k} ({v:,})" for k, v in self.resolved.items())
+                + "."
             )
         else:
             lines.append("No conflicts: no two sources give different numbers for the same key.")
         if self.disagreements:
             lines.append(
                 "Kept the first source's value where sources differ: "
-                + "; ".join(f"{k} for {v:,} key{'s' * (v != 1)}" for k, v in self.disagreements.items()) + "."
+                + "; ".join(f"{k} for {v:,} key{'s' * (v != 1)}" for k, v in self.disagreements.items())
+                + "."
             )
         lines.extend(f"  {e}" for e in self.examples)
         for what in ("deprivation", "population"):

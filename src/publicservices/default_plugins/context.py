@@ -31,10 +31,21 @@ from publicservices.reading import LoadReport, Reader, ReadResult, count_reasons
 __all__ = ["read_imd_summary", "read_revenue_outturn", "service_sectors"]
 
 _IMD_COLUMNS = ("area_code", "index_domain", "average_score")
-_IMD_EXTRA = ("average_rank", "rank_average_rank", "rank_average_score", "proportion_bottom_decile", "rank_proportion_bottom_decile")
+_IMD_EXTRA = (
+    "average_rank",
+    "rank_average_rank",
+    "rank_average_score",
+    "proportion_bottom_decile",
+    "rank_proportion_bottom_decile",
+)
 _RS_COLUMNS = ("financial_year", "service", "net_current_expenditure_gbp_thousand")
-_LA_CLASS = {"UA": "Unitary authority", "MD": "Metropolitan district", "L": "London borough", "SC": "Shire county",
-             "O": "Other authority (police, fire, GLA or combined authority)"}
+_LA_CLASS = {
+    "UA": "Unitary authority",
+    "MD": "Metropolitan district",
+    "L": "London borough",
+    "SC": "Shire county",
+    "O": "Other authority (police, fire, GLA or combined authority)",
+}
 
 
 def service_sectors() -> dict[str, str]:
@@ -73,7 +84,9 @@ def read_imd_summary(path: str | Path) -> ReadResult:
     path = Path(path)
     raw = to_polars(path, name=path.name)
     _require(raw, _IMD_COLUMNS, path, "an indices of deprivation summary")
-    frame = raw.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in (*_IMD_EXTRA, "year", "area_name") if c not in raw.columns)
+    frame = raw.with_columns(
+        pl.lit(None, dtype=pl.String).alias(c) for c in (*_IMD_EXTRA, "year", "area_name") if c not in raw.columns
+    )
     year = pl.col("year").cast(pl.String).str.strip_chars().fill_null("2019")
     slug = pl.col("index_domain").str.to_lowercase().str.replace_all(r"[^a-z0-9]+", "_").str.strip_chars("_")
     slug = pl.when(slug == "index_of_multiple_deprivation").then(pl.lit("imd")).otherwise(slug)
@@ -89,30 +102,52 @@ def read_imd_summary(path: str | Path) -> ReadResult:
     if missing:
         report.missing["average score empty in the source file"] = missing
     indicators = {}
-    for ind_id, domain, yr in values.select("indicator_id", "index_domain", "period").unique("indicator_id", maintain_order=True).iter_rows():
+    for ind_id, domain, yr in (
+        values.select("indicator_id", "index_domain", "period").unique("indicator_id", maintain_order=True).iter_rows()
+    ):
         indicators[ind_id] = Indicator(
-            id=ind_id, title=f"{domain} (IMD {yr}): average score", sector="context", measure="score", multiplier=1,
-            polarity="no_judgement", unit="average score", role="context",
+            id=ind_id,
+            title=f"{domain} (IMD {yr}): average score",
+            sector="context",
+            measure="score",
+            multiplier=1,
+            polarity="no_judgement",
+            unit="average score",
+            role="context",
             source=f"MHCLG, English indices of deprivation {yr}: local authority district summaries ({path.name})",
             definition=f"Population-weighted average of the {domain} scores of the area's neighbourhoods (LSOAs); "
             "higher means more deprived. Other summaries (average rank, share in the most deprived tenth) are kept as columns.",
         )
     values = values.with_columns(
-        missing_reason=pl.when(pl.col("value").is_null()).then(pl.lit("average score empty in the source file")))
-    values = validate_values(values.select(
-        "indicator_id", "area_code", "period", "period_start", "value", "missing_reason", *_IMD_EXTRA, "index_domain"))
+        missing_reason=pl.when(pl.col("value").is_null()).then(pl.lit("average score empty in the source file"))
+    )
+    values = validate_values(
+        values.select(
+            "indicator_id", "area_code", "period", "period_start", "value", "missing_reason", *_IMD_EXTRA, "index_domain"
+        )
+    )
     report.rows_kept = values.height
     areas = (
         frame.group_by("area_code", maintain_order=True)
-        .agg(pl.col("area_name").drop_nulls().first(),
-             pl.col("average_score").filter(pl.col("index_domain") == "Index of Multiple Deprivation").first()
-             .cast(pl.Float64, strict=False).alias("deprivation"),
-             pl.col("rank_average_score").filter(pl.col("index_domain") == "Index of Multiple Deprivation").first()
-             .cast(pl.Float64, strict=False).alias("imd_rank_average_score"))
+        .agg(
+            pl.col("area_name").drop_nulls().first(),
+            pl.col("average_score")
+            .filter(pl.col("index_domain") == "Index of Multiple Deprivation")
+            .first()
+            .cast(pl.Float64, strict=False)
+            .alias("deprivation"),
+            pl.col("rank_average_score")
+            .filter(pl.col("index_domain") == "Index of Multiple Deprivation")
+            .first()
+            .cast(pl.Float64, strict=False)
+            .alias("imd_rank_average_score"),
+        )
         .with_columns(area_type_expr(pl.col("area_code")))
         .sort("area_code")
     )
-    report.notes.append(f"{areas.height:,} areas; 'deprivation' in the areas frame is the overall IMD average score (higher = more deprived).")
+    report.notes.append(
+        f"{areas.height:,} areas; 'deprivation' in the areas frame is the overall IMD average score (higher = more deprived)."
+    )
     return ReadResult(values=values, report=report, areas=validate_areas(areas), indicators=indicators)
 
 
@@ -131,7 +166,9 @@ def read_revenue_outturn(path: str | Path) -> ReadResult:
     raw = to_polars(path, name=path.name)
     _require(raw, _RS_COLUMNS, path, "a Revenue Outturn Summary file")
     sectors = service_sectors()
-    frame = raw.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in ("area_code", "e_code", "area_name", "la_class") if c not in raw.columns)
+    frame = raw.with_columns(
+        pl.lit(None, dtype=pl.String).alias(c) for c in ("area_code", "e_code", "area_name", "la_class") if c not in raw.columns
+    )
     report = LoadReport(source=path.name, reader="mhclg-revenue-outturn", rows_read=raw.height)
     no_code = frame.filter(pl.col("area_code").is_null() & pl.col("e_code").is_null()).height
     if no_code:
@@ -150,29 +187,50 @@ def read_revenue_outturn(path: str | Path) -> ReadResult:
     spend = frame.with_columns(
         area_code=pl.coalesce("area_code", "e_code"),
         period=pl.when(year.str.contains(r"^\d{4}-\d{2}$")).then(year.str.replace("-", "/")).otherwise(year),
-        service=pl.col("service").replace_strict(sectors, default=None, return_dtype=pl.String)
+        service=pl.col("service")
+        .replace_strict(sectors, default=None, return_dtype=pl.String)
         .fill_null(pl.col("service").str.to_lowercase().str.replace_all(r"[^a-z0-9]+", "_").str.strip_chars("_")),
         spend=amount * 1000.0,
         service_name=pl.col("service"),
         missing_reason=pl.when(amount.is_null()).then(
             pl.when(pl.col("value_note").is_not_null() if "value_note" in frame.columns else pl.lit(False))
             .then(pl.format("not a number in the source ({})", pl.col("value_note")))
-            .when(text.is_not_null()).then(pl.format("not a number in the source ({})", text))
-            .otherwise(pl.lit("empty in the source file"))),
-    ).select("area_code", "period", "service", "spend", "service_name", "missing_reason", pl.col("e_code").alias("mhclg_e_code"), "la_class")
+            .when(text.is_not_null())
+            .then(pl.format("not a number in the source ({})", text))
+            .otherwise(pl.lit("empty in the source file"))
+        ),
+    ).select(
+        "area_code",
+        "period",
+        "service",
+        "spend",
+        "service_name",
+        "missing_reason",
+        pl.col("e_code").alias("mhclg_e_code"),
+        "la_class",
+    )
     spend = validate_spend(spend)
     report.rows_kept = spend.height
-    report.missing = count_reasons(dict(spend.filter(pl.col("missing_reason").is_not_null()).group_by("missing_reason").len().iter_rows()))
+    report.missing = count_reasons(
+        dict(spend.filter(pl.col("missing_reason").is_not_null()).group_by("missing_reason").len().iter_rows())
+    )
     lines = sorted(set(frame.get_column("service").drop_nulls().to_list()) & set(sectors))
-    renamed = (f"service lines renamed to the sectors that declare them: {', '.join(f'{line} -> {sectors[line]}' for line in lines)}"
-               if lines else "no service line is declared by a registered sector, so each keeps a slug of its name")
+    renamed = (
+        f"service lines renamed to the sectors that declare them: {', '.join(f'{line} -> {sectors[line]}' for line in lines)}"
+        if lines
+        else "no service line is declared by a registered sector, so each keeps a slug of its name"
+    )
     report.notes.append(f"Spend converted from £ thousand to pounds; {renamed}.")
     areas = (
         frame.with_columns(area_code=pl.coalesce("area_code", "e_code"))
         .sort("financial_year", descending=True)
         .group_by("area_code", maintain_order=True)
         .agg(pl.col("area_name").first(), pl.col("la_class").first(), pl.col("e_code").first().alias("mhclg_e_code"))
-        .with_columns(area_type_expr(pl.col("area_code")).fill_null(pl.col("la_class").replace_strict(_LA_CLASS, default=None, return_dtype=pl.String)))
+        .with_columns(
+            area_type_expr(pl.col("area_code")).fill_null(
+                pl.col("la_class").replace_strict(_LA_CLASS, default=None, return_dtype=pl.String)
+            )
+        )
         .select("area_code", "area_name", "area_type", "la_class", "mhclg_e_code")
         .sort("area_code")
     )
@@ -189,7 +247,19 @@ def _sniff_rs(columns: Sequence[str]) -> bool:
 
 @hookimpl
 def publicservices_readers(register):
-    register(Reader(name="imd-lad-summary", description="MHCLG English indices of deprivation: local authority summaries (area x domain)",
-                    sniff=_sniff_imd, read=lambda path, **options: read_imd_summary(path, **options)))
-    register(Reader(name="mhclg-revenue-outturn", description="MHCLG Revenue Outturn Summary (RS): net current expenditure by authority and service, as spend in pounds",
-                    sniff=_sniff_rs, read=lambda path, **options: read_revenue_outturn(path, **options)))
+    register(
+        Reader(
+            name="imd-lad-summary",
+            description="MHCLG English indices of deprivation: local authority summaries (area x domain)",
+            sniff=_sniff_imd,
+            read=lambda path, **options: read_imd_summary(path, **options),
+        )
+    )
+    register(
+        Reader(
+            name="mhclg-revenue-outturn",
+            description="MHCLG Revenue Outturn Summary (RS): net current expenditure by authority and service, as spend in pounds",
+            sniff=_sniff_rs,
+            read=lambda path, **options: read_revenue_outturn(path, **options),
+        )
+    )

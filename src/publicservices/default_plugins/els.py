@@ -71,8 +71,21 @@ __all__ = [
     "read_els_metadata",
 ]
 
-ELS_COLUMNS = ("area_code", "area_name", "geography", "indicator", "period_start", "period_length",
-               "value", "measure", "unit", "lower_ci", "upper_ci", "status", "notes")
+ELS_COLUMNS = (
+    "area_code",
+    "area_name",
+    "geography",
+    "indicator",
+    "period_start",
+    "period_length",
+    "value",
+    "measure",
+    "unit",
+    "lower_ci",
+    "upper_ci",
+    "status",
+    "notes",
+)
 _REQUIRED = ("area_code", "indicator", "period_start", "period_length", "value")
 STATUS_REASONS: dict[str, str] = {
     "x": "not available (status x)",
@@ -146,9 +159,16 @@ class ElsMetadata:
             places = int(places)
         decimals = places if isinstance(places, int) and not isinstance(places, bool) and 0 <= places <= 10 else None
         source = text("sourceOrg")
-        return cls(key=key, label=text("label"), unit=unit, decimals=decimals,
-                   source="; ".join(p.strip() for p in source.split("|") if p.strip()) if source else None,
-                   subtitle=text("subtitle"), description=text("longDescription"), caveats=text("caveats"))
+        return cls(
+            key=key,
+            label=text("label"),
+            unit=unit,
+            decimals=decimals,
+            source="; ".join(p.strip() for p in source.split("|") if p.strip()) if source else None,
+            subtitle=text("subtitle"),
+            description=text("longDescription"),
+            caveats=text("caveats"),
+        )
 
 
 def read_els_metadata(path: str | Path) -> tuple[dict[str, ElsMetadata], ElsMetadata | None]:
@@ -214,8 +234,7 @@ def _metadata_folders(path: Path) -> list[Path]:
     return [f for f in dict.fromkeys(folders) if f.is_dir()]
 
 
-def generic_indicator(name: str, measure: str | None, unit: str | None, source: str,
-                      metadata: ElsMetadata | None = None) -> Any:
+def generic_indicator(name: str, measure: str | None, unit: str | None, source: str, metadata: ElsMetadata | None = None) -> Any:
     """A generic Indicator for an ELS indicator no plugin maps.
 
     The measure is guessed from the CSV's ``measure``/``unit`` text and, when a metadata
@@ -262,18 +281,34 @@ def generic_indicator(name: str, measure: str | None, unit: str | None, source: 
         parts[0] += f" (measure: {measure.strip()})"
     parts += [t for t in (meta.description, f"Caveats: {meta.caveats}" if meta.caveats else None) if t]
     if context:
-        parts.append("Context, not compared: it describes the area (its population or deprivation) and is used to "
-                     "explain outcomes, not judged better or worse.")
+        parts.append(
+            "Context, not compared: it describes the area (its population or deprivation) and is used to "
+            "explain outcomes, not judged better or worse."
+        )
     else:
-        parts.append("Direction unknown: no installed plugin says whether higher is better, so areas are compared as "
-                     "higher or lower, never better or worse.")
+        parts.append(
+            "Direction unknown: no installed plugin says whether higher is better, so areas are compared as "
+            "higher or lower, never better or worse."
+        )
     definition = " ".join(p.rstrip(".") + "." for p in parts)
     sector = CONTEXT_SECTOR if context else GENERIC_SECTOR
-    origin = f"{meta.source}, via ONS Explore local statistics ({source})" if meta.source else f"ONS Explore local statistics ({source})"
+    origin = (
+        f"{meta.source}, via ONS Explore local statistics ({source})"
+        if meta.source
+        else f"ONS Explore local statistics ({source})"
+    )
     return Indicator(
-        id=els_indicator_id(name, sector), title=title, sector=sector, measure=kind, multiplier=multiplier,
-        polarity="no_judgement", unit=shown_unit, source=origin, definition=definition,
-        role="context" if context else "outcome", decimals=meta.decimals,
+        id=els_indicator_id(name, sector),
+        title=title,
+        sector=sector,
+        measure=kind,
+        multiplier=multiplier,
+        polarity="no_judgement",
+        unit=shown_unit,
+        source=origin,
+        definition=definition,
+        role="context" if context else "outcome",
+        decimals=meta.decimals,
     )
 
 
@@ -294,12 +329,18 @@ def period_label(start: pl.Expr, length: pl.Expr) -> pl.Expr:
     split = pl.format("{}/{}", y.cast(pl.String), two(y + 1))
     last = y + years - 1
     return (
-        pl.when((years == 1) & (m == 1) & (start.dt.day() == 1)).then(y.cast(pl.String))
-        .when(years == 1).then(split)
-        .when((years > 1) & (m == 1)).then(pl.format("{}-{}", y.cast(pl.String), two(last)))
-        .when(years > 1).then(pl.format("{}-{}/{}", split, last.cast(pl.String), two(last + 1)))
-        .when((months == 3) & m.is_in([1, 4, 7, 10])).then(pl.format("{} Q{}", y.cast(pl.String), ((m + 2) // 3).cast(pl.String)))
-        .when(months == 1).then(pl.format("{}-{}", y.cast(pl.String), m.cast(pl.String).str.zfill(2)))
+        pl.when((years == 1) & (m == 1) & (start.dt.day() == 1))
+        .then(y.cast(pl.String))
+        .when(years == 1)
+        .then(split)
+        .when((years > 1) & (m == 1))
+        .then(pl.format("{}-{}", y.cast(pl.String), two(last)))
+        .when(years > 1)
+        .then(pl.format("{}-{}/{}", split, last.cast(pl.String), two(last + 1)))
+        .when((months == 3) & m.is_in([1, 4, 7, 10]))
+        .then(pl.format("{} Q{}", y.cast(pl.String), ((m + 2) // 3).cast(pl.String)))
+        .when(months == 1)
+        .then(pl.format("{}-{}", y.cast(pl.String), m.cast(pl.String).str.zfill(2)))
         .otherwise(pl.format("{} ({})", start.cast(pl.String), length))
         .alias("period")
     )
@@ -314,8 +355,9 @@ class _MappedEls:
 
     def __call__(self, path: Path, **options: Any) -> ReadResult:
         extra = options.pop("indicator_ids", None) or {}
-        return read_els(path, indicator_ids={**self.els_indicators, **extra}, reader_name=self.name,
-                        use_registered=False, **options)
+        return read_els(
+            path, indicator_ids={**self.els_indicators, **extra}, reader_name=self.name, use_registered=False, **options
+        )
 
 
 def mapped_els_reader(name: str, mapping: Mapping[str, str], description: str | None = None) -> Reader:
@@ -332,7 +374,8 @@ def mapped_els_reader(name: str, mapping: Mapping[str, str], description: str | 
     """
     return Reader(
         name=name,
-        description=description or f"ONS Explore local statistics CSV, with {len(mapping)} indicator name(s) mapped to registered ids",
+        description=description
+        or f"ONS Explore local statistics CSV, with {len(mapping)} indicator name(s) mapped to registered ids",
         sniff=sniff_els,
         read=_MappedEls(name, mapping),
         extensions=(".csv",),
@@ -350,8 +393,10 @@ def registered_els_mappings() -> tuple[dict[str, str], list[str]]:
         mapping = getattr(reader.read, "els_indicators", None)
         for key, target in (mapping or {}).items():
             if key in merged and merged[key] != target:
-                conflicts.append(f"ELS indicator {key!r} is mapped by {owner[key]!r} to {merged[key]!r} and by {reader.name!r} "
-                                 f"to {target!r}; {merged[key]!r} was used.")
+                conflicts.append(
+                    f"ELS indicator {key!r} is mapped by {owner[key]!r} to {merged[key]!r} and by {reader.name!r} "
+                    f"to {target!r}; {merged[key]!r} was used."
+                )
                 continue
             merged.setdefault(key, target)
             owner.setdefault(key, reader.name)
@@ -420,8 +465,16 @@ def read_els(
         empty = frame.filter(pl.col(column).is_null() | (pl.col(column).str.strip_chars() == ""))
         if empty.height:
             rows = [f"row {i + 1}" for i in empty.with_row_index("_i").head(5).get_column("_i").to_list()]
-            raise ReaderError(f"{path.name}: " + problem(column, "is empty", rows=rows, total=empty.height,
-                                                         fix="every ELS row needs an area code, indicator name, period_start and period_length."))
+            raise ReaderError(
+                f"{path.name}: "
+                + problem(
+                    column,
+                    "is empty",
+                    rows=rows,
+                    total=empty.height,
+                    fix="every ELS row needs an area code, indicator name, period_start and period_length.",
+                )
+            )
 
     from publicservices.frame import PERIOD_YEARS
 
@@ -430,10 +483,19 @@ def read_els(
     starts = pl.when(parsed.dt.year().is_between(*PERIOD_YEARS)).then(parsed)
     bad_start = frame.filter(starts.is_null())
     if bad_start.height:
-        shown = bad_start.head(5).select(pl.format("{} | {} | {}", "area_code", "indicator", "period_start")).to_series().to_list()
-        raise ReaderError(f"{path.name}: " + problem("period_start", f"is not an ISO date (YYYY-MM-DD) from {PERIOD_YEARS[0]} to {PERIOD_YEARS[1]}",
-                                                     rows=shown, total=bad_start.height,
-                                                     fix="correct the dates; ELS periods start on a YYYY-MM-DD date."))
+        shown = (
+            bad_start.head(5).select(pl.format("{} | {} | {}", "area_code", "indicator", "period_start")).to_series().to_list()
+        )
+        raise ReaderError(
+            f"{path.name}: "
+            + problem(
+                "period_start",
+                f"is not an ISO date (YYYY-MM-DD) from {PERIOD_YEARS[0]} to {PERIOD_YEARS[1]}",
+                rows=shown,
+                total=bad_start.height,
+                fix="correct the dates; ELS periods start on a YYYY-MM-DD date.",
+            )
+        )
 
     # Indicator ids: plugin mappings first, then generated ids for the rest.
     mapping: dict[str, str] = {}
@@ -469,30 +531,44 @@ def read_els(
             indicators[generic.id] = generic
             generated.append(generic.id)
     if via_label:
-        report.notes.append(f"{len(via_label)} indicator name(s) were matched through the metadata sidecar's label: {', '.join(via_label)}.")
+        report.notes.append(
+            f"{len(via_label)} indicator name(s) were matched through the metadata sidecar's label: {', '.join(via_label)}."
+        )
     if generated:
-        report.notes.append(f"{len(generated)} indicator(s) had no plugin mapping and got generic ids: {', '.join(sorted(generated))}.")
+        report.notes.append(
+            f"{len(generated)} indicator(s) had no plugin mapping and got generic ids: {', '.join(sorted(generated))}."
+        )
         if sidecar is not None:
             described = sum(1 for name in unmapped if ids[name] in generated and sidecar.entry(name, len(names)) is not None)
-            report.notes.append(f"Titles, units and definitions for {described} of them come from the metadata sidecar {sidecar.where}.")
+            report.notes.append(
+                f"Titles, units and definitions for {described} of them come from the metadata sidecar {sidecar.where}."
+            )
         outcomes = sorted(i for i in generated if not indicators[i].is_context)
         context = sorted(i for i in generated if indicators[i].is_context)
         if outcomes:
-            report.notes.append(f"{len(outcomes)} indicator(s) have no known direction: they will be compared as higher/lower, "
-                                f"never better/worse ({', '.join(outcomes)}). A plugin can map them to indicators with a direction.")
+            report.notes.append(
+                f"{len(outcomes)} indicator(s) have no known direction: they will be compared as higher/lower, "
+                f"never better/worse ({', '.join(outcomes)}). A plugin can map them to indicators with a direction."
+            )
         if context:
-            report.notes.append(f"{len(context)} indicator(s) are context (population or deprivation), kept to explain outcomes "
-                                f"but not compared between areas: {', '.join(context)}.")
+            report.notes.append(
+                f"{len(context)} indicator(s) are context (population or deprivation), kept to explain outcomes "
+                f"but not compared between areas: {', '.join(context)}."
+            )
 
     status_code = pl.col("status").str.strip_chars().str.to_lowercase()
     value_text = pl.col("value").str.strip_chars()
     value = value_text.cast(pl.Float64, strict=False)
     not_number = value_text.is_not_null() & (value_text != "") & value.is_null()
     reason = (
-        pl.when(value.is_not_null()).then(None)
-        .when(status_code.is_in(list(STATUS_REASONS))).then(status_code.replace_strict(STATUS_REASONS, default=None))
-        .when(not_number).then(pl.format("not a number in the source ({})", value_text))
-        .when(pl.col("status").is_not_null()).then(pl.format("empty; status says: {}", pl.col("status")))
+        pl.when(value.is_not_null())
+        .then(None)
+        .when(status_code.is_in(list(STATUS_REASONS)))
+        .then(status_code.replace_strict(STATUS_REASONS, default=None))
+        .when(not_number)
+        .then(pl.format("not a number in the source ({})", value_text))
+        .when(pl.col("status").is_not_null())
+        .then(pl.format("empty; status says: {}", pl.col("status")))
         .otherwise(pl.lit("empty in the source file"))
     )
     values = frame.with_columns(
@@ -512,25 +588,46 @@ def read_els(
     # (a financial and an academic year, say) the start date is added to tell them apart.
     clash = pl.col("period_start").n_unique().over("indicator_id", "period") > 1
     values = values.with_columns(
-        pl.when(clash).then(pl.format("{} (from {})", "period", pl.col("period_start").cast(pl.String))).otherwise("period").alias("period")
+        pl.when(clash)
+        .then(pl.format("{} (from {})", "period", pl.col("period_start").cast(pl.String)))
+        .otherwise("period")
+        .alias("period")
     )
     unparsed_ci = frame.filter(
-        (pl.col("lower_ci").str.strip_chars().fill_null("") != "") & pl.col("lower_ci").str.strip_chars().cast(pl.Float64, strict=False).is_null()
+        (pl.col("lower_ci").str.strip_chars().fill_null("") != "")
+        & pl.col("lower_ci").str.strip_chars().cast(pl.Float64, strict=False).is_null()
     ).height
     if unparsed_ci:
         report.notes.append(f"{unparsed_ci:,} lower_ci cells were not numbers and were left empty.")
 
     values = values.select(
-        "indicator_id", "area_code", "period", "period_start", "numerator", "denominator", "value", "lower_ci", "upper_ci",
-        "status", "missing_reason", "notes", "period_length",
+        "indicator_id",
+        "area_code",
+        "period",
+        "period_start",
+        "numerator",
+        "denominator",
+        "value",
+        "lower_ci",
+        "upper_ci",
+        "status",
+        "missing_reason",
+        "notes",
+        "period_length",
     )
     values = validate_values(values)
     report.rows_kept = values.height
-    report.missing = count_reasons(dict(values.filter(pl.col("missing_reason").is_not_null()).group_by("missing_reason").len().iter_rows()))
-    flagged = values.filter(pl.col("value").is_not_null() & pl.col("status").str.strip_chars().str.to_lowercase().is_in(list(STATUS_REASONS)))
+    report.missing = count_reasons(
+        dict(values.filter(pl.col("missing_reason").is_not_null()).group_by("missing_reason").len().iter_rows())
+    )
+    flagged = values.filter(
+        pl.col("value").is_not_null() & pl.col("status").str.strip_chars().str.to_lowercase().is_in(list(STATUS_REASONS))
+    )
     for code, n in flagged.group_by(pl.col("status").str.strip_chars().str.to_lowercase()).len().sort("status").iter_rows():
         report.notes.append(f"{n:,} published values are flagged {STATUS_REASONS[code]}; kept, with the flag in 'status'.")
-    free_status = values.filter(pl.col("status").is_not_null() & ~pl.col("status").str.strip_chars().str.to_lowercase().is_in(list(STATUS_REASONS)))
+    free_status = values.filter(
+        pl.col("status").is_not_null() & ~pl.col("status").str.strip_chars().str.to_lowercase().is_in(list(STATUS_REASONS))
+    )
     for text, n in free_status.group_by("status").len().sort("len", "status", descending=[True, False]).head(3).iter_rows():
         report.notes.append(f"{n:,} rows have status {_clip(text)!r} (kept).")
     noted = values.filter(pl.col("notes").is_not_null())
@@ -596,11 +693,16 @@ def _sidecar(path: Path, unmapped: Sequence[str], metadata: str | Path | bool | 
         if best is not None:
             return _Sidecar(best[2], best[3], f"{shown(best[1])} (found by indicator name)")
     if problems:
-        report.notes.append("The metadata sidecar could not be used: " + "; ".join(problems)
-                            + ". Generic indicators take their measure and unit from the CSV alone.")
+        report.notes.append(
+            "The metadata sidecar could not be used: "
+            + "; ".join(problems)
+            + ". Generic indicators take their measure and unit from the CSV alone."
+        )
     else:
-        report.notes.append(f"No metadata sidecar was found ({path.stem}.json beside the file or in {METADATA_FOLDER}/), so "
-                            "generic indicators take their measure and unit from the CSV alone.")
+        report.notes.append(
+            f"No metadata sidecar was found ({path.stem}.json beside the file or in {METADATA_FOLDER}/), so "
+            "generic indicators take their measure and unit from the CSV alone."
+        )
     return None
 
 

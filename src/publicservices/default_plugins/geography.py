@@ -33,20 +33,48 @@ __all__ = ["GSS_PREFIXES", "area_type_expr", "read_topojson_areas", "load_area_n
 
 # First three characters of a GSS code -> kind of area (ONS Register of Geographic Codes).
 GSS_PREFIXES: dict[str, str] = {
-    "E92": "Country", "W92": "Country", "S92": "Country", "N92": "Country",
-    "K02": "United Kingdom", "K03": "Great Britain", "K04": "England and Wales",
-    "E12": "Region", "E13": "Inner or Outer London", "E47": "Combined authority", "E11": "Metropolitan county",
-    "E06": "Unitary authority", "E07": "Shire district", "E08": "Metropolitan district", "E09": "London borough",
-    "E10": "Shire county", "E67": "Merged local authorities", "W06": "Unitary authority",
-    "S12": "Council area", "N09": "Local government district",
-    "E23": "Police force area", "W15": "Police force area",
-    "E38": "Sub-ICB location", "E54": "Integrated care board", "E40": "NHS England region",
-    "X06": "Unitary authority", "X08": "Metropolitan district", "X09": "Capital borough", "X10": "County",
-    "X12": "Region", "X92": "Country",
+    "E92": "Country",
+    "W92": "Country",
+    "S92": "Country",
+    "N92": "Country",
+    "K02": "United Kingdom",
+    "K03": "Great Britain",
+    "K04": "England and Wales",
+    "E12": "Region",
+    "E13": "Inner or Outer London",
+    "E47": "Combined authority",
+    "E11": "Metropolitan county",
+    "E06": "Unitary authority",
+    "E07": "Shire district",
+    "E08": "Metropolitan district",
+    "E09": "London borough",
+    "E10": "Shire county",
+    "E67": "Merged local authorities",
+    "W06": "Unitary authority",
+    "S12": "Council area",
+    "N09": "Local government district",
+    "E23": "Police force area",
+    "W15": "Police force area",
+    "E38": "Sub-ICB location",
+    "E54": "Integrated care board",
+    "E40": "NHS England region",
+    "X06": "Unitary authority",
+    "X08": "Metropolitan district",
+    "X09": "Capital borough",
+    "X10": "County",
+    "X12": "Region",
+    "X92": "Country",
 }
-_LAYER_TYPES = {"uk": "United Kingdom", "ctry": "Country", "rgn": "Region", "cty": "Shire county",
-                "mcty": "Metropolitan county", "cauth": "Combined authority", "utla": "Upper-tier local authority",
-                "ltla": "Lower-tier local authority"}
+_LAYER_TYPES = {
+    "uk": "United Kingdom",
+    "ctry": "Country",
+    "rgn": "Region",
+    "cty": "Shire county",
+    "mcty": "Metropolitan county",
+    "cauth": "Combined authority",
+    "utla": "Upper-tier local authority",
+    "ltla": "Lower-tier local authority",
+}
 
 
 def area_type_expr(code: pl.Expr) -> pl.Expr:
@@ -78,7 +106,9 @@ def read_topojson_areas(path: str | Path, *, layers: Sequence[str] | None = None
         document = json.loads(path.read_text(encoding="utf-8"))
         objects = document["objects"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ReaderError(f"{path.name}: not a readable TopoJSON file ({type(exc).__name__}: {exc}).\nFix: pass a TopoJSON file with an 'objects' member.") from exc
+        raise ReaderError(
+            f"{path.name}: not a readable TopoJSON file ({type(exc).__name__}: {exc}).\nFix: pass a TopoJSON file with an 'objects' member."
+        ) from exc
     chosen = list(objects) if layers is None else list(layers)
     unknown = [layer for layer in chosen if layer not in objects]
     if unknown:
@@ -87,8 +117,15 @@ def read_topojson_areas(path: str | Path, *, layers: Sequence[str] | None = None
     for layer in chosen:
         for geometry in objects[layer].get("geometries", []):
             props = geometry.get("properties") or {}
-            rows.append({"area_code": props.get("areacd"), "area_name": props.get("areanm"), "layer": layer,
-                         "start": props.get("start"), "end": props.get("end")})
+            rows.append(
+                {
+                    "area_code": props.get("areacd"),
+                    "area_name": props.get("areanm"),
+                    "layer": layer,
+                    "start": props.get("start"),
+                    "end": props.get("end"),
+                }
+            )
     schema = {"area_code": pl.String, "area_name": pl.String, "layer": pl.String, "start": pl.Int64, "end": pl.Int64}
     frame = pl.DataFrame(rows, schema=schema, strict=False)
     unnamed = frame.filter(pl.col("area_code").is_null())
@@ -98,7 +135,9 @@ def read_topojson_areas(path: str | Path, *, layers: Sequence[str] | None = None
             "Fix: use a TopoJSON whose geometries carry areacd and areanm properties."
         )
     if year is not None:
-        frame = frame.filter((pl.col("start").is_null() | (pl.col("start") <= year)) & (pl.col("end").is_null() | (pl.col("end") >= year)))
+        frame = frame.filter(
+            (pl.col("start").is_null() | (pl.col("start") <= year)) & (pl.col("end").is_null() | (pl.col("end") >= year))
+        )
     return (
         frame.sort(pl.col("end").fill_null(9999), descending=True)
         .group_by("area_code", maintain_order=True)
@@ -110,8 +149,11 @@ def read_topojson_areas(path: str | Path, *, layers: Sequence[str] | None = None
             pl.col("end").null_count().gt(0).alias("_open"),
         )
         .with_columns(pl.when(pl.col("_open")).then(None).otherwise(pl.col("end")).alias("end"))
-        .with_columns(area_type_expr(pl.col("area_code")).fill_null(
-            pl.col("layers").str.split(",").list.first().replace_strict(_LAYER_TYPES, default=None, return_dtype=pl.String)))
+        .with_columns(
+            area_type_expr(pl.col("area_code")).fill_null(
+                pl.col("layers").str.split(",").list.first().replace_strict(_LAYER_TYPES, default=None, return_dtype=pl.String)
+            )
+        )
         .select("area_code", "area_name", "area_type", "layers", "start", "end")
         .sort("area_code")
     )
@@ -135,7 +177,9 @@ def load_area_names(source: Any) -> pl.DataFrame:
             f"area names: column(s) {missing} are missing (columns present: {', '.join(frame.columns)}).\n"
             "Fix: pass a TopoJSON file, or a frame or file with area_code and area_name columns."
         )
-    return frame.select(pl.col("area_code").cast(pl.String), pl.col("area_name").cast(pl.String)).unique("area_code", keep="first", maintain_order=True)
+    return frame.select(pl.col("area_code").cast(pl.String), pl.col("area_name").cast(pl.String)).unique(
+        "area_code", keep="first", maintain_order=True
+    )
 
 
 def join_area_names(areas: pl.DataFrame, source: Any, report: LoadReport) -> pl.DataFrame:
@@ -165,7 +209,9 @@ def _read_topojson(path: Path, *, layers: Sequence[str] | None = None, year: int
     areas = read_topojson_areas(path, layers=layers, year=year)
     # A boundary file holds areas, not indicator values: no value rows are read or kept.
     report = LoadReport(source=path.name, reader="topojson-areas", rows_read=0, rows_kept=0)
-    report.notes.append(f"{areas.height:,} areas read into the areas frame (codes, names, types); a boundary file has no indicator values.")
+    report.notes.append(
+        f"{areas.height:,} areas read into the areas frame (codes, names, types); a boundary file has no indicator values."
+    )
     return ReadResult(values=VALUES.empty(), report=report, areas=validate_areas(areas))
 
 

@@ -31,19 +31,75 @@ __all__ = ["country_code", "read_international", "ISO3"]
 
 # OECD members and the other countries most often in international comparator tables.
 ISO3 = {
-    "australia": "AUS", "austria": "AUT", "belgium": "BEL", "canada": "CAN", "chile": "CHL", "colombia": "COL",
-    "costa rica": "CRI", "czech republic": "CZE", "czechia": "CZE", "denmark": "DNK", "estonia": "EST", "finland": "FIN",
-    "france": "FRA", "germany": "DEU", "greece": "GRC", "hungary": "HUN", "iceland": "ISL", "ireland": "IRL",
-    "israel": "ISR", "italy": "ITA", "japan": "JPN", "korea": "KOR", "republic of korea": "KOR", "south korea": "KOR",
-    "latvia": "LVA", "lithuania": "LTU", "luxembourg": "LUX", "mexico": "MEX", "netherlands": "NLD",
-    "the netherlands": "NLD", "new zealand": "NZL", "norway": "NOR", "poland": "POL", "portugal": "PRT",
-    "slovak republic": "SVK", "slovakia": "SVK", "slovenia": "SVN", "spain": "ESP", "sweden": "SWE",
-    "switzerland": "CHE", "turkey": "TUR", "türkiye": "TUR", "turkiye": "TUR", "united kingdom": "GBR", "uk": "GBR",
-    "united states": "USA", "usa": "USA", "united states of america": "USA", "china": "CHN", "singapore": "SGP",
-    "hong kong": "HKG", "taiwan": "TWN", "chinese taipei": "TWN", "macao": "MAC", "india": "IND", "brazil": "BRA",
-    "russia": "RUS", "russian federation": "RUS", "south africa": "ZAF", "argentina": "ARG", "bulgaria": "BGR",
-    "croatia": "HRV", "cyprus": "CYP", "malta": "MLT", "romania": "ROU", "serbia": "SRB", "ukraine": "UKR",
-    "oecd average": "OECD", "oecd": "OECD",
+    "australia": "AUS",
+    "austria": "AUT",
+    "belgium": "BEL",
+    "canada": "CAN",
+    "chile": "CHL",
+    "colombia": "COL",
+    "costa rica": "CRI",
+    "czech republic": "CZE",
+    "czechia": "CZE",
+    "denmark": "DNK",
+    "estonia": "EST",
+    "finland": "FIN",
+    "france": "FRA",
+    "germany": "DEU",
+    "greece": "GRC",
+    "hungary": "HUN",
+    "iceland": "ISL",
+    "ireland": "IRL",
+    "israel": "ISR",
+    "italy": "ITA",
+    "japan": "JPN",
+    "korea": "KOR",
+    "republic of korea": "KOR",
+    "south korea": "KOR",
+    "latvia": "LVA",
+    "lithuania": "LTU",
+    "luxembourg": "LUX",
+    "mexico": "MEX",
+    "netherlands": "NLD",
+    "the netherlands": "NLD",
+    "new zealand": "NZL",
+    "norway": "NOR",
+    "poland": "POL",
+    "portugal": "PRT",
+    "slovak republic": "SVK",
+    "slovakia": "SVK",
+    "slovenia": "SVN",
+    "spain": "ESP",
+    "sweden": "SWE",
+    "switzerland": "CHE",
+    "turkey": "TUR",
+    "türkiye": "TUR",
+    "turkiye": "TUR",
+    "united kingdom": "GBR",
+    "uk": "GBR",
+    "united states": "USA",
+    "usa": "USA",
+    "united states of america": "USA",
+    "china": "CHN",
+    "singapore": "SGP",
+    "hong kong": "HKG",
+    "taiwan": "TWN",
+    "chinese taipei": "TWN",
+    "macao": "MAC",
+    "india": "IND",
+    "brazil": "BRA",
+    "russia": "RUS",
+    "russian federation": "RUS",
+    "south africa": "ZAF",
+    "argentina": "ARG",
+    "bulgaria": "BGR",
+    "croatia": "HRV",
+    "cyprus": "CYP",
+    "malta": "MLT",
+    "romania": "ROU",
+    "serbia": "SRB",
+    "ukraine": "UKR",
+    "oecd average": "OECD",
+    "oecd": "OECD",
 }
 _ALIASES = {
     "country": ("country", "country_name", "nation"),
@@ -82,8 +138,10 @@ def read_international(path: str | Path) -> ReadResult:
     found = {role: _find(raw.columns, role) for role in _ALIASES}
     missing = [role for role in ("country", "period", "value", "se") if found[role] is None]
     if missing:
-        raise ReaderError(f"{path.name}: not an international comparator table: no column for {', '.join(missing)}.\n"
-                          f"Columns present: {', '.join(raw.columns)}.\nFix: name the columns country, year, mean_score, standard_error.")
+        raise ReaderError(
+            f"{path.name}: not an international comparator table: no column for {', '.join(missing)}.\n"
+            f"Columns present: {', '.join(raw.columns)}.\nFix: name the columns country, year, mean_score, standard_error."
+        )
     column = {role: name for role, name in found.items() if name is not None}  # every role but indicator is there
     subject = pl.col(column["indicator"]).cast(pl.String) if "indicator" in column else pl.lit("value")
     frame = raw.select(
@@ -107,38 +165,60 @@ def read_international(path: str | Path) -> ReadResult:
     )
     report = LoadReport(source=path.name, reader="international", rows_read=raw.height)
     if unknown:
-        report.notes.append(f"{len(unknown)} country name(s) have no ISO code and keep a code made from the name: {', '.join(unknown[:5])}.")
-    report.notes.append("95% limits are the value plus or minus 1.96 standard errors; countries are compared only with countries.")
+        report.notes.append(
+            f"{len(unknown)} country name(s) have no ISO code and keep a code made from the name: {', '.join(unknown[:5])}."
+        )
+    report.notes.append(
+        "95% limits are the value plus or minus 1.96 standard errors; countries are compared only with countries."
+    )
     indicators = {}
     for ind_id, subj in values.select("indicator_id", "_subject").unique(maintain_order=True).iter_rows():
         sector = ind_id.split(".")[0]
         title = f"PISA {subj} score" if pisa else subj
         indicators[ind_id] = Indicator(
-            id=ind_id, title=title, sector=sector, measure="mean", polarity="higher_is_better" if pisa else "no_judgement",
-            unit="score points" if pisa else "", source=f"International comparator table ({path.name})",
-            definition=(f"Mean {subj} score of 15-year-olds in the OECD Programme for International Student Assessment "
-                        "(PISA); higher is better. Standard errors from the survey's replicate weights.") if pisa
+            id=ind_id,
+            title=title,
+            sector=sector,
+            measure="mean",
+            polarity="higher_is_better" if pisa else "no_judgement",
+            unit="score points" if pisa else "",
+            source=f"International comparator table ({path.name})",
+            definition=(
+                f"Mean {subj} score of 15-year-olds in the OECD Programme for International Student Assessment "
+                "(PISA); higher is better. Standard errors from the survey's replicate weights."
+            )
+            if pisa
             else f"{subj}, as published in {path.name}.",
         )
-    values = validate_values(values.select("indicator_id", "area_code", "period", "value", "lower_ci", "upper_ci",
-                                           "standard_error", "missing_reason"))
+    values = validate_values(
+        values.select("indicator_id", "area_code", "period", "value", "lower_ci", "upper_ci", "standard_error", "missing_reason")
+    )
     report.rows_kept = values.height
     gaps = values.filter(pl.col("value").is_null()).height
     if gaps:
         report.missing["not reported in the source"] = gaps
-    areas = (frame.select("area_name").unique().with_columns(
-        pl.col("area_name").replace_strict(codes, return_dtype=pl.String).alias("area_code"),
-        pl.lit("Country").alias("area_type"), pl.lit("nation").alias("level"))
-        .select("area_code", "area_name", "area_type", "level").sort("area_code"))
+    areas = (
+        frame.select("area_name")
+        .unique()
+        .with_columns(
+            pl.col("area_name").replace_strict(codes, return_dtype=pl.String).alias("area_code"),
+            pl.lit("Country").alias("area_type"),
+            pl.lit("nation").alias("level"),
+        )
+        .select("area_code", "area_name", "area_type", "level")
+        .sort("area_code")
+    )
     return ReadResult(values=values, report=report, areas=validate_areas(areas), indicators=indicators)
 
 
 @hookimpl
 def publicservices_readers(register):
-    register(Reader(
-        name="international",
-        description="International comparator table (country, year, value, standard error), e.g. OECD PISA means",
-        sniff=sniff_international,
-        read=read_international,
-        extensions=(".csv",),
-    ))
+    register(
+        Reader(
+            name="international",
+            description="International comparator table (country, year, value, standard error), e.g. OECD PISA means",
+            sniff=sniff_international,
+            read=read_international,
+            extensions=(".csv",),
+        )
+    )

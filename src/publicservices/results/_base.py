@@ -36,8 +36,10 @@ def _indicator_map(indicators: IndicatorsLike, dataset: Any = None) -> dict[str,
         items = indicators.values() if isinstance(indicators, Mapping) else indicators
         for ind in items:
             if not isinstance(ind, Indicator):
-                raise SchemaError(f"indicators must be Indicator objects, got {type(ind).__name__}.\n"
-                                  "Fix: pass a mapping id -> publicservices.Indicator, or a list of them.")
+                raise SchemaError(
+                    f"indicators must be Indicator objects, got {type(ind).__name__}.\n"
+                    "Fix: pass a mapping id -> publicservices.Indicator, or a list of them."
+                )
             out[ind.id] = ind
     return out
 
@@ -81,8 +83,12 @@ def _unpack(data: Any, *, benchmarks: bool = False) -> tuple[pl.DataFrame, Any]:
 def _with_names(frame: pl.DataFrame, areas: pl.DataFrame | None) -> pl.DataFrame:
     if areas is None or "area_code" not in frame.columns or "area_name" in frame.columns or "area_name" not in areas.columns:
         return frame
-    return frame.join(areas.select("area_code", "area_name").unique("area_code", keep="first"), on="area_code",
-                      how="left", maintain_order="left")
+    return frame.join(
+        areas.select("area_code", "area_name").unique("area_code", keep="first"),
+        on="area_code",
+        how="left",
+        maintain_order="left",
+    )
 
 
 def _with_titles(frame: pl.DataFrame, indicators: Mapping[str, Indicator]) -> pl.DataFrame:
@@ -105,12 +111,16 @@ def _latest(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col(order) == latest)
 
 
-def _pick_indicator(frame: pl.DataFrame, indicators: Mapping[str, Indicator], indicator: str | Indicator | None,
-                    function: str = "this result") -> Indicator | None:
+def _pick_indicator(
+    frame: pl.DataFrame, indicators: Mapping[str, Indicator], indicator: str | Indicator | None, function: str = "this result"
+) -> Indicator | None:
     if isinstance(indicator, Indicator):
         return indicator
-    ids = frame.get_column("indicator_id").drop_nulls().unique(maintain_order=True).cast(pl.String).to_list() \
-        if "indicator_id" in frame.columns else []
+    ids = (
+        frame.get_column("indicator_id").drop_nulls().unique(maintain_order=True).cast(pl.String).to_list()
+        if "indicator_id" in frame.columns
+        else []
+    )
     if indicator is None:
         if len(ids) > 1:
             raise DataError(
@@ -122,8 +132,10 @@ def _pick_indicator(frame: pl.DataFrame, indicators: Mapping[str, Indicator], in
         return None
     if "indicator_id" in frame.columns and indicator not in ids:
         if not ids:  # an empty frame: every statistic after this would have nothing to work on
-            raise DataError(f"indicator {indicator!r} has no rows: the data is empty.\n"
-                            "Fix: check the filters (period=, breakdown=) and that the data holds this indicator.")
+            raise DataError(
+                f"indicator {indicator!r} has no rows: the data is empty.\n"
+                "Fix: check the filters (period=, breakdown=) and that the data holds this indicator."
+            )
         from publicservices.naming import unknown
 
         raise unknown("indicator", [indicator], ids, function=function)
@@ -163,8 +175,13 @@ def _groups(frame: pl.DataFrame) -> list[tuple[dict[str, Any], pl.DataFrame]]:
     from publicservices.geography import COMPARABLE_SETS
 
     order: dict[str | None, int] = {s: i for i, s in enumerate(COMPARABLE_SETS)}
-    return sorted(parts, key=lambda gp: (not all(_is_whole(k, v) for k, v in gp[0].items() if k != "comparable_set"),
-                                         order.get(gp[0].get("comparable_set"), len(order))))
+    return sorted(
+        parts,
+        key=lambda gp: (
+            not all(_is_whole(k, v) for k, v in gp[0].items() if k != "comparable_set"),
+            order.get(gp[0].get("comparable_set"), len(order)),
+        ),
+    )
 
 
 def _is_whole(column: str, value: Any) -> bool:
@@ -200,13 +217,17 @@ def _breakdown_filter(frame: pl.DataFrame, breakdown: Mapping[str, Any] | str) -
         breakdown = {holders[0]: breakdown}
     unknown = [k for k in breakdown if k not in frame.columns]
     if unknown:
-        raise SchemaError(f"breakdown: column(s) {', '.join(map(repr, unknown))} not in this result.\n"
-                          f"Fix: use the group columns present: {', '.join(present_keys(frame)) or '(none)'}.")
+        raise SchemaError(
+            f"breakdown: column(s) {', '.join(map(repr, unknown))} not in this result.\n"
+            f"Fix: use the group columns present: {', '.join(present_keys(frame)) or '(none)'}."
+        )
     rows = frame
     for k, v in breakdown.items():
         rows = rows.filter(pl.col(k).is_null() if v is None else pl.col(k).cast(pl.String) == str(v))
     if rows.height == 0:
-        raise DataError(f"breakdown={dict(breakdown)!r} matches no rows.\nFix: choose one of the groups present: {_list_groups(frame)}.")
+        raise DataError(
+            f"breakdown={dict(breakdown)!r} matches no rows.\nFix: choose one of the groups present: {_list_groups(frame)}."
+        )
     return rows
 
 
@@ -273,13 +294,22 @@ class Result:
     default_chart: ClassVar[str] = ""
     max_rows: ClassVar[int] = 10
 
-    def __init__(self, frame: pl.DataFrame, *, dataset: Dataset | None = None, indicators: IndicatorsLike = None,
-                 areas: pl.DataFrame | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        frame: pl.DataFrame,
+        *,
+        dataset: Dataset | None = None,
+        indicators: IndicatorsLike = None,
+        areas: pl.DataFrame | None = None,
+        **extra: Any,
+    ) -> None:
         if isinstance(frame, pl.LazyFrame):
             frame = frame.collect()
         if not isinstance(frame, pl.DataFrame):
-            raise SchemaError(f"{type(self).__name__} needs a Polars DataFrame, got {type(frame).__name__}.\n"
-                              "Fix: pass the frame a publicservices.stats function returned.")
+            raise SchemaError(
+                f"{type(self).__name__} needs a Polars DataFrame, got {type(frame).__name__}.\n"
+                "Fix: pass the frame a publicservices.stats function returned."
+            )
         self.dataset = dataset
         self.indicators: dict[str, Indicator] = _indicator_map(indicators, dataset)
         if areas is not None:  # an areas frame given on its own is checked at the door, as a Dataset's is
@@ -291,8 +321,15 @@ class Result:
         self.extra: dict[str, Any] = dict(extra)
 
     @classmethod
-    def from_frame(cls, frame: pl.DataFrame, dataset: Dataset | None = None, *, indicators: IndicatorsLike = None,
-                   areas: pl.DataFrame | None = None, **extra: Any) -> Result:
+    def from_frame(
+        cls,
+        frame: pl.DataFrame,
+        dataset: Dataset | None = None,
+        *,
+        indicators: IndicatorsLike = None,
+        areas: pl.DataFrame | None = None,
+        **extra: Any,
+    ) -> Result:
         """Wrap a frame you already have (from ``publicservices.stats``) as this result."""
         return cls(frame, dataset=dataset, indicators=indicators, areas=areas, **extra)
 
@@ -354,8 +391,16 @@ class Result:
 
     def _block(self) -> Block:
         frame, sorted_by = self._display_frame()
-        return Block(title=self._title(), sentences=self.sentences(), frame=frame, columns=self._columns(),
-                     max_rows=self.max_rows, badge=self._badge(), sorted_by=sorted_by, footer=self._footer())
+        return Block(
+            title=self._title(),
+            sentences=self.sentences(),
+            frame=frame,
+            columns=self._columns(),
+            max_rows=self.max_rows,
+            badge=self._badge(),
+            sorted_by=sorted_by,
+            footer=self._footer(),
+        )
 
     def _repr_html_(self) -> str:
         return self._block().html()
@@ -388,12 +433,8 @@ def _title_of(indicators: Mapping[str, Indicator], indicator_id: str) -> str:
     return ind.title if ind is not None else indicator_id
 
 
-
-
 def _first_area(frame: pl.DataFrame) -> str:
     codes = frame.get_column("area_code").drop_nulls() if "area_code" in frame.columns else pl.Series([])
     if not codes.len():
         raise DataError("this result has no areas.\nFix: compute it on data with area_code values.")
     return str(codes[0])
-
-

@@ -28,7 +28,6 @@ from publicservices.results._base import (
 __all__ = ["FairnessResult", "decile_values", "postcode_lottery"]
 
 
-
 class FairnessResult(Result):
     """Is there a postcode lottery? Real variation beyond noise, and the social gradient.
 
@@ -56,8 +55,11 @@ class FairnessResult(Result):
         groups = varying_keys(f)
         if column and groups:  # say which group each sentence is about
             label = pl.struct(groups).map_elements(lambda r: _group_name(r), return_dtype=pl.String)
-            f = f.with_columns(pl.when(pl.col(column).is_not_null() & (pl.col(column) != ""))
-                               .then(label + pl.lit(": ") + pl.col(column)).alias(column))
+            f = f.with_columns(
+                pl.when(pl.col(column).is_not_null() & (pl.col(column) != ""))
+                .then(label + pl.lit(": ") + pl.col(column))
+                .alias(column)
+            )
         if column:
             found = [s for s in f.get_column(column).drop_nulls().to_list() if s]
             if found:
@@ -69,7 +71,9 @@ class FairnessResult(Result):
                 title = f"{title} ({_group_name({k: row[k] for k in groups})})"
             parts = []
             if row.get("i2") is not None:
-                parts.append(f"about {100 * row['i2']:.0f}% of the variation between areas in {title} is larger than chance would produce")
+                parts.append(
+                    f"about {100 * row['i2']:.0f}% of the variation between areas in {title} is larger than chance would produce"
+                )
             if row.get("true_cv") is not None:
                 ci = ""
                 if row.get("true_cv_lower_95") is not None and row.get("true_cv_upper_95") is not None:
@@ -81,12 +85,17 @@ class FairnessResult(Result):
         return out
 
     def _columns(self) -> Sequence[Column]:
-        return [Column("indicator", "indicator"), Column("period", "period"), *_group_columns(self._frame),
-                Column("true_cv", "true spread (CV)", kind="percent"),
-                Column("true_cv_lower_95", "95% interval", kind="percent_interval", upper="true_cv_upper_95"),
-                Column("i2", "share real (I²)", kind="percent"), Column("sii", "SII", kind="number"),
-                Column("sii_lower_95", "SII 95% interval", kind="interval", upper="sii_upper_95"),
-                Column("gini", "Gini", kind="number")]
+        return [
+            Column("indicator", "indicator"),
+            Column("period", "period"),
+            *_group_columns(self._frame),
+            Column("true_cv", "true spread (CV)", kind="percent"),
+            Column("true_cv_lower_95", "95% interval", kind="percent_interval", upper="true_cv_upper_95"),
+            Column("i2", "share real (I²)", kind="percent"),
+            Column("sii", "SII", kind="number"),
+            Column("sii_lower_95", "SII 95% interval", kind="interval", upper="sii_upper_95"),
+            Column("gini", "Gini", kind="number"),
+        ]
 
     def _display_frame(self) -> tuple[pl.DataFrame, str | None]:
         frame = _with_titles(self._frame, self.indicators)
@@ -101,16 +110,23 @@ class FairnessResult(Result):
 
         return lottery_chart(self._frame, self.indicators, period=period, **options)
 
-    def _chart_gradient(self, indicator: str | Indicator | None = None, period: str | None = None,
-                        breakdown: Mapping[str, Any] | str | None = None, **options: Any) -> Any:
+    def _chart_gradient(
+        self,
+        indicator: str | Indicator | None = None,
+        period: str | None = None,
+        breakdown: Mapping[str, Any] | str | None = None,
+        **options: Any,
+    ) -> Any:
         from publicservices.charts import gradient_chart
 
         ind = _pick_indicator(self._frame, self.indicators, indicator)
         row_frame = self._frame if ind is None else _one(self._frame, "indicator_id", ind.id)
         row_frame = _one_group(_one(row_frame, "period", period) if period else _latest(row_frame), breakdown)
         if self.values is None or self.areas is None or ind is None:
-            raise SchemaError("the gradient chart needs the area values and the areas' deprivation.\n"
-                              "Fix: compute the result from a Dataset with postcode_lottery(dataset).")
+            raise SchemaError(
+                "the gradient chart needs the area values and the areas' deprivation.\n"
+                "Fix: compute the result from a Dataset with postcode_lottery(dataset)."
+            )
         period = period or (row_frame.get_column("period")[0] if "period" in row_frame.columns and row_frame.height else None)
         rows = _one(_one(self.values, "indicator_id", ind.id), "period", period)
         # the deciles of the same group as the SII row: never men and women pooled
@@ -120,8 +136,14 @@ class FairnessResult(Result):
         rows = _one_group(rows)
         deciles = decile_values(rows, self.areas, ind)
         row = row_frame.row(0, named=True) if row_frame.height else {}
-        return gradient_chart(deciles, indicator=ind, sii=row.get("sii"), sii_lower=row.get("sii_lower_95"),
-                              sii_upper=row.get("sii_upper_95"), **options)
+        return gradient_chart(
+            deciles,
+            indicator=ind,
+            sii=row.get("sii"),
+            sii_lower=row.get("sii_lower_95"),
+            sii_upper=row.get("sii_upper_95"),
+            **options,
+        )
 
 
 def decile_values(values: pl.DataFrame, areas: pl.DataFrame, indicator: Indicator, quantiles: int = 10) -> pl.DataFrame:
@@ -143,17 +165,28 @@ def decile_values(values: pl.DataFrame, areas: pl.DataFrame, indicator: Indicato
     rows = values.join(areas.select("area_code", "deprivation", *([pop] if pop else [])), on="area_code", how="inner")
     rows = assign_quantiles(rows.filter(pl.col("deprivation").is_not_null()), "deprivation", quantiles, invert=True)
     weight = pl.col(pop) if pop else pl.lit(1.0)
-    counted = indicator.is_count_based and "numerator" in rows.columns and rows.get_column("numerator").null_count() == 0 \
+    counted = (
+        indicator.is_count_based
+        and "numerator" in rows.columns
+        and rows.get_column("numerator").null_count() == 0
         and rows.get_column("denominator").null_count() == 0
+    )
     if counted and indicator.measure != "dsr":
-        pooled = rows.group_by("quantile").agg(pl.col("numerator").sum(), pl.col("denominator").sum(),
-                                               weight.sum().alias("population")).sort("quantile")
+        pooled = (
+            rows.group_by("quantile")
+            .agg(pl.col("numerator").sum(), pl.col("denominator").sum(), weight.sum().alias("population"))
+            .sort("quantile")
+        )
         pooled = pooled.with_columns(pl.lit(indicator.id).alias("indicator_id"))
         return add_intervals(pooled, {indicator.id: indicator}, confidence=(0.95,))
-    return rows.group_by("quantile").agg(
-        ((pl.col("value") * weight).sum() / weight.filter(pl.col("value").is_not_null()).sum()).alias("value"),
-        weight.sum().alias("population"),
-    ).sort("quantile")
+    return (
+        rows.group_by("quantile")
+        .agg(
+            ((pl.col("value") * weight).sum() / weight.filter(pl.col("value").is_not_null()).sum()).alias("value"),
+            weight.sum().alias("population"),
+        )
+        .sort("quantile")
+    )
 
 
 def postcode_lottery(data: Any, indicator: str | Sequence[str] | None = None, **options: Any) -> FairnessResult:
@@ -183,5 +216,3 @@ def postcode_lottery(data: Any, indicator: str | Sequence[str] | None = None, **
     else:
         frame = assess_fairness(values, {i: d for i, d in inds.items() if wanted is None or i in wanted}, areas=areas, **options)
     return FairnessResult(frame, dataset=dataset, indicators=inds, areas=areas, values=values)
-
-

@@ -35,7 +35,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["FunnelResult", "funnel_check"]
 
 
-
 class FunnelResult(Result):
     """Funnel plot of one indicator: each unit against control limits at its own size.
 
@@ -60,10 +59,20 @@ class FunnelResult(Result):
     title = "Funnel plot"
     default_chart = "funnel"
 
-    def __init__(self, frame: pl.DataFrame, *, limits: pl.DataFrame | None = None, dispersion: pl.DataFrame | None = None,
-                 plain_limits: pl.DataFrame | None = None, indicator: Indicator | None = None, dataset: Dataset | None = None,
-                 indicators: IndicatorsLike = None, areas: pl.DataFrame | None = None, policy: str | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self,
+        frame: pl.DataFrame,
+        *,
+        limits: pl.DataFrame | None = None,
+        dispersion: pl.DataFrame | None = None,
+        plain_limits: pl.DataFrame | None = None,
+        indicator: Indicator | None = None,
+        dataset: Dataset | None = None,
+        indicators: IndicatorsLike = None,
+        areas: pl.DataFrame | None = None,
+        policy: str | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(frame, dataset=dataset, indicators=indicators, areas=areas, **extra)
         self.limits = limits
         self.dispersion = dispersion
@@ -120,8 +129,11 @@ class FunnelResult(Result):
         if d is not None and "overdispersion" in d.columns:
             on = [k for k in keys if k in d.columns]
             extra = [c for c in ("overdispersion", "overdispersion_policy", "phi", "chi2_p") if c in d.columns]
-            counts = (counts.join(d.select(*on, *extra), on=on, how="left", nulls_equal=True, maintain_order="left")
-                      if on else counts.with_columns(*[pl.lit(d.get_column(c)[0]).alias(c) for c in extra]))
+            counts = (
+                counts.join(d.select(*on, *extra), on=on, how="left", nulls_equal=True, maintain_order="left")
+                if on
+                else counts.with_columns(*[pl.lit(d.get_column(c)[0]).alias(c) for c in extra])
+            )
         return counts
 
     def policy_sentence(self, group: Mapping[str, Any] | None = None) -> str:
@@ -156,18 +168,24 @@ class FunnelResult(Result):
             outside95 = p95.get("above", 0) + p95.get("below", 0)
             expected = 0.05 * n
             chance = f" (about {expected:,.0f} would by chance alone)" if expected >= 1 else ""
-            out.append(f"{of}{base}, {outside95:,} {'lies' if outside95 == 1 else 'lie'} outside the 95% limits{chance} "
-                       f"and {outside998:,} outside the 99.8% limits.")
+            out.append(
+                f"{of}{base}, {outside95:,} {'lies' if outside95 == 1 else 'lie'} outside the 95% limits{chance} "
+                f"and {outside998:,} outside the 99.8% limits."
+            )
         words = _counts(points, "comparison")
         better = sum(v for k, v in words.items() if k.startswith(("better", "higher")))
         worse = sum(v for k, v in words.items() if k.startswith(("worse", "lower")))
         if words and self.indicator is not None and self.indicator.has_polarity:
-            out.append(f"{plural(better, 'unit')} {'is' if better == 1 else 'are'} better than the benchmark by more than chance "
-                       f"would explain, and {worse:,} worse.")
+            out.append(
+                f"{plural(better, 'unit')} {'is' if better == 1 else 'are'} better than the benchmark by more than chance "
+                f"would explain, and {worse:,} worse."
+            )
         elif words and self.indicator is not None:
             # no direction: higher or lower than the benchmark, never better or worse
-            out.append(f"{plural(better, 'unit')} {'is' if better == 1 else 'are'} higher than the benchmark by more than chance "
-                       f"would explain, and {worse:,} lower.")
+            out.append(
+                f"{plural(better, 'unit')} {'is' if better == 1 else 'are'} higher than the benchmark by more than chance "
+                f"would explain, and {worse:,} lower."
+            )
         dispersion = self._dispersion_of(group)
         if dispersion is not None and dispersion.height:
             sentence = _policy_sentence(dispersion.row(0, named=True), unit)
@@ -177,10 +195,16 @@ class FunnelResult(Result):
 
     def _columns(self) -> Sequence[Column]:
         unit = self.indicator.unit if self.indicator else ""
-        return [Column("area_name", "area"), Column("area_code", "code"), *_group_columns(self._frame),
-                Column("value", "value", kind="number", unit=unit),
-                Column("comparison", "compared with benchmark", kind="category"), Column("precision", "size", kind="number"),
-                Column("lower_998", "99.8% limits", kind="interval", upper="upper_998"), Column("significance", "significance")]
+        return [
+            Column("area_name", "area"),
+            Column("area_code", "code"),
+            *_group_columns(self._frame),
+            Column("value", "value", kind="number", unit=unit),
+            Column("comparison", "compared with benchmark", kind="category"),
+            Column("precision", "size", kind="number"),
+            Column("lower_998", "99.8% limits", kind="interval", upper="upper_998"),
+            Column("significance", "significance"),
+        ]
 
     def _display_frame(self) -> tuple[pl.DataFrame, str | None]:
         frame = _with_names(self._frame, self.areas)
@@ -221,8 +245,9 @@ def _policy_sentence(row: Mapping[str, Any], unit: str) -> str:
     stats_ = ", ".join(t for t in (_phi_text(phi), _p_text(p)) if t)
     tau = ""
     if tau2 is not None and math.isfinite(tau2) and tau2 > 0:
-        spread = (f"{format_number(math.sqrt(tau2))} percentage points" if unit == "%"
-                  else format_number(math.sqrt(tau2), unit=unit))
+        spread = (
+            f"{format_number(math.sqrt(tau2))} percentage points" if unit == "%" else format_number(math.sqrt(tau2), unit=unit)
+        )
         tau = f"between-area standard deviation τ = {spread}"
     if p is not None and math.isfinite(p):
         significant = p < 0.05
@@ -232,26 +257,36 @@ def _policy_sentence(row: Mapping[str, Any], unit: str) -> str:
     if applied == "additive":
         detail = ", ".join(t for t in ("additive random-effects limits", stats_, tau) if t)
         if policy == "auto":
-            return (f"Areas vary more than chance alone would make them ({stats_}), so {beyond} "
-                    f"(additive random-effects limits{', ' + tau if tau else ''}): only areas outside that wider spread are "
-                    "flagged.")
+            return (
+                f"Areas vary more than chance alone would make them ({stats_}), so {beyond} "
+                f"(additive random-effects limits{', ' + tau if tau else ''}): only areas outside that wider spread are "
+                "flagged."
+            )
         return f"As chosen, {beyond} ({detail}): only areas outside that wider spread are flagged."
     if applied == "multiplicative":
         if phi is not None and math.isfinite(phi) and phi > 1:
-            return (f"As chosen, {beyond} (limits widened by the square root of φ, {stats_}): only areas outside that "
-                    "wider spread are flagged.")
-        return (f"Limits widened by φ were chosen, but areas vary no more than chance would make them"
-                f"{' (' + stats_ + ')' if stats_ else ''}, so they are not widened.")
+            return (
+                f"As chosen, {beyond} (limits widened by the square root of φ, {stats_}): only areas outside that "
+                "wider spread are flagged."
+            )
+        return (
+            f"Limits widened by φ were chosen, but areas vary no more than chance would make them"
+            f"{' (' + stats_ + ')' if stats_ else ''}, so they are not widened."
+        )
     # chance alone
     if policy == "auto":
         if p is None or not math.isfinite(p):
-            return str(row.get("overdispersion_reason") or "There are too few areas to test for variation beyond chance, "
-                       "so the limits allow for chance alone.")
+            return str(
+                row.get("overdispersion_reason")
+                or "There are too few areas to test for variation beyond chance, so the limits allow for chance alone."
+            )
         return f"Areas vary no more than chance would make them ({stats_}), so the limits allow for chance alone."
     if significant and phi is not None and math.isfinite(phi):
-        return (f"Areas vary {phi:,.1f} times as much as chance alone would make them ({stats_}), but these limits allow for "
-                "chance alone: many areas outside them differ for lasting reasons rather than by chance, and limits that "
-                "allow for variation between areas beyond chance (additive random-effects limits) would flag fewer.")
+        return (
+            f"Areas vary {phi:,.1f} times as much as chance alone would make them ({stats_}), but these limits allow for "
+            "chance alone: many areas outside them differ for lasting reasons rather than by chance, and limits that "
+            "allow for variation between areas beyond chance (additive random-effects limits) would flag fewer."
+        )
     if stats_:
         return f"The limits allow for chance alone ({stats_})."
     return ""
@@ -322,13 +357,30 @@ def funnel_check(
     rows = _one(values, "indicator_id", ind.id, "funnel_check") if "indicator_id" in values.columns else values
     rows = _one(rows, "period", period, "funnel_check") if period else _latest(rows)
     if rows.height == 0:
-        raise DataError(f"no values for {ind.title} ({ind.id})" + (f" in period {period!r}" if period else "") + ".\n"
-                        "Fix: choose an indicator and period present in the data.")
+        raise DataError(
+            f"no values for {ind.title} ({ind.id})" + (f" in period {period!r}" if period else "") + ".\n"
+            "Fix: choose an indicator and period present in the data."
+        )
     # Keep only the contract columns the funnel reads (outcome frames carry limits of their own),
     # and the group keys: one funnel per comparable set and breakdown, never one pooled funnel.
     groups = present_keys(rows)
-    keep = [c for c in ("indicator_id", "area_code", "area_name", "period", "period_start", "numerator", "denominator",
-                        "value", "lower_ci", "upper_ci", "se") if c in rows.columns and rows.get_column(c).null_count() < rows.height]
+    keep = [
+        c
+        for c in (
+            "indicator_id",
+            "area_code",
+            "area_name",
+            "period",
+            "period_start",
+            "numerator",
+            "denominator",
+            "value",
+            "lower_ci",
+            "upper_ci",
+            "se",
+        )
+        if c in rows.columns and rows.get_column(c).null_count() < rows.height
+    ]
     rows = rows.select(*keep, *groups)
     if ind.measure in ("mean", "score") and "se" not in rows.columns and not {"lower_ci", "upper_ci"} <= set(rows.columns):
         # An outcomes frame carries the 95% limits the funnel needs as a standard error.
@@ -337,14 +389,28 @@ def funnel_check(
 
             limits = _one(values, "indicator_id", ind.id)
             on = ["area_code", *(["period"] if "period" in rows.columns and "period" in limits.columns else []), *groups]
-            rows = rows.join(limits.select(*on, standard_error(ind.measure, lower="lower_95", upper="upper_95", reference="value")),
-                             on=on, how="left", nulls_equal=True)
+            rows = rows.join(
+                limits.select(*on, standard_error(ind.measure, lower="lower_95", upper="upper_95", reference="value")),
+                on=on,
+                how="left",
+                nulls_equal=True,
+            )
         else:
-            raise SchemaError("a funnel plot of means or scores needs standard errors.\n"
-                              "Fix: add an 'se' column or lower_ci/upper_ci (95%), or pass an outcomes frame.")
+            raise SchemaError(
+                "a funnel plot of means or scores needs standard errors.\n"
+                "Fix: add an 'se' column or lower_ci/upper_ci (95%), or pass an outcomes frame."
+            )
     result = build_funnel(rows, ind, policy, **options)
     adjusted = bool((result.dispersion.get_column("overdispersion") != "none").any())
     plain = build_funnel(rows, ind, "none", **options).limits if adjusted else None
-    return FunnelResult(result.points, limits=result.limits, dispersion=result.dispersion, plain_limits=plain, indicator=ind,
-                        dataset=dataset, indicators=inds, areas=areas if areas is not None else getattr(dataset, "areas", None),
-                        policy=policy)
+    return FunnelResult(
+        result.points,
+        limits=result.limits,
+        dispersion=result.dispersion,
+        plain_limits=plain,
+        indicator=ind,
+        dataset=dataset,
+        indicators=inds,
+        areas=areas if areas is not None else getattr(dataset, "areas", None),
+        policy=policy,
+    )

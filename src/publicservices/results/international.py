@@ -50,37 +50,54 @@ class InternationalResult(Result):
             first = rows.row(0, named=True)
             others = rows.filter(pl.col("versus") != "average")
             counts = dict(others.get_column("comparison").value_counts().iter_rows())
-            up, down = ("better", "worse") if "better" in counts or "worse" in counts or (ind and ind.has_polarity) else ("higher", "lower")
-            text = (f"{self._name(first['country'])}, {name}, {period}: {format_number(first['value'], unit=unit)}. "
-                    f"It is {up} than {counts.get(up, 0):,} of the {plural(others.height, 'other country', 'other countries')}, "
-                    f"{down} than {counts.get(down, 0):,}, and not distinguishable from {counts.get('not distinguishable', 0):,} "
-                    "(95% intervals of the differences).")
+            up, down = (
+                ("better", "worse")
+                if "better" in counts or "worse" in counts or (ind and ind.has_polarity)
+                else ("higher", "lower")
+            )
+            text = (
+                f"{self._name(first['country'])}, {name}, {period}: {format_number(first['value'], unit=unit)}. "
+                f"It is {up} than {counts.get(up, 0):,} of the {plural(others.height, 'other country', 'other countries')}, "
+                f"{down} than {counts.get(down, 0):,}, and not distinguishable from {counts.get('not distinguishable', 0):,} "
+                "(95% intervals of the differences)."
+            )
             average = rows.filter(pl.col("versus") == "average")
             if average.height:
                 a = average.row(0, named=True)
                 gap = a["difference"]
                 gap_unit = "percentage points" if unit == "%" else unit  # a difference of percentages is in points
-                text += (f" It is {format_number(abs(gap), unit=gap_unit)} {'above' if gap >= 0 else 'below'} the average of the "
-                         f"{first['n_countries'] or others.height + 1:,} countries (95% interval "
-                         f"{format_number(a['difference_lower'])} to {format_number(a['difference_upper'])}: "
-                         f"{a['comparison']}).")
+                text += (
+                    f" It is {format_number(abs(gap), unit=gap_unit)} {'above' if gap >= 0 else 'below'} the average of the "
+                    f"{first['n_countries'] or others.height + 1:,} countries (95% interval "
+                    f"{format_number(a['difference_lower'])} to {format_number(a['difference_upper'])}: "
+                    f"{a['comparison']})."
+                )
             if first.get("rank") is not None:
-                text += (f" Rank {first['rank']} of {first['n_countries']}; with 95% confidence its true rank is between "
-                         f"{first['rank_lower']} and {first['rank_upper']}.")
+                text += (
+                    f" Rank {first['rank']} of {first['n_countries']}; with 95% confidence its true rank is between "
+                    f"{first['rank_lower']} and {first['rank_upper']}."
+                )
             out.append(text)
         return out
 
     def _columns(self) -> Sequence[Column]:
-        return [Column("indicator", "indicator"), Column("period", "period"), Column("versus_name", "versus"),
-                Column("difference", "difference", kind="number"),
-                Column("difference_lower", "difference (95%)", kind="interval", upper="difference_upper"),
-                Column("comparison", "comparison", kind="category")]
+        return [
+            Column("indicator", "indicator"),
+            Column("period", "period"),
+            Column("versus_name", "versus"),
+            Column("difference", "difference", kind="number"),
+            Column("difference_lower", "difference (95%)", kind="interval", upper="difference_upper"),
+            Column("comparison", "comparison", kind="category"),
+        ]
 
     def _display_frame(self) -> tuple[pl.DataFrame, str | None]:
         frame = self._with_names(self._frame)
         titles = {i: d.title for i, d in self.indicators.items()}
-        frame = frame.with_columns(pl.col("indicator_id").replace_strict(titles, default=pl.col("indicator_id"),
-                                                                         return_dtype=pl.String).alias("indicator"))
+        frame = frame.with_columns(
+            pl.col("indicator_id")
+            .replace_strict(titles, default=pl.col("indicator_id"), return_dtype=pl.String)
+            .alias("indicator")
+        )
         return frame, None
 
     def _with_names(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -88,7 +105,8 @@ class InternationalResult(Result):
         names.setdefault("average", "average of the countries")
         return frame.with_columns(
             pl.col("versus").replace_strict(names, default=pl.col("versus"), return_dtype=pl.String).alias("versus_name"),
-            pl.col("country").replace_strict(names, default=pl.col("country"), return_dtype=pl.String).alias("country_name"))
+            pl.col("country").replace_strict(names, default=pl.col("country"), return_dtype=pl.String).alias("country_name"),
+        )
 
     def _chart_countries(self, indicator: str | None = None, period: str | None = None, **options: Any) -> Any:
         from publicservices.charts.international import country_chart
@@ -106,8 +124,9 @@ class InternationalResult(Result):
         return country_chart(rows.filter(pl.col("period") == period), indicator=self.indicators.get(indicator), **options)
 
 
-def compare_internationally(data: Any, country: str, *, indicator: str | Indicator | None = None,
-                            period: str | None = None, **options: Any) -> InternationalResult:
+def compare_internationally(
+    data: Any, country: str, *, indicator: str | Indicator | None = None, period: str | None = None, **options: Any
+) -> InternationalResult:
     """How ``country`` compares with other countries: differences, the average and its rank.
 
     Method: :func:`publicservices.stats.compare_countries` (differences of independent national

@@ -37,7 +37,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["OutcomeResult", "compare"]
 
 
-_JUDGED_WORDS = {"higher_is_better": ("better", "worse"), "lower_is_better": ("better", "worse"), "no_judgement": ("higher", "lower")}
+_JUDGED_WORDS = {
+    "higher_is_better": ("better", "worse"),
+    "lower_is_better": ("better", "worse"),
+    "no_judgement": ("higher", "lower"),
+}
 
 
 class OutcomeResult(Result):
@@ -59,14 +63,26 @@ class OutcomeResult(Result):
     title = "Outcomes"
     default_chart = "funnel"
 
-    def __init__(self, frame: pl.DataFrame, *, dataset: Dataset | None = None, indicators: IndicatorsLike = None,
-                 areas: pl.DataFrame | None = None, history: pl.DataFrame | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        frame: pl.DataFrame,
+        *,
+        dataset: Dataset | None = None,
+        indicators: IndicatorsLike = None,
+        areas: pl.DataFrame | None = None,
+        history: pl.DataFrame | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(frame, dataset=dataset, indicators=indicators, areas=areas, **extra)
         # Trends and SPC need every period even when the result shows the latest only.
         self.history: pl.DataFrame = history if history is not None else frame
 
     def _title(self) -> str:
-        ids = self._frame.get_column("indicator_id").unique(maintain_order=True).to_list() if "indicator_id" in self._frame.columns else []
+        ids = (
+            self._frame.get_column("indicator_id").unique(maintain_order=True).to_list()
+            if "indicator_id" in self._frame.columns
+            else []
+        )
         if len(ids) == 1:
             return f"Outcomes: {_title_of(self.indicators, ids[0])}"
         return f"Outcomes: {plural(len(ids), 'indicator')}" if ids else "Outcomes"
@@ -84,7 +100,9 @@ class OutcomeResult(Result):
             for group, rows in groups[:4]:
                 out.extend(self._indicator_sentences(rows, indicator_id, _group_name(group)))
             if len(groups) > 4:
-                out.append(f"… and {plural(len(groups) - 4, 'more group')} of {_title_of(self.indicators, indicator_id)}; see .frame.")
+                out.append(
+                    f"… and {plural(len(groups) - 4, 'more group')} of {_title_of(self.indicators, indicator_id)}; see .frame."
+                )
         if len(ids) > 3:
             out.append(f"… and {plural(len(ids) - 3, 'more indicator')}; see .frame.")
         return out
@@ -114,13 +132,17 @@ class OutcomeResult(Result):
             k_up, k_down, k_same = counts.get(up, 0), counts.get(down, 0), counts.get("similar", 0)
             verb = "is" if k_up == 1 else "are"
             rest = f"; {not_compared:,} could not be compared" if not_compared else ""
-            sentences.append(f"{lead}, {k_up:,} {verb} {up} than the benchmark{bench}, {k_same:,} similar and {k_down:,} {down}, "
-                             f"at {level} confidence{rest}.")
+            sentences.append(
+                f"{lead}, {k_up:,} {verb} {up} than the benchmark{bench}, {k_same:,} similar and {k_down:,} {down}, "
+                f"at {level} confidence{rest}."
+            )
         elif counts:
             sentences.append(f"{lead}, none could be compared with the benchmark{bench}: the values have no confidence interval.")
         elif n:
             values = with_value.get_column("value")
-            sentences.append(f"{lead}, values range from {format_number(values.min(), unit=unit)} to {format_number(values.max(), unit=unit)}.")
+            sentences.append(
+                f"{lead}, values range from {format_number(values.min(), unit=unit)} to {format_number(values.max(), unit=unit)}."
+            )
         else:
             sentences.append(f"{lead.replace('of 0 areas with a value', 'no area has a value')}.")
         floor = _counts(rows, "floor_status")
@@ -128,8 +150,10 @@ class OutcomeResult(Result):
             confident = floor.get("confidently below", 0) + floor.get("confidently above", 0)
             possible = floor.get("possibly below", 0) + floor.get("possibly above", 0)
             side = "above the ceiling" if polarity == "lower_is_better" else "below the floor"
-            sentences.append(f"{plural(confident, 'area')} {'is' if confident == 1 else 'are'} confidently {side} of "
-                             f"{format_number(ind.floor, unit=unit)}, and {possible:,} possibly.")
+            sentences.append(
+                f"{plural(confident, 'area')} {'is' if confident == 1 else 'are'} confidently {side} of "
+                f"{format_number(ind.floor, unit=unit)}, and {possible:,} possibly."
+            )
         if "prob_worse" in rows.columns and polarity != "no_judgement":
             ranked = with_value.filter(pl.col("prob_worse").is_not_null()).sort("prob_worse", descending=True)
             top = ranked.get_column("prob_worse")[0] if ranked.height else None
@@ -138,16 +162,22 @@ class OutcomeResult(Result):
             if top is not None and top >= 0.95 and tied.height == 1:
                 row = _with_names(tied, self.areas).row(0, named=True)
                 name = row.get("area_name") or row["area_code"]
-                sentences.append(f"{name} is the area most likely to be truly worse than the benchmark "
-                                 f"({format_number(row['value'], unit=unit)}; probability {row['prob_worse']:.1%}).")
+                sentences.append(
+                    f"{name} is the area most likely to be truly worse than the benchmark "
+                    f"({format_number(row['value'], unit=unit)}; probability {row['prob_worse']:.1%})."
+                )
             elif top is not None and top >= 0.95:
-                sentences.append(f"{tied.height:,} areas are truly worse than the benchmark with probability {top:.1%}: "
-                                 "too many to single one out as the worst.")
+                sentences.append(
+                    f"{tied.height:,} areas are truly worse than the benchmark with probability {top:.1%}: "
+                    "too many to single one out as the worst."
+                )
         trend = _counts(rows, "recent_trend")
         better = sum(v for k, v in trend.items() if "getting better" in k.lower())
         worse = sum(v for k, v in trend.items() if "getting worse" in k.lower())
         if better or worse:
-            sentences.append(f"Over the latest five periods {better:,} {'area is' if better == 1 else 'areas are'} getting better and {worse:,} getting worse.")
+            sentences.append(
+                f"Over the latest five periods {better:,} {'area is' if better == 1 else 'areas are'} getting better and {worse:,} getting worse."
+            )
         return sentences
 
     def _columns(self) -> Sequence[Column]:
@@ -183,41 +213,68 @@ class OutcomeResult(Result):
 
     # charts
 
-    def _one_period(self, indicator: str | Indicator | None, period: str | None,
-                    breakdown: Mapping[str, Any] | str | None = None) -> tuple[pl.DataFrame, Indicator | None]:
+    def _one_period(
+        self, indicator: str | Indicator | None, period: str | None, breakdown: Mapping[str, Any] | str | None = None
+    ) -> tuple[pl.DataFrame, Indicator | None]:
         ind = _pick_indicator(self._frame, self.indicators, indicator)
         rows = self._frame if ind is None else _one(self._frame, "indicator_id", ind.id)
         rows = _one(rows, "period", period) if period else _latest(rows)
         return _with_names(_one_group(rows, breakdown), self.areas), ind
 
-    def _chart_funnel(self, indicator: str | Indicator | None = None, period: str | None = None,
-                      overdispersion: str | None = None, breakdown: Mapping[str, Any] | str | None = None, **options: Any) -> Any:
+    def _chart_funnel(
+        self,
+        indicator: str | Indicator | None = None,
+        period: str | None = None,
+        overdispersion: str | None = None,
+        breakdown: Mapping[str, Any] | str | None = None,
+        **options: Any,
+    ) -> Any:
         rows, ind = self._one_period(indicator, period, breakdown)
         from publicservices.results.funnel import funnel_check
 
         return funnel_check(rows, ind, overdispersion=overdispersion, areas=self.areas, dataset=self.dataset).chart(**options)
 
-    def _chart_league(self, indicator: str | Indicator | None = None, period: str | None = None,
-                      breakdown: Mapping[str, Any] | str | None = None, **options: Any) -> Any:
+    def _chart_league(
+        self,
+        indicator: str | Indicator | None = None,
+        period: str | None = None,
+        breakdown: Mapping[str, Any] | str | None = None,
+        **options: Any,
+    ) -> Any:
         rows, ind = self._one_period(indicator, period, breakdown)
         from publicservices.results.ranking import rank_areas
 
         return rank_areas(rows, ind, areas=self.areas, dataset=self.dataset).chart(**options)
 
-    def _chart_map(self, indicator: str | Indicator | None = None, period: str | None = None, geometry: Any = None,
-                   geometry_url: str | None = None, breakdown: Mapping[str, Any] | str | None = None, **options: Any) -> Any:
+    def _chart_map(
+        self,
+        indicator: str | Indicator | None = None,
+        period: str | None = None,
+        geometry: Any = None,
+        geometry_url: str | None = None,
+        breakdown: Mapping[str, Any] | str | None = None,
+        **options: Any,
+    ) -> Any:
         from publicservices.charts import choropleth, hex_map
 
         rows, ind = self._one_period(indicator, period, breakdown)
         if geometry is not None or geometry_url is not None:
             return choropleth(rows, geometry, geometry_url=geometry_url, indicator=ind, **options)
         if self.areas is None or not any(c in self.areas.columns for c in ("tile_x", "hex_q", "hex_col")):
-            raise SchemaError("no map positions: these areas have no hex tile positions.\n"
-                              "Fix: pass geometry='boundaries.topojson' (and feature=, key=) for a choropleth.")
+            raise SchemaError(
+                "no map positions: these areas have no hex tile positions.\n"
+                "Fix: pass geometry='boundaries.topojson' (and feature=, key=) for a choropleth."
+            )
         return hex_map(rows, self.areas, indicator=ind, **options)
 
-    def _chart_trend(self, area: str | None = None, indicator: str | Indicator | None = None, spc: bool = True,
-                     breakdown: Mapping[str, Any] | str | None = None, **options: Any) -> Any:
+    def _chart_trend(
+        self,
+        area: str | None = None,
+        indicator: str | Indicator | None = None,
+        spc: bool = True,
+        breakdown: Mapping[str, Any] | str | None = None,
+        **options: Any,
+    ) -> Any:
         from publicservices.charts import trend_chart
 
         ind = _pick_indicator(self.history, self.indicators, indicator)
@@ -233,15 +290,20 @@ class OutcomeResult(Result):
         name = rows.get_column("area_name")[0] if "area_name" in rows.columns else None
         return trend_chart(rows, indicator=ind, area_name=name, spc=spc, **options)
 
-    def _chart_spine(self, area: str | None = None, period: str | None = None,
-                     breakdown: Mapping[str, Any] | str | None = None, **options: Any) -> Any:
+    def _chart_spine(
+        self, area: str | None = None, period: str | None = None, breakdown: Mapping[str, Any] | str | None = None, **options: Any
+    ) -> Any:
         from publicservices.charts import spine_chart
 
         rows = _one(self._frame, "period", period) if period else _latest(self._frame)
         rows = _one_group(rows, breakdown)
         area = area or _first_area(rows)
         rows = _with_names(rows, self.areas)
-        names = rows.filter(pl.col("area_code") == area).get_column("area_name").drop_nulls() if "area_name" in rows.columns else pl.Series([])
+        names = (
+            rows.filter(pl.col("area_code") == area).get_column("area_name").drop_nulls()
+            if "area_name" in rows.columns
+            else pl.Series([])
+        )
         return spine_chart(rows, area, self.indicators, area_name=names[0] if names.len() else None, **options)
 
 
@@ -317,5 +379,3 @@ def compare(
     if codes is not None:
         frame, full = frame.filter(pl.col("area_code").is_in(codes)), full.filter(pl.col("area_code").is_in(codes))
     return OutcomeResult(frame, dataset=dataset, indicators=inds, areas=areas, history=full)
-
-

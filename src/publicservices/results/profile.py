@@ -33,8 +33,16 @@ class AreaProfileResult(Result):
     title = "Area profile"
     default_chart = "spine"
 
-    def __init__(self, frame: pl.DataFrame, *, outcomes: OutcomeResult, area: str, neighbours: list[str],
-                 gaps: pl.DataFrame | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        frame: pl.DataFrame,
+        *,
+        outcomes: OutcomeResult,
+        area: str,
+        neighbours: list[str],
+        gaps: pl.DataFrame | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(frame, **kwargs)
         self.outcomes, self.area, self.neighbours = outcomes, area, neighbours
         self.gaps = gaps if gaps is not None else pl.DataFrame()
@@ -56,8 +64,10 @@ class AreaProfileResult(Result):
         f = self._frame
         name = self._name(self.area)
         periods = sorted(set(f.get_column("period").to_list()))
-        out = [f"{name} ({self.area}): {plural(f.get_column('indicator_id').n_unique(), 'indicator')}, "
-               f"in {'their latest periods, ' if len(periods) > 1 else ''}{join_words(periods[-3:])}."]
+        out = [
+            f"{name} ({self.area}): {plural(f.get_column('indicator_id').n_unique(), 'indicator')}, "
+            f"in {'their latest periods, ' if len(periods) > 1 else ''}{join_words(periods[-3:])}."
+        ]
         cmp = pl.col("comparison_95").cast(pl.String)
         strengths = f.filter(cmp.is_in(_BETTER))
         concerns = f.filter(cmp.is_in(_WORSE))
@@ -66,8 +76,9 @@ class AreaProfileResult(Result):
         if concerns.height:
             out.append(f"Concerns, worse than the benchmark at 95% confidence: {join_words(self._titles(concerns))}.")
         if not strengths.height and not concerns.height:
-            out.append("No indicator is better or worse than the benchmark at 95% confidence: the differences "
-                       "seen could be chance.")
+            out.append(
+                "No indicator is better or worse than the benchmark at 95% confidence: the differences seen could be chance."
+            )
         if "recent_trend" in f.columns:
             trend = pl.col("recent_trend").cast(pl.String).str.to_lowercase()
             up = f.filter(trend.str.contains("getting better"))
@@ -83,14 +94,17 @@ class AreaProfileResult(Result):
             g = self.gaps.row(0, named=True)
             title = self.indicators[g["indicator_id"]].title if g["indicator_id"] in self.indicators else g["indicator_id"]
             unit = self.indicators[g["indicator_id"]].unit if g["indicator_id"] in self.indicators else ""
-            out.append(f"Its widest gap between groups: {title} by {g['breakdown']}, from "
-                       f"{format_number(g['low'], unit=unit)} ({g['low_group']}) to {format_number(g['high'], unit=unit)} "
-                       f"({g['high_group']}).")
+            out.append(
+                f"Its widest gap between groups: {title} by {g['breakdown']}, from "
+                f"{format_number(g['low'], unit=unit)} ({g['low_group']}) to {format_number(g['high'], unit=unit)} "
+                f"({g['high_group']})."
+            )
         if self.neighbours:
             out.append(f"The areas most like it: {join_words([self._name(c) for c in self.neighbours])}.")
         if "assessment" in f.columns and f.get_column("assessment").drop_nulls().len():
-            short = f.with_columns(pl.col("assessment").cast(pl.String).str.extract(r"(more|less|higher|lower|as) (?:than )?expected")
-                                   .alias("_a"))
+            short = f.with_columns(
+                pl.col("assessment").cast(pl.String).str.extract(r"(more|less|higher|lower|as) (?:than )?expected").alias("_a")
+            )
             more = short.filter(pl.col("_a").is_in(["more", "higher"]))
             less = short.filter(pl.col("_a").is_in(["less", "lower"]))
             text = "For its spend and need it achieves "
@@ -103,11 +117,14 @@ class AreaProfileResult(Result):
         return out
 
     def _columns(self) -> Sequence[Column]:
-        cols = [Column("indicator", "indicator"), Column("period", "period"),
-                Column("value", "value", kind="number"),
-                Column("lower_95", "95% interval", kind="interval", upper="upper_95"),
-                Column("benchmark_value", "benchmark", kind="number"),
-                Column("comparison_95", "compared with benchmark", kind="category")]
+        cols = [
+            Column("indicator", "indicator"),
+            Column("period", "period"),
+            Column("value", "value", kind="number"),
+            Column("lower_95", "95% interval", kind="interval", upper="upper_95"),
+            Column("benchmark_value", "benchmark", kind="number"),
+            Column("comparison_95", "compared with benchmark", kind="category"),
+        ]
         if "peer_mean" in self._frame.columns:
             cols.append(Column("peer_mean", "similar areas (mean)", kind="number"))
         if "recent_trend" in self._frame.columns:
@@ -116,8 +133,11 @@ class AreaProfileResult(Result):
 
     def _display_frame(self) -> tuple[pl.DataFrame, str | None]:
         titles = {i: d.title for i, d in self.indicators.items()}
-        return self._frame.with_columns(pl.col("indicator_id").replace_strict(titles, default=pl.col("indicator_id"),
-                                                                              return_dtype=pl.String).alias("indicator")), None
+        return self._frame.with_columns(
+            pl.col("indicator_id")
+            .replace_strict(titles, default=pl.col("indicator_id"), return_dtype=pl.String)
+            .alias("indicator")
+        ), None
 
     def _chart_spine(self, **options: Any) -> Any:
         return self.outcomes.chart("spine", area=self.area, **options)
@@ -133,8 +153,10 @@ class AreaProfileResult(Result):
         descriptions = [p.description for p in parts]
         for part in parts:  # Vega-Lite keeps descriptions and metadata at the top of a page only
             part.usermeta = alt.Undefined
-        return alt.vconcat(*parts).properties(description=" ".join(descriptions),
-                                               usermeta={"publicservices": {"kind": "profile", "description": " ".join(descriptions)}})
+        return alt.vconcat(*parts).properties(
+            description=" ".join(descriptions),
+            usermeta={"publicservices": {"kind": "profile", "description": " ".join(descriptions)}},
+        )
 
 
 def area_profile(data: Any, area: str, *, k: int = 5, **options: Any) -> AreaProfileResult:
@@ -169,8 +191,10 @@ def area_profile(data: Any, area: str, *, k: int = 5, **options: Any) -> AreaPro
     if mine.height == 0:
         from publicservices.errors import DataError
 
-        raise DataError(f"area_profile: {area!r} has no compared values (it is a benchmark, or has no data).\n"
-                        "Fix: choose an area that is compared, such as one in the areas list of the data.")
+        raise DataError(
+            f"area_profile: {area!r} has no compared values (it is a benchmark, or has no data).\n"
+            "Fix: choose an area that is compared, such as one in the areas list of the data."
+        )
     whole = [c for c in GROUP_KEYS if c in mine.columns and c != "comparable_set"]
     if whole:  # the area's own row per indicator is its whole population; breakdowns feed the gaps
         from publicservices.keys import is_whole_population
@@ -187,8 +211,11 @@ def area_profile(data: Any, area: str, *, k: int = 5, **options: Any) -> AreaPro
         except PublicServicesError:
             neighbours = []
     if neighbours:
-        peer = (outcomes.frame.filter(pl.col("area_code").is_in(neighbours)).group_by("indicator_id")
-                .agg(pl.col("value").mean().alias("peer_mean")))
+        peer = (
+            outcomes.frame.filter(pl.col("area_code").is_in(neighbours))
+            .group_by("indicator_id")
+            .agg(pl.col("value").mean().alias("peer_mean"))
+        )
         mine = mine.join(peer, on="indicator_id", how="left")
     spend = getattr(dataset, "spend", None)
     if spend is not None and spend.height:
@@ -200,8 +227,16 @@ def area_profile(data: Any, area: str, *, k: int = 5, **options: Any) -> AreaPro
         except PublicServicesError:
             pass
     gaps = _gaps(values, code)
-    return AreaProfileResult(mine.sort("indicator_id"), outcomes=outcomes, area=code, neighbours=neighbours, gaps=gaps,
-                             dataset=dataset, indicators=outcomes.indicators, areas=areas)
+    return AreaProfileResult(
+        mine.sort("indicator_id"),
+        outcomes=outcomes,
+        area=code,
+        neighbours=neighbours,
+        gaps=gaps,
+        dataset=dataset,
+        indicators=outcomes.indicators,
+        areas=areas,
+    )
 
 
 def _gaps(values: pl.DataFrame, code: str) -> pl.DataFrame:
@@ -211,21 +246,30 @@ def _gaps(values: pl.DataFrame, code: str) -> pl.DataFrame:
     rows = values.filter(pl.col("area_code") == code, pl.col("value").is_not_null())
     if rows.height == 0:
         return pl.DataFrame()
-    latest = rows.group_by("indicator_id").agg(pl.col("period_start").max().alias("_p")) if "period_start" in rows.columns else None
+    latest = (
+        rows.group_by("indicator_id").agg(pl.col("period_start").max().alias("_p")) if "period_start" in rows.columns else None
+    )
     if latest is not None:
         rows = rows.join(latest, on="indicator_id").filter(pl.col("period_start") == pl.col("_p")).drop("_p")
     for kind in kinds:
         label = pl.col("category_type") if kind == "category" and "category_type" in rows.columns else pl.lit(kind)
         groups = rows.filter(pl.col(kind).is_not_null() & (pl.col(kind).cast(pl.String) != ""))
-        spread = (groups.with_columns(label.cast(pl.String).alias("breakdown"))
-                  .group_by("indicator_id", "breakdown")
-                  .agg(pl.len().alias("n"), pl.col("value").min().alias("low"), pl.col("value").max().alias("high"),
-                       pl.col(kind).cast(pl.String).sort_by("value").first().alias("low_group"),
-                       pl.col(kind).cast(pl.String).sort_by("value").last().alias("high_group"))
-                  .filter(pl.col("n") > 1))
+        spread = (
+            groups.with_columns(label.cast(pl.String).alias("breakdown"))
+            .group_by("indicator_id", "breakdown")
+            .agg(
+                pl.len().alias("n"),
+                pl.col("value").min().alias("low"),
+                pl.col("value").max().alias("high"),
+                pl.col(kind).cast(pl.String).sort_by("value").first().alias("low_group"),
+                pl.col(kind).cast(pl.String).sort_by("value").last().alias("high_group"),
+            )
+            .filter(pl.col("n") > 1)
+        )
         parts.append(spread)
     if not parts:
         return pl.DataFrame()
     out = pl.concat(parts, how="vertical_relaxed")
     return out.with_columns(((pl.col("high") - pl.col("low")) / pl.col("high").abs()).alias("relative_gap")).sort(
-        "relative_gap", descending=True, nulls_last=True)
+        "relative_gap", descending=True, nulls_last=True
+    )

@@ -35,7 +35,7 @@ __all__ = ["RankingResult", "rank_areas"]
 
 
 RANKING_METHOD = (
-    "units are ranked by value ({order} first; tied values share the better place, \"=1\"); each 95% rank interval "
+    'units are ranked by value ({order} first; tied values share the better place, "=1"); each 95% rank interval '
     "and P(top / bottom) comes from {sims} simulations that draw every unit's true value from its counts or its "
     "95% interval (Goldstein & Spiegelhalter 1996)"
 )
@@ -73,8 +73,7 @@ class RankingResult(Result):
     def method(self) -> str:
         """The ranking method in one sentence (the same for the notebook, charts and site)."""
         sims = self.extra.get("n_sims")
-        text = RANKING_METHOD.format(order="highest" if self._unjudged() else "best",
-                                     sims=f"{sims:,}" if sims else "repeated")
+        text = RANKING_METHOD.format(order="highest" if self._unjudged() else "best", sims=f"{sims:,}" if sims else "repeated")
         return f"Method: {text}."
 
     def sentences(self) -> list[str]:
@@ -105,30 +104,39 @@ class RankingResult(Result):
             out.append(f"{units} ranked by value.")
         else:
             width = ranked.select((pl.col(hi) - pl.col(lo) + 1).median()).item()
-            out.append(f"{units} ranked by value; the median 95% rank interval covers {width:,.0f} of the {n:,} places, "
-                       f"so {spread_words(width, n)}.")
+            out.append(
+                f"{units} ranked by value; the median 95% rank interval covers {width:,.0f} of the {n:,} places, "
+                f"so {spread_words(width, n)}."
+            )
             out.extend(self._top_bottom(ranked))
             out.append(self._leaders(ranked, rank, lo, hi))
         if "value" in f.columns and rank:
             unranked = f.filter(pl.col("value").is_not_null() & pl.col(rank).is_null()).height
             if unranked:
-                out.append(f"{plural(unranked, 'unit')} with a value but no 95% interval or counts "
-                           f"{'is' if unranked == 1 else 'are'} not ranked: a rank needs the value's uncertainty.")
+                out.append(
+                    f"{plural(unranked, 'unit')} with a value but no 95% interval or counts "
+                    f"{'is' if unranked == 1 else 'are'} not ranked: a rank needs the value's uncertainty."
+                )
         return out
 
     def _top_bottom(self, ranked: pl.DataFrame) -> list[str]:
         if "p_top" not in ranked.columns:
             return []
         share = f"{self.extra.get('top', 0.1):.0%}"
-        top_words, bottom_words = ((f"in the top {share}", f"in the bottom {share}") if not self._unjudged()
-                                   else (f"among the highest {share}", f"among the lowest {share}"))
+        top_words, bottom_words = (
+            (f"in the top {share}", f"in the bottom {share}")
+            if not self._unjudged()
+            else (f"among the highest {share}", f"among the lowest {share}")
+        )
         sure_top = ranked.filter(pl.col("p_top") >= 0.9).height
         sure_bottom = ranked.filter(pl.col("p_bottom") >= 0.9).height if "p_bottom" in ranked.columns else 0
         if not sure_top and not sure_bottom:
             return [f"No unit can be placed {top_words} or {bottom_words} with 90% confidence."]
         if not sure_top:
-            return [f"No unit can be placed {top_words} with 90% confidence; {plural(sure_bottom, 'unit')} "
-                    f"can be placed {bottom_words}."]
+            return [
+                f"No unit can be placed {top_words} with 90% confidence; {plural(sure_bottom, 'unit')} "
+                f"can be placed {bottom_words}."
+            ]
         tail = f"and {sure_bottom:,} {bottom_words}" if sure_bottom else f"and none {bottom_words}"
         return [f"{plural(sure_top, 'unit')} can be placed {top_words} with 90% confidence, {tail}."]
 
@@ -145,20 +153,28 @@ class RankingResult(Result):
             return f"{first}, {names[0]}, could plausibly rank anywhere from {low:,.0f} to {high:,.0f}."
         shown = join_words([*names[:3], f"{len(names) - 3:,} more"] if len(names) > 3 else names)
         what = "rank" if not self._unjudged() else "the highest value, rank"
-        return (f"{len(names):,} units share {what} {best:,.0f} ({shown}); between them they could plausibly rank "
-                f"anywhere from {low:,.0f} to {high:,.0f}.")
+        return (
+            f"{len(names):,} units share {what} {best:,.0f} ({shown}); between them they could plausibly rank "
+            f"anywhere from {low:,.0f} to {high:,.0f}."
+        )
 
     def _columns(self) -> Sequence[Column]:
         unit = self.indicator.unit if self.indicator else ""
         lo = "rank_lower_95" if "rank_lower_95" in self._frame.columns else "rank_lower"
         hi = "rank_upper_95" if "rank_upper_95" in self._frame.columns else "rank_upper"
         rank = self._rank_column(self._frame) or "rank"
-        return [Column(rank, "rank", kind="integer"), Column(lo, "95% rank interval", kind="integer_interval", upper=hi),
-                Column("area_name", "area"), Column("area_code", "code"), *_group_columns(self._frame),
-                Column("value", "value", kind="number", unit=unit),
-                Column("lower_95", "95% interval", kind="interval", upper="upper_95"),
-                Column("p_top", "P(top 10%)", kind="percent"), Column("p_bottom", "P(bottom 10%)", kind="percent"),
-                Column("shrunk_value", "shrunken estimate", kind="number", unit=unit)]
+        return [
+            Column(rank, "rank", kind="integer"),
+            Column(lo, "95% rank interval", kind="integer_interval", upper=hi),
+            Column("area_name", "area"),
+            Column("area_code", "code"),
+            *_group_columns(self._frame),
+            Column("value", "value", kind="number", unit=unit),
+            Column("lower_95", "95% interval", kind="interval", upper="upper_95"),
+            Column("p_top", "P(top 10%)", kind="percent"),
+            Column("p_bottom", "P(bottom 10%)", kind="percent"),
+            Column("shrunk_value", "shrunken estimate", kind="number", unit=unit),
+        ]
 
     def _display_frame(self) -> tuple[pl.DataFrame, str | None]:
         frame = _with_names(self._frame, self.areas)
@@ -237,8 +253,10 @@ def rank_areas(
     if ind is None:
         raise SchemaError("rank_areas needs the indicator's definition.\nFix: pass indicator= an Indicator, or a Dataset.")
     if getattr(ind, "role", "outcome") == "context":
-        raise DataError(f"{ind.title} ({ind.id}) is a context indicator: it describes areas and is not ranked as a comparison.\n"
-                        "Fix: rank an outcome indicator; use context indicators to explain or group areas.")
+        raise DataError(
+            f"{ind.title} ({ind.id}) is a context indicator: it describes areas and is not ranked as a comparison.\n"
+            "Fix: rank an outcome indicator; use context indicators to explain or group areas."
+        )
     rows = _one(values, "indicator_id", ind.id, "rank_areas") if "indicator_id" in values.columns else values
     rows = _one(rows, "period", period, "rank_areas") if period else _latest(rows)
     if "lower_95" not in rows.columns:
@@ -248,10 +266,28 @@ def rank_areas(
     groups = present_keys(rows)  # comparable set and breakdowns: ranked within, never pooled
     # Each unit's uncertainty is the 95% interval shown beside its value (supplied, or from the counts).
     basis = rows.with_columns(
-        *[pl.coalesce(pl.col(shown), *([pl.col(given)] if given in rows.columns else [])).alias(given)
-          for shown, given in (("lower_95", "lower_ci"), ("upper_95", "upper_ci")) if shown in rows.columns])
-    keep = [c for c in ("indicator_id", "area_code", "period", "period_start", "numerator", "denominator", "value", "se",
-                        "lower_ci", "upper_ci") if c in basis.columns and basis.get_column(c).null_count() < basis.height]
+        *[
+            pl.coalesce(pl.col(shown), *([pl.col(given)] if given in rows.columns else [])).alias(given)
+            for shown, given in (("lower_95", "lower_ci"), ("upper_95", "upper_ci"))
+            if shown in rows.columns
+        ]
+    )
+    keep = [
+        c
+        for c in (
+            "indicator_id",
+            "area_code",
+            "period",
+            "period_start",
+            "numerator",
+            "denominator",
+            "value",
+            "se",
+            "lower_ci",
+            "upper_ci",
+        )
+        if c in basis.columns and basis.get_column(c).null_count() < basis.height
+    ]
     options.setdefault("missing_se", "skip")  # kept unranked, and said so in the summary
     ranks = rank_intervals(basis.select(*keep, *groups), ind, n_sims=n_sims, seed=seed, **options)
     join_on = [c for c in ("indicator_id", "area_code", "period", *groups) if c in ranks.columns and c in rows.columns]
@@ -267,23 +303,42 @@ def rank_areas(
         else:
             on = [c for c in join_on if c in shrunk.columns]
             ranks = ranks.join(
-                shrunk.select(*on, pl.col("value").alias("shrunk_value"), pl.col("lower_95").alias("shrunk_lower_95"),
-                              pl.col("upper_95").alias("shrunk_upper_95"), "shrinkage"),
-                on=on, how="left", maintain_order="left", nulls_equal=True)
+                shrunk.select(
+                    *on,
+                    pl.col("value").alias("shrunk_value"),
+                    pl.col("lower_95").alias("shrunk_lower_95"),
+                    pl.col("upper_95").alias("shrunk_upper_95"),
+                    "shrinkage",
+                ),
+                on=on,
+                how="left",
+                maintain_order="left",
+                nulls_equal=True,
+            )
             missing = ranks.filter(pl.col("value").is_not_null() & pl.col("shrunk_value").is_null()).height
             if missing:
-                notes.append(f"{plural(missing, 'unit')} with a value {'has' if missing == 1 else 'have'} no shrunken "
-                             "estimate: shrinkage needs a standard error and at least two such units in the group.")
+                notes.append(
+                    f"{plural(missing, 'unit')} with a value {'has' if missing == 1 else 'have'} no shrunken "
+                    "estimate: shrinkage needs a standard error and at least two such units in the group."
+                )
     if confidence_sets:
         ranks, said = _with_confidence_sets(ranks, basis.select(*keep, *groups), ind, groups, seed)
         notes += said
-    return RankingResult(ranks, indicator=ind, dataset=dataset, indicators=inds,
-                         areas=areas if areas is not None else getattr(dataset, "areas", None),
-                         n_sims=n_sims, top=options.get("top", 0.1), notes=notes)
+    return RankingResult(
+        ranks,
+        indicator=ind,
+        dataset=dataset,
+        indicators=inds,
+        areas=areas if areas is not None else getattr(dataset, "areas", None),
+        n_sims=n_sims,
+        top=options.get("top", 0.1),
+        notes=notes,
+    )
 
 
-def _with_confidence_sets(ranks: pl.DataFrame, basis: pl.DataFrame, ind: Indicator, groups: list[str],
-                          seed: int) -> tuple[pl.DataFrame, list[str]]:
+def _with_confidence_sets(
+    ranks: pl.DataFrame, basis: pl.DataFrame, ind: Indicator, groups: list[str], seed: int
+) -> tuple[pl.DataFrame, list[str]]:
     """Add ``rank_set_lower``/``rank_set_upper``: 95% confidence sets for every unit's rank at once.
 
     Method: Mogstad, Romano, Shaikh and Wilhelm (2023), simultaneous sets
@@ -294,21 +349,39 @@ def _with_confidence_sets(ranks: pl.DataFrame, basis: pl.DataFrame, ind: Indicat
     from publicservices.errors import PublicServicesError
     from publicservices.stats import rank_confidence_sets
 
-    usable = basis.filter(pl.col("value").is_not_null() & pl.col("lower_ci").is_not_null() & pl.col("upper_ci").is_not_null()) \
-        if {"lower_ci", "upper_ci"} <= set(basis.columns) else basis.clear()
+    usable = (
+        basis.filter(pl.col("value").is_not_null() & pl.col("lower_ci").is_not_null() & pl.col("upper_ci").is_not_null())
+        if {"lower_ci", "upper_ci"} <= set(basis.columns)
+        else basis.clear()
+    )
     if usable.height < 2:
-        return ranks.with_columns(pl.lit(None, pl.Int64).alias("rank_set_lower"), pl.lit(None, pl.Int64).alias("rank_set_upper")), []
+        return ranks.with_columns(
+            pl.lit(None, pl.Int64).alias("rank_set_lower"), pl.lit(None, pl.Int64).alias("rank_set_upper")
+        ), []
     try:
-        sets = rank_confidence_sets(usable, ind, kind="simultaneous", n_boot=1000, seed=seed,
-                                    by=[c for c in ("indicator_id", "period", *groups) if c in usable.columns])
+        sets = rank_confidence_sets(
+            usable,
+            ind,
+            kind="simultaneous",
+            n_boot=1000,
+            seed=seed,
+            by=[c for c in ("indicator_id", "period", *groups) if c in usable.columns],
+        )
     except PublicServicesError as err:
         return ranks, [f"Confidence sets for ranks could not be computed: {str(err).splitlines()[0]}"]
     on = [c for c in ("indicator_id", "area_code", "period", *groups) if c in sets.columns and c in ranks.columns]
-    ranks = ranks.join(sets.select(*on, pl.col("rank_lower").alias("rank_set_lower"), pl.col("rank_upper").alias("rank_set_upper")),
-                       on=on, how="left", maintain_order="left", nulls_equal=True)
+    ranks = ranks.join(
+        sets.select(*on, pl.col("rank_lower").alias("rank_set_lower"), pl.col("rank_upper").alias("rank_set_upper")),
+        on=on,
+        how="left",
+        maintain_order="left",
+        nulls_equal=True,
+    )
     width = (ranks.get_column("rank_set_upper") - ranks.get_column("rank_set_lower") + 1).drop_nulls()
     if not width.len():
         return ranks, []
     n = int(cast(int | None, sets.get_column("n_ranked").max()) or 0)
-    return ranks, [f"With 95% confidence for every unit at once (confidence sets for ranks, Mogstad et al. 2023), the median "
-                   f"unit could hold any of {plural(int(cast(float, width.median())), 'place')} out of {n}."]
+    return ranks, [
+        f"With 95% confidence for every unit at once (confidence sets for ranks, Mogstad et al. 2023), the median "
+        f"unit could hold any of {plural(int(cast(float, width.median())), 'place')} out of {n}."
+    ]

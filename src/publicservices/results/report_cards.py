@@ -25,7 +25,6 @@ from publicservices.results._base import (
 __all__ = ["ReportCardResult", "grade_areas"]
 
 
-
 class ReportCardResult(Result):
     """Letter grades A-F from weighted domains, with how stable each grade is to sampling
     noise and to the weights.
@@ -63,9 +62,12 @@ class ReportCardResult(Result):
             counts = _counts(rows, "grade")
             order = [g for g in ("A", "B", "C", "D", "E", "F") if g in counts] + sorted(set(counts) - set("ABCDEF"))
             label = _group_name(group)
-            out.append(f"{plural(_n_areas(rows.filter(pl.col('grade').is_not_null())), 'area')} graded"
-                       + (f" ({label})" if label else "") + on
-                       + f": {join_words([f'{counts[g]:,} {g}' for g in order])}.")
+            out.append(
+                f"{plural(_n_areas(rows.filter(pl.col('grade').is_not_null())), 'area')} graded"
+                + (f" ({label})" if label else "")
+                + on
+                + f": {join_words([f'{counts[g]:,} {g}' for g in order])}."
+            )
         if len(groups) > 4:
             out.append(f"… and {plural(len(groups) - 4, 'more group')}; see .frame.")
         out.extend(self.notes)
@@ -75,27 +77,43 @@ class ReportCardResult(Result):
             noisy = "p_grade_change_noise" in f.columns and f.get_column("p_grade_change_noise").null_count() < f.height
             if noisy:
                 by_noise = f.filter(pl.col("p_grade_change_noise") > 0.2).height
-                by_weights = (f.filter(pl.col("p_grade_change_weights") > 0.2).height
-                              if "p_grade_change_weights" in f.columns else None)
+                by_weights = (
+                    f.filter(pl.col("p_grade_change_weights") > 0.2).height if "p_grade_change_weights" in f.columns else None
+                )
                 parts = [f"{by_noise:,} from sampling noise alone"]
                 if by_weights is not None:
                     parts.append(f"{by_weights:,} from the weights alone")
-                out.append(f"{plural(unstable, 'grade')} {verb} in more than one simulation in five when the values are "
-                           "drawn from their intervals or counts and the domain weights move by up to ±20% "
-                           f"({join_words(parts)}): read those as a range, not a verdict.")
+                out.append(
+                    f"{plural(unstable, 'grade')} {verb} in more than one simulation in five when the values are "
+                    "drawn from their intervals or counts and the domain weights move by up to ±20% "
+                    f"({join_words(parts)}): read those as a range, not a verdict."
+                )
             else:
-                out.append(f"{plural(unstable, 'grade')} {verb} in more than one simulation in five "
-                           "when the domain weights move by up to ±20%: read those as a range, not a verdict.")
+                out.append(
+                    f"{plural(unstable, 'grade')} {verb} in more than one simulation in five "
+                    "when the domain weights move by up to ±20%: read those as a range, not a verdict."
+                )
         return out
 
     def _columns(self) -> Sequence[Column]:
-        domains = [Column(c, c.removeprefix("score_").replace("_", " "), kind="number") for c in self._frame.columns if c.startswith("score_")]
-        return [Column("grade", "grade"), Column("area_name", "area"), Column("area_code", "code"), *_group_columns(self._frame),
-                Column("score", "score", kind="number"),
-                *domains, Column("p_grade_change", "P(grade changes)", kind="percent"),
-                Column("p_grade_change_noise", "P(changes: noise)", kind="percent"),
-                Column("p_grade_change_weights", "P(changes: weights)", kind="percent"), Column("grade_best", "best"),
-                Column("grade_worst", "worst")]
+        domains = [
+            Column(c, c.removeprefix("score_").replace("_", " "), kind="number")
+            for c in self._frame.columns
+            if c.startswith("score_")
+        ]
+        return [
+            Column("grade", "grade"),
+            Column("area_name", "area"),
+            Column("area_code", "code"),
+            *_group_columns(self._frame),
+            Column("score", "score", kind="number"),
+            *domains,
+            Column("p_grade_change", "P(grade changes)", kind="percent"),
+            Column("p_grade_change_noise", "P(changes: noise)", kind="percent"),
+            Column("p_grade_change_weights", "P(changes: weights)", kind="percent"),
+            Column("grade_best", "best"),
+            Column("grade_worst", "worst"),
+        ]
 
     def _display_frame(self) -> tuple[pl.DataFrame, str | None]:
         frame = _with_names(self._frame, self.areas)

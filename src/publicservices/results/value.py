@@ -97,40 +97,58 @@ class ValueResult(Result):
                 n = _n_areas(f.filter(pl.col("spend_per_head").is_not_null()))
                 # a numeric column: polars types its min and max as any Python value
                 low, high = cast(float, s.min()), cast(float, s.max())
-                out.append(f"Spend per head ranges from £{low:,.0f} to £{high:,.0f} across {plural(n, 'area')} "
-                           f"(middle half £{s.quantile(0.25):,.0f} to £{s.quantile(0.75):,.0f}).")
+                out.append(
+                    f"Spend per head ranges from £{low:,.0f} to £{high:,.0f} across {plural(n, 'area')} "
+                    f"(middle half £{s.quantile(0.25):,.0f} to £{s.quantile(0.75):,.0f})."
+                )
         if "value_category" in f.columns:
             counts = dict(f.get_column("value_category").drop_nulls().value_counts().rows())
-            up, down = (("more than expected", "less than expected") if "more than expected" in counts or "less than expected" in counts
-                        else ("higher than expected", "lower than expected"))
+            up, down = (
+                ("more than expected", "less than expected")
+                if "more than expected" in counts or "less than expected" in counts
+                else ("higher than expected", "lower than expected")
+            )
             k_up, k_down = counts.get(up, 0), counts.get(down, 0)
             verb = "achieves" if k_up == 1 else "achieve"
             if up.startswith("higher"):
                 verb = "is" if k_up == 1 else "are"
-            out.append(f"Given their spend and need, {plural(k_up, 'area')} {verb} {up} and {k_down:,} {down.split(' ')[0]} "
-                       "(95% prediction interval).")
+            out.append(
+                f"Given their spend and need, {plural(k_up, 'area')} {verb} {up} and {k_down:,} {down.split(' ')[0]} "
+                "(95% prediction interval)."
+            )
         if "efficient" in f.columns:
             k = f.filter(pl.col("efficient").fill_null(False)).height
-            out.append(f"{plural(k, 'area')} {'is' if k == 1 else 'are'} on the efficient frontier: no other area, or mix of areas, "
-                       "achieves as much for less spend per head.")
+            out.append(
+                f"{plural(k, 'area')} {'is' if k == 1 else 'are'} on the efficient frontier: no other area, or mix of areas, "
+                "achieves as much for less spend per head."
+            )
         if "efficiency" in f.columns:
             median = cast(float | None, f.get_column("efficiency").drop_nulls().median())  # a numeric column
             if median is not None:
-                out.append(f"The median area could achieve its outcome with {100 * median:.0f}% of its spend per head, "
-                           "judged against the best performers (DEA).")
+                out.append(
+                    f"The median area could achieve its outcome with {100 * median:.0f}% of its spend per head, "
+                    "judged against the best performers (DEA)."
+                )
         if not out and "value" in f.columns:
-            out.append(f"{plural(_n_areas(f), 'area')} with spend and outcome; mean outcome "
-                       f"{format_number(f.get_column('value').mean(), unit=unit)}.")
+            out.append(
+                f"{plural(_n_areas(f), 'area')} with spend and outcome; mean outcome "
+                f"{format_number(f.get_column('value').mean(), unit=unit)}."
+            )
         return out
 
     def _columns(self) -> Sequence[Column]:
         unit = self.indicator.unit if self.indicator else ""
-        return [Column("area_name", "area"), Column("area_code", "code"), *_group_columns(self._frame),
-                Column("spend_per_head", "spend per head (£)", kind="number"),
-                Column("value", "outcome", kind="number", unit=unit), Column("expected", "expected", kind="number", unit=unit),
-                Column("residual_lower", "difference (95%)", kind="interval", upper="residual_upper"),
-                Column("value_category", "against expected", kind="category"),
-                Column("efficiency", "efficiency (DEA)", kind="number")]
+        return [
+            Column("area_name", "area"),
+            Column("area_code", "code"),
+            *_group_columns(self._frame),
+            Column("spend_per_head", "spend per head (£)", kind="number"),
+            Column("value", "outcome", kind="number", unit=unit),
+            Column("expected", "expected", kind="number", unit=unit),
+            Column("residual_lower", "difference (95%)", kind="interval", upper="residual_upper"),
+            Column("value_category", "against expected", kind="category"),
+            Column("efficiency", "efficiency (DEA)", kind="number"),
+        ]
 
     def _display_frame(self) -> tuple[pl.DataFrame, str | None]:
         frame = _with_names(self._frame, self.areas)
@@ -146,15 +164,26 @@ class ValueResult(Result):
         from publicservices.charts._common import value_label
 
         frame = _with_names(_one_group(self._frame, breakdown), self.areas)
-        adjusted = ("value_need_adjusted" in frame.columns and "residual" in frame.columns
-                    and frame.get_column("value_need_adjusted").drop_nulls().len() > 0)
+        adjusted = (
+            "value_need_adjusted" in frame.columns
+            and "residual" in frame.columns
+            and frame.get_column("value_need_adjusted").drop_nulls().len() > 0
+        )
         if adjusted and "y" not in options:
             # the expected outcome at the group's average need: a curve in spend alone
             frame = frame.with_columns((pl.col("value_need_adjusted") - pl.col("residual")).alias("expected_need_adjusted"))
-            line = (frame.filter(pl.col("expected_need_adjusted").is_not_null() & pl.col("spend_per_head").is_not_null())
-                    .select("spend_per_head", pl.col("expected_need_adjusted").alias("expected")).sort("spend_per_head"))
-            options = {"y": "value_need_adjusted", "expected": "expected_need_adjusted", "expected_line": line,
-                       "y_title": f"{value_label(self.indicator)}, adjusted for need", **options}
+            line = (
+                frame.filter(pl.col("expected_need_adjusted").is_not_null() & pl.col("spend_per_head").is_not_null())
+                .select("spend_per_head", pl.col("expected_need_adjusted").alias("expected"))
+                .sort("spend_per_head")
+            )
+            options = {
+                "y": "value_need_adjusted",
+                "expected": "expected_need_adjusted",
+                "expected_line": line,
+                "y_title": f"{value_label(self.indicator)}, adjusted for need",
+                **options,
+            }
         return frontier_chart(frame, indicator=self.indicator, **options)
 
 
@@ -197,8 +226,11 @@ def spend_vs_outcome(data: Any, indicator: str | Indicator, *, period: str | Non
         parts = []
         for part in rows.partition_by(groups, maintain_order=True):
             out = value_for_money(part.drop(groups), {ind.id: ind}, areas=areas, spend=spend, **options)
-            parts.append(out.with_columns(pl.lit(part.get_column(k)[0], dtype=part.schema[k]).alias(k) for k in groups)
-                         .select("indicator_id", "area_code", "period", *groups, pl.exclude("indicator_id", "area_code", "period", *groups)))
+            parts.append(
+                out.with_columns(pl.lit(part.get_column(k)[0], dtype=part.schema[k]).alias(k) for k in groups).select(
+                    "indicator_id", "area_code", "period", *groups, pl.exclude("indicator_id", "area_code", "period", *groups)
+                )
+            )
         frame = pl.concat(parts, how="diagonal_relaxed")
     elif dataset is not None:
         frame = value_for_money(dataset, [ind.id], **options)

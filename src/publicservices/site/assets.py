@@ -36,4 +36,3 @@ def write_assets(docs: Path) -> list[str]:
     for name in STATIC:
         (folder / name).write_bytes(static.joinpath(name).read_bytes())
     return sorted(f"{ASSETS}/{name}" for name in ("vega.js", *STATIC))
-

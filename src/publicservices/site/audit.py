@@ -85,7 +85,9 @@ def audit_model(model: Any) -> list[str]:
     for sector, card in model.grades.items():
         graded_levels = {levels.get(c, "other") for c in card.get_column("area_code").to_list()}
         if graded_levels and not any(graded_levels <= set(s.levels) for s in COMPARABLE_SETS.values()):
-            problems.append(f"{sector} report cards grade areas of more than one comparable set ({', '.join(sorted(graded_levels))})")
+            problems.append(
+                f"{sector} report cards grade areas of more than one comparable set ({', '.join(sorted(graded_levels))})"
+            )
         graded = set(card.get_column("indicator_id").unique().to_list()) if "indicator_id" in card.columns else set()
         for cid in sorted(graded):
             ind = model.indicators.get(cid)
@@ -94,7 +96,9 @@ def audit_model(model: Any) -> list[str]:
     if roles:
         bench = model.areas.filter(pl.col("area_code").is_in([c for c, r in roles.items() if r == "benchmark"]))
         if bench.height:
-            problems.append(f"national or regional areas given area pages as units: {', '.join(bench.get_column('area_code').head(5).to_list())}")
+            problems.append(
+                f"national or regional areas given area pages as units: {', '.join(bench.get_column('area_code').head(5).to_list())}"
+            )
 
     comparison_cols = [c for c in results.columns if c.startswith("comparison")]
     for cid, ind in model.indicators.items():
@@ -107,19 +111,27 @@ def audit_model(model: Any) -> list[str]:
                 problems.append(f"{cid} has no known direction but {judged} rows of {col!r} say better or worse")
 
     if "benchmark_value" in results.columns:
-        many = (results.filter(pl.col("benchmark_value").is_not_null())
-                .group_by("indicator_id", "period").agg(pl.col("benchmark_value").n_unique().alias("n")).filter(pl.col("n") > 1))
+        many = (
+            results.filter(pl.col("benchmark_value").is_not_null())
+            .group_by("indicator_id", "period")
+            .agg(pl.col("benchmark_value").n_unique().alias("n"))
+            .filter(pl.col("n") > 1)
+        )
         for cid, period, n in many.iter_rows():
             problems.append(f"{cid} {period}: {n} different benchmarks on one page")
     dup = results.group_by("indicator_id", "area_code", "period").len().filter(pl.col("len") > 1)
     if dup.height:
         cid, code, period, n = dup.row(0)
-        problems.append(f"{dup.height} comparison rows repeat an area (e.g. {cid} {code} {period} x{n}): breakdowns or sets are mixed")
+        problems.append(
+            f"{dup.height} comparison rows repeat an area (e.g. {cid} {code} {period} x{n}): breakdowns or sets are mixed"
+        )
     if "suppressed" in results.columns:
         shown = results.filter(pl.col("suppressed").is_null() & pl.col("value").is_not_null()).get_column("area_code").unique()
         empty = model.areas.filter(~pl.col("area_code").is_in(shown.implode()))
         if empty.height:
-            problems.append(f"{empty.height} area pages would have no value ({', '.join(empty.get_column('area_code').head(5).to_list())})")
+            problems.append(
+                f"{empty.height} area pages would have no value ({', '.join(empty.get_column('area_code').head(5).to_list())})"
+            )
     return problems
 
 
@@ -137,7 +149,11 @@ def audit_output(model: Any, root: Path) -> list[str]:
     for cid, ind in model.indicators.items():
         if ind.has_polarity:
             continue
-        for page in (root / "indicators" / f"{cid}.html", root / "docs" / "indicators" / f"{cid}.md", root / "indicators" / cid / "index.html"):
+        for page in (
+            root / "indicators" / f"{cid}.html",
+            root / "docs" / "indicators" / f"{cid}.md",
+            root / "indicators" / cid / "index.html",
+        ):
             if page.is_file() and "rank 1 is best" in page.read_text(encoding="utf-8").lower():
                 problems.append(f"{page.relative_to(root)}: says 'rank 1 is best' for an indicator with no known direction")
     return problems
@@ -156,11 +172,13 @@ def _small_counts(path: Path, root: Path, threshold: int, measures: dict[str, st
             den = _number(row.get("denominator"))
             measure = measures.get(row.get("indicator_id") or "", "proportion")
             small = num is not None and 0 < num < threshold
-            complement = (measure == "proportion" and num is not None and den is not None and 0 < den - num < threshold)
+            complement = measure == "proportion" and num is not None and den is not None and 0 < den - num < threshold
             if small or complement:
                 bad += 1
                 example = example or f"{row.get('indicator_id')} {row.get('area_code')} {row.get('period')}"
-    return [f"{path.relative_to(root)}: {bad} rows publish a count or complement below {threshold} (e.g. {example})"] if bad else []
+    return (
+        [f"{path.relative_to(root)}: {bad} rows publish a count or complement below {threshold} (e.g. {example})"] if bad else []
+    )
 
 
 def _number(text: str | None) -> float | None:

@@ -59,22 +59,30 @@ def read_boundaries(path: Path, codes: Iterable[str], layer: str | None = None) 
     """Read a TopoJSON/GeoJSON file and cut it to ``codes`` (see the module docstring)."""
     size = Path(path).stat().st_size if Path(path).is_file() else 0
     if size > MAX_FILE_BYTES:
-        raise DataError(f"--boundaries: {str(path)!r} is {size / 2**20:,.0f} MB; the limit is {MAX_FILE_BYTES / 2**20:,.0f} MB.\n"
-                        "Fix: simplify the boundaries first (e.g. mapshaper -simplify 5%), or use a generalised (BGC/BSC) file.")
+        raise DataError(
+            f"--boundaries: {str(path)!r} is {size / 2**20:,.0f} MB; the limit is {MAX_FILE_BYTES / 2**20:,.0f} MB.\n"
+            "Fix: simplify the boundaries first (e.g. mapshaper -simplify 5%), or use a generalised (BGC/BSC) file."
+        )
     try:
         geo = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
-        raise DataError(f"--boundaries: cannot read {str(path)!r} as JSON ({type(exc).__name__}: {str(exc)[:200]}).\n"
-                        "Fix: pass a TopoJSON or GeoJSON file.") from None
+        raise DataError(
+            f"--boundaries: cannot read {str(path)!r} as JSON ({type(exc).__name__}: {str(exc)[:200]}).\n"
+            "Fix: pass a TopoJSON or GeoJSON file."
+        ) from None
     if not isinstance(geo, dict) or geo.get("type") not in ("Topology", "FeatureCollection"):
-        raise DataError(f"--boundaries: {str(path)!r} is neither TopoJSON (type Topology) nor a GeoJSON FeatureCollection.\n"
-                        "Fix: pass a TopoJSON or GeoJSON file of area boundaries.")
+        raise DataError(
+            f"--boundaries: {str(path)!r} is neither TopoJSON (type Topology) nor a GeoJSON FeatureCollection.\n"
+            "Fix: pass a TopoJSON or GeoJSON file of area boundaries."
+        )
     cut = cut_boundaries(geo, set(codes), layer)
     shipped = len(json.dumps(cut.data, separators=(",", ":")))
     if shipped > MAX_SHIPPED_BYTES:
-        raise DataError(f"--boundaries: the boundaries of the site's areas come to {shipped / 2**20:,.1f} MB, more than a web map "
-                        f"can load ({MAX_SHIPPED_BYTES / 2**20:,.0f} MB is the limit).\n"
-                        "Fix: simplify the boundaries first (e.g. mapshaper -simplify 5%), or use a generalised (BGC/BSC) file.")
+        raise DataError(
+            f"--boundaries: the boundaries of the site's areas come to {shipped / 2**20:,.1f} MB, more than a web map "
+            f"can load ({MAX_SHIPPED_BYTES / 2**20:,.0f} MB is the limit).\n"
+            "Fix: simplify the boundaries first (e.g. mapshaper -simplify 5%), or use a generalised (BGC/BSC) file."
+        )
     return cut
 
 
@@ -84,8 +92,10 @@ def cut_boundaries(geo: Mapping[str, Any], codes: set[str], layer: str | None = 
         objects = geo.get("objects") or {}
         if layer is None:
             if len(objects) != 1:
-                raise DataError(f"--boundaries: the TopoJSON file has {len(objects)} layers.\n"
-                                f"Fix: choose one with --layer ({', '.join(sorted(objects))}).")
+                raise DataError(
+                    f"--boundaries: the TopoJSON file has {len(objects)} layers.\n"
+                    f"Fix: choose one with --layer ({', '.join(sorted(objects))})."
+                )
             layer = next(iter(objects))
         if layer not in objects:
             raise DataError(f"--layer: the TopoJSON file has no layer {layer!r}.\nFix: use one of {', '.join(sorted(objects))}.")
@@ -102,8 +112,10 @@ def cut_boundaries(geo: Mapping[str, Any], codes: set[str], layer: str | None = 
             f"(looked in properties {', '.join(CODE_KEYS)}).\n"
             "Fix: check that the file covers these areas and is of the same vintage (and --layer for TopoJSON)."
         )
-    found = {name: _latest_vintage([g for g in its if str((g.get("properties") or {}).get(key)) in codes], key)
-             for name, its in layers.items()}
+    found = {
+        name: _latest_vintage([g for g in its if str((g.get("properties") or {}).get(key)) in codes], key)
+        for name, its in layers.items()
+    }
     chosen = found[layer]
     # Names come from every layer (a site of districts and counties maps one layer but names
     # both); the mapped layer goes last so that its names win.
@@ -139,6 +151,7 @@ def _code_key(items: list[Mapping[str, Any]], codes: set[str]) -> str | None:
 
 def _latest_vintage(items: list[Mapping[str, Any]], key: str) -> list[Mapping[str, Any]]:
     """One feature per code: the one with the latest ``end`` (absent = still current), then ``start``."""
+
     def age(g: Mapping[str, Any]) -> tuple[float, float]:
         props = g.get("properties") or {}
         end, start = props.get("end"), props.get("start")

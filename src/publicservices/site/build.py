@@ -61,8 +61,17 @@ from typing import Any
 from publicservices.errors import DataError, PublicServicesError
 from publicservices.site.safety import check_base_url, inside
 
-__all__ = ["MANIFEST", "GENERATOR", "PublishError", "check_base_url", "check_out", "read_manifest", "remove_stale_staging",
-           "staging", "swap_into_place"]
+__all__ = [
+    "MANIFEST",
+    "GENERATOR",
+    "PublishError",
+    "check_base_url",
+    "check_out",
+    "read_manifest",
+    "remove_stale_staging",
+    "staging",
+    "swap_into_place",
+]
 
 MANIFEST = "publicservices-site.json"
 GENERATOR = "publicservices publish"
@@ -70,8 +79,17 @@ LOCK = "publish.pid"
 STALE_AFTER = 24 * 3600  # seconds: a staging folder whose process cannot be checked counts as abandoned after a day
 # Files a hosting set-up puts in a site folder before the first publish (GitHub Pages: .git, CNAME, README).
 HOSTING = re.compile(r"\..*|CNAME|README(\..*)?|LICEN[CS]E(\..*)?", re.IGNORECASE)
-RESOURCE_TAGS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "audio": "src", "video": "src", "embed": "src",
-                 "object": "data", "track": "src"}
+RESOURCE_TAGS = {
+    "script": "src",
+    "img": "src",
+    "iframe": "src",
+    "source": "src",
+    "audio": "src",
+    "video": "src",
+    "embed": "src",
+    "object": "data",
+    "track": "src",
+}
 LINK_FETCHES = {"stylesheet", "icon", "preload", "prefetch", "modulepreload", "manifest", "apple-touch-icon", "shortcut"}
 
 
@@ -83,8 +101,10 @@ def _os_problem(exc: OSError, out: Path) -> str:
     """A one-screen message for an OSError met while writing or replacing the site at ``out``."""
     code = exc.errno
     if code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
-        fix = (f"free some space on the disk holding {str(out.parent)!r} (the site is built beside --out, so it needs room "
-               "for a second copy while it is built), or choose an --out on another disk, and publish again.")
+        fix = (
+            f"free some space on the disk holding {str(out.parent)!r} (the site is built beside --out, so it needs room "
+            "for a second copy while it is built), or choose an --out on another disk, and publish again."
+        )
     elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
         fix = "choose an --out folder you can write to; its parent folder must be writable too, as the site is built beside it."
     elif code in (errno.ENOTDIR, errno.EEXIST):
@@ -92,8 +112,10 @@ def _os_problem(exc: OSError, out: Path) -> str:
     else:
         fix = "check the folder and its disk, then publish again."
     where = f" ({exc.filename})" if exc.filename else ""
-    return (f"--out: could not write the site to {str(out)!r}: {exc.strerror or exc}{where}.\n"
-            f"The previous site, if any, was left as it was, and the staging folder was removed.\nFix: {fix}")
+    return (
+        f"--out: could not write the site to {str(out)!r}: {exc.strerror or exc}{where}.\n"
+        f"The previous site, if any, was left as it was, and the staging folder was removed.\nFix: {fix}"
+    )
 
 
 def _writable_ancestor(path: Path, out: Path) -> None:
@@ -102,12 +124,16 @@ def _writable_ancestor(path: Path, out: Path) -> None:
     while not (probe.exists() or probe.is_symlink()) and probe.parent != probe:
         probe = probe.parent
     if not probe.is_dir():
-        raise PublishError(f"--out: {str(out)!r} cannot be created: {str(probe)!r} is a file, not a folder.\n"
-                           "Fix: choose an --out path whose parent folders are folders.")
+        raise PublishError(
+            f"--out: {str(out)!r} cannot be created: {str(probe)!r} is a file, not a folder.\n"
+            "Fix: choose an --out path whose parent folders are folders."
+        )
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise PublishError(f"--out: {str(out)!r} cannot be written: {str(probe)!r} is not writable by you "
-                           "(or is on a read-only disk).\nFix: choose an --out folder you can write to; its parent "
-                           "folder must be writable too, as the site is built beside it.")
+        raise PublishError(
+            f"--out: {str(out)!r} cannot be written: {str(probe)!r} is not writable by you "
+            "(or is on a read-only disk).\nFix: choose an --out folder you can write to; its parent "
+            "folder must be writable too, as the site is built beside it."
+        )
 
 
 def _rel_ok(rel: object) -> bool:
@@ -125,8 +151,10 @@ def read_manifest(out: Path) -> dict[str, Any] | None:
     path = out / MANIFEST
     if not (path.exists() or path.is_symlink()):
         return None
-    fix = (f"Fix: if publish built this folder, move the files you want to keep elsewhere and remove the rest (or choose a "
-           f"new --out); publish only replaces a folder whose {MANIFEST} lists the files it wrote.")
+    fix = (
+        f"Fix: if publish built this folder, move the files you want to keep elsewhere and remove the rest (or choose a "
+        f"new --out); publish only replaces a folder whose {MANIFEST} lists the files it wrote."
+    )
     head = f"--out: {str(out)!r} is not a site built by publicservices publish: its {MANIFEST}"
     try:
         if path.is_symlink() or not path.is_file():
@@ -138,8 +166,10 @@ def read_manifest(out: Path) -> dict[str, Any] | None:
         raise DataError(f"{head} does not name the generator {GENERATOR!r}.\n{fix}")
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
-        raise DataError(f"{head} does not list the files publish wrote (it was written by hand or by a version of "
-                        f"publicservices older than this one).\n{fix}")
+        raise DataError(
+            f"{head} does not list the files publish wrote (it was written by hand or by a version of "
+            f"publicservices older than this one).\n{fix}"
+        )
     unsafe = [rel for rel in files if not _rel_ok(rel)]
     if unsafe:
         raise DataError(f"{head} lists paths publish never writes: {', '.join(map(repr, unsafe[:5]))}.\n{fix}")
@@ -173,10 +203,12 @@ def check_out(out: Path) -> dict[str, Any] | None:
     if previous is None:
         foreign = sorted(p.name for p in out.iterdir() if not HOSTING.fullmatch(p.name))
         if foreign:
-            raise DataError(f"--out: {str(out)!r} is not empty and is not a site built by publicservices (it has no {MANIFEST}; "
-                            f"it holds {', '.join(map(repr, foreign[:5]))}{' ...' if len(foreign) > 5 else ''}).\n"
-                            "Fix: choose an empty or new folder, or remove these yourself; publish never deletes files it "
-                            "did not write.")
+            raise DataError(
+                f"--out: {str(out)!r} is not empty and is not a site built by publicservices (it has no {MANIFEST}; "
+                f"it holds {', '.join(map(repr, foreign[:5]))}{' ...' if len(foreign) > 5 else ''}).\n"
+                "Fix: choose an empty or new folder, or remove these yourself; publish never deletes files it "
+                "did not write."
+            )
     return previous
 
 
@@ -235,8 +267,9 @@ def staging(out: Path) -> Iterator[Path]:
     except OSError as exc:
         raise PublishError(_os_problem(exc, out)) from exc
     try:
-        (folder / LOCK).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}) + "\n",
-                                   encoding="utf-8")
+        (folder / LOCK).write_text(
+            json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}) + "\n", encoding="utf-8"
+        )
         yield folder
     except OSError as exc:
         raise PublishError(_os_problem(exc, out)) from exc
@@ -320,8 +353,11 @@ def _in_the_way(out: Path, rel: str, ours: set[str], folders: dict[str, str | No
         if prefix not in folders:
             p = os.path.join(root, prefix)
             link = os.path.islink(p)
-            folders[prefix] = (f"{prefix!r} is a {'link' if link else 'file'} where the site needs a folder"
-                               if link or (os.path.lexists(p) and not os.path.isdir(p)) else None)
+            folders[prefix] = (
+                f"{prefix!r} is a {'link' if link else 'file'} where the site needs a folder"
+                if link or (os.path.lexists(p) and not os.path.isdir(p))
+                else None
+            )
         if folders[prefix]:
             return folders[prefix]
     target = os.path.join(root, rel)
@@ -353,14 +389,18 @@ def swap_into_place(built: Path, out: Path, scratch: Path) -> None:
         folders: dict[str, str | None] = {}
         clashes = [why for rel in sorted(new) if (why := _in_the_way(out, rel, ours, folders))]
         if clashes:
-            raise PublishError(f"--out: {str(out)!r} holds files publish did not write at paths the new site needs: "
-                               f"{'; '.join(clashes[:5])}{' ...' if len(clashes) > 5 else ''}. Nothing was changed.\n"
-                               "Fix: move these out of the folder (publish never replaces or deletes files it did not write).")
+            raise PublishError(
+                f"--out: {str(out)!r} holds files publish did not write at paths the new site needs: "
+                f"{'; '.join(clashes[:5])}{' ...' if len(clashes) > 5 else ''}. Nothing was changed.\n"
+                "Fix: move these out of the folder (publish never replaces or deletes files it did not write)."
+            )
         dirs = {str(PurePosixPath(rel).parent) for rel in new} - {"."}
         locked = sorted(d for d in dirs if (out / d).is_dir() and not os.access(out / d, os.W_OK | os.X_OK))
         if locked or not os.access(out, os.W_OK | os.X_OK):
-            raise PublishError(f"--out: cannot replace the site in {str(out)!r}: {', '.join(map(repr, locked[:5])) or 'the folder'} "
-                               "is not writable by you. Nothing was changed.\nFix: make the folder writable, or choose another --out.")
+            raise PublishError(
+                f"--out: cannot replace the site in {str(out)!r}: {', '.join(map(repr, locked[:5])) or 'the folder'} "
+                "is not writable by you. Nothing was changed.\nFix: make the folder writable, or choose another --out."
+            )
         before = _keep(out / MANIFEST, scratch / "previous-manifest") if previous else None
         _write_manifest({**manifest, "files": {**old, **new}, "swapping": True}, out, scratch)
         backups = scratch / "previous"
@@ -390,9 +430,11 @@ def swap_into_place(built: Path, out: Path, scratch: Path) -> None:
         try:
             _finish(manifest, new, old, out, scratch)
         except OSError as exc:
-            raise PublishError(f"--out: the new site is in place in {str(out)!r}, but tidying up after it failed: "
-                               f"{exc.strerror or exc} ({exc.filename}).\nFix: publish again to finish (files the old "
-                               "site had and the new one lacks are removed then).") from exc
+            raise PublishError(
+                f"--out: the new site is in place in {str(out)!r}, but tidying up after it failed: "
+                f"{exc.strerror or exc} ({exc.filename}).\nFix: publish again to finish (files the old "
+                "site had and the new one lacks are removed then)."
+            ) from exc
 
 
 def _finish(manifest: dict[str, Any], new: dict[str, Any], old: dict[str, Any], out: Path, scratch: Path) -> None:
@@ -423,8 +465,9 @@ def _keep(path: Path, backup: Path) -> Path | bytes:
         return path.read_bytes()
 
 
-def _roll_back(moved: list[tuple[Path, bool, Path | None]], made: list[Path], out: Path, scratch: Path,
-               before: Path | bytes | None) -> None:
+def _roll_back(
+    moved: list[tuple[Path, bool, Path | None]], made: list[Path], out: Path, scratch: Path, before: Path | bytes | None
+) -> None:
     """Undo the moves of a failed swap: replaced files come back from their hard links, added ones go
     (a replaced file without a hard link stays in its new, complete version)."""
     for dst, existed, backup in reversed(moved):
@@ -490,12 +533,16 @@ def run_mkdocs(config_file: Path, site_dir: Path, advance: Callable[[int], None]
     except OSError as exc:
         if exc.errno in _DISK_ERRORS:
             raise  # a full or read-only disk: staging() turns it into a PublishError saying so
-        raise PublishError(f"the MkDocs build failed: {exc}\nFix: run with --generate-only and "
-                           f"`mkdocs build -f <out>/mkdocs.yml` to see the whole log.") from None
+        raise PublishError(
+            f"the MkDocs build failed: {exc}\nFix: run with --generate-only and "
+            f"`mkdocs build -f <out>/mkdocs.yml` to see the whole log."
+        ) from None
     except (MkDocsException, SystemExit, ValueError) as exc:
         detail = "\n".join(f"  {w}" for w in counter.warnings[:10])
-        raise PublishError(f"the MkDocs build failed: {exc}\n{detail}\nFix: run with --generate-only and "
-                           f"`mkdocs build -f <out>/mkdocs.yml` to see the whole log.") from None
+        raise PublishError(
+            f"the MkDocs build failed: {exc}\n{detail}\nFix: run with --generate-only and "
+            f"`mkdocs build -f <out>/mkdocs.yml` to see the whole log."
+        ) from None
     finally:
         logger.removeHandler(counter)
         logger.setLevel(level)
@@ -571,13 +618,23 @@ def mkdocs_config(*, title: str, nav: list[Any], base_url: str | None, copyright
         "docs_dir": "docs",
         "use_directory_urls": False,
         "theme": {
-            "name": "material", "font": False, "language": "en",
+            "name": "material",
+            "font": False,
+            "language": "en",
             "features": ["search.highlight", "navigation.top", "content.code.copy"],
             "palette": [
-                {"media": "(prefers-color-scheme: light)", "scheme": "default", "primary": "indigo",
-                 "toggle": {"icon": "material/weather-night", "name": "Switch to dark mode"}},
-                {"media": "(prefers-color-scheme: dark)", "scheme": "slate", "primary": "indigo",
-                 "toggle": {"icon": "material/weather-sunny", "name": "Switch to light mode"}},
+                {
+                    "media": "(prefers-color-scheme: light)",
+                    "scheme": "default",
+                    "primary": "indigo",
+                    "toggle": {"icon": "material/weather-night", "name": "Switch to dark mode"},
+                },
+                {
+                    "media": "(prefers-color-scheme: dark)",
+                    "scheme": "slate",
+                    "primary": "indigo",
+                    "toggle": {"icon": "material/weather-sunny", "name": "Switch to light mode"},
+                },
             ],
         },
         "plugins": [{"search": {}}, {"offline": {}}],

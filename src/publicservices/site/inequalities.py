@@ -36,7 +36,9 @@ def deprivation_rank(category: str | None) -> int | None:
     if category is None:
         return None
     text = category.casefold()
-    match = re.search(r"(most|least|second|third|fourth|fifth|average|middle)\s*(most|more|less|least)?\s+deprived\s+(decile|quintile)", text)
+    match = re.search(
+        r"(most|least|second|third|fourth|fifth|average|middle)\s*(most|more|less|least)?\s+deprived\s+(decile|quintile)", text
+    )
     if match is None:
         return None
     word, side, kind = match.groups()
@@ -70,8 +72,11 @@ def breakdown_rows(values: pl.DataFrame, benchmark_code: str | None) -> pl.DataF
             rows = rows.rename({"category_type": "category", "category": "category_type"})
     rows = rows.with_columns(pl.col(c).cast(pl.String).str.strip_chars('" ') for c in present)
     rows = rows.filter(~pl.all_horizontal([headline(c) for c in present]))
-    label = pl.concat_str([pl.when(~headline(c)).then(pl.col(c).cast(pl.String)) for c in present
-                           if c != "category_type"], separator=", ", ignore_nulls=True)
+    label = pl.concat_str(
+        [pl.when(~headline(c)).then(pl.col(c).cast(pl.String)) for c in present if c != "category_type"],
+        separator=", ",
+        ignore_nulls=True,
+    )
     kind = pl.coalesce(
         *([pl.col("category_type").cast(pl.String)] if "category_type" in present else []),
         *[pl.when(~headline(c)).then(pl.lit(c.replace("_", " "))) for c in present if c != "category_type"],
@@ -84,15 +89,27 @@ def inequality_indices(rows: pl.DataFrame, multiplier: float = 1.0) -> dict[str,
     if rows.height == 0 or "category" not in rows.columns:
         return None
     ranked = rows.with_columns(pl.col("category").map_elements(deprivation_rank, return_dtype=pl.Int64).alias("q"))
-    ranked = ranked.filter(pl.col("q").is_not_null() & pl.col("value").is_not_null()
-                           & pl.col("lower_ci").is_not_null() & pl.col("upper_ci").is_not_null())
+    ranked = ranked.filter(
+        pl.col("q").is_not_null()
+        & pl.col("value").is_not_null()
+        & pl.col("lower_ci").is_not_null()
+        & pl.col("upper_ci").is_not_null()
+    )
     n = ranked.get_column("q").n_unique()
     if n not in (5, 10) or ranked.height != n:
         return None
     from publicservices.stats import sii
 
     frame = ranked.with_columns(pl.lit(1.0).alias("_pop"))  # quantiles of the population: equal shares
-    out = sii(frame, "q", "_pop", value="value", lower_cl="lower_ci", upper_cl="upper_ci", rii=True,
-              repetitions=10_000, seed=1).row(0, named=True)
-    return {"quantiles": n, "sii": out.get("sii"), "sii_lower": out.get("sii_lower_95"), "sii_upper": out.get("sii_upper_95"),
-            "rii": out.get("rii"), "rii_lower": out.get("rii_lower_95"), "rii_upper": out.get("rii_upper_95")}
+    out = sii(
+        frame, "q", "_pop", value="value", lower_cl="lower_ci", upper_cl="upper_ci", rii=True, repetitions=10_000, seed=1
+    ).row(0, named=True)
+    return {
+        "quantiles": n,
+        "sii": out.get("sii"),
+        "sii_lower": out.get("sii_lower_95"),
+        "sii_upper": out.get("sii_upper_95"),
+        "rii": out.get("rii"),
+        "rii_lower": out.get("rii_lower_95"),
+        "rii_upper": out.get("rii_upper_95"),
+    }

@@ -66,9 +66,16 @@ def link(page: str, target: str, text: Any) -> str:
     return f'<a href="{html_text(rel(page, target))}">{html_text(text)}</a>'
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None,
-          numeric: Sequence[bool] | None = None, raw: Sequence[bool] | None = None, cls: str = "ps-table",
-          compact: bool = False) -> str:
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    caption: str | None = None,
+    numeric: Sequence[bool] | None = None,
+    raw: Sequence[bool] | None = None,
+    cls: str = "ps-table",
+    compact: bool = False,
+) -> str:
     """An HTML table; cells escaped unless their column is flagged ``raw`` (already-safe HTML such as a link).
 
     ``compact`` rows leave out the per-cell class, for tables of thousands of rows; the table
@@ -99,8 +106,11 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str
     if compact:
         cls = f"{cls} ps-compact"
         for row in rows:
-            body.append("<tr>" + " ".join(f"<td>{c if r else ('' if c is None else esc(str(c)))}</td>" for c, r in zip(row, raw, strict=True))
-                        + "</tr>")
+            body.append(
+                "<tr>"
+                + " ".join(f"<td>{c if r else ('' if c is None else esc(str(c)))}</td>" for c, r in zip(row, raw, strict=True))
+                + "</tr>"
+            )
     else:
         for row in rows:
             cells = [f"{o}{c if r else ('' if c is None else esc(str(c)))}</td>" for o, c, r in zip(opens, row, raw, strict=True)]
@@ -109,8 +119,17 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str
     return f'<table class="{esc(cls)}">{cap}<thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body) + "\n</tbody></table>"
 
 
-def chart(*, page: str, key: str, load: Sequence[str], label: str, summary: str, links: Mapping[str, str] | None = None,
-          inline: Mapping[str, Any] | None = None, height: int | None = None) -> str:
+def chart(
+    *,
+    page: str,
+    key: str,
+    load: Sequence[str],
+    label: str,
+    summary: str,
+    links: Mapping[str, str] | None = None,
+    inline: Mapping[str, Any] | None = None,
+    height: int | None = None,
+) -> str:
     """A chart figure for the site's loader: spec ``key`` from the scripts in ``load``, drawn into the view.
 
     The figure carries its text summary and data links in the caption, so the chart is never
@@ -124,6 +143,10 @@ def chart(*, page: str, key: str, load: Sequence[str], label: str, summary: str,
     if inline is not None:
         attrs.append(f'data-inline="{html_text(js_json(inline))}"')
     style = f' style="min-height:{int(height)}px"' if height else ""
-    anchors = " · ".join(f'<a href="{html_text(rel(page, url))}" download>{html_text(text)}</a>' for text, url in (links or {}).items())
-    return (f'<figure class="ps-chart" {" ".join(attrs)}><div class="ps-chart__view" role="img" aria-label="{html_text(label)}"{style}></div>'
-            f"<figcaption>{html_text(summary)}{' ' + anchors if anchors else ''}</figcaption></figure>")
+    anchors = " · ".join(
+        f'<a href="{html_text(rel(page, url))}" download>{html_text(text)}</a>' for text, url in (links or {}).items()
+    )
+    return (
+        f'<figure class="ps-chart" {" ".join(attrs)}><div class="ps-chart__view" role="img" aria-label="{html_text(label)}"{style}></div>'
+        f"<figcaption>{html_text(summary)}{' ' + anchors if anchors else ''}</figcaption></figure>"
+    )

@@ -43,12 +43,16 @@ class PublishResult:
         where = self.out.as_posix()
         if self.built:
             n = len(self.indicators)
-            lines = [f"Published {self.pages:,} pages ({self.files:,} files, {size}) for {self.areas:,} area{'s' * (self.areas != 1)} and "
-                     f"{n} indicator{'s' * (n != 1)} in {self.seconds:.1f} s.",
-                     f"Open {where}/index.html in a browser, or serve the folder: python -m http.server -d {where}"]
+            lines = [
+                f"Published {self.pages:,} pages ({self.files:,} files, {size}) for {self.areas:,} area{'s' * (self.areas != 1)} and "
+                f"{n} indicator{'s' * (n != 1)} in {self.seconds:.1f} s.",
+                f"Open {where}/index.html in a browser, or serve the folder: python -m http.server -d {where}",
+            ]
         else:
-            lines = [f"Wrote the docs tree of {self.pages:,} pages ({self.files:,} files, {size}) in {self.seconds:.1f} s to {where}/.",
-                     f"Build it with: mkdocs build -f {where}/mkdocs.yml"]
+            lines = [
+                f"Wrote the docs tree of {self.pages:,} pages ({self.files:,} files, {size}) in {self.seconds:.1f} s to {where}/.",
+                f"Build it with: mkdocs build -f {where}/mkdocs.yml",
+            ]
         lines.append(f"Data hash: sha256 {self.data_hash}")
         if self.notes:
             lines.append(f"{len(self.notes)} note{'s' if len(self.notes) != 1 else ''} (also on the methodology page):")
@@ -76,21 +80,31 @@ def _printable(text: str) -> str:
 def check_size(dataset: Dataset) -> None:
     """Refuse inputs too large for a static site, naming the limit and what to do."""
     if dataset.values.height > MAX_VALUE_ROWS:
-        raise DataError(f"the data has {dataset.values.height:,} value rows; a site can publish at most {MAX_VALUE_ROWS:,}.\n"
-                        "Fix: publish some sectors or indicators (--sector, --indicator), or fewer periods.")
+        raise DataError(
+            f"the data has {dataset.values.height:,} value rows; a site can publish at most {MAX_VALUE_ROWS:,}.\n"
+            "Fix: publish some sectors or indicators (--sector, --indicator), or fewer periods."
+        )
     units = dataset.areas.height
     if units > MAX_AREAS:
-        raise DataError(f"the data has {units:,} areas; a site can have at most {MAX_AREAS:,} area pages.\n"
-                        "Fix: publish one comparable set at a time (--comparable-set) or a subset of areas.")
-    long_names = dataset.areas.filter(pl.col("area_name").str.len_chars() > MAX_TEXT) if "area_name" in dataset.areas.columns else None
+        raise DataError(
+            f"the data has {units:,} areas; a site can have at most {MAX_AREAS:,} area pages.\n"
+            "Fix: publish one comparable set at a time (--comparable-set) or a subset of areas."
+        )
+    long_names = (
+        dataset.areas.filter(pl.col("area_name").str.len_chars() > MAX_TEXT) if "area_name" in dataset.areas.columns else None
+    )
     if long_names is not None and long_names.height:
         codes = ", ".join(long_names.get_column("area_code").head(5).to_list())
-        raise DataError(f"column 'area_name' has names longer than {MAX_TEXT:,} characters ({codes}).\n"
-                        "Fix: correct the names in the source file.")
+        raise DataError(
+            f"column 'area_name' has names longer than {MAX_TEXT:,} characters ({codes}).\n"
+            "Fix: correct the names in the source file."
+        )
     long_titles = [i for i, ind in dataset.indicators.items() if len(ind.title) > MAX_TEXT]
     if long_titles:
-        raise DataError(f"indicator titles longer than {MAX_TEXT:,} characters: {', '.join(long_titles[:5])}.\n"
-                        "Fix: give the indicators short titles (the definition can be long).")
+        raise DataError(
+            f"indicator titles longer than {MAX_TEXT:,} characters: {', '.join(long_titles[:5])}.\n"
+            "Fix: give the indicators short titles (the definition can be long)."
+        )
 
 
 def load_source(source: Any, notes: list[str]) -> Dataset:
@@ -108,7 +122,9 @@ def load_source(source: Any, notes: list[str]) -> Dataset:
     if path.is_dir():
         return Dataset.from_dir(path)
     if not path.is_file():
-        raise DataError(f"SOURCE: {str(path)!r} does not exist.\nFix: pass a dataset folder, a data file, or nothing for the demo.")
+        raise DataError(
+            f"SOURCE: {str(path)!r} does not exist.\nFix: pass a dataset folder, a data file, or nothing for the demo."
+        )
     from publicservices.reading import read
 
     result = read(path)
@@ -209,9 +225,18 @@ def publish(
         geo = read_boundaries(Path(boundaries), compared_areas(dataset, area_types).get_column("area_code").to_list(), layer)
     elif layer:
         raise DataError("--layer needs --boundaries.\nFix: pass the TopoJSON file with --boundaries.")
-    model = build_model(dataset, sectors=sectors, indicators=indicators, area_types=area_types,
-                        comparable_sets=comparable_sets, benchmark=benchmark, overdispersion=overdispersion,
-                        suppress_threshold=suppress_threshold, area_names=geo.names if geo else None, progress=progress)
+    model = build_model(
+        dataset,
+        sectors=sectors,
+        indicators=indicators,
+        area_types=area_types,
+        comparable_sets=comparable_sets,
+        benchmark=benchmark,
+        overdispersion=overdispersion,
+        suppress_threshold=suppress_threshold,
+        area_names=geo.names if geo else None,
+        progress=progress,
+    )
     model.notes[:0] = notes
     from publicservices.site.audit import AuditError, audit_model, audit_output
 
@@ -223,13 +248,25 @@ def publish(
         project = scratch / "project"
         writer = DocsWriter(project)
         versions = build.versions()
-        pages = write_site(model, writer, title=site_title, boundaries=geo, base_url=base_url, versions=versions, progress=progress)
+        pages = write_site(
+            model, writer, title=site_title, boundaries=geo, base_url=base_url, versions=versions, progress=progress
+        )
         latest = model.dataset.values.get_column("period_start").max()
         manifest = {
-            "generator": "publicservices publish", "title": site_title, "methods_version": "site-1", "data_sha256": model.data_hash,
-            "areas": model.areas.height, "indicators": list(model.indicators), "pages": pages, "versions": versions,
-            "options": {**model.options, "boundaries": Path(boundaries).name if boundaries else None, "layer": layer,
-                        "base_url": base_url},
+            "generator": "publicservices publish",
+            "title": site_title,
+            "methods_version": "site-1",
+            "data_sha256": model.data_hash,
+            "areas": model.areas.height,
+            "indicators": list(model.indicators),
+            "pages": pages,
+            "versions": versions,
+            "options": {
+                **model.options,
+                "boundaries": Path(boundaries).name if boundaries else None,
+                "layer": layer,
+                "base_url": base_url,
+            },
         }
         body = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
         if generate_only:
@@ -238,7 +275,9 @@ def publish(
         else:
             site_dir = scratch / "site"
             with progress.stage("mkdocs build", pages) as advance:
-                build.run_mkdocs(project / "mkdocs.yml", site_dir, advance, build.epoch_of(latest if isinstance(latest, dt.date) else None))
+                build.run_mkdocs(
+                    project / "mkdocs.yml", site_dir, advance, build.epoch_of(latest if isinstance(latest, dt.date) else None)
+                )
             (site_dir / build.MANIFEST).write_text(body, encoding="utf-8")
             result_dir = site_dir
         violations = audit_output(model, result_dir)
@@ -249,7 +288,15 @@ def publish(
         with progress.stage("swap into place", 1) as advance:
             build.swap_into_place(result_dir, out, scratch)
             advance()
-    return PublishResult(out=shown, built=not generate_only, pages=pages, files=len(files), bytes=size,
-                         seconds=time.perf_counter() - started, data_hash=model.data_hash, areas=model.areas.height,
-                         indicators=list(dict.fromkeys(ind for ind, _ in model.comparisons.values())) or list(model.indicators),
-                         notes=list(model.notes))
+    return PublishResult(
+        out=shown,
+        built=not generate_only,
+        pages=pages,
+        files=len(files),
+        bytes=size,
+        seconds=time.perf_counter() - started,
+        data_hash=model.data_hash,
+        areas=model.areas.height,
+        indicators=list(dict.fromkeys(ind for ind, _ in model.comparisons.values())) or list(model.indicators),
+        notes=list(model.notes),
+    )

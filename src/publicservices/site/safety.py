@@ -41,8 +41,10 @@ _YAML_UNREADABLE = re.compile("[\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 MAX_SLUG = 100
 # --base-url: a host name (or [IPv6]) and a path of RFC 3986 characters, leaving out every
 # character with a meaning in HTML, XML or JavaScript strings (< > " ' & ` \\) and ? and #.
-_HOST = re.compile(r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?"
-                   r"|\[[0-9A-Fa-f:.]+\]")
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?"
+    r"|\[[0-9A-Fa-f:.]+\]"
+)
 _URL_PATH = re.compile(r"(?:/(?:[A-Za-z0-9._~!$()*+,;=:@-]|%[0-9A-Fa-f]{2})*)*")
 MAX_URL = 2000
 # Spreadsheets run a cell starting with one of these as a formula (OWASP, CSV injection).
@@ -132,8 +134,10 @@ def slug(value: Any, *, kind: str) -> str:
     """
     reason = _problem(value)
     if reason:
-        raise DataError(f"column {kind!r}: {value!r} cannot be used as a file name ({reason}).\n"
-                        f"Fix: recode {kind} to letters, digits, '_', '.' and '-' before publishing.")
+        raise DataError(
+            f"column {kind!r}: {value!r} cannot be used as a file name ({reason}).\n"
+            f"Fix: recode {kind} to letters, digits, '_', '.' and '-' before publishing."
+        )
     return value.lower()
 
 
@@ -147,9 +151,16 @@ def check_slugs(values: Iterable[Any], *, kind: str) -> dict[str, str]:
     distinct = list(dict.fromkeys(values))
     bad = [f"{v!r} ({p})" for v in distinct if (p := _problem(v))]
     if bad:
-        raise DataError(problem(kind, "holds ids that cannot be used as a file name", rows=bad[:5], total=len(bad),
-                                fix=f"recode {kind} to letters, digits, '_', '.' and '-' before publishing, for example with "
-                                    f"pl.col({kind!r}).str.replace_all(r'[^A-Za-z0-9_.-]', '-')."))
+        raise DataError(
+            problem(
+                kind,
+                "holds ids that cannot be used as a file name",
+                rows=bad[:5],
+                total=len(bad),
+                fix=f"recode {kind} to letters, digits, '_', '.' and '-' before publishing, for example with "
+                f"pl.col({kind!r}).str.replace_all(r'[^A-Za-z0-9_.-]', '-').",
+            )
+        )
     out: dict[str, str] = {}
     seen: dict[str, str] = {}
     clashes = []
@@ -161,8 +172,10 @@ def check_slugs(values: Iterable[Any], *, kind: str) -> dict[str, str]:
         out[value] = name
     if clashes:
         shown = ", ".join(f"{a!r} and {b!r}" for a, b in clashes[:5])
-        raise DataError(f"column {kind!r}: ids {shown} differ only in letter case, so they would share one file name.\n"
-                        f"Fix: make {kind} unique ignoring case.")
+        raise DataError(
+            f"column {kind!r}: ids {shown} differ only in letter case, so they would share one file name.\n"
+            f"Fix: make {kind} unique ignoring case."
+        )
     return out
 
 
@@ -176,11 +189,15 @@ def inside(root: Path, rel_path: str) -> Path:
     try:  # resolve() follows symlinks, so a link inside root pointing out is caught too
         target = (base / rel_path).resolve()
     except (OSError, ValueError, RuntimeError) as err:  # NUL byte, symlink loop
-        raise DataError(f"cannot write {rel_path!r} under the output folder {str(base)!r}: {err}.\n"
-                        "Fix: this is a bug or an unsafe id; report it with the id that produced the path.") from err
+        raise DataError(
+            f"cannot write {rel_path!r} under the output folder {str(base)!r}: {err}.\n"
+            "Fix: this is a bug or an unsafe id; report it with the id that produced the path."
+        ) from err
     if target != base and base not in target.parents:
-        raise DataError(f"refusing to write {rel_path!r}: it is outside the output folder {str(base)!r}.\n"
-                        "Fix: this is a bug or an unsafe id; report it with the id that produced the path.")
+        raise DataError(
+            f"refusing to write {rel_path!r}: it is outside the output folder {str(base)!r}.\n"
+            "Fix: this is a bug or an unsafe id; report it with the id that produced the path."
+        )
     return target
 
 
@@ -192,8 +209,10 @@ def _base_url_problem(value: str) -> str | None:
         return f"it is longer than {MAX_URL:,} characters"
     odd = sorted({c for c in value if not (c.isascii() and c.isprintable()) or c.isspace()})
     if odd:
-        return (f"it contains {', '.join(map(repr, odd[:5]))}: spaces, control and non-ASCII characters must be "
-                "percent-encoded, and an international domain name written in its xn-- form")
+        return (
+            f"it contains {', '.join(map(repr, odd[:5]))}: spaces, control and non-ASCII characters must be "
+            "percent-encoded, and an international domain name written in its xn-- form"
+        )
     bad = sorted(set(value) & set("<>\"'`\\{}|^&[]") - (set("[]") if "://[" in value else set()))
     if bad:
         return f"it contains {', '.join(map(repr, bad))}, which a site address never needs"
@@ -238,8 +257,10 @@ def check_base_url(value: Any) -> str | None:
     """
     if value is None or value == "":
         return None
-    fix = ("Fix: give where the site will be served as a plain address, such as https://example.org/compare/, "
-           "or a path on the same server, such as /compare/.")
+    fix = (
+        "Fix: give where the site will be served as a plain address, such as https://example.org/compare/, "
+        "or a path on the same server, such as /compare/."
+    )
     if not isinstance(value, str):
         raise DataError(f"--base-url: expected text, got {type(value).__name__}.\n{fix}")
     reason = _base_url_problem(value)

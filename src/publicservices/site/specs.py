@@ -50,8 +50,10 @@ class ChartScripts:
         return key
 
     def render(self, script: str) -> str:
-        lines = [f"(window.PS_SPECS = window.PS_SPECS || {{}})[{js_json(key)}] = {js_json(spec)};"
-                 for key, spec in sorted(self.files[script].items())]
+        lines = [
+            f"(window.PS_SPECS = window.PS_SPECS || {{}})[{js_json(key)}] = {js_json(spec)};"
+            for key, spec in sorted(self.files[script].items())
+        ]
         return "\n".join(lines) + "\n"
 
 
@@ -64,9 +66,13 @@ def number_text(column: str, unit: str | pl.Expr = "") -> pl.Expr:
     """Vectorised display text of a number: about three significant figures and the unit."""
     x = pl.col(column)
     size = x.abs()
-    text = (pl.when(size >= 100).then(x.round(0).cast(pl.Int64).cast(pl.String))
-            .when(size >= 10).then(x.round(1).cast(pl.String))
-            .otherwise(x.round(2).cast(pl.String)))
+    text = (
+        pl.when(size >= 100)
+        .then(x.round(0).cast(pl.Int64).cast(pl.String))
+        .when(size >= 10)
+        .then(x.round(1).cast(pl.String))
+        .otherwise(x.round(2).cast(pl.String))
+    )
     unit_expr = unit if isinstance(unit, pl.Expr) else pl.lit(unit)
     joined = pl.when(unit_expr == "%").then(text + "%").when(unit_expr == "").then(text).otherwise(text + " " + unit_expr)
     return pl.when(x.is_null() | x.is_nan()).then(pl.lit("–")).otherwise(joined)
@@ -86,45 +92,79 @@ def spine_rows(latest: pl.DataFrame, titles: Mapping[str, str], units: Mapping[s
     from publicservices.charts.spine import spine_spread, spine_x
 
     spread = spine_spread(latest, pl.col("benchmark_value").drop_nulls().first(), midrange=True)
-    rows = latest.select("area_code", "indicator_id", pl.col("value").alias("area_value"),
-                         pl.col("comparison_95").cast(pl.String).fill_null("not compared").alias("category")).join(
-        spread.drop("polarity"), on="indicator_id", how="inner").join(latest.select("indicator_id", "polarity").unique("indicator_id"), on="indicator_id")
+    rows = (
+        latest.select(
+            "area_code",
+            "indicator_id",
+            pl.col("value").alias("area_value"),
+            pl.col("comparison_95").cast(pl.String).fill_null("not compared").alias("category"),
+        )
+        .join(spread.drop("polarity"), on="indicator_id", how="inner")
+        .join(latest.select("indicator_id", "polarity").unique("indicator_id"), on="indicator_id")
+    )
 
     def scaled(c: str) -> pl.Expr:
         return spine_x(c).round(4)
 
     unit = pl.col("indicator_id").replace_strict(dict(units), default="", return_dtype=pl.String)
     return rows.select(
-        "area_code", "indicator_id",
-        pl.col("indicator_id").replace_strict(dict(titles), default=pl.col("indicator_id"), return_dtype=pl.String).alias("title"),
-        *(scaled(c).alias(f"x_{c}") for c in ("worst", "q25", "q75", "best")), scaled("area_value").alias("x_area"),
-        number_text("area_value", unit).alias("area_text"), number_text("benchmark", unit).alias("benchmark_text"),
-        number_text("worst", unit).alias("worst_text"), number_text("best", unit).alias("best_text"), "category",
+        "area_code",
+        "indicator_id",
+        pl.col("indicator_id")
+        .replace_strict(dict(titles), default=pl.col("indicator_id"), return_dtype=pl.String)
+        .alias("title"),
+        *(scaled(c).alias(f"x_{c}") for c in ("worst", "q25", "q75", "best")),
+        scaled("area_value").alias("x_area"),
+        number_text("area_value", unit).alias("area_text"),
+        number_text("benchmark", unit).alias("benchmark_text"),
+        number_text("worst", unit).alias("worst_text"),
+        number_text("best", unit).alias("best_text"),
+        "category",
     ).sort("area_code", "title")
 
 
 def spine_template() -> dict[str, Any]:
     """The spine chart, drawn from the named data set ``spine`` (one row per indicator)."""
     x = {"type": "quantitative", "scale": {"domain": [0, 1], "nice": False}, "axis": None}
-    tips = [{"field": "title", "title": "indicator"}, {"field": "area_text", "title": "this area"},
-            {"field": "benchmark_text", "title": "benchmark"}, {"field": "worst_text", "title": "worst area"},
-            {"field": "best_text", "title": "best area"}, {"field": "category", "title": "compared with benchmark"}]
+    tips = [
+        {"field": "title", "title": "indicator"},
+        {"field": "area_text", "title": "this area"},
+        {"field": "benchmark_text", "title": "benchmark"},
+        {"field": "worst_text", "title": "worst area"},
+        {"field": "best_text", "title": "best area"},
+        {"field": "category", "title": "compared with benchmark"},
+    ]
 
     def bar(start: str, end: str, colour: str) -> dict[str, Any]:
-        return {"mark": {"type": "bar", "color": colour, "height": 12},
-                "encoding": {"x": {"field": start, **x}, "x2": {"field": end}, "tooltip": tips}}
+        return {
+            "mark": {"type": "bar", "color": colour, "height": 12},
+            "encoding": {"x": {"field": start, **x}, "x2": {"field": end}, "tooltip": tips},
+        }
 
     return {
-        "data": {"name": "spine"}, "width": 420, "height": {"step": 26},
+        "data": {"name": "spine"},
+        "width": 420,
+        "height": {"step": 26},
         "title": {"text": "Against all areas", "subtitle": "worst ← → best; centre line = benchmark", "anchor": "start"},
         "encoding": {"y": {"field": "title", "type": "nominal", "title": None, "sort": None, "axis": {"labelLimit": 260}}},
         "layer": [
-            bar("x_worst", "x_q25", LIGHT), bar("x_q25", "x_q75", DARK), bar("x_q75", "x_best", LIGHT),
+            bar("x_worst", "x_q25", LIGHT),
+            bar("x_q25", "x_q75", DARK),
+            bar("x_q75", "x_best", LIGHT),
             {"mark": {"type": "rule", "color": PALETTE["benchmark"], "strokeWidth": 1.5}, "encoding": {"x": {"datum": 0.5, **x}}},
-            {"mark": {"type": "point", "filled": True, "size": 90, "stroke": "white", "strokeWidth": 0.8, "opacity": 1},
-             "encoding": {"x": {"field": "x_area", **x}, "tooltip": tips,
-                          "color": {"field": "category", "type": "nominal", "scale": _colours(),
-                                    "legend": {"title": "compared with benchmark", "orient": "bottom"}}}},
+            {
+                "mark": {"type": "point", "filled": True, "size": 90, "stroke": "white", "strokeWidth": 0.8, "opacity": 1},
+                "encoding": {
+                    "x": {"field": "x_area", **x},
+                    "tooltip": tips,
+                    "color": {
+                        "field": "category",
+                        "type": "nominal",
+                        "scale": _colours(),
+                        "legend": {"title": "compared with benchmark", "orient": "bottom"},
+                    },
+                },
+            },
         ],
     }
 
@@ -133,8 +173,11 @@ def trend_rows(results: pl.DataFrame, titles: Mapping[str, str]) -> pl.DataFrame
     """Every area's trend rows at once: value, 95% interval and benchmark per indicator and period."""
     return results.select(
         "area_code",
-        pl.col("indicator_id").replace_strict(dict(titles), default=pl.col("indicator_id"), return_dtype=pl.String).alias("title"),
-        "period", pl.col("period_start").cast(pl.String).alias("start"),
+        pl.col("indicator_id")
+        .replace_strict(dict(titles), default=pl.col("indicator_id"), return_dtype=pl.String)
+        .alias("title"),
+        "period",
+        pl.col("period_start").cast(pl.String).alias("start"),
         *(pl.col(c).round(4).alias(c) for c in ("value", "lower_95", "upper_95", "benchmark_value")),
     ).sort("area_code", "title", "start")
 
@@ -142,52 +185,101 @@ def trend_rows(results: pl.DataFrame, titles: Mapping[str, str]) -> pl.DataFrame
 def trend_template() -> dict[str, Any]:
     """Small multiples of an area's trends (named data set ``trend``): value, interval, benchmark."""
     x = {"field": "start", "type": "temporal", "title": None, "axis": {"format": "%Y", "labelAngle": 0, "tickCount": 4}}
-    tips = [{"field": "period"}, {"field": "value", "format": ",.3~f", "title": "this area"},
-            {"field": "lower_95", "format": ",.3~f", "title": "95% lower"}, {"field": "upper_95", "format": ",.3~f", "title": "95% upper"},
-            {"field": "benchmark_value", "format": ",.3~f", "title": "benchmark"}]
+    tips = [
+        {"field": "period"},
+        {"field": "value", "format": ",.3~f", "title": "this area"},
+        {"field": "lower_95", "format": ",.3~f", "title": "95% lower"},
+        {"field": "upper_95", "format": ",.3~f", "title": "95% upper"},
+        {"field": "benchmark_value", "format": ",.3~f", "title": "benchmark"},
+    ]
     return {
         "data": {"name": "trend"},
         "facet": {"field": "title", "type": "nominal", "title": None, "header": {"labelLimit": 240, "labelAnchor": "start"}},
-        "columns": 3, "resolve": {"scale": {"y": "independent"}},
-        "spec": {"width": 190, "height": 110, "layer": [
-            {"mark": {"type": "area", "opacity": 0.25, "color": PALETTE["neutral"]},
-             "encoding": {"x": x, "y": {"field": "lower_95", "type": "quantitative", "title": None, "scale": {"zero": False}}, "y2": {"field": "upper_95"}}},
-            {"mark": {"type": "line", "color": PALETTE["benchmark"], "strokeDash": [4, 3]},
-             "encoding": {"x": x, "y": {"field": "benchmark_value", "type": "quantitative"}}},
-            {"mark": {"type": "line", "point": True, "color": PALETTE["neutral"]},
-             "encoding": {"x": x, "y": {"field": "value", "type": "quantitative"}, "tooltip": tips}},
-        ]},
+        "columns": 3,
+        "resolve": {"scale": {"y": "independent"}},
+        "spec": {
+            "width": 190,
+            "height": 110,
+            "layer": [
+                {
+                    "mark": {"type": "area", "opacity": 0.25, "color": PALETTE["neutral"]},
+                    "encoding": {
+                        "x": x,
+                        "y": {"field": "lower_95", "type": "quantitative", "title": None, "scale": {"zero": False}},
+                        "y2": {"field": "upper_95"},
+                    },
+                },
+                {
+                    "mark": {"type": "line", "color": PALETTE["benchmark"], "strokeDash": [4, 3]},
+                    "encoding": {"x": x, "y": {"field": "benchmark_value", "type": "quantitative"}},
+                },
+                {
+                    "mark": {"type": "line", "point": True, "color": PALETTE["neutral"]},
+                    "encoding": {"x": x, "y": {"field": "value", "type": "quantitative"}, "tooltip": tips},
+                },
+            ],
+        },
     }
 
 
 def spread_rows(results: pl.DataFrame) -> pl.DataFrame:
     """Per period: the 10th, 25th, 50th, 75th and 90th percentiles of areas, and the benchmark."""
     v = pl.col("value")
-    return results.filter(v.is_not_null()).group_by("period", "period_start").agg(
-        *(v.quantile(q, interpolation="linear").round(4).alias(f"p{int(q * 100)}") for q in (0.1, 0.25, 0.5, 0.75, 0.9)),
-        pl.col("benchmark_value").drop_nulls().first().round(4).alias("benchmark"), pl.len().alias("areas"),
-    ).sort("period_start").with_columns(pl.col("period_start").cast(pl.String).alias("start"))
+    return (
+        results.filter(v.is_not_null())
+        .group_by("period", "period_start")
+        .agg(
+            *(v.quantile(q, interpolation="linear").round(4).alias(f"p{int(q * 100)}") for q in (0.1, 0.25, 0.5, 0.75, 0.9)),
+            pl.col("benchmark_value").drop_nulls().first().round(4).alias("benchmark"),
+            pl.len().alias("areas"),
+        )
+        .sort("period_start")
+        .with_columns(pl.col("period_start").cast(pl.String).alias("start"))
+    )
 
 
 def spread_spec(rows: pl.DataFrame, title: str, unit: str) -> dict[str, Any]:
     """The spread of areas over time: median, middle half, middle 80% and the benchmark."""
     x = {"field": "start", "type": "temporal", "title": None, "axis": {"format": "%Y", "labelAngle": 0}}
     y_title = "per cent" if unit == "%" else unit or "value"
-    tips = [{"field": "period"}, {"field": "p50", "title": "median area", "format": ",.3~f"},
-            {"field": "p25", "title": "25th percentile", "format": ",.3~f"}, {"field": "p75", "title": "75th percentile", "format": ",.3~f"},
-            {"field": "benchmark", "format": ",.3~f"}, {"field": "areas"}]
+    tips = [
+        {"field": "period"},
+        {"field": "p50", "title": "median area", "format": ",.3~f"},
+        {"field": "p25", "title": "25th percentile", "format": ",.3~f"},
+        {"field": "p75", "title": "75th percentile", "format": ",.3~f"},
+        {"field": "benchmark", "format": ",.3~f"},
+        {"field": "areas"},
+    ]
     data = rows.select("period", "start", "p10", "p25", "p50", "p75", "p90", "benchmark", "areas").to_dicts()
     return {
-        "data": {"values": data}, "width": 520, "height": 280,
-        "title": {"text": title, "subtitle": "median area (line), middle half and middle 80% of areas (bands), benchmark (dashed)", "anchor": "start"},
+        "data": {"values": data},
+        "width": 520,
+        "height": 280,
+        "title": {
+            "text": title,
+            "subtitle": "median area (line), middle half and middle 80% of areas (bands), benchmark (dashed)",
+            "anchor": "start",
+        },
         "layer": [
-            {"mark": {"type": "area", "opacity": 0.18, "color": PALETTE["neutral"]},
-             "encoding": {"x": x, "y": {"field": "p10", "type": "quantitative", "title": y_title, "scale": {"zero": False}}, "y2": {"field": "p90"}}},
-            {"mark": {"type": "area", "opacity": 0.3, "color": PALETTE["neutral"]},
-             "encoding": {"x": x, "y": {"field": "p25", "type": "quantitative"}, "y2": {"field": "p75"}}},
-            {"mark": {"type": "line", "color": PALETTE["benchmark"], "strokeDash": [4, 3]},
-             "encoding": {"x": x, "y": {"field": "benchmark", "type": "quantitative"}}},
-            {"mark": {"type": "line", "point": True, "color": PALETTE["neutral"]},
-             "encoding": {"x": x, "y": {"field": "p50", "type": "quantitative"}, "tooltip": tips}},
+            {
+                "mark": {"type": "area", "opacity": 0.18, "color": PALETTE["neutral"]},
+                "encoding": {
+                    "x": x,
+                    "y": {"field": "p10", "type": "quantitative", "title": y_title, "scale": {"zero": False}},
+                    "y2": {"field": "p90"},
+                },
+            },
+            {
+                "mark": {"type": "area", "opacity": 0.3, "color": PALETTE["neutral"]},
+                "encoding": {"x": x, "y": {"field": "p25", "type": "quantitative"}, "y2": {"field": "p75"}},
+            },
+            {
+                "mark": {"type": "line", "color": PALETTE["benchmark"], "strokeDash": [4, 3]},
+                "encoding": {"x": x, "y": {"field": "benchmark", "type": "quantitative"}},
+            },
+            {
+                "mark": {"type": "line", "point": True, "color": PALETTE["neutral"]},
+                "encoding": {"x": x, "y": {"field": "p50", "type": "quantitative"}, "tooltip": tips},
+            },
         ],
     }

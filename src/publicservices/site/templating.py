@@ -41,8 +41,14 @@ def _md(value: Any) -> Markup:
 def _environment() -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    env = Environment(loader=PackageLoader("publicservices.site", "templates"), autoescape=True,
-                      undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("publicservices.site", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["md"] = _md
     env.filters["thousands"] = lambda n: f"{n:,}"
     env.globals["front_matter"] = lambda title, **meta: Markup(front_matter(title, **meta))

@@ -16,6 +16,7 @@ from publicservices.display import join_words, plural
 from publicservices.results.value import short_assessment
 from publicservices.site.markup import link, table
 from publicservices.site.pages import interval, num, sector_title
+from publicservices.site.sections import SAVINGS_RANGE_MAX_AREAS
 from publicservices.site.templating import render, safe
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,29 +57,51 @@ def sector_page(pages: Pages, sector: str, title: str) -> str:
     spend = scores.filter(pl.col("spend_per_head").is_not_null()).get_column("spend_per_head")
     spread = None
     if spend.len():
-        spread = {"areas": plural(spend.len(), "area"), "lowest": money(spend.min()), "highest": money(spend.max()),
-                  "lower_quartile": money(spend.quantile(0.25)), "upper_quartile": money(spend.quantile(0.75)),
-                  "median": money(spend.median())}
+        spread = {
+            "areas": plural(spend.len(), "area"),
+            "lowest": money(spend.min()),
+            "highest": money(spend.max()),
+            "lower_quartile": money(spend.quantile(0.25)),
+            "upper_quartile": money(spend.quantile(0.75)),
+            "median": money(spend.median()),
+        }
 
     rows = []
     for ind in (m.indicators[i] for i in m.indicators if m.indicators[i].service == sector):
-        mine = m.value.filter(pl.col("indicator_id") == ind.id, pl.col("spend").is_not_null(), pl.col("value").is_not_null()) \
-            if m.value is not None else None
+        mine = (
+            m.value.filter(pl.col("indicator_id") == ind.id, pl.col("spend").is_not_null(), pl.col("value").is_not_null())
+            if m.value is not None
+            else None
+        )
         if mine is None or mine.height == 0:
             rows.append([pages.indicator_link(page, ind), "–", "–", "–", "–", "no period shared with the spend data"])
             continue
-        used = mine.sort("period").get_column("period")[-1] if "period_start" not in mine.columns else \
-            mine.sort("period_start").get_column("period")[-1]
+        used = (
+            mine.sort("period").get_column("period")[-1]
+            if "period_start" not in mine.columns
+            else mine.sort("period_start").get_column("period")[-1]
+        )
         words = _short(mine.filter(pl.col("period") == used))
-        counts = [words.get("more than expected", 0) + words.get("higher than expected", 0), words.get("as expected", 0),
-                  words.get("less than expected", 0) + words.get("lower than expected", 0)]
-        note = ("no direction, so counts are of values higher and lower than expected; not in the frontier"
-                if not ind.has_polarity else "" if ind.id in found["indicators"]
-                else f"not in the frontier below (values for too few areas in {period})")
+        counts = [
+            words.get("more than expected", 0) + words.get("higher than expected", 0),
+            words.get("as expected", 0),
+            words.get("less than expected", 0) + words.get("lower than expected", 0),
+        ]
+        note = (
+            "no direction, so counts are of values higher and lower than expected; not in the frontier"
+            if not ind.has_polarity
+            else ""
+            if ind.id in found["indicators"]
+            else f"not in the frontier below (values for too few areas in {period})"
+        )
         rows.append([pages.indicator_link(page, ind), used, *(f"{c:,}" for c in counts), note])
-    indicators_table = table(["Indicator", "Period", "More than expected", "As expected", "Less than expected", "Note"], rows,
-                             caption=f"{title}: areas achieving more or less than expected for their spend and need",
-                             raw=[True] + [False] * 5, numeric=[False, False, True, True, True, False])
+    indicators_table = table(
+        ["Indicator", "Period", "More than expected", "As expected", "Less than expected", "Note"],
+        rows,
+        caption=f"{title}: areas achieving more or less than expected for their spend and need",
+        raw=[True] + [False] * 5,
+        numeric=[False, False, True, True, True, False],
+    )
 
     scored = scores.filter(pl.col("efficiency").is_not_null())
     frontier = None
@@ -88,33 +111,65 @@ def sector_page(pages: Pages, sector: str, title: str) -> str:
         body = []
         for r in scored.sort("efficiency", "area_code", descending=[True, False]).iter_rows(named=True):
             peers = r.get("peer") or []
-            peer_text = "on the frontier" if r.get("efficient") else (
-                ", ".join(m.area_name(p) for p in peers[:5]) if compact else
-                ", ".join(pages.area_link(page, p) for p in peers[:5])) + (" …" if len(peers) > 5 else "")
-            body.append([m.area_name(r["area_code"]) if compact else pages.area_link(page, r["area_code"]),
-                         money(r.get("spend_per_head")), f"{r['efficiency']:.0%}",
-                         money(r.get("target_spend_per_head")), peer_text])
+            peer_text = (
+                "on the frontier"
+                if r.get("efficient")
+                else (
+                    ", ".join(m.area_name(p) for p in peers[:5])
+                    if compact
+                    else ", ".join(pages.area_link(page, p) for p in peers[:5])
+                )
+                + (" …" if len(peers) > 5 else "")
+            )
+            body.append(
+                [
+                    m.area_name(r["area_code"]) if compact else pages.area_link(page, r["area_code"]),
+                    money(r.get("spend_per_head")),
+                    f"{r['efficiency']:.0%}",
+                    money(r.get("target_spend_per_head")),
+                    peer_text,
+                ]
+            )
         frontier = {
-            "areas": plural(scored.height, "area"), "outcomes": plural(len(kept), "outcome"),
-            "outcome_titles": join_words([i.title for i in kept]), "efficient": plural(k, "area"), "n_efficient": k,
+            "areas": plural(scored.height, "area"),
+            "outcomes": plural(len(kept), "outcome"),
+            "outcome_titles": join_words([i.title for i in kept]),
+            "efficient": plural(k, "area"),
+            "n_efficient": k,
             "median": f"{scored.get_column('efficiency').median():.0%}",
-            "table": safe(table(["Area", "Spend per head", "Efficiency", "Peers' spend per head for its outcomes", "Peers"], body,
-                                caption=f"{title}, {period}: every area's efficiency, most efficient first",
-                                raw=[not compact, False, False, False, not compact], numeric=[False, True, True, True, False],
-                                compact=compact))}
+            "table": safe(
+                table(
+                    ["Area", "Spend per head", "Efficiency", "Peers' spend per head for its outcomes", "Peers"],
+                    body,
+                    caption=f"{title}, {period}: every area's efficiency, most efficient first",
+                    raw=[not compact, False, False, False, not compact],
+                    numeric=[False, True, True, True, False],
+                    compact=compact,
+                )
+            ),
+        }
     unscored = scores.filter(pl.col("efficiency").is_null())
     missing = None
     if unscored.height:
-        missing = {"areas": plural(unscored.height, "area"),
-                   "names": join_words([m.area_name(c) for c in unscored.get_column("area_code").head(5)]),
-                   "more": unscored.height > 5}
+        missing = {
+            "areas": plural(unscored.height, "area"),
+            "names": join_words([m.area_name(c) for c in unscored.get_column("area_code").head(5)]),
+            "more": unscored.height > 5,
+        }
 
     return render(
-        "value.md.j2", title=title, period=period, spend=spread, indicators_table=safe(indicators_table),
-        frontier=frontier, unscored=missing, savings=safe(savings_text(savings, title, period)),
+        "value.md.j2",
+        title=title,
+        period=period,
+        spend=spread,
+        indicators_table=safe(indicators_table),
+        frontier=frontier,
+        unscored=missing,
+        savings=safe(savings_text(savings, title, period)),
         all_csv=safe(link(page, "data/all/value_for_money.csv", "Spend against outcome, every indicator and area (CSV)")),
         frontier_csv=safe(link(page, f"data/value/{sector}.csv", "This frontier: efficiency, peers and targets (CSV)")),
-        downloads=safe(link(page, "downloads.html", "All downloads")))
+        downloads=safe(link(page, "downloads.html", "All downloads")),
+    )
 
 
 def unavailable_page(pages: Pages, sector: str, title: str) -> str:
@@ -126,25 +181,48 @@ def unavailable_page(pages: Pages, sector: str, title: str) -> str:
     rows = []
     for ind in (i for i in m.indicators.values() if i.sector == sector):
         found = pages.frontier(ind, m.latest[ind.id])
-        why = " ".join(found[1]) if found is not None and found[0] is None and found[1] else \
-            "Too few areas have both spend and a value in the same period."
+        why = (
+            " ".join(found[1])
+            if found is not None and found[0] is None and found[1]
+            else "Too few areas have both spend and a value in the same period."
+        )
         if not ind.has_polarity:
             why = "It has no known direction (higher or lower is not better), so it is not judged on value for money."
         rows.append([pages.indicator_link(page, ind), why.removeprefix("Value for money could not be computed: ")])
     return render(
-        "value_unavailable.md.j2", title=title, rows=plural(spend.height, "row"), first_period=periods[0], last_period=periods[-1],
-        reasons_table=safe(table(["Indicator", "Why it could not be computed"], rows, caption=f"{title}: why there is no value for money",
-                                 raw=[True, False])))
+        "value_unavailable.md.j2",
+        title=title,
+        rows=plural(spend.height, "row"),
+        first_period=periods[0],
+        last_period=periods[-1],
+        reasons_table=safe(
+            table(
+                ["Indicator", "Why it could not be computed"],
+                rows,
+                caption=f"{title}: why there is no value for money",
+                raw=[True, False],
+            )
+        ),
+    )
 
 
 def savings_text(savings: dict[str, Any], title: str, period: str) -> str:
     """The savings sentence, with its range or why it has none, and what it is not (escaped for Markdown)."""
     ranged = savings.get("savings_lower") is not None
     return render(
-        "value_savings.md.j2", title=title, period=period, saved=money(savings["savings"]), share=f"{savings['savings_share']:.0%}",
-        total=money(savings["spend"]), areas=plural(savings["n_areas"], "area"),
-        lower=money(savings["savings_lower"]) if ranged else None, upper=money(savings.get("savings_upper")),
-        replicates=savings.get("replicates"), note=savings.get("note"))
+        "value_savings.md.j2",
+        title=title,
+        period=period,
+        saved=money(savings["savings"]),
+        share=f"{savings['savings_share']:.0%}",
+        total=money(savings["spend"]),
+        areas=plural(savings["n_areas"], "area"),
+        lower=money(savings["savings_lower"]) if ranged else None,
+        upper=money(savings.get("savings_upper")),
+        replicates=savings.get("replicates"),
+        note=savings.get("note"),
+        max_areas=f"{SAVINGS_RANGE_MAX_AREAS:,}",
+    )
 
 
 def area_section(pages: PagesBase, code: str, page: str) -> str:
@@ -159,12 +237,19 @@ def area_section(pages: PagesBase, code: str, page: str) -> str:
         r = scores.row(0, named=True)
         all_spend = found["scores"].get_column("spend_per_head").drop_nulls()
         title = sector_title(service)
-        services.append({
-            "period": found["period"], "title": title, "spend": money(r["spend_per_head"]), "median": money(all_spend.median()),
-            "share": None if r.get("efficiency") is None else f"{r['efficiency']:.0%}", "efficient": bool(r.get("efficient")),
-            "peers": join_words([m.area_name(p) for p in (r.get("peer") or [])][:5]),
-            "target": money(r.get("target_spend_per_head")),
-            "link": safe(link(page, page_path(service).replace(".md", ".html"), "Value for money: " + title))})
+        services.append(
+            {
+                "period": found["period"],
+                "title": title,
+                "spend": money(r["spend_per_head"]),
+                "median": money(all_spend.median()),
+                "share": None if r.get("efficiency") is None else f"{r['efficiency']:.0%}",
+                "efficient": bool(r.get("efficient")),
+                "peers": join_words([m.area_name(p) for p in (r.get("peer") or [])][:5]),
+                "target": money(r.get("target_spend_per_head")),
+                "link": safe(link(page, page_path(service).replace(".md", ".html"), "Value for money: " + title)),
+            }
+        )
     outcomes_table = None
     if m.value is not None:
         mine = m.value.filter(pl.col("area_code") == code, pl.col("expected").is_not_null())
@@ -175,13 +260,33 @@ def area_section(pages: PagesBase, code: str, page: str) -> str:
                 ind = m.indicators.get(r["indicator_id"])
                 if ind is None:
                     continue
-                body.append([pages.indicator_link(page, ind), r["period"], money(r.get("spend_per_head")), num(r.get("value"), ind),
-                             f"{num(r.get('expected'), ind)} ({interval(r.get('expected_lower'), r.get('expected_upper'))})",
-                             r.get("value_category") or "not assessed"])
+                body.append(
+                    [
+                        pages.indicator_link(page, ind),
+                        r["period"],
+                        money(r.get("spend_per_head")),
+                        num(r.get("value"), ind),
+                        f"{num(r.get('expected'), ind)} ({interval(r.get('expected_lower'), r.get('expected_upper'))})",
+                        r.get("value_category") or "not assessed",
+                    ]
+                )
             if body:
-                outcomes_table = safe(table(["Indicator", "Period", "Spend per head", "Value", "Expected for spend and need (95%)",
-                                             "Against expected"], body, caption=f"{name}: outcomes against what its spend and need predict",
-                                            raw=[True] + [False] * 5, numeric=[False, False, True, True, False, False]))
+                outcomes_table = safe(
+                    table(
+                        [
+                            "Indicator",
+                            "Period",
+                            "Spend per head",
+                            "Value",
+                            "Expected for spend and need (95%)",
+                            "Against expected",
+                        ],
+                        body,
+                        caption=f"{name}: outcomes against what its spend and need predict",
+                        raw=[True] + [False] * 5,
+                        numeric=[False, False, True, True, False, False],
+                    )
+                )
     return render("area_value.md.j2", area=name, services=services, outcomes_table=outcomes_table)
 
 

@@ -35,12 +35,23 @@ def _split(frame: pl.DataFrame | None, key: str = "area_code") -> dict[str, pl.D
 def _flat(frame: pl.DataFrame) -> pl.DataFrame:
     """Columns a CSV can hold (lists and structs become JSON text)."""
     nested = [c for c, t in frame.schema.items() if isinstance(t, (pl.List, pl.Struct, pl.Array, pl.Object))]
-    return frame.with_columns(pl.col(c).map_elements(lambda v: json.dumps(v, default=str), return_dtype=pl.String) for c in nested) \
-        if nested else frame
+    return (
+        frame.with_columns(pl.col(c).map_elements(lambda v: json.dumps(v, default=str), return_dtype=pl.String) for c in nested)
+        if nested
+        else frame
+    )
 
 
-def write_site(model: SiteModel, writer: DocsWriter, *, title: str, boundaries: Boundaries | None, base_url: str | None,
-               versions: Mapping[str, str], progress: Progress) -> int:
+def write_site(
+    model: SiteModel,
+    writer: DocsWriter,
+    *,
+    title: str,
+    boundaries: Boundaries | None,
+    base_url: str | None,
+    versions: Mapping[str, str],
+    progress: Progress,
+) -> int:
     """Write ``docs/`` and ``mkdocs.yml`` under the writer's root; return the number of pages."""
     from publicservices.site.assets import MKDOCS_CONFIG, write_assets
 
@@ -51,10 +62,28 @@ def write_site(model: SiteModel, writer: DocsWriter, *, title: str, boundaries: 
     units = {i: ind.unit for i, ind in model.indicators.items()}
     latest = pages.latest_frame()  # with fifths of areas by value, for figures without confidence intervals
     ranked = pl.concat([f for f in model.ranks.values()], how="diagonal_relaxed") if model.ranks else None
-    rank_cols = [c for c in ("median_rank", "rank_lower_95", "rank_upper_95", "rank_set_lower", "rank_set_upper", "p_top", "p_bottom", "shrunk_value", "shrunk_lower_95",
-                             "shrunk_upper_95", "shrinkage") if ranked is not None and c in ranked.columns]
-    latest_table = latest if ranked is None else latest.join(ranked.select("indicator_id", "area_code", *rank_cols),
-                                                             on=["indicator_id", "area_code"], how="left")
+    rank_cols = [
+        c
+        for c in (
+            "median_rank",
+            "rank_lower_95",
+            "rank_upper_95",
+            "rank_set_lower",
+            "rank_set_upper",
+            "p_top",
+            "p_bottom",
+            "shrunk_value",
+            "shrunk_lower_95",
+            "shrunk_upper_95",
+            "shrinkage",
+        )
+        if ranked is not None and c in ranked.columns
+    ]
+    latest_table = (
+        latest
+        if ranked is None
+        else latest.join(ranked.select("indicator_id", "area_code", *rank_cols), on=["indicator_id", "area_code"], how="left")
+    )
     index_text, region_pages = pages.areas_index()
     spent = set(model.dataset.spend.get_column("service").to_list()) if "service" in model.dataset.spend.columns else set()
     valued = [s for s in model.sectors if s in model.value_services or s in spent]
@@ -88,8 +117,13 @@ def write_site(model: SiteModel, writer: DocsWriter, *, title: str, boundaries: 
         neighbours = _split(model.neighbours)
         peers = None
         if model.neighbours is not None:
-            peers = model.neighbours.join(latest.select(pl.col("area_code").alias("neighbour_code"), "indicator_id", "value"),
-                                          on="neighbour_code").group_by("area_code", "indicator_id").agg(pl.col("value").mean().alias("peer_mean"))
+            peers = (
+                model.neighbours.join(
+                    latest.select(pl.col("area_code").alias("neighbour_code"), "indicator_id", "value"), on="neighbour_code"
+                )
+                .group_by("area_code", "indicator_id")
+                .agg(pl.col("value").mean().alias("peer_mean"))
+            )
         peer_means = _split(peers)
         grades: dict[str, dict[str, dict[str, Any]]] = {}
         for sector, card in model.grades.items():
@@ -97,9 +131,19 @@ def write_site(model: SiteModel, writer: DocsWriter, *, title: str, boundaries: 
                 grades.setdefault(r["area_code"], {})[sector] = r
         empty = pl.DataFrame()
         for code, slug in zip(areas.get_column("area_code"), areas.get_column("slug"), strict=True):
-            writer.text(docs + f"areas/{slug}.md", pages.area(code, slug, rows.get(code, latest.clear()), spine.get(code, empty),
-                                                               trend.get(code, empty), neighbours.get(code), peer_means.get(code),
-                                                               grades.get(code, {})))
+            writer.text(
+                docs + f"areas/{slug}.md",
+                pages.area(
+                    code,
+                    slug,
+                    rows.get(code, latest.clear()),
+                    spine.get(code, empty),
+                    trend.get(code, empty),
+                    neighbours.get(code),
+                    peer_means.get(code),
+                    grades.get(code, {}),
+                ),
+            )
             advance()
         writer.text(docs + "methodology.md", pages.methodology(dict(versions)))
         advance()
@@ -112,11 +156,22 @@ def write_site(model: SiteModel, writer: DocsWriter, *, title: str, boundaries: 
         if boundaries is not None:
             writer.text(docs + BOUNDARIES_SCRIPT, specs.data_script(BOUNDARIES, boundaries.data))
         write_assets(writer.root / "docs")
-        nav = [{"Home": "index.md"}, {"Sectors": [{sector_title(s): f"sectors/{s}.md"} for s in model.sectors]},
-               *([{"Value for money": [{sector_title(s): value_pages.page_path(s)} for s in valued]}] if valued else []),
-               {"Indicators": "indicators.md"}, {"Areas": "areas.md"}, {"Methodology": "methodology.md"}, {"Downloads": "downloads.md"}]
-        config = mkdocs_config(title=title, nav=nav, base_url=base_url, copyright=footer(dict(versions), model.data_hash, METHODS_VERSION),
-                               assets=dict(MKDOCS_CONFIG))
+        nav = [
+            {"Home": "index.md"},
+            {"Sectors": [{sector_title(s): f"sectors/{s}.md"} for s in model.sectors]},
+            *([{"Value for money": [{sector_title(s): value_pages.page_path(s)} for s in valued]}] if valued else []),
+            {"Indicators": "indicators.md"},
+            {"Areas": "areas.md"},
+            {"Methodology": "methodology.md"},
+            {"Downloads": "downloads.md"},
+        ]
+        config = mkdocs_config(
+            title=title,
+            nav=nav,
+            base_url=base_url,
+            copyright=footer(dict(versions), model.data_hash, METHODS_VERSION),
+            assets=dict(MKDOCS_CONFIG),
+        )
         writer.text("mkdocs.yml", CONFIG_HEADER + json.dumps(config, indent=2, sort_keys=True) + "\n")
         advance()
     return n_pages
@@ -133,26 +188,51 @@ def _write_data(model: SiteModel, writer: DocsWriter, results: pl.DataFrame, lat
         if stem.startswith("data/all/"):
             files.extend([(f"{stem}.csv", f"{what} (CSV)"), (f"{stem}.parquet", f"{what} (Parquet)")])
 
-    pair("data/all/results", results, "Every indicator, area and period: values, 95% and 99.8% limits, benchmark comparison, "
-         "floor status, trend; hidden cells blank with the reason in 'suppressed'")
+    pair(
+        "data/all/results",
+        results,
+        "Every indicator, area and period: values, 95% and 99.8% limits, benchmark comparison, "
+        "floor status, trend; hidden cells blank with the reason in 'suppressed'",
+    )
     pair("data/all/areas", model.areas.drop("slug"), "The areas compared, with their region, population and other attributes")
     if model.fairness is not None:
         pair("data/all/fairness", model.fairness.frame, "Postcode-lottery statistics for every indicator and period")
     if model.value is not None:
         pair("data/all/value_for_money", model.value, "Spend against outcome: unit costs, expected outcome, efficiency")
     for service, found in model.value_services.items():
-        pair(f"data/value/{service}", found["scores"].join(found["targets"].filter(pl.col("variable") != "spend_per_head").pivot(
-            on="variable", index="area_code", values="target").rename(lambda c: c if c == "area_code" else f"target:{c}"),
-            on="area_code", how="left"), "")
+        pair(
+            f"data/value/{service}",
+            found["scores"].join(
+                found["targets"]
+                .filter(pl.col("variable") != "spend_per_head")
+                .pivot(on="variable", index="area_code", values="target")
+                .rename(lambda c: c if c == "area_code" else f"target:{c}"),
+                on="area_code",
+                how="left",
+            ),
+            "",
+        )
     if model.value_services:
-        pair("data/all/value_savings", pl.DataFrame([found["savings"] for found in model.value_services.values()]),
-             "Spend saved if every area matched its frontier peers, by service, with its 95% range")
-    inequalities = [found["rows"].select(pl.lit(cid).alias("indicator_id"), pl.lit(found["area_code"]).alias("area_code"),
-                                         pl.lit(found["period"]).alias("period"), pl.all())
-                    for cid, found in getattr(model, "inequalities", {}).items()]
+        pair(
+            "data/all/value_savings",
+            pl.DataFrame([found["savings"] for found in model.value_services.values()]),
+            "Spend saved if every area matched its frontier peers, by service, with its 95% range",
+        )
+    inequalities = [
+        found["rows"].select(
+            pl.lit(cid).alias("indicator_id"),
+            pl.lit(found["area_code"]).alias("area_code"),
+            pl.lit(found["period"]).alias("period"),
+            pl.all(),
+        )
+        for cid, found in getattr(model, "inequalities", {}).items()
+    ]
     if inequalities:
-        pair("data/all/inequalities", pl.concat(inequalities, how="diagonal_relaxed"),
-             "The benchmark area's values by sex, age, deprivation decile and other breakdowns (latest period); hidden cells blank")
+        pair(
+            "data/all/inequalities",
+            pl.concat(inequalities, how="diagonal_relaxed"),
+            "The benchmark area's values by sex, age, deprivation decile and other breakdowns (latest period); hidden cells blank",
+        )
     definitions = {k: dataclasses.asdict(v) for k, v in model.indicators.items()}
     writer.text("docs/data/all/indicators.json", json.dumps(definitions, indent=2, sort_keys=True, default=str) + "\n")
     files.append(("data/all/indicators.json", "Indicator definitions: measure, unit, polarity, floor, source"))

@@ -96,11 +96,15 @@ class DocsWriter:
         target = inside(self.root, rel_path)
         name = target.relative_to(self._base).as_posix()  # 'a/../b.md' and 'b.md' are one file
         if target in self._seen:
-            raise DataError(f"refusing to write {name!r} twice: two ids map to the same file.\n"
-                            "Fix: make the ids unique (ignoring letter case).")
+            raise DataError(
+                f"refusing to write {name!r} twice: two ids map to the same file.\n"
+                "Fix: make the ids unique (ignoring letter case)."
+            )
         if target.exists():  # written by something other than this writer: never overwrite it silently
-            raise DataError(f"refusing to write {name!r}: the file already exists in the output folder.\n"
-                            "Fix: write each file once, through this writer.")
+            raise DataError(
+                f"refusing to write {name!r}: the file already exists in the output folder.\n"
+                "Fix: write each file once, through this writer."
+            )
         self._seen.add(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         self.written.append(name)

@@ -49,8 +49,13 @@ def collect(frame: Any, name: str) -> pl.DataFrame:
     if isinstance(frame, pl.LazyFrame):
         return frame.collect()
     if not isinstance(frame, pl.DataFrame):
-        raise SchemaError(problem(None, f"{name} must be a Polars DataFrame, got {type(frame).__name__}",
-                                  fix="Pass a polars.DataFrame (pl.from_pandas(...) converts a pandas frame)."))
+        raise SchemaError(
+            problem(
+                None,
+                f"{name} must be a Polars DataFrame, got {type(frame).__name__}",
+                fix="Pass a polars.DataFrame (pl.from_pandas(...) converts a pandas frame).",
+            )
+        )
     return frame
 
 
@@ -69,9 +74,11 @@ def require_columns(frame: pl.DataFrame, columns: Sequence[str], why: str) -> No
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise SchemaError(
-            problem(missing[0], f"is missing ({why})",
-                    fix=f"Add column(s) {missing} or name the column(s) to use; "
-                        f"the frame has {frame.columns}.")
+            problem(
+                missing[0],
+                f"is missing ({why})",
+                fix=f"Add column(s) {missing} or name the column(s) to use; the frame has {frame.columns}.",
+            )
         )
 
 
@@ -136,7 +143,9 @@ def z_for(level: float) -> float:
 def fraction(level: float) -> float:
     """Accept 0.95 or 95 (PHEindicatormethods style) and return the fraction (0.5 to 1)."""
     if isinstance(level, bool) or not isinstance(level, (int, float)) or not math.isfinite(level):
-        raise SchemaError(f"confidence level {level!r} must be a number such as 0.95 or 0.998.\nFix: pass e.g. confidence=(0.95, 0.998).")
+        raise SchemaError(
+            f"confidence level {level!r} must be a number such as 0.95 or 0.998.\nFix: pass e.g. confidence=(0.95, 0.998)."
+        )
     c = level / 100 if level > 1 else float(level)
     if not 0.5 <= c < 1:
         raise SchemaError(
@@ -184,8 +193,13 @@ def with_metadata(
         if unknown:
             rows, total = row_keys(frame, frame.get_column("indicator_id").is_in(unknown))
             raise IndicatorError(
-                problem("indicator_id", f"holds id(s) with no definition in indicators= ({', '.join(unknown[:5])})",
-                        rows=rows, total=total, fix="pass every indicator's definition in indicators= (a mapping id -> Indicator).")
+                problem(
+                    "indicator_id",
+                    f"holds id(s) with no definition in indicators= ({', '.join(unknown[:5])})",
+                    rows=rows,
+                    total=total,
+                    fix="pass every indicator's definition in indicators= (a mapping id -> Indicator).",
+                )
             )
         meta = pl.DataFrame(
             {
@@ -196,8 +210,14 @@ def with_metadata(
                 "floor": [None if i.floor is None else float(i.floor) for i in mapping.values()],
                 "target": [None if i.target is None else float(i.target) for i in mapping.values()],
             },
-            schema={"indicator_id": pl.String, "measure": pl.String, "multiplier": pl.Float64,
-                    "polarity": pl.String, "floor": pl.Float64, "target": pl.Float64},
+            schema={
+                "indicator_id": pl.String,
+                "measure": pl.String,
+                "multiplier": pl.Float64,
+                "polarity": pl.String,
+                "floor": pl.Float64,
+                "target": pl.Float64,
+            },
         ).select("indicator_id", *absent)
         frame = frame.join(meta, on="indicator_id", how="left", maintain_order="left")
     missing = [c for c in need if c not in frame.columns]
@@ -211,8 +231,11 @@ def with_metadata(
         bad = frame.get_column("polarity").is_not_null() & ~frame.get_column("polarity").is_in(list(POLARITIES))
         if bad.any():
             rows, total = row_keys(frame, bad)
-            raise DataError(problem("polarity", "holds unknown polarities", rows=rows, total=total,
-                                    fix=f"use one of {', '.join(POLARITIES)}."))
+            raise DataError(
+                problem(
+                    "polarity", "holds unknown polarities", rows=rows, total=total, fix=f"use one of {', '.join(POLARITIES)}."
+                )
+            )
     return frame
 
 
@@ -232,7 +255,13 @@ def group_index(frame: pl.DataFrame, keys: Sequence[str]) -> tuple[Any, pl.DataF
     if not keys:
         raise OptionError("group_index needs at least one key column")
     gid = frame.select((pl.struct(keys).rank("dense") - 1).cast(pl.Int64)).to_series().to_numpy()
-    key_frame = frame.select(keys).with_columns(pl.Series("__group_index__", gid)).unique("__group_index__").sort("__group_index__").drop("__group_index__")
+    key_frame = (
+        frame.select(keys)
+        .with_columns(pl.Series("__group_index__", gid))
+        .unique("__group_index__")
+        .sort("__group_index__")
+        .drop("__group_index__")
+    )
     return gid, key_frame
 
 

@@ -199,10 +199,11 @@ def suppress(
         bad = frame.select(((pl.col(c) < 0) & ~is_mean if c in counts else pl.col(c) < 0).fill_null(False)).to_series()
         if bad.any():
             rows, total = row_keys(frame, bad)
-            raise DataError(problem(c, "is negative", rows=rows, total=total, fix="counts cannot be below zero; correct the source."))
+            raise DataError(
+                problem(c, "is negative", rows=rows, total=total, fix="counts cannot be below zero; correct the source.")
+            )
     if mask is None:
-        mask = [c for c in frame.columns
-                if c in ("value", "lower_ci", "upper_ci") or c.startswith(("lower_", "upper_"))]
+        mask = [c for c in frame.columns if c in ("value", "lower_ci", "upper_ci") or c.startswith(("lower_", "upper_"))]
     else:
         require(frame, list(mask), "name existing columns in mask=.")
     mask = [c for c in mask if c not in counts]
@@ -213,7 +214,9 @@ def suppress(
     s = pl.col(counts[0])
     d = pl.col(denominator) if has_den else pl.lit(None, pl.Float64)
     # the complement is known (and a count of people) for proportions with numerator <= denominator
-    comp_known = (pl.lit(complement and has_den) & comp_kind & ~is_mean & s.is_not_null() & d.is_not_null() & (s <= d)).fill_null(False)
+    comp_known = (pl.lit(complement and has_den) & comp_kind & ~is_mean & s.is_not_null() & d.is_not_null() & (s <= d)).fill_null(
+        False
+    )
     comp = d - s
     small_count = (~is_mean & pl.any_horizontal([floor(pl.col(c)) & (pl.col(c) < threshold) for c in counts])).fill_null(False)
     small_comp = (comp_known & floor(comp) & (comp < threshold)).fill_null(False)
@@ -223,20 +226,34 @@ def suppress(
     if "value" in frame.columns and "value" not in counts:
         missing = missing & pl.col("value").is_null()  # a shown value gives the count back
     # secondary candidates: non-zero numerator and complement first, then full cells, then zeros
-    tier = (pl.when(is_mean).then(pl.lit(0))
-            .when(s.is_null()).then(3)
-            .when(s == 0).then(2)
-            .when(comp_known & (comp == 0)).then(1)
-            .otherwise(0))
+    tier = (
+        pl.when(is_mean)
+        .then(pl.lit(0))
+        .when(s.is_null())
+        .then(3)
+        .when(s == 0)
+        .then(2)
+        .when(comp_known & (comp == 0))
+        .then(1)
+        .otherwise(0)
+    )
     size = pl.when(is_mean & d.is_not_null()).then(d.cast(pl.Float64)).otherwise(s.cast(pl.Float64))
-    work = frame.with_row_index("_sup_row").with_columns(
-        small_count.alias("_small_count"), small_comp.alias("_small_comp"), small_cohort.alias("_small_cohort"),
-        primary.alias("_primary"), pl.lit(False).alias("_secondary"), (primary | missing).fill_null(False).alias("_hidden"),
-        (d == 0).fill_null(False).alias("_pinned"),
-        (~is_mean & (s == 0)).fill_null(False).alias("_s_zero"),
-        (comp_known & (comp == 0)).fill_null(False).alias("_c_zero"),
-    ).with_columns(
-        pl.arg_sort_by([tier, size, pl.col("_sup_row")], nulls_last=True).arg_sort().alias("_order"),
+    work = (
+        frame.with_row_index("_sup_row")
+        .with_columns(
+            small_count.alias("_small_count"),
+            small_comp.alias("_small_comp"),
+            small_cohort.alias("_small_cohort"),
+            primary.alias("_primary"),
+            pl.lit(False).alias("_secondary"),
+            (primary | missing).fill_null(False).alias("_hidden"),
+            (d == 0).fill_null(False).alias("_pinned"),
+            (~is_mean & (s == 0)).fill_null(False).alias("_s_zero"),
+            (comp_known & (comp == 0)).fill_null(False).alias("_c_zero"),
+        )
+        .with_columns(
+            pl.arg_sort_by([tier, size, pl.col("_sup_row")], nulls_last=True).arg_sort().alias("_order"),
+        )
     )
     candidate = ~pl.col("_hidden") & ~pl.col("_pinned")
     for _ in range(_MAX_ROUNDS):
@@ -282,8 +299,9 @@ def suppress(
     elif not has_den:
         comp_rule = f"complement not checked (no {denominator!r} column)"
     else:
-        comp_rule = (f"{denominator} - {counts[0]} between {zero} and below {threshold:g}"
-                     + (" (proportions only)" if has_measure else ""))
+        comp_rule = f"{denominator} - {counts[0]} between {zero} and below {threshold:g}" + (
+            " (proportions only)" if has_measure else ""
+        )
     flags = ["_primary", "_secondary", None, "_small_count", "_small_comp", "_small_cohort"]
     report = pl.DataFrame(
         {
@@ -292,19 +310,35 @@ def suppress(
             "groups": [n_groups(f) if f else unprotected_groups for f in flags],
             "rule": [
                 "small count, small complement or small cohort (the three rows below; a row may meet more than one)",
-                "next smallest visible cell of a group (" + "; ".join(", ".join(g) for g in groupings)
-                + ") whose total would give a hidden cell back" if groupings else "no groups given (by=None): no secondary suppression",
+                "next smallest visible cell of a group ("
+                + "; ".join(", ".join(g) for g in groupings)
+                + ") whose total would give a hidden cell back"
+                if groupings
+                else "no groups given (by=None): no secondary suppression",
                 "primary cell its group cannot protect (e.g. a group of one row): suppress the published total as well",
                 f"{' or '.join(counts)} between {zero} and below {threshold:g}"
                 + (" (not means: their numerator is a sum of scores)" if has_measure else ""),
                 comp_rule,
                 f"mean or score over a {denominator} between 1 and below {threshold:g}"
-                if has_measure and has_den else "no means with a cohort size in the frame",
+                if has_measure and has_den
+                else "no means with a cohort size in the frame",
             ],
         },
         schema={"reason": pl.String, "rows": pl.Int64, "groups": pl.Int64, "rule": pl.String},
     )
     frame_out = out.sort("_sup_row").drop(
-        "_sup_row", "_primary", "_secondary", "_hidden", "_pick", "_pinned", "_s_zero", "_c_zero", "_order",
-        "_small_count", "_small_comp", "_small_cohort", strict=False)
+        "_sup_row",
+        "_primary",
+        "_secondary",
+        "_hidden",
+        "_pick",
+        "_pinned",
+        "_s_zero",
+        "_c_zero",
+        "_order",
+        "_small_count",
+        "_small_comp",
+        "_small_cohort",
+        strict=False,
+    )
     return Suppression(frame_out, report)

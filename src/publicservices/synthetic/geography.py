@@ -76,13 +76,53 @@ _METRO_DISTRICTS = 9  # per metropolitan region
 _AXIAL_STEPS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, -1), (-1, 1))
 
 _PREFIXES = (
-    "Aldren", "Bramble", "Carrow", "Dunmer", "Elster", "Fennick", "Garrow", "Holmer", "Ilver", "Kestle",
-    "Lindow", "Marrow", "Norbeck", "Orrin", "Pellow", "Quarry", "Redmere", "Sallow", "Tarrow", "Ulver",
-    "Vellin", "Wraxe", "Yarrow", "Brackel", "Cresset", "Drummel", "Eskel", "Foxcar", "Gorsey", "Hallow",
+    "Aldren",
+    "Bramble",
+    "Carrow",
+    "Dunmer",
+    "Elster",
+    "Fennick",
+    "Garrow",
+    "Holmer",
+    "Ilver",
+    "Kestle",
+    "Lindow",
+    "Marrow",
+    "Norbeck",
+    "Orrin",
+    "Pellow",
+    "Quarry",
+    "Redmere",
+    "Sallow",
+    "Tarrow",
+    "Ulver",
+    "Vellin",
+    "Wraxe",
+    "Yarrow",
+    "Brackel",
+    "Cresset",
+    "Drummel",
+    "Eskel",
+    "Foxcar",
+    "Gorsey",
+    "Hallow",
 )
 _TOWN_SUFFIXES = (
-    "bury", "ford", "ham", "ley", "mouth", "ton", "wick", "field", "by", "caster", "stow", "worth",
-    "combe", "dale", "minster",
+    "bury",
+    "ford",
+    "ham",
+    "ley",
+    "mouth",
+    "ton",
+    "wick",
+    "field",
+    "by",
+    "caster",
+    "stow",
+    "worth",
+    "combe",
+    "dale",
+    "minster",
 )
 _BOROUGH_SUFFIXES = ("Green", "Hill", "Park", "Cross", "Heath", "Common", "Gate", "Wharf", "Bridge", "Vale", "Rise", "Fields")
 
@@ -141,17 +181,22 @@ def tile_frame() -> pl.DataFrame:
     frame = frame.join(kinds, on="region_letter", how="left")
     # Distance of each tile from its region's centre decides conurbation and county tiles.
     frame = frame.with_columns(
-        dist=((pl.col("tile_x") - pl.col("tile_x").mean().over("region_letter")) ** 2
-              + (pl.col("tile_y") - pl.col("tile_y").mean().over("region_letter")) ** 2)
+        dist=(
+            (pl.col("tile_x") - pl.col("tile_x").mean().over("region_letter")) ** 2
+            + (pl.col("tile_y") - pl.col("tile_y").mean().over("region_letter")) ** 2
+        )
     ).with_columns(
         near=pl.col("dist").rank("ordinal").over("region_letter"),
         far=pl.col("dist").rank("ordinal", descending=True).over("region_letter"),
         size=pl.len().over("region_letter"),
     )
     prefix = (
-        pl.when(pl.col("kind") == "capital").then(pl.lit("X09"))
-        .when((pl.col("kind") == "metropolitan") & (pl.col("near") <= _METRO_DISTRICTS)).then(pl.lit("X08"))
-        .when(pl.col("far") <= (pl.col("size") / 5).round(0)).then(pl.lit("X10"))
+        pl.when(pl.col("kind") == "capital")
+        .then(pl.lit("X09"))
+        .when((pl.col("kind") == "metropolitan") & (pl.col("near") <= _METRO_DISTRICTS))
+        .then(pl.lit("X08"))
+        .when(pl.col("far") <= (pl.col("size") / 5).round(0))
+        .then(pl.lit("X10"))
         .otherwise(pl.lit("X06"))
     )
     frame = frame.with_columns(prefix.alias("prefix")).sort(["row", "col"], descending=[True, False])

@@ -165,9 +165,13 @@ def simulate(nation: DemoNation, specs: Iterable[tuple[Indicator, Model]]) -> De
     z = nation.deprivation_z
     t = nation.year_index
     ids: list[str] = []
-    columns: dict[str, list[Any]] = {k: [] for k in ("numerator", "denominator", "value", "lower_ci", "upper_ci", "true_value", "effect", "national")}
+    columns: dict[str, list[Any]] = {
+        k: [] for k in ("numerator", "denominator", "value", "lower_ci", "upper_ci", "true_value", "effect", "national")
+    }
     variance_rows = []
-    truth: dict[str, Any] = {k: {} for k in ("tau2", "gradient", "trend", "baseline", "link", "spend_effect", "efficiency_effect", "parameters")}
+    truth: dict[str, Any] = {
+        k: {} for k in ("tau2", "gradient", "trend", "baseline", "link", "spend_effect", "efficiency_effect", "parameters")
+    }
     missing = np.full(n_areas * n_periods, np.nan)
     for indicator, model in specs:
         _check_spec(indicator, model)
@@ -177,11 +181,9 @@ def simulate(nation: DemoNation, specs: Iterable[tuple[Indicator, Model]]) -> De
         rng = nation.rng(f"indicator.{indicator.id}")
         mult = indicator.multiplier if link != "identity" else 1.0
         u = model.tau * rng.standard_normal(n_areas)
-        eta = (
-            _link(link, model.baseline / mult)
-            + model.trend * t[None, :]
-            + (model.gradient * z + u)[:, None]
-        ) * np.ones((1, n_periods))
+        eta = (_link(link, model.baseline / mult) + model.trend * t[None, :] + (model.gradient * z + u)[:, None]) * np.ones(
+            (1, n_periods)
+        )
         if model.spend:
             eta = eta + d * model.spend * nation.log_spend_index(service)
         if model.efficiency:
@@ -224,11 +226,13 @@ def simulate(nation: DemoNation, specs: Iterable[tuple[Indicator, Model]]) -> De
     k = len(ids)
     id_series = pl.Series("indicator_id", ids, dtype=pl.String)
     cell_ind = np.repeat(np.arange(k), n_areas * n_periods)
-    keys = pl.DataFrame({
-        "indicator_id": id_series.gather(cell_ind),
-        "area_code": codes.gather(np.tile(cell_area, k)),
-        "period": periods.gather(np.tile(cell_period, k)),
-    })
+    keys = pl.DataFrame(
+        {
+            "indicator_id": id_series.gather(cell_ind),
+            "area_code": codes.gather(np.tile(cell_area, k)),
+            "period": periods.gather(np.tile(cell_period, k)),
+        }
+    )
 
     def stack(name: str) -> Any:
         return pl.Series(name, np.concatenate(columns[name]), dtype=pl.Float64).fill_nan(None)
@@ -238,19 +242,25 @@ def simulate(nation: DemoNation, specs: Iterable[tuple[Indicator, Model]]) -> De
         *(stack(c) for c in ("numerator", "denominator", "value", "lower_ci", "upper_ci")),
     )
     truth["values"] = keys.with_columns(stack("true_value"))
-    truth["area_effects"] = pl.DataFrame({
-        "indicator_id": id_series.gather(np.repeat(np.arange(k), n_areas)),
-        "area_code": codes.gather(np.tile(np.arange(n_areas), k)),
-        "effect": np.concatenate(columns["effect"]),
-    })
-    by_period = {"indicator_id": id_series.gather(np.repeat(np.arange(k), n_periods)),
-                 "period": periods.gather(np.tile(np.arange(n_periods), k))}
+    truth["area_effects"] = pl.DataFrame(
+        {
+            "indicator_id": id_series.gather(np.repeat(np.arange(k), n_areas)),
+            "area_code": codes.gather(np.tile(np.arange(n_areas), k)),
+            "effect": np.concatenate(columns["effect"]),
+        }
+    )
+    by_period = {
+        "indicator_id": id_series.gather(np.repeat(np.arange(k), n_periods)),
+        "period": periods.gather(np.tile(np.arange(n_periods), k)),
+    }
     truth["national"] = pl.DataFrame({**by_period, "true_value": np.concatenate(columns["national"])})
-    truth["between_area_variance"] = pl.DataFrame({
-        **by_period,
-        "variance": np.concatenate([v for v, _ in variance_rows]),
-        "variance_link": np.concatenate([w for _, w in variance_rows]),
-    })
+    truth["between_area_variance"] = pl.DataFrame(
+        {
+            **by_period,
+            "variance": np.concatenate([v for v, _ in variance_rows]),
+            "variance_link": np.concatenate([w for _, w in variance_rows]),
+        }
+    )
     return DemoData(values=values, truth=truth)
 
 
@@ -276,7 +286,9 @@ def _check_spec(indicator: Indicator, model: Model) -> None:
     if not math.isfinite(model.baseline):
         problems.append("baseline must be finite")
     if problems:
-        raise PluginError(f"demo model for {indicator.id!r}: " + "; ".join(problems) + ".\nFix: correct the Model(...) parameters.")
+        raise PluginError(
+            f"demo model for {indicator.id!r}: " + "; ".join(problems) + ".\nFix: correct the Model(...) parameters."
+        )
 
 
 def merge_truth(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

@@ -86,19 +86,28 @@ class DemoNation:
             spend was simulated from.
     """
 
-    def __init__(self, seed: int = 0, services: Sequence[str] | None = None, *,
-                 spend: Mapping[str, DemoSpend] | None = None, registry: PluginRegistry | None = None) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        services: Sequence[str] | None = None,
+        *,
+        spend: Mapping[str, DemoSpend] | None = None,
+        registry: PluginRegistry | None = None,
+    ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise DataError(f"seed {seed!r} must be a non-negative integer.\nFix: pass seed=0, 1, 2 ...")
         if isinstance(services, str):
-            raise DataError(f"services must be a list of service names, not the string {services!r}.\n"
-                            f"Fix: services=[{services!r}].")
+            raise DataError(
+                f"services must be a list of service names, not the string {services!r}.\nFix: services=[{services!r}]."
+            )
         if spend is None:
             spend = declared_spend(registry)
         wrong = [s for s, p in spend.items() if not isinstance(p, DemoSpend)]
         if wrong:
-            raise DataError(f"spend for {', '.join(map(repr, wrong))} must be a DemoSpend.\n"
-                            "Fix: spend={'service': DemoSpend(per_head=..., need=..., growth=..., sd=...)}.")
+            raise DataError(
+                f"spend for {', '.join(map(repr, wrong))} must be a DemoSpend.\n"
+                "Fix: spend={'service': DemoSpend(per_head=..., need=..., growth=..., sd=...)}."
+            )
         self.seed = seed
         self.services: tuple[str, ...] = tuple(dict.fromkeys(spend if services is None else services))
         self.spend_parameters: dict[str, DemoSpend] = {s: spend.get(s, DEFAULT_SPEND) for s in self.services}
@@ -215,14 +224,20 @@ class DemoNation:
                 np.where(
                     population > 250_000,
                     "Predominantly urban",
-                    np.where(population > 120_000,
-                             np.where(u < 0.5, "Predominantly urban", "Urban with significant rural"),
-                             np.where(u < 0.5, "Urban with significant rural", "Predominantly rural")),
+                    np.where(
+                        population > 120_000,
+                        np.where(u < 0.5, "Predominantly urban", "Urban with significant rural"),
+                        np.where(u < 0.5, "Urban with significant rural", "Predominantly rural"),
+                    ),
                 ),
             ),
         )
         regions = pl.DataFrame(
-            {"region_letter": list(REGIONS), "parent_code": [v[0] for v in REGIONS.values()], "region_name": [v[1] for v in REGIONS.values()]}
+            {
+                "region_letter": list(REGIONS),
+                "parent_code": [v[0] for v in REGIONS.values()],
+                "region_name": [v[1] for v in REGIONS.values()],
+            }
         )
         return (
             tiles.with_columns(
@@ -234,8 +249,19 @@ class DemoNation:
             )
             .join(regions, on="region_letter", how="left", maintain_order="left")
             .select(
-                "area_code", "area_name", "area_type", "parent_code", "population", "deprivation",
-                "deprivation_decile", "urban_rural", "region_name", "hex_q", "hex_r", "tile_x", "tile_y",
+                "area_code",
+                "area_name",
+                "area_type",
+                "parent_code",
+                "population",
+                "deprivation",
+                "deprivation_decile",
+                "urban_rural",
+                "region_name",
+                "hex_q",
+                "hex_r",
+                "tile_x",
+                "tile_y",
             )
         )
 
@@ -291,7 +317,9 @@ class DemoNation:
         schema = {"area_code": pl.String, "service": pl.String, "score": pl.Float64}
         frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
         return frame.with_columns(
-            efficiency=pl.col("score").replace_strict({1.0: "efficient", 0.0: "typical", -1.0: "inefficient"}, return_dtype=pl.String)
+            efficiency=pl.col("score").replace_strict(
+                {1.0: "efficient", 0.0: "typical", -1.0: "inefficient"}, return_dtype=pl.String
+            )
         ).select("area_code", "service", "efficiency", "score")
 
     def efficient_areas(self) -> dict[str, dict[str, list[str]]]:

@@ -45,20 +45,61 @@ __all__ = ["READER", "read_fingertips", "sniff_fingertips", "fingertips_indicato
 
 # Fingertips download headers -> the snake-case layout.
 _DOWNLOAD_NAMES = {
-    "Indicator ID": "indicator_id", "Indicator Name": "indicator", "Area Code": "area_code", "Area Name": "area_name",
-    "Area Type": "area_type", "Sex": "sex", "Age": "age", "Category Type": "category_type", "Category": "category",
-    "Time period": "time_period", "Value": "value", "Lower CI 95.0 limit": "lower_ci", "Upper CI 95.0 limit": "upper_ci",
-    "Count": "numerator", "Denominator": "denominator", "Value note": "value_note", "Recent Trend": "trend",
+    "Indicator ID": "indicator_id",
+    "Indicator Name": "indicator",
+    "Area Code": "area_code",
+    "Area Name": "area_name",
+    "Area Type": "area_type",
+    "Sex": "sex",
+    "Age": "age",
+    "Category Type": "category_type",
+    "Category": "category",
+    "Time period": "time_period",
+    "Value": "value",
+    "Lower CI 95.0 limit": "lower_ci",
+    "Upper CI 95.0 limit": "upper_ci",
+    "Count": "numerator",
+    "Denominator": "denominator",
+    "Value note": "value_note",
+    "Recent Trend": "trend",
     "Time period Sortable": "time_period_sortable",
 }
-_COLUMNS = ("indicator_id", "indicator", "value_type", "polarity", "period_type", "year", "time_period",
-            "time_period_sortable", "area_code", "area_name", "sex", "age", "category_type", "category",
-            "numerator", "denominator", "value", "lower_ci", "upper_ci", "value_note", "trend")
+_COLUMNS = (
+    "indicator_id",
+    "indicator",
+    "value_type",
+    "polarity",
+    "period_type",
+    "year",
+    "time_period",
+    "time_period_sortable",
+    "area_code",
+    "area_name",
+    "sex",
+    "age",
+    "category_type",
+    "category",
+    "numerator",
+    "denominator",
+    "value",
+    "lower_ci",
+    "upper_ci",
+    "value_note",
+    "trend",
+)
 _BREAKDOWNS = ("sex", "age", "category_type", "category")
 _MEASURES = {
-    "proportion": "proportion", "percentage": "proportion", "indirectly standardised proportion": "proportion",
-    "crude rate": "rate", "directly standardised rate": "dsr", "indirectly standardised ratio": "ratio",
-    "standardised ratio": "ratio", "ratio": "ratio", "score": "score", "count": "score", "mean": "mean",
+    "proportion": "proportion",
+    "percentage": "proportion",
+    "indirectly standardised proportion": "proportion",
+    "crude rate": "rate",
+    "directly standardised rate": "dsr",
+    "indirectly standardised ratio": "ratio",
+    "standardised ratio": "ratio",
+    "ratio": "ratio",
+    "score": "score",
+    "count": "score",
+    "mean": "mean",
     "life expectancy": "mean",
 }
 _POPULATION_ID = "92708"
@@ -67,8 +108,11 @@ _POPULATION_ID = "92708"
 def sniff_fingertips(columns: Sequence[str]) -> bool:
     """The snake-case extract (indicator_id, area_code, year, value_type ...) or the Fingertips download."""
     cols = set(columns)
-    snake = {"indicator_id", "area_code", "value"} <= cols and ("year" in cols or "time_period" in cols) and bool(
-        cols & {"value_type", "category_type", "period_type"})
+    snake = (
+        {"indicator_id", "area_code", "value"} <= cols
+        and ("year" in cols or "time_period" in cols)
+        and bool(cols & {"value_type", "category_type", "period_type"})
+    )
     download = {"Indicator ID", "Area Code", "Time period", "Value"} <= cols
     return snake or download
 
@@ -82,8 +126,9 @@ def _polarity(text: str | None) -> str:
     return "no_judgement"
 
 
-def fingertips_indicator(fid: str, name: str | None, value_type: str | None, polarity: str | None,
-                         period_type: str | None, ratio: float | None) -> Any:
+def fingertips_indicator(
+    fid: str, name: str | None, value_type: str | None, polarity: str | None, period_type: str | None, ratio: float | None
+) -> Any:
     """An Indicator for one Fingertips indicator, from the file's own metadata columns.
 
     ``ratio`` is the median of value / (numerator / denominator) over the indicator's rows,
@@ -110,13 +155,19 @@ def fingertips_indicator(fid: str, name: str | None, value_type: str | None, pol
         multiplier = 100.0
     else:
         multiplier = 1.0
-    unit = {"proportion": "%", "rate": f"per {multiplier:,.0f}", "dsr": f"per {multiplier:,.0f} (age-standardised)",
-            "ratio": f"ratio x {multiplier:,.0f}"}.get(measure, "count" if (value_type or "").casefold() == "count" else "score")
+    unit = {
+        "proportion": "%",
+        "rate": f"per {multiplier:,.0f}",
+        "dsr": f"per {multiplier:,.0f} (age-standardised)",
+        "ratio": f"ratio x {multiplier:,.0f}",
+    }.get(measure, "count" if (value_type or "").casefold() == "count" else "score")
     named = bool((name or "").strip())
     title = (name or "").strip() or f"Fingertips indicator {fid} (no name in the source)"
     definition = f"{title}, as published in OHID Fingertips"
-    details = [f"value type: {value_type}" if value_type else "value type not given",
-               f"period type: {period_type}" if period_type else "period type not given"]
+    details = [
+        f"value type: {value_type}" if value_type else "value type not given",
+        f"period type: {period_type}" if period_type else "period type not given",
+    ]
     definition = f"{definition} ({'; '.join(details)})."
     direction = _polarity(polarity)
     role = "outcome"
@@ -125,15 +176,25 @@ def fingertips_indicator(fid: str, name: str | None, value_type: str | None, pol
         definition += f" Context, not compared: {FINGERTIPS_CONTEXT[fid]}."
     elif not named:
         role, direction = "context", "no_judgement"
-        definition += " The file does not name this indicator, so what it measures is unknown: its values are kept but not compared."
+        definition += (
+            " The file does not name this indicator, so what it measures is unknown: its values are kept but not compared."
+        )
     elif fid in FINGERTIPS_POLARITY:
         corrected, why = FINGERTIPS_POLARITY[fid]
         if corrected != direction:
             definition += f" Direction: {corrected.replace('_', ' ')}, because {why}; the file says {polarity!r}."
         direction = corrected
     return Indicator(
-        id=f"health.fingertips_{fid}", title=title, sector="health", measure=measure, multiplier=multiplier,
-        polarity=direction, unit=unit, source=f"OHID Fingertips, indicator {fid}", definition=definition, role=role,
+        id=f"health.fingertips_{fid}",
+        title=title,
+        sector="health",
+        measure=measure,
+        multiplier=multiplier,
+        polarity=direction,
+        unit=unit,
+        source=f"OHID Fingertips, indicator {fid}",
+        definition=definition,
+        role=role,
     )
 
 
@@ -186,8 +247,10 @@ def read_fingertips(path: str | Path, *, area_names: Any = None) -> ReadResult:
     raw = to_polars(path, name=path.name)
     frame = raw.rename({k: v for k, v in _DOWNLOAD_NAMES.items() if k in raw.columns})
     if not sniff_fingertips(frame.columns) and not sniff_fingertips(raw.columns):
-        raise ReaderError(f"{path.name}: not a Fingertips data file (columns: {', '.join(raw.columns[:12])}).\n"
-                          "Fix: pass a Fingertips download or extract, or use publicservices.read_csv(mapping=...).")
+        raise ReaderError(
+            f"{path.name}: not a Fingertips data file (columns: {', '.join(raw.columns[:12])}).\n"
+            "Fix: pass a Fingertips download or extract, or use publicservices.read_csv(mapping=...)."
+        )
     frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in _COLUMNS if c not in frame.columns)
     frame = frame.with_columns(pl.col(c).cast(pl.String).str.strip_chars() for c in _COLUMNS)
     report = LoadReport(source=path.name, reader="fingertips", rows_read=frame.height)
@@ -204,7 +267,9 @@ def read_fingertips(path: str | Path, *, area_names: Any = None) -> ReadResult:
     untyped = frame.filter(pl.col("period_type").is_null() & pl.col("time_period").is_null())
     if untyped.height:
         ids = ", ".join(sorted(untyped.get_column("indicator_id").unique().to_list()))
-        report.notes.append(f"{untyped.height:,} rows (indicator {ids}) have no period type; their year is read as a calendar year.")
+        report.notes.append(
+            f"{untyped.height:,} rows (indicator {ids}) have no period type; their year is read as a calendar year."
+        )
 
     numbers = {c: pl.col(c).cast(pl.Float64, strict=False) for c in ("numerator", "denominator", "value", "lower_ci", "upper_ci")}
     frame = frame.with_columns(**{f"_{c}": e for c, e in numbers.items()})
@@ -229,19 +294,24 @@ def read_fingertips(path: str | Path, *, area_names: Any = None) -> ReadResult:
             + " (for example quarterly values without a quarter column)."
         )
     frame = frame.filter(~conflict)
-    report.set_aside.update(count_reasons({
-        "exact duplicates of another row": n_exact,
-        "empty rows repeating the key of another row": n_empty_dup,
-        "rows sharing indicator, area, period and breakdown with different values (no column tells them apart)": n_conflict,
-    }))
+    report.set_aside.update(
+        count_reasons(
+            {
+                "exact duplicates of another row": n_exact,
+                "empty rows repeating the key of another row": n_empty_dup,
+                "rows sharing indicator, area, period and breakdown with different values (no column tells them apart)": n_conflict,
+            }
+        )
+    )
 
     # Indicators, with the multiplier read from the published values.
     usable = (pl.col("_numerator") > 0) & (pl.col("_denominator") > 0) & pl.col("_value").is_not_null()
-    meta = (
-        frame.group_by("indicator_id", maintain_order=True)
-        .agg(pl.col("indicator").drop_nulls().first(), pl.col("value_type").drop_nulls().first(),
-             pl.col("polarity").drop_nulls().first(), pl.col("period_type").drop_nulls().first(),
-             (pl.col("_value") / (pl.col("_numerator") / pl.col("_denominator"))).filter(usable).median().alias("ratio"))
+    meta = frame.group_by("indicator_id", maintain_order=True).agg(
+        pl.col("indicator").drop_nulls().first(),
+        pl.col("value_type").drop_nulls().first(),
+        pl.col("polarity").drop_nulls().first(),
+        pl.col("period_type").drop_nulls().first(),
+        (pl.col("_value") / (pl.col("_numerator") / pl.col("_denominator"))).filter(usable).median().alias("ratio"),
     )
     indicators = {}
     ids = {}
@@ -255,15 +325,23 @@ def read_fingertips(path: str | Path, *, area_names: Any = None) -> ReadResult:
         elif fid in FINGERTIPS_POLARITY and ind.polarity != _polarity(polarity):
             corrected.append(f"{fid} (the file says {polarity!r}; {ind.polarity.replace('_', ' ')} is used)")
     if context:
-        report.notes.append(f"{len(context)} indicator(s) are context, kept but not compared between areas: {', '.join(context)}.")
+        report.notes.append(
+            f"{len(context)} indicator(s) are context, kept but not compared between areas: {', '.join(context)}."
+        )
     if corrected:
-        report.notes.append(f"Polarity corrected for Fingertips indicator(s) {', '.join(corrected)}; the reason is in the definition.")
+        report.notes.append(
+            f"Polarity corrected for Fingertips indicator(s) {', '.join(corrected)}; the reason is in the definition."
+        )
 
     reason = (
-        pl.when(pl.col("_value").is_not_null()).then(None)
-        .when(pl.col("value_note").is_not_null()).then(pl.col("value_note"))
-        .when(pl.col("value").is_not_null()).then(pl.format("not a number in the source ({})", pl.col("value")))
-        .when(pl.col("_numerator").is_not_null() | pl.col("_denominator").is_not_null()).then(pl.lit("value empty in the source (counts given)"))
+        pl.when(pl.col("_value").is_not_null())
+        .then(None)
+        .when(pl.col("value_note").is_not_null())
+        .then(pl.col("value_note"))
+        .when(pl.col("value").is_not_null())
+        .then(pl.format("not a number in the source ({})", pl.col("value")))
+        .when(pl.col("_numerator").is_not_null() | pl.col("_denominator").is_not_null())
+        .then(pl.lit("value empty in the source (counts given)"))
         .otherwise(pl.lit("empty in the source file"))
     )
     values = frame.with_columns(
@@ -271,19 +349,25 @@ def read_fingertips(path: str | Path, *, area_names: Any = None) -> ReadResult:
         fingertips_id=pl.col("indicator_id"),
         **{c: pl.col(f"_{c}") for c in numbers},
         missing_reason=reason,
-    ).select("indicator_id", "area_code", "period", "period_start", *numbers, *_BREAKDOWNS, "trend", "missing_reason", "fingertips_id")
+    ).select(
+        "indicator_id", "area_code", "period", "period_start", *numbers, *_BREAKDOWNS, "trend", "missing_reason", "fingertips_id"
+    )
     values = validate_values(values, breakdowns=list(_BREAKDOWNS))
     report.rows_kept = values.height
-    report.missing = count_reasons(dict(values.filter(pl.col("missing_reason").is_not_null()).group_by("missing_reason").len().iter_rows()))
+    report.missing = count_reasons(
+        dict(values.filter(pl.col("missing_reason").is_not_null()).group_by("missing_reason").len().iter_rows())
+    )
 
     # Areas: codes from the file, population from indicator 92708, names joined if given.
     population = (
         frame.filter((pl.col("indicator_id") == _POPULATION_ID) & (pl.col("sex") == "Persons") & (pl.col("age") == "All ages"))
         .sort("period_start", descending=True)
-        .group_by("area_code").agg(pl.col("_value").first().alias("population"))
+        .group_by("area_code")
+        .agg(pl.col("_value").first().alias("population"))
     )
     areas = (
-        frame.group_by("area_code", maintain_order=True).agg(pl.col("area_name").drop_nulls().first())
+        frame.group_by("area_code", maintain_order=True)
+        .agg(pl.col("area_name").drop_nulls().first())
         .join(population, on="area_code", how="left", maintain_order="left")
         .with_columns(area_type_expr(pl.col("area_code")))
         .sort("area_code")
@@ -291,10 +375,14 @@ def read_fingertips(path: str | Path, *, area_names: Any = None) -> ReadResult:
     if area_names is not None:
         areas = join_area_names(areas, area_names, report).select("area_code", "area_name", "area_type", "population")
     elif areas.get_column("area_name").null_count():
-        report.notes.append("The file has no area names (codes only); names can come from the ONS TopoJSON boundaries: "
-                            "area_names= when reading, --boundaries when publishing.")
+        report.notes.append(
+            "The file has no area names (codes only); names can come from the ONS TopoJSON boundaries: "
+            "area_names= when reading, --boundaries when publishing."
+        )
     if population.height:
-        report.notes.append(f"Population for {population.height} areas taken from Fingertips indicator 92708 (all ages, persons, latest year).")
+        report.notes.append(
+            f"Population for {population.height} areas taken from Fingertips indicator 92708 (all ages, persons, latest year)."
+        )
     return ReadResult(values=values, report=report, areas=validate_areas(areas), indicators=indicators)
 
 

@@ -24,13 +24,34 @@ from publicservices.plugin_api import LoadReport, Reader, ReadResult, count_reas
 __all__ = ["READER", "read_police_workforce", "REGION_CODES"]
 
 REGION_CODES = {
-    "north east": "E12000001", "north west": "E12000002", "yorkshire and the humber": "E12000003",
-    "yorkshire and humber": "E12000003", "east midlands": "E12000004", "west midlands": "E12000005",
-    "eastern": "E12000006", "east of england": "E12000006", "london": "E12000007", "south east": "E12000008",
-    "south west": "E12000009", "wales": "W92000004", "total 43 forces": "K04000001",
+    "north east": "E12000001",
+    "north west": "E12000002",
+    "yorkshire and the humber": "E12000003",
+    "yorkshire and humber": "E12000003",
+    "east midlands": "E12000004",
+    "west midlands": "E12000005",
+    "eastern": "E12000006",
+    "east of england": "E12000006",
+    "london": "E12000007",
+    "south east": "E12000008",
+    "south west": "E12000009",
+    "wales": "W92000004",
+    "total 43 forces": "K04000001",
 }
-_MONTHS = {"january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
-           "september": 9, "october": 10, "november": 11, "december": 12}
+_MONTHS = {
+    "january": 1,
+    "february": 2,
+    "march": 3,
+    "april": 4,
+    "may": 5,
+    "june": 6,
+    "july": 7,
+    "august": 8,
+    "september": 9,
+    "october": 10,
+    "november": 11,
+    "december": 12,
+}
 _COLUMNS = ("force_or_region", "as_at", "officer_fte")
 
 
@@ -53,8 +74,10 @@ def read_police_workforce(path: str | Path) -> ReadResult:
     path = Path(path)
     raw = to_polars(path, name=path.name)
     if not sniff_workforce(raw.columns):
-        raise ReaderError(f"{path.name}: not a police workforce file: it needs columns {list(_COLUMNS)}.\n"
-                          f"Columns present: {', '.join(raw.columns)}.\nFix: pass the long-form workforce table.")
+        raise ReaderError(
+            f"{path.name}: not a police workforce file: it needs columns {list(_COLUMNS)}.\n"
+            f"Columns present: {', '.join(raw.columns)}.\nFix: pass the long-form workforce table."
+        )
     frame = raw.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in ("row_type", "pfa_code") if c not in raw.columns)
     frame = frame.with_columns(pl.col(c).cast(pl.String).str.strip_chars() for c in (*_COLUMNS, "row_type", "pfa_code"))
     report = LoadReport(source=path.name, reader="police-workforce", rows_read=frame.height)
@@ -70,37 +93,65 @@ def read_police_workforce(path: str | Path) -> ReadResult:
         report.set_aside[f"not a police force area or region ({names})"] = not_area.height
     frame = frame.filter(pl.col("area_code").is_not_null())
 
-    month = pl.col("as_at").str.extract(r"(?i)^([a-z]+)", 1).str.to_lowercase().replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
+    month = (
+        pl.col("as_at")
+        .str.extract(r"(?i)^([a-z]+)", 1)
+        .str.to_lowercase()
+        .replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
+    )
     year = pl.col("as_at").str.extract(r"(\d{4})", 1).cast(pl.Int32, strict=False)
     start = pl.date(year, month, 1).dt.month_end()
     frame = frame.with_columns(period_start=start)
     undated = frame.filter(pl.col("period_start").is_null())
     if undated.height:
-        raise ReaderError(f"{path.name}: {undated.height} rows have an as_at date that is not 'Month YYYY' "
-                          f"(e.g. {undated.get_column('as_at').head(3).to_list()}).\nFix: write dates like 'March 2015'.")
+        raise ReaderError(
+            f"{path.name}: {undated.height} rows have an as_at date that is not 'Month YYYY' "
+            f"(e.g. {undated.get_column('as_at').head(3).to_list()}).\nFix: write dates like 'March 2015'."
+        )
     value = pl.col("officer_fte").cast(pl.Float64, strict=False)
     values = frame.with_columns(
         indicator_id=pl.lit("policing.officer_fte"),
         period=pl.col("period_start").cast(pl.String),
         value=value,
         missing_reason=pl.when(value.is_null()).then(
-            pl.when(pl.col("officer_fte").is_null()).then(pl.lit("empty in the source file"))
-            .otherwise(pl.format("not a number in the source ({})", pl.col("officer_fte")))),
+            pl.when(pl.col("officer_fte").is_null())
+            .then(pl.lit("empty in the source file"))
+            .otherwise(pl.format("not a number in the source ({})", pl.col("officer_fte")))
+        ),
         as_at=pl.col("as_at"),
-    ).select("indicator_id", "area_code", "period", "period_start", "value", "missing_reason", "as_at",
-             pl.col("row_type").alias("unit_type"))
+    ).select(
+        "indicator_id",
+        "area_code",
+        "period",
+        "period_start",
+        "value",
+        "missing_reason",
+        "as_at",
+        pl.col("row_type").alias("unit_type"),
+    )
     values = validate_values(values)
     report.rows_kept = values.height
-    report.missing = count_reasons(dict(values.filter(pl.col("missing_reason").is_not_null()).group_by("missing_reason").len().iter_rows()))
+    report.missing = count_reasons(
+        dict(values.filter(pl.col("missing_reason").is_not_null()).group_by("missing_reason").len().iter_rows())
+    )
     report.notes.append("Officer numbers are a resource measure; divide by a police force area population for officers per head.")
     areas = (
         frame.group_by("area_code", maintain_order=True)
         .agg(pl.col("force_or_region").first().alias("area_name"), pl.col("row_type").first().alias("unit_type"))
-        .with_columns(area_type=pl.when(pl.col("area_code").str.starts_with("E23") | pl.col("area_code").str.starts_with("W15"))
-                      .then(pl.lit("Police force area")).when(pl.col("area_code").str.starts_with("K04")).then(pl.lit("England and Wales"))
-                      .otherwise(pl.lit("Region")))
+        .with_columns(
+            area_type=pl.when(pl.col("area_code").str.starts_with("E23") | pl.col("area_code").str.starts_with("W15"))
+            .then(pl.lit("Police force area"))
+            .when(pl.col("area_code").str.starts_with("K04"))
+            .then(pl.lit("England and Wales"))
+            .otherwise(pl.lit("Region"))
+        )
         .select("area_code", "area_name", "area_type", "unit_type")
-        .with_columns(pl.when(pl.col("area_code") == "K04000001").then(pl.lit("England and Wales (43 forces)")).otherwise("area_name").alias("area_name"))
+        .with_columns(
+            pl.when(pl.col("area_code") == "K04000001")
+            .then(pl.lit("England and Wales (43 forces)"))
+            .otherwise("area_name")
+            .alias("area_name")
+        )
         .sort("area_code")
     )
     return ReadResult(values=values, report=report, areas=validate_areas(areas), indicators=_indicators())

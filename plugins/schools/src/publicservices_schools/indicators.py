@@ -8,57 +8,97 @@ SECTOR = "schools"
 
 _CORE: tuple[Indicator, ...] = (
     Indicator(
-        id="schools.ks2_expected_standard", title="Pupils meeting the expected standard in reading, writing and maths (KS2)",
-        sector=SECTOR, measure="proportion", multiplier=100, polarity="higher_is_better", unit="%",
+        id="schools.ks2_expected_standard",
+        title="Pupils meeting the expected standard in reading, writing and maths (KS2)",
+        sector=SECTOR,
+        measure="proportion",
+        multiplier=100,
+        polarity="higher_is_better",
+        unit="%",
         source="DfE, Key stage 2 attainment (national curriculum assessments)",
         definition="Percentage of pupils at the end of key stage 2 (age 11) meeting the expected standard in "
         "reading, writing and maths combined.",
     ),
     Indicator(
-        id="schools.gcse_english_maths", title="Pupils achieving grade 4 or above in English and maths GCSEs",
-        sector=SECTOR, measure="proportion", multiplier=100, polarity="higher_is_better", unit="%",
+        id="schools.gcse_english_maths",
+        title="Pupils achieving grade 4 or above in English and maths GCSEs",
+        sector=SECTOR,
+        measure="proportion",
+        multiplier=100,
+        polarity="higher_is_better",
+        unit="%",
         source="DfE, Key stage 4 performance",
         definition="Percentage of pupils at the end of key stage 4 achieving grade 4 or above in both English "
         "and maths GCSEs (grade C before the 9 to 1 grades).",
     ),
     Indicator(
-        id="schools.attainment8", title="Average Attainment 8 score", sector=SECTOR, measure="mean", multiplier=1,
-        polarity="higher_is_better", unit="points", source="DfE, Key stage 4 performance",
+        id="schools.attainment8",
+        title="Average Attainment 8 score",
+        sector=SECTOR,
+        measure="mean",
+        multiplier=1,
+        polarity="higher_is_better",
+        unit="points",
+        source="DfE, Key stage 4 performance",
         definition="Mean of pupils' Attainment 8 scores: points across eight GCSE-level qualifications including "
         "English and maths, double-weighted, out of a maximum of 90.",
     ),
     Indicator(
-        id="schools.persistent_absence", title="Pupils who are persistently absent", sector=SECTOR,
-        measure="proportion", multiplier=100, polarity="lower_is_better", unit="%",
+        id="schools.persistent_absence",
+        title="Pupils who are persistently absent",
+        sector=SECTOR,
+        measure="proportion",
+        multiplier=100,
+        polarity="lower_is_better",
+        unit="%",
         source="DfE, Pupil absence in schools in England",
-        definition="Percentage of pupils missing 10% or more of their possible sessions (the threshold was 15% "
-        "before 2015/16).",
+        definition="Percentage of pupils missing 10% or more of their possible sessions (the threshold was 15% before 2015/16).",
     ),
     Indicator(
-        id="schools.disadvantage_gap", title="Disadvantage gap index at key stage 2", sector=SECTOR, measure="score",
-        multiplier=1, polarity="lower_is_better", unit="index (0 to 10)",
+        id="schools.disadvantage_gap",
+        title="Disadvantage gap index at key stage 2",
+        sector=SECTOR,
+        measure="score",
+        multiplier=1,
+        polarity="lower_is_better",
+        unit="index (0 to 10)",
         source="DfE, Key stage 2 attainment: disadvantage gap index",
         definition="Gap between disadvantaged pupils and all other pupils in the mean rank of their reading, "
         "writing and maths attainment, scaled from 0 (no gap) to 10.",
     ),
     Indicator(
-        id="schools.good_or_outstanding", title="Schools judged good or outstanding by Ofsted", sector=SECTOR,
-        measure="proportion", multiplier=100, polarity="higher_is_better", unit="%",
+        id="schools.good_or_outstanding",
+        title="Schools judged good or outstanding by Ofsted",
+        sector=SECTOR,
+        measure="proportion",
+        multiplier=100,
+        polarity="higher_is_better",
+        unit="%",
         source="Ofsted, State-funded schools inspections and outcomes",
         definition="Percentage of state-funded schools whose most recent Ofsted inspection judged overall "
         "effectiveness good or outstanding.",
     ),
     # Published breakdowns of persistent absence (no demo data: real files only).
     Indicator(
-        id="schools.persistent_absence_fsm", title="Pupils eligible for free school meals who are persistently absent",
-        sector=SECTOR, measure="proportion", multiplier=100, polarity="lower_is_better", unit="%",
+        id="schools.persistent_absence_fsm",
+        title="Pupils eligible for free school meals who are persistently absent",
+        sector=SECTOR,
+        measure="proportion",
+        multiplier=100,
+        polarity="lower_is_better",
+        unit="%",
         source="DfE, Pupil absence in schools in England",
         definition="Percentage of pupils eligible for free school meals missing 10% or more of their possible sessions. "
         "Minus the all-pupil rate it gives a disadvantage gap in attendance.",
     ),
     Indicator(
-        id="schools.persistent_absence_looked_after", title="Looked-after children who are persistently absent",
-        sector=SECTOR, measure="proportion", multiplier=100, polarity="lower_is_better", unit="%",
+        id="schools.persistent_absence_looked_after",
+        title="Looked-after children who are persistently absent",
+        sector=SECTOR,
+        measure="proportion",
+        multiplier=100,
+        polarity="lower_is_better",
+        unit="%",
         source="DfE, Outcomes for children in need, including children looked after by local authorities",
         definition="Percentage of children looked after by the local authority (continuously for 12 months to "
         "31 March) missing 10% or more of their possible sessions.",
@@ -66,97 +106,178 @@ _CORE: tuple[Indicator, ...] = (
 )
 
 _DFE_ELS = "DfE, Further education and skills statistics, via ONS Explore local statistics"
-_MISSION = ("Direction: higher is better, as national skills policy (the levelling-up skills mission) aims to raise it; "
-            "a rate per head of residents, it measures take-up, not the quality of provision.")
+_MISSION = (
+    "Direction: higher is better, as national skills policy (the levelling-up skills mission) aims to raise it; "
+    "a rate per head of residents, it measures take-up, not the quality of provision."
+)
 
 # Every education and skills indicator of ONS Explore local statistics (ELS), from its metadata
 # catalogue (../shared/data/els_metadata). The direction is our judgement; the reason is in the definition.
 ELS_CATALOGUE: tuple[Indicator, ...] = (
     Indicator(
-        id="schools.eyfs_communication_language", title="Children at the expected level in communication and language (age 5)",
-        sector=SECTOR, measure="proportion", multiplier=100, polarity="higher_is_better", unit="%", decimals=1,
+        id="schools.eyfs_communication_language",
+        title="Children at the expected level in communication and language (age 5)",
+        sector=SECTOR,
+        measure="proportion",
+        multiplier=100,
+        polarity="higher_is_better",
+        unit="%",
+        decimals=1,
         source="DfE, Early years foundation stage profile results, via ONS Explore local statistics",
         definition="Percentage of children at the end of the early years foundation stage (reception, age 5) at the expected "
         "level in all communication and language early learning goals. Direction: higher is better.",
     ),
     Indicator(
-        id="schools.eyfs_literacy", title="Children at the expected level in literacy (age 5)",
-        sector=SECTOR, measure="proportion", multiplier=100, polarity="higher_is_better", unit="%", decimals=1,
+        id="schools.eyfs_literacy",
+        title="Children at the expected level in literacy (age 5)",
+        sector=SECTOR,
+        measure="proportion",
+        multiplier=100,
+        polarity="higher_is_better",
+        unit="%",
+        decimals=1,
         source="DfE, Early years foundation stage profile results, via ONS Explore local statistics",
         definition="Percentage of children at the end of the early years foundation stage (reception, age 5) at the expected "
         "level in all literacy early learning goals. Direction: higher is better.",
     ),
     Indicator(
-        id="schools.eyfs_maths", title="Children at the expected level in mathematics (age 5)",
-        sector=SECTOR, measure="proportion", multiplier=100, polarity="higher_is_better", unit="%", decimals=1,
+        id="schools.eyfs_maths",
+        title="Children at the expected level in mathematics (age 5)",
+        sector=SECTOR,
+        measure="proportion",
+        multiplier=100,
+        polarity="higher_is_better",
+        unit="%",
+        decimals=1,
         source="DfE, Early years foundation stage profile results, via ONS Explore local statistics",
         definition="Percentage of children at the end of the early years foundation stage (reception, age 5) at the expected "
         "level in all mathematics early learning goals. Direction: higher is better.",
     ),
     Indicator(
-        id="schools.qualifications_level3", title="Adults aged 16 to 64 qualified to level 3 or above (Great Britain)",
-        sector=SECTOR, measure="proportion", multiplier=100, polarity="higher_is_better", unit="%", decimals=1,
+        id="schools.qualifications_level3",
+        title="Adults aged 16 to 64 qualified to level 3 or above (Great Britain)",
+        sector=SECTOR,
+        measure="proportion",
+        multiplier=100,
+        polarity="higher_is_better",
+        unit="%",
+        decimals=1,
         source="ONS, Annual Population Survey (official statistics in development), via ONS Explore local statistics",
         definition="Percentage of residents aged 16 to 64 whose highest qualification is at RQF level 3 (A level or "
         "equivalent) or above. Direction: higher is better.",
     ),
     Indicator(
-        id="schools.qualifications_level3_ni", title="Adults aged 16 to 64 qualified to level 3 or above (Northern Ireland)",
-        sector=SECTOR, measure="proportion", multiplier=100, polarity="higher_is_better", unit="%", decimals=1,
+        id="schools.qualifications_level3_ni",
+        title="Adults aged 16 to 64 qualified to level 3 or above (Northern Ireland)",
+        sector=SECTOR,
+        measure="proportion",
+        multiplier=100,
+        polarity="higher_is_better",
+        unit="%",
+        decimals=1,
         source="NISRA, Labour Force Survey: highest qualification, via ONS Explore local statistics",
         definition="Percentage of residents aged 16 to 64 whose highest qualification is at RQF level 3 or above, in "
         "Northern Ireland (a different survey from the Great Britain series). Direction: higher is better.",
     ),
     Indicator(
-        id="schools.no_qualifications", title="Adults aged 16 to 64 with no qualifications", sector=SECTOR,
-        measure="proportion", multiplier=100, polarity="lower_is_better", unit="%", decimals=1,
+        id="schools.no_qualifications",
+        title="Adults aged 16 to 64 with no qualifications",
+        sector=SECTOR,
+        measure="proportion",
+        multiplier=100,
+        polarity="lower_is_better",
+        unit="%",
+        decimals=1,
         source="ONS, Annual Population Survey (official statistics in development), via ONS Explore local statistics",
         definition="Percentage of residents aged 16 to 64 with no qualifications, in Great Britain. Direction: lower is better.",
     ),
     Indicator(
-        id="schools.fe_participation", title="Adults in further education and skills learning, per 100,000", sector=SECTOR,
-        measure="rate", multiplier=100_000, polarity="higher_is_better", unit="per 100,000", decimals=0, source=_DFE_ELS,
+        id="schools.fe_participation",
+        title="Adults in further education and skills learning, per 100,000",
+        sector=SECTOR,
+        measure="rate",
+        multiplier=100_000,
+        polarity="higher_is_better",
+        unit="per 100,000",
+        decimals=0,
+        source=_DFE_ELS,
         definition="Learners aged 19 and over taking part in at least one government-funded further education, training or "
         "apprenticeship learning aim in the academic year, per 100,000 residents. " + _MISSION,
     ),
     Indicator(
-        id="schools.fe_achievements", title="Adults achieving a further education and skills qualification, per 100,000",
-        sector=SECTOR, measure="rate", multiplier=100_000, polarity="higher_is_better", unit="per 100,000", decimals=0,
+        id="schools.fe_achievements",
+        title="Adults achieving a further education and skills qualification, per 100,000",
+        sector=SECTOR,
+        measure="rate",
+        multiplier=100_000,
+        polarity="higher_is_better",
+        unit="per 100,000",
+        decimals=0,
         source=_DFE_ELS,
         definition="Learners aged 19 and over who completed at least one government-funded further education, training or "
         "apprenticeship learning aim in the academic year, per 100,000 residents. " + _MISSION,
     ),
     Indicator(
-        id="schools.apprenticeship_starts", title="Apprenticeship starts per 100,000 (England)", sector=SECTOR,
-        measure="rate", multiplier=100_000, polarity="higher_is_better", unit="per 100,000", decimals=0,
+        id="schools.apprenticeship_starts",
+        title="Apprenticeship starts per 100,000 (England)",
+        sector=SECTOR,
+        measure="rate",
+        multiplier=100_000,
+        polarity="higher_is_better",
+        unit="per 100,000",
+        decimals=0,
         source=_DFE_ELS,
         definition="Apprenticeships started by people aged 16 and over, by home address, per 100,000 residents, in the "
         "academic year. " + _MISSION,
     ),
     Indicator(
-        id="schools.apprenticeship_achievements", title="Apprenticeship achievements per 100,000 (England)", sector=SECTOR,
-        measure="rate", multiplier=100_000, polarity="higher_is_better", unit="per 100,000", decimals=0,
+        id="schools.apprenticeship_achievements",
+        title="Apprenticeship achievements per 100,000 (England)",
+        sector=SECTOR,
+        measure="rate",
+        multiplier=100_000,
+        polarity="higher_is_better",
+        unit="per 100,000",
+        decimals=0,
         source=_DFE_ELS,
         definition="Apprenticeships completed by people aged 16 and over, by home address, per 100,000 residents, in the "
         "academic year. " + _MISSION,
     ),
     Indicator(
-        id="schools.apprenticeship_starts_scotland", title="Modern apprenticeship starts per 100,000 (Scotland)",
-        sector=SECTOR, measure="rate", multiplier=100_000, polarity="higher_is_better", unit="per 100,000", decimals=0,
+        id="schools.apprenticeship_starts_scotland",
+        title="Modern apprenticeship starts per 100,000 (Scotland)",
+        sector=SECTOR,
+        measure="rate",
+        multiplier=100_000,
+        polarity="higher_is_better",
+        unit="per 100,000",
+        decimals=0,
         source="Skills Development Scotland, Modern Apprenticeship statistics, via ONS Explore local statistics",
         definition="Modern apprenticeships started by people aged 16 and over, by home address, per 100,000 residents, in "
         "the financial year. " + _MISSION,
     ),
     Indicator(
-        id="schools.apprenticeship_achievements_scotland", title="Modern apprenticeship achievements per 100,000 (Scotland)",
-        sector=SECTOR, measure="rate", multiplier=100_000, polarity="higher_is_better", unit="per 100,000", decimals=0,
+        id="schools.apprenticeship_achievements_scotland",
+        title="Modern apprenticeship achievements per 100,000 (Scotland)",
+        sector=SECTOR,
+        measure="rate",
+        multiplier=100_000,
+        polarity="higher_is_better",
+        unit="per 100,000",
+        decimals=0,
         source="Skills Development Scotland, Modern Apprenticeship statistics, via ONS Explore local statistics",
         definition="Modern apprenticeships achieved by people aged 16 and over, by home address, per 100,000 residents, in "
         "the financial year. " + _MISSION,
     ),
     Indicator(
-        id="schools.apprenticeship_starts_ni", title="Apprenticeship starts per 100,000 (Northern Ireland)",
-        sector=SECTOR, measure="rate", multiplier=100_000, polarity="higher_is_better", unit="per 100,000", decimals=0,
+        id="schools.apprenticeship_starts_ni",
+        title="Apprenticeship starts per 100,000 (Northern Ireland)",
+        sector=SECTOR,
+        measure="rate",
+        multiplier=100_000,
+        polarity="higher_is_better",
+        unit="per 100,000",
+        decimals=0,
         source="Department for the Economy (Northern Ireland), ApprenticeshipsNI and further and higher education "
         "statistics, via ONS Explore local statistics",
         definition="Apprenticeships started by people aged 16 and over, by home address, per 100,000 residents, in the "
@@ -168,18 +289,24 @@ ELS_CATALOGUE: tuple[Indicator, ...] = (
 INDICATORS: tuple[Indicator, ...] = (*_CORE, *ELS_CATALOGUE)
 
 MODELS: dict[str, Model] = {
-    "schools.ks2_expected_standard": Model(baseline=53.0, trend=0.035, tau=0.12, gradient=-0.20, spend=0.4,
-                                           efficiency=0.2, denominator_per_head=0.0115),
-    "schools.gcse_english_maths": Model(baseline=63.0, trend=0.015, tau=0.14, gradient=-0.25, spend=0.4,
-                                        efficiency=0.2, denominator_per_head=0.011),
-    "schools.attainment8": Model(baseline=46.5, trend=0.1, tau=1.8, gradient=-2.8, spend=6.0, efficiency=1.2,
-                                 sd=19.0, denominator_per_head=0.011),
-    "schools.persistent_absence": Model(baseline=11.0, trend=0.075, tau=0.15, gradient=0.22, spend=0.3,
-                                        efficiency=0.2, denominator_per_head=0.14),
-    "schools.disadvantage_gap": Model(baseline=3.2, trend=-0.02, tau=0.25, gradient=0.15, spend=0.8, efficiency=0.2,
-                                      sd=3.0, denominator_per_head=0.003),
-    "schools.good_or_outstanding": Model(baseline=84.0, trend=0.05, tau=0.30, gradient=-0.15, spend=0.5,
-                                         efficiency=0.35, denominator_per_head=0.0004),
+    "schools.ks2_expected_standard": Model(
+        baseline=53.0, trend=0.035, tau=0.12, gradient=-0.20, spend=0.4, efficiency=0.2, denominator_per_head=0.0115
+    ),
+    "schools.gcse_english_maths": Model(
+        baseline=63.0, trend=0.015, tau=0.14, gradient=-0.25, spend=0.4, efficiency=0.2, denominator_per_head=0.011
+    ),
+    "schools.attainment8": Model(
+        baseline=46.5, trend=0.1, tau=1.8, gradient=-2.8, spend=6.0, efficiency=1.2, sd=19.0, denominator_per_head=0.011
+    ),
+    "schools.persistent_absence": Model(
+        baseline=11.0, trend=0.075, tau=0.15, gradient=0.22, spend=0.3, efficiency=0.2, denominator_per_head=0.14
+    ),
+    "schools.disadvantage_gap": Model(
+        baseline=3.2, trend=-0.02, tau=0.25, gradient=0.15, spend=0.8, efficiency=0.2, sd=3.0, denominator_per_head=0.003
+    ),
+    "schools.good_or_outstanding": Model(
+        baseline=84.0, trend=0.05, tau=0.30, gradient=-0.15, spend=0.5, efficiency=0.35, denominator_per_head=0.0004
+    ),
 }
 
 # ONS Explore local statistics indicator names -> our ids. Names as in the CSV's `indicator` column

@@ -39,9 +39,28 @@ from publicservices.site.pages.words import (
 )
 
 __all__ = [
-    "Pages", "Benchmark", "COMPACT_FROM", "METHODS_VERSION", "NATIONS", "NO_INTERVALS", "OVERDISPERSED",
-    "REGION_PAGES_FROM", "change", "comparison_text", "fifths", "interval", "low_reliability", "missing", "num",
-    "percent", "public_definition", "public_text", "reason_text", "sector_title", "untitled_note", "value_text",
+    "Pages",
+    "Benchmark",
+    "COMPACT_FROM",
+    "METHODS_VERSION",
+    "NATIONS",
+    "NO_INTERVALS",
+    "OVERDISPERSED",
+    "REGION_PAGES_FROM",
+    "change",
+    "comparison_text",
+    "fifths",
+    "interval",
+    "low_reliability",
+    "missing",
+    "num",
+    "percent",
+    "public_definition",
+    "public_text",
+    "reason_text",
+    "sector_title",
+    "untitled_note",
+    "value_text",
 ]
 
 

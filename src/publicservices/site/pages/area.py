@@ -27,8 +27,17 @@ from publicservices.site.templating import render, safe
 class AreaPages(PagesBase):
     """One page per area."""
 
-    def area(self, code: str, slug: str, rows: pl.DataFrame, spine: pl.DataFrame, trend: pl.DataFrame,
-             neighbours: pl.DataFrame | None, peer_means: pl.DataFrame | None, grades: dict[str, dict[str, Any]]) -> str:
+    def area(
+        self,
+        code: str,
+        slug: str,
+        rows: pl.DataFrame,
+        spine: pl.DataFrame,
+        trend: pl.DataFrame,
+        neighbours: pl.DataFrame | None,
+        peer_means: pl.DataFrame | None,
+        grades: dict[str, dict[str, Any]],
+    ) -> str:
         m = self.model
         page = f"areas/{slug}.md"
         name = m.area_name(code)
@@ -41,35 +50,67 @@ class AreaPages(PagesBase):
             found[word] = found.get(word, 0) + 1
         words = [f"{found[w]:,} {w}" for w in specs.JUDGED if w in found and w != "not compared"]
         if found.get("in fifths"):
-            words.append(f"{plural(found['in fifths'], 'indicator')} without confidence intervals, placed in fifths of areas by value")
+            words.append(
+                f"{plural(found['in fifths'], 'indicator')} without confidence intervals, placed in fifths of areas by value"
+            )
         if found.get("not compared"):
             words.append(f"{found['not compared']:,} not compared")
         if found.get("–"):
             words.append(f"{found['–']:,} without a published value")
         spine_figure = None
         if spine.height:
-            spine_figure = self.figure(page, "charts/areas.js", "areas/spine", None,
-                                       f"Spine chart for {name} on {plural(spine.height, 'indicator')}: each bar runs from the worst area on the left "
-                                       f"to the best on the right, the darker middle is the middle half of areas, the line is the benchmark. {name} "
-                                       f"compared with the benchmark: {join_words(words) or 'none compared'}.", f"Spine chart of {name} against all areas",
-                                       data=data, inline={"spine": spine.drop("area_code", "indicator_id").to_dicts()})
+            spine_figure = self.figure(
+                page,
+                "charts/areas.js",
+                "areas/spine",
+                None,
+                f"Spine chart for {name} on {plural(spine.height, 'indicator')}: each bar runs from the worst area on the left "
+                f"to the best on the right, the darker middle is the middle half of areas, the line is the benchmark. {name} "
+                f"compared with the benchmark: {join_words(words) or 'none compared'}.",
+                f"Spine chart of {name} against all areas",
+                data=data,
+                inline={"spine": spine.drop("area_code", "indicator_id").to_dicts()},
+            )
         peers = {} if peer_means is None else {r["indicator_id"]: r["peer_mean"] for r in peer_means.to_dicts()}
         body = []
         for r in records:
             ind = m.indicators[r["indicator_id"]]
             hidden = r.get("suppressed") is not None
-            body.append([self.indicator_link(page, ind), r["period"], value_text(r, ind),
-                         "–" if hidden else interval(r.get("lower_95"), r.get("upper_95")), num(r.get("benchmark_value"), ind),
-                         comparison_text(r), num(peers.get(ind.id), ind) if peers else "–", r.get("recent_trend") or "–"])
-        compare_head = "Compared with benchmark, or fifth of areas by value" if found.get("in fifths") else "Compared with benchmark"
-        indicators_table = table(["Indicator", "Period", "Value", "95% interval", "Benchmark", compare_head, "Similar areas (mean)", "Recent trend"],
-                                 body, caption=f"{name}: every indicator in its latest period", raw=[True] + [False] * 7,
-                                 numeric=[False, False, True, False, True, False, True, False])
+            body.append(
+                [
+                    self.indicator_link(page, ind),
+                    r["period"],
+                    value_text(r, ind),
+                    "–" if hidden else interval(r.get("lower_95"), r.get("upper_95")),
+                    num(r.get("benchmark_value"), ind),
+                    comparison_text(r),
+                    num(peers.get(ind.id), ind) if peers else "–",
+                    r.get("recent_trend") or "–",
+                ]
+            )
+        compare_head = (
+            "Compared with benchmark, or fifth of areas by value" if found.get("in fifths") else "Compared with benchmark"
+        )
+        indicators_table = table(
+            ["Indicator", "Period", "Value", "95% interval", "Benchmark", compare_head, "Similar areas (mean)", "Recent trend"],
+            body,
+            caption=f"{name}: every indicator in its latest period",
+            raw=[True] + [False] * 7,
+            numeric=[False, False, True, False, True, False, True, False],
+        )
         neighbours_table = None
         if neighbours is not None and neighbours.height:
-            nb = [[self.area_link(page, r["neighbour_code"]), r["rank"], f"{r['distance']:.2f}"] for r in neighbours.sort("rank").to_dicts()]
-            neighbours_table = table(["Area", "Rank", "Distance"], nb, caption=f"Nearest neighbours of {name}", raw=[True, False, False],
-                                     numeric=[False, True, True])
+            nb = [
+                [self.area_link(page, r["neighbour_code"]), r["rank"], f"{r['distance']:.2f}"]
+                for r in neighbours.sort("rank").to_dicts()
+            ]
+            neighbours_table = table(
+                ["Area", "Rank", "Distance"],
+                nb,
+                caption=f"Nearest neighbours of {name}",
+                raw=[True, False, False],
+                numeric=[False, True, True],
+            )
         spend = ""
         if m.value_services or (m.value is not None and m.value.filter(pl.col("area_code") == code).height):
             from publicservices.site.value_pages import area_section
@@ -77,26 +118,51 @@ class AreaPages(PagesBase):
             spend = area_section(self, code, page)
         grades_table = None
         if grades:
-            gb = [[html_text(sector_title(s)), g.get("grade") or "–", "–" if g.get("score") is None else f"{g['score']:.0f}",
-                   "–" if g.get("p_grade_change") is None else percent(g["p_grade_change"])] for s, g in sorted(grades.items())]
-            grades_table = table(["Sector", "Grade", "Score (0-100)", "Chance the grade changes with the weights"], gb,
-                                 caption=f"Report-card grades of {name} (A best, F worst), from percentile scores of every indicator",
-                                 raw=[True, False, False, False], numeric=[False, False, True, True])
+            gb = [
+                [
+                    html_text(sector_title(s)),
+                    g.get("grade") or "–",
+                    "–" if g.get("score") is None else f"{g['score']:.0f}",
+                    "–" if g.get("p_grade_change") is None else percent(g["p_grade_change"]),
+                ]
+                for s, g in sorted(grades.items())
+            ]
+            grades_table = table(
+                ["Sector", "Grade", "Score (0-100)", "Chance the grade changes with the weights"],
+                gb,
+                caption=f"Report-card grades of {name} (A best, F worst), from percentile scores of every indicator",
+                raw=[True, False, False, False],
+                numeric=[False, False, True, True],
+            )
         trend_figure = None
         if trend.height:
             periods = trend.get_column("period").unique().len()
-            trend_figure = self.figure(page, "charts/areas.js", "areas/trend", None,
-                                       f"Trends for {name}: every indicator over {plural(periods, 'period')}, with "
-                                       + ("the 95% interval (band) and " if trend.get_column("lower_95").drop_nulls().len() else "")
-                                       + "the benchmark (dashed line).", f"Trend charts of {name}", data=data,
-                                       inline={"trend": trend.drop("area_code").to_dicts()})
+            trend_figure = self.figure(
+                page,
+                "charts/areas.js",
+                "areas/trend",
+                None,
+                f"Trends for {name}: every indicator over {plural(periods, 'period')}, with "
+                + ("the 95% interval (band) and " if trend.get_column("lower_95").drop_nulls().len() else "")
+                + "the benchmark (dashed line).",
+                f"Trend charts of {name}",
+                data=data,
+                inline={"trend": trend.drop("area_code").to_dicts()},
+            )
         return render(
-            "area.md.j2", area=name, code=code,
+            "area.md.j2",
+            area=name,
+            code=code,
             region=m.area_name(info["parent_code"]) if info.get("parent_code") else None,
             area_type=info.get("area_type") or None,
             population=None if info.get("population") is None else f"{info['population']:,.0f}",
             decile=info.get("deprivation_decile"),
-            spine_figure=spine_figure and safe(spine_figure), indicators_table=safe(indicators_table),
-            in_fifths=bool(found.get("in fifths")), no_intervals=NO_INTERVALS,
-            neighbours_table=neighbours_table and safe(neighbours_table), spend=safe(spend),
-            grades_table=grades_table and safe(grades_table), trend_figure=trend_figure and safe(trend_figure))
+            spine_figure=spine_figure and safe(spine_figure),
+            indicators_table=safe(indicators_table),
+            in_fifths=bool(found.get("in fifths")),
+            no_intervals=NO_INTERVALS,
+            neighbours_table=neighbours_table and safe(neighbours_table),
+            spend=safe(spend),
+            grades_table=grades_table and safe(grades_table),
+            trend_figure=trend_figure and safe(trend_figure),
+        )

@@ -45,8 +45,18 @@ class PagesBase:
     def indicator_link(self, page: str, ind: Indicator) -> str:
         return link(page, f"indicators/{ind.id}.html", ind.title)
 
-    def figure(self, page: str, script: str, key: str, spec: dict[str, Any] | None, summary: str, label: str,
-               data: str | None = None, inline: dict[str, Any] | None = None, shared: Sequence[str] = ()) -> str:
+    def figure(
+        self,
+        page: str,
+        script: str,
+        key: str,
+        spec: dict[str, Any] | None,
+        summary: str,
+        label: str,
+        data: str | None = None,
+        inline: dict[str, Any] | None = None,
+        shared: Sequence[str] = (),
+    ) -> str:
         if spec is not None:
             self.charts.add(script, key, spec)
         links = {"Download the data (CSV)": data} if data else {}
@@ -109,7 +119,9 @@ class PagesBase:
         if fair is None:
             return {}
         frame = fair.frame
-        wanted = pl.DataFrame({"indicator_id": list(ids), "period": [self.model.latest[i] for i in ids]},
-                              schema={"indicator_id": pl.String, "period": pl.String})
+        wanted = pl.DataFrame(
+            {"indicator_id": list(ids), "period": [self.model.latest[i] for i in ids]},
+            schema={"indicator_id": pl.String, "period": pl.String},
+        )
         rows = frame.join(wanted, on=["indicator_id", "period"], how="semi")
         return {r["indicator_id"]: r for r in rows.to_dicts()}

@@ -59,27 +59,39 @@ class IndicatorPages(PagesBase):
         funnel = m.funnels.get(ind.id)
         if funnel is not None and not bench.matches(self.funnel_centre(funnel)):
             # A funnel drawn around another value would be a second benchmark on the page.
-            m.notes.append(f"{ind.title}: funnel plot not shown (it is centred on {num(self.funnel_centre(funnel), ind)}, "
-                           f"not on the benchmark the page uses, {bench.text(ind)}).")
+            m.notes.append(
+                f"{ind.title}: funnel plot not shown (it is centred on {num(self.funnel_centre(funnel), ind)}, "
+                f"not on the benchmark the page uses, {bench.text(ind)})."
+            )
             funnel = None
         brief = []
         if judged.height:
             basis = judged.get_column("comparison_basis").drop_nulls() if "comparison_basis" in judged.columns else pl.Series([])
-            how = ("judged by the funnel plot's limits, which allow for variation between areas beyond chance"
-                   if basis.len() and "beyond chance" in basis[0] else "at 95% confidence")
-            brief.append(f"Compared with the benchmark ({bench.text(ind)}), {how}: "
-                         f"{self.counts_words(judged)}" + (f"; {plural(valued.height - judged.height, 'area')} not compared." if
-                                                            valued.height > judged.height else "."))
+            how = (
+                "judged by the funnel plot's limits, which allow for variation between areas beyond chance"
+                if basis.len() and "beyond chance" in basis[0]
+                else "at 95% confidence"
+            )
+            brief.append(
+                f"Compared with the benchmark ({bench.text(ind)}), {how}: "
+                f"{self.counts_words(judged)}"
+                + (f"; {plural(valued.height - judged.height, 'area')} not compared." if valued.height > judged.height else ".")
+            )
         if funnel is not None:
-            brief += [t for t in (public_text(x) for x in funnel.sentences()) if t and "than the benchmark by more than chance" not in t]
+            brief += [
+                t for t in (public_text(x) for x in funnel.sentences()) if t and "than the benchmark by more than chance" not in t
+            ]
         if fair and fair.get("summary"):
             brief.append(public_text(fair["summary"]))
         shared = [BOUNDARIES_SCRIPT] if self.boundaries is not None else []
 
         def figure(name: str, spec: dict[str, Any] | None, summary: str, label: str) -> Markup:
             # The section's figure, already escaped; the template puts the blank line after it.
-            return safe(self.figure(page, script, f"indicators/{ind.id}/{name}", spec, summary, label,
-                                    data=data, shared=shared).removesuffix("\n"))
+            return safe(
+                self.figure(
+                    page, script, f"indicators/{ind.id}/{name}", spec, summary, label, data=data, shared=shared
+                ).removesuffix("\n")
+            )
 
         map_figure = funnel_figure = league_figure = trend_figure = gradient_figure = None
         map_spec = self.map_spec(ind, rows)
@@ -99,43 +111,72 @@ class IndicatorPages(PagesBase):
             if "comparison_95" not in named.columns:
                 named = named.join(rows.select("area_code", "comparison_95"), on="area_code", how="left")
             league = league_table(named, indicator=ind)
-            league_figure = figure("league", specs.to_spec(league), public_text(describe(league)),
-                                   f"League table of {ind.title} with rank intervals")
+            league_figure = figure(
+                "league", specs.to_spec(league), public_text(describe(league)), f"League table of {ind.title} with rank intervals"
+            )
         all_areas = safe(self.all_areas(page, ind, rows).removesuffix("\n"))
         spread = specs.spread_rows(m.results.filter(pl.col("indicator_id") == ind.id))
         if spread.height:
-            text = (f"How the spread of areas in {ind.title} changed over {plural(spread.height, 'period')} "
-                    f"({spread.get_column('period')[0]} to {spread.get_column('period')[-1]}): the median area moved from "
-                    f"{num(spread.get_column('p50')[0], ind)} to {num(spread.get_column('p50')[-1], ind)}.")
-            trend_figure = figure("trend", specs.spread_spec(spread, ind.title, ind.unit), text,
-                                  f"Trend in the spread of areas for {ind.title}")
+            text = (
+                f"How the spread of areas in {ind.title} changed over {plural(spread.height, 'period')} "
+                f"({spread.get_column('period')[0]} to {spread.get_column('period')[-1]}): the median area moved from "
+                f"{num(spread.get_column('p50')[0], ind)} to {num(spread.get_column('p50')[-1], ind)}."
+            )
+            trend_figure = figure(
+                "trend", specs.spread_spec(spread, ind.title, ind.unit), text, f"Trend in the spread of areas for {ind.title}"
+            )
         gradient = self.gradient(ind, period)
         if gradient is not None:
-            gradient_figure = figure("gradient", specs.to_spec(gradient), public_text(describe(gradient)),
-                                     f"Deprivation gradient of {ind.title}")
+            gradient_figure = figure(
+                "gradient", specs.to_spec(gradient), public_text(describe(gradient)), f"Deprivation gradient of {ind.title}"
+            )
         spend = None
         frontier = self.frontier(ind, period)
         if frontier is not None:
             chart_, sentences = frontier
-            spend = {"sentences": sentences, "figure": None if chart_ is None else figure(
-                "frontier", specs.to_spec(chart_), " ".join(sentences) or public_text(describe(chart_)),
-                f"Spend against outcome for {ind.title}")}
+            spend = {
+                "sentences": sentences,
+                "figure": None
+                if chart_ is None
+                else figure(
+                    "frontier",
+                    specs.to_spec(chart_),
+                    " ".join(sentences) or public_text(describe(chart_)),
+                    f"Spend against outcome for {ind.title}",
+                ),
+            }
         found = m.inequalities.get(ind.id)
         return render(
-            "indicator.md.j2", title=ind.title, sector=sector_title(ind.sector), period=period, unit=ind.unit or "none",
-            better_when={"higher_is_better": "higher", "lower_is_better": "lower"}.get(ind.polarity, "no judgement (higher or lower)"),
+            "indicator.md.j2",
+            title=ind.title,
+            sector=sector_title(ind.sector),
+            period=period,
+            unit=ind.unit or "none",
+            better_when={"higher_is_better": "higher", "lower_is_better": "lower"}.get(
+                ind.polarity, "no judgement (higher or lower)"
+            ),
             benchmark=bench.text(ind) if bench.varies or not missing(bench.value) else "",
             compared=self.compared_set(ind),
-            floor=None if ind.floor is None else num(ind.floor, ind), target=None if ind.target is None else num(ind.target, ind),
-            definition=public_definition(ind.definition, m.dataset.synthetic), source=ind.source,
-            by_fifths=by_fifths, no_intervals=NO_INTERVALS, brief=brief,
-            map_figure=map_figure, funnel_figure=funnel_figure, league_figure=league_figure, all_areas=all_areas,
-            trend_figure=trend_figure, gradient_figure=gradient_figure, spend=spend,
+            floor=None if ind.floor is None else num(ind.floor, ind),
+            target=None if ind.target is None else num(ind.target, ind),
+            definition=public_definition(ind.definition, m.dataset.synthetic),
+            source=ind.source,
+            by_fifths=by_fifths,
+            no_intervals=NO_INTERVALS,
+            brief=brief,
+            map_figure=map_figure,
+            funnel_figure=funnel_figure,
+            league_figure=league_figure,
+            all_areas=all_areas,
+            trend_figure=trend_figure,
+            gradient_figure=gradient_figure,
+            spend=spend,
             fairness=self.fairness_words(ind, fair) if fair else None,
             inequalities=self.inequalities(page, ind, found) if found else None,
             csv_link=safe(link(page, data, "Every area in " + period + " (CSV)")),
             parquet_link=safe(link(page, data.replace(".csv", ".parquet"), "Parquet")),
-            downloads_link=safe(link(page, "downloads.html", "All downloads")))
+            downloads_link=safe(link(page, "downloads.html", "All downloads")),
+        )
 
     def compared_set(self, ind: Indicator) -> str:
         """Which areas a comparison ranks, in words, and the other sets the indicator is compared in."""
@@ -148,8 +189,10 @@ class IndicatorPages(PagesBase):
         text = f"{n:,} {set_label(set_id)}"
         others = [c for c, (i, s) in self.model.comparisons.items() if i == ind_id and c != ind.id]
         if others:
-            text += (f"; compared separately, never together, with {join_words([set_label(self.model.comparisons[c][1]).split(' (')[0] for c in others])}"
-                     " on their own pages")
+            text += (
+                f"; compared separately, never together, with {join_words([set_label(self.model.comparisons[c][1]).split(' (')[0] for c in others])}"
+                " on their own pages"
+            )
         return text
 
     def inequalities(self, page: str, ind: Indicator, found: dict[str, Any]) -> dict[str, Any]:
@@ -161,18 +204,28 @@ class IndicatorPages(PagesBase):
             where = {"E92000001": "England", "K02000001": "the United Kingdom"}.get(where, where)
         parts = []
         for (kind,), part in rows.group_by("breakdown", maintain_order=True):
-            body = [[r["group"], "hidden (small numbers)" if r.get("suppressed") else num(r.get("value"), ind),
-                     "" if r.get("suppressed") else interval(r.get("lower_ci"), r.get("upper_ci"))]
-                    for r in part.iter_rows(named=True)]
-            groups = safe(table(["Group", "Value", "95% interval"], body, caption=f"{ind.title} by {kind}", numeric=[False, True, False]))
+            body = [
+                [
+                    r["group"],
+                    "hidden (small numbers)" if r.get("suppressed") else num(r.get("value"), ind),
+                    "" if r.get("suppressed") else interval(r.get("lower_ci"), r.get("upper_ci")),
+                ]
+                for r in part.iter_rows(named=True)
+            ]
+            groups = safe(
+                table(["Group", "Value", "95% interval"], body, caption=f"{ind.title} by {kind}", numeric=[False, True, False])
+            )
             index = found["indices"].get(kind)
             # One sentence, escaped as prose as a whole (its punctuation included).
-            words = (f"The gap between the most and least deprived ends of the scale (slope index of inequality) is "
-                     f"{num(abs(index['sii']), ind)} ({interval(abs(index['sii_lower']), abs(index['sii_upper']))}); "
-                     f"the {'most' if index['sii'] < 0 else 'least'} deprived have the higher values. "
-                     f"Relative index of inequality: {format_number(index['rii'])} "
-                     f"({interval(index['rii_lower'], index['rii_upper'])}), across {index['quantiles']} deprivation groups."
-                     if index else "")
+            words = (
+                f"The gap between the most and least deprived ends of the scale (slope index of inequality) is "
+                f"{num(abs(index['sii']), ind)} ({interval(abs(index['sii_lower']), abs(index['sii_upper']))}); "
+                f"the {'most' if index['sii'] < 0 else 'least'} deprived have the higher values. "
+                f"Relative index of inequality: {format_number(index['rii'])} "
+                f"({interval(index['rii_lower'], index['rii_upper'])}), across {index['quantiles']} deprivation groups."
+                if index
+                else ""
+            )
             parts.append({"table": groups, "index_words": words})
         return {"where": where, "period": found["period"], "parts": parts}
 
@@ -203,8 +256,9 @@ class IndicatorPages(PagesBase):
         how: dict[str, Any] = {"classes": "quintile_label"} if by_fifths else {"category": "comparison_95"}
         if self.boundaries is not None:
             placeholder = "ps-boundaries.json"
-            chart_ = choropleth(frame, geometry_url=placeholder, feature=self.boundaries.feature, key=self.boundaries.key,
-                                indicator=ind, **how)
+            chart_ = choropleth(
+                frame, geometry_url=placeholder, feature=self.boundaries.feature, key=self.boundaries.key, indicator=ind, **how
+            )
             drawn = frame.filter(pl.col("area_code").is_in(list(self.boundaries.names) or [None])).height
             text = describe(chart_)
             if drawn < frame.height:
@@ -218,7 +272,11 @@ class IndicatorPages(PagesBase):
 
     def gradient(self, ind: Indicator, period: str) -> Any:
         fair = self.model.fairness
-        if fair is None or "deprivation" not in self.model.areas.columns or self.model.areas.get_column("deprivation").null_count() == self.model.areas.height:
+        if (
+            fair is None
+            or "deprivation" not in self.model.areas.columns
+            or self.model.areas.get_column("deprivation").null_count() == self.model.areas.height
+        ):
             return None
         import warnings
 
@@ -243,8 +301,12 @@ class IndicatorPages(PagesBase):
             from publicservices.comparison import set_label
 
             primary = m.comparisons.get(ind_id, (ind_id, ""))[1]
-            return None, [(f"Value for money is computed once for each indicator, on its comparison of "
-                          f"{set_label(primary) if primary else 'its main set of areas'}, not again here.")]
+            return None, [
+                (
+                    f"Value for money is computed once for each indicator, on its comparison of "
+                    f"{set_label(primary) if primary else 'its main set of areas'}, not again here."
+                )
+            ]
         if value is None:
             if ind.service and ind.service in services:
                 why = next((n.split("(", 1)[-1].rstrip(")") for n in m.notes if n.startswith("value for money: not shown")), "")
@@ -256,11 +318,19 @@ class IndicatorPages(PagesBase):
                 spend = m.dataset.spend.filter(pl.col("service") == ind.service)
                 compared = m.results.filter(pl.col("indicator_id") == ind.id).get_column("area_code").unique()
                 if not spend.filter(pl.col("area_code").is_in(compared.implode())).height:
-                    return None, [("Value for money could not be computed: the spend data give no spending for these areas "
-                                  "(they are reported for another tier of local government).")]
+                    return None, [
+                        (
+                            "Value for money could not be computed: the spend data give no spending for these areas "
+                            "(they are reported for another tier of local government)."
+                        )
+                    ]
                 spent = sorted(set(spend.get_column("period").to_list()))
-                return None, [(f"Value for money could not be computed: the spend data cover {spent[0]} to {spent[-1]}, and no "
-                              f"period of {ind.title} matches one of those years.")]
+                return None, [
+                    (
+                        f"Value for money could not be computed: the spend data cover {spent[0]} to {spent[-1]}, and no "
+                        f"period of {ind.title} matches one of those years."
+                    )
+                ]
             return None
         # The latest period with both spend and outcome, which may be earlier than the page's.
         used = mine.sort("period_start").get_column("period")[-1]
@@ -274,11 +344,18 @@ class IndicatorPages(PagesBase):
         result = ValueResult(rows, indicator=ind, indicators=m.indicators, areas=m.areas)
         sentences = [public_text(t) for t in result.sentences()]
         if used != period:
-            sentences.insert(0, f"Spend and outcome in {used}, the latest period with both (the rest of the page shows {period}).")
-        if "value_category" in result.frame.columns and result.frame.get_column("value_category").null_count() == result.frame.height:
+            sentences.insert(
+                0, f"Spend and outcome in {used}, the latest period with both (the rest of the page shows {period})."
+            )
+        if (
+            "value_category" in result.frame.columns
+            and result.frame.get_column("value_category").null_count() == result.frame.height
+        ):
             sentences = [t for t in sentences if not t.startswith("Given their spend and need")]
-            sentences.append("The outcome expected for each area's spend and need could not be estimated, so no area is judged "
-                             "higher or lower than expected.")
+            sentences.append(
+                "The outcome expected for each area's spend and need could not be estimated, so no area is judged "
+                "higher or lower than expected."
+            )
         try:
             return result.chart(), [t for t in sentences if t]
         except PublicServicesError as exc:  # data that cannot be drawn is noted; a programming error is not hidden
@@ -288,8 +365,10 @@ class IndicatorPages(PagesBase):
     @staticmethod
     def no_value_for_money(why: str) -> str:
         if "population" in why:
-            return ("Value for money could not be computed: spend per head needs each area's population, and the data do not "
-                    "give it, so no area is judged against what its spending would predict.")
+            return (
+                "Value for money could not be computed: spend per head needs each area's population, and the data do not "
+                "give it, so no area is judged against what its spending would predict."
+            )
         reason = public_text(why).rstrip(".")
         return "Value for money could not be computed" + (f" ({reason})." if reason else ".")
 
@@ -303,7 +382,9 @@ class IndicatorPages(PagesBase):
         from publicservices.stats import rank
 
         shown = pl.col("value").is_not_null() & pl.col("suppressed").is_null()
-        valued = rank(rows.filter(shown), "value", polarity=ind.polarity, name="_position").sort("_position", "area_name", "area_code")
+        valued = rank(rows.filter(shown), "value", polarity=ind.polarity, name="_position").sort(
+            "_position", "area_name", "area_code"
+        )
         rest = rows.filter(~shown).sort("area_name", "area_code")
         n = rows.height
         compact = n > COMPACT_FROM
@@ -312,42 +393,77 @@ class IndicatorPages(PagesBase):
         records = [*valued.to_dicts(), *rest.to_dicts()]
         any_fifths = any(fifths(r) for r in records)
         any_judged = any(comparison_text(r) not in ("–", "not compared") and not fifths(r) for r in records)
-        compare_head = ("Compared with benchmark" if not any_fifths else "Fifth of areas by value" if not any_judged
-                        else "Compared with benchmark, or fifth of areas by value")
+        compare_head = (
+            "Compared with benchmark"
+            if not any_fifths
+            else "Fifth of areas by value"
+            if not any_judged
+            else "Compared with benchmark, or fifth of areas by value"
+        )
         unit = ind.unit.strip()
-        headers = ["Position", "Area", "Code", f"Value ({unit})" if compact and unit else "Value"] + (["95% interval"] if intervals else []) + (
-            ["Shrunken estimate", "Could rank (95%, all areas at once)"] if ranked else []) + [compare_head]
+        headers = (
+            ["Position", "Area", "Code", f"Value ({unit})" if compact and unit else "Value"]
+            + (["95% interval"] if intervals else [])
+            + (["Shrunken estimate", "Could rank (95%, all areas at once)"] if ranked else [])
+            + [compare_head]
+        )
         body = []
         for r in records:
-            name = (html_text(r.get("area_name") or r["area_code"]) if compact
-                    else self.area_link(page, r["area_code"], r.get("area_name")))
-            cells: list[Any] = ["–" if r.get("_position") is None else f"{r['_position']:,}", name, r["area_code"],
-                                value_text(r, None if compact else ind)]
+            name = (
+                html_text(r.get("area_name") or r["area_code"])
+                if compact
+                else self.area_link(page, r["area_code"], r.get("area_name"))
+            )
+            cells: list[Any] = [
+                "–" if r.get("_position") is None else f"{r['_position']:,}",
+                name,
+                r["area_code"],
+                value_text(r, None if compact else ind),
+            ]
             if intervals:
                 cells.append(interval(r.get("lower_95"), r.get("upper_95")))
             if ranked:
-                low, high = ((r.get("rank_set_lower"), r.get("rank_set_upper")) if not missing(r.get("rank_set_lower"))
-                             else (r.get("rank_lower_95"), r.get("rank_upper_95")))
+                low, high = (
+                    (r.get("rank_set_lower"), r.get("rank_set_upper"))
+                    if not missing(r.get("rank_set_lower"))
+                    else (r.get("rank_lower_95"), r.get("rank_upper_95"))
+                )
                 cells += [num(r.get("shrunk_value"), ind), f"{low:.0f} to {high:.0f}" if not missing(low) else "–"]
             cells.append(comparison_text(r))
             body.append(cells)
         first = {"higher_is_better": "best (highest)", "lower_is_better": "best (lowest)"}.get(ind.polarity, "highest")
-        caption = (f"All {plural(n, 'area')} in {self.model.latest[ind.id]}, sorted by value, position 1 the {first}"
-                   + (f"; {plural(rest.height, 'area')} without a published value at the end" if rest.height else "")
-                   + (". Could rank: the places each area could hold; with 95% confidence every area's true place is in its "
-                      "range, all areas at once (confidence sets for ranks)." if ranked else "."))
+        caption = (
+            f"All {plural(n, 'area')} in {self.model.latest[ind.id]}, sorted by value, position 1 the {first}"
+            + (f"; {plural(rest.height, 'area')} without a published value at the end" if rest.height else "")
+            + (
+                ". Could rank: the places each area could hold; with 95% confidence every area's true place is in its "
+                "range, all areas at once (confidence sets for ranks)."
+                if ranked
+                else "."
+            )
+        )
         k = len(headers)
         numeric = [True, False, False, True] + [False] * (k - 4)
         if ranked:
             numeric[4 + int(intervals)] = True
-        return table(headers, body, caption=caption, raw=[False, True] + [False] * (k - 2), numeric=numeric, compact=compact) + "\n"
+        return (
+            table(headers, body, caption=caption, raw=[False, True] + [False] * (k - 2), numeric=numeric, compact=compact) + "\n"
+        )
 
     def fairness_words(self, ind: Indicator, fair: dict[str, Any]) -> dict[str, Any]:
         """The postcode-lottery measures of ``fair`` (a fairness row): the context of ``indicator_fairness.md.j2``."""
-        return {"true_cv": fair.get("true_cv"), "true_cv_lower": fair.get("true_cv_lower_95"), "true_cv_upper": fair.get("true_cv_upper_95"),
-                "i2": fair.get("i2"), "sii": None if fair.get("sii") is None else num(fair["sii"], ind),
-                "sii_interval": interval(fair.get("sii_lower_95"), fair.get("sii_upper_95")),
-                "region_share": fair.get("region_share_variance"), "gini": fair.get("gini"),
-                "moran_i": fair.get("moran_i"), "moran_p": fair.get("moran_p"),
-                "trend": fair.get("true_cv_trend"), "trend_since": fair.get("trend_since"),
-                "methodology_link": safe(link(f"indicators/{ind.id}.md", "methodology.html", "methodology"))}
+        return {
+            "true_cv": fair.get("true_cv"),
+            "true_cv_lower": fair.get("true_cv_lower_95"),
+            "true_cv_upper": fair.get("true_cv_upper_95"),
+            "i2": fair.get("i2"),
+            "sii": None if fair.get("sii") is None else num(fair["sii"], ind),
+            "sii_interval": interval(fair.get("sii_lower_95"), fair.get("sii_upper_95")),
+            "region_share": fair.get("region_share_variance"),
+            "gini": fair.get("gini"),
+            "moran_i": fair.get("moran_i"),
+            "moran_p": fair.get("moran_p"),
+            "trend": fair.get("true_cv_trend"),
+            "trend_since": fair.get("trend_since"),
+            "methodology_link": safe(link(f"indicators/{ind.id}.md", "methodology.html", "methodology")),
+        }

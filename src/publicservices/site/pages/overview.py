@@ -61,46 +61,97 @@ class OverviewPages(PagesBase):
             from publicservices.charts import describe, lottery_chart
 
             lot = lottery_chart(m.fairness.frame.filter(pl.col("indicator_id").is_in(measured)), m.indicators)
-            lottery = safe(self.figure(page, "charts/home.js", "home/lottery", specs.to_spec(lot), describe(lot),
-                                       "Chart of the true spread between areas for every indicator",
-                                       data="data/all/fairness.csv").removesuffix("\n"))
+            lottery = safe(
+                self.figure(
+                    page,
+                    "charts/home.js",
+                    "home/lottery",
+                    specs.to_spec(lot),
+                    describe(lot),
+                    "Chart of the true spread between areas for every indicator",
+                    data="data/all/fairness.csv",
+                ).removesuffix("\n")
+            )
         no_intervals = not judged and latest.filter(pl.col("value").is_not_null() & pl.col("lower_95").is_null()).height > 0
         return render(
-            "home.md.j2", title=self.title, indicators=plural(n, "indicator"), single=n == 1,
-            sectors=join_words([sector_title(s).lower() for s in m.sectors]), areas=plural(m.areas.height, "area"),
-            sets=len(sets), what=safe(join_words(what)), periods_count=len(periods), periods=", ".join(periods),
-            no_intervals=NO_INTERVALS if no_intervals else None, synthetic=m.dataset.synthetic,
-            areas_link=safe(link(page, "areas.html", "areas")), indicators_link=safe(link(page, "indicators.html", "indicators")),
+            "home.md.j2",
+            title=self.title,
+            indicators=plural(n, "indicator"),
+            single=n == 1,
+            sectors=join_words([sector_title(s).lower() for s in m.sectors]),
+            areas=plural(m.areas.height, "area"),
+            sets=len(sets),
+            what=safe(join_words(what)),
+            periods_count=len(periods),
+            periods=", ".join(periods),
+            no_intervals=NO_INTERVALS if no_intervals else None,
+            synthetic=m.dataset.synthetic,
+            areas_link=safe(link(page, "areas.html", "areas")),
+            indicators_link=safe(link(page, "indicators.html", "indicators")),
             lottery=lottery,
-            sections=[{"title": sector_title(s), "table": self.headline_table(page, s, rows), "findings": self.findings(page, s)}
-                      for s in m.sectors])
+            sections=[
+                {"title": sector_title(s), "table": self.headline_table(page, s, rows), "findings": self.findings(page, s)}
+                for s in m.sectors
+            ],
+        )
 
     def headline_table(self, page: str, sector: str, lottery: dict[str, dict[str, Any]]) -> Markup:
         m = self.model
         latest = m.latest_rows()
         word = pl.col("comparison_95").cast(pl.String).fill_null("not compared")
-        counts = {r["indicator_id"]: r for r in latest.group_by("indicator_id").agg(
-            (word == "better").sum().alias("better"),
-            (word == "worse").sum().alias("worse"),
-            (word != "not compared").sum().alias("judged"),
-            (pl.col("floor_status") == "confidently below").sum().alias("below"),
-        ).to_dicts()}
+        counts = {
+            r["indicator_id"]: r
+            for r in latest.group_by("indicator_id")
+            .agg(
+                (word == "better").sum().alias("better"),
+                (word == "worse").sum().alias("worse"),
+                (word != "not compared").sum().alias("judged"),
+                (pl.col("floor_status") == "confidently below").sum().alias("below"),
+            )
+            .to_dicts()
+        }
         body = []
         for ind in (i for i in m.indicators.values() if i.sector == sector):
             fair, c = lottery.get(ind.id, {}), counts.get(ind.id, {})
             cv = fair.get("true_cv")
-            index = "–" if cv is None else f"±{100 * cv:.1f}% ({100 * fair['true_cv_lower_95']:.1f} to {100 * fair['true_cv_upper_95']:.1f})" \
-                if fair.get("true_cv_lower_95") is not None else f"±{100 * cv:.1f}%"
+            index = (
+                "–"
+                if cv is None
+                else f"±{100 * cv:.1f}% ({100 * fair['true_cv_lower_95']:.1f} to {100 * fair['true_cv_upper_95']:.1f})"
+                if fair.get("true_cv_lower_95") is not None
+                else f"±{100 * cv:.1f}%"
+            )
             judged = c.get("judged", 0) > 0
-            body.append([self.indicator_link(page, ind), m.latest[ind.id], index, percent(fair.get("i2")),
-                         c.get("better", 0) if judged else "–", c.get("worse", 0) if judged else "–",
-                         c.get("below", 0) if ind.floor is not None and judged else "–"])
-        return safe(table(["Indicator", "Latest", "Postcode-lottery index (95% interval)", "Variation that is real",
-                           "Areas better", "Areas worse", "Below floor"], body,
-                          caption=f"{sector_title(sector)}: latest values. The postcode-lottery index is the true spread of areas "
-                                  "around the national value, after removing chance; better and worse are at 95% confidence "
-                                  "(a dash: the figures have no confidence intervals, so they cannot be judged).",
-                          raw=[True, False, False, False, False, False, False], numeric=[False, False, False, True, True, True, True]))
+            body.append(
+                [
+                    self.indicator_link(page, ind),
+                    m.latest[ind.id],
+                    index,
+                    percent(fair.get("i2")),
+                    c.get("better", 0) if judged else "–",
+                    c.get("worse", 0) if judged else "–",
+                    c.get("below", 0) if ind.floor is not None and judged else "–",
+                ]
+            )
+        return safe(
+            table(
+                [
+                    "Indicator",
+                    "Latest",
+                    "Postcode-lottery index (95% interval)",
+                    "Variation that is real",
+                    "Areas better",
+                    "Areas worse",
+                    "Below floor",
+                ],
+                body,
+                caption=f"{sector_title(sector)}: latest values. The postcode-lottery index is the true spread of areas "
+                "around the national value, after removing chance; better and worse are at 95% confidence "
+                "(a dash: the figures have no confidence intervals, so they cannot be judged).",
+                raw=[True, False, False, False, False, False, False],
+                numeric=[False, False, False, True, True, True, True],
+            )
+        )
 
     def findings(self, page: str, sector: str) -> dict[str, list[dict[str, Any]]]:
         """Biggest improvers (change beyond chance, in the better direction) and areas below the floor.
@@ -112,18 +163,35 @@ class OverviewPages(PagesBase):
         for r in m.improvers(sector).head(5).to_dicts():
             ind = m.indicators[r["indicator_id"]]
             low, high = sorted((abs(r["yoy_lower_95"]), abs(r["yoy_upper_95"])))
-            improvers.append({"area": safe(self.area_link(page, r["area_code"])), "indicator": _html(ind.title), "rose": r["yoy_change"] > 0,
-                              "change": _html(change(abs(r["yoy_change"]), ind)), "low": _html(change(low, ind)),
-                              "high": _html(change(high, ind)), "since": _html(r["previous_period"] or "the previous period")})
-        below = m.latest_rows().filter(pl.col("indicator_id").is_in([i for i, ind in m.indicators.items() if ind.sector == sector]),
-                                       pl.col("floor_status") == "confidently below")
+            improvers.append(
+                {
+                    "area": safe(self.area_link(page, r["area_code"])),
+                    "indicator": _html(ind.title),
+                    "rose": r["yoy_change"] > 0,
+                    "change": _html(change(abs(r["yoy_change"]), ind)),
+                    "low": _html(change(low, ind)),
+                    "high": _html(change(high, ind)),
+                    "since": _html(r["previous_period"] or "the previous period"),
+                }
+            )
+        below = m.latest_rows().filter(
+            pl.col("indicator_id").is_in([i for i, ind in m.indicators.items() if ind.sector == sector]),
+            pl.col("floor_status") == "confidently below",
+        )
         floors = []
         for ind_id, group in sorted(below.group_by("indicator_id"), key=lambda g: g[0][0]):
             ind = m.indicators[ind_id[0]]
-            floors.append({"indicator": safe(self.indicator_link(page, ind)), "floor": _html(num(ind.floor, ind)),
-                           "areas": plural(group.height, "area"),
-                           "names": [safe(self.area_link(page, c)) for c in group.sort("value").get_column("area_code").head(8).to_list()],
-                           "more": max(group.height - 8, 0)})
+            floors.append(
+                {
+                    "indicator": safe(self.indicator_link(page, ind)),
+                    "floor": _html(num(ind.floor, ind)),
+                    "areas": plural(group.height, "area"),
+                    "names": [
+                        safe(self.area_link(page, c)) for c in group.sort("value").get_column("area_code").head(8).to_list()
+                    ],
+                    "more": max(group.height - 8, 0),
+                }
+            )
         return {"improvers": improvers, "below": floors}
 
     def sector(self, sector: str) -> str:
@@ -141,9 +209,17 @@ class OverviewPages(PagesBase):
             from publicservices.charts import describe, lottery_chart
 
             lot = lottery_chart(m.fairness.frame.filter(pl.col("indicator_id").is_in(measured)), m.indicators)
-            figure = safe(self.figure(page, f"charts/sectors/{sector}.js", f"sectors/{sector}/lottery", specs.to_spec(lot), describe(lot),
-                                      f"Chart of the true spread between areas for {title.lower()} indicators",
-                                      data="data/all/fairness.csv").removesuffix("\n"))
+            figure = safe(
+                self.figure(
+                    page,
+                    f"charts/sectors/{sector}.js",
+                    f"sectors/{sector}/lottery",
+                    specs.to_spec(lot),
+                    describe(lot),
+                    f"Chart of the true spread between areas for {title.lower()} indicators",
+                    data="data/all/fairness.csv",
+                ).removesuffix("\n")
+            )
         latest = m.latest_rows()
         body = []
         for ind_id in ids:
@@ -153,18 +229,42 @@ class OverviewPages(PagesBase):
             bench = self.benchmark(ind, rows)
             trend = self.national_trend(ind_id)
             fair = lottery.get(ind_id, {})
-            body.append([self.indicator_link(page, ind), m.latest[ind_id], bench.name if bench.varies else f"{bench.name}, {num(bench.value, ind)}",
-                         f"{num(values.quantile(0.1), ind)} to {num(values.quantile(0.9), ind)}" if values.len() else "–",
-                         "–" if fair.get("true_cv") is None else f"±{100 * fair['true_cv']:.1f}%", trend])
-        summary = table(["Indicator", "Latest", "Benchmark", "Middle 80% of areas", "Postcode-lottery index", "Trend in the benchmark"], body,
-                        caption=f"{title}: every indicator's latest value, spread and trend.", raw=[True, False, False, False, False, False])
-        return render("sector.md.j2", title=title, indicators=plural(len(ids), "indicator"), areas=plural(m.areas.height, "area"),
-                      lottery=figure, summary_table=safe(summary), findings=self.findings(page, sector))
+            body.append(
+                [
+                    self.indicator_link(page, ind),
+                    m.latest[ind_id],
+                    bench.name if bench.varies else f"{bench.name}, {num(bench.value, ind)}",
+                    f"{num(values.quantile(0.1), ind)} to {num(values.quantile(0.9), ind)}" if values.len() else "–",
+                    "–" if fair.get("true_cv") is None else f"±{100 * fair['true_cv']:.1f}%",
+                    trend,
+                ]
+            )
+        summary = table(
+            ["Indicator", "Latest", "Benchmark", "Middle 80% of areas", "Postcode-lottery index", "Trend in the benchmark"],
+            body,
+            caption=f"{title}: every indicator's latest value, spread and trend.",
+            raw=[True, False, False, False, False, False],
+        )
+        return render(
+            "sector.md.j2",
+            title=title,
+            indicators=plural(len(ids), "indicator"),
+            areas=plural(m.areas.height, "area"),
+            lottery=figure,
+            summary_table=safe(summary),
+            findings=self.findings(page, sector),
+        )
 
     def national_trend(self, ind_id: str) -> str:
         """The benchmark's change over the periods, in words (a cell of the sector's table, escaped there)."""
-        series = (self.model.results.filter(pl.col("indicator_id") == ind_id).group_by("period_start")
-                  .agg(pl.col("benchmark_value").drop_nulls().first()).sort("period_start").get_column("benchmark_value").drop_nulls())
+        series = (
+            self.model.results.filter(pl.col("indicator_id") == ind_id)
+            .group_by("period_start")
+            .agg(pl.col("benchmark_value").drop_nulls().first())
+            .sort("period_start")
+            .get_column("benchmark_value")
+            .drop_nulls()
+        )
         if series.len() < 2:
             return "one period only"
         first, last = series[0], series[-1]
@@ -179,13 +279,30 @@ class OverviewPages(PagesBase):
         lottery = self.lottery_rows(m.indicators)
         sections = []
         for sector in m.sectors:
-            body = [[self.indicator_link(page, ind), html_text(ind.unit or "–"), m.latest[ind.id],
-                     {"higher_is_better": "higher", "lower_is_better": "lower"}.get(ind.polarity, "no judgement"),
-                     "–" if lottery.get(ind.id, {}).get("true_cv") is None else f"±{100 * lottery[ind.id]['true_cv']:.1f}%"]
-                    for ind in m.indicators.values() if ind.sector == sector]
-            sections.append({"title": sector_title(sector),
-                             "table": safe(table(["Indicator", "Unit", "Latest", "Better when", "Postcode-lottery index"], body,
-                                                 caption=f"{sector_title(sector)} indicators", raw=[True, True, False, False, False]))})
+            body = [
+                [
+                    self.indicator_link(page, ind),
+                    html_text(ind.unit or "–"),
+                    m.latest[ind.id],
+                    {"higher_is_better": "higher", "lower_is_better": "lower"}.get(ind.polarity, "no judgement"),
+                    "–" if lottery.get(ind.id, {}).get("true_cv") is None else f"±{100 * lottery[ind.id]['true_cv']:.1f}%",
+                ]
+                for ind in m.indicators.values()
+                if ind.sector == sector
+            ]
+            sections.append(
+                {
+                    "title": sector_title(sector),
+                    "table": safe(
+                        table(
+                            ["Indicator", "Unit", "Latest", "Better when", "Postcode-lottery index"],
+                            body,
+                            caption=f"{sector_title(sector)} indicators",
+                            raw=[True, True, False, False, False],
+                        )
+                    ),
+                }
+            )
         return render("indicators_index.md.j2", count=len(m.indicators), sections=sections)
 
     def areas_index(self) -> tuple[str, dict[str, str]]:
@@ -208,7 +325,9 @@ class OverviewPages(PagesBase):
                 body.append([link(page, "regions/none.html", "No region"), unassigned.height])
             regions_table = table(["Region", "Areas"], body, caption="Areas by region", raw=[True, False], numeric=[False, True])
             return render("areas_index.md.j2", areas=count, regions_table=safe(regions_table)), extra
-        return render("areas_index.md.j2", areas=count, regions_table=None, areas_table=self._area_table(page, "Areas", m.areas)), extra
+        return render(
+            "areas_index.md.j2", areas=count, regions_table=None, areas_table=self._area_table(page, "Areas", m.areas)
+        ), extra
 
     def _area_list(self, page: str, title: str, areas: pl.DataFrame) -> str:
         """A page listing ``areas`` (a region's)."""
@@ -216,10 +335,21 @@ class OverviewPages(PagesBase):
 
     def _area_table(self, page: str, title: str, areas: pl.DataFrame) -> Markup:
         regions = dict(self.model.regions.iter_rows())
-        links = [link(page, f"areas/{s}.html", n) for s, n in zip(areas.get_column("slug"), areas.get_column("area_name"), strict=True)]
+        links = [
+            link(page, f"areas/{s}.html", n) for s, n in zip(areas.get_column("slug"), areas.get_column("area_name"), strict=True)
+        ]
         pops = areas.get_column("population").to_list() if "population" in areas.columns else [None] * areas.height
-        body = [[a, c, regions.get(p, p or "–"), "–" if pop is None else f"{pop:,.0f}"]
-                for a, c, p, pop in zip(links, areas.get_column("area_code"), areas.get_column("parent_code"), pops, strict=True)]
+        body = [
+            [a, c, regions.get(p, p or "–"), "–" if pop is None else f"{pop:,.0f}"]
+            for a, c, p, pop in zip(links, areas.get_column("area_code"), areas.get_column("parent_code"), pops, strict=True)
+        ]
         body.sort(key=lambda r: r[0].rsplit(">", 2)[-2].lower())
-        return safe(table(["Area", "Code", "Region", "Population"], body, caption=f"{title} ({areas.height:,})",
-                          raw=[True, False, False, False], numeric=[False, False, False, True]))
+        return safe(
+            table(
+                ["Area", "Code", "Region", "Population"],
+                body,
+                caption=f"{title} ({areas.height:,})",
+                raw=[True, False, False, False],
+                numeric=[False, False, False, True],
+            )
+        )

@@ -14,12 +14,20 @@ from publicservices.indicators import Indicator
 METHODS_VERSION = "site-1"
 REGION_PAGES_FROM = 1000  # above this many areas, the area index is split by region
 COMPACT_FROM = 1000  # above this many areas, an indicator's table of all areas has compact rows (no links)
-NO_INTERVALS = ("These figures have no confidence intervals, so chance variation cannot be judged; "
-                "areas are grouped into fifths by value.")
+NO_INTERVALS = (
+    "These figures have no confidence intervals, so chance variation cannot be judged; areas are grouped into fifths by value."
+)
 OVERDISPERSED = "The areas vary more than chance alone would explain; the limits shown do not allow for this."
 # Benchmarks' names when the data give codes only (GSS codes of the nations).
-NATIONS = {"E92000001": "England", "W92000004": "Wales", "S92000003": "Scotland", "N92000002": "Northern Ireland",
-           "K02000001": "United Kingdom", "K03000001": "Great Britain", "K04000001": "England and Wales"}
+NATIONS = {
+    "E92000001": "England",
+    "W92000004": "Wales",
+    "S92000003": "Scotland",
+    "N92000002": "Northern Ireland",
+    "K02000001": "United Kingdom",
+    "K03000001": "Great Britain",
+    "K04000001": "England and Wales",
+}
 # Code on a public page: keyword arguments (name='x', name=3), command-line options, backticks, calls.
 _CODE = re.compile(r"\b[A-Za-z_][\w.]*=(?!=)|(?<![\w-])--[a-z][\w-]*|`[^`]+`|\b[A-Za-z_][\w.]*\(\)")
 # Wording meant for the synthetic demo only, never for a site of real figures.
@@ -43,8 +51,10 @@ def untitled_note(sector: str) -> str | None:
 
     if sector in registered_sectors():
         return None
-    return (f"The {sector_title(sector).lower()} sector declares no title (no installed plugin describes it), "
-            f"so its pages are headed with its name, {sector_title(sector)}.")
+    return (
+        f"The {sector_title(sector).lower()} sector declares no title (no installed plugin describes it), "
+        f"so its pages are headed with its name, {sector_title(sector)}."
+    )
 
 
 def num(value: Any, ind: Indicator | None = None) -> str:
@@ -105,8 +115,12 @@ def value_text(row: Mapping[str, Any], ind: Indicator | None = None) -> str:
 
 def fifths(row: Mapping[str, Any]) -> bool:
     """Is this row compared by fifths of value, having a value but no confidence interval?"""
-    return (row.get("suppressed") is None and not missing(row.get("value")) and missing(row.get("lower_95"))
-            and bool(row.get("quintile_label")))
+    return (
+        row.get("suppressed") is None
+        and not missing(row.get("value"))
+        and missing(row.get("lower_95"))
+        and bool(row.get("quintile_label"))
+    )
 
 
 def comparison_text(row: Mapping[str, Any]) -> str:

@@ -59,19 +59,41 @@ __all__ = ["assess_fairness", "trend", "BREAKDOWN_COLUMNS", "COUNT_MEASURES"]
 
 BREAKDOWN_COLUMNS: tuple[str, ...] = ("sex", "age", "category_type", "category")
 COUNT_MEASURES: tuple[str, ...] = ("proportion", "rate", "ratio")
-_OPTIONAL = {"period_start": pl.Date, "numerator": pl.Float64, "denominator": pl.Float64, "value": pl.Float64,
-             "lower_ci": pl.Float64, "upper_ci": pl.Float64}
+_OPTIONAL = {
+    "period_start": pl.Date,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
+    "value": pl.Float64,
+    "lower_ci": pl.Float64,
+    "upper_ci": pl.Float64,
+}
 
 
 # columns that exist only when population, regions or neighbours are known
 _STABLE: dict[str, pl.DataType] = {
     "n_no_weight": pl.Int64(),
     **{f"{m}_w": pl.Float64() for m in ("mean", "sd", "cv", "p10", "p25", "p50", "p75", "p90", "iqr", "p90_p10")},
-    **{c: pl.Float64() for c in ("theil_t_between", "theil_t_within", "theil_l_between", "theil_l_within",
-                                 "region_share_theil", "variance_between", "variance_within", "region_share_variance")},
-    "n_groups": pl.Int64(), "n_no_group": pl.Int64(),
-    "moran_i": pl.Float64(), "moran_expected": pl.Float64(), "moran_z": pl.Float64(), "moran_p": pl.Float64(),
-    "moran_n": pl.Int64(), "moran_n_isolated": pl.Int64(),
+    **{
+        c: pl.Float64()
+        for c in (
+            "theil_t_between",
+            "theil_t_within",
+            "theil_l_between",
+            "theil_l_within",
+            "region_share_theil",
+            "variance_between",
+            "variance_within",
+            "region_share_variance",
+        )
+    },
+    "n_groups": pl.Int64(),
+    "n_no_group": pl.Int64(),
+    "moran_i": pl.Float64(),
+    "moran_expected": pl.Float64(),
+    "moran_z": pl.Float64(),
+    "moran_p": pl.Float64(),
+    "moran_n": pl.Int64(),
+    "moran_n_isolated": pl.Int64(),
 }
 
 
@@ -86,7 +108,9 @@ def _as_frame(data: Any, name: str) -> pl.DataFrame:
     try:
         return pl.DataFrame(data)
     except Exception as exc:  # noqa: BLE001 - any failure means "not a frame"
-        raise SchemaError(f"{name}: expected a Polars DataFrame (or a Dataset), got {type(data).__name__}.\nFix: pass a Polars frame.") from exc
+        raise SchemaError(
+            f"{name}: expected a Polars DataFrame (or a Dataset), got {type(data).__name__}.\nFix: pass a Polars frame."
+        ) from exc
 
 
 def _numeric(frame: pl.DataFrame, columns: Sequence[str], name: str) -> pl.DataFrame:
@@ -103,8 +127,15 @@ def _numeric(frame: pl.DataFrame, columns: Sequence[str], name: str) -> pl.DataF
         if bad.height:
             keys = [k for k in ("indicator_id", "area_code", "period") if k in frame.columns]
             rows = [" | ".join(str(v) for v in r) for r in bad.select(keys or [c]).head(5).rows()]
-            raise SchemaError(problem(c, "holds values that are not numbers", rows=rows, total=bad.height,
-                                      fix=f"{name}: make {c!r} numeric (blank for missing)."))
+            raise SchemaError(
+                problem(
+                    c,
+                    "holds values that are not numbers",
+                    rows=rows,
+                    total=bad.height,
+                    fix=f"{name}: make {c!r} numeric (blank for missing).",
+                )
+            )
         out.append(pl.lit(cast).alias(c))
     return frame.with_columns(out) if out else frame
 
@@ -141,15 +172,25 @@ def _resolve(data: Any, indicators: Any, areas: Any) -> tuple[pl.DataFrame, pl.D
         elif all(isinstance(i, str) for i in items):
             selection = items
         else:
-            raise IndicatorError("indicators= must be a mapping id -> Indicator, Indicators, or indicator ids.\nFix: pass e.g. {ind.id: ind}.")
+            raise IndicatorError(
+                "indicators= must be a mapping id -> Indicator, Indicators, or indicator ids.\nFix: pass e.g. {ind.id: ind}."
+            )
     missing = [c for c in ("indicator_id", "area_code", "period") if c not in values.columns]
     if missing:
-        raise SchemaError(f"values: required column(s) {missing} missing (have {values.columns}).\nFix: follow the values contract: indicator_id, area_code, period, ...")
+        raise SchemaError(
+            f"values: required column(s) {missing} missing (have {values.columns}).\nFix: follow the values contract: indicator_id, area_code, period, ..."
+        )
     values = values.with_columns([pl.lit(None, dtype=dt).alias(c) for c, dt in _OPTIONAL.items() if c not in values.columns])
     values = _numeric(values, ["numerator", "denominator", "value", "lower_ci", "upper_ci"], "values")
-    if values.select(pl.col("value").is_null() & (pl.col("numerator").is_null() | pl.col("denominator").is_null())).to_series().all():
+    if (
+        values.select(pl.col("value").is_null() & (pl.col("numerator").is_null() | pl.col("denominator").is_null()))
+        .to_series()
+        .all()
+    ):
         if values.height:
-            raise SchemaError("values: no row has a value or a numerator and denominator.\nFix: supply value, or numerator and denominator.")
+            raise SchemaError(
+                "values: no row has a value or a numerator and denominator.\nFix: supply value, or numerator and denominator."
+            )
     present = values.get_column("indicator_id").unique(maintain_order=True).to_list()
     if selection is not None:
         unknown = [i for i in selection if i not in present]
@@ -179,22 +220,39 @@ def _resolve(data: Any, indicators: Any, areas: Any) -> tuple[pl.DataFrame, pl.D
     return values, area_frame, {i: defs[i] for i in present}
 
 
-def _prepare(values: pl.DataFrame, areas: pl.DataFrame | None, defs: dict[str, Indicator], *, by: str | None,
-             deprivation: str, population: str) -> tuple[pl.DataFrame, list[str], dict[str, bool], pl.DataFrame]:
+def _prepare(
+    values: pl.DataFrame,
+    areas: pl.DataFrame | None,
+    defs: dict[str, Indicator],
+    *,
+    by: str | None,
+    deprivation: str,
+    population: str,
+) -> tuple[pl.DataFrame, list[str], dict[str, bool], pl.DataFrame]:
     """One row per area x group with value, se, weights, deprivation, region; parent rows counted."""
-    breakdown = [c for c in ("comparable_set", *BREAKDOWN_COLUMNS)
-                 if c in values.columns and values.get_column(c).null_count() < values.height]
+    breakdown = [
+        c
+        for c in ("comparable_set", *BREAKDOWN_COLUMNS)
+        if c in values.columns and values.get_column(c).null_count() < values.height
+    ]
     keys = ["indicator_id", "period", *breakdown]
     meta = pl.DataFrame(
-        {"indicator_id": list(defs), "measure": [d.measure for d in defs.values()],
-         "multiplier": [d.multiplier for d in defs.values()]},
+        {
+            "indicator_id": list(defs),
+            "measure": [d.measure for d in defs.values()],
+            "multiplier": [d.multiplier for d in defs.values()],
+        },
         schema={"indicator_id": pl.String, "measure": pl.String, "multiplier": pl.Float64},
     )
     frame = values.join(meta, on="indicator_id", how="left")
     have = {"population": False, "deprivation": False, "region": False}
     attrs = []
     if areas is not None:
-        for src, dst, flag in ((population, "__pop", "population"), (deprivation, "__dep", "deprivation"), (by, "__region", "region")):
+        for src, dst, flag in (
+            (population, "__pop", "population"),
+            (deprivation, "__dep", "deprivation"),
+            (by, "__region", "region"),
+        ):
             if src is not None and src in areas.columns:
                 attrs.append(pl.col(src).alias(dst))
                 have[flag] = areas.get_column(src).null_count() < areas.height
@@ -202,7 +260,8 @@ def _prepare(values: pl.DataFrame, areas: pl.DataFrame | None, defs: dict[str, I
             frame = frame.join(areas.select(pl.col("area_code"), *attrs), on="area_code", how="left")
     # rows for areas that are parents of other areas (regions, the nation) would count twice
     parents = (
-        areas.get_column(by).drop_nulls().unique() if areas is not None and by is not None and by in areas.columns
+        areas.get_column(by).drop_nulls().unique()
+        if areas is not None and by is not None and by in areas.columns
         else pl.Series([], dtype=pl.String)
     )
     frame = frame.with_columns(pl.col("area_code").is_in(parents.cast(pl.String).implode()).alias("__parent"))
@@ -211,7 +270,9 @@ def _prepare(values: pl.DataFrame, areas: pl.DataFrame | None, defs: dict[str, I
     for dst, dt in (("__pop", pl.Float64), ("__dep", pl.Float64), ("__region", pl.String)):
         if dst not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=dt).alias(dst))
-    frame = frame.with_columns(pl.col("__pop").cast(pl.Float64), pl.col("__dep").cast(pl.Float64), pl.col("__region").cast(pl.String))
+    frame = frame.with_columns(
+        pl.col("__pop").cast(pl.Float64), pl.col("__dep").cast(pl.Float64), pl.col("__region").cast(pl.String)
+    )
     mult = pl.col("multiplier")
     num, den = pl.col("numerator"), pl.col("denominator")
     counts_ok = num.is_not_null() & den.is_not_null() & (den > 0)
@@ -220,22 +281,29 @@ def _prepare(values: pl.DataFrame, areas: pl.DataFrame | None, defs: dict[str, I
     is_count = pl.col("measure").is_in(list(COUNT_MEASURES))
     has_y = pl.col("__y").is_not_null() & pl.col("__y").is_finite()
     pooled = num.filter(pl.col("__counts") & has_y).sum() / den.filter(pl.col("__counts") & has_y).sum() * mult.first()
-    wmean = pl.when(pl.col("__pop").filter(has_y).is_not_null().all() & (pl.col("__pop").filter(has_y).sum() > 0)).then(
-        (pl.col("__y") * pl.col("__pop")).filter(has_y).sum() / pl.col("__pop").filter(has_y).sum()
-    ).otherwise(pl.col("__y").filter(has_y).mean())
+    wmean = (
+        pl.when(pl.col("__pop").filter(has_y).is_not_null().all() & (pl.col("__pop").filter(has_y).sum() > 0))
+        .then((pl.col("__y") * pl.col("__pop")).filter(has_y).sum() / pl.col("__pop").filter(has_y).sum())
+        .otherwise(pl.col("__y").filter(has_y).mean())
+    )
     national = pl.when(is_count.first() & pl.col("__counts").filter(has_y).any()).then(pooled).otherwise(wmean)
     frame = frame.with_columns(national.over(keys).alias("__national"))
     se = pl.lit(None, dtype=pl.Float64)
     for m in ("proportion", "rate", "ratio", "dsr", "mean", "score"):
-        se = pl.when(pl.col("measure") == m).then(
-            standard_error(m, multiplier=mult, reference="__national", value="__y")
-        ).otherwise(se)
+        se = (
+            pl.when(pl.col("measure") == m)
+            .then(standard_error(m, multiplier=mult, reference="__national", value="__y"))
+            .otherwise(se)
+        )
     sii_weight = pl.when(is_count & pl.col("__counts")).then(den).otherwise(pl.col("__pop")).cast(pl.Float64)
     # With neither counts nor populations (a values-only file), the gradient is across areas,
     # each weighted equally, rather than not at all; the note says so.
     unweighted = sii_weight.is_null().all().over(keys)
-    frame = frame.with_columns(se.alias("__se"), pl.when(unweighted).then(pl.lit(1.0)).otherwise(sii_weight).alias("__siiw"),
-                               unweighted.alias("__equal_weights"))
+    frame = frame.with_columns(
+        se.alias("__se"),
+        pl.when(unweighted).then(pl.lit(1.0)).otherwise(sii_weight).alias("__siiw"),
+        unweighted.alias("__equal_weights"),
+    )
     return frame, keys, have, parent_rows
 
 
@@ -295,8 +363,12 @@ def trend(
     yv = pl.when(ok).then(pl.col(estimate)).otherwise(0.0)
     over = (lambda e: e.cum_sum().over(keys)) if keys else (lambda e: e.cum_sum())
     parts = frame.with_columns(
-        over(w).alias("__S"), over(w * t).alias("__St"), over(w * t * t).alias("__Stt"),
-        over(w * yv).alias("__Sy"), over(w * t * yv).alias("__Sty"), over(w * yv * yv).alias("__Syy"),
+        over(w).alias("__S"),
+        over(w * t).alias("__St"),
+        over(w * t * t).alias("__Stt"),
+        over(w * yv).alias("__Sy"),
+        over(w * t * yv).alias("__Sty"),
+        over(w * yv * yv).alias("__Syy"),
         over(ok.cast(pl.Int64)).alias("__m"),
     )
     S, St, Stt, Sy, Sty, Syy, m = (pl.col(c) for c in ("__S", "__St", "__Stt", "__Sy", "__Sty", "__Syy", "__m"))
@@ -336,7 +408,9 @@ def _sentence(row: dict[str, Any], title: str, sfx: str) -> str:
     if slope is not None and since is not None and sii_now is not None and since != row.get("period"):
         toward = -slope * math.copysign(1.0, sii_now)  # > 0: the gap is shrinking towards 0
         if s_lo is not None and s_hi is not None and (s_lo > 0 or s_hi < 0):
-            parts.append(f"the gap between more and less deprived areas has {'narrowed' if toward > 0 else 'widened'} since {since}")
+            parts.append(
+                f"the gap between more and less deprived areas has {'narrowed' if toward > 0 else 'widened'} since {since}"
+            )
         else:
             parts.append(f"the gap between more and less deprived areas has not changed clearly since {since}")
     text = "; ".join(parts) + "."
@@ -434,35 +508,74 @@ def assess_fairness(
     weight = "__pop" if have["population"] else None
     disp = dispersion_measures(frame, "__y", by=gk, weight=weight).drop("n")
     ineq = inequality_indices(frame, "__y", by=gk, group="__region" if have["region"] else None, weight=weight)
-    var = between_area_variation(frame, "__y", "__se", by=gk, reference="__national", method=method, level=level).drop("reference")
+    var = between_area_variation(frame, "__y", "__se", by=gk, reference="__national", method=method, level=level).drop(
+        "reference"
+    )
     counts = frame.filter(pl.col("measure").is_in(list(COUNT_MEASURES)))
-    scv = pl.concat([
-        systematic_component(counts.filter(pl.col("measure") == "proportion"), by=gk, binomial=True),
-        systematic_component(counts.filter(pl.col("measure") != "proportion"), by=gk),
-    ])
+    scv = pl.concat(
+        [
+            systematic_component(counts.filter(pl.col("measure") == "proportion"), by=gk, binomial=True),
+            systematic_component(counts.filter(pl.col("measure") != "proportion"), by=gk),
+        ]
+    )
     out = head.join(parent_rows, on=keys, how="left", nulls_equal=True, maintain_order="left").with_columns(
-        pl.col("n_parent_areas").fill_null(0))
+        pl.col("n_parent_areas").fill_null(0)
+    )
     for part in (disp, ineq, var, scv):
         out = out.join(part, on=gk, how="left", maintain_order="left")
     if have["deprivation"]:
         grad = deprivation_gradient(
-            frame, by=gk, value="__y", se="__se", weight="__siiw", deprivation="__dep", quantiles=quantiles,
-            level=level, repetitions=repetitions, seed=seed,
+            frame,
+            by=gk,
+            value="__y",
+            se="__se",
+            weight="__siiw",
+            deprivation="__dep",
+            quantiles=quantiles,
+            level=level,
+            repetitions=repetitions,
+            seed=seed,
         )
         out = out.join(grad, on=gk, how="left", maintain_order="left")
         equal = frame.group_by(gk).agg(pl.col("__equal_weights").first())
-        out = out.join(equal, on=gk, how="left", maintain_order="left").with_columns(
-            pl.when(pl.col("__equal_weights") & pl.col("sii").is_not_null())
-            .then(pl.concat_str([pl.lit("areas weighted equally (no populations or counts)"), pl.col("gradient_note")],
-                                separator="; ", ignore_nulls=True))
-            .otherwise(pl.col("gradient_note")).alias("gradient_note")).drop("__equal_weights")
+        out = (
+            out.join(equal, on=gk, how="left", maintain_order="left")
+            .with_columns(
+                pl.when(pl.col("__equal_weights") & pl.col("sii").is_not_null())
+                .then(
+                    pl.concat_str(
+                        [pl.lit("areas weighted equally (no populations or counts)"), pl.col("gradient_note")],
+                        separator="; ",
+                        ignore_nulls=True,
+                    )
+                )
+                .otherwise(pl.col("gradient_note"))
+                .alias("gradient_note")
+            )
+            .drop("__equal_weights")
+        )
     else:
         out = out.with_columns(
-            [pl.lit(None, dtype=pl.Float64).alias(c) for c in
-             ("sii", f"sii_lower{sfx}", f"sii_upper{sfx}", "rii", f"rii_lower{sfx}", f"rii_upper{sfx}",
-              "gap", f"gap_lower{sfx}", f"gap_upper{sfx}", "concentration_index")]
-            + [pl.lit(None, dtype=pl.Int64).alias("sii_value_type"), pl.lit(None, dtype=pl.Int64).alias("n_no_deprivation"),
-               pl.lit(f"no deprivation scores (areas column {deprivation!r}): no social gradient").alias("gradient_note")]
+            [
+                pl.lit(None, dtype=pl.Float64).alias(c)
+                for c in (
+                    "sii",
+                    f"sii_lower{sfx}",
+                    f"sii_upper{sfx}",
+                    "rii",
+                    f"rii_lower{sfx}",
+                    f"rii_upper{sfx}",
+                    "gap",
+                    f"gap_lower{sfx}",
+                    f"gap_upper{sfx}",
+                    "concentration_index",
+                )
+            ]
+            + [
+                pl.lit(None, dtype=pl.Int64).alias("sii_value_type"),
+                pl.lit(None, dtype=pl.Int64).alias("n_no_deprivation"),
+                pl.lit(f"no deprivation scores (areas column {deprivation!r}): no social gradient").alias("gradient_note"),
+            ]
         )
     if neighbours is not None:
         moran = morans_i(frame, neighbours, "__y", by=gk, permutations=permutations, seed=seed)
@@ -470,8 +583,9 @@ def assess_fairness(
     else:
         out = out.with_columns(pl.lit("no neighbours given: no Moran's I").alias("moran_note"))
     out = out.with_columns(
-        pl.lit(None if have["region"] else f"no regions (areas column {by!r}): no between-region decomposition",
-               dtype=pl.String).alias("region_note")
+        pl.lit(
+            None if have["region"] else f"no regions (areas column {by!r}): no between-region decomposition", dtype=pl.String
+        ).alias("region_note")
     )
     # the same columns whatever the inputs: measures that could not be computed are null
     out = out.with_columns([pl.lit(None, dtype=dt).alias(c) for c, dt in _STABLE.items() if c not in out.columns])
@@ -481,16 +595,22 @@ def assess_fairness(
     order = pl.col("period").rank("dense").over(series).cast(pl.Float64) - 1
     out = out.sort([*series, "period_start", "period"], nulls_last=True).with_columns(
         pl.when(pl.col("period_start").is_not_null().all().over(series))
-        .then((pl.col("period_start") - first).dt.total_days() / 365.25).otherwise(order).alias("__t")
+        .then((pl.col("period_start") - first).dt.total_days() / 365.25)
+        .otherwise(order)
+        .alias("__t")
     )
     out = trend(out, "true_cv", f"true_cv_lower{sfx}", f"true_cv_upper{sfx}", series=series, level=level)
     out = trend(out, "sii", f"sii_lower{sfx}", f"sii_upper{sfx}", series=series, level=level)
     usable_sii = pl.col("sii").is_not_null() & pl.col(f"sii_lower{sfx}").is_not_null()
-    out = out.with_columns(
-        pl.col("period").filter(usable_sii).first().over(series).alias("__first_sii"),
-    ).with_columns(
-        pl.when(pl.col("sii_trend").is_not_null()).then(pl.col("__first_sii")).alias("trend_since"),
-    ).drop("__t", "__first_sii", "__gid")
+    out = (
+        out.with_columns(
+            pl.col("period").filter(usable_sii).first().over(series).alias("__first_sii"),
+        )
+        .with_columns(
+            pl.when(pl.col("sii_trend").is_not_null()).then(pl.col("__first_sii")).alias("trend_since"),
+        )
+        .drop("__t", "__first_sii", "__gid")
+    )
     titles = {k: d.title for k, d in defs.items()}
     summaries = [_sentence(r, titles.get(r["indicator_id"], r["indicator_id"]), sfx) for r in out.iter_rows(named=True)]
     return out.with_columns(pl.Series("summary", summaries, dtype=pl.String))

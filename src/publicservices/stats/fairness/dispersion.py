@@ -100,7 +100,9 @@ def _measures(gid: np.ndarray, size: int, y: np.ndarray, w: np.ndarray | None) -
     return out
 
 
-def weighted_quantile(values: Sequence[float] | np.ndarray, q: float, weights: Sequence[float] | np.ndarray | None = None) -> float:
+def weighted_quantile(
+    values: Sequence[float] | np.ndarray, q: float, weights: Sequence[float] | np.ndarray | None = None
+) -> float:
     """Hazen (mid-point) percentile of one array, optionally weighted.
 
     Method: Hyndman RJ, Fan Y (1996) "Sample quantiles in statistical packages", Am Stat

@@ -205,8 +205,9 @@ def deprivation_gradient(
             p_adj = (sx + 0.5) / (sn + 1.0)
             se_prop = m * np.sqrt(np.where((sx > 0) & (sx < sn), p * (1 - p), p_adj * (1 - p_adj)) / sn)
             se_rate = m * np.sqrt(np.where(sx > 0, sx, 0.5)) / sn
-            se_nat = np.where(use_counts, np.where(g_prop[:, None], se_prop, se_rate),
-                              np.where(se_missing, np.nan, np.sqrt(swse) / sw))
+            se_nat = np.where(
+                use_counts, np.where(g_prop[:, None], se_prop, se_rate), np.where(se_missing, np.nan, np.sqrt(swse) / sw)
+            )
         return {"count": cnt, "value": val, "se": se_nat, "x": sx, "n": sn, "pop": sw, "counts": use_counts}
 
     names = ["sii", f"sii_lower{sfx}", f"sii_upper{sfx}", "rii", f"rii_lower{sfx}", f"rii_upper{sfx}"]
@@ -222,8 +223,11 @@ def deprivation_gradient(
         vtype = np.where(counts_all & g_prop & prop_ok, 2, np.where(counts_all & ~g_prop & rate_ok, 1, 0))
         with np.errstate(divide="ignore", invalid="ignore"):
             p_d = x_d / n_d
-            se_t = np.where(vtype[:, None] == 2, 1 / np.sqrt(n_d * p_d * (1 - p_d)),
-                            np.where(vtype[:, None] == 1, 1 / np.sqrt(x_d), dec["se"]))
+            se_t = np.where(
+                vtype[:, None] == 2,
+                1 / np.sqrt(n_d * p_d * (1 - p_d)),
+                np.where(vtype[:, None] == 1, 1 / np.sqrt(x_d), dec["se"]),
+            )
             v_core = np.where(vtype[:, None] == 2, dec["value"] / g_mult[:, None], dec["value"])
         has_se = np.all(np.isfinite(se_t), axis=1)
         se_t = np.where(np.isfinite(se_t), se_t, 0.0)
@@ -232,17 +236,35 @@ def deprivation_gradient(
             # value_type 2 works on fractions and rescales by the multiplier: one run per multiplier
             for m in np.unique(g_mult[sel]) if t == 2 else ([1.0] if sel.any() else []):
                 idx = np.flatnonzero(sel & (g_mult == m)) if t == 2 else np.flatnonzero(sel)
-                res = sii_core(v_core[idx], se_t[idx], dec["pop"][idx], np.full(idx.size, t), transform=False,
-                                multiplier=float(m), levels=[level], repetitions=repetitions, rng=rng, want_rii=True)
+                res = sii_core(
+                    v_core[idx],
+                    se_t[idx],
+                    dec["pop"][idx],
+                    np.full(idx.size, t),
+                    transform=False,
+                    multiplier=float(m),
+                    levels=[level],
+                    repetitions=repetitions,
+                    rng=rng,
+                    want_rii=True,
+                )
                 out["sii"][idx], out["rii"][idx] = res["sii"], res["rii"]
                 lvl = res["levels"][0]
-                out[names[1]][idx], out[names[2]][idx] = np.where(has_se[idx], lvl["sii"][0], np.nan), np.where(has_se[idx], lvl["sii"][1], np.nan)
-                out[names[4]][idx], out[names[5]][idx] = np.where(has_se[idx], lvl["rii"][0], np.nan), np.where(has_se[idx], lvl["rii"][1], np.nan)
+                out[names[1]][idx], out[names[2]][idx] = (
+                    np.where(has_se[idx], lvl["sii"][0], np.nan),
+                    np.where(has_se[idx], lvl["sii"][1], np.nan),
+                )
+                out[names[4]][idx], out[names[5]][idx] = (
+                    np.where(has_se[idx], lvl["rii"][0], np.nan),
+                    np.where(has_se[idx], lvl["rii"][1], np.nan),
+                )
     # gap: least deprived fifth (5) minus most deprived fifth (1)
     z = z_for(level)
     fifth = pool(5)
     with np.errstate(invalid="ignore"):
-        gap = np.where((fifth["count"][:, 0] > 0) & (fifth["count"][:, 4] > 0), fifth["value"][:, 4] - fifth["value"][:, 0], np.nan)
+        gap = np.where(
+            (fifth["count"][:, 0] > 0) & (fifth["count"][:, 4] > 0), fifth["value"][:, 4] - fifth["value"][:, 0], np.nan
+        )
         gap_se = np.sqrt(fifth["se"][:, 4] ** 2 + fifth["se"][:, 0] ** 2)
     # concentration index: weighted fractional rank from most to least deprived, ties share mid-rank
     order = np.lexsort((-dep, gid))
@@ -264,13 +286,29 @@ def deprivation_gradient(
         cov = np.bincount(g_s, weights=w_s * (y_s - mu[g_s]) * (rank - 0.5), minlength=size) / total
         conc = np.where(mu > 0, 2 * cov / mu, np.nan)
     note = np.where(
-        n_use < quantiles, f"fewer than {quantiles} areas with a value and a deprivation score: no SII",
-        np.where(~np.isfinite(out["sii"]), "deprivation quantiles could not all be filled: no SII",
-                 np.where(~np.isfinite(out[names[1]]), "standard errors missing in some quantiles: SII without limits", None)),  # type: ignore[call-overload]  # numpy's stubs reject None (an object array) in np.where
+        n_use < quantiles,
+        f"fewer than {quantiles} areas with a value and a deprivation score: no SII",
+        np.where(
+            ~np.isfinite(out["sii"]),
+            "deprivation quantiles could not all be filled: no SII",
+            np.where(~np.isfinite(out[names[1]]), "standard errors missing in some quantiles: SII without limits", None),  # type: ignore[call-overload]
+        ),
     )
-    cols = {"n_no_deprivation": n_no_dep.astype(np.int64), **out, "sii_value_type": np.where(np.isfinite(out["sii"]), vtype, -1),
-            "gap": gap, f"gap_lower{sfx}": gap - z * gap_se, f"gap_upper{sfx}": gap + z * gap_se, "concentration_index": conc}
-    series = [pl.Series(k, v, dtype=pl.Int64 if k in ("n_no_deprivation", "sii_value_type") else pl.Float64) for k, v in cols.items()]
-    result = key_frame.with_columns(*series, pl.Series("gradient_note", text_values(note), dtype=pl.String)).fill_nan(None).with_columns(
-        pl.when(pl.col("sii_value_type") >= 0).then(pl.col("sii_value_type")).alias("sii_value_type"))
+    cols = {
+        "n_no_deprivation": n_no_dep.astype(np.int64),
+        **out,
+        "sii_value_type": np.where(np.isfinite(out["sii"]), vtype, -1),
+        "gap": gap,
+        f"gap_lower{sfx}": gap - z * gap_se,
+        f"gap_upper{sfx}": gap + z * gap_se,
+        "concentration_index": conc,
+    }
+    series = [
+        pl.Series(k, v, dtype=pl.Int64 if k in ("n_no_deprivation", "sii_value_type") else pl.Float64) for k, v in cols.items()
+    ]
+    result = (
+        key_frame.with_columns(*series, pl.Series("gradient_note", text_values(note), dtype=pl.String))
+        .fill_nan(None)
+        .with_columns(pl.when(pl.col("sii_value_type") >= 0).then(pl.col("sii_value_type")).alias("sii_value_type"))
+    )
     return result.drop("__all") if not keys else result

@@ -68,7 +68,9 @@ def _sums(g: np.ndarray, size: int, x: np.ndarray) -> np.ndarray:
 _ALL = ("gini", "theil_t", "theil_l", *(_atkinson_name(e) for e in ATKINSON_EPSILONS))
 
 
-def _indices(gid: np.ndarray, size: int, y: np.ndarray, w: np.ndarray | None, which: Sequence[str] = _ALL) -> dict[str, np.ndarray]:
+def _indices(
+    gid: np.ndarray, size: int, y: np.ndarray, w: np.ndarray | None, which: Sequence[str] = _ALL
+) -> dict[str, np.ndarray]:
     """Gini, Theil T/L, Atkinson (those in ``which``) for every group; NaN where undefined."""
     ws = np.ones_like(y) if w is None else w
     n_neg = np.bincount(gid, weights=(y < 0), minlength=size)
@@ -117,7 +119,9 @@ def _indices(gid: np.ndarray, size: int, y: np.ndarray, w: np.ndarray | None, wh
     return out
 
 
-def _arrays(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _arrays(
+    values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
     y = np.asarray(values, dtype=float)
     w = None if weights is None else np.asarray(weights, dtype=float)
     if w is not None and w.shape != y.shape:
@@ -233,7 +237,9 @@ def theil_l(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.
     return _clamp(float(np.log(m) - _avg(np.log(y), w, total_w)))
 
 
-def atkinson(values: Sequence[float] | np.ndarray, epsilon: float = 0.5, weights: Sequence[float] | np.ndarray | None = None) -> float:
+def atkinson(
+    values: Sequence[float] | np.ndarray, epsilon: float = 0.5, weights: Sequence[float] | np.ndarray | None = None
+) -> float:
     """Atkinson index of one array with inequality aversion ``epsilon`` (0.5, 1 or 2).
 
     Method: ``A = 1 - EDE / mean`` where the equally-distributed equivalent is the
@@ -268,7 +274,9 @@ def atkinson(values: Sequence[float] | np.ndarray, epsilon: float = 0.5, weights
     return _clamp(1.0 - ede / m)
 
 
-def _decomposition(gid: np.ndarray, cell: np.ndarray, size: int, cells: int, y: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
+def _decomposition(
+    gid: np.ndarray, cell: np.ndarray, size: int, cells: int, y: np.ndarray, w: np.ndarray
+) -> dict[str, np.ndarray]:
     """Between/within parts of Theil T, Theil L and the variance, groups ``cell`` within ``gid``."""
     cell_gid = np.zeros(cells, dtype=np.int64)
     cell_gid[cell] = gid
@@ -291,10 +299,13 @@ def _decomposition(gid: np.ndarray, cell: np.ndarray, size: int, cells: int, y: 
         v_between = _sums(cell_gid, size, p * (m_c - m[cell_gid]) ** 2)
         v_within = _sums(cell_gid, size, p * v_c)
         return {
-            "theil_t_between": t_between, "theil_t_within": t_within,
-            "theil_l_between": l_between, "theil_l_within": l_within,
+            "theil_t_between": t_between,
+            "theil_t_within": t_within,
+            "theil_l_between": l_between,
+            "theil_l_within": l_within,
             "region_share_theil": t_between / (t_between + t_within),
-            "variance_between": v_between, "variance_within": v_within,
+            "variance_between": v_between,
+            "variance_within": v_within,
             "region_share_variance": v_between / (v_between + v_within),
             "n_groups": np.bincount(cell_gid, minlength=size).astype(np.int64),
         }
@@ -397,17 +408,29 @@ def inequality_indices(
     n_no_value = pl.Series("__no_value", np.bincount(gid_all[~has], minlength=size), dtype=pl.Int64)
     n_no_weight = pl.Series("__no_weight", np.bincount(gid_all[has & ~ok], minlength=size), dtype=pl.Int64)
     left_out = pl.concat_str(
-        [pl.when(pl.col("__no_value") > 0).then(pl.format("{} without a value", "__no_value")),
-         pl.when(pl.col("__no_weight") > 0).then(pl.format("{} without a positive weight", "__no_weight"))],
-        separator=", ", ignore_nulls=True,
+        [
+            pl.when(pl.col("__no_value") > 0).then(pl.format("{} without a value", "__no_value")),
+            pl.when(pl.col("__no_weight") > 0).then(pl.format("{} without a positive weight", "__no_weight")),
+        ],
+        separator=", ",
+        ignore_nulls=True,
     )
-    out = key_frame.with_columns(*series, n_no_value, n_no_weight).fill_nan(None).with_columns(
-        pl.concat_str(
-            [pl.col("inequality_note"),
-             pl.when(pl.col("__no_value") + pl.col("__no_weight") > 0).then(pl.format("left out: {}", left_out))],
-            separator="; ", ignore_nulls=True,
-        ).alias("inequality_note"),
-    ).with_columns(
-        pl.when(pl.col("inequality_note") != "").then(pl.col("inequality_note")).alias("inequality_note"),
-    ).drop("__no_value", "__no_weight")
+    out = (
+        key_frame.with_columns(*series, n_no_value, n_no_weight)
+        .fill_nan(None)
+        .with_columns(
+            pl.concat_str(
+                [
+                    pl.col("inequality_note"),
+                    pl.when(pl.col("__no_value") + pl.col("__no_weight") > 0).then(pl.format("left out: {}", left_out)),
+                ],
+                separator="; ",
+                ignore_nulls=True,
+            ).alias("inequality_note"),
+        )
+        .with_columns(
+            pl.when(pl.col("inequality_note") != "").then(pl.col("inequality_note")).alias("inequality_note"),
+        )
+        .drop("__no_value", "__no_weight")
+    )
     return out.drop("__all") if not keys else out

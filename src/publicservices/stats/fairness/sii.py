@@ -36,25 +36,31 @@ from publicservices.stats.outcomes.levels import level_suffix
 __all__ = ["sii", "sii_level_suffixes"]
 
 
-
 def _row_labels(frame: pl.DataFrame, mask: pl.Expr, key: Sequence[str]) -> tuple[list[str], int]:
     """Up to five 'a | b | c' labels of rows where ``mask`` holds, and how many there are."""
     bad = frame.filter(mask)
     cols = [c for c in key if c in frame.columns]
     if not cols:
         return [f"row {i + 1}" for i in frame.with_row_index().filter(mask)["index"].head(5).to_list()], bad.height
-    labels = bad.head(5).select(
-        pl.concat_str([pl.col(c).cast(pl.String).fill_null("<null>") for c in cols], separator=" | ")
-    ).to_series().to_list()
+    labels = (
+        bad.head(5)
+        .select(pl.concat_str([pl.col(c).cast(pl.String).fill_null("<null>") for c in cols], separator=" | "))
+        .to_series()
+        .to_list()
+    )
     return labels, bad.height
 
 
 def _levels(confidence: float | Sequence[float]) -> list[float]:
     raw = [confidence] if isinstance(confidence, (int, float)) else list(confidence)
     if not raw or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in raw):
-        raise OptionError("multiplier, repetitions and confidence inputs should be numeric.\nFix: pass confidence as a number such as 0.95 (or a list of numbers).")
+        raise OptionError(
+            "multiplier, repetitions and confidence inputs should be numeric.\nFix: pass confidence as a number such as 0.95 (or a list of numbers)."
+        )
     if any(c < 0.9 for c in raw) or (any(c > 1 for c in raw) and any(c < 90 for c in raw)) or any(c > 100 for c in raw):
-        raise OptionError("all confidence levels must be between 90 and 100 or between 0.9 and 1.\nFix: pass e.g. 0.95, 95 or [0.95, 0.998].")
+        raise OptionError(
+            "all confidence levels must be between 90 and 100 or between 0.9 and 1.\nFix: pass e.g. 0.95, 95 or [0.95, 0.998]."
+        )
     return [c / 100 if c >= 90 else float(c) for c in raw]
 
 
@@ -112,8 +118,14 @@ def _inverse_link(vt: np.ndarray, value_type: np.ndarray) -> np.ndarray:
 
 
 def _simulate_betas(
-    vt: np.ndarray, se: np.ndarray, value_type: np.ndarray, k0: np.ndarray, k1: np.ndarray,
-    repetitions: int, rng: np.random.Generator, linear: bool,
+    vt: np.ndarray,
+    se: np.ndarray,
+    value_type: np.ndarray,
+    k0: np.ndarray,
+    k1: np.ndarray,
+    repetitions: int,
+    rng: np.random.Generator,
+    linear: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Simulated (beta0, beta1), shape (G, R): phe_sii's normal draws of every quantile value.
 
@@ -168,9 +180,17 @@ def _order_stats(sims: np.ndarray, positions: list[tuple[int, int]]) -> list[tup
 
 
 def sii_core(
-    value: np.ndarray, se: np.ndarray, pop: np.ndarray, value_type: np.ndarray, *,
-    transform: bool, multiplier: float, levels: Sequence[float], repetitions: int,
-    rng: np.random.Generator, want_rii: bool,
+    value: np.ndarray,
+    se: np.ndarray,
+    pop: np.ndarray,
+    value_type: np.ndarray,
+    *,
+    transform: bool,
+    multiplier: float,
+    levels: Sequence[float],
+    repetitions: int,
+    rng: np.random.Generator,
+    want_rii: bool,
 ) -> dict[str, Any]:
     """SII/RII/intercept and simulated limits for G groups x Q quantiles (phe_sii maths).
 
@@ -218,11 +238,15 @@ def sii_core(
         i_lcl, i_ucl = half - s_lo / 2, half - s_hi / 2
         x_lcl, x_ucl = half + s_lo / 2, half + s_hi / 2
         if neg:
-            lvl = {"sii": ((f(x_ucl) - f(i_ucl)) * multiplier, (f(x_lcl) - f(i_lcl)) * multiplier),
-                   "rii": (f(i_ucl) / f(x_ucl), f(i_lcl) / f(x_lcl))}
+            lvl = {
+                "sii": ((f(x_ucl) - f(i_ucl)) * multiplier, (f(x_lcl) - f(i_lcl)) * multiplier),
+                "rii": (f(i_ucl) / f(x_ucl), f(i_lcl) / f(x_lcl)),
+            }
         else:
-            lvl = {"sii": ((f(x_lcl) - f(i_lcl)) * multiplier, (f(x_ucl) - f(i_ucl)) * multiplier),
-                   "rii": (f(x_lcl) / f(i_lcl), f(x_ucl) / f(i_ucl))}
+            lvl = {
+                "sii": ((f(x_lcl) - f(i_lcl)) * multiplier, (f(x_ucl) - f(i_ucl)) * multiplier),
+                "rii": (f(x_lcl) / f(i_lcl), f(x_ucl) / f(i_ucl)),
+            }
         out["levels"].append(lvl)
     return out
 
@@ -307,25 +331,45 @@ def sii(
     keys = as_list(by)
     # argument checks, in phe_sii's order and with its wording
     if value is None and x is None:
-        raise OptionError("function phe_sii requires value field, or x field if indicator is a proportion of population.\nFix: pass value= (or x= for a proportion).")
+        raise OptionError(
+            "function phe_sii requires value field, or x field if indicator is a proportion of population.\nFix: pass value= (or x= for a proportion)."
+        )
     if se is None and (lower_cl is None or upper_cl is None):
-        raise OptionError("function phe_sii requires either lower_cl and upper_cl fields, or se field.\nFix: pass se= or both lower_cl= and upper_cl=.")
+        raise OptionError(
+            "function phe_sii requires either lower_cl and upper_cl fields, or se field.\nFix: pass se= or both lower_cl= and upper_cl=."
+        )
     if value_type not in (0, 1, 2) or isinstance(value_type, bool):
-        raise OptionError(f"value_type should be 0, 1 or 2 (got {value_type!r}).\nFix: 0 for other values, 1 for rates, 2 for proportions.")
+        raise OptionError(
+            f"value_type should be 0, 1 or 2 (got {value_type!r}).\nFix: 0 for other values, 1 for rates, 2 for proportions."
+        )
     if not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in (multiplier, repetitions)):
         raise OptionError("multiplier, repetitions and confidence inputs should be numeric.\nFix: pass numbers.")
     if repetitions < 1000:
         raise OptionError("number of repetitions must be 1000 or greater. Default is 100,000.\nFix: pass repetitions >= 1000.")
     if transform and value_type == 0:
-        raise OptionError("value_type should be 1 or 2 when transform is true.\nFix: transform applies to rates (1) and proportions (2) only.")
+        raise OptionError(
+            "value_type should be 1 or 2 when transform is true.\nFix: transform applies to rates (1) and proportions (2) only."
+        )
     if transform and se is not None:
-        raise OptionError("function phe_sii requires se to be missing when transform is true.\nFix: pass lower_cl= and upper_cl= instead of se=.")
+        raise OptionError(
+            "function phe_sii requires se to be missing when transform is true.\nFix: pass lower_cl= and upper_cl= instead of se=."
+        )
     if transform and (lower_cl is None or upper_cl is None):
-        raise OptionError("function phe_sii requires lower_cl and upper_cl fields when transform is true.\nFix: pass lower_cl= and upper_cl=.")
+        raise OptionError(
+            "function phe_sii requires lower_cl and upper_cl fields when transform is true.\nFix: pass lower_cl= and upper_cl=."
+        )
     levels = _levels(confidence)
     repetitions = int(repetitions)
-    for col, role in ((quantile, "quantile"), (population, "population"), (x, "x"), (value, "value"),
-                      (lower_cl, "lower_cl"), (upper_cl, "upper_cl"), (se, "se"), *[(k, "by") for k in keys]):
+    for col, role in (
+        (quantile, "quantile"),
+        (population, "population"),
+        (x, "x"),
+        (value, "value"),
+        (lower_cl, "lower_cl"),
+        (upper_cl, "upper_cl"),
+        (se, "se"),
+        *[(k, "by") for k in keys],
+    ):
         _need(data, col, role)
     numeric = [c for c in (population, x, value, se, lower_cl, upper_cl) if c is not None]
     bad_types = [c for c in numeric if not data.schema[c].is_numeric()]
@@ -341,39 +385,74 @@ def sii(
         if total:
             raise DataError(problem(column, what, rows=labels, total=total, fix=fix))
 
-    fail(population, pl.col(population).is_null() | (pl.col(population) <= 0),
-         "has zero, negative or missing values: some groups have a zero, negative or missing population",
-         "Every quantile needs a positive population.")
+    fail(
+        population,
+        pl.col(population).is_null() | (pl.col(population) <= 0),
+        "has zero, negative or missing values: some groups have a zero, negative or missing population",
+        "Every quantile needs a positive population.",
+    )
     if se is not None:
-        fail(se, pl.col(se).is_null() | (pl.col(se) < 0), "has negative or missing values: negative or missing standard errors in input dataset",
-             "Supply a non-negative standard error for every row.")
+        fail(
+            se,
+            pl.col(se).is_null() | (pl.col(se) < 0),
+            "has negative or missing values: negative or missing standard errors in input dataset",
+            "Supply a non-negative standard error for every row.",
+        )
     if lower_cl is not None and upper_cl is not None:
-        fail(lower_cl, pl.col(lower_cl).is_null() | pl.col(upper_cl).is_null(),
-             f"or {upper_cl!r} is missing: missing lower or upper confidence limits in input dataset",
-             "Supply both limits for every row.")
+        fail(
+            lower_cl,
+            pl.col(lower_cl).is_null() | pl.col(upper_cl).is_null(),
+            f"or {upper_cl!r} is missing: missing lower or upper confidence limits in input dataset",
+            "Supply both limits for every row.",
+        )
     if value_type == 2:
         if value is not None:
-            fail(value, (pl.col(value) < 0) | (pl.col(value) > 1), "is outside 0-1: value proportions are not all between 0 and 1",
-                 "Pass proportions as fractions (divide percentages by 100 and use multiplier=100).")
+            fail(
+                value,
+                (pl.col(value) < 0) | (pl.col(value) > 1),
+                "is outside 0-1: value proportions are not all between 0 and 1",
+                "Pass proportions as fractions (divide percentages by 100 and use multiplier=100).",
+            )
         if lower_cl is not None and upper_cl is not None:
-            fail(lower_cl, (pl.col(lower_cl) < 0) | (pl.col(lower_cl) > 1) | (pl.col(upper_cl) < 0) | (pl.col(upper_cl) > 1),
-                 f"or {upper_cl!r} is outside 0-1: confidence limit proportions are not all between 0 and 1",
-                 "Pass the limits as fractions, on the same scale as the values.")
+            fail(
+                lower_cl,
+                (pl.col(lower_cl) < 0) | (pl.col(lower_cl) > 1) | (pl.col(upper_cl) < 0) | (pl.col(upper_cl) > 1),
+                f"or {upper_cl!r} is outside 0-1: confidence limit proportions are not all between 0 and 1",
+                "Pass the limits as fractions, on the same scale as the values.",
+            )
         if value is None and x is not None:
-            fail(x, pl.col(x) <= 0, "is zero or negative: some groups have a zero or negative count x",
-                 "The logit of a zero proportion is undefined; supply value= and se= instead.")
+            fail(
+                x,
+                pl.col(x) <= 0,
+                "is zero or negative: some groups have a zero or negative count x",
+                "The logit of a zero proportion is undefined; supply value= and se= instead.",
+            )
     elif value is None:
-        raise OptionError("function phe_sii requires value field, or x field if indicator is a proportion of population.\nFix: x= is only used for proportions (value_type=2); pass value=.")
+        raise OptionError(
+            "function phe_sii requires value field, or x field if indicator is a proportion of population.\nFix: x= is only used for proportions (value_type=2); pass value=."
+        )
     quantiles = data.get_column(quantile).drop_nulls().unique().sort()
     nq = quantiles.len()
     if nq < 5 or nq > 100:
-        raise DataError(f"column {quantile!r} has {nq} distinct quantiles: Number of quantiles must be between 5 and 100.\nFix: use deciles (10) or quintiles (5).")
+        raise DataError(
+            f"column {quantile!r} has {nq} distinct quantiles: Number of quantiles must be between 5 and 100.\nFix: use deciles (10) or quintiles (5)."
+        )
     if nq > 10:
-        warnings.warn("WARNING: Small values can make SII unstable when using a large number of quantiles", UserWarning, stacklevel=2)
+        warnings.warn(
+            "WARNING: Small values can make SII unstable when using a large number of quantiles", UserWarning, stacklevel=2
+        )
     dup = data.select(pl.struct(rkey).is_duplicated()).to_series()
     if dup.any():
         labels, total = _row_labels(data.with_columns(dup.alias("__d")), pl.col("__d"), rkey)
-        raise DataError(problem(quantile, "is repeated within a group", rows=labels, total=total, fix="Supply one row per group and quantile (aggregate first)."))
+        raise DataError(
+            problem(
+                quantile,
+                "is repeated within a group",
+                rows=labels,
+                total=total,
+                fix="Supply one row per group and quantile (aggregate first).",
+            )
+        )
 
     if value is not None:
         vexpr = pl.col(value).cast(pl.Float64)
@@ -395,8 +474,13 @@ def sii(
         lazy = lazy.with_columns(pl.lit(0).alias("__all"))
     gkeys = keys or ["__all"]
     work = (
-        lazy.select(*gkeys, pl.col(quantile).alias("__q"), pl.col(population).cast(pl.Float64).alias("__pop"),
-                    vexpr.alias("__v"), se_expr.alias("__se"))
+        lazy.select(
+            *gkeys,
+            pl.col(quantile).alias("__q"),
+            pl.col(population).cast(pl.Float64).alias("__pop"),
+            vexpr.alias("__v"),
+            se_expr.alias("__se"),
+        )
         .with_columns(
             (pl.col("__v").is_not_null() & pl.col("__se").is_not_null()).all().over(gkeys).alias("__complete_vals"),
             pl.col("__q").n_unique().over(gkeys).alias("__nq"),
@@ -404,9 +488,8 @@ def sii(
         .collect()
     )
     gid_frame = work.select(gkeys).unique(maintain_order=True)
-    complete = (
-        work.group_by(gkeys, maintain_order=True)
-        .agg(((pl.col("__nq").first() == nq) & pl.col("__q").is_not_null().all() & pl.col("__complete_vals").first()).alias("__ok"))
+    complete = work.group_by(gkeys, maintain_order=True).agg(
+        ((pl.col("__nq").first() == nq) & pl.col("__q").is_not_null().all() & pl.col("__complete_vals").first()).alias("__ok")
     )
     ok_groups = complete.filter(pl.col("__ok")).select(gkeys)
     if ok_groups.height < gid_frame.height:
@@ -421,9 +504,16 @@ def sii(
     if g:
         shape = (g, nq)
         res = sii_core(
-            rows["__v"].to_numpy().reshape(shape), rows["__se"].to_numpy().reshape(shape),
-            rows["__pop"].to_numpy().reshape(shape), np.full(g, value_type), transform=transform,
-            multiplier=float(multiplier), levels=levels, repetitions=repetitions, rng=rng, want_rii=rii or transform,
+            rows["__v"].to_numpy().reshape(shape),
+            rows["__se"].to_numpy().reshape(shape),
+            rows["__pop"].to_numpy().reshape(shape),
+            np.full(g, value_type),
+            transform=transform,
+            multiplier=float(multiplier),
+            levels=levels,
+            repetitions=repetitions,
+            rng=rng,
+            want_rii=rii or transform,
         )
         cols["sii"] = res["sii"]
         if rii:
@@ -435,14 +525,23 @@ def sii(
         if rii:
             for s, lvl in zip(sfx, res["levels"], strict=True):
                 cols[f"rii_lower{s}"], cols[f"rii_upper{s}"] = lvl["rii"]
-    names = ["sii", *(["rii"] if rii else []), *(["intercept"] if intercept else []),
-             *[f"sii_{b}{s}" for s in sfx for b in ("lower", "upper")],
-             *([f"rii_{b}{s}" for s in sfx for b in ("lower", "upper")] if rii else [])]
+    names = [
+        "sii",
+        *(["rii"] if rii else []),
+        *(["intercept"] if intercept else []),
+        *[f"sii_{b}{s}" for s in sfx for b in ("lower", "upper")],
+        *([f"rii_{b}{s}" for s in sfx for b in ("lower", "upper")] if rii else []),
+    ]
     result = ok_sorted.with_columns([pl.Series(n, cols.get(n, np.zeros(0)), dtype=pl.Float64) for n in names])
-    result = gid_frame.join(result, on=gkeys, how="left", nulls_equal=True, maintain_order="left").join(
-        complete, on=gkeys, how="left", nulls_equal=True, maintain_order="left"
-    ).with_columns(
-        pl.when(pl.col("__ok")).then(None).otherwise(pl.lit(f"incomplete: needs all {nq} quantiles with a value and a standard error"))
-        .alias("sii_note")
-    ).drop("__ok")
+    result = (
+        gid_frame.join(result, on=gkeys, how="left", nulls_equal=True, maintain_order="left")
+        .join(complete, on=gkeys, how="left", nulls_equal=True, maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("__ok"))
+            .then(None)
+            .otherwise(pl.lit(f"incomplete: needs all {nq} quantiles with a value and a standard error"))
+            .alias("sii_note")
+        )
+        .drop("__ok")
+    )
     return result.drop("__all") if not keys else result

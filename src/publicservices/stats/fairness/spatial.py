@@ -34,9 +34,7 @@ from publicservices.stats._common import as_list
 __all__ = ["morans_i", "neighbour_pairs"]
 
 
-def neighbour_pairs(
-    neighbours: pl.DataFrame, *, area: str = "area_code", neighbour: str = "neighbour_code"
-) -> pl.DataFrame:
+def neighbour_pairs(neighbours: pl.DataFrame, *, area: str = "area_code", neighbour: str = "neighbour_code") -> pl.DataFrame:
     """Validated, symmetric, de-duplicated neighbour pairs ``(area_code, neighbour_code)``.
 
     Parameters:
@@ -58,10 +56,15 @@ def neighbour_pairs(
     bad = pairs.filter(pl.col("i").is_null() | pl.col("j").is_null() | (pl.col("i") == pl.col("j")))
     if bad.height:
         rows = [f"{i} | {j}" for i, j in bad.head(5).rows()]
-        raise DataError(problem(
-            neighbour, "is missing or equal to the area itself", rows=rows, total=bad.height,
-            fix="Each row must pair an area with a different, bordering area.",
-        ))
+        raise DataError(
+            problem(
+                neighbour,
+                "is missing or equal to the area itself",
+                rows=rows,
+                total=bad.height,
+                fix="Each row must pair an area with a different, bordering area.",
+            )
+        )
     both = pl.concat([pairs, pairs.select(pl.col("j").alias("i"), pl.col("i").alias("j"))])
     return both.unique(maintain_order=True).rename({"i": "area_code", "j": "neighbour_code"})
 
@@ -169,14 +172,24 @@ def morans_i(
             weight_cache[sig] = _weights(present, src_all, dst_all, total, sparse)
         order, W, W32, s0, s1, s2, isolated, n_pairs = weight_cache[sig]
         y = y[np.argsort(present, kind="stable")]  # the weights use areas in index order
-        res = {"moran_i": None, "moran_expected": None, "moran_z": None, "moran_p": None,
-               "moran_n": n, "moran_n_isolated": isolated, "moran_note": None}
+        res = {
+            "moran_i": None,
+            "moran_expected": None,
+            "moran_z": None,
+            "moran_p": None,
+            "moran_n": n,
+            "moran_n_isolated": isolated,
+            "moran_note": None,
+        }
         z = y - y.mean() if n else y
         m2 = float((z * z).sum())
         if n < 4 or n_pairs == 0 or m2 == 0:
             res["moran_note"] = (
-                "fewer than 4 areas with a value" if n < 4 else
-                "no pair of neighbouring areas both have a value" if n_pairs == 0 else "all values are equal"
+                "fewer than 4 areas with a value"
+                if n < 4
+                else "no pair of neighbouring areas both have a value"
+                if n_pairs == 0
+                else "all values are equal"
             )
         else:
             stat = n / s0 * float(z @ (W @ z)) / m2
@@ -192,7 +205,15 @@ def morans_i(
                 sims = n / s0 * np.einsum("ip,ip->p", zp, W32 @ zp).astype(np.float64) / m2
                 res["moran_p"] = float((1 + np.sum(sims >= stat - 1e-6 * abs(stat))) / (permutations + 1))
         rows.append({**{k: part[k][0] for k in gkeys}, **res})
-    schema = {**{k: work.schema[k] for k in gkeys}, "moran_i": pl.Float64(), "moran_expected": pl.Float64(), "moran_z": pl.Float64(),
-              "moran_p": pl.Float64(), "moran_n": pl.Int64(), "moran_n_isolated": pl.Int64(), "moran_note": pl.String()}
+    schema = {
+        **{k: work.schema[k] for k in gkeys},
+        "moran_i": pl.Float64(),
+        "moran_expected": pl.Float64(),
+        "moran_z": pl.Float64(),
+        "moran_p": pl.Float64(),
+        "moran_n": pl.Int64(),
+        "moran_n_isolated": pl.Int64(),
+        "moran_note": pl.String(),
+    }
     out = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
     return out.drop("__all") if not keys else out

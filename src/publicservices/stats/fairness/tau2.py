@@ -35,10 +35,14 @@ def _others(gid: np.ndarray, x: np.ndarray) -> np.ndarray:
     each row are sums of positive terms, exact to rounding.
     """
     f = pl.DataFrame({"g": gid, "x": x})
-    return f.select(
-        pl.col("x").shift(1, fill_value=0.0).cum_sum().over("g")
-        + pl.col("x").shift(-1, fill_value=0.0).cum_sum(reverse=True).over("g")
-    ).to_series().to_numpy()
+    return (
+        f.select(
+            pl.col("x").shift(1, fill_value=0.0).cum_sum().over("g")
+            + pl.col("x").shift(-1, fill_value=0.0).cum_sum(reverse=True).over("g")
+        )
+        .to_series()
+        .to_numpy()
+    )
 
 
 def _q_gen(gid: np.ndarray, size: int, y: np.ndarray, v: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,7 +125,9 @@ def _reml_score(gid: np.ndarray, size: int, y: np.ndarray, v: np.ndarray, t: np.
         return group_sums(gid, size, (w * (y - mu[gid])) ** 2) - (sw - sw2 / sw)
 
 
-def _reml(gid: np.ndarray, size: int, y: np.ndarray, v: np.ndarray, start: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _reml(
+    gid: np.ndarray, size: int, y: np.ndarray, v: np.ndarray, start: np.ndarray, scale: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """REML tau2 by Fisher scoring (Viechtbauer 2005), truncated at 0; returns (tau2, converged).
 
     Converged when a step is at most 1e-13 of ``tau2 + s^2`` (``scale`` = the typical sampling
@@ -151,6 +157,7 @@ def _reml(gid: np.ndarray, size: int, y: np.ndarray, v: np.ndarray, start: np.nd
             return t, converged
     stuck = ~converged & (tol > 0)
     if stuck.any():
+
         def score(x: np.ndarray) -> np.ndarray:
             return _reml_score(gid, size, y, v, x)
 
@@ -179,8 +186,9 @@ def _reml_loglik(gid: np.ndarray, size: int, y: np.ndarray, v: np.ndarray, t: np
         return -0.5 * (group_sums(gid, size, np.log(vt)) + np.log(sw) + group_sums(gid, size, w * (y - mu[gid]) ** 2))
 
 
-def _pl_limits(gid: np.ndarray, size: int, y: np.ndarray, v: np.ndarray, tau2: np.ndarray, ok: np.ndarray,
-               level: float, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _pl_limits(
+    gid: np.ndarray, size: int, y: np.ndarray, v: np.ndarray, tau2: np.ndarray, ok: np.ndarray, level: float, scale: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Profile (restricted) likelihood limits around the REML estimate.
 
     ``{tau2 : 2 (l_R(REML) - l_R(tau2)) <= chi2_1(level)}`` (Hardy RJ, Thompson SG (1996) Stat Med
@@ -208,8 +216,9 @@ def _pl_limits(gid: np.ndarray, size: int, y: np.ndarray, v: np.ndarray, tau2: n
     return np.where(need_lo, both[:size], 0.0), both[size:]
 
 
-def _bt_limits(k: np.ndarray, q: np.ndarray, c: np.ndarray, d: np.ndarray, tau2: np.ndarray,
-               ok: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+def _bt_limits(
+    k: np.ndarray, q: np.ndarray, c: np.ndarray, d: np.ndarray, tau2: np.ndarray, ok: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Limits for tau2 that invert the distribution of Cochran's Q itself: the DL estimate's own.
 
     Biggerstaff BJ, Tweedie RL (1997) Stat Med 16:753-768: under the random-effects model
@@ -301,9 +310,7 @@ def dersimonian_laird(y: Any, se: Any) -> tuple[float, float, float]:
         return float((ws * y).sum() / ws.sum()), tau2, float(np.sqrt(1 / ws.sum()))
 
 
-def tau2_estimates(
-    gid: np.ndarray, size: int, y: np.ndarray, v: np.ndarray, method: str, level: float
-) -> dict[str, np.ndarray]:
+def tau2_estimates(gid: np.ndarray, size: int, y: np.ndarray, v: np.ndarray, method: str, level: float) -> dict[str, np.ndarray]:
     """tau2 by ``method`` with the limits of its own interval method, and heterogeneity statistics."""
     from scipy import special  # lighter to import than scipy.stats
 
@@ -322,9 +329,10 @@ def tau2_estimates(
         # the Paule-Mandel point (Q_gen = k - 1) and both Q-profile limits (Q_gen = the chi-square
         # quantiles; chdtri(df, p) has upper-tail probability p) in one sweep over three copies
         targets = [np.where(ok, df, np.nan)] + [np.where(ok, special.chdtri(dfc, p), np.nan) for p in (alpha / 2, 1 - alpha / 2)]
-        three = _q_root(np.concatenate([gid, gid + size, gid + 2 * size]), 3 * size, np.tile(y, 3), np.tile(v, 3),
-                        np.concatenate(targets))
-        tau2, lower, upper = three[:size], three[size:2 * size], three[2 * size:]
+        three = _q_root(
+            np.concatenate([gid, gid + size, gid + 2 * size]), 3 * size, np.tile(y, 3), np.tile(v, 3), np.concatenate(targets)
+        )
+        tau2, lower, upper = three[:size], three[size : 2 * size], three[2 * size :]
     else:
         tau2, converged = _reml(gid, size, y, v, np.where(np.isfinite(tau2), tau2, 0.0), s2)
         lower, upper = _pl_limits(gid, size, y, v, tau2, ok, level, s2)
@@ -334,7 +342,16 @@ def tau2_estimates(
         q_p = np.where(ok, special.chdtrc(dfc, q), np.nan)
     nan = np.where(ok, 1.0, np.nan)
     return {
-        "k": k, "q": q * nan, "q_df": df, "q_p": q_p, "tau2": tau2 * nan,
-        "tau2_lower": lower * nan, "tau2_upper": upper * nan,
-        "s2": s2 * nan, "mu": np.where(overflow, np.nan, mu_re), "mu_fe": mu_fe, "converged": converged, "overflow": overflow,
+        "k": k,
+        "q": q * nan,
+        "q_df": df,
+        "q_p": q_p,
+        "tau2": tau2 * nan,
+        "tau2_lower": lower * nan,
+        "tau2_upper": upper * nan,
+        "s2": s2 * nan,
+        "mu": np.where(overflow, np.nan, mu_re),
+        "mu_fe": mu_fe,
+        "converged": converged,
+        "overflow": overflow,
     }

@@ -93,11 +93,14 @@ def column_suffix(level: float) -> str:
 
 def _check_level(level: float) -> float:
     if not 0 < level < 1:
-        raise OptionError(f"level must lie strictly between 0 and 1 (e.g. 0.95), got {level!r}.\nFix: pass a fraction such as 0.95.")
+        raise OptionError(
+            f"level must lie strictly between 0 and 1 (e.g. 0.95), got {level!r}.\nFix: pass a fraction such as 0.95."
+        )
     if level < 0.5:
         raise OptionError(
             f"level must be at least 0.5 for an interval around tau2, got {level!r}: a narrower central interval "
-            "need not contain the point estimate.\nFix: pass a level such as 0.8, 0.95 or 0.998.")
+            "need not contain the point estimate.\nFix: pass a level such as 0.8, 0.95 or 0.998."
+        )
     return float(level)
 
 
@@ -142,8 +145,7 @@ def standard_error(
     """
     ref = pl.col(reference) if isinstance(reference, str) else reference
     from_ci = (
-        (pl.col(upper) - pl.col(lower)) / (2 * Z95) if lower is not None and upper is not None
-        else pl.lit(None, dtype=pl.Float64)
+        (pl.col(upper) - pl.col(lower)) / (2 * Z95) if lower is not None and upper is not None else pl.lit(None, dtype=pl.Float64)
     )
     n = pl.col(denominator)
     base = ref / multiplier
@@ -268,11 +270,18 @@ def between_area_variation(
     overflow = res["overflow"] if size else np.zeros(0, dtype=bool)
     converged = res["converged"] if size else np.zeros(0, dtype=bool)
     note = np.where(
-        few, "fewer than 2 areas with a value and a standard error: between-area variance not estimable",
-        np.where(overflow, "values or standard errors too extreme for floating point (the weighted sums overflow): "
-                           "between-area variance not computed; rescale the values (e.g. per 1,000 instead of per 1)",
-                 np.where(~np.isfinite(pos_ref), "reference value is not positive: no coefficient of variation",
-                          np.where(~converged, "REML did not converge", None))),  # type: ignore[call-overload]  # numpy's stubs reject None (an object array) in np.where
+        few,
+        "fewer than 2 areas with a value and a standard error: between-area variance not estimable",
+        np.where(
+            overflow,
+            "values or standard errors too extreme for floating point (the weighted sums overflow): "
+            "between-area variance not computed; rescale the values (e.g. per 1,000 instead of per 1)",
+            np.where(
+                ~np.isfinite(pos_ref),
+                "reference value is not positive: no coefficient of variation",
+                np.where(~converged, "REML did not converge", None),  # type: ignore[call-overload]  # numpy's stubs reject None
+            ),
+        ),
     ).astype(object)
     out = key_frame.with_columns(
         pl.Series("k", res["k"].astype(np.int64) if size else [], dtype=pl.Int64),
@@ -333,15 +342,22 @@ def reliability(
     """
     keys = as_list(by)
     est = between_area_variation(frame, value, se, by=keys or [], method=method).select(*keys, "tau2", "mu")
-    joined = frame.join(est, on=keys, how="left", nulls_equal=True) if keys else frame.with_columns(
-        pl.lit(est["tau2"][0]).alias("tau2"), pl.lit(est["mu"][0]).alias("mu"))
+    joined = (
+        frame.join(est, on=keys, how="left", nulls_equal=True)
+        if keys
+        else frame.with_columns(pl.lit(est["tau2"][0]).alias("tau2"), pl.lit(est["mu"][0]).alias("mu"))
+    )
     r = pl.col("tau2") / (pl.col("tau2") + pl.col(se) ** 2)
     usable = pl.col(se).is_not_null() & (pl.col(se) > 0)
-    return joined.with_columns(
-        pl.when(usable).then(r).alias("reliability"),
-    ).with_columns(
-        pl.when(usable).then(pl.col("mu") + pl.col("reliability") * (pl.col(value) - pl.col("mu"))).alias("shrunk"),
-    ).drop("mu")
+    return (
+        joined.with_columns(
+            pl.when(usable).then(r).alias("reliability"),
+        )
+        .with_columns(
+            pl.when(usable).then(pl.col("mu") + pl.col("reliability") * (pl.col(value) - pl.col("mu"))).alias("shrunk"),
+        )
+        .drop("mu")
+    )
 
 
 def systematic_component(
@@ -385,8 +401,12 @@ def systematic_component(
     lf = frame.lazy()
     if not keys:
         lf = lf.with_columns(pl.lit(0).alias("__all"))
-    out = lf.group_by(keys or ["__all"], maintain_order=True).agg(
-        pl.when(p > 0).then(term.mean()).alias("scv"),
-        (~ok).sum().cast(pl.Int64).alias("scv_n_excluded"),
-    ).collect()
+    out = (
+        lf.group_by(keys or ["__all"], maintain_order=True)
+        .agg(
+            pl.when(p > 0).then(term.mean()).alias("scv"),
+            (~ok).sum().cast(pl.Int64).alias("scv_n_excluded"),
+        )
+        .collect()
+    )
     return out if keys else out.drop("__all")

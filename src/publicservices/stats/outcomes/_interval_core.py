@@ -27,16 +27,12 @@ def as_expr(v: IntoExpr, what: str) -> pl.Expr:
         return pl.col(v).cast(F64)
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return pl.lit(float(v), dtype=F64)
-    raise OptionError(
-        f"{what} must be a column name, a Polars expression or a number, not {type(v).__name__}."
-    )
+    raise OptionError(f"{what} must be a column name, a Polars expression or a number, not {type(v).__name__}.")
 
 
 def multiplier_expr(m: IntoExpr) -> pl.Expr:
     if isinstance(m, (int, float)) and not isinstance(m, bool) and not (math.isfinite(m) and m > 0):
-        raise OptionError(
-            f"multiplier {m!r} must be a positive number such as 1, 100 or 100000."
-        )
+        raise OptionError(f"multiplier {m!r} must be a positive number such as 1, 100 or 100000.")
     return as_expr(m, "multiplier")
 
 
@@ -88,8 +84,7 @@ def require_schema(schema: pl.Schema, columns: Sequence[str], numeric: Sequence[
                 problem(
                     c,
                     f"must be numeric but is {schema[c]}",
-                    fix=f"cast it, e.g. pl.col({c!r}).cast(pl.Float64), after removing any "
-                    "text such as '*'.",
+                    fix=f"cast it, e.g. pl.col({c!r}).cast(pl.Float64), after removing any text such as '*'.",
                 )
             )
 
@@ -110,9 +105,7 @@ def check_rows(
     """Count every failing condition in one pass; raise for the first that fails."""
     if not checks:
         return
-    counts = lf.select(
-        [m.fill_null(False).sum().alias(f"c{i}") for i, (_, _, m, _) in enumerate(checks)]
-    ).collect().row(0)
+    counts = lf.select([m.fill_null(False).sum().alias(f"c{i}") for i, (_, _, m, _) in enumerate(checks)]).collect().row(0)
     for (column, what, mask, fix), count in zip(checks, counts, strict=True):
         if count:
             rows = describe_rows(lf, mask.fill_null(False), keys)
@@ -131,20 +124,20 @@ def count_checks(x: str, n: str, proportion: bool, n_strict: bool = True) -> lis
     checks = [
         (x, not_finite, ~xc.cast(F64).is_finite(), use_count),
         (n, not_finite, ~nc.cast(F64).is_finite(), use_count),
-        (x, "is negative", xc < 0,
-         "numerators (counts of events) must be greater than or equal to zero."),
+        (x, "is negative", xc < 0, "numerators (counts of events) must be greater than or equal to zero."),
     ]
     if n_strict:
-        checks.append((n, "is zero or negative", nc <= 0,
-                       "denominators must be greater than zero; use null when unknown."))
+        checks.append((n, "is zero or negative", nc <= 0, "denominators must be greater than zero; use null when unknown."))
     else:
-        checks.append((n, "is negative", nc < 0,
-                       "populations must be greater than or equal to zero."))
+        checks.append((n, "is negative", nc < 0, "populations must be greater than or equal to zero."))
     if proportion:
         checks.append(
-            (x, "is greater than the denominator", xc > nc,
-             "a proportion needs numerator <= denominator; if the indicator is a rate, use rates() "
-             "or measure='rate'.")
+            (
+                x,
+                "is greater than the denominator",
+                xc > nc,
+                "a proportion needs numerator <= denominator; if the indicator is a rate, use rates() or measure='rate'.",
+            )
         )
     return checks
 
@@ -157,6 +150,4 @@ def nullable_sum(c: str) -> pl.Expr:
 def aggregate_counts(lf: pl.LazyFrame, x: str, n: str, by: list[str]) -> pl.LazyFrame:
     if not by:
         return lf
-    return lf.group_by(by, maintain_order=True).agg(
-        nullable_sum(x).alias(x), nullable_sum(n).alias(n)
-    )
+    return lf.group_by(by, maintain_order=True).agg(nullable_sum(x).alias(x), nullable_sum(n).alias(n))

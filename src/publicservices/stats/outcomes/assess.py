@@ -109,9 +109,13 @@ def assess_outcomes(
             "assess_outcomes() needs indicator definitions.\n"
             "Fix: pass a Dataset, or indicators= (a mapping id -> publicservices.Indicator) with the values frame."
         )
-    require(values, ["indicator_id", "area_code", "period", "period_start"],
-             "pass a Dataset, or validate the frame first with publicservices.validate_values(frame) "
-             "(it derives period_start from the period labels).", what="values")
+    require(
+        values,
+        ["indicator_id", "area_code", "period", "period_start"],
+        "pass a Dataset, or validate the frame first with publicservices.validate_values(frame) "
+        "(it derives period_start from the period labels).",
+        what="values",
+    )
     levels = resolve_levels(values, confidence)
     if not all(lo in values.columns and hi in values.columns for _, lo, hi, _ in levels):
         if indicators is None:
@@ -135,6 +139,10 @@ def assess_outcomes(
         wanted = [periods] if isinstance(periods, str) else list(periods)
         unknown = sorted(set(wanted) - set(out.get_column("period").unique().to_list()))
         if unknown:
-            raise DataError(f"periods: unknown period label(s) {', '.join(map(repr, unknown))}.\nFix: choose labels present in the data.")
+            raise DataError(
+                f"periods: unknown period label(s) {', '.join(map(repr, unknown))}.\nFix: choose labels present in the data."
+            )
         out = out.filter(pl.col("period").is_in(wanted))
-    return out.sort([c for c in ("indicator_id", "area_code", *GROUP_KEYS, "period_start") if c in out.columns], maintain_order=True)
+    return out.sort(
+        [c for c in ("indicator_id", "area_code", *GROUP_KEYS, "period_start") if c in out.columns], maintain_order=True
+    )

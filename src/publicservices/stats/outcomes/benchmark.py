@@ -138,7 +138,9 @@ def benchmark_values(
     if isinstance(benchmark, (int, float)):
         if not math.isfinite(benchmark):
             raise SchemaError(f"benchmark {benchmark!r} is not a finite number.\nFix: pass a finite value.")
-        return frame.with_columns(pl.lit(None, dtype=pl.String).alias("benchmark_code"), pl.lit(float(benchmark)).alias("benchmark_value"))
+        return frame.with_columns(
+            pl.lit(None, dtype=pl.String).alias("benchmark_code"), pl.lit(float(benchmark)).alias("benchmark_value")
+        )
     if isinstance(benchmark, Mapping):
         values = {str(k): float(v) for k, v in benchmark.items()}
         require(frame, ["indicator_id"], "a per-indicator benchmark mapping needs indicator_id.")
@@ -147,7 +149,9 @@ def benchmark_values(
             pl.col("indicator_id").replace_strict(values, default=None, return_dtype=pl.Float64).alias("benchmark_value"),
         )
     if not isinstance(benchmark, str):
-        raise SchemaError(f"benchmark {benchmark!r} is not understood.\nFix: pass 'national', 'region', an area code or a number.")
+        raise SchemaError(
+            f"benchmark {benchmark!r} is not understood.\nFix: pass 'national', 'region', an area code or a number."
+        )
     require(frame, ["area_code"], "add the area_code column.")
     parents: list[str] = []
     if areas is not None and not isinstance(areas, pl.DataFrame):
@@ -180,8 +184,11 @@ def benchmark_values(
         if code is not None:
             row = frame.filter(pl.col("area_code") == code).select(*fam, pl.col("value").alias("_row_value"))
             pooled = pooled.join(row, on=fam, how="full", coalesce=True, nulls_equal=True)
-            pooled = pooled.select(*fam, pl.coalesce("_row_value", "benchmark_value").alias("benchmark_value"),
-                                   pl.when(pl.col("_row_value").is_not_null()).then(pl.lit(code)).alias("benchmark_code"))
+            pooled = pooled.select(
+                *fam,
+                pl.coalesce("_row_value", "benchmark_value").alias("benchmark_value"),
+                pl.when(pl.col("_row_value").is_not_null()).then(pl.lit(code)).alias("benchmark_code"),
+            )
         else:
             pooled = pooled.with_columns(pl.lit(None, dtype=pl.String).alias("benchmark_code"))
         return frame.join(pooled, on=fam, how="left", maintain_order="left", nulls_equal=True)
@@ -195,7 +202,9 @@ def benchmark_values(
         lookup = areas.select("area_code", pl.col("parent_code").alias("_parent"))
         with_parent = frame.join(lookup, on="area_code", how="left", maintain_order="left")
         row = frame.select(*fam, pl.col("area_code").alias("_parent"), pl.col("value").alias("_row_value"))
-        pooled = _aggregate(with_parent.filter(pl.col("_parent").is_not_null() & ~pl.col("area_code").is_in(parents)), [*fam, "_parent"])
+        pooled = _aggregate(
+            with_parent.filter(pl.col("_parent").is_not_null() & ~pl.col("area_code").is_in(parents)), [*fam, "_parent"]
+        )
         out = (
             with_parent.join(row, on=[*fam, "_parent"], how="left", maintain_order="left", nulls_equal=True)
             .join(pooled, on=[*fam, "_parent"], how="left", maintain_order="left", nulls_equal=True)
@@ -231,11 +240,21 @@ def _category(high: pl.Expr, low: pl.Expr, polarity: pl.Expr, comparable: pl.Exp
         pl.when(~comparable)
         .then(word(NOT_COMPARED))
         .when(high)
-        .then(pl.when(polarity == "higher_is_better").then(word("better"))
-              .when(polarity == "lower_is_better").then(word("worse")).otherwise(word("higher")))
+        .then(
+            pl.when(polarity == "higher_is_better")
+            .then(word("better"))
+            .when(polarity == "lower_is_better")
+            .then(word("worse"))
+            .otherwise(word("higher"))
+        )
         .when(low)
-        .then(pl.when(polarity == "higher_is_better").then(word("worse"))
-              .when(polarity == "lower_is_better").then(word("better")).otherwise(word("lower")))
+        .then(
+            pl.when(polarity == "higher_is_better")
+            .then(word("worse"))
+            .when(polarity == "lower_is_better")
+            .then(word("better"))
+            .otherwise(word("lower"))
+        )
         .otherwise(word("similar"))
     )
 
@@ -243,9 +262,12 @@ def _category(high: pl.Expr, low: pl.Expr, polarity: pl.Expr, comparable: pl.Exp
 def _safe_ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     """num / den with 0/0 -> 0 and x/0 -> +-inf (a degenerate standard error)."""
     return (
-        pl.when(den > 0).then(num / den)
-        .when(num > 0).then(pl.lit(math.inf))
-        .when(num < 0).then(pl.lit(-math.inf))
+        pl.when(den > 0)
+        .then(num / den)
+        .when(num > 0)
+        .then(pl.lit(math.inf))
+        .when(num < 0)
+        .then(pl.lit(-math.inf))
         .otherwise(pl.lit(0.0))
     )
 
@@ -391,8 +413,12 @@ def compare_to_benchmark(
     frame = _ensure_cols(frame)
     levels = resolve_levels(frame, confidence)
     for _, lo, hi, _ in levels:
-        require(frame, [lo, hi], "compute the limits first (publicservices.stats.add_intervals) "
-                 "or pass confidence= matching the limit columns present.")
+        require(
+            frame,
+            [lo, hi],
+            "compute the limits first (publicservices.stats.add_intervals) "
+            "or pass confidence= matching the limit columns present.",
+        )
     require_numeric(frame, ["value", "numerator", "denominator", "multiplier", *(c for lv in levels for c in lv[1:3])])
     if fdr is not None and not (isinstance(fdr, (int, float)) and 0 < fdr < 1):
         raise SchemaError(f"fdr={fdr!r} must be a rate between 0 and 1, such as 0.05.\nFix: pass fdr=0.05 or leave it None.")
@@ -418,15 +444,21 @@ def compare_to_benchmark(
     above = pl.when(zc < 0).then(tail).otherwise(1 - tail)  # P(true value > benchmark)
     out = out.with_columns(
         (2 * tail).clip(upper_bound=1.0).alias("p_value"),
-        pl.when(zc.is_null()).then(None)
-        .when(pol == "higher_is_better").then(pl.when(zc == 0).then(0.5).otherwise(below))
-        .when(pol == "lower_is_better").then(pl.when(zc == 0).then(0.5).otherwise(above))
-        .otherwise(None).alias("prob_worse"),
+        pl.when(zc.is_null())
+        .then(None)
+        .when(pol == "higher_is_better")
+        .then(pl.when(zc == 0).then(0.5).otherwise(below))
+        .when(pol == "lower_is_better")
+        .then(pl.when(zc == 0).then(0.5).otherwise(above))
+        .otherwise(None)
+        .alias("prob_worse"),
     ).drop("_tail")
     if fdr is not None:
         out = bh_qvalues(out, "p_value", by=family_keys(out))
         sig = pl.col("q_value") <= fdr
         out = out.with_columns(
-            _category(sig & (pl.col("z") > 0), sig & (pl.col("z") < 0), pol, pl.col("q_value").is_not_null()).alias("comparison_fdr")
+            _category(sig & (pl.col("z") > 0), sig & (pl.col("z") < 0), pol, pl.col("q_value").is_not_null()).alias(
+                "comparison_fdr"
+            )
         )
     return out

@@ -104,9 +104,7 @@ def interval_columns(
         (20, 100, 20.0, 12.211, 30.89, 8.923, 38.085)
     """
     if method not in _METHODS:
-        raise OptionError(
-            f"method {method!r} is not known.\nFix: use one of {', '.join(_METHODS)}."
-        )
+        raise OptionError(f"method {method!r} is not known.\nFix: use one of {', '.join(_METHODS)}.")
     if multiplier is None:
         multiplier = 100000.0 if method == "byar" else 1.0
     xe, ne, k = as_expr(x, "x"), as_expr(n, "n"), multiplier_expr(multiplier)
@@ -162,13 +160,27 @@ def _back(scale: pl.Expr, t: pl.Expr, k: pl.Expr) -> pl.Expr:
 
 
 @overload
-def add_intervals(values: pl.DataFrame, indicators: Mapping[str, Any], confidence: float | Sequence[float] = ...,
-                  method_proportion: str = ..., *, supplied_confidence: float = ..., exact_below: float = ...,
-                  validate: bool = ...) -> pl.DataFrame: ...
+def add_intervals(
+    values: pl.DataFrame,
+    indicators: Mapping[str, Any],
+    confidence: float | Sequence[float] = ...,
+    method_proportion: str = ...,
+    *,
+    supplied_confidence: float = ...,
+    exact_below: float = ...,
+    validate: bool = ...,
+) -> pl.DataFrame: ...
 @overload
-def add_intervals(values: pl.LazyFrame, indicators: Mapping[str, Any], confidence: float | Sequence[float] = ...,
-                  method_proportion: str = ..., *, supplied_confidence: float = ..., exact_below: float = ...,
-                  validate: bool = ...) -> pl.LazyFrame: ...
+def add_intervals(
+    values: pl.LazyFrame,
+    indicators: Mapping[str, Any],
+    confidence: float | Sequence[float] = ...,
+    method_proportion: str = ...,
+    *,
+    supplied_confidence: float = ...,
+    exact_below: float = ...,
+    validate: bool = ...,
+) -> pl.LazyFrame: ...
 
 
 def add_intervals(
@@ -235,9 +247,7 @@ def add_intervals(
         [(65.0, 55.254, 77.835, 'wilson'), (50.0, 16.235, 164.547, 'exact_poisson')]
     """
     if method_proportion not in ("wilson", "clopper_pearson"):
-        raise OptionError(
-            f"method_proportion {method_proportion!r} must be 'wilson' or 'clopper_pearson'."
-        )
+        raise OptionError(f"method_proportion {method_proportion!r} must be 'wilson' or 'clopper_pearson'.")
     lf, eager = lazy(values, "values")
     schema = lf.collect_schema()
     require_schema(schema, ["indicator_id"])
@@ -249,9 +259,7 @@ def add_intervals(
     for key, ind in indicators.items():
         measure = getattr(ind, "measure", None)
         if measure not in _SCALE:
-            raise IndicatorError(
-                f"indicator {key!r} has measure {measure!r}.\nFix: use one of {', '.join(_SCALE)}."
-            )
+            raise IndicatorError(f"indicator {key!r} has measure {measure!r}.\nFix: use one of {', '.join(_SCALE)}.")
         measures[str(key)] = measure
         mults[str(key)] = float(getattr(ind, "multiplier", 1.0))
     levels, names = confidence_levels(confidence), limit_names(confidence)
@@ -266,9 +274,7 @@ def add_intervals(
     if validate:
         unknown = (
             lf.select(pl.col("indicator_id").cast(pl.String).unique())
-            .filter(
-                ~pl.col("indicator_id").is_in(list(measures)) | pl.col("indicator_id").is_null()
-            )
+            .filter(~pl.col("indicator_id").is_in(list(measures)) | pl.col("indicator_id").is_null())
             .collect()["indicator_id"]
             .to_list()
         )
@@ -279,37 +285,41 @@ def add_intervals(
                     "has ids that are not in indicators",
                     rows=[repr(u) for u in unknown[:5]],
                     total=len(unknown),
-                    fix="pass every indicator's definition in indicators= (or filter the "
-                    "rows out first).",
+                    fix="pass every indicator's definition in indicators= (or filter the rows out first).",
                 )
             )
         m0 = pl.col("indicator_id").cast(pl.String).replace_strict(measures, default=None, return_dtype=pl.String)
         finite = [
-            (c, "is not finite (NaN or infinite)", ~col(c).is_finite(),
-             "use a number, or null if unknown.")
+            (c, "is not finite (NaN or infinite)", ~col(c).is_finite(), "use a number, or null if unknown.")
             for c in ("numerator", "denominator", "value", "lower_ci", "upper_ci")
             if c in schema
         ]
         counted = m0.is_in(["proportion", "rate", "ratio", "mean"]) & x.is_not_null()
         checks = finite + [
-            ("numerator", "is negative", (x < 0) & m0.is_in(["proportion", "rate", "ratio", "dsr"]),
-             "counts must be greater than or equal to zero."),
-            ("denominator", "is zero or negative", counted & (n <= 0),
-             "denominators must be greater than zero; use null when unknown."),
-            ("numerator", "is greater than the denominator for a proportion",
-             (m0 == "proportion") & (x > n),
-             "check the counts, or define the indicator with measure='rate'."),
-            ("lower_ci", "is greater than upper_ci", lo_s > up_s,
-             "swap or correct the supplied limits."),
+            (
+                "numerator",
+                "is negative",
+                (x < 0) & m0.is_in(["proportion", "rate", "ratio", "dsr"]),
+                "counts must be greater than or equal to zero.",
+            ),
+            (
+                "denominator",
+                "is zero or negative",
+                counted & (n <= 0),
+                "denominators must be greater than zero; use null when unknown.",
+            ),
+            (
+                "numerator",
+                "is greater than the denominator for a proportion",
+                (m0 == "proportion") & (x > n),
+                "check the counts, or define the indicator with measure='rate'.",
+            ),
+            ("lower_ci", "is greater than upper_ci", lo_s > up_s, "swap or correct the supplied limits."),
         ]
         check_rows(lf, checks, keys)
 
     measure = pl.col("indicator_id").cast(pl.String).replace_strict(measures, default=None, return_dtype=pl.String)
-    k = (
-        pl.col("indicator_id")
-        .cast(pl.String)
-        .replace_strict(mults, default=None, return_dtype=F64)
-    )
+    k = pl.col("indicator_id").cast(pl.String).replace_strict(mults, default=None, return_dtype=F64)
     tmp = ["__ps_m", "__ps_k", "__ps_scale", "__ps_prop", "__ps_pois", "__ps_sup"]
     m, kk = pl.col("__ps_m"), pl.col("__ps_k")
     has_counts = x.is_not_null() & n.is_not_null()

@@ -22,8 +22,7 @@ __all__ = ["confidence_levels", "level_suffix", "limit_names", "level_columns", 
 def one_level(c: Any) -> float:
     if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c):
         raise OptionError(
-            f"confidence {c!r} is not a number.\n"
-            "Fix: give a level such as 0.95 (or 95), or a sequence such as (0.95, 0.998)."
+            f"confidence {c!r} is not a number.\nFix: give a level such as 0.95 (or 95), or a sequence such as (0.95, 0.998)."
         )
     level = float(c)
     if 1 < level < 100:
@@ -52,16 +51,11 @@ def confidence_levels(confidence: float | Sequence[float]) -> tuple[float, ...]:
     """
     items = (confidence,) if isinstance(confidence, (int, float)) else tuple(confidence)
     if not items:
-        raise OptionError(
-            "confidence is empty.\nFix: give a level such as 0.95, or (0.95, 0.998)."
-        )
+        raise OptionError("confidence is empty.\nFix: give a level such as 0.95, or (0.95, 0.998).")
     levels = tuple(one_level(c) for c in items)
     suffixes = [level_suffix(lv) for lv in levels]
     if len(set(suffixes)) != len(suffixes):
-        raise OptionError(
-            f"confidence {confidence!r} repeats a level.\n"
-            "Fix: list each level once, e.g. (0.95, 0.998)."
-        )
+        raise OptionError(f"confidence {confidence!r} repeats a level.\nFix: list each level once, e.g. (0.95, 0.998).")
     return levels
 
 

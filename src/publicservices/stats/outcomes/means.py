@@ -68,9 +68,7 @@ def mean_ci(values: IntoExpr, confidence: float | Sequence[float] = 0.95) -> lis
         mean.alias("value"),
     ]
     for level, (lo_name, up_name) in zip(levels, names, strict=True):
-        t = count.map_batches(
-            _t_quantile(level + (1.0 - level) / 2.0), return_dtype=F64, is_elementwise=True
-        )
+        t = count.map_batches(_t_quantile(level + (1.0 - level) / 2.0), return_dtype=F64, is_elementwise=True)
         out += [(mean - t * se).alias(lo_name), (mean + t * se).alias(up_name)]
     return out
 
@@ -101,8 +99,14 @@ def means(
     if validate:
         check_rows(
             lf,
-            [(values, "is not finite (NaN or infinite)", ~pl.col(values).cast(F64).is_finite(),
-              "replace it with a number, or null if unknown.")],
+            [
+                (
+                    values,
+                    "is not finite (NaN or infinite)",
+                    ~pl.col(values).cast(F64).is_finite(),
+                    "replace it with a number, or null if unknown.",
+                )
+            ],
             key_columns(schema, by_cols),
         )
     exprs = mean_ci(values, confidence)

@@ -85,9 +85,7 @@ def wilson_ci(
         [(55.2544, 73.6358, 49.5495, 77.8354), (19.7955, 22.0491, 19.1794, 22.7316)]
     """
     levels = confidence_levels(confidence)
-    return wilson_limits(
-        as_expr(x, "x"), as_expr(n, "n"), multiplier_expr(multiplier), levels, limit_names(confidence)
-    ).struct()
+    return wilson_limits(as_expr(x, "x"), as_expr(n, "n"), multiplier_expr(multiplier), levels, limit_names(confidence)).struct()
 
 
 def _cp_one(tail: float, upper: bool) -> Callable[[pl.Series], pl.Series]:
@@ -122,9 +120,7 @@ def cp_limits(x: pl.Expr, n: pl.Expr, k: pl.Expr, levels, names) -> Limits:
     for level, pair in zip(levels, names, strict=True):
         tail = (1.0 - level) / 2.0
         for upper, name in zip((False, True), pair, strict=True):
-            mapped = inputs.map_batches(
-                _cp_one(tail, upper), return_dtype=F64, is_elementwise=True
-            )
+            mapped = inputs.map_batches(_cp_one(tail, upper), return_dtype=F64, is_elementwise=True)
             fields.append(mapped.alias(name))
     return Limits(fields, valid)
 
@@ -194,10 +190,7 @@ def proportions(
         [('a', 0.01, 0.00275, 0.03572), ('b', 0.65, 0.55254, 0.73636)]
     """
     if method not in ("wilson", "clopper_pearson"):
-        raise OptionError(
-            f"method {method!r} is not a proportion method.\n"
-            "Fix: use 'wilson' or 'clopper_pearson'."
-        )
+        raise OptionError(f"method {method!r} is not a proportion method.\nFix: use 'wilson' or 'clopper_pearson'.")
     lf, eager = lazy(frame)
     by_cols = as_list(by)
     schema = lf.collect_schema()
@@ -207,11 +200,7 @@ def proportions(
     out = aggregate_counts(lf, numerator, denominator, by_cols)
     from publicservices.stats.outcomes.intervals import interval_columns  # built on this module
 
-    out = out.with_columns(
-        interval_columns(method, numerator, denominator, confidence, multiplier)
-    ).with_columns(
-        pl.when(pl.col(numerator).is_not_null() & pl.col(denominator).is_not_null())
-        .then(pl.lit(method))
-        .alias("ci_method")
+    out = out.with_columns(interval_columns(method, numerator, denominator, confidence, multiplier)).with_columns(
+        pl.when(pl.col(numerator).is_not_null() & pl.col(denominator).is_not_null()).then(pl.lit(method)).alias("ci_method")
     )
     return out.collect() if eager else out

@@ -89,24 +89,37 @@ def quantile(
     group = as_list(by)
     require(frame, [value, *group], "name existing columns in value= and by=.")
     if not frame.schema[value].is_numeric():
-        raise SchemaError(f"column {value!r} holds {frame.schema[value]} values; values must be numeric "
-                          "(values argument must be a numeric field from data).\nFix: pass a numeric column as value=.")
+        raise SchemaError(
+            f"column {value!r} holds {frame.schema[value]} values; values must be numeric "
+            "(values argument must be a numeric field from data).\nFix: pass a numeric column as value=."
+        )
     if isinstance(invert, bool):
         inv = pl.lit(invert)
     elif isinstance(invert, str):
         require(frame, [invert], "pass invert=True/False or the name of a boolean column (invert is not a field name from data).")
         if frame.schema[invert] != pl.Boolean:
-            raise SchemaError(f"invert column {invert!r} holds {frame.schema[invert]} values, not booleans.\nFix: use a True/False column.")
+            raise SchemaError(
+                f"invert column {invert!r} holds {frame.schema[invert]} values, not booleans.\nFix: use a True/False column."
+            )
         varies = frame.select(_over(pl.col(invert).n_unique(), group).alias("_n")).get_column("_n") > 1
         if varies.any():
             rows, total = row_keys(frame, varies)
-            raise DataError(problem(invert, "takes more than one value within a group (invert field values must take "
-                                    "the same logical value for each data grouping set)", rows=rows, total=total,
-                                    fix=f"give every row of a group ({', '.join(group) or 'the whole frame'}) the same {invert!r}."))
+            raise DataError(
+                problem(
+                    invert,
+                    "takes more than one value within a group (invert field values must take "
+                    "the same logical value for each data grouping set)",
+                    rows=rows,
+                    total=total,
+                    fix=f"give every row of a group ({', '.join(group) or 'the whole frame'}) the same {invert!r}.",
+                )
+            )
         inv = pl.col(invert)
     else:
-        raise SchemaError(f"invert={invert!r} must be True, False or a column name (invert expressed as a logical "
-                          "must equal TRUE or FALSE).\nFix: pass one of those.")
+        raise SchemaError(
+            f"invert={invert!r} must be True, False or a column name (invert expressed as a logical "
+            "must equal TRUE or FALSE).\nFix: pass one of those."
+        )
     import numpy as np
 
     gid = group_index(frame, group)[0] if group else np.zeros(frame.height, dtype=np.int64)
@@ -168,13 +181,17 @@ def rank(
     group = as_list(by)
     require(frame, [value, *group], "name existing columns in value= and by=.")
     if not frame.schema[value].is_numeric():
-        raise SchemaError(f"column {value!r} holds {frame.schema[value]} values; values must be numeric.\nFix: pass a numeric column.")
+        raise SchemaError(
+            f"column {value!r} holds {frame.schema[value]} values; values must be numeric.\nFix: pass a numeric column."
+        )
     if polarity in POLARITIES:
         ascending = pl.lit(polarity == "lower_is_better")
     elif polarity in frame.columns:
         ascending = pl.col(polarity) == "lower_is_better"
     else:
-        raise SchemaError(f"polarity={polarity!r} is neither a polarity ({', '.join(POLARITIES)}) nor a column.\nFix: pass one of those.")
+        raise SchemaError(
+            f"polarity={polarity!r} is neither a polarity ({', '.join(POLARITIES)}) nor a column.\nFix: pass one of those."
+        )
     x = pl.col(value).cast(pl.Float64).fill_nan(None)
     dtype = pl.Float64 if method == "average" else pl.Int64
     how = cast(RankMethod, method)  # one of _RANK_METHODS: checked above
@@ -232,12 +249,15 @@ def value_quintiles(
         unknown = frame.select(pol.drop_nulls().unique()).to_series().to_list()
         unknown = sorted(set(unknown) - set(POLARITIES))
         if unknown:
-            raise SchemaError(f"column {polarity!r} holds {', '.join(map(repr, unknown))}, not polarities.\n"
-                              f"Fix: use {', '.join(POLARITIES)}.")
+            raise SchemaError(
+                f"column {polarity!r} holds {', '.join(map(repr, unknown))}, not polarities.\nFix: use {', '.join(POLARITIES)}."
+            )
     elif polarity == "polarity":
         pol = pl.lit("no_judgement")
     else:
-        raise SchemaError(f"polarity={polarity!r} is neither a polarity ({', '.join(POLARITIES)}) nor a column.\nFix: pass one of those.")
+        raise SchemaError(
+            f"polarity={polarity!r} is neither a polarity ({', '.join(POLARITIES)}) nor a column.\nFix: pass one of those."
+        )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=TOO_FEW_WARNING)
         out = quantile(frame, value, 5, invert=False, by=group, name="quintile")

@@ -136,9 +136,7 @@ def poisson_limits(
                 table = pl.lit(pl.Series(_exact_table(tail, upper, size)))
                 exact: pl.Expr = pl.when(whole).then(table.gather(index))
             else:
-                exact = x.map_batches(
-                    exact_one(tail, upper, exact_below), return_dtype=F64, is_elementwise=True
-                )
+                exact = x.map_batches(exact_one(tail, upper, exact_below), return_dtype=F64, is_elementwise=True)
             fields.append((pl.when(small).then(exact).otherwise(byar) * factor).alias(name))
     return Limits(fields, valid)
 
@@ -186,9 +184,7 @@ def byar_ci(
     levels = confidence_levels(confidence)
     xe, ne = as_expr(x, "x"), as_expr(n, "n")
     factor = poisson_factor(multiplier_expr(multiplier), ne)
-    return poisson_limits(
-        xe, factor, levels, limit_names(confidence), exact_below, integer_counts
-    ).struct()
+    return poisson_limits(xe, factor, levels, limit_names(confidence), exact_below, integer_counts).struct()
 
 
 def rates(
@@ -232,7 +228,12 @@ def rates(
 
     out = out.with_columns(
         interval_columns(
-            "byar", numerator, denominator, confidence, multiplier, exact_below,
+            "byar",
+            numerator,
+            denominator,
+            confidence,
+            multiplier,
+            exact_below,
             integer_counts=eager and not fractional_small(lf, pl.col(numerator), exact_below),
         )
     ).with_columns(

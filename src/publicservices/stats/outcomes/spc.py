@@ -91,7 +91,9 @@ def xmr(
     require(frame, [value, order], "name the plotted column with value= and the time column with order=.")
     require_numeric(frame, [value])
     if baseline is not None and (isinstance(baseline, bool) or not isinstance(baseline, int) or baseline < 2):
-        raise SchemaError(f"baseline={baseline!r} must be a whole number of points, at least 2.\nFix: pass e.g. baseline=12 or None.")
+        raise SchemaError(
+            f"baseline={baseline!r} must be a whole number of points, at least 2.\nFix: pass e.g. baseline=12 or None."
+        )
     series = list(by) if by is not None else [c for c in series_keys(frame)]
     require(frame, series, "name existing series columns in by=.")
     reserved = {"centre", "moving_range", "mean_moving_range", "sigma", "lower_limit", "upper_limit"}
@@ -105,7 +107,9 @@ def xmr(
     elif polarity in frame.columns:
         pol = pl.col(polarity)
     else:
-        raise SchemaError(f"polarity={polarity!r} is neither a polarity ({', '.join(POLARITIES)}) nor a column.\nFix: pass one of those.")
+        raise SchemaError(
+            f"polarity={polarity!r} is neither a polarity ({', '.join(POLARITIES)}) nor a column.\nFix: pass one of those."
+        )
     direction = pl.when(pol == "higher_is_better").then(1).when(pol == "lower_is_better").then(-1).otherwise(0)
 
     def over(e: pl.Expr) -> pl.Expr:
@@ -170,23 +174,33 @@ def xmr(
     trend_dir = pl.when(pl.col("rule_trend") & s(pl.col("rule_trend"), -1).fill_null(False)).then(right).otherwise(left)
     side_word = pl.when(rtm > 0).then(pl.lit("above")).otherwise(pl.lit("below"))
     rule = (
-        pl.when(pl.col("rule_limits")).then(pl.when(rtm > 0).then(pl.lit("above upper limit")).otherwise(pl.lit("below lower limit")))
-        .when(pl.col("rule_trend")).then(pl.when(trend_dir > 0).then(pl.lit("increasing trend")).otherwise(pl.lit("decreasing trend")))
-        .when(pl.col("rule_two_of_three")).then(pl.concat_str([pl.lit("two of three "), side_word]))
-        .when(pl.col("rule_run")).then(pl.concat_str([pl.lit("run "), side_word]))
+        pl.when(pl.col("rule_limits"))
+        .then(pl.when(rtm > 0).then(pl.lit("above upper limit")).otherwise(pl.lit("below lower limit")))
+        .when(pl.col("rule_trend"))
+        .then(pl.when(trend_dir > 0).then(pl.lit("increasing trend")).otherwise(pl.lit("decreasing trend")))
+        .when(pl.col("rule_two_of_three"))
+        .then(pl.concat_str([pl.lit("two of three "), side_word]))
+        .when(pl.col("rule_run"))
+        .then(pl.concat_str([pl.lit("run "), side_word]))
     )
     sense = (
-        pl.when(pl.col("rule_limits")).then(rtm)
-        .when(pl.col("rule_trend")).then(trend_dir)
-        .when(pl.col("rule_two_of_three") | pl.col("rule_run")).then(rtm)
+        pl.when(pl.col("rule_limits"))
+        .then(rtm)
+        .when(pl.col("rule_trend"))
+        .then(trend_dir)
+        .when(pl.col("rule_two_of_three") | pl.col("rule_run"))
+        .then(rtm)
         .otherwise(0)
         .cast(pl.Int8)
     )
     oriented = sense * direction
     variation = (
-        pl.when(sense == 0).then(pl.lit("common cause"))
-        .when(direction == 0).then(pl.lit("neither"))
-        .when(oriented > 0).then(pl.lit("improvement"))
+        pl.when(sense == 0)
+        .then(pl.lit("common cause"))
+        .when(direction == 0)
+        .then(pl.lit("neither"))
+        .when(oriented > 0)
+        .then(pl.lit("improvement"))
         .otherwise(pl.lit("concern"))
     )
     work = work.with_columns(rule.alias("spc_rule"), variation.alias("variation"))

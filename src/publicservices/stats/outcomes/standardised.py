@@ -38,19 +38,19 @@ def _group_label(row: tuple, by: list[str]) -> str:
     return " | ".join(str(v) for v in row) if by else "(all rows)"
 
 
-def _vector_by_position(
-    lf: pl.LazyFrame, values: Sequence[float], by: list[str], what: str, validate: bool
-) -> pl.Expr:
+def _vector_by_position(lf: pl.LazyFrame, values: Sequence[float], by: list[str], what: str, validate: bool) -> pl.Expr:
     try:
         vals = [float(v) for v in values]
     except (TypeError, ValueError):
         raise OptionError(f"{what} must be a sequence of numbers.") from None
     if validate and any(not math.isfinite(v) or v < 0 for v in vals):
         raise DataError(
-            problem(None, f"{what} has missing, negative or non-finite values",
-                    rows=[f"position {i}: {v}" for i, v in enumerate(vals)
-                          if not (math.isfinite(v) and v >= 0)],
-                    fix="give a number >= 0 for every band.")
+            problem(
+                None,
+                f"{what} has missing, negative or non-finite values",
+                rows=[f"position {i}: {v}" for i, v in enumerate(vals) if not (math.isfinite(v) and v >= 0)],
+                fix="give a number >= 0 for every band.",
+            )
         )
     k = len(vals)
     position = _position(by)
@@ -62,9 +62,7 @@ def _vector_by_position(
         )
         bad = sizes.filter(pl.col("__ps_n") != k)
         if bad.height:
-            rows = [
-                f"{_group_label(r[:-1], by)}: {r[-1]} rows" for r in bad.head(5).rows()
-            ]
+            rows = [f"{_group_label(r[:-1], by)}: {r[-1]} rows" for r in bad.head(5).rows()]
             raise DataError(
                 problem(
                     None,
@@ -141,8 +139,7 @@ def _resolve_standard(
         return (
             pl.col(age_band)
             .cast(pl.String)
-            .replace_strict([str(k) for k in labels], [float(v) for v in standard.values()],
-                            default=None, return_dtype=F64)
+            .replace_strict([str(k) for k in labels], [float(v) for v in standard.values()], default=None, return_dtype=F64)
         )
     if isinstance(standard, Sequence) and not isinstance(standard, str):
         if not independent:
@@ -229,21 +226,22 @@ def dsr(
         x, n, wc = pl.col(count), pl.col(population), pl.col("__ps_w")
         checks = [
             (population, "has missing values", n.is_null(), "every age band needs its population."),
-            (population, "is zero or negative", n <= 0,
-             "denominators must all be greater than zero."),
+            (population, "is zero or negative", n <= 0, "denominators must all be greater than zero."),
             (count, "is negative", x < 0, "numerators must all be greater than or equal to zero."),
-            (count, "is not finite (NaN or infinite)", ~x.cast(F64).is_finite(),
-             "use a count, or null (counted as 0)."),
+            (count, "is not finite (NaN or infinite)", ~x.cast(F64).is_finite(), "use a count, or null (counted as 0)."),
             ("standard", "has missing values", wc.is_null(), "give a weight for every age band."),
             ("standard", "is negative", wc < 0, "standard populations must be >= 0."),
         ]
         if not independent_events:
             assert event_frequency is not None and age_band is not None  # checked above
             checks += [
-                (event_frequency, "has missing values", pl.col(event_frequency).is_null(),
-                 "give the events per person on every row."),
-                (age_band, "has missing values", pl.col(age_band).is_null(),
-                 "give the age band on every row."),
+                (
+                    event_frequency,
+                    "has missing values",
+                    pl.col(event_frequency).is_null(),
+                    "give the events per person on every row.",
+                ),
+                (age_band, "has missing values", pl.col(age_band).is_null(), "give the age band on every row."),
             ]
         check_rows(rows, checks, keys or key_columns(schema, by_cols))
     x0 = pl.col(count).cast(F64).fill_null(0.0)
@@ -263,9 +261,7 @@ def dsr(
         if validate:
             clash = (
                 rows.group_by(band_keys)
-                .agg(
-                    (pl.col(population).n_unique() > 1) | (pl.col("__ps_w").n_unique() > 1)
-                )
+                .agg((pl.col(population).n_unique() > 1) | (pl.col("__ps_w").n_unique() > 1))
                 .filter(pl.col(population))
                 .select(band_keys)
                 .head(5)
@@ -275,8 +271,7 @@ def dsr(
                 raise DataError(
                     problem(
                         None,
-                        "rows with the same group and age band have different populations or "
-                        "standard populations",
+                        "rows with the same group and age band have different populations or standard populations",
                         rows=[" | ".join(str(v) for v in r) for r in clash.rows()],
                         fix="give each group and age band one population and one standard weight.",
                     )
@@ -336,10 +331,7 @@ def _ref_expr(lf, schema, ref, by, what, validate) -> pl.Expr:
         return pl.col(ref).cast(F64)
     if isinstance(ref, Sequence):
         return _vector_by_position(lf, ref, by, what, validate)
-    raise OptionError(
-        f"{what} must be a column name or a sequence of numbers in band order, "
-        f"not {type(ref).__name__}."
-    )
+    raise OptionError(f"{what} must be a column name or a sequence of numbers in band order, not {type(ref).__name__}.")
 
 
 def isr(
@@ -409,15 +401,17 @@ def isr(
     xr_c, nr_c = pl.col("__ps_xr"), pl.col("__ps_nr")
     if validate:
         checks = [
-            (population, "is negative", n < 0,
-             "denominators must all be greater than or equal to zero."),
+            (population, "is negative", n < 0, "denominators must all be greater than or equal to zero."),
             ("ref_count", "is negative", xr_c < 0, "reference counts must be >= 0."),
-            ("ref_population", "is zero or negative where the reference count is positive",
-             (nr_c <= 0) & (xr_c > 0), "a reference rate needs a positive reference population."),
+            (
+                "ref_population",
+                "is zero or negative where the reference count is positive",
+                (nr_c <= 0) & (xr_c > 0),
+                "a reference rate needs a positive reference population.",
+            ),
         ]
         if observed_totals is None:
-            checks.insert(0, (count, "is negative", pl.col(count) < 0,
-                              "numerators must all be greater than or equal to zero."))
+            checks.insert(0, (count, "is negative", pl.col(count) < 0, "numerators must all be greater than or equal to zero."))
         check_rows(rows, checks, key_columns(schema, by_cols))
     expected = pl.when(nr_c > 0).then(xr_c / nr_c * n).fill_null(0.0)
     both = xr_c.is_not_null() & nr_c.is_not_null()
@@ -437,9 +431,11 @@ def isr(
         ot_schema = ot.collect_schema()
         if count not in ot_schema:
             raise SchemaError(
-                problem(count, "is missing from observed_totals",
-                        fix=f"observed_totals needs the by columns {by_cols} and a "
-                        f"{count!r} column.")
+                problem(
+                    count,
+                    "is missing from observed_totals",
+                    fix=f"observed_totals needs the by columns {by_cols} and a {count!r} column.",
+                )
             )
         require_schema(ot_schema, [count, *by_cols], [count])
         ot = ot.select(*by_cols, pl.col(count).cast(F64).alias("observed"))
@@ -463,12 +459,16 @@ def isr(
         else not fractional_small(observed_totals.lazy(), pl.col(count), exact_below)
     )
     ci = poisson_limits(o, factor, levels, names, exact_below, whole)
-    out = grouped.with_columns((o * factor).alias("value"), *ci.columns()).with_columns(
-        pl.when(o.is_null() | factor.is_null())
-        .then(None)
-        .when(o < exact_below)
-        .then(pl.lit("exact_poisson"))
-        .otherwise(pl.lit("byar"))
-        .alias("ci_method")
-    ).drop("__ps_xr_sum", "__ps_nr_sum")
+    out = (
+        grouped.with_columns((o * factor).alias("value"), *ci.columns())
+        .with_columns(
+            pl.when(o.is_null() | factor.is_null())
+            .then(None)
+            .when(o < exact_below)
+            .then(pl.lit("exact_poisson"))
+            .otherwise(pl.lit("byar"))
+            .alias("ci_method")
+        )
+        .drop("__ps_xr_sum", "__ps_nr_sum")
+    )
     return out.collect() if eager else out

@@ -68,11 +68,25 @@ def floor_status(
     hi = pl.col(hi_name).fill_null(v) if hi_name in frame.columns else v
     ceiling = pl.col("polarity") == "lower_is_better"
     status = (
-        pl.when(f.is_null()).then(None)
-        .when(v.is_null()).then(pl.lit("not assessed"))
+        pl.when(f.is_null())
+        .then(None)
+        .when(v.is_null())
+        .then(pl.lit("not assessed"))
         .when(ceiling)
-        .then(pl.when(lo > f).then(pl.lit("confidently above")).when(hi > f).then(pl.lit("possibly above")).otherwise(pl.lit("meets")))
-        .otherwise(pl.when(hi < f).then(pl.lit("confidently below")).when(lo < f).then(pl.lit("possibly below")).otherwise(pl.lit("meets")))
+        .then(
+            pl.when(lo > f)
+            .then(pl.lit("confidently above"))
+            .when(hi > f)
+            .then(pl.lit("possibly above"))
+            .otherwise(pl.lit("meets"))
+        )
+        .otherwise(
+            pl.when(hi < f)
+            .then(pl.lit("confidently below"))
+            .when(lo < f)
+            .then(pl.lit("possibly below"))
+            .otherwise(pl.lit("meets"))
+        )
     )
     return frame.with_columns(status.alias("floor_status"))
 
@@ -107,8 +121,10 @@ def distance_to_target(
         frame = frame.with_columns(pl.lit(float(target)).alias("target"))
     require(frame, ["target", "value"], "pass indicators= with targets, or target=.")
     require_numeric(frame, ["target", "value"])
-    gap = pl.when(pl.col("polarity") == "lower_is_better").then(pl.col("value") - pl.col("target")).otherwise(
-        pl.col("target") - pl.col("value")
+    gap = (
+        pl.when(pl.col("polarity") == "lower_is_better")
+        .then(pl.col("value") - pl.col("target"))
+        .otherwise(pl.col("target") - pl.col("value"))
     )
     return frame.with_columns(gap.alias("distance_to_target"))
 

@@ -171,8 +171,11 @@ def recent_trend(
     # Materialise the window once: later expressions read plain columns.
     work = work.with_columns(
         (pl.col("_tr_idx") - lag("_tr_idx", P - 1)).alias("_tr_span"),
-        *[lag(src, k).alias(f"_tr_{tag}{j}") for j, k in enumerate(ks)
-          for src, tag in (("numerator", "o"), ("denominator", "n"), ("value", "v"), (limits[0], "l"), (limits[1], "u"))],
+        *[
+            lag(src, k).alias(f"_tr_{tag}{j}")
+            for j, k in enumerate(ks)
+            for src, tag in (("numerator", "o"), ("denominator", "n"), ("value", "v"), (limits[0], "l"), (limits[1], "u"))
+        ],
     )
     complete = (pl.col("_tr_span") == P - 1).fill_null(False)
     O = [pl.col(f"_tr_o{j}") for j in range(P)]  # noqa: E741 - observed counts, named as in the chi-square formula
@@ -203,38 +206,55 @@ def recent_trend(
     # everything else: inverse-variance weighted regression
     w_ok = pl.all_horizontal([v.is_not_null() & (u > lo) for v, lo, u in zip(V, L, U, strict=True)]).fill_null(False)
     slope_w, chi_w = _slope_weighted(ts, W, V)
-    clean_w = _no_outliers(
-        ts, lambda idx: _slope_weighted([ts[i] for i in idx], [W[i] for i in idx], [V[i] for i in idx])[0]
-    )
+    clean_w = _no_outliers(ts, lambda idx: _slope_weighted([ts[i] for i in idx], [W[i] for i in idx], [V[i] for i in idx])[0])
 
-    method = pl.when(complete & prop_ok).then(pl.lit("chi-square for trend")).when(complete & w_ok).then(pl.lit("weighted regression"))
+    method = (
+        pl.when(complete & prop_ok).then(pl.lit("chi-square for trend")).when(complete & w_ok).then(pl.lit("weighted regression"))
+    )
     chi2 = pl.when(complete & prop_ok).then(chi_prop).when(complete & w_ok).then(chi_w)
     slope = pl.when(complete & prop_ok).then(slope_prop).when(complete & w_ok).then(slope_w)
     clean = pl.when(complete & prop_ok).then(clean_prop).when(complete & w_ok).then(clean_w)
-    work = work.with_columns(method.alias("trend_method"), chi2.alias("trend_chi2"), slope.alias("_tr_slope"), clean.alias("_tr_clean"))
+    work = work.with_columns(
+        method.alias("trend_method"), chi2.alias("trend_chi2"), slope.alias("_tr_slope"), clean.alias("_tr_clean")
+    )
 
     pol = pl.col("polarity")
     up, down = pl.col("_tr_slope") > 0, pl.col("_tr_slope") < 0
     better = (up & (pol == "higher_is_better")) | (down & (pol == "lower_is_better"))
     direction = pl.when(up).then(pl.lit("Increasing")).otherwise(pl.lit("Decreasing"))
-    judged = pl.when(pol.is_in(["higher_is_better", "lower_is_better"])).then(
-        pl.concat_str([direction, pl.when(better).then(pl.lit(" and getting better")).otherwise(pl.lit(" and getting worse"))])
-    ).otherwise(direction)
+    judged = (
+        pl.when(pol.is_in(["higher_is_better", "lower_is_better"]))
+        .then(
+            pl.concat_str(
+                [direction, pl.when(better).then(pl.lit(" and getting better")).otherwise(pl.lit(" and getting worse"))]
+            )
+        )
+        .otherwise(direction)
+    )
     significant = pl.col("trend_chi2") > threshold
     label = (
-        pl.when(pl.col("trend_method").is_null()).then(pl.lit("Cannot be calculated"))
-        .when(~significant | ~pl.col("_tr_clean")).then(pl.lit("No significant change"))
+        pl.when(pl.col("trend_method").is_null())
+        .then(pl.lit("Cannot be calculated"))
+        .when(~significant | ~pl.col("_tr_clean"))
+        .then(pl.lit("No significant change"))
         .otherwise(judged)
     )
     reason = (
-        pl.when(~complete).then(pl.lit(f"fewer than {P} consecutive periods"))
-        .when(pl.col("trend_method").is_null()).then(pl.lit("missing or unusable counts or limits"))
-        .when(~significant).then(pl.lit("not significant"))
-        .when(~pl.col("_tr_clean")).then(pl.lit("direction changes when one point is left out"))
+        pl.when(~complete)
+        .then(pl.lit(f"fewer than {P} consecutive periods"))
+        .when(pl.col("trend_method").is_null())
+        .then(pl.lit("missing or unusable counts or limits"))
+        .when(~significant)
+        .then(pl.lit("not significant"))
+        .when(~pl.col("_tr_clean"))
+        .then(pl.lit("direction changes when one point is left out"))
         .otherwise(pl.lit("significant trend"))
     )
     work = work.with_columns(label.alias("recent_trend"), reason.alias("trend_reason"))
-    keep = [*frame.columns, *(c for c in ("trend_method", "trend_chi2", "recent_trend", "trend_reason") if c not in frame.columns)]
+    keep = [
+        *frame.columns,
+        *(c for c in ("trend_method", "trend_chi2", "recent_trend", "trend_reason") if c not in frame.columns),
+    ]
     return work.sort("_tr_row").select(keep)
 
 
@@ -293,11 +313,13 @@ def year_on_year(
         cols.insert(0, pl.when(adjacent).then(prev("period")).alias("previous_period"))
     for _, lo, hi, suffix in levels:
         if lo not in work.columns or hi not in work.columns:
-            cols += [pl.lit(None, dtype=pl.Float64).alias(f"yoy_lower{suffix}"), pl.lit(None, dtype=pl.Float64).alias(f"yoy_upper{suffix}")]
+            cols += [
+                pl.lit(None, dtype=pl.Float64).alias(f"yoy_lower{suffix}"),
+                pl.lit(None, dtype=pl.Float64).alias(f"yoy_upper{suffix}"),
+            ]
             continue
         l1, u1, l0, u0 = pl.col(lo), pl.col(hi), prev(lo), prev(hi)
         cols.append((d - ((v1 - l1) ** 2 + (u0 - v0) ** 2).sqrt()).alias(f"yoy_lower{suffix}"))
         cols.append((d + ((u1 - v1) ** 2 + (v0 - l0) ** 2).sqrt()).alias(f"yoy_upper{suffix}"))
     work = work.with_columns(cols)
     return work.sort("_tr_row").drop("_tr_row", "_tr_idx")
-

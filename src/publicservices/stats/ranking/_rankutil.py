@@ -56,8 +56,11 @@ def resolve(
             frame = frame.filter(pl.col("indicator_id") == indicator.id)
             if frame.height == 0:
                 raise DataError(
-                    problem("indicator_id", f"has no rows for indicator {indicator.id!r}",
-                            fix="Check the indicator id, or pass the matching values frame.")
+                    problem(
+                        "indicator_id",
+                        f"has no rows for indicator {indicator.id!r}",
+                        fix="Check the indicator id, or pass the matching values frame.",
+                    )
                 )
     return frame, indicator
 
@@ -80,15 +83,17 @@ def numeric(frame: pl.DataFrame, column: str, *, allow_null: bool = False, what:
 
     s = frame.get_column(column)
     if not s.dtype.is_numeric():
-        raise SchemaError(
-            problem(column, f"must be numeric, not {s.dtype}", fix=f"Cast {column!r} to Float64.")
-        )
+        raise SchemaError(problem(column, f"must be numeric, not {s.dtype}", fix=f"Cast {column!r} to Float64."))
     nulls = s.is_null().to_numpy() | s.cast(pl.Float64).is_nan().fill_null(False).to_numpy()
     if nulls.any() and not allow_null:
         raise DataError(
-            problem(column, f"is missing{what}", rows=row_labels(frame, nulls), total=int(nulls.sum()),
-                    fix=f"Provide {column!r} for every row (0 where the count is zero), or filter "
-                        "those rows out before calling.")
+            problem(
+                column,
+                f"is missing{what}",
+                rows=row_labels(frame, nulls),
+                total=int(nulls.sum()),
+                fix=f"Provide {column!r} for every row (0 where the count is zero), or filter those rows out before calling.",
+            )
         )
     arr = s.cast(pl.Float64).to_numpy()
     return np.asarray(arr, dtype=np.float64)

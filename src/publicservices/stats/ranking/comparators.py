@@ -91,20 +91,30 @@ def nearest_neighbours(
     areas = collect(areas, "areas")
     require_columns(areas, [unit], "from areas")
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise DataError(problem(None, f"k={k!r} is not a positive whole number",
-                                fix="Ask for at least one neighbour, e.g. k=15."))
+        raise DataError(
+            problem(None, f"k={k!r} is not a positive whole number", fix="Ask for at least one neighbour, e.g. k=15.")
+        )
     metric = str(metric).lower()
     if metric not in ("euclidean", "mahalanobis"):
-        raise DataError(problem(None, f"metric {metric!r} is not known",
-                                fix="Use 'euclidean' or 'mahalanobis'."))
+        raise DataError(problem(None, f"metric {metric!r} is not known", fix="Use 'euclidean' or 'mahalanobis'."))
     if weights and metric == "mahalanobis":
-        raise DataError(problem(None, "weights cannot be combined with the Mahalanobis metric",
-                                fix="Use metric='euclidean' with weights, or drop the weights."))
+        raise DataError(
+            problem(
+                None,
+                "weights cannot be combined with the Mahalanobis metric",
+                fix="Use metric='euclidean' with weights, or drop the weights.",
+            )
+        )
     if covariates is None:
         covariates = [c for c in DEFAULT_COVARIATES if c in areas.columns]
         if not covariates:
-            raise SchemaError(problem(None, f"areas has none of the default covariates {list(DEFAULT_COVARIATES)}",
-                                      fix="Pass covariates=[...] naming numeric columns of areas."))
+            raise SchemaError(
+                problem(
+                    None,
+                    f"areas has none of the default covariates {list(DEFAULT_COVARIATES)}",
+                    fix="Pass covariates=[...] naming numeric columns of areas.",
+                )
+            )
     covariates = list(covariates)
     require_columns(areas, covariates, "from areas")
     group_col = ("area_type" if "area_type" in areas.columns else None) if within == "auto" else within
@@ -112,17 +122,26 @@ def nearest_neighbours(
         require_columns(areas, [group_col], "from areas")
     dup = areas[unit].is_duplicated()
     if dup.any():
-        raise DataError(problem(unit, "has duplicated values", rows=_head(areas.filter(dup)[unit]),
-                                total=int(dup.sum()), fix="Give each area one row."))
+        raise DataError(
+            problem(
+                unit,
+                "has duplicated values",
+                rows=_head(areas.filter(dup)[unit]),
+                total=int(dup.sum()),
+                fix="Give each area one row.",
+            )
+        )
     Z = _covariate_matrix(areas, covariates, unit, log_columns)
     w = np.array([float((weights or {}).get(c, 1.0)) for c in covariates])
     unknown = sorted(set(weights or {}) - set(covariates))
     if unknown:
-        raise DataError(problem(None, f"weights name columns that are not covariates: {unknown}",
-                                fix=f"Weight only the covariates {covariates}."))
+        raise DataError(
+            problem(
+                None, f"weights name columns that are not covariates: {unknown}", fix=f"Weight only the covariates {covariates}."
+            )
+        )
     if np.any(w < 0) or not np.all(np.isfinite(w)):
-        raise DataError(problem(None, "weights must be finite and non-negative",
-                                fix="Use weights such as {'deprivation': 2.0}."))
+        raise DataError(problem(None, "weights must be finite and non-negative", fix="Use weights such as {'deprivation': 2.0}."))
 
     if group_col is None:
         groups = [np.arange(areas.height)]
@@ -132,7 +151,7 @@ def nearest_neighbours(
         order = np.argsort(inverse, kind="stable")
         groups = np.split(order, np.cumsum(np.bincount(inverse))[:-1])
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-    for g in groups:            # one k-d tree per group (a handful of groups, never per area)
+    for g in groups:  # one k-d tree per group (a handful of groups, never per area)
         if len(g) < 2:
             continue
         Zg = _standardise(Z[g]) * w
@@ -148,12 +167,14 @@ def nearest_neighbours(
         a_idx = n_idx = ranks = np.zeros(0, dtype=np.int64)
         dists = np.zeros(0)
     keys = areas[unit]
-    return pl.DataFrame({
-        unit: keys.gather(a_idx),
-        "neighbour_code": keys.gather(n_idx),
-        "rank": pl.Series(ranks, dtype=pl.Int32),
-        "distance": pl.Series(dists, dtype=pl.Float64),
-    })
+    return pl.DataFrame(
+        {
+            unit: keys.gather(a_idx),
+            "neighbour_code": keys.gather(n_idx),
+            "rank": pl.Series(ranks, dtype=pl.Int32),
+            "distance": pl.Series(dists, dtype=pl.Float64),
+        }
+    )
 
 
 def compare_with_neighbours(
@@ -219,32 +240,40 @@ def compare_with_neighbours(
     require_columns(values, [unit, value], "from values")
     require_columns(neighbours, [unit, "neighbour_code", "distance"], "from neighbours")
     if not values.schema[value].is_numeric():
-        raise SchemaError(problem(value, f"has type {values.schema[value]}, not a number",
-                                  fix=f"Cast it: pl.col({value!r}).cast(pl.Float64)."))
+        raise SchemaError(
+            problem(value, f"has type {values.schema[value]}, not a number", fix=f"Cast it: pl.col({value!r}).cast(pl.Float64).")
+        )
     keys = [c for c in _KEY_CANDIDATES if c in values.columns] if keys is None else list(keys)
     require_columns(values, keys, "from values")
     weighting = str(weighting).lower()
     if weighting not in ("equal", "distance"):
-        raise DataError(problem(None, f"weighting {weighting!r} is not known",
-                                fix="Use 'equal' or 'distance'."))
+        raise DataError(problem(None, f"weighting {weighting!r} is not known", fix="Use 'equal' or 'distance'."))
     if not 0 < level < 1:
-        raise DataError(problem(None, f"level={level!r} is not between 0 and 1",
-                                fix="Use a coverage such as 0.95."))
+        raise DataError(problem(None, f"level={level!r} is not between 0 and 1", fix="Use a coverage such as 0.95."))
     dup = values.select(keys + [unit]).is_duplicated()
     if dup.any():
-        raise DataError(problem(unit, f"is repeated within {keys or 'the frame'}",
-                                rows=_head(values.filter(dup).select(
-                                    pl.concat_str([pl.col(c).cast(pl.String) for c in keys + [unit]],
-                                                  separator=" | ", ignore_nulls=True)).to_series()),
-                                total=int(dup.sum()),
-                                fix="Give each area one row per comparison (filter breakdowns first)."))
+        raise DataError(
+            problem(
+                unit,
+                f"is repeated within {keys or 'the frame'}",
+                rows=_head(
+                    values.filter(dup)
+                    .select(pl.concat_str([pl.col(c).cast(pl.String) for c in keys + [unit]], separator=" | ", ignore_nulls=True))
+                    .to_series()
+                ),
+                total=int(dup.sum()),
+                fix="Give each area one row per comparison (filter breakdowns first).",
+            )
+        )
 
     own = values.select(keys + [unit, pl.col(value).cast(pl.Float64).alias("_v")])
     nb = neighbours.select(unit, "neighbour_code", pl.col("distance").cast(pl.Float64))
     theirs = own.rename({unit: "neighbour_code", "_v": "_nv"})
-    pairs = (own.join(nb, on=unit, how="inner")
-             .join(theirs, on=keys + ["neighbour_code"], how="inner")
-             .filter(pl.col("_nv").is_not_null() & pl.col("_nv").is_finite()))
+    pairs = (
+        own.join(nb, on=unit, how="inner")
+        .join(theirs, on=keys + ["neighbour_code"], how="inner")
+        .filter(pl.col("_nv").is_not_null() & pl.col("_nv").is_finite())
+    )
     if weighting == "distance":
         h = pl.col("distance").median().over(keys + [unit])
         wexpr = (-0.5 * (pl.col("distance") / pl.when(h > 0).then(h).otherwise(1.0)) ** 2).exp()
@@ -273,22 +302,35 @@ def compare_with_neighbours(
         (pl.col("expected") - pl.col("_half")).alias("expected_lower"),
         (pl.col("expected") + pl.col("_half")).alias("expected_upper"),
     )
-    out = values.join(agg.drop("_wmean", "_neff", "_m", "_half"), on=keys + [unit], how="left",
-                      maintain_order="left")
+    out = values.join(agg.drop("_wmean", "_neff", "_m", "_half"), on=keys + [unit], how="left", maintain_order="left")
     v = pl.col(value).cast(pl.Float64)
-    side = (pl.when(v.is_null() | pl.col("expected_lower").is_null()).then(None)
-            .when(v > pl.col("expected_upper")).then(pl.lit(1))
-            .when(v < pl.col("expected_lower")).then(pl.lit(-1))
-            .otherwise(pl.lit(0)))
+    side = (
+        pl.when(v.is_null() | pl.col("expected_lower").is_null())
+        .then(None)
+        .when(v > pl.col("expected_upper"))
+        .then(pl.lit(1))
+        .when(v < pl.col("expected_lower"))
+        .then(pl.lit(-1))
+        .otherwise(pl.lit(0))
+    )
     pol = _polarity_expr(polarity, out)
-    label = (pl.when(side.is_null()).then(None)
-             .when(side == 0).then(pl.lit("in line with similar areas"))
-             .when((pol == "higher_is_better") & (side == 1)).then(pl.lit("better than similar areas"))
-             .when((pol == "higher_is_better") & (side == -1)).then(pl.lit("worse than similar areas"))
-             .when((pol == "lower_is_better") & (side == 1)).then(pl.lit("worse than similar areas"))
-             .when((pol == "lower_is_better") & (side == -1)).then(pl.lit("better than similar areas"))
-             .when(side == 1).then(pl.lit("higher than similar areas"))
-             .otherwise(pl.lit("lower than similar areas")))
+    label = (
+        pl.when(side.is_null())
+        .then(None)
+        .when(side == 0)
+        .then(pl.lit("in line with similar areas"))
+        .when((pol == "higher_is_better") & (side == 1))
+        .then(pl.lit("better than similar areas"))
+        .when((pol == "higher_is_better") & (side == -1))
+        .then(pl.lit("worse than similar areas"))
+        .when((pol == "lower_is_better") & (side == 1))
+        .then(pl.lit("worse than similar areas"))
+        .when((pol == "lower_is_better") & (side == -1))
+        .then(pl.lit("better than similar areas"))
+        .when(side == 1)
+        .then(pl.lit("higher than similar areas"))
+        .otherwise(pl.lit("lower than similar areas"))
+    )
     return out.with_columns((v - pl.col("expected")).alias("difference"), label.alias("comparison"))
 
 
@@ -311,28 +353,50 @@ def _covariate_matrix(areas: pl.DataFrame, covariates, unit, log_columns):
     for c in covariates:
         dtype = areas.schema[c]
         if not (dtype.is_numeric() or dtype == pl.Boolean):
-            raise SchemaError(problem(c, f"has type {dtype}, not a number",
-                                      fix="Encode it as a number (e.g. rurality as a 0-1 share or "
-                                          "a 1-6 class) or leave it out of covariates."))
+            raise SchemaError(
+                problem(
+                    c,
+                    f"has type {dtype}, not a number",
+                    fix="Encode it as a number (e.g. rurality as a 0-1 share or a 1-6 class) or leave it out of covariates.",
+                )
+            )
         x = areas[c].cast(pl.Float64)
         bad = x.is_null() | ~x.is_finite().fill_null(False)
         if bad.any():
-            raise DataError(problem(c, "is missing or not finite", rows=_head(areas.filter(bad)[unit]),
-                                    total=int(bad.sum()),
-                                    fix="Fill the covariate (e.g. with an estimate) or leave it out "
-                                        "of covariates; areas are never dropped silently."))
+            raise DataError(
+                problem(
+                    c,
+                    "is missing or not finite",
+                    rows=_head(areas.filter(bad)[unit]),
+                    total=int(bad.sum()),
+                    fix="Fill the covariate (e.g. with an estimate) or leave it out "
+                    "of covariates; areas are never dropped silently.",
+                )
+            )
         big = x.abs() > _LARGEST
         if big.any():
-            raise DataError(problem(c, "is implausibly large (above 10^15): distances over it lose all precision",
-                                    rows=_head(areas.filter(big)[unit]), total=int(big.sum()),
-                                    fix="Look for a unit error or a number mangled on export (such as 1e300), and correct "
-                                        "it or leave it out of covariates."))
+            raise DataError(
+                problem(
+                    c,
+                    "is implausibly large (above 10^15): distances over it lose all precision",
+                    rows=_head(areas.filter(big)[unit]),
+                    total=int(big.sum()),
+                    fix="Look for a unit error or a number mangled on export (such as 1e300), and correct "
+                    "it or leave it out of covariates.",
+                )
+            )
         if c in log_columns:
             nonpos = x <= 0
             if nonpos.any():
-                raise DataError(problem(c, "is zero or negative, so cannot be logged",
-                                        rows=_head(areas.filter(nonpos)[unit]), total=int(nonpos.sum()),
-                                        fix=f"Correct it, or pass log_columns without {c!r}."))
+                raise DataError(
+                    problem(
+                        c,
+                        "is zero or negative, so cannot be logged",
+                        rows=_head(areas.filter(nonpos)[unit]),
+                        total=int(nonpos.sum()),
+                        fix=f"Correct it, or pass log_columns without {c!r}.",
+                    )
+                )
             x = x.log()
         cols.append(x.to_numpy())
     return np.column_stack(cols).astype(float)
@@ -394,8 +458,13 @@ def _polarity_expr(polarity, frame: pl.DataFrame) -> pl.Expr:
         _check_polarity(polarity, "polarity")
         return pl.lit(polarity)
     if "indicator_id" not in frame.columns:
-        raise SchemaError(problem("indicator_id", "is needed to look up polarity by indicator",
-                                  fix="Pass polarity='higher_is_better' (or lower_is_better) instead."))
+        raise SchemaError(
+            problem(
+                "indicator_id",
+                "is needed to look up polarity by indicator",
+                fix="Pass polarity='higher_is_better' (or lower_is_better) instead.",
+            )
+        )
     lookup = {}
     for k, v in polarity.items():
         pol = "no_judgement" if getattr(v, "role", "outcome") == "context" else getattr(v, "polarity", v)
@@ -405,6 +474,5 @@ def _polarity_expr(polarity, frame: pl.DataFrame) -> pl.Expr:
 
 def _check_polarity(value: Any, what: str) -> str:
     if value not in POLARITIES:
-        raise DataError(problem(None, f"{what} is {value!r}, not a known direction",
-                                fix=f"Use one of {', '.join(POLARITIES)}."))
+        raise DataError(problem(None, f"{what} is {value!r}, not a known direction", fix=f"Use one of {', '.join(POLARITIES)}."))
     return str(value)

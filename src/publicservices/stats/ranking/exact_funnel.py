@@ -45,8 +45,9 @@ def _pois_cdf(r: np.ndarray, m: np.ndarray) -> np.ndarray:
     return out
 
 
-def _interpolated_quantile(q: np.ndarray, size: np.ndarray, theta: float, family: str,
-                           upper: np.ndarray | None = None) -> np.ndarray:
+def _interpolated_quantile(
+    q: np.ndarray, size: np.ndarray, theta: float, family: str, upper: np.ndarray | None = None
+) -> np.ndarray:
     """Spiegelhalter (2005) Appendix A.1: (r_q - alpha) / size, with r_q the q-quantile of the
     count and alpha = (F(r_q) - q) / (F(r_q) - F(r_q - 1)) smoothing the discrete steps.
 
@@ -162,11 +163,10 @@ def exact_funnel_limits(
     lims = np.full(size.shape, np.nan)
     valid = np.isfinite(size) & (size > 0)  # units without a usable precision get no limits
     if valid.any():
-        lims[valid] = np.maximum(
-            _interpolated_quantile(q[valid], size[valid], float(baseline), family, upper[valid]), 0.0)
+        lims[valid] = np.maximum(_interpolated_quantile(q[valid], size[valid], float(baseline), family, upper[valid]), 0.0)
     if family == "binomial":
         lims = np.minimum(lims, 1.0)
-    return {nm: lims[i * flat.size:(i + 1) * flat.size].reshape(shape) for i, nm in enumerate(names)}
+    return {nm: lims[i * flat.size : (i + 1) * flat.size].reshape(shape) for i, nm in enumerate(names)}
 
 
 def exact_tail_positions(
@@ -295,8 +295,7 @@ def winsorised_dispersion(z: Any, se: Any, winsorize: float = 0.1, *, df: int | 
     scale = winsorised_second_moment(winsorize)
     if i == 0:
         nan = float("nan")
-        return {"n_units": 0, "phi": nan, "phi_winsorised": nan, "tau2": nan, "chi2": nan, "chi2_df": dof,
-                "chi2_p": nan}
+        return {"n_units": 0, "phi": nan, "phi_winsorised": nan, "tau2": nan, "chi2": nan, "chi2_df": dof, "chi2_p": nan}
     chi2 = float(np.sum(z * z))
     zw = z
     if winsorize > 0:
@@ -308,5 +307,4 @@ def winsorised_dispersion(z: Any, se: Any, winsorize: float = 0.1, *, df: int | 
     denom = w.sum() - (w * w).sum() / w.sum()
     tau2 = max(0.0, (i * phi - (i - 1)) / denom) if denom > 0 else 0.0
     p = float(chdtrc(dof, chi2)) if dof >= 1 else float("nan")
-    return {"n_units": i, "phi": phi, "phi_winsorised": raw, "tau2": float(tau2), "chi2": chi2, "chi2_df": dof,
-            "chi2_p": p}
+    return {"n_units": i, "phi": phi, "phi_winsorised": raw, "tau2": float(tau2), "chi2": chi2, "chi2_df": dof, "chi2_p": p}

@@ -81,13 +81,18 @@ def _weights(log_w: np.ndarray) -> np.ndarray:
     order = np.argsort(-w.ravel())
     cum = np.cumsum(w.ravel()[order])
     cut = np.zeros(w.size, dtype=bool)
-    cut[order[np.searchsorted(cum, _MASS) + 1:]] = True
+    cut[order[np.searchsorted(cum, _MASS) + 1 :]] = True
     w = np.where(cut.reshape(w.shape), 0.0, w)
     return w / w.sum()
 
 
-def _mixture_quantiles(cdf_pdf: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], probs: Sequence[float],
-                       start: Sequence[np.ndarray], lo: np.ndarray, hi: np.ndarray) -> list[np.ndarray]:
+def _mixture_quantiles(
+    cdf_pdf: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    probs: Sequence[float],
+    start: Sequence[np.ndarray],
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> list[np.ndarray]:
     """Solve F_j(q) = p for every unit j of a mixture, vectorised.
 
     ``cdf_pdf(q, idx)`` returns the mixture CDF and density of units ``idx`` at ``q``.
@@ -233,8 +238,7 @@ def conjugate_full_bayes(x: np.ndarray, n: np.ndarray, family: str, probs: Seque
             s = m * (1 - m)
             d1 = (digamma(x + a_) - digamma(n - x + b_)).sum(axis=1) + k * (digamma(b) - digamma(a))
             d2 = (polygamma(1, x + a_) + polygamma(1, n - x + b_)).sum(axis=1) - k * (polygamma(1, a) + polygamma(1, b))
-            return (prec * s * d1 + 0.5 * (1 - 2 * m),
-                    prec * prec * s * s * d2 + prec * s * (1 - 2 * m) * d1 - s)
+            return (prec * s * d1 + 0.5 * (1 - 2 * m), prec * prec * s * s * d2 + prec * s * (1 - 2 * m) * d1 - s)
         d1 = (digamma(x + a_) - np.log(b_ + n)).sum(axis=1) + k * (np.log(b) - digamma(a))
         d2 = polygamma(1, x + a_).sum(axis=1) - k * polygamma(1, a)
         return a * d1 + 0.5, a * d1 + a * a * d2

@@ -190,55 +190,68 @@ def build_funnel(
     if method == "phe" and target is not None:
         raise DataError("method 'phe' always uses the data's average as baseline.\nFix: use method='exact' for a target.")
     if frame.height == 0:
-        raise DataError(problem(None, "the frame has no rows, so there is no funnel to draw",
-                                fix="Pass the values of at least one unit (check any filter applied before)."))
+        raise DataError(
+            problem(
+                None,
+                "the frame has no rows, so there is no funnel to draw",
+                fix="Pass the values of at least one unit (check any filter applied before).",
+            )
+        )
     keys = ru.group_keys(frame, by)
     pts, lims, disp = [], [], []
     for part in ru.partitions(frame, keys):
-        p, lm, d = _funnel_group(part, keys, measure, float(multiplier), polarity, method, policy,
-                                 target, float(years_of_data), winsorize, points)
+        p, lm, d = _funnel_group(
+            part, keys, measure, float(multiplier), polarity, method, policy, target, float(years_of_data), winsorize, points
+        )
         pts.append(p)
         lims.append(lm)
         disp.append(d)
-    return Funnel(pl.concat(pts, how="vertical"), pl.concat(lims, how="vertical"),
-                  pl.concat(disp, how="vertical"))
+    return Funnel(pl.concat(pts, how="vertical"), pl.concat(lims, how="vertical"), pl.concat(disp, how="vertical"))
 
 
 def _decide(policy: str, disp: dict[str, Any]) -> tuple[str, str]:
     """The adjustment applied in one group, and the reason in plain words."""
     phi, p, df, n, tau2 = disp["phi"], disp["chi2_p"], disp["chi2_df"], disp["n_units"], disp["tau2"]
     phi_text = f"φ = {phi:.3g}" if math.isfinite(phi) else ""
-    p_text = (f"p {'< 0.001' if p < 0.001 else f'= {p:.3f}'} on {df} degrees of freedom" if math.isfinite(p) else "")
+    p_text = f"p {'< 0.001' if p < 0.001 else f'= {p:.3f}'} on {df} degrees of freedom" if math.isfinite(p) else ""
     test = ", ".join(t for t in (phi_text, p_text) if t)
     beyond = "the limits allow for variation between areas beyond chance"
     significant = math.isfinite(p) and p < OVERDISPERSION_ALPHA
     if policy == "auto":
         if not math.isfinite(p):
             if n == 0:
-                return "none", ("No area's value can show variation beyond chance (none has a usable count, or "
-                                "the average leaves no room for chance), so the limits allow for chance alone.")
-            return "none", (f"Too few areas ({n}) to test for variation beyond chance, so the limits allow for "
-                            "chance alone.")
+                return "none", (
+                    "No area's value can show variation beyond chance (none has a usable count, or "
+                    "the average leaves no room for chance), so the limits allow for chance alone."
+                )
+            return "none", (f"Too few areas ({n}) to test for variation beyond chance, so the limits allow for chance alone.")
         if significant and tau2 > 0:
-            return "additive", (f"Areas vary more than chance alone would make them ({test}), so {beyond} "
-                                "(additive random-effects limits).")
+            return "additive", (
+                f"Areas vary more than chance alone would make them ({test}), so {beyond} (additive random-effects limits)."
+            )
         if significant:
-            return "none", (f"Areas vary more than chance would make them ({p_text}) only through a few extreme "
-                            f"areas: with those down-weighted ({phi_text}) they vary no more than chance, so the "
-                            "limits allow for chance alone.")
-        return "none", (f"Areas vary no more than chance would make them ({test}), so the limits allow for "
-                        "chance alone.")
+            return "none", (
+                f"Areas vary more than chance would make them ({p_text}) only through a few extreme "
+                f"areas: with those down-weighted ({phi_text}) they vary no more than chance, so the "
+                "limits allow for chance alone."
+            )
+        return "none", (f"Areas vary no more than chance would make them ({test}), so the limits allow for chance alone.")
     if policy == "additive":
         return "additive", f"As chosen, {beyond} (additive random-effects limits{', ' + test if test else ''})."
     if policy == "multiplicative":
         if math.isfinite(phi) and phi > 1:
-            return "multiplicative", (f"As chosen, {beyond} (limits widened by the square root of φ, multiplicative "
-                                      f"overdispersion; {test}).")
-        return "multiplicative", ("Multiplicative limits were chosen but areas vary no more than chance"
-                                  f"{' (' + test + ')' if test else ''}, so the limits are not widened.")
+            return "multiplicative", (
+                f"As chosen, {beyond} (limits widened by the square root of φ, multiplicative overdispersion; {test})."
+            )
+        return "multiplicative", (
+            "Multiplicative limits were chosen but areas vary no more than chance"
+            f"{' (' + test + ')' if test else ''}, so the limits are not widened."
+        )
     if significant:
-        return "none", (f"The limits allow for chance alone, although areas vary more than chance would make them "
-                        f"({test}): many areas outside them may differ for lasting reasons, not by chance.")
+        return "none", (
+            f"The limits allow for chance alone, although areas vary more than chance would make them "
+            f"({test}): many areas outside them may differ for lasting reasons, not by chance."
+        )
     return "none", f"The limits allow for chance alone{' (' + test + ')' if test else ''}."
 
 
@@ -251,8 +264,7 @@ def _variance_function(stat: str) -> Any:
     return None
 
 
-def _funnel_group(frame, keys, measure, multiplier, polarity, method, policy, target, years,
-                  winsorize, n_points):
+def _funnel_group(frame, keys, measure, multiplier, polarity, method, policy, target, years, winsorize, n_points):
     u = _unit_inputs(frame, measure, multiplier, years)
     stat = u["stat"]
     y, rho = u["y"], u["rho"]
@@ -358,10 +370,15 @@ def _funnel_group(frame, keys, measure, multiplier, polarity, method, policy, ta
         pos["998"] = np.where(hi998, "above", np.where(lo998, "below", "within"))
         pos["95"] = np.where(hi95, "above", np.where(lo95, "below", "within"))
     else:
-        labels = np.where(pos["998"] == "above", "High (0.001)",
-                 np.where(pos["95"] == "above", "High (0.025)",
-                 np.where(pos["998"] == "below", "Low (0.001)",
-                 np.where(pos["95"] == "below", "Low (0.025)", "Not significant"))))
+        labels = np.where(
+            pos["998"] == "above",
+            "High (0.001)",
+            np.where(
+                pos["95"] == "above",
+                "High (0.025)",
+                np.where(pos["998"] == "below", "Low (0.001)", np.where(pos["95"] == "below", "Low (0.025)", "Not significant")),
+            ),
+        )
     not_applicable = ~np.isfinite(y)
     label_null = not_applicable.copy() if method != "phe" else np.zeros(y.shape, dtype=bool)
     if stat == "rate" and u.get("rate_type") == "dsr":
@@ -386,8 +403,7 @@ def _funnel_group(frame, keys, measure, multiplier, polarity, method, policy, ta
         "z_adjusted": z_adj,
         **{k: v * mult for k, v in limits.items()},
     }
-    out = frame.drop([c for c in (*new, "position_95", "position_998", "significance", "comparison")
-                      if c in frame.columns])
+    out = frame.drop([c for c in (*new, "position_95", "position_998", "significance", "comparison") if c in frame.columns])
     out = out.with_columns(
         *[pl.Series(k, np.asarray(v, dtype=np.float64)).fill_nan(None) for k, v in new.items()],
         enum_series("position_95", pos["95"], not_applicable, POSITION_LEVELS),
@@ -397,27 +413,29 @@ def _funnel_group(frame, keys, measure, multiplier, polarity, method, policy, ta
     )
     # curves
     group_vals = {k: frame.get_column(k)[0] for k in keys}
-    curves = _curves(method, stat, u, theta, mult, years, limits_fn=unit_limits, normal_fn=normal_limits,
-                     n_points=n_points)
+    curves = _curves(method, stat, u, theta, mult, years, limits_fn=unit_limits, normal_fn=normal_limits, n_points=n_points)
     curves = curves.with_columns(*[pl.lit(v, dtype=frame.schema[k]).alias(k) for k, v in group_vals.items()]).select(
-        [*keys, "limit", "precision", "value"])
+        [*keys, "limit", "precision", "value"]
+    )
     p_value = disp["chi2_p"]
-    disp_row = pl.DataFrame({
-        **{k: pl.Series(k, [v], dtype=frame.schema[k]) for k, v in group_vals.items()},
-        "method": [method],
-        "overdispersion": [overdispersion],
-        "overdispersion_policy": [policy],
-        "baseline": [theta * mult],
-        "n_units": [disp["n_units"]],
-        "phi": [disp["phi"]],
-        "phi_winsorised": [disp["phi_winsorised"]],
-        "chi2": [disp["chi2"]],
-        "chi2_df": pl.Series([disp["chi2_df"]], dtype=pl.Int64),
-        "chi2_p": [p_value],
-        "overdispersed": [bool(math.isfinite(p_value) and p_value < OVERDISPERSION_ALPHA)],
-        "tau2": [disp["tau2"] * mult * mult],
-        "overdispersion_reason": [reason],
-    })
+    disp_row = pl.DataFrame(
+        {
+            **{k: pl.Series(k, [v], dtype=frame.schema[k]) for k, v in group_vals.items()},
+            "method": [method],
+            "overdispersion": [overdispersion],
+            "overdispersion_policy": [policy],
+            "baseline": [theta * mult],
+            "n_units": [disp["n_units"]],
+            "phi": [disp["phi"]],
+            "phi_winsorised": [disp["phi_winsorised"]],
+            "chi2": [disp["chi2"]],
+            "chi2_df": pl.Series([disp["chi2_df"]], dtype=pl.Int64),
+            "chi2_p": [p_value],
+            "overdispersed": [bool(math.isfinite(p_value) and p_value < OVERDISPERSION_ALPHA)],
+            "tau2": [disp["tau2"] * mult * mult],
+            "overdispersion_reason": [reason],
+        }
+    )
     return out, curves, disp_row
 
 
@@ -436,14 +454,13 @@ def _unit_inputs(frame: pl.DataFrame, measure: str, multiplier: float, years: fl
         if measure == "rate" and "denominator" in frame.columns:
             source = "denominator"
             # a crude rate is events over population: both columns, as numbers, before any arithmetic
-            require_columns(frame, ["numerator"], "a crude rate's funnel needs its events (numerator) as well as "
-                                                     "its population (denominator)")
+            require_columns(
+                frame, ["numerator"], "a crude rate's funnel needs its events (numerator) as well as its population (denominator)"
+            )
             ru.numeric(frame, "numerator", allow_null=True)
             ru.numeric(frame, "denominator", what=" (a crude rate needs its population)")
             # crude rate: numerator / denominator is the rate, whatever `value` says
-            work = frame.with_columns(
-                (pl.col("numerator") / pl.col("denominator") * multiplier).alias("_rate")
-            )
+            work = frame.with_columns((pl.col("numerator") / pl.col("denominator") * multiplier).alias("_rate"))
         else:
             require_columns(frame, ["numerator", "value"], "dsr funnels need events (numerator) and value")
             work = frame.with_columns(pl.col("value").alias("_rate"))
@@ -453,8 +470,17 @@ def _unit_inputs(frame: pl.DataFrame, measure: str, multiplier: float, years: fl
             y = x / n
         if measure == "dsr":
             y = ru.numeric(frame, "value", allow_null=True) / multiplier
-        return {"stat": "rate", "rate_type": rate_type, "x": x, "n": n, "y": y, "rho": n,
-                "x_axis": n / years, "family": "poisson", "work": work}
+        return {
+            "stat": "rate",
+            "rate_type": rate_type,
+            "x": x,
+            "n": n,
+            "y": y,
+            "rho": n,
+            "x_axis": n / years,
+            "family": "poisson",
+            "work": work,
+        }
     # normal measures: value with a standard error
     require_columns(frame, ["value"], "funnels of means and scores need a value column")
     y = ru.numeric(frame, "value")
@@ -465,13 +491,23 @@ def _unit_inputs(frame: pl.DataFrame, measure: str, multiplier: float, years: fl
         se = (hi - lo) / (2 * _Z[0.95])
     else:
         raise SchemaError(
-            problem("se", "is missing (a normal funnel needs each unit's standard error)",
-                    fix="Add an 'se' column, or lower_ci/upper_ci (95%) columns.")
+            problem(
+                "se",
+                "is missing (a normal funnel needs each unit's standard error)",
+                fix="Add an 'se' column, or lower_ci/upper_ci (95%) columns.",
+            )
         )
     ru.check(frame, "se", ~(se > 0), "is not positive", "Standard errors must be above zero.")
     # natural scale inside (value / multiplier); the x axis stays 1 / se^2 in value units
-    return {"stat": "normal", "y": y / multiplier, "se": se / multiplier, "rho": (multiplier / se) ** 2,
-            "x_axis": 1 / se**2, "x_to_rho": multiplier**2, "family": "normal"}
+    return {
+        "stat": "normal",
+        "y": y / multiplier,
+        "se": se / multiplier,
+        "rho": (multiplier / se) ** 2,
+        "x_axis": 1 / se**2,
+        "x_to_rho": multiplier**2,
+        "family": "normal",
+    }
 
 
 def _comparison(p95: np.ndarray, p998: np.ndarray, polarity: str) -> np.ndarray:
@@ -481,10 +517,15 @@ def _comparison(p95: np.ndarray, p998: np.ndarray, polarity: str) -> np.ndarray:
         up, down = "worse", "better"
     else:
         up, down = "higher", "lower"
-    return np.where(p998 == "above", f"{up} (99.8%)",
-           np.where(p95 == "above", f"{up} (95%)",
-           np.where(p998 == "below", f"{down} (99.8%)",
-           np.where(p95 == "below", f"{down} (95%)", "similar"))))
+    return np.where(
+        p998 == "above",
+        f"{up} (99.8%)",
+        np.where(
+            p95 == "above",
+            f"{up} (95%)",
+            np.where(p998 == "below", f"{down} (99.8%)", np.where(p95 == "below", f"{down} (95%)", "similar")),
+        ),
+    )
 
 
 def _curves(method, stat, u, theta, mult, years, *, limits_fn, normal_fn, n_points):
@@ -506,17 +547,27 @@ def _curves(method, stat, u, theta, mult, years, *, limits_fn, normal_fn, n_poin
             base_x = np.unique(np.concatenate(list(xs.values())))
         else:
             w = u["work"]
-            t = funnel_limits(w, statistic="rate", multiplier=mult, numerator="numerator", rate="_rate",
-                              denominator="denominator" if "denominator" in w.columns else None,
-                              rate_type=u["rate_type"], years_of_data=years, type="standard")
+            t = funnel_limits(
+                w,
+                statistic="rate",
+                multiplier=mult,
+                numerator="numerator",
+                rate="_rate",
+                denominator="denominator" if "denominator" in w.columns else None,
+                rate_type=u["rate_type"],
+                years_of_data=years,
+                type="standard",
+            )
             xs = {nm: t[f"{nm}_population_1_year"].to_numpy() for nm in names}
             ys = {nm: t[nm].to_numpy() for nm in names}
             base_x = np.unique(np.concatenate(list(xs.values())))
         frames = [pl.DataFrame({"limit": nm, "precision": xs[nm], "value": ys[nm]}) for nm in names]
-        frames.insert(2, pl.DataFrame({"limit": "baseline", "precision": np.sort(base_x),
-                                       "value": np.full(base_x.size, theta * mult)}))
-        return pl.concat(frames, how="vertical").with_columns(pl.col("limit").cast(pl.Enum(
-            ["lower_998", "lower_95", "baseline", "upper_95", "upper_998"])))
+        frames.insert(
+            2, pl.DataFrame({"limit": "baseline", "precision": np.sort(base_x), "value": np.full(base_x.size, theta * mult)})
+        )
+        return pl.concat(frames, how="vertical").with_columns(
+            pl.col("limit").cast(pl.Enum(["lower_998", "lower_95", "baseline", "upper_95", "upper_998"]))
+        )
     x_axis = u["x_axis"][np.isfinite(u["x_axis"])]
     lo = float(x_axis.min()) * 0.9 if x_axis.size else 1.0
     hi = float(x_axis.max()) * 1.1 if x_axis.size else 10.0
@@ -530,5 +581,6 @@ def _curves(method, stat, u, theta, mult, years, *, limits_fn, normal_fn, n_poin
         lim = limits_fn(rho)
     frames = [pl.DataFrame({"limit": nm, "precision": grid, "value": lim[nm] * mult}) for nm in names]
     frames.insert(2, pl.DataFrame({"limit": "baseline", "precision": grid, "value": np.full(grid.size, theta * mult)}))
-    return pl.concat(frames, how="vertical").with_columns(pl.col("limit").cast(pl.Enum(
-        ["lower_998", "lower_95", "baseline", "upper_95", "upper_998"])))
+    return pl.concat(frames, how="vertical").with_columns(
+        pl.col("limit").cast(pl.Enum(["lower_998", "lower_95", "baseline", "upper_95", "upper_998"]))
+    )

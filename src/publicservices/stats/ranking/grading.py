@@ -38,8 +38,12 @@ POISSON = ("rate", "dsr", "ratio")
 CHUNK_CELLS = 2_000_000
 
 
-def directions(members: Sequence[str], indicators: Mapping[str, Indicator],
-                polarity: Mapping[str, str] | str | None, defaults: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+def directions(
+    members: Sequence[str],
+    indicators: Mapping[str, Indicator],
+    polarity: Mapping[str, str] | str | None,
+    defaults: Mapping[str, str],
+) -> tuple[dict[str, str], dict[str, str]]:
     """(direction of each measure that can be graded, reason for each measure left out).
 
     A measure's direction comes from ``polarity`` (a mapping overrides the indicators'; a
@@ -71,8 +75,9 @@ def directions(members: Sequence[str], indicators: Mapping[str, Indicator],
     return judged, left_out
 
 
-def _measures(frame: pl.DataFrame, key: str, members: Sequence[str], period: str | None,
-              indicators: Mapping[str, Indicator], level: float) -> tuple[pl.DataFrame, dict[str, np.ndarray] | None, dict[str, Any]]:
+def _measures(
+    frame: pl.DataFrame, key: str, members: Sequence[str], period: str | None, indicators: Mapping[str, Indicator], level: float
+) -> tuple[pl.DataFrame, dict[str, np.ndarray] | None, dict[str, Any]]:
     """(wide table, sampling-noise parameters, what was done) for the measures of one group.
 
     The wide table has ``key`` and one column per measure, from wide columns or from a long
@@ -91,8 +96,13 @@ def _measures(frame: pl.DataFrame, key: str, members: Sequence[str], period: str
     if not (long_ids and set(members) <= long_ids):
         require_columns(frame, [key, *members], "report-card measures (wide columns or indicator ids)")
         dup = frame.select(key).is_duplicated().to_numpy()
-        ru.check(frame, key, dup, "is duplicated (a wide report-card frame needs one row per unit)",
-                 "Filter to one period, or pass the long values frame with indicator ids.")
+        ru.check(
+            frame,
+            key,
+            dup,
+            "is duplicated (a wide report-card frame needs one row per unit)",
+            "Filter to one period, or pass the long values frame with indicator ids.",
+        )
         return frame, None, info
 
     sub = frame.filter(pl.col("indicator_id").is_in(list(members)))
@@ -103,30 +113,44 @@ def _measures(frame: pl.DataFrame, key: str, members: Sequence[str], period: str
         order = "period_start" if "period_start" in sub.columns else "period"
         sub = sub.filter(pl.col(order) == pl.col(order).max().over("indicator_id"))
     dup = sub.select(key, "indicator_id").is_duplicated().to_numpy()
-    ru.check(sub, key, dup, "has more than one value per indicator for the graded period",
-             "Pass period=..., or give each row its breakdown (sex, age, category) or comparable_set column "
-             "so each group is graded on its own.")
+    ru.check(
+        sub,
+        key,
+        dup,
+        "has more than one value per indicator for the graded period",
+        "Pass period=..., or give each row its breakdown (sex, age, category) or comparable_set column "
+        "so each group is graded on its own.",
+    )
 
     for name in ("value", "numerator", "denominator", "lower_ci", "upper_ci"):
         dtype = sub.schema.get(name)
         if dtype is not None and not (dtype.is_numeric() or dtype == pl.Null):
-            raise SchemaError(problem(name, f"must be numeric, not {dtype}",
-                                      fix=f"Cast {name!r} to Float64 (pl.col({name!r}).cast(pl.Float64)) after fixing "
-                                          "any text in it, or drop the column."))
+            raise SchemaError(
+                problem(
+                    name,
+                    f"must be numeric, not {dtype}",
+                    fix=f"Cast {name!r} to Float64 (pl.col({name!r}).cast(pl.Float64)) after fixing "
+                    "any text in it, or drop the column.",
+                )
+            )
 
     def col(name: str) -> pl.Expr:
         return pl.col(name).cast(pl.Float64) if name in sub.columns else pl.lit(None, dtype=pl.Float64)
 
-    mult = pl.col("indicator_id").replace_strict({i: d.multiplier for i, d in indicators.items()}, default=None,
-                                                 return_dtype=pl.Float64)
-    measure = pl.col("indicator_id").replace_strict({i: d.measure for i, d in indicators.items()}, default=None,
-                                                    return_dtype=pl.String)
+    mult = pl.col("indicator_id").replace_strict(
+        {i: d.multiplier for i, d in indicators.items()}, default=None, return_dtype=pl.Float64
+    )
+    measure = pl.col("indicator_id").replace_strict(
+        {i: d.measure for i, d in indicators.items()}, default=None, return_dtype=pl.String
+    )
     num, den, lower, upper = col("numerator"), col("denominator"), col("lower_ci"), col("upper_ci")
     counted = num.is_not_null() & den.is_not_null() & (den > 0)
     derive = col("value").fill_nan(None).is_null() & counted
     sub = sub.with_columns(
         pl.when(derive).then(num / den * mult.fill_null(1.0)).otherwise(col("value")).alias("value"),
-        derive.alias("_derived"), measure.alias("_measure"), mult.alias("_mult"),
+        derive.alias("_derived"),
+        measure.alias("_measure"),
+        mult.alias("_mult"),
     )
     value_ok = pl.col("value").is_not_null() & pl.col("value").is_finite()
     has_ci = value_ok & lower.is_not_null() & upper.is_not_null()
@@ -144,12 +168,27 @@ def _measures(frame: pl.DataFrame, key: str, members: Sequence[str], period: str
         (pl.col("_count") < 0).fill_null(False).alias("negative"),
         (pl.col("_count") > pl.col("_trials")).fill_null(False).alias("over"),
     )
-    ru.check(sub, "upper_ci", checks.get_column("width").to_numpy(), "is below lower_ci",
-             "Swap the interval columns, or correct the rows: lower_ci <= value <= upper_ci.")
-    ru.check(sub, "numerator", checks.get_column("negative").to_numpy(), "is negative",
-             "Counts cannot be negative: correct the rows, or set them to null.")
-    ru.check(sub, "numerator", checks.get_column("over").to_numpy(), "is above the denominator of a proportion",
-             "Correct the counts, or declare the indicator's measure (a rate, not a proportion).")
+    ru.check(
+        sub,
+        "upper_ci",
+        checks.get_column("width").to_numpy(),
+        "is below lower_ci",
+        "Swap the interval columns, or correct the rows: lower_ci <= value <= upper_ci.",
+    )
+    ru.check(
+        sub,
+        "numerator",
+        checks.get_column("negative").to_numpy(),
+        "is negative",
+        "Counts cannot be negative: correct the rows, or set them to null.",
+    )
+    ru.check(
+        sub,
+        "numerator",
+        checks.get_column("over").to_numpy(),
+        "is above the denominator of a proportion",
+        "Correct the counts, or declare the indicator's measure (a rate, not a proportion).",
+    )
 
     wide = sub.pivot(on="indicator_id", index=key, values="value")
     for m in members:
@@ -158,7 +197,8 @@ def _measures(frame: pl.DataFrame, key: str, members: Sequence[str], period: str
 
     # the sampling parameters, scattered into units x measures arrays (unit order of `wide`)
     cells = sub.join(wide.select(key).with_row_index("_u"), on=key, how="left").with_columns(
-        pl.col("indicator_id").replace_strict({m: i for i, m in enumerate(members)}, return_dtype=pl.Int64).alias("_m"))
+        pl.col("indicator_id").replace_strict({m: i for i, m in enumerate(members)}, return_dtype=pl.Int64).alias("_m")
+    )
     u = cells.get_column("_u").to_numpy().astype(np.int64)
     m_idx = cells.get_column("_m").to_numpy()
     noise: dict[str, np.ndarray] = {}
@@ -167,7 +207,8 @@ def _measures(frame: pl.DataFrame, key: str, members: Sequence[str], period: str
         arr[u, m_idx] = cells.get_column(name).cast(pl.Float64).fill_null(np.nan).to_numpy()
         noise[name.lstrip("_")] = arr
     rows = cells.group_by("indicator_id").agg(
-        pl.col("_derived").sum().alias("derived"), pl.col("_mult").first().alias("mult"),
+        pl.col("_derived").sum().alias("derived"),
+        pl.col("_mult").first().alias("mult"),
         (pl.col("_se").is_not_null() | pl.col("_count").is_not_null()).any().alias("noisy"),
     )
     for ind_id, derived, mlt, noisy in rows.iter_rows():
@@ -212,8 +253,7 @@ def _zscore_within(values: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
             mu = np.nanmean(sub, axis=-2, keepdims=True)
             sd = np.nanstd(sub, axis=-2, ddof=1, keepdims=True)
             # a measure that does not vary within the group puts everyone at the mean (0)
-            out[..., rows, :] = np.where(sd > 0, (sub - mu) / np.where(sd > 0, sd, 1.0),
-                                         np.where(np.isfinite(sub), 0.0, np.nan))
+            out[..., rows, :] = np.where(sd > 0, (sub - mu) / np.where(sd > 0, sd, 1.0), np.where(np.isfinite(sub), 0.0, np.nan))
     return out
 
 
@@ -257,9 +297,30 @@ def present(frame: pl.DataFrame, names: Sequence[str]) -> list[str]:
     return [n for n in names if n in frame.columns or n in ids]
 
 
-def grade_group(frame: pl.DataFrame, *, key, members, domains, weighted, w, pol, period, peer_group, peer_weight,
-                 scoring, relative, extra_credit, extra_credit_max, cuts, n_sims, jitter, seed, indicators,
-                 sampling_noise, level) -> tuple[pl.DataFrame, dict[str, Any]]:
+def grade_group(
+    frame: pl.DataFrame,
+    *,
+    key,
+    members,
+    domains,
+    weighted,
+    w,
+    pol,
+    period,
+    peer_group,
+    peer_weight,
+    scoring,
+    relative,
+    extra_credit,
+    extra_credit_max,
+    cuts,
+    n_sims,
+    jitter,
+    seed,
+    indicators,
+    sampling_noise,
+    level,
+) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Grades for the units of one group, and what was done to the data (see :func:`report_cards`)."""
     wide, noise, info = _measures(frame, key, members, period, indicators, level)
     groups = None
@@ -344,7 +405,7 @@ def grade_group(frame: pl.DataFrame, *, key, members, domains, weighted, w, pol,
                 dm = np.stack([dom_x[d] for d in weighted], axis=-1)
                 bx = bonus_of(dom_x, x.shape[:-1])
                 g_n = grades(overall(dm, w) + bx)  # the values drawn alone
-                g_b = grades(overall(dm, sims_w[start:start + x.shape[0]]) + bx)  # values and weights
+                g_b = grades(overall(dm, sims_w[start : start + x.shape[0]]) + bx)  # values and weights
                 changed_noise += (g_n != grade_idx).sum(axis=0)
                 changed_both += (g_b != grade_idx).sum(axis=0)
                 best, worst = np.minimum(best, g_b.min(axis=0)), np.maximum(worst, g_b.max(axis=0))
@@ -375,8 +436,15 @@ def grade_group(frame: pl.DataFrame, *, key, members, domains, weighted, w, pol,
         to_grade(worst).alias("grade_worst"),
     )
     if out.height and out.get_column("score").null_count() == out.height:
-        raise DataError(problem(key, "has no scores in any domain", rows=out.get_column(key).head(5).cast(str).to_list(),
-                                total=out.height, fix="Check the domain measures exist and have values."))
+        raise DataError(
+            problem(
+                key,
+                "has no scores in any domain",
+                rows=out.get_column(key).head(5).cast(str).to_list(),
+                total=out.height,
+                fix="Check the domain measures exist and have values.",
+            )
+        )
     return out, info
 
 
@@ -390,8 +458,9 @@ class _Draws:
     so widening one interval moves that value further along the same path.
     """
 
-    def __init__(self, raw: np.ndarray, noise: Mapping[str, np.ndarray], cells: Mapping[str, np.ndarray],
-                 seed: int | None) -> None:
+    def __init__(
+        self, raw: np.ndarray, noise: Mapping[str, np.ndarray], cells: Mapping[str, np.ndarray], seed: int | None
+    ) -> None:
         self.raw = raw
         self.se = np.where(cells["se"], noise["se"], 0.0)
         self.z_rng = np.random.default_rng(None if seed is None else [int(seed), 1])

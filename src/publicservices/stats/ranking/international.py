@@ -101,9 +101,14 @@ def compare_countries(
         frame = collect(data, "data")
     missing = [c for c in ("indicator_id", "area_code", "period", "value") if c not in frame.columns]
     if missing:
-        raise SchemaError(problem(missing[0], "is missing from the international comparator table",
-                                  fix="Read the table with publicservices.read(...) (the international reader), or give "
-                                      "indicator_id, area_code (country code), period, value and standard_error."))
+        raise SchemaError(
+            problem(
+                missing[0],
+                "is missing from the international comparator table",
+                fix="Read the table with publicservices.read(...) (the international reader), or give "
+                "indicator_id, area_code (country code), period, value and standard_error.",
+            )
+        )
     frame = frame.with_columns(_standard_errors(frame), pl.col("value").cast(pl.Float64))
     if countries is not None:
         wanted = list(dict.fromkeys([*countries, country]))
@@ -114,56 +119,134 @@ def compare_countries(
         from difflib import get_close_matches
 
         close = get_close_matches(str(country), [str(c) for c in present], n=3, cutoff=0.3)
-        raise DataError(problem("area_code", f"has no row for country {country!r}",
-                                fix=(f"Did you mean {', '.join(map(repr, close))}? " if close else "")
-                                    + f"The table has {len(present)} countries: {', '.join(sorted(map(str, present))[:12])}"
-                                    + (" ..." if len(present) > 12 else ".")))
+        raise DataError(
+            problem(
+                "area_code",
+                f"has no row for country {country!r}",
+                fix=(f"Did you mean {', '.join(map(repr, close))}? " if close else "")
+                + f"The table has {len(present)} countries: {', '.join(sorted(map(str, present))[:12])}"
+                + (" ..." if len(present) > 12 else "."),
+            )
+        )
     no_se = frame.filter(pl.col("_se").is_null() | ~pl.col("_se").is_finite() | (pl.col("_se") < 0))
     if no_se.height:
-        raise SchemaError(problem("standard_error", "is missing or invalid, so no difference has an interval",
-                                  rows=[f"{r['area_code']} {r['indicator_id']} {r['period']}" for r in no_se.head(5).to_dicts()],
-                                  total=no_se.height,
-                                  fix="Give each country's standard error (or its 95% limits lower_ci/upper_ci)."))
+        raise SchemaError(
+            problem(
+                "standard_error",
+                "is missing or invalid, so no difference has an interval",
+                rows=[f"{r['area_code']} {r['indicator_id']} {r['period']}" for r in no_se.head(5).to_dicts()],
+                total=no_se.height,
+                fix="Give each country's standard error (or its 95% limits lower_ci/upper_ci).",
+            )
+        )
     if frame.select(pl.struct("area_code", *_KEYS).is_duplicated().any()).item():
-        raise DataError(problem("area_code", "appears twice for one indicator and period",
-                                fix="Keep one row per country, indicator and period (filter breakdowns first)."))
+        raise DataError(
+            problem(
+                "area_code",
+                "appears twice for one indicator and period",
+                fix="Keep one row per country, indicator and period (filter breakdowns first).",
+            )
+        )
     z = z_for(level)
-    polarity = {i: getattr((indicators or {}).get(i), "polarity", "no_judgement")
-                for i in frame.get_column("indicator_id").unique().to_list()}
+    polarity = {
+        i: getattr((indicators or {}).get(i), "polarity", "no_judgement")
+        for i in frame.get_column("indicator_id").unique().to_list()
+    }
     focal = frame.filter(pl.col("area_code") == country).select(*_KEYS, pl.col("value").alias("_vc"), pl.col("_se").alias("_sc"))
-    pairs = (frame.filter(pl.col("area_code") != country).join(focal, on=_KEYS, how="inner")
-             .select(*_KEYS, pl.col("area_code").alias("versus"), pl.col("value").alias("versus_value"),
-                     pl.col("_se").alias("versus_standard_error"), "_vc", "_sc",
-                     (pl.col("_vc") - pl.col("value")).alias("difference"),
-                     (pl.col("_sc") ** 2 + pl.col("_se") ** 2).sqrt().alias("_sd")))
+    pairs = (
+        frame.filter(pl.col("area_code") != country)
+        .join(focal, on=_KEYS, how="inner")
+        .select(
+            *_KEYS,
+            pl.col("area_code").alias("versus"),
+            pl.col("value").alias("versus_value"),
+            pl.col("_se").alias("versus_standard_error"),
+            "_vc",
+            "_sc",
+            (pl.col("_vc") - pl.col("value")).alias("difference"),
+            (pl.col("_sc") ** 2 + pl.col("_se") ** 2).sqrt().alias("_sd"),
+        )
+    )
     # the average of all n countries, the focal country included
-    stats = frame.group_by(_KEYS).agg(pl.len().alias("n"), pl.col("value").mean().alias("_mean"),
-                                      (pl.col("_se") ** 2).sum().alias("_ss"))
-    average = (focal.join(stats, on=_KEYS, how="inner")
-               .select(*_KEYS, pl.lit(AVERAGE).alias("versus"), pl.col("_mean").alias("versus_value"),
-                       ((pl.col("_ss")).sqrt() / pl.col("n")).alias("versus_standard_error"), "_vc", "_sc",
-                       (pl.col("_vc") - pl.col("_mean")).alias("difference"),
-                       ((1 - 1 / pl.col("n")) ** 2 * pl.col("_sc") ** 2
-                        + (pl.col("_ss") - pl.col("_sc") ** 2) / pl.col("n") ** 2).sqrt().alias("_sd")))
+    stats = frame.group_by(_KEYS).agg(
+        pl.len().alias("n"), pl.col("value").mean().alias("_mean"), (pl.col("_se") ** 2).sum().alias("_ss")
+    )
+    average = focal.join(stats, on=_KEYS, how="inner").select(
+        *_KEYS,
+        pl.lit(AVERAGE).alias("versus"),
+        pl.col("_mean").alias("versus_value"),
+        ((pl.col("_ss")).sqrt() / pl.col("n")).alias("versus_standard_error"),
+        "_vc",
+        "_sc",
+        (pl.col("_vc") - pl.col("_mean")).alias("difference"),
+        ((1 - 1 / pl.col("n")) ** 2 * pl.col("_sc") ** 2 + (pl.col("_ss") - pl.col("_sc") ** 2) / pl.col("n") ** 2)
+        .sqrt()
+        .alias("_sd"),
+    )
     out = pl.concat([pairs.sort(*_KEYS, "versus"), average], how="vertical_relaxed").sort(_KEYS, maintain_order=True)
     p = 2 * ndtr(-np.abs(out.get_column("difference").to_numpy() / out.get_column("_sd").to_numpy()))
     pol = pl.col("indicator_id").replace_strict(polarity, default="no_judgement", return_dtype=pl.String)
     lo, hi = pl.col("difference") - z * pl.col("_sd"), pl.col("difference") + z * pl.col("_sd")
-    above = pl.when(pol == "lower_is_better").then(pl.lit("worse")).when(pol == "higher_is_better").then(pl.lit("better")).otherwise(pl.lit("higher"))
-    below = pl.when(pol == "lower_is_better").then(pl.lit("better")).when(pol == "higher_is_better").then(pl.lit("worse")).otherwise(pl.lit("lower"))
+    above = (
+        pl.when(pol == "lower_is_better")
+        .then(pl.lit("worse"))
+        .when(pol == "higher_is_better")
+        .then(pl.lit("better"))
+        .otherwise(pl.lit("higher"))
+    )
+    below = (
+        pl.when(pol == "lower_is_better")
+        .then(pl.lit("better"))
+        .when(pol == "higher_is_better")
+        .then(pl.lit("worse"))
+        .otherwise(pl.lit("lower"))
+    )
     out = out.with_columns(
-        pl.lit(country).alias("country"), pl.col("_vc").alias("value"), pl.col("_sc").alias("standard_error"),
-        lo.alias("difference_lower"), hi.alias("difference_upper"), pl.Series("p_value", p),
+        pl.lit(country).alias("country"),
+        pl.col("_vc").alias("value"),
+        pl.col("_sc").alias("standard_error"),
+        lo.alias("difference_lower"),
+        hi.alias("difference_upper"),
+        pl.Series("p_value", p),
         pl.when(lo > 0).then(above).when(hi < 0).then(below).otherwise(pl.lit("not distinguishable")).alias("comparison"),
     )
     ranked = rank_confidence_sets(
-        frame.with_columns(pl.col("_se").alias("se")), estimate="value", se="se", by=_KEYS, level=level, kind="marginal",
-        n_boot=n_boot, seed=seed, indicators=indicators or None, descending=None if indicators else True)
-    ranks = ranked.filter(pl.col("area_code") == country).select(*_KEYS, "rank", "rank_lower", "rank_upper",
-                                                                 pl.col("n_ranked").alias("n_countries"))
+        frame.with_columns(pl.col("_se").alias("se")),
+        estimate="value",
+        se="se",
+        by=_KEYS,
+        level=level,
+        kind="marginal",
+        n_boot=n_boot,
+        seed=seed,
+        indicators=indicators or None,
+        descending=None if indicators else True,
+    )
+    ranks = ranked.filter(pl.col("area_code") == country).select(
+        *_KEYS, "rank", "rank_lower", "rank_upper", pl.col("n_ranked").alias("n_countries")
+    )
     out = out.join(ranks, on=_KEYS, how="left").with_columns(
-        pl.when(pol == "no_judgement").then(pl.lit("no known direction: rank 1 is the highest value")).otherwise(None)
-        .alias("note"))
-    return out.select(*_KEYS, "country", "versus", "value", "standard_error", "versus_value", "versus_standard_error",
-                      "difference", "difference_lower", "difference_upper", "p_value", "comparison",
-                      "rank", "rank_lower", "rank_upper", "n_countries", "note")
+        pl.when(pol == "no_judgement")
+        .then(pl.lit("no known direction: rank 1 is the highest value"))
+        .otherwise(None)
+        .alias("note")
+    )
+    return out.select(
+        *_KEYS,
+        "country",
+        "versus",
+        "value",
+        "standard_error",
+        "versus_value",
+        "versus_standard_error",
+        "difference",
+        "difference_lower",
+        "difference_upper",
+        "p_value",
+        "comparison",
+        "rank",
+        "rank_lower",
+        "rank_upper",
+        "n_countries",
+        "note",
+    )

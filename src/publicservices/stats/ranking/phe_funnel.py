@@ -219,14 +219,26 @@ def _check_size(frame: pl.DataFrame, column: str, values: np.ndarray, what: str 
     """Refuse implausible counts (> MAX_COUNT), naming the rows: the exact searches step by one."""
     with np.errstate(invalid="ignore"):
         big = np.abs(values) > MAX_COUNT
-    ru.check(frame, column, big, f"is above {MAX_COUNT:.0e}{what}, too large to be a count of people or events",
-             "Check the column holds counts (not a currency amount or an identifier), and its units; "
-             "counts above 1e15 cannot be handled exactly.")
+    ru.check(
+        frame,
+        column,
+        big,
+        f"is above {MAX_COUNT:.0e}{what}, too large to be a count of people or events",
+        "Check the column holds counts (not a currency amount or an identifier), and its units; "
+        "counts above 1e15 cannot be handled exactly.",
+    )
 
 
-def unit_counts(frame: pl.DataFrame, numerator: str, denominator: str | None, statistic: str,
-            rate: str | None, rate_type: str | None, multiplier: float | None,
-            rate_label: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+def unit_counts(
+    frame: pl.DataFrame,
+    numerator: str,
+    denominator: str | None,
+    statistic: str,
+    rate: str | None,
+    rate_type: str | None,
+    multiplier: float | None,
+    rate_label: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Validated numerator and (derived) denominator arrays, as PHE derives them.
 
     ``rate_label`` names the rate column in messages when ``rate`` is a working column."""
@@ -239,28 +251,47 @@ def unit_counts(frame: pl.DataFrame, numerator: str, denominator: str | None, st
         if rate_type not in ("dsr", "crude"):
             raise DataError(f"rate_type must be 'dsr' or 'crude', not {rate_type!r}.\nFix: choose one.")
         require_columns(frame, [numerator, rate], "rate funnels need numerator and rate")
-        x = ru.numeric(frame, numerator, what=" (for rates, numerators must be provided for all "
-                                              "records, even when their values are zero)")
+        x = ru.numeric(
+            frame, numerator, what=" (for rates, numerators must be provided for all records, even when their values are zero)"
+        )
         r = ru.numeric(frame, rate, allow_null=True)
         ru.check(frame, numerator, x < 0, "is negative", "Counts cannot be below zero.")
         zero = x == 0
         have_den = denominator is not None and denominator in frame.columns
         if zero.any() and not have_den:
             raise SchemaError(
-                problem(numerator, "is 0 but no denominator column was given",
-                        rows=ru.row_labels(frame, zero), total=int(zero.sum()),
-                        fix="for rates, where there are 0 events for a record, the denominator field "
-                            "needs to be provided using the denominator argument.")
+                problem(
+                    numerator,
+                    "is 0 but no denominator column was given",
+                    rows=ru.row_labels(frame, zero),
+                    total=int(zero.sum()),
+                    fix="for rates, where there are 0 events for a record, the denominator field "
+                    "needs to be provided using the denominator argument.",
+                )
             )
         n = ru.numeric(frame, denominator, allow_null=True) if denominator is not None and have_den else np.full(x.shape, np.nan)
-        ru.check(frame, rate_label or rate, (~zero) & ~np.isfinite(r), "is missing",
-                 "for rates, rates must be provided for all records, or a denominator must be "
-                 "provided if the rate is zero.")
-        ru.check(frame, rate_label or rate, (~zero) & (r <= 0), "is zero or negative where events are above zero",
-                 "A rate with events must be positive; check the rate column.")
+        ru.check(
+            frame,
+            rate_label or rate,
+            (~zero) & ~np.isfinite(r),
+            "is missing",
+            "for rates, rates must be provided for all records, or a denominator must be provided if the rate is zero.",
+        )
+        ru.check(
+            frame,
+            rate_label or rate,
+            (~zero) & (r <= 0),
+            "is zero or negative where events are above zero",
+            "A rate with events must be positive; check the rate column.",
+        )
         if denominator is not None and have_den and rate_type == "crude":
-            ru.check(frame, denominator, zero & ~(n > 0), "is missing or not positive for a record with 0 events",
-                     "for rates, where there are 0 events for a record, the denominator must be provided.")
+            ru.check(
+                frame,
+                denominator,
+                zero & ~(n > 0),
+                "is missing or not positive for a record with 0 events",
+                "for rates, where there are 0 events for a record, the denominator must be provided.",
+            )
         with np.errstate(divide="ignore", invalid="ignore"):
             derived = multiplier * x / r
         if rate_type == "dsr":
@@ -268,8 +299,7 @@ def unit_counts(frame: pl.DataFrame, numerator: str, denominator: str | None, st
         elif have_den:
             derived = np.where(zero, n, derived)
         _check_size(frame, numerator, x)
-        _check_size(frame, rate_label or rate, derived,
-                    " once turned into a population (multiplier x events / rate)")
+        _check_size(frame, rate_label or rate, derived, " once turned into a population (multiplier x events / rate)")
         return x, derived
     if denominator is None:
         raise SchemaError(
@@ -277,18 +307,27 @@ def unit_counts(frame: pl.DataFrame, numerator: str, denominator: str | None, st
             "Fix: name the denominator column (denominator=...)."
         )
     require_columns(frame, [numerator, denominator], f"{statistic} funnels need numerator and denominator")
-    what = (" (for proportions, numerators and denominators must be provided for all records, even "
-            "when their values are zero)")
+    what = " (for proportions, numerators and denominators must be provided for all records, even when their values are zero)"
     x = ru.numeric(frame, numerator, what=what)
     n = ru.numeric(frame, denominator, what=what)
-    ru.check(frame, numerator, x < 0, "is negative (numerators must be greater than or equal to zero)",
-             "Counts cannot be below zero.")
-    ru.check(frame, denominator, n <= 0, "is zero or negative (denominators must be greater than zero)",
-             "Remove units with no population, or correct the denominator.")
+    ru.check(
+        frame, numerator, x < 0, "is negative (numerators must be greater than or equal to zero)", "Counts cannot be below zero."
+    )
+    ru.check(
+        frame,
+        denominator,
+        n <= 0,
+        "is zero or negative (denominators must be greater than zero)",
+        "Remove units with no population, or correct the denominator.",
+    )
     if statistic == "proportion":
-        ru.check(frame, numerator, x > n,
-                 "exceeds the denominator (numerators must be less than or equal to denominator for a "
-                 "proportion statistic)", "Check numerator and denominator are not swapped.")
+        ru.check(
+            frame,
+            numerator,
+            x > n,
+            "exceeds the denominator (numerators must be less than or equal to denominator for a proportion statistic)",
+            "Check numerator and denominator are not swapped.",
+        )
     _check_size(frame, numerator, x)
     _check_size(frame, denominator, n)
     return x, n
@@ -363,10 +402,14 @@ def funnel_limits(
     usable = np.isfinite(n)
     if not usable.any() or not math.isfinite(av):
         raise DataError(
-            problem(numerator, "gives no usable average: no row has both events and a finite denominator",
-                    rows=ru.row_labels(frame, ~usable), total=int((~usable).sum()),
-                    fix="funnel limits need at least one row with events (dsr rows with 0 events carry no "
-                        "denominator); check the numerator and rate columns.")
+            problem(
+                numerator,
+                "gives no usable average: no row has both events and a finite denominator",
+                rows=ru.row_labels(frame, ~usable),
+                total=int((~usable).sum()),
+                fix="funnel limits need at least one row with events (dsr rows with 0 events carry no "
+                "denominator); check the numerator and rate columns.",
+            )
         )
     lo, hi = float(np.nanmin(n)), float(np.nanmax(n))
     years = float(years_of_data) if statistic == "rate" and years_of_data is not None else 1.0  # a rate's years: checked above
@@ -527,10 +570,14 @@ def funnel_points(
     have_den = denominator is not None
     if zero.any() and not have_den:
         raise SchemaError(
-            problem(numerator, "is 0 but no denominator column was given", rows=ru.row_labels(frame, zero),
-                    total=int(zero.sum()),
-                    fix="for rates, where there are 0 events for a record, the denominator field needs "
-                        "to be provided using the denominator argument.")
+            problem(
+                numerator,
+                "is 0 but no denominator column was given",
+                rows=ru.row_labels(frame, zero),
+                total=int(zero.sum()),
+                fix="for rates, where there are 0 events for a record, the denominator field needs "
+                "to be provided using the denominator argument.",
+            )
         )
     _check_size(frame, numerator, x)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -542,8 +589,13 @@ def funnel_points(
     elif have_den:
         require_columns(frame, [denominator], "denominator for 0-event rows")  # type: ignore[list-item]
         n = ru.numeric(frame, denominator, allow_null=True)  # type: ignore[arg-type]
-        ru.check(frame, denominator, zero & ~(n > 0), "is missing for a record with 0 events",  # type: ignore[arg-type]
-                 "for rates, where there are 0 events for a record, the denominator must be provided.")
+        ru.check(
+            frame,
+            denominator,  # type: ignore[arg-type]
+            zero & ~(n > 0),
+            "is missing for a record with 0 events",
+            "for rates, where there are 0 events for a record, the denominator must be provided.",
+        )
         derived = np.where(zero, n / years_of_data, derived)
     return frame.with_columns(
         pl.Series(f"{rate}_chart", chart).fill_nan(None),

@@ -41,8 +41,16 @@ __all__ = ["rank_intervals", "simulate_ranks"]
 _CHUNK = 250  # simulations per work item: bounds memory and keeps both cores busy
 
 
-def _chunk_ranks(draw: Callable[[np.random.Generator, int], np.ndarray], seed: np.random.SeedSequence,
-                 m: int, n: int, rank_dtype: Any, top_k: int, out_t: np.ndarray, col0: int) -> tuple[np.ndarray, np.ndarray]:
+def _chunk_ranks(
+    draw: Callable[[np.random.Generator, int], np.ndarray],
+    seed: np.random.SeedSequence,
+    m: int,
+    n: int,
+    rank_dtype: Any,
+    top_k: int,
+    out_t: np.ndarray,
+    col0: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact ranks (0 = best) of m simulations of n units, written to out_t[:, col0:col0+m].
 
     Each draw is mapped to an order-preserving int32 (-0.0 first made +0.0, so equal values
@@ -82,7 +90,7 @@ def _chunk_ranks(draw: Callable[[np.random.Generator, int], np.ndarray], seed: n
     del keys, halves
     ranks = np.empty((m, n), dtype=rank_dtype)
     np.put_along_axis(ranks, order, np.arange(n, dtype=rank_dtype)[None, :], axis=1)
-    out_t[:, col0:col0 + m] = ranks.T
+    out_t[:, col0 : col0 + m] = ranks.T
     top = np.count_nonzero(ranks < top_k, axis=0)
     bottom = np.count_nonzero(ranks >= n - top_k, axis=0)
     return top, bottom
@@ -191,8 +199,9 @@ def simulate_ranks(
     return out
 
 
-def _pool_exchangeable(labels: np.ndarray, ranks_t: np.ndarray, probs: np.ndarray, quant: np.ndarray,
-                       p_top: np.ndarray, p_bottom: np.ndarray) -> None:
+def _pool_exchangeable(
+    labels: np.ndarray, ranks_t: np.ndarray, probs: np.ndarray, quant: np.ndarray, p_top: np.ndarray, p_bottom: np.ndarray
+) -> None:
     """Give units with the same label the summaries of their pooled simulated ranks (in place).
 
     One pass per group of two or more exchangeable units (a handful of tie groups, not rows).
@@ -333,8 +342,11 @@ def rank_intervals(
     ss = np.random.SeedSequence(seed)
     parts = []
     for part in ru.partitions(frame, keys):
-        parts.append(_rank_group(part, keys, key, use_post, sign, n_sims, ss.spawn(1)[0], top, level,
-                                 ind, threads, missing_se, draws == "auto"))
+        parts.append(
+            _rank_group(
+                part, keys, key, use_post, sign, n_sims, ss.spawn(1)[0], top, level, ind, threads, missing_se, draws == "auto"
+            )
+        )
     return pl.concat(parts, how="vertical")
 
 
@@ -344,16 +356,17 @@ def _exchangeable(*params: np.ndarray) -> np.ndarray:
     return np.unique(stacked, axis=0, return_inverse=True)[1].ravel()
 
 
-def _group_sampler(frame: pl.DataFrame, use_post: bool, sign: float, ind: Indicator | None, missing_se: str = "raise",
-                   jeffreys: bool = True):
+def _group_sampler(
+    frame: pl.DataFrame, use_post: bool, sign: float, ind: Indicator | None, missing_se: str = "raise", jeffreys: bool = True
+):
     """(point estimate, usable mask, sampler over the usable units, exchangeable labels)."""
     if use_post:
-        require_columns(frame, ["posterior", "posterior_a", "posterior_b"],
-                           "draws='posterior' needs the output of shrink()")
+        require_columns(frame, ["posterior", "posterior_a", "posterior_b"], "draws='posterior' needs the output of shrink()")
         fams = frame.get_column("posterior").drop_nulls().unique().to_list()
         if len(fams) > 1:
-            raise DataError(problem("posterior", f"mixes families {fams} within one group",
-                                    fix="Rank each indicator separately (by=...)."))
+            raise DataError(
+                problem("posterior", f"mixes families {fams} within one group", fix="Rank each indicator separately (by=...).")
+            )
         a = ru.numeric(frame, "posterior_a", allow_null=True)
         b = ru.numeric(frame, "posterior_b", allow_null=True)
         ok = np.isfinite(a) & np.isfinite(b)
@@ -379,8 +392,13 @@ def _group_sampler(frame: pl.DataFrame, use_post: bool, sign: float, ind: Indica
         if has[np.isfinite(y)].all() and has.any():  # counts for every valued unit: their Jeffreys distributions
             ok = np.isfinite(y) & has
             if measure == "proportion":
-                ru.check(frame, "numerator", ok & (x > n), "exceeds the denominator",
-                         "A proportion's numerator cannot exceed its denominator.")
+                ru.check(
+                    frame,
+                    "numerator",
+                    ok & (x > n),
+                    "exceeds the denominator",
+                    "A proportion's numerator cannot exceed its denominator.",
+                )
                 sampler = _beta_sampler(x[ok] + 0.5, n[ok] - x[ok] + 0.5, sign)
             else:
                 sampler = _gamma_sampler(x[ok] + 0.5, n[ok], sign)
@@ -388,9 +406,13 @@ def _group_sampler(frame: pl.DataFrame, use_post: bool, sign: float, ind: Indica
     se, _ = standard_errors(frame, measure, ind.multiplier if ind is not None else 1.0)
     counts = measure in ("proportion", "rate", "ratio", "dsr") and "numerator" in frame.columns
     if not ({"se"} <= set(frame.columns) or {"lower_ci", "upper_ci"} <= set(frame.columns) or counts):
-        raise SchemaError(problem("se", "is missing (needed to simulate each unit's value)",
-                                  fix="Add se, or lower_ci/upper_ci, or counts with a count-based indicator, "
-                                      "or run shrink() first."))
+        raise SchemaError(
+            problem(
+                "se",
+                "is missing (needed to simulate each unit's value)",
+                fix="Add se, or lower_ci/upper_ci, or counts with a count-based indicator, or run shrink() first.",
+            )
+        )
     if missing_se == "raise":
         raise_missing_se(frame, np.isfinite(y) & ~np.isfinite(se), measure, "rank intervals simulate each value from it")
     ru.check(frame, "se", np.isfinite(y) & (se < 0), "is negative", "Standard errors (and intervals) cannot be negative.")
@@ -398,8 +420,7 @@ def _group_sampler(frame: pl.DataFrame, use_post: bool, sign: float, ind: Indica
     return y, ok, _normal_sampler(y[ok], se[ok], sign), _exchangeable(y[ok], se[ok])
 
 
-def _rank_group(frame, keys, key, use_post, sign, n_sims, seed, top, level, ind, threads, missing_se="raise",
-                jeffreys=True):
+def _rank_group(frame, keys, key, use_post, sign, n_sims, seed, top, level, ind, threads, missing_se="raise", jeffreys=True):
     from scipy.stats import rankdata
 
     point, ok, sampler, labels = _group_sampler(frame, use_post, sign, ind, missing_se, jeffreys)
@@ -419,9 +440,12 @@ def _rank_group(frame, keys, key, use_post, sign, n_sims, seed, top, level, ind,
     shown = frame.get_column("value") if "value" in frame.columns else pl.Series("value", point).fill_nan(None)
     out = frame.select(keep).with_columns(
         shown.alias("value"),
-        *[pl.Series(nm if nm.startswith("p_") or nm in ("rank", "median_rank") else nm + sfx,
-                    v).fill_nan(None).cast(pl.Int64 if not nm.startswith("p_") else pl.Float64)
-          for nm, v in cols.items()],
+        *[
+            pl.Series(nm if nm.startswith("p_") or nm in ("rank", "median_rank") else nm + sfx, v)
+            .fill_nan(None)
+            .cast(pl.Int64 if not nm.startswith("p_") else pl.Float64)
+            for nm, v in cols.items()
+        ],
         pl.lit(n_ok, dtype=pl.Int64).alias("n_ranked"),
     )
     return out

@@ -7,6 +7,7 @@ Example:
     >>> res.lower.tolist(), res.upper.tolist()
     ([3, 2, 1], [3, 2, 1])
 """
+
 from __future__ import annotations
 
 import math
@@ -91,8 +92,8 @@ class _Draws:
         part = np.argpartition(-a, m + 1, axis=1)[:, : m + 2]
         part = np.take_along_axis(part, np.argsort(-np.take_along_axis(a, part, 1), axis=1, kind="stable"), 1)
         self.top = np.ascontiguousarray(part[:, :m])
-        a1 = np.take_along_axis(a, part[:, m: m + 1], 1)[:, 0]  # largest |e| outside the top m
-        a2 = np.take_along_axis(a, part[:, m + 1: m + 2], 1)[:, 0]
+        a1 = np.take_along_axis(a, part[:, m : m + 1], 1)[:, 0]  # largest |e| outside the top m
+        a2 = np.take_along_axis(a, part[:, m + 1 : m + 2], 1)[:, 0]
         if kind == "simultaneous":
             # a pair of two units outside the top m: |x_j - x_k| / sd <= sqrt(e_j^2 + e_k^2)
             self.bound = np.sqrt(a1 * a1 + a2 * a2) * _SAFE + 1e-300
@@ -157,10 +158,10 @@ def _simul_full(dr: _Draws, idx: np.ndarray, active: np.ndarray) -> np.ndarray:
         den = _den(dr.v[rows, None], dr.v[None, :], dr.exact_pairs)
         db = max(1, _BLOCK // act.size)
         for i0 in range(0, idx.size, db):
-            x = dr.x[idx[i0: i0 + db]]
+            x = dr.x[idx[i0 : i0 + db]]
             d = (x[:, rows, None] - x[:, None, :]) / den
             val = np.where(act, d, _NEG).reshape(d.shape[0], -1).max(axis=1)
-            np.maximum(out[i0: i0 + db], val, out=out[i0: i0 + db])
+            np.maximum(out[i0 : i0 + db], val, out=out[i0 : i0 + db])
     return out
 
 
@@ -205,17 +206,16 @@ def _resolve(dr: _Draws, cand: np.ndarray, bound: np.ndarray, r: int, full) -> n
     return out
 
 
-def _marg_full(dr: _Draws, bs: np.ndarray, js: np.ndarray, jrows: np.ndarray, act_r: np.ndarray,
-               act_c: np.ndarray) -> np.ndarray:
+def _marg_full(dr: _Draws, bs: np.ndarray, js: np.ndarray, jrows: np.ndarray, act_r: np.ndarray, act_c: np.ndarray) -> np.ndarray:
     """For each (draw bs[i], family jrows[js[i]]): the largest statistic over its pairs under test."""
     n = dr.n
     out = np.empty(bs.size)
     cb = max(1, _BLOCK // n)
     for i0 in range(0, bs.size, cb):
-        b, jj = bs[i0: i0 + cb], js[i0: i0 + cb]
+        b, jj = bs[i0 : i0 + cb], js[i0 : i0 + cb]
         j = jrows[jj]
         d = (dr.x[b, j][:, None] - dr.x[b]) / _den(dr.v[j][:, None], dr.v[None, :], dr.exact_pairs)
-        out[i0: i0 + cb] = _pair_max(d, act_r[jj], act_c[jj], axis=1)
+        out[i0 : i0 + cb] = _pair_max(d, act_r[jj], act_c[jj], axis=1)
     return out
 
 
@@ -232,9 +232,9 @@ def _marg_critical(dr: _Draws, jrows: np.ndarray, act_r: np.ndarray, act_c: np.n
             den = _den(dr.v[j][:, None], dr.v[None, :], dr.exact_pairs)
             db = max(1, _BLOCK // den.size)
             for b0 in range(0, dr.B, db):
-                x = dr.x[b0: b0 + db]
+                x = dr.x[b0 : b0 + db]
                 d = (x[:, j, None] - x[:, None, :]) / den
-                t[b0: b0 + db, sl] = _pair_max(d, act_r[sl], act_c[sl], axis=2)
+                t[b0 : b0 + db, sl] = _pair_max(d, act_r[sl], act_c[sl], axis=2)
     else:
         m = dr.top.shape[1]
         cand = np.empty((dr.B, nj))
@@ -335,16 +335,20 @@ def _order_count(level: float, n_boot: int) -> int:
 
 def check_options(kind: str, level: float, n_boot: int) -> None:
     if kind not in ("simultaneous", "marginal"):
-        raise DataError(f"kind must be 'simultaneous' or 'marginal', not {kind!r}.\n"
-                        "Fix: kind='simultaneous' for a league table, 'marginal' for one area's rank.")
+        raise DataError(
+            f"kind must be 'simultaneous' or 'marginal', not {kind!r}.\n"
+            "Fix: kind='simultaneous' for a league table, 'marginal' for one area's rank."
+        )
     if not (isinstance(level, (int, float)) and 0.5 <= level < 1):
         raise DataError(f"level must lie in [0.5, 1), not {level!r}.\nFix: e.g. level=0.95.")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
         raise DataError(f"n_boot must be a positive whole number, not {n_boot!r}.\nFix: e.g. n_boot=1000.")
     if _order_count(level, int(n_boot)) > n_boot:
         need = math.ceil(level / (1 - level) - 1e-9)
-        raise DataError(f"n_boot={n_boot} is too few draws for level={level}: the critical value needs at least "
-                        f"{need} draws.\nFix: use n_boot=1000 (or at least {need}).")
+        raise DataError(
+            f"n_boot={n_boot} is too few draws for level={level}: the critical value needs at least "
+            f"{need} draws.\nFix: use n_boot=1000 (or at least {need})."
+        )
 
 
 def rank_set_arrays(
@@ -386,11 +390,14 @@ def rank_set_arrays(
     y = np.asarray(estimate, dtype=np.float64).ravel()
     s = np.asarray(se, dtype=np.float64).ravel()
     if y.shape != s.shape:
-        raise DataError(f"estimate and se have different lengths ({y.size} and {s.size}).\n"
-                        "Fix: pass one standard error per estimate.")
+        raise DataError(
+            f"estimate and se have different lengths ({y.size} and {s.size}).\nFix: pass one standard error per estimate."
+        )
     if not (np.isfinite(y).all() and np.isfinite(s).all()) or (s < 0).any():
-        raise DataError("estimate and se must be finite and se at least 0.\n"
-                        "Fix: set aside units without a value or standard error before ranking.")
+        raise DataError(
+            "estimate and se must be finite and se at least 0.\n"
+            "Fix: set aside units without a value or standard error before ranking."
+        )
     if not descending:
         y = -y
     n = y.size

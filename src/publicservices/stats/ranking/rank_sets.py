@@ -83,8 +83,10 @@ def _descending(descending: bool | None, polarity: str | None, ind: Indicator | 
         raise DataError(f"unknown polarity {polarity!r}.\nFix: use higher_is_better, lower_is_better or no_judgement.")
     from_polarity = None if polarity is None else polarity != "lower_is_better"
     if descending is not None and from_polarity is not None and descending != from_polarity:
-        raise DataError(f"descending={descending} contradicts polarity {polarity!r}.\n"
-                        "Fix: pass one of them: rank 1 is the highest value unless lower is better.")
+        raise DataError(
+            f"descending={descending} contradicts polarity {polarity!r}.\n"
+            "Fix: pass one of them: rank 1 is the highest value unless lower is better."
+        )
     return bool(descending if descending is not None else (True if from_polarity is None else from_polarity))
 
 
@@ -111,14 +113,24 @@ def _standard_errors(frame: pl.DataFrame, se: str, ci_level: float) -> tuple[np.
             named.append(upper)
             lo = ru.numeric(frame, lower, allow_null=True)
             hi = ru.numeric(frame, upper, allow_null=True)
-            ru.check(frame, upper, np.isfinite(lo) & np.isfinite(hi) & (hi < lo), f"is below {lower}",
-                     "Swap the limits, or correct the rows.")
+            ru.check(
+                frame,
+                upper,
+                np.isfinite(lo) & np.isfinite(hi) & (hi < lo),
+                f"is below {lower}",
+                "Swap the limits, or correct the rows.",
+            )
             z = float(norm.ppf(0.5 + level / 2))  # 1.959964 for 95% limits
             out = np.where(np.isnan(out), (hi - lo) / (2 * z), out)
     if not named:
-        raise SchemaError(problem(se, "is missing (rank confidence sets need each estimate's standard error)",
-                                  fix="Add a standard-error column (se=... names it), or lower_ci/upper_ci; "
-                                      f"for counts, compute limits first: {_ADD_INTERVALS}."))
+        raise SchemaError(
+            problem(
+                se,
+                "is missing (rank confidence sets need each estimate's standard error)",
+                fix="Add a standard-error column (se=... names it), or lower_ci/upper_ci; "
+                f"for counts, compute limits first: {_ADD_INTERVALS}.",
+            )
+        )
     return out, ", ".join(named)
 
 
@@ -194,8 +206,7 @@ def rank_confidence_sets(
     frame, ind = ru.resolve(frame, indicator, indicators)
     desc = _descending(descending, polarity, ind)
     # without an indicator, polarity or direction, each indicator's own polarity (when known)
-    per_group = ind is None and descending is None and polarity is None and bool(known) \
-        and "indicator_id" in frame.columns
+    per_group = ind is None and descending is None and polarity is None and bool(known) and "indicator_id" in frame.columns
     check_options(kind, level, n_boot)
     if not 0 < ci_level < 1:
         raise DataError(f"ci_level must lie between 0 and 1, not {ci_level!r}.\nFix: e.g. ci_level=0.95.")
@@ -204,19 +215,38 @@ def rank_confidence_sets(
     y = ru.numeric(frame, estimate, allow_null=True)
     s, se_name = _standard_errors(frame, se, ci_level)  # se_name: the columns it came from
     ru.check(frame, estimate, np.isinf(y), "is infinite", "Replace infinite values with null (or a finite value).")
-    ru.check(frame, se_name, np.isinf(s), "is infinite (gives an infinite standard error)",
-             "Set the standard error to null to leave the row unranked, or correct it.")
-    ru.check(frame, se_name, s < 0, "gives a negative standard error",
-             "Standard errors are at least 0; check the column (or that lower_ci <= upper_ci).")
-    ru.check(frame, "se", np.isfinite(y) & np.isnan(s), f"is missing for rows that have a value (looked in {se_name})",
-             f"Give every ranked row a standard error or limits (for counts: {_ADD_INTERVALS}), "
-             "or filter those rows out: an area cannot be placed without its uncertainty.")
+    ru.check(
+        frame,
+        se_name,
+        np.isinf(s),
+        "is infinite (gives an infinite standard error)",
+        "Set the standard error to null to leave the row unranked, or correct it.",
+    )
+    ru.check(
+        frame,
+        se_name,
+        s < 0,
+        "gives a negative standard error",
+        "Standard errors are at least 0; check the column (or that lower_ci <= upper_ci).",
+    )
+    ru.check(
+        frame,
+        "se",
+        np.isfinite(y) & np.isnan(s),
+        f"is missing for rows that have a value (looked in {se_name})",
+        f"Give every ranked row a standard error or limits (for counts: {_ADD_INTERVALS}), "
+        "or filter those rows out: an area cannot be placed without its uncertainty.",
+    )
     tiebreak = None
     if key in frame.columns:
         dup = frame.select(pl.struct([*keys, key]).is_duplicated()).to_series().to_numpy()
-        ru.check(frame, key, dup, f"is repeated within a group ({', '.join(keys) or 'whole frame'})",
-                 "Each unit appears once per group: add the column that tells the rows apart to by=, "
-                 "or filter the rows first.")
+        ru.check(
+            frame,
+            key,
+            dup,
+            f"is repeated within a group ({', '.join(keys) or 'whole frame'})",
+            "Each unit appears once per group: add the column that tells the rows apart to by=, or filter the rows first.",
+        )
         tiebreak = frame.get_column(key).cast(pl.String).rank("dense").fill_null(0).to_numpy()
     ok = np.isfinite(y) & np.isfinite(s)
     h = frame.height
@@ -233,17 +263,32 @@ def rank_confidence_sets(
             ids = frame.get_column("indicator_id")[use.tolist()].unique().to_list()
             pols = {known[i].polarity for i in ids if i in known}
             if len(pols) > 1:
-                raise DataError(problem("indicator_id", "mixes indicators of opposite polarity in one group",
-                                        fix="Rank each indicator separately: keep indicator_id in by=."))
+                raise DataError(
+                    problem(
+                        "indicator_id",
+                        "mixes indicators of opposite polarity in one group",
+                        fix="Rank each indicator separately: keep indicator_id in by=.",
+                    )
+                )
             group_desc = _descending(None, pols.pop() if pols else None, None)
-        res = rank_set_arrays(y[use], s[use], level=level, kind=kind, stepdown=stepdown, n_boot=n_boot, seed=seed,
-                        descending=group_desc, tiebreak=None if tiebreak is None else tiebreak[use])
+        res = rank_set_arrays(
+            y[use],
+            s[use],
+            level=level,
+            kind=kind,
+            stepdown=stepdown,
+            n_boot=n_boot,
+            seed=seed,
+            descending=group_desc,
+            tiebreak=None if tiebreak is None else tiebreak[use],
+        )
         out["rank"][use] = res.rank
         out["rank_lower"][use] = res.lower
         out["rank_upper"][use] = res.upper
     added = frame.with_columns(*[pl.Series(nm, v, dtype=pl.Int64) for nm, v in out.items()])
-    return added.with_columns(*[pl.when(pl.col(nm) >= 0).then(pl.col(nm)).alias(nm)
-                                for nm in ("rank", "rank_lower", "rank_upper")])
+    return added.with_columns(
+        *[pl.when(pl.col(nm) >= 0).then(pl.col(nm)).alias(nm) for nm in ("rank", "rank_lower", "rank_upper")]
+    )
 
 
 def top_k_set(

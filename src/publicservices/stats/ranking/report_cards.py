@@ -104,9 +104,11 @@ def _options(scheme: Any) -> dict[str, Any]:
     attributes) as the options :func:`report_cards` fills its defaults from."""
     missing = [f for f in _SCHEME_FIELDS if not hasattr(scheme, f)]
     if missing:
-        raise DataError(f"scheme must be a ReportCardScheme, not {type(scheme).__name__} (it has no {', '.join(missing)}).\n"
-                        "Fix: pass scheme=ReportCardScheme(domains=..., weights=...) from publicservices.sectors, or the "
-                        "sector's own (publicservices.registered_sectors()[sector].report_card).")
+        raise DataError(
+            f"scheme must be a ReportCardScheme, not {type(scheme).__name__} (it has no {', '.join(missing)}).\n"
+            "Fix: pass scheme=ReportCardScheme(domains=..., weights=...) from publicservices.sectors, or the "
+            "sector's own (publicservices.registered_sectors()[sector].report_card)."
+        )
     return {
         "domains": {d: list(ms) for d, ms in scheme.domains.items()},
         "weights": dict(scheme.weights) if scheme.weights else None,
@@ -119,8 +121,9 @@ def _options(scheme: Any) -> dict[str, Any]:
     }
 
 
-def _scheme(frame: pl.DataFrame, sector: str | None, scheme: Any, domains: Any, weights: Any,
-            indicators: Mapping[str, Indicator]) -> tuple[dict[str, Any], Any, list[str]]:
+def _scheme(
+    frame: pl.DataFrame, sector: str | None, scheme: Any, domains: Any, weights: Any, indicators: Mapping[str, Indicator]
+) -> tuple[dict[str, Any], Any, list[str]]:
     """(defaults, domains, notes): the sector's scheme, or the built-in default.
 
     The ``scheme`` (the sector's, passed in) is used when the data hold any of its weighted
@@ -144,8 +147,10 @@ def _scheme(frame: pl.DataFrame, sector: str | None, scheme: Any, domains: Any, 
             # a partial scheme is an error later, naming what is missing
             chosen = {d: ms for d, ms in options["domains"].items() if d != ec or present(frame, ms)}
             return options, chosen, []
-        why = (f"{label} domains ({', '.join(weighted)}) are not in these data, so each "
-               f"{sector + ' ' if sector else ''}indicator is its own domain")
+        why = (
+            f"{label} domains ({', '.join(weighted)}) are not in these data, so each "
+            f"{sector + ' ' if sector else ''}indicator is its own domain"
+        )
     else:
         why = f"the {sector} sector declares no report-card scheme, so each of its indicators is its own domain"
     if "indicator_id" in frame.columns:
@@ -158,8 +163,10 @@ def _scheme(frame: pl.DataFrame, sector: str | None, scheme: Any, domains: Any, 
                 f"Fix: pass sector= one of {', '.join(found) or 'the sectors of your indicators'}, or domains={{...}}."
             )
         domains = {i: [i] for i in mine}
-    note = (f"Equal weights: {why}, equally weighted; grades are quintiles of the overall score "
-            f"(A top 20% ... F bottom 20%). Pass domains= and weights= to grade on another scheme.")
+    note = (
+        f"Equal weights: {why}, equally weighted; grades are quintiles of the overall score "
+        f"(A top 20% ... F bottom 20%). Pass domains= and weights= to grade on another scheme."
+    )
     return default, domains, [note]
 
 
@@ -319,19 +326,22 @@ def build_report_cards(
         if extra_credit and extra_credit not in domains and present(frame, [extra_credit]):
             domains = {**domains, extra_credit: [extra_credit]}
     if not isinstance(domains, Mapping) or not all(
-            isinstance(m, str) or (isinstance(m, Sequence) and all(isinstance(x, str) for x in m))
-            for m in domains.values()):
-        raise DataError(f"domains must map each domain to a measure name or a list of them, not {domains!r}.\n"
-                        "Fix: e.g. domains={'safety': ['crime_rate', 'confidence'], 'speed': 'waiting_days'}; "
-                        "cut-points go in cutpoints=.")
+        isinstance(m, str) or (isinstance(m, Sequence) and all(isinstance(x, str) for x in m)) for m in domains.values()
+    ):
+        raise DataError(
+            f"domains must map each domain to a measure name or a list of them, not {domains!r}.\n"
+            "Fix: e.g. domains={'safety': ['crime_rate', 'confidence'], 'speed': 'waiting_days'}; "
+            "cut-points go in cutpoints=."
+        )
     domains = {d: [m] if isinstance(m, str) else list(m) for d, m in domains.items()}
 
     # direction decides judgement: measures without one (and context indicators) are left out
     members = list(dict.fromkeys(m for ms in domains.values() for m in ms))
     pol, left_out = directions(members, indicators, polarity, defaults.get("polarity") or {})
     if left_out:
-        named = "; ".join(f"{indicators[m].title} ({m}): {why}" if m in indicators else f"{m}: {why}"
-                          for m, why in left_out.items())
+        named = "; ".join(
+            f"{indicators[m].title} ({m}): {why}" if m in indicators else f"{m}: {why}" for m, why in left_out.items()
+        )
         if not any(m in pol for d, ms in domains.items() if d != extra_credit for m in ms):
             raise DataError(
                 f"no measure with a direction is left to grade: {named}.\n"
@@ -339,8 +349,11 @@ def build_report_cards(
                 "indicator definition pass polarity={'<measure>': 'higher_is_better'} (or one direction for all, "
                 "polarity='higher_is_better'). Context and no_judgement indicators are never graded."
             )
-        warnings.warn(f"not graded: {named}. Report cards grade only indicators with a direction (higher or lower "
-                      "is better).", NotGradedWarning, stacklevel=2)
+        warnings.warn(
+            f"not graded: {named}. Report cards grade only indicators with a direction (higher or lower is better).",
+            NotGradedWarning,
+            stacklevel=2,
+        )
         domains = {d: [m for m in ms if m in pol] for d, ms in domains.items()}
         domains = {d: ms for d, ms in domains.items() if ms}  # a domain of left-out measures goes, with its weight
     weighted = [d for d in domains if d != extra_credit]
@@ -359,11 +372,28 @@ def build_report_cards(
         raise DataError(f"weights {weights} must be non-negative and not all zero.\nFix: e.g. {{'a': 1, 'b': 2}}.")
 
     members = list(dict.fromkeys(m for ms in domains.values() for m in ms))
-    options = {"key": key, "members": members, "domains": domains, "weighted": weighted, "w": w, "pol": pol,
-               "period": period, "peer_group": peer_group, "peer_weight": peer_weight, "scoring": scoring,
-               "relative": relative, "extra_credit": extra_credit, "extra_credit_max": extra_credit_max,
-               "cuts": cuts, "n_sims": n_sims, "jitter": jitter, "seed": seed, "indicators": indicators,
-               "sampling_noise": sampling_noise, "level": level}
+    options = {
+        "key": key,
+        "members": members,
+        "domains": domains,
+        "weighted": weighted,
+        "w": w,
+        "pol": pol,
+        "period": period,
+        "peer_group": peer_group,
+        "peer_weight": peer_weight,
+        "scoring": scoring,
+        "relative": relative,
+        "extra_credit": extra_credit,
+        "extra_credit_max": extra_credit_max,
+        "cuts": cuts,
+        "n_sims": n_sims,
+        "jitter": jitter,
+        "seed": seed,
+        "indicators": indicators,
+        "sampling_noise": sampling_noise,
+        "level": level,
+    }
     # one report card per group (comparable set, sex, age, category): never graded across groups
     parts = []
     derived: dict[str, list[Any]] = {}
@@ -386,15 +416,22 @@ def build_report_cards(
 
     if derived:
         total = sum(n for n, _ in derived.values())
-        how = "; ".join(f"{title(i)}: {n:,} x {mlt:g}" if mlt is not None else
-                        f"{title(i)}: {n:,} x 1 (no indicator definition, so no multiplier)"
-                        for i, (n, mlt) in derived.items())
-        notes.append(f"Values derived from the counts for {total:,} row{'s' if total != 1 else ''} with no published "
-                     f"value: numerator / denominator x the indicator's multiplier ({how}).")
+        how = "; ".join(
+            f"{title(i)}: {n:,} x {mlt:g}"
+            if mlt is not None
+            else f"{title(i)}: {n:,} x 1 (no indicator definition, so no multiplier)"
+            for i, (n, mlt) in derived.items()
+        )
+        notes.append(
+            f"Values derived from the counts for {total:,} row{'s' if total != 1 else ''} with no published "
+            f"value: numerator / denominator x the indicator's multiplier ({how})."
+        )
     fixed -= noisy
     if sampling_noise and n_sims > 0 and noisy and fixed:
-        notes.append("Sampling noise: no intervals or counts with a known sampling distribution for "
-                     f"{', '.join(title(i) for i in sorted(fixed))}; their values are held fixed in the stability check.")
+        notes.append(
+            "Sampling noise: no intervals or counts with a known sampling distribution for "
+            f"{', '.join(title(i) for i in sorted(fixed))}; their values are held fixed in the stability check."
+        )
     for note in notes:
         warnings.warn(note, ReportCardNote, stacklevel=2)
     return pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]

@@ -50,7 +50,6 @@ from publicservices.stats.ranking.full_bayes import MAX_PRECISION, conjugate_ful
 __all__ = ["shrink"]
 
 
-
 # --------------------------------------------------------------------------------------
 # Prior fitting
 # --------------------------------------------------------------------------------------
@@ -82,8 +81,14 @@ def _fit_beta_binomial(x: np.ndarray, n: np.ndarray, estimator: str) -> tuple[fl
         return -ll, -np.array([g0, g1])
 
     start = np.array([logit(p_bar), math.log(m0)])
-    res = minimize(nll, start, jac=True, method="L-BFGS-B", options={"ftol": 1e-15, "gtol": 1e-9},
-                   bounds=[(-30, 30), (math.log(1e-3), math.log(MAX_PRECISION))])
+    res = minimize(
+        nll,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        options={"ftol": 1e-15, "gtol": 1e-9},
+        bounds=[(-30, 30), (math.log(1e-3), math.log(MAX_PRECISION))],
+    )
     mu, m = expit(res.x[0]), math.exp(res.x[1])
     return mu * m, (1 - mu) * m
 
@@ -112,8 +117,14 @@ def _fit_poisson_gamma(x: np.ndarray, e: np.ndarray, estimator: str) -> tuple[fl
         return -ll, -np.array([g_logmu, g_loga])
 
     start = np.array([math.log(lam), math.log(a0)])
-    res = minimize(nll, start, jac=True, method="L-BFGS-B", options={"ftol": 1e-15, "gtol": 1e-9},
-                   bounds=[(-60, 60), (math.log(1e-3), math.log(MAX_PRECISION))])
+    res = minimize(
+        nll,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        options={"ftol": 1e-15, "gtol": 1e-9},
+        bounds=[(-60, 60), (math.log(1e-3), math.log(MAX_PRECISION))],
+    )
     mu, a = math.exp(res.x[0]), math.exp(res.x[1])
     return a, a / mu
 
@@ -147,8 +158,10 @@ def standard_errors(frame: pl.DataFrame, measure: str | None, mult: float) -> tu
     if "se" in frame.columns:
         fill(ru.numeric(frame, "se", allow_null=True), "se")
     if {"lower_ci", "upper_ci"} <= set(frame.columns):
-        fill((ru.numeric(frame, "upper_ci", allow_null=True) - ru.numeric(frame, "lower_ci", allow_null=True)) / (2 * Z95),
-             "95% interval")
+        fill(
+            (ru.numeric(frame, "upper_ci", allow_null=True) - ru.numeric(frame, "lower_ci", allow_null=True)) / (2 * Z95),
+            "95% interval",
+        )
     if measure in ("proportion", "rate", "ratio", "dsr") and "numerator" in frame.columns:
         x = ru.numeric(frame, "numerator", allow_null=True)
         n = ru.numeric(frame, "denominator", allow_null=True) if "denominator" in frame.columns else np.full(h, np.nan)
@@ -176,11 +189,15 @@ def raise_missing_se(frame: pl.DataFrame, bad: np.ndarray, measure: str | None, 
         sources += ", or numerator and denominator"
     have = [c for c in ("se", "lower_ci", "upper_ci", "numerator", "denominator") if c in frame.columns]
     has = ", ".join(have) if have else "none of se, lower_ci, upper_ci, numerator, denominator"
-    raise DataError(problem(
-        "se", f"cannot be found for a row with a value ({what}; the frame has {has})",
-        rows=ru.row_labels(frame, bad), total=int(bad.sum()),
-        fix=f"Give each row {sources}; or filter those rows out; or pass missing_se='skip' to keep them with "
-            "null results."))
+    raise DataError(
+        problem(
+            "se",
+            f"cannot be found for a row with a value ({what}; the frame has {has})",
+            rows=ru.row_labels(frame, bad),
+            total=int(bad.sum()),
+            fix=f"Give each row {sources}; or filter those rows out; or pass missing_se='skip' to keep them with null results.",
+        )
+    )
 
 
 def shrink(
@@ -264,13 +281,15 @@ def shrink(
         if measure is None:
             raise SchemaError("shrink needs an indicator or measure=...\nFix: pass the Indicator or measure='proportion'.")
         chosen: dict[str, Literal["beta_binomial", "poisson_gamma", "normal"]] = {
-            "proportion": "beta_binomial", "rate": "poisson_gamma", "ratio": "poisson_gamma"}
+            "proportion": "beta_binomial",
+            "rate": "poisson_gamma",
+            "ratio": "poisson_gamma",
+        }
         method = chosen.get(measure, "normal")
         if method != "normal" and not {"numerator", "denominator"} <= set(frame.columns):
             method = "normal"
     if method not in ("beta_binomial", "poisson_gamma", "normal"):
-        raise DataError(f"unknown shrinkage method {method!r}.\nFix: use 'auto', 'beta_binomial', "
-                        "'poisson_gamma' or 'normal'.")
+        raise DataError(f"unknown shrinkage method {method!r}.\nFix: use 'auto', 'beta_binomial', 'poisson_gamma' or 'normal'.")
     if estimator not in ("bayes", "ml", "moments"):
         raise DataError(f"unknown estimator {estimator!r}.\nFix: use 'bayes' (the default), 'ml' or 'moments'.")
     if missing_se not in ("raise", "skip"):
@@ -278,13 +297,21 @@ def shrink(
     if not 0 < level < 1:
         raise DataError(f"level must lie between 0 and 1, not {level!r}.\nFix: e.g. level=0.95.")
     keys = ru.group_keys(frame, by)
-    parts = [_shrink_group(p, method, estimator, level, float(multiplier), measure, missing_se)
-             for p in ru.partitions(frame, keys)]
+    parts = [
+        _shrink_group(p, method, estimator, level, float(multiplier), measure, missing_se) for p in ru.partitions(frame, keys)
+    ]
     return pl.concat(parts, how="vertical")
 
 
-def _shrink_group(frame: pl.DataFrame, method: str, estimator: str, level: float, mult: float,
-                  measure: str | None = None, missing_se: str = "raise") -> pl.DataFrame:
+def _shrink_group(
+    frame: pl.DataFrame,
+    method: str,
+    estimator: str,
+    level: float,
+    mult: float,
+    measure: str | None = None,
+    missing_se: str = "raise",
+) -> pl.DataFrame:
     from scipy.special import betaincinv, gammaincinv, ndtri
 
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
@@ -305,11 +332,21 @@ def _shrink_group(frame: pl.DataFrame, method: str, estimator: str, level: float
         n = ru.numeric(frame, "denominator", allow_null=True)
         ok = np.isfinite(x) & np.isfinite(n)
         ru.check(frame, "numerator", ok & (x < 0), "is negative", "Counts cannot be below zero.")
-        ru.check(frame, "denominator", ok & (n <= 0), "is zero or negative",
-                 "Remove units with no population, or correct the denominator.")
+        ru.check(
+            frame,
+            "denominator",
+            ok & (n <= 0),
+            "is zero or negative",
+            "Remove units with no population, or correct the denominator.",
+        )
         if method == "beta_binomial":
-            ru.check(frame, "numerator", ok & (x > n), "exceeds the denominator",
-                     "A proportion's numerator cannot exceed its denominator.")
+            ru.check(
+                frame,
+                "numerator",
+                ok & (x > n),
+                "exceeds the denominator",
+                "A proportion's numerator cannot exceed its denominator.",
+            )
         with np.errstate(divide="ignore", invalid="ignore"):
             raw = np.where(ok, x / n, np.nan)
         family = "beta" if method == "beta_binomial" else "gamma"
@@ -351,9 +388,12 @@ def _shrink_group(frame: pl.DataFrame, method: str, estimator: str, level: float
         se, _ = standard_errors(frame, measure, mult)
         if not {"se", "lower_ci", "upper_ci", "numerator"} & set(frame.columns):
             raise SchemaError(
-                problem("se", "is missing (normal shrinkage needs each unit's standard error)",
-                        fix="Add an 'se' column, or lower_ci/upper_ci (95%) columns"
-                            + (", or the event counts in 'numerator'." if measure == "dsr" else "."))
+                problem(
+                    "se",
+                    "is missing (normal shrinkage needs each unit's standard error)",
+                    fix="Add an 'se' column, or lower_ci/upper_ci (95%) columns"
+                    + (", or the event counts in 'numerator'." if measure == "dsr" else "."),
+                )
             )
         if missing_se == "raise":
             raise_missing_se(frame, np.isfinite(value) & ~np.isfinite(se), measure, "normal shrinkage needs it")

@@ -20,22 +20,24 @@ def _group_ids(frame: pl.DataFrame, by: Sequence[str]):
 
     if not by:
         return np.zeros(frame.height, dtype=np.int64)
-    return (frame.select(pl.struct(list(by)).rank("dense").cast(pl.Int64) - 1)
-            .to_series().to_numpy().astype(np.int64))
-
+    return frame.select(pl.struct(list(by)).rank("dense").cast(pl.Int64) - 1).to_series().to_numpy().astype(np.int64)
 
 
 def _require(frame: pl.DataFrame, columns: Sequence[str], name: str) -> None:
     for c in columns:
         if c not in frame.columns:
-            raise SchemaError(problem(c, f"is missing from {name}",
-                                      fix=f"Add it, or name one of {frame.columns[:20]}."))
+            raise SchemaError(problem(c, f"is missing from {name}", fix=f"Add it, or name one of {frame.columns[:20]}."))
 
 
 def _numeric(frame: pl.DataFrame, column: str, name: str) -> None:
     if not frame.schema[column].is_numeric():
-        raise SchemaError(problem(column, f"in {name} has type {frame.schema[column]}, not a number",
-                                  fix=f"Cast it: pl.col({column!r}).cast(pl.Float64)."))
+        raise SchemaError(
+            problem(
+                column,
+                f"in {name} has type {frame.schema[column]}, not a number",
+                fix=f"Cast it: pl.col({column!r}).cast(pl.Float64).",
+            )
+        )
 
 
 def _codes(frame: pl.DataFrame, columns: Sequence[str], name: str) -> None:
@@ -43,21 +45,35 @@ def _codes(frame: pl.DataFrame, columns: Sequence[str], name: str) -> None:
     for column in columns:
         dtype = frame.schema[column]
         if dtype != pl.String:
-            raise SchemaError(problem(column, f"in {name} has type {dtype}, not text",
-                                      fix=f"Codes and labels are text: pl.col({column!r}).cast(pl.String) if the values "
-                                          "are right, or correct the column."))
+            raise SchemaError(
+                problem(
+                    column,
+                    f"in {name} has type {dtype}, not text",
+                    fix=f"Codes and labels are text: pl.col({column!r}).cast(pl.String) if the values "
+                    "are right, or correct the column.",
+                )
+            )
 
 
 def _rows(frame: pl.DataFrame, keys: Sequence[str]) -> list[str]:
     keys = [k for k in keys if k in frame.columns]
-    return (frame.head(5).select(pl.concat_str([pl.col(k).cast(pl.String) for k in keys],
-                                               separator=" | ", ignore_nulls=True))
-            .to_series().to_list())
+    return (
+        frame.head(5)
+        .select(pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator=" | ", ignore_nulls=True))
+        .to_series()
+        .to_list()
+    )
 
 
 def _no_duplicates(frame: pl.DataFrame, keys: Sequence[str], name: str, fix: str | None = None) -> None:
     dup = frame.select(list(keys)).is_duplicated()
     if dup.any():
-        raise DataError(problem(None, f"{name} has more than one row per {' x '.join(keys)}",
-                                rows=_rows(frame.filter(dup), keys), total=int(dup.sum()),
-                                fix=fix or "Aggregate or filter so each key appears once."))
+        raise DataError(
+            problem(
+                None,
+                f"{name} has more than one row per {' x '.join(keys)}",
+                rows=_rows(frame.filter(dup), keys),
+                total=int(dup.sum()),
+                fix=fix or "Aggregate or filter so each key appears once.",
+            )
+        )

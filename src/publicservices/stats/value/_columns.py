@@ -32,7 +32,6 @@ def _dedupe(cols):
     return _compact(np.where(rep, -1, s))
 
 
-
 def _chunks(cols, batch, budget: int = 6000):
     """Split rows into HiGHS calls of about ``budget`` LP variables each (or ``batch`` rows),
     grouping LPs of similar size so that little is padding. Yields arrays of row positions."""

@@ -16,7 +16,7 @@ def _seed_units(Xs, Ys, vrs: bool, rng, directions: int = 1024):
     wy = rng.dirichlet(np.ones(r), directions)
     found = []
     for a in range(0, directions, 256):
-        px, py = wx[a:a + 256], wy[a:a + 256]
+        px, py = wx[a : a + 256], wy[a : a + 256]
         if vrs:
             # profit py.y - t * px.x, with t spanning small to large scale
             t = np.exp(rng.uniform(np.log(0.05), np.log(20.0), len(px)))
@@ -36,7 +36,7 @@ def _proxy_init(Xs, Ys, units, pool, k: int = 12):
     k = min(k, len(pool))
     out = np.empty((len(units), k + 1), dtype=np.int64)
     for a in range(0, len(units), 512):
-        u = units[a:a + 512]
+        u = units[a : a + 512]
         with np.errstate(divide="ignore", invalid="ignore"):
             yo, yp = Ys[u][:, None, :], Ys[pool][None]
             t = np.where(yo > 0, yo / yp, 0.0)
@@ -45,10 +45,13 @@ def _proxy_init(Xs, Ys, units, pool, k: int = 12):
             sx = np.where(xo > 0, xp / xo, np.where(xp > 0, np.inf, 0.0)).max(axis=2)
             score = t * sx
         score = np.where(np.isnan(score), np.inf, score)
-        near = np.argpartition(score, k - 1, axis=1)[:, :k] if k < len(pool) else np.broadcast_to(
-            np.arange(len(pool)), (len(u), len(pool)))
-        out[a:a + 512, 0] = u
-        out[a:a + 512, 1:] = pool[near]
+        near = (
+            np.argpartition(score, k - 1, axis=1)[:, :k]
+            if k < len(pool)
+            else np.broadcast_to(np.arange(len(pool)), (len(u), len(pool)))
+        )
+        out[a : a + 512, 0] = u
+        out[a : a + 512, 1:] = pool[near]
     return _dedupe(out)
 
 
@@ -67,7 +70,7 @@ def _facet_init(Xs, Ys, units, duals, peer_cols, orientation: str, top: int = 6)
     top = min(top, len(duals))
     out = []
     for a in range(0, len(units), 1024):
-        u = units[a:a + 1024]
+        u = units[a : a + 1024]
         vx, uy = Xs[u] @ V.T, Ys[u] @ U.T
         with np.errstate(divide="ignore", invalid="ignore"):
             if orientation == "input":
@@ -82,8 +85,22 @@ def _facet_init(Xs, Ys, units, duals, peer_cols, orientation: str, top: int = 6)
     return _dedupe(np.concatenate([_widen(o, width) for o in out]))
 
 
-def _column_generation(Xs, Ys, units, cols, *, vrs, orientation, batch, info, fixed=None,
-                       pool=None, add: int = 10, max_rounds: int = 60, check: bool = True):
+def _column_generation(
+    Xs,
+    Ys,
+    units,
+    cols,
+    *,
+    vrs,
+    orientation,
+    batch,
+    info,
+    fixed=None,
+    pool=None,
+    add: int = 10,
+    max_rounds: int = 60,
+    check: bool = True,
+):
     """Solve the units' LPs, adding any unit with a negative reduced cost until none is left.
 
     ``cols`` (len(units) x K, -1 padded) are the starting columns (reference units) of each LP;
@@ -132,7 +149,7 @@ def _column_generation(Xs, Ys, units, cols, *, vrs, orientation, batch, info, fi
             d = du[:, :s] @ Xp.T - du[:, s:-1] @ Yp.T - du[:, -1:]
             rr, kk = np.nonzero(sub >= 0)
             where = in_pool[sub[rr, kk]]
-            d[rr[where >= 0], where[where >= 0]] = np.inf       # already a column
+            d[rr[where >= 0], where[where >= 0]] = np.inf  # already a column
             d[~np.isfinite(rad)] = np.inf
             # most LPs are already optimal: rank candidates only where some column improves
             hit = np.flatnonzero((d < -_REDUCED_COST_TOL).any(axis=1))
@@ -160,19 +177,16 @@ def _column_generation(Xs, Ys, units, cols, *, vrs, orientation, batch, info, fi
         # Not converged within max_rounds (never seen in practice): solve against the whole pool.
         every = np.broadcast_to(pool, (len(active), len(pool)))
         for a in range(0, len(active), 16):
-            idx = active[a:a + 16]
+            idx = active[a : a + 16]
             fx = None if fixed is None else fixed[units[idx]]
-            res = _lp_block(Xs, Ys, units[idx], every[a:a + 16], vrs=vrs,
-                            orientation=orientation, fixed=fx, info=info)
+            res = _lp_block(Xs, Ys, units[idx], every[a : a + 16], vrs=vrs, orientation=orientation, fixed=fx, info=info)
             if res is None:
-                res = _lp_one_by_one(Xs, Ys, units[idx], every[a:a + 16], vrs=vrs,
-                                     orientation=orientation, fixed=fx, info=info)
+                res = _lp_one_by_one(Xs, Ys, units[idx], every[a : a + 16], vrs=vrs, orientation=orientation, fixed=fx, info=info)
             rad, lm, du, si, so = res
             radial[idx], duals[idx], sl_in[idx], sl_out[idx] = rad, du, si, so
             cols, lam = _widen(cols, len(pool)), _widen(lam, len(pool), 0.0)
-            cols[idx], lam[idx] = every[a:a + 16], lm
+            cols[idx], lam[idx] = every[a : a + 16], lm
     return radial, cols, lam, duals, sl_in, sl_out
-
 
 
 def _lp_one_by_one(Xs, Ys, units, cols, *, vrs, orientation, fixed, info):
@@ -183,13 +197,26 @@ def _lp_one_by_one(Xs, Ys, units, cols, *, vrs, orientation, fixed, info):
     s, r = Xs.shape[1], Ys.shape[1]
     out = (np.full(B, np.nan), np.zeros((B, K)), np.zeros((B, s + r + 1)), np.zeros((B, s)), np.zeros((B, r)))
     for b in range(B):
-        res = _lp_block(Xs, Ys, units[b:b + 1], cols[b:b + 1], vrs=vrs, orientation=orientation,
-                        fixed=None if fixed is None else fixed[b:b + 1], info=info)
+        res = _lp_block(
+            Xs,
+            Ys,
+            units[b : b + 1],
+            cols[b : b + 1],
+            vrs=vrs,
+            orientation=orientation,
+            fixed=None if fixed is None else fixed[b : b + 1],
+            info=info,
+        )
         if res is None:
             if fixed is None:
-                raise DataError(problem(None, "a DEA linear programme could not be solved",
-                                        rows=[f"unit #{int(units[b])}"],
-                                        fix="Check the data for extreme magnitudes."))
+                raise DataError(
+                    problem(
+                        None,
+                        "a DEA linear programme could not be solved",
+                        rows=[f"unit #{int(units[b])}"],
+                        fix="Check the data for extreme magnitudes.",
+                    )
+                )
             continue
         for target, value in zip(out, res, strict=True):
             target[b] = value[0]
@@ -227,7 +254,7 @@ def _lp_block(Xs, Ys, units, cols, *, vrs, orientation, fixed, info):
     pos = (np.cumsum(valid, axis=1) - 1)[bb, kk]
     lam_var = voff[bb] + n_extra + pos
     # lambda entries: s input rows (+x_j), r output rows (-y_j)
-    coef = np.concatenate([Xs[j], -Ys[j]], axis=1)              # (nnz_units, nr)
+    coef = np.concatenate([Xs[j], -Ys[j]], axis=1)  # (nnz_units, nr)
     lrow = bb[:, None] * nr + np.arange(nr)[None]
     lcol = np.broadcast_to(lam_var[:, None], lrow.shape)
     xo, yo = Xs[units], Ys[units]
@@ -256,9 +283,12 @@ def _lp_block(Xs, Ys, units, cols, *, vrs, orientation, fixed, info):
             rhs = np.concatenate([xo, np.zeros((B, r))], axis=1)
             c[voff] = -1.0
     A = sp.csc_matrix(
-        (np.concatenate([coef.ravel(), evals.ravel()]),
-         (np.concatenate([lrow.ravel(), erow.ravel()]), np.concatenate([lcol.ravel(), ecol.ravel()]))),
-        shape=(B * nr, nvar))
+        (
+            np.concatenate([coef.ravel(), evals.ravel()]),
+            (np.concatenate([lrow.ravel(), erow.ravel()]), np.concatenate([lcol.ravel(), ecol.ravel()])),
+        ),
+        shape=(B * nr, nvar),
+    )
     conv = None
     if vrs:
         conv = sp.csc_matrix((np.ones(len(j)), (bb, lam_var)), shape=(B, nvar))
@@ -283,7 +313,7 @@ def _lp_block(Xs, Ys, units, cols, *, vrs, orientation, fixed, info):
         m = res.eqlin.marginals
         du[:, :nr] = m[: B * nr].reshape(B, nr)
         if vrs:
-            du[:, nr] = m[B * nr:]
+            du[:, nr] = m[B * nr :]
         radial = score.astype(float)
         extra = np.maximum(x[voff[:, None] + np.arange(nr)[None]] - loosen, 0.0)
         si, so = extra[:, :s], extra[:, s:]

@@ -21,12 +21,12 @@ from publicservices.stats.value._tolerances import (
 
 @dataclasses.dataclass
 class _Solution:
-    efficiency: Any          # (n,) in (0, 1]
-    peer_unit: Any           # COO of lambda: row unit, peer unit, weight
+    efficiency: Any  # (n,) in (0, 1]
+    peer_unit: Any  # COO of lambda: row unit, peer unit, weight
     peer_ref: Any
     peer_weight: Any
-    slack_in: Any            # (n, s) in the data's units
-    slack_out: Any           # (n, r)
+    slack_in: Any  # (n, s) in the data's units
+    slack_out: Any  # (n, r)
     target_in: Any
     target_out: Any
     info: dict
@@ -52,7 +52,8 @@ def _solve(X, Y, *, model: str, orientation: str, slacks: bool = True, groups=No
         info = {"lps": 0, "highs_calls": 0, "rounds": 0}
     else:
         radial, peer_unit, peer_ref, peer_weight, sl_in, sl_out, info = _envelopment(
-            Xs, Ys, vrs=(model == "bcc"), orientation=orientation, slacks=slacks, groups=groups)
+            Xs, Ys, vrs=(model == "bcc"), orientation=orientation, slacks=slacks, groups=groups
+        )
     if orientation == "input":
         efficiency = np.minimum(radial, 1.0)
         t_in = radial[:, None] * Xs - sl_in
@@ -61,8 +62,7 @@ def _solve(X, Y, *, model: str, orientation: str, slacks: bool = True, groups=No
         efficiency = np.minimum(1.0 / radial, 1.0)
         t_in = Xs - sl_in
         t_out = radial[:, None] * Ys + sl_out
-    return _Solution(efficiency, peer_unit, peer_ref, peer_weight, sl_in * sx, sl_out * sy,
-                     t_in * sx, t_out * sy, info)
+    return _Solution(efficiency, peer_unit, peer_ref, peer_weight, sl_in * sx, sl_out * sy, t_in * sx, t_out * sy, info)
 
 
 def _col_scale(M):
@@ -78,8 +78,10 @@ def _group_scale(M, groups):
 
     G = int(groups.max()) + 1 if len(groups) else 0
     count = np.bincount(groups, minlength=G)
-    means = np.stack([np.bincount(groups, weights=M[:, j], minlength=G) for j in range(M.shape[1])],
-                     axis=1) / np.maximum(count, 1)[:, None]
+    means = (
+        np.stack([np.bincount(groups, weights=M[:, j], minlength=G) for j in range(M.shape[1])], axis=1)
+        / np.maximum(count, 1)[:, None]
+    )
     return np.where(means > 0, means, 1.0)[groups]
 
 
@@ -98,13 +100,13 @@ def _nondominated(Xs, Ys, groups, block: int = 256):
     starts = np.searchsorted(g_sorted, g_sorted, side="left")
     ends = np.searchsorted(g_sorted, g_sorted, side="right")
     for a in range(0, n, block):
-        rows = order[a:a + block]
+        rows = order[a : a + block]
         lo, hi = starts[a], ends[min(a + block, n) - 1]
         ref = order[lo:hi]
         same = groups[ref][None, :] == groups[rows][:, None]
         weak = same.copy()
         strict = np.zeros_like(same)
-        for i in range(Xs.shape[1]):        # loops over variables, never over units
+        for i in range(Xs.shape[1]):  # loops over variables, never over units
             weak &= Xs[ref, i][None, :] <= Xs[rows, i][:, None]
             strict |= Xs[ref, i][None, :] < Xs[rows, i][:, None]
         for r in range(Ys.shape[1]):
@@ -135,7 +137,7 @@ def _fdh(Xs, Ys, orientation: str, groups=None, block: int = 256):
         rows = slice(a, a + block)
         b = min(block, n - a)
         ok = np.ones((b, n), dtype=bool) if groups is None else groups[None, :] == groups[rows][:, None]
-        for k in range(cond.shape[1]):      # loops over variables, never over units
+        for k in range(cond.shape[1]):  # loops over variables, never over units
             if inp:
                 ok &= cond[None, :, k] >= cond[rows, k][:, None]
             else:
@@ -145,10 +147,10 @@ def _fdh(Xs, Ys, orientation: str, groups=None, block: int = 256):
             own = side[rows, i][:, None]
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = side[None, :, i] / own
-            if inp:     # x_io = 0: only units also using none keep up
+            if inp:  # x_io = 0: only units also using none keep up
                 ratio = np.where(own > 0, ratio, np.where(side[None, :, i] > 0, np.inf, 0.0))
                 score = np.maximum(score, ratio)
-            else:       # y_ro = 0 puts no limit on the expansion
+            else:  # y_ro = 0 puts no limit on the expansion
                 ratio = np.where(own > 0, ratio, np.inf)
                 score = np.minimum(score, ratio)
         if inp:
@@ -173,8 +175,18 @@ def _fdh(Xs, Ys, orientation: str, groups=None, block: int = 256):
     return radial, peer, np.maximum(sl_in, 0.0), np.maximum(sl_out, 0.0)
 
 
-def _envelopment(Xs, Ys, *, vrs: bool, orientation: str, slacks: bool, groups=None,
-                 sample: int | None = None, batch: int | None = None, seed: int = 0):
+def _envelopment(
+    Xs,
+    Ys,
+    *,
+    vrs: bool,
+    orientation: str,
+    slacks: bool,
+    groups=None,
+    sample: int | None = None,
+    batch: int | None = None,
+    seed: int = 0,
+):
     """CCR/BCC envelopment LPs for every unit (see module doc).
 
     Small problems (or many groups): every unit's LP uses all non-dominated units of its group
@@ -194,14 +206,22 @@ def _envelopment(Xs, Ys, *, vrs: bool, orientation: str, slacks: bool, groups=No
         # F holds every extreme unit, so the others are solved exactly against F alone.
         cand = np.flatnonzero(nd)
         r_a, c_a, l_a, d_a, _, _ = _column_generation(
-            Xs, Ys, cand, _group_table(cand, groups)[groups[cand]], vrs=vrs,
-            orientation=orientation, batch=batch, info=info, check=False)
+            Xs,
+            Ys,
+            cand,
+            _group_table(cand, groups)[groups[cand]],
+            vrs=vrs,
+            orientation=orientation,
+            batch=batch,
+            info=info,
+            check=False,
+        )
         front = cand[_on_frontier(r_a, orientation)]
         f_cols = _group_table(front, groups)[groups]
         rest = np.flatnonzero(~nd)
         r_b, c_b, l_b, d_b, _, _ = _column_generation(
-            Xs, Ys, rest, f_cols[rest], vrs=vrs, orientation=orientation, batch=batch, info=info,
-            check=False)
+            Xs, Ys, rest, f_cols[rest], vrs=vrs, orientation=orientation, batch=batch, info=info, check=False
+        )
         width = max(c_a.shape[1], c_b.shape[1])
         radial = np.empty(n)
         duals = np.empty((n, d_a.shape[1]))
@@ -211,12 +231,25 @@ def _envelopment(Xs, Ys, *, vrs: bool, orientation: str, slacks: bool, groups=No
         duals[cand], duals[rest] = d_a, d_b
         cols[cand, : c_a.shape[1]], lam[cand, : c_a.shape[1]] = c_a, l_a
         cols[rest, : c_b.shape[1]], lam[rest, : c_b.shape[1]] = c_b, l_b
-        return _finish(Xs, Ys, radial, duals, cols, lam, vrs=vrs, orientation=orientation,
-                       slacks=slacks, batch=batch, info=info, frontier=front, groups=groups, check=False)
+        return _finish(
+            Xs,
+            Ys,
+            radial,
+            duals,
+            cols,
+            lam,
+            vrs=vrs,
+            orientation=orientation,
+            slacks=slacks,
+            batch=batch,
+            info=info,
+            frontier=front,
+            groups=groups,
+            check=False,
+        )
     if groups.max(initial=0) > 0:
         # several groups, one too large to solve exactly: column generation group by group
-        return _by_group(Xs, Ys, groups, vrs=vrs, orientation=orientation, slacks=slacks,
-                         sample=sample, batch=batch, seed=seed)
+        return _by_group(Xs, Ys, groups, vrs=vrs, orientation=orientation, slacks=slacks, sample=sample, batch=batch, seed=seed)
     seeds = _seed_units(Xs, Ys, vrs, rng)
     radial = np.empty(n)
     duals = np.empty((n, Xs.shape[1] + Ys.shape[1] + 1))
@@ -230,8 +263,8 @@ def _envelopment(Xs, Ys, *, vrs: bool, orientation: str, slacks: bool, groups=No
         # the facets that bound it most tightly.
         smp = np.sort(rng.choice(n, sample, replace=False))
         r_s, c_s, l_s, d_s, _, _ = _column_generation(
-            Xs, Ys, smp, _proxy_init(Xs, Ys, smp, seeds), vrs=vrs, orientation=orientation,
-            batch=batch, info=info)
+            Xs, Ys, smp, _proxy_init(Xs, Ys, smp, seeds), vrs=vrs, orientation=orientation, batch=batch, info=info
+        )
         radial[smp], duals[smp] = r_s, d_s
         cols, lam = _widen(cols, c_s.shape[1]), _widen(lam, c_s.shape[1], 0.0)
         cols[smp, : c_s.shape[1]], lam[smp, : c_s.shape[1]] = c_s, l_s
@@ -239,16 +272,29 @@ def _envelopment(Xs, Ys, *, vrs: bool, orientation: str, slacks: bool, groups=No
         init = _facet_init(Xs, Ys, todo, d_s, np.where(l_s > _WEIGHT_TOL, c_s, -1), orientation)
     else:
         init = _proxy_init(Xs, Ys, todo, seeds)
-    r_t, c_t, l_t, d_t, _, _ = _column_generation(Xs, Ys, todo, init, vrs=vrs,
-                                                  orientation=orientation, batch=batch, info=info)
+    r_t, c_t, l_t, d_t, _, _ = _column_generation(Xs, Ys, todo, init, vrs=vrs, orientation=orientation, batch=batch, info=info)
     radial[todo], duals[todo] = r_t, d_t
     cols, lam = _widen(cols, c_t.shape[1]), _widen(lam, c_t.shape[1], 0.0)
     cols[todo] = -1
     lam[todo] = 0.0
     cols[todo, : c_t.shape[1]], lam[todo, : c_t.shape[1]] = c_t, l_t
     front = np.flatnonzero(_on_frontier(radial, orientation))
-    return _finish(Xs, Ys, radial, duals, cols, lam, vrs=vrs, orientation=orientation,
-                   slacks=slacks, batch=batch, info=info, frontier=front, groups=groups, check=True)
+    return _finish(
+        Xs,
+        Ys,
+        radial,
+        duals,
+        cols,
+        lam,
+        vrs=vrs,
+        orientation=orientation,
+        slacks=slacks,
+        batch=batch,
+        info=info,
+        frontier=front,
+        groups=groups,
+        check=True,
+    )
 
 
 def _on_frontier(radial, orientation: str, tol: float = 1e-7):
@@ -276,7 +322,7 @@ def _by_group(Xs, Ys, groups, **kwargs):
     info = {"lps": 0, "highs_calls": 0, "rounds": 0}
     sl_in, sl_out = np.zeros(Xs.shape), np.zeros(Ys.shape)
     radial = np.empty(Xs.shape[0])
-    for g in np.unique(groups):         # a loop over groups, not units
+    for g in np.unique(groups):  # a loop over groups, not units
         idx = np.flatnonzero(groups == g)
         r, pu, pr, pw, si, so, inf = _envelopment(Xs[idx], Ys[idx], **kwargs)
         radial[idx], sl_in[idx], sl_out[idx] = r, si, so
@@ -288,7 +334,7 @@ def _by_group(Xs, Ys, groups, **kwargs):
     return radial, pu[order], pr[order], pw[order], sl_in, sl_out, info
 
 
-_EXACT_LIMIT = 150      # most non-dominated units per group for the direct (no pricing) path
+_EXACT_LIMIT = 150  # most non-dominated units per group for the direct (no pricing) path
 
 
 def _exact_candidates(Xs, Ys, groups, budget: float = 3e7):
@@ -307,8 +353,7 @@ def _exact_candidates(Xs, Ys, groups, budget: float = 3e7):
     return keep
 
 
-def _finish(Xs, Ys, radial, duals, cols, lam, *, vrs, orientation, slacks, batch, info,
-            frontier, groups, check):
+def _finish(Xs, Ys, radial, duals, cols, lam, *, vrs, orientation, slacks, batch, info, frontier, groups, check):
     """Phase 2 (max slacks) if asked, then the peers as a COO list.
 
     Every unit in the reference set of a max-slack solution is itself efficient (Cooper,
@@ -341,9 +386,18 @@ def _finish(Xs, Ys, radial, duals, cols, lam, *, vrs, orientation, slacks, batch
             start = np.concatenate([_group_table(frontier, groups)[groups], np.where(used, cols, -1)], axis=1)
         pool = np.union1d(frontier, cols[used])
         r2, c2, l2, _, si2, so2 = _column_generation(
-            Xs, Ys, need, _dedupe(start[need]), vrs=vrs, orientation=orientation, batch=batch,
-            info=info, fixed=np.concatenate([radial[:, None], room], axis=1), pool=pool,
-            check=check)
+            Xs,
+            Ys,
+            need,
+            _dedupe(start[need]),
+            vrs=vrs,
+            orientation=orientation,
+            batch=batch,
+            info=info,
+            fixed=np.concatenate([radial[:, None], room], axis=1),
+            pool=pool,
+            check=check,
+        )
         # units whose phase 2 failed (numerically) keep their phase-1 solution
         ok = np.isfinite(r2)
         done = need[ok]
@@ -359,8 +413,7 @@ def _finish(Xs, Ys, radial, duals, cols, lam, *, vrs, orientation, slacks, batch
     keep = (cols >= 0) & (lam > 0) & (share > _WEIGHT_TOL)
     row = np.broadcast_to(units[:, None], cols.shape)
     order = np.lexsort((-lam[keep], row[keep]))
-    return (radial, row[keep][order], cols[keep][order], lam[keep][order],
-            np.maximum(sl_in, 0.0), np.maximum(sl_out, 0.0), info)
+    return (radial, row[keep][order], cols[keep][order], lam[keep][order], np.maximum(sl_in, 0.0), np.maximum(sl_out, 0.0), info)
 
 
 def _phase2_room(Xs, Ys, radial, cols, lam, vrs, orientation):

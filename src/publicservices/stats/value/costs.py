@@ -65,8 +65,15 @@ def unit_costs(
     _no_duplicates(spend, keys, "spend")
     neg = spend["spend"] < 0
     if neg.fill_null(False).any():
-        raise DataError(problem("spend", "is negative", rows=_rows(spend.filter(neg), keys),
-                                total=int(neg.sum()), fix="Spend is money out; record income separately."))
+        raise DataError(
+            problem(
+                "spend",
+                "is negative",
+                rows=_rows(spend.filter(neg), keys),
+                total=int(neg.sum()),
+                fix="Spend is money out; record income separately.",
+            )
+        )
     out = spend
     if areas is not None:
         areas = _collect(areas, "areas")
@@ -74,23 +81,33 @@ def unit_costs(
         _codes(areas, ["area_code"], "areas")
         _no_duplicates(areas, ["area_code"], "areas")
         out = out.drop("population", strict=False).join(
-            areas.select("area_code", pl.col("population").cast(pl.Float64)), on="area_code",
-            how="left", maintain_order="left")
+            areas.select("area_code", pl.col("population").cast(pl.Float64)), on="area_code", how="left", maintain_order="left"
+        )
     elif "population" not in out.columns:
-        raise SchemaError(problem("population", "is missing",
-                                  fix="Pass areas= (with area_code, population) or add population to spend."))
+        raise SchemaError(
+            problem("population", "is missing", fix="Pass areas= (with area_code, population) or add population to spend.")
+        )
     _numeric(out, "population", "areas")
     bad = out["population"] <= 0
     if bad.fill_null(False).any():
-        raise DataError(problem("population", "is zero or negative", rows=_rows(out.filter(bad), keys),
-                                total=int(bad.sum()), fix="Population is a head count; correct it."))
+        raise DataError(
+            problem(
+                "population",
+                "is zero or negative",
+                rows=_rows(out.filter(bad), keys),
+                total=int(bad.sum()),
+                fix="Population is a head count; correct it.",
+            )
+        )
     out = _attach_users(out, users, keys)
     out = _deflate(out, deflator, base_period)
     per_user = (pl.col("spend_real") / pl.col("users")) if "users" in out.columns else pl.lit(None, pl.Float64)
     return out.with_columns(
         (pl.col("spend_real") / pl.col("population")).alias("spend_per_head"),
         pl.when(pl.col("users") > 0 if "users" in out.columns else pl.lit(False))
-        .then(per_user).otherwise(None).alias("spend_per_user"),
+        .then(per_user)
+        .otherwise(None)
+        .alias("spend_per_user"),
     )
 
 
@@ -107,45 +124,67 @@ def _attach_users(out: pl.DataFrame, users, keys) -> pl.DataFrame:
     _numeric(users, "users", "users")
     _no_duplicates(users, ukeys, "users")
     return out.drop("users", strict=False).join(
-        users.select(ukeys + [pl.col("users").cast(pl.Float64)]), on=ukeys, how="left", maintain_order="left")
+        users.select(ukeys + [pl.col("users").cast(pl.Float64)]), on=ukeys, how="left", maintain_order="left"
+    )
 
 
 def _deflate(out: pl.DataFrame, deflator, base_period) -> pl.DataFrame:
     if deflator is None:
-        return out.with_columns(pl.lit("cash").alias("prices"),
-                                pl.col("spend").cast(pl.Float64).alias("spend_real"))
+        return out.with_columns(pl.lit("cash").alias("prices"), pl.col("spend").cast(pl.Float64).alias("spend_real"))
     if isinstance(deflator, (pl.DataFrame, pl.LazyFrame)):
         d = _collect(deflator, "deflator")
         _require(d, ["period"], "deflator")
         num = [c for c in d.columns if c != "period" and d.schema[c].is_numeric()]
         if len(num) != 1:
-            raise SchemaError(problem(None, f"deflator needs exactly one numeric column besides period, has {num}",
-                                      fix="Pass a frame with columns period and index (or a dict period -> index)."))
+            raise SchemaError(
+                problem(
+                    None,
+                    f"deflator needs exactly one numeric column besides period, has {num}",
+                    fix="Pass a frame with columns period and index (or a dict period -> index).",
+                )
+            )
         index = dict(zip(d["period"].cast(pl.String).to_list(), d[num[0]].to_list(), strict=True))
     elif isinstance(deflator, Mapping):
         index = {str(k): v for k, v in deflator.items()}
     else:
-        raise SchemaError(problem(None, f"deflator must be a mapping or a frame, got {type(deflator).__name__}",
-                                  fix="Pass {period: index} such as {'2022/23': 95.1, '2023/24': 100.0}."))
+        raise SchemaError(
+            problem(
+                None,
+                f"deflator must be a mapping or a frame, got {type(deflator).__name__}",
+                fix="Pass {period: index} such as {'2022/23': 95.1, '2023/24': 100.0}.",
+            )
+        )
     bad = [p for p, v in index.items() if not isinstance(v, (int, float)) or isinstance(v, bool) or not v > 0]
     if bad:
-        raise DataError(problem("deflator", "must be a positive number for every period", rows=bad,
-                                fix="Use a price index such as the GDP deflator (e.g. 2023/24 = 100)."))
+        raise DataError(
+            problem(
+                "deflator",
+                "must be a positive number for every period",
+                rows=bad,
+                fix="Use a price index such as the GDP deflator (e.g. 2023/24 = 100).",
+            )
+        )
     if not index:
         raise DataError(problem("deflator", "is empty", fix="Give an index value for each period."))
     base = list(index)[-1] if base_period is None else str(base_period)
     if base not in index:
-        raise DataError(problem("deflator", f"has no value for the base period {base!r}",
-                                fix=f"Add it, or choose base_period from {list(index)[:10]}."))
+        raise DataError(
+            problem(
+                "deflator",
+                f"has no value for the base period {base!r}",
+                fix=f"Add it, or choose base_period from {list(index)[:10]}.",
+            )
+        )
     periods = out["period"].cast(pl.String)
     missing = sorted(set(periods.drop_nulls().unique().to_list()) - set(index))
     if missing:
-        raise DataError(problem("period", "has no deflator value", rows=missing,
-                                fix="Extend the deflator to every period of the spend data."))
-    factor = periods.replace_strict({p: index[base] / v for p, v in index.items()}, default=None,
-                                    return_dtype=pl.Float64)
-    return out.with_columns(pl.lit(f"{base} prices").alias("prices"),
-                            (pl.col("spend").cast(pl.Float64) * factor).alias("spend_real"))
+        raise DataError(
+            problem("period", "has no deflator value", rows=missing, fix="Extend the deflator to every period of the spend data.")
+        )
+    factor = periods.replace_strict({p: index[base] / v for p, v in index.items()}, default=None, return_dtype=pl.Float64)
+    return out.with_columns(
+        pl.lit(f"{base} prices").alias("prices"), (pl.col("spend").cast(pl.Float64) * factor).alias("spend_real")
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ __all__ = ["dea", "DEAResult", "MODELS", "ORIENTATIONS"]
 MODELS = ("ccr", "bcc", "fdh")
 ORIENTATIONS = ("input", "output")
 
+
 @dataclasses.dataclass(frozen=True)
 class DEAResult:
     """The result of :func:`dea`: three Polars frames plus what was asked for.
@@ -156,8 +157,11 @@ def _collect(frame: Any) -> pl.DataFrame:
         return frame.collect()
     if not isinstance(frame, pl.DataFrame):
         raise SchemaError(
-            problem(None, f"dea() needs a Polars DataFrame, got {type(frame).__name__}",
-                    fix="Pass a polars.DataFrame (pl.from_pandas(...) converts a pandas frame).")
+            problem(
+                None,
+                f"dea() needs a Polars DataFrame, got {type(frame).__name__}",
+                fix="Pass a polars.DataFrame (pl.from_pandas(...) converts a pandas frame).",
+            )
         )
     return frame
 
@@ -166,23 +170,26 @@ def _check_columns(frame: pl.DataFrame, inputs, outputs, unit: str) -> tuple[tup
     inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
     outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
     if not inputs or not outputs:
-        raise SchemaError(problem(None, "DEA needs at least one input and one output column",
-                                  fix="Pass inputs=[...] and outputs=[...] with column names."))
+        raise SchemaError(
+            problem(
+                None,
+                "DEA needs at least one input and one output column",
+                fix="Pass inputs=[...] and outputs=[...] with column names.",
+            )
+        )
     both = sorted(set(inputs) & set(outputs))
     if both:
-        raise SchemaError(problem(both[0], "is both an input and an output",
-                                  fix="Use each column in one role only."))
+        raise SchemaError(problem(both[0], "is both an input and an output", fix="Use each column in one role only."))
     if len(set(inputs)) < len(inputs) or len(set(outputs)) < len(outputs):
-        raise SchemaError(problem(None, "a column is listed twice among the inputs or outputs",
-                                  fix="List each column once."))
+        raise SchemaError(problem(None, "a column is listed twice among the inputs or outputs", fix="List each column once."))
     for c in (unit, *inputs, *outputs):
         if c not in frame.columns:
-            raise SchemaError(problem(c, "is missing",
-                                      fix=f"Use one of the frame's columns: {frame.columns[:20]}."))
+            raise SchemaError(problem(c, "is missing", fix=f"Use one of the frame's columns: {frame.columns[:20]}."))
     for c in (*inputs, *outputs):
         if not frame.schema[c].is_numeric():
-            raise SchemaError(problem(c, f"has type {frame.schema[c]}, not a number",
-                                      fix=f"Cast it: pl.col({c!r}).cast(pl.Float64)."))
+            raise SchemaError(
+                problem(c, f"has type {frame.schema[c]}, not a number", fix=f"Cast it: pl.col({c!r}).cast(pl.Float64).")
+            )
     return inputs, outputs
 
 
@@ -190,11 +197,9 @@ def _check_options(model: str, orientation: str) -> tuple[str, str]:
     m = str(model).lower()
     o = str(orientation).lower()
     if m not in MODELS:
-        raise DataError(problem(None, f"model {model!r} is not known",
-                                fix=f"Use one of {', '.join(MODELS)}."))
+        raise DataError(problem(None, f"model {model!r} is not known", fix=f"Use one of {', '.join(MODELS)}."))
     if o not in ORIENTATIONS:
-        raise DataError(problem(None, f"orientation {orientation!r} is not known",
-                                fix=f"Use one of {', '.join(ORIENTATIONS)}."))
+        raise DataError(problem(None, f"orientation {orientation!r} is not known", fix=f"Use one of {', '.join(ORIENTATIONS)}."))
     return m, o
 
 
@@ -212,40 +217,67 @@ def _check_values(frame, X, Y, inputs, outputs, unit, model, orientation) -> Non
         raise DataError(problem(None, "the frame has no rows", fix="Pass at least one unit."))
     dup = frame[unit].is_duplicated().to_numpy()
     if dup.any():
-        raise DataError(problem(unit, "has duplicated values", rows=_keys(frame, unit, dup),
-                                total=int(dup.sum()),
-                                fix="Give each unit one row (aggregate or filter first)."))
+        raise DataError(
+            problem(
+                unit,
+                "has duplicated values",
+                rows=_keys(frame, unit, dup),
+                total=int(dup.sum()),
+                fix="Give each unit one row (aggregate or filter first).",
+            )
+        )
     for cols, M in ((inputs, X), (outputs, Y)):
         for j, c in enumerate(cols):
             col = M[:, j]
             bad = ~np.isfinite(col)
             if bad.any():
-                raise DataError(problem(c, "is missing or not finite", rows=_keys(frame, unit, bad),
-                                        total=int(bad.sum()),
-                                        fix="DEA needs every input and output for every unit: "
-                                            "fill the gaps or filter those units out first."))
+                raise DataError(
+                    problem(
+                        c,
+                        "is missing or not finite",
+                        rows=_keys(frame, unit, bad),
+                        total=int(bad.sum()),
+                        fix="DEA needs every input and output for every unit: fill the gaps or filter those units out first.",
+                    )
+                )
             neg = col < 0
             if neg.any():
-                raise DataError(problem(c, "is negative", rows=_keys(frame, unit, neg),
-                                        total=int(neg.sum()),
-                                        fix="DEA needs non-negative data; translate an output "
-                                            "(BCC input-oriented scores do not change) or use a "
-                                            "positive transform."))
+                raise DataError(
+                    problem(
+                        c,
+                        "is negative",
+                        rows=_keys(frame, unit, neg),
+                        total=int(neg.sum()),
+                        fix="DEA needs non-negative data; translate an output "
+                        "(BCC input-oriented scores do not change) or use a "
+                        "positive transform.",
+                    )
+                )
     no_input = ~(X > 0).any(axis=1)
     if no_input.any():
-        raise DataError(problem(None, f"inputs {list(inputs)} are all zero", rows=_keys(frame, unit, no_input),
-                                total=int(no_input.sum()),
-                                fix="Every unit needs a positive input (a unit that uses nothing "
-                                    "makes every other unit's score zero)."))
+        raise DataError(
+            problem(
+                None,
+                f"inputs {list(inputs)} are all zero",
+                rows=_keys(frame, unit, no_input),
+                total=int(no_input.sum()),
+                fix="Every unit needs a positive input (a unit that uses nothing makes every other unit's score zero).",
+            )
+        )
     # A unit producing nothing has score 0 (CCR input) or an infinite expansion (output).
     if model == "ccr" or orientation == "output":
         no_output = ~(Y > 0).any(axis=1)
         if no_output.any():
-            raise DataError(problem(None, f"outputs {list(outputs)} are all zero", rows=_keys(frame, unit, no_output),
-                                    total=int(no_output.sum()),
-                                    fix="Every unit needs a positive output for this model; the "
-                                        "BCC or FDH input-oriented models accept zero outputs."))
-
+            raise DataError(
+                problem(
+                    None,
+                    f"outputs {list(outputs)} are all zero",
+                    rows=_keys(frame, unit, no_output),
+                    total=int(no_output.sum()),
+                    fix="Every unit needs a positive output for this model; the "
+                    "BCC or FDH input-oriented models accept zero outputs.",
+                )
+            )
 
 
 def _to_result(frame, sol: _Solution, inputs, outputs, unit, model, orientation) -> DEAResult:
@@ -259,31 +291,36 @@ def _to_result(frame, sol: _Solution, inputs, outputs, unit, model, orientation)
     weak = sol.efficiency >= 1 - EFFICIENT_TOL
     slack_max = np.concatenate([sol.slack_in / sx, sol.slack_out / sy], axis=1).max(axis=1, initial=0.0)
     n_peers = np.bincount(sol.peer_unit, minlength=n)
-    scores = pl.DataFrame({
-        unit: keys,
-        "efficiency": sol.efficiency,
-        "efficient": weak & (slack_max <= EFFICIENT_TOL),
-        "weakly_efficient": weak,
-        "n_peers": n_peers.astype(np.int64),
-    })
-    peers = pl.DataFrame({
-        unit: keys.gather(sol.peer_unit),
-        "peer": keys.gather(sol.peer_ref).alias("peer"),
-        "weight": sol.peer_weight,
-    })
+    scores = pl.DataFrame(
+        {
+            unit: keys,
+            "efficiency": sol.efficiency,
+            "efficient": weak & (slack_max <= EFFICIENT_TOL),
+            "weakly_efficient": weak,
+            "n_peers": n_peers.astype(np.int64),
+        }
+    )
+    peers = pl.DataFrame(
+        {
+            unit: keys.gather(sol.peer_unit),
+            "peer": keys.gather(sol.peer_ref).alias("peer"),
+            "weight": sol.peer_weight,
+        }
+    )
     names = list(inputs) + list(outputs)
     observed = np.concatenate([X, Y], axis=1)
     target = np.concatenate([sol.target_in, sol.target_out], axis=1)
     slack = np.concatenate([sol.slack_in, sol.slack_out], axis=1)
     v = len(names)
-    targets = pl.DataFrame({
-        unit: keys.gather(np.repeat(np.arange(n), v)),
-        "variable": np.tile(np.array(names, dtype=object), n).tolist(),
-        "role": np.tile(np.array(["input"] * len(inputs) + ["output"] * len(outputs), dtype=object), n).tolist(),
-        "observed": observed.ravel(),
-        "target": target.ravel(),
-        "slack": slack.ravel(),
-        "change": (target - observed).ravel(),
-    })
-    return DEAResult(scores, peers, targets, model, orientation, tuple(inputs), tuple(outputs),
-                     unit, sol.info)
+    targets = pl.DataFrame(
+        {
+            unit: keys.gather(np.repeat(np.arange(n), v)),
+            "variable": np.tile(np.array(names, dtype=object), n).tolist(),
+            "role": np.tile(np.array(["input"] * len(inputs) + ["output"] * len(outputs), dtype=object), n).tolist(),
+            "observed": observed.ravel(),
+            "target": target.ravel(),
+            "slack": slack.ravel(),
+            "change": (target - observed).ravel(),
+        }
+    )
+    return DEAResult(scores, peers, targets, model, orientation, tuple(inputs), tuple(outputs), unit, sol.info)

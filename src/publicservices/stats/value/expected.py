@@ -18,15 +18,21 @@ from publicservices.stats.value._checks import (
 )
 
 ASSESSMENTS = {
-    "higher_is_better": ("achieves more than expected for its spend and need",
-                         "as expected for its spend and need",
-                         "achieves less than expected for its spend and need"),
-    "lower_is_better": ("achieves more than expected for its spend and need",
-                        "as expected for its spend and need",
-                        "achieves less than expected for its spend and need"),
-    "no_judgement": ("higher than expected for its spend and need",
-                     "as expected for its spend and need",
-                     "lower than expected for its spend and need"),
+    "higher_is_better": (
+        "achieves more than expected for its spend and need",
+        "as expected for its spend and need",
+        "achieves less than expected for its spend and need",
+    ),
+    "lower_is_better": (
+        "achieves more than expected for its spend and need",
+        "as expected for its spend and need",
+        "achieves less than expected for its spend and need",
+    ),
+    "no_judgement": (
+        "higher than expected for its spend and need",
+        "as expected for its spend and need",
+        "lower than expected for its spend and need",
+    ),
 }
 
 # --------------------------------------------------------------------------------------------
@@ -114,14 +120,21 @@ def expected_outcome(
     _require(frame, by, "frame")
     weights = str(weights).lower()
     if weights not in ("auto", "inverse_variance", "population", "equal"):
-        raise DataError(problem(None, f"weights {weights!r} is not known",
-                                fix="Use 'auto', 'inverse_variance', 'population' or 'equal'."))
+        raise DataError(
+            problem(None, f"weights {weights!r} is not known", fix="Use 'auto', 'inverse_variance', 'population' or 'equal'.")
+        )
     if weights == "population" and "population" not in frame.columns:
-        raise SchemaError(problem("population", "is needed for population weights",
-                                  fix="Add population, or use weights='equal'."))
+        raise SchemaError(
+            problem("population", "is needed for population weights", fix="Add population, or use weights='equal'.")
+        )
     if weights == "inverse_variance" and not (lower in frame.columns and upper in frame.columns):
-        raise SchemaError(problem(lower, "and its upper partner are needed for inverse-variance weights",
-                                  fix=f"Add {lower!r} and {upper!r}, or use weights='population'."))
+        raise SchemaError(
+            problem(
+                lower,
+                "and its upper partner are needed for inverse-variance weights",
+                fix=f"Add {lower!r} and {upper!r}, or use weights='population'.",
+            )
+        )
     if not 0 < level < 1:
         raise DataError(problem(None, f"level={level!r} is not between 0 and 1", fix="Use e.g. 0.95."))
 
@@ -137,17 +150,25 @@ def expected_outcome(
         big = np.isfinite(x) & (np.abs(x) > _LARGEST)
         if big.any():
             what = "is implausibly large (above 10^15" + (" as a log" if c in log else "") + ") to fit a regression on"
-            raise DataError(problem(c, what, rows=_rows(frame.filter(pl.Series(big)), [*by, "area_code"]), total=int(big.sum()),
-                                    fix="Look for a unit error or a number mangled on export (such as 1e300), and correct it "
-                                        "or leave the covariate out of need=."))
+            raise DataError(
+                problem(
+                    c,
+                    what,
+                    rows=_rows(frame.filter(pl.Series(big)), [*by, "area_code"]),
+                    total=int(big.sum()),
+                    fix="Look for a unit error or a number mangled on export (such as 1e300), and correct it "
+                    "or leave the covariate out of need=.",
+                )
+            )
     if lower in frame.columns and upper in frame.columns:
         lo = frame[lower].cast(pl.Float64).fill_null(np.nan).to_numpy()
         hi = frame[upper].cast(pl.Float64).fill_null(np.nan).to_numpy()
         se = (hi - lo) / (2 * _Z95)
     else:
         se = np.full(n, np.nan)
-    pop = (frame["population"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-           if "population" in frame.columns else np.full(n, np.nan))
+    pop = (
+        frame["population"].cast(pl.Float64).fill_null(np.nan).to_numpy() if "population" in frame.columns else np.full(n, np.nan)
+    )
     usable = np.isfinite(y) & np.all(np.isfinite(Z), axis=1)
     gid = _group_ids(frame, by)
     G = int(gid.max()) + 1 if n else 0
@@ -164,10 +185,11 @@ def expected_outcome(
     kind_row = kind[gid]
     usable &= np.where(kind_row == 0, has_se, np.where(kind_row == 1, has_pop, True))
     se_f = np.where(has_se, se, 1.0)
-    w0 = np.where(kind_row == 0, 1 / se_f ** 2, np.where(kind_row == 1, np.where(has_pop, pop, 1.0), 1.0))
+    w0 = np.where(kind_row == 0, 1 / se_f**2, np.where(kind_row == 1, np.where(has_pop, pop, 1.0), 1.0))
     # population weights relative to the group mean keep the sums well scaled
     mean_w = np.bincount(gid, weights=np.where(usable, w0, 0), minlength=G) / np.maximum(
-        np.bincount(gid, weights=usable, minlength=G), 1)
+        np.bincount(gid, weights=usable, minlength=G), 1
+    )
     w0 = np.where(kind_row == 1, w0 / np.where(mean_w > 0, mean_w, 1.0)[gid], w0)
     w0 = np.where(usable, w0, 0.0)
     Zu = np.where(usable[:, None], Z, 0.0)
@@ -181,20 +203,20 @@ def expected_outcome(
     iv = (kind == 0) & fit
     if iv.any():
         # method-of-moments between-area variance (DerSimonian-Laird for meta-regression)
-        Q = np.bincount(gid, weights=w0 * resid0 ** 2, minlength=G)
-        P2 = _sym_bincount(Zu, w0 ** 2, gid, G)
+        Q = np.bincount(gid, weights=w0 * resid0**2, minlength=G)
+        P2 = _sym_bincount(Zu, w0**2, gid, G)
         trace = np.einsum("gpq,gqp->g", Vinv, P2)
         denom = np.bincount(gid, weights=w0, minlength=G) - trace
         with np.errstate(divide="ignore", invalid="ignore"):
             t2 = np.where(denom > 0, (Q - dof) / denom, 0.0)
         tau2 = np.where(iv, np.maximum(t2, 0.0), 0.0)
-        w1 = np.where(usable & (kind_row == 0), 1 / (se_f ** 2 + tau2[gid]), w0)
+        w1 = np.where(usable & (kind_row == 0), 1 / (se_f**2 + tau2[gid]), w0)
         beta, Vinv, rank, count = _wls(Zu, yu, w1, gid, G)
     else:
         w1 = w0
     resid = yu - np.einsum("np,np->n", Zu, beta[gid])
-    s2 = np.bincount(gid, weights=w1 * resid ** 2, minlength=G) / np.where(dof > 0, dof, 1)
-    scale = np.where(kind == 0, 1.0, s2)                 # known variances under inverse variance
+    s2 = np.bincount(gid, weights=w1 * resid**2, minlength=G) / np.where(dof > 0, dof, 1)
+    scale = np.where(kind == 0, 1.0, s2)  # known variances under inverse variance
     V = Vinv * scale[:, None, None]
     Zall = np.where(np.isfinite(Z), Z, 0.0)
     expected = np.einsum("np,np->n", Zall, beta[gid])
@@ -202,8 +224,9 @@ def expected_outcome(
     # the area's own variance: sampling plus between-area (inverse variance), or s2 / weight;
     # unknown (so no interval) where the area lacks the standard error or population needed
     w_rel = np.where(has_pop, pop, np.nan) / np.where(mean_w > 0, mean_w, 1.0)[gid]
-    own = np.select([kind_row == 0, kind_row == 1],
-                    [np.where(has_se, se_f ** 2 + tau2[gid], np.nan), s2[gid] / w_rel], default=s2[gid])
+    own = np.select(
+        [kind_row == 0, kind_row == 1], [np.where(has_se, se_f**2 + tau2[gid], np.nan), s2[gid] / w_rel], default=s2[gid]
+    )
     with np.errstate(invalid="ignore"):
         half = stats.t.ppf(0.5 + level / 2, np.maximum(dof, 1))[gid] * np.sqrt(own + lever)
     ok = fit[gid] & np.all(np.isfinite(Z), axis=1) & np.isfinite(half)
@@ -212,8 +235,10 @@ def expected_outcome(
     residual = np.where(ok, y - expected, np.nan)
     # remove the need covariates' effects, measured from each group's mean need
     need_idx = np.arange(2, Z.shape[1])
-    zbar = np.stack([np.bincount(gid, weights=np.where(usable, Zall[:, j], 0.0), minlength=G)
-                     for j in need_idx], axis=1) / np.maximum(count, 1)[:, None]
+    zbar = (
+        np.stack([np.bincount(gid, weights=np.where(usable, Zall[:, j], 0.0), minlength=G) for j in need_idx], axis=1)
+        / np.maximum(count, 1)[:, None]
+    )
     adjusted = y - np.einsum("nk,nk->n", (Zall[:, need_idx] - zbar[gid]), beta[gid][:, need_idx])
     adjusted = np.where(ok, adjusted, np.nan)
 
@@ -241,11 +266,17 @@ def _assessment(pol: pl.Expr) -> pl.Expr:
     more, same, less = ASSESSMENTS["higher_is_better"]
     higher, _, lower = ASSESSMENTS["no_judgement"]
     p = pol.fill_null("no_judgement")
-    return (pl.when(pl.col("residual").is_null()).then(None)
-            .when(~above & ~below).then(pl.lit(same))
-            .when(p == "higher_is_better").then(pl.when(above).then(pl.lit(more)).otherwise(pl.lit(less)))
-            .when(p == "lower_is_better").then(pl.when(below).then(pl.lit(more)).otherwise(pl.lit(less)))
-            .otherwise(pl.when(above).then(pl.lit(higher)).otherwise(pl.lit(lower))))
+    return (
+        pl.when(pl.col("residual").is_null())
+        .then(None)
+        .when(~above & ~below)
+        .then(pl.lit(same))
+        .when(p == "higher_is_better")
+        .then(pl.when(above).then(pl.lit(more)).otherwise(pl.lit(less)))
+        .when(p == "lower_is_better")
+        .then(pl.when(below).then(pl.lit(more)).otherwise(pl.lit(less)))
+        .otherwise(pl.when(above).then(pl.lit(higher)).otherwise(pl.lit(lower)))
+    )
 
 
 def _sym_bincount(Z, w, gid, G):
@@ -254,7 +285,7 @@ def _sym_bincount(Z, w, gid, G):
 
     p = Z.shape[1]
     out = np.empty((G, p, p))
-    for a in range(p):                  # loops over the few coefficients, not over rows
+    for a in range(p):  # loops over the few coefficients, not over rows
         for b in range(a, p):
             out[:, a, b] = out[:, b, a] = np.bincount(gid, weights=w * Z[:, a] * Z[:, b], minlength=G)
     return out

@@ -105,25 +105,65 @@ def value_for_money(
         >>> out["cost_per_outcome"].to_list()   # pounds per person checked
         [2500.0, 5000.0, 3555.5555555555557]
     """
-    frame = _assemble(data, indicators, areas=areas, spend=spend, service=service, deflator=deflator,
-                      base_period=base_period, need=need, weights=weights, level=level)
+    frame = _assemble(
+        data,
+        indicators,
+        areas=areas,
+        spend=spend,
+        service=service,
+        deflator=deflator,
+        base_period=base_period,
+        need=need,
+        weights=weights,
+        level=level,
+    )
     dea_output = str(dea_output).lower()
     if dea_output not in ("need_adjusted", "raw"):
-        raise DataError(problem(None, f"dea_output {dea_output!r} is not known",
-                                fix="Use 'need_adjusted' or 'raw'."))
+        raise DataError(problem(None, f"dea_output {dea_output!r} is not known", fix="Use 'need_adjusted' or 'raw'."))
     frame = _frontier(frame, dea_model, "value_need_adjusted" if dea_output == "need_adjusted" else "value")
-    note = (pl.when(pl.col("value").is_null()).then(pl.lit("no outcome value"))
-            .when(pl.col("spend").is_null()).then(pl.lit("no spend for this service and period"))
-            .when(pl.col("spend_real") <= 0).then(pl.lit("no spend recorded (zero)"))
-            .when(pl.col("population").is_null()).then(pl.lit("no population for the area"))
-            .when(pl.col("expected").is_null()).then(pl.lit("too few comparable areas to fit"))
-            .otherwise(None))
-    out_cols = [*_KEYS, *(["period_start"] if "period_start" in frame.columns else []), "service",
-                "value", "lower_95", "upper_95", "spend", "spend_real", "prices", "population",
-                "users", "spend_per_head", "spend_per_user", "cost_per_outcome",
-                "cost_per_outcome_lower", "cost_per_outcome_upper", "expected", "expected_lower",
-                "expected_upper", "residual", "residual_lower", "residual_upper", "assessment",
-                "fit_weights", "value_need_adjusted", "efficiency", "efficient", "dea_peers"]
+    note = (
+        pl.when(pl.col("value").is_null())
+        .then(pl.lit("no outcome value"))
+        .when(pl.col("spend").is_null())
+        .then(pl.lit("no spend for this service and period"))
+        .when(pl.col("spend_real") <= 0)
+        .then(pl.lit("no spend recorded (zero)"))
+        .when(pl.col("population").is_null())
+        .then(pl.lit("no population for the area"))
+        .when(pl.col("expected").is_null())
+        .then(pl.lit("too few comparable areas to fit"))
+        .otherwise(None)
+    )
+    out_cols = [
+        *_KEYS,
+        *(["period_start"] if "period_start" in frame.columns else []),
+        "service",
+        "value",
+        "lower_95",
+        "upper_95",
+        "spend",
+        "spend_real",
+        "prices",
+        "population",
+        "users",
+        "spend_per_head",
+        "spend_per_user",
+        "cost_per_outcome",
+        "cost_per_outcome_lower",
+        "cost_per_outcome_upper",
+        "expected",
+        "expected_lower",
+        "expected_upper",
+        "residual",
+        "residual_lower",
+        "residual_upper",
+        "assessment",
+        "fit_weights",
+        "value_need_adjusted",
+        "efficiency",
+        "efficient",
+        "dea_peers",
+    ]
     return frame.with_columns(note.alias("note")).select(*out_cols, "note")
 
 
@@ -183,13 +223,25 @@ def service_frontier(
     """
     import numpy as np
 
-
     model, _ = _check_options(model, "input")
     if model == "ccr":
-        raise DataError(problem(None, "the CCR model changes when outputs are translated",
-                                fix="Use model='bcc' (or 'fdh') for oriented outcomes."))
-    frame = _assemble(data, indicators, areas=areas, spend=spend, service=service, deflator=deflator,
-                      base_period=base_period, need=need, weights="auto", level=0.95)
+        raise DataError(
+            problem(
+                None, "the CCR model changes when outputs are translated", fix="Use model='bcc' (or 'fdh') for oriented outcomes."
+            )
+        )
+    frame = _assemble(
+        data,
+        indicators,
+        areas=areas,
+        spend=spend,
+        service=service,
+        deflator=deflator,
+        base_period=base_period,
+        need=need,
+        weights="auto",
+        level=0.95,
+    )
     if periods is not None:
         wanted = [periods] if isinstance(periods, str) else list(periods)
         frame = frame.filter(pl.col("period").is_in(wanted))
@@ -197,12 +249,13 @@ def service_frontier(
     frame = frame.filter(pl.col("polarity") != "no_judgement")
     scores, peers, targets = [], [], []
     info = {"lps": 0, "highs_calls": 0, "rounds": 0, "units": 0}
-    for (svc,), g in frame.group_by(["service"], maintain_order=True):     # a loop over services
+    for (svc,), g in frame.group_by(["service"], maintain_order=True):  # a loop over services
         ids, pol, wide = _service_wide(g, col)
         use = (wide["_ok"] & (wide["_n"] >= 2)).to_numpy()
         nothing = np.full(len(use), None, dtype=object)
-        note = np.where(wide["_ok"].to_numpy(), np.where(use, nothing, "fewer than two areas to compare"),
-                        "missing spend or an outcome")
+        note = np.where(
+            wide["_ok"].to_numpy(), np.where(use, nothing, "fewer than two areas to compare"), "missing spend or an outcome"
+        )
         base = wide.select(pl.lit(svc).alias("service"), "period", "area_code")
         n_all = wide.height
         eff = np.full(n_all, np.nan)
@@ -225,52 +278,96 @@ def service_frontier(
             eff[rows] = sol.efficiency
             cnt = np.bincount(gid, minlength=G)
             mx = np.bincount(gid, weights=x[:, 0], minlength=G) / cnt
-            my = np.stack([np.bincount(gid, weights=Y[:, j], minlength=G)
-                           for j in range(Y.shape[1])], axis=1) / cnt[:, None]
+            my = np.stack([np.bincount(gid, weights=Y[:, j], minlength=G) for j in range(Y.shape[1])], axis=1) / cnt[:, None]
             my = np.where(my > 0, my, 1.0)
             slack = np.maximum((sol.slack_in / mx[gid][:, None]).max(axis=1), (sol.slack_out / my[gid]).max(axis=1))
             weak[rows] = sol.efficiency >= 1 - 1e-6
             eflag[rows] = weak[rows] & (slack <= 1e-6)
             npeers[rows] = np.bincount(sol.peer_unit, minlength=ok.height)
             codes, per = ok["area_code"], ok["period"]
-            peers.append(pl.DataFrame({"service": svc, "period": per.gather(sol.peer_unit),
-                                       "area_code": codes.gather(sol.peer_unit),
-                                       "peer": codes.gather(sol.peer_ref), "weight": sol.peer_weight}))
+            peers.append(
+                pl.DataFrame(
+                    {
+                        "service": svc,
+                        "period": per.gather(sol.peer_unit),
+                        "area_code": codes.gather(sol.peer_unit),
+                        "peer": codes.gather(sol.peer_ref),
+                        "weight": sol.peer_weight,
+                    }
+                )
+            )
             names = ["spend_per_head", *ids]
             obs = np.concatenate([x, V * sign], axis=1)
             tgt = np.concatenate([sol.target_in, (sol.target_out + shift[gid]) * sign], axis=1)
             sl = np.concatenate([sol.slack_in, sol.slack_out], axis=1)
             m = ok.height
             rep = np.repeat(np.arange(m), len(names))
-            targets.append(pl.DataFrame({
-                "service": svc, "period": per.gather(rep), "area_code": codes.gather(rep),
-                "variable": names * m, "role": (["input"] + ["output"] * len(ids)) * m,
-                "observed": obs.ravel(), "target": tgt.ravel(), "slack": sl.ravel(),
-                "change": (tgt - obs).ravel(),
-            }))
+            targets.append(
+                pl.DataFrame(
+                    {
+                        "service": svc,
+                        "period": per.gather(rep),
+                        "area_code": codes.gather(rep),
+                        "variable": names * m,
+                        "role": (["input"] + ["output"] * len(ids)) * m,
+                        "observed": obs.ravel(),
+                        "target": tgt.ravel(),
+                        "slack": sl.ravel(),
+                        "change": (tgt - obs).ravel(),
+                    }
+                )
+            )
         has = ~np.isnan(eff)
         nulls = pl.Series([None] * n_all, dtype=pl.Boolean)
-        scores.append(base.with_columns(
-            pl.Series("efficiency", eff).fill_nan(None),
-            pl.Series("efficient", eflag).zip_with(pl.Series(has), nulls),
-            pl.Series("weakly_efficient", weak).zip_with(pl.Series(has), nulls),
-            pl.Series("n_peers", npeers).zip_with(pl.Series(has), pl.Series([None] * n_all, dtype=pl.Int64)),
-            pl.Series("note", note.tolist(), dtype=pl.String),
-        ))
-    empty_scores = pl.DataFrame(schema={"service": pl.String, "period": pl.String, "area_code": pl.String,
-                                        "efficiency": pl.Float64, "efficient": pl.Boolean,
-                                        "weakly_efficient": pl.Boolean, "n_peers": pl.Int64, "note": pl.String})
-    empty_peers = pl.DataFrame(schema={"service": pl.String, "period": pl.String, "area_code": pl.String,
-                                       "peer": pl.String, "weight": pl.Float64})
-    empty_targets = pl.DataFrame(schema={"service": pl.String, "period": pl.String, "area_code": pl.String,
-                                         "variable": pl.String, "role": pl.String, "observed": pl.Float64,
-                                         "target": pl.Float64, "slack": pl.Float64, "change": pl.Float64})
+        scores.append(
+            base.with_columns(
+                pl.Series("efficiency", eff).fill_nan(None),
+                pl.Series("efficient", eflag).zip_with(pl.Series(has), nulls),
+                pl.Series("weakly_efficient", weak).zip_with(pl.Series(has), nulls),
+                pl.Series("n_peers", npeers).zip_with(pl.Series(has), pl.Series([None] * n_all, dtype=pl.Int64)),
+                pl.Series("note", note.tolist(), dtype=pl.String),
+            )
+        )
+    empty_scores = pl.DataFrame(
+        schema={
+            "service": pl.String,
+            "period": pl.String,
+            "area_code": pl.String,
+            "efficiency": pl.Float64,
+            "efficient": pl.Boolean,
+            "weakly_efficient": pl.Boolean,
+            "n_peers": pl.Int64,
+            "note": pl.String,
+        }
+    )
+    empty_peers = pl.DataFrame(
+        schema={"service": pl.String, "period": pl.String, "area_code": pl.String, "peer": pl.String, "weight": pl.Float64}
+    )
+    empty_targets = pl.DataFrame(
+        schema={
+            "service": pl.String,
+            "period": pl.String,
+            "area_code": pl.String,
+            "variable": pl.String,
+            "role": pl.String,
+            "observed": pl.Float64,
+            "target": pl.Float64,
+            "slack": pl.Float64,
+            "change": pl.Float64,
+        }
+    )
     outputs = tuple(frame["indicator_id"].unique(maintain_order=True).to_list())
     return DEAResult(
         pl.concat(scores, how="vertical_relaxed") if scores else empty_scores,
         pl.concat(peers, how="vertical_relaxed") if peers else empty_peers,
         pl.concat(targets, how="vertical_relaxed") if targets else empty_targets,
-        model, "input", ("spend_per_head",), outputs, "area_code", info)
+        model,
+        "input",
+        ("spend_per_head",),
+        outputs,
+        "area_code",
+        info,
+    )
 
 
 def _service_wide(g: pl.DataFrame, col: str, extra: Sequence[str] = ()) -> tuple[list[str], dict[str, str], pl.DataFrame]:
@@ -301,7 +398,6 @@ def _translated(V, gid, G):
     return V - shift[gid], shift
 
 
-
 def _assemble(data, indicators, *, areas, spend, service, deflator, base_period, need, weights, level):
     """Values joined with metadata, limits, spend, areas, unit costs, cost per outcome and the
     expected outcome: everything value for money needs before the frontier."""
@@ -310,20 +406,25 @@ def _assemble(data, indicators, *, areas, spend, service, deflator, base_period,
         catalogue = {**catalogue, **dict(indicators)}
     ids = _choose_indicators(values, catalogue, indicators, spend, service)
     values = values.filter(pl.col("indicator_id").is_in(ids))
-    _no_duplicates(values, list(_KEYS), "values",
-                   fix="Value for money uses one row per indicator, area and period: filter "
-                       "breakdown rows (sex, age ...) to the totals first.")
-    meta = pl.DataFrame({
-        "indicator_id": ids,
-        "service": [_service_of(catalogue.get(i), service, spend) for i in ids],
-        "multiplier": [float(getattr(catalogue.get(i), "multiplier", 1.0)) for i in ids],
-        "polarity": [str(getattr(catalogue.get(i), "polarity", "no_judgement")) for i in ids],
-    }, schema={"indicator_id": pl.String, "service": pl.String, "multiplier": pl.Float64,
-               "polarity": pl.String})
+    _no_duplicates(
+        values,
+        list(_KEYS),
+        "values",
+        fix="Value for money uses one row per indicator, area and period: filter "
+        "breakdown rows (sex, age ...) to the totals first.",
+    )
+    meta = pl.DataFrame(
+        {
+            "indicator_id": ids,
+            "service": [_service_of(catalogue.get(i), service, spend) for i in ids],
+            "multiplier": [float(getattr(catalogue.get(i), "multiplier", 1.0)) for i in ids],
+            "polarity": [str(getattr(catalogue.get(i), "polarity", "no_judgement")) for i in ids],
+        },
+        schema={"indicator_id": pl.String, "service": pl.String, "multiplier": pl.Float64, "polarity": pl.String},
+    )
     values = _with_limits(values, {i: catalogue[i] for i in ids if i in catalogue}, ids)
     clash = [c for c in ("service", "multiplier", "polarity") if c in values.columns]
-    frame = _prepare_values(values).drop(clash).join(meta, on="indicator_id", how="left",
-                                                     maintain_order="left")
+    frame = _prepare_values(values).drop(clash).join(meta, on="indicator_id", how="left", maintain_order="left")
     frame = frame.with_columns(
         pl.coalesce(pl.col("value"), pl.col("numerator") / pl.col("denominator") * pl.col("multiplier")).alias("value")
     )
@@ -333,28 +434,39 @@ def _assemble(data, indicators, *, areas, spend, service, deflator, base_period,
     ar = _collect(areas, "areas")
     costs = unit_costs(sp, ar, deflator=deflator, base_period=base_period)
     frame = frame.drop([c for c in ("spend", "spend_real", "prices") if c in frame.columns]).join(
-        costs.select(skeys + ["spend", "spend_real", "prices"]), on=skeys, how="left", maintain_order="left")
+        costs.select(skeys + ["spend", "spend_real", "prices"]), on=skeys, how="left", maintain_order="left"
+    )
     acols = ["area_code"] + [c for c in dict.fromkeys(["population", *need]) if c in ar.columns]
     frame = frame.drop([c for c in acols[1:] if c in frame.columns]).join(
-        ar.select(acols), on="area_code", how="left", maintain_order="left")
+        ar.select(acols), on="area_code", how="left", maintain_order="left"
+    )
     missing_need = [c for c in need if c not in frame.columns]
     if missing_need:
-        raise SchemaError(problem(missing_need[0], "is missing from areas",
-                                  fix="Add the need covariate to areas, or pass need=[...] without it."))
+        raise SchemaError(
+            problem(
+                missing_need[0], "is missing from areas", fix="Add the need covariate to areas, or pass need=[...] without it."
+            )
+        )
     frame = frame.with_columns(
         pl.col("denominator").alias("users"),
         (pl.col("spend_real") / pl.col("population")).alias("spend_per_head"),
     ).with_columns(
-        pl.when(pl.col("users") > 0).then(pl.col("spend_real") / pl.col("users"))
-        .otherwise(None).alias("spend_per_user"),
+        pl.when(pl.col("users") > 0).then(pl.col("spend_real") / pl.col("users")).otherwise(None).alias("spend_per_user"),
         pl.when(pl.col("spend_real") > 0).then(pl.col("spend_per_head")).otherwise(None).alias("_sph"),
         pl.coalesce(pl.col("denominator"), pl.col("population")).alias("_base"),
     )
-    frame = cost_per_outcome(frame, spend="spend_real", base="_base", multiplier="multiplier",
-                             polarity="polarity")
-    return expected_outcome(frame, outcome="value", spend="_sph", need=need,
-                            log=("_sph", "population"), by=["indicator_id", "period"],
-                            weights=weights, polarity="polarity", level=level)
+    frame = cost_per_outcome(frame, spend="spend_real", base="_base", multiplier="multiplier", polarity="polarity")
+    return expected_outcome(
+        frame,
+        outcome="value",
+        spend="_sph",
+        need=need,
+        log=("_sph", "population"),
+        by=["indicator_id", "period"],
+        weights=weights,
+        polarity="polarity",
+        level=level,
+    )
 
 
 def _with_limits(values: pl.DataFrame, catalogue: Mapping[str, Any], ids: Sequence[str]) -> pl.DataFrame:
@@ -372,22 +484,37 @@ def _frontier(frame: pl.DataFrame, dea_model: str, column: str) -> pl.DataFrame:
     outcome ``column``, within each indicator and period."""
     import numpy as np
 
-
     dea_model = str(dea_model).lower()
     if dea_model not in ("bcc", "fdh"):
-        raise DataError(problem(None, f"dea_model {dea_model!r} is not available here",
-                                fix="Use 'bcc' (translation invariant, see the docstring) or 'fdh'."))
+        raise DataError(
+            problem(
+                None,
+                f"dea_model {dea_model!r} is not available here",
+                fix="Use 'bcc' (translation invariant, see the docstring) or 'fdh'.",
+            )
+        )
     f = frame.with_row_index("_row")
-    good = (pl.col("_sph").is_not_null() & pl.col(column).is_not_null() & pl.col(column).is_finite()
-            & pl.col("_sph").is_finite() & (pl.col("polarity") != "no_judgement"))
+    good = (
+        pl.col("_sph").is_not_null()
+        & pl.col(column).is_not_null()
+        & pl.col(column).is_finite()
+        & pl.col("_sph").is_finite()
+        & (pl.col("polarity") != "no_judgement")
+    )
     # orient and translate within each indicator x period; groups of one area are not scored
     key = ["indicator_id", "period"]
     v = pl.col(column)
-    cand = (f.filter(good)
-            .with_columns(pl.len().over(key).alias("_n"),
-                          pl.when(pl.col("polarity") == "higher_is_better").then(v - v.min().over(key))
-                          .otherwise(v.max().over(key) - v).alias("_y"))
-            .filter(pl.col("_n") >= 2))
+    cand = (
+        f.filter(good)
+        .with_columns(
+            pl.len().over(key).alias("_n"),
+            pl.when(pl.col("polarity") == "higher_is_better")
+            .then(v - v.min().over(key))
+            .otherwise(v.max().over(key) - v)
+            .alias("_y"),
+        )
+        .filter(pl.col("_n") >= 2)
+    )
     eff = np.full(f.height, np.nan)
     efficient = np.zeros(f.height, dtype=bool)
     peer_rows, peer_codes = [], []
@@ -413,12 +540,16 @@ def _frontier(frame: pl.DataFrame, dea_model: str, column: str) -> pl.DataFrame:
         pl.Series("efficient", efficient).zip_with(pl.Series(has), pl.Series([None] * len(has), dtype=pl.Boolean)),
     )
     if peer_rows:
-        lists = (pl.DataFrame({"_row": np.concatenate(peer_rows),
-                               "peer": pl.concat(peer_codes)})
-                 .group_by("_row").agg(pl.col("peer").alias("dea_peers")))
-        out = (out.with_row_index("_row")
-               .join(lists.with_columns(pl.col("_row").cast(pl.UInt32)), on="_row", how="left", maintain_order="left")
-               .drop("_row"))
+        lists = (
+            pl.DataFrame({"_row": np.concatenate(peer_rows), "peer": pl.concat(peer_codes)})
+            .group_by("_row")
+            .agg(pl.col("peer").alias("dea_peers"))
+        )
+        out = (
+            out.with_row_index("_row")
+            .join(lists.with_columns(pl.col("_row").cast(pl.UInt32)), on="_row", how="left", maintain_order="left")
+            .drop("_row")
+        )
     else:
         out = out.with_columns(pl.lit(None, pl.List(pl.String)).alias("dea_peers"))
     return out
@@ -427,10 +558,15 @@ def _frontier(frame: pl.DataFrame, dea_model: str, column: str) -> pl.DataFrame:
 def _resolve(data, areas, spend):
     if isinstance(data, (pl.DataFrame, pl.LazyFrame)):
         if areas is None or spend is None:
-            raise SchemaError(problem(None, "with a values frame, value for money needs areas= and spend=",
-                                      fix="Pass areas=<frame with area_code, population, deprivation> "
-                                          "and spend=<frame with area_code, period, service, spend>, "
-                                          "or pass a Dataset."))
+            raise SchemaError(
+                problem(
+                    None,
+                    "with a values frame, value for money needs areas= and spend=",
+                    fix="Pass areas=<frame with area_code, population, deprivation> "
+                    "and spend=<frame with area_code, period, service, spend>, "
+                    "or pass a Dataset.",
+                )
+            )
         from publicservices.frame import (  # the door sits above stats: imported on use
             validate_areas,
             validate_values,
@@ -440,11 +576,19 @@ def _resolve(data, areas, spend):
         return validate_values(_collect(data, "values")), validate_areas(_collect(areas, "areas")), spend, {}
     for attr in ("values", "areas", "spend"):
         if not isinstance(getattr(data, attr, None), (pl.DataFrame, pl.LazyFrame)):
-            raise SchemaError(problem(None, f"value for money needs a Dataset or a values frame; "
-                                            f"{type(data).__name__} has no .{attr} frame",
-                                      fix="Pass a publicservices Dataset, or a values frame with areas= and spend=."))
-    return (_collect(data.values, "values"), areas if areas is not None else data.areas,
-            spend if spend is not None else data.spend, dict(getattr(data, "indicators", None) or {}))
+            raise SchemaError(
+                problem(
+                    None,
+                    f"value for money needs a Dataset or a values frame; {type(data).__name__} has no .{attr} frame",
+                    fix="Pass a publicservices Dataset, or a values frame with areas= and spend=.",
+                )
+            )
+    return (
+        _collect(data.values, "values"),
+        areas if areas is not None else data.areas,
+        spend if spend is not None else data.spend,
+        dict(getattr(data, "indicators", None) or {}),
+    )
 
 
 def _choose_indicators(values, catalogue, indicators, spend, service) -> list[str]:
@@ -460,13 +604,24 @@ def _choose_indicators(values, catalogue, indicators, spend, service) -> list[st
         ids = list(indicators)
         unknown = [i for i in ids if i not in present]
         if unknown:
-            raise DataError(problem("indicator_id", "has no values for some requested indicators",
-                                    rows=unknown, fix=f"Choose from {present[:10]}."))
+            raise DataError(
+                problem(
+                    "indicator_id",
+                    "has no values for some requested indicators",
+                    rows=unknown,
+                    fix=f"Choose from {present[:10]}.",
+                )
+            )
     if service is not None:
         ids = [i for i in ids if catalogue.get(i) is None or getattr(catalogue[i], "service", None) == service]
         if not ids:
-            raise DataError(problem(None, f"no indicator relates to service {service!r}",
-                                    fix="Check the service name against the indicators' service."))
+            raise DataError(
+                problem(
+                    None,
+                    f"no indicator relates to service {service!r}",
+                    fix="Check the service name against the indicators' service.",
+                )
+            )
     return ids
 
 
@@ -480,13 +635,19 @@ def _service_of(ind, service, spend) -> str | None:
         found = sp["service"].unique().to_list()
         if len(found) == 1:
             return found[0]
-        raise DataError(problem("service", f"is ambiguous: spend covers {sorted(map(str, found))[:5]}",
-                                fix="Pass indicators={id: Indicator(..., service=...)} or service=..."))
+        raise DataError(
+            problem(
+                "service",
+                f"is ambiguous: spend covers {sorted(map(str, found))[:5]}",
+                fix="Pass indicators={id: Indicator(..., service=...)} or service=...",
+            )
+        )
     return None
 
 
 def _prepare_values(values: pl.DataFrame) -> pl.DataFrame:
     """Outcome value and 95% limits from whichever columns the values frame has."""
+
     def col(name):
         return pl.col(name).cast(pl.Float64) if name in values.columns else pl.lit(None, pl.Float64)
 

@@ -82,19 +82,34 @@ def frontier_savings(
     """
     import numpy as np
 
-
     model, _ = _check_options(model, "input")
     if model == "ccr":
-        raise DataError(problem(None, "the CCR model changes when outputs are translated",
-                                fix="Use model='bcc' (or 'fdh') for oriented outcomes."))
+        raise DataError(
+            problem(
+                None, "the CCR model changes when outputs are translated", fix="Use model='bcc' (or 'fdh') for oriented outcomes."
+            )
+        )
     if not 0 < level < 1:
         raise DataError(problem(None, f"level={level!r} is not between 0 and 1", fix="Use e.g. 0.95."))
     replicates = int(replicates)
     if replicates < 0 or replicates == 1:
-        raise DataError(problem(None, f"replicates={replicates} cannot give a range",
-                                fix="Use 0 (no range) or at least 2 (50 to 200 suffice)."))
-    frame = _assemble(data, indicators, areas=areas, spend=spend, service=service, deflator=deflator,
-                      base_period=base_period, need=need, weights="auto", level=0.95)
+        raise DataError(
+            problem(
+                None, f"replicates={replicates} cannot give a range", fix="Use 0 (no range) or at least 2 (50 to 200 suffice)."
+            )
+        )
+    frame = _assemble(
+        data,
+        indicators,
+        areas=areas,
+        spend=spend,
+        service=service,
+        deflator=deflator,
+        base_period=base_period,
+        need=need,
+        weights="auto",
+        level=0.95,
+    )
     if periods is not None:
         wanted = [periods] if isinstance(periods, str) else list(periods)
         frame = frame.filter(pl.col("period").is_in(wanted))
@@ -102,7 +117,7 @@ def frontier_savings(
     col = "value_need_adjusted" if need_adjusted else "value"
     rng = np.random.default_rng(seed)
     out = []
-    for (svc,), g in frame.group_by(["service"], maintain_order=True):     # a loop over services
+    for (svc,), g in frame.group_by(["service"], maintain_order=True):  # a loop over services
         ids, pol, wide = _service_wide(g, col, ("lower_95", "upper_95", "spend_real"))
         ok = wide.filter(pl.col("_ok") & (pl.col("_n") >= 2))
         if not ok.height:
@@ -117,8 +132,9 @@ def frontier_savings(
         sol = _solve(x, _translated(V, gid, G)[0], model=model, orientation="input", slacks=False, groups=gid)
         saved = np.bincount(gid, weights=(1 - sol.efficiency) * money, minlength=G)
         total = np.bincount(gid, weights=money, minlength=G)
-        se = ((ok.select([f"{i}:upper_95" for i in ids]).to_numpy() - ok.select([f"{i}:lower_95" for i in ids]).to_numpy())
-              / (2 * _Z95))
+        se = (ok.select([f"{i}:upper_95" for i in ids]).to_numpy() - ok.select([f"{i}:lower_95" for i in ids]).to_numpy()) / (
+            2 * _Z95
+        )
         # outcomes without limits are held at their value; beyond one in ten, there is no range
         unknown = (~(np.isfinite(se) & (se >= 0))).sum(axis=1)
         missing = np.bincount(gid, weights=unknown, minlength=G)
@@ -137,28 +153,59 @@ def frontier_savings(
                 Vr = np.concatenate([Vs + rng.standard_normal(Vs.shape) * ses * sign for _ in range(r)])
                 gr = np.concatenate([gs + k * G for k in range(r)])
                 Yr = _translated(Vr, gr, r * G)[0]
-                eff = _solve(np.tile(xs, (r, 1)), Yr, model=model, orientation="input", slacks=False,
-                             groups=gr).efficiency
-                draws[start:start + r] = np.bincount(gr, weights=(1 - eff) * np.tile(ms, r),
-                                                     minlength=r * G).reshape(r, G)
+                eff = _solve(np.tile(xs, (r, 1)), Yr, model=model, orientation="input", slacks=False, groups=gr).efficiency
+                draws[start : start + r] = np.bincount(gr, weights=(1 - eff) * np.tile(ms, r), minlength=r * G).reshape(r, G)
             from scipy.stats import norm
 
             half = norm.ppf(0.5 + level / 2) * draws.std(axis=0, ddof=1)
             lo = np.where(ranged, np.maximum(saved - half, 0.0), np.nan)
             hi = np.where(ranged, saved + half, np.nan)
         periods_ = ok.select("period").to_series().gather(np.unique(gid, return_index=True)[1])
-        held = np.array([f"the range holds fixed the {int(k):,} of {int(c):,} outcomes without 95% limits"
-                         for k, c in zip(missing, cells, strict=True)], dtype=object)
-        note = np.where(ranged, np.where(missing > 0, held, np.full(G, None, dtype=object)),
-                        "no range: more than one in ten outcomes have no 95% limits") if replicates else \
-            np.full(G, "no range: replicates=0", dtype=object)
-        out.append(pl.DataFrame({
-            "service": [svc] * G, "period": periods_, "n_areas": np.bincount(gid, minlength=G),
-            "spend": total, "savings": saved, "savings_share": saved / np.where(total > 0, total, np.nan),
-            "savings_lower": lo, "savings_upper": hi, "replicates": [replicates if r else 0 for r in ranged],
-            "note": note.tolist(),
-        }, schema_overrides={"note": pl.String}).with_columns(pl.col(pl.Float64).fill_nan(None)))
-    schema = pl.Schema({"service": pl.String(), "period": pl.String(), "n_areas": pl.Int64(), "spend": pl.Float64(),
-                        "savings": pl.Float64(), "savings_share": pl.Float64(), "savings_lower": pl.Float64(),
-                        "savings_upper": pl.Float64(), "replicates": pl.Int64(), "note": pl.String()})
+        held = np.array(
+            [
+                f"the range holds fixed the {int(k):,} of {int(c):,} outcomes without 95% limits"
+                for k, c in zip(missing, cells, strict=True)
+            ],
+            dtype=object,
+        )
+        note = (
+            np.where(
+                ranged,
+                np.where(missing > 0, held, np.full(G, None, dtype=object)),
+                "no range: more than one in ten outcomes have no 95% limits",
+            )
+            if replicates
+            else np.full(G, "no range: replicates=0", dtype=object)
+        )
+        out.append(
+            pl.DataFrame(
+                {
+                    "service": [svc] * G,
+                    "period": periods_,
+                    "n_areas": np.bincount(gid, minlength=G),
+                    "spend": total,
+                    "savings": saved,
+                    "savings_share": saved / np.where(total > 0, total, np.nan),
+                    "savings_lower": lo,
+                    "savings_upper": hi,
+                    "replicates": [replicates if r else 0 for r in ranged],
+                    "note": note.tolist(),
+                },
+                schema_overrides={"note": pl.String},
+            ).with_columns(pl.col(pl.Float64).fill_nan(None))
+        )
+    schema = pl.Schema(
+        {
+            "service": pl.String(),
+            "period": pl.String(),
+            "n_areas": pl.Int64(),
+            "spend": pl.Float64(),
+            "savings": pl.Float64(),
+            "savings_share": pl.Float64(),
+            "savings_lower": pl.Float64(),
+            "savings_upper": pl.Float64(),
+            "replicates": pl.Int64(),
+            "note": pl.String(),
+        }
+    )
     return pl.concat(out, how="vertical_relaxed").cast(schema) if out else pl.DataFrame(schema=schema)
