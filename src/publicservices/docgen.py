@@ -25,6 +25,7 @@ API_MODULES: tuple[str, ...] = (
             "outcomes.levels",
             "outcomes.proportions",
             "outcomes.rates",
+            "outcomes.grouped",
             "outcomes.means",
             "outcomes.standardised",
             "outcomes.intervals",

@@ -15,7 +15,7 @@ import polars as pl
 from publicservices.display import join_words, plural
 from publicservices.results.value import short_assessment
 from publicservices.site.markup import link, table
-from publicservices.site.pages import interval, num, sector_title
+from publicservices.site.pages.words import interval, num, sector_title
 from publicservices.site.sections import SAVINGS_RANGE_MAX_AREAS
 from publicservices.site.templating import render, safe
 

@@ -15,25 +15,17 @@ from collections.abc import Callable, Sequence
 
 import polars as pl
 
-from publicservices.errors import OptionError
-from publicservices.stats._common import as_list, z_for
+from publicservices.stats._common import z_for
 from publicservices.stats.outcomes._interval_core import (
     F64,
-    Frame,
     IntoExpr,
     Limits,
-    aggregate_counts,
     as_expr,
-    check_rows,
-    count_checks,
-    key_columns,
-    lazy,
     multiplier_expr,
-    require_schema,
 )
 from publicservices.stats.outcomes.levels import confidence_levels, limit_names
 
-__all__ = ["wilson_ci", "clopper_pearson_ci", "proportions"]
+__all__ = ["wilson_ci", "clopper_pearson_ci"]
 
 
 def wilson_limits(x: pl.Expr, n: pl.Expr, k: pl.Expr, levels, names) -> Limits:
@@ -150,57 +142,3 @@ def clopper_pearson_ci(
     levels = confidence_levels(confidence)
     limits = cp_limits(as_expr(x, "x"), as_expr(n, "n"), multiplier_expr(multiplier), levels, limit_names(confidence))
     return limits.struct()
-
-
-def proportions(
-    frame: Frame,
-    numerator: str,
-    denominator: str,
-    *,
-    by: str | Sequence[str] | None = None,
-    confidence: float | Sequence[float] = (0.95, 0.998),
-    multiplier: float = 1.0,
-    method: str = "wilson",
-    validate: bool = True,
-) -> Frame:
-    """Proportions with Wilson (default) or Clopper-Pearson limits, row by row or per group.
-
-    Method: see :func:`wilson_ci` (Wilson 1927) and :func:`clopper_pearson_ci`; equivalent to
-    PHEindicatormethods ``phe_proportion``. With ``by``, numerators and denominators are summed
-    per group first (a group with a missing count gets null results). Adds ``value``, the limit
-    columns and ``ci_method``.
-
-    Parameters:
-        frame: DataFrame or LazyFrame (the result has the same type).
-        numerator, denominator: column names.
-        by: grouping columns, or None for one result per row.
-        confidence: one level or a sequence (default 95% and 99.8%).
-        multiplier: 1 (fraction) or 100 (percentage).
-        method: ``"wilson"`` or ``"clopper_pearson"``.
-        validate: check counts (negative, zero denominator, numerator > denominator) first.
-
-    Raises:
-        DataError: naming the column and up to five offending rows.
-
-    Example:
-        >>> df = pl.DataFrame({"area": ["a", "a", "b"], "x": [1, 1, 65], "n": [100, 100, 100]})
-        >>> out = proportions(df, "x", "n", by="area", confidence=0.95)
-        >>> (out.select("area", "value", "lower", "upper")
-        ...  .with_columns(pl.col(pl.Float64).round(5)).rows())
-        [('a', 0.01, 0.00275, 0.03572), ('b', 0.65, 0.55254, 0.73636)]
-    """
-    if method not in ("wilson", "clopper_pearson"):
-        raise OptionError(f"method {method!r} is not a proportion method.\nFix: use 'wilson' or 'clopper_pearson'.")
-    lf, eager = lazy(frame)
-    by_cols = as_list(by)
-    schema = lf.collect_schema()
-    require_schema(schema, [numerator, denominator, *by_cols], [numerator, denominator])
-    if validate:
-        check_rows(lf, count_checks(numerator, denominator, True), key_columns(schema, by_cols))
-    out = aggregate_counts(lf, numerator, denominator, by_cols)
-    from publicservices.stats.outcomes.intervals import interval_columns  # built on this module
-
-    out = out.with_columns(interval_columns(method, numerator, denominator, confidence, multiplier)).with_columns(
-        pl.when(pl.col(numerator).is_not_null() & pl.col(denominator).is_not_null()).then(pl.lit(method)).alias("ci_method")
-    )
-    return out.collect() if eager else out

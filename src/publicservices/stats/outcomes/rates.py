@@ -11,24 +11,17 @@ from typing import Any
 
 import polars as pl
 
-from publicservices.stats._common import as_list, z_for
+from publicservices.stats._common import z_for
 from publicservices.stats.outcomes._interval_core import (
     F64,
-    Frame,
     IntoExpr,
     Limits,
-    aggregate_counts,
     as_expr,
-    check_rows,
-    count_checks,
-    key_columns,
-    lazy,
     multiplier_expr,
-    require_schema,
 )
 from publicservices.stats.outcomes.levels import confidence_levels, limit_names
 
-__all__ = ["byar_ci", "rates"]
+__all__ = ["byar_ci"]
 
 
 def byar_limits(x: pl.Expr, z: float) -> tuple[pl.Expr, pl.Expr]:
@@ -185,63 +178,3 @@ def byar_ci(
     xe, ne = as_expr(x, "x"), as_expr(n, "n")
     factor = poisson_factor(multiplier_expr(multiplier), ne)
     return poisson_limits(xe, factor, levels, limit_names(confidence), exact_below, integer_counts).struct()
-
-
-def rates(
-    frame: Frame,
-    numerator: str,
-    denominator: str,
-    *,
-    by: str | Sequence[str] | None = None,
-    confidence: float | Sequence[float] = (0.95, 0.998),
-    multiplier: float = 100000.0,
-    exact_below: float = 10,
-    validate: bool = True,
-) -> Frame:
-    """Crude rates with exact Poisson (< 10 events) or Byar's limits, row by row or per group.
-
-    Method: see :func:`byar_ci` (Breslow & Day 1987; Fingertips technical guidance);
-    equivalent to PHEindicatormethods ``phe_rate``. ``ci_method`` is ``"exact_poisson"`` or
-    ``"byar"`` per row (null when the count is missing). Numerators may exceed denominators.
-
-    Parameters:
-        frame, numerator, denominator, by, confidence, validate: as for :func:`proportions`.
-        multiplier: e.g. 100000 for a rate per 100,000.
-        exact_below: counts below this use the exact method.
-
-    Example:
-        >>> df = pl.DataFrame({"x": [1, 20], "n": [100, 100]})
-        >>> out = rates(df, "x", "n", multiplier=100, confidence=95)
-        >>> (out.select("value", "lower", "upper", "ci_method")
-        ...  .with_columns(pl.col(pl.Float64).round(4)).rows())
-        [(1.0, 0.0253, 5.5716, 'exact_poisson'), (20.0, 12.2114, 30.8899, 'byar')]
-    """
-    lf, eager = lazy(frame)
-    by_cols = as_list(by)
-    schema = lf.collect_schema()
-    require_schema(schema, [numerator, denominator, *by_cols], [numerator, denominator])
-    if validate:
-        check_rows(lf, count_checks(numerator, denominator, False), key_columns(schema, by_cols))
-    out = aggregate_counts(lf, numerator, denominator, by_cols)
-    x = pl.col(numerator).cast(F64)
-    from publicservices.stats.outcomes.intervals import interval_columns  # built on this module
-
-    out = out.with_columns(
-        interval_columns(
-            "byar",
-            numerator,
-            denominator,
-            confidence,
-            multiplier,
-            exact_below,
-            integer_counts=eager and not fractional_small(lf, pl.col(numerator), exact_below),
-        )
-    ).with_columns(
-        pl.when(x.is_null())
-        .then(None)
-        .when(x < exact_below)
-        .then(pl.lit("exact_poisson"))
-        .otherwise(pl.lit("byar"))
-        .alias("ci_method")
-    )
-    return out.collect() if eager else out
