@@ -223,30 +223,8 @@ def service_frontier(
     """
     import numpy as np
 
-    model, _ = _check_options(model, "input")
-    if model == "ccr":
-        raise DataError(
-            problem(
-                None, "the CCR model changes when outputs are translated", fix="Use model='bcc' (or 'fdh') for oriented outcomes."
-            )
-        )
-    frame = _assemble(
-        data,
-        indicators,
-        areas=areas,
-        spend=spend,
-        service=service,
-        deflator=deflator,
-        base_period=base_period,
-        need=need,
-        weights="auto",
-        level=0.95,
-    )
-    if periods is not None:
-        wanted = [periods] if isinstance(periods, str) else list(periods)
-        frame = frame.filter(pl.col("period").is_in(wanted))
+    model, frame = _service_frame(data, indicators, areas, spend, service, deflator, base_period, need, periods, model)
     col = "value_need_adjusted" if need_adjusted else "value"
-    frame = frame.filter(pl.col("polarity") != "no_judgement")
     scores, peers, targets = [], [], []
     info = {"lps": 0, "highs_calls": 0, "rounds": 0, "units": 0}
     for (svc,), g in frame.group_by(["service"], maintain_order=True):  # a loop over services
@@ -368,6 +346,34 @@ def service_frontier(
         "area_code",
         info,
     )
+
+
+def _service_frame(data, indicators, areas, spend, service, deflator, base_period, need, periods, model):
+    """The checked DEA model and a service's assembled rows (the chosen periods, indicators with a
+    direction): what the service frontier and its savings both start from."""
+    model, _ = _check_options(model, "input")
+    if model == "ccr":
+        raise DataError(
+            problem(
+                None, "the CCR model changes when outputs are translated", fix="Use model='bcc' (or 'fdh') for oriented outcomes."
+            )
+        )
+    frame = _assemble(
+        data,
+        indicators,
+        areas=areas,
+        spend=spend,
+        service=service,
+        deflator=deflator,
+        base_period=base_period,
+        need=need,
+        weights="auto",
+        level=0.95,
+    )
+    if periods is not None:
+        wanted = [periods] if isinstance(periods, str) else list(periods)
+        frame = frame.filter(pl.col("period").is_in(wanted))
+    return model, frame.filter(pl.col("polarity") != "no_judgement")
 
 
 def _service_wide(g: pl.DataFrame, col: str, extra: Sequence[str] = ()) -> tuple[list[str], dict[str, str], pl.DataFrame]:

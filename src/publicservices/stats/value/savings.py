@@ -10,9 +10,8 @@ import polars as pl
 from publicservices.errors import DataError, problem
 from publicservices.stats.value._checks import _group_ids
 from publicservices.stats.value._solver import _solve
-from publicservices.stats.value.envelopment import _check_options
 from publicservices.stats.value.expected import _Z95
-from publicservices.stats.value.frontier import _assemble, _service_wide, _translated
+from publicservices.stats.value.frontier import _service_frame, _service_wide, _translated
 
 
 def frontier_savings(
@@ -82,13 +81,6 @@ def frontier_savings(
     """
     import numpy as np
 
-    model, _ = _check_options(model, "input")
-    if model == "ccr":
-        raise DataError(
-            problem(
-                None, "the CCR model changes when outputs are translated", fix="Use model='bcc' (or 'fdh') for oriented outcomes."
-            )
-        )
     if not 0 < level < 1:
         raise DataError(problem(None, f"level={level!r} is not between 0 and 1", fix="Use e.g. 0.95."))
     replicates = int(replicates)
@@ -98,22 +90,7 @@ def frontier_savings(
                 None, f"replicates={replicates} cannot give a range", fix="Use 0 (no range) or at least 2 (50 to 200 suffice)."
             )
         )
-    frame = _assemble(
-        data,
-        indicators,
-        areas=areas,
-        spend=spend,
-        service=service,
-        deflator=deflator,
-        base_period=base_period,
-        need=need,
-        weights="auto",
-        level=0.95,
-    )
-    if periods is not None:
-        wanted = [periods] if isinstance(periods, str) else list(periods)
-        frame = frame.filter(pl.col("period").is_in(wanted))
-    frame = frame.filter(pl.col("polarity") != "no_judgement")
+    model, frame = _service_frame(data, indicators, areas, spend, service, deflator, base_period, need, periods, model)
     col = "value_need_adjusted" if need_adjusted else "value"
     rng = np.random.default_rng(seed)
     out = []
