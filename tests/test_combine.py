@@ -314,10 +314,10 @@ def test_a_source_with_duplicated_keys_is_named():
         combine(bad)
 
 
-def test_dataset_method_and_package_exports():
+def test_package_exports():
     a = dataset([("A", "2023", 1)], title="a")
     b = dataset([("B", "2023", 2)], title="b")
-    assert a.combine(b).values.height == 2
+    assert ps.combine(a, b).values.height == 2
     assert ps.combine is combine and ps.read_many is read_many and ps.CombineResult is CombineResult
 
 

@@ -13,6 +13,7 @@ and review the diff.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 from html.parser import HTMLParser
@@ -23,7 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publicservices.display import PALETTE, Block, Column, category_colour, format_interval, format_number
+from publicservices.display import PALETTE, Block, Column, category_colour, format_interval, format_number, number_expr
 from publicservices.indicators import Indicator
 from publicservices.results import (
     FairnessResult,
@@ -408,6 +409,50 @@ def test_format_number_round_trips_to_three_significant_figures(x):
     text = format_number(x)
     back = float(text.replace(",", ""))
     assert abs(back - x) <= max(abs(x) * 0.006, 0.0051)
+
+
+def _formatted_column(xs, unit="", digits=3):
+    return pl.select(number_expr(pl.lit(pl.Series(xs, dtype=pl.Float64)), unit, digits=digits)).to_series().to_list()
+
+
+def _near_a_tie(x: float, digits: int) -> bool:
+    """Is x within a few ulps of a rounding tie? There x * 10**d can round either way."""
+    if x == 0 or not math.isfinite(x):
+        return False
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(x))))
+    scaled = abs(x) * 10.0**decimals
+    return abs(scaled - math.floor(scaled) - 0.5) < 1e-9 * max(1.0, scaled)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            # (below ~1e-298 the column form keeps Polars' float text, as documented)
+            st.floats(min_value=-1e17, max_value=1e17).filter(lambda v: v == 0 or abs(v) > 1e-290),
+            st.sampled_from([math.nan, math.inf, -math.inf, 0.0, -0.0]),
+            st.floats(min_value=1e-250, max_value=1e-3),
+            st.integers(-(10**12), 10**12).map(float),
+            st.none(),
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    st.sampled_from(["", "%", "per 1,000"]),
+    st.integers(1, 6),
+)
+def test_the_column_form_writes_what_format_number_writes(xs, unit, digits):
+    # one rule, two forms: the vectorised one (site tables and chart text) against the scalar reference
+    got = _formatted_column(xs, unit, digits)
+    for x, text in zip(xs, got, strict=True):
+        if x is not None and _near_a_tie(x, digits):
+            continue
+        assert text == format_number(x, unit=unit, digits=digits), x
+
+
+def test_the_column_form_rounds_ties_to_even_like_python():
+    assert _formatted_column([74.25, 0.125, 2.5, 1234.5]) == [format_number(x) for x in (74.25, 0.125, 2.5, 1234.5)]
+    assert _formatted_column([74.25, 0.125, 2.5, 1234.5]) == ["74.2", "0.125", "2.50", "1,234"]
 
 
 @settings(max_examples=50, deadline=None)

@@ -30,6 +30,20 @@ def test_help_loads_no_plugins_and_nothing_heavy():
     assert "publicservices.plugins" not in modules
 
 
+def test_every_command_help_loads_nothing_heavy():
+    # `publicservices publish --help` once imported Polars through publicservices.site
+    from publicservices.cli import cli
+
+    for name in sorted(cli.commands):
+        code = (
+            f"from publicservices.cli import cli\ntry:\n    cli([{name!r}, '--help'], standalone_mode=False)\n"
+            "except SystemExit:\n    pass"
+        )
+        modules = loaded_after(code)
+        assert not [m for m in [*HEAVY, "polars"] if m in modules], name
+        assert not [m for m in modules if m.startswith("publicservices_")], name
+
+
 def test_lazy_attributes_resolve():
     import publicservices as ps
 

@@ -305,7 +305,8 @@ def test_a_plugin_cannot_shadow_a_builtin_sector(tmp_path, monkeypatch):
 def test_registered_sectors_reads_the_process_wide_registry(current):
     current(registry(transport_plugin()))
     assert ps.registered_sectors() == {"transport": TRANSPORT}
-    assert sector_title("transport") == "Transport and roads" and sector_title("parks") == "Parks"
+    sectors = ps.registered_sectors()
+    assert sector_title("transport", sectors) == "Transport and roads" and sector_title("parks", sectors) == "Parks"
 
 
 # -- a third-party sector gets its own figures, never the core's defaults ----------------------------

@@ -17,7 +17,7 @@ import pytest
 import publicservices as ps
 from publicservices.site import publish
 from publicservices.site.model import build_model
-from publicservices.site.value_pages import money
+from publicservices.site.pages.value import money
 from publicservices.stats.value import service_frontier
 
 pytestmark = pytest.mark.slow

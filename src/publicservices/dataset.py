@@ -164,12 +164,6 @@ class Dataset:
             metadata=self.metadata,
         )
 
-    def combine(self, *others: Any, **kw: Any) -> Any:
-        """This dataset combined with ``others``: see :func:`publicservices.combine` (returns a CombineResult)."""
-        from publicservices.combining import combine
-
-        return combine(self, *others, **kw)
-
     # -- storage -------------------------------------------------------------------------
 
     def to_dir(self, path: str | Path) -> Path:

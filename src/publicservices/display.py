@@ -150,6 +150,52 @@ def format_number(value: Any, *, unit: str = "", digits: int = 3) -> str:
     return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
 
 
+# Beyond these the expression form falls back to Polars' own float text (see number_expr).
+_EXPR_LARGEST = 1e18  # above it the integer part no longer fits an unsigned 64-bit integer
+_EXPR_MOST_DECIMALS = 300  # below about 1e-298 the power of ten would overflow
+
+
+def number_expr(value: pl.Expr, unit: str | pl.Expr = "", *, digits: int = 3) -> pl.Expr:
+    """:func:`format_number`'s text for a whole column at once, as a Polars expression.
+
+    The same rule, vectorised for tables and chart tooltips: about ``digits`` significant
+    figures, thousands separators, the unit (``%`` attached, others after a space; a
+    column of units may be given as an expression), an en dash for missing and non-finite
+    values. Ties round to even, as Python's own formatting does; magnitudes above 1e18 or
+    below 1e-298 keep Polars' float text.
+
+    >>> import polars as pl
+    >>> pl.select(number_expr(pl.lit(pl.Series([1234567.0, 0.012345, 74.25, None, -0.6])), "%")).to_series().to_list()
+    ['1,234,567%', '0.0123%', '74.2%', '–', '-0.600%']
+    """
+    import polars as pl
+
+    x = value.cast(pl.Float64)
+    size = x.abs()
+    # Polars evaluates every branch, so the digit arithmetic runs on a stand-in (1.0) where
+    # the text comes from elsewhere: missing, non-finite, zero or out of range.
+    usual = x.is_finite() & (size > 0) & (size <= _EXPR_LARGEST)
+    safe = pl.when(usual).then(size).otherwise(pl.lit(1.0))
+    decimals = (pl.lit(digits - 1, pl.Float64) - safe.log10().floor()).clip(0, _EXPR_MOST_DECIMALS).cast(pl.Int64)
+    scaled = (safe * pl.lit(10.0).pow(decimals)).round(0, mode="half_to_even").cast(pl.UInt64).cast(pl.String)
+    padded = scaled.str.zfill(decimals + 1)  # 0.0123 -> "00123": room for the leading "0."
+    whole = padded.str.slice(0, padded.str.len_chars() - decimals)
+    # thousands separators from the right: reverse, a comma after every three digits, reverse back
+    grouped = whole.str.reverse().str.replace_all(r"(\d{3})", "${1},").str.strip_suffix(",").str.reverse()
+    fraction = padded.str.slice(padded.str.len_chars() - decimals)
+    sign = pl.when(x < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    text = (
+        pl.when(x == 0)
+        .then(pl.lit("0"))
+        .when(~usual | (decimals >= _EXPR_MOST_DECIMALS))
+        .then(x.cast(pl.String))
+        .otherwise(sign + grouped + pl.when(decimals > 0).then("." + fraction).otherwise(pl.lit("")))
+    )
+    unit_expr = unit if isinstance(unit, pl.Expr) else pl.lit(unit)
+    with_unit = pl.when(unit_expr == "%").then(text + "%").when(unit_expr == "").then(text).otherwise(text + " " + unit_expr)
+    return pl.when(x.is_null() | ~x.is_finite()).then(pl.lit("–")).otherwise(with_unit)
+
+
 def format_interval(lower: Any, upper: Any, *, digits: int = 3) -> str:
     """``lower–upper`` with the same decimals at both ends (``to`` when an end is negative),
     or an en dash when either end is missing.

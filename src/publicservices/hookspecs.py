@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from publicservices.file_layouts import Reader
     from publicservices.indicators import Indicator
-    from publicservices.reading import Reader
     from publicservices.sectors import Sector
 
 __all__ = ["hookspec", "hookimpl", "PROJECT_NAME"]

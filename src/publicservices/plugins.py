@@ -53,7 +53,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import sys
 import time
@@ -65,7 +64,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from publicservices import hookspecs
-from publicservices.errors import IndicatorError, OptionError, PluginError, PublicServicesError
+from publicservices.errors import OptionError, PluginError, PublicServicesError
+from publicservices.plugin_claims import registration_adder, resolve_claims, spend_service_owners, without_indicators
 from publicservices.plugin_info import (
     ENV_LOAD_PLUGINS,
     ENV_TRACE_PLUGINS,
@@ -82,8 +82,8 @@ from publicservices.plugin_info import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from publicservices.file_layouts import Reader
     from publicservices.indicators import Indicator
-    from publicservices.reading import Reader
     from publicservices.sectors import Sector
 
 __all__ = [
@@ -406,7 +406,7 @@ class PluginRegistry:
                     continue
                 others = [p for n, p in self.pm.list_name_plugin() if n != name and p is not None]
                 caller = self.pm.subset_hook_caller(hook_name, remove_plugins=others)
-                register = Register(kind, name, self._make_add(kind, name, attempts[kind]))
+                register = Register(kind, name, registration_adder(kind, name, attempts[kind]))
                 start = time.perf_counter()
                 try:
                     caller(register=register)
@@ -432,15 +432,17 @@ class PluginRegistry:
         owners: dict[str, dict[str, str]] = {}
         kept: dict[str, dict[str, Any]] = {}
         for kind in ("sector", "indicator", "reader"):
-            kept[kind], owners[kind] = self._resolve(kind, attempts[kind], broken, clashes[kind], messages)
+            kept[kind], owners[kind] = resolve_claims(kind, attempts[kind], broken, self._infos, clashes[kind], messages)
         sectors = dict(sorted(kept["sector"].items()))
-        spend_services = self._spend_services(sectors, owners["sector"], messages)
+        spend_services = spend_service_owners(sectors, owners["sector"], self._infos, messages)
         lost: dict[str, set[str]] = {}
         for plugin, key, _ in attempts["indicator"]:
             if plugin not in broken and owners["indicator"].get(key) != plugin:
                 lost.setdefault(plugin, set()).add(key)
         demo = [
-            DemoGenerator(sector=sector, generate=_without(generate, lost[plugin]) if plugin in lost else generate, plugin=plugin)
+            DemoGenerator(
+                sector=sector, generate=without_indicators(generate, lost[plugin]) if plugin in lost else generate, plugin=plugin
+            )
             for plugin, sector, generate in attempts["demo"]
             if plugin not in broken
         ]
@@ -478,116 +480,6 @@ class PluginRegistry:
         self._warn()
         return self._collected
 
-    def _make_add(self, kind: str, plugin: str, items: list[tuple[str, str, Any]]) -> Callable[..., None]:
-        mine: set[str] = set()
-
-        def add_sector(sector: Sector) -> None:
-            from publicservices.sectors import Sector
-
-            if not isinstance(sector, Sector):
-                raise PluginError(f"register() expects a Sector (publicservices.plugin_api.Sector), got {type(sector).__name__}")
-            if sector.id in mine:
-                raise PluginError(f"sector {sector.id!r} is registered twice by this plugin")
-            mine.add(sector.id)
-            items.append((plugin, sector.id, sector))
-
-        def add_indicator(indicator: Indicator) -> None:
-            from publicservices.indicators import Indicator
-
-            if not isinstance(indicator, Indicator):
-                raise IndicatorError(f"register() expects an Indicator, got {type(indicator).__name__}")
-            if indicator.id in mine:
-                raise IndicatorError(f"indicator id {indicator.id!r} is registered twice by this plugin")
-            mine.add(indicator.id)
-            items.append((plugin, indicator.id, indicator))
-
-        def add_reader(reader: Reader) -> None:
-            from publicservices.reading import Reader
-
-            if not isinstance(reader, Reader):
-                raise PluginError(f"register() expects a Reader, got {type(reader).__name__}")
-            if reader.name in mine:
-                raise PluginError(f"reader {reader.name!r} is registered twice by this plugin")
-            mine.add(reader.name)
-            items.append((plugin, reader.name, reader))
-
-        def add_demo(sector: str, generate: Callable[..., Any]) -> None:
-            if not callable(generate):
-                raise PluginError(f"register({sector!r}, generate) needs a callable generate")
-            items.append((plugin, sector, generate))
-
-        adders: dict[str, Callable[..., None]] = {
-            "sector": add_sector,
-            "indicator": add_indicator,
-            "reader": add_reader,
-            "demo": add_demo,
-        }
-        return adders[kind]
-
-    def _spend_services(self, sectors: dict[str, Sector], owners: dict[str, str], messages: list[str]) -> dict[str, str]:
-        """Spend service line -> sector id; a line two sectors declare maps to neither, with a warning."""
-        claims: dict[str, list[str]] = {}
-        for sector in sectors.values():
-            for line in sector.spend_services:
-                claims.setdefault(line, []).append(sector.id)
-        out: dict[str, str] = {}
-        for line, ids in claims.items():
-            if len(ids) == 1:
-                out[line] = ids[0]
-                continue
-            named = " and ".join(f"sector {s!r} ({self._infos[owners[s]].label})" for s in ids)
-            for s in ids:
-                others = " and ".join(repr(o) for o in ids if o != s)
-                self._infos[owners[s]].conflicts.append(
-                    f"spend service line {line!r} is also declared by sector {others}; it is renamed to neither"
-                )
-            messages.append(
-                f"spend service line {line!r} is declared by {named}; it is renamed to neither, and keeps a slug of its name.\n"
-                f"Fix: uninstall one of them, or leave one out with {ENV_LOAD_PLUGINS} (see `publicservices plugins`)."
-            )
-        return out
-
-    def _resolve(
-        self, kind: str, items: list[tuple[str, str, Any]], broken: set[str], clashes: dict[str, list[str]], messages: list[str]
-    ) -> tuple[dict[str, Any], dict[str, str]]:
-        """Apply the clash rule: one claimant keeps it; a built-in wins; otherwise nobody does."""
-        claims: dict[str, list[tuple[str, Any]]] = {}
-        for plugin, key, obj in items:
-            if plugin not in broken:
-                claims.setdefault(key, []).append((plugin, obj))
-        kept: dict[str, Any] = {}
-        owners: dict[str, str] = {}
-        for key, found in claims.items():
-            if len(found) == 1:
-                kept[key], owners[key] = found[0][1], found[0][0]
-                continue
-            builtin = [(p, o) for p, o in found if self._infos[p].builtin]
-            if builtin:
-                winner = builtin[0][0]
-                kept[key], owners[key] = builtin[0][1], winner
-                for loser, _ in found:
-                    if loser == winner:
-                        continue
-                    info = self._infos[loser]
-                    info.conflicts.append(f"{kind} {key!r} is provided by {self._infos[winner].label}; this plugin's is ignored")
-                    messages.append(
-                        f"{info.label} registers {kind} {key!r}, which {self._infos[winner].label} provides; the built-in "
-                        f"{kind} is used and the plugin's is ignored.\nFix: give the plugin's {kind} another name "
-                        "(a plugin cannot replace a built-in one)."
-                    )
-                continue
-            names = [p for p, _ in found]
-            clashes[key] = names
-            labels = " and ".join(self._infos[p].label for p in names)
-            for plugin in names:
-                others = " and ".join(self._infos[p].label for p in names if p != plugin)
-                self._infos[plugin].conflicts.append(f"{kind} {key!r} is also registered by {others}; neither is used")
-            messages.append(
-                f"{kind} {key!r} is registered by {labels}; {'neither' if len(names) == 2 else 'none'} of them is used.\n"
-                f"Fix: uninstall one of them, or leave one out with {ENV_LOAD_PLUGINS} (see `publicservices plugins`)."
-            )
-        return kept, owners
-
     def _warn(self) -> None:
         # Warn only once the registry is consistent: a warnings filter set to "error" must not
         # leave it half-collected.
@@ -595,31 +487,6 @@ class PluginRegistry:
             if message not in self._warned:
                 self._warned.add(message)
                 warnings.warn(message, PluginWarning, stacklevel=4)
-
-
-def _without(generate: Callable[..., Any], ids: set[str]) -> Callable[..., Any]:
-    """Wrap a demo generator so that it drops the rows (and truth) of indicators its plugin lost."""
-
-    def generate_kept(nation: Any) -> Any:
-        import polars as pl
-
-        from publicservices.synthetic.model import DemoData
-
-        data = generate(nation)
-        if not isinstance(data, DemoData):
-            return data  # demo() reports it
-
-        def keep(item: Any) -> Any:
-            if isinstance(item, pl.DataFrame) and "indicator_id" in item.columns:
-                return item.filter(~pl.col("indicator_id").is_in(sorted(ids)))
-            if isinstance(item, dict):
-                return {k: v for k, v in item.items() if k not in ids}
-            return item
-
-        return dataclasses.replace(data, values=keep(data.values), truth={k: keep(v) for k, v in data.truth.items()})
-
-    generate_kept.__wrapped__ = generate  # type: ignore[attr-defined]
-    return generate_kept
 
 
 _registry: PluginRegistry | None = None

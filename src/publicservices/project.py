@@ -57,121 +57,16 @@ from __future__ import annotations
 
 import dataclasses
 import glob
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, overload
 
 from publicservices.errors import PublicServicesError
+from publicservices.project_messages import key_message, schema_message
+from publicservices.project_schema import CONTRACT_COLUMNS, SCHEMA
+from publicservices.project_starter import starter_project
 
 __all__ = ["ProjectError", "Project", "SCHEMA", "load_project", "starter_project"]
-
-_CONTRACT = (
-    "indicator_id",
-    "area_code",
-    "area_name",
-    "period",
-    "period_start",
-    "numerator",
-    "denominator",
-    "value",
-    "lower_ci",
-    "upper_ci",
-    "sex",
-    "age",
-    "category_type",
-    "category",
-)
-_STR_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["sources"],
-    "properties": {
-        "site": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "title": {"type": "string"},
-                "about": {"type": "string"},
-                "base_url": {"type": "string"},
-                "out": {"type": "string"},
-                "sectors": {"type": "array", "items": {"type": "string"}},
-                "indicators": {"type": "array", "items": {"type": "string"}},
-            },
-        },
-        "sources": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["path"],
-                "properties": {
-                    "path": {"type": "string"},
-                    "format": {"type": "string"},
-                    "map": _STR_MAP,
-                    "set": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
-                    "licence": {"type": "string"},
-                    "attribution": {"type": "string"},
-                },
-            },
-        },
-        "indicators": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["id"],
-                "properties": {
-                    "id": {"type": "string"},
-                    "title": {"type": "string"},
-                    "sector": {"type": "string"},
-                    "measure": {"enum": ["proportion", "rate", "mean", "dsr", "ratio", "score"]},
-                    "multiplier": {"type": "number", "exclusiveMinimum": 0},
-                    "unit": {"type": "string"},
-                    "polarity": {"enum": ["higher_is_better", "lower_is_better", "no_judgement"]},
-                    "role": {"enum": ["outcome", "context"]},
-                    "floor": {"type": "number"},
-                    "target": {"type": "number"},
-                    "service": {"type": "string"},
-                    "source": {"type": "string"},
-                    "definition": {"type": "string"},
-                },
-            },
-        },
-        "areas": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {"context": {"type": "array", "items": {"type": "string"}}},
-        },
-        "spend": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["path"],
-            "properties": {"path": {"type": "string"}, "services": _STR_MAP},
-        },
-        "geography": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "boundaries": {"type": "string"},
-                "layer": {"type": "string"},
-                "comparable_sets": {"type": "array", "items": {"type": "string"}},
-                "area_types": {"type": "array", "items": {"type": "string"}},
-                "benchmark": {"type": ["string", "number"]},
-            },
-        },
-        "judgement": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "suppress_threshold": {"type": "integer", "minimum": 0},
-                "overdispersion": {"enum": ["auto", "none", "additive", "multiplicative"]},
-            },
-        },
-    },
-}
 
 
 class ProjectError(PublicServicesError):
@@ -378,7 +273,7 @@ def _checked(path: Path, text: str, document: dict[str, Any]) -> Project:
         jsonschema.Draft202012Validator(SCHEMA).iter_errors(document), key=lambda e: [str(k) for k in e.absolute_path]
     )
     if errors:
-        shown = [_schema_message(path, text, e) for e in errors[:5]]
+        shown = [schema_message(path, text, e) for e in errors[:5]]
         raise ProjectError("\n".join(shown) + "\nFix: see the project file reference in the publisher guide.")
     project = Project(path=path.resolve(), document=document, sources=[], text=text)
     project.sources = [_source(project, i, s) for i, s in enumerate(document["sources"])]
@@ -400,14 +295,14 @@ def _source(project: Project, index: int, raw: Mapping[str, Any]) -> Source:
             )
         )
     mapping = dict(raw.get("map", {}))
-    bad = sorted(t for t in [*mapping.values(), *raw.get("set", {})] if t not in _CONTRACT)
+    bad = sorted(t for t in [*mapping.values(), *raw.get("set", {})] if t not in CONTRACT_COLUMNS)
     if bad:
         raise ProjectError(
             _message(
                 project,
                 ("sources", index, "map" if set(bad) & set(mapping.values()) else "set"),
                 f"{', '.join(map(repr, bad))} is not a column of the data contract",
-                f"map onto one of {', '.join(_CONTRACT)}.",
+                f"map onto one of {', '.join(CONTRACT_COLUMNS)}.",
             )
         )
     targets = [t for t in mapping.values()]
@@ -551,146 +446,4 @@ def _with_indicators(dataset: Any, overrides: Sequence[Mapping[str, Any]]) -> An
 
 
 def _message(project: Project, key: Sequence[Any], what: str, fix: str) -> str:
-    if not project.text:  # flags on the command line: no file, no line
-        return f"{_key_text(key)}: {what}.\nFix: {fix}"
-    return f"{project.path.name}, line {_line_of(project.text, key)}: {_key_text(key)}: {what}.\nFix: {fix}"
-
-
-def _schema_message(path: Path, text: str, error: Any) -> str:
-    key = list(error.absolute_path)
-    if error.validator == "additionalProperties":
-        extra = re.findall(r"'([^']+)' (?:was|were) unexpected", error.message)
-        key = key + extra[:1]
-        what = f"unknown key (allowed: {', '.join(sorted(error.schema.get('properties', {})))})"
-    elif error.validator == "required":
-        what = error.message.replace("is a required property", "is required")
-    else:
-        what = error.message
-    where = f"{path.name}, line {_line_of(text, key)}: " if text else ""
-    return f"{where}{_key_text(key) or '(top level)'}: {what}."
-
-
-def _key_text(key: Sequence[Any]) -> str:
-    out = ""
-    for part in key:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _line_of(text: str, key: Sequence[Any]) -> int:
-    """The line of a key in a TOML text: the table header, then the key inside it (best effort)."""
-    lines = text.splitlines()
-    line = 0
-    tables = [str(k) for k in key if not isinstance(k, int)]
-    counts = [k for k in key if isinstance(k, int)]
-    if tables:
-        header = re.compile(rf"^\s*\[\[?\s*{re.escape(tables[0])}\s*\]\]?\s*$")
-        hits = [i for i, t in enumerate(lines) if header.match(t)]
-        if hits:
-            line = hits[min(counts[0], len(hits) - 1)] if counts and len(hits) > 1 else hits[0]
-        for name in tables[1:]:
-            pattern = re.compile(rf"^\s*\"?{re.escape(name)}\"?\s*=")
-            found = next((i for i in range(line, len(lines)) if pattern.match(lines[i])), None)
-            if found is not None:
-                line = found
-    return line + 1
-
-
-def starter_project(paths: Sequence[str | Path], out: Path) -> tuple[str, list[str]]:
-    """The text of a starter project file for ``paths``, and a summary of what was found."""
-    from publicservices.comparison import comparison_values, set_label
-    from publicservices.errors import PublicServicesError as Error
-    from publicservices.reading import read
-
-    lines = [
-        "# publicservices site project: edit, then run `publicservices publish " + out.name + "`.",
-        "# Keys: see the publisher guide. Paths are relative to this file.",
-        "",
-        "[site]",
-        'title = "Public services compared"',
-        "",
-        "[judgement]",
-        "suppress_threshold = 5",
-        'overdispersion = "auto"',
-        "",
-    ]
-    summary: list[str] = []
-    boundaries: Path | None = None
-    context: list[Path] = []
-    spend: Path | None = None
-    for raw in paths:
-        path = Path(raw)
-        rel = _relative(path, out.parent)
-        try:
-            result = read(path)
-        except Error as exc:
-            summary.append(f"{path.name}: not read ({str(exc).splitlines()[0]})")
-            lines += [f"# {path.name} could not be read: {str(exc).splitlines()[0]}", ""]
-            continue
-        reader = result.report.reader
-        if reader == "topojson-areas":
-            boundaries = path
-            summary.append(f"{path.name}: boundaries (for maps)")
-            continue
-        if result.spend is not None and result.spend.height:
-            spend = path
-            summary.append(f"{path.name}: spend ({result.spend.get_column('service').n_unique()} service lines)")
-            continue
-        dataset = result.to_dataset()
-        outcomes = {i: d for i, d in dataset.indicators.items() if getattr(d, "role", "outcome") != "context"}
-        if not outcomes:
-            context.append(path)
-            summary.append(f"{path.name}: area context (deprivation or population)")
-            continue
-        _, layout = comparison_values(dataset.values, dataset.areas)
-        sets = layout.all_sets()
-        lines += [
-            "[[sources]]",
-            f"path = {_toml(rel)}",
-            f"format = {_toml(reader)}",
-            f"# areas: {'; '.join(set_label(s) for s in sets) or 'none recognised'}",
-        ]
-        for ind in outcomes.values():
-            direction = {"higher_is_better": "higher is better", "lower_is_better": "lower is better"}.get(
-                ind.polarity, "DIRECTION UNKNOWN: set it below, or it is compared as higher/lower only"
-            )
-            lines.append(f"# indicator {ind.id}: {ind.title} ({direction})")
-        lines.append("")
-        unknown = [d for d in outcomes.values() if not d.has_polarity]
-        for ind in unknown:
-            lines += [
-                "# [[indicators]]",
-                f"# id = {_toml(ind.id)}",
-                '# polarity = "higher_is_better"  # or "lower_is_better"',
-                "",
-            ]
-        summary.append(
-            f"{path.name}: {reader}, {len(outcomes)} indicator(s), {len(unknown)} without a known direction; "
-            f"areas: {', '.join(sets) or 'none'}"
-        )
-    if context:
-        lines += ["[areas]", f"context = [{', '.join(_toml(_relative(p, out.parent)) for p in context)}]", ""]
-    if spend is not None:
-        lines += [
-            "[spend]",
-            f"path = {_toml(_relative(spend, out.parent))}",
-            '# services = { "Education services" = "schools", "Police services" = "policing" }',
-            "",
-        ]
-    lines += ["[geography]"]
-    if boundaries is not None:
-        lines += [f"boundaries = {_toml(_relative(boundaries, out.parent))}", 'layer = "utla"']
-    lines += ['benchmark = "national"', '# comparable_sets = ["upper_tier"]', ""]
-    return "\n".join(lines), summary
-
-
-def _relative(path: Path, base: Path) -> str:
-    import os
-
-    return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
-
-
-def _toml(value: str) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+    return key_message(project.path, project.text, key, what, fix)

@@ -20,11 +20,12 @@ from __future__ import annotations
 import dataclasses
 import weakref
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from publicservices.errors import ReaderError
+from publicservices.file_layouts import Reader
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -102,26 +103,6 @@ class ReadResult:
             indicators=kwargs.pop("indicators", None) or self.indicators or None,
             **kwargs,
         )
-
-
-@dataclasses.dataclass(frozen=True)
-class Reader:
-    """A named file layout.
-
-    Parameters:
-        name: unique short name, used by ``read(path, format=name)``.
-        description: one line shown by ``publicservices readers``.
-        sniff: ``sniff(columns) -> bool``: does a header with these column names belong
-            to this layout? Must be cheap and must not read the file itself.
-        read: ``read(path, **options) -> ReadResult``.
-        extensions: file endings the reader accepts.
-    """
-
-    name: str
-    description: str
-    sniff: Callable[[Sequence[str]], bool]
-    read: Callable[..., ReadResult]
-    extensions: tuple[str, ...] = (".csv",)
 
 
 def readers() -> dict[str, Reader]:

@@ -358,21 +358,18 @@ def humanise(sector_id: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def sector_title(sector_id: str, sectors: Mapping[str, Sector] | None = None) -> str:
-    """The title of a sector: its declaration's, or its id humanised when no plugin declares it.
+def sector_title(sector_id: str, sectors: Mapping[str, Sector]) -> str:
+    """The title of a sector: its declaration's, or its id humanised when none declares it.
 
     Parameters:
         sector_id: the sector's id.
-        sectors: the declared sectors by id (default: :func:`publicservices.registered_sectors`).
+        sectors: the declared sectors by id (:func:`publicservices.registered_sectors` gives
+            the installed plugins').
 
     >>> sector_title("road_safety", {})
     'Road safety'
     >>> sector_title("transport", {"transport": Sector(id="transport", title="Transport and roads")})
     'Transport and roads'
     """
-    if sectors is None:
-        from publicservices.plugins import registered_sectors
-
-        sectors = registered_sectors()
     declared = sectors.get(sector_id)
     return declared.title if declared is not None else humanise(sector_id)

@@ -13,6 +13,18 @@ Example:
 
 from __future__ import annotations
 
-from publicservices.site.pipeline import PublishResult, publish
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from publicservices.site.pipeline import PublishResult, publish
 
 __all__ = ["PublishResult", "publish"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that `publicservices publish --help` (which imports site.progress) loads no Polars.
+    if name in __all__:
+        from publicservices.site import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

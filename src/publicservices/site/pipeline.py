@@ -220,7 +220,7 @@ def publish(
     geo = None
     if boundaries is not None:
         from publicservices.site.boundaries import read_boundaries
-        from publicservices.site.model import compared_areas
+        from publicservices.site.selection import compared_areas
 
         geo = read_boundaries(Path(boundaries), compared_areas(dataset, area_types).get_column("area_code").to_list(), layer)
     elif layer:

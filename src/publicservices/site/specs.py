@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from publicservices.display import PALETTE
+from publicservices.display import PALETTE, number_expr
 from publicservices.site.safety import js_json
 
 JUDGED = ("better", "similar", "worse", "higher", "lower", "not compared")
@@ -62,22 +62,6 @@ def data_script(name: str, data: Any) -> str:
     return f"(window.PS_DATA = window.PS_DATA || {{}})[{js_json(name)}] = {js_json(data)};\n"
 
 
-def number_text(column: str, unit: str | pl.Expr = "") -> pl.Expr:
-    """Vectorised display text of a number: about three significant figures and the unit."""
-    x = pl.col(column)
-    size = x.abs()
-    text = (
-        pl.when(size >= 100)
-        .then(x.round(0).cast(pl.Int64).cast(pl.String))
-        .when(size >= 10)
-        .then(x.round(1).cast(pl.String))
-        .otherwise(x.round(2).cast(pl.String))
-    )
-    unit_expr = unit if isinstance(unit, pl.Expr) else pl.lit(unit)
-    joined = pl.when(unit_expr == "%").then(text + "%").when(unit_expr == "").then(text).otherwise(text + " " + unit_expr)
-    return pl.when(x.is_null() | x.is_nan()).then(pl.lit("–")).otherwise(joined)
-
-
 def _colours(words: tuple[str, ...] = JUDGED) -> dict[str, Any]:
     return {"domain": list(words), "range": [PALETTE[w] for w in words]}
 
@@ -115,10 +99,10 @@ def spine_rows(latest: pl.DataFrame, titles: Mapping[str, str], units: Mapping[s
         .alias("title"),
         *(scaled(c).alias(f"x_{c}") for c in ("worst", "q25", "q75", "best")),
         scaled("area_value").alias("x_area"),
-        number_text("area_value", unit).alias("area_text"),
-        number_text("benchmark", unit).alias("benchmark_text"),
-        number_text("worst", unit).alias("worst_text"),
-        number_text("best", unit).alias("best_text"),
+        number_expr(pl.col("area_value"), unit).alias("area_text"),
+        number_expr(pl.col("benchmark"), unit).alias("benchmark_text"),
+        number_expr(pl.col("worst"), unit).alias("worst_text"),
+        number_expr(pl.col("best"), unit).alias("best_text"),
         "category",
     ).sort("area_code", "title")
 

@@ -13,13 +13,14 @@ from typing import Any
 
 import polars as pl
 
-from publicservices.site import specs, value_pages
+from publicservices.site import specs
 from publicservices.site.boundaries import NAME as BOUNDARIES
 from publicservices.site.boundaries import SCRIPT as BOUNDARIES_SCRIPT
 from publicservices.site.boundaries import Boundaries
-from publicservices.site.build import footer, mkdocs_config
+from publicservices.site.mkdocs_build import footer, mkdocs_config
 from publicservices.site.model import SiteModel
 from publicservices.site.pages import METHODS_VERSION, Pages, sector_title
+from publicservices.site.pages import value as value_pages
 from publicservices.site.progress import Progress
 from publicservices.site.writer import DocsWriter
 

@@ -113,7 +113,7 @@ class AreaPages(PagesBase):
             )
         spend = ""
         if m.value_services or (m.value is not None and m.value.filter(pl.col("area_code") == code).height):
-            from publicservices.site.value_pages import area_section
+            from publicservices.site.pages.value import area_section
 
             spend = area_section(self, code, page)
         grades_table = None

@@ -40,9 +40,10 @@ def sector_title(sector: str) -> str:
     The core names no sector: a sector that no installed plugin declares is titled from its id,
     and its page says so in the notes (:meth:`Pages.sector`).
     """
+    from publicservices.plugins import registered_sectors
     from publicservices.sectors import sector_title as declared_title
 
-    return declared_title(sector)
+    return declared_title(sector, registered_sectors())
 
 
 def untitled_note(sector: str) -> str | None:

@@ -11,7 +11,8 @@ from publicservices.errors import DataError, problem
 from publicservices.stats.value._checks import _group_ids
 from publicservices.stats.value._solver import _solve
 from publicservices.stats.value.expected import _Z95
-from publicservices.stats.value.frontier import _service_frame, _service_wide, _translated
+from publicservices.stats.value.frontier import _translated
+from publicservices.stats.value.service_inputs import _service_frame, _service_wide
 
 
 def frontier_savings(
