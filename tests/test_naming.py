@@ -43,7 +43,7 @@ def test_errors_name_the_function_and_the_close_match(demo, call, message):
 def test_short_lists_are_given_whole_and_long_ones_counted(demo):
     with pytest.raises(DataError, match=r"use one of the 10 periods: 2014/15, 2015/16, .*2023/24\."):
         ps.compare(demo, "health.ae_4hr", period="1999")
-    with pytest.raises(DataError, match=r"use one of the 24 indicators \(health\.ae_4hr, .* \.\.\.\)"):
+    with pytest.raises(DataError, match=r"use one of the 25 indicators \(health\.ae_4hr, .* \.\.\.\)"):
         ps.compare(demo, "nothing.like.it")
 
 

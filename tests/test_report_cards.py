@@ -30,11 +30,17 @@ def schools_frame(k=200, seed=0):
     )
 
 
+# the level-based extra credit of a wide frame of NYC-style domain scores, passed explicitly
+LEVEL_CREDIT = {"extra_credit": "closing_the_gap", "extra_credit_max": 5.0}
+
+
 def test_nyc_defaults_are_15_25_60_with_extra_credit():
     assert dict(NYC.weights) == {"environment": 15.0, "performance": 25.0, "progress": 60.0}
-    assert NYC.extra_credit == "closing_the_gap" and NYC.peer_weight == 0.75 and NYC.extra_credit_max == 5.0
+    assert NYC.peer_weight == 0.75 and NYC.extra_credit is None
+    # extra credit rewards a significant narrowing of the disadvantage gap over time, not its level
+    assert NYC.closing_gap.indicator == "schools.disadvantage_gap" and NYC.closing_gap.points == 5.0
     assert dict(NYC.cutpoints) == {"A": 75.0, "B": 40.0, "C": 10.0, "D": 3.0}
-    rc = build_report_cards(schools_frame(), sector="schools", scheme=NYC, n_sims=100)
+    rc = build_report_cards(schools_frame(), sector="schools", scheme=NYC, n_sims=100, **LEVEL_CREDIT)
     assert {"score_environment", "score_performance", "score_progress", "extra_credit"} <= set(rc.columns)
     assert "score_closing_the_gap" not in rc.columns  # extra credit is not a weighted domain
     # overall = 0.15 env + 0.25 perf + 0.60 progress (+ bonus)
@@ -48,7 +54,7 @@ def test_nyc_defaults_are_15_25_60_with_extra_credit():
 
 def test_extra_credit_only_raises_scores():
     df = schools_frame()
-    with_ec = build_report_cards(df, scheme=NYC, n_sims=0)
+    with_ec = build_report_cards(df, scheme=NYC, n_sims=0, **LEVEL_CREDIT)
     without = build_report_cards(df.drop("closing_the_gap"), scheme=NYC, n_sims=0)
     assert (with_ec["score"] >= without["score"] - 1e-12).all()
     assert (with_ec["extra_credit"] > 0).sum() > 50
@@ -510,7 +516,7 @@ def test_grade_areas_derives_values_on_a_count_only_dataset():
 # -- a sector's scheme without domains ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sector", ["health", "policing", "schools", "welfare"])
+@pytest.mark.parametrize("sector", ["health", "policing", "welfare"])
 def test_grade_areas_grades_each_demo_sector_with_no_arguments(sector):
     import publicservices as ps
 
@@ -539,15 +545,19 @@ def test_sector_scheme_notes_and_errors():
     d = ps.demo()
     with pytest.warns(ReportCardNote, match="the health sector declares no report-card scheme"):
         build_report_cards(d, sector="health", n_sims=0)
+    # data holding none of the scheme's measures (here: only the gap) get the default, said so
+    gap_only = d.values.filter(pl.col("indicator_id") == "schools.disadvantage_gap")
     with pytest.warns(
         ReportCardNote,
-        match=r"the schools scheme's domains \(environment, performance, progress\) "
-        "are not in these data",
+        match=r"the schools scheme's domains \(environment, performance, progress\) are not in these data",
     ):
-        build_report_cards(d, sector="schools", scheme=NYC, n_sims=0)
-    # grade_areas looks the scheme up from the schools plugin's declaration, and says so in its notes
-    notes = ps.grade_areas(d, sector="schools", n_sims=0).notes
-    assert any("the schools scheme's domains (environment, performance, progress) are not in these data" in n for n in notes)
+        build_report_cards(gap_only, sector="schools", scheme=NYC, indicators=d.indicators, n_sims=0)
+    # grade_areas looks the scheme up from the schools plugin's declaration: the demo holds every
+    # measure; without Progress 8 the notes say the progress domain is left out
+    assert not any(n.startswith("Partial scheme") for n in ps.grade_areas(d, sector="schools", n_sims=0).notes)
+    no_progress = d.filter(indicators=[i for i in d.indicators if i != "schools.progress8"])
+    notes = ps.grade_areas(no_progress, sector="schools", n_sims=0).notes
+    assert any(n.startswith("Partial scheme: the schools scheme's domain progress (") for n in notes)
     with pytest.raises(DataError, match="no indicator of sector 'transport'.*health, policing, schools, welfare"):
         ps.grade_areas(d, sector="transport")
     # the NYC scheme still applies when its domains are there, and a partial one is named

@@ -89,6 +89,7 @@ _EXPORTS: dict[str, str] = {
     "registered_sectors": "publicservices.plugins",
     "Sector": "publicservices.sectors",
     "ReportCardScheme": "publicservices.sectors",
+    "ClosingGap": "publicservices.sectors",
     "DemoSpend": "publicservices.sectors",
 }
 
@@ -133,7 +134,7 @@ if TYPE_CHECKING:  # pragma: no cover
         rank_areas,
         spend_vs_outcome,
     )
-    from publicservices.sectors import DemoSpend, ReportCardScheme, Sector
+    from publicservices.sectors import ClosingGap, DemoSpend, ReportCardScheme, Sector
     from publicservices.stats.fairness.assess import assess_fairness as fairness
     from publicservices.stats.outcomes.assess import assess_outcomes as outcomes
     from publicservices.stats.ranking.comparators import compare_with_neighbours, nearest_neighbours

@@ -51,6 +51,7 @@ API_MODULES: tuple[str, ...] = (
             "ranking.shrinkage",
             "ranking.rank_intervals",
             "ranking.report_cards",
+            "ranking.closing_gaps",
             "ranking.rank_sets",
         )
     ),

@@ -6,7 +6,7 @@ may change without notice. Names are imported lazily, so importing this module (
 plugin does when it loads) stays light: Polars is imported only when a reader needs it.
 
 * declaring a sector: :func:`sector_plugin`, :class:`SectorPlugin`, ``Sector``,
-  ``ReportCardScheme``, ``DemoSpend``, ``Indicator``, ``hookimpl``;
+  ``ReportCardScheme``, ``ClosingGap``, ``DemoSpend``, ``Indicator``, ``hookimpl``;
 * readers: ``Reader``, ``ReadResult``, ``LoadReport``, ``count_reasons``, ``read_header``,
   ``mapped_els_reader``, ``area_type_expr``, ``join_area_names``, ``to_polars``,
   ``validate_values``, ``validate_areas``, ``validate_spend``;
@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from publicservices.errors import PluginError
 from publicservices.hookspecs import hookimpl
 from publicservices.indicators import Indicator
-from publicservices.sectors import DemoSpend, ReportCardScheme, Sector
+from publicservices.sectors import ClosingGap, DemoSpend, ReportCardScheme, Sector
 
 if TYPE_CHECKING:  # pragma: no cover
     from publicservices.default_plugins.els import mapped_els_reader
@@ -94,6 +94,7 @@ __all__ = [
     "SectorPlugin",
     "Sector",
     "ReportCardScheme",
+    "ClosingGap",
     "DemoSpend",
     "Indicator",
     "hookimpl",

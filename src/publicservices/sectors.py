@@ -7,7 +7,8 @@ A :class:`Sector` tells the core everything it needs about a sector beyond its i
 * ``spend_services``: the spend service lines published for the sector, in the publisher's
   words (MHCLG's ``Education services``), which spend readers rename to the sector's id;
 * ``report_card``: a :class:`ReportCardScheme`, the domains, weights, cut-points and extra
-  credit its report cards are graded on (``None``: each indicator its own domain, equal
+  credit its report cards are graded on -- including :class:`ClosingGap` credit for a gap
+  that narrowed significantly over time (``None``: each indicator its own domain, equal
   weights, quintile grades, said in a note);
 * ``demo``: a :class:`DemoSpend`, the sector's spend in the synthetic demo nation (``None``:
   generic figures).
@@ -56,6 +57,7 @@ from publicservices.indicators import POLARITIES
 __all__ = [
     "Sector",
     "ReportCardScheme",
+    "ClosingGap",
     "DemoSpend",
     "GRADE_CUTS",
     "DEFAULT_CUTPOINTS",
@@ -71,6 +73,8 @@ _MAX_ID_LENGTH = 50
 GRADE_CUTS: tuple[str, ...] = ("A", "B", "C", "D")
 #: Quintile grades: with ``relative=True``, the top fifth of areas is A ... the bottom fifth F.
 DEFAULT_CUTPOINTS: Mapping[str, float] = MappingProxyType({"A": 80.0, "B": 60.0, "C": 40.0, "D": 20.0})
+#: How closing-the-gap credit is awarded (see :class:`ClosingGap`).
+CLOSING_GAP_AWARDS: tuple[str, ...] = ("scaled", "fixed")
 
 
 def _number(value: Any) -> bool:
@@ -88,6 +92,71 @@ def _raise(header: str, errors: list[str], declaration: str) -> None:
 
 
 @dataclasses.dataclass(frozen=True)
+class ClosingGap:
+    """Extra credit for closing a gap: points for a statistically significant narrowing over time.
+
+    New York City's Progress Reports gave "additional credit" for the progress of high-need
+    groups; here an area earns it when its gap for a disadvantaged group (a gap indicator,
+    such as the KS2 disadvantage gap index or a slope index of inequality) narrowed over its
+    periods beyond chance: the ``level`` interval of the change, from an inverse-variance
+    weighted least-squares fit of the gap on time (:func:`publicservices.stats.gap_change`),
+    lies entirely on the narrowing side. The indicator's polarity says which side that is.
+
+    Parameters:
+        indicator: the gap indicator's id (its values need intervals, over two periods or more).
+        points: the most points the credit adds to the overall score (not weighted).
+        award: ``"scaled"`` -- points x min(1, z / (2 x 1.96)) for a narrowing z standard
+            errors from no change (half the points when just significant, all from z = 3.92)
+            -- or ``"fixed"``: all the points for any significant narrowing.
+        level: confidence level of the interval of the change (0.95).
+        min_periods: the fewest periods with a value and an interval an area needs to be
+            judged; fewer is "cannot judge", which earns nothing.
+        window: judge the latest ``window`` periods only (None: every period in the data).
+
+    Example:
+        >>> ClosingGap("schools.disadvantage_gap", points=5).award
+        'scaled'
+        >>> ClosingGap("", points=-1)
+        Traceback (most recent call last):
+        ...
+        publicservices.errors.PluginError: invalid closing-the-gap credit:
+          - indicator must be the id of a gap indicator, such as 'schools.disadvantage_gap', not ''
+          - points -1 must be a positive number of points (the most the credit adds)
+        Fix: correct the ClosingGap(...) declaration in the plugin.
+    """
+
+    indicator: str
+    points: float = 5.0
+    award: str = "scaled"
+    level: float = 0.95
+    min_periods: int = 2
+    window: int | None = None
+
+    def __post_init__(self) -> None:
+        errors = []
+        if not isinstance(self.indicator, str) or not self.indicator.strip():
+            errors.append(
+                f"indicator must be the id of a gap indicator, such as 'schools.disadvantage_gap', not {self.indicator!r}"
+            )
+        if not _number(self.points) or self.points <= 0:
+            errors.append(f"points {self.points!r} must be a positive number of points (the most the credit adds)")
+        if self.award not in CLOSING_GAP_AWARDS:
+            errors.append(f"award {self.award!r} must be one of {', '.join(map(repr, CLOSING_GAP_AWARDS))}")
+        if not _number(self.level) or not 0.5 <= self.level < 1:
+            errors.append(f"level {self.level!r} must be a confidence level between 0.5 and 1, such as 0.95")
+        whole = isinstance(self.min_periods, int) and not isinstance(self.min_periods, bool)
+        if not whole or self.min_periods < 2:
+            errors.append(f"min_periods {self.min_periods!r} must be a whole number, 2 or more (a change needs two periods)")
+        if self.window is not None and (
+            isinstance(self.window, bool) or not isinstance(self.window, int) or (whole and self.window < self.min_periods)
+        ):
+            errors.append(f"window {self.window!r} must be None or a whole number of periods, at least min_periods")
+        _raise("invalid closing-the-gap credit", errors, "ClosingGap")
+        object.__setattr__(self, "points", float(self.points))
+        object.__setattr__(self, "level", float(self.level))
+
+
+@dataclasses.dataclass(frozen=True)
 class ReportCardScheme:
     """How a sector's report cards are graded: domains of measures, weights, cut-points, extra credit.
 
@@ -95,7 +164,9 @@ class ReportCardScheme:
     as a percentile among the areas (a mix of the peer group's and everyone's with a peer
     group), a domain's score is the mean of its measures' scores, the overall score is the
     weighted mean of the domains, plus extra credit; grades cut the overall score (or, with
-    ``relative``, its percentile) at the ``cutpoints``.
+    ``relative``, its percentile) at the ``cutpoints``. Data holding only some of the
+    domains' measures are graded on those (a domain with none is left out and the weights
+    of the rest renormalised, said in a note).
 
     Parameters:
         domains: domain -> the measures it averages: indicator ids (in a values frame) or
@@ -106,9 +177,11 @@ class ReportCardScheme:
             Default: quintiles, 80/60/40/20.
         relative: cut the overall score's percentile among all areas (True) or the score itself.
         extra_credit: a domain that is not weighted but earns up to ``extra_credit_max``
-            points, in proportion to how far its score lies above the median; it is used
-            only when the data hold its measures.
+            points, in proportion to how far its score lies above the median (its *level*);
+            it is used only when the data hold its measures.
         extra_credit_max: the most points extra credit can add.
+        closing_gap: a :class:`ClosingGap` (or a gap indicator's id, for its defaults):
+            extra credit for a statistically significant narrowing of that gap over time.
         peer_weight: weight of the peer-group score when a peer group is given (the rest
             is the score among all areas).
         polarity: measure -> ``higher_is_better`` or ``lower_is_better`` for measures with no
@@ -140,10 +213,24 @@ class ReportCardScheme:
     peer_weight: float = 1.0
     polarity: Mapping[str, str] = dataclasses.field(default_factory=dict)
     reference: str = ""
+    closing_gap: ClosingGap | str | None = None
 
     def __post_init__(self) -> None:
         errors: list[str] = []
         domains: dict[str, tuple[str, ...]] = {}
+        closing_gap = self.closing_gap
+        if isinstance(closing_gap, str):
+            try:
+                closing_gap = ClosingGap(closing_gap)
+            except PluginError as e:
+                errors.append(str(e).splitlines()[1].strip(" -"))
+                closing_gap = None
+        elif closing_gap is not None and not isinstance(closing_gap, ClosingGap):
+            errors.append(
+                f"closing_gap must be a ClosingGap, a gap indicator's id or None, not {type(closing_gap).__name__} "
+                "(e.g. closing_gap=ClosingGap('schools.disadvantage_gap', points=5))"
+            )
+            closing_gap = None
         if not isinstance(self.domains, Mapping) or not self.domains:
             errors.append(
                 f"domains must map each domain to a measure name or a list of them, not {self.domains!r} "
@@ -229,6 +316,7 @@ class ReportCardScheme:
         object.__setattr__(self, "extra_credit_max", float(self.extra_credit_max))
         object.__setattr__(self, "peer_weight", float(self.peer_weight))
         object.__setattr__(self, "polarity", MappingProxyType(dict(self.polarity)))
+        object.__setattr__(self, "closing_gap", closing_gap)
 
     def __hash__(self) -> int:
         return hash(
@@ -242,6 +330,7 @@ class ReportCardScheme:
                 self.peer_weight,
                 tuple(self.polarity.items()),
                 self.reference,
+                self.closing_gap,
             )
         )
 

@@ -241,6 +241,19 @@ def _check_sectors(sectors: Mapping[str, Any], indicators: Mapping[str, Any], re
                     f"sector {sector.id!r}: its report-card scheme grades {measure!r}, which has no direction "
                     "(no_judgement indicators are never graded)"
                 )
+        gap = getattr(scheme, "closing_gap", None)
+        if gap is not None:
+            ind = indicators.get(gap.indicator)
+            if ind is None:
+                result.fail(
+                    f"sector {sector.id!r}: its report card gives closing-the-gap credit on {gap.indicator!r}, "
+                    "which the plugin does not register"
+                )
+            elif not ind.has_polarity and gap.indicator not in scheme.polarity:
+                result.fail(
+                    f"sector {sector.id!r}: its report card gives closing-the-gap credit on {gap.indicator!r}, which "
+                    "has no direction (say whether the gap narrows as it falls: lower_is_better)"
+                )
     if len(result.failures) == before:
         result.passed.append("sector declarations")
 

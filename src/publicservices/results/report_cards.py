@@ -32,7 +32,9 @@ class ReportCardResult(Result):
     ``.frame`` is :func:`publicservices.stats.build_report_cards` output
     (``score_<domain>``, ``score``, ``grade``, ``p_grade_change`` with its two parts
     ``p_grade_change_noise`` and ``p_grade_change_weights``, ``grade_best``,
-    ``grade_worst``). Chart: ``grades``.
+    ``grade_worst``; with closing-the-gap credit, ``gap_change`` and its interval
+    ``gap_change_lower`` / ``gap_change_upper``, ``gap_status``, ``gap_credit`` (points)
+    and ``gap_credited``). Chart: ``grades``.
 
     Areas are graded within their group (comparable set, sex, age, category); the summary
     counts each group's areas. Indicators without a direction (``no_judgement``) and context
@@ -108,6 +110,10 @@ class ReportCardResult(Result):
             *_group_columns(self._frame),
             Column("score", "score", kind="number"),
             *domains,
+            Column("extra_credit", "extra credit", kind="number"),
+            Column("gap_change", "gap change", kind="number"),
+            Column("gap_change_lower", "gap change 95% CI", kind="interval", upper="gap_change_upper"),
+            Column("gap_status", "gap"),
             Column("p_grade_change", "P(grade changes)", kind="percent"),
             Column("p_grade_change_noise", "P(changes: noise)", kind="percent"),
             Column("p_grade_change_weights", "P(changes: weights)", kind="percent"),
@@ -145,10 +151,15 @@ def grade_areas(data: Any, domains: Mapping[str, Sequence[str] | str] | None = N
 
     ``sector=`` grades that sector's indicators on the report-card scheme its plugin
     declares (``Sector.report_card``, looked up from the registered sectors) when the data
-    hold the scheme's domains; otherwise -- and for a sector without a scheme -- each
-    indicator is its own domain, with equal weights and quintile grades, said in ``.notes``.
-    No ``domains=`` is needed. ``scheme=`` grades on another
-    :class:`publicservices.ReportCardScheme`.
+    hold any of the scheme's measures (a domain the data lack is left out, said in
+    ``.notes``); otherwise -- and for a sector without a scheme -- each indicator is its own
+    domain, with equal weights and quintile grades, said in ``.notes``. No ``domains=`` is
+    needed. ``scheme=`` grades on another :class:`publicservices.ReportCardScheme`. A
+    scheme's closing-the-gap credit (:class:`publicservices.ClosingGap`; the schools
+    scheme's: the KS2 disadvantage gap) adds up to its points for a statistically
+    significant narrowing of the gap over the data's periods (the 95% interval of the
+    change, an inverse-variance weighted least-squares fit, entirely on the narrowing side),
+    0 otherwise; ``closing_gap=`` gives another gap indicator, ``closing_gap=False`` none.
 
     Parameters:
         data: a Dataset (indicator ids as measures, latest period) or a wide frame.

@@ -209,6 +209,12 @@ def grades(
         # The sector's own scheme (domains, weights, cut points) when it declares one and the data
         # hold its measures; otherwise one domain per indicator, equal weights, quintile grades.
         scheme = sector_scheme(sector)
+        # closing-the-gap credit judges the change of a gap over time: its whole history, not the latest period
+        gap = getattr(scheme, "closing_gap", None)
+        gap_id = getattr(gap, "indicator", gap)
+        if isinstance(gap_id, str) and gap_id in in_sector and comparisons[gap_id][1] == main:
+            history = published.filter(pl.col("indicator_id") == gap_id).select(rows.columns)
+            rows = pl.concat([rows.filter(pl.col("indicator_id") != gap_id), history])
         with warnings.catch_warnings(record=True) as said:
             warnings.simplefilter("always")
             card = attempt(

@@ -98,6 +98,8 @@ _EXPORTS: dict[str, str] = {
     "top_k_set": "ranking.rank_sets",
     "compare_countries": "ranking.international",
     "build_report_cards": "ranking.report_cards",
+    "gap_change": "ranking.closing_gaps",
+    "gap_credit": "ranking.closing_gaps",
     "nearest_neighbours": "ranking.comparators",
     "compare_with_neighbours": "ranking.comparators",
     # value for money (modules of their own)

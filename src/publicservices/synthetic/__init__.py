@@ -38,7 +38,7 @@ The indicator model (:func:`simulate`, used by every sector plugin)
 
 The truth (``dataset.truth``)
     ``values`` (true value per indicator x area x period), ``national``, ``area_effects``,
-    ``between_area_variance`` (value and link scale, per period), ``tau2``, ``gradient``,
+    ``area_trends`` (each area's true trend), ``between_area_variance`` (value and link scale, per period), ``tau2``, ``gradient``,
     ``trend``, ``baseline``, ``link``, ``spend_effect``, ``efficiency_effect`` and
     ``parameters`` per indicator, ``efficiency`` (frame), ``efficient_areas`` and
     ``inefficient_areas`` per service, ``deprivation_sd`` and ``seed``.

@@ -4,9 +4,9 @@ For indicator *i*, area *a* and period *t* (years since 2014/15), on the link sc
 (logit for proportions, log for rates, standardised rates and ratios, identity for means
 and scores)::
 
-    eta[i,a,t] = link(baseline_i) + trend_i * t + gradient_i * z_a
+    eta[i,a,t] = link(baseline_i) + (trend_i + v[i,a]) * t + gradient_i * z_a
                  + d_i * spend_i * x[s,a,t] + d_i * efficiency_i * e[s,a] + u[i,a]
-    u[i,a] ~ Normal(0, tau_i^2)
+    u[i,a] ~ Normal(0, tau_i^2),   v[i,a] ~ Normal(0, trend_sd_i^2)
 
 * ``z_a`` is the area's deprivation score standardised to mean 0, SD 1;
 * ``x[s,a,t]`` is the log spend per head on the indicator's service *s*, centred on the
@@ -17,7 +17,10 @@ and scores)::
   efficiency always move the indicator in the *better* direction (both are 0 for
   indicators with no polarity);
 * ``u[i,a]`` is the true area effect, constant over time, with between-area variance
-  ``tau_i^2``.
+  ``tau_i^2``;
+* ``v[i,a]`` is the area's own trend around the national one (0 unless ``trend_sd_i`` > 0),
+  drawn from a stream of its own so the other numbers stay as they were: an area whose
+  gap truly narrows faster than the nation's (``truth["area_trends"]``).
 
 The true value is ``inverse_link(eta) * multiplier``. The observed value adds sampling
 noise from the counts: ``numerator ~ Binomial(n, p)`` for proportions and
@@ -72,6 +75,8 @@ class Model:
         denominator_per_head: people (or events, pupils, respondents) at risk per head of
             population per year; sets ``n`` and hence the sampling noise.
         sd: for ``mean`` and ``score`` indicators, the SD of one observation.
+        trend_sd: SD of the areas' own trends around ``trend`` (link scale, per year); 0
+            gives every area the national trend.
         service: the spend service this indicator responds to (default: the indicator's ``service``).
     """
 
@@ -84,11 +89,18 @@ class Model:
     denominator_per_head: float = 0.01
     sd: float | None = None
     service: str | None = None
+    trend_sd: float = 0.0
 
     def __post_init__(self) -> None:
-        if not self.tau >= 0 or not self.denominator_per_head > 0 or self.spend < 0 or self.efficiency < 0:
+        if (
+            not self.tau >= 0
+            or not self.denominator_per_head > 0
+            or self.spend < 0
+            or self.efficiency < 0
+            or not self.trend_sd >= 0
+        ):
             raise IndicatorError(
-                f"invalid demo model {self}: tau, spend and efficiency must be >= 0 and denominator_per_head > 0.\n"
+                f"invalid demo model {self}: tau, spend, efficiency and trend_sd must be >= 0 and denominator_per_head > 0.\n"
                 "Fix: give spend and efficiency as sizes; their direction comes from the indicator's polarity."
             )
 
@@ -143,7 +155,9 @@ def simulate(nation: DemoNation, specs: Iterable[tuple[Indicator, Model]]) -> De
         ``upper_ci`` and ``denominator`` = n for means and scores) and whose ``truth`` holds
         ``values`` (frame: indicator_id, area_code, period, true_value), ``national``
         (frame: denominator-weighted true national value per period), ``area_effects``
-        (frame: indicator_id, area_code, effect), ``between_area_variance`` (frame: variance
+        (frame: indicator_id, area_code, effect), ``area_trends`` (frame: indicator_id,
+        area_code, trend -- each area's true trend per year on the link scale, ``trend``
+        plus its own), ``between_area_variance`` (frame: variance
         of the true values across areas per period, on the value and link scales), and per
         indicator dictionaries ``tau2``, ``gradient``, ``trend``, ``baseline``, ``link``,
         ``spend_effect`` and ``efficiency_effect`` (signed, link scale), ``parameters``.
@@ -166,7 +180,8 @@ def simulate(nation: DemoNation, specs: Iterable[tuple[Indicator, Model]]) -> De
     t = nation.year_index
     ids: list[str] = []
     columns: dict[str, list[Any]] = {
-        k: [] for k in ("numerator", "denominator", "value", "lower_ci", "upper_ci", "true_value", "effect", "national")
+        k: []
+        for k in ("numerator", "denominator", "value", "lower_ci", "upper_ci", "true_value", "effect", "area_trend", "national")
     }
     variance_rows = []
     truth: dict[str, Any] = {
@@ -181,7 +196,10 @@ def simulate(nation: DemoNation, specs: Iterable[tuple[Indicator, Model]]) -> De
         rng = nation.rng(f"indicator.{indicator.id}")
         mult = indicator.multiplier if link != "identity" else 1.0
         u = model.tau * rng.standard_normal(n_areas)
-        eta = (_link(link, model.baseline / mult) + model.trend * t[None, :] + (model.gradient * z + u)[:, None]) * np.ones(
+        # each area's own trend, from a stream of its own: the indicator's other draws are unchanged
+        own = model.trend_sd * nation.rng(f"indicator.{indicator.id}.trend").standard_normal(n_areas) if model.trend_sd else 0.0
+        slope = model.trend + own * np.ones(n_areas)
+        eta = (_link(link, model.baseline / mult) + slope[:, None] * t[None, :] + (model.gradient * z + u)[:, None]) * np.ones(
             (1, n_periods)
         )
         if model.spend:
@@ -211,6 +229,7 @@ def simulate(nation: DemoNation, specs: Iterable[tuple[Indicator, Model]]) -> De
         columns["upper_ci"].append(upper)
         columns["true_value"].append(true_value.ravel())
         columns["effect"].append(u)
+        columns["area_trend"].append(slope)
         columns["national"].append((true_value * expected_n).sum(axis=0) / expected_n.sum(axis=0))
         variance_rows.append((true_value.var(axis=0, ddof=1), eta.var(axis=0, ddof=1)))
         truth["tau2"][indicator.id] = model.tau**2
@@ -247,6 +266,13 @@ def simulate(nation: DemoNation, specs: Iterable[tuple[Indicator, Model]]) -> De
             "indicator_id": id_series.gather(np.repeat(np.arange(k), n_areas)),
             "area_code": codes.gather(np.tile(np.arange(n_areas), k)),
             "effect": np.concatenate(columns["effect"]),
+        }
+    )
+    truth["area_trends"] = pl.DataFrame(
+        {
+            "indicator_id": id_series.gather(np.repeat(np.arange(k), n_areas)),
+            "area_code": codes.gather(np.tile(np.arange(n_areas), k)),
+            "trend": np.concatenate(columns["area_trend"]),
         }
     )
     by_period = {

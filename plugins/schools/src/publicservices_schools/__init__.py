@@ -1,18 +1,19 @@
 """publicservices-schools: school indicators, ONS Explore local statistics mappings, and demo data.
 
-Registers six indicators modelled on national DfE and Ofsted measures (KS2 expected
-standard, GCSE English and maths grade 4+, Attainment 8, persistent absence, KS2
+Registers seven indicators modelled on national DfE and Ofsted measures (KS2 expected
+standard, GCSE English and maths grade 4+, Attainment 8, Progress 8, persistent absence, KS2
 disadvantage gap index, schools judged good or outstanding) plus two published breakdowns
 of persistent absence, and every education and skills indicator of ONS Explore local
 statistics (early years goals, adult qualifications, further education, apprenticeships),
-each with a direction judged here; a reader ``schools-els`` that maps the ELS files onto
+each with a direction judged here; the report-card scheme of NYC's Progress Reports, with
+extra credit for a significantly narrowing disadvantage gap; a reader ``schools-els`` that maps the ELS files onto
 these ids (the core ``ons-els`` reader applies the same mapping); and the schools sector of
 the synthetic demo nation.
 """
 
 from __future__ import annotations
 
-from publicservices.plugin_api import DemoSpend, ReportCardScheme, Sector, sector_plugin
+from publicservices.plugin_api import ClosingGap, DemoSpend, ReportCardScheme, Sector, sector_plugin
 
 from publicservices_schools.indicators import ELS_INDICATORS, INDICATORS, MODELS, SECTOR
 
@@ -20,19 +21,28 @@ __version__ = "0.1.0"
 
 # New York City's Progress Reports (NYC Department of Education, 2007-2013): school environment
 # 15%, student performance 25%, student progress 60%, each measure judged 75% against a peer
-# group of similar schools and 25% against the whole city, and up to 5 points of extra credit
-# for exemplary progress of high-need groups. Relative cut-points: 25/35/30/7/3% of schools get
-# A/B/C/D/F (a few F, about a quarter A -- the shape of NYC's first Progress Reports).
-_NYC_DOMAINS = ("environment", "performance", "progress", "closing_the_gap")
+# group of similar schools and 25% against the whole city, and "additional credit" for the
+# progress of high-need groups. Here, for areas: environment = attendance and Ofsted's judgement
+# of the schools (NYC: attendance and the learning-environment surveys); performance = the
+# attainment measures; progress = Progress 8 (value added from key stage 2 to 4); extra credit =
+# closing the gap: up to 5 points for a statistically significant narrowing over time of the KS2
+# disadvantage gap (its 95% interval of change entirely below 0). Relative cut-points:
+# 25/35/30/7/3% of areas get A/B/C/D/F (a few F, about a quarter A -- the shape of NYC's first
+# Progress Reports). Data with only some of the measures are graded on those (said in a note).
+_NYC_DOMAINS = ("environment", "performance", "progress")
 NYC_PROGRESS_REPORTS = ReportCardScheme(
-    domains={d: d for d in _NYC_DOMAINS},
+    domains={
+        "environment": ("schools.persistent_absence", "schools.good_or_outstanding"),
+        "performance": ("schools.ks2_expected_standard", "schools.gcse_english_maths", "schools.attainment8"),
+        "progress": ("schools.progress8",),
+    },
     weights={"environment": 15, "performance": 25, "progress": 60},
     cutpoints={"A": 75, "B": 40, "C": 10, "D": 3},
-    extra_credit="closing_the_gap",
-    extra_credit_max=5,
+    closing_gap=ClosingGap("schools.disadvantage_gap", points=5),
     peer_weight=0.75,
-    # NYC's measures are scores on which higher is better (for wide data without indicator definitions)
-    polarity=dict.fromkeys(_NYC_DOMAINS, "higher_is_better"),
+    # wide data of NYC-style domain scores (a column per domain, and a closing_the_gap score for
+    # level-based extra credit passed as extra_credit="closing_the_gap"): higher is better
+    polarity=dict.fromkeys((*_NYC_DOMAINS, "closing_the_gap"), "higher_is_better"),
     reference="NYC Department of Education, Progress Report Educator Guide (2007-08 onwards); "
     "Rockoff and Turner (2010), AEJ: Economic Policy 2(4):119-147",
 )

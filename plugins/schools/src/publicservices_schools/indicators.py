@@ -78,6 +78,22 @@ _CORE: tuple[Indicator, ...] = (
         definition="Percentage of state-funded schools whose most recent Ofsted inspection judged overall "
         "effectiveness good or outstanding.",
     ),
+    # Published with intervals by DfE. The progress domain of the schools report cards (NYC's
+    # "student progress", 60% of the grade).
+    Indicator(
+        id="schools.progress8",
+        title="Average Progress 8 score",
+        sector=SECTOR,
+        measure="score",
+        multiplier=1,
+        polarity="higher_is_better",
+        unit="score",
+        decimals=2,
+        source="DfE, Key stage 4 performance",
+        definition="Mean of pupils' Progress 8 scores: how far their Attainment 8 lies above or below that of pupils "
+        "nationally with the same key stage 2 results, in grades per subject (0 is the national average). DfE "
+        "publishes it with a 95% confidence interval.",
+    ),
     # Published breakdowns of persistent absence (no demo data: real files only).
     Indicator(
         id="schools.persistent_absence_fsm",
@@ -298,11 +314,26 @@ MODELS: dict[str, Model] = {
     "schools.attainment8": Model(
         baseline=46.5, trend=0.1, tau=1.8, gradient=-2.8, spend=6.0, efficiency=1.2, sd=19.0, denominator_per_head=0.011
     ),
+    # Progress 8 is centred on the national average (0) by construction; local authorities'
+    # averages spread about 0.15 around it, and a pupil's score about 1.2
+    "schools.progress8": Model(
+        baseline=0.0, tau=0.15, gradient=-0.08, spend=0.04, efficiency=0.04, sd=1.2, denominator_per_head=0.011
+    ),
     "schools.persistent_absence": Model(
         baseline=11.0, trend=0.075, tau=0.15, gradient=0.22, spend=0.3, efficiency=0.2, denominator_per_head=0.14
     ),
+    # each area's gap has its own trend (SD 0.03 a year around the nation's -0.02): some narrow
+    # fast, some widen -- the truth the schools report cards' closing-the-gap credit is tested on
     "schools.disadvantage_gap": Model(
-        baseline=3.2, trend=-0.02, tau=0.25, gradient=0.15, spend=0.8, efficiency=0.2, sd=3.0, denominator_per_head=0.003
+        baseline=3.2,
+        trend=-0.02,
+        trend_sd=0.03,
+        tau=0.25,
+        gradient=0.15,
+        spend=0.8,
+        efficiency=0.2,
+        sd=3.0,
+        denominator_per_head=0.003,
     ),
     "schools.good_or_outstanding": Model(
         baseline=84.0, trend=0.05, tau=0.30, gradient=-0.15, spend=0.5, efficiency=0.35, denominator_per_head=0.0004

@@ -24,6 +24,7 @@ from publicservices.errors import DataError, SchemaError, problem
 from publicservices.indicators import POLARITIES, Indicator
 from publicservices.stats._common import require_columns
 from publicservices.stats.ranking import _rankutil as ru
+from publicservices.stats.ranking.closing_gaps import GAP_STATUSES, gap_credit
 
 GRADES: tuple[str, ...] = ("A", "B", "C", "D", "F")
 
@@ -81,7 +82,8 @@ def _measures(
     """(wide table, sampling-noise parameters, what was done) for the measures of one group.
 
     The wide table has ``key`` and one column per measure, from wide columns or from a long
-    values frame (latest period of each indicator, or ``period``). From a long frame, a value
+    values frame (latest period of each indicator, or ``period``; a measure the group does not
+    hold is null for every unit, so its domain rests on the others). From a long frame, a value
     that is missing where the counts are present is derived, numerator / denominator x the
     indicator's multiplier, and each cell gets the parameters of its sampling distribution
     (units x measures arrays, NaN where there are none): ``se``, the standard error of a
@@ -93,7 +95,7 @@ def _measures(
     long_ids = set()
     if {"indicator_id", "value", key} <= set(frame.columns):
         long_ids = set(frame.get_column("indicator_id").unique().to_list())
-    if not (long_ids and set(members) <= long_ids):
+    if not (long_ids and long_ids & set(members) and not set(members) & set(frame.columns)):
         require_columns(frame, [key, *members], "report-card measures (wide columns or indicator ids)")
         dup = frame.select(key).is_duplicated().to_numpy()
         ru.check(
@@ -320,8 +322,16 @@ def grade_group(
     indicators,
     sampling_noise,
     level,
+    gap: pl.DataFrame | None = None,
+    gap_award: Mapping[str, Any] | None = None,
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """Grades for the units of one group, and what was done to the data (see :func:`report_cards`)."""
+    """Grades for the units of one group, and what was done to the data (see :func:`report_cards`).
+
+    ``gap`` (:func:`publicservices.stats.gap_change` of the group's units) and ``gap_award``
+    (``points``, ``level``, ``award`` of :func:`publicservices.stats.gap_credit`) add
+    closing-the-gap credit to the extra credit; in the sampling-noise draws each unit's
+    change is drawn from its normal too, so the credit can come and go with chance.
+    """
     wide, noise, info = _measures(frame, key, members, period, indicators, level)
     groups = None
     if peer_group is not None:
@@ -376,7 +386,12 @@ def grade_group(
 
     dom = domain_scores(raw) if raw.shape[0] else {d: np.array([]) for d in domains}
     d_mat = np.column_stack([dom[d] for d in weighted]) if raw.shape[0] else np.empty((0, len(weighted)))
-    bonus = bonus_of(dom, (raw.shape[0],))
+    gap_z = gap_pts = None
+    if gap is not None and gap_award is not None:
+        gap = wide.select(key).join(gap, on=key, how="left", maintain_order="left")
+        gap_z = gap.get_column("gap_narrowing_z").cast(pl.Float64).fill_null(np.nan).to_numpy()
+        gap_pts = gap_credit(gap_z, **gap_award)
+    bonus = bonus_of(dom, (raw.shape[0],)) + (0.0 if gap_pts is None else gap_pts)
     base = overall(d_mat, w) + bonus
     grade_idx = grades(base)
 
@@ -385,7 +400,8 @@ def grade_group(
     best = worst = np.full(units, -1)
     ok = grade_idx >= 0
     cells = {k: np.isfinite(v) & np.isfinite(raw) for k, v in (noise or {}).items()}
-    has_noise = bool(sampling_noise and noise is not None and (cells["se"].any() or cells["count"].any()))
+    gap_noisy = gap_z is not None and bool(np.isfinite(gap_z).any())
+    has_noise = bool(sampling_noise and noise is not None and (cells["se"].any() or cells["count"].any() or gap_noisy))
     if n_sims > 0 and units:
         rng = np.random.default_rng(seed)
         factors = rng.uniform(1 - jitter, 1 + jitter, size=(n_sims, w.size))
@@ -395,6 +411,7 @@ def grade_group(
         p_weights = np.where(ok, (g_w != grade_idx).mean(axis=0), np.nan)
         if has_noise and noise is not None:
             draws = _Draws(raw, noise, cells, seed)
+            gap_rng = np.random.default_rng(None if seed is None else [int(seed), 3])  # its own stream
             changed_noise = np.zeros(units)
             changed_both = np.zeros(units)
             best, worst = np.full(units, len(cuts)), np.zeros(units, dtype=np.int64)
@@ -404,6 +421,8 @@ def grade_group(
                 dom_x = domain_scores(x)
                 dm = np.stack([dom_x[d] for d in weighted], axis=-1)
                 bx = bonus_of(dom_x, x.shape[:-1])
+                if gap_z is not None and gap_award is not None:  # the change drawn from its normal: z + Z
+                    bx = bx + gap_credit(gap_z + gap_rng.standard_normal(x.shape[:-1]), **gap_award)
                 g_n = grades(overall(dm, w) + bx)  # the values drawn alone
                 g_b = grades(overall(dm, sims_w[start : start + x.shape[0]]) + bx)  # values and weights
                 changed_noise += (g_n != grade_idx).sum(axis=0)
@@ -427,6 +446,7 @@ def grade_group(
     out = wide.select(keep).with_columns(
         *[pl.Series(f"score_{d}", dom[d], dtype=pl.Float64).fill_nan(None) for d in weighted],
         pl.Series("extra_credit", bonus, dtype=pl.Float64),
+        *_gap_columns(gap, gap_pts),
         pl.Series("score", base, dtype=pl.Float64).fill_nan(None),
         to_grade(grade_idx).alias("grade"),
         pl.Series("p_grade_change", p_change, dtype=pl.Float64).fill_nan(None),
@@ -446,6 +466,24 @@ def grade_group(
             )
         )
     return out, info
+
+
+def _gap_columns(gap: pl.DataFrame | None, points: np.ndarray | None) -> list[pl.Series]:
+    """The closing-the-gap columns of a report card: the change, its interval, the verdict, the credit."""
+    if gap is None or points is None:
+        return []
+    return [
+        gap.get_column("gap_periods").fill_null(0).alias("gap_periods"),
+        gap.get_column("gap_change"),
+        gap.get_column("gap_change_lower"),
+        gap.get_column("gap_change_upper"),
+        gap.get_column("gap_status").cast(pl.String).fill_null("cannot judge").cast(pl.Enum(GAP_STATUSES)),
+        gap.get_column("gap_reason").fill_null("no value of the gap indicator"),
+        gap.get_column("gap_first_period"),
+        gap.get_column("gap_last_period"),
+        pl.Series("gap_credit", points, dtype=pl.Float64),
+        pl.Series("gap_credited", points > 0, dtype=pl.Boolean),
+    ]
 
 
 class _Draws:

@@ -59,16 +59,18 @@ Example:
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
-from publicservices.errors import DataError, SchemaError
+from publicservices.errors import DataError, SchemaError, problem
 from publicservices.indicators import Indicator
-from publicservices.keys import GROUP_KEYS, present_keys
+from publicservices.keys import GROUP_KEYS, group_label, present_keys
 from publicservices.stats.ranking import _rankutil as ru
+from publicservices.stats.ranking.closing_gaps import AWARDS, gap_change
 from publicservices.stats.ranking.grading import GRADES, directions, grade_group, present
 
 __all__ = ["GRADES", "DEFAULT_SCHEME", "NotGradedWarning", "ReportCardNote", "build_report_cards"]
@@ -95,6 +97,7 @@ DEFAULT_SCHEME: dict[str, Any] = {
     "peer_weight": 1.0,
     "polarity": {},  # directions come from the indicators or polarity=, never assumed
     "domains": None,  # each indicator its own domain
+    "closing_gap": None,
 }
 _SCHEME_FIELDS = ("domains", "weights", "cutpoints", "relative", "extra_credit", "extra_credit_max", "peer_weight", "polarity")
 
@@ -118,6 +121,7 @@ def _options(scheme: Any) -> dict[str, Any]:
         "extra_credit_max": scheme.extra_credit_max,
         "peer_weight": scheme.peer_weight,
         "polarity": dict(scheme.polarity),
+        "closing_gap": getattr(scheme, "closing_gap", None),
     }
 
 
@@ -127,7 +131,11 @@ def _scheme(
     """(defaults, domains, notes): the sector's scheme, or the built-in default.
 
     The ``scheme`` (the sector's, passed in) is used when the data hold any of its weighted
-    domains' measures; its extra-credit domain only when the data hold that one's too.
+    domains' measures: each domain keeps the measures the data hold, a domain with none is
+    left out (its weight with it, the others renormalised), and a note names what is
+    missing. Wide data of domain scores -- a column named after each weighted domain, none
+    of the measures -- are graded one column per domain (a missing domain column is then an
+    error). The extra-credit domain is used only when the data hold its measures too.
     Without a scheme -- or with data holding none of its measures -- a ``sector`` gets the
     built-in default: each of the sector's indicators (those whose definition names the
     sector; ids without a definition stay, and are graded only with a direction) is its own
@@ -143,9 +151,17 @@ def _scheme(
     if options is not None:
         ec = options["extra_credit"]
         weighted = [d for d in options["domains"] if d != ec]
-        if present(frame, [m for d in weighted for m in options["domains"][d]]):
-            # a partial scheme is an error later, naming what is missing
-            chosen = {d: ms for d, ms in options["domains"].items() if d != ec or present(frame, ms)}
+        held = set(present(frame, [m for d in weighted for m in options["domains"][d]]))
+        if held:
+            chosen = {d: [m for m in options["domains"][d] if m in held] for d in weighted}
+            if ec is not None and present(frame, options["domains"][ec]):
+                chosen[ec] = present(frame, options["domains"][ec])
+            return options, {d: ms for d, ms in chosen.items() if ms}, _partial_note(options, chosen, label, indicators)
+        if [d for d in weighted if d in frame.columns]:
+            # wide domain scores: one column per domain (a missing one is an error later, naming it)
+            chosen = {d: [d] for d in weighted}
+            if ec is not None and ec in frame.columns:
+                chosen[ec] = [ec]
             return options, chosen, []
         why = (
             f"{label} domains ({', '.join(weighted)}) are not in these data, so each "
@@ -170,6 +186,163 @@ def _scheme(
     return default, domains, [note]
 
 
+def _partial_note(
+    options: Mapping[str, Any], chosen: Mapping[str, list[str]], label: str, indicators: Mapping[str, Indicator]
+) -> list[str]:
+    """A note naming the scheme's domains and measures these data lack (none when they hold all)."""
+    ec = options["extra_credit"]
+    weighted = [d for d in options["domains"] if d != ec]
+
+    def name(m: str) -> str:
+        return f"{indicators[m].title} ({m})" if m in indicators else m
+
+    dropped = [d for d in weighted if not chosen.get(d)]
+    lacking = {d: [m for m in options["domains"][d] if m not in chosen[d]] for d in weighted if chosen.get(d)}
+    lacking = {d: ms for d, ms in lacking.items() if ms}
+    if not dropped and not lacking:
+        return []
+    parts = []
+    if dropped:
+        kept = [d for d in weighted if chosen.get(d)]
+        w = options["weights"]
+        shares = f" (weights {', '.join(f'{d} {w[d]:g}' for d in kept)}, renormalised)" if w else ""
+        parts.append(
+            f"{label} domain{'s' if len(dropped) > 1 else ''} "
+            + ", ".join(f"{d} ({', '.join(name(m) for m in options['domains'][d])})" for d in dropped)
+            + f" {'are' if len(dropped) > 1 else 'is'} not in these data, so the grades rest on "
+            + f"{', '.join(kept)}{shares}"
+        )
+    if lacking:
+        parts.append(
+            "measures not in these data: "
+            + "; ".join(f"{d}: {', '.join(name(m) for m in ms)}" for d, ms in lacking.items())
+            + " (each domain is the mean of the measures it has)"
+        )
+    return ["Partial scheme: " + "; ".join(parts) + "."]
+
+
+def _closing_gap(
+    frame: pl.DataFrame,
+    spec: Any,
+    indicators: Mapping[str, Indicator],
+    polarity: Mapping[str, str] | str | None,
+    defaults: Mapping[str, Any],
+    period: str | None,
+) -> dict[str, Any] | None:
+    """The closing-the-gap credit to give: its indicator, direction, award and rows, or None.
+
+    ``spec`` is a :class:`publicservices.sectors.ClosingGap` (or any object with its
+    attributes), a gap indicator's id (its defaults), or None / False for none. Data
+    without the indicator get a note instead (``"note"``).
+    """
+    if spec is None or spec is False:
+        return None
+    if isinstance(spec, str):
+        spec = {"indicator": spec}
+    elif not isinstance(spec, Mapping):
+        spec = {
+            f: getattr(spec, f) for f in ("indicator", "points", "award", "level", "min_periods", "window") if hasattr(spec, f)
+        }
+    ind = spec.get("indicator")
+    if not isinstance(ind, str) or not ind:
+        raise DataError(
+            f"closing_gap must name a gap indicator, not {spec!r}.\n"
+            "Fix: pass closing_gap='schools.disadvantage_gap' or a publicservices.ClosingGap(indicator=..., points=...)."
+        )
+    award = {
+        "points": float(spec.get("points", 5.0)),
+        "level": float(spec.get("level", 0.95)),
+        "award": spec.get("award", "scaled"),
+    }
+    if award["award"] not in AWARDS or not award["points"] > 0:
+        raise DataError(
+            f"closing_gap {ind!r}: award {award['award']!r} with {award['points']:g} points cannot be given.\n"
+            f"Fix: award one of {', '.join(map(repr, AWARDS))}, with points > 0."
+        )
+    name = f"{indicators[ind].title} ({ind})" if ind in indicators else ind
+    ids = set(frame.get_column("indicator_id").unique().to_list()) if "indicator_id" in frame.columns else set()
+    if ind not in ids:
+        return {
+            "note": f"Closing the gap: {name} is not in these data, so no area earns closing-the-gap credit "
+            "(it needs the gap's values, with intervals, over two periods or more)."
+        }
+    pol, left_out = directions([ind], indicators, polarity, defaults.get("polarity") or {})
+    if ind not in pol:
+        raise DataError(
+            f"closing-the-gap indicator {name} has {left_out.get(ind, 'no direction')}, so narrowing cannot be told "
+            "from widening.\nFix: give the gap indicator a polarity (lower_is_better for a gap that narrows as it falls), "
+            f"or pass polarity={{{ind!r}: 'lower_is_better'}}."
+        )
+    order = "period_start" if "period_start" in frame.columns else "period"
+    rows = frame.filter(pl.col("indicator_id") == ind)
+    if period is not None and "period" in frame.columns:
+        # the change up to the graded period, not beyond it
+        cutoff = frame.filter(pl.col("period") == period).get_column(order).max()
+        if cutoff is not None:
+            rows = rows.filter(pl.col(order) <= cutoff)
+    return {
+        "indicator": ind,
+        "name": name,
+        "polarity": pol[ind],
+        "order": order,
+        "rows": rows,
+        "min_periods": int(spec.get("min_periods", 2)),
+        "window": spec.get("window"),
+        "award": award,
+    }
+
+
+def _gap_of(part: pl.DataFrame, gap: Mapping[str, Any], key: str) -> pl.DataFrame:
+    """Each unit's gap change in one report-card group (the gap rows of the same group)."""
+    groups = [c for c in present_keys(part) if c != key]
+    rows = gap["rows"]
+    if groups:
+        rows = rows.join(part.select(groups).unique(), on=groups, how="semi", nulls_equal=True)
+    return gap_change(
+        rows.drop(groups),
+        polarity=gap["polarity"],
+        key=key,
+        by=[],
+        order=gap["order"],
+        level=gap["award"]["level"],
+        min_periods=gap["min_periods"],
+        window=gap["window"],
+    )
+
+
+def _gap_note(graded: pl.DataFrame, gap: Mapping[str, Any]) -> str:
+    """What the closing-the-gap credit did, in words: the rule, then how many areas earned it."""
+    status = graded.get_column("gap_status").cast(pl.String)
+    counts = status.value_counts()
+    n = dict(zip(counts.get_column("gap_status").to_list(), counts.get_column("count").to_list(), strict=True))
+    award = gap["award"]
+    falls = gap["polarity"] == "lower_is_better"
+    pct = f"{100 * award['level']:g}%"
+    rule = (
+        f"Closing the gap: up to {award['points']:g} points of extra credit for a statistically significant narrowing "
+        f"of {gap['name']} ({'lower' if falls else 'higher'} is better, so narrowing is a {'fall' if falls else 'rise'}): "
+        f"the {pct} interval of its change over the periods (inverse-variance weighted least squares) lies entirely "
+        f"{'below' if falls else 'above'} 0"
+    )
+    unjudged = graded.filter(pl.col("gap_status") == "cannot judge").get_column("gap_reason").fill_null("no values")
+    why = "; ".join(
+        f"{k:,} area{'s' if k != 1 else ''}: {r}"
+        for r, k in sorted(Counter(unjudged.to_list()).items(), key=lambda rk: (-rk[1], rk[0]))
+    )
+    if graded.height == unjudged.len():
+        return f"{rule}. No area can be judged, so none earns it ({why})."
+    first = str(graded.get_column("gap_first_period").drop_nulls().min())
+    last = str(graded.get_column("gap_last_period").drop_nulls().max())
+    parts = [
+        f"{n.get('significantly narrowing', 0):,} significantly narrowed and earned it",
+        f"{n.get('no significant change', 0):,} show no significant change",
+        f"{n.get('significantly widening', 0):,} significantly widened",
+    ]
+    if unjudged.len():
+        parts.append(f"{unjudged.len():,} cannot be judged ({why})")
+    return f"{rule} ({first} to {last}). Of {graded.height:,} areas, " + "; ".join(parts) + "."
+
+
 def build_report_cards(
     frame: Any,
     domains: Mapping[str, Sequence[str] | str] | None = None,
@@ -185,6 +358,7 @@ def build_report_cards(
     relative: bool | None = None,
     extra_credit: str | None = None,
     extra_credit_max: float | None = None,
+    closing_gap: Any = None,
     polarity: Mapping[str, str] | str | None = None,
     indicators: Mapping[str, Indicator] | None = None,
     period: str | None = None,
@@ -204,7 +378,12 @@ def build_report_cards(
     score is the mean of its measures; the overall score is the weighted mean of the domains
     available for the unit (weights renormalised), plus extra credit: up to
     ``extra_credit_max`` points in proportion to how far the ``extra_credit`` domain's score
-    lies above the median (percentile 50 -> 0 points, 100 -> the maximum). Grades: the
+    lies above the median (percentile 50 -> 0 points, 100 -> the maximum), and
+    closing-the-gap credit: with ``closing_gap`` (or the scheme's), points only for units
+    whose gap indicator narrowed significantly over the periods -- the 95% interval of its
+    change, an inverse-variance weighted least-squares fit of the gap on time
+    (:func:`publicservices.stats.gap_change`), entirely on the narrowing side -- scaled by
+    the narrowing's z (:func:`publicservices.stats.gap_credit`). Grades: the
     ``cutpoints`` are the minimum score for A, B, C and D (a score exactly on a cut-point
     earns that grade; below D is F), on the overall score or, with ``relative=True``, on its
     percentile 100 x (rank - 1/2) / n among all units.
@@ -219,6 +398,7 @@ def build_report_cards(
       ``level`` interval; else, from the counts, value x X / E[X] with X ~
       Binomial(round(denominator), numerator / denominator) for a proportion or X ~
       Poisson(numerator) for a rate, dsr or ratio; values with neither stay fixed;
+    * draws each unit's gap change from its normal (closing-the-gap credit can come and go);
     * re-scores, re-ranks (relative cut-points are re-applied) and re-grades every unit.
 
     ``p_grade_change_weights`` is the share of draws whose grade differs from the point
@@ -258,6 +438,12 @@ def build_report_cards(
         relative: grade on the overall score's percentile (True) or the score itself.
         extra_credit: the domain that earns extra credit (not weighted).
         extra_credit_max: most points extra credit can add.
+        closing_gap: closing-the-gap credit: a gap indicator's id (5 points, scaled), a
+            :class:`publicservices.ClosingGap`, or False for none. Default: the scheme's. It
+            needs a long frame holding the indicator with intervals over two periods or more
+            (up to ``period`` when given); areas that cannot be judged earn nothing, and a
+            note counts them. With automatic domains the gap indicator is not also graded on
+            its level.
         polarity: measure -> polarity, overriding the indicators'; or one polarity string for
             every measure without an indicator definition (wide score columns). Measures with
             no direction, ``no_judgement`` ones and context indicators are not graded.
@@ -270,7 +456,10 @@ def build_report_cards(
 
     Returns one row per unit and group: ``key``, the group keys present (comparable_set,
     sex, age, category_type, category; units are graded only against their own group), the
-    peer group, one ``score_<domain>`` per domain, ``extra_credit``, ``score`` (overall),
+    peer group, one ``score_<domain>`` per domain, ``extra_credit`` (level-based plus
+    closing-the-gap points), with closing-the-gap credit ``gap_periods``, ``gap_change``,
+    ``gap_change_lower``, ``gap_change_upper``, ``gap_status``, ``gap_reason``,
+    ``gap_first_period``, ``gap_last_period``, ``gap_credit`` and ``gap_credited``; ``score`` (overall),
     ``grade`` (Enum A-F), ``p_grade_change``, ``p_grade_change_noise``,
     ``p_grade_change_weights``, ``grade_best``, ``grade_worst``.
 
@@ -289,6 +478,7 @@ def build_report_cards(
     if not isinstance(frame, pl.DataFrame):
         raise SchemaError("report_cards needs a Polars DataFrame or a Dataset.\nFix: pass dataset.values or a frame.")
     indicators = dict(indicators or {})
+    auto_domains = domains is None
     defaults, domains, notes = _scheme(frame, sector, scheme, domains, weights, indicators)
     weights = dict(weights) if weights is not None else (dict(defaults["weights"]) if defaults["weights"] else None)
     cutpoints = dict(cutpoints) if cutpoints is not None else dict(defaults["cutpoints"])
@@ -312,6 +502,13 @@ def build_report_cards(
             "Fix: e.g. {'A': 80, 'B': 60, 'C': 40, 'D': 20}."
         )
     groups_by = [c for c in present_keys(frame) if c not in (key, peer_group)]
+    gap = _closing_gap(
+        frame, closing_gap if closing_gap is not None else defaults.get("closing_gap"), indicators, polarity, defaults, period
+    )
+    if gap is not None and gap.get("note"):
+        if closing_gap is not None or "indicator_id" in frame.columns:  # not for a scheme's wide domain scores
+            notes.append(gap["note"])
+        gap = None
 
     # domains and their measures
     if domains is None:
@@ -323,8 +520,11 @@ def build_report_cards(
                 domains = {i: [i] for i in frame.get_column("indicator_id").unique(maintain_order=True).to_list()}
             else:
                 domains = {c: [c] for c, t in frame.schema.items() if c not in skip and t.is_numeric()}
-        if extra_credit and extra_credit not in domains and present(frame, [extra_credit]):
-            domains = {**domains, extra_credit: [extra_credit]}
+    if auto_domains and extra_credit and extra_credit not in domains and present(frame, [extra_credit]):
+        domains = {**domains, extra_credit: [extra_credit]}  # the level-based extra credit, as a domain
+    if gap is not None and auto_domains and defaults is DEFAULT_SCHEME and isinstance(domains, Mapping):
+        # the gap indicator earns closing-the-gap credit; it is not also graded on its level
+        domains = {d: ms for d, ms in domains.items() if list([ms] if isinstance(ms, str) else ms) != [gap["indicator"]]}
     if not isinstance(domains, Mapping) or not all(
         isinstance(m, str) or (isinstance(m, Sequence) and all(isinstance(x, str) for x in m)) for m in domains.values()
     ):
@@ -399,8 +599,24 @@ def build_report_cards(
     derived: dict[str, list[Any]] = {}
     fixed: set[str] = set()
     noisy: set[str] = set()
+    long = "indicator_id" in frame.columns and not set(members) & set(frame.columns)
+    if long:
+        held = set(frame.get_column("indicator_id").unique().to_list())
+        absent = [m for m in members if m not in held]
+        if absent:
+            raise SchemaError(
+                problem(
+                    "indicator_id",
+                    f"holds no rows of measure(s) {', '.join(map(repr, absent))} (report-card domains)",
+                    fix=f"Name indicator ids the data hold in domains= (they hold {', '.join(sorted(map(str, held))[:8])}"
+                    f"{' ...' if len(held) > 8 else ''}), or add those indicators' values.",
+                )
+            )
     for part in ru.partitions(frame, groups_by):
-        graded, info = grade_group(part, **options)
+        if long and not part.filter(pl.col("indicator_id").is_in(members)).height:
+            continue  # a group (comparable set, breakdown) holding none of the graded measures
+        part_gap = None if gap is None else _gap_of(part, gap, key)
+        graded, info = grade_group(part, gap=part_gap, gap_award=None if gap is None else gap["award"], **options)
         for ind_id, (n, mlt) in info["derived"].items():
             derived.setdefault(ind_id, [0, mlt])[0] += n
         fixed |= info["fixed"]
@@ -426,6 +642,17 @@ def build_report_cards(
             f"Values derived from the counts for {total:,} row{'s' if total != 1 else ''} with no published "
             f"value: numerator / denominator x the indicator's multiplier ({how})."
         )
+    lacking = [
+        f"{group_label(part.row(0, named=True), groups_by)}: {', '.join(empty)}"
+        for part in parts
+        if part.height and (empty := [d for d in weighted if part.get_column(f"score_{d}").null_count() == part.height])
+    ]
+    if groups_by and lacking:
+        notes.append(
+            "Graded without a domain their data lack, on the other domains' weights renormalised: " + "; ".join(lacking) + "."
+        )
+    if gap is not None:
+        notes.append(_gap_note(pl.concat(parts, how="diagonal_relaxed"), gap))
     fixed -= noisy
     if sampling_noise and n_sims > 0 and noisy and fixed:
         notes.append(
