@@ -58,6 +58,8 @@ site: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
 
+# The docs site in build/docs, with notebooks/ run into it by mkdocs-jupyter (most of its ~40 s);
+# PUBLICSERVICES_DOCS_EXECUTE=false builds their pages without running them.
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/docs
 
