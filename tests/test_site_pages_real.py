@@ -56,7 +56,7 @@ def fingertips(tmp_path_factory) -> Path:
 
 def text_of(path: Path) -> str:
     """A page's text as a reader sees it: tags and entities resolved, chart data left out."""
-    raw = re.sub(r'data-inline="[^"]*"', "", path.read_text(encoding="utf-8"))
+    raw = re.sub(r'<script type="application/json" class="ps-chart__data">[^<]*</script>', "", path.read_text(encoding="utf-8"))
     return html.unescape(re.sub(r"<[^>]+>", " ", raw))
 
 

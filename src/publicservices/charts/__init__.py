@@ -13,7 +13,7 @@ Altair is imported inside the functions, so ``import publicservices`` never load
 
 from __future__ import annotations
 
-from publicservices.charts._common import describe
+from publicservices.charts._common import chart_spec, describe, detached_data
 from publicservices.charts.frontier import frontier_chart
 from publicservices.charts.funnel import funnel_plot, limit_lines
 from publicservices.charts.grades import GRADE_COLOURS, report_card_chart
@@ -26,7 +26,9 @@ from publicservices.charts.spine import spine_chart, spine_frame
 from publicservices.charts.trend import trend_chart
 
 __all__ = [
+    "chart_spec",
     "describe",
+    "detached_data",
     "funnel_plot",
     "limit_lines",
     "league_table",

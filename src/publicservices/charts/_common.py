@@ -8,7 +8,9 @@ transformer setting is never touched.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -29,10 +31,64 @@ LIMIT_POINTS = 100  # points per drawn limit line: smooth to the eye, small to e
 WIDTH, HEIGHT = 520, 340
 
 
-def inline(frame: pl.DataFrame, columns: Iterable[str]) -> alt.InlineData:
-    """Only ``columns`` of ``frame`` as inline Vega-Lite values (dates as ISO strings, NaN as null)."""
-    import altair as alt
+# Rows set aside by detached_data(), by dataset name (None: charts carry their rows inline).
+_DETACHED: contextvars.ContextVar[dict[str, list[dict[str, Any]]] | None] = contextvars.ContextVar(
+    "publicservices_detached_chart_data", default=None
+)
 
+
+@contextlib.contextmanager
+def detached_data() -> Iterator[dict[str, list[dict[str, Any]]]]:
+    """Charts made inside keep their rows aside, by name; :func:`chart_spec` puts them back.
+
+    Altair deep-copies a chart's data each time charts are layered, concatenated or given
+    properties: for a site's hundreds of charts of thousands of rows that copying, not the
+    drawing, was most of the chart time. A chart made here refers to its rows by name
+    (Vega-Lite's named data) until :func:`chart_spec` writes the spec with its ``datasets``.
+
+    >>> import polars as pl
+    >>> from publicservices.charts import league_table
+    >>> frame = pl.DataFrame({"area_name": ["A", "B"], "value": [1.0, 2.0]})
+    >>> with detached_data():
+    ...     spec = chart_spec(league_table(frame))
+    >>> spec["data"], [row["_label"] for row in spec["datasets"]["rows-1"]]
+    ({'name': 'rows-1'}, ['B', 'A'])
+    """
+    store: dict[str, list[dict[str, Any]]] = {}
+    token = _DETACHED.set(store)
+    try:
+        yield store
+    finally:
+        _DETACHED.reset(token)
+
+
+def chart_spec(chart: Any) -> dict[str, Any]:
+    """A chart as a Vega-Lite dict, unvalidated, with the rows :func:`detached_data` set aside.
+
+    Chart types are validated against the Vega-Lite schema in the tests, once per type,
+    not once per chart while a site is built.
+    """
+    spec: dict[str, Any] = chart.to_dict(validate=False)
+    store = _DETACHED.get()
+    if store:
+        used = sorted(_data_names(spec) & store.keys())
+        if used:
+            spec["datasets"] = {**spec.get("datasets", {}), **{name: store[name] for name in used}}
+    return spec
+
+
+def _data_names(spec: Any) -> set[str]:
+    if isinstance(spec, dict):
+        found = {spec["name"]} if isinstance(spec.get("name"), str) and set(spec) <= {"name", "format"} else set()
+        return found.union(*(_data_names(v) for k, v in spec.items() if k != "datasets"))
+    if isinstance(spec, list):
+        return set().union(*(_data_names(v) for v in spec))
+    return set()
+
+
+def json_rows(frame: pl.DataFrame, columns: Iterable[str]) -> list[dict[str, Any]]:
+    """Only ``columns`` of ``frame`` as JSON-ready rows: floats to six significant figures,
+    dates as ISO strings, NaN as null."""
     names = list(dict.fromkeys(c for c in columns if c in frame.columns))
     exprs = []
     for name in names:
@@ -46,7 +102,25 @@ def inline(frame: pl.DataFrame, columns: Iterable[str]) -> alt.InlineData:
             exprs.append(col)
         else:
             exprs.append(col.cast(pl.String))
-    return alt.InlineData(values=frame.select(exprs).to_dicts())
+    return frame.select(exprs).to_dicts()
+
+
+def inline(frame: pl.DataFrame, columns: Iterable[str]) -> alt.InlineData | alt.NamedData:
+    """A chart's data: :func:`json_rows` as inline Vega-Lite values, or by name inside
+    :func:`detached_data`."""
+    import altair as alt
+    from altair.utils.schemapi import debug_mode
+
+    rows = json_rows(frame, columns)
+    store = _DETACHED.get()
+    if store is not None:
+        name = f"rows-{len(store) + 1}"  # in the order charts are made: the same build, the same names
+        store[name] = rows
+        return alt.NamedData(name=name)
+    # Altair's debug mode validates (and deep-copies) every row at construction: about a
+    # second per 5,000 rows. These rows are plain JSON values made just above.
+    with debug_mode(False):
+        return alt.InlineData(values=rows)
 
 
 def require(frame: pl.DataFrame, columns: Sequence[str], chart: str, fix: str) -> None:

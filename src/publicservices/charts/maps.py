@@ -24,6 +24,7 @@ from publicservices.charts._common import (
     first_present,
     fmt,
     inline,
+    json_rows,
     polarity_of,
     require,
     value_label,
@@ -408,7 +409,7 @@ def hex_map(
     radius = 1 / 3**0.5
     corners = [(0.0, -radius), (0.5, -radius / 2), (0.5, radius / 2), (0.0, radius), (-0.5, radius / 2), (-0.5, -radius / 2)]
     features = []
-    for row in inline(data, ["_cx", "_cy", *fields]).values:
+    for row in json_rows(data, ["_cx", "_cy", *fields]):
         ring = [[round(row["_cx"] + dx, 5), round(row["_cy"] + dy, 5)] for dx, dy in corners]
         ring.append(ring[0])
         features.append(

@@ -137,16 +137,19 @@ def chart(
 
     >>> print(chart(page="areas/a.md", key="funnel", load=["charts/a.js"], label="Funnel plot",
     ...             summary="3 areas", links={"CSV": "data/a.csv"}, inline={"n": 3}, height=300))
-    <figure class="ps-chart" data-spec="funnel" data-load="../charts/a.js" data-inline="{&quot;n&quot;:3}"><div class="ps-chart__view" role="img" aria-label="Funnel plot" style="min-height:300px"></div><figcaption>3 areas <a href="../data/a.csv" download>CSV</a></figcaption></figure>
+    <figure class="ps-chart" data-spec="funnel" data-load="../charts/a.js"><div class="ps-chart__view" role="img" aria-label="Funnel plot" style="min-height:300px"></div><script type="application/json" class="ps-chart__data">{"n":3}</script><figcaption>3 areas <a href="../data/a.csv" download>CSV</a></figcaption></figure>
     """
     attrs = [f'data-spec="{html_text(key)}"', f'data-load="{html_text(" ".join(rel(page, u) for u in load))}"']
-    if inline is not None:
-        attrs.append(f'data-inline="{html_text(js_json(inline))}"')
+    # The figure's own rows as a JSON script block, not an attribute: HTML parsers (MkDocs'
+    # Markdown and its search index among them) pass over a script's text in one step, where
+    # an attribute of tens of kilobytes is read character by character. js_json writes no "<",
+    # so the text cannot close the block.
+    data = f'<script type="application/json" class="ps-chart__data">{js_json(inline)}</script>' if inline is not None else ""
     style = f' style="min-height:{int(height)}px"' if height else ""
     anchors = " · ".join(
         f'<a href="{html_text(rel(page, url))}" download>{html_text(text)}</a>' for text, url in (links or {}).items()
     )
     return (
         f'<figure class="ps-chart" {" ".join(attrs)}><div class="ps-chart__view" role="img" aria-label="{html_text(label)}"{style}></div>'
-        f"<figcaption>{html_text(summary)}{' ' + anchors if anchors else ''}</figcaption></figure>"
+        f"{data}<figcaption>{html_text(summary)}{' ' + anchors if anchors else ''}</figcaption></figure>"
     )

@@ -23,7 +23,9 @@ LIGHT, DARK = "#D5D5D5", "#A8A8A8"
 
 def to_spec(chart: Any) -> dict[str, Any]:
     """An Altair chart as a Vega-Lite dict (no ``$schema``: nothing for a browser to fetch)."""
-    spec = chart.to_dict(validate=False)
+    from publicservices.charts import chart_spec
+
+    spec = chart_spec(chart)
     spec.pop("$schema", None)
     return spec
 

@@ -3,7 +3,7 @@
  * Each <figure class="ps-chart"> names the scripts it needs (data-load: chart specs and
  * shared data, relative to the page) and its spec (data-spec). Scripts are added as plain
  * <script src> elements, which browsers load from file:// as well as over http. Specs refer
- * to shared data sets by name; the figure's own rows come inline (data-inline). The figure
+ * to shared data sets by name; the figure's own rows come inline (a JSON script block). The figure
  * is marked ps-chart--drawn or ps-chart--failed, and <html data-ps-charts="done"> is set
  * when every figure on the page has finished.
  */
@@ -61,7 +61,8 @@
     var key = figure.getAttribute("data-spec");
     var scripts = (figure.getAttribute("data-load") || "").split(/\s+/).filter(Boolean);
     var inline = {};
-    try { inline = JSON.parse(figure.getAttribute("data-inline") || "{}"); } catch (e) { inline = {}; }
+    var rows = figure.querySelector("script.ps-chart__data");
+    try { inline = JSON.parse(rows ? rows.textContent : "{}"); } catch (e) { inline = {}; }
     return scripts.reduce(function (chain, src) { return chain.then(function () { return load(src); }); }, Promise.resolve())
       .then(function () {
         var spec = (window.PS_SPECS || {})[key];
