@@ -30,18 +30,39 @@ Example:
 
 from __future__ import annotations
 
-import difflib
-import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from publicservices.csv_files import MAX_SHOWN, read_table, short_text, tell
+from publicservices.csv_files import MAX_SHOWN, read_table, tell
 from publicservices.errors import DataError, SchemaError, problem
+from publicservices.frame_checks import (
+    cast_error,
+    check_columns,
+    check_finite,
+    check_magnitude,
+    check_not_null,
+    check_unique,
+    conform,
+    nearest,
+    printable,
+    raise_if,
+    row_labels,
+)
+from publicservices.frame_schemas import (
+    AREAS,
+    BREAKDOWN_COLUMNS,
+    MAX_MAGNITUDE,
+    MIN_DENOMINATOR,
+    PERIOD_YEARS,
+    SET_COLUMN,
+    SPEND,
+    VALUES,
+    Schema,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from publicservices.indicators import Indicator
@@ -63,79 +84,7 @@ __all__ = [
 ]
 
 FrameLike = Any  # pl.DataFrame | pl.LazyFrame | pandas.DataFrame | str | Path
-
-
-@dataclass(frozen=True)
-class Schema:
-    """A contract frame: its columns and dtypes, which are required, and its key."""
-
-    name: str
-    columns: Mapping[str, pl.DataType]
-    required: tuple[str, ...]
-    key: tuple[str, ...]
-
-    def empty(self) -> pl.DataFrame:
-        return pl.DataFrame(schema=dict(self.columns))
-
-
-VALUES = Schema(
-    "values",
-    {
-        "indicator_id": pl.String(),
-        "area_code": pl.String(),
-        "period": pl.String(),
-        "period_start": pl.Date(),
-        "numerator": pl.Float64(),
-        "denominator": pl.Float64(),
-        "value": pl.Float64(),
-        "lower_ci": pl.Float64(),
-        "upper_ci": pl.Float64(),
-    },
-    required=("indicator_id", "area_code", "period"),
-    key=("indicator_id", "area_code", "period"),
-)
-AREAS = Schema(
-    "areas",
-    {
-        "area_code": pl.String(),
-        "area_name": pl.String(),
-        "area_type": pl.String(),
-        "parent_code": pl.String(),
-        "population": pl.Float64(),
-        "deprivation": pl.Float64(),
-    },
-    required=("area_code",),
-    key=("area_code",),
-)
-SPEND = Schema(
-    "spend",
-    {
-        "area_code": pl.String(),
-        "period": pl.String(),
-        "service": pl.String(),
-        "spend": pl.Float64(),
-    },
-    required=("area_code", "period", "service", "spend"),
-    key=("area_code", "period", "service"),
-)
-# Optional breakdown columns of the values frame: part of the key when present.
-BREAKDOWN_COLUMNS: tuple[str, ...] = ("sex", "age", "category_type", "category")
-# The comparable set a row is compared within (added by publicservices.comparison_values).
-SET_COLUMN = "comparable_set"
 _NUMERIC = ("numerator", "denominator", "value", "lower_ci", "upper_ci")
-#: The years a period may start in. Anything outside is a typo or a parsing accident
-#: (``-0001-01-01``), and would break date arithmetic further on.
-PERIOD_YEARS = (1800, 2200)
-#: Larger than any count, population or sum of money in public services. A number above it is
-#: a unit error or a parsing accident (``1e300``), and above 2**53 whole numbers stop being exact.
-MAX_MAGNITUDE = 1e15
-#: A denominator counts people, person-years or expected events: one above zero but below this
-#: is a unit error or a number mangled on export (``5e-324``), and its reciprocal overflows the
-#: statistics that weight by it.
-MIN_DENOMINATOR = 1e-15
-#: Columns the statistics add to a values frame (interval limits at a level: ``lower_95``,
-#: ``upper_998``): a frame carrying them is a result passed on, not a misspelt contract column.
-_DERIVED = re.compile(r"^(lower|upper)_\d+$")
 
 
 # -- input ---------------------------------------------------------------------------------
@@ -175,214 +124,6 @@ def _is_pandas(obj: Any) -> bool:
     # Never import pandas ourselves: if it is not imported, obj cannot be a pandas frame.
     pd = sys.modules.get("pandas")
     return pd is not None and isinstance(obj, pd.DataFrame)
-
-
-# -- shared checks -------------------------------------------------------------------------
-
-
-def _row_labels(frame: pl.DataFrame, mask: pl.Series | pl.Expr, key: Sequence[str]) -> tuple[list[str], int]:
-    """Up to five offending rows, shown by key (with row numbers), and how many there are."""
-    cols = [c for c in key if c in frame.columns]
-    bad = frame.with_row_index("_row").filter(mask)
-    total = bad.height
-    # Lists, structs and binary cells cannot be cast to text: they are shown as Python shows them.
-    shown = bad.head(MAX_SHOWN).select(
-        "_row", *[pl.col(c).cast(pl.String) if _printable(frame.schema[c]) else pl.col(c) for c in cols]
-    )
-    labels = [
-        f"row {r[0] + 1}: " + " | ".join(short_text("<null>" if v is None else str(v)) for v in r[1:])
-        if cols
-        else f"row {r[0] + 1}"
-        for r in shown.iter_rows()
-    ]
-    return labels, total
-
-
-def _printable(dtype: pl.DataType) -> bool:
-    """Can a column of this type be cast to text?"""
-    return not (dtype.is_nested() or dtype in (pl.Binary, pl.Object))
-
-
-def _nearest(name: str, candidates: Sequence[str]) -> str | None:
-    lowered = {c.lower().strip(): c for c in candidates}
-    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return lowered[match[0]] if match else None
-
-
-def _check_columns(frame: pl.DataFrame, schema: Schema, extra_required: Sequence[str] = ()) -> None:
-    present = frame.columns
-    for column in (*schema.required, *extra_required):
-        if column in present:
-            continue
-        guess = _nearest(column, [c for c in present if c not in schema.columns])
-        hint = f" (did you mean {guess!r}?)" if guess else ""
-        raise SchemaError(
-            f"{schema.name}: required column {column!r} is missing{hint}.\n"
-            f"Columns present: {', '.join(present)}.\n"
-            f"Fix: rename the column to {column!r}, or read the file with "
-            f"publicservices.read_csv(path, mapping={{'your column': {column!r}}})."
-        )
-    # An unknown column that looks like an absent contract column is almost surely a typo:
-    # ignoring it would silently lose that data.
-    absent = [c for c in schema.columns if c not in present]
-    for column in present:
-        if column in schema.columns or column in BREAKDOWN_COLUMNS or _DERIVED.match(column):
-            continue
-        guess = _nearest(column, absent)
-        if guess:
-            raise SchemaError(
-                f"{schema.name}: column {column!r} is not in the data contract; it looks like a misspelling of {guess!r}.\n"
-                f"Fix: rename {column!r} to {guess!r} (or to something unlike any contract column if it is extra data)."
-            )
-
-
-def _cast_column(frame: pl.DataFrame, column: str, dtype: pl.DataType, schema: Schema, key: Sequence[str]) -> pl.Series:
-    """Cast one column losslessly or raise, naming the rows whose values would change."""
-    series = frame.get_column(column)
-    if series.dtype == dtype:
-        return series
-    if series.dtype == pl.Null:
-        return series.cast(dtype)
-    source = series.dtype
-    if dtype == pl.String():
-        if source.is_integer() or source == pl.Categorical or source == pl.Enum:
-            return series.cast(pl.String)
-        return _cast_error(frame, column, dtype, schema, key, series.is_not_null(), f"holds {source} values, which are not codes")
-    if dtype == pl.Float64():
-        if source.is_numeric():
-            cast = series.cast(pl.Float64)
-            # Integers beyond 2**53 do not survive as floats.
-            if source.is_integer():
-                lossy = series.is_not_null() & (cast.cast(source, strict=False) != series)
-                if lossy.any():
-                    return _cast_error(frame, column, dtype, schema, key, lossy, "holds integers too large to store exactly")
-            return cast
-        if source == pl.String:
-            stripped = series.str.strip_chars()
-            cast = stripped.cast(pl.Float64, strict=False)
-            bad = stripped.is_not_null() & (stripped != "") & cast.is_null()
-            if bad.any():
-                examples = series.filter(bad).unique(maintain_order=True).head(3).to_list()
-                return _cast_error(
-                    frame,
-                    column,
-                    dtype,
-                    schema,
-                    key,
-                    bad,
-                    f"holds text that is not a number (e.g. {', '.join(repr(e) for e in examples)})",
-                )
-            empty = stripped.is_not_null() & (stripped == "")
-            return pl.Series(column, cast).set(empty, None) if empty.any() else cast
-        return _cast_error(frame, column, dtype, schema, key, series.is_not_null(), f"holds {source} values, not numbers")
-    if dtype == pl.Date():
-        if source == pl.Datetime or isinstance(source, pl.Datetime):
-            cast = series.dt.date()
-            lossy = series.is_not_null() & (series.dt.truncate("1d") != series)
-            if lossy.any():
-                return _cast_error(frame, column, dtype, schema, key, lossy, "holds date-times with a time of day")
-            return cast
-        if source == pl.String:
-            stripped = series.str.strip_chars()
-            cast = stripped.str.to_date("%Y-%m-%d", strict=False)
-            bad = stripped.is_not_null() & cast.is_null()
-            if bad.any():
-                return _cast_error(frame, column, dtype, schema, key, bad, "holds text that is not an ISO date (YYYY-MM-DD)")
-            return cast
-        return _cast_error(frame, column, dtype, schema, key, series.is_not_null(), f"holds {source} values, not dates")
-    raise AssertionError(f"no cast rule for {dtype}")  # pragma: no cover - schemas only use the three
-
-
-def _cast_error(frame, column, dtype, schema, key, mask, what) -> pl.Series:  # noqa: ANN001
-    rows, total = _row_labels(frame, mask, key)
-    raise SchemaError(
-        f"{schema.name}: "
-        + problem(
-            column,
-            f"{what} and cannot be converted to {dtype} without losing information",
-            rows=rows,
-            total=total,
-            fix=f"correct or blank out those cells so that {column!r} holds only {dtype} values.",
-        )
-    )
-
-
-def _conform(frame: pl.DataFrame, schema: Schema, key: Sequence[str]) -> pl.DataFrame:
-    """Cast present contract columns, add absent ones as nulls, contract columns first."""
-    cast = {c: _cast_column(frame, c, dt, schema, key) for c, dt in schema.columns.items() if c in frame.columns}
-    missing = [pl.lit(None, dtype=dt).alias(c) for c, dt in schema.columns.items() if c not in frame.columns]
-    out = frame.with_columns(*cast.values(), *missing) if (cast or missing) else frame
-    extra = [c for c in frame.columns if c not in schema.columns]
-    return out.select(*schema.columns, *extra)
-
-
-def _raise_if(
-    frame: pl.DataFrame,
-    mask: pl.Expr,
-    column: str | None,
-    what: str,
-    fix: str,
-    key: Sequence[str],
-    schema: Schema,
-    error: type = DataError,
-) -> None:
-    flags = frame.select(mask.fill_null(False).alias("_bad")).get_column("_bad")
-    if flags.any():
-        rows, total = _row_labels(frame, flags, key)
-        raise error(f"{schema.name}: " + problem(column, what, rows=rows, total=total, fix=fix))
-
-
-def _check_not_null(frame: pl.DataFrame, columns: Sequence[str], schema: Schema, key: Sequence[str]) -> None:
-    for column in columns:
-        _raise_if(
-            frame,
-            pl.col(column).is_null(),
-            column,
-            "is empty",
-            key=key,
-            schema=schema,
-            fix=f"every row needs a {column!r}: fill it in, or remove rows that are not data (such as totals or notes).",
-        )
-
-
-def _check_finite(frame: pl.DataFrame, columns: Sequence[str], schema: Schema, key: Sequence[str]) -> None:
-    for column in columns:
-        _raise_if(
-            frame,
-            pl.col(column).is_nan() | pl.col(column).is_infinite(),
-            column,
-            "holds NaN or infinite values",
-            key=key,
-            schema=schema,
-            fix="leave missing values empty (null) instead of NaN, and check the division that made infinities.",
-        )
-
-
-def _check_magnitude(frame: pl.DataFrame, columns: Sequence[str], schema: Schema, key: Sequence[str]) -> None:
-    for column in columns:
-        _raise_if(
-            frame,
-            pl.col(column).abs() > MAX_MAGNITUDE,
-            column,
-            "is implausibly large (above 10^15)",
-            key=key,
-            schema=schema,
-            fix="no count, population or sum of money in public services is this large; look for a unit error, "
-            "a misplaced column, or a number mangled on export (such as 1e300), and correct or blank the cell.",
-        )
-
-
-def _check_unique(frame: pl.DataFrame, key: Sequence[str], schema: Schema) -> None:
-    mask = pl.struct(key).is_duplicated()
-    _raise_if(
-        frame,
-        mask,
-        ", ".join(key),
-        "has duplicated keys",
-        key=key,
-        schema=schema,
-        fix=f"keep one row per ({', '.join(key)}); if rows differ by a breakdown (sex, age ...), add that column.",
-    )
 
 
 # -- periods -------------------------------------------------------------------------------
@@ -451,7 +192,7 @@ def validate_values(
         ``period_start`` derived from the period label where absent.
     """
     frame = to_polars(data, name="values")
-    _check_columns(frame, VALUES)
+    check_columns(frame, VALUES)
     if breakdowns is None:
         breakdowns = [c for c in BREAKDOWN_COLUMNS if c in frame.columns]
     # A frame laid out by comparable set (publicservices.comparison_values) holds an area once
@@ -461,11 +202,11 @@ def validate_values(
         if column not in frame.columns:
             raise SchemaError(f"values: breakdown column {column!r} is missing.\nFix: add it or leave it out of breakdowns=.")
     derive_start = "period_start" not in frame.columns
-    frame = _conform(frame, VALUES, key)
+    frame = conform(frame, VALUES, key)
     for column in breakdowns:
         dtype = frame.schema[column]
-        if not _printable(dtype):
-            _cast_error(
+        if not printable(dtype):
+            cast_error(
                 frame,
                 column,
                 pl.String(),
@@ -475,14 +216,14 @@ def validate_values(
                 f"holds {dtype} values, which are not categories",
             )
     frame = frame.with_columns(pl.col(c).cast(pl.String) for c in breakdowns if frame.schema[c] != pl.String)
-    _check_not_null(frame, VALUES.key, VALUES, key)
+    check_not_null(frame, VALUES.key, VALUES, key)
     if derive_start:
         frame = frame.with_columns(period_start_from_label(pl.col("period")))
     _check_periods(frame, key, ordered=ordered)
-    _check_finite(frame, _NUMERIC, VALUES, key)
-    _check_magnitude(frame, _NUMERIC, VALUES, key)
+    check_finite(frame, _NUMERIC, VALUES, key)
+    check_magnitude(frame, _NUMERIC, VALUES, key)
     for column in ("numerator", "denominator"):
-        _raise_if(
+        raise_if(
             frame,
             pl.col(column) < 0,
             column,
@@ -491,7 +232,7 @@ def validate_values(
             schema=VALUES,
             fix="counts and denominators cannot be below zero; correct the source or blank the cell.",
         )
-    _raise_if(
+    raise_if(
         frame,
         (pl.col("denominator") > 0) & (pl.col("denominator") < MIN_DENOMINATOR),
         "denominator",
@@ -501,7 +242,7 @@ def validate_values(
         fix="a denominator counts people, person-years or expected events; look for a unit error or a number "
         "mangled on export (such as 5e-324), and correct or blank the cell (0 where there is no one at risk).",
     )
-    _raise_if(
+    raise_if(
         frame,
         pl.col("lower_ci") > pl.col("upper_ci"),
         "lower_ci",
@@ -515,7 +256,7 @@ def validate_values(
         proportions = [i for i, ind in indicators.items() if ind.measure == "proportion"]
         if proportions:
             is_prop = pl.col("indicator_id").is_in(proportions)
-            _raise_if(
+            raise_if(
                 frame,
                 is_prop & (pl.col("numerator") > pl.col("denominator")),
                 "numerator",
@@ -524,7 +265,7 @@ def validate_values(
                 schema=VALUES,
                 fix="a proportion's numerator counts a subset of its denominator; check the two columns were not swapped.",
             )
-            _raise_if(
+            raise_if(
                 frame,
                 is_prop & (pl.col("denominator") == 0) & (pl.col("numerator") > 0),
                 "denominator",
@@ -533,12 +274,12 @@ def validate_values(
                 schema=VALUES,
                 fix="blank the denominator (and numerator) where there is no population at risk.",
             )
-    _check_unique(frame, key, VALUES)
+    check_unique(frame, key, VALUES)
     return frame
 
 
 def _check_periods(frame: pl.DataFrame, key: Sequence[str], *, ordered: bool = True) -> None:
-    _raise_if(
+    raise_if(
         frame,
         pl.col("period_start").is_null() & ordered,
         "period_start",
@@ -548,7 +289,7 @@ def _check_periods(frame: pl.DataFrame, key: Sequence[str], *, ordered: bool = T
         fix="add a period_start date column (YYYY-MM-DD), or use period labels like 2023, 2022/23 or 2024 Q1.",
     )
     first, last = PERIOD_YEARS
-    _raise_if(
+    raise_if(
         frame,
         ~pl.col("period_start").dt.year().is_between(first, last),
         "period_start",
@@ -559,7 +300,7 @@ def _check_periods(frame: pl.DataFrame, key: Sequence[str], *, ordered: bool = T
     )
     # One label must mean one start date within an indicator, or ordering is ambiguous.
     clash = pl.col("period_start").n_unique().over("indicator_id", "period") > 1
-    _raise_if(
+    raise_if(
         frame,
         clash,
         "period_start",
@@ -575,9 +316,9 @@ def _check_indicator_ids(frame: pl.DataFrame, indicators: Mapping[str, Indicator
     if unknown.len():
         hints = []
         for uid in unknown.head(MAX_SHOWN).to_list():
-            guess = _nearest(uid, list(indicators))
+            guess = nearest(uid, list(indicators))
             hints.append(f"{uid!r}" + (f" (did you mean {guess!r}?)" if guess else ""))
-        rows, total = _row_labels(frame, ~frame.get_column("indicator_id").is_in(list(indicators)), key)
+        rows, total = row_labels(frame, ~frame.get_column("indicator_id").is_in(list(indicators)), key)
         raise DataError(
             "values: "
             + problem(
@@ -594,13 +335,13 @@ def _check_indicator_ids(frame: pl.DataFrame, indicators: Mapping[str, Indicator
 def validate_areas(data: FrameLike) -> pl.DataFrame:
     """Check and normalise an areas frame (``area_code`` unique; population >= 0; finite numbers no larger than 10^15)."""
     frame = to_polars(data, name="areas")
-    _check_columns(frame, AREAS)
+    check_columns(frame, AREAS)
     key = ("area_code", "area_name")
-    frame = _conform(frame, AREAS, key)
-    _check_not_null(frame, ["area_code"], AREAS, key)
-    _check_finite(frame, ["population", "deprivation"], AREAS, key)
-    _check_magnitude(frame, ["population", "deprivation"], AREAS, key)
-    _raise_if(
+    frame = conform(frame, AREAS, key)
+    check_not_null(frame, ["area_code"], AREAS, key)
+    check_finite(frame, ["population", "deprivation"], AREAS, key)
+    check_magnitude(frame, ["population", "deprivation"], AREAS, key)
+    raise_if(
         frame,
         pl.col("population") < 0,
         "population",
@@ -609,17 +350,17 @@ def validate_areas(data: FrameLike) -> pl.DataFrame:
         schema=AREAS,
         fix="populations cannot be below zero.",
     )
-    _check_unique(frame, ["area_code"], AREAS)
+    check_unique(frame, ["area_code"], AREAS)
     return frame
 
 
 def validate_spend(data: FrameLike) -> pl.DataFrame:
     """Check and normalise a spend frame (pounds; net spend may be negative, but must be finite)."""
     frame = to_polars(data, name="spend")
-    _check_columns(frame, SPEND)
-    frame = _conform(frame, SPEND, SPEND.key)
-    _check_not_null(frame, SPEND.key, SPEND, SPEND.key)
-    _check_finite(frame, ["spend"], SPEND, SPEND.key)
-    _check_magnitude(frame, ["spend"], SPEND, SPEND.key)
-    _check_unique(frame, SPEND.key, SPEND)
+    check_columns(frame, SPEND)
+    frame = conform(frame, SPEND, SPEND.key)
+    check_not_null(frame, SPEND.key, SPEND, SPEND.key)
+    check_finite(frame, ["spend"], SPEND, SPEND.key)
+    check_magnitude(frame, ["spend"], SPEND, SPEND.key)
+    check_unique(frame, SPEND.key, SPEND)
     return frame

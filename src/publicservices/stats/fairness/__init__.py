@@ -10,8 +10,9 @@ Modules, by the question they answer:
 * :mod:`.gradient` -- the deprivation gradient of area-level data (deciles, SII/RII, quintile
   gap, concentration index);
 * :mod:`.spatial` -- Moran's I over neighbouring areas;
-* :mod:`.assess` -- :func:`~publicservices.stats.fairness.assess.assess_fairness`, all of the
-  above per indicator and period (``ps.fairness``).
+* :mod:`.assess` (with :mod:`.assess_inputs`) --
+  :func:`~publicservices.stats.fairness.assess.assess_fairness`, all of the above per
+  indicator and period (``ps.fairness``).
 
 Import names from :mod:`publicservices.stats`; this package loads nothing until a module is used.
 """

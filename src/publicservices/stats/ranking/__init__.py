@@ -11,8 +11,9 @@ Modules, by the question they answer:
 * :mod:`.rank_intervals` -- simulated rank intervals (the honest league table);
 * :mod:`.rank_sets` (with :mod:`.rank_set_engine`) -- rank confidence sets with guaranteed
   coverage;
-* :mod:`.report_cards` (with :mod:`.grading`) -- A-F grades with a grade-stability check,
-  and :mod:`.closing_gaps` -- whether each area's gap narrowed significantly (extra credit);
+* :mod:`.report_cards` (with :mod:`.grading`, :mod:`.report_card_schemes` and
+  :mod:`.report_card_gaps`) -- A-F grades with a grade-stability check, and
+  :mod:`.closing_gaps` -- whether each area's gap narrowed significantly (extra credit);
 * :mod:`.comparators` -- nearest statistical neighbours and comparison with them.
 
 Import names from :mod:`publicservices.stats`; this package loads nothing until a module is used.

@@ -59,7 +59,6 @@ Example:
 from __future__ import annotations
 
 import warnings
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -70,8 +69,9 @@ from publicservices.errors import DataError, SchemaError, problem
 from publicservices.indicators import Indicator
 from publicservices.keys import GROUP_KEYS, group_label, present_keys
 from publicservices.stats.ranking import _rankutil as ru
-from publicservices.stats.ranking.closing_gaps import AWARDS, gap_change
 from publicservices.stats.ranking.grading import GRADES, directions, grade_group, present
+from publicservices.stats.ranking.report_card_gaps import closing_gap_spec, gap_note, gap_of
+from publicservices.stats.ranking.report_card_schemes import DEFAULT_SCHEME, choose_scheme
 
 __all__ = ["GRADES", "DEFAULT_SCHEME", "NotGradedWarning", "ReportCardNote", "build_report_cards"]
 
@@ -83,264 +83,6 @@ class ReportCardNote(UserWarning):
 
 class NotGradedWarning(ReportCardNote):
     """Measures left out of report cards: no direction, or context indicators."""
-
-
-# The scheme of a sector that declares none. Minimum overall score for each grade but the
-# last; with relative=True the overall score is first turned into a percentile among all
-# units, so these are shares: quintiles.
-DEFAULT_SCHEME: dict[str, Any] = {
-    "weights": None,  # equal
-    "cutpoints": {"A": 80.0, "B": 60.0, "C": 40.0, "D": 20.0},
-    "relative": True,
-    "extra_credit": None,
-    "extra_credit_max": 0.0,
-    "peer_weight": 1.0,
-    "polarity": {},  # directions come from the indicators or polarity=, never assumed
-    "domains": None,  # each indicator its own domain
-    "closing_gap": None,
-}
-_SCHEME_FIELDS = ("domains", "weights", "cutpoints", "relative", "extra_credit", "extra_credit_max", "peer_weight", "polarity")
-
-
-def _options(scheme: Any) -> dict[str, Any]:
-    """A scheme (a :class:`publicservices.sectors.ReportCardScheme`, or any object with its
-    attributes) as the options :func:`report_cards` fills its defaults from."""
-    missing = [f for f in _SCHEME_FIELDS if not hasattr(scheme, f)]
-    if missing:
-        raise DataError(
-            f"scheme must be a ReportCardScheme, not {type(scheme).__name__} (it has no {', '.join(missing)}).\n"
-            "Fix: pass scheme=ReportCardScheme(domains=..., weights=...) from publicservices.sectors, or the "
-            "sector's own (publicservices.registered_sectors()[sector].report_card)."
-        )
-    return {
-        "domains": {d: list(ms) for d, ms in scheme.domains.items()},
-        "weights": dict(scheme.weights) if scheme.weights else None,
-        "cutpoints": dict(scheme.cutpoints),
-        "relative": scheme.relative,
-        "extra_credit": scheme.extra_credit,
-        "extra_credit_max": scheme.extra_credit_max,
-        "peer_weight": scheme.peer_weight,
-        "polarity": dict(scheme.polarity),
-        "closing_gap": getattr(scheme, "closing_gap", None),
-    }
-
-
-def _scheme(
-    frame: pl.DataFrame, sector: str | None, scheme: Any, domains: Any, weights: Any, indicators: Mapping[str, Indicator]
-) -> tuple[dict[str, Any], Any, list[str]]:
-    """(defaults, domains, notes): the sector's scheme, or the built-in default.
-
-    The ``scheme`` (the sector's, passed in) is used when the data hold any of its weighted
-    domains' measures: each domain keeps the measures the data hold, a domain with none is
-    left out (its weight with it, the others renormalised), and a note names what is
-    missing. Wide data of domain scores -- a column named after each weighted domain, none
-    of the measures -- are graded one column per domain (a missing domain column is then an
-    error). The extra-credit domain is used only when the data hold its measures too.
-    Without a scheme -- or with data holding none of its measures -- a ``sector`` gets the
-    built-in default: each of the sector's indicators (those whose definition names the
-    sector; ids without a definition stay, and are graded only with a direction) is its own
-    domain, equally weighted, with quintile grades. Said in the notes.
-    """
-    default = DEFAULT_SCHEME
-    options = None if scheme is None else _options(scheme)
-    if options is None and sector is None:
-        return default, domains, []
-    if domains is not None or weights is not None:
-        return options or default, domains, []
-    label = f"the {sector} scheme's" if sector else "the scheme's"
-    if options is not None:
-        ec = options["extra_credit"]
-        weighted = [d for d in options["domains"] if d != ec]
-        held = set(present(frame, [m for d in weighted for m in options["domains"][d]]))
-        if held:
-            chosen = {d: [m for m in options["domains"][d] if m in held] for d in weighted}
-            if ec is not None and present(frame, options["domains"][ec]):
-                chosen[ec] = present(frame, options["domains"][ec])
-            return options, {d: ms for d, ms in chosen.items() if ms}, _partial_note(options, chosen, label, indicators)
-        if [d for d in weighted if d in frame.columns]:
-            # wide domain scores: one column per domain (a missing one is an error later, naming it)
-            chosen = {d: [d] for d in weighted}
-            if ec is not None and ec in frame.columns:
-                chosen[ec] = [ec]
-            return options, chosen, []
-        why = (
-            f"{label} domains ({', '.join(weighted)}) are not in these data, so each "
-            f"{sector + ' ' if sector else ''}indicator is its own domain"
-        )
-    else:
-        why = f"the {sector} sector declares no report-card scheme, so each of its indicators is its own domain"
-    if "indicator_id" in frame.columns:
-        ids = frame.get_column("indicator_id").unique(maintain_order=True).to_list()
-        mine = [i for i in ids if sector is None or i not in indicators or indicators[i].sector == sector]
-        if not mine:
-            found = sorted({indicators[i].sector for i in ids if i in indicators})
-            raise DataError(
-                f"no indicator of sector {sector!r} in these data (sectors found: {', '.join(found) or 'none'}).\n"
-                f"Fix: pass sector= one of {', '.join(found) or 'the sectors of your indicators'}, or domains={{...}}."
-            )
-        domains = {i: [i] for i in mine}
-    note = (
-        f"Equal weights: {why}, equally weighted; grades are quintiles of the overall score "
-        f"(A top 20% ... F bottom 20%). Pass domains= and weights= to grade on another scheme."
-    )
-    return default, domains, [note]
-
-
-def _partial_note(
-    options: Mapping[str, Any], chosen: Mapping[str, list[str]], label: str, indicators: Mapping[str, Indicator]
-) -> list[str]:
-    """A note naming the scheme's domains and measures these data lack (none when they hold all)."""
-    ec = options["extra_credit"]
-    weighted = [d for d in options["domains"] if d != ec]
-
-    def name(m: str) -> str:
-        return f"{indicators[m].title} ({m})" if m in indicators else m
-
-    dropped = [d for d in weighted if not chosen.get(d)]
-    lacking = {d: [m for m in options["domains"][d] if m not in chosen[d]] for d in weighted if chosen.get(d)}
-    lacking = {d: ms for d, ms in lacking.items() if ms}
-    if not dropped and not lacking:
-        return []
-    parts = []
-    if dropped:
-        kept = [d for d in weighted if chosen.get(d)]
-        w = options["weights"]
-        shares = f" (weights {', '.join(f'{d} {w[d]:g}' for d in kept)}, renormalised)" if w else ""
-        parts.append(
-            f"{label} domain{'s' if len(dropped) > 1 else ''} "
-            + ", ".join(f"{d} ({', '.join(name(m) for m in options['domains'][d])})" for d in dropped)
-            + f" {'are' if len(dropped) > 1 else 'is'} not in these data, so the grades rest on "
-            + f"{', '.join(kept)}{shares}"
-        )
-    if lacking:
-        parts.append(
-            "measures not in these data: "
-            + "; ".join(f"{d}: {', '.join(name(m) for m in ms)}" for d, ms in lacking.items())
-            + " (each domain is the mean of the measures it has)"
-        )
-    return ["Partial scheme: " + "; ".join(parts) + "."]
-
-
-def _closing_gap(
-    frame: pl.DataFrame,
-    spec: Any,
-    indicators: Mapping[str, Indicator],
-    polarity: Mapping[str, str] | str | None,
-    defaults: Mapping[str, Any],
-    period: str | None,
-) -> dict[str, Any] | None:
-    """The closing-the-gap credit to give: its indicator, direction, award and rows, or None.
-
-    ``spec`` is a :class:`publicservices.sectors.ClosingGap` (or any object with its
-    attributes), a gap indicator's id (its defaults), or None / False for none. Data
-    without the indicator get a note instead (``"note"``).
-    """
-    if spec is None or spec is False:
-        return None
-    if isinstance(spec, str):
-        spec = {"indicator": spec}
-    elif not isinstance(spec, Mapping):
-        spec = {
-            f: getattr(spec, f) for f in ("indicator", "points", "award", "level", "min_periods", "window") if hasattr(spec, f)
-        }
-    ind = spec.get("indicator")
-    if not isinstance(ind, str) or not ind:
-        raise DataError(
-            f"closing_gap must name a gap indicator, not {spec!r}.\n"
-            "Fix: pass closing_gap='schools.disadvantage_gap' or a publicservices.ClosingGap(indicator=..., points=...)."
-        )
-    award = {
-        "points": float(spec.get("points", 5.0)),
-        "level": float(spec.get("level", 0.95)),
-        "award": spec.get("award", "scaled"),
-    }
-    if award["award"] not in AWARDS or not award["points"] > 0:
-        raise DataError(
-            f"closing_gap {ind!r}: award {award['award']!r} with {award['points']:g} points cannot be given.\n"
-            f"Fix: award one of {', '.join(map(repr, AWARDS))}, with points > 0."
-        )
-    name = f"{indicators[ind].title} ({ind})" if ind in indicators else ind
-    ids = set(frame.get_column("indicator_id").unique().to_list()) if "indicator_id" in frame.columns else set()
-    if ind not in ids:
-        return {
-            "note": f"Closing the gap: {name} is not in these data, so no area earns closing-the-gap credit "
-            "(it needs the gap's values, with intervals, over two periods or more)."
-        }
-    pol, left_out = directions([ind], indicators, polarity, defaults.get("polarity") or {})
-    if ind not in pol:
-        raise DataError(
-            f"closing-the-gap indicator {name} has {left_out.get(ind, 'no direction')}, so narrowing cannot be told "
-            "from widening.\nFix: give the gap indicator a polarity (lower_is_better for a gap that narrows as it falls), "
-            f"or pass polarity={{{ind!r}: 'lower_is_better'}}."
-        )
-    order = "period_start" if "period_start" in frame.columns else "period"
-    rows = frame.filter(pl.col("indicator_id") == ind)
-    if period is not None and "period" in frame.columns:
-        # the change up to the graded period, not beyond it
-        cutoff = frame.filter(pl.col("period") == period).get_column(order).max()
-        if cutoff is not None:
-            rows = rows.filter(pl.col(order) <= cutoff)
-    return {
-        "indicator": ind,
-        "name": name,
-        "polarity": pol[ind],
-        "order": order,
-        "rows": rows,
-        "min_periods": int(spec.get("min_periods", 2)),
-        "window": spec.get("window"),
-        "award": award,
-    }
-
-
-def _gap_of(part: pl.DataFrame, gap: Mapping[str, Any], key: str) -> pl.DataFrame:
-    """Each unit's gap change in one report-card group (the gap rows of the same group)."""
-    groups = [c for c in present_keys(part) if c != key]
-    rows = gap["rows"]
-    if groups:
-        rows = rows.join(part.select(groups).unique(), on=groups, how="semi", nulls_equal=True)
-    return gap_change(
-        rows.drop(groups),
-        polarity=gap["polarity"],
-        key=key,
-        by=[],
-        order=gap["order"],
-        level=gap["award"]["level"],
-        min_periods=gap["min_periods"],
-        window=gap["window"],
-    )
-
-
-def _gap_note(graded: pl.DataFrame, gap: Mapping[str, Any]) -> str:
-    """What the closing-the-gap credit did, in words: the rule, then how many areas earned it."""
-    status = graded.get_column("gap_status").cast(pl.String)
-    counts = status.value_counts()
-    n = dict(zip(counts.get_column("gap_status").to_list(), counts.get_column("count").to_list(), strict=True))
-    award = gap["award"]
-    falls = gap["polarity"] == "lower_is_better"
-    pct = f"{100 * award['level']:g}%"
-    rule = (
-        f"Closing the gap: up to {award['points']:g} points of extra credit for a statistically significant narrowing "
-        f"of {gap['name']} ({'lower' if falls else 'higher'} is better, so narrowing is a {'fall' if falls else 'rise'}): "
-        f"the {pct} interval of its change over the periods (inverse-variance weighted least squares) lies entirely "
-        f"{'below' if falls else 'above'} 0"
-    )
-    unjudged = graded.filter(pl.col("gap_status") == "cannot judge").get_column("gap_reason").fill_null("no values")
-    why = "; ".join(
-        f"{k:,} area{'s' if k != 1 else ''}: {r}"
-        for r, k in sorted(Counter(unjudged.to_list()).items(), key=lambda rk: (-rk[1], rk[0]))
-    )
-    if graded.height == unjudged.len():
-        return f"{rule}. No area can be judged, so none earns it ({why})."
-    first = str(graded.get_column("gap_first_period").drop_nulls().min())
-    last = str(graded.get_column("gap_last_period").drop_nulls().max())
-    parts = [
-        f"{n.get('significantly narrowing', 0):,} significantly narrowed and earned it",
-        f"{n.get('no significant change', 0):,} show no significant change",
-        f"{n.get('significantly widening', 0):,} significantly widened",
-    ]
-    if unjudged.len():
-        parts.append(f"{unjudged.len():,} cannot be judged ({why})")
-    return f"{rule} ({first} to {last}). Of {graded.height:,} areas, " + "; ".join(parts) + "."
 
 
 def build_report_cards(
@@ -479,7 +221,7 @@ def build_report_cards(
         raise SchemaError("report_cards needs a Polars DataFrame or a Dataset.\nFix: pass dataset.values or a frame.")
     indicators = dict(indicators or {})
     auto_domains = domains is None
-    defaults, domains, notes = _scheme(frame, sector, scheme, domains, weights, indicators)
+    defaults, domains, notes = choose_scheme(frame, sector, scheme, domains, weights, indicators)
     weights = dict(weights) if weights is not None else (dict(defaults["weights"]) if defaults["weights"] else None)
     cutpoints = dict(cutpoints) if cutpoints is not None else dict(defaults["cutpoints"])
     relative = defaults["relative"] if relative is None else relative
@@ -502,7 +244,7 @@ def build_report_cards(
             "Fix: e.g. {'A': 80, 'B': 60, 'C': 40, 'D': 20}."
         )
     groups_by = [c for c in present_keys(frame) if c not in (key, peer_group)]
-    gap = _closing_gap(
+    gap = closing_gap_spec(
         frame, closing_gap if closing_gap is not None else defaults.get("closing_gap"), indicators, polarity, defaults, period
     )
     if gap is not None and gap.get("note"):
@@ -615,7 +357,7 @@ def build_report_cards(
     for part in ru.partitions(frame, groups_by):
         if long and not part.filter(pl.col("indicator_id").is_in(members)).height:
             continue  # a group (comparable set, breakdown) holding none of the graded measures
-        part_gap = None if gap is None else _gap_of(part, gap, key)
+        part_gap = None if gap is None else gap_of(part, gap, key)
         graded, info = grade_group(part, gap=part_gap, gap_award=None if gap is None else gap["award"], **options)
         for ind_id, (n, mlt) in info["derived"].items():
             derived.setdefault(ind_id, [0, mlt])[0] += n
@@ -652,7 +394,7 @@ def build_report_cards(
             "Graded without a domain their data lack, on the other domains' weights renormalised: " + "; ".join(lacking) + "."
         )
     if gap is not None:
-        notes.append(_gap_note(pl.concat(parts, how="diagonal_relaxed"), gap))
+        notes.append(gap_note(pl.concat(parts, how="diagonal_relaxed"), gap))
     fixed -= noisy
     if sampling_noise and n_sims > 0 and noisy and fixed:
         notes.append(
