@@ -169,3 +169,7 @@ def test_the_real_england_example_builds_and_passes_its_audit(shared_data, tmp_p
     schools = html.unescape((docs / "value" / "schools.md").read_text())
     assert "spend per head needs each area's population" in schools
     assert "computed once for each indicator" in schools  # the other comparisons of an indicator point to the first
+    # its [international] key: the UK among OECD countries in PISA, beside the national GCSE measure
+    international = html.unescape((docs / "international.md").read_text())
+    assert "## Reading at age 15 (PISA)" in international and "the United Kingdom's PISA reading score" in international
+    assert "indicators/schools.gcse_english_maths.html" in international

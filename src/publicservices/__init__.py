@@ -87,6 +87,8 @@ _EXPORTS: dict[str, str] = {
     "hookimpl": "publicservices.hookspecs",
     "registered_indicators": "publicservices.plugins",
     "registered_sectors": "publicservices.plugins",
+    "registered_comparators": "publicservices.plugins",
+    "InternationalComparator": "publicservices.international_comparators",
     "Sector": "publicservices.sectors",
     "ReportCardScheme": "publicservices.sectors",
     "ClosingGap": "publicservices.sectors",
@@ -114,7 +116,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from publicservices.geography import area_geography, comparable_sets
     from publicservices.hookspecs import hookimpl
     from publicservices.indicators import Indicator
-    from publicservices.plugins import registered_indicators, registered_sectors
+    from publicservices.international_comparators import InternationalComparator
+    from publicservices.plugins import registered_comparators, registered_indicators, registered_sectors
     from publicservices.reading import LoadReport, Reader, ReadResult, read, read_csv, readers
     from publicservices.results import (
         AreaProfileResult,

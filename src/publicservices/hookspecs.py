@@ -12,7 +12,7 @@ through an entry point in the ``publicservices`` group::
 
 Only implement the hooks you need; pluggy lets an implementation accept fewer arguments
 than the specification offers. A plugin imports only ``publicservices`` and
-``publicservices.plugin_api``, whose ``sector_plugin(...)`` implements all four hooks from
+``publicservices.plugin_api``, whose ``sector_plugin(...)`` implements every hook from
 one declaration.
 
 A plugin whose import or hook raises, or that registers something invalid, is disabled with
@@ -29,6 +29,7 @@ import pluggy
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from publicservices.file_layouts import Reader
     from publicservices.indicators import Indicator
+    from publicservices.international_comparators import InternationalComparator
     from publicservices.sectors import Sector
 
 __all__ = ["hookspec", "hookimpl", "PROJECT_NAME"]
@@ -142,6 +143,42 @@ def publicservices_demo_data(register: Callable[..., None]) -> None:
         @hookimpl
         def publicservices_demo_data(register):
             register("health", simulate_health)
+    """
+
+
+@hookspec
+def publicservices_international_comparators(register: Callable[[InternationalComparator], None]) -> None:
+    """Link the plugin's indicators to international comparator tables (OECD PISA means, for example).
+
+    :param register:
+        Call ``register(comparator)`` once per :class:`publicservices.InternationalComparator`:
+        its ``id`` (``<sector>.<name>``, unique across plugins), ``title``, the national
+        ``indicator`` it matches, the table's ``measure`` (subject) and ``source`` (a
+        file-name pattern) with the ``reader`` that reads it, the nation's ``country`` code,
+        the comparison ``group`` (``"OECD average"``, optionally ``countries``), the
+        ``polarity`` a difference is read with, and a ``note`` on how the two relate.
+
+    When the website is given an international table (``publicservices publish
+    --international FILE``, or the project file's ``[international]`` key), every comparator
+    whose ``source`` matches the file name and whose ``measure`` the table holds is computed
+    in the site model: the nation's difference from each country and from the group's
+    average with intervals, and its rank with a confidence set. The site's "International
+    comparison" page shows them; a table no comparator matches gets the page with the reason.
+
+    A comparator id that two plugins register is used by neither, and a ``PluginWarning``
+    names both (a built-in plugin's stays the built-in's). Registering anything but an
+    ``InternationalComparator``, or an id twice in one plugin, disables the plugin. By
+    convention a comparator's sector and its ``indicator`` are the plugin's own.
+
+    Example::
+
+        @hookimpl
+        def publicservices_international_comparators(register):
+            register(InternationalComparator(
+                id="schools.pisa_reading", title="Reading at age 15 (PISA)",
+                indicator="schools.gcse_english_maths", measure="reading", source="*pisa*",
+                country="GBR", group="OECD average", polarity="higher_is_better",
+                note="PISA samples the whole UK, not England alone."))
     """
 
 

@@ -6,7 +6,8 @@ may change without notice. Names are imported lazily, so importing this module (
 plugin does when it loads) stays light: Polars is imported only when a reader needs it.
 
 * declaring a sector: :func:`sector_plugin`, :class:`SectorPlugin`, ``Sector``,
-  ``ReportCardScheme``, ``ClosingGap``, ``DemoSpend``, ``Indicator``, ``hookimpl``;
+  ``ReportCardScheme``, ``ClosingGap``, ``DemoSpend``, ``Indicator``,
+  ``InternationalComparator``, ``hookimpl``;
 * readers: ``Reader``, ``ReadResult``, ``LoadReport``, ``count_reasons``, ``read_header``,
   ``mapped_els_reader``, ``area_type_expr``, ``join_area_names``, ``to_polars``,
   ``validate_values``, ``validate_areas``, ``validate_spend``;
@@ -48,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 from publicservices.errors import PluginError
 from publicservices.hookspecs import hookimpl
 from publicservices.indicators import Indicator
+from publicservices.international_comparators import InternationalComparator
 from publicservices.sectors import ClosingGap, DemoSpend, ReportCardScheme, Sector
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -97,6 +99,7 @@ __all__ = [
     "ClosingGap",
     "DemoSpend",
     "Indicator",
+    "InternationalComparator",
     "hookimpl",
     "PluginError",
     *_EXPORTS,
@@ -121,8 +124,9 @@ class SectorPlugin:
 
     It implements, as plain functions marked with ``hookimpl``, only the hooks it has
     something for: ``publicservices_sectors`` (the sector), ``publicservices_indicators``
-    (the indicators), ``publicservices_readers`` (the readers and the ELS mapping's reader)
-    and ``publicservices_demo_data`` (:meth:`generate`). ``hooks`` maps each name to its
+    (the indicators), ``publicservices_readers`` (the readers and the ELS mapping's reader),
+    ``publicservices_demo_data`` (:meth:`generate`) and
+    ``publicservices_international_comparators`` (the comparators). ``hooks`` maps each name to its
     function; register the object itself in-process, or put ``hooks`` in the module an
     entry point names.
 
@@ -132,6 +136,7 @@ class SectorPlugin:
         models: indicator id -> demo :class:`~publicservices.synthetic.model.Model`.
         readers: the readers, in order.
         els: ONS Explore local statistics indicator name -> indicator id (or ``None``).
+        comparators: the international comparators, in order.
         hooks: hook name -> hook implementation.
     """
 
@@ -145,6 +150,7 @@ class SectorPlugin:
         readers: Iterable[Any] = (),
         els: Mapping[str, str] | None = None,
         els_description: str | None = None,
+        comparators: Iterable[InternationalComparator] = (),
     ) -> None:
         errors: list[str] = []
         if not isinstance(sector, Sector):
@@ -189,6 +195,25 @@ class SectorPlugin:
                         f"els maps onto {', '.join(map(repr, foreign[:5]))}, which "
                         f"{'is' if len(foreign) == 1 else 'are'} not among the indicators"
                     )
+        comparators = tuple(comparators)
+        seen: set[str] = set()
+        for comparator in comparators:
+            if not isinstance(comparator, InternationalComparator):
+                errors.append(f"comparators must be InternationalComparator objects, not {type(comparator).__name__}")
+                continue
+            if comparator.sector != sector.id:
+                errors.append(
+                    f"international comparator {comparator.id!r} is of sector {comparator.sector!r}, not {sector.id!r} "
+                    "(its id starts with the plugin's sector)"
+                )
+            if comparator.indicator not in ids:
+                errors.append(
+                    f"international comparator {comparator.id!r} matches indicator {comparator.indicator!r}, which is not "
+                    "among the indicators"
+                )
+            if comparator.id in seen:
+                errors.append(f"international comparator {comparator.id!r} is given twice")
+            seen.add(comparator.id)
         if errors:
             raise PluginError(
                 f"invalid sector plugin {sector.id!r}:\n"
@@ -200,6 +225,7 @@ class SectorPlugin:
         self.models: dict[str, Any] = models
         self.readers: tuple[Any, ...] = readers
         self.els: dict[str, str] | None = dict(els) if els is not None else None
+        self.comparators: tuple[InternationalComparator, ...] = comparators
         self.els_description = els_description or (
             f"ONS Explore local statistics CSV with {sector.title.lower()} indicator names mapped to {sector.id}.* ids"
         )
@@ -239,6 +265,14 @@ class SectorPlugin:
                 register(self.sector.id, self.generate)
 
             self.hooks["publicservices_demo_data"] = publicservices_demo_data
+        if comparators:
+
+            @hookimpl
+            def publicservices_international_comparators(register: Callable[..., None]) -> None:
+                for comparator in self.comparators:
+                    register(comparator)
+
+            self.hooks["publicservices_international_comparators"] = publicservices_international_comparators
         for name, function in self.hooks.items():
             setattr(self, name, function)  # pluggy finds the hooks on the object
 
@@ -274,7 +308,9 @@ class SectorPlugin:
         n = len(self.indicators)
         readers = ", ".join(self.reader_names) or "no readers"
         demo = ", demo data" if "publicservices_demo_data" in self.hooks else ""
-        return f"<sector plugin {self.sector.id!r}: {n} indicator{'s' if n != 1 else ''}, {readers}{demo}>"
+        k = len(self.comparators)
+        international = f", {k} international comparator{'s' if k != 1 else ''}" if k else ""
+        return f"<sector plugin {self.sector.id!r}: {n} indicator{'s' if n != 1 else ''}, {readers}{demo}{international}>"
 
 
 def sector_plugin(
@@ -286,9 +322,10 @@ def sector_plugin(
     readers: Iterable[Any] = (),
     els: Mapping[str, str] | None = None,
     els_description: str | None = None,
+    comparators: Iterable[InternationalComparator] = (),
     namespace: MutableMapping[str, Any] | None = None,
 ) -> SectorPlugin:
-    """Declare a whole sector plugin: its sector, indicators, readers and demo data, in one call.
+    """Declare a whole sector plugin: its sector, indicators, readers, demo data and international comparators, in one call.
 
     Parameters:
         sector: the :class:`~publicservices.sectors.Sector` (title, spend lines, report-card
@@ -301,6 +338,10 @@ def sector_plugin(
         els: ONS Explore local statistics indicator name -> indicator id: registers the
             reader ``<sector>-els`` (and the core ``ons-els`` reader applies the mapping too).
         els_description: that reader's description.
+        comparators: :class:`~publicservices.international_comparators.InternationalComparator`
+            declarations linking the sector's indicators to international comparator tables
+            (each of ``sector.id``, matching one of ``indicators``); the site's international
+            comparison page shows them when it is given such a table.
         namespace: a module's ``globals()``: the hooks are put there, so that the module an
             entry point names is the plugin. Leave it out to register the object itself.
 
@@ -318,7 +359,14 @@ def sector_plugin(
                                models=MODELS, readers=[READER], namespace=globals())
     """
     plugin = SectorPlugin(
-        sector, indicators, models=models, generate=generate, readers=readers, els=els, els_description=els_description
+        sector,
+        indicators,
+        models=models,
+        generate=generate,
+        readers=readers,
+        els=els,
+        els_description=els_description,
+        comparators=comparators,
     )
     if namespace is not None:
         plugin.export(namespace)

@@ -16,6 +16,7 @@ from publicservices.plugin_info import ENV_LOAD_PLUGINS
 if TYPE_CHECKING:  # pragma: no cover
     from publicservices.file_layouts import Reader
     from publicservices.indicators import Indicator
+    from publicservices.international_comparators import InternationalComparator
     from publicservices.plugin_info import PluginInfo
     from publicservices.sectors import Sector
 
@@ -59,11 +60,25 @@ def registration_adder(kind: str, plugin: str, items: list[tuple[str, str, Any]]
             raise PluginError(f"register({sector!r}, generate) needs a callable generate")
         items.append((plugin, sector, generate))
 
+    def add_comparator(comparator: InternationalComparator) -> None:
+        from publicservices.international_comparators import InternationalComparator
+
+        if not isinstance(comparator, InternationalComparator):
+            raise PluginError(
+                "register() expects an InternationalComparator (publicservices.plugin_api.InternationalComparator), "
+                f"got {type(comparator).__name__}"
+            )
+        if comparator.id in mine:
+            raise PluginError(f"international comparator {comparator.id!r} is registered twice by this plugin")
+        mine.add(comparator.id)
+        items.append((plugin, comparator.id, comparator))
+
     adders: dict[str, Callable[..., None]] = {
         "sector": add_sector,
         "indicator": add_indicator,
         "reader": add_reader,
         "demo": add_demo,
+        "comparator": add_comparator,
     }
     return adders[kind]
 

@@ -101,7 +101,13 @@ class Register:
         self._add(*args, **kwargs)
 
     def __repr__(self) -> str:
-        what = {"sector": "sectors", "indicator": "indicators", "reader": "readers", "demo": "demo data"}[self.kind]
+        what = {
+            "sector": "sectors",
+            "indicator": "indicators",
+            "reader": "readers",
+            "demo": "demo data",
+            "comparator": "international comparators",
+        }[self.kind]
         return f"<register {what} for plugin {self.plugin!r}>"
 
 

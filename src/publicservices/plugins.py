@@ -4,8 +4,8 @@ One faulty plugin never takes the others down. The rules:
 
 **Loading is lazy.** Constructing a :class:`PluginRegistry` (or calling :func:`get_registry`)
 imports nothing; plugins are imported the first time something asks for sectors, indicators,
-readers, demo data or the plugin listing. ``import publicservices``, ``publicservices --help`` and
-``--version`` import no plugin. Each plugin's import time and the time its hooks took are
+readers, demo data, international comparators or the plugin listing. ``import publicservices``,
+``publicservices --help`` and ``--version`` import no plugin. Each plugin's import time and the time its hooks took are
 recorded in its :class:`PluginInfo` and shown by ``publicservices plugins``; a third-party
 plugin that takes longer than :data:`SLOW_PLUGIN_SECONDS` to load is named in a warning.
 
@@ -19,12 +19,12 @@ Asking for something that a disabled plugin registered, or (by the ``sector.name
 :class:`~publicservices.errors.PluginError` naming it (:meth:`PluginRegistry.explain_missing`).
 :meth:`PluginRegistry.check` raises one ``PluginError`` for every problem, for CI.
 
-**Clashes keep neither.** When two plugins register the same sector id, indicator id or
-reader name, neither registration is used, and a warning (and the listing of both plugins,
+**Clashes keep neither.** When two plugins register the same sector id, indicator id,
+reader name or international comparator id, neither registration is used, and a warning (and the listing of both plugins,
 status ``conflict``) names both; their other registrations stay. Likewise a spend service
 line that two sectors declare is renamed to neither. Exception: a built-in plugin
 (:data:`DEFAULT_PLUGINS`) always wins: a third-party plugin cannot shadow a built-in sector,
-indicator or reader; its registration is ignored with a warning. A demo-data generator of a
+indicator, reader or comparator; its registration is ignored with a warning. A demo-data generator of a
 plugin that lost an id keeps working, without the rows of that id.
 
 **Hooks go through pluggy.** Each plugin's hooks are called through pluggy's hook caller
@@ -84,6 +84,7 @@ from publicservices.plugin_info import (
 if TYPE_CHECKING:  # pragma: no cover
     from publicservices.file_layouts import Reader
     from publicservices.indicators import Indicator
+    from publicservices.international_comparators import InternationalComparator
     from publicservices.sectors import Sector
 
 __all__ = [
@@ -96,6 +97,7 @@ __all__ = [
     "PluginWarning",
     "get_registry",
     "reset_registry",
+    "registered_comparators",
     "registered_indicators",
     "registered_sectors",
 ]
@@ -116,6 +118,7 @@ _HOOKS: tuple[tuple[str, str], ...] = (
     ("publicservices_indicators", "indicator"),
     ("publicservices_readers", "reader"),
     ("publicservices_demo_data", "demo"),
+    ("publicservices_international_comparators", "comparator"),
 )
 _KINDS = ", ".join(repr(kind) for _, kind in _HOOKS)
 _LOAD_STAGE = "load"
@@ -306,6 +309,15 @@ class PluginRegistry:
         """All registered demo-data generators, in plugin order."""
         return self._collect()["demo"]
 
+    def comparators(self) -> dict[str, InternationalComparator]:
+        """All registered international comparators by id (in order of their id), from every plugin that works."""
+        return self._collect()["comparators"]
+
+    def comparator_plugin(self, comparator_id: str) -> PluginInfo | None:
+        """The plugin that registered an international comparator."""
+        owner = self._collect()["owners"]["comparator"].get(comparator_id)
+        return self._infos.get(owner) if owner else None
+
     def owner(self, indicator_id: str) -> str | None:
         """The plugin that registered an indicator."""
         return self._collect()["owners"]["indicator"].get(indicator_id)
@@ -332,10 +344,11 @@ class PluginRegistry:
             )
 
     def explain_missing(self, kind: str, name: str) -> PluginError | None:
-        """Why a sector, indicator id, reader name or demo sector is missing, if a plugin problem explains it.
+        """Why a sector, indicator id, reader name, demo sector or comparator is missing, if a plugin problem explains it.
 
         ``kind`` is ``"sector"`` (a sector: its declaration, indicators or demo data),
-        ``"indicator"``, ``"reader"`` or ``"demo"`` (a sector's demo data). Returns a
+        ``"indicator"``, ``"reader"``, ``"demo"`` (a sector's demo data) or ``"comparator"``
+        (an international comparator id). Returns a
         :class:`PluginError` naming the plugins (raise it), or ``None`` when no plugin problem
         explains the absence (the name is simply unknown).
         """
@@ -364,7 +377,7 @@ class PluginRegistry:
         stage_of = {k: h for h, k in _HOOKS}
         stage_of["sector"] = _HOOKS[-1][0]  # a sector comes from every hook: any failure may explain it
         order = [_LOAD_STAGE, *(h for h, _ in _HOOKS)]
-        prefix = name.split(".")[0] if kind == "indicator" else name.split("-")[0] if kind == "reader" else name
+        prefix = name.split(".")[0] if kind in ("indicator", "comparator") else name.split("-")[0] if kind == "reader" else name
         suspects = [
             info
             for info in self._infos.values()
@@ -431,7 +444,7 @@ class PluginRegistry:
         clashes: dict[str, dict[str, list[str]]] = {kind: {} for _, kind in _HOOKS}
         owners: dict[str, dict[str, str]] = {}
         kept: dict[str, dict[str, Any]] = {}
-        for kind in ("sector", "indicator", "reader"):
+        for kind in ("sector", "indicator", "reader", "comparator"):
             kept[kind], owners[kind] = resolve_claims(kind, attempts[kind], broken, self._infos, clashes[kind], messages)
         sectors = dict(sorted(kept["sector"].items()))
         spend_services = spend_service_owners(sectors, owners["sector"], self._infos, messages)
@@ -472,6 +485,7 @@ class PluginRegistry:
             "indicators": kept["indicator"],
             "readers": kept["reader"],
             "demo": demo,
+            "comparators": dict(sorted(kept["comparator"].items())),
             "owners": owners,
             "clashes": clashes,
             "disabled": disabled,
@@ -534,3 +548,15 @@ def registered_indicators(sector: str | None = None) -> dict[str, Indicator]:
     if not selected and (error := registry.explain_missing("sector", sector)) is not None:
         raise error
     return selected
+
+
+def registered_comparators(sector: str | None = None) -> dict[str, InternationalComparator]:
+    """Every registered international comparator by id, optionally for one sector.
+
+    Example:
+        >>> import publicservices as ps
+        >>> sorted(c.measure for c in ps.registered_comparators("schools").values())
+        ['mathematics', 'reading', 'science']
+    """
+    found = get_registry().comparators()
+    return found if sector is None else {i: c for i, c in found.items() if c.sector == sector}

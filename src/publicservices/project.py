@@ -38,6 +38,10 @@ writes a starter. The layout follows the tools publishers know (``pyproject.toml
     suppress_threshold = 5
     overdispersion = "auto"
 
+    [international]                   # optional: an international comparator table
+    path = "data/intl_pisa_2018_2022_oecd.csv"   # country, year, value, standard error
+    attribution = "OECD, PISA"
+
 Paths are relative to the project file. The file is checked against a JSON Schema
 (:data:`SCHEMA`) and every path, mapping and service line is checked before any work
 starts: an error names the key, its line and the fix.
@@ -208,10 +212,15 @@ class Project:
             "layer": geo.get("layer"),
             "suppress_threshold": judgement.get("suppress_threshold", 5),
             "base_url": self.site.get("base_url"),
+            "international": self._resolve(self.document.get("international", {}).get("path")),
         }
         if "overdispersion" in judgement:
             options["overdispersion"] = judgement["overdispersion"]
         return options
+
+    def international_format(self) -> str | None:
+        """The reader named for the international comparator table (``None``: the one its comparators name)."""
+        return self.document.get("international", {}).get("format")
 
     def credits(self) -> list[str]:
         """One line per source: its file, licence and attribution."""
@@ -220,6 +229,10 @@ class Project:
             parts = [", ".join(f.name for f in source.files)]
             parts += [x for x in (source.attribution, source.licence) if x]
             lines.append(" — ".join(parts))
+        international = self.document.get("international")
+        if international:
+            parts = [Path(international["path"]).name, *(international.get(k) for k in ("attribution", "licence"))]
+            lines.append(" — ".join(p for p in parts if p))
         return lines
 
 
@@ -361,7 +374,7 @@ def _check_files(project: Project) -> None:
     for i, context in enumerate(doc.get("areas", {}).get("context", [])):
         if not (project.path.parent / context).is_file():
             raise ProjectError(_message(project, ("areas", "context", i), f"no file {context!r}", "correct the path."))
-    for key in (("spend", "path"), ("geography", "boundaries")):
+    for key in (("spend", "path"), ("geography", "boundaries"), ("international", "path")):
         value = doc.get(key[0], {}).get(key[1])
         if value is not None and not (project.path.parent / value).is_file():
             raise ProjectError(

@@ -102,6 +102,17 @@ SCHEMA: dict[str, Any] = {
                 "benchmark": {"type": ["string", "number"]},
             },
         },
+        "international": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["path"],
+            "properties": {
+                "path": {"type": "string"},
+                "format": {"type": "string"},
+                "licence": {"type": "string"},
+                "attribution": {"type": "string"},
+            },
+        },
         "judgement": {
             "type": "object",
             "additionalProperties": False,

@@ -19,6 +19,8 @@ failure. It checks that:
 * the plugin declares (``publicservices_sectors``) every sector its indicators belong to,
   each declared sector has indicators, and the measures its report-card scheme names by
   indicator id are indicators of the plugin with a direction;
+* each international comparator belongs to a sector the plugin declares, matches one of the
+  plugin's indicators, and names a registered reader;
 * each demo-data generator returns :class:`~publicservices.synthetic.DemoData` whose values
   pass the data contract, cover every area and period of the demo nation, use only the
   plugin's indicators, agree with each indicator's measure (proportions within
@@ -70,6 +72,8 @@ class PluginCheck:
     """The sectors the plugin contributes demo data for."""
     declared: list[str] = dataclasses.field(default_factory=list)
     """The sectors the plugin declares (``publicservices_sectors``)."""
+    comparators: list[str] = dataclasses.field(default_factory=list)
+    """The international comparators the plugin registers."""
 
     @property
     def ok(self) -> bool:
@@ -143,6 +147,14 @@ def check_plugin(
         result.declared = sorted(sectors)
         if indicators:
             _check_sectors(sectors, indicators, result)
+        comparators = {
+            cid: c
+            for cid, c in registry.comparators().items()
+            if (owner := registry.comparator_plugin(cid)) is not None and owner.name in plugin_names
+        }
+        result.comparators = sorted(comparators)
+        if comparators:
+            _check_comparators(comparators, sectors, indicators, registry.readers(), result)
         readers = {n: r for n, r in registry.readers().items() if n not in builtin_readers}
         result.readers = sorted(readers)
         _check_readers(readers, dict(reader_fixtures or {}), registry.indicators(), result)
@@ -256,6 +268,33 @@ def _check_sectors(sectors: Mapping[str, Any], indicators: Mapping[str, Any], re
                 )
     if len(result.failures) == before:
         result.passed.append("sector declarations")
+
+
+def _check_comparators(
+    comparators: Mapping[str, Any],
+    sectors: Mapping[str, Any],
+    indicators: Mapping[str, Any],
+    readers: Mapping[str, Any],
+    result: PluginCheck,
+) -> None:
+    before = len(result.failures)
+    for comparator in comparators.values():
+        if comparator.sector not in sectors:
+            result.fail(
+                f"international comparator {comparator.id!r} is of sector {comparator.sector!r}, which the plugin does not declare"
+            )
+        if comparator.indicator not in indicators:
+            result.fail(
+                f"international comparator {comparator.id!r} matches indicator {comparator.indicator!r}, which the plugin "
+                "does not register"
+            )
+        if comparator.reader not in readers:
+            result.fail(
+                f"international comparator {comparator.id!r} reads its table with reader {comparator.reader!r}, which is "
+                f"not registered (readers: {', '.join(sorted(readers))})"
+            )
+    if len(result.failures) == before:
+        result.passed.append("international comparators")
 
 
 def _check_readers(readers: Mapping[str, Any], fixtures: dict[str, Any], known: Mapping[str, Any], result: PluginCheck) -> None:

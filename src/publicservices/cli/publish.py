@@ -125,6 +125,14 @@ def _benchmark(value: str) -> str | float:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A spend file (e.g. MHCLG revenue outturn), for value for money.",
 )
+@click.option(
+    "--international",
+    "international",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An international comparator table (country, year, value, standard error), e.g. the OECD PISA means: "
+    "the plugins' international comparators that match it get an International comparison page (repeatable).",
+)
 @click.option("--generate-only", is_flag=True, help="Write mkdocs.yml and the docs tree into --out without building.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars; print only the summary.")
 def publish(
@@ -146,6 +154,7 @@ def publish(
     constants: tuple[str, ...],
     context: tuple[Path, ...],
     spend: Path | None,
+    international: tuple[Path, ...],
     generate_only: bool,
     quiet: bool,
 ) -> None:
@@ -163,6 +172,7 @@ def publish(
       publicservices publish --out site/
       publicservices publish data/ --title "Our services" --sector health
       publicservices publish cvd.csv --boundaries uk.topojson --layer utla
+      publicservices publish data/ --international intl_pisa_2018_2022_oecd.csv
       publicservices publish publicservices.toml     # a project file (see `publicservices init`)
       publicservices publish --generate-only --out build/
     """
@@ -207,6 +217,7 @@ def publish(
             area_types=area_types,
             comparable_sets=comparable_sets,
             overdispersion=overdispersion,
+            international=list(international) or None,
         )
     except PublicServicesError as exc:
         click.secho(f"publish failed: {type(exc).__name__}", fg="red", bold=True, err=True)

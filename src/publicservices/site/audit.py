@@ -110,6 +110,16 @@ def audit_model(model: Any) -> list[str]:
             if judged:
                 problems.append(f"{cid} has no known direction but {judged} rows of {col!r} say better or worse")
 
+    international = getattr(model, "international", None)
+    for found in getattr(international, "comparisons", None) or []:
+        if found.comparator.polarity != "no_judgement":
+            continue
+        judged = found.result.frame.filter(pl.col("comparison").is_in(list(JUDGED_WORDS))).height
+        if judged:
+            problems.append(
+                f"international comparator {found.comparator.id} has no known direction but {judged} comparisons say better or worse"
+            )
+
     if "benchmark_value" in results.columns:
         many = (
             results.filter(pl.col("benchmark_value").is_not_null())

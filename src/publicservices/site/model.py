@@ -82,6 +82,9 @@ class SiteModel:
     # spend service -> its frontier on all its indicators at once and the savings implied
     # (see service_value); only services with spend and outcomes in a shared period
     value_services: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    # the international comparison (publicservices.site.international.InternationalSection):
+    # None when no international comparator table was given, so the site has no such page
+    international: Any = None
 
     @property
     def sectors(self) -> list[str]:
@@ -197,8 +200,14 @@ def build_model(
     overdispersion: str = "auto",
     area_names: dict[str, str] | None = None,
     progress: Progress | None = None,
+    international: Sequence[Any] | None = None,
 ) -> SiteModel:
-    """Compute every statistic of the site (see the module docstring)."""
+    """Compute every statistic of the site (see the module docstring).
+
+    ``international``: the international comparator tables given to the site
+    (:func:`publicservices.site.international.read_tables`); the registered comparators that
+    match them are computed here (:func:`publicservices.site.international.international_section`).
+    """
     from publicservices.results import postcode_lottery
     from publicservices.stats import assess_outcomes, value_quintiles
     from publicservices.stats.disclosure import suppress
@@ -256,6 +265,7 @@ def build_model(
         advance()
         grades = sections.grades(notes, chosen, comparisons, published, latest)
         inequalities = sections.inequalities(dataset, comparisons, chosen, latest, results, suppress_threshold, suppress)
+        section = _international(international, sectors, notes)
         advance()
     return SiteModel(
         dataset=public,
@@ -282,11 +292,26 @@ def build_model(
             "area_types": list(area_types),
             "comparable_sets": list(comparable_sets),
             "overdispersion": overdispersion,
+            # only when given, so that a site without it keeps its manifest
+            **({"international": list(section.sources)} if section is not None else {}),
         },
         comparisons=comparisons,
         inequalities=inequalities,
         value_services=value_services,
+        international=section,
     )
+
+
+def _international(tables: Sequence[Any] | None, sectors: Sequence[str], notes: list[str]) -> Any:
+    """The international comparison of the tables given (None when none were), its problems noted."""
+    if tables is None:
+        return None
+    from publicservices.plugins import registered_comparators
+    from publicservices.site.international import international_section
+
+    section = international_section(tables, registered_comparators(), sectors=sectors)
+    notes += [f"International comparison: {problem}" for problem in section.problems]
+    return section
 
 
 def _latest_periods(

@@ -132,6 +132,24 @@ def load_source(source: Any, notes: list[str]) -> Dataset:
     return result.to_dataset()
 
 
+def _international_tables(given: Any, project: Any, notes: list[str]) -> list[Any] | None:
+    """The international comparator tables given, read (None when none were given)."""
+    if not given:
+        return None
+    from publicservices.plugins import registered_comparators
+    from publicservices.site.international import read_tables
+
+    paths = [given] if isinstance(given, (str, Path)) else list(given)
+    for path in paths:
+        if not Path(path).is_file():
+            raise DataError(
+                f"--international: {str(path)!r} does not exist.\nFix: pass an international comparator table "
+                "(country, year, value, standard error), such as the OECD PISA means."
+            )
+    fmt = project.international_format() if project is not None else None
+    return read_tables(paths, registered_comparators(), notes, format=fmt)
+
+
 def publish(
     source: Any = None,
     out: str | Path = "site",
@@ -149,6 +167,7 @@ def publish(
     base_url: str | None = None,
     generate_only: bool = False,
     progress: Progress | None = None,
+    international: str | Path | Sequence[str | Path] | None = None,
 ) -> PublishResult:
     """Build the static comparison website of ``source`` into ``out``.
 
@@ -175,6 +194,12 @@ def publish(
         base_url: where the site will be served (canonical links, the download snippet).
         generate_only: write ``mkdocs.yml`` and ``docs/`` into ``out`` without building.
         progress: a :class:`~publicservices.site.progress.Progress` (the CLI shows bars).
+        international: an international comparator table (country, year, value, standard
+            error: the OECD PISA means, for example), or several. The registered comparators
+            that match it (``publicservices.registered_comparators()``, declared by sector
+            plugins) get an "International comparison" page: the country's difference from
+            each other country and their average, with intervals, and its rank with a
+            confidence set. A table that cannot be used gets the page with the reason.
 
     Example:
         >>> import tempfile, pathlib
@@ -208,6 +233,7 @@ def publish(
         benchmark = given["benchmark"] if benchmark == "national" else benchmark
         suppress_threshold = given["suppress_threshold"] if suppress_threshold == 5 else suppress_threshold
         overdispersion = given.get("overdispersion", overdispersion) if overdispersion == "auto" else overdispersion
+        international = international or given.get("international")
     shown = Path(out)  # as the user wrote it, for the summary
     out = shown.absolute()
     base_url = build.check_base_url(base_url)  # a plain http(s) address or path: MkDocs writes it unescaped into every page
@@ -217,6 +243,7 @@ def publish(
     notes: list[str] = []
     dataset = project_file.dataset(notes) if project_file is not None else load_source(source, notes)
     check_size(dataset)
+    tables = _international_tables(international, project_file, notes)
     geo = None
     if boundaries is not None:
         from publicservices.site.boundaries import read_boundaries
@@ -236,6 +263,7 @@ def publish(
         suppress_threshold=suppress_threshold,
         area_names=geo.names if geo else None,
         progress=progress,
+        international=tables,
     )
     model.notes[:0] = notes
     from publicservices.site.audit import AuditError, audit_model, audit_output

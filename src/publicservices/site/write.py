@@ -20,6 +20,7 @@ from publicservices.site.boundaries import Boundaries
 from publicservices.site.mkdocs_build import footer, mkdocs_config
 from publicservices.site.model import SiteModel
 from publicservices.site.pages import METHODS_VERSION, Pages, sector_title
+from publicservices.site.pages import international as international_pages
 from publicservices.site.pages import value as value_pages
 from publicservices.site.progress import Progress
 from publicservices.site.writer import DocsWriter
@@ -108,6 +109,7 @@ def _write_site(
     spent = set(model.dataset.spend.get_column("service").to_list()) if "service" in model.dataset.spend.columns else set()
     valued = [s for s in model.sectors if s in model.value_services or s in spent]
     n_pages = 1 + len(model.sectors) + len(valued) + 2 + len(model.indicators) + len(region_pages) + areas.height + 2
+    n_pages += model.international is not None  # the international comparison page, when a table was given
     with progress.stage("write pages", n_pages + 2) as advance:
         files = _write_data(model, writer, model.results_table(), latest_table)
         advance()
@@ -169,6 +171,9 @@ def _write_site(
         advance()
         writer.text(docs + "downloads.md", pages.downloads(files))
         advance()
+        if model.international is not None:  # before the chart scripts: the page adds its charts
+            international_pages.write(pages, writer, docs)
+            advance()
         pages.charts.add("charts/areas.js", "areas/spine", specs.spine_template())
         pages.charts.add("charts/areas.js", "areas/trend", specs.trend_template())
         for script in sorted(pages.charts.files):
@@ -182,6 +187,7 @@ def _write_site(
             *([{"Value for money": [{sector_title(s): value_pages.page_path(s)} for s in valued]}] if valued else []),
             {"Indicators": "indicators.md"},
             {"Areas": "areas.md"},
+            *([{international_pages.TITLE: international_pages.PAGE}] if model.international is not None else []),
             {"Methodology": "methodology.md"},
             {"Downloads": "downloads.md"},
         ]

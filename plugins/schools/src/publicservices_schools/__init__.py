@@ -7,8 +7,10 @@ of persistent absence, and every education and skills indicator of ONS Explore l
 statistics (early years goals, adult qualifications, further education, apprenticeships),
 each with a direction judged here; the report-card scheme of NYC's Progress Reports, with
 extra credit for a significantly narrowing disadvantage gap; a reader ``schools-els`` that maps the ELS files onto
-these ids (the core ``ons-els`` reader applies the same mapping); and the schools sector of
-the synthetic demo nation.
+these ids (the core ``ons-els`` reader applies the same mapping); the schools sector of
+the synthetic demo nation; and international comparators: the UK's PISA reading,
+mathematics and science means among the OECD countries, for the site's international
+comparison page.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from publicservices.plugin_api import ClosingGap, DemoSpend, ReportCardScheme, Sector, sector_plugin
 
 from publicservices_schools.indicators import ELS_INDICATORS, INDICATORS, MODELS, SECTOR
+from publicservices_schools.international import COMPARATORS
 
 __version__ = "0.1.0"
 
@@ -61,5 +64,6 @@ plugin = sector_plugin(
     models=MODELS,
     els=ELS_INDICATORS,
     els_description="ONS Explore local statistics CSV with DfE indicator names mapped to schools.* ids",
+    comparators=COMPARATORS,  # PISA reading, mathematics and science: the UK among OECD countries
     namespace=globals(),  # the hooks live in this module, which the entry point names
 )

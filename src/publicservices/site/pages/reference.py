@@ -94,6 +94,17 @@ class ReferencePages(PagesBase):
                 "does: areas grouped into fifths by value (the PHE quantile method), because chance variation cannot be judged.",
             ),
         ]
+        if getattr(m, "international", None) is not None:
+            methods.append(
+                (
+                    "International comparison",
+                    "publicservices.compare_internationally",
+                    "A country's difference from each other country with a normal interval from both standard errors "
+                    "(independent national samples); from the average of the countries allowing for the country being "
+                    "one of them (OECD, PISA technical standards); its rank with a marginal confidence set (Mogstad, "
+                    "Romano, Shaikh and Wilhelm 2024).",
+                )
+            )
         report = {r["reason"]: r for r in m.suppression.to_dicts()}
         return render(
             "methodology.md.j2",
