@@ -1,0 +1,58 @@
+"""The site's MkDocs hooks: raw HTML tables and figures skip the Markdown parser, and come out the same."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import markdown
+
+from publicservices.site import mkdocs_hooks
+
+PAGE = """# Eskelham
+
+Some **bold** words.
+
+<table class="ps-table"><caption>Rates</caption> <thead><tr><th scope="col">A</th></tr></thead><tbody>
+<tr><td>1 &amp; 2</td></tr>
+</tbody></table>
+
+## Next
+
+<figure class="ps-chart" data-spec="x"><div class="ps-chart__view"></div><script type="application/json" class="ps-chart__data">{"a":1}</script><figcaption>3 areas</figcaption></figure>
+
+<table><tr><td>a block that does not end its line</td></tr></table> then *Markdown*
+
+- a list
+"""
+
+
+def page(uri: str = "areas/a.md") -> SimpleNamespace:
+    return SimpleNamespace(file=SimpleNamespace(src_uri=uri))
+
+
+def convert(text: str) -> str:
+    return markdown.markdown(text, extensions=["attr_list", "md_in_html", "tables", "admonition", "toc"])
+
+
+def through_hooks(text: str) -> tuple[str, str]:
+    p = page()
+    aside = mkdocs_hooks.on_page_markdown(text, p, None, None)
+    return aside, mkdocs_hooks.on_page_content(convert(aside), p, None, None)
+
+
+def test_tables_and_figures_skip_the_parser_and_come_back_unchanged():
+    aside, html = through_hooks(PAGE)
+    assert aside.count("<!--ps-raw-") == 2 and "<caption>" not in aside and "ps-chart__data" not in aside
+    assert html == convert(PAGE)  # the same page as without the hooks
+    assert not mkdocs_hooks._aside  # nothing left behind between pages
+
+
+def test_only_whole_blocks_are_set_aside_never_the_markdown_between_them():
+    aside, _ = through_hooks(PAGE)
+    # the last table shares its line with Markdown: left to the parser, and the list with it
+    assert "then *Markdown*" in aside and "- a list" in aside and "## Next" in aside
+
+
+def test_a_page_with_fenced_code_is_left_alone():
+    text = "```html\n<table><tr><td>an example</td></tr></table>\n```\n"
+    assert mkdocs_hooks.on_page_markdown(text, page("x.md"), None, None) == text
