@@ -501,3 +501,129 @@ def test_results_work_from_a_plain_values_frame():
     render(result.chart("funnel"))
     with pytest.raises(SchemaError, match="geometry="):
         result.chart("map")
+
+
+# -- spine and trend: what the reader sees (issue 18) -------------------------------------------
+
+
+def _svg_marks(svg: str, role: str) -> list[tuple[float, float, float, float]]:
+    """(x, y, width, height) of every rect-path mark whose aria-roledescription is ``role``."""
+    import re
+
+    boxes = []
+    for d in re.findall(rf'aria-roledescription="{role}"[^>]*?\sd="M([-\d.]+),([-\d.]+)h([-\d.]+)v([-\d.]+)h', svg):
+        x, y, w, h = map(float, d)
+        boxes.append((x, y, w, h))
+    return boxes
+
+
+def _axis_labels(svg: str) -> list[list[str]]:
+    """The labels of every axis drawn, axis by axis."""
+    import html
+    import re
+
+    groups = re.findall(r'<g class="mark-text role-axis-label"[^>]*>(.*?)</g>', svg, re.S)
+    return [[html.unescape(t) for t in re.findall(r">([^<]*)</text>", g)] for g in groups]
+
+
+def _benchmark_is_a_short_tick_per_row(svg: str, rows: int, width: float) -> None:
+    assert 'aria-roledescription="rule mark"' not in svg  # no rule: it ran from the left edge like a bar
+    ticks = _svg_marks(svg, "tick")
+    assert len(ticks) == rows, ticks
+    for x, _y, w, h in ticks:
+        assert w <= 3 and 10 <= h <= 26, (w, h)  # short and vertical, within its own row
+        assert abs(x + w / 2 - width / 2) < 1  # at the centre: the benchmark
+    assert len({round(y) for _x, y, _w, _h in ticks}) == rows  # one per row
+
+
+def test_spine_chart_benchmark_is_a_tick_per_row_and_rows_keep_the_order_given(outcomes, dataset):
+    import vl_convert
+
+    order = {i: dataset.indicators[i] for i in ("health.visits", "health.screen", "health.deaths")}
+    chart = charts.spine_chart(outcomes.frame.filter(pl.col("period") == pl.col("period").max()), "X06000002", order)
+    spec = chart.to_dict(validate=True)
+    svg = vl_convert.vegalite_to_svg(spec)
+    _benchmark_is_a_short_tick_per_row(svg, 3, spec["width"])
+    assert _axis_labels(svg)[0] == ["Visits", "Screening uptake", "Preventable deaths"]  # as given, not A to Z
+    frame = charts.spine_frame(outcomes.frame, "X06000002", order)
+    assert frame.get_column("indicator_id").to_list() == list(order)
+
+
+def test_site_spine_template_draws_the_benchmark_as_a_tick_in_page_order(outcomes):
+    import vl_convert
+
+    from publicservices.site import specs
+
+    latest = outcomes.frame.filter(pl.col("period") == pl.col("period").max())
+    titles = {"health.visits": "Visits", "health.screen": "Screening uptake", "health.deaths": "Preventable deaths"}
+    units = {"health.visits": "per 1,000", "health.screen": "%", "health.deaths": "per 100,000"}
+    rows = specs.spine_rows(latest, titles, units).filter(pl.col("area_code") == "X06000002")
+    assert rows.get_column("indicator_id").to_list() == list(titles)  # page order, not alphabetical by title
+    template = specs.spine_template()
+    svg = vl_convert.vegalite_to_svg({**template, "data": {"values": rows.drop("area_code", "indicator_id").to_dicts()}})
+    _benchmark_is_a_short_tick_per_row(svg, 3, template["width"])
+    assert _axis_labels(svg)[0] == list(titles.values())
+
+
+PERIODS = {
+    "annual": (["2019", "2020", "2021"], ["2019-01-01", "2020-01-01", "2021-01-01"]),
+    "financial": (["2019/20", "2020/21", "2021/22", "2022/23"], ["2019-04-01", "2020-04-01", "2021-04-01", "2022-04-01"]),
+    "quarters": (["2023 Q4", "2024 Q1", "2024 Q2"], ["2023-10-01", "2024-01-01", "2024-04-01"]),
+    "months": (["2024-01", "2024-02"], ["2024-01-01", "2024-02-01"]),
+}
+
+
+@pytest.mark.parametrize("kind", list(PERIODS))
+def test_trend_axis_is_labelled_with_each_period_once(kind):
+    import datetime as dt
+
+    import vl_convert
+
+    labels, starts = PERIODS[kind]
+    n = len(labels)
+    frame = pl.DataFrame(
+        {
+            "period": list(reversed(labels)),  # drawn in time order whatever the row order
+            "period_start": [dt.date.fromisoformat(s) for s in reversed(starts)],
+            "value": [10.0 + i for i in range(n)],
+            "lower_95": [9.0 + i for i in range(n)],
+            "upper_95": [11.0 + i for i in range(n)],
+        }
+    )
+    svg = vl_convert.vegalite_to_svg(charts.trend_chart(frame, area_name="A").to_dict(validate=True))
+    assert _axis_labels(svg)[0] == labels
+
+
+def test_site_trend_charts_label_periods_as_the_data_do():
+    import vl_convert
+
+    from publicservices.site import specs
+
+    titles = {f"x.{kind}": f"{kind.title()} series" for kind in PERIODS}
+    results = pl.concat(
+        pl.DataFrame(
+            {
+                "area_code": "A",
+                "indicator_id": f"x.{kind}",
+                "period": labels,
+                "period_start": pl.Series(starts).str.to_date(),
+                "value": [10.0 + i for i in range(len(labels))],
+                "lower_95": [9.0 + i for i in range(len(labels))],
+                "upper_95": [11.0 + i for i in range(len(labels))],
+                "benchmark_value": [10.5] * len(labels),
+            }
+        )
+        for kind, (labels, starts) in reversed(PERIODS.items())
+    )
+    rows = specs.trend_rows(results, titles).drop("area_code").to_dicts()
+    svg = vl_convert.vegalite_to_svg({**specs.trend_template(), "data": {"values": rows}})
+    axes = _axis_labels(svg)
+    for labels, _ in PERIODS.values():  # each panel's own periods, each once: never 2019 2019 2020, never 2019 for 2019/20
+        assert labels in axes, (labels, axes)
+    import re
+
+    assert re.findall(r"aria-label=\"Title text '([^']*)'", svg) == list(titles.values())  # panels in page order
+    # the indicator page's spread over time: the same axis
+    spread = specs.spread_rows(results.filter(pl.col("indicator_id") == "x.financial"))
+    svg = vl_convert.vegalite_to_svg(specs.spread_spec(spread, "Spread", "%"))
+    assert _axis_labels(svg)[0] == PERIODS["financial"][0]

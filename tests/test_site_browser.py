@@ -378,3 +378,130 @@ def test_pages_pass_axe_with_no_serious_violations(chrome, demo, axe_source):
         serious = [v for v in result if v["impact"] in ("serious", "critical")]
         report[page] = serious
     assert all(not v for v in report.values()), json.dumps(report, indent=1)
+
+
+SPINE_MARKS = """(() => {
+  const svg = document.querySelector("figure[data-spec$='areas/spine'] svg");
+  const rows = svg.querySelectorAll("g.role-axis-label text").length;
+  const ticks = Array.from(svg.querySelectorAll("path[aria-roledescription='tick']")).map(p => {
+    const b = p.getBBox(); return {x: b.x + b.width / 2, y: b.y, w: b.width, h: b.height};
+  });
+  const bars = Array.from(svg.querySelectorAll("path[aria-roledescription='bar']")).map(p => p.getBBox());
+  const left = Math.min(...bars.map(b => b.x)), right = Math.max(...bars.map(b => b.x + b.width));
+  return {rows, ticks, rules: svg.querySelectorAll("[aria-roledescription='rule mark']").length, left, right,
+          labels: Array.from(svg.querySelectorAll("g.role-axis-label text")).map(t => t.textContent)};
+})()"""
+TREND_AXES = """Array.from(document.querySelectorAll("figure[data-spec$='areas/trend'] svg g.role-axis"))
+  .filter(g => (g.getAttribute('aria-label') || '').startsWith('X-axis'))
+  .map(g => Array.from(g.querySelectorAll('g.role-axis-label text')).map(t => t.textContent))"""
+
+
+def test_area_charts_draw_the_benchmark_as_a_tick_and_label_each_period_once(chrome, demo):
+    import polars as pl
+
+    site, base, _ = demo
+    page = demo_pages(site)["area"]
+    chrome.open(base + page, until=CHARTS_DONE)
+    spine = chrome.evaluate(SPINE_MARKS)
+    assert spine["rows"] >= 3 and spine["rules"] == 0
+    assert len(spine["ticks"]) == spine["rows"]  # one benchmark mark per row ...
+    centre = (spine["left"] + spine["right"]) / 2
+    for tick in spine["ticks"]:  # ... a short vertical line at the centre, not a bar from the left edge
+        assert tick["w"] <= 3 and 10 <= tick["h"] <= 26 and abs(tick["x"] - centre) < 1.5, (tick, centre)
+    assert len({round(t["y"]) for t in spine["ticks"]}) == spine["rows"]
+    # rows in the site's indicator order (sector, then id), as the area's table lists them, not A to Z
+    indicators = json.loads((site / "data/all/indicators.json").read_text())
+    titles = [indicators[i]["title"] for i in sorted(indicators, key=lambda i: (indicators[i]["sector"], i))]
+    places = [next(n for n, t in enumerate(titles) if t.startswith(label.rstrip("…"))) for label in spine["labels"]]
+    assert places == sorted(places), spine["labels"]
+    # the trend panels: each x axis reads the periods as the data label them, each once
+    periods = set(pl.read_parquet(site / "data/all/results.parquet").get_column("period").unique())
+    axes = chrome.evaluate(TREND_AXES)
+    assert axes, "no trend axes"
+    for labels in axes:
+        assert labels and len(labels) == len(set(labels)), labels  # never 2019 2019 2020
+        assert set(labels) <= periods, labels  # "2019/20", never "2019" for it
+
+
+# -- the grid of areas × indicators (sector pages) ---------------------------------------------
+
+GRID_READY = "!!document.querySelector('table.ps-grid__table[data-ps-grid=\"ready\"]')"
+GRID_STATE = """(() => {
+  const t = document.querySelector('table.ps-grid__table');
+  const heads = Array.from(t.tHead.rows[0].cells);
+  const rows = Array.from(t.querySelector('tbody.ps-grid__areas').rows);
+  return {
+    sort: heads.map(h => h.getAttribute('aria-sort')),
+    buttons: heads.map(h => !!h.querySelector('button.ps-grid__sort')),
+    first: t.tBodies[0].className + ' ' + t.tBodies[0].rows[0].cells[0].textContent.trim(),
+    names: rows.map(r => r.cells[0].textContent.trim()),
+    values: heads.map((h, j) => rows.map(r => r.cells[j].hasAttribute('data-v') ? parseFloat(r.cells[j].getAttribute('data-v')) : null)),
+    status: document.querySelector('.ps-grid__status').textContent,
+  };
+})()"""
+
+
+def _click(chrome: Chrome, selector: str) -> None:
+    """A real mouse click (pressed and released over the element), as a reader's."""
+    box = chrome.evaluate(
+        f"(() => {{ const e = document.querySelector({json.dumps(selector)}); e.scrollIntoView({{block: 'center', inline: 'center'}});"
+        " const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()"
+    )
+    for kind in ("mousePressed", "mouseReleased"):
+        chrome.page("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1})
+    time.sleep(0.2)
+
+
+def _press_enter(chrome: Chrome, selector: str) -> None:
+    chrome.evaluate(f"document.querySelector({json.dumps(selector)}).focus()")
+    assert chrome.evaluate(f"document.activeElement === document.querySelector({json.dumps(selector)})")
+    chrome.page(
+        "Input.dispatchKeyEvent", {"type": "keyDown", "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "text": "\r"}
+    )
+    chrome.page("Input.dispatchKeyEvent", {"type": "keyUp", "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13})
+    time.sleep(0.2)
+
+
+def _ordered(values: list[float | None], descending: bool) -> bool:
+    present = [v for v in values if v is not None]
+    missing_last = all(v is None for v in values[len(present) :])
+    return missing_last and present == sorted(present, reverse=descending)
+
+
+def test_grid_sorts_by_a_header_with_mouse_and_keyboard(chrome, demo):
+    site, base, _ = demo
+    events = chrome.open(base + "sectors/health.html", until=GRID_READY)
+    state = chrome.evaluate(GRID_STATE)
+    assert all(state["buttons"]) and state["sort"][0] == "ascending"
+    assert state["first"].startswith("ps-grid__bench ")  # the benchmark's row first
+    assert state["names"] == sorted(state["names"], key=str.lower) and len(state["names"]) == 150
+    heads = chrome.evaluate(
+        "Array.from(document.querySelectorAll('table.ps-grid__table thead th')).map(h => [h.textContent, h.getAttribute('data-best')])"
+    )
+    ae = next(j for j, (text, _) in enumerate(heads) if text.startswith("A&E"))  # higher is better
+    cvd = next(j for j, (text, _) in enumerate(heads) if "cardiovascular" in text)  # lower is better
+    button = "table.ps-grid__table thead th:nth-child({}) button"
+    # a click sorts best first: highest first when higher is better
+    _click(chrome, button.format(ae + 1))
+    state = chrome.evaluate(GRID_STATE)
+    assert state["sort"][ae] == "descending" and state["sort"].count(None) == len(heads) - 1
+    assert _ordered(state["values"][ae], descending=True)
+    assert "best first" in state["status"] and state["first"].startswith("ps-grid__bench ")
+    # the keyboard: Enter on the focused header's button turns the order round (worst first)
+    _press_enter(chrome, button.format(ae + 1))
+    state = chrome.evaluate(GRID_STATE)
+    assert state["sort"][ae] == "ascending" and _ordered(state["values"][ae], descending=False)
+    assert "worst first" in state["status"]
+    # lower is better: best first is lowest first; areas with no value stay last
+    _click(chrome, button.format(cvd + 1))
+    state = chrome.evaluate(GRID_STATE)
+    assert state["sort"][cvd] == "ascending" and _ordered(state["values"][cvd], descending=False)
+    assert state["values"][cvd][-1] is None  # the demo hides a few small counts
+    # and back to the area names, A to Z, then Z to A
+    _click(chrome, button.format(1))
+    state = chrome.evaluate(GRID_STATE)
+    assert state["sort"][0] == "ascending" and state["names"] == sorted(state["names"], key=str.lower)
+    _click(chrome, button.format(1))
+    state = chrome.evaluate(GRID_STATE)
+    assert state["sort"][0] == "descending" and state["names"] == sorted(state["names"], key=str.lower, reverse=True)
+    assert problems(events + chrome.drain()) == [] and requests_outside(events, base) == []

@@ -280,9 +280,9 @@ def during_the_build(monkeypatch, action) -> None:
     """Run ``action`` while publish is building in its staging folder (versions() is called there)."""
     real = build.versions
 
-    def versions():
+    def versions(*args, **kwargs):
         action()
-        return real()
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(build, "versions", versions)
 

@@ -93,14 +93,20 @@ class ReadResult:
     indicators: dict[str, Indicator] = dataclasses.field(default_factory=dict)
 
     def to_dataset(self, **kwargs: Any) -> Dataset:
-        """Wrap as a :class:`~publicservices.dataset.Dataset`, validated at the door."""
+        """Wrap as a :class:`~publicservices.dataset.Dataset`, validated at the door.
+
+        The reader used is kept in ``metadata["readers"]``, so a site names the plugins its
+        data actually came through (:func:`publicservices.site.build.versions`).
+        """
         from publicservices.dataset import Dataset
 
+        metadata = {"readers": [self.report.reader], **(kwargs.pop("metadata", None) or {})}
         return Dataset(
             values=self.values,
             areas=kwargs.pop("areas", self.areas),
             spend=kwargs.pop("spend", self.spend),
             indicators=kwargs.pop("indicators", None) or self.indicators or None,
+            metadata=metadata,
             **kwargs,
         )
 

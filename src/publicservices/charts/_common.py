@@ -221,6 +221,20 @@ def fmt(value: Any, indicator: Indicator | None) -> str:
     return format_number(value, unit=indicator.unit if indicator is not None else "")
 
 
+def fmt_gap(value: Any, indicator: Indicator | None) -> str:
+    """A difference between two values (a slope index of inequality, a gap) in the indicator's
+    units: percentage points for a percentage, never a percentage of something.
+
+    >>> from publicservices.indicators import Indicator
+    >>> fmt_gap(0.918, Indicator(id="a.b", title="B", sector="a", measure="proportion", unit="%"))
+    '0.918 percentage points'
+    """
+    if indicator is not None and indicator.unit.strip() == "%":
+        text = format_number(value)
+        return text if text == "–" else f"{text} percentage point{'' if text in ('1', '-1') else 's'}"
+    return fmt(value, indicator)
+
+
 def counts_sentence(frame: pl.DataFrame, column: str, noun: str = "area") -> str:
     """``12 better, 100 similar and 8 worse`` (only categories that occur, in display order)."""
     if column not in frame.columns:

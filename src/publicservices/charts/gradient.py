@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from publicservices.charts._common import chart_title, finish, first_present, fmt, inline, polarity_of, require, value_label
+from publicservices.charts._common import chart_title, finish, first_present, fmt_gap, inline, polarity_of, require, value_label
 from publicservices.display import PALETTE, format_interval
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -126,8 +126,8 @@ def gradient_chart(
         ci = f" (95% interval {format_interval(sii_lower, sii_upper)})" if sii_lower is not None and sii_upper is not None else ""
         direction = "higher" if sii > 0 else "lower"
         parts.append(
-            f"The slope index of inequality is {fmt(sii, indicator)}{ci}: across the whole range of deprivation, "
-            f"values are {fmt(abs(sii), indicator)} {direction} in the least deprived areas than in the most deprived."
+            f"The slope index of inequality is {fmt_gap(sii, indicator)}{ci}: across the whole range of deprivation, "
+            f"values are {fmt_gap(abs(sii), indicator)} {direction} in the least deprived areas than in the most deprived."
         )
     chart = alt.layer(*layers).properties(
         width=width,

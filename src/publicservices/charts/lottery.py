@@ -132,9 +132,9 @@ def lottery_chart(
     ]
     if n:
         top, bottom = data.row(0, named=True), data.row(n - 1, named=True)
-        parts.append(f"Widest: {top['_title']} (±{top['_cv']:.1f}%).")
+        parts.append(f"Widest: {top['_title']} (±{top['_cv']:.1f}% of the national value).")
         if n > 1:
-            parts.append(f"Narrowest: {bottom['_title']} (±{bottom['_cv']:.1f}%).")
+            parts.append(f"Narrowest: {bottom['_title']} (±{bottom['_cv']:.1f}% of the national value).")
     chart = alt.layer(*layers).properties(
         width=width,
         height=max(60, 28 * n),

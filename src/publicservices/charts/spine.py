@@ -36,7 +36,9 @@ def spine_frame(
 ) -> pl.DataFrame:
     """The drawing table of a spine chart: one row per indicator.
 
-    The latest period of each indicator is used. ``worst``, ``q25``, ``q75``, ``best`` are
+    The latest period of each indicator is used, one row per indicator in the order of
+    ``indicators`` (a Dataset's definitions come by sector, then id: the order of the site's
+    pages), those not in ``indicators`` after them by id. ``worst``, ``q25``, ``q75``, ``best`` are
     the range and quartiles of all areas' values (the benchmark area itself excluded), put in
     order of polarity; ``x_*`` columns place them on a 0-1 scale with the benchmark at 0.5
     and better to the right. These are the drawn extents of the bars, as a box plot draws
@@ -87,7 +89,9 @@ def spine_frame(
         pl.col("indicator_id").replace_strict(titles, default=pl.col("indicator_id"), return_dtype=pl.String).alias("title"),
         pl.col("indicator_id").replace_strict(units, default="", return_dtype=pl.String).alias("unit"),
     )
-    return out.drop("_min", "_q1", "_q3", "_max", "_half").sort("indicator_id")
+    order = {ind_id: i for i, ind_id in enumerate(indicators)}
+    position = pl.col("indicator_id").replace_strict(order, default=len(order), return_dtype=pl.Int64)
+    return out.drop("_min", "_q1", "_q3", "_max", "_half").sort(position, "indicator_id")
 
 
 def spine_spread(frame: pl.DataFrame, benchmark: pl.Expr, *, midrange: bool = False) -> pl.DataFrame:
@@ -215,9 +219,10 @@ def spine_chart(
         base.mark_bar(color=light, height=12).encode(x=alt.X("x_worst:Q", scale=x_scale, axis=None), x2="x_q25:Q", tooltip=tips),
         base.mark_bar(color=dark, height=12).encode(x=alt.X("x_q25:Q", scale=x_scale), x2="x_q75:Q", tooltip=tips),
         base.mark_bar(color=light, height=12).encode(x=alt.X("x_q75:Q", scale=x_scale), x2="x_best:Q", tooltip=tips),
-        alt.Chart(alt.InlineData(values=[{"x": 0.5}]))
-        .mark_rule(color=PALETTE["benchmark"], strokeWidth=1.5)
-        .encode(x=alt.X("x:Q", scale=x_scale)),
+        # the benchmark: a short vertical tick at the centre of each row, never a rule spanning rows
+        base.mark_tick(color=PALETTE["benchmark"], thickness=2, size=20, opacity=1).encode(
+            x=alt.XDatum(0.5, scale=x_scale), tooltip=[tips[0], tips[2]]
+        ),
         base.mark_point(filled=True, size=90, stroke="white", strokeWidth=0.8, opacity=1).encode(
             x=alt.X("x_area:Q", scale=x_scale),
             color=alt.Color(
@@ -235,7 +240,7 @@ def spine_chart(
     description = (
         f"Spine chart for {who} on {plural(n, 'indicator')}: each bar runs from the worst area on the left to the "
         f"best on the right{' (from the lowest to the highest for indicators without a direction)' if unjudged else ''}, "
-        f"the darker middle is the middle half of areas, and the line is the benchmark. "
+        f"the darker middle is the middle half of areas, and the short line at the centre of each bar is the benchmark. "
         f"{who} compared with the benchmark: {judged}."
     )
     chart = alt.layer(*layers).properties(

@@ -46,8 +46,10 @@ def trend_chart(
     """Trend with confidence band, benchmark, SPC centre line, process limits and signals.
 
     Method: values are drawn in period order (``period_start``) with their 95% interval as a
-    band. When the frame carries XmR columns (``centre``, ``lower_limit``, ``upper_limit``,
-    ``variation`` from :func:`publicservices.stats.xmr`) the centre line and process
+    band; the x axis is labelled with the period labels themselves (``2019``, ``2019/20``,
+    ``2024 Q1``), each once. When the frame carries XmR columns (``centre``,
+    ``lower_limit``, ``upper_limit``, ``variation`` from :func:`publicservices.stats.xmr`)
+    the centre line and process
     limits are drawn and points are coloured by special-cause variation: improvement (blue),
     concern (vermillion), neither (purple, no polarity) or common cause (grey).
 
@@ -80,8 +82,10 @@ def trend_chart(
         )
     group = one_group(frame, "trend_chart")
     order = "period_start" if "period_start" in frame.columns else "period"
-    data = frame.sort(order)
-    periods = data.get_column("period").cast(pl.String).to_list()
+    # x is the period labels themselves ("2019", "2019/20", "2024 Q1"), each once, in time order:
+    # a time axis would label "2019/20" as 2019 and repeat years between few periods
+    data = frame.sort(order).with_columns(pl.col("period").cast(pl.String))
+    periods = list(dict.fromkeys(data.get_column("period").to_list()))
     lower = lower or first_present(data, ("lower_95", "lower"))
     upper = upper or first_present(data, ("upper_95", "upper"))
     has_spc = all(c in data.columns for c in ("centre", "lower_limit", "upper_limit"))

@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from publicservices.site.progress import Advance, Progress
+from publicservices.site.progress import Progress, TerminalProgress
 
 if TYPE_CHECKING:
     from publicservices.project import Project
 
 
-class _Bars(Progress):
-    """click progress bars on stderr, one per stage; notes printed above them."""
+class _Bars(TerminalProgress):
+    """The stages on stderr: steps done, time elapsed and, once it can be told, the time left
+    (:class:`~publicservices.site.progress.TimeLeft`: no average over unequal steps); notes on
+    their own lines."""
 
-    @contextlib.contextmanager
-    def stage(self, label: str, total: int) -> Iterator[Advance]:
-        with click.progressbar(length=max(total, 1), label=f"{label:<16}", file=sys.stderr, show_pos=True, width=30) as bar:
-
-            def advance(n: int = 1) -> None:
-                bar.update(n)
-
-            yield advance
-
-    def note(self, message: str) -> None:
-        click.echo(message, err=True)
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
 
 
 def _benchmark(value: str) -> str | float:

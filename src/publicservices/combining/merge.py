@@ -434,7 +434,7 @@ def merge_metadata(parts: Sequence[_Part], name: str | None, report: CombineRepo
     for target, attr in ((meta, "metadata"), (truth, "truth")):
         for part in parts:
             for k, v in getattr(part, attr).items():
-                if k in ("title", "source", "sources", "synthetic") and attr == "metadata":
+                if k in ("title", "source", "sources", "synthetic", "readers") and attr == "metadata":
                     continue
                 if k not in target:
                     target[k] = v
@@ -446,6 +446,9 @@ def merge_metadata(parts: Sequence[_Part], name: str | None, report: CombineRepo
     elif titles and all(t == titles[0] for t in titles):
         meta["title"] = titles[0]
     meta["sources"] = [part.name for part in parts]
+    readers = list(dict.fromkeys(r for part in parts for r in part.metadata.get("readers") or ()))
+    if readers:  # every reader the parts came through (a site names the plugins it used)
+        meta["readers"] = readers
     if any(part.metadata.get("synthetic") for part in parts):
         meta["synthetic"] = True
     return meta, truth

@@ -6,7 +6,8 @@
 * ``assets/ps/iframe-worker-shim.js``: a Worker stand-in so Material's offline search works
   from ``file://``; named in ``extra.polyfills``, which stops Material's offline plugin
   adding its own copy from a CDN;
-* ``assets/ps/ps-site.css``: tables and figures, in Material's colour variables.
+* ``assets/ps/ps-site.css``: tables and figures, in Material's colour variables;
+* ``assets/ps/ps-grid.js``, ``assets/ps/ps-grid.css``: the areas × indicators grid (sorting, colours).
 
 The theme sets ``font: false``, so no web font is fetched; pages use system font stacks.
 """
@@ -19,10 +20,10 @@ from pathlib import Path
 from publicservices.vega import vega_bundle
 
 ASSETS = "assets/ps"
-STATIC = ("ps-charts.js", "iframe-worker-shim.js", "ps-site.css")
+STATIC = ("ps-charts.js", "iframe-worker-shim.js", "ps-site.css", "ps-grid.js", "ps-grid.css")
 MKDOCS_CONFIG = {
-    "extra_javascript": [f"{ASSETS}/vega.js", f"{ASSETS}/ps-charts.js"],
-    "extra_css": [f"{ASSETS}/ps-site.css"],
+    "extra_javascript": [f"{ASSETS}/vega.js", f"{ASSETS}/ps-charts.js", f"{ASSETS}/ps-grid.js"],
+    "extra_css": [f"{ASSETS}/ps-site.css", f"{ASSETS}/ps-grid.css"],
     "extra": {"polyfills": [f"{ASSETS}/iframe-worker-shim.js"]},
 }
 

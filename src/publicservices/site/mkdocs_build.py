@@ -127,8 +127,15 @@ def external_resources(page: Path) -> list[str]:
     return parser.found
 
 
-def versions() -> dict[str, str]:
-    """Versions of everything that shapes the output, for the footer and the manifest."""
+def versions(model: Any = None) -> dict[str, str]:
+    """Versions of everything that shapes the output, for the footer and the manifest.
+
+    The core and the libraries that draw and build the site, then the installed plugins the
+    published data used: those that registered its indicators, declared its sectors, read its
+    files (``metadata["readers"]``) or compared it internationally (the model given). A plugin
+    that is installed but unused is not listed, so the same data builds the same site in any
+    environment. Without a model (or ``None``), no plugin is listed.
+    """
     from importlib import metadata
 
     from publicservices.__about__ import __version__
@@ -137,12 +144,32 @@ def versions() -> dict[str, str]:
     for dist in ("mkdocs", "mkdocs-material", "altair", "polars", "vl-convert-python"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[dist] = metadata.version(dist)
-    from publicservices.plugins import get_registry
-
-    for info in get_registry().plugins():
+    if model is None:
+        return out
+    used = {info.name: info for info in used_plugins(model)}
+    for info in sorted(used.values(), key=lambda i: (i.distribution or "", i.name)):
         if info.distribution and info.version and not info.error:
             out[info.distribution] = info.version
     return out
+
+
+def used_plugins(model: Any) -> list[Any]:
+    """The plugins (:class:`~publicservices.plugin_info.PluginInfo`) whose indicators, sectors,
+    readers or international comparators a site model uses, built-in ones included."""
+    from publicservices.plugins import get_registry
+
+    registry = get_registry()
+    infos = {info.name: info for info in registry.plugins()}
+    found: list[Any] = []
+    for ind_id in model.indicators:
+        owner = registry.owner(ind_id)
+        found.append(infos.get(owner) if owner else None)
+    found += [registry.declaring_plugin(sector) for sector in model.sectors]
+    found += [registry.reader_plugin(name) for name in model.dataset.metadata.get("readers") or ()]
+    international = getattr(model, "international", None)
+    for comparison in getattr(international, "comparisons", None) or ():
+        found.append(registry.comparator_plugin(comparison.comparator.id))
+    return list({info.name: info for info in found if info is not None}.values())
 
 
 def footer(versions: dict[str, str], data_hash: str, methods: str) -> str:

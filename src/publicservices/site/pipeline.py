@@ -275,7 +275,7 @@ def publish(
     with build.staging(out) as scratch:
         project = scratch / "project"
         writer = DocsWriter(project)
-        versions = build.versions()
+        versions = build.versions(model)  # the plugins this data used, not every one installed
         pages = write_site(
             model, writer, title=site_title, boundaries=geo, base_url=base_url, versions=versions, progress=progress
         )

@@ -74,6 +74,10 @@ def spine_rows(latest: pl.DataFrame, titles: Mapping[str, str], units: Mapping[s
     Method: as :func:`publicservices.charts.spine_frame` (Fingertips area profiles): bars from
     the worst area to the best through the quartiles, the benchmark at the centre, better to
     the right.
+
+    Rows come in the order of ``titles`` (the site passes its indicators in page order:
+    sector, then indicator id, as the area page's table lists them), never alphabetically by
+    title; indicators missing from ``titles`` follow, by id.
     """
     from publicservices.charts.spine import spine_spread, spine_x
 
@@ -93,6 +97,9 @@ def spine_rows(latest: pl.DataFrame, titles: Mapping[str, str], units: Mapping[s
         return spine_x(c).round(4)
 
     unit = pl.col("indicator_id").replace_strict(dict(units), default="", return_dtype=pl.String)
+    order = {ind_id: i for i, ind_id in enumerate(titles)}
+    position = pl.col("indicator_id").replace_strict(order, default=len(order), return_dtype=pl.Int64)
+    rows = rows.sort("area_code", position, "indicator_id")
     return rows.select(
         "area_code",
         "indicator_id",
@@ -106,7 +113,7 @@ def spine_rows(latest: pl.DataFrame, titles: Mapping[str, str], units: Mapping[s
         number_expr(pl.col("worst"), unit).alias("worst_text"),
         number_expr(pl.col("best"), unit).alias("best_text"),
         "category",
-    ).sort("area_code", "title")
+    )
 
 
 def spine_template() -> dict[str, Any]:
@@ -137,7 +144,12 @@ def spine_template() -> dict[str, Any]:
             bar("x_worst", "x_q25", LIGHT),
             bar("x_q25", "x_q75", DARK),
             bar("x_q75", "x_best", LIGHT),
-            {"mark": {"type": "rule", "color": PALETTE["benchmark"], "strokeWidth": 1.5}, "encoding": {"x": {"datum": 0.5, **x}}},
+            # the benchmark: a short vertical tick at the centre of each row (a rule would take the
+            # shared y and run from the left edge to the centre, looking like a bar)
+            {
+                "mark": {"type": "tick", "color": PALETTE["benchmark"], "thickness": 2, "size": 20, "opacity": 1},
+                "encoding": {"x": {"datum": 0.5, **x}, "tooltip": [tips[0], tips[2]]},
+            },
             {
                 "mark": {"type": "point", "filled": True, "size": 90, "stroke": "white", "strokeWidth": 0.8, "opacity": 1},
                 "encoding": {
@@ -155,22 +167,58 @@ def spine_template() -> dict[str, Any]:
     }
 
 
+# A period axis labelled with the period labels themselves ("2019", "2019/20", "2024 Q1"), each
+# once, in time order: the x field is the period's start date (ISO text, which sorts in time
+# order) joined to its label, and the axis shows the part after the "|". A time axis would
+# label financial years by their first calendar year and repeat a year across its ticks when
+# there are few periods.
+PERIOD_KEY = [{"calculate": "(datum.start || '') + '|' + datum.period", "as": "_period"}]
+PERIOD_LABEL = "slice(datum.value, indexof(datum.value, '|') + 1)"
+
+
+def period_x(**axis: Any) -> dict[str, Any]:
+    """The x encoding of a chart over periods (with :data:`PERIOD_KEY` among its transforms)."""
+    return {
+        "field": "_period",
+        "type": "ordinal",
+        "sort": "ascending",
+        "title": None,
+        "axis": {"labelExpr": PERIOD_LABEL, "labelAngle": 0, "labelOverlap": "greedy", **axis},
+    }
+
+
 def trend_rows(results: pl.DataFrame, titles: Mapping[str, str]) -> pl.DataFrame:
-    """Every area's trend rows at once: value, 95% interval and benchmark per indicator and period."""
-    return results.select(
-        "area_code",
-        pl.col("indicator_id")
-        .replace_strict(dict(titles), default=pl.col("indicator_id"), return_dtype=pl.String)
-        .alias("title"),
-        "period",
-        pl.col("period_start").cast(pl.String).alias("start"),
-        *(pl.col(c).round(4).alias(c) for c in ("value", "lower_95", "upper_95", "benchmark_value")),
-    ).sort("area_code", "title", "start")
+    """Every area's trend rows at once: value, 95% interval and benchmark per indicator and period.
+
+    Indicators come in the order of ``titles`` (the site's page order), then by id; periods in
+    time order.
+    """
+    order = {ind_id: i for i, ind_id in enumerate(titles)}
+    position = pl.col("indicator_id").replace_strict(order, default=len(order), return_dtype=pl.Int64)
+    return (
+        results.select(
+            "area_code",
+            pl.col("indicator_id")
+            .replace_strict(dict(titles), default=pl.col("indicator_id"), return_dtype=pl.String)
+            .alias("title"),
+            pl.col("period").cast(pl.String),
+            pl.col("period_start").cast(pl.String).alias("start"),
+            *(pl.col(c).round(4).alias(c) for c in ("value", "lower_95", "upper_95", "benchmark_value")),
+            position.alias("_order"),
+            pl.col("indicator_id").alias("_id"),
+        )
+        .sort("area_code", "_order", "_id", "start")
+        .drop("_order", "_id")
+    )
 
 
 def trend_template() -> dict[str, Any]:
-    """Small multiples of an area's trends (named data set ``trend``): value, interval, benchmark."""
-    x = {"field": "start", "type": "temporal", "title": None, "axis": {"format": "%Y", "labelAngle": 0, "tickCount": 4}}
+    """Small multiples of an area's trends (named data set ``trend``): value, interval, benchmark.
+
+    One panel per indicator, in the order of the rows (page order); each panel's x axis is
+    its own periods, labelled as the data label them (see :func:`period_x`).
+    """
+    x = period_x()
     tips = [
         {"field": "period"},
         {"field": "value", "format": ",.3~f", "title": "this area"},
@@ -180,9 +228,17 @@ def trend_template() -> dict[str, Any]:
     ]
     return {
         "data": {"name": "trend"},
-        "facet": {"field": "title", "type": "nominal", "title": None, "header": {"labelLimit": 240, "labelAnchor": "start"}},
+        # panels in the order of the rows (page order): a facet would otherwise sort its titles
+        "transform": [{"window": [{"op": "row_number", "as": "_row"}]}, *PERIOD_KEY],
+        "facet": {
+            "field": "title",
+            "type": "nominal",
+            "title": None,
+            "sort": {"field": "_row", "op": "min"},
+            "header": {"labelLimit": 240, "labelAnchor": "start"},
+        },
         "columns": 3,
-        "resolve": {"scale": {"y": "independent"}},
+        "resolve": {"scale": {"x": "independent", "y": "independent"}},
         "spec": {
             "width": 190,
             "height": 110,
@@ -226,7 +282,7 @@ def spread_rows(results: pl.DataFrame) -> pl.DataFrame:
 
 def spread_spec(rows: pl.DataFrame, title: str, unit: str) -> dict[str, Any]:
     """The spread of areas over time: median, middle half, middle 80% and the benchmark."""
-    x = {"field": "start", "type": "temporal", "title": None, "axis": {"format": "%Y", "labelAngle": 0}}
+    x = period_x()
     y_title = "per cent" if unit == "%" else unit or "value"
     tips = [
         {"field": "period"},
@@ -239,6 +295,7 @@ def spread_spec(rows: pl.DataFrame, title: str, unit: str) -> dict[str, Any]:
     data = rows.select("period", "start", "p10", "p25", "p50", "p75", "p90", "benchmark", "areas").to_dicts()
     return {
         "data": {"values": data},
+        "transform": PERIOD_KEY,
         "width": 520,
         "height": 280,
         "title": {

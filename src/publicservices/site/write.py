@@ -38,13 +38,11 @@ def _split(frame: pl.DataFrame | None, key: str = "area_code") -> dict[str, pl.D
 
 
 def _flat(frame: pl.DataFrame) -> pl.DataFrame:
-    """Columns a CSV can hold (lists and structs become JSON text)."""
-    nested = [c for c, t in frame.schema.items() if isinstance(t, (pl.List, pl.Struct, pl.Array, pl.Object))]
-    return (
-        frame.with_columns(pl.col(c).map_elements(lambda v: json.dumps(v, default=str), return_dtype=pl.String) for c in nested)
-        if nested
-        else frame
-    )
+    """Columns a CSV can hold: lists and structs as readable text ("E06000001; E06000002"),
+    never a printed Polars Series (see :func:`publicservices.site.writer.flat_text`)."""
+    from publicservices.site.writer import flat_text
+
+    return flat_text(frame)
 
 
 def write_site(
@@ -208,7 +206,7 @@ def _write_site(
 
 
 def _write_data(model: SiteModel, writer: DocsWriter, results: pl.DataFrame, latest_table: pl.DataFrame) -> list[tuple[str, str]]:
-    """The downloads: everything under ``data/all``, one file pair per indicator and per area."""
+    """The downloads: everything under ``data/all``, a CSV and Parquet pair per indicator, a CSV per area."""
     files: list[tuple[str, str]] = []
 
     def pair(stem: str, frame: pl.DataFrame, what: str) -> None:
@@ -268,6 +266,8 @@ def _write_data(model: SiteModel, writer: DocsWriter, results: pl.DataFrame, lat
     files.append(("data/all/indicators.json", "Indicator definitions: measure, unit, polarity, floor, source"))
     for ind_id, frame in _split(latest_table, "indicator_id").items():
         pair(f"data/indicators/{ind_id}", frame.sort("area_code"), "")
+    # Area pages link their CSV; a Parquet file per area would be one more file per area (7,000 for
+    # GP practices) that nothing links: data/all/results.parquet holds every area's rows.
     for code, frame in _split(latest_table.sort("area_code", "indicator_id")).items():
-        pair(f"data/areas/{model.slugs[code]}", frame, "")
+        writer.frame(f"docs/data/areas/{model.slugs[code]}.csv", _flat(frame))
     return files

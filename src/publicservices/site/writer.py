@@ -42,6 +42,42 @@ def _naming(target: Path) -> Iterator[None]:
         raise
 
 
+def _cell_text(value: Any, inner: bool = False) -> str | None:
+    """One nested cell as readable text: a list's items joined by "; " (a list inside
+    another in parentheses, joined by ", "), a struct as "field: value" pairs."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        pairs = [f"{k}: {_cell_text(v, True) or ''}" for k, v in value.items()]
+        return f"({', '.join(pairs)})" if inner else "; ".join(pairs)
+    if isinstance(value, (list, tuple)):
+        items = [text for v in value if (text := _cell_text(v, True)) is not None]
+        return f"({', '.join(items)})" if inner else "; ".join(items)
+    return str(value)
+
+
+def flat_text(frame: Any) -> Any:
+    """``frame`` with its list, array, struct and object columns as readable text, for a CSV:
+    ``E06000001; E06000002`` for a list of codes, ``low: 1.5; high: 2.5`` for a struct;
+    never Python's or Polars' printed form of the value. Other columns are left as they are.
+
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"peers": [["E06000001", "E06000002"], [], None], "w": [[0.25, 0.75], [1.0], None]})
+    >>> flat_text(f).rows()
+    [('E06000001; E06000002', '0.25; 0.75'), ('', '1.0'), (None, None)]
+    >>> flat_text(pl.DataFrame({"s": [{"low": 1.5, "high": 2.5}]})).item()
+    'low: 1.5; high: 2.5'
+    """
+    import polars as pl
+
+    nested = [c for c, t in frame.schema.items() if isinstance(t, (pl.List, pl.Array, pl.Struct, pl.Object))]
+    if not nested:
+        return frame
+    return frame.with_columns(
+        pl.Series(c, [_cell_text(v) for v in frame.get_column(c).to_list()], dtype=pl.String) for c in nested
+    )
+
+
 def csv_safe(frame: Any) -> Any:
     """``frame`` with every text cell (and column name) that a spreadsheet would run as a
     formula prefixed with a single quote (:func:`~publicservices.site.safety.csv_cell`).
@@ -139,8 +175,9 @@ class DocsWriter:
     def frame(self, rel_path: str, frame: Any) -> Path:
         """A Polars frame as CSV or Parquet, by the file's extension (deterministic bytes).
 
-        CSV text cells that a spreadsheet would run as a formula get a leading single quote
-        (:func:`csv_safe`); Parquet keeps the exact text, as data tools run no formulas.
+        CSV cells of lists and structs are written as readable text (:func:`flat_text`), and
+        text cells that a spreadsheet would run as a formula get a leading single quote
+        (:func:`csv_safe`); Parquet keeps the exact values, as data tools run no formulas.
 
         >>> import tempfile, pathlib, polars as pl
         >>> w = DocsWriter(pathlib.Path(tempfile.mkdtemp()))
@@ -152,8 +189,8 @@ class DocsWriter:
             raise DataError(f"cannot write a frame to {rel_path!r}.\nFix: use a .csv or .parquet file name.")
         target = self._target(rel_path)
         with _naming(target):
-            if rel_path.endswith(".csv"):  # text that would run as a spreadsheet formula is neutralised first
-                csv_safe(frame).write_csv(target)
+            if rel_path.endswith(".csv"):  # nested cells as text; text that would run as a formula neutralised
+                csv_safe(flat_text(frame)).write_csv(target)
             else:  # no statistics block, so equal frames give equal files
                 frame.write_parquet(target, compression="zstd", statistics=False)
         self.bytes_written += target.stat().st_size

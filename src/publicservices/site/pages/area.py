@@ -65,7 +65,7 @@ class AreaPages(PagesBase):
                 "areas/spine",
                 None,
                 f"Spine chart for {name} on {plural(spine.height, 'indicator')}: each bar runs from the worst area on the left "
-                f"to the best on the right, the darker middle is the middle half of areas, the line is the benchmark. {name} "
+                f"to the best on the right, the darker middle is the middle half of areas, the short line at the centre of each bar is the benchmark. {name} "
                 f"compared with the benchmark: {join_words(words) or 'none compared'}.",
                 f"Spine chart of {name} against all areas",
                 data=data,

@@ -22,6 +22,7 @@ from publicservices.site.pages.words import (
     NO_INTERVALS,
     comparison_text,
     fifths,
+    gap_text,
     interval,
     missing,
     num,
@@ -219,7 +220,7 @@ class IndicatorPages(PagesBase):
             # One sentence, escaped as prose as a whole (its punctuation included).
             words = (
                 f"The gap between the most and least deprived ends of the scale (slope index of inequality) is "
-                f"{num(abs(index['sii']), ind)} ({interval(abs(index['sii_lower']), abs(index['sii_upper']))}); "
+                f"{gap_text(abs(index['sii']), ind)} ({interval(abs(index['sii_lower']), abs(index['sii_upper']))}); "
                 f"the {'most' if index['sii'] < 0 else 'least'} deprived have the higher values. "
                 f"Relative index of inequality: {format_number(index['rii'])} "
                 f"({interval(index['rii_lower'], index['rii_upper'])}), across {index['quantiles']} deprivation groups."
@@ -454,10 +455,11 @@ class IndicatorPages(PagesBase):
         """The postcode-lottery measures of ``fair`` (a fairness row): the context of ``indicator_fairness.md.j2``."""
         return {
             "true_cv": fair.get("true_cv"),
+            "percent": ind.unit.strip() == "%",  # the index is relative: say it is not percentage points
             "true_cv_lower": fair.get("true_cv_lower_95"),
             "true_cv_upper": fair.get("true_cv_upper_95"),
             "i2": fair.get("i2"),
-            "sii": None if fair.get("sii") is None else num(fair["sii"], ind),
+            "sii": None if fair.get("sii") is None else gap_text(fair["sii"], ind),  # percentage points for a percentage
             "sii_interval": interval(fair.get("sii_lower_95"), fair.get("sii_upper_95")),
             "region_share": fair.get("region_share_variance"),
             "gini": fair.get("gini"),

@@ -1,9 +1,11 @@
 """The home page, the sector pages and the indexes of indicators and areas.
 
 Each page is a template (``home.md.j2``, ``sector.md.j2`` with ``sector_findings.md.j2``,
-``indicators_index.md.j2``, ``areas_index.md.j2``, ``region.md.j2``); the methods here gather
-its values. Data text reaches a template as prose (the template's ``md`` filter) or inside
-markup already escaped here (tables, links, figures, and ``html_text`` in HTML lists).
+``indicators_index.md.j2``, ``areas_index.md.j2``, ``region.md.j2``; the areas × indicators
+grid of sector and region pages is ``grid.html.j2``, see :mod:`publicservices.site.grid`);
+the methods here gather its values. Data text reaches a template as prose (the template's
+``md`` filter) or inside markup already escaped here (tables, links, figures, and
+``html_text`` in HTML lists).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from markupsafe import Markup
 
 from publicservices.display import join_words, plural
 from publicservices.site import specs
+from publicservices.site.grid import GRID_MAX_CELLS, Grid, build_grid, grid_html
 from publicservices.site.markup import link, table
 from publicservices.site.pages.base import PagesBase
 from publicservices.site.pages.words import (
@@ -24,6 +27,7 @@ from publicservices.site.pages.words import (
     num,
     percent,
     sector_title,
+    spread_text,
     untitled_note,
 )
 from publicservices.site.safety import html_text
@@ -114,13 +118,7 @@ class OverviewPages(PagesBase):
         for ind in (i for i in m.indicators.values() if i.sector == sector):
             fair, c = lottery.get(ind.id, {}), counts.get(ind.id, {})
             cv = fair.get("true_cv")
-            index = (
-                "–"
-                if cv is None
-                else f"±{100 * cv:.1f}% ({100 * fair['true_cv_lower_95']:.1f} to {100 * fair['true_cv_upper_95']:.1f})"
-                if fair.get("true_cv_lower_95") is not None
-                else f"±{100 * cv:.1f}%"
-            )
+            index = spread_text(cv, fair.get("true_cv_lower_95"), fair.get("true_cv_upper_95"))
             judged = c.get("judged", 0) > 0
             body.append(
                 [
@@ -235,7 +233,7 @@ class OverviewPages(PagesBase):
                     m.latest[ind_id],
                     bench.name if bench.varies else f"{bench.name}, {num(bench.value, ind)}",
                     f"{num(values.quantile(0.1), ind)} to {num(values.quantile(0.9), ind)}" if values.len() else "–",
-                    "–" if fair.get("true_cv") is None else f"±{100 * fair['true_cv']:.1f}%",
+                    spread_text(fair.get("true_cv")),
                     trend,
                 ]
             )
@@ -245,6 +243,20 @@ class OverviewPages(PagesBase):
             caption=f"{title}: every indicator's latest value, spread and trend.",
             raw=[True, False, False, False, False, False],
         )
+        grid, grid_note = self._sector_grid(page, sector), None
+        if grid is None and self._region_pages():
+            grid_note = safe(
+                html_text(f"With {m.areas.height:,} areas, the grid of every area on every indicator is on each region's page: ")
+                + link(page, "areas.html", "the areas by region")
+                + "."
+            )
+        elif grid is None:
+            grid_note = safe(
+                html_text(
+                    f"With {m.areas.height:,} areas, the grid of every area on every indicator would be too large for one "
+                    "page; each indicator's page has a table of every area."
+                )
+            )
         return render(
             "sector.md.j2",
             title=title,
@@ -253,7 +265,80 @@ class OverviewPages(PagesBase):
             lottery=figure,
             summary_table=safe(summary),
             findings=self.findings(page, sector),
+            grid=grid,
+            grid_note=grid_note,
         )
+
+    # -- the grid of areas × indicators ---------------------------------------------------
+
+    def grid_of(self, sector: str) -> Grid:
+        """Every compared area × the sector's indicators (latest periods): one pivot, kept for the region pages."""
+        cache: dict[str, Grid] = self.__dict__.setdefault("_grid_cache", {})
+        if sector not in cache:
+            m = self.model
+            ids = [i for i, ind in m.indicators.items() if ind.sector == sector]
+            cache[sector] = build_grid(self.latest_frame(), m.indicators, ids, m.areas)
+        return cache[sector]
+
+    def _grid_benchmark(self, sector: str) -> tuple[str, bool]:
+        """The benchmark row's name for a sector's grid, and whether it is one benchmark for every area."""
+        cache: dict[str, tuple[str, bool]] = self.__dict__.setdefault("_grid_benchmark_cache", {})
+        if sector not in cache:
+            latest = self.latest_frame()
+            names = {
+                (b.name, b.varies)
+                for b in (
+                    self.benchmark(ind, latest.filter(pl.col("indicator_id") == i))
+                    for i, ind in self.model.indicators.items()
+                    if ind.sector == sector
+                )
+            }
+            name, varies = names.pop() if len(names) == 1 else ("Benchmark", True)
+            cache[sector] = ("Benchmark" if varies else name), not varies
+        return cache[sector]
+
+    def _grid_caption(self, what: str, grid: Grid, benchmark: str, single: bool) -> str:
+        against = f"the benchmark ({benchmark})" if single else "each area's benchmark"
+        caption = f"{what}: the latest value of each indicator, coloured by comparison with {against} at 95% confidence"
+        if any(c.basis == "fifths" for c in grid.columns):
+            caption += (
+                "; indicators marked coloured by fifths have no confidence intervals, so their areas are coloured by "
+                "fifth of all areas by value instead"
+            )
+        return caption + ". The benchmark is the first row; areas follow by name."
+
+    def _sector_grid(self, page: str, sector: str) -> Markup | None:
+        grid = self.grid_of(sector)
+        if not grid.columns or not grid.rows.height or grid.cells > GRID_MAX_CELLS:
+            return None
+        name, single = self._grid_benchmark(sector)
+        caption = self._grid_caption(sector_title(sector), grid, name, single)
+        return grid_html(grid, page=page, key=f"grid-{sector}", caption=caption, benchmark=name)
+
+    def _region_grids(self, page: str, title: str, codes: pl.Series) -> tuple[list[dict[str, Any]], str | None]:
+        """A region's grids, one per sector (its areas only), or why there are none."""
+        grids = [(s, self.grid_of(s).of_areas(codes)) for s in self.model.sectors]
+        grids = [(s, g) for s, g in grids if g.columns and g.rows.height]
+        cells = sum(g.cells for _, g in grids)
+        if cells > GRID_MAX_CELLS:
+            return [], (
+                f"This page has too many areas ({codes.len():,}) for a grid of every area on every indicator; "
+                "each indicator's page has a table of every area."
+            )
+        out = []
+        for sector, grid in grids:
+            name, single = self._grid_benchmark(sector)
+            caption = self._grid_caption(f"{sector_title(sector)}, {title.lower()[:1]}{title[1:]}", grid, name, single)
+            out.append(
+                {
+                    "title": sector_title(sector),
+                    "grid": grid_html(grid, page=page, key=f"grid-{sector}", caption=caption, benchmark=name),
+                }
+            )
+        return out, None
+
+    def _region_pages(self) -> bool:
+        return self.model.areas.height > REGION_PAGES_FROM and self.model.regions.height > 0
 
     def national_trend(self, ind_id: str) -> str:
         """The benchmark's change over the periods, in words (a cell of the sector's table, escaped there)."""
@@ -285,7 +370,7 @@ class OverviewPages(PagesBase):
                     html_text(ind.unit or "–"),
                     m.latest[ind.id],
                     {"higher_is_better": "higher", "lower_is_better": "lower"}.get(ind.polarity, "no judgement"),
-                    "–" if lottery.get(ind.id, {}).get("true_cv") is None else f"±{100 * lottery[ind.id]['true_cv']:.1f}%",
+                    spread_text(lottery.get(ind.id, {}).get("true_cv")),
                 ]
                 for ind in m.indicators.values()
                 if ind.sector == sector
@@ -330,8 +415,15 @@ class OverviewPages(PagesBase):
         ), extra
 
     def _area_list(self, page: str, title: str, areas: pl.DataFrame) -> str:
-        """A page listing ``areas`` (a region's)."""
-        return render("region.md.j2", title=title, areas_table=self._area_table(page, title, areas))
+        """A page listing ``areas`` (a region's), with their grids of every indicator."""
+        grids, grid_note = self._region_grids(page, title, areas.get_column("area_code"))
+        return render(
+            "region.md.j2",
+            title=title,
+            areas_table=self._area_table(page, title, areas),
+            grids=grids,
+            grid_note=grid_note,
+        )
 
     def _area_table(self, page: str, title: str, areas: pl.DataFrame) -> Markup:
         regions = dict(self.model.regions.iter_rows())

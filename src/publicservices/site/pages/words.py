@@ -92,6 +92,39 @@ def change(x: Any, ind: Indicator | None = None) -> str:
     return num(x, ind)
 
 
+def spread_text(cv: Any, lower: Any = None, upper: Any = None) -> str:
+    """The postcode-lottery index (a coefficient of variation) as a public page says it:
+    relative to the national value, never mistakable for percentage points.
+
+    >>> spread_text(0.0571), spread_text(0.0571, 0.05, 0.066), spread_text(None)
+    ('±5.7% of the national value', '±5.7% of the national value (5.0% to 6.6%)', '–')
+    """
+    if missing(cv):
+        return "–"
+    text = f"±{100 * cv:.1f}% of the national value"
+    if missing(lower) or missing(upper):
+        return text
+    return f"{text} ({100 * lower:.1f}% to {100 * upper:.1f}%)"
+
+
+def gap_text(value: Any, ind: Indicator | None = None, lower: Any = None, upper: Any = None) -> str:
+    """A gap between values (a slope index of inequality, a difference) in the indicator's
+    units: percentage points for a percentage, with its 95% interval when given.
+
+    >>> from publicservices.indicators import Indicator
+    >>> pct = Indicator(id="a.b", title="B", sector="a", measure="proportion", unit="%")
+    >>> gap_text(0.918, pct), gap_text(-3.68, pct, -3.78, -3.57)
+    ('0.918 percentage points', '-3.68 percentage points (95% interval -3.78 to -3.57)')
+    >>> rate = Indicator(id="a.c", title="C", sector="a", measure="rate", unit="per 100,000")
+    >>> gap_text(21.2, rate)
+    '21.2 per 100,000'
+    """
+    text = change(value, ind)
+    if text == "–" or missing(lower) or missing(upper):
+        return text
+    return f"{text} (95% interval {interval(lower, upper)})"
+
+
 def reason_text(reason: Any) -> str:
     """Why a value is missing, as a page says it: ``not available (status x)`` becomes ``not available``."""
     if missing(reason) or not str(reason).strip():
