@@ -13,7 +13,6 @@ import polars as pl
 
 from publicservices.errors import DataError, SchemaError
 from publicservices.indicators import Indicator
-from publicservices.keys import GROUP_KEYS
 from publicservices.stats._common import as_indicator_map, require, with_metadata
 from publicservices.stats.outcomes.benchmark import compare_to_benchmark
 from publicservices.stats.outcomes.levels import resolve_levels
@@ -127,14 +126,25 @@ def assess_outcomes(
 
         values = add_intervals(values, indicators, confidence=confidence)
     frame = with_metadata(values, indicators, need=("polarity", "measure", "multiplier"))
-    from publicservices.stats.outcomes.trends import recent_trend, year_on_year
+    from publicservices.stats.outcomes.trends import _recent_trend, _series_layout, _year_on_year
 
     out = compare_to_benchmark(frame, benchmark=benchmark, confidence=confidence, fdr=fdr, areas=areas, national=national)
+    del frame, values
     floor_level = next((lv[0] for lv in levels if abs(lv[0] - 0.95) < 1e-12), levels[0][0])
     out = floor_status(out, level=floor_level)
     out = distance_to_target(out)
-    out = recent_trend(out, confidence=0.998)
-    out = year_on_year(out, confidence=confidence)
+    # The result's order (by series, then period) is the order the trends read the rows in:
+    # worked out once, and the rows are moved only when they are not already in it, one column
+    # at a time (each column's unordered copy is freed as its ordered copy is made).
+    layout = _series_layout(out)
+    if layout.perm is not None:
+        moved = []
+        for name in out.columns:
+            moved.append(out.get_column(name).gather(layout.perm))
+            out = out.drop(name)
+        out, layout = pl.DataFrame(moved), layout.moved()
+    out = _recent_trend(out, None, points=5, confidence=0.998, by=None, order="period_start", limits=None, layout=layout)
+    out = _year_on_year(out, confidence=confidence, by=None, order="period_start", layout=layout)
     if periods is not None:
         wanted = [periods] if isinstance(periods, str) else list(periods)
         unknown = sorted(set(wanted) - set(out.get_column("period").unique().to_list()))
@@ -143,6 +153,4 @@ def assess_outcomes(
                 f"periods: unknown period label(s) {', '.join(map(repr, unknown))}.\nFix: choose labels present in the data."
             )
         out = out.filter(pl.col("period").is_in(wanted))
-    return out.sort(
-        [c for c in ("indicator_id", "area_code", *GROUP_KEYS, "period_start") if c in out.columns], maintain_order=True
-    )
+    return out

@@ -54,6 +54,16 @@ def _normal_cdf(expr: pl.Expr) -> pl.Expr:
 # -- the benchmark ----------------------------------------------------------------------------
 
 
+# The columns a pooled benchmark reads, besides the group keys: pools are cut from these only,
+# never from the whole (wide) frame.
+_POOLED = ("area_code", "measure", "multiplier", "numerator", "denominator", "value")
+
+
+def _pool_rows(frame: pl.DataFrame, keys: list[str], keep: pl.Expr) -> pl.DataFrame:
+    """The rows a benchmark pools (``keep``), with only the columns :func:`_aggregate` reads."""
+    return frame.select(*keys, *(c for c in _POOLED if c not in keys)).filter(keep)
+
+
 def _aggregate(rows: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """One benchmark value per group: pooled counts where the measure allows, else a mean.
 
@@ -179,8 +189,7 @@ def benchmark_values(
                 f"benchmark: the national area {code!r} has no rows in the values frame.\n"
                 "Fix: add its rows, pass national=None to pool all areas, or choose another benchmark."
             )
-        pool = frame.filter(~pl.col("area_code").is_in(parents + ([code] if code else [])))
-        pooled = _aggregate(pool, fam)
+        pooled = _aggregate(_pool_rows(frame, fam, ~pl.col("area_code").is_in(parents + ([code] if code else []))), fam)
         if code is not None:
             row = frame.filter(pl.col("area_code") == code).select(*fam, pl.col("value").alias("_row_value"))
             pooled = pooled.join(row, on=fam, how="full", coalesce=True, nulls_equal=True)
@@ -203,7 +212,8 @@ def benchmark_values(
         with_parent = frame.join(lookup, on="area_code", how="left", maintain_order="left")
         row = frame.select(*fam, pl.col("area_code").alias("_parent"), pl.col("value").alias("_row_value"))
         pooled = _aggregate(
-            with_parent.filter(pl.col("_parent").is_not_null() & ~pl.col("area_code").is_in(parents)), [*fam, "_parent"]
+            _pool_rows(with_parent, [*fam, "_parent"], pl.col("_parent").is_not_null() & ~pl.col("area_code").is_in(parents)),
+            [*fam, "_parent"],
         )
         out = (
             with_parent.join(row, on=[*fam, "_parent"], how="left", maintain_order="left", nulls_equal=True)
@@ -228,6 +238,24 @@ def benchmark_values(
 
 
 # -- categories, probabilities, FDR ---------------------------------------------------------
+
+# Rows per slice of the row-wise comparison columns (see _in_slices).
+_SLICE = 1 << 16
+
+
+def _in_slices(frame: pl.DataFrame, steps: list[list[pl.Expr]], names: list[str]) -> pl.DataFrame:
+    """Columns ``names`` made by row-wise ``steps`` (each a ``with_columns``), slice by slice.
+
+    The same values as on the whole frame; the temporaries of the many branches of the z
+    statistic are bounded by the slice instead of growing with the frame.
+    """
+    parts = []
+    for start in range(0, max(frame.height, 1), _SLICE):  # one slice at least: an empty frame keeps its schema
+        part = frame.slice(start, _SLICE)
+        for step in steps:
+            part = part.with_columns(step)
+        parts.append(part.select(names))
+    return pl.concat(parts, rechunk=True)
 
 
 def _category(high: pl.Expr, low: pl.Expr, polarity: pl.Expr, comparable: pl.Expr) -> pl.Expr:
@@ -431,28 +459,32 @@ def compare_to_benchmark(
     for _, lo, hi, suffix in levels:
         ok = base_ok & pl.col(lo).is_not_null() & pl.col(hi).is_not_null()
         cats.append(_category(pl.col(lo) > b, pl.col(hi) < b, pol, ok).alias(f"comparison{suffix}"))
-    out = out.with_columns(cats)
 
     # The z statistic reads its standard error from the 95% limits when present.
     ref = next((lv for lv in levels if abs(lv[0] - 0.95) < 1e-12), levels[0])
     z = _z_statistic(ref[1], ref[2], z_for(ref[0]))
-    out = out.with_columns(pl.when(base_ok).then(z).alias("z"))
     # one tail area serves both columns: Phi(-|z|) is accurate however small it is
-    out = out.with_columns(_normal_cdf(-pl.col("z").abs()).alias("_tail"))
     tail, zc = pl.col("_tail"), pl.col("z")
     below = pl.when(zc > 0).then(tail).otherwise(1 - tail)  # P(true value < benchmark)
     above = pl.when(zc < 0).then(tail).otherwise(1 - tail)  # P(true value > benchmark)
-    out = out.with_columns(
-        (2 * tail).clip(upper_bound=1.0).alias("p_value"),
-        pl.when(zc.is_null())
-        .then(None)
-        .when(pol == "higher_is_better")
-        .then(pl.when(zc == 0).then(0.5).otherwise(below))
-        .when(pol == "lower_is_better")
-        .then(pl.when(zc == 0).then(0.5).otherwise(above))
-        .otherwise(None)
-        .alias("prob_worse"),
-    ).drop("_tail")
+    steps = [
+        cats,
+        [pl.when(base_ok).then(z).alias("z")],
+        [_normal_cdf(-pl.col("z").abs()).alias("_tail")],
+        [
+            (2 * tail).clip(upper_bound=1.0).alias("p_value"),
+            pl.when(zc.is_null())
+            .then(None)
+            .when(pol == "higher_is_better")
+            .then(pl.when(zc == 0).then(0.5).otherwise(below))
+            .when(pol == "lower_is_better")
+            .then(pl.when(zc == 0).then(0.5).otherwise(above))
+            .otherwise(None)
+            .alias("prob_worse"),
+        ],
+    ]
+    names = [*(f"comparison{suffix}" for *_, suffix in levels), "z", "p_value", "prob_worse"]
+    out = out.with_columns(_in_slices(out, steps, names).get_columns())
     if fdr is not None:
         out = bh_qvalues(out, "p_value", by=family_keys(out))
         sig = pl.col("q_value") <= fdr

@@ -1,8 +1,10 @@
 """Trends: the Fingertips recent-trend test and year-on-year change with its interval.
 
-Both work on many series at once: rows are ordered within each indicator x area (x
-breakdown) series and the previous points are read with window shifts, so there is no
-Python loop over series or rows.
+Both work on many series at once, with no Python loop over series or rows: the rows are put
+in series order (indicator x area (x breakdown), then period) by one stable sort, and the
+previous points are read with plain shifts guarded by a series id, so a point is only read
+from its own series. The recent trend's arithmetic runs on slices of a fixed number of rows
+(each with the few rows it looks back on), so its memory does not grow with the frame.
 
 Example:
     >>> import datetime as dt, polars as pl
@@ -19,6 +21,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -43,15 +46,80 @@ TREND_LABELS = (
 _FINGERTIPS_CI_WIDTH = 3.92
 
 
-def _period_index(frame: pl.DataFrame, series: list[str], order: str) -> pl.Expr:
+# Rows per slice of the recent-trend arithmetic: each slice is computed with its P - 1 rows of
+# look-back, so the temporaries of the statistic stay bounded whatever the frame's size.
+_SLICE = 1 << 16
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A frame's rows in series order (by series, then period), worked out once.
+
+    ``perm`` is the original row of each row in series order and ``inv`` the series-order
+    position of each original row; both are None when the frame is already in series order.
+    ``keys`` holds, in series order, ``_g`` (a run id, equal for the rows of one series) and
+    ``_idx`` (the position of the row's period among its indicator's periods; gaps count).
+    In series order the row k places back belongs to the same series exactly when its run id
+    is the same, so a plain shift guarded by ``_g`` reads what a window shift over the series
+    reads.
+    """
+
+    perm: pl.Series | None
+    inv: pl.Series | None
+    keys: pl.DataFrame
+
+    def in_series_order(self, exprs: Sequence[pl.Expr]) -> list[pl.Expr]:
+        return list(exprs) if self.perm is None else [e.gather(self.perm) for e in exprs]
+
+    def in_frame_order(self, frame: pl.DataFrame) -> pl.DataFrame:
+        return frame if self.inv is None else frame[self.inv]
+
+    def moved(self) -> _Layout:
+        """The layout once the frame's rows are moved into series order (``frame[perm]``)."""
+        return _Layout(None, None, self.keys)
+
+
+def _period_index(series: list[str], order: str) -> pl.Expr:
     """Position of each row's period among all periods of its indicator (gaps count)."""
     groups = [c for c in series if c != "area_code"]
     rank = pl.col(order).rank("dense")
     return (rank.over(groups) if groups else rank).cast(pl.Int64)
 
 
-def _sorted(frame: pl.DataFrame, series: list[str], order: str) -> pl.DataFrame:
-    return frame.with_row_index("_tr_row").sort([*series, order], maintain_order=True)
+def _layout(frame: pl.DataFrame, series: list[str], order: str) -> _Layout:
+    """The series order of ``frame``: the rows of ``frame.sort([*series, order], maintain_order=True)``."""
+    rows = frame.select(pl.arg_sort_by([*series, order], maintain_order=True)).to_series()
+    # a permutation in increasing order is the identity: nothing to move
+    perm, inv = (None, None) if rows.is_sorted() else (rows, rows.arg_sort())
+    del rows
+
+    def in_series_order(e: pl.Expr) -> pl.Expr:
+        return e if perm is None else e.gather(perm)
+
+    idx = frame.lazy().select(in_series_order(_period_index(series, order)).alias("_idx"))
+    if series:
+        # a series starts where any key differs from the row before (nulls equal, as in a window)
+        sorted_keys = frame.lazy().select([in_series_order(pl.col(c)) for c in series])
+        start = pl.any_horizontal([pl.col(c).ne_missing(pl.col(c).shift(1)) for c in series])
+        group = sorted_keys.select(start.cast(pl.UInt32).cum_sum().alias("_g"))
+    else:
+        group = frame.lazy().select(pl.repeat(0, frame.height, dtype=pl.UInt32).alias("_g"))
+    return _Layout(perm, inv, pl.concat([group, idx], how="horizontal").collect())
+
+
+def _same_series(k: int) -> pl.Expr:
+    """In series order: is the row ``k`` places back in this row's series?"""
+    return (pl.col("_g") == pl.col("_g").shift(k)).fill_null(False)
+
+
+def _series_layout(frame: pl.DataFrame, order: str = "period_start") -> _Layout:
+    """The layout of ``frame`` by its series keys (indicator, area, group keys) and ``order``."""
+    return _layout(frame, series_keys(frame), order)
+
+
+def _labels(codes: pl.Series, names: Sequence[str], name: str) -> pl.Series:
+    """Strings for integer codes (null stays null), sharing one copy of each string."""
+    return pl.Series(name, list(names), dtype=pl.String).gather(codes)
 
 
 def _sign(e: pl.Expr) -> pl.Expr:
@@ -59,20 +127,25 @@ def _sign(e: pl.Expr) -> pl.Expr:
     return pl.when(e < 0).then(-1).otherwise(1)
 
 
-def _slope_unweighted(ts: list[float], ys: list[pl.Expr]) -> pl.Expr:
+def _slope_unweighted(ts: list[float], ys: list[pl.Expr], tys: list[pl.Expr]) -> pl.Expr:
+    """Least-squares slope of y on t; ``tys`` are the products t * y."""
     n = len(ts)
     st, stt = sum(ts), sum(t * t for t in ts)
     sy = pl.sum_horizontal(ys)
-    sty = pl.sum_horizontal([t * y for t, y in zip(ts, ys, strict=True)])
+    sty = pl.sum_horizontal(tys)
     return (n * sty - sy * st) / (n * stt - st * st)
 
 
-def _slope_weighted(ts: list[float], ws: list[pl.Expr], vs: list[pl.Expr]) -> tuple[pl.Expr, pl.Expr]:
+def _slope_weighted(
+    ws: list[pl.Expr], wvts: list[pl.Expr], wts: list[pl.Expr], wvs: list[pl.Expr], wtts: list[pl.Expr]
+) -> tuple[pl.Expr, pl.Expr]:
+    """Weighted least-squares slope of v on t and its chi-square (b / se_b)^2, from the terms
+    w, w v t, w t, w v and w t t of each point."""
     s1 = pl.sum_horizontal(ws)
-    s2 = pl.sum_horizontal([w * v * t for w, v, t in zip(ws, vs, ts, strict=True)])
-    s3 = pl.sum_horizontal([w * t for w, t in zip(ws, ts, strict=True)])
-    s4 = pl.sum_horizontal([w * v for w, v in zip(ws, vs, strict=True)])
-    s5 = pl.sum_horizontal([w * t * t for w, t in zip(ws, ts, strict=True)])
+    s2 = pl.sum_horizontal(wvts)
+    s3 = pl.sum_horizontal(wts)
+    s4 = pl.sum_horizontal(wvs)
+    s5 = pl.sum_horizontal(wtts)
     det = s1 * s5 - s3 * s3
     slope = (s1 * s2 - s3 * s4) / det
     return slope, slope * slope * det / s1
@@ -146,6 +219,21 @@ def recent_trend(
         >>> recent_trend(f).select("recent_trend", pl.col("trend_chi2").round(2)).row(-1)
         ('Decreasing', 46.77)
     """
+    return _recent_trend(frame, indicators, points=points, confidence=confidence, by=by, order=order, limits=limits)
+
+
+def _recent_trend(
+    frame: pl.DataFrame,
+    indicators: Mapping[str, Indicator] | Iterable[Indicator] | None,
+    *,
+    points: int,
+    confidence: float,
+    by: Sequence[str] | None,
+    order: str,
+    limits: tuple[str, str] | None,
+    layout: _Layout | None = None,
+) -> pl.DataFrame:
+    """:func:`recent_trend`, optionally given the frame's series order (``layout``) worked out before."""
     if isinstance(points, bool) or not isinstance(points, int) or points < 3:
         raise SchemaError(f"points={points!r} must be an integer of at least 3 (Fingertips uses 5).\nFix: pass points=5.")
     level = fraction(confidence)
@@ -156,106 +244,202 @@ def recent_trend(
     if limits is None:
         limits = ("lower_95", "upper_95") if "lower_95" in frame.columns else ("lower_ci", "upper_ci")
     require_numeric(frame, ["value", "numerator", "denominator", *limits])
-    work = _sorted(frame, series, order)
-    work = work.with_columns(_period_index(work, series, order).alias("_tr_idx"))
+    return _add_recent_trend(frame, layout or _layout(frame, series, order), points, threshold, limits)
 
-    def lag(name: str, k: int) -> pl.Expr:
-        if name not in work.columns:
-            return pl.lit(None, dtype=pl.Float64)
-        e = pl.col(name)
-        return (e.shift(k).over(series) if series else e.shift(k)).cast(pl.Float64)
 
-    P = points
+_TREND_METHODS = ("chi-square for trend", "weighted regression")
+
+
+def _trend_reasons(points: int) -> tuple[str, ...]:
+    return (
+        f"fewer than {points} consecutive periods",
+        "missing or unusable counts or limits",
+        "not significant",
+        "direction changes when one point is left out",
+        "significant trend",
+    )
+
+
+def _trend_inputs(frame: pl.DataFrame, limits: tuple[str, str]) -> list[pl.Expr]:
+    """One value of each per row, read at the window's points by shifting in series order."""
+
+    def num(name: str) -> pl.Expr:
+        if name in frame.columns:
+            return pl.col(name).cast(pl.Float64)
+        return pl.repeat(None, pl.len(), dtype=pl.Float64)  # a column, not a literal: it is gathered
+
+    o, n, v, lo, u = num("numerator"), num("denominator"), num("value"), num(limits[0]), num(limits[1])
+    measure = pl.col("measure") if "measure" in frame.columns else pl.repeat(None, pl.len(), dtype=pl.String)
+    pol = pl.col("polarity")
+    return [
+        o.alias("_o"),
+        n.alias("_n"),
+        v.alias("_v"),
+        (o / (n - o)).log().alias("_y"),  # the logit of a proportion
+        ((_FINGERTIPS_CI_WIDTH / (u - lo)) ** 2).alias("_w"),  # the inverse-variance weight
+        ((o > 0) & (o < n)).fill_null(False).alias("_okp"),
+        (v.is_not_null() & (u > lo)).fill_null(False).alias("_okw"),
+        (measure == "proportion").fill_null(False).alias("_prop"),
+        pl.when(pol == "higher_is_better")
+        .then(pl.lit(0, dtype=pl.Int8))
+        .when(pol == "lower_is_better")
+        .then(pl.lit(1, dtype=pl.Int8))
+        .when(pol.is_not_null())
+        .then(pl.lit(2, dtype=pl.Int8))
+        .alias("_pol"),
+    ]
+
+
+@dataclass(frozen=True)
+class _TrendSteps:
+    """The recent trend on a slice in series order, as steps of expressions.
+
+    ``window``: whether the row ends ``P`` consecutive periods of its series, whether they
+    serve the chi-square or the weighted regression, and the window's points as columns.
+    Then, on the rows of each method only, that method's terms of the sums (each point's
+    ``t * y``, ``w * t`` ...: made once, read by the full fit and by every leave-one-out fit)
+    and its fit (``trend_chi2``, ``_slope``, ``_clean``). ``codes``: the method, label and
+    reason of every row as codes into ``_TREND_METHODS``, ``TREND_LABELS`` and
+    ``_trend_reasons(P)``.
+    """
+
+    window: list[pl.Expr]
+    prop_terms: list[pl.Expr]
+    prop_fit: list[pl.Expr]
+    w_terms: list[pl.Expr]
+    w_fit: list[pl.Expr]
+    codes: list[pl.Expr]
+
+
+def _trend_steps(points: int, threshold: float) -> _TrendSteps:
+    P = points  # noqa: N806
     ts = [float(j + 1) for j in range(P)]
     ks = [P - 1 - j for j in range(P)]  # lag of window position j
-    # Materialise the window once: later expressions read plain columns.
-    work = work.with_columns(
-        (pl.col("_tr_idx") - lag("_tr_idx", P - 1)).alias("_tr_span"),
-        *[
-            lag(src, k).alias(f"_tr_{tag}{j}")
-            for j, k in enumerate(ks)
-            for src, tag in (("numerator", "o"), ("denominator", "n"), ("value", "v"), (limits[0], "l"), (limits[1], "u"))
-        ],
-    )
-    complete = (pl.col("_tr_span") == P - 1).fill_null(False)
-    O = [pl.col(f"_tr_o{j}") for j in range(P)]  # noqa: E741 - observed counts, named as in the chi-square formula
-    N = [pl.col(f"_tr_n{j}") for j in range(P)]
-    V = [pl.col(f"_tr_v{j}") for j in range(P)]
-    L = [pl.col(f"_tr_l{j}") for j in range(P)]
-    U = [pl.col(f"_tr_u{j}") for j in range(P)]
-    work = work.with_columns(
-        *[(o / (n - o)).log().alias(f"_tr_y{j}") for j, (o, n) in enumerate(zip(O, N, strict=True))],
-        *[((_FINGERTIPS_CI_WIDTH / (u - lo)) ** 2).alias(f"_tr_w{j}") for j, (lo, u) in enumerate(zip(L, U, strict=True))],
-    )
-    Y = [pl.col(f"_tr_y{j}") for j in range(P)]
-    W = [pl.col(f"_tr_w{j}") for j in range(P)]
+
+    def window(name: str) -> list[pl.Expr]:
+        return [pl.col(name).shift(k) for k in ks]
+
+    def at(name: str) -> list[pl.Expr]:
+        return [pl.col(f"_{name}{j}") for j in range(P)]
+
+    complete = _same_series(P - 1) & ((pl.col("_idx") - pl.col("_idx").shift(P - 1)) == P - 1).fill_null(False)
+    prop_ok = pl.col("_prop") & pl.all_horizontal(window("_okp")).fill_null(False)
+    w_ok = pl.all_horizontal(window("_okw")).fill_null(False)
+    window_step = [
+        complete.alias("_complete"),
+        (complete & prop_ok).alias("_use_prop"),
+        (complete & ~prop_ok & w_ok).alias("_use_w"),
+        *[e.alias(f"{name}{j}") for name in ("_o", "_n", "_v", "_y", "_w") for j, e in enumerate(window(name))],
+    ]
+    O, N, V, Y, W = at("o"), at("n"), at("v"), at("y"), at("w")  # noqa: E741, N806 - as in the formulas
 
     # proportions: chi-square for trend + logit slopes
-    measure = pl.col("measure") if "measure" in work.columns else pl.lit(None, dtype=pl.String)
-    prop_ok = (measure == "proportion").fill_null(False) & pl.all_horizontal(
-        [(o > 0) & (o < n) for o, n in zip(O, N, strict=True)]
-    ).fill_null(False)
-    Nt, R = pl.sum_horizontal(N), pl.sum_horizontal(O)
-    RT = pl.sum_horizontal([o * t for o, t in zip(O, ts, strict=True)])
-    NT = pl.sum_horizontal([n * t for n, t in zip(N, ts, strict=True)])
-    NT2 = pl.sum_horizontal([n * t * t for n, t in zip(N, ts, strict=True)])
-    chi_prop = Nt * (Nt * RT - R * NT) ** 2 / (R * (Nt - R) * (Nt * NT2 - NT * NT))
-    slope_prop = _slope_unweighted(ts, Y)
-    clean_prop = _no_outliers(ts, lambda idx: _slope_unweighted([ts[i] for i in idx], [Y[i] for i in idx]))
+    prop_terms = [
+        *[(o * t).alias(f"_ot{j}") for j, (o, t) in enumerate(zip(O, ts, strict=True))],
+        *[(n * t).alias(f"_nt{j}") for j, (n, t) in enumerate(zip(N, ts, strict=True))],
+        *[(n * t * t).alias(f"_ntt{j}") for j, (n, t) in enumerate(zip(N, ts, strict=True))],
+        *[(t * y).alias(f"_ty{j}") for j, (y, t) in enumerate(zip(Y, ts, strict=True))],
+    ]
+    Nt, R = pl.sum_horizontal(N), pl.sum_horizontal(O)  # noqa: N806
+    RT, NT, NT2 = pl.sum_horizontal(at("ot")), pl.sum_horizontal(at("nt")), pl.sum_horizontal(at("ntt"))  # noqa: N806
+    TY = at("ty")  # noqa: N806
+
+    def slope_prop(idx: list[int]) -> pl.Expr:
+        return _slope_unweighted([ts[i] for i in idx], [Y[i] for i in idx], [TY[i] for i in idx])
+
+    every = list(range(P))
+    prop_fit = [
+        (Nt * (Nt * RT - R * NT) ** 2 / (R * (Nt - R) * (Nt * NT2 - NT * NT))).alias("trend_chi2"),
+        slope_prop(every).alias("_slope"),
+        _no_outliers(ts, slope_prop).alias("_clean"),
+    ]
 
     # everything else: inverse-variance weighted regression
-    w_ok = pl.all_horizontal([v.is_not_null() & (u > lo) for v, lo, u in zip(V, L, U, strict=True)]).fill_null(False)
-    slope_w, chi_w = _slope_weighted(ts, W, V)
-    clean_w = _no_outliers(ts, lambda idx: _slope_weighted([ts[i] for i in idx], [W[i] for i in idx], [V[i] for i in idx])[0])
+    w_terms = [
+        *[(w * v * t).alias(f"_wvt{j}") for j, (w, v, t) in enumerate(zip(W, V, ts, strict=True))],
+        *[(w * t).alias(f"_wt{j}") for j, (w, t) in enumerate(zip(W, ts, strict=True))],
+        *[(w * v).alias(f"_wv{j}") for j, (w, v) in enumerate(zip(W, V, strict=True))],
+        *[(w * t * t).alias(f"_wtt{j}") for j, (w, t) in enumerate(zip(W, ts, strict=True))],
+    ]
+    WVT, WT, WV, WTT = at("wvt"), at("wt"), at("wv"), at("wtt")  # noqa: N806
 
-    method = (
-        pl.when(complete & prop_ok).then(pl.lit("chi-square for trend")).when(complete & w_ok).then(pl.lit("weighted regression"))
-    )
-    chi2 = pl.when(complete & prop_ok).then(chi_prop).when(complete & w_ok).then(chi_w)
-    slope = pl.when(complete & prop_ok).then(slope_prop).when(complete & w_ok).then(slope_w)
-    clean = pl.when(complete & prop_ok).then(clean_prop).when(complete & w_ok).then(clean_w)
-    work = work.with_columns(
-        method.alias("trend_method"), chi2.alias("trend_chi2"), slope.alias("_tr_slope"), clean.alias("_tr_clean")
-    )
+    def slope_w(idx: list[int]) -> tuple[pl.Expr, pl.Expr]:
+        return _slope_weighted(*([col[i] for i in idx] for col in (W, WVT, WT, WV, WTT)))
 
-    pol = pl.col("polarity")
-    up, down = pl.col("_tr_slope") > 0, pl.col("_tr_slope") < 0
-    better = (up & (pol == "higher_is_better")) | (down & (pol == "lower_is_better"))
-    direction = pl.when(up).then(pl.lit("Increasing")).otherwise(pl.lit("Decreasing"))
+    slope, chi_w = slope_w(every)
+    w_fit = [chi_w.alias("trend_chi2"), slope.alias("_slope"), _no_outliers(ts, lambda idx: slope_w(idx)[0]).alias("_clean")]
+
+    def code(i: int) -> pl.Expr:
+        return pl.lit(i, dtype=pl.UInt8)
+
+    pol, clean, method = pl.col("_pol"), pl.col("_clean"), pl.col("_method")
+    up, down = pl.col("_slope") > 0, pl.col("_slope") < 0
+    better = (up & (pol == 0)) | (down & (pol == 1))
+    # codes into TREND_LABELS
     judged = (
-        pl.when(pol.is_in(["higher_is_better", "lower_is_better"]))
+        pl.when(pol < 2)
         .then(
-            pl.concat_str(
-                [direction, pl.when(better).then(pl.lit(" and getting better")).otherwise(pl.lit(" and getting worse"))]
-            )
+            pl.when(up)
+            .then(pl.when(better).then(code(2)).otherwise(code(3)))
+            .otherwise(pl.when(better).then(code(4)).otherwise(code(5)))
         )
-        .otherwise(direction)
+        .otherwise(pl.when(up).then(code(0)).otherwise(code(1)))
     )
     significant = pl.col("trend_chi2") > threshold
-    label = (
-        pl.when(pl.col("trend_method").is_null())
-        .then(pl.lit("Cannot be calculated"))
-        .when(~significant | ~pl.col("_tr_clean"))
-        .then(pl.lit("No significant change"))
-        .otherwise(judged)
-    )
+    label = pl.when(method.is_null()).then(code(7)).when(~significant | ~clean).then(code(6)).otherwise(judged)
+    # codes into _trend_reasons(P)
     reason = (
-        pl.when(~complete)
-        .then(pl.lit(f"fewer than {P} consecutive periods"))
-        .when(pl.col("trend_method").is_null())
-        .then(pl.lit("missing or unusable counts or limits"))
+        pl.when(~pl.col("_complete"))
+        .then(code(0))
+        .when(method.is_null())
+        .then(code(1))
         .when(~significant)
-        .then(pl.lit("not significant"))
-        .when(~pl.col("_tr_clean"))
-        .then(pl.lit("direction changes when one point is left out"))
-        .otherwise(pl.lit("significant trend"))
+        .then(code(2))
+        .when(~clean)
+        .then(code(3))
+        .otherwise(code(4))
     )
-    work = work.with_columns(label.alias("recent_trend"), reason.alias("trend_reason"))
-    keep = [
-        *frame.columns,
-        *(c for c in ("trend_method", "trend_chi2", "recent_trend", "trend_reason") if c not in frame.columns),
-    ]
-    return work.sort("_tr_row").select(keep)
+    codes = [method, pl.col("trend_chi2"), label.alias("_label"), reason.alias("_reason")]
+    return _TrendSteps(window_step, prop_terms, prop_fit, w_terms, w_fit, codes)
+
+
+def _add_recent_trend(
+    frame: pl.DataFrame, layout: _Layout, points: int, threshold: float, limits: tuple[str, str]
+) -> pl.DataFrame:
+    """:func:`recent_trend` on a checked frame whose series order is ``layout``."""
+    P = points  # noqa: N806
+    base = pl.concat(
+        [layout.keys, frame.select(layout.in_series_order(_trend_inputs(frame, limits)))],
+        how="horizontal",
+    )
+    steps = _trend_steps(P, threshold)
+    # Eager steps, on purpose: an optimised lazy query may fuse a * b + c into one rounding, and
+    # the statistic is kept to the last bit of the window-shift implementation it replaced.
+    parts = []
+    for start in range(0, base.height, _SLICE):
+        first = max(0, start - (P - 1))  # the rows the slice's first points look back on
+        part = base.slice(first, start + _SLICE - first).with_columns(steps.window).with_row_index("_r")
+        # each fit only on the rows it serves
+        fits = [
+            part.filter(use).with_columns(terms).select("_r", *fit, pl.lit(code, dtype=pl.UInt8).alias("_method"))
+            for use, terms, fit, code in (
+                ("_use_prop", steps.prop_terms, steps.prop_fit, 0),
+                ("_use_w", steps.w_terms, steps.w_fit, 1),
+            )
+        ]
+        part = part.select("_r", "_complete", "_pol").join(pl.concat(fits), on="_r", how="left", maintain_order="left")
+        parts.append(part.select(steps.codes).slice(start - first))
+    del base
+    if parts:
+        codes = layout.in_frame_order(pl.concat(parts, rechunk=True))
+    else:
+        codes = pl.DataFrame(schema={"_method": pl.UInt8, "trend_chi2": pl.Float64, "_label": pl.UInt8, "_reason": pl.UInt8})
+    return frame.with_columns(
+        _labels(codes.get_column("_method"), _TREND_METHODS, "trend_method"),
+        codes.get_column("trend_chi2"),
+        _labels(codes.get_column("_label"), TREND_LABELS, "recent_trend"),
+        _labels(codes.get_column("_reason"), _trend_reasons(P), "trend_reason"),
+    )
 
 
 def year_on_year(
@@ -294,25 +478,43 @@ def year_on_year(
         ...     pl.col("yoy_upper_95").round(3)).row(-1)
         (6.0, 0.343, 11.657)
     """
+    return _year_on_year(frame, confidence=confidence, by=by, order=order)
+
+
+def _year_on_year(
+    frame: pl.DataFrame,
+    *,
+    confidence: float | Sequence[float],
+    by: Sequence[str] | None,
+    order: str,
+    layout: _Layout | None = None,
+) -> pl.DataFrame:
+    """:func:`year_on_year`, optionally given the frame's series order (``layout``) worked out before."""
     levels = resolve_levels(frame, confidence)
     require(frame, ["value", order], "compute values first and add a sortable period start.")
     require_numeric(frame, ["value", *(c for lv in levels for c in lv[1:3])])
     series = list(by) if by is not None else series_keys(frame)
-    work = _sorted(frame, series, order)
-    work = work.with_columns(_period_index(work, series, order).alias("_tr_idx"))
+    return _add_year_on_year(frame, layout or _layout(frame, series, order), levels)
+
+
+def _add_year_on_year(frame: pl.DataFrame, layout: _Layout, levels: list[tuple[float, str, str, str]]) -> pl.DataFrame:
+    """:func:`year_on_year` on a checked frame whose series order is ``layout``."""
+    # the row holding the period just before this row's, in its series (null when there is none)
+    row = pl.int_range(pl.len(), dtype=pl.UInt32) if layout.perm is None else pl.lit(layout.perm)
+    adjacent = _same_series(1) & ((pl.col("_idx") - pl.col("_idx").shift(1)) == 1).fill_null(False)
+    previous = layout.in_frame_order(layout.keys.select(pl.when(adjacent).then(row.shift(1)).alias("_prev")))
+    at = previous.get_column("_prev")
 
     def prev(name: str) -> pl.Expr:
-        e = pl.col(name)
-        return e.shift(1).over(series) if series else e.shift(1)
+        return pl.col(name).gather(at)
 
-    adjacent = (pl.col("_tr_idx") - prev("_tr_idx")) == 1
     v1, v0 = pl.col("value"), prev("value")
-    d = pl.when(adjacent).then(v1 - v0)
+    d = v1 - v0
     cols = [d.alias("yoy_change")]
-    if "period" in work.columns:
-        cols.insert(0, pl.when(adjacent).then(prev("period")).alias("previous_period"))
+    if "period" in frame.columns:
+        cols.insert(0, prev("period").alias("previous_period"))
     for _, lo, hi, suffix in levels:
-        if lo not in work.columns or hi not in work.columns:
+        if lo not in frame.columns or hi not in frame.columns:
             cols += [
                 pl.lit(None, dtype=pl.Float64).alias(f"yoy_lower{suffix}"),
                 pl.lit(None, dtype=pl.Float64).alias(f"yoy_upper{suffix}"),
@@ -321,5 +523,4 @@ def year_on_year(
         l1, u1, l0, u0 = pl.col(lo), pl.col(hi), prev(lo), prev(hi)
         cols.append((d - ((v1 - l1) ** 2 + (u0 - v0) ** 2).sqrt()).alias(f"yoy_lower{suffix}"))
         cols.append((d + ((u1 - v1) ** 2 + (v0 - l0) ** 2).sqrt()).alias(f"yoy_upper{suffix}"))
-    work = work.with_columns(cols)
-    return work.sort("_tr_row").drop("_tr_row", "_tr_idx")
+    return frame.with_columns(cols)
