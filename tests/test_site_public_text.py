@@ -108,3 +108,149 @@ def test_versions_follow_the_indicators_sectors_and_readers_used():
     assert not [d for d in versions() if d.startswith("publicservices-")]  # no data: no plugin
     # a file read through the built-in contract reader adds no installed plugin
     assert versions(model(["health.ae_4hr"], ["health"], ["contract"])) == versions(model(["health.ae_4hr"], ["health"]))
+
+
+# Words a resident or councillor would not know, banned from every public page but the methodology page
+# (which keeps the precise terms). Symbols are banned everywhere else; terms are allowed in a page's
+# "How we worked this out" aside, which names them once beside the plain words.
+SYMBOLS = re.compile(r"φ|τ|I²|σ")
+JARGON = [
+    r"\bunits\b(?! cost)",  # areas
+    r"\bshrunk(en)?\b",
+    r"\bDEA\b",
+    r"data envelopment",
+    r"variable returns to scale",
+    r"grade changes with the weights",
+    r"random.effects",
+    r"overdispers",
+    r"\bp [<=] ?\d",
+    r"\bregression\b",
+    r"efficient frontier",
+    r"DerSimonian|Q-profile|empirical.Bayes|beta.binomial|Poisson",
+    r"publicservices\.stats",
+]
+ASIDE = re.compile(r'^\?\?\? note "How we worked this out"\n(?:    .*\n|\n)*', re.MULTILINE)
+
+
+def test_no_statistical_jargon_outside_the_methodology_page(health_site):
+    pages = _pages(health_site)
+    kinds = {name.split("/")[1] if "/" in name.removeprefix("docs/") else name for name in pages}
+    assert {"docs/index.md", "docs/methodology.md", "docs/downloads.md", "areas", "indicators", "sectors", "value"} <= kinds
+    for name, text in pages.items():
+        if name == "docs/methodology.md":
+            continue
+        assert not SYMBOLS.search(text), (name, SYMBOLS.search(text).group(0))
+        prose = ASIDE.sub("", text)
+        for pattern in JARGON:
+            found = re.search(r".{0,60}(?:" + pattern + r").{0,40}", prose, re.IGNORECASE if pattern.islower() else 0)
+            assert found is None, (name, pattern, found and found.group(0))
+    # the plain words that replace them
+    indicator = pages["docs/indicators/health.ae_4hr.md"]
+    assert "adjusted towards the average to allow for chance (shrinkage)" in indicator
+    assert "**Measured in**: %" in indicator
+    area = next(t for n, t in pages.items() if n.startswith("docs/areas/"))
+    assert "How likely the grade would change if the weights were chosen differently" in area
+    value = pages["docs/value/health.md"]
+    assert "compared with similar-spending areas is\n    measured by data envelopment analysis" in value
+
+
+def test_the_methodology_page_keeps_the_precise_terms(health_site):
+    text = _pages(health_site)["docs/methodology.md"]
+    for term in ("φ", "τ", "I²", "shrinkage", "data envelopment analysis", "slope index of inequality"):
+        assert term in text, term
+
+
+def _how_to_read(text: str) -> str:
+    match = re.search(r'^\?\?\? info "How to read this page"\n((?:    .*\n)+)', text, re.MULTILINE)
+    assert match, text[:600]
+    # at the top: before the page's first section
+    assert match.start() < text.find("\n## ") or "\n## " not in text
+    return " ".join(line.strip() for line in match.group(1).splitlines())
+
+
+@pytest.mark.parametrize(
+    "page", ["docs/indicators/health.ae_4hr.md", "docs/areas/x06000001.md", "docs/sectors/health.md", "docs/value/health.md"]
+)
+def test_a_how_to_read_block_opens_the_page(health_site, page):
+    words = _how_to_read(_pages(health_site)[page])
+    sentences = [s for s in re.split(r"(?<=[.;])\s+(?=[A-Z])", words) if s]
+    assert 3 <= len(sentences) <= 5, sentences
+    assert "95%" in words
+    if "value" not in page:
+        for needed in ("benchmark", "Blue means better", "orange worse", "similar", "95% interval"):
+            assert needed in words, needed
+    else:
+        for needed in ("as expected", "best-value areas", "need"):
+            assert needed in words, needed
+    if "indicators/" in page:  # the page's own benchmark, named
+        assert "compared with the benchmark (all areas combined, 79.7% in 2023/24)" in words
+
+
+def test_the_methodology_page_explains_each_method(health_site):
+    text = _pages(health_site)["docs/methodology.md"]
+    body, _, analysts = text.partition("\n## For analysts\n")
+    assert analysts, "function names belong in the analysts' section"
+    assert "publicservices.stats" not in body
+    assert "publicservices.stats.assess_fairness" in analysts
+    sections = re.split(r"\n## ", body)[1:]
+    methods = [s for s in sections if not s.startswith(("Small numbers", "Notes on the data", "Provenance"))]
+    assert len(methods) >= 12
+    for section in methods:
+        title = section.splitlines()[0]
+        assert re.search(r"^\*[^*]+\?\*$", section, re.MULTILINE), title  # the question it answers
+        sentences = section.split("\n\n")[2]
+        assert sentences and not sentences.startswith(("Reference", "*")), title
+    cited = [s for s in methods if re.search(r"^Reference: .*\b(19|20)\d\d\b", s, re.MULTILINE)]
+    assert len(cited) >= 10
+    assert "|" not in body.split("\n## Small numbers")[0]  # no table of function names
+
+
+def _area_counts(text: str) -> dict[str, list[str]]:
+    table = text.split('<table class="ps-table"><caption>', 1)[1].split("</table>", 1)[0]
+    found: dict[str, list[str]] = {}
+    for row in re.findall(r"<tr><td>(.*?)</tr>", table):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", "<td>" + row)
+        found.setdefault(cells[5], []).append(re.sub(r"<[^>]+>", "", cells[0]))
+    return found
+
+
+def test_an_area_page_says_its_strengths_and_concerns(health_site):
+    pages = _pages(health_site)
+    checked = 0
+    for name, text in sorted(pages.items()):
+        if not name.startswith("docs/areas/"):
+            continue
+        summary = text.split("## Strengths and concerns\n\n", 1)[1].split("\n\n", 1)[0]
+        area = re.search(r"^# (.*)$", text, re.MULTILINE).group(1)
+        counts = _area_counts(text)
+        better, worse = counts.get("better", []), counts.get("worse", [])
+        judged = sum(len(counts.get(w, [])) for w in ("better", "worse", "similar", "higher", "lower"))
+        assert summary.startswith("Compared with the figure for all areas combined, " + area), summary
+        assert f"the {judged} indicators that can be judged" in summary or judged == 1, summary
+        if better:
+            assert f"does better on {len(better)} of" in summary and all(t in summary for t in better[:6]), summary
+        else:
+            assert "does not do better, by more than chance" in summary
+        if worse:
+            assert f"It does worse on {len(worse)}: " in summary and all(t in summary for t in worse[:6]), summary
+        else:
+            assert "does not do worse, by more than chance" in summary
+        if counts.get("similar"):
+            assert (
+                f"For the other {len(counts['similar'])}, the difference could be chance." in summary
+                or len(counts["similar"]) == 1
+            )
+        checked += bool(better and worse)
+    assert checked > 0  # some area with both strengths and concerns
+
+
+def test_an_area_without_intervals_cannot_be_judged():
+    from publicservices.site.pages.area import AreaPages
+
+    ind = SimpleNamespace(title="Homicides per million population")
+    pages = SimpleNamespace(model=SimpleNamespace(indicators={"p.h": ind}, options={}), _all_names=dict)
+    records = [{"indicator_id": "p.h", "value": 3.0, "lower_95": None, "quintile_label": "highest", "suppressed": None}]
+    text = AreaPages.strengths_and_concerns(pages, "Eskelham", records)
+    assert text.startswith("We cannot say whether Eskelham does better or worse"), text
+    assert "For 1 indicator (Homicides per million population) we cannot say" in text
+    assert "better on" not in text and "could be chance" not in text

@@ -208,7 +208,7 @@ def mkdocs_config(*, title: str, nav: list[Any], base_url: str | None, copyright
             ],
         },
         "plugins": [{"search": {}}, {"offline": {}}],
-        "markdown_extensions": ["attr_list", "md_in_html", "tables", "admonition", {"toc": {"permalink": False}}],
+        "markdown_extensions": ["attr_list", "md_in_html", "tables", "admonition", "pymdownx.details", {"toc": {"permalink": False}}],
         "copyright": copyright,
         "nav": nav,
         "validation": {"nav": {"omitted_files": "ignore"}, "links": {"unrecognized_links": "ignore"}},

@@ -11,6 +11,7 @@ from publicservices.site import specs
 from publicservices.site.markup import table
 from publicservices.site.pages.base import PagesBase
 from publicservices.site.pages.words import (
+    NATIONS,
     NO_INTERVALS,
     comparison_text,
     fifths,
@@ -128,7 +129,7 @@ class AreaPages(PagesBase):
                 for s, g in sorted(grades.items())
             ]
             grades_table = table(
-                ["Sector", "Grade", "Score (0-100)", "Chance the grade changes with the weights"],
+                ["Sector", "Grade", "Score (0-100)", "How likely the grade would change if the weights were chosen differently"],
                 gb,
                 caption=f"Report-card grades of {name} (A best, F worst), from percentile scores of every indicator",
                 raw=[True, False, False, False],
@@ -161,8 +162,85 @@ class AreaPages(PagesBase):
             indicators_table=safe(indicators_table),
             in_fifths=bool(found.get("in fifths")),
             no_intervals=NO_INTERVALS,
+            summary=self.strengths_and_concerns(name, records),
             neighbours_table=neighbours_table and safe(neighbours_table),
             spend=safe(spend),
             grades_table=grades_table and safe(grades_table),
             trend_figure=trend_figure and safe(trend_figure),
         )
+
+    def strengths_and_concerns(self, name: str, records: list[dict[str, Any]]) -> str:
+        """The area's strengths and concerns in plain words, from its comparisons with the benchmark at 95%.
+
+        Indicators are named by their titles; those that cannot be judged (no interval, no value,
+        not compared) are said to be so, never counted as similar.
+        """
+        m = self.model
+        groups: dict[str, list[str]] = {}
+        for r in records:
+            word = comparison_text(r)
+            key = "fifths" if fifths(r) else word
+            groups.setdefault(key, []).append(m.indicators[r["indicator_id"]].title)
+        codes = {str(r["benchmark_code"]) for r in records if r.get("benchmark_code")}
+        if len(codes) == 1:
+            code = next(iter(codes))
+            bench = self._all_names().get(code) or NATIONS.get(code) or "the benchmark"
+        elif not codes and str(m.options.get("benchmark", "national")).lower() == "national":
+            bench = "the figure for all areas combined"
+        else:
+            bench = "the benchmark"
+
+        def titles(names: list[str]) -> str:
+            shown = names[:6]
+            return join_words(shown + ([f"{len(names) - 6} more"] if len(names) > 6 else []))
+
+        better, worse = groups.get("better", []), groups.get("worse", [])
+        higher, lower = groups.get("higher", []), groups.get("lower", [])
+        similar = groups.get("similar", [])
+        judged = len(better) + len(worse) + len(higher) + len(lower) + len(similar)
+        out = []
+        if judged == 0:
+            out.append(
+                f"We cannot say whether {name} does better or worse than {bench} on any indicator: "
+                "none of its figures can be judged against it allowing for chance."
+            )
+        else:
+            of = f"{judged:,} indicators" if judged > 1 else "1 indicator"
+            if better:
+                out.append(
+                    f"Compared with {bench}, {name} does better on {len(better):,} of the {of} that can be judged: {titles(better)}."
+                )
+            else:
+                out.append(
+                    f"Compared with {bench}, {name} does not do better, by more than chance, on any of the {of} that can be judged."
+                )
+            if worse:
+                out.append(f"It does worse on {len(worse):,}: {titles(worse)}.")
+            else:
+                out.append("It does not do worse, by more than chance, on any of them.")
+            if higher or lower:
+                parts = [
+                    f"higher on {len(higher):,} ({titles(higher)})" if higher else "",
+                    f"lower on {len(lower):,} ({titles(lower)})" if lower else "",
+                ]
+                out.append(f"It is {' and '.join(p for p in parts if p)}, where neither higher nor lower is better.")
+            if similar:
+                out.append(
+                    f"For the other {len(similar):,}, the difference could be chance."
+                    if len(similar) > 1
+                    else "For the other one, the difference could be chance."
+                )
+        if groups.get("fifths"):
+            k = len(groups["fifths"])
+            out.append(
+                f"For {plural(k, 'indicator')} ({titles(groups['fifths'])}) we cannot say: "
+                "the figures have no confidence intervals, so chance cannot be ruled out."
+            )
+        if groups.get("not compared"):
+            out.append(
+                f"{plural(len(groups['not compared']), 'indicator')} {'is' if len(groups['not compared']) == 1 else 'are'} not compared with {bench}."
+            )
+        if groups.get("–"):
+            k = len(groups["–"])
+            out.append(f"{plural(k, 'indicator')} {'has' if k == 1 else 'have'} no published value for {name}.")
+        return " ".join(out)

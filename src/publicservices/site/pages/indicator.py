@@ -405,7 +405,7 @@ class IndicatorPages(PagesBase):
         headers = (
             ["Position", "Area", "Code", f"Value ({unit})" if compact and unit else "Value"]
             + (["95% interval"] if intervals else [])
-            + (["Shrunken estimate", "Could rank (95%, all areas at once)"] if ranked else [])
+            + (["Allowing for chance", "Could rank (95%, all areas at once)"] if ranked else [])
             + [compare_head]
         )
         body = []

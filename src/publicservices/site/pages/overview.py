@@ -380,7 +380,7 @@ class OverviewPages(PagesBase):
                     "title": sector_title(sector),
                     "table": safe(
                         table(
-                            ["Indicator", "Unit", "Latest", "Better when", "Postcode-lottery index"],
+                            ["Indicator", "Measured in", "Latest", "Better when", "Postcode-lottery index"],
                             body,
                             caption=f"{sector_title(sector)} indicators",
                             raw=[True, True, False, False, False],

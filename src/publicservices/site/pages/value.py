@@ -88,11 +88,11 @@ def sector_page(pages: Pages, sector: str, title: str) -> str:
             words.get("less than expected", 0) + words.get("lower than expected", 0),
         ]
         note = (
-            "no direction, so counts are of values higher and lower than expected; not in the frontier"
+            "no direction, so counts are of values higher and lower than expected; not in the best-value comparison"
             if not ind.has_polarity
             else ""
             if ind.id in found["indicators"]
-            else f"not in the frontier below (values for too few areas in {period})"
+            else f"not in the best-value comparison below (values for too few areas in {period})"
         )
         rows.append([pages.indicator_link(page, ind), used, *(f"{c:,}" for c in counts), note])
     indicators_table = table(
@@ -112,7 +112,7 @@ def sector_page(pages: Pages, sector: str, title: str) -> str:
         for r in scored.sort("efficiency", "area_code", descending=[True, False]).iter_rows(named=True):
             peers = r.get("peer") or []
             peer_text = (
-                "on the frontier"
+                "one of the best-value areas"
                 if r.get("efficient")
                 else (
                     ", ".join(m.area_name(p) for p in peers[:5])
@@ -139,7 +139,7 @@ def sector_page(pages: Pages, sector: str, title: str) -> str:
             "median": f"{scored.get_column('efficiency').median():.0%}",
             "table": safe(
                 table(
-                    ["Area", "Spend per head", "Efficiency", "Peers' spend per head for its outcomes", "Peers"],
+                    ["Area", "Spend per head", "Efficiency", "What its peers spend per head for the same results", "Peers"],
                     body,
                     caption=f"{title}, {period}: every area's efficiency, most efficient first",
                     raw=[not compact, False, False, False, not compact],
@@ -167,7 +167,9 @@ def sector_page(pages: Pages, sector: str, title: str) -> str:
         unscored=missing,
         savings=safe(savings_text(savings, title, period)),
         all_csv=safe(link(page, "data/all/value_for_money.csv", "Spend against outcome, every indicator and area (CSV)")),
-        frontier_csv=safe(link(page, f"data/value/{sector}.csv", "This frontier: efficiency, peers and targets (CSV)")),
+        frontier_csv=safe(
+            link(page, f"data/value/{sector}.csv", "The best-value comparison: efficiency, peers and targets (CSV)")
+        ),
         downloads=safe(link(page, "downloads.html", "All downloads")),
     )
 

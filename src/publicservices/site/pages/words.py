@@ -169,6 +169,38 @@ def comparison_text(row: Mapping[str, Any]) -> str:
     return "not compared"
 
 
+# Statistical asides a resident need not read: a bracket holding a symbol or a test statistic
+# ("(φ = 7.40, p < 0.001)", "(additive random-effects limits, between-area standard deviation τ = 4.56)").
+_TECHNICAL = re.compile(
+    r"\s*\((?:[^()]|\([^()]*\))*?(?:φ|τ|I²|\bp [<=]|random-effects|standard deviation)(?:[^()]|\([^()]*\))*\)"
+)
+# Terms of the statistics and their plain words (the methodology page keeps the terms).
+PLAIN_WORDS = (
+    (re.compile(r"judged against the best performers \(DEA\)"), "compared with the best-value areas that spend alike"),
+    (re.compile(r"\bDEA\b"), "best-value comparison"),
+    (re.compile(r"(\d+(?:\.\d+)?% limits) \(overdispersed\)"), r"\1, widened for real differences between areas"),
+    (re.compile(r"\bshrunken estimates?\b", re.IGNORECASE), "values adjusted towards the average to allow for chance"),
+    (re.compile(r"\b(is|are) on the efficient frontier\b"), r"\1 best value"),
+    (re.compile(r"\befficient frontier\b"), "best-value areas"),
+)
+
+
+def plain(text: str) -> str:
+    """Statistical wording as a resident reads it: no symbols or test statistics, plain words for terms.
+
+    >>> plain("Areas vary more than chance alone would make them (φ = 7.40, p < 0.001), so the limits widen.")
+    'Areas vary more than chance alone would make them, so the limits widen.'
+    >>> plain("so the limits widen (additive random-effects limits, between-area standard deviation τ = 0.35 index (0 to 10)): only")
+    'so the limits widen: only'
+    >>> plain("It achieves its outcome with 73% of its spend per head, judged against the best performers (DEA).")
+    'It achieves its outcome with 73% of its spend per head, compared with the best-value areas that spend alike.'
+    """
+    text = _TECHNICAL.sub("", text)
+    for pattern, words in PLAIN_WORDS:
+        text = pattern.sub(words, text)
+    return text
+
+
 def public_text(text: str) -> str:
     """A sentence from the statistics as a public page says it: no code, areas rather than units.
 
@@ -182,6 +214,7 @@ def public_text(text: str) -> str:
     """
     if "overdispersed limits" in text or "overdispersion=" in text:
         return OVERDISPERSED
+    text = plain(text)
     text = re.sub(r"(?<![\d.,])1 (place|area|unit|indicator|period|simulation)s\b", r"1 \1", text)
     text = re.sub(r"\bunit(s?)\b(?! cost)", lambda m: "area" + m.group(1), text)
     text = re.sub(r"\bUnit(s?)\b(?! cost)", lambda m: "Area" + m.group(1), text)
