@@ -229,3 +229,112 @@ def test_fraction_and_percentage_levels_are_the_same(a, b):
     frac = df.select(iv.wilson_ci("x", "n", (a, b)).struct.unnest())
     pct = df.select(iv.wilson_ci("x", "n", (a * 100, b * 100)).struct.unnest())
     np.testing.assert_allclose(frac.to_numpy(), pct.to_numpy(), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# The Struct builders compute each limit once, and give the bits the Polars expressions give
+# --------------------------------------------------------------------------------------------
+
+
+def _expression_struct(kind: str, x, n, confidence, multiplier, **kw) -> pl.Expr:
+    """The builders' previous form: a struct of one Polars expression per limit."""
+    from publicservices.stats.outcomes._interval_core import as_expr, multiplier_expr
+    from publicservices.stats.outcomes.levels import confidence_levels, limit_names
+    from publicservices.stats.outcomes.proportions import cp_limits, wilson_limits
+    from publicservices.stats.outcomes.rates import poisson_factor, poisson_limits
+
+    levels, names = confidence_levels(confidence), limit_names(confidence)
+    xe, ne, k = as_expr(x, "x"), as_expr(n, "n"), multiplier_expr(multiplier)
+    if kind == "wilson":
+        return wilson_limits(xe, ne, k, levels, names).struct()
+    if kind == "clopper_pearson":
+        return cp_limits(xe, ne, k, levels, names).struct()
+    return poisson_limits(
+        xe, poisson_factor(k, ne), levels, names, kw.get("exact_below", 10), kw.get("integer_counts", False)
+    ).struct()
+
+
+def _same_bits(a: pl.DataFrame, b: pl.DataFrame) -> None:
+    assert a.schema == b.schema
+    for c in a.columns:
+        assert a[c].is_null().equals(b[c].is_null()), c
+        keep = ~a[c].is_null().to_numpy()
+        assert np.array_equal(a[c].to_numpy()[keep].view(np.int64), b[c].to_numpy()[keep].view(np.int64)), c
+
+
+_BUILDERS = {"wilson": iv.wilson_ci, "clopper_pearson": iv.clopper_pearson_ci, "byar": iv.byar_ci}
+_ODD = [0.0, -0.0, 0.5, 1.0, 2.5, 9.0, 9.5, 10.0, 30.0, -1.0, float("nan"), float("inf"), -float("inf"), 1e308, 5e-324, None]
+
+
+@pytest.fixture(scope="module")
+def odd_counts() -> pl.DataFrame:
+    """Ordinary counts mixed with every awkward value, over more than one 64k-row block."""
+    rng = np.random.default_rng(11)
+    size = 70_000
+    n = rng.integers(1, 60, size).astype(float)
+    x = rng.binomial(n.astype(np.int64), 0.3).astype(float)
+    frac = rng.random(size) < 0.2
+    x[frac] += rng.random(frac.sum())
+    df = pl.DataFrame({"x": x, "n": n, "k": rng.choice([1.0, 100.0, 1e5], size)})
+    pairs = [(a, b) for a in _ODD for b in _ODD]
+    odd = pl.DataFrame(
+        {"x": [a for a, _ in pairs] * 3, "n": [b for _, b in pairs] * 3, "k": ([1.0, None, -1.0] * len(pairs))[: 3 * len(pairs)]},
+        schema={"x": pl.Float64, "n": pl.Float64, "k": pl.Float64},
+    )
+    return pl.concat([df, odd]).sample(fraction=1.0, shuffle=True, seed=2)
+
+
+@pytest.mark.parametrize(
+    "kind,kw",
+    [
+        ("wilson", {}),
+        ("clopper_pearson", {}),
+        ("byar", {}),
+        ("byar", {"integer_counts": True}),
+        ("byar", {"exact_below": 0}),
+        ("byar", {"exact_below": 3.5}),
+    ],
+)
+@pytest.mark.parametrize("multiplier", [100, "k"])
+def test_struct_builders_give_the_expressions_bits(odd_counts, kind, kw, multiplier):
+    ours = _BUILDERS[kind]("x", "n", (0.95, 0.998), multiplier, **kw)
+    before = _expression_struct(kind, "x", "n", (0.95, 0.998), multiplier, **kw)
+    got = odd_counts.select(ours.alias("s"))
+    want = odd_counts.select(before.alias("s"))
+    assert got["s"].is_null().equals(want["s"].is_null())
+    _same_bits(got.unnest("s"), want.unnest("s"))
+    _same_bits(odd_counts.lazy().select(ours.struct.unnest()).collect(), want.unnest("s"))
+
+
+def test_struct_builders_give_the_expressions_bits_on_valid_counts():
+    rng = np.random.default_rng(12)
+    n = rng.integers(1, 5000, 80_000).astype(float)
+    x = rng.binomial(n.astype(np.int64), 0.3).astype(float)
+    x[:50], x[50:100] = 0.0, n[50:100]
+    df = pl.DataFrame({"x": x, "n": n})
+    for kind in _BUILDERS:
+        for confidence in (0.95, (0.9, 0.95, 0.998)):
+            got = df.select(_BUILDERS[kind]("x", "n", confidence).struct.unnest())
+            _same_bits(
+                got,
+                df.select(_expression_struct(kind, "x", "n", confidence, 100000.0 if kind == "byar" else 1.0).struct.unnest()),
+            )
+
+
+def test_unnested_clopper_pearson_computes_each_limit_once(monkeypatch):
+    import scipy.special
+
+    seen = []
+    real = scipy.special.betaincinv
+
+    def counting(a, b, y):
+        seen.append(np.size(a))
+        return real(a, b, y)
+
+    monkeypatch.setattr(scipy.special, "betaincinv", counting)
+    df = pl.DataFrame({"x": np.arange(1000.0) % 40, "n": np.full(1000, 50.0)})
+    df.select(iv.clopper_pearson_ci("x", "n", (0.95, 0.998)).struct.unnest())
+    assert sum(seen) == 4 * 1000  # four limits, each computed once per row
+    seen.clear()
+    df.lazy().with_columns(iv.clopper_pearson_ci("x", "n", (0.95, 0.998)).struct.unnest()).collect()
+    assert sum(seen) == 4 * 1000

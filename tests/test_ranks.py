@@ -364,3 +364,74 @@ def test_rank_summary_names_tied_leaders():
     )
     text = ps.rank_areas(frame, SHARE, n_sims=500).summary()
     assert "3 units share rank 1 (E00000009, E00000010 and E00000011)" in text
+
+
+# ------------------------------------------------------------------------------------------
+# The blocked rank engine gives the ranks of the packed double sort it replaced, bit for bit
+# ------------------------------------------------------------------------------------------
+
+
+def _packed_double_sort(draw, seed, m, n, top_k):
+    """The previous engine, written plainly: sort (key, index); if any draws tie, draw
+    rng.integers(0, 2**(32 - w), (m, n)) and sort again on (key, word << w | index)."""
+    rng = np.random.Generator(np.random.SFC64(seed))
+    x = draw(rng, m) + np.float32(0.0)
+    bits = x.view(np.int32)
+    hi = (bits ^ ((bits >> 31) & np.int32(0x7FFFFFFF))).astype(np.int64)
+    index = np.arange(n, dtype=np.int64)
+    keys = np.sort((hi << 32) | index, axis=1)
+    if n > 1 and ((keys[:, 1:] >> 32) == (keys[:, :-1] >> 32)).any():
+        width = max(1, (n - 1).bit_length())
+        noise = rng.integers(0, 1 << (32 - width), size=(m, n), dtype=np.uint32).astype(np.int64)
+        keys = np.sort(((keys >> 32) << 32) | (noise << width) | (keys & 0xFFFFFFFF), axis=1)
+        order = keys & ((1 << width) - 1)
+    else:
+        order = keys & 0xFFFFFFFF
+    ranks = np.empty((m, n), dtype=np.int64)
+    np.put_along_axis(ranks, order, np.arange(n)[None, :], axis=1)
+    return ranks, (ranks < top_k).sum(axis=0), (ranks >= n - top_k).sum(axis=0)
+
+
+def _tied_samplers(n, rng):
+    from publicservices.stats.ranking.rank_intervals import _beta_sampler, _gamma_sampler, _normal_sampler
+
+    mean, sd = rng.normal(size=n), rng.uniform(0, 1, n)
+    sd[::3], mean[::5] = 0.0, 0.5
+    return [
+        _normal_sampler(mean, sd, -1.0),  # exact ties: units with no uncertainty
+        _normal_sampler(rng.normal(50, 5, n), rng.uniform(0.5, 5, n), 1.0),  # float32 coincidences
+        _gamma_sampler(np.full(n, 0.5), np.full(n, 3.0), -1.0),
+        _beta_sampler(np.full(n, 0.5), np.full(n, 3.0), 1.0),  # not blockwise
+        lambda g, m: np.where(g.random((m, n)) < 0.5, -0.0, 0.0).astype(np.float32),
+        lambda g, m: g.integers(-3, 3, (m, n)).astype(np.float32),
+    ]
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 17, 300, 7000])
+def test_chunk_ranks_match_the_packed_double_sort(n):
+    from publicservices.stats.ranking.rank_intervals import _chunk_ranks
+
+    rng = np.random.default_rng(n)
+    m = 77 if n < 7000 else 40
+    for draw in _tied_samplers(n, rng):
+        for seed in np.random.SeedSequence(n).spawn(2):
+            top_k = max(1, int(np.ceil(0.1 * n)))
+            out = np.full((n, m + 3), -1, dtype=np.int16)
+            top, bottom = _chunk_ranks(draw, seed, m, n, np.int16, top_k, out, 2)
+            ranks, want_top, want_bottom = _packed_double_sort(draw, seed, m, n, top_k)
+            assert np.array_equal(out[:, 2 : 2 + m], ranks.T)
+            assert np.array_equal(top, want_top) and np.array_equal(bottom, want_bottom)
+
+
+@pytest.mark.parametrize("before", [0, 1, 2, 3, 1001])
+def test_tie_words_are_those_of_generator_integers(before):
+    from publicservices.stats.ranking.rank_intervals import _tie_noise
+
+    for width in (1, 13, 17, 31):
+        a = np.random.Generator(np.random.SFC64(before + width))
+        b = np.random.Generator(np.random.SFC64(before + width))
+        a.standard_normal(before, dtype=np.float32)  # may leave half a 64-bit word buffered
+        b.standard_normal(before, dtype=np.float32)
+        want = a.integers(0, 1 << (32 - width), size=(9, 13), dtype=np.uint32).ravel()
+        at = np.array([0, 1, 2, 7, 50, 116])
+        assert np.array_equal(_tie_noise(b, width, at), want[at])

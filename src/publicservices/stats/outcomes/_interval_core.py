@@ -7,8 +7,8 @@ The names here are shared by :mod:`.proportions`, :mod:`.rates`, :mod:`.means`,
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -54,6 +54,85 @@ class Limits:
 
     def columns(self) -> list[pl.Expr]:
         return list(self.fields)
+
+
+class Batch(NamedTuple):
+    """What a NumPy limit function returns for one batch (see :func:`one_pass_struct`).
+
+    ``fields``: one float array per limit; NaN is null where ``nan_is_null``, and anything
+    on rows whose struct is null or that are redone. ``null``: rows whose struct is null
+    (None: none). ``redo``: rows left to the Polars expression (None: none).
+    ``nan_is_null``: per field, whether it holds NaNs that stand for nulls.
+    """
+
+    fields: list[Any]
+    null: Any
+    redo: Any
+    nan_is_null: list[bool]
+
+
+def finite_rows(fields: Sequence[Any]) -> Any:
+    """Rows where every array in ``fields`` is finite (one pass: their sum is finite)."""
+    import numpy as np
+
+    total = np.array(fields[0], dtype=np.float64, copy=True)
+    for f in fields[1:]:
+        total += f
+    return np.isfinite(total)
+
+
+_BLOCK = 1 << 16
+
+
+def one_pass_struct(
+    inputs: Sequence[pl.Expr],
+    names: Sequence[str],
+    compute: Callable[[dict[str, Any]], Batch],
+    exact: Callable[[], pl.Expr],
+) -> pl.Expr:
+    """A Struct of limits computed by one NumPy call per batch, for the Struct-returning builders.
+
+    ``.struct.unnest()`` (as the builders' docstrings show) evaluates a Struct expression
+    once per field: a struct of per-field expressions would redo all of them for every
+    field, SciPy steps included. Here the struct is one elementwise function of the batch,
+    which Polars evaluates once, so every limit is computed once. ``inputs`` are plain
+    aliased Float64 expressions (x, n, a multiplier column); ``compute`` gets their values as
+    NumPy arrays (NaN for null) and does the arithmetic of the builder's Polars expressions,
+    operation for operation, on rows with finite inputs. The rows it leaves out -- null,
+    infinite or NaN inputs, or an overflow -- go to ``exact()``, the builder's Polars
+    expression over ``pl.col(<input>)``, so that every row comes out exactly as before.
+    """
+    dtype = pl.Struct({name: F64 for name in names})
+
+    def run(s: pl.Series) -> pl.Series:
+        if len(s) <= _BLOCK:
+            return block(s)
+        # blocks of 64k rows keep the temporaries in cache
+        return pl.concat([block(s.slice(i, _BLOCK)) for i in range(0, len(s), _BLOCK)], rechunk=False)
+
+    def block(s: pl.Series) -> pl.Series:
+        import numpy as np
+
+        frame = s.struct.unnest()
+        with np.errstate(all="ignore"):
+            out = compute({c: frame[c].to_numpy() for c in frame.columns})
+        cols = [
+            pl.Series(name, v, dtype=F64, nan_to_null=nan)
+            for name, v, nan in zip(names, out.fields, out.nan_is_null, strict=True)
+        ]
+        null = out.null
+        at = np.flatnonzero(out.redo) if out.redo is not None else np.zeros(0, dtype=np.intp)
+        if at.size:
+            fixed = frame[at].select(exact().alias("s")).to_series()
+            cols = [c.scatter(at, fixed.struct.field(c.name)) for c in cols]
+            null = np.zeros(len(s), dtype=bool) if null is None else null.copy()
+            null[at] = fixed.is_null().to_numpy()
+        result = pl.DataFrame(cols).to_struct(s.name)
+        if null is not None and null.any():
+            result = result.set(pl.Series(null), None)
+        return result
+
+    return pl.struct(*inputs).map_batches(run, return_dtype=dtype, is_elementwise=True)
 
 
 def lazy(frame: Any, what: str = "frame") -> tuple[pl.LazyFrame, bool]:

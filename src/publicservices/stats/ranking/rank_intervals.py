@@ -39,6 +39,47 @@ __all__ = ["rank_intervals", "simulate_ranks"]
 # Rank simulation
 # --------------------------------------------------------------------------------------
 _CHUNK = 250  # simulations per work item: bounds memory and keeps both cores busy
+_ROWS = 32  # simulations packed and sorted at a time: their keys (32 x n x 8 bytes) stay in cache
+
+
+def _noise_check() -> bool:
+    """Whether ``_tie_noise`` reproduces ``Generator.integers`` on this NumPy (checked once)."""
+    global _NOISE_OK
+    if _NOISE_OK is None:
+        ok = True
+        for pre in (0, 1):
+            a = np.random.Generator(np.random.SFC64(7))
+            b = np.random.Generator(np.random.SFC64(7))
+            a.standard_normal(pre, dtype=np.float32)
+            b.standard_normal(pre, dtype=np.float32)
+            want = a.integers(0, 1 << 19, size=(3, 7), dtype=np.uint32).ravel()
+            ok &= np.array_equal(_tie_noise(b, 13, np.arange(want.size)), want)
+        _NOISE_OK = bool(ok)
+    return _NOISE_OK
+
+
+_NOISE_OK: bool | None = None
+
+
+def _tie_noise(rng: np.random.Generator, width: int, at: np.ndarray) -> np.ndarray:
+    """Entries ``at`` (flat positions, ascending) of ``rng.integers(0, 2**(32 - width), size, uint32)``.
+
+    The bound is a power of two, so NumPy's Lemire method takes one 32-bit word per value and
+    never rejects: value = word >> width, the words being the generator's buffered 32-bit
+    stream (a word left over from earlier draws first, then the low and high halves of each
+    64-bit output). Reading the raw outputs up to the last position needed gives the same
+    numbers without building the whole array (``_noise_check`` confirms it once per process).
+    """
+    bg = rng.bit_generator
+    state = bg.state
+    need = int(at[-1]) + 1
+    if state.get("has_uint32"):
+        words = bg.random_raw(need // 2 + 1).view(np.uint32)
+        out = words[np.maximum(at - 1, 0)]
+        out[at == 0] = state["uinteger"]
+    else:
+        out = bg.random_raw((need + 1) // 2).view(np.uint32)[at]
+    return out >> np.uint32(width)
 
 
 def _chunk_ranks(
@@ -54,45 +95,80 @@ def _chunk_ranks(
     """Exact ranks (0 = best) of m simulations of n units, written to out_t[:, col0:col0+m].
 
     Each draw is mapped to an order-preserving int32 (-0.0 first made +0.0, so equal values
-    have equal keys), packed above the unit's index in an int64 and the rows sorted: one
-    SIMD integer sort gives each simulation's order, and scattering 0..n-1 through that
-    order gives the ranks. When a chunk holds exactly equal draws (units with no
-    uncertainty, or float32 coincidences), its low words are redrawn as random bits above
-    the index and the chunk sorted again, so ties are ordered at random, not by row: tied
-    units get identical rank distributions. The random bits are 32 - ceil(log2 n) wide (17
-    or more below 32,768 units); should they also tie, the lower index goes first.
+    have equal keys), packed above the unit's index in an int64 and the rows sorted, 32
+    simulations at a time so that the keys stay in cache: one SIMD integer sort gives each
+    simulation's order, and scattering 0..n-1 through that order gives the ranks. Exactly
+    equal draws (units with no uncertainty, or float32 coincidences) are ordered at random,
+    not by row, so tied units get identical rank distributions: when a chunk holds any, a
+    random word is drawn for every (simulation, place) -- ``rng.integers(0, 2**(32 - w),
+    (m, n))`` with w = ceil(log2 n) -- and the units of each run of equal draws are put in
+    the order of (word at their place, index). Only the tied places are reordered (a few per
+    simulation), which gives the same ranks as sorting every row again on (draw, word,
+    index); should the words also tie, the lower index goes first.
     """
     rng = np.random.Generator(np.random.SFC64(seed))
-    x = draw(rng, m)  # float32 (m, n); smaller = better
-    x += np.float32(0.0)  # -0.0 + 0.0 = +0.0: one key for zero
-    keys = np.empty((m, n), dtype=np.int64)
-    halves = keys.view(np.int32).reshape(m, n, 2)
-    bits = x.view(np.int32)
-    hi = halves[..., 1]  # little-endian: the high word decides the order
-    np.right_shift(bits, 31, out=hi)
-    hi &= np.int32(0x7FFFFFFF)
-    hi ^= bits  # negative floats: flip magnitude bits so integer order = float order
-    index = np.arange(n, dtype=np.int32)
-    halves[..., 0] = index
-    del x, bits
-    keys.sort(axis=1)
-    if n > 1 and (halves[:, 1:, 1] == halves[:, :-1, 1]).any():
-        width = max(1, (n - 1).bit_length())
-        noise = rng.integers(0, 1 << (32 - width), size=(m, n), dtype=np.uint32)
-        noise <<= np.uint32(width)
-        noise |= halves[..., 0].view(np.uint32)
-        halves[..., 0] = noise.view(np.int32)
-        del noise
-        keys.sort(axis=1)
-        order = np.ascontiguousarray(halves[..., 0]) & np.int32((1 << width) - 1)
-    else:
-        order = np.ascontiguousarray(halves[..., 0])
-    del keys, halves
+    # float32 (m, n), smaller = better; a sampler marked blockwise gives the same numbers
+    # drawn a block of rows at a time, so they are used while still in cache
+    blockwise = getattr(draw, "blockwise", False)
+    x = None if blockwise else draw(rng, m)
+    rows = max(1, min(m, _ROWS, (2**31 - 1) // n))
+    keys = np.empty((rows, n), dtype=np.int64)
+    halves = keys.view(np.int32).reshape(rows, n, 2)  # little-endian: [..., 1] is the high word
+    high = np.empty((rows, n), dtype=np.int32)
+    order = np.empty((rows, n), dtype=np.intp)
+    offsets = (np.arange(rows, dtype=np.intp) * n)[:, None]
+    flat = (offsets + np.arange(n)).astype(np.int32)  # unit index + row x n: sorts as the index
+    places = np.tile(np.arange(n, dtype=rank_dtype), rows)
     ranks = np.empty((m, n), dtype=rank_dtype)
-    np.put_along_axis(ranks, order, np.arange(n, dtype=rank_dtype)[None, :], axis=1)
+    top = np.zeros(n, dtype=np.int64)
+    bottom = np.zeros(n, dtype=np.int64)
+    tied_at: list[np.ndarray] = []  # flat (simulation x n + place) positions of tied draws
+    tied_unit: list[np.ndarray] = []  # the unit at each, as sorted by index
+    tied_first: list[np.ndarray] = []  # whether it begins a run of equal draws
+    for r0 in range(0, m, rows):
+        mb = min(rows, m - r0)
+        kb, hb, h, ob = keys[:mb], halves[:mb], high[:mb], order[:mb]
+        xb = draw(rng, mb) if x is None else x[r0 : r0 + mb]
+        xb += np.float32(0.0)  # -0.0 + 0.0 = +0.0: one key for zero
+        b = xb.view(np.int32)
+        np.right_shift(b, 31, out=h)
+        h &= np.int32(0x7FFFFFFF)
+        h ^= b  # negative floats: flip magnitude bits so integer order = float order
+        hb[..., 1] = h
+        hb[..., 0] = flat[:mb]
+        kb.sort(axis=1)
+        np.bitwise_and(kb, 0xFFFFFFFF, out=ob)  # flat positions in the block, in sorted order
+        if n > 1:
+            hs = hb[..., 1]
+            eq = hs[:, 1:] == hs[:, :-1]
+            at = np.flatnonzero(eq)
+            if at.size:
+                row, place = np.divmod(at, n - 1)
+                pairs = row * n + place  # the first of each pair of equal neighbours
+                members = np.union1d(pairs, pairs + 1)
+                tied_first.append(~np.isin(members - 1, pairs))
+                tied_unit.append(ob.ravel()[members] - members // n * n)
+                tied_at.append(members + r0 * n)
+        top += np.bincount((ob[:, :top_k] - offsets[:mb]).ravel(), minlength=n)
+        bottom += np.bincount((ob[:, n - top_k :] - offsets[:mb]).ravel(), minlength=n)
+        ranks[r0 : r0 + mb].ravel()[ob.ravel()] = places[: mb * n]
+    if tied_at:
+        width = max(1, (n - 1).bit_length())
+        at = np.concatenate(tied_at)
+        if _noise_check():
+            words = _tie_noise(rng, width, at)
+        else:  # pragma: no cover - a NumPy whose integers() no longer works as _tie_noise assumes
+            words = rng.integers(0, 1 << (32 - width), size=(m, n), dtype=np.uint32).ravel()[at]
+        unit = np.concatenate(tied_unit)
+        run = np.cumsum(np.concatenate(tied_first))
+        tiebreak = (words.astype(np.uint64) << np.uint64(width)) | unit.astype(np.uint64)
+        new = unit[np.lexsort((tiebreak, run))]
+        sim, place = np.divmod(at, n)
+        ranks[sim, new] = place
+        for counts, hit in ((top, place < top_k), (bottom, place >= n - top_k)):
+            np.subtract.at(counts, unit[hit], 1)
+            np.add.at(counts, new[hit], 1)
     out_t[:, col0 : col0 + m] = ranks.T
-    top = np.count_nonzero(ranks < top_k, axis=0)
-    bottom = np.count_nonzero(ranks >= n - top_k, axis=0)
     return top, bottom
 
 
@@ -219,6 +295,13 @@ def _pool_exchangeable(
         p_bottom[members] = p_bottom[members].mean()
 
 
+def _blockwise(draw: Callable[[np.random.Generator, int], np.ndarray]) -> Callable[[np.random.Generator, int], np.ndarray]:
+    """Mark a sampler whose m rows are the rows of successive smaller calls, in order (one
+    stream of draws filled row by row): :func:`_chunk_ranks` then draws a block at a time."""
+    draw.blockwise = True  # type: ignore[attr-defined]
+    return draw
+
+
 def _normal_sampler(mean: np.ndarray, sd: np.ndarray, sign: float) -> Callable[[np.random.Generator, int], np.ndarray]:
     # a common affine map keeps ranks and spreads values over float32's resolution (fewer ties)
     centre = float(np.median(mean))
@@ -232,7 +315,7 @@ def _normal_sampler(mean: np.ndarray, sd: np.ndarray, sign: float) -> Callable[[
         x += mu
         return x
 
-    return draw
+    return _blockwise(draw)
 
 
 def _gamma_sampler(shape: np.ndarray, rate: np.ndarray, sign: float) -> Callable[[np.random.Generator, int], np.ndarray]:
@@ -243,7 +326,7 @@ def _gamma_sampler(shape: np.ndarray, rate: np.ndarray, sign: float) -> Callable
         x *= inv
         return x
 
-    return draw
+    return _blockwise(draw)
 
 
 def _beta_sampler(a: np.ndarray, b: np.ndarray, sign: float) -> Callable[[np.random.Generator, int], np.ndarray]:
