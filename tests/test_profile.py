@@ -27,11 +27,13 @@ def test_strengths_and_concerns_are_the_areas_comparisons(demo, profile):
     better = compared.filter(pl.col("comparison_95").cast(pl.String) == "better").get_column("indicator_id").to_list()
     worse = compared.filter(pl.col("comparison_95").cast(pl.String) == "worse").get_column("indicator_id").to_list()
     text = profile.summary()
-    strengths = next(s for s in profile.sentences() if s.startswith("Strengths"))
-    concerns = next(s for s in profile.sentences() if s.startswith("Concerns"))
+    said = profile.strengths_and_concerns()
+    strengths = next(s for s in said if " does better on " in s or " does not do better" in s)
+    concerns = next(s for s in said if s.startswith("It does worse on") or s.startswith("It does not do worse"))
     assert all(demo.indicators[i].title in strengths for i in better)
     assert all(demo.indicators[i].title in concerns for i in worse)
     assert not any(demo.indicators[i].title in strengths for i in worse)
+    assert all(s in profile.sentences() for s in said)  # the profile's account, as the site's area pages give it
     assert profile.frame.height == len(demo.indicators) and "Eskelham (X06000001)" in text
 
 

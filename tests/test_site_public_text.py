@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 import publicservices as ps
+from publicservices.indicators import Indicator
 from publicservices.site import publish
 from publicservices.site.build import MANIFEST, versions
 
@@ -247,7 +248,7 @@ def test_an_area_page_says_its_strengths_and_concerns(health_site):
 def test_an_area_without_intervals_cannot_be_judged():
     from publicservices.site.pages.area import AreaPages
 
-    ind = SimpleNamespace(title="Homicides per million population")
+    ind = Indicator(id="p.h", title="Homicides per million population", sector="p", measure="rate")
     pages = SimpleNamespace(model=SimpleNamespace(indicators={"p.h": ind}, options={}), _all_names=dict)
     records = [{"indicator_id": "p.h", "value": 3.0, "lower_95": None, "quintile_label": "highest", "suppressed": None}]
     text = AreaPages.strengths_and_concerns(pages, "Eskelham", records)

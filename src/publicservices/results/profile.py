@@ -14,9 +14,6 @@ from publicservices.results.outcomes import OutcomeResult, compare
 
 __all__ = ["AreaProfileResult", "area_profile"]
 
-_BETTER = ("better", "higher")
-_WORSE = ("worse", "lower")
-
 
 class AreaProfileResult(Result):
     """One area against the benchmark on every indicator, with its trends, the gaps between
@@ -37,7 +34,7 @@ class AreaProfileResult(Result):
         self,
         frame: pl.DataFrame,
         *,
-        outcomes: OutcomeResult,
+        outcomes: OutcomeResult | None,
         area: str,
         neighbours: list[str],
         gaps: pl.DataFrame | None = None,
@@ -68,17 +65,7 @@ class AreaProfileResult(Result):
             f"{name} ({self.area}): {plural(f.get_column('indicator_id').n_unique(), 'indicator')}, "
             f"in {'their latest periods, ' if len(periods) > 1 else ''}{join_words(periods[-3:])}."
         ]
-        cmp = pl.col("comparison_95").cast(pl.String)
-        strengths = f.filter(cmp.is_in(_BETTER))
-        concerns = f.filter(cmp.is_in(_WORSE))
-        if strengths.height:
-            out.append(f"Strengths, better than the benchmark at 95% confidence: {join_words(self._titles(strengths))}.")
-        if concerns.height:
-            out.append(f"Concerns, worse than the benchmark at 95% confidence: {join_words(self._titles(concerns))}.")
-        if not strengths.height and not concerns.height:
-            out.append(
-                "No indicator is better or worse than the benchmark at 95% confidence: the differences seen could be chance."
-            )
+        out.extend(self.strengths_and_concerns())
         if "recent_trend" in f.columns:
             trend = pl.col("recent_trend").cast(pl.String).str.to_lowercase()
             up = f.filter(trend.str.contains("getting better"))
@@ -116,6 +103,85 @@ class AreaProfileResult(Result):
             out.append(text + (" and ".join(parts) if parts else "what would be expected on every indicator with spend") + ".")
         return out
 
+    def strengths_and_concerns(self, benchmark: str = "the benchmark") -> list[str]:
+        """The area's strengths and concerns in plain words, from its comparisons at 95%.
+
+        Indicators are named by their titles. Those that cannot be judged -- a value with no
+        interval, or not compared -- are said to be so, never counted as similar; for
+        indicators with no direction, higher and lower are neither strength nor concern. The
+        published site's area pages say the same, from this method.
+        """
+        f = self._frame
+        name = self._name(self.area)
+        value = pl.col("value") if "value" in f.columns else pl.lit(None, pl.Float64)
+        hidden = pl.col("suppressed").is_not_null() if "suppressed" in f.columns else pl.lit(False)
+        interval = pl.col("lower_95").is_not_null() if "lower_95" in f.columns else pl.lit(True)
+        word = pl.col("comparison_95").cast(pl.String) if "comparison_95" in f.columns else pl.lit(None, pl.String)
+        kind = (
+            pl.when(hidden | value.is_null() | value.is_nan())
+            .then(pl.lit("missing"))
+            .when(word.is_not_null() & (word != "not compared"))
+            .then(word)
+            .when(~interval)
+            .then(pl.lit("no interval"))
+            .otherwise(pl.lit("not compared"))
+        )
+        grouped = f.select(pl.col("indicator_id"), kind.alias("kind"))
+        groups: dict[str, list[str]] = {}
+        for key in ("better", "worse", "higher", "lower", "similar", "no interval", "not compared", "missing"):
+            groups[key] = self._titles(grouped.filter(pl.col("kind") == key))
+
+        def titles(names: list[str]) -> str:  # up to eight named; beyond, six and a count
+            return join_words(names if len(names) <= 8 else [*names[:6], f"{len(names) - 6} more"])
+
+        better, worse, higher, lower, similar = (groups[k] for k in ("better", "worse", "higher", "lower", "similar"))
+        judged = len(better) + len(worse) + len(higher) + len(lower) + len(similar)
+        out = []
+        if judged == 0:
+            out.append(
+                f"We cannot say whether {name} does better or worse than {benchmark} on any indicator: "
+                "none of its figures can be judged against it allowing for chance."
+            )
+        else:
+            of = f"{judged:,} indicators" if judged > 1 else "1 indicator"
+            if better:
+                out.append(
+                    f"Compared with {benchmark}, {name} does better on {len(better):,} of the {of} that can be judged: {titles(better)}."
+                )
+            else:
+                out.append(
+                    f"Compared with {benchmark}, {name} does not do better, by more than chance, on any of the {of} that can be judged."
+                )
+            out.append(
+                f"It does worse on {len(worse):,}: {titles(worse)}."
+                if worse
+                else "It does not do worse, by more than chance, on any of them."
+            )
+            if higher or lower:
+                parts = [
+                    f"higher on {len(higher):,} ({titles(higher)})" if higher else "",
+                    f"lower on {len(lower):,} ({titles(lower)})" if lower else "",
+                ]
+                out.append(f"It is {' and '.join(p for p in parts if p)}, where neither higher nor lower is better.")
+            if similar:
+                out.append(
+                    f"For the other {len(similar):,}, the difference could be chance."
+                    if len(similar) > 1
+                    else "For the other one, the difference could be chance."
+                )
+        if groups["no interval"]:
+            k = len(groups["no interval"])
+            out.append(
+                f"For {plural(k, 'indicator')} ({titles(groups['no interval'])}) we cannot say: the figures have no confidence intervals, so chance cannot be ruled out."
+            )
+        if groups["not compared"]:
+            n = len(groups["not compared"])
+            out.append(f"{plural(n, 'indicator')} {'is' if n == 1 else 'are'} not compared with {benchmark}.")
+        if groups["missing"]:
+            k = len(groups["missing"])
+            out.append(f"{plural(k, 'indicator')} {'has' if k == 1 else 'have'} no published value for {name}.")
+        return out
+
     def _columns(self) -> Sequence[Column]:
         cols = [
             Column("indicator", "indicator"),
@@ -139,17 +205,27 @@ class AreaProfileResult(Result):
             .alias("indicator")
         ), None
 
+    def _compared(self) -> OutcomeResult:
+        if self.outcomes is None:  # a profile made from published tables (the site's) has no charts
+            from publicservices.errors import OptionError
+
+            raise OptionError(
+                "this area profile was made from published tables, without the comparison of every area, so it draws no chart.\n"
+                "Fix: make it with publicservices.area_profile(data, area)."
+            )
+        return self.outcomes
+
     def _chart_spine(self, **options: Any) -> Any:
-        return self.outcomes.chart("spine", area=self.area, **options)
+        return self._compared().chart("spine", area=self.area, **options)
 
     def _chart_page(self, **options: Any) -> Any:
         """The spine chart above the trend of the area's first concern (or first indicator)."""
         import altair as alt
 
         cmp = pl.col("comparison_95").cast(pl.String)
-        concerns = self._frame.filter(cmp.is_in(_WORSE)).get_column("indicator_id")
+        concerns = self._frame.filter(cmp == "worse").get_column("indicator_id")
         first = concerns[0] if concerns.len() else self._frame.get_column("indicator_id")[0]
-        parts = [self._chart_spine(**options), self.outcomes.chart("trend", area=self.area, indicator=first)]
+        parts = [self._chart_spine(**options), self._compared().chart("trend", area=self.area, indicator=first)]
         descriptions = [p.description for p in parts]
         for part in parts:  # Vega-Lite keeps descriptions and metadata at the top of a page only
             part.usermeta = alt.Undefined

@@ -175,12 +175,9 @@ class AreaPages(PagesBase):
         Indicators are named by their titles; those that cannot be judged (no interval, no value,
         not compared) are said to be so, never counted as similar.
         """
+        from publicservices.results.profile import AreaProfileResult
+
         m = self.model
-        groups: dict[str, list[str]] = {}
-        for r in records:
-            word = comparison_text(r)
-            key = "fifths" if fifths(r) else word
-            groups.setdefault(key, []).append(m.indicators[r["indicator_id"]].title)
         codes = {str(r["benchmark_code"]) for r in records if r.get("benchmark_code")}
         if len(codes) == 1:
             code = next(iter(codes))
@@ -189,58 +186,17 @@ class AreaPages(PagesBase):
             bench = "the figure for all areas combined"
         else:
             bench = "the benchmark"
-
-        def titles(names: list[str]) -> str:
-            shown = names[:6]
-            return join_words(shown + ([f"{len(names) - 6} more"] if len(names) > 6 else []))
-
-        better, worse = groups.get("better", []), groups.get("worse", [])
-        higher, lower = groups.get("higher", []), groups.get("lower", [])
-        similar = groups.get("similar", [])
-        judged = len(better) + len(worse) + len(higher) + len(lower) + len(similar)
-        out = []
-        if judged == 0:
-            out.append(
-                f"We cannot say whether {name} does better or worse than {bench} on any indicator: "
-                "none of its figures can be judged against it allowing for chance."
-            )
-        else:
-            of = f"{judged:,} indicators" if judged > 1 else "1 indicator"
-            if better:
-                out.append(
-                    f"Compared with {bench}, {name} does better on {len(better):,} of the {of} that can be judged: {titles(better)}."
-                )
-            else:
-                out.append(
-                    f"Compared with {bench}, {name} does not do better, by more than chance, on any of the {of} that can be judged."
-                )
-            if worse:
-                out.append(f"It does worse on {len(worse):,}: {titles(worse)}.")
-            else:
-                out.append("It does not do worse, by more than chance, on any of them.")
-            if higher or lower:
-                parts = [
-                    f"higher on {len(higher):,} ({titles(higher)})" if higher else "",
-                    f"lower on {len(lower):,} ({titles(lower)})" if lower else "",
-                ]
-                out.append(f"It is {' and '.join(p for p in parts if p)}, where neither higher nor lower is better.")
-            if similar:
-                out.append(
-                    f"For the other {len(similar):,}, the difference could be chance."
-                    if len(similar) > 1
-                    else "For the other one, the difference could be chance."
-                )
-        if groups.get("fifths"):
-            k = len(groups["fifths"])
-            out.append(
-                f"For {plural(k, 'indicator')} ({titles(groups['fifths'])}) we cannot say: "
-                "the figures have no confidence intervals, so chance cannot be ruled out."
-            )
-        if groups.get("not compared"):
-            out.append(
-                f"{plural(len(groups['not compared']), 'indicator')} {'is' if len(groups['not compared']) == 1 else 'are'} not compared with {bench}."
-            )
-        if groups.get("–"):
-            k = len(groups["–"])
-            out.append(f"{plural(k, 'indicator')} {'has' if k == 1 else 'have'} no published value for {name}.")
-        return " ".join(out)
+        # the notebook's area profile, made from the published rows: one account of an area, in one place
+        columns = ("indicator_id", "value", "lower_95", "comparison_95", "suppressed")
+        rows = pl.DataFrame(
+            [{c: r.get(c) for c in columns} for r in records],
+            schema={
+                "indicator_id": pl.String,
+                "value": pl.Float64,
+                "lower_95": pl.Float64,
+                "comparison_95": pl.String,
+                "suppressed": pl.String,
+            },
+        )
+        profile = AreaProfileResult(rows, outcomes=None, area=name, neighbours=[], indicators=m.indicators)
+        return " ".join(profile.strengths_and_concerns(bench))
