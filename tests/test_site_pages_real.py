@@ -124,13 +124,16 @@ def test_gcse_page_says_chance_cannot_be_judged_and_maps_fifths(gcse):
     text = text_of(page)
     assert NO_INTERVALS in text
     assert "These figures have no confidence intervals, so chance variation cannot be judged" in text
-    spec = chart_specs(gcse, "schools.gcse_english_maths")["indicators/schools.gcse_english_maths/map"]
+    found = chart_specs(gcse, "schools.gcse_english_maths")
+    assert "indicators/schools.gcse_english_maths/map" not in found  # nothing to compare: the page says why instead
+    assert "There is no map compared with the benchmark: these figures have no confidence intervals" in text
+    spec = found["indicators/schools.gcse_english_maths/map_value"]
     colour = spec["encoding"]["color"]["condition"] if "condition" in spec["encoding"]["color"] else spec["encoding"]["color"]
-    assert colour["field"] == "quintile_label" and colour["title"] == "coloured by value, in fifths of areas"
-    assert colour["scale"]["domain"] == ["Worst", "Worse", "Middle", "Better", "Best"]
+    assert colour["field"] == "_class" and colour["title"].startswith("Fifths of areas by value (lowest fifth: ")
+    assert [d.split(":")[0] for d in colour["scale"]["domain"]] == ["Worst", "Worse", "Middle", "Better", "Best"]
     assert "Coloured by value, in fifths of areas:" in text
     lookup = json.dumps(spec["transform"])
-    assert '"quintile_label"' in lookup
+    assert '"quintile_label"' in lookup and '"_class"' in lookup
 
 
 def test_gcse_home_and_area_pages_are_not_empty_words(gcse):

@@ -37,11 +37,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from publicservices.indicators import Indicator
 
-__all__ = ["choropleth", "hex_map", "subset_topojson", "hex_polygons", "fifths_scale", "FIFTHS_TITLE"]
+__all__ = ["choropleth", "hex_map", "subset_topojson", "hex_polygons", "fifths_scale", "fifths_title", "FIFTHS_TITLE"]
 
 CATEGORY_COLUMNS = ("comparison_95", "comparison", "comparison_998")
 NO_DATA = "#E0E0E0"
-FIFTHS_TITLE = "coloured by value, in fifths of areas"
+FIFTHS_TITLE = "Fifths of areas by value"
+# The legend of a map coloured by comparison, by the comparison column it reads.
+COMPARISON_TITLES = {
+    "comparison_95": "Compared with the benchmark (95%)",
+    "comparison_998": "Compared with the benchmark (99.8%)",
+}
 # Fifths of areas, lowest value first: a single-hue ramp without polarity; with one, vermillion
 # (worst) through a warm grey to blue (best), the colour-blind-safe ends of the better/worse palette.
 FIFTHS_COLOURS = {
@@ -65,11 +70,32 @@ def fifths_scale(polarity: str) -> tuple[list[str], list[str]]:
     return list(labels), list(colours)
 
 
-def _fifths_sentence(data: pl.DataFrame, classes: str, polarity: str) -> str:
+def _fifths_sentence(data: pl.DataFrame, classes: str, polarity: str, ranges: Mapping[str, str] | None = None) -> str:
     domain, _ = fifths_scale(polarity)
+    ranges = ranges or {}
     counts = dict(data.get_column(classes).drop_nulls().value_counts().iter_rows())
-    parts = [f"{counts[w]:,} {w.lower()}" for w in domain if w in counts]
+    parts = [f"{counts[w]:,} {w.lower()}" + (f" ({ranges[w]})" if w in ranges else "") for w in domain if w in counts]
     return f"Coloured by value, in fifths of areas: {join_words(parts)}." if parts else "Coloured by value, in fifths of areas."
+
+
+def fifths_title(polarity: str, ranges: Mapping[str, str] | None = None) -> str:
+    """The legend title of a map in fifths: the method, and the lowest fifth's range of values when known.
+
+    >>> fifths_title("lower_is_better", {"Best": "12.1–15.3%"})
+    'Fifths of areas by value (lowest fifth: 12.1–15.3%)'
+    """
+    from publicservices.stats.outcomes.quantiles import QUINTILE_LABELS
+
+    lowest = QUINTILE_LABELS.get(polarity, QUINTILE_LABELS["no_judgement"])[0]
+    return f"{FIFTHS_TITLE} (lowest fifth: {ranges[lowest]})" if ranges and lowest in ranges else FIFTHS_TITLE
+
+
+def _class_texts(data: pl.DataFrame, classes: str, ranges: Mapping[str, str] | None) -> tuple[pl.DataFrame, str]:
+    """With ``ranges``, the classes as shown in the legend and tooltip (``Worst: 12.1–15.3%``), in column ``_class``."""
+    if not ranges:
+        return data, classes
+    shown = {w: f"{w}: {r}" for w, r in ranges.items()}
+    return data.with_columns(pl.col(classes).cast(pl.String).replace(shown).alias("_class")), "_class"
 
 
 def _colour(
@@ -80,22 +106,26 @@ def _colour(
     indicator: Indicator | None,
     field_prefix: str = "",
     classes: str | None = None,
+    ranges: Mapping[str, str] | None = None,
+    shown: str | None = None,
 ) -> Any:
     import altair as alt
 
     if classes:
-        domain, colours = fifths_scale(polarity)
+        # ``shown``: the column of the classes as the legend reads them (with their ranges), if any
+        words, colours = fifths_scale(polarity)
+        domain = [f"{w}: {ranges[w]}" if ranges and w in ranges else w for w in words]
         return alt.Color(
-            f"{field_prefix}{classes}:N",
-            title=FIFTHS_TITLE,
+            f"{field_prefix}{shown or classes}:N",
+            title=fifths_title(polarity, ranges),
             scale=alt.Scale(domain=domain, range=colours),
             sort=domain,
-            legend=alt.Legend(orient="bottom"),
+            legend=alt.Legend(orient="bottom", titleLimit=0, labelLimit=0),
         )
     if category:
         return alt.Color(
             f"{field_prefix}{category}:N",
-            title="compared with benchmark",
+            title=COMPARISON_TITLES.get(category, "Compared with the benchmark"),
             scale=category_scale(polarity, data.get_column(category).unique().to_list()),
             legend=alt.Legend(orient="bottom"),
         )
@@ -190,6 +220,7 @@ def choropleth(
     value: str = "value",
     category: str | None = None,
     classes: str | None = None,
+    class_ranges: Mapping[str, str] | None = None,
     label: str = "area_name",
     projection: str = "mercator",
     subtitle: str | None = None,
@@ -216,6 +247,8 @@ def choropleth(
         category: the comparison column (default the first of comparison_95, comparison,
             comparison_998 present; ignored when ``classes`` is given).
         classes: a column of quintile labels to colour by, in fifths of areas.
+        class_ranges: each quintile label's range of values in words (``{"Worst": "12.1–15.3%"}``),
+            shown in the legend (its title gives the lowest fifth's), tooltips and description.
         projection: a Vega projection type (``mercator``; ``identity`` for projected data).
 
     Example:
@@ -240,7 +273,10 @@ def choropleth(
     else:
         category = category or first_present(frame, CATEGORY_COLUMNS)
     data = area_labels(frame, label).unique("area_code", keep="first", maintain_order=True)
-    fields = ["_label", value, *([category] if category else []), *([classes] if classes else [])]
+    shown = None
+    if classes:
+        data, shown = _class_texts(data, classes, class_ranges)
+    fields = ["_label", value, *([category] if category else []), *(c for c in dict.fromkeys([classes, shown]) if c)]
     codes = set(data.get_column("area_code").to_list())
     matched: int | None = None
     if geometry_url is not None:
@@ -274,8 +310,8 @@ def choropleth(
     if category:
         tooltips.append(alt.Tooltip(f"{category}:N", title="compared with benchmark"))
     if classes:
-        tooltips.append(alt.Tooltip(f"{classes}:N", title="fifth of areas by value"))
-    colour = _colour(data, value, category, polarity, indicator, classes=classes)
+        tooltips.append(alt.Tooltip(f"{shown}:N", title="fifth of areas by value"))
+    colour = _colour(data, value, category, polarity, indicator, classes=classes, ranges=class_ranges, shown=shown)
     has_value = f"isValid(datum['{value}'])"
     shapes = (
         alt.Chart(source)
@@ -288,7 +324,7 @@ def choropleth(
     name = indicator.title if indicator is not None else value
     parts = [f"Map of {name} for {plural(n, 'area')}."]
     if classes:
-        parts.append(_fifths_sentence(data, classes, polarity))
+        parts.append(_fifths_sentence(data, classes, polarity, class_ranges))
     elif category:
         parts.append(f"Compared with the benchmark: {counts_sentence(data, category)}.")
     else:
@@ -348,6 +384,7 @@ def hex_map(
     value: str = "value",
     category: str | None = None,
     classes: str | None = None,
+    class_ranges: Mapping[str, str] | None = None,
     q: str | None = None,
     r: str | None = None,
     layout: str = "axial",
@@ -373,6 +410,7 @@ def hex_map(
         layout: how ``q``/``r`` are read when given: ``axial`` (default), ``odd-r`` or ``centres``.
         north_up: rows grow northwards (the demo nation); False when row 0 is the top row.
         classes: a column of quintile labels to colour by, in fifths of areas (as :func:`choropleth`).
+        class_ranges: each quintile label's range of values in words, as :func:`choropleth`.
 
     Example:
         >>> import polars as pl
@@ -404,7 +442,10 @@ def hex_map(
         keep = ["area_code", q, r] + (["area_name"] if "area_name" in areas.columns and "area_name" not in data.columns else [])
         data = positions.select(keep).join(data.drop([c for c in (q, r) if c in data.columns]), on="area_code", how="left")
     data = area_labels(hex_polygons(data.filter(pl.col(q).is_not_null() & pl.col(r).is_not_null()), q, r, layout), label)
-    fields = ["_label", value, *([category] if category else []), *([classes] if classes else [])]
+    shown = None
+    if classes:
+        data, shown = _class_texts(data, classes, class_ranges)
+    fields = ["_label", value, *([category] if category else []), *(c for c in dict.fromkeys([classes, shown]) if c)]
     # Pointy-top hexagon one unit wide (radius 1/sqrt(3)); the white stroke makes the gutter.
     radius = 1 / 3**0.5
     corners = [(0.0, -radius), (0.5, -radius / 2), (0.5, radius / 2), (0.0, radius), (-0.5, radius / 2), (-0.5, -radius / 2)]
@@ -422,7 +463,9 @@ def hex_map(
     source = alt.InlineData(
         values={"type": "FeatureCollection", "features": features}, format=alt.DataFormat(type="json", property="features")
     )
-    colour = _colour(data, value, category, polarity, indicator, field_prefix="properties.", classes=classes)
+    colour = _colour(
+        data, value, category, polarity, indicator, field_prefix="properties.", classes=classes, ranges=class_ranges, shown=shown
+    )
     tooltips = [
         alt.Tooltip("properties._label:N", title="area"),
         alt.Tooltip(f"properties.{value}:Q", title=value_label(indicator), format=",.3~f"),
@@ -430,7 +473,7 @@ def hex_map(
     if category:
         tooltips.append(alt.Tooltip(f"properties.{category}:N", title="compared with benchmark"))
     if classes:
-        tooltips.append(alt.Tooltip(f"properties.{classes}:N", title="fifth of areas by value"))
+        tooltips.append(alt.Tooltip(f"properties.{shown}:N", title="fifth of areas by value"))
     has_value = f"isValid(datum.properties['{value}'])"
     # Screen y grows downwards: reflect when the positions grow northwards.
     tiles = (
@@ -443,7 +486,7 @@ def hex_map(
     name = indicator.title if indicator is not None else value
     parts = [f"Hex map of {name} for {plural(n, 'area')}, one tile per area."]
     if classes:
-        parts.append(_fifths_sentence(data, classes, polarity))
+        parts.append(_fifths_sentence(data, classes, polarity, class_ranges))
     elif category:
         parts.append(f"Compared with the benchmark: {counts_sentence(data, category)}.")
     else:

@@ -94,11 +94,8 @@ class IndicatorPages(PagesBase):
                 ).removesuffix("\n")
             )
 
-        map_figure = funnel_figure = league_figure = trend_figure = gradient_figure = None
-        map_spec = self.map_spec(ind, rows)
-        if map_spec is not None:
-            spec, text = map_spec
-            map_figure = figure("map", spec, text, f"Map of {ind.title} by area")
+        funnel_figure = league_figure = trend_figure = gradient_figure = None
+        maps = self.map_tabs(ind, rows, figure)
         if funnel is not None:
             chart_ = funnel.chart()
             # The page's counts come from each area's interval (In brief, map, table); the funnel shows the limits.
@@ -165,7 +162,7 @@ class IndicatorPages(PagesBase):
             by_fifths=by_fifths,
             no_intervals=NO_INTERVALS,
             brief=brief,
-            map_figure=map_figure,
+            maps=maps,
             funnel_figure=funnel_figure,
             league_figure=league_figure,
             all_areas=all_areas,
@@ -247,14 +244,88 @@ class IndicatorPages(PagesBase):
                     return float(base[0])
         return None
 
-    def map_spec(self, ind: Indicator, rows: pl.DataFrame) -> tuple[dict[str, Any], str] | None:
-        """The map: coloured by comparison with the benchmark, or by value in fifths of areas when nothing is compared."""
+    def map_tabs(self, ind: Indicator, rows: pl.DataFrame, figure: Any) -> list[dict[str, Any]]:
+        """The map section's tabs, in order: each a ``title`` and either a ``figure`` or a ``note`` saying why there is none.
+
+        Compared with the benchmark, then by value (fifths of areas); when no area is compared (figures
+        without confidence intervals) the map by value comes first and the comparison tab says why.
+        ``figure`` draws a map into the page's script (the page's ``figure``).
+        """
+        word = pl.col("comparison_95").cast(pl.String).fill_null("not compared")
+        compared = "comparison_95" in rows.columns and rows.filter(word != "not compared").height > 0
+        comparison = value = None
+        if compared:
+            drawn = self.map_spec(ind, rows, by="comparison")
+            if drawn is not None:
+                comparison = figure("map", drawn[0], drawn[1], f"Map of {ind.title} by area, compared with the benchmark")
+        drawn = self.map_spec(ind, rows, by="value")
+        if drawn is not None:
+            value = figure("map_value", drawn[0], drawn[1], f"Map of {ind.title} by area, in fifths of areas by value")
+        if comparison is None and value is None:
+            return []
+        intervals = "lower_95" in rows.columns and rows.get_column("lower_95").drop_nulls().len() > 0
+        why_not_compared = (
+            "There is no map compared with the benchmark: no area could be compared with it."
+            if intervals
+            else "There is no map compared with the benchmark: these figures have no confidence intervals, so whether "
+            "an area differs from the benchmark by more than chance cannot be judged. The map by value shows instead."
+        )
+        why_no_value = "There is no map by value: too few areas have a published value to group them into fifths."
+        tabs = [
+            {
+                "title": "Compared with the benchmark",
+                "figure": comparison,
+                "note": "" if comparison is not None else why_not_compared,
+            },
+            {"title": "By value", "figure": value, "note": "" if value is not None else why_no_value},
+        ]
+        return tabs if comparison is not None else tabs[::-1]
+
+    def value_classes(self, ind: Indicator, rows: pl.DataFrame) -> dict[str, str]:
+        """Each fifth of areas' range of values in words, by its label: ``{"Worst": "12.1–15.3%", ...}``.
+
+        The fifths are the model's (``quintile_label``, :func:`publicservices.stats.value_quintiles`); each
+        range runs from the lowest to the highest published value in the fifth, written as the page writes values.
+        """
+        from publicservices.display import number_expr
+
+        if "quintile_label" not in rows.columns:
+            return {}
+        shown = rows.filter(pl.col("quintile_label").is_not_null() & pl.col("value").is_not_null())
+        if "suppressed" in shown.columns:
+            shown = shown.filter(pl.col("suppressed").is_null())
+        if shown.height == 0:
+            return {}
+        unit = ind.unit.strip()
+        lo, hi = pl.col("lo"), pl.col("hi")
+        spans = (
+            shown.group_by("quintile_label")
+            .agg(pl.col("value").min().alias("lo"), pl.col("value").max().alias("hi"))
+            .select(
+                "quintile_label",
+                pl.when(lo == hi)
+                .then(number_expr(hi, unit))
+                .otherwise(number_expr(lo) + pl.when(lo < 0).then(pl.lit(" to ")).otherwise(pl.lit("–")) + number_expr(hi, unit))
+                .alias("range"),
+            )
+        )
+        return dict(spans.iter_rows())
+
+    def map_spec(self, ind: Indicator, rows: pl.DataFrame, by: str = "comparison") -> tuple[dict[str, Any], str] | None:
+        """A map and its text summary: coloured by comparison with the benchmark (``by="comparison"``), or by value
+        in fifths of areas (``by="value"``, the legend giving each fifth's range of values); None when it cannot be drawn."""
         from publicservices.charts import choropleth, describe, hex_map
 
-        compared = rows.filter(pl.col("comparison_95").cast(pl.String).fill_null("not compared") != "not compared").height > 0
-        by_fifths = not compared and "quintile_label" in rows.columns and rows.get_column("quintile_label").drop_nulls().len() > 0
-        frame = rows.select("area_code", "area_name", "value", "comparison_95", *(["quintile_label"] if by_fifths else []))
-        how: dict[str, Any] = {"classes": "quintile_label"} if by_fifths else {"category": "comparison_95"}
+        how: dict[str, Any]
+        if by == "value":
+            ranges = self.value_classes(ind, rows)
+            if not ranges:
+                return None
+            frame = rows.select("area_code", "area_name", "value", "quintile_label")
+            how = {"classes": "quintile_label", "class_ranges": ranges}
+        else:
+            frame = rows.select("area_code", "area_name", "value", "comparison_95")
+            how = {"category": "comparison_95"}
         if self.boundaries is not None:
             placeholder = "ps-boundaries.json"
             chart_ = choropleth(
