@@ -505,3 +505,219 @@ def test_grid_sorts_by_a_header_with_mouse_and_keyboard(chrome, demo):
     state = chrome.evaluate(GRID_STATE)
     assert state["sort"][0] == "descending" and state["names"] == sorted(state["names"], key=str.lower, reverse=True)
     assert problems(events + chrome.drain()) == [] and requests_outside(events, base) == []
+
+
+# -- every chart: readable on a phone, its data as a table, downloads as PNG and SVG --------------
+
+PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}
+
+# Elements of the page reaching past the window's right edge, leaving out those inside a box
+# that scrolls or clips them (a wide table scrolls inside itself) and those not shown. (Material's
+# navigation drawer waits off the left edge.)
+WIDER_THAN_WINDOW = """(() => {
+  const W = document.documentElement.clientWidth;
+  const held = e => { for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+    if (getComputedStyle(p).overflowX !== 'visible') return true; } return false; };
+  return Array.from(document.body.querySelectorAll('*')).filter(e => {
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && r.right > W + 1 && getComputedStyle(e).visibility !== 'hidden' && !held(e);
+  }).map(e => e.tagName.toLowerCase() + '.' + String(e.className.baseVal ?? e.className) + ' ' + Math.round(e.getBoundingClientRect().right));
+})()"""
+# Per chart: its key, the smallest text on screen (font size times the SVG's scale), the SVG's
+# width and its column's, and any text cut off by the SVG's edge (a legend pushed out of view).
+CHART_TEXT = """Array.from(document.querySelectorAll('figure.ps-chart')).map(f => {
+  const svg = f.querySelector('.ps-chart__view svg');
+  const texts = svg ? Array.from(svg.querySelectorAll('text')).filter(t => t.textContent.trim()) : [];
+  const sizes = texts.map(t => { const m = t.getScreenCTM(); return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b); });
+  const box = svg ? svg.getBoundingClientRect() : null;
+  const outside = texts.filter(t => { const r = t.getBoundingClientRect(); return r.left < box.left - 3 || r.right > box.right + 3; });
+  return {key: f.getAttribute('data-spec'), texts: texts.length, smallest: Math.min(...sizes),
+          svg: box ? box.width : null, column: f.clientWidth,
+          right: Math.max(...texts.map(t => t.getBoundingClientRect().right)), outside: outside.map(t => t.textContent)};
+})"""
+
+
+@pytest.fixture
+def phone(chrome):
+    chrome.page("Emulation.setDeviceMetricsOverride", PHONE)
+    yield chrome
+    chrome.page("Emulation.clearDeviceMetricsOverride")
+
+
+def test_pages_fit_a_phone_and_chart_text_is_readable(phone, demo, tmp_path):
+    site, base, _ = demo
+    for kind in ("home", "indicator", "area"):
+        page = demo_pages(site)[kind]
+        events = phone.open(base + page, until=CHARTS_DONE)
+        assert phone.evaluate("document.documentElement.clientWidth") == 390
+        assert phone.evaluate("document.scrollingElement.scrollWidth") <= 390, page
+        assert phone.evaluate(WIDER_THAN_WINDOW) == [], page
+        charts = phone.evaluate(CHART_TEXT)
+        assert charts and all(c["texts"] > 0 for c in charts), (page, charts)
+        for c in charts:
+            # drawn at its column's width or less (never scaled down), every text at least 11 px on screen
+            assert c["svg"] <= c["column"] + 0.5 and c["right"] <= 390 and c["outside"] == [], (page, c)
+            assert c["smallest"] >= 11 - 0.01, (page, c)
+        assert problems(events) == [], page
+        if os.environ.get("PUBLICSERVICES_SCREENSHOTS"):
+            phone.screenshot(tmp_path / f"{kind}-390.png")
+    # the spine chart at 390 px: each indicator's name on its own line, whole or cut with "…", inside the screen
+    page = demo_pages(site)["area"]
+    phone.open(base + page, until=CHARTS_DONE)
+    rows = json.loads(
+        phone.evaluate("document.querySelector(\"figure[data-spec='areas/spine'] script.ps-chart__data\").textContent")
+    )
+    titles = [r["title"] for r in next(iter(rows.values()))]
+    texts = phone.evaluate(
+        """Array.from(document.querySelectorAll("figure[data-spec='areas/spine'] svg text")).map(t => {
+             const r = t.getBoundingClientRect(); return [t.textContent, r.left, r.right, r.top]; })"""
+    )
+    shown = {t[0]: t for t in texts}
+    for title in titles:
+        label = next((t for t in shown if t == title or (t.endswith("…") and title.startswith(t[:-1]))), None)
+        assert label is not None, (title, list(shown)[:30])
+        assert shown[label][1] >= 0 and shown[label][2] <= 390
+    tops = [shown[next(t for t in shown if t == title or (t.endswith("…") and title.startswith(t[:-1])))][3] for title in titles]
+    assert tops == sorted(tops) and len(set(tops)) == len(tops)  # one line each, in the site's order
+
+
+def test_the_home_pages_postcode_lottery_is_readable_on_a_phone(phone, demo):
+    site, base, _ = demo
+    phone.open(base + "index.html", until=CHARTS_DONE)
+    lottery = next(c for c in phone.evaluate(CHART_TEXT) if c["key"].endswith("lottery"))
+    assert lottery["smallest"] >= 11 - 0.01 and lottery["right"] <= 390, lottery
+    # at 390 px the bars' labels are lines above the bars, not a column beside them
+    labels = phone.evaluate(
+        """(() => { const names = Object.values(window.PS_SPECS).filter(s => s.usermeta && s.usermeta.publicservices
+             && s.usermeta.publicservices.kind === 'lottery')[0].layer[0].encoding.y.sort;
+           const texts = Array.from(document.querySelectorAll("figure[data-spec$='lottery'] svg text"));
+           return names.map(n => texts.filter(t => t.textContent === n || (t.textContent.endsWith('…') && n.startsWith(t.textContent.slice(0, -1))))
+             .map(t => t.getBoundingClientRect().left)[0]); })()"""
+    )
+    assert labels and all(left is not None and left < 40 for left in labels), labels
+
+
+TABLE_STATE = """((figure) => {
+  const f = document.querySelector(figure), b = f.querySelector('button.ps-chart__toggle');
+  const holder = document.getElementById(b.getAttribute('aria-controls'));
+  const t = holder.querySelector('table');
+  return {expanded: b.getAttribute('aria-expanded'), text: b.textContent, hidden: holder.hidden, inFigure: f.contains(holder),
+          visible: !!t && holder.getBoundingClientRect().height > 0,
+          heads: t ? Array.from(t.tHead.rows[0].cells).map(c => c.textContent) : [],
+          scope: t ? Array.from(t.tHead.rows[0].cells).every(c => c.scope === 'col') : null,
+          caption: t && t.caption ? t.caption.textContent : null,
+          rows: t ? Array.from(t.tBodies[0].rows).map(r => Array.from(r.cells).map(c => c.textContent)) : []};
+})"""
+
+
+def test_a_charts_data_shows_as_a_table_with_mouse_and_keyboard(chrome, demo):
+    site, base, _ = demo
+    page = demo_pages(site)["area"]
+    events = chrome.open(base + page, until=CHARTS_DONE)
+    # every drawn chart has the toggle, a real button that controls its figure's hidden table
+    buttons = chrome.evaluate(
+        """Array.from(document.querySelectorAll('figure.ps-chart')).map(f => {
+             const b = f.querySelector('button.ps-chart__toggle'); const saves = f.querySelectorAll('button.ps-chart__save');
+             return [b && b.type, b && b.getAttribute('aria-expanded'), !!b && !!document.getElementById(b.getAttribute('aria-controls')),
+                     Array.from(saves).map(s => s.textContent)]; })"""
+    )
+    assert buttons and all(b == ["button", "false", True, ["Download PNG", "Download SVG"]] for b in buttons), buttons
+    spine = "figure[data-spec='areas/spine']"
+    state = chrome.evaluate(TABLE_STATE + f"({json.dumps(spine)})")
+    assert state["expanded"] == "false" and state["hidden"] and state["inFigure"] and state["rows"] == []
+    # the keyboard: Enter on the focused button shows the table
+    _press_enter(chrome, spine + " button.ps-chart__toggle")
+    state = chrome.evaluate(TABLE_STATE + f"({json.dumps(spine)})")
+    rows = next(
+        iter(
+            json.loads(
+                chrome.evaluate(f"document.querySelector({json.dumps(spine + ' script.ps-chart__data')}).textContent")
+            ).values()
+        )
+    )
+    assert state["expanded"] == "true" and not state["hidden"] and state["visible"] and state["text"] == "Hide the data table"
+    assert state["heads"] == ["indicator", "this area", "benchmark", "worst area", "best area", "compared with benchmark"]
+    assert state["scope"] and state["caption"].startswith("The data in the chart:")
+    assert len(state["rows"]) == len(rows)  # one row per indicator the chart draws
+    assert [r[0] for r in state["rows"]] == [r["title"] for r in rows]
+    assert [r[1] for r in state["rows"]] == [r["area_text"] for r in rows]
+    # a click hides it again
+    _click(chrome, spine + " button.ps-chart__toggle")
+    state = chrome.evaluate(TABLE_STATE + f"({json.dumps(spine)})")
+    assert state["expanded"] == "false" and state["hidden"] and not state["visible"]
+    # the league table on an indicator page: a row for each area it ranks
+    page = demo_pages(site)["indicator"]
+    events += chrome.open(base + page, until=CHARTS_DONE)
+    league = "figure[data-spec$='/league']"
+    _click(chrome, league + " button.ps-chart__toggle")
+    state = chrome.evaluate(TABLE_STATE + f"({json.dumps(league)})")
+    units = chrome.evaluate(
+        f"window.PS_SPECS[document.querySelector({json.dumps(league)}).getAttribute('data-spec')].usermeta.publicservices.units"
+    )
+    assert units > 100 and len(state["rows"]) == units
+    assert state["heads"][0] == "area" and "compared with benchmark" in state["heads"]
+    assert problems(events + chrome.drain()) == [] and requests_outside(events, base) == []
+
+
+def test_a_charts_data_table_shows_hostile_names_as_text(chrome, hostile):
+    site, base = hostile
+    events = chrome.open(base + "indicators/health.sample_rate.html", until=CHARTS_DONE)
+    funnel = "figure[data-spec$='/funnel']"
+    _click(chrome, funnel + " button.ps-chart__toggle")
+    state = chrome.evaluate(TABLE_STATE + f"({json.dumps(funnel)})")
+    names = [r[0] for r in state["rows"]]
+    assert "<script>alert(1)</script>" in names and "Zed <img src=x onerror=alert(2)>" in names
+    assert (
+        chrome.evaluate(
+            f"document.querySelectorAll({json.dumps(funnel + ' .ps-chart__table img, ' + funnel + ' .ps-chart__table script')}).length"
+        )
+        == 0
+    )
+    events += chrome.drain()
+    assert not [e for e in events if e.get("method") == "Page.javascriptDialogOpening"]
+    assert problems(events) == []
+
+
+def _download(chrome: Chrome, figure: str, fmt: str) -> tuple[str, str]:
+    """Click a chart's download button; the href and file name of the link it made and clicked."""
+    chrome.evaluate("document.querySelectorAll('a.ps-chart__download').forEach(a => a.remove())")
+    _click(chrome, f"{figure} button.ps-chart__save[data-format='{fmt}']")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        got = chrome.evaluate(
+            f"(() => {{ const a = document.querySelector({json.dumps(figure + ' a.ps-chart__download')}); return a && [a.href, a.download]; }})()"
+        )
+        if got:
+            return got[0], got[1]
+        time.sleep(0.2)
+    raise TimeoutError(f"no {fmt} download from {figure}")
+
+
+def test_charts_download_as_png_and_svg_with_no_network(chrome, demo):
+    site, base, _ = demo
+    chrome.send("Browser.setDownloadBehavior", {"behavior": "deny"})  # the link is clicked; keep no file
+    page = demo_pages(site)["indicator"]
+    events = chrome.open(base + page, until=CHARTS_DONE)
+    stem = page.rsplit("/", 1)[-1].removesuffix(".html")
+    funnel = "figure[data-spec$='/funnel']"
+    href, name = _download(chrome, funnel, "png")
+    assert href.startswith("data:image/png;base64,") and name == f"{stem}-funnel.png"
+    png = base64.b64decode(href.split(",", 1)[1])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000
+    width = int.from_bytes(png[16:20], "big")
+    assert (
+        width >= 2 * chrome.evaluate(f"document.querySelector({json.dumps(funnel + ' svg')}).getBoundingClientRect().width") - 2
+    )
+    href, name = _download(chrome, funnel, "svg")
+    assert href.startswith("data:image/svg+xml") and name == f"{stem}-funnel.svg"
+    from urllib.parse import unquote
+
+    svg = unquote(href.split(",", 1)[1])
+    assert svg.lstrip().startswith("<svg") and "</svg>" in svg and "per cent" in svg
+    # an area page's chart is named after the area
+    area = demo_pages(site)["area"]
+    events += chrome.open(base + area, until=CHARTS_DONE)
+    _, name = _download(chrome, "figure[data-spec='areas/spine']", "png")
+    assert name == area.rsplit("/", 1)[-1].removesuffix(".html") + "-spine.png"
+    events += chrome.drain()
+    assert problems(events) == [] and requests_outside(events, base) == []

@@ -14,6 +14,7 @@ import html
 import json
 import math
 import posixpath
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -133,11 +134,14 @@ def chart(
     """A chart figure for the site's loader: spec ``key`` from the scripts in ``load``, drawn into the view.
 
     The figure carries its text summary and data links in the caption, so the chart is never
-    the only way to the numbers.
+    the only way to the numbers. It also holds an empty, hidden place for the chart's data as
+    an HTML table (id from the key, see :func:`chart_table_id`): the loader (``ps-charts.js``)
+    adds the buttons that show it and download the chart as PNG or SVG, so a page without
+    scripts shows no button that cannot work, and the buttons' words stay out of the search index.
 
     >>> print(chart(page="areas/a.md", key="funnel", load=["charts/a.js"], label="Funnel plot",
     ...             summary="3 areas", links={"CSV": "data/a.csv"}, inline={"n": 3}, height=300))
-    <figure class="ps-chart" data-spec="funnel" data-load="../charts/a.js"><div class="ps-chart__view" role="img" aria-label="Funnel plot" style="min-height:300px"></div><script type="application/json" class="ps-chart__data">{"n":3}</script><figcaption>3 areas <a href="../data/a.csv" download>CSV</a></figcaption></figure>
+    <figure class="ps-chart" data-spec="funnel" data-load="../charts/a.js"><div class="ps-chart__view" role="img" aria-label="Funnel plot" style="min-height:300px"></div><script type="application/json" class="ps-chart__data">{"n":3}</script><div class="ps-chart__table" id="ps-data-funnel" hidden></div><figcaption>3 areas <a href="../data/a.csv" download>CSV</a></figcaption></figure>
     """
     attrs = [f'data-spec="{html_text(key)}"', f'data-load="{html_text(" ".join(rel(page, u) for u in load))}"']
     # The figure's own rows as a JSON script block, not an attribute: HTML parsers (MkDocs'
@@ -151,5 +155,15 @@ def chart(
     )
     return (
         f'<figure class="ps-chart" {" ".join(attrs)}><div class="ps-chart__view" role="img" aria-label="{html_text(label)}"{style}></div>'
-        f"{data}<figcaption>{html_text(summary)}{' ' + anchors if anchors else ''}</figcaption></figure>"
+        f'{data}<div class="ps-chart__table" id="{chart_table_id(key)}" hidden></div>'
+        f"<figcaption>{html_text(summary)}{' ' + anchors if anchors else ''}</figcaption></figure>"
     )
+
+
+def chart_table_id(key: str) -> str:
+    """The id of a chart figure's data table: the key in letters, digits and hyphens.
+
+    >>> chart_table_id("indicators/health.ae_4hr/map")
+    'ps-data-indicators-health-ae-4hr-map'
+    """
+    return "ps-data-" + (re.sub(r"[^a-z0-9]+", "-", str(key).lower()).strip("-") or "chart")

@@ -220,6 +220,7 @@ def trend_template() -> dict[str, Any]:
     """
     x = period_x()
     tips = [
+        {"field": "title", "title": "indicator"},
         {"field": "period"},
         {"field": "value", "format": ",.3~f", "title": "this area"},
         {"field": "lower_95", "format": ",.3~f", "title": "95% lower"},
