@@ -177,9 +177,9 @@ def test_spine_chart_puts_better_on_the_right(outcomes, dataset):
 
 def test_hex_map_of_the_demo_nation(outcomes, dataset):
     spec = render(outcomes.chart("map", indicator="health.screen"))
-    collections = [v for v in spec["datasets"].values() if isinstance(v, dict) and "features" in v]
-    assert len(collections) == 1
-    features = collections[0]["features"]
+    collections = [v for v in spec["datasets"].values() if v and isinstance(v[0], dict) and v[0].get("type") == "Feature"]
+    assert len(collections) == 1  # one datum per area: a GeoJSON feature
+    features = collections[0]
     assert len(features) == dataset.areas.height
     centres = {tuple(f["geometry"]["coordinates"][0][0]) for f in features}
     assert len(centres) == dataset.areas.height  # no two tiles on top of each other

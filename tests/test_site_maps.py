@@ -39,7 +39,7 @@ def features(spec: dict) -> list[dict]:
     """The hex tiles of a map spec, inline or in its named dataset."""
     data = spec["data"]
     held = data["values"] if "values" in data else spec["datasets"][data["name"]]
-    return held["features"]
+    return held["features"] if isinstance(held, dict) else held  # a FeatureCollection, or its features
 
 
 def tab_labels(page: str) -> list[str]:

@@ -108,17 +108,21 @@ def json_rows(frame: pl.DataFrame, columns: Iterable[str]) -> list[dict[str, Any
 def inline(frame: pl.DataFrame, columns: Iterable[str]) -> alt.InlineData | alt.NamedData:
     """A chart's data: :func:`json_rows` as inline Vega-Lite values, or by name inside
     :func:`detached_data`."""
+    return inline_values(json_rows(frame, columns))
+
+
+def inline_values(rows: list[Any]) -> alt.InlineData | alt.NamedData:
+    """Ready-made JSON rows as a chart's data: inline, or by name inside :func:`detached_data`."""
     import altair as alt
     from altair.utils.schemapi import debug_mode
 
-    rows = json_rows(frame, columns)
     store = _DETACHED.get()
     if store is not None:
         name = f"rows-{len(store) + 1}"  # in the order charts are made: the same build, the same names
         store[name] = rows
         return alt.NamedData(name=name)
     # Altair's debug mode validates (and deep-copies) every row at construction: about a
-    # second per 5,000 rows. These rows are plain JSON values made just above.
+    # second per 5,000 rows. These rows are plain JSON values, made by the caller.
     with debug_mode(False):
         return alt.InlineData(values=rows)
 

@@ -24,6 +24,7 @@ from publicservices.charts._common import (
     first_present,
     fmt,
     inline,
+    inline_values,
     json_rows,
     polarity_of,
     require,
@@ -460,9 +461,7 @@ def hex_map(
                 "properties": {k: row.get(k) for k in fields},
             }
         )
-    source = alt.InlineData(
-        values={"type": "FeatureCollection", "features": features}, format=alt.DataFormat(type="json", property="features")
-    )
+    source = inline_values(features)  # GeoJSON features, one datum each
     colour = _colour(
         data, value, category, polarity, indicator, field_prefix="properties.", classes=classes, ranges=class_ranges, shown=shown
     )
