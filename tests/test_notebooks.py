@@ -115,7 +115,7 @@ def test_area_profile_and_international_notebook_says_both_in_words(executed):
         pytest.fail(f"05-area-profile-and-international.ipynb failed:\n{_plain(str(nb))}")
     html = "".join(o.get("data", {}).get("text/html", "") for cell in nb.cells for o in cell.get("outputs", []))
     text = "".join(o.get("text", "") for cell in nb.cells for o in cell.get("outputs", []) if o.get("output_type") == "stream")
-    assert "Area profile: Eskelham" in html and "Strengths, better than the benchmark" in html
+    assert "Area profile: Eskelham" in html and "Compared with the benchmark, Eskelham does better on" in html
     assert "above the average of the" in text and "with 95% confidence its true rank is between" in text
 
 
