@@ -14,73 +14,52 @@ from publicservices.errors import IndicatorError, PluginError
 from publicservices.plugin_info import ENV_LOAD_PLUGINS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from publicservices.file_layouts import Reader
-    from publicservices.indicators import Indicator
-    from publicservices.international_comparators import InternationalComparator
     from publicservices.plugin_info import PluginInfo
     from publicservices.sectors import Sector
 
 
+# kind -> (module and class of what register() takes, how the message names it, the attribute
+# that is its key, how the message names that key, the error raised)
+_TYPED: dict[str, tuple[str, str, str, str, str, type[PluginError] | type[IndicatorError]]] = {
+    "sector": ("publicservices.sectors", "Sector", "a Sector (publicservices.plugin_api.Sector)", "id", "sector", PluginError),
+    "indicator": ("publicservices.indicators", "Indicator", "an Indicator", "id", "indicator id", IndicatorError),
+    "reader": ("publicservices.file_layouts", "Reader", "a Reader", "name", "reader", PluginError),
+    "comparator": (
+        "publicservices.international_comparators",
+        "InternationalComparator",
+        "an InternationalComparator (publicservices.plugin_api.InternationalComparator)",
+        "id",
+        "international comparator",
+        PluginError,
+    ),
+}
+
+
 def registration_adder(kind: str, plugin: str, items: list[tuple[str, str, Any]]) -> Callable[..., None]:
     """The ``register`` callback for one plugin's hook: checks each item and appends ``(plugin, key, item)``."""
+    if kind == "demo":
+
+        def add_demo(sector: str, generate: Callable[..., Any]) -> None:
+            if not callable(generate):
+                raise PluginError(f"register({sector!r}, generate) needs a callable generate")
+            items.append((plugin, sector, generate))
+
+        return add_demo
+    module, cls_name, expected, key_attr, noun, error = _TYPED[kind]
     mine: set[str] = set()
 
-    def add_sector(sector: Sector) -> None:
-        from publicservices.sectors import Sector
+    def add(item: Any) -> None:
+        import importlib
 
-        if not isinstance(sector, Sector):
-            raise PluginError(f"register() expects a Sector (publicservices.plugin_api.Sector), got {type(sector).__name__}")
-        if sector.id in mine:
-            raise PluginError(f"sector {sector.id!r} is registered twice by this plugin")
-        mine.add(sector.id)
-        items.append((plugin, sector.id, sector))
+        if not isinstance(item, getattr(importlib.import_module(module), cls_name)):
+            raise error(f"register() expects {expected}, got {type(item).__name__}")
+        key = getattr(item, key_attr)
+        if key in mine:
+            raise error(f"{noun} {key!r} is registered twice by this plugin")
+        mine.add(key)
+        items.append((plugin, key, item))
 
-    def add_indicator(indicator: Indicator) -> None:
-        from publicservices.indicators import Indicator
-
-        if not isinstance(indicator, Indicator):
-            raise IndicatorError(f"register() expects an Indicator, got {type(indicator).__name__}")
-        if indicator.id in mine:
-            raise IndicatorError(f"indicator id {indicator.id!r} is registered twice by this plugin")
-        mine.add(indicator.id)
-        items.append((plugin, indicator.id, indicator))
-
-    def add_reader(reader: Reader) -> None:
-        from publicservices.file_layouts import Reader
-
-        if not isinstance(reader, Reader):
-            raise PluginError(f"register() expects a Reader, got {type(reader).__name__}")
-        if reader.name in mine:
-            raise PluginError(f"reader {reader.name!r} is registered twice by this plugin")
-        mine.add(reader.name)
-        items.append((plugin, reader.name, reader))
-
-    def add_demo(sector: str, generate: Callable[..., Any]) -> None:
-        if not callable(generate):
-            raise PluginError(f"register({sector!r}, generate) needs a callable generate")
-        items.append((plugin, sector, generate))
-
-    def add_comparator(comparator: InternationalComparator) -> None:
-        from publicservices.international_comparators import InternationalComparator
-
-        if not isinstance(comparator, InternationalComparator):
-            raise PluginError(
-                "register() expects an InternationalComparator (publicservices.plugin_api.InternationalComparator), "
-                f"got {type(comparator).__name__}"
-            )
-        if comparator.id in mine:
-            raise PluginError(f"international comparator {comparator.id!r} is registered twice by this plugin")
-        mine.add(comparator.id)
-        items.append((plugin, comparator.id, comparator))
-
-    adders: dict[str, Callable[..., None]] = {
-        "sector": add_sector,
-        "indicator": add_indicator,
-        "reader": add_reader,
-        "demo": add_demo,
-        "comparator": add_comparator,
-    }
-    return adders[kind]
+    return add
 
 
 def spend_service_owners(

@@ -276,9 +276,12 @@ def publish(
         project = scratch / "project"
         writer = DocsWriter(project)
         versions = build.versions(model)  # the plugins this data used, not every one installed
-        pages = write_site(
-            model, writer, title=site_title, boundaries=geo, base_url=base_url, versions=versions, progress=progress
-        )
+        from publicservices.charts import detached_data
+
+        with detached_data():  # charts keep their rows aside until their spec is written
+            pages = write_site(
+                model, writer, title=site_title, boundaries=geo, base_url=base_url, versions=versions, progress=progress
+            )
         latest = model.dataset.values.get_column("period_start").max()
         manifest = {
             "generator": "publicservices publish",

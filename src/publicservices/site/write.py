@@ -55,26 +55,11 @@ def write_site(
     versions: Mapping[str, str],
     progress: Progress,
 ) -> int:
-    """Write ``docs/`` and ``mkdocs.yml`` under the writer's root; return the number of pages."""
-    from publicservices.charts import detached_data
+    """Write ``docs/`` and ``mkdocs.yml`` under the writer's root; return the number of pages.
 
-    # charts keep their rows aside until their spec is written: layering them copies no rows
-    with detached_data():
-        return _write_site(
-            model, writer, title=title, boundaries=boundaries, base_url=base_url, versions=versions, progress=progress
-        )
-
-
-def _write_site(
-    model: SiteModel,
-    writer: DocsWriter,
-    *,
-    title: str,
-    boundaries: Boundaries | None,
-    base_url: str | None,
-    versions: Mapping[str, str],
-    progress: Progress,
-) -> int:
+    Run it inside :func:`publicservices.charts.detached_data` (as ``publish`` does): charts then
+    keep their rows aside until their spec is written, and layering them copies no rows.
+    """
     from publicservices.site.assets import MKDOCS_CONFIG, write_assets
 
     pages = Pages(model, title, boundaries, base_url)
