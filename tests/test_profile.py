@@ -37,6 +37,42 @@ def test_strengths_and_concerns_are_the_areas_comparisons(demo, profile):
     assert profile.frame.height == len(demo.indicators) and "Eskelham (X06000001)" in text
 
 
+def test_changes_name_what_is_improving_and_what_is_getting_worse(demo, profile):
+    trends = profile.frame.select("indicator_id", pl.col("recent_trend").cast(pl.String))
+    titles = {
+        w: [demo.indicators[i].title for i, t in trends.iter_rows() if t and f"getting {w}" in t] for w in ("better", "worse")
+    }
+    said = profile.changes()
+    assert said and said[0].startswith("Over the latest five periods, it is")
+    for word, names in titles.items():
+        found = [s for s in said if f"getting {word} on " in s]
+        assert bool(found) == bool(names)
+        if names:
+            assert f"on {len(names)} indicator" in found[0] and all(n in found[0] for n in names[:6])
+    assert all(s in profile.sentences() for s in said)
+
+
+def test_changes_never_call_a_directionless_rise_better_and_say_when_trends_cannot_be_judged():
+    from publicservices.results.profile import AreaProfileResult
+
+    inds = {
+        "x.a": Indicator(id="x.a", title="Prevalence", sector="x", measure="proportion"),
+        "x.b": Indicator(id="x.b", title="Waits", sector="x", measure="proportion", polarity="lower_is_better"),
+    }
+    rows = pl.DataFrame({"indicator_id": ["x.a", "x.b"], "recent_trend": ["Increasing", "Cannot be calculated"]})
+    said = AreaProfileResult(rows, outcomes=None, area="A", neighbours=[], indicators=inds).changes()
+    assert said == [
+        "Over the latest five periods, it is rising on Prevalence, where neither higher nor lower is better.",
+        "For 1 indicator the trend cannot be judged: there are too few periods or no counts.",
+    ]
+    none = pl.DataFrame(
+        {"indicator_id": ["x.b"], "recent_trend": [None]}, schema={"indicator_id": pl.String, "recent_trend": pl.String}
+    )
+    assert AreaProfileResult(none, outcomes=None, area="A", neighbours=[], indicators=inds).changes() == [
+        "Its trends cannot be judged: there are too few periods or no counts."
+    ]
+
+
 def test_similar_areas_are_its_nearest_neighbours_and_peer_mean_their_mean(demo, profile):
     from publicservices.stats import nearest_neighbours
 

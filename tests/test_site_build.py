@@ -95,6 +95,8 @@ def test_site_has_every_kind_of_page(built):
         "areas.html",
         "methodology.html",
         "downloads.html",
+        "glossary.html",
+        "how-to-read.html",
         "sectors/health.html",
         "sectors/schools.html",
         "value/health.html",
@@ -181,6 +183,9 @@ def test_every_local_link_and_script_resolves(built):
             target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
             if not target.exists():
                 missing.append(f"{page.relative_to(out)} -> {url}")
+            elif parts.fragment and target.suffix == ".html":  # a glossary term, a heading: the anchor exists too
+                if f'id="{unquote(parts.fragment)}"' not in target.read_text(encoding="utf-8"):
+                    missing.append(f"{page.relative_to(out)} -> {url} (no such anchor)")
     assert missing == []
 
 

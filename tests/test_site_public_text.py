@@ -166,7 +166,15 @@ def _how_to_read(text: str) -> str:
     assert match, text[:600]
     # at the top: before the page's first section
     assert match.start() < text.find("\n## ") or "\n## " not in text
-    return " ".join(line.strip() for line in match.group(1).splitlines())
+    words = " ".join(line.strip() for line in match.group(1).splitlines())
+    # its terms link to the glossary, and it ends by pointing to the guide and the glossary
+    assert words.endswith("More in [how to read this site](../how-to-read.md) and the [glossary](../glossary.md)."), words
+    assert "](../glossary.md#" in words
+    return re.sub(
+        r"\[([^\]]+)\]\([^)]+\)",
+        r"\1",
+        words.removesuffix(" More in [how to read this site](../how-to-read.md) and the [glossary](../glossary.md)."),
+    )
 
 
 @pytest.mark.parametrize(
@@ -245,13 +253,40 @@ def test_an_area_page_says_its_strengths_and_concerns(health_site):
     assert checked > 0  # some area with both strengths and concerns
 
 
+def test_an_area_page_says_what_is_improving_from_its_trend_column(health_site):
+    pages = _pages(health_site)
+    said = 0
+    for name, text in sorted(pages.items()):
+        if not name.startswith("docs/areas/"):
+            continue
+        after = text.split("## Strengths and concerns\n\n", 1)[1].split("\n## ", 1)[0]
+        changes = after.split("\n\n")[1]
+        table = text.split('<table class="ps-table"><caption>', 1)[1].split("</table>", 1)[0]
+        trends = {}
+        for row in re.findall(r"<tr><td>(.*?)</tr>", table):
+            cells = re.findall(r"<td[^>]*>(.*?)</td>", "<td>" + row)
+            trends[re.sub(r"<[^>]+>", "", cells[0])] = cells[-1]
+        better = [t for t, w in trends.items() if "getting better" in w]
+        worse = [t for t, w in trends.items() if "getting worse" in w]
+        for word, titles in (("better", better), ("worse", worse)):
+            if titles:
+                assert f"getting {word} on {len(titles)} indicator" in changes, (name, changes)
+                assert all(t in changes for t in titles[:6]), (name, changes)
+            else:
+                assert f"getting {word}" not in changes, (name, changes)
+        said += bool(better or worse)
+    assert said > 0
+
+
 def test_an_area_without_intervals_cannot_be_judged():
     from publicservices.site.pages.area import AreaPages
 
     ind = Indicator(id="p.h", title="Homicides per million population", sector="p", measure="rate")
     pages = SimpleNamespace(model=SimpleNamespace(indicators={"p.h": ind}, options={}), _all_names=dict)
     records = [{"indicator_id": "p.h", "value": 3.0, "lower_95": None, "quintile_label": "highest", "suppressed": None}]
-    text = AreaPages.strengths_and_concerns(pages, "Eskelham", records)
+    paragraphs = AreaPages.strengths_and_concerns(pages, "Eskelham", records)
+    text, changes = paragraphs
+    assert changes == "Its trends cannot be judged: there are too few periods or no counts."
     assert text.startswith("We cannot say whether Eskelham does better or worse"), text
     assert "For 1 indicator (Homicides per million population) we cannot say" in text
     assert "better on" not in text and "could be chance" not in text

@@ -15,6 +15,11 @@ from publicservices.results.outcomes import OutcomeResult, compare
 __all__ = ["AreaProfileResult", "area_profile"]
 
 
+def _listed(names: list[str]) -> str:
+    """Up to eight titles named; beyond that, six and a count (a sentence stays readable)."""
+    return join_words(names if len(names) <= 8 else [*names[:6], f"{len(names) - 6} more"])
+
+
 class AreaProfileResult(Result):
     """One area against the benchmark on every indicator, with its trends, the gaps between
     its groups, its most similar areas and what it achieves for its spend.
@@ -66,17 +71,7 @@ class AreaProfileResult(Result):
             f"in {'their latest periods, ' if len(periods) > 1 else ''}{join_words(periods[-3:])}."
         ]
         out.extend(self.strengths_and_concerns())
-        if "recent_trend" in f.columns:
-            trend = pl.col("recent_trend").cast(pl.String).str.to_lowercase()
-            up = f.filter(trend.str.contains("getting better"))
-            down = f.filter(trend.str.contains("getting worse"))
-            if up.height or down.height:
-                words = []
-                if up.height:
-                    words.append(f"getting better on {join_words(self._titles(up))}")
-                if down.height:
-                    words.append(f"getting worse on {join_words(self._titles(down))}")
-                out.append(f"Over the latest five periods it is {' and '.join(words)}.")
+        out.extend(self.changes())
         if self.gaps.height:
             g = self.gaps.row(0, named=True)
             title = self.indicators[g["indicator_id"]].title if g["indicator_id"] in self.indicators else g["indicator_id"]
@@ -131,9 +126,7 @@ class AreaProfileResult(Result):
         for key in ("better", "worse", "higher", "lower", "similar", "no interval", "not compared", "missing"):
             groups[key] = self._titles(grouped.filter(pl.col("kind") == key))
 
-        def titles(names: list[str]) -> str:  # up to eight named; beyond, six and a count
-            return join_words(names if len(names) <= 8 else [*names[:6], f"{len(names) - 6} more"])
-
+        titles = _listed
         better, worse, higher, lower, similar = (groups[k] for k in ("better", "worse", "higher", "lower", "similar"))
         judged = len(better) + len(worse) + len(higher) + len(lower) + len(similar)
         out = []
@@ -180,6 +173,46 @@ class AreaProfileResult(Result):
         if groups["missing"]:
             k = len(groups["missing"])
             out.append(f"{plural(k, 'indicator')} {'has' if k == 1 else 'have'} no published value for {name}.")
+        return out
+
+    def changes(self) -> list[str]:
+        """What is improving and what is getting worse, in plain words, from each indicator's recent trend.
+
+        A trend counts only when the chi-square test for trend over the latest five periods finds a
+        change larger than chance (Fingertips' method, :func:`publicservices.stats.recent_trend`).
+        For indicators with no direction a change is "rising" or "falling", never better or worse;
+        indicators whose trend cannot be calculated (too few periods, no counts) are said to be so.
+        """
+        f = self._frame
+        if "recent_trend" not in f.columns:
+            return []
+        trend = pl.col("recent_trend").cast(pl.String).str.to_lowercase()
+        kinds = {
+            "better": f.filter(trend.str.contains("getting better")),
+            "worse": f.filter(trend.str.contains("getting worse")),
+            "rising": f.filter(trend == "increasing"),
+            "falling": f.filter(trend == "decreasing"),
+            "steady": f.filter(trend.str.contains("no significant change")),
+            "unknown": f.filter(trend.is_null() | trend.str.contains("cannot be calculated")),
+        }
+        names = {k: self._titles(v) for k, v in kinds.items()}
+        out = []
+        for word in ("better", "worse"):
+            if names[word]:
+                out.append(f"It is getting {word} on {plural(len(names[word]), 'indicator')}: {_listed(names[word])}.")
+        moving = [f"{w} on {_listed(names[w])}" for w in ("rising", "falling") if names[w]]
+        if moving:
+            out.append(f"It is {' and '.join(moving)}, where neither higher nor lower is better.")
+        if out:
+            out[0] = "Over the latest five periods, i" + out[0][1:]
+            if names["steady"]:
+                out.append("Other changes are small enough to be chance.")
+        elif names["steady"]:
+            out.append("Over the latest five periods, none of its figures has changed by more than chance.")
+        if names["unknown"]:
+            k = len(names["unknown"])
+            some = f"For {plural(k, 'indicator')} the trend" if out else "Its trends"
+            out.append(f"{some} cannot be judged: there are too few periods or no counts.")
         return out
 
     def _columns(self) -> Sequence[Column]:

@@ -94,7 +94,8 @@ def write_site(
     index_text, region_pages = pages.areas_index()
     spent = set(model.dataset.spend.get_column("service").to_list()) if "service" in model.dataset.spend.columns else set()
     valued = [s for s in model.sectors if s in model.value_services or s in spent]
-    n_pages = 1 + len(model.sectors) + len(valued) + 2 + len(model.indicators) + len(region_pages) + areas.height + 2
+    n_pages = 1 + len(model.sectors) + len(valued) + 2 + len(model.indicators) + len(region_pages) + areas.height + 4
+    # ^ the last four: methodology, downloads, how to read this site, glossary
     n_pages += model.international is not None  # the international comparison page, when a table was given
     with progress.stage("write pages", n_pages + 2) as advance:
         files = _write_data(model, writer, model.results_table(), latest_table)
@@ -157,6 +158,10 @@ def write_site(
         advance()
         writer.text(docs + "downloads.md", pages.downloads(files))
         advance()
+        writer.text(docs + "how-to-read.md", pages.how_to_read_site(value=bool(valued)))
+        advance()
+        writer.text(docs + "glossary.md", pages.glossary())
+        advance()
         if model.international is not None:  # before the chart scripts: the page adds its charts
             international_pages.write(pages, writer, docs)
             advance()
@@ -174,6 +179,8 @@ def write_site(
             {"Indicators": "indicators.md"},
             {"Areas": "areas.md"},
             *([{international_pages.TITLE: international_pages.PAGE}] if model.international is not None else []),
+            {"How to read this site": "how-to-read.md"},
+            {"Glossary": "glossary.md"},
             {"Methodology": "methodology.md"},
             {"Downloads": "downloads.md"},
         ]

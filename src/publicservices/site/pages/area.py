@@ -169,8 +169,11 @@ class AreaPages(PagesBase):
             trend_figure=trend_figure and safe(trend_figure),
         )
 
-    def strengths_and_concerns(self, name: str, records: list[dict[str, Any]]) -> str:
-        """The area's strengths and concerns in plain words, from its comparisons with the benchmark at 95%.
+    def strengths_and_concerns(self, name: str, records: list[dict[str, Any]]) -> list[str]:
+        """The area's strengths and concerns, then what is improving, in plain words: one paragraph each.
+
+        Strengths and concerns come from the comparisons with the benchmark at 95%; changes from
+        the recent trends.
 
         Indicators are named by their titles; those that cannot be judged (no interval, no value,
         not compared) are said to be so, never counted as similar.
@@ -187,7 +190,7 @@ class AreaPages(PagesBase):
         else:
             bench = "the benchmark"
         # the notebook's area profile, made from the published rows: one account of an area, in one place
-        columns = ("indicator_id", "value", "lower_95", "comparison_95", "suppressed")
+        columns = ("indicator_id", "value", "lower_95", "comparison_95", "suppressed", "recent_trend")
         rows = pl.DataFrame(
             [{c: r.get(c) for c in columns} for r in records],
             schema={
@@ -196,7 +199,9 @@ class AreaPages(PagesBase):
                 "lower_95": pl.Float64,
                 "comparison_95": pl.String,
                 "suppressed": pl.String,
+                "recent_trend": pl.String,
             },
         )
         profile = AreaProfileResult(rows, outcomes=None, area=name, neighbours=[], indicators=m.indicators)
-        return " ".join(profile.strengths_and_concerns(bench))
+        # what is improving: a paragraph of its own after the strengths and concerns
+        return [" ".join(p) for p in (profile.strengths_and_concerns(bench), profile.changes()) if p]

@@ -1,12 +1,14 @@
-"""The methodology and downloads pages."""
+"""The methodology, downloads, glossary and "how to read this site" pages."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from publicservices.display import join_words
+from publicservices.site.glossary import TERMS
 from publicservices.site.markup import link, table
 from publicservices.site.pages.base import PagesBase
-from publicservices.site.pages.words import METHODS_VERSION, public_text
+from publicservices.site.pages.words import METHODS_VERSION, public_text, sector_title
 from publicservices.site.templating import render, safe
 
 
@@ -168,6 +170,14 @@ class ReferencePages(PagesBase):
             data_hash=m.data_hash,
             downloads_link=safe(link(page, "downloads.html", "downloads")),
         )
+
+    def glossary(self) -> str:
+        return render("glossary.md.j2", terms=list(TERMS.values()))
+
+    def how_to_read_site(self, value: bool) -> str:
+        """The reader's guide: the colours, the pages, the charts, the units, and what the site cannot say."""
+        sectors = [sector_title(s).lower() for s in self.model.sectors]
+        return render("how_to_read_site.md.j2", sectors=join_words(sectors), value=value)
 
     def downloads(self, files: Sequence[tuple[str, str]]) -> str:
         page = "downloads.md"
