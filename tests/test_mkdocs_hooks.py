@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import markdown
@@ -56,3 +57,40 @@ def test_only_whole_blocks_are_set_aside_never_the_markdown_between_them():
 def test_a_page_with_fenced_code_is_left_alone():
     text = "```html\n<table><tr><td>an example</td></tr></table>\n```\n"
     assert mkdocs_hooks.on_page_markdown(text, page("x.md"), None, None) == text
+
+
+def _tree(root):
+    import json
+    from importlib import resources
+
+    (root / "docs/data").mkdir(parents=True)
+    (root / "docs/index.md").write_text("# Home\n\n[data](data/x.csv)\n", encoding="utf-8")
+    (root / "docs/data/x.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (root / "ps_hooks.py").write_text((resources.files("publicservices.site") / "mkdocs_hooks.py").read_text(encoding="utf-8"))
+    config = {"site_name": "t", "docs_dir": "docs", "theme": {"name": "material"}, "hooks": ["ps_hooks.py"]}
+    (root / "mkdocs.yml").write_text(json.dumps(config), encoding="utf-8")
+    return root / "mkdocs.yml"
+
+
+def test_publish_links_its_own_static_files_and_copies_the_themes(tmp_path):
+    import material
+
+    from publicservices.site.mkdocs_build import run_mkdocs
+
+    config = _tree(tmp_path)
+    run_mkdocs(config, tmp_path / "site", lambda n: None, epoch=0)
+    built, source = tmp_path / "site/data/x.csv", tmp_path / "docs/data/x.csv"
+    assert built.read_text() == "a,b\n1,2\n" and built.stat().st_ino == source.stat().st_ino  # a hard link
+    theme_js = next((tmp_path / "site/assets/javascripts").glob("bundle.*.js"))
+    original = next((Path(material.__file__).parent / "templates/assets/javascripts").glob(theme_js.name))
+    assert theme_js.stat().st_ino != original.stat().st_ino  # the theme's files are copies, never links
+    assert "PUBLICSERVICES_LINK_STATIC" not in __import__("os").environ
+
+
+def test_a_plain_mkdocs_build_of_the_tree_copies(tmp_path):
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    config = _tree(tmp_path)
+    build(load_config(config_file=str(config), site_dir=str(tmp_path / "site")))
+    assert (tmp_path / "site/data/x.csv").stat().st_ino != (tmp_path / "docs/data/x.csv").stat().st_ino

@@ -69,6 +69,7 @@ def run_mkdocs(config_file: Path, site_dir: Path, advance: Callable[[int], None]
     logger.propagate = False  # MkDocs' debug chatter is for the counter, not the user's log
     previous = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    os.environ["PUBLICSERVICES_LINK_STATIC"] = "1"  # the staged docs are deleted after the build (mkdocs_hooks.on_files)
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's banner is for MkDocs users, not site readers
     try:
         config = load_config(config_file=str(config_file), site_dir=str(site_dir), strict=True)
@@ -90,6 +91,7 @@ def run_mkdocs(config_file: Path, site_dir: Path, advance: Callable[[int], None]
         logger.removeHandler(counter)
         logger.setLevel(level)
         logger.propagate = propagate
+        os.environ.pop("PUBLICSERVICES_LINK_STATIC", None)
         if previous is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
         else:

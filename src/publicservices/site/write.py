@@ -94,7 +94,10 @@ def write_site(
     index_text, region_pages = pages.areas_index()
     spent = set(model.dataset.spend.get_column("service").to_list()) if "service" in model.dataset.spend.columns else set()
     valued = [s for s in model.sectors if s in model.value_services or s in spent]
-    n_pages = 1 + len(model.sectors) + len(valued) + 2 + len(model.indicators) + len(region_pages) + areas.height + 4
+    # on a large site, each efficiency table's pages by region
+    value_parts = {s: value_pages.sector_parts(pages, s, sector_title(s)) for s in valued if s in model.value_services}
+    n_parts = sum(map(len, value_parts.values()))
+    n_pages = 1 + len(model.sectors) + len(valued) + n_parts + 2 + len(model.indicators) + len(region_pages) + areas.height + 4
     # ^ the last four: methodology, downloads, how to read this site, glossary
     n_pages += model.international is not None  # the international comparison page, when a table was given
     with progress.stage("write pages", n_pages + 2) as advance:
@@ -109,6 +112,9 @@ def write_site(
             write = value_pages.sector_page if sector in model.value_services else value_pages.unavailable_page
             writer.text(docs + value_pages.page_path(sector), write(pages, sector, sector_title(sector)))
             advance()
+            for path, text in value_parts.get(sector, {}).items():
+                writer.text(docs + path, text)
+                advance()
         writer.text(docs + "indicators.md", pages.indicator_index())
         advance()
         per_indicator = _split(latest_table, "indicator_id")

@@ -16,6 +16,7 @@ from publicservices.display import join_words, plural
 from publicservices.results.value import short_assessment
 from publicservices.site.markup import link, table
 from publicservices.site.pages.words import interval, num, sector_title
+from publicservices.site.parts import SPLIT_FROM, Part, parts_table, rows_of, split_by_region
 from publicservices.site.sections import SAVINGS_RANGE_MAX_AREAS
 from publicservices.site.templating import render, safe
 
@@ -103,33 +104,12 @@ def sector_page(pages: Pages, sector: str, title: str) -> str:
         numeric=[False, False, True, True, True, False],
     )
 
-    scored = scores.filter(pl.col("efficiency").is_not_null())
+    scored = scores.filter(pl.col("efficiency").is_not_null()).sort("efficiency", "area_code", descending=[True, False])
     frontier = None
     if scored.height:
         k = scored.filter(pl.col("efficient").fill_null(False)).height
-        compact = scored.height > 1000
-        body = []
-        for r in scored.sort("efficiency", "area_code", descending=[True, False]).iter_rows(named=True):
-            peers = r.get("peer") or []
-            peer_text = (
-                "one of the best-value areas"
-                if r.get("efficient")
-                else (
-                    ", ".join(m.area_name(p) for p in peers[:5])
-                    if compact
-                    else ", ".join(pages.area_link(page, p) for p in peers[:5])
-                )
-                + (" …" if len(peers) > 5 else "")
-            )
-            body.append(
-                [
-                    m.area_name(r["area_code"]) if compact else pages.area_link(page, r["area_code"]),
-                    money(r.get("spend_per_head")),
-                    f"{r['efficiency']:.0%}",
-                    money(r.get("target_spend_per_head")),
-                    peer_text,
-                ]
-            )
+        caption = f"{title}, {period}: every area's efficiency, most efficient first"
+        parts = _parts(pages, sector, scored)
         frontier = {
             "areas": plural(scored.height, "area"),
             "outcomes": plural(len(kept), "outcome"),
@@ -138,14 +118,9 @@ def sector_page(pages: Pages, sector: str, title: str) -> str:
             "n_efficient": k,
             "median": f"{scored.get_column('efficiency').median():.0%}",
             "table": safe(
-                table(
-                    ["Area", "Spend per head", "Efficiency", "What its peers spend per head for the same results", "Peers"],
-                    body,
-                    caption=f"{title}, {period}: every area's efficiency, most efficient first",
-                    raw=[not compact, False, False, False, not compact],
-                    numeric=[False, True, True, True, False],
-                    compact=compact,
-                )
+                parts_table(page, parts, f"{title}, {period}: every area's efficiency, on a page for each region")
+                if parts
+                else _frontier_table(pages, page, scored, caption)
             ),
         }
     unscored = scores.filter(pl.col("efficiency").is_null())
@@ -171,6 +146,60 @@ def sector_page(pages: Pages, sector: str, title: str) -> str:
             link(page, f"data/value/{sector}.csv", "The best-value comparison: efficiency, peers and targets (CSV)")
         ),
         downloads=safe(link(page, "downloads.html", "All downloads")),
+    )
+
+
+def sector_parts(pages: Pages, sector: str, title: str) -> dict[str, str]:
+    """On a large site, the pages of the sector's efficiency table, one per region (none on a small one)."""
+    m = pages.model
+    found = m.value_services[sector]
+    scored = found["scores"].filter(pl.col("efficiency").is_not_null()).sort("efficiency", "area_code", descending=[True, False])
+    out = {}
+    for part in _parts(pages, sector, scored):
+        caption = f"{title}, {found['period']}: efficiency of the areas in {part.title}, most efficient first"
+        out[part.page] = render(
+            "value_part.md.j2",
+            title=f"Value for money: {title}, {part.title}",
+            table=safe(_frontier_table(pages, part.page, rows_of(scored, part), caption)),
+            back=safe(link(part.page, page_path(sector).replace(".md", ".html"), f"Value for money: {title}")),
+        )
+    return out
+
+
+def _parts(pages: Pages, sector: str, scored: pl.DataFrame) -> list[Part]:
+    if scored.height <= SPLIT_FROM:
+        return []
+    return split_by_region(pages.model, f"value/{sector}", scored.get_column("area_code").to_list())
+
+
+def _frontier_table(pages: PagesBase, page: str, scored: pl.DataFrame, caption: str) -> str:
+    """Each area's spend per head, efficiency, target and peers, in the order of ``scored``.
+
+    Areas and peers are links, but in tables of over a thousand rows (where the links would
+    double the page) and for peers in tables of over 200.
+    """
+    m = pages.model
+    names_only, peer_names = scored.height > 1000, scored.height > 200
+    body = []
+    for r in scored.iter_rows(named=True):
+        peers = r.get("peer") or []
+        shown = [m.area_name(p) if peer_names else pages.area_link(page, p) for p in peers[:5]]
+        body.append(
+            [
+                m.area_name(r["area_code"]) if names_only else pages.area_link(page, r["area_code"]),
+                money(r.get("spend_per_head")),
+                f"{r['efficiency']:.0%}",
+                money(r.get("target_spend_per_head")),
+                "one of the best-value areas" if r.get("efficient") else ", ".join(shown) + (" …" if len(peers) > 5 else ""),
+            ]
+        )
+    return table(
+        ["Area", "Spend per head", "Efficiency", "What its peers spend per head for the same results", "Peers"],
+        body,
+        caption=caption,
+        raw=[not names_only, False, False, False, not peer_names],
+        numeric=[False, True, True, True, False],
+        compact=names_only,
     )
 
 
