@@ -46,3 +46,16 @@ def _chunks(cols, batch, budget: int = 6000):
         # HiGHS's simplex stays fast
         label = (np.cumsum(count[order]) - 1) // budget
     yield from np.split(order, np.flatnonzero(np.diff(label)) + 1) if len(order) else ()
+
+
+def _group_table(members, groups):
+    """A (groups x K) table of each group's ``members``, padded with -1."""
+    import numpy as np
+
+    G = int(groups.max()) + 1 if len(groups) else 0
+    count = np.bincount(groups[members], minlength=G)
+    order = members[np.argsort(groups[members], kind="stable")]
+    table = np.full((G, max(int(count.max(initial=1)), 1)), -1, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(count)[:-1]])
+    table[groups[order], np.arange(len(order)) - starts[groups[order]]] = order
+    return table

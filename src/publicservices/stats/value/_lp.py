@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from publicservices.errors import DataError, problem
-from publicservices.stats.value._columns import _chunks, _compact, _dedupe, _widen
+from publicservices.stats.value._columns import _chunks, _compact, _dedupe, _group_table, _widen
 from publicservices.stats.value._tolerances import _HIGHS_OPTIONS, _REDUCED_COST_TOL
 
 
@@ -100,11 +100,13 @@ def _column_generation(
     add: int = 10,
     max_rounds: int = 60,
     check: bool = True,
+    groups=None,
 ):
     """Solve the units' LPs, adding any unit with a negative reduced cost until none is left.
 
     ``cols`` (len(units) x K, -1 padded) are the starting columns (reference units) of each LP;
-    ``pool`` (default: every unit) are the units that may be added. With ``fixed`` (the phase-1
+    ``pool`` (default: every unit) are the units that may be added; with ``groups`` (a label
+    per unit) only those of the LP's own group. With ``fixed`` (the phase-1
     scores and phase-2 room of all units) the phase-2 max-slack LPs are solved. Returns radial
     scores, final columns, lambdas, duals (v, u, c), and the two slack arrays. A unit whose LP
     fails (phase 2 only) gets NaN as its radial score. With ``check=False`` the starting columns
@@ -119,6 +121,12 @@ def _column_generation(
     in_pool = np.full(n, -1, dtype=np.int64)
     in_pool[pool] = np.arange(len(pool))
     Xp, Yp = Xs[pool], Ys[pool]
+    # with groups, each LP is priced against its own group's pool units only (a padded table)
+    table = None if groups is None else _group_table(pool, groups)
+    if table is not None:
+        slot = np.full(n, -1, dtype=np.int64)  # each pool unit's place in its group's row
+        tr, tc = np.nonzero(table >= 0)
+        slot[table[tr, tc]] = tc
     radial = np.full(m, np.nan)
     duals = np.zeros((m, s + r + 1))
     sl_in, sl_out = np.zeros((m, s)), np.zeros((m, r))
@@ -146,10 +154,21 @@ def _column_generation(
             if not check:
                 continue
             # reduced cost of every pool unit as a column in each LP: d_j = v.x_j - u.y_j - c
-            d = du[:, :s] @ Xp.T - du[:, s:-1] @ Yp.T - du[:, -1:]
-            rr, kk = np.nonzero(sub >= 0)
-            where = in_pool[sub[rr, kk]]
-            d[rr[where >= 0], where[where >= 0]] = np.inf  # already a column
+            if table is None:
+                d = du[:, :s] @ Xp.T - du[:, s:-1] @ Yp.T - du[:, -1:]
+                rr, kk = np.nonzero(sub >= 0)
+                where = in_pool[sub[rr, kk]]
+                d[rr[where >= 0], where[where >= 0]] = np.inf  # already a column
+                ids = None
+            else:
+                ids = table[groups[u]]  # (LPs x group size) pool units of each LP's group
+                at = np.where(ids >= 0, ids, 0)
+                d = np.einsum("bs,bws->bw", du[:, :s], Xs[at]) - np.einsum("br,bwr->bw", du[:, s:-1], Ys[at]) - du[:, -1:]
+                d[ids < 0] = np.inf
+                rr, kk = np.nonzero(sub >= 0)
+                j = sub[rr, kk]
+                mine = (slot[j] >= 0) & (groups[j] == groups[u[rr]])
+                d[rr[mine], slot[j[mine]]] = np.inf  # already a column
             d[~np.isfinite(rad)] = np.inf
             # most LPs are already optimal: rank candidates only where some column improves
             hit = np.flatnonzero((d < -_REDUCED_COST_TOL).any(axis=1))
@@ -158,7 +177,8 @@ def _column_generation(
                 q = min(add, d.shape[1])
                 cand = np.argpartition(dh, q - 1, axis=1)[:, :q]
                 dv = np.take_along_axis(dh, cand, axis=1)
-                new[chunk[hit], :q] = np.where(dv < -_REDUCED_COST_TOL, pool[cand], -1)
+                who = pool[cand] if ids is None else np.take_along_axis(ids[hit], cand, axis=1)
+                new[chunk[hit], :q] = np.where(dv < -_REDUCED_COST_TOL, who, -1)
         more = (new >= 0).any(axis=1)
         if more.any():
             # append the improving columns after each LP's current ones (re-solved next round)
@@ -175,7 +195,7 @@ def _column_generation(
         active = active[more]
     if active.size:
         # Not converged within max_rounds (never seen in practice): solve against the whole pool.
-        every = np.broadcast_to(pool, (len(active), len(pool)))
+        every = np.broadcast_to(pool, (len(active), len(pool))) if table is None else _compact(table[groups[units[active]]])
         for a in range(0, len(active), 16):
             idx = active[a : a + 16]
             fx = None if fixed is None else fixed[units[idx]]
@@ -184,8 +204,10 @@ def _column_generation(
                 res = _lp_one_by_one(Xs, Ys, units[idx], every[a : a + 16], vrs=vrs, orientation=orientation, fixed=fx, info=info)
             rad, lm, du, si, so = res
             radial[idx], duals[idx], sl_in[idx], sl_out[idx] = rad, du, si, so
-            cols, lam = _widen(cols, len(pool)), _widen(lam, len(pool), 0.0)
-            cols[idx], lam[idx] = every[a : a + 16], lm
+            w = every.shape[1]
+            cols, lam = _widen(cols, w), _widen(lam, w, 0.0)
+            cols[idx], lam[idx] = -1, 0.0
+            cols[idx, :w], lam[idx, :w] = every[a : a + 16], lm
     return radial, cols, lam, duals, sl_in, sl_out
 
 
