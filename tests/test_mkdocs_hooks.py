@@ -38,7 +38,7 @@ def convert(text: str) -> str:
 def through_hooks(text: str) -> tuple[str, str]:
     p = page()
     aside = mkdocs_hooks.on_page_markdown(text, p, None, None)
-    return aside, mkdocs_hooks.on_page_content(convert(aside), p, None, None)
+    return aside, mkdocs_hooks.on_post_page(convert(aside), p, None)
 
 
 def test_tables_and_figures_skip_the_parser_and_come_back_unchanged():

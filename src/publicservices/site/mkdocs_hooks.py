@@ -8,7 +8,10 @@ Area and indicator pages carry their tables and chart figures as HTML (written a
 :mod:`publicservices.site.markup`). Python-Markdown reads each such block tag by tag, in pure
 Python, only to pass it through unchanged: on a 2,000-area site that was a fifth of the build.
 ``on_page_markdown`` sets each block aside behind a comment, which the parser passes over in
-one step, and ``on_page_content`` puts it back; the page comes out the same. Only blocks that
+one step, and ``on_post_page`` puts it back into the finished page, which comes out the same.
+Until then the search plugin indexes the page without its tables and charts: a search for an
+area finds the area's page, not every indicator page whose table lists it (and at 7,000 areas
+the search plugin's HTML parser no longer reads 300 MB of table rows). Only blocks that
 start a line with ``<table`` or ``<figure``, end a line with their end tag and hold no blank
 line are set aside (a raw HTML block of Markdown ends at a blank line), and never on a page
 with fenced code, where such text would be an example to show.
@@ -50,11 +53,11 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     return text
 
 
-def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
+def on_post_page(output: str, page: Any, config: Any) -> str:
     blocks = _aside.pop(page.file.src_uri, None)
     if not blocks:
-        return html
-    return _PLACEHOLDER.sub(lambda m: blocks[int(m.group(1))], html)
+        return output
+    return _PLACEHOLDER.sub(lambda m: blocks[int(m.group(1))], output)
 
 
 def _link(file: Any, dirty: bool = False) -> None:
