@@ -53,9 +53,15 @@ _EXPORTS: dict[str, str] = {
     "comparison_values": "publicservices.comparison",
     # the synthetic demo nation
     "demo": "publicservices.synthetic",
+    "demo_records": "publicservices.synthetic",
     "DemoNation": "publicservices.synthetic",
     "DemoData": "publicservices.synthetic",
     "hex_neighbours": "publicservices.synthetic",
+    # records -> values (Polars streaming or Spark)
+    "aggregate": "publicservices.aggregation",
+    "AggregateResult": "publicservices.aggregation.result",
+    "RecordDefinition": "publicservices.record_definitions",
+    "AgeBands": "publicservices.record_definitions",
     # statistics: frames in, frames out
     # ps.outcomes / ps.fairness run the frame-level orchestrators (stats.assess_outcomes / assess_fairness)
     "outcomes": "publicservices.stats.outcomes.assess:assess_outcomes",
@@ -98,6 +104,8 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from publicservices.aggregation import aggregate
+    from publicservices.aggregation.result import AggregateResult
     from publicservices.combining import CombineResult, combine, read_many
     from publicservices.comparison import comparison_values
     from publicservices.dataset import Dataset
@@ -119,6 +127,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from publicservices.international_comparators import InternationalComparator
     from publicservices.plugins import registered_comparators, registered_indicators, registered_sectors
     from publicservices.reading import LoadReport, Reader, ReadResult, read, read_csv, readers
+    from publicservices.record_definitions import AgeBands, RecordDefinition
     from publicservices.results import (
         AreaProfileResult,
         FairnessResult,
@@ -142,7 +151,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from publicservices.stats.outcomes.assess import assess_outcomes as outcomes
     from publicservices.stats.ranking.comparators import compare_with_neighbours, nearest_neighbours
     from publicservices.stats.value import dea, frontier_savings, service_frontier, value_for_money
-    from publicservices.synthetic import DemoData, DemoNation, demo, hex_neighbours
+    from publicservices.synthetic import DemoData, DemoNation, demo, demo_records, hex_neighbours
 
 
 def __getattr__(name: str) -> Any:

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from publicservices.errors import IndicatorError
+from publicservices.record_definitions import RecordDefinition
 
 __all__ = ["Indicator", "MEASURES", "POLARITIES", "ROLES", "ID_PATTERN"]
 
@@ -65,6 +66,9 @@ class Indicator:
             published as a comparison; its polarity must be ``no_judgement``).
         decimals: decimal places the publisher shows values with, if it says (``None``: the
             display chooses).
+        records: how the indicator is counted from record-level data, a
+            :class:`~publicservices.record_definitions.RecordDefinition` (or its dict form), for
+            :func:`publicservices.aggregate`; ``None`` when only aggregates are published.
     """
 
     id: str
@@ -81,8 +85,11 @@ class Indicator:
     definition: str = ""
     role: Role = "outcome"
     decimals: int | None = None
+    records: RecordDefinition | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.records, Mapping):
+            object.__setattr__(self, "records", RecordDefinition.from_dict(self.records))
         errors = _check(self)
         if errors:
             raise IndicatorError(f"invalid indicator {self.id!r}:\n" + "\n".join(f"  - {e}" for e in errors))
@@ -105,7 +112,9 @@ class Indicator:
         return self.role == "context"
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["records"] = None if self.records is None else self.records.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Indicator:
@@ -156,4 +165,26 @@ def _check(ind: Indicator) -> list[str]:
             v = getattr(ind, name)
             if isinstance(v, (int, float)) and not 0 <= v <= ind.multiplier:
                 errors.append(f"{name} {v} must lie between 0 and the multiplier {ind.multiplier:g} for a proportion")
+    errors += _check_records(ind)
     return errors
+
+
+def _check_records(ind: Indicator) -> list[str]:
+    rec = ind.records
+    if rec is None:
+        return []
+    if not isinstance(rec, RecordDefinition):
+        return [f"records {rec!r} must be a RecordDefinition (or its dict form), or None"]
+    if ind.measure == "ratio":
+        return ["records: a ratio (ISR/SMR) cannot be aggregated from records yet; aggregate observed counts instead"]
+    if ind.measure in ("mean", "score") and rec.value_column is None:
+        return [f"records: a {ind.measure} needs value_column= (the value averaged), not a numerator condition"]
+    if ind.measure in ("proportion", "rate", "dsr") and rec.numerator is None:
+        return [f"records: a {ind.measure} needs numerator= (a condition on the rows counted), not value_column"]
+    if ind.measure == "dsr" and (rec.denominator != "population" or rec.bands is None):
+        return ["records: a DSR needs denominator='population' and bands= (age bands and the standard population)"]
+    if ind.measure != "dsr" and rec.bands is not None:
+        return ["records: age bands are for a DSR (measure='dsr'); leave bands out"]
+    if ind.measure == "proportion" and rec.denominator == "population":
+        return ["records: a proportion counts its numerator among its records; use measure='rate' for a population"]
+    return []

@@ -6,7 +6,8 @@ may change without notice. Names are imported lazily, so importing this module (
 plugin does when it loads) stays light: Polars is imported only when a reader needs it.
 
 * declaring a sector: :func:`sector_plugin`, :class:`SectorPlugin`, ``Sector``,
-  ``ReportCardScheme``, ``ClosingGap``, ``DemoSpend``, ``Indicator``,
+  ``ReportCardScheme``, ``ClosingGap``, ``DemoSpend``, ``Indicator`` (with ``RecordDefinition``
+  and ``AgeBands`` for indicators built from records),
   ``InternationalComparator``, ``hookimpl``;
 * readers: ``Reader``, ``ReadResult``, ``LoadReport``, ``count_reasons``, ``read_header``,
   ``mapped_els_reader``, ``area_type_expr``, ``join_area_names``, ``to_polars``,
@@ -50,6 +51,7 @@ from publicservices.errors import PluginError
 from publicservices.hookspecs import hookimpl
 from publicservices.indicators import Indicator
 from publicservices.international_comparators import InternationalComparator
+from publicservices.record_definitions import AgeBands, RecordDefinition
 from publicservices.sectors import ClosingGap, DemoSpend, ReportCardScheme, Sector
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -99,6 +101,8 @@ __all__ = [
     "ClosingGap",
     "DemoSpend",
     "Indicator",
+    "RecordDefinition",
+    "AgeBands",
     "InternationalComparator",
     "hookimpl",
     "PluginError",

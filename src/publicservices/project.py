@@ -16,6 +16,13 @@ writes a starter. The layout follows the tools publishers know (``pyproject.toml
     licence = "Open Government Licence v3.0"
     attribution = "ONS, Explore local statistics"
 
+    [records]                         # optional: record-level sources, aggregated first
+    population = "records/population.parquet"   # for rates and DSRs
+    areas = "records/areas.csv"       # area_code, parent_code: roll-up to every level
+    engine = "polars"                 # or "spark"
+    [records.sources]                 # source name (as the indicators define it) -> files
+    "health.ae_attendances" = "records/ae/**/*.parquet"
+
     [[indicators]]                    # metadata for indicators no plugin registers, or overrides
     id = "other.house_prices"
     title = "Median house price"
@@ -118,6 +125,8 @@ class Project:
         notes = notes if notes is not None else []
         defined = _definitions(self.document.get("indicators", []))
         parts = []
+        if "records" in self.document:
+            parts.append(self._records(notes))
         for source in self.sources:
             for file in source.files:
                 result = (
@@ -154,6 +163,27 @@ class Project:
         if self.site.get("title"):
             dataset.metadata["title"] = self.site["title"]
         return dataset
+
+    def _records(self, notes: list[str]) -> Any:
+        """Aggregate the record-level sources (``[records]``) into values, noting what was not counted."""
+        from publicservices.aggregation import aggregate
+
+        rec = self.document["records"]
+        areas = None
+        if rec.get("areas"):
+            from publicservices.aggregation.engines import to_polars_frame
+
+            areas = to_polars_frame(self._resolve(rec["areas"]), "areas")
+        result = aggregate(
+            {name: str(self._resolve(path)) for name, path in rec["sources"].items()},
+            rec.get("indicators"),
+            population=self._resolve(rec.get("population")),
+            areas=areas,
+            periods=rec.get("periods"),
+            engine=rec.get("engine", "polars"),
+        )
+        notes += result.summary().splitlines()
+        return result.to_read_result()
 
     def _spend(self, notes: list[str]) -> Any:
         import polars as pl
@@ -285,11 +315,16 @@ def _checked(path: Path, text: str, document: dict[str, Any]) -> Project:
     errors = sorted(
         jsonschema.Draft202012Validator(SCHEMA).iter_errors(document), key=lambda e: [str(k) for k in e.absolute_path]
     )
+    if not errors and "sources" not in document and "records" not in document:
+        raise ProjectError(
+            f"{path.name}: 'sources' is required: the values files to publish ([[sources]]), or record-level "
+            "sources to aggregate first ([records]).\nFix: add a [[sources]] table with a path, or a [records] table."
+        )
     if errors:
         shown = [schema_message(path, text, e) for e in errors[:5]]
         raise ProjectError("\n".join(shown) + "\nFix: see the project file reference in the publisher guide.")
     project = Project(path=path.resolve(), document=document, sources=[], text=text)
-    project.sources = [_source(project, i, s) for i, s in enumerate(document["sources"])]
+    project.sources = [_source(project, i, s) for i, s in enumerate(document.get("sources", []))]
     _check_files(project)
     return project
 
@@ -374,7 +409,23 @@ def _check_files(project: Project) -> None:
     for i, context in enumerate(doc.get("areas", {}).get("context", [])):
         if not (project.path.parent / context).is_file():
             raise ProjectError(_message(project, ("areas", "context", i), f"no file {context!r}", "correct the path."))
-    for key in (("spend", "path"), ("geography", "boundaries"), ("international", "path")):
+    for name, pattern in doc.get("records", {}).get("sources", {}).items():
+        if not glob.glob(str(project.path.parent / pattern), recursive=True):
+            raise ProjectError(
+                _message(
+                    project,
+                    ("records", "sources", name),
+                    f"no file matches {pattern!r}",
+                    "correct the path or glob; paths are relative to the project file.",
+                )
+            )
+    for key in (
+        ("spend", "path"),
+        ("geography", "boundaries"),
+        ("international", "path"),
+        ("records", "population"),
+        ("records", "areas"),
+    ):
         value = doc.get(key[0], {}).get(key[1])
         if value is not None and not (project.path.parent / value).is_file():
             raise ProjectError(

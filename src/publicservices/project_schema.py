@@ -26,7 +26,8 @@ _STR_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["sources"],
+    # `sources` (values files) or `records` (record-level sources that `publish` aggregates
+    # first), or both: project._checked says so in words when both are missing
     "properties": {
         "site": {
             "type": "object",
@@ -55,6 +56,20 @@ SCHEMA: dict[str, Any] = {
                     "licence": {"type": "string"},
                     "attribution": {"type": "string"},
                 },
+            },
+        },
+        "records": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["sources"],
+            "properties": {
+                # record source name (as indicators' records definitions name it) -> path or glob
+                "sources": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"}},
+                "population": {"type": "string"},
+                "areas": {"type": "string"},
+                "indicators": {"type": "array", "items": {"type": "string"}},
+                "periods": {"type": "array", "items": {"type": "string"}},
+                "engine": {"enum": ["polars", "spark"]},
             },
         },
         "indicators": {

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "validate": "publicservices.cli.validate:validate",
     "publish": "publicservices.cli.publish:publish",
     "init": "publicservices.cli.init:init",
+    "aggregate": "publicservices.cli.aggregate:aggregate",
 }
 
 # One-line help for each command, so listing them needs no import.
@@ -34,6 +35,7 @@ SUMMARIES: dict[str, str] = {
     "validate": "Check data files against the data contract.",
     "publish": "Build the static comparison website.",
     "init": "Write a starter site project file for a set of real data files.",
+    "aggregate": "Aggregate record-level files into indicator values (Polars streaming or Spark).",
 }
 
 

@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "byar_ci": "outcomes.rates",
     "rates": "outcomes.grouped",
     "mean_ci": "outcomes.means",
+    "mean_ci_from_sums": "outcomes.means",
     "means": "outcomes.means",
     "dsr": "outcomes.standardised",
     "isr": "outcomes.standardised",

@@ -43,6 +43,11 @@ The truth (``dataset.truth``)
     ``parameters`` per indicator, ``efficiency`` (frame), ``efficient_areas`` and
     ``inefficient_areas`` per service, ``deprivation_sd`` and ``seed``.
 
+Records (:func:`demo_records`)
+    Partitioned Parquet of A&E attendances, deaths, KS4 pupils and crimes whose aggregates
+    reproduce the demo's numerators and denominators exactly, 10 thousand to a billion rows,
+    streamed to disk (``ps.demo(seed, scale=...)`` sizes the nation's counts).
+
 Randomness comes only from ``DemoNation.rng(key)``: a PCG64 generator seeded with
 ``SeedSequence([seed, stable_hash(key)])``, one stream per use, so results do not depend on
 plugin order and adding an indicator never changes another. See ``docs/demo.md``.
@@ -63,6 +68,8 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS: dict[str, str] = {
     "demo": "publicservices.synthetic.build",
     "DEMO_TITLE": "publicservices.synthetic.build",
+    "demo_records": "publicservices.synthetic.records",
+    "DemoRecords": "publicservices.synthetic.records",
     "DemoNation": "publicservices.synthetic.nation",
     "PERIODS": "publicservices.synthetic.nation",
     "DEFAULT_SPEND": "publicservices.synthetic.nation",
@@ -80,6 +87,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from publicservices.synthetic.geography import hex_neighbours, stable_hash
     from publicservices.synthetic.model import LINKS, DemoData, Model, simulate
     from publicservices.synthetic.nation import DEFAULT_SPEND, PERIODS, DemoNation
+    from publicservices.synthetic.records import DemoRecords, demo_records
 
 
 def __getattr__(name: str) -> Any:

@@ -18,7 +18,13 @@ __all__ = ["demo", "DEMO_TITLE"]
 DEMO_TITLE = "Demo nation (synthetic data, not real statistics)"
 
 
-def demo(seed: int = 0, sectors: str | Iterable[str] | None = None, *, registry: PluginRegistry | None = None) -> Dataset:
+def demo(
+    seed: int = 0,
+    sectors: str | Iterable[str] | None = None,
+    *,
+    registry: PluginRegistry | None = None,
+    scale: float = 1.0,
+) -> Dataset:
     """A Dataset for a fictional country, simulated by every installed sector plugin.
 
     150 upper-tier areas in 9 regions, 10 financial years (2014/15 to 2023/24), spend per
@@ -32,6 +38,9 @@ def demo(seed: int = 0, sectors: str | Iterable[str] | None = None, *, registry:
         sectors: limit to these sectors (default: every plugin that contributes demo data;
             ``PUBLICSERVICES_LOAD_PLUGINS`` limits which plugins load at all).
         registry: a plugin registry to use instead of the process-wide one (tests).
+        scale: multiplies every indicator's people at risk, so counts and sample sizes (and
+            the records :func:`publicservices.demo_records` writes) grow or shrink with it;
+            the true values stay the same. 1.0 (default) is the standard demo, bit for bit.
 
     Example:
         >>> import publicservices as ps
@@ -76,7 +85,7 @@ def demo(seed: int = 0, sectors: str | Iterable[str] | None = None, *, registry:
     }
     # Each sector's spend as it declares it (Sector.demo); generic figures for the others.
     services = sector_names + sorted(wanted_services - set(sector_names))
-    nation = DemoNation(seed, services=services, spend=declared_spend(registry))
+    nation = DemoNation(seed, services=services, spend=declared_spend(registry), scale=scale)
     parts: list[DemoData] = []
     for generator in generators:
         try:
@@ -116,6 +125,7 @@ def demo(seed: int = 0, sectors: str | Iterable[str] | None = None, *, registry:
         "title": DEMO_TITLE,
         "synthetic": True,
         "seed": seed,
+        **({} if scale == 1.0 else {"scale": float(scale)}),
         "source": "Simulated by publicservices.synthetic and the sector plugins' demo models. Not real statistics.",
         "note": "Every place, code and number in this dataset is invented. Codes start with X so they can never be mistaken for ONS codes.",
         "sectors": sector_names,

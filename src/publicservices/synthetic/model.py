@@ -24,9 +24,10 @@ and scores)::
 
 The true value is ``inverse_link(eta) * multiplier``. The observed value adds sampling
 noise from the counts: ``numerator ~ Binomial(n, p)`` for proportions and
-``numerator ~ Poisson(n * rate)`` for rates (``n`` = population x ``denominator_per_head``,
-itself Poisson around that), so small areas are noisier. Means and scores are
-``Normal(mu, sd^2 / n)`` with a 95% interval ``value +/- 1.96 * sd / sqrt(n)``.
+``numerator ~ Poisson(n * rate)`` for rates (``n`` = population x ``denominator_per_head``
+x the nation's ``scale``, itself Poisson around that, at least 1), so small areas are
+noisier. Means and scores are ``Normal(mu, sd^2 / n)`` with a 95% interval
+``value +/- 1.96 * sd / sqrt(n)``.
 
 Example:
     >>> from publicservices.indicators import Indicator
@@ -209,6 +210,8 @@ def simulate(nation: DemoNation, specs: Iterable[tuple[Indicator, Model]]) -> De
         truth_scale = _inverse_link(link, eta)  # per person (or the mean itself)
         true_value = truth_scale * mult
         expected_n = pop[:, None] * model.denominator_per_head * np.ones((1, n_periods))
+        if nation.scale != 1.0:  # only when asked: the standard demo stays identical bit for bit
+            expected_n = expected_n * nation.scale
         n = np.maximum(rng.poisson(expected_n), 1).astype(float)
         lower = upper = numerator = missing
         if link == "logit":

@@ -71,6 +71,10 @@ class DemoNation:
             gets :data:`DEFAULT_SPEND`.
         registry: the plugin registry whose sectors give the default ``spend`` (default:
             the process-wide one).
+        scale: multiplies every indicator's people at risk (``Model.denominator_per_head``),
+            so counts and sample sizes grow or shrink with it and the noise with them; the
+            true values do not change. 1.0 (default) is the standard demo, bit for bit;
+            :func:`publicservices.demo_records` uses it to size its records.
 
     Attributes:
         areas: ``area_code``, ``area_name``, ``area_type``, ``parent_code`` (region code),
@@ -93,9 +97,15 @@ class DemoNation:
         *,
         spend: Mapping[str, DemoSpend] | None = None,
         registry: PluginRegistry | None = None,
+        scale: float = 1.0,
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise DataError(f"seed {seed!r} must be a non-negative integer.\nFix: pass seed=0, 1, 2 ...")
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < float("inf"):
+            raise DataError(
+                f"scale {scale!r} must be a positive number (1.0 is the standard demo).\n"
+                "Fix: pass scale=1.0, or e.g. 0.01 for a hundredth of the people at risk."
+            )
         if isinstance(services, str):
             raise DataError(
                 f"services must be a list of service names, not the string {services!r}.\nFix: services=[{services!r}]."
@@ -109,6 +119,7 @@ class DemoNation:
                 "Fix: spend={'service': DemoSpend(per_head=..., need=..., growth=..., sd=...)}."
             )
         self.seed = seed
+        self.scale = float(scale)
         self.services: tuple[str, ...] = tuple(dict.fromkeys(spend if services is None else services))
         self.spend_parameters: dict[str, DemoSpend] = {s: spend.get(s, DEFAULT_SPEND) for s in self.services}
         self.periods: list[str] = list(PERIODS)
@@ -127,7 +138,7 @@ class DemoNation:
 
     def __repr__(self) -> str:
         return (
-            f"DemoNation(seed={self.seed}): synthetic, {self.areas.height} areas in {self.regions.height} regions, "
+            f"DemoNation(seed={self.seed}{'' if self.scale == 1.0 else f', scale={self.scale:g}'}): synthetic, {self.areas.height} areas in {self.regions.height} regions, "
             f"periods {self.periods[0]} to {self.periods[-1]}, services {', '.join(self.services)}"
         )
 

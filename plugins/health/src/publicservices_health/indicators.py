@@ -8,7 +8,7 @@ efficiency effects, people at risk per head of population).
 
 from __future__ import annotations
 
-from publicservices.plugin_api import Indicator, Model
+from publicservices.plugin_api import AgeBands, Indicator, Model, RecordDefinition
 
 SECTOR = "health"
 
@@ -25,7 +25,13 @@ _MODELLED: tuple[Indicator, ...] = (
         floor=95.0,
         source="NHS England, A&E Attendances and Emergency Admissions (monthly statistics)",
         definition="Percentage of attendances at all types of A&E department where the patient was admitted, "
-        "transferred or discharged within 4 hours of arrival. The NHS Constitution standard is 95%.",
+        "transferred or discharged within 4 hours of arrival. The NHS Constitution standard is 95%. From records: "
+        "attendances whose total time in the department (arrival to admission, transfer or discharge) is at most "
+        "4 hours (240 minutes), of all attendances.",
+        records=RecordDefinition(
+            source="health.ae_attendances",
+            numerator={"column": "minutes_in_department", "le": 240},
+        ),
     ),
     Indicator(
         id="health.cvd_mortality_preventable",
@@ -38,7 +44,15 @@ _MODELLED: tuple[Indicator, ...] = (
         source="OHID, Public Health Outcomes Framework (Fingertips); ONS mortality data",
         definition="Deaths of people under 75 from cardiovascular diseases considered preventable, directly "
         "age-standardised to the 2013 European Standard Population, per 100,000 population. Published as "
-        "3-year pooled rates; the demo simulates single years.",
+        "3-year pooled rates; the demo simulates single years. From records: deaths whose underlying cause "
+        "is classed preventable cardiovascular (ONS avoidable mortality list, which applies the under-75 limit) "
+        "by area, year and ESP2013 age band, over the population in each band (Dobson's DSR).",
+        records=RecordDefinition(
+            source="health.deaths",
+            numerator={"column": "cause", "eq": "cvd_preventable"},
+            denominator="population",
+            bands=AgeBands(column="age", standard="esp2013"),
+        ),
     ),
     Indicator(
         id="health.diabetes_prevalence",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from publicservices.plugin_api import Indicator, Model
+from publicservices.plugin_api import Indicator, Model, RecordDefinition
 
 SECTOR = "policing"
 
@@ -28,7 +28,9 @@ INDICATORS: tuple[Indicator, ...] = (
         polarity="higher_is_better",
         unit="%",
         source="Home Office, Crime outcomes in England and Wales",
-        definition="Percentage of offences recorded in the year that were assigned the outcome charged or summonsed.",
+        definition="Percentage of offences recorded in the year that were assigned the outcome charged or summonsed. "
+        "From records: recorded crimes whose outcome is charged or summonsed, of all crimes recorded in the year.",
+        records=RecordDefinition(source="policing.crimes", numerator={"column": "outcome", "eq": "charged"}),
     ),
     Indicator(
         id="policing.homicide_rate",

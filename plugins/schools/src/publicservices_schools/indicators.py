@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from publicservices.plugin_api import Indicator, Model
+from publicservices.plugin_api import Indicator, Model, RecordDefinition
 
 SECTOR = "schools"
 
@@ -41,7 +41,9 @@ _CORE: tuple[Indicator, ...] = (
         unit="points",
         source="DfE, Key stage 4 performance",
         definition="Mean of pupils' Attainment 8 scores: points across eight GCSE-level qualifications including "
-        "English and maths, double-weighted, out of a maximum of 90.",
+        "English and maths, double-weighted, out of a maximum of 90. From records: the mean over pupils at the "
+        "end of key stage 4 who have a score (pupils not entered have none).",
+        records=RecordDefinition(source="schools.ks4_pupils", periods="academic_year", value_column="attainment8"),
     ),
     Indicator(
         id="schools.persistent_absence",

@@ -19,7 +19,7 @@ from publicservices.stats.outcomes._interval_core import (
 )
 from publicservices.stats.outcomes.levels import confidence_levels, limit_names
 
-__all__ = ["mean_ci", "means"]
+__all__ = ["mean_ci", "mean_ci_from_sums", "means"]
 
 
 def _t_quantile(p: float) -> Callable[[pl.Series], pl.Series]:
@@ -69,6 +69,36 @@ def mean_ci(values: IntoExpr, confidence: float | Sequence[float] = 0.95) -> lis
     ]
     for level, (lo_name, up_name) in zip(levels, names, strict=True):
         t = count.map_batches(_t_quantile(level + (1.0 - level) / 2.0), return_dtype=F64, is_elementwise=True)
+        out += [(mean - t * se).alias(lo_name), (mean + t * se).alias(up_name)]
+    return out
+
+
+def mean_ci_from_sums(
+    total: IntoExpr, count: IntoExpr, sum_squares: IntoExpr, confidence: float | Sequence[float] = 0.95
+) -> list[pl.Expr]:
+    """Student's t limits of a mean from a group's sum, count and sum of squares.
+
+    The same interval as :func:`mean_ci`, for aggregates that were summed elsewhere (records
+    aggregated on Spark, or rolled up from areas to regions): sd² = (Σx² − (Σx)²/n)/(n − 1).
+    Fewer than two values give null limits.
+
+    Returns:
+        ``[value, <limits>]`` expressions for ``with_columns``.
+
+    Example:
+        >>> df = pl.DataFrame({"s": [12.0], "n": [4], "ss": [50.0]})
+        >>> (df.select(mean_ci_from_sums("s", "n", "ss")).with_columns(pl.col(pl.Float64).round(4)).rows())
+        [(3.0, -0.4374, 6.4374)]
+    """
+    levels, names = confidence_levels(confidence), limit_names(confidence)
+    s, n, ss = as_expr(total, "total").cast(F64), as_expr(count, "count"), as_expr(sum_squares, "sum_squares").cast(F64)
+    nf = n.cast(F64)
+    mean = pl.when(nf > 0).then(s / nf)
+    var = ((ss - s * s / nf) / (nf - 1.0)).clip(lower_bound=0.0)  # rounding can take a zero variance below 0
+    se = pl.when(nf >= 2).then((var / nf).sqrt())
+    out = [mean.alias("value")]
+    for level, (lo_name, up_name) in zip(levels, names, strict=True):
+        t = n.map_batches(_t_quantile(level + (1.0 - level) / 2.0), return_dtype=F64, is_elementwise=True)
         out += [(mean - t * se).alias(lo_name), (mean + t * se).alias(up_name)]
     return out
 
