@@ -20,7 +20,7 @@ import publicservices as ps
 from publicservices.errors import SchemaError
 from publicservices.record_definitions import AgeBands, RecordDefinition
 
-ROWS = 300_000
+ROWS = 1_000_000  # the 1M-row sample
 AREAS = pl.DataFrame({"area_code": ["d1", "d2", "d3", "c1"], "parent_code": ["c1", "c1", "r1", "r1"]})
 AE = ps.Indicator(
     id="health.ae_4hr",
