@@ -327,7 +327,8 @@ def test_funnel_of_7000_practices_embeds_only_what_it_draws():
     assert len(text) < 1_000_000
     assert "practice_notes" not in text and "numerator" not in text
     points = max(datasets_of(spec), key=len)
-    assert len(points) == n and set(points[0]) <= {"_label", "precision", "value", "comparison"}
+    # the area's code rides along: the site links each dot to the area's page (issue 18)
+    assert len(points) == n and set(points[0]) <= {"_label", "precision", "value", "comparison", "area_code"}
     lines = next(rows for rows in datasets_of(spec) if rows and "line" in rows[0])
     per_line = pl.DataFrame(lines).group_by("line", "side").len().get_column("len")
     assert per_line.max() <= 100

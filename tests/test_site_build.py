@@ -309,6 +309,9 @@ def test_generate_only_writes_a_buildable_docs_tree(tmp_path):
         "Value for money",
         "Indicators",
         "Areas",
+        "Compare areas",
+        "How to read this site",
+        "Glossary",
         "Methodology",
         "Downloads",
     ]

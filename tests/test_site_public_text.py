@@ -290,3 +290,72 @@ def test_an_area_without_intervals_cannot_be_judged():
     assert text.startswith("We cannot say whether Eskelham does better or worse"), text
     assert "For 1 indicator (Homicides per million population) we cannot say" in text
     assert "better on" not in text and "could be chance" not in text
+
+
+def _chart_specs(site: Path) -> dict[str, dict]:
+    """Every chart spec the site's pages draw, by key, from the chart scripts."""
+    found = {}
+    for path in sorted((site / "docs/charts").rglob("*.js")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = re.match(r'\(window\.PS_SPECS = window\.PS_SPECS \|\| \{\}\)\[(".*?")\] = (.*);$', line)
+            if match:
+                found[json.loads(match.group(1))] = json.loads(match.group(2))
+    return found
+
+
+def _tooltip_words(spec: dict) -> list[str]:
+    """What a chart's tooltips can show: their titles, and every text value of the fields they show."""
+    tips: list[dict] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "tooltip":
+                    tips.extend(t for t in (value if isinstance(value, list) else [value]) if isinstance(t, dict))
+                elif key not in ("datasets", "values"):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(spec)
+    fields = {str(t["field"]).removeprefix("properties.") for t in tips if "field" in t}
+    rows = [r for rs in (spec.get("datasets") or {}).values() if isinstance(rs, list) for r in rs]
+
+    def values(node: object) -> list[object]:
+        if isinstance(node, dict):
+            return (
+                values(node.get("values")) if "values" in node else [v for k, v in node.items() if k == "data" for v in values(v)]
+            )
+        return node if isinstance(node, list) else []
+
+    rows += values(spec)
+    words = [str(t.get("title", "")) for t in tips]
+    for row in rows:
+        if isinstance(row, dict):
+            shown = {**row, **(row.get("properties") or {})}
+            words += [v for k, v in shown.items() if k in fields and isinstance(v, str)]
+    return words
+
+
+def test_chart_tooltips_use_plain_words(health_site):
+    specs = _chart_specs(health_site)
+    kinds = {key.split("/")[0] for key in specs}
+    assert {"indicators", "areas"} <= kinds
+    checked = 0
+    for key, spec in specs.items():
+        for text in _tooltip_words(spec):
+            checked += 1
+            assert not SYMBOLS.search(text), (key, text)
+            for pattern in JARGON:
+                assert not re.search(pattern, text, re.IGNORECASE if pattern.islower() else 0), (key, pattern, text)
+    assert checked > 100
+    # the funnel's wider limits and the frontier's efficiency in plain words
+    funnel = specs["indicators/health.ae_4hr/funnel"]
+    assert "95% limits (allowing for extra variation)" in _tooltip_words(funnel)
+    assert any(
+        t.startswith("efficiency (1 = best value)")
+        for k, s in specs.items()
+        if k.endswith("/frontier")
+        for t in _tooltip_words(s)
+    )

@@ -196,7 +196,12 @@ def funnel_plot(
     else:
         colour = alt.value(PALETTE["neutral"])
     dots = (
-        alt.Chart(inline(frame, ["_label", x, y, *([category] if category else [])]))
+        alt.Chart(
+            inline(
+                frame,
+                ["_label", x, y, *([category] if category else []), *(["area_code"] if "area_code" in frame.columns else [])],
+            )
+        )
         .mark_circle(size=14 if many else 45, opacity=0.55 if many else 0.85)
         .encode(
             x=alt.X(f"{x}:Q", title=x_title, scale=x_scale),

@@ -122,6 +122,8 @@ def league_table(
         height = max(120, 16 * n)
     median = "median_rank" if "median_rank" in frame.columns and rank != "median_rank" else None
     columns = ["_label", "_order", value, lower, upper, rank, median, rank_lower, rank_upper, category]
+    # the area's code rides along (not shown): the site links each mark to the area's page
+    columns.append("area_code" if "area_code" in data.columns else None)
     source = inline(data, [c for c in columns if c])
     base = alt.Chart(source).encode(y=y_enc)
     v_title = value_label(indicator)

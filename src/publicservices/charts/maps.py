@@ -447,6 +447,7 @@ def hex_map(
     if classes:
         data, shown = _class_texts(data, classes, class_ranges)
     fields = ["_label", value, *([category] if category else []), *(c for c in dict.fromkeys([classes, shown]) if c)]
+    fields += ["area_code"] if "area_code" in data.columns else []  # not shown: the site links each tile to its area
     # Pointy-top hexagon one unit wide (radius 1/sqrt(3)); the white stroke makes the gutter.
     radius = 1 / 3**0.5
     corners = [(0.0, -radius), (0.5, -radius / 2), (0.5, radius / 2), (0.0, radius), (-0.5, radius / 2), (-0.5, -radius / 2)]

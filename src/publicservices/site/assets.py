@@ -7,7 +7,9 @@
   from ``file://``; named in ``extra.polyfills``, which stops Material's offline plugin
   adding its own copy from a CDN;
 * ``assets/ps/ps-site.css``: tables and figures, in Material's colour variables;
-* ``assets/ps/ps-grid.js``, ``assets/ps/ps-grid.css``: the areas × indicators grid (sorting, colours).
+* ``assets/ps/ps-grid.js``, ``assets/ps/ps-grid.css``: the areas × indicators grid (sorting, colours);
+* ``assets/ps/ps-explore.js``, ``assets/ps/ps-explore.css``: the period picker, view tabs, "highlight my
+  area", the compare page and permalinks (see :mod:`publicservices.site.explore`).
 
 The theme sets ``font: false``, so no web font is fetched; pages use system font stacks.
 """
@@ -20,10 +22,10 @@ from pathlib import Path
 from publicservices.vega import vega_bundle
 
 ASSETS = "assets/ps"
-STATIC = ("ps-charts.js", "iframe-worker-shim.js", "ps-site.css", "ps-grid.js", "ps-grid.css")
+STATIC = ("ps-charts.js", "iframe-worker-shim.js", "ps-site.css", "ps-grid.js", "ps-grid.css", "ps-explore.js", "ps-explore.css")
 MKDOCS_CONFIG = {
-    "extra_javascript": [f"{ASSETS}/vega.js", f"{ASSETS}/ps-charts.js", f"{ASSETS}/ps-grid.js"],
-    "extra_css": [f"{ASSETS}/ps-site.css", f"{ASSETS}/ps-grid.css"],
+    "extra_javascript": [f"{ASSETS}/vega.js", f"{ASSETS}/ps-charts.js", f"{ASSETS}/ps-grid.js", f"{ASSETS}/ps-explore.js"],
+    "extra_css": [f"{ASSETS}/ps-site.css", f"{ASSETS}/ps-grid.css", f"{ASSETS}/ps-explore.css"],
     "extra": {"polyfills": [f"{ASSETS}/iframe-worker-shim.js"]},
 }
 

@@ -15,19 +15,261 @@ from typing import Any
 import polars as pl
 
 from publicservices.display import PALETTE, number_expr
+from publicservices.site.markup import rel
 from publicservices.site.safety import js_json
 
 JUDGED = ("better", "similar", "worse", "higher", "lower", "not compared")
 LIGHT, DARK = "#D5D5D5", "#A8A8A8"
 
 
+# Words a statistician uses in the library's charts, and the plain words the public site shows in
+# their place (tooltips, legends, descriptions); the methodology page explains both.
+PUBLIC_WORDS = {
+    "(overdispersed)": "(allowing for extra variation)",
+    "efficiency (DEA)": "efficiency (1 = best value)",
+    "(I², %)": "(%)",
+}
+
+
+def public_words(node: Any) -> Any:
+    """``node`` (a spec, or part of one) with every string's :data:`PUBLIC_WORDS` replaced.
+
+    >>> public_words({"title": "efficiency (DEA)", "domain": ["95% limits (overdispersed)"]})
+    {'title': 'efficiency (1 = best value)', 'domain': ['95% limits (allowing for extra variation)']}
+    """
+    if isinstance(node, str):
+        for old, new in PUBLIC_WORDS.items():
+            if old in node:
+                node = node.replace(old, new)
+        return node
+    if isinstance(node, dict):
+        return {k: public_words(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [public_words(v) for v in node]
+    return node
+
+
 def to_spec(chart: Any) -> dict[str, Any]:
-    """An Altair chart as a Vega-Lite dict (no ``$schema``: nothing for a browser to fetch)."""
+    """An Altair chart as a Vega-Lite dict (no ``$schema``: nothing for a browser to fetch), in the public site's words."""
     from publicservices.charts import chart_spec
 
     spec = chart_spec(chart)
     spec.pop("$schema", None)
-    return spec
+    return public_words(spec)
+
+
+# -- area marks: links to area pages and "highlight my area" ----------------------------------------
+
+HIGHLIGHT = "ps_highlight"  # the signal ps-explore.js sets to the highlighted area's code ("" for none)
+LINKED_MARKS = ("point", "circle", "square", "bar", "geoshape", "tick", "rect")
+
+
+def highlight_test(prefix: str = "") -> str:
+    """The Vega expression true for the highlighted area's marks."""
+    return f"{HIGHLIGHT} !== '' && datum{'.properties' if prefix else ''}.area_code === {HIGHLIGHT}"
+
+
+def _rows_of(data: Any, datasets: Mapping[str, Any]) -> list[Any] | None:
+    if not isinstance(data, dict):
+        return None
+    rows = data.get("values")
+    if rows is None and isinstance(data.get("name"), str):
+        rows = datasets.get(data["name"])
+    if isinstance(rows, dict):  # a FeatureCollection
+        rows = rows.get("features")
+    return rows if isinstance(rows, list) else None
+
+
+def _area_prefix(rows: list[Any] | None) -> str | None:
+    """ "" when the rows carry ``area_code``, "properties." when their GeoJSON properties do, else None."""
+    first = rows[0] if rows else None
+    if not isinstance(first, dict):
+        return None
+    if "area_code" in first:
+        return ""
+    if isinstance(first.get("properties"), dict) and "area_code" in first["properties"]:
+        return "properties."
+    return None
+
+
+def _mark_type(mark: Any) -> str:
+    return mark.get("type", "") if isinstance(mark, dict) else str(mark or "")
+
+
+def _link_view(view: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """A unit view with an ``href`` to each area's page and a stroke for the highlighted area."""
+    mark = view["mark"]
+    encoding = dict(view.get("encoding") or {})
+    encoding.setdefault("href", {"field": f"{prefix}_href", "type": "nominal"})
+    own = mark if isinstance(mark, dict) else {}
+    test = highlight_test(prefix)
+    if "stroke" not in encoding:
+        encoding["stroke"] = {"condition": {"test": test, "value": "currentColor"}, "value": own.get("stroke")}
+        encoding["strokeWidth"] = {"condition": {"test": test, "value": 3}, "value": own.get("strokeWidth", 0)}
+        if "strokeOpacity" not in own:
+            encoding["strokeOpacity"] = {"value": 1}
+    return {**view, "encoding": encoding, "mark": {**own, "type": _mark_type(mark), "cursor": "pointer"}}
+
+
+def link_areas(spec: dict[str, Any], page: str, pages: Mapping[str, str]) -> dict[str, Any]:
+    """``spec`` with its area marks linked to the areas' pages and ready to highlight an area.
+
+    Rows that carry an ``area_code`` (or GeoJSON features whose properties do) get ``_href``, the
+    area's page relative to ``page`` (``pages`` maps a code to its page from the site's root; an
+    area without a page gets no link). Point, bar and shape marks drawn from such rows get an
+    ``href`` encoding (Vega-Lite opens it on a click) and a stroke when their area is the one the
+    reader highlights (signal :data:`HIGHLIGHT`, declared at the top). The data tables of the
+    page (and each chart's own table) carry the same links for the keyboard.
+
+    >>> spec = {"data": {"values": [{"area_code": "A", "v": 1}]}, "mark": "point"}
+    >>> out = link_areas(spec, "indicators/x.md", {"A": "areas/a.html"})
+    >>> out["data"]["values"][0]["_href"], out["encoding"]["href"], out["params"]
+    ('../areas/a.html', {'field': '_href', 'type': 'nominal'}, [{'name': 'ps_highlight', 'value': ''}])
+    """
+    datasets = dict(spec.get("datasets") or {})
+    linked = {"any": False}
+
+    def href(code: Any) -> str | None:
+        target = pages.get(str(code))
+        return rel(page, target) if target else None
+
+    def add(rows: list[Any], prefix: str) -> list[Any]:
+        if prefix:
+            return [
+                {**r, "properties": {**r["properties"], "_href": href(r["properties"].get("area_code"))}}
+                if isinstance(r, dict) and isinstance(r.get("properties"), dict)
+                else r
+                for r in rows
+            ]
+        return [{**r, "_href": href(r.get("area_code"))} if isinstance(r, dict) else r for r in rows]
+
+    done: set[str] = set()
+    for name, rows in list(datasets.items()):
+        held = rows.get("features") if isinstance(rows, dict) else rows
+        prefix = _area_prefix(held) if isinstance(held, list) else None
+        if prefix is not None and isinstance(held, list):
+            new = add(held, prefix)
+            datasets[name] = {**rows, "features": new} if isinstance(rows, dict) else new
+            done.add(name)
+
+    def walk(node: Any, data: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(n, data) for n in node]
+        if not isinstance(node, dict):
+            return node
+        out = dict(node)
+        own = node.get("data")
+        if isinstance(own, dict) and isinstance(own.get("values"), list) and _area_prefix(own["values"]) is not None:
+            out["data"] = {**own, "values": add(own["values"], _area_prefix(own["values"]) or "")}
+        here = out.get("data", data)
+        for key in ("layer", "hconcat", "vconcat", "concat"):
+            if key in out:
+                out[key] = [walk(child, here) for child in out[key]]
+        if isinstance(out.get("spec"), dict):
+            out["spec"] = walk(out["spec"], here)
+        looked_up = None  # a map joins its rows to the boundaries by a lookup: link through it
+        if isinstance(out.get("transform"), list):
+            steps = []
+            for step in out["transform"]:
+                source = step.get("from") if isinstance(step, dict) and "lookup" in step else None
+                rows = _rows_of(source.get("data"), datasets) if isinstance(source, dict) else None
+                if isinstance(source, dict) and _area_prefix(rows) == "" and rows is not None:
+                    data_ = source["data"]
+                    if "values" in data_:
+                        data_ = {**data_, "values": add(rows, "")}
+                    fields = [
+                        *(source.get("fields") or []),
+                        *(f for f in ("area_code", "_href") if f not in (source.get("fields") or [])),
+                    ]
+                    step = {**step, "from": {**source, "data": data_, "fields": fields}}
+                    looked_up = ""
+                steps.append(step)
+            out["transform"] = steps
+        if "mark" in out and _mark_type(out["mark"]) in LINKED_MARKS:
+            prefix = _area_prefix(_rows_of(here, datasets))
+            prefix = looked_up if prefix is None else prefix
+            if prefix is not None:
+                linked["any"] = True
+                out = _link_view(out, prefix)
+        return out
+
+    result = walk(spec, spec.get("data"))
+    if datasets:
+        result["datasets"] = datasets
+    if linked["any"] and not any(p.get("name") == HIGHLIGHT for p in result.get("params", [])):
+        result["params"] = [*result.get("params", []), {"name": HIGHLIGHT, "value": ""}]
+    return result
+
+
+def explore_spec(title: str, unit: str, polarity: str) -> dict[str, Any]:
+    """Every area's value in one period, in order (best first where there is a better), with its 95% interval
+    and the benchmark: the chart view of an indicator's "Explore" section, drawn from the named data set
+    ``explore``, whose rows ``ps-explore.js`` makes for the chosen period (``area_code``, ``_label``,
+    ``_href``, ``_rank``, ``value``, ``lower_95``, ``upper_95``, ``comparison``, ``benchmark``, ``period``).
+    The highlighted area is ringed and named.
+    """
+    y_title = "per cent" if unit.strip() == "%" else unit.strip() or "value"
+    order = {"higher_is_better": "best (highest) first", "lower_is_better": "best (lowest) first"}.get(polarity, "highest first")
+    x = {
+        "field": "_rank",
+        "type": "quantitative",
+        "title": f"areas in order of value, {order}",
+        "axis": {"labels": False, "ticks": False, "grid": False},
+    }
+    y = {"field": "value", "type": "quantitative", "title": y_title, "scale": {"zero": False}}
+    tips = [
+        {"field": "_label", "type": "nominal", "title": "area"},
+        {"field": "value", "type": "quantitative", "title": y_title, "format": ",.3~f"},
+        {"field": "lower_95", "type": "quantitative", "title": "95% lower", "format": ",.3~f"},
+        {"field": "upper_95", "type": "quantitative", "title": "95% upper", "format": ",.3~f"},
+        {"field": "comparison", "type": "nominal", "title": "compared with benchmark"},
+        {"field": "period", "type": "nominal", "title": "period"},
+    ]
+    test = highlight_test()
+    return {
+        "data": {"name": "explore"},
+        "params": [{"name": HIGHLIGHT, "value": ""}],
+        "width": 520,
+        "height": 280,
+        "title": {
+            "text": title,
+            "subtitle": "each area's value (dot) and 95% interval (line); benchmark dashed",
+            "anchor": "start",
+        },
+        "layer": [
+            {
+                "mark": {"type": "rule", "color": PALETTE["neutral"], "opacity": 0.5},
+                "encoding": {"x": x, "y": {"field": "lower_95", "type": "quantitative"}, "y2": {"field": "upper_95"}},
+            },
+            {
+                "mark": {"type": "rule", "color": PALETTE["benchmark"], "strokeDash": [4, 3]},
+                "encoding": {"y": {"field": "benchmark", "type": "quantitative", "aggregate": "max"}},
+            },
+            {
+                "mark": {"type": "point", "filled": True, "size": 40, "opacity": 0.9, "cursor": "pointer"},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "color": {
+                        "field": "comparison",
+                        "type": "nominal",
+                        "scale": _colours(),
+                        "legend": {"title": "compared with benchmark", "orient": "bottom"},
+                    },
+                    "stroke": {"condition": {"test": test, "value": "currentColor"}, "value": None},
+                    "strokeWidth": {"condition": {"test": test, "value": 3}, "value": 0},
+                    "size": {"condition": {"test": test, "value": 140}, "value": 40},
+                    "href": {"field": "_href", "type": "nominal"},
+                    "tooltip": tips,
+                },
+            },
+            {
+                "transform": [{"filter": test}],
+                "mark": {"type": "text", "dy": -14, "fontWeight": "bold", "align": "center"},
+                "encoding": {"x": x, "y": y, "text": {"field": "_label"}},
+            },
+        ],
+    }
 
 
 def name_data(spec: Any, url: str, name: str) -> Any:
@@ -113,6 +355,8 @@ def spine_rows(latest: pl.DataFrame, titles: Mapping[str, str], units: Mapping[s
         number_expr(pl.col("worst"), unit).alias("worst_text"),
         number_expr(pl.col("best"), unit).alias("best_text"),
         "category",
+        # each row's dot opens its indicator's page (the area pages sit one folder down)
+        pl.concat_str(pl.lit("../indicators/"), pl.col("indicator_id"), pl.lit(".html")).alias("_href"),
     )
 
 
@@ -151,9 +395,18 @@ def spine_template() -> dict[str, Any]:
                 "encoding": {"x": {"datum": 0.5, **x}, "tooltip": [tips[0], tips[2]]},
             },
             {
-                "mark": {"type": "point", "filled": True, "size": 90, "stroke": "white", "strokeWidth": 0.8, "opacity": 1},
+                "mark": {
+                    "type": "point",
+                    "filled": True,
+                    "size": 90,
+                    "stroke": "white",
+                    "strokeWidth": 0.8,
+                    "opacity": 1,
+                    "cursor": "pointer",
+                },
                 "encoding": {
                     "x": {"field": "x_area", **x},
+                    "href": {"field": "_href", "type": "nominal"},
                     "tooltip": tips,
                     "color": {
                         "field": "category",

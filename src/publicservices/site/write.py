@@ -97,8 +97,8 @@ def write_site(
     # on a large site, each efficiency table's pages by region
     value_parts = {s: value_pages.sector_parts(pages, s, sector_title(s)) for s in valued if s in model.value_services}
     n_parts = sum(map(len, value_parts.values()))
-    n_pages = 1 + len(model.sectors) + len(valued) + n_parts + 2 + len(model.indicators) + len(region_pages) + areas.height + 4
-    # ^ the last four: methodology, downloads, how to read this site, glossary
+    n_pages = 1 + len(model.sectors) + len(valued) + n_parts + 2 + len(model.indicators) + len(region_pages) + areas.height + 5
+    # ^ the last five: compare, methodology, downloads, how to read this site, glossary
     n_pages += model.international is not None  # the international comparison page, when a table was given
     with progress.stage("write pages", n_pages + 2) as advance:
         files = _write_data(model, writer, model.results_table(), latest_table)
@@ -160,6 +160,11 @@ def write_site(
                 ),
             )
             advance()
+        from publicservices.site import explore
+
+        explore.write_data(model, writer, docs)  # every period, for the period picker and the compare page
+        writer.text(docs + explore.COMPARE_PAGE, explore.compare_page(pages))
+        advance()
         writer.text(docs + "methodology.md", pages.methodology(dict(versions)))
         advance()
         writer.text(docs + "downloads.md", pages.downloads(files))
@@ -184,6 +189,7 @@ def write_site(
             *([{"Value for money": [{sector_title(s): value_pages.page_path(s)} for s in valued]}] if valued else []),
             {"Indicators": "indicators.md"},
             {"Areas": "areas.md"},
+            {"Compare areas": "compare.md"},
             *([{international_pages.TITLE: international_pages.PAGE}] if model.international is not None else []),
             {"How to read this site": "how-to-read.md"},
             {"Glossary": "glossary.md"},

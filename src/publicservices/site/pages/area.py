@@ -150,8 +150,11 @@ class AreaPages(PagesBase):
                 data=data,
                 inline={"trend": trend.drop("area_code").to_dicts()},
             )
+        from publicservices.site.explore import area_controls
+
         return render(
             "area.md.j2",
+            explore=safe(area_controls(self, page, code)),
             area=name,
             code=code,
             region=m.area_name(info["parent_code"]) if info.get("parent_code") else None,

@@ -42,6 +42,12 @@ class PagesBase:
             self._compared_cache = set(self.model.areas.get_column("area_code").to_list())
         return self._compared_cache
 
+    def _area_pages(self) -> dict[str, str]:
+        """Each compared area's page, from the site's root."""
+        if not hasattr(self, "_area_pages_cache"):
+            self._area_pages_cache = {c: f"areas/{self.model.slugs[c]}.html" for c in self._compared if c in self.model.slugs}
+        return self._area_pages_cache
+
     def indicator_link(self, page: str, ind: Indicator) -> str:
         return link(page, f"indicators/{ind.id}.html", ind.title)
 
@@ -57,8 +63,8 @@ class PagesBase:
         inline: dict[str, Any] | None = None,
         shared: Sequence[str] = (),
     ) -> str:
-        if spec is not None:
-            self.charts.add(script, key, spec)
+        if spec is not None:  # area marks link to the areas' pages and can be highlighted (issue 18)
+            self.charts.add(script, key, specs.link_areas(spec, page, self._area_pages()))
         links = {"Download the data (CSV)": data} if data else {}
         return chart(page=page, key=key, load=[*shared, script], label=label, summary=summary, links=links, inline=inline) + "\n"
 

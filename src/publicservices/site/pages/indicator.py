@@ -144,8 +144,12 @@ class IndicatorPages(PagesBase):
                 ),
             }
         found = m.inequalities.get(ind.id)
+        from publicservices.site.explore import indicator_section
+
+        explore = indicator_section(self, page, ind, figure, maps)
         return render(
             "indicator.md.j2",
+            explore=explore,
             title=ind.title,
             sector=sector_title(ind.sector),
             period=period,

@@ -377,6 +377,15 @@
       model.columns.forEach(function (c) {
         var td = tr.insertCell();
         var v = c.get(row);
+        // an area's name (or a spine row's indicator) links to the page its mark opens
+        var href = /(^|\.)_label$|^title$/.test(c.field) ? getter(c.field.replace(/(_label|title)$/, "_href"))(row) : null;
+        if (href && v !== null && v !== undefined) { // the area's page: the keyboard's way to what a click on its mark opens
+          var a = document.createElement("a");
+          a.href = href;
+          a.textContent = String(v);
+          td.appendChild(a);
+          return;
+        }
         if (typeof v === "number" || (typeof v === "string" && NUMERIC.test(v))) td.className = "ps-num";
         td.textContent = v === null || v === undefined ? "" : String(c.format(v));
       });
@@ -413,10 +422,10 @@
     toggle.setAttribute("aria-expanded", "false");
     toggle.setAttribute("aria-controls", holder.id);
     var label = (figure.querySelector(".ps-chart__view") || figure).getAttribute("aria-label") || "";
-    var built = false;
     toggle.addEventListener("click", function () {
       var open = toggle.getAttribute("aria-expanded") !== "true";
-      if (open && !built) { buildTable(holder, figure.psSpec || spec, label); built = true; }
+      // built once per spec: a chart redrawn for another period (ps-explore.js) gets its new rows
+      if (open && figure.psTableOf !== (figure.psSpec || spec)) { buildTable(holder, figure.psSpec || spec, label); figure.psTableOf = figure.psSpec || spec; }
       holder.hidden = !open;
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
       toggle.textContent = open ? "Hide the data table" : "Show the data as a table";
@@ -548,6 +557,8 @@
       return window.vegaEmbed(view, drawn(), opts).then(function (result) {
         figure.psView = result.view;
         figure.psFinalize = result.finalize;
+        // ps-explore.js sets the highlighted area on every view drawn
+        figure.dispatchEvent(new CustomEvent("ps-chart-drawn", { bubbles: true }));
         return measure(view.querySelector("svg"));
       });
     }
@@ -651,6 +662,24 @@
       el.setAttribute("aria-label", "Search this site");
     });
   }
+
+  // For ps-explore.js: draw a figure again from another spec (the same chart for another period),
+  // in the page's colours; its data table is rebuilt from the new rows when next shown.
+  window.PSCharts = {
+    redraw: function (figure, spec) {
+      spec.config = merge(theme(), spec.config || {});
+      figure.psSpec = spec;
+      var holder = figure.querySelector(".ps-chart__table");
+      var toggle = figure.querySelector("button.ps-chart__toggle");
+      if (holder && toggle && toggle.getAttribute("aria-expanded") === "true") { buildTable(holder, spec, (figure.querySelector(".ps-chart__view") || figure).getAttribute("aria-label") || ""); figure.psTableOf = spec; }
+      if (!toggle) setUpTable(figure, spec);
+      return embed(figure, spec).then(function () {
+        setUpDownloads(figure, figure.getAttribute("data-spec") || "chart");
+        figure.classList.remove("ps-chart--failed");
+        figure.classList.add("ps-chart--drawn");
+      });
+    }
+  };
 
   function start() {
     nameTheSearchDialog();
