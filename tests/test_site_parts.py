@@ -68,3 +68,33 @@ def test_a_large_sites_efficiency_table_is_split_by_region(large):
     scored = len(set(seen))
     assert scored == len(seen) and scored > SPLIT_FROM  # every scored area once
     assert len(main.encode()) < 50_000
+
+
+def test_a_large_sites_table_of_every_area_is_split_by_region_with_national_positions(large):
+    main = (large / "indicators/health.sample_rate.md").read_text(encoding="utf-8")
+    table = main.split("## All areas\n\n", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(
+        r'<tr><td><a href="(health\.sample_rate/[^"]+\.html)">[^<]+</a></td>((?: <td[^>]*>[^<]*</td>)+)</tr>', table
+    )
+    assert len(rows) == 9
+    positions: list[int] = []
+    total = 0
+    for href, cells in rows:
+        areas, better, similar, worse, other = (int(c.replace(",", "")) for c in re.findall(r">([\d,]+)<", cells))
+        assert better + similar + worse + other == areas
+        total += areas
+        part = (large / "indicators" / href.replace(".html", ".md")).read_text(encoding="utf-8")
+        body = part.split("<tbody>", 1)[1]
+        # each row: its position among all areas, then a link to the area's page
+        found = re.findall(r'<tr><td class="ps-num">([\d,]+|–)</td> <td><a href="\.\./\.\./areas/', body)
+        assert len(found) == areas
+        mine = [int(p.replace(",", "")) for p in found if p != "–"]
+        assert mine == sorted(mine)  # best first within the region
+        positions += mine
+        assert "](../../glossary.md#benchmark)" in part and 'href="../health.sample_rate.html"' in part
+        assert len(part.encode()) < 200_000
+    assert total == SPLIT_FROM + 200
+    # across the regions, the positions are one ranking of all areas (ties share the best place: 1, 1, 3 ...)
+    ordered = sorted(positions)
+    assert all(p == i + 1 or p == ordered[i - 1] for i, p in enumerate(ordered))
+    assert len(main.encode()) < 150_000

@@ -94,9 +94,12 @@ def write_site(
     index_text, region_pages = pages.areas_index()
     spent = set(model.dataset.spend.get_column("service").to_list()) if "service" in model.dataset.spend.columns else set()
     valued = [s for s in model.sectors if s in model.value_services or s in spent]
-    # on a large site, each efficiency table's pages by region
+    # on a large site, the pages by region of each efficiency table ...
     value_parts = {s: value_pages.sector_parts(pages, s, sector_title(s)) for s in valued if s in model.value_services}
-    n_parts = sum(map(len, value_parts.values()))
+    per_indicator = _split(latest_table, "indicator_id")
+    # ... and each indicator's table of every area
+    indicator_parts = {i: pages.area_parts(ind, per_indicator[i]) for i, ind in model.indicators.items()}
+    n_parts = sum(map(len, value_parts.values())) + sum(map(len, indicator_parts.values()))
     n_pages = 1 + len(model.sectors) + len(valued) + n_parts + 2 + len(model.indicators) + len(region_pages) + areas.height + 5
     # ^ the last five: compare, methodology, downloads, how to read this site, glossary
     n_pages += model.international is not None  # the international comparison page, when a table was given
@@ -117,10 +120,12 @@ def write_site(
                 advance()
         writer.text(docs + "indicators.md", pages.indicator_index())
         advance()
-        per_indicator = _split(latest_table, "indicator_id")
         for ind_id, ind in model.indicators.items():
             writer.text(docs + f"indicators/{ind_id}.md", pages.indicator(ind, per_indicator[ind_id]))
             advance()
+            for path, text in indicator_parts[ind_id].items():
+                writer.text(docs + path, text)
+                advance()
         writer.text(docs + "areas.md", index_text)
         advance()
         for path, text in region_pages.items():

@@ -31,6 +31,7 @@ from publicservices.site.pages.words import (
     sector_title,
     value_text,
 )
+from publicservices.site.parts import SPLIT_FROM, Part, split_by_region
 from publicservices.site.safety import html_text
 from publicservices.site.templating import render, safe
 
@@ -448,12 +449,14 @@ class IndicatorPages(PagesBase):
         reason = public_text(why).rstrip(".")
         return "Value for money could not be computed" + (f" ({reason})." if reason else ".")
 
-    def all_areas(self, page: str, ind: Indicator, rows: pl.DataFrame) -> str:
+    def all_areas(self, page: str, ind: Indicator, rows: pl.DataFrame, part: Part | None = None) -> str:
         """Every compared area, best (or highest) first: position, value, interval and comparison.
 
-        Areas without a value follow, with the reason. Above :data:`COMPACT_FROM` areas the rows are
-        compact (names without links, the unit in the heading, no rank-interval columns: the league
-        chart and the CSV have them), so that the page stays small.
+        Areas without a value follow, with the reason. Above :data:`SPLIT_FROM` areas the table
+        moves to a page per region (``part``: the areas of one, with their positions among all
+        areas) and this returns the table of regions that links them; above
+        :data:`COMPACT_FROM` areas (and with no ``part``) the rows are compact (names without
+        links, the unit in the heading, no rank-interval columns), so that the page stays small.
         """
         from publicservices.stats import rank
 
@@ -463,7 +466,12 @@ class IndicatorPages(PagesBase):
         )
         rest = rows.filter(~shown).sort("area_name", "area_code")
         n = rows.height
-        compact = n > COMPACT_FROM
+        if part is None and n > SPLIT_FROM:
+            return self._regions_table(page, ind, rows, [*valued.to_dicts(), *rest.to_dicts()])
+        if part is not None:
+            keep = pl.col("area_code").is_in(list(part.codes))
+            valued, rest = valued.filter(keep), rest.filter(keep)
+        compact = part is None and n > COMPACT_FROM
         intervals = valued.get_column("lower_95").drop_nulls().len() > 0 if "lower_95" in valued.columns else False
         ranked = not compact and "median_rank" in rows.columns and rows.get_column("median_rank").drop_nulls().len() > 0
         records = [*valued.to_dicts(), *rest.to_dicts()]
@@ -509,7 +517,12 @@ class IndicatorPages(PagesBase):
             body.append(cells)
         first = {"higher_is_better": "best (highest)", "lower_is_better": "best (lowest)"}.get(ind.polarity, "highest")
         caption = (
-            f"All {plural(n, 'area')} in {self.model.latest[ind.id]}, sorted by value, position 1 the {first}"
+            (
+                f"The {plural(len(records), 'area')} in {part.title}, of all {plural(n, 'area')} in {self.model.latest[ind.id]}, "
+                f"sorted by value, position 1 the {first} of all areas"
+                if part is not None
+                else f"All {plural(n, 'area')} in {self.model.latest[ind.id]}, sorted by value, position 1 the {first}"
+            )
             + (f"; {plural(rest.height, 'area')} without a published value at the end" if rest.height else "")
             + (
                 ". Could rank: the places each area could hold; with 95% confidence every area's true place is in its "
@@ -524,6 +537,54 @@ class IndicatorPages(PagesBase):
             numeric[4 + int(intervals)] = True
         return (
             table(headers, body, caption=caption, raw=[False, True] + [False] * (k - 2), numeric=numeric, compact=compact) + "\n"
+        )
+
+    def area_parts(self, ind: Indicator, rows: pl.DataFrame) -> dict[str, str]:
+        """On a large site, the pages of an indicator's table of every area, one per region (none on a small one)."""
+        if rows.height <= SPLIT_FROM:
+            return {}
+        back = f"indicators/{ind.id}.html"
+        out = {}
+        for part in self._parts(ind, rows):
+            out[part.page] = render(
+                "indicator_part.md.j2",
+                title=f"{ind.title}: {part.title}",
+                up="../../",
+                table=safe(self.all_areas(part.page, ind, rows, part).removesuffix("\n")),
+                back=safe(link(part.page, back, ind.title)),
+            )
+        return out
+
+    def _parts(self, ind: Indicator, rows: pl.DataFrame) -> list[Part]:
+        return split_by_region(
+            self.model, f"indicators/{ind.id}", rows.sort("area_name", "area_code").get_column("area_code").to_list()
+        )
+
+    def _regions_table(self, page: str, ind: Indicator, rows: pl.DataFrame, records: list[dict[str, Any]]) -> str:
+        """The table of regions that stands for a large site's table of every area: each region's counts, linked."""
+        words = {r["area_code"]: comparison_text(r) for r in records}
+        columns = ["better", "similar", "worse"] if ind.has_polarity else ["higher", "similar", "lower"]
+        body = []
+        for part in self._parts(ind, rows):
+            said = [words.get(c, "–") for c in part.codes]
+            others = sum(w not in columns for w in said)
+            body.append(
+                [
+                    link(page, part.html_path, part.title),
+                    f"{len(part.codes):,}",
+                    *(f"{said.count(w):,}" for w in columns),
+                    f"{others:,}",
+                ]
+            )
+        caption = (
+            f"All {plural(len(records), 'area')} in {self.model.latest[ind.id]}, on a page for each region: "
+            "how many are "
+            + ", ".join(columns[:-1])
+            + f" or {columns[-1]} than the benchmark (95%), and how many cannot be compared"
+        )
+        headers = ["Region", "Areas", *(w.capitalize() for w in columns), "Not compared or in fifths"]
+        return (
+            table(headers, body, caption=caption, raw=[True] + [False] * 5, numeric=[False, True, True, True, True, True]) + "\n"
         )
 
     def fairness_words(self, ind: Indicator, fair: dict[str, Any]) -> dict[str, Any]:
