@@ -176,6 +176,17 @@ def test_the_period_picker_redraws_the_chart_table_and_map(chrome, demo):
         assert m["title"].endswith(earlier)
         code = next(iter(m["values"]))
         assert m["values"][code] == pytest.approx(want[code])
+    # the comparison map colours each of that period's categories as the site does, even those the
+    # latest period lacks (an ordinal scale given only the latest's would colour them as another)
+    from publicservices.display import PALETTE
+
+    scale, categories = chrome.evaluate(
+        """(() => { const f = document.querySelector("figure[data-spec$='/map']"); const s = f.psSpec;
+             return [s.encoding.color.condition.scale,
+                     Array.from(new Set(s.datasets[s.data.name].map(x => x.properties.comparison_95).filter(Boolean)))]; })()"""
+    )
+    assert set(categories) <= set(scale["domain"]) and "better" in categories
+    assert scale["range"] == [PALETTE[w] for w in scale["domain"]]
     stale = chrome.evaluate(
         "Array.from(document.querySelectorAll('.ps-explore__stale')).map(p => (p.nextElementSibling.getAttribute('data-spec') || p.nextElementSibling.tagName))"
     )

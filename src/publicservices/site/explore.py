@@ -46,8 +46,16 @@ def explore_script(ind_id: str, data: Mapping[str, Any]) -> str:
     return f"(window.PS_EXPLORE = window.PS_EXPLORE || {{}})[{js_json(ind_id)}] = {js_json(data)};\n"
 
 
+#: The comparison categories, in the order legends list them.
+COMPARISON_WORDS = ("better", "similar", "worse", "higher", "lower", "not compared")
+
+
 def areas_script(areas: pl.DataFrame) -> str:
-    """``window.PS_AREAS``: ``[code, name, page]`` for every compared area, by name then code."""
+    """``window.PS_AREAS``: ``[code, name, page]`` for every compared area, by name then code; and
+    ``window.PS_COLOURS``, ``[category, colour]`` in legend order (``display.PALETTE``), so charts
+    redrawn in the browser colour each category as the site's own charts do."""
+    from publicservices.display import PALETTE
+
     rows = (
         areas.select(
             "area_code",
@@ -57,7 +65,8 @@ def areas_script(areas: pl.DataFrame) -> str:
         .sort("name", "area_code")
         .rows()
     )
-    return f"window.PS_AREAS = {js_json([list(r) for r in rows])};\n"
+    colours = [[w, PALETTE[w]] for w in COMPARISON_WORDS]  # pairs, in legend order
+    return f"window.PS_AREAS = {js_json([list(r) for r in rows])};\nwindow.PS_COLOURS = {js_json(colours)};\n"
 
 
 def explore_data(model: Any) -> dict[str, dict[str, Any]]:

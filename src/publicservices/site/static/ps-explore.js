@@ -310,6 +310,14 @@
     scrollable(table);
   }
 
+  // The comparison colours of the categories present (as the site's own charts: display.PALETTE),
+  // in legend order: an explicit domain, so a category the latest period lacked is never given
+  // another's colour.
+  function comparisonScale(words) {
+    var present = (window.PS_COLOURS || []).filter(function (pair) { return words.indexOf(pair[0]) >= 0; });
+    return { domain: present.map(function (pair) { return pair[0]; }), range: present.map(function (pair) { return pair[1]; }) };
+  }
+
   // A map's rows for the period: the value and comparison of each tile's area; by value, in fifths.
   function mapSpec(figure, data, period) {
     var spec = figure.psOriginal;
@@ -349,6 +357,13 @@
       g.properties = p;
       return g;
     });
+    if (!byValue && colour && colour.field === "properties.comparison_95") {
+      out.encoding = copy(out.encoding);
+      out.encoding.color = copy(out.encoding.color);
+      var compared = copy(colour);
+      compared.scale = comparisonScale(out.datasets[name].map(function (f) { return f.properties.comparison_95; }));
+      out.encoding.color.condition = compared;
+    }
     if (byValue) {
       out.encoding = copy(out.encoding);
       out.encoding.color = copy(out.encoding.color);
@@ -525,8 +540,7 @@
     var x = { type: "quantitative", title: title, scale: { zero: false } };
     var y = { field: "_label", type: "nominal", title: null, sort: null, axis: { labelLimit: 200 } };
     var test = "ps_highlight !== '' && datum.area_code === ps_highlight";
-    var colours = { domain: ["better", "similar", "worse", "higher", "lower", "not compared"],
-      range: ["#0072B2", "#8C8C8C", "#D55E00", "#56B4E9", "#004D80", "#D5D5D5"] };
+    var colours = comparisonScale(rows.map(function (r) { return r.comparison; }));
     var layers = [
       { mark: { type: "rule", color: "#6E6E6E", strokeWidth: 2 }, encoding: { x: Object.assign({ field: "lower_95" }, x), x2: { field: "upper_95" }, y: y } },
       { mark: { type: "point", filled: true, size: 90, opacity: 1, cursor: "pointer" }, encoding: {
