@@ -663,9 +663,11 @@
     });
   }
 
-  // For ps-explore.js: draw a figure again from another spec (the same chart for another period),
-  // in the page's colours; its data table is rebuilt from the new rows when next shown.
+  // For ps-explore.js: load a script once (its data scripts share the charts' cache); draw a figure
+  // again from another spec (the same chart for another period), in the page's colours; its data
+  // table is rebuilt from the new rows when next shown.
   window.PSCharts = {
+    load: load,
     redraw: function (figure, spec) {
       spec.config = merge(theme(), spec.config || {});
       figure.psSpec = spec;

@@ -24,7 +24,6 @@
   "use strict";
   var STORE = "ps-highlight";
   var MAX = 6;
-  var loading = {};
   var state = { period: "", view: "", area: null, areas: [] };
   var bar = null;
   var root = "";
@@ -33,17 +32,7 @@
   // -- helpers -----------------------------------------------------------------------------
 
   function load(src) {
-    var url = new URL(src, document.baseURI).href;
-    if (!loading[url]) {
-      loading[url] = new Promise(function (resolve, reject) {
-        var s = document.createElement("script");
-        s.src = url;
-        s.onload = function () { resolve(); };
-        s.onerror = function () { reject(new Error("could not load " + src)); };
-        document.head.appendChild(s);
-      });
-    }
-    return loading[url];
+    return window.PSCharts.load(src);  // ps-charts.js comes first on every page
   }
 
   function el(tag, attrs, text) {
