@@ -282,10 +282,12 @@
       head.appendChild(el("th", { scope: "col" }, h));
     });
     var body = table.createTBody();
-    var position = 0;
+    // positions as the site's own table gives them: tied values share the best place (1, 1, 3)
+    var position = 0, counted = 0, previous = null;
     rows.forEach(function (r) {
       var tr = body.insertRow();
-      tr.appendChild(el("td", { class: "ps-num" }, isNum(r.value) ? (++position).toLocaleString("en-GB") : "–"));
+      if (isNum(r.value)) { counted += 1; if (r.value !== previous) { position = counted; previous = r.value; } }
+      tr.appendChild(el("td", { class: "ps-num" }, isNum(r.value) ? position.toLocaleString("en-GB") : "–"));
       var name = tr.insertCell();
       if (r.page) name.appendChild(el("a", { href: rootOf() + r.page }, r.name));
       else name.textContent = r.name;
