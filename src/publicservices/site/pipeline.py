@@ -205,8 +205,8 @@ def publish(
         >>> import tempfile, pathlib
         >>> from publicservices.site.sample import sample_dataset
         >>> out = pathlib.Path(tempfile.mkdtemp()) / "site"
-        >>> publish(sample_dataset(n_areas=4, n_periods=2), out, generate_only=True).pages  # home, 2 sectors, 2 value, 2 indexes, 3 indicators, 4 areas, 2 more
-        16
+        >>> publish(sample_dataset(n_areas=4, n_periods=2), out, generate_only=True).pages  # home, 2 sectors, 2 value, 2 indexes, 3 indicators, 4 areas, 5 more
+        19
     """
     from publicservices._extras import require
 
