@@ -24,8 +24,11 @@ from typing import Any
 
 import polars as pl
 
+from publicservices.display import PALETTE
+from publicservices.site import specs
 from publicservices.site.markup import rel
 from publicservices.site.safety import html_text, js_json
+from publicservices.site.templating import render, safe
 
 FOLDER = "data/explore"
 AREAS_SCRIPT = f"{FOLDER}/areas.js"
@@ -54,7 +57,6 @@ def areas_script(areas: pl.DataFrame) -> str:
     """``window.PS_AREAS``: ``[code, name, page]`` for every compared area, by name then code; and
     ``window.PS_COLOURS``, ``[category, colour]`` in legend order (``display.PALETTE``), so charts
     redrawn in the browser colour each category as the site's own charts do."""
-    from publicservices.display import PALETTE
 
     rows = (
         areas.select(
@@ -249,7 +251,6 @@ def indicator_section(pages: Any, page: str, ind: Any, figure: Any, maps: Sequen
     ``figure`` draws a chart into the page's script (the page's own ``figure``); the map tab shows
     the page's first map again (the same spec: nothing more to load), redrawn for the chosen period.
     """
-    from publicservices.site import specs
 
     m = pages.model
     periods = periods_of(m, ind.id)
@@ -298,7 +299,6 @@ def area_controls(pages: Any, page: str, code: str) -> str:
 
 def compare_page(pages: Any) -> str:
     """The compare page (``compare.md``): pick 2 to 6 areas, see every indicator side by side."""
-    from publicservices.site.templating import render, safe
 
     m = pages.model
     page = COMPARE_PAGE

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from publicservices.site import specs
+from publicservices.site import explore, specs
 from publicservices.site.boundaries import NAME as BOUNDARIES
 from publicservices.site.boundaries import SCRIPT as BOUNDARIES_SCRIPT
 from publicservices.site.boundaries import Boundaries
@@ -165,8 +165,6 @@ def write_site(
                 ),
             )
             advance()
-        from publicservices.site import explore
-
         explore.write_data(model, writer, docs)  # every period, for the period picker and the compare page
         writer.text(docs + explore.COMPARE_PAGE, explore.compare_page(pages))
         advance()

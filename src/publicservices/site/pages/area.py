@@ -8,6 +8,7 @@ import polars as pl
 
 from publicservices.display import join_words, plural
 from publicservices.site import specs
+from publicservices.site.explore import area_controls
 from publicservices.site.markup import table
 from publicservices.site.pages.base import PagesBase
 from publicservices.site.pages.words import (
@@ -150,8 +151,6 @@ class AreaPages(PagesBase):
                 data=data,
                 inline={"trend": trend.drop("area_code").to_dicts()},
             )
-        from publicservices.site.explore import area_controls
-
         return render(
             "area.md.j2",
             explore=safe(area_controls(self, page, code)),

@@ -15,6 +15,7 @@ from publicservices.indicators import Indicator
 from publicservices.site import specs
 from publicservices.site.boundaries import NAME as BOUNDARIES
 from publicservices.site.boundaries import SCRIPT as BOUNDARIES_SCRIPT
+from publicservices.site.explore import indicator_section
 from publicservices.site.markup import link, table
 from publicservices.site.pages.base import PagesBase
 from publicservices.site.pages.words import (
@@ -145,8 +146,6 @@ class IndicatorPages(PagesBase):
                 ),
             }
         found = m.inequalities.get(ind.id)
-        from publicservices.site.explore import indicator_section
-
         explore = indicator_section(self, page, ind, figure, maps)
         return render(
             "indicator.md.j2",
