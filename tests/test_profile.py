@@ -65,6 +65,12 @@ def test_changes_never_call_a_directionless_rise_better_and_say_when_trends_cann
         "Over the latest five periods, it is rising on Prevalence, where neither higher nor lower is better.",
         "For 1 indicator the trend cannot be judged: there are too few periods or no counts.",
     ]
+    both = pl.DataFrame({"indicator_id": ["x.a", "x.c"], "recent_trend": ["Increasing", "Decreasing"]})
+    inds["x.c"] = Indicator(id="x.c", title="Births", sector="x", measure="rate")
+    # each list joined on its own, then the two with a comma: never "rising on A and B and falling on C"
+    assert AreaProfileResult(both, outcomes=None, area="A", neighbours=[], indicators=inds).changes() == [
+        "Over the latest five periods, it is rising on Prevalence, and falling on Births, where neither higher nor lower is better."
+    ]
     none = pl.DataFrame(
         {"indicator_id": ["x.b"], "recent_trend": [None]}, schema={"indicator_id": pl.String, "recent_trend": pl.String}
     )

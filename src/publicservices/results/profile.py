@@ -202,7 +202,7 @@ class AreaProfileResult(Result):
                 out.append(f"It is getting {word} on {plural(len(names[word]), 'indicator')}: {_listed(names[word])}.")
         moving = [f"{w} on {_listed(names[w])}" for w in ("rising", "falling") if names[w]]
         if moving:
-            out.append(f"It is {' and '.join(moving)}, where neither higher nor lower is better.")
+            out.append(f"It is {', and '.join(moving)}, where neither higher nor lower is better.")
         if out:
             out[0] = "Over the latest five periods, i" + out[0][1:]
             if names["steady"]:
