@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # Category words in display order, per polarity.
 JUDGED = ("better (99.8%)", "better (95%)", "better", "similar", "worse", "worse (95%)", "worse (99.8%)", "not compared")
 UNJUDGED = ("higher (99.8%)", "higher (95%)", "higher", "similar", "lower", "lower (95%)", "lower (99.8%)", "not compared")
+ALTAIR_ENV = "PUBLICSERVICES_SITE_ALTAIR"
 LIMIT_POINTS = 100  # points per drawn limit line: smooth to the eye, small to embed
 WIDTH, HEIGHT = 520, 340
 
@@ -39,11 +41,11 @@ _DETACHED: contextvars.ContextVar[dict[str, list[dict[str, Any]]] | None] = cont
 
 @contextlib.contextmanager
 def detached_data() -> Iterator[dict[str, list[dict[str, Any]]]]:
-    """Charts made inside keep their rows aside, by name; :func:`chart_spec` puts them back.
+    """Charts made inside are plain Vega-Lite, their rows kept aside by name; :func:`chart_spec` writes them.
 
-    Altair deep-copies a chart's data each time charts are layered, concatenated or given
-    properties: for a site's hundreds of charts of thousands of rows that copying, not the
-    drawing, was most of the chart time. A chart made here refers to its rows by name
+    A site's hundreds of charts only ever become JSON. Inside, the chart builders make them
+    with :mod:`publicservices.charts._lite` in Altair's place (the same dicts, without Altair's
+    schema objects, checks and deep copies), and each chart refers to its rows by name
     (Vega-Lite's named data) until :func:`chart_spec` writes the spec with its ``datasets``.
 
     >>> import polars as pl
@@ -60,6 +62,19 @@ def detached_data() -> Iterator[dict[str, list[dict[str, Any]]]]:
         yield store
     finally:
         _DETACHED.reset(token)
+
+
+def vega() -> Any:
+    """The module the chart builders draw with: Altair, or inside :func:`detached_data` the light
+    builder that makes the same Vega-Lite dicts (:mod:`publicservices.charts._lite`), unless the
+    environment variable ``PUBLICSERVICES_SITE_ALTAIR`` is set (the tests hold the two equal)."""
+    if _DETACHED.get() is not None and os.environ.get(ALTAIR_ENV, "") in ("", "0"):
+        from publicservices.charts import _lite
+
+        return _lite
+    import altair as alt
+
+    return alt
 
 
 def chart_spec(chart: Any) -> dict[str, Any]:
@@ -113,14 +128,14 @@ def inline(frame: pl.DataFrame, columns: Iterable[str]) -> alt.InlineData | alt.
 
 def inline_values(rows: list[Any]) -> alt.InlineData | alt.NamedData:
     """Ready-made JSON rows as a chart's data: inline, or by name inside :func:`detached_data`."""
-    import altair as alt
-    from altair.utils.schemapi import debug_mode
-
     store = _DETACHED.get()
     if store is not None:
         name = f"rows-{len(store) + 1}"  # in the order charts are made: the same build, the same names
         store[name] = rows
-        return alt.NamedData(name=name)
+        return vega().NamedData(name=name)
+    import altair as alt
+    from altair.utils.schemapi import debug_mode
+
     # Altair's debug mode validates (and deep-copies) every row at construction: about a
     # second per 5,000 rows. These rows are plain JSON values, made by the caller.
     with debug_mode(False):
@@ -185,8 +200,7 @@ def category_scale(polarity: str, present: Iterable[Any] = ()) -> alt.Scale:
     Colours are fixed per word (better blue, worse vermillion, similar grey; higher/lower
     blues for indicators without polarity), so a category looks the same in every chart.
     """
-    import altair as alt
-
+    alt = vega()
     found = {str(w) for w in present if w is not None}
     judged = polarity != "no_judgement" or any(w.startswith(("better", "worse")) for w in found)
     canonical = list(JUDGED if judged else UNJUDGED)
@@ -212,8 +226,7 @@ def chart_title(
     indicator: Indicator | None, default: str, subtitle: Sequence[str] | str = (), group: str = ""
 ) -> alt.TitleParams:
     """Title (the indicator's, with the group shown, e.g. ``Screening (Female)``) and subtitle."""
-    import altair as alt
-
+    alt = vega()
     text = indicator.title if indicator is not None else default
     if group:
         text = f"{text} ({group})"
@@ -258,9 +271,10 @@ def finish(
     The description is what a screen reader announces and what the published site shows
     beside the chart; :func:`describe` reads it back.
     """
-    from publicservices.notebook import use_offline_charts
+    if _DETACHED.get() is None:  # a chart for the screen, not for a site's JSON
+        from publicservices.notebook import use_offline_charts
 
-    use_offline_charts()  # in a Jupyter kernel, charts draw with no network (see publicservices.notebook)
+        use_offline_charts()  # in a Jupyter kernel, charts draw with no network (see publicservices.notebook)
     meta: dict[str, Any] = {"kind": kind, "description": description}
     if indicator is not None:
         meta["indicator_id"] = indicator.id

@@ -24,6 +24,7 @@ from publicservices.charts._common import (
     polarity_of,
     require,
     value_label,
+    vega,
 )
 from publicservices.display import PALETTE, join_words, plural
 
@@ -92,7 +93,7 @@ def frontier_chart(
         >>> frontier_chart(f).to_dict()["description"][:45]
         'Spend against outcome for 3 areas: value by s'
     """
-    import altair as alt
+    alt = vega()
 
     x = x or first_present(frame, SPEND_COLUMNS) or "spend_per_head"
     require(frame, [x, y], "frontier_chart", f"pass one row per area with spend ({x!r}) and outcome ({y!r}).")

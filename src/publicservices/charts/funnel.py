@@ -28,6 +28,7 @@ from publicservices.charts._common import (
     require,
     thin,
     value_label,
+    vega,
 )
 from publicservices.display import PALETTE, join_words, plural
 
@@ -150,7 +151,7 @@ def funnel_plot(
         >>> chart.to_dict()["description"][:40]
         'Funnel plot of value against denominator'
     """
-    import altair as alt
+    alt = vega()
 
     x = x or first_present(points, ("precision", "denominator")) or "denominator"
     require(points, [x, y], "funnel_plot", f"pass one row per unit with {x!r} (size) and {y!r} columns.")

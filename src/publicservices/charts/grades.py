@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from publicservices.charts._common import area_labels, finish, inline, one_group, require
+from publicservices.charts._common import area_labels, finish, inline, one_group, require, vega
 from publicservices.display import join_words, plural
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,7 +64,7 @@ def report_card_chart(
         >>> report_card_chart(f).to_dict()["description"]
         'Report card grades for 2 areas from 1 domain (progress). Overall grades: 1 A and 1 C. 1 area changes grade in more than 20% of simulations with the domain weights moved by up to ±20%.'
     """
-    import altair as alt
+    alt = vega()
 
     require(frame, [grade], "report_card_chart", "pass one row per area with a grade column (A to F).")
     group = one_group(frame, "report_card_chart")

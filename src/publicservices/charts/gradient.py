@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from publicservices.charts._common import chart_title, finish, first_present, fmt_gap, inline, polarity_of, require, value_label
+from publicservices.charts._common import (
+    chart_title,
+    finish,
+    first_present,
+    fmt_gap,
+    inline,
+    polarity_of,
+    require,
+    value_label,
+    vega,
+)
 from publicservices.display import PALETTE, format_interval
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,7 +73,7 @@ def gradient_chart(
         >>> gradient_chart(q, sii=20.0).to_dict()["description"][:38]
         'Deprivation gradient in value across 1'
     """
-    import altair as alt
+    alt = vega()
 
     quantile = quantile or first_present(quantiles, ("quantile", "decile", "quintile", "deprivation_decile")) or "quantile"
     require(quantiles, [quantile], "gradient_chart", "pass one row per deprivation quantile (1 = most deprived).")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from publicservices.charts._common import chart_title, finish, inline, value_label
+from publicservices.charts._common import chart_title, finish, inline, value_label, vega
 from publicservices.display import PALETTE, plural
 from publicservices.errors import DataError
 
@@ -47,7 +47,7 @@ def country_chart(frame: pl.DataFrame, *, indicator: Indicator | None = None, wi
         >>> country_chart(compare_countries(v, "A")).to_dict()["description"][:40]
         'A among 3 countries, 2022: 1 higher than'
     """
-    import altair as alt
+    alt = vega()
 
     if frame.select(pl.struct("indicator_id", "period").n_unique()).item() != 1:
         raise DataError(

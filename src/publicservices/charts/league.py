@@ -23,6 +23,7 @@ from publicservices.charts._common import (
     polarity_of,
     require,
     value_label,
+    vega,
 )
 from publicservices.display import PALETTE, plural
 from publicservices.stats.ranking._rankutil import spread_words
@@ -86,7 +87,7 @@ def league_table(
         >>> league_table(f).to_dict()["description"].startswith("League table")
         True
     """
-    import altair as alt
+    alt = vega()
 
     require(frame, [value], "league_table", f"pass one row per unit with a {value!r} column.")
     group = one_group(frame, "league_table")

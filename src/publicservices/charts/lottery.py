@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from publicservices.charts._common import finish, inline, require
+from publicservices.charts._common import finish, inline, require, vega
 from publicservices.display import PALETTE, plural
 from publicservices.keys import group_label, varying_keys
 
@@ -52,7 +52,7 @@ def lottery_chart(
         >>> lottery_chart(f).to_dict()["description"][:60]
         'The postcode lottery across 2 indicators: the true spread be'
     """
-    import altair as alt
+    alt = vega()
 
     require(frame, ["indicator_id", "true_cv"], "lottery_chart", "pass the output of publicservices.stats.assess_fairness.")
     data = frame

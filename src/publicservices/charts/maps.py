@@ -29,6 +29,7 @@ from publicservices.charts._common import (
     polarity_of,
     require,
     value_label,
+    vega,
 )
 from publicservices.display import join_words, plural
 from publicservices.errors import DataError, SchemaError
@@ -110,7 +111,7 @@ def _colour(
     ranges: Mapping[str, str] | None = None,
     shown: str | None = None,
 ) -> Any:
-    import altair as alt
+    alt = vega()
 
     if classes:
         # ``shown``: the column of the classes as the legend reads them (with their ranges), if any
@@ -259,7 +260,7 @@ def choropleth(
         >>> spec["data"]["url"], spec["data"]["format"]["feature"]
         ('geo.json', 'utla')
     """
-    import altair as alt
+    alt = vega()
 
     require(frame, ["area_code", value], "choropleth", f"pass one row per area with area_code and {value!r}.")
     if (geometry is None) == (geometry_url is None):
@@ -420,7 +421,7 @@ def hex_map(
         >>> hex_map(f, a).to_dict()["description"]
         'Hex map of value for 2 areas, one tile per area. Values range from 1.00 to 2.00.'
     """
-    import altair as alt
+    alt = vega()
 
     require(frame, ["area_code", value], "hex_map", f"pass one row per area with area_code and {value!r}.")
     positions = areas if areas is not None else frame

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from publicservices.charts._common import category_scale, finish, first_present, inline, one_group, require
+from publicservices.charts._common import category_scale, finish, first_present, inline, one_group, require, vega
 from publicservices.display import PALETTE, format_number, plural
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -165,7 +165,7 @@ def spine_chart(
         >>> spine_chart(f, "A").to_dict()["description"][:34]
         'Spine chart for A on 1 indicator: '
     """
-    import altair as alt
+    alt = vega()
 
     data = spine_frame(frame, area_code, indicators, category=category)
     if area_name is None and "area_name" in frame.columns:

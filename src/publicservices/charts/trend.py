@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from publicservices.charts._common import chart_title, finish, first_present, fmt, inline, one_group, require, value_label
+from publicservices.charts._common import chart_title, finish, first_present, fmt, inline, one_group, require, value_label, vega
 from publicservices.display import PALETTE, format_interval, plural
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,7 +69,7 @@ def trend_chart(
         >>> trend_chart(f, area_name="Anytown").to_dict()["description"][:44]
         'Trend in value for Anytown, 2021 to 2023: 3 '
     """
-    import altair as alt
+    alt = vega()
 
     require(frame, ["period", value], "trend_chart", "pass one indicator x area series with period and value columns.")
     keys = [c for c in ("indicator_id", "area_code") if c in frame.columns]
@@ -157,7 +157,8 @@ def trend_chart(
         if row.get("recent_trend"):
             parts.append(f"Recent trend: {str(row['recent_trend']).lower()}.")
     if variation:
-        counts = data.get_column(variation).value_counts()
+        # most first, ties by name: the same words on every build
+        counts = data.get_column(variation).value_counts().sort(["count", variation], descending=[True, False])
         found_counts = dict(zip(counts.get_column(variation).to_list(), counts.get_column("count").to_list(), strict=True))
         special = {k: v for k, v in found_counts.items() if k != "common cause"}
         if special:

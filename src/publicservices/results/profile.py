@@ -253,8 +253,9 @@ class AreaProfileResult(Result):
 
     def _chart_page(self, **options: Any) -> Any:
         """The spine chart above the trend of the area's first concern (or first indicator)."""
-        import altair as alt
+        from publicservices.charts._common import vega
 
+        alt = vega()
         cmp = pl.col("comparison_95").cast(pl.String)
         concerns = self._frame.filter(cmp == "worse").get_column("indicator_id")
         first = concerns[0] if concerns.len() else self._frame.get_column("indicator_id")[0]
