@@ -275,6 +275,8 @@ def _write_data(model: SiteModel, writer: DocsWriter, results: pl.DataFrame, lat
         pair(f"data/indicators/{ind_id}", frame.sort("area_code"), "")
     # Area pages link their CSV; a Parquet file per area would be one more file per area (7,000 for
     # GP practices) that nothing links: data/all/results.parquet holds every area's rows.
-    for code, frame in _split(latest_table.sort("area_code", "indicator_id")).items():
-        writer.frame(f"docs/data/areas/{model.slugs[code]}.csv", _flat(frame))
+    if latest_table.height:
+        writer.csv_per(
+            latest_table.sort("area_code", "indicator_id"), "area_code", lambda code: f"docs/data/areas/{model.slugs[code]}.csv"
+        )
     return files

@@ -291,29 +291,22 @@ class IndicatorPages(PagesBase):
         The fifths are the model's (``quintile_label``, :func:`publicservices.stats.value_quintiles`); each
         range runs from the lowest to the highest published value in the fifth, written as the page writes values.
         """
-        from publicservices.display import number_expr
+        from publicservices.display import format_number
 
         if "quintile_label" not in rows.columns:
             return {}
         shown = rows.filter(pl.col("quintile_label").is_not_null() & pl.col("value").is_not_null())
         if "suppressed" in shown.columns:
             shown = shown.filter(pl.col("suppressed").is_null())
-        if shown.height == 0:
-            return {}
         unit = ind.unit.strip()
-        lo, hi = pl.col("lo"), pl.col("hi")
-        spans = (
-            shown.group_by("quintile_label")
-            .agg(pl.col("value").min().alias("lo"), pl.col("value").max().alias("hi"))
-            .select(
-                "quintile_label",
-                pl.when(lo == hi)
-                .then(number_expr(hi, unit))
-                .otherwise(number_expr(lo) + pl.when(lo < 0).then(pl.lit(" to ")).otherwise(pl.lit("–")) + number_expr(hi, unit))
-                .alias("range"),
-            )
-        )
-        return dict(spans.iter_rows())
+        spans = shown.group_by("quintile_label").agg(pl.col("value").min().alias("lo"), pl.col("value").max().alias("hi"))
+        # five rows at most: plain formatting, not a formatting expression compiled for each page
+        return {
+            label: format_number(hi, unit=unit)
+            if lo == hi
+            else f"{format_number(lo)}{' to ' if lo < 0 else '–'}{format_number(hi, unit=unit)}"
+            for label, lo, hi in spans.iter_rows()
+        }
 
     def map_spec(self, ind: Indicator, rows: pl.DataFrame, by: str = "comparison") -> tuple[dict[str, Any], str] | None:
         """A map and its text summary: coloured by comparison with the benchmark (``by="comparison"``), or by value
