@@ -18,6 +18,10 @@ from publicservices.stats.value._tolerances import (
     _WEIGHT_TOL,
 )
 
+# Solve one-input, one-output CCR/BCC input-oriented DEA in closed form (False: always by LP,
+# for tests and benchmarks that compare the two).
+_CLOSED_FORM = True
+
 
 @dataclasses.dataclass
 class _Solution:
@@ -46,10 +50,19 @@ def _solve(X, Y, *, model: str, orientation: str, slacks: bool = True, groups=No
     # means, for conditioning.
     sx, sy = _group_scale(X, groups), _group_scale(Y, groups)
     Xs, Ys = X / sx, Y / sy
+    # one input and one output: the LPs have closed-form answers (see _single); None when
+    # the data are outside what it handles exactly, and then the LPs are solved
+    single = None
+    if _CLOSED_FORM and model in ("ccr", "bcc") and orientation == "input" and X.shape[1] == Y.shape[1] == 1:
+        from publicservices.stats.value._single import _closed_form
+
+        single = _closed_form(Xs, Ys, groups, vrs=(model == "bcc"))
     if model == "fdh":
         radial, peer, sl_in, sl_out = _fdh(Xs, Ys, orientation, groups)
         peer_unit, peer_ref, peer_weight = np.arange(n), peer, np.ones(n)
         info = {"lps": 0, "highs_calls": 0, "rounds": 0}
+    elif single is not None:
+        radial, peer_unit, peer_ref, peer_weight, sl_in, sl_out, info = single
     else:
         radial, peer_unit, peer_ref, peer_weight, sl_in, sl_out, info = _envelopment(
             Xs, Ys, vrs=(model == "bcc"), orientation=orientation, slacks=slacks, groups=groups

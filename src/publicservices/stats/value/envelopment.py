@@ -13,7 +13,9 @@ Methods:
 CCR and BCC are solved in the envelopment form with SciPy's HiGHS simplex
 (``scipy.optimize.linprog(method="highs-ds")``), two phases as in Cooper, Seiford & Tone (2007),
 *Data Envelopment Analysis*, 2nd ed., ch. 3-4: phase 1 finds the radial score, phase 2 maximises
-the slacks with the score held fixed. FDH is pure NumPy dominance.
+the slacks with the score held fixed. FDH is pure NumPy dominance. With one input and one
+output (as :func:`value_for_money` asks, input-oriented), both phases have closed-form answers
+on the frontier's convex hull (:mod:`publicservices.stats.value._single`), and no LP is solved.
 
 Why it is fast: inefficient units are never anyone's peers, so each unit's linear programme is
 solved against a handful of likely peers only, and *column generation* proves the answer: the
