@@ -581,3 +581,17 @@ def test_grade_areas_grades_units_never_benchmarks():
     with_england = ps.Dataset(pl.concat([d.values, national]), areas=areas, indicators=d.indicators)
     result = ps.grade_areas(with_england, sector="policing", n_sims=20)
     assert "E92000001" not in result.frame["area_code"].to_list() and result.frame.height == 150
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from([0.0, 1.0, 2.5, -3.0, np.inf]), min_size=3, max_size=3), min_size=0, max_size=9),
+    st.sampled_from([0, 1, -1, -2]),
+)
+def test_average_ranks_are_scipys_rankdata_with_ties_averaged(rows, axis):
+    from scipy.stats import rankdata
+
+    from publicservices.stats.ranking.grading import average_ranks
+
+    values = np.array(rows, dtype=float).reshape(len(rows), 3)
+    assert np.array_equal(average_ranks(values, axis=axis), rankdata(values, axis=axis, method="average"))

@@ -232,7 +232,7 @@ def compare_with_neighbours(
         (11.5, 'better than similar areas')
     """
     import numpy as np
-    from scipy import stats
+    from scipy.special import stdtrit  # Student's t quantile (scipy.stats.t.ppf), a lighter import
 
     values = collect(values, "values")
     if not isinstance(neighbours, pl.DataFrame):
@@ -296,7 +296,7 @@ def compare_with_neighbours(
     )
     m = agg["_m"].to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        tq = np.where(m >= 2, stats.t.ppf(0.5 + level / 2, np.maximum(m - 1, 1)), np.nan)
+        tq = np.where(m >= 2, stdtrit(np.maximum(m - 1, 1), 0.5 + level / 2), np.nan)
         half = tq * agg["neighbour_sd"].to_numpy() * np.sqrt(1 + 1 / m)
     agg = agg.with_columns(pl.Series("_half", half, dtype=pl.Float64).fill_nan(None)).with_columns(
         (pl.col("expected") - pl.col("_half")).alias("expected_lower"),

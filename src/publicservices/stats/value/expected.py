@@ -109,7 +109,7 @@ def expected_outcome(
         'achieves more than expected for its spend and need'
     """
     import numpy as np
-    from scipy import stats
+    from scipy.special import stdtrit  # Student's t quantile (scipy.stats.t.ppf), a lighter import
 
     frame = _collect(frame, "frame")
     need = list(need)
@@ -228,7 +228,7 @@ def expected_outcome(
         [kind_row == 0, kind_row == 1], [np.where(has_se, se_f**2 + tau2[gid], np.nan), s2[gid] / w_rel], default=s2[gid]
     )
     with np.errstate(invalid="ignore"):
-        half = stats.t.ppf(0.5 + level / 2, np.maximum(dof, 1))[gid] * np.sqrt(own + lever)
+        half = stdtrit(np.maximum(dof, 1), 0.5 + level / 2)[gid] * np.sqrt(own + lever)
     ok = fit[gid] & np.all(np.isfinite(Z), axis=1) & np.isfinite(half)
     expected = np.where(ok, expected, np.nan)
     half = np.where(ok, half, np.nan)

@@ -147,9 +147,9 @@ def frontier_savings(
                     guess = np.where(peers >= 0, peers + offset, -1).reshape(r * n, -1)
                     eff = _scores_from(np.tile(xs, (r, 1)), Yr, guess, model=model, orientation="input", groups=gr)
                 draws[start : start + r] = np.bincount(gr, weights=(1 - eff) * np.tile(ms, r), minlength=r * G).reshape(r, G)
-            from scipy.stats import norm
+            from scipy.special import ndtri  # the normal quantile, without importing scipy.stats
 
-            half = norm.ppf(0.5 + level / 2) * draws.std(axis=0, ddof=1)
+            half = ndtri(0.5 + level / 2) * draws.std(axis=0, ddof=1)
             lo = np.where(ranged, np.maximum(saved - half, 0.0), np.nan)
             hi = np.where(ranged, saved + half, np.nan)
         periods_ = ok.select("period").to_series().gather(np.unique(gid, return_index=True)[1])
