@@ -62,6 +62,17 @@ class AreaProfileResult(Result):
     def _titles(self, rows: pl.DataFrame) -> list[str]:
         return [self.indicators[i].title if i in self.indicators else i for i in rows.get_column("indicator_id").to_list()]
 
+    def _titles_by(self, kind: pl.Expr, keys: Sequence[str]) -> dict[str, list[str]]:
+        """The indicators' titles under each of ``keys``, by the word ``kind`` gives each row (in row order).
+
+        One pass over the area's rows: a site writes this for each of thousands of areas.
+        """
+        out: dict[str, list[str]] = {k: [] for k in keys}
+        for ind, key in self._frame.select(pl.col("indicator_id"), kind).iter_rows():
+            if key in out:
+                out[key].append(self.indicators[ind].title if ind in self.indicators else ind)
+        return out
+
     def sentences(self) -> list[str]:
         f = self._frame
         name = self._name(self.area)
@@ -121,10 +132,9 @@ class AreaProfileResult(Result):
             .then(pl.lit("no interval"))
             .otherwise(pl.lit("not compared"))
         )
-        grouped = f.select(pl.col("indicator_id"), kind.alias("kind"))
-        groups: dict[str, list[str]] = {}
-        for key in ("better", "worse", "higher", "lower", "similar", "no interval", "not compared", "missing"):
-            groups[key] = self._titles(grouped.filter(pl.col("kind") == key))
+        groups = self._titles_by(
+            kind, ("better", "worse", "higher", "lower", "similar", "no interval", "not compared", "missing")
+        )
 
         titles = _listed
         better, worse, higher, lower, similar = (groups[k] for k in ("better", "worse", "higher", "lower", "similar"))
@@ -187,15 +197,21 @@ class AreaProfileResult(Result):
         if "recent_trend" not in f.columns:
             return []
         trend = pl.col("recent_trend").cast(pl.String).str.to_lowercase()
-        kinds = {
-            "better": f.filter(trend.str.contains("getting better")),
-            "worse": f.filter(trend.str.contains("getting worse")),
-            "rising": f.filter(trend == "increasing"),
-            "falling": f.filter(trend == "decreasing"),
-            "steady": f.filter(trend.str.contains("no significant change")),
-            "unknown": f.filter(trend.is_null() | trend.str.contains("cannot be calculated")),
-        }
-        names = {k: self._titles(v) for k, v in kinds.items()}
+        kind = (
+            pl.when(trend.str.contains("getting better"))
+            .then(pl.lit("better"))
+            .when(trend.str.contains("getting worse"))
+            .then(pl.lit("worse"))
+            .when(trend == "increasing")
+            .then(pl.lit("rising"))
+            .when(trend == "decreasing")
+            .then(pl.lit("falling"))
+            .when(trend.str.contains("no significant change"))
+            .then(pl.lit("steady"))
+            .when(trend.is_null() | trend.str.contains("cannot be calculated"))
+            .then(pl.lit("unknown"))
+        )
+        names = self._titles_by(kind, ("better", "worse", "rising", "falling", "steady", "unknown"))
         out = []
         for word in ("better", "worse"):
             if names[word]:

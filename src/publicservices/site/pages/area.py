@@ -29,6 +29,21 @@ from publicservices.site.templating import render, safe
 class AreaPages(PagesBase):
     """One page per area."""
 
+    def _area_info(self) -> dict[str, dict[str, Any]]:
+        """Each area's row of the areas table, by code (found once, not filtered for each page)."""
+        if not hasattr(self, "_area_info_cache"):
+            self._area_info_cache: dict[str, dict[str, Any]] = {}
+            for r in self.model.areas.iter_rows(named=True):
+                self._area_info_cache.setdefault(r["area_code"], r)
+        return self._area_info_cache
+
+    def _valued_areas(self) -> set[str]:
+        """The areas with a value-for-money row."""
+        if not hasattr(self, "_valued_cache"):
+            value = self.model.value
+            self._valued_cache = set() if value is None else set(value.get_column("area_code").unique().to_list())
+        return self._valued_cache
+
     def area(
         self,
         code: str,
@@ -43,7 +58,7 @@ class AreaPages(PagesBase):
         m = self.model
         page = f"areas/{slug}.md"
         name = m.area_name(code)
-        info = m.areas.filter(pl.col("area_code") == code).to_dicts()[0]
+        info = self._area_info()[code]
         data = f"data/areas/{slug}.csv"
         records = rows.to_dicts()  # with the fifths of areas of the whole latest frame (Pages.latest_frame)
         found: dict[str, int] = {}
@@ -114,7 +129,7 @@ class AreaPages(PagesBase):
                 numeric=[False, True, True],
             )
         spend = ""
-        if m.value_services or (m.value is not None and m.value.filter(pl.col("area_code") == code).height):
+        if m.value_services or code in self._valued_areas():
             from publicservices.site.pages.value import area_section
 
             spend = area_section(self, code, page)

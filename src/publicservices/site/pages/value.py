@@ -256,24 +256,50 @@ def savings_text(savings: dict[str, Any], title: str, period: str) -> str:
     )
 
 
+def _by_area(pages: PagesBase) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, Any], dict[Any, pl.DataFrame]]:
+    """Each service's score row by area, each service's median spend per head, and each area's latest
+    row per indicator against expected: split once for all the area pages, not filtered for each."""
+    if not hasattr(pages, "_value_by_area"):
+        m = pages.model
+        scores: dict[str, dict[str, dict[str, Any]]] = {}
+        medians: dict[str, Any] = {}
+        for service, found in m.value_services.items():
+            rows: dict[str, dict[str, Any]] = {}
+            for r in found["scores"].iter_rows(named=True):
+                rows.setdefault(r["area_code"], r)
+            scores[service] = rows
+            medians[service] = found["scores"].get_column("spend_per_head").drop_nulls().median()
+        latest: dict[Any, pl.DataFrame] = {}
+        if m.value is not None:
+            latest = (
+                m.value.filter(pl.col("expected").is_not_null())
+                .sort("period", maintain_order=True)
+                .group_by("area_code", "indicator_id", maintain_order=True)
+                .last()
+                .with_columns(short_assessment())
+                .partition_by("area_code", as_dict=True, maintain_order=True)
+            )
+        pages._value_by_area = (scores, medians, latest)  # type: ignore[attr-defined]
+    return pages._value_by_area  # type: ignore[attr-defined]
+
+
 def area_section(pages: PagesBase, code: str, page: str) -> str:
     """An area page's spend section: per service, its spend, efficiency and peers; per indicator, against expected."""
     m = pages.model
     name = m.area_name(code)
+    scores, medians, latest = _by_area(pages)
     services = []
     for service, found in sorted(m.value_services.items()):
-        scores = found["scores"].filter(pl.col("area_code") == code)
-        if scores.height == 0 or scores.get_column("spend_per_head")[0] is None:
+        r = scores[service].get(code)
+        if r is None or r["spend_per_head"] is None:
             continue
-        r = scores.row(0, named=True)
-        all_spend = found["scores"].get_column("spend_per_head").drop_nulls()
         title = sector_title(service)
         services.append(
             {
                 "period": found["period"],
                 "title": title,
                 "spend": money(r["spend_per_head"]),
-                "median": money(all_spend.median()),
+                "median": money(medians[service]),
                 "share": None if r.get("efficiency") is None else f"{r['efficiency']:.0%}",
                 "efficient": bool(r.get("efficient")),
                 "peers": join_words([m.area_name(p) for p in (r.get("peer") or [])][:5]),
@@ -283,11 +309,10 @@ def area_section(pages: PagesBase, code: str, page: str) -> str:
         )
     outcomes_table = None
     if m.value is not None:
-        mine = m.value.filter(pl.col("area_code") == code, pl.col("expected").is_not_null())
-        if mine.height:
-            latest = mine.sort("period").group_by("indicator_id", maintain_order=True).last()
+        mine = latest.get((code,))
+        if mine is not None and mine.height:
             body = []
-            for r in latest.with_columns(short_assessment()).iter_rows(named=True):
+            for r in mine.iter_rows(named=True):
                 ind = m.indicators.get(r["indicator_id"])
                 if ind is None:
                     continue
