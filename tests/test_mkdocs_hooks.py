@@ -13,6 +13,10 @@ PAGE = """# Eskelham
 
 Some **bold** words.
 
+<p>Generated prose: 3 &lt; 4 &amp; *not emphasis*. <a href="x.html">more</a></p>
+
+<p markdown="1">Markdown **inside**, left to the parser</p>
+
 <table class="ps-table"><caption>Rates</caption> <thead><tr><th scope="col">A</th></tr></thead><tbody>
 <tr><td>1 &amp; 2</td></tr>
 </tbody></table>
@@ -38,7 +42,8 @@ def convert(text: str) -> str:
 def through_hooks(text: str) -> tuple[str, str]:
     p = page()
     aside = mkdocs_hooks.on_page_markdown(text, p, None, None)
-    return aside, mkdocs_hooks.on_post_page(convert(aside), p, None)
+    content = mkdocs_hooks.on_page_content(convert(aside), p, None, None)
+    return aside, mkdocs_hooks.on_post_page(content, p, None)
 
 
 def test_tables_and_figures_skip_the_parser_and_come_back_unchanged():
@@ -46,6 +51,17 @@ def test_tables_and_figures_skip_the_parser_and_come_back_unchanged():
     assert aside.count("<!--ps-raw-") == 2 and "<caption>" not in aside and "ps-chart__data" not in aside
     assert html == convert(PAGE)  # the same page as without the hooks
     assert not mkdocs_hooks._aside  # nothing left behind between pages
+
+
+def test_prose_paragraphs_skip_the_parser_but_are_back_before_search_reads_the_page():
+    p = page()
+    aside = mkdocs_hooks.on_page_markdown(PAGE, p, None, None)
+    assert aside.count("<!--ps-prose-") == 1 and "Generated prose" not in aside
+    assert '<p markdown="1">' in aside  # asks for Markdown inside: the parser's
+    content = mkdocs_hooks.on_page_content(convert(aside), p, None, None)
+    # what the search plugin indexes: the prose, not the tables and charts
+    assert "Generated prose: 3 &lt; 4 &amp; *not emphasis*." in content and "<caption>" not in content
+    assert mkdocs_hooks.on_post_page(content, p, None) == convert(PAGE)
 
 
 def test_only_whole_blocks_are_set_aside_never_the_markdown_between_them():

@@ -229,8 +229,9 @@ def test_an_area_page_says_its_strengths_and_concerns(health_site):
     for name, text in sorted(pages.items()):
         if not name.startswith("docs/areas/"):
             continue
-        summary = text.split("## Strengths and concerns\n\n", 1)[1].split("\n\n", 1)[0]
-        area = re.search(r"^# (.*)$", text, re.MULTILINE).group(1)
+        # the summary is a paragraph of HTML; the heading's name is escaped for Markdown
+        summary = html.unescape(re.sub(r"</?p>", "", text.split("## Strengths and concerns\n\n", 1)[1].split("\n\n", 1)[0]))
+        area = html.unescape(re.search(r"^# (.*)$", text, re.MULTILINE).group(1))
         counts = _area_counts(text)
         better, worse = counts.get("better", []), counts.get("worse", [])
         judged = sum(len(counts.get(w, [])) for w in ("better", "worse", "similar", "higher", "lower"))

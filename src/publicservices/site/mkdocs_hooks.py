@@ -11,10 +11,13 @@ Python, only to pass it through unchanged: on a 2,000-area site that was a fifth
 one step, and ``on_post_page`` puts it back into the finished page, which comes out the same.
 Until then the search plugin indexes the page without its tables and charts: a search for an
 area finds the area's page, not every indicator page whose table lists it (and at 7,000 areas
-the search plugin's HTML parser no longer reads 300 MB of table rows). Only blocks that
-start a line with ``<table`` or ``<figure``, end a line with their end tag and hold no blank
-line are set aside (a raw HTML block of Markdown ends at a blank line), and never on a page
-with fenced code, where such text would be an example to show.
+the search plugin's HTML parser no longer reads 300 MB of table rows). Paragraphs written as
+HTML (``<p>``, the pages' generated prose) are set aside the same way but come back in
+``on_page_content``, before the search plugin reads the page, so they stay searchable. Only
+blocks that start a line with ``<table``, ``<figure`` or ``<p``, end a line with their end tag
+and hold no blank line are set aside (a raw HTML block of Markdown ends at a blank line), never
+one that asks for Markdown inside (``markdown=``), and never on a page with fenced code, where
+such text would be an example to show.
 
 ``on_files`` hard-links the site's static files (data downloads, chart scripts, assets) into
 the built site instead of copying them, when ``publish`` asks for it (the environment variable
@@ -30,8 +33,9 @@ import re
 import shutil
 from typing import Any
 
-_BLOCK = re.compile(r"^<(table|figure)\b(?:(?!\n[ \t]*\n).)*?</\1>[ \t]*$", re.MULTILINE | re.DOTALL)
+_BLOCK = re.compile(r"^<(table|figure|p)\b(?![^>]*\bmarkdown=)(?:(?!\n[ \t]*\n).)*?</\1>[ \t]*$", re.MULTILINE | re.DOTALL)
 _PLACEHOLDER = re.compile(r"<!--ps-raw-(\d+)-->")
+_PROSE = re.compile(r"<!--ps-prose-(\d+)-->")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)", re.MULTILINE)
 
 # blocks set aside, by page, between the two hooks
@@ -45,12 +49,20 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
 
     def set_aside(match: re.Match[str]) -> str:
         blocks.append(match.group(0))
-        return f"<!--ps-raw-{len(blocks) - 1}-->"
+        kind = "prose" if match.group(1) == "p" else "raw"
+        return f"<!--ps-{kind}-{len(blocks) - 1}-->"
 
     text = _BLOCK.sub(set_aside, markdown)
     if blocks:
         _aside[page.file.src_uri] = blocks
     return text
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
+    blocks = _aside.get(page.file.src_uri)
+    if not blocks:
+        return html
+    return _PROSE.sub(lambda m: blocks[int(m.group(1))], html)
 
 
 def on_post_page(output: str, page: Any, config: Any) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from publicservices.site.markup import front_matter
 from publicservices.site.safety import md_text
@@ -37,6 +37,19 @@ def _md(value: Any) -> Markup:
     return value if isinstance(value, Markup) else Markup(md_text(value))
 
 
+def _para(value: Any, *after: Any) -> Markup:
+    """A paragraph as one line of HTML, ``<p>...</p>``: its text HTML-escaped (markup already made
+    safe is kept), then ``after`` (safe markup, such as a link). Python-Markdown passes such a
+    block through unread, and the site's MkDocs hook sets it aside before it is parsed at all.
+
+    >>> print(_para("A & B < C.\\nNext", Markup('<a href="x.html">more</a>')))
+    <p>A &amp; B &lt; C. Next <a href="x.html">more</a></p>
+    """
+    text = " ".join(str(escape(value)).split())
+    tail = "".join(f" {escape(a)}" for a in after)
+    return Markup(f"<p>{text}{tail}</p>")
+
+
 @functools.cache
 def _environment() -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -50,6 +63,7 @@ def _environment() -> Any:
         lstrip_blocks=True,
     )
     env.filters["md"] = _md
+    env.filters["para"] = _para
     env.filters["thousands"] = lambda n: f"{n:,}"
     env.globals["front_matter"] = lambda title, **meta: Markup(front_matter(title, **meta))
     return env
