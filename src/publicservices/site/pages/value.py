@@ -256,7 +256,7 @@ def savings_text(savings: dict[str, Any], title: str, period: str) -> str:
     )
 
 
-def _by_area(pages: PagesBase) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, Any], dict[Any, pl.DataFrame]]:
+def _by_area(pages: PagesBase) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, Any], dict[str, list[dict[str, Any]]]]:
     """Each service's score row by area, each service's median spend per head, and each area's latest
     row per indicator against expected: split once for all the area pages, not filtered for each."""
     if not hasattr(pages, "_value_by_area"):
@@ -269,16 +269,28 @@ def _by_area(pages: PagesBase) -> tuple[dict[str, dict[str, dict[str, Any]]], di
                 rows.setdefault(r["area_code"], r)
             scores[service] = rows
             medians[service] = found["scores"].get_column("spend_per_head").drop_nulls().median()
-        latest: dict[Any, pl.DataFrame] = {}
+        latest: dict[str, list[dict[str, Any]]] = {}
         if m.value is not None:
-            latest = (
+            shown = (
+                "area_code",
+                "indicator_id",
+                "period",
+                "spend_per_head",
+                "value",
+                "expected",
+                "expected_lower",
+                "expected_upper",
+            )
+            rows_ = (
                 m.value.filter(pl.col("expected").is_not_null())
                 .sort("period", maintain_order=True)
                 .group_by("area_code", "indicator_id", maintain_order=True)
                 .last()
-                .with_columns(short_assessment())
-                .partition_by("area_code", as_dict=True, maintain_order=True)
+                .select(*[c for c in shown if c in m.value.columns], short_assessment())
             )
+            # plain rows, not a frame per area: 7,000 small frames held most of a gigabyte
+            for r in rows_.iter_rows(named=True):
+                latest.setdefault(r["area_code"], []).append(r)
         pages._value_by_area = (scores, medians, latest)  # type: ignore[attr-defined]
     return pages._value_by_area  # type: ignore[attr-defined]
 
@@ -309,10 +321,10 @@ def area_section(pages: PagesBase, code: str, page: str) -> str:
         )
     outcomes_table = None
     if m.value is not None:
-        mine = latest.get((code,))
-        if mine is not None and mine.height:
+        mine = latest.get(code)
+        if mine:
             body = []
-            for r in mine.iter_rows(named=True):
+            for r in mine:
                 ind = m.indicators.get(r["indicator_id"])
                 if ind is None:
                     continue
