@@ -537,3 +537,96 @@ def test_the_summary_never_singles_out_one_of_many_areas_tied_at_certainty():
     summary = ps.compare(ps.demo(), "health.ae_4hr").summary()
     assert "most likely to be truly worse" not in summary
     assert "73 areas are truly worse than the benchmark with probability 100.0%: too many to single one out" in summary
+
+
+# -- exact results, pinned (issue 21: memory work must not move a single bit) -----------------
+
+
+def _digest(frame: pl.DataFrame) -> tuple[str, float]:
+    """SHA-256 of the schema and the CSV text (Polars writes floats in shortest round-trip form),
+    and the sum of ``trend_chi2``.
+
+    ``trend_chi2`` is digested by where it is null only: its last bits follow Polars' thread
+    count (the sums of its terms are added in another order), so it is pinned by its sum.
+    """
+    import hashlib
+
+    chi2 = frame.get_column("trend_chi2")
+    frame = frame.with_columns(chi2.is_null())
+    text = repr(list(frame.schema.items())) + "\n" + frame.write_csv()
+    return hashlib.sha256(text.encode()).hexdigest(), float(chi2.sum())
+
+
+def _pinned_cases(n_areas: int = 400):
+    import publicservices as ps
+    from publicservices.site.sample import sample_dataset
+
+    ds = sample_dataset(n_areas=n_areas, n_periods=8, seed=5)
+    return {
+        "national": lambda: ps.outcomes(ds),
+        "region_fdr": lambda: ps.outcomes(ds, benchmark="region", fdr=0.05),
+        "one_level_periods": lambda: ps.outcomes(ds, confidence=0.95, periods=["2019/20", "2022/23"]),
+    }
+
+
+# Computed with the implementation of commit b0c373f, before the memory work of issue 21.
+_PINNED = {
+    "national": ("4ea5d7edd18157e1c4e1e970fe2e5eddec05edc167c70a28425f506084b4f184", 39427.824395904034),
+    "region_fdr": ("5451853a85cf7e310b493eb4c5c06484a3c1a0bc0854bdf5f2e5f257a03c98e0", 39427.824395904034),
+    "one_level_periods": ("875776c4bdab25246c04c6e196c076a0d5257ef5f3a2aad6c32dc663babe4c76", 9748.008057485244),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_PINNED))
+def test_outcomes_results_are_pinned_to_the_bit(case):
+    out = _pinned_cases()[case]()
+    digest, chi2 = _digest(out)
+    assert digest == _PINNED[case][0], f"ps.outcomes ({case}) no longer gives exactly the results it gave"
+    assert chi2 == pytest.approx(_PINNED[case][1], rel=1e-13)
+
+
+def test_outcomes_in_small_slices_equal_the_whole(monkeypatch):
+    """The sliced arithmetic (recent trend, comparison columns) gives exactly what one slice gives."""
+    from polars.testing import assert_frame_equal
+
+    import publicservices.stats.outcomes.benchmark as benchmark_module
+    import publicservices.stats.outcomes.trends as trends_module
+
+    cases = _pinned_cases(n_areas=30)
+    whole = {name: run() for name, run in cases.items()}
+    for size in (3, 100):  # a slice shorter than the trend's look-back, and odd boundaries
+        monkeypatch.setattr(trends_module, "_SLICE", size)
+        monkeypatch.setattr(benchmark_module, "_SLICE", size)
+        for name, run in cases.items():
+            if size > 3 or name == "national":  # hundreds of slices are slow: one case shows them
+                assert_frame_equal(run(), whole[name], check_exact=True)
+
+
+def test_joining_new_columns_beside_the_frame_is_the_join():
+    """The benchmark is joined on the keys only; the result is the whole frame's join, whatever the right side."""
+    from polars.testing import assert_frame_equal
+
+    from publicservices.stats.outcomes.benchmark import _join_new_columns
+
+    frame = pl.DataFrame(
+        {"indicator_id": ["a", "a", "b", None, "c"], "period": ["1", "2", "1", "1", None], "value": [1.0, 2.0, 3.0, 4.0, 5.0]}
+    )
+    on = ["indicator_id", "period"]
+    unique = pl.DataFrame({"indicator_id": ["a", None, "c"], "period": ["2", "1", None], "benchmark_value": [9.0, 8.0, 7.0]})
+    repeated = pl.concat([unique, unique.head(1).with_columns(pl.lit(6.0).alias("benchmark_value"))])
+    clash = unique.rename({"benchmark_value": "value"})
+    for right in (unique, repeated, clash):
+        expected = frame.join(right, on=on, how="left", maintain_order="left", nulls_equal=True)
+        assert_frame_equal(_join_new_columns(frame, right, on), expected, check_exact=True)
+
+
+def test_region_benchmark_of_an_area_listed_twice_is_the_join():
+    """An areas frame listing an area twice adds its rows, as the join of the whole frame always did."""
+    values = prop_frame([30, 50, 70], [100, 100, 100], areas=["A1", "A2", "R1"])
+    areas = pl.DataFrame({"area_code": ["A1", "A2", "A2", "R1"], "parent_code": ["R1", "R1", "R1", None]})
+    once = benchmark_values(_meta(values), "region", areas=areas.unique("area_code", keep="first", maintain_order=True))
+    twice = benchmark_values(_meta(values), "region", areas=areas)
+    assert once.height == 3
+    assert twice.height == 4
+    assert twice.get_column("area_code").to_list() == ["A1", "A2", "A2", "R1"]
+    assert twice.get_column("benchmark_value").to_list() == [70.0, 70.0, 70.0, None]

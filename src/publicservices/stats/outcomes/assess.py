@@ -47,6 +47,18 @@ def _unpack(data: Any, indicators: Any, areas: Any) -> tuple[pl.DataFrame, Any, 
     return validate_values(data), indicators, (validate_areas(areas) if areas is not None else None)
 
 
+def _make_whole(frame: pl.DataFrame) -> None:
+    """Rechunk ``frame`` in place, one column at a time (each column's pieces are freed as its whole copy is made).
+
+    Every later step is a Polars query on the whole frame, and a query copies each column of
+    many chunks (the laid-out frame is two frames stacked; computed limits come in pieces)
+    into one chunk for as long as it runs: made whole once here, no query copies them again.
+    """
+    for i, name in enumerate(frame.columns):
+        if frame.get_column(name).n_chunks() > 1:
+            frame.replace_column(i, frame.get_column(name).rechunk())
+
+
 def assess_outcomes(
     data: Any,
     indicators: Mapping[str, Indicator] | Iterable[Indicator] | None = None,
@@ -125,11 +137,15 @@ def assess_outcomes(
         from publicservices.stats.outcomes.intervals import add_intervals
 
         values = add_intervals(values, indicators, confidence=confidence)
-    frame = with_metadata(values, indicators, need=("polarity", "measure", "multiplier"))
+    # a clone (cheap: the columns are shared), so that making its columns whole changes no
+    # frame of the caller's; `values` goes first, so each column's pieces are freed as it is made whole
+    frame = with_metadata(values, indicators, need=("polarity", "measure", "multiplier")).clone()
+    del values
+    _make_whole(frame)
     from publicservices.stats.outcomes.trends import _recent_trend, _series_layout, _year_on_year
 
     out = compare_to_benchmark(frame, benchmark=benchmark, confidence=confidence, fdr=fdr, areas=areas, national=national)
-    del frame, values
+    del frame
     floor_level = next((lv[0] for lv in levels if abs(lv[0] - 0.95) < 1e-12), levels[0][0])
     out = floor_status(out, level=floor_level)
     out = distance_to_target(out)

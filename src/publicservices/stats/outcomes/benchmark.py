@@ -95,6 +95,30 @@ def _aggregate(rows: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     )
 
 
+def _join_new_columns(frame: pl.DataFrame, right: pl.DataFrame, on: list[str]) -> pl.DataFrame:
+    """``frame.join(right, on=on, how="left", maintain_order="left", nulls_equal=True)``, sharing
+    ``frame``'s columns instead of copying them.
+
+    Only the keys are joined and the new columns are set beside ``frame``'s own: a join of the
+    whole (wide) frame would copy every column while ``frame`` is still alive. When ``right``
+    repeats a key (the join would add rows) or a new column's name is taken, the whole join
+    runs, so the result is always the join's.
+    """
+    new = [c for c in right.columns if c not in on]
+    if not any(c in frame.columns for c in new):
+        joined = (
+            frame.lazy()
+            .select(on)
+            .join(right.lazy(), on=on, how="left", maintain_order="left", nulls_equal=True)
+            .select(new)
+            .collect()
+        )
+        if joined.height == frame.height:
+            return frame.hstack(joined.get_columns())
+        del joined
+    return frame.join(right, on=on, how="left", maintain_order="left", nulls_equal=True)
+
+
 def _ensure_cols(frame: pl.DataFrame) -> pl.DataFrame:
     adds = [pl.lit(None, dtype=pl.Float64).alias(c) for c in ("numerator", "denominator") if c not in frame.columns]
     if "measure" not in frame.columns:
@@ -200,7 +224,7 @@ def benchmark_values(
             )
         else:
             pooled = pooled.with_columns(pl.lit(None, dtype=pl.String).alias("benchmark_code"))
-        return frame.join(pooled, on=fam, how="left", maintain_order="left", nulls_equal=True)
+        return _join_new_columns(frame, pooled, fam)
 
     if benchmark.lower() in ("region", "parent"):
         if areas is None or "parent_code" not in areas.columns:
@@ -209,21 +233,32 @@ def benchmark_values(
                 "Fix: pass areas= (or use a Dataset whose areas have parent_code)."
             )
         lookup = areas.select("area_code", pl.col("parent_code").alias("_parent"))
-        with_parent = frame.join(lookup, on="area_code", how="left", maintain_order="left")
-        row = frame.select(*fam, pl.col("area_code").alias("_parent"), pl.col("value").alias("_row_value"))
-        pooled = _aggregate(
-            _pool_rows(with_parent, [*fam, "_parent"], pl.col("_parent").is_not_null() & ~pl.col("area_code").is_in(parents)),
-            [*fam, "_parent"],
-        )
-        out = (
-            with_parent.join(row, on=[*fam, "_parent"], how="left", maintain_order="left", nulls_equal=True)
-            .join(pooled, on=[*fam, "_parent"], how="left", maintain_order="left", nulls_equal=True)
-            .with_columns(
-                pl.coalesce("_row_value", "benchmark_value").alias("benchmark_value"),
-                pl.col("_parent").alias("benchmark_code"),
+
+        def by_region(frame: pl.DataFrame) -> pl.DataFrame:
+            with_parent = frame.join(lookup, on="area_code", how="left", maintain_order="left")
+            row = frame.select(*fam, pl.col("area_code").alias("_parent"), pl.col("value").alias("_row_value"))
+            keep = pl.col("_parent").is_not_null() & ~pl.col("area_code").is_in(parents)
+            pooled = _aggregate(_pool_rows(with_parent, [*fam, "_parent"], keep), [*fam, "_parent"])
+            out = (
+                with_parent.join(row, on=[*fam, "_parent"], how="left", maintain_order="left", nulls_equal=True)
+                .join(pooled, on=[*fam, "_parent"], how="left", maintain_order="left", nulls_equal=True)
+                .with_columns(
+                    pl.coalesce("_row_value", "benchmark_value").alias("benchmark_value"),
+                    pl.col("_parent").alias("benchmark_code"),
+                )
             )
-        )
-        return out.drop("_parent", "_row_value")
+            return out.drop("_parent", "_row_value")
+
+        # The joins run on the columns they read only, and the two new columns are set beside
+        # the frame's own (joins of the wide frame would copy all of it, three times). When a
+        # join would add rows (an area listed twice), or a name is taken, the whole frame goes.
+        added = ("_parent", "_row_value", "benchmark_value", "benchmark_code")
+        if not any(c in frame.columns for c in added):
+            narrow = by_region(frame.select(list(dict.fromkeys([*fam, *_POOLED]))))
+            if narrow.height == frame.height:
+                return frame.with_columns(narrow.select("benchmark_value", "benchmark_code").get_columns())
+            del narrow
+        return by_region(frame)
 
     code = benchmark
     if not present(code):
@@ -232,9 +267,7 @@ def benchmark_values(
             "Fix: choose an area_code present in the data, 'national', 'region', or a number."
         )
     row = frame.filter(pl.col("area_code") == code).select(*fam, pl.col("value").alias("benchmark_value"))
-    return frame.join(row, on=fam, how="left", maintain_order="left", nulls_equal=True).with_columns(
-        pl.lit(code).alias("benchmark_code")
-    )
+    return _join_new_columns(frame, row, fam).with_columns(pl.lit(code).alias("benchmark_code"))
 
 
 # -- categories, probabilities, FDR ---------------------------------------------------------

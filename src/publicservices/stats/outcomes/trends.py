@@ -79,16 +79,25 @@ class _Layout:
         return _Layout(None, None, self.keys)
 
 
-def _period_index(series: list[str], order: str) -> pl.Expr:
-    """Position of each row's period among all periods of its indicator (gaps count)."""
-    groups = [c for c in series if c != "area_code"]
+def _period_index(groups: list[str], order: str) -> pl.Expr:
+    """Position of each row's period among all periods of its indicator (gaps count): ``groups``
+    are the columns of the series keys other than the area."""
     rank = pl.col(order).rank("dense")
     return (rank.over(groups) if groups else rank).cast(pl.Int64)
 
 
 def _layout(frame: pl.DataFrame, series: list[str], order: str) -> _Layout:
     """The series order of ``frame``: the rows of ``frame.sort([*series, order], maintain_order=True)``."""
-    rows = frame.select(pl.arg_sort_by([*series, order], maintain_order=True)).to_series()
+    # String keys are sorted, grouped and compared as their dense ranks (UInt32): the same order
+    # and the same ties as the strings (nulls stay null), without encoding or copying the
+    # strings of every row for the sort and the comparisons.
+    schema = frame.collect_schema()
+    keys = [f"_k{i}" for i in range(len(series))]
+    keyed = frame.select(
+        *[(pl.col(c).rank("dense") if schema[c] == pl.String else pl.col(c)).alias(k) for c, k in zip(series, keys, strict=True)],
+        pl.col(order).alias("_order"),
+    )
+    rows = keyed.select(pl.arg_sort_by([*keys, "_order"], maintain_order=True)).to_series()
     # a permutation in increasing order is the identity: nothing to move
     perm, inv = (None, None) if rows.is_sorted() else (rows, rows.arg_sort())
     del rows
@@ -96,11 +105,12 @@ def _layout(frame: pl.DataFrame, series: list[str], order: str) -> _Layout:
     def in_series_order(e: pl.Expr) -> pl.Expr:
         return e if perm is None else e.gather(perm)
 
-    idx = frame.lazy().select(in_series_order(_period_index(series, order)).alias("_idx"))
+    groups = [k for c, k in zip(series, keys, strict=True) if c != "area_code"]
+    idx = keyed.lazy().select(in_series_order(_period_index(groups, "_order")).alias("_idx"))
     if series:
         # a series starts where any key differs from the row before (nulls equal, as in a window)
-        sorted_keys = frame.lazy().select([in_series_order(pl.col(c)) for c in series])
-        start = pl.any_horizontal([pl.col(c).ne_missing(pl.col(c).shift(1)) for c in series])
+        sorted_keys = keyed.lazy().select([in_series_order(pl.col(k)) for k in keys])
+        start = pl.any_horizontal([pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys])
         group = sorted_keys.select(start.cast(pl.UInt32).cum_sum().alias("_g"))
     else:
         group = frame.lazy().select(pl.repeat(0, frame.height, dtype=pl.UInt32).alias("_g"))
@@ -504,15 +514,16 @@ def _add_year_on_year(frame: pl.DataFrame, layout: _Layout, levels: list[tuple[f
     adjacent = _same_series(1) & ((pl.col("_idx") - pl.col("_idx").shift(1)) == 1).fill_null(False)
     previous = layout.in_frame_order(layout.keys.select(pl.when(adjacent).then(row.shift(1)).alias("_prev")))
     at = previous.get_column("_prev")
-
-    def prev(name: str) -> pl.Expr:
-        return pl.col(name).gather(at)
-
-    v1, v0 = pl.col("value"), prev("value")
-    d = v1 - v0
-    cols = [d.alias("yoy_change")]
+    del previous
+    # Column by column, each level on its own: the previous period's values are gathered for
+    # one level at a time, instead of every gathered copy and temporary being alive at once.
+    cols: list[pl.Series | pl.Expr] = []
     if "period" in frame.columns:
-        cols.insert(0, prev("period").alias("previous_period"))
+        cols.append(frame.select(pl.col("period").gather(at).alias("previous_period")).to_series())
+    work = frame.select("value", pl.col("value").gather(at).alias("_v0"))
+    work = work.with_columns((pl.col("value") - pl.col("_v0")).alias("yoy_change"))
+    cols.append(work.get_column("yoy_change"))
+    d, v1, v0 = pl.col("yoy_change"), pl.col("value"), pl.col("_v0")
     for _, lo, hi, suffix in levels:
         if lo not in frame.columns or hi not in frame.columns:
             cols += [
@@ -520,7 +531,14 @@ def _add_year_on_year(frame: pl.DataFrame, layout: _Layout, levels: list[tuple[f
                 pl.lit(None, dtype=pl.Float64).alias(f"yoy_upper{suffix}"),
             ]
             continue
-        l1, u1, l0, u0 = pl.col(lo), pl.col(hi), prev(lo), prev(hi)
-        cols.append((d - ((v1 - l1) ** 2 + (u0 - v0) ** 2).sqrt()).alias(f"yoy_lower{suffix}"))
-        cols.append((d + ((u1 - v1) ** 2 + (v0 - l0) ** 2).sqrt()).alias(f"yoy_upper{suffix}"))
+        # the lower limit reads this period's lower limit and the previous period's upper limit,
+        # the upper limit the other two: one at a time, each with its one gathered column
+        l1, u1, l0, u0 = pl.col("_l1"), pl.col("_u1"), pl.col("_l0"), pl.col("_u0")
+        lower = work.hstack([frame.get_column(lo).alias("_l1"), frame.get_column(hi).gather(at).alias("_u0")])
+        cols.append(lower.select((d - ((v1 - l1) ** 2 + (u0 - v0) ** 2).sqrt()).alias(f"yoy_lower{suffix}")).to_series())
+        del lower
+        upper = work.hstack([frame.get_column(hi).alias("_u1"), frame.get_column(lo).gather(at).alias("_l0")])
+        cols.append(upper.select((d + ((u1 - v1) ** 2 + (v0 - l0) ** 2).sqrt()).alias(f"yoy_upper{suffix}")).to_series())
+        del upper
+    del work
     return frame.with_columns(cols)
