@@ -492,6 +492,59 @@ def test_pruned_path_equals_every_pair_evaluated(n, seed, kind):
     assert np.array_equal(base.critical, full.critical)
 
 
+@settings(max_examples=20, deadline=None)
+@given(
+    st.integers(17, 300),
+    st.integers(0, 10**6),
+    st.sampled_from([0.0, 1e6, -3e9]),
+    st.sampled_from([1e-3, 1.0, 50.0]),
+    st.booleans(),
+)
+def test_stepdown_shortcuts_change_nothing(n, seed, offset, scale, stepdown):
+    """The simultaneous stepdown's shortcuts -- near pairs skipped (_near_band), the pairs kept
+    for later steps (_BAND), the candidates carried across steps and the top-m pruning -- give
+    exactly the answer of evaluating every pair at every step, even where rounding is coarse
+    (estimates far from 0 with small standard errors)."""
+    rng = np.random.default_rng(seed)
+    y = offset + scale * np.round(rng.normal(0, rng.uniform(0.5, 5), n), 1)
+    se = scale * rng.choice([0.0, 0.05, 0.3, 1.0, 2.5], n, p=[0.05, 0.15, 0.3, 0.3, 0.2])
+    args = dict(kind="simultaneous", stepdown=stepdown, n_boot=100, seed=seed)
+    base = rank_set_arrays(y, se, **args)
+    nothing_skipped = lambda y, v, c: (np.zeros(y.size, dtype=np.int64), np.zeros(y.size, dtype=np.int64))  # noqa: E731
+    variants = [
+        {"_near_band": nothing_skipped, "_BAND_MAX": 0},
+        {"_BAND": 0.0},
+        {"_BAND_MAX": 5, "_BLOCK": 2000},  # pairs kept, then given up part way through a step
+        {"_BAND": 0.9, "_BLOCK": 997},
+        {"_M_SIMUL": 8, "_CACHE": 0},
+        {"_FULL_N": 10**9},
+    ]
+    for patches in variants:
+        with mock.patch.multiple(rs, **patches):
+            other = rank_set_arrays(y, se, **args)
+        assert np.array_equal(base.lower, other.lower) and np.array_equal(base.upper, other.upper), patches
+        assert np.array_equal(base.critical, other.critical) and base.steps == other.steps, patches
+
+
+def test_largest_draws_by_threshold_match_a_full_partition():
+    a = np.abs(np.random.default_rng(3).standard_normal((60, 5000)))
+    a[7] *= 1e-3  # a row with too few values above the threshold: the partition fallback
+    got = rs._largest(a, 5)
+    want = rs._largest_partition(a, 5)
+    assert np.array_equal(np.take_along_axis(a, got, 1), np.take_along_axis(a, want, 1))
+    assert np.array_equal(got, want)  # no ties among continuous draws: the same columns, in order
+
+
+def test_large_group_uses_the_threshold_path_and_agrees():
+    rng = np.random.default_rng(8)
+    y, se = rng.normal(0, 3, 1500), rng.uniform(0.2, 2, 1500)
+    base = rank_set_arrays(y, se, n_boot=200, seed=2)
+    with mock.patch.object(rs, "_largest", rs._largest_partition), mock.patch.object(rs, "_BAND_MAX", 0):
+        other = rank_set_arrays(y, se, n_boot=200, seed=2)
+    assert np.array_equal(base.lower, other.lower) and np.array_equal(base.upper, other.upper)
+    assert np.array_equal(base.critical, other.critical)
+
+
 def test_each_indicator_of_a_dataset_is_ranked_by_its_own_polarity():
     up = ps.Indicator(id="health.good", title="Good", sector="health", measure="mean", polarity="higher_is_better")
     down = ps.Indicator(id="health.bad", title="Bad", sector="health", measure="mean", polarity="lower_is_better")
@@ -507,3 +560,78 @@ def test_each_indicator_of_a_dataset_is_ranked_by_its_own_polarity():
     out = rank_confidence_sets(df, indicators={up.id: up, down.id: down})
     assert out["rank"].to_list() == [3, 2, 1, 1, 2, 3]
     assert rank_confidence_sets(df)["rank"].to_list() == [3, 2, 1, 3, 2, 1]  # no polarity known: highest first
+
+
+# --------------------------------------------------------------------------------------
+# Pinned outputs: speed-ups must give bit-identical answers for the same seed
+# --------------------------------------------------------------------------------------
+def _digest(*arrays):
+    """First 16 hex digits of the sha256 of the arrays' dtypes, shapes and bytes."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str(a.dtype).encode())
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
+
+# digests of the outputs before the ranking speed-ups (issue 21); a change here changes answers
+PINNED_SETS = {
+    (3, "simultaneous", True): "1c5e40b8fc1d1200",
+    (3, "simultaneous", False): "f549cb994cb0af27",
+    (3, "marginal", True): "d71ba2725778b768",
+    (3, "marginal", False): "26983bc9deebee24",
+    (12, "simultaneous", True): "91d7674290be67b4",
+    (12, "simultaneous", False): "7b0e73acd4575391",
+    (12, "marginal", True): "f08bcbc28fad3fa9",
+    (12, "marginal", False): "15c01c96f37b03d2",
+    (17, "simultaneous", True): "17756efd43197b2a",
+    (17, "simultaneous", False): "11f971414ec78267",
+    (17, "marginal", True): "a3fcac45f8d52e0c",
+    (17, "marginal", False): "4783e6468562a97d",
+    (40, "simultaneous", True): "dbe8f788e1ecff90",
+    (40, "simultaneous", False): "019399bf26084ec7",
+    (40, "marginal", True): "4e5e0ee783792420",
+    (40, "marginal", False): "ebd0978ff103b76b",
+    (150, "simultaneous", True): "f671bee1d24f889a",
+    (150, "simultaneous", False): "c0dfe9e348d5dcd5",
+    (150, "marginal", True): "44f6c5528685c39d",
+    (150, "marginal", False): "3336f786e36bfd12",
+    (700, "simultaneous", True): "fca5d96f09f5c656",
+    (700, "simultaneous", False): "64a94d7264f63d72",
+    (700, "marginal", True): "34365ed89f44922c",
+    (700, "marginal", False): "fb6123579b5fb407",
+}
+
+
+@pytest.mark.parametrize("case", sorted(PINNED_SETS))
+def test_rank_sets_are_pinned(case):
+    n, kind, stepdown = case
+    r = np.random.default_rng(n)
+    y, s = r.normal(size=n) * 3, r.uniform(0.2, 2, n)
+    if n >= 40:  # three exactly known values and a tied pair
+        s[:3] = 0.0
+        y[5], s[5] = y[6], s[6]
+    res = rank_set_arrays(y, s, kind=kind, stepdown=stepdown, n_boot=500 if n > 100 else 1000, seed=3)
+    got = _digest(res.rank, res.lower, res.upper, np.asarray(res.critical, dtype=float), np.asarray([res.steps]))
+    assert got == PINNED_SETS[case]
+
+
+def test_rank_confidence_sets_frame_is_pinned():
+    rng = np.random.default_rng(5)
+    df = pl.DataFrame(
+        {"area_code": [f"A{i:04d}" for i in range(400)], "value": rng.normal(50, 5, 400).round(1), "se": rng.uniform(0.5, 3, 400)}
+    )
+    out = rank_confidence_sets(df, polarity="lower_is_better", n_boot=1000, seed=0)
+    assert (
+        _digest(
+            *[
+                out.get_column(c).fill_null(-999).to_numpy().astype(str if out.schema[c] == pl.String else None)
+                for c in out.columns
+            ]
+        )
+        == "afba4ae98ce6ad08"
+    )

@@ -435,3 +435,82 @@ def test_tie_words_are_those_of_generator_integers(before):
         want = a.integers(0, 1 << (32 - width), size=(9, 13), dtype=np.uint32).ravel()
         at = np.array([0, 1, 2, 7, 50, 116])
         assert np.array_equal(_tie_noise(b, width, at), want[at])
+
+
+# --------------------------------------------------------------------------------------
+# Pinned outputs: speed-ups must give bit-identical answers for the same seed
+# --------------------------------------------------------------------------------------
+def _digest(*arrays):
+    """First 16 hex digits of the sha256 of the arrays' dtypes, shapes and bytes."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str(a.dtype).encode())
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
+
+def _pinned_sampler(kind, n):
+    from publicservices.stats.ranking.rank_intervals import _beta_sampler, _gamma_sampler, _normal_sampler
+
+    r = np.random.default_rng(n)
+    if kind == "normal":
+        return _normal_sampler(r.normal(size=n), r.uniform(0.1, 2, n), -1.0), None
+    if kind == "ties":  # repeated values, a third known exactly, exchangeable groups
+        mu, sd = np.round(r.normal(size=n), 1), np.where(r.random(n) < 0.3, 0.0, 0.5)
+        return _normal_sampler(mu, sd, 1.0), np.unique(np.stack([mu, sd], 1), axis=0, return_inverse=True)[1].ravel()
+    if kind == "gamma":
+        return _gamma_sampler(r.integers(1, 30, n).astype(float) + 0.5, r.integers(100, 1000, n).astype(float), 1.0), None
+    return _beta_sampler(r.integers(0, 30, n) + 0.5, r.integers(0, 30, n) + 0.5, -1.0), None
+
+
+# digests of the outputs before the ranking speed-ups (issue 21); a change here changes answers
+PINNED_SIMULATIONS = {
+    ("normal", 300, 1000): "a464a47bd117471c",
+    ("ties", 200, 777): "76c31fe77505e99e",
+    ("gamma", 120, 600): "c717e662c3e5f229",
+    ("beta", 90, 500): "b0eb168c3f56f3b0",
+    ("normal", 1, 50): "2e9797e315b58da2",
+    ("normal", 2, 260): "e54d5b930a37740a",
+    ("normal", 3000, 500): "3c2c9104a59af787",
+}
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", sorted(PINNED_SIMULATIONS))
+def test_simulated_ranks_are_pinned(case, threads):
+    kind, n, sims = case
+    draw, labels = _pinned_sampler(kind, n)
+    res = simulate_ranks(draw, n, sims, seed=11, threads=threads, return_ranks=True, groups=labels)
+    assert _digest(*[res[k] for k in sorted(res)]) == PINNED_SIMULATIONS[case]
+
+
+def test_rank_intervals_frame_is_pinned():
+    rng = np.random.default_rng(5)
+    df = pl.DataFrame(
+        {"area_code": [f"A{i:04d}" for i in range(400)], "value": rng.normal(50, 5, 400).round(1), "se": rng.uniform(0.5, 3, 400)}
+    )
+    out = rank_intervals(df, polarity="higher_is_better", n_sims=1500, seed=4)
+    assert (
+        _digest(
+            *[
+                out.get_column(c).fill_null(-999).to_numpy().astype(str if out.schema[c] == pl.String else None)
+                for c in out.columns
+            ]
+        )
+        == "0f54596201c1548d"
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 1.0, 2.5, -3.0, 1e-300, np.inf, -np.inf]), max_size=12))
+def test_min_ranks_are_scipys_rankdata_with_ties_at_their_lowest_place(values):
+    from scipy.stats import rankdata
+
+    from publicservices.stats.ranking._rankutil import min_ranks
+
+    a = np.array(values, dtype=float)
+    assert np.array_equal(min_ranks(a), rankdata(a, method="min"))

@@ -591,7 +591,7 @@ def test_grade_areas_grades_units_never_benchmarks():
 def test_average_ranks_are_scipys_rankdata_with_ties_averaged(rows, axis):
     from scipy.stats import rankdata
 
-    from publicservices.stats.ranking.grading import average_ranks
+    from publicservices.stats.ranking._rankutil import average_ranks
 
     values = np.array(rows, dtype=float).reshape(len(rows), 3)
     assert np.array_equal(average_ranks(values, axis=axis), rankdata(values, axis=axis, method="average"))

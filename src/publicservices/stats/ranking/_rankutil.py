@@ -125,6 +125,55 @@ def partitions(frame: pl.DataFrame, keys: Sequence[str]) -> list[pl.DataFrame]:
     return frame.partition_by(list(keys), maintain_order=True)
 
 
+def average_ranks(values: Any, axis: int = -1) -> Any:
+    """Ranks 1..n along ``axis``, ties sharing the average of their places: what
+    ``scipy.stats.rankdata(values, axis=axis, method="average")`` gives (for values without NaN),
+    without importing scipy.stats (a second of a site build).
+
+    >>> import numpy as np
+    >>> average_ranks(np.array([[3.0, 1.0, 3.0, 2.0]]))
+    array([[3.5, 1. , 3.5, 2. ]])
+    """
+    import numpy as np
+
+    moved = np.moveaxis(np.asarray(values, dtype=float), axis, -1)
+    flat = moved.reshape(int(np.prod(moved.shape[:-1])), moved.shape[-1])
+    n = flat.shape[-1]
+    order = np.argsort(flat, axis=-1, kind="stable")
+    ordered = np.take_along_axis(flat, order, axis=-1)
+    starts = np.ones(flat.shape, dtype=bool)  # the first place of each run of equal values
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ends = np.ones(flat.shape, dtype=bool)  # and its last
+    ends[:, :-1] = starts[:, 1:]
+    place = np.broadcast_to(np.arange(n), flat.shape)
+    first = np.maximum.accumulate(np.where(starts, place, 0), axis=-1)
+    last = np.minimum.accumulate(np.where(ends, place, n)[:, ::-1], axis=-1)[:, ::-1]
+    ranks = np.empty(flat.shape)
+    np.put_along_axis(ranks, order, (first + last) / 2 + 1, axis=-1)
+    return np.moveaxis(ranks.reshape(moved.shape), -1, axis)
+
+
+def min_ranks(values: Any) -> Any:
+    """Ranks 1..n of a 1-D array, ties sharing their lowest place: what
+    ``scipy.stats.rankdata(values, method="min")`` gives (for values without NaN), without
+    importing scipy.stats.
+
+    >>> import numpy as np
+    >>> min_ranks(np.array([3.0, 1.0, 3.0, 2.0]))
+    array([3, 1, 3, 2])
+    """
+    import numpy as np
+
+    values = np.asarray(values)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.ones(len(values), dtype=bool)  # the first place of each run of equal values
+    starts[1:] = ordered[1:] != ordered[:-1]
+    ranks = np.empty(len(values), dtype=np.int64)
+    ranks[order] = np.maximum.accumulate(np.where(starts, np.arange(len(values)), 0)) + 1
+    return ranks
+
+
 def spread_words(width: float, n: int) -> str:
     """What a median rank interval of ``width`` places out of ``n`` says about the ranks.
 

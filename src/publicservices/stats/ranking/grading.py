@@ -234,36 +234,11 @@ def _percentile_within(values: np.ndarray, groups: np.ndarray | None) -> np.ndar
         sub = values[..., rows, :]
         ok = np.isfinite(sub)
         n = ok.sum(axis=-2, keepdims=True)
-        r = average_ranks(np.where(ok, sub, np.inf), axis=-2)
+        r = ru.average_ranks(np.where(ok, sub, np.inf), axis=-2)
         with np.errstate(invalid="ignore", divide="ignore"):
             pct = (r - 0.5) / n * 100
         out[..., rows, :] = np.where(ok, pct, np.nan)
     return out
-
-
-def average_ranks(values: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Ranks 1..n along ``axis``, ties sharing the average of their places: what
-    ``scipy.stats.rankdata(values, axis=axis, method="average")`` gives (for values without NaN),
-    without importing scipy.stats (a second of a site build).
-
-    >>> average_ranks(np.array([[3.0, 1.0, 3.0, 2.0]]))
-    array([[3.5, 1. , 3.5, 2. ]])
-    """
-    moved = np.moveaxis(np.asarray(values, dtype=float), axis, -1)
-    flat = moved.reshape(int(np.prod(moved.shape[:-1])), moved.shape[-1])
-    n = flat.shape[-1]
-    order = np.argsort(flat, axis=-1, kind="stable")
-    ordered = np.take_along_axis(flat, order, axis=-1)
-    starts = np.ones(flat.shape, dtype=bool)  # the first place of each run of equal values
-    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    ends = np.ones(flat.shape, dtype=bool)  # and its last
-    ends[:, :-1] = starts[:, 1:]
-    place = np.broadcast_to(np.arange(n), flat.shape)
-    first = np.maximum.accumulate(np.where(starts, place, 0), axis=-1)
-    last = np.minimum.accumulate(np.where(ends, place, n)[:, ::-1], axis=-1)[:, ::-1]
-    ranks = np.empty(flat.shape)
-    np.put_along_axis(ranks, order, (first + last) / 2 + 1, axis=-1)
-    return np.moveaxis(ranks.reshape(moved.shape), -1, axis)
 
 
 def _zscore_within(values: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
@@ -305,7 +280,7 @@ def _relative(score: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):  # inf - inf between the nulls at the end
         tied = ((np.diff(srt, axis=-1) == 0) & np.isfinite(srt[:, 1:])).any(axis=-1)
     if tied.any():  # average ranks only where a row has ties (rare with continuous scores)
-        ranks[tied] = average_ranks(filled[tied], axis=-1)
+        ranks[tied] = ru.average_ranks(filled[tied], axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         pct = (ranks - 0.5) / n * 100
     out = np.where(ok, pct, np.nan)

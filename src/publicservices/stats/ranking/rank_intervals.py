@@ -39,7 +39,9 @@ __all__ = ["rank_intervals", "simulate_ranks"]
 # Rank simulation
 # --------------------------------------------------------------------------------------
 _CHUNK = 250  # simulations per work item: bounds memory and keeps both cores busy
-_ROWS = 32  # simulations packed and sorted at a time: their keys (32 x n x 8 bytes) stay in cache
+_THREADED = 1 << 20  # unit x simulations from which the default uses two threads
+_KEYS = 1 << 17  # keys packed and sorted at a time (1 MB): they stay in the L2 cache
+_ROWS = 16  # ... but at least this many simulations at a time
 
 
 def _noise_check() -> bool:
@@ -95,14 +97,14 @@ def _chunk_ranks(
     """Exact ranks (0 = best) of m simulations of n units, written to out_t[:, col0:col0+m].
 
     Each draw is mapped to an order-preserving int32 (-0.0 first made +0.0, so equal values
-    have equal keys), packed above the unit's index in an int64 and the rows sorted, 32
-    simulations at a time so that the keys stay in cache: one SIMD integer sort gives each
-    simulation's order, and scattering 0..n-1 through that order gives the ranks. Exactly
-    equal draws (units with no uncertainty, or float32 coincidences) are ordered at random,
-    not by row, so tied units get identical rank distributions: when a chunk holds any, a
-    random word is drawn for every (simulation, place) -- ``rng.integers(0, 2**(32 - w),
-    (m, n))`` with w = ceil(log2 n) -- and the units of each run of equal draws are put in
-    the order of (word at their place, index). Only the tied places are reordered (a few per
+    have equal keys), packed above the unit's index in an int64 and the rows sorted, about
+    1 MB of keys (at least 16 simulations) at a time so that they stay in cache: one SIMD
+    integer sort gives each simulation's order, and scattering 0..n-1 through that order gives
+    the ranks. Exactly equal draws (units with no uncertainty, or float32 coincidences) are
+    ordered at random, not by row, so tied units get identical rank distributions: when a
+    chunk holds any, a random word is drawn for every (simulation, place) --
+    ``rng.integers(0, 2**(32 - w), (m, n))`` with w = ceil(log2 n) -- and the units of each
+    run of equal draws are put in the order of (word at their place, index). Only the tied places are reordered (a few per
     simulation), which gives the same ranks as sorting every row again on (draw, word,
     index); should the words also tie, the lower index goes first.
     """
@@ -111,7 +113,7 @@ def _chunk_ranks(
     # drawn a block of rows at a time, so they are used while still in cache
     blockwise = getattr(draw, "blockwise", False)
     x = None if blockwise else draw(rng, m)
-    rows = max(1, min(m, _ROWS, (2**31 - 1) // n))
+    rows = max(1, min(m, max(_ROWS, _KEYS // n), (2**31 - 1) // n))  # few units: many simulations at once
     keys = np.empty((rows, n), dtype=np.int64)
     halves = keys.view(np.int32).reshape(rows, n, 2)  # little-endian: [..., 1] is the high word
     high = np.empty((rows, n), dtype=np.int32)
@@ -122,9 +124,10 @@ def _chunk_ranks(
     ranks = np.empty((m, n), dtype=rank_dtype)
     top = np.zeros(n, dtype=np.int64)
     bottom = np.zeros(n, dtype=np.int64)
-    tied_at: list[np.ndarray] = []  # flat (simulation x n + place) positions of tied draws
-    tied_unit: list[np.ndarray] = []  # the unit at each, as sorted by index
-    tied_first: list[np.ndarray] = []  # whether it begins a run of equal draws
+    # each pair of equal neighbouring draws: the flat (simulation x n + place) position of the
+    # first, and the units at that place and the next (as sorted by index)
+    tied_pairs: list[np.ndarray] = []
+    tied_units: list[np.ndarray] = []
     for r0 in range(0, m, rows):
         mb = min(rows, m - r0)
         kb, hb, h, ob = keys[:mb], halves[:mb], high[:mb], order[:mb]
@@ -133,8 +136,7 @@ def _chunk_ranks(
         b = xb.view(np.int32)
         np.right_shift(b, 31, out=h)
         h &= np.int32(0x7FFFFFFF)
-        h ^= b  # negative floats: flip magnitude bits so integer order = float order
-        hb[..., 1] = h
+        np.bitwise_xor(h, b, out=hb[..., 1])  # negative floats: flip magnitude bits so integer order = float order
         hb[..., 0] = flat[:mb]
         kb.sort(axis=1)
         np.bitwise_and(kb, 0xFFFFFFFF, out=ob)  # flat positions in the block, in sorted order
@@ -145,22 +147,27 @@ def _chunk_ranks(
             if at.size:
                 row, place = np.divmod(at, n - 1)
                 pairs = row * n + place  # the first of each pair of equal neighbours
-                members = np.union1d(pairs, pairs + 1)
-                tied_first.append(~np.isin(members - 1, pairs))
-                tied_unit.append(ob.ravel()[members] - members // n * n)
-                tied_at.append(members + r0 * n)
+                obf, base = ob.ravel(), row * n
+                tied_pairs.append(pairs + r0 * n)
+                tied_units.append(np.stack([obf[pairs] - base, obf[pairs + 1] - base]))
         top += np.bincount((ob[:, :top_k] - offsets[:mb]).ravel(), minlength=n)
         bottom += np.bincount((ob[:, n - top_k :] - offsets[:mb]).ravel(), minlength=n)
         ranks[r0 : r0 + mb].ravel()[ob.ravel()] = places[: mb * n]
-    if tied_at:
+    if tied_pairs:
+        # the places of tied draws, the unit at each and whether it begins a run of equal draws
+        # (pairs never span two simulations: the first of a pair is never a simulation's last place)
+        pairs = np.concatenate(tied_pairs)
+        both = np.concatenate(tied_units, axis=1)
+        at, first_seen = np.unique(np.concatenate([pairs, pairs + 1]), return_index=True)
+        tied_unit = np.concatenate([both[0], both[1]])[first_seen]
+        tied_first = ~np.isin(at - 1, pairs)
         width = max(1, (n - 1).bit_length())
-        at = np.concatenate(tied_at)
         if _noise_check():
             words = _tie_noise(rng, width, at)
         else:  # pragma: no cover - a NumPy whose integers() no longer works as _tie_noise assumes
             words = rng.integers(0, 1 << (32 - width), size=(m, n), dtype=np.uint32).ravel()[at]
-        unit = np.concatenate(tied_unit)
-        run = np.cumsum(np.concatenate(tied_first))
+        unit = tied_unit
+        run = np.cumsum(tied_first)
         tiebreak = (words.astype(np.uint64) << np.uint64(width)) | unit.astype(np.uint64)
         new = unit[np.lexsort((tiebreak, run))]
         sim, place = np.divmod(at, n)
@@ -168,7 +175,8 @@ def _chunk_ranks(
         for counts, hit in ((top, place < top_k), (bottom, place >= n - top_k)):
             np.subtract.at(counts, unit[hit], 1)
             np.add.at(counts, new[hit], 1)
-    out_t[:, col0 : col0 + m] = ranks.T
+    for u0 in range(0, n, 512):  # a block of units at a time: its rows of out_t stay in cache
+        out_t[u0 : u0 + 512, col0 : col0 + m] = ranks[:, u0 : u0 + 512].T
     return top, bottom
 
 
@@ -202,7 +210,8 @@ def simulate_ranks(
         seed: seed or SeedSequence for reproducibility.
         top: fraction defining "top" and "bottom": rank <= ceil(top x n).
         level: rank-interval coverage.
-        threads: worker threads (default: up to 2, the cores this is tuned for).
+        threads: worker threads (default: up to 2, the cores this is tuned for; 1 below a
+            million unit x simulations, where a pool costs more than it saves).
         return_ranks: also return the (n_units, n_sims) rank matrix (1 = best), for tests.
         groups: optional label per unit; units sharing a label have the same distribution
             (exchangeable: the same value and uncertainty), so their summaries are computed
@@ -227,7 +236,9 @@ def simulate_ranks(
     starts = list(range(0, n_sims, _CHUNK))
     children = ss.spawn(len(starts))
     ranks_t = np.empty((n, n_sims), dtype=rank_dtype)
-    threads = threads or min(2, os.cpu_count() or 1)
+    # below ~1M unit x simulations a thread pool costs more CPU than it saves (the answer is
+    # the same with any number of threads: each chunk has its own seed)
+    threads = threads or (min(2, os.cpu_count() or 1) if n * n_sims >= _THREADED else 1)
 
     def work(i: int) -> tuple[np.ndarray, np.ndarray]:
         c0 = starts[i]
@@ -504,15 +515,13 @@ def _group_sampler(
 
 
 def _rank_group(frame, keys, key, use_post, sign, n_sims, seed, top, level, ind, threads, missing_se="raise", jeffreys=True):
-    from scipy.stats import rankdata
-
     point, ok, sampler, labels = _group_sampler(frame, use_post, sign, ind, missing_se, jeffreys)
     n_ok = int(ok.sum())
     h = frame.height
     cols = {nm: np.full(h, np.nan) for nm in ("rank", "median_rank", "rank_lower", "rank_upper", "p_top", "p_bottom")}
     if n_ok:
         res = simulate_ranks(sampler, n_ok, n_sims, seed=seed, top=top, level=level, threads=threads, groups=labels)
-        cols["rank"][ok] = rankdata(sign * point[ok] + 0.0, method="min")
+        cols["rank"][ok] = ru.min_ranks(sign * point[ok] + 0.0)
         cols["median_rank"][ok] = res["median_rank"]
         cols["rank_lower"][ok] = res["rank_lower"]
         cols["rank_upper"][ok] = res["rank_upper"]

@@ -22,12 +22,16 @@ __all__ = ["RankSets", "rank_set_arrays", "check_options"]
 
 _BLOCK = 1 << 18  # elements in one temporary array (2 MB of float64), so each pass stays in cache
 _FULL_N = 16  # up to this many units, every pair is evaluated for every draw
-_M_SIMUL = 8  # units with the most extreme draws whose pairs are evaluated (simultaneous)
+# units with the most extreme draws whose pairs are evaluated (simultaneous): 3 is the quickest,
+# its bound still settles all but a draw or so per step
+_M_SIMUL = 3
 _M_MARGINAL = 10  # the same for marginal sets
 _CACHE = 1 << 22  # cache the candidate pair statistics across stepdown steps up to this many
 _DEN_N = 2000  # up to this many units the pairwise sqrt(se_j^2 + se_k^2) is kept as a matrix
 _SAFE = 1.0 + 1e-9  # inflate the pruning bounds: floating-point rounding cannot beat them
 _NEG = -np.inf
+_BAND = 0.1  # pairs kept for the next stepdown steps: |t| within 10% below the critical value
+_BAND_MAX = 1 << 22  # at most this many of them (64 MB)
 Kind = Literal["simultaneous", "marginal"]
 
 
@@ -68,6 +72,42 @@ def _kth(values: np.ndarray, r: int) -> np.ndarray:
     return np.partition(values, r - 1, axis=0)[r - 1]
 
 
+def _largest(a: np.ndarray, k: int) -> np.ndarray:
+    """Per row of ``a`` (|standard normal| draws), the columns of its k largest values, largest
+    first. Only the values above a threshold that about 4k of a row's n exceed are sorted (rows
+    with fewer than k above it fall back to a partition of the whole row). Which of exactly
+    equal values is taken does not matter: the bounds built on them are the same."""
+    from statistics import NormalDist
+
+    b, n = a.shape
+    if n < max(1000, 32 * k):  # a partition is as quick
+        return _largest_partition(a, k)
+    cut = NormalDist().inv_cdf(1 - 2 * k / n)  # P(|e| > cut) = 4k / n
+    rows, cols = np.nonzero(a > cut)
+    counts = np.bincount(rows, minlength=b)
+    width = int(counts.max()) if counts.size else 0
+    if width < k:
+        return _largest_partition(a, k)
+    # each row's values above the cut, left-aligned in a small (b, width) matrix padded with -1
+    slot = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    vals = np.full((b, width), -1.0)
+    where = np.zeros((b, width), dtype=np.intp)
+    vals[rows, slot] = a[rows, cols]
+    where[rows, slot] = cols
+    order = np.argsort(-vals, axis=1, kind="stable")[:, :k]
+    out = np.take_along_axis(where, order, 1)
+    short = counts < k
+    if short.any():  # a row with too few values above the cut
+        out[short] = _largest_partition(a[short], k)
+    return out
+
+
+def _largest_partition(a: np.ndarray, k: int) -> np.ndarray:
+    n = a.shape[1]
+    part = np.argpartition(a, n - k, axis=1)[:, n - k :]
+    return np.take_along_axis(part, np.argsort(-np.take_along_axis(a, part, 1), axis=1, kind="stable"), 1)
+
+
 class _Draws:
     """Parametric bootstrap draws for one group, with the pruning bounds.
 
@@ -88,9 +128,8 @@ class _Draws:
         if n <= max(_FULL_N, m + 2):
             self.top = None
             return
-        a = np.abs(e)
-        part = np.argpartition(-a, m + 1, axis=1)[:, : m + 2]
-        part = np.take_along_axis(part, np.argsort(-np.take_along_axis(a, part, 1), axis=1, kind="stable"), 1)
+        a = np.abs(e, out=e)  # e is not needed again
+        part = _largest(a, m + 2)
         self.top = np.ascontiguousarray(part[:, :m])
         a1 = np.take_along_axis(a, part[:, m : m + 1], 1)[:, 0]  # largest |e| outside the top m
         a2 = np.take_along_axis(a, part[:, m + 1 : m + 2], 1)[:, 0]
@@ -101,7 +140,7 @@ class _Draws:
             self.bound = self._marginal_bound(a, a1, s)
         self.sd_pairs = _den(self.v[:, None], self.v[None, :], self.exact_pairs) if n <= _DEN_N else None
         if n_boot * m * n <= _CACHE:
-            self._cache = self._candidates(0, n_boot, None)
+            self._cache = self._candidates(slice(0, n_boot), None)
 
     def _marginal_bound(self, a: np.ndarray, a1: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Bound on |x_j - x_k| / sd_jk over units k outside the top m of a draw.
@@ -120,14 +159,15 @@ class _Draws:
         g = np.where(den > 0, g, np.sqrt(a * a + a1 * a1))
         return g * _SAFE + 1e-300
 
-    def _candidates(self, b0: int, b1: int, cols: np.ndarray | None) -> np.ndarray:
-        """D[b, q, k] = (x[b, top[b, q]] - x[b, k]) / sd(top[b, q], k) for draws b0:b1."""
+    def _candidates(self, b: slice | np.ndarray, cols: np.ndarray | None) -> np.ndarray:
+        """D[i, q, k] = (x[b_i, top[b_i, q]] - x[b_i, k]) / sd(top[b_i, q], k) for the draws b
+        (a slice or an array of draw indices)."""
         if self._cache is not None:
-            block = self._cache[b0:b1]
+            block = self._cache[b]
             return block if cols is None else block[:, :, cols]
         assert self.top is not None  # no top m means every pair is evaluated, without candidates
-        top = self.top[b0:b1]
-        x = self.x[b0:b1]
+        top = self.top[b]
+        x = self.x[b]
         xk = x if cols is None else x[:, cols]
         xt = np.take_along_axis(x, top, 1)
         if self.sd_pairs is not None:  # the same numbers, gathered rather than recomputed
@@ -165,20 +205,63 @@ def _simul_full(dr: _Draws, idx: np.ndarray, active: np.ndarray) -> np.ndarray:
     return out
 
 
-def _simul_critical(dr: _Draws, active: np.ndarray, r: int) -> float:
-    """The r-th smallest, over draws, of the largest statistic over the ordered pairs under test."""
+def _pair_argmax(d: np.ndarray, forward: np.ndarray, backward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per draw (axis 0): the largest of d where the forward order is under test and of -d
+    where the backward one is, and its flat position (a (q, k) entry: below q x k the forward
+    order, from q x k up the backward one); -inf where nothing is under test."""
+    rows = np.arange(d.shape[0])
+    hi = np.where(forward, d, _NEG).reshape(d.shape[0], -1)
+    lo = np.where(backward, d, np.inf).reshape(d.shape[0], -1)
+    at_hi, at_lo = hi.argmax(axis=1), lo.argmin(axis=1)
+    best_hi, best_lo = hi[rows, at_hi], -lo[rows, at_lo]
+    first = best_hi >= best_lo  # as the first largest of [hi, -lo]: forward wins a tie
+    return np.where(first, best_hi, best_lo), np.where(first, at_hi, hi.shape[1] + at_lo)
+
+
+class _Candidates:
+    """Per draw, the largest candidate statistic (pairs of a top-m unit) and the pair it came
+    from, kept across stepdown steps: the pairs under test only shrink, so while a draw's
+    maximising pair is still under test its maximum is unchanged, exactly, and only the draws
+    whose pair was just rejected are evaluated again."""
+
+    def __init__(self, dr: _Draws) -> None:
+        assert dr.top is not None
+        self.value = np.empty(dr.B)
+        self.at = np.zeros(dr.B, dtype=np.int64)
+        self.fresh = False
+
+    def update(self, dr: _Draws, active: np.ndarray, active_t: np.ndarray) -> np.ndarray:
+        assert dr.top is not None
+        m, n = dr.top.shape[1], dr.n
+        if not self.fresh:
+            redo = np.arange(dr.B)
+            self.fresh = True
+        else:
+            q, k = np.divmod(self.at % (m * n), n)
+            j = dr.top[np.arange(dr.B), q]
+            forward = self.at < m * n
+            still = np.where(forward, active[j, k], active_t[j, k])
+            redo = np.flatnonzero(~still & (self.value > _NEG))
+        db = max(1, _BLOCK // (m * n))
+        for i0 in range(0, redo.size, db):
+            b = redo[i0 : i0 + db]
+            if b.size == b[-1] - b[0] + 1:  # a run of draws: a view, not a copy
+                b = slice(int(b[0]), int(b[-1]) + 1)  # type: ignore[assignment]
+            top = dr.top[b]
+            self.value[b], self.at[b] = _pair_argmax(dr._candidates(b, None), active[top], active_t[top])
+        return self.value
+
+
+def _simul_critical(dr: _Draws, active: np.ndarray, active_t: np.ndarray | None, r: int, cands: _Candidates | None) -> float:
+    """The r-th smallest, over draws, of the largest statistic over the ordered pairs under test.
+
+    ``active_t`` is ``active`` transposed (kept up to date by the caller, not transposed here);
+    ``cands`` carries each draw's candidate maximum from the previous step."""
     if dr.top is None:
         t = _simul_full(dr, np.arange(dr.B), active)
     else:
-        active_t = np.ascontiguousarray(active.T)
-        m, n = dr.top.shape[1], dr.n
-        cand = np.empty(dr.B)
-        db = max(1, _BLOCK // (m * n))
-        for b0 in range(0, dr.B, db):
-            b1 = min(dr.B, b0 + db)
-            top = dr.top[b0:b1]
-            d = dr._candidates(b0, b1, None)
-            cand[b0:b1] = _pair_max(d, active[top], active_t[top], axis=(1, 2))
+        assert active_t is not None and cands is not None
+        cand = cands.update(dr, active, active_t)
         t = _resolve(dr, cand, dr.bound, r, lambda idx: _simul_full(dr, idx, active))
     return max(float(_kth(t, r)), 0.0)
 
@@ -245,43 +328,185 @@ def _marg_critical(dr: _Draws, jrows: np.ndarray, act_r: np.ndarray, act_c: np.n
             top = dr.top[b0:b1]
             # pair (j, top[b, q]) has statistic -D[b, q, j]: it counts where H(j, top) is under
             # test (act_r), and D[b, q, j] where H(top, j) is (act_c)
-            d = dr._candidates(b0, b1, None if nj == n else jrows)
+            d = dr._candidates(slice(b0, b1), None if nj == n else jrows)
             cand[b0:b1] = _pair_max(d, act_ct[top], act_rt[top], axis=1)
         bound = dr.bound[:, jrows]
         t = _resolve(dr, cand, bound, r, lambda ij: _marg_full(dr, ij[0], ij[1], jrows, act_r, act_c))
     return np.maximum(_kth(t, r), 0.0)
 
 
-def _tstats(y: np.ndarray, v: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """t[j, k] = (y_j - y_k) / sqrt(v_j + v_k) for j in rows; two exactly known values are
-    ordered with certainty (+-inf) unless equal (0)."""
-    d = y[rows, None] - y[None, :]
+def _tstats(
+    y: np.ndarray, v: np.ndarray, rows: np.ndarray | slice, exact_pairs: bool = True, cols: slice = slice(None)
+) -> np.ndarray:
+    """t[j, k] = (y_j - y_k) / sqrt(v_j + v_k) for j in rows (and k in cols); two exactly known
+    values are ordered with certainty (+-inf) unless equal (0). ``exact_pairs=False`` (at most
+    one unit known exactly) skips that step: 0/0 can then only be a unit paired with itself."""
+    t = np.subtract(y[rows, None], y[None, cols])
+    den = np.add(v[rows, None], v[None, cols])
+    np.sqrt(den, out=den)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = d / np.sqrt(v[rows, None] + v[None, :])
-    t[np.isnan(t)] = 0.0
+        np.divide(t, den, out=t)
+    if exact_pairs:
+        t[np.isnan(t)] = 0.0
     return t
 
 
-def _simultaneous(y: np.ndarray, dr: _Draws, r: int, stepdown: bool) -> tuple[np.ndarray, list[float]]:
-    """Rejections rej[j, k] (theta_j > theta_k shown) of the stepdown over all ordered pairs."""
+def _near_band(y: np.ndarray, v: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+    """For y sorted ascending: per unit j, the units [lo_j, hi_j) so close to it that
+    |t[j, k]| < c for certain, so the pair cannot be rejected at critical value c.
+
+    |y_j - y_k| <= delta_j = c sqrt(v_j + min v) gives |t[j, k]| <= c; delta is shrunk by a
+    relative 1e-9 and by a few units in the last place of the largest |y|, so that the rounding
+    of y_j -+ delta, of the differences and of the square roots cannot carry a pair across."""
+    lo = np.zeros(y.size, dtype=np.int64)
+    hi = np.zeros(y.size, dtype=np.int64)
+    if not math.isfinite(c) or c <= 0:
+        return lo, hi
+    slack = 8 * np.finfo(np.float64).eps * float(np.abs(y).max())
+    delta = c * np.sqrt(v + v.min()) * (1 - 1e-9) - slack
+    ok = delta > 0
+    lo[ok] = np.searchsorted(y, y[ok] - delta[ok], side="left")
+    hi[ok] = np.searchsorted(y, y[ok] + delta[ok], side="right")
+    return lo, np.maximum(hi, lo)
+
+
+Band = tuple[np.ndarray, np.ndarray]  # flat positions j x n + k of some pairs, and their t[j, k]
+
+
+def _reject_rows(
+    y: np.ndarray,
+    dr: _Draws,
+    c: float,
+    rows: slice,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    active: np.ndarray,
+    active_t: np.ndarray | None,
+    record: list[Band] | None = None,
+    c_lo: float = 0.0,
+) -> bool:
+    """Reject the pairs (j, k), j in rows, still under test with t[j, k] > c (and, in
+    ``active_t``, those with t[k, j] = -t[j, k] > c); whether any (j, k) was rejected.
+
+    Only the pairs outside each unit's near band [lo_j, hi_j) (see :func:`_near_band`) are
+    evaluated: as one block of columns when the bands overlap enough, else gathered pair by
+    pair. With ``record``, the pairs with c_lo < |t| <= c (the only ones later steps with a
+    critical value of at least c_lo can reject) are appended to it.
+    """
     n = y.size
-    rej = np.zeros((n, n), dtype=bool)
+    left, right = int(lo.max()), int(hi.min())
+    count = lo + (n - hi)  # pairs outside the band, per row
+    total = int(count.sum())
+    new_any = False
+    if 2 * total >= (rows.stop - rows.start) * n or left >= right:
+        spans = [slice(0, n)] if left >= right else [slice(0, left), slice(right, n)]
+        for cols in spans:
+            if cols.start == cols.stop:
+                continue
+            t = _tstats(y, dr.v, rows, dr.exact_pairs, cols)
+            new = t > c
+            new &= active[rows, cols]
+            if new.any():
+                active[rows, cols] &= ~new
+                new_any = True
+            if active_t is not None:  # (k, j) rejected: t[k, j] = -t[j, k] > c, i.e. t[j, k] < -c
+                np.less(t, -c, out=new)
+                active_t[rows, cols] &= ~new
+            if record is not None:
+                size = np.abs(t)
+                jj, kk = np.nonzero((size > c_lo) & (size <= c))
+                record.append(((jj + rows.start) * n + (kk + cols.start), t[jj, kk]))
+        return new_any
+    if not total:
+        return False
+    # the columns [0, lo_j) then [hi_j, n) of each row j, flattened
+    seg_len = np.stack([lo, n - hi], axis=1).ravel()
+    seg_start = np.stack([np.zeros_like(lo), hi], axis=1).ravel()
+    ends = np.cumsum(seg_len)
+    cols = np.arange(total) + np.repeat(seg_start - (ends - seg_len), seg_len)
+    j = np.repeat(np.arange(rows.start, rows.stop), count)
+    d = y[j] - y[cols]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = d / np.sqrt(dr.v[j] + dr.v[cols])
+    if dr.exact_pairs:
+        t[np.isnan(t)] = 0.0
+    flat = j * n + cols
+    new_any = _reject_pairs((flat, t), c, active, active_t)
+    if record is not None:
+        size = np.abs(t)
+        keep = (size > c_lo) & (size <= c)
+        record.append((flat[keep], t[keep]))
+    return new_any
+
+
+def _reject_pairs(pairs: Band, c: float, active: np.ndarray, active_t: np.ndarray | None) -> bool:
+    """:func:`_reject_rows` for listed pairs (flat positions and their t)."""
+    flat, t = pairs
+    act = active.reshape(-1)
+    hit = flat[(t > c) & act[flat]]
+    if hit.size:
+        act[hit] = False
+    if active_t is not None:
+        active_t.reshape(-1)[flat[t < -c]] = False
+    return bool(hit.size)
+
+
+def _simultaneous(y: np.ndarray, dr: _Draws, r: int, stepdown: bool) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """The stepdown over all ordered pairs: per unit, (#{k: theta_k > theta_j shown},
+    #{k: theta_k < theta_j shown}) and the critical value of each step.
+
+    The pairs still under test are kept as ``active[j, k]`` (H(j,k) not rejected) and its
+    transpose ``active_t``, both updated from the same t-statistics: t[k, j] = -t[j, k]
+    exactly in floating point, so a (k, j) rejection is read off row j as -t[j, k] > c.
+    Critical values never rise from step to step (the pairs under test only shrink), so a step
+    can reject only pairs with c_s < |t| <= c_{s-1}: a step that evaluates every pair keeps
+    those with |t| within ``_BAND`` below its critical value, and the next steps test just
+    those, as long as their critical value stays within the band (else every pair again).
+    """
+    n = y.size
+    active = np.ones((n, n), dtype=bool)
+    np.fill_diagonal(active, False)
+    active_t = active.copy() if dr.top is not None else None
+    cands = _Candidates(dr) if dr.top is not None else None
     crit: list[float] = []
     rb = max(1, min(n, _BLOCK // max(n, 1)))
+    band: Band | None = None  # pairs with band_lo < |t| <= the last critical value
+    band_lo = math.inf
     while True:
-        active = ~rej
-        np.fill_diagonal(active, False)
-        c = _simul_critical(dr, active, r)
+        c = _simul_critical(dr, active, active_t, r, cands)
         crit.append(c)
-        new_any = False
-        for r0 in range(0, n, rb):
-            rows = np.arange(r0, min(n, r0 + rb))
-            new = active[rows] & (_tstats(y, dr.v, rows) > c)
-            if new.any():
-                rej[rows] |= new
-                new_any = True
+        if band is not None and c >= band_lo:
+            new_any = _reject_pairs(band, c, active, active_t)
+            keep = np.abs(band[1]) <= c
+            band = (band[0][keep], band[1][keep])
+        else:
+            record: list[Band] | None = [] if stepdown else None
+            band_lo = c * (1 - _BAND) if record is not None else c
+            new_any = False
+            lo, hi = _near_band(y, dr.v, band_lo)  # y is sorted: each unit's near neighbours cannot be rejected
+            kept = 0
+            for r0 in range(0, n, rb):
+                rows = slice(r0, min(n, r0 + rb))
+                before = len(record) if record is not None else 0
+                new_any |= _reject_rows(y, dr, c, rows, lo[rows], hi[rows], active, active_t, record, band_lo)
+                if record is not None:
+                    kept += sum(p[0].size for p in record[before:])
+                    if kept > _BAND_MAX:
+                        record = None  # too many to keep: the next step evaluates every pair again
+            if record is None:
+                band = None
+            else:
+                band = (
+                    np.concatenate([np.zeros(0, dtype=np.int64), *(p[0] for p in record)]),
+                    np.concatenate([np.zeros(0), *(p[1] for p in record)]),
+                )
         if not new_any or not stepdown:
-            return rej, crit
+            # rejected = not under test, off the diagonal
+            below = (n - 1) - np.count_nonzero(active, axis=1)
+            above = (
+                (n - 1) - np.count_nonzero(active, axis=0) if active_t is None else (n - 1) - np.count_nonzero(active_t, axis=1)
+            )
+            return above, below, crit
 
 
 def _marginal(y: np.ndarray, dr: _Draws, r: int, stepdown: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -413,8 +638,8 @@ def rank_set_arrays(
     with np.errstate(invalid="ignore", divide="ignore"):
         dr = _Draws(ss, int(n_boot), seed, kind)
         if kind == "simultaneous":
-            rej, crit = _simultaneous(ys, dr, r, stepdown)
-            above, below, critical, steps = rej.sum(axis=0), rej.sum(axis=1), np.asarray(crit), len(crit)
+            above, below, crit = _simultaneous(ys, dr, r, stepdown)
+            critical, steps = np.asarray(crit), len(crit)
         else:
             above, below, first, steps = _marginal(ys, dr, r, stepdown)
             critical = np.empty(n)

@@ -43,10 +43,16 @@ The largest statistic of each draw is found exactly without evaluating all ``n^2
 pairs between the few units with the most extreme draws and every other unit are evaluated,
 and the bound ``|Z_j - Z_k| / sqrt(se_j^2 + se_k^2) <= sqrt(e_j^2 + e_k^2)`` (``e = Z / se``,
 Cauchy-Schwarz) proves that no other pair can be larger; draws where the bound cannot prove
-it and which might matter for the quantile are evaluated in full. The answer is identical to
-the brute-force computation (float64 throughout). Temporary arrays are processed in blocks of
-about 2 MB; memory is O(n_boot x n + n^2) booleans and floats (pairwise standard deviations are
-kept as a matrix up to 2,000 units and recomputed per block above that).
+it and which might matter for the quantile are evaluated in full. Because the pairs under
+test only shrink, later stepdown steps reuse the earlier ones: a draw whose largest pair is
+still under test keeps its maximum, only pairs with ``|t|`` just below the last critical value
+(kept from the step that evaluated every pair) can be rejected next, and pairs of estimates
+too close to differ at the critical value, ``|y_j - y_k| <= c sqrt(se_j^2 + min se^2)``, are
+not evaluated. The answer is identical to the brute-force computation (float64 throughout).
+Temporary arrays are processed in blocks of about 2 MB; memory is O(n_boot x n + n^2) booleans
+and floats (pairwise standard deviations are kept as a matrix up to 2,000 units and recomputed
+per block above that; two n x n boolean matrices of the pairs under test; up to 64 MB of pairs
+kept between steps).
 
 Example:
     >>> import polars as pl
@@ -97,7 +103,7 @@ def _standard_errors(frame: pl.DataFrame, se: str, ci_level: float) -> tuple[np.
     """(se, the column named in errors), row by row from the first source present: the named
     column, ``standard_error``, (upper_ci - lower_ci) / (2 z) with z the normal quantile of
     ``ci_level``, then (upper_95 - lower_95) / (2 x 1.959964) (the limits add_intervals adds)."""
-    from scipy.stats import norm
+    from scipy.special import ndtri  # the normal quantile, without importing scipy.stats
 
     cols = set(frame.columns)
     out = np.full(frame.height, np.nan)
@@ -120,7 +126,7 @@ def _standard_errors(frame: pl.DataFrame, se: str, ci_level: float) -> tuple[np.
                 f"is below {lower}",
                 "Swap the limits, or correct the rows.",
             )
-            z = float(norm.ppf(0.5 + level / 2))  # 1.959964 for 95% limits
+            z = float(ndtri(0.5 + level / 2))  # 1.959964 for 95% limits
             out = np.where(np.isnan(out), (hi - lo) / (2 * z), out)
     if not named:
         raise SchemaError(
