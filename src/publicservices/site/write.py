@@ -24,6 +24,7 @@ from publicservices.site.pages import METHODS_VERSION, Pages, sector_title
 from publicservices.site.pages import international as international_pages
 from publicservices.site.pages import value as value_pages
 from publicservices.site.progress import Progress
+from publicservices.site.slices import Slices
 from publicservices.site.writer import DocsWriter
 
 # beside mkdocs.yml: publicservices.site.mkdocs_hooks, so a generated tree builds alike with plain MkDocs
@@ -131,10 +132,10 @@ def write_site(
         for path, text in region_pages.items():
             writer.text(docs + path, text)
             advance()
-        rows = _split(latest.sort("area_code", "indicator_id"))
-        spine = _split(specs.spine_rows(latest, titles, units))
-        trend = _split(specs.trend_rows(model.results, titles))
-        neighbours = _split(model.neighbours)
+        rows = Slices(latest.sort("area_code", "indicator_id"))
+        spine = Slices(specs.spine_rows(latest, titles, units))
+        trend = Slices(specs.trend_rows(model.results, titles))
+        neighbours = Slices(model.neighbours)
         peers = None
         if model.neighbours is not None:
             peers = (
@@ -144,7 +145,7 @@ def write_site(
                 .group_by("area_code", "indicator_id")
                 .agg(pl.col("value").mean().alias("peer_mean"))
             )
-        peer_means = _split(peers)
+        peer_means = Slices(peers)
         grades: dict[str, dict[str, dict[str, Any]]] = {}
         for sector, card in model.grades.items():
             for r in card.select("area_code", *[c for c in ("grade", "score", "p_grade_change") if c in card.columns]).to_dicts():

@@ -208,10 +208,12 @@ class DocsWriter:
         >>> [p.read_text() for p in w.csv_per(f, "area", lambda a: f"data/{a}.csv")]
         ["area,note\\na,'=1+1\\na,x\\n", 'area,note\\nb,ok\\n']
         """
+        from publicservices.site.slices import Slices
+
         safe = csv_safe(flat_text(frame))
         by = safe.columns[frame.columns.index(key)]  # csv_safe may have renamed it
         written = []
-        for (value,), part in safe.partition_by(by, as_dict=True, maintain_order=True).items():
+        for value, part in Slices(safe, by):
             target = self._target(path_of(value))
             with _naming(target):
                 part.write_csv(target)
