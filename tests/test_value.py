@@ -598,3 +598,12 @@ def test_the_frontier_chart_draws_what_the_model_used():
         # the frontier's height at this spend (flat beyond the last efficient area)
         height = np.interp(p["spend_per_head"], fx[1:], fy[1:])
         assert p["value_need_adjusted"] <= height + 1e-6, p
+
+
+def test_spend_vs_outcome_given_several_indicators_says_to_pass_one():
+    import publicservices as ps
+    from publicservices.errors import OptionError
+
+    with pytest.raises(OptionError, match="one indicator") as err:
+        ps.spend_vs_outcome(ps.demo(), ["health.ae_4hr", "health.gp_experience"])
+    assert "value_for_money" in str(err.value)

@@ -8,7 +8,7 @@ from typing import Any, cast
 import polars as pl
 
 from publicservices.display import Column, format_number, plural
-from publicservices.errors import DataError
+from publicservices.errors import DataError, OptionError
 from publicservices.indicators import Indicator
 from publicservices.keys import present_keys
 from publicservices.results._base import (
@@ -206,6 +206,12 @@ def spend_vs_outcome(data: Any, indicator: str | Indicator, *, period: str | Non
     """
     from publicservices.stats.value import value_for_money
 
+    if not isinstance(indicator, (str, Indicator)):
+        raise OptionError(
+            f"spend_vs_outcome compares spend with one indicator; indicator={indicator!r} is a {type(indicator).__name__}.\n"
+            "Fix: pass one indicator id, e.g. spend_vs_outcome(data, 'health.ae_4hr'); for several at once use "
+            "publicservices.value_for_money(data, [...])."
+        )
     values, dataset = _unpack(data)
     inds = _indicator_map(options.pop("indicators", None), dataset)
     ind = indicator if isinstance(indicator, Indicator) else inds.get(indicator)
