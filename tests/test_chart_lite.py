@@ -215,3 +215,13 @@ def test_layers_with_different_sizes_are_refused_as_altair_refuses_them():
         chart = _lite.Chart().mark_point()
         with pytest.raises(ValueError, match="inconsistent values"):
             _lite.layer(chart.properties(width=1), chart.properties(width=2))
+
+
+def test_numpy_values_are_written_as_altair_writes_them():
+    import numpy as np
+    from altair import Axis
+    from altair.utils.schemapi import debug_mode
+
+    for v in (np.array([1, 2]), np.int64(3), np.float32(1.5), np.array([[1.5]])):
+        with debug_mode(False):
+            assert _lite.Axis(tickCount=v).to_dict() == Axis(tickCount=v).to_dict(validate=False)

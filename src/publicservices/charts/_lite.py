@@ -73,8 +73,10 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items() if v is not Undefined}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if type(value).__module__ == "numpy":
-        return value.tolist() if hasattr(value, "shape") and value.shape else float(value)
+    if type(value).__module__ == "numpy":  # as Altair: arrays element by element, numbers as floats
+        if getattr(value, "ndim", 0):
+            return [_plain(v) for v in value]
+        return float(value) if value.dtype.kind in "iufc" else value
     return value
 
 
