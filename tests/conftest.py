@@ -40,3 +40,30 @@ def shared_data():
         return p
 
     return path
+
+
+def digest(*arrays) -> str:
+    """First 16 hex digits of the sha256 of the arrays' dtypes, shapes and bytes: pins an output exactly."""
+    import hashlib
+
+    import numpy as np
+
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str(a.dtype).encode())
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
+
+def frame_digest(frame) -> str:
+    """:func:`digest` of every column of a Polars frame (nulls as -999, text as text)."""
+    import polars as pl
+
+    return digest(
+        *[
+            frame.get_column(c).fill_null(-999).to_numpy().astype(str if frame.schema[c] == pl.String else None)
+            for c in frame.columns
+        ]
+    )

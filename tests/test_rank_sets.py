@@ -9,6 +9,7 @@ from unittest import mock
 import numpy as np
 import polars as pl
 import pytest
+from conftest import digest, frame_digest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize, stats
@@ -565,19 +566,6 @@ def test_each_indicator_of_a_dataset_is_ranked_by_its_own_polarity():
 # --------------------------------------------------------------------------------------
 # Pinned outputs: speed-ups must give bit-identical answers for the same seed
 # --------------------------------------------------------------------------------------
-def _digest(*arrays):
-    """First 16 hex digits of the sha256 of the arrays' dtypes, shapes and bytes."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(str(a.dtype).encode())
-        h.update(str(a.shape).encode())
-        h.update(a.tobytes())
-    return h.hexdigest()[:16]
-
-
 # digests of the outputs before the ranking speed-ups (issue 21); a change here changes answers
 PINNED_SETS = {
     (3, "simultaneous", True): "1c5e40b8fc1d1200",
@@ -616,7 +604,7 @@ def test_rank_sets_are_pinned(case):
         s[:3] = 0.0
         y[5], s[5] = y[6], s[6]
     res = rank_set_arrays(y, s, kind=kind, stepdown=stepdown, n_boot=500 if n > 100 else 1000, seed=3)
-    got = _digest(res.rank, res.lower, res.upper, np.asarray(res.critical, dtype=float), np.asarray([res.steps]))
+    got = digest(res.rank, res.lower, res.upper, np.asarray(res.critical, dtype=float), np.asarray([res.steps]))
     assert got == PINNED_SETS[case]
 
 
@@ -626,12 +614,4 @@ def test_rank_confidence_sets_frame_is_pinned():
         {"area_code": [f"A{i:04d}" for i in range(400)], "value": rng.normal(50, 5, 400).round(1), "se": rng.uniform(0.5, 3, 400)}
     )
     out = rank_confidence_sets(df, polarity="lower_is_better", n_boot=1000, seed=0)
-    assert (
-        _digest(
-            *[
-                out.get_column(c).fill_null(-999).to_numpy().astype(str if out.schema[c] == pl.String else None)
-                for c in out.columns
-            ]
-        )
-        == "afba4ae98ce6ad08"
-    )
+    assert frame_digest(out) == "afba4ae98ce6ad08"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from conftest import digest, frame_digest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -440,19 +441,6 @@ def test_tie_words_are_those_of_generator_integers(before):
 # --------------------------------------------------------------------------------------
 # Pinned outputs: speed-ups must give bit-identical answers for the same seed
 # --------------------------------------------------------------------------------------
-def _digest(*arrays):
-    """First 16 hex digits of the sha256 of the arrays' dtypes, shapes and bytes."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(str(a.dtype).encode())
-        h.update(str(a.shape).encode())
-        h.update(a.tobytes())
-    return h.hexdigest()[:16]
-
-
 def _pinned_sampler(kind, n):
     from publicservices.stats.ranking.rank_intervals import _beta_sampler, _gamma_sampler, _normal_sampler
 
@@ -485,7 +473,7 @@ def test_simulated_ranks_are_pinned(case, threads):
     kind, n, sims = case
     draw, labels = _pinned_sampler(kind, n)
     res = simulate_ranks(draw, n, sims, seed=11, threads=threads, return_ranks=True, groups=labels)
-    assert _digest(*[res[k] for k in sorted(res)]) == PINNED_SIMULATIONS[case]
+    assert digest(*[res[k] for k in sorted(res)]) == PINNED_SIMULATIONS[case]
 
 
 def test_rank_intervals_frame_is_pinned():
@@ -494,15 +482,7 @@ def test_rank_intervals_frame_is_pinned():
         {"area_code": [f"A{i:04d}" for i in range(400)], "value": rng.normal(50, 5, 400).round(1), "se": rng.uniform(0.5, 3, 400)}
     )
     out = rank_intervals(df, polarity="higher_is_better", n_sims=1500, seed=4)
-    assert (
-        _digest(
-            *[
-                out.get_column(c).fill_null(-999).to_numpy().astype(str if out.schema[c] == pl.String else None)
-                for c in out.columns
-            ]
-        )
-        == "0f54596201c1548d"
-    )
+    assert frame_digest(out) == "0f54596201c1548d"
 
 
 @settings(max_examples=200, deadline=None)
