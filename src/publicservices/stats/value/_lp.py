@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from publicservices.errors import DataError, problem
+from publicservices.stats.value import _simplex
 from publicservices.stats.value._columns import _chunks, _compact, _dedupe, _group_table, _widen
 from publicservices.stats.value._tolerances import _HIGHS_OPTIONS, _REDUCED_COST_TOL
 
@@ -101,6 +102,7 @@ def _column_generation(
     max_rounds: int = 60,
     check: bool = True,
     groups=None,
+    scores_only: bool = False,
 ):
     """Solve the units' LPs, adding any unit with a negative reduced cost until none is left.
 
@@ -110,7 +112,9 @@ def _column_generation(
     scores and phase-2 room of all units) the phase-2 max-slack LPs are solved. Returns radial
     scores, final columns, lambdas, duals (v, u, c), and the two slack arrays. A unit whose LP
     fails (phase 2 only) gets NaN as its radial score. With ``check=False`` the starting columns
-    are known to contain every possible peer: one pass, no pricing.
+    are known to contain every possible peer: one pass, no pricing. With ``scores_only`` the
+    caller reads the radial scores alone, and the input-oriented phase-1 LPs are solved by the
+    batched dense simplex (:mod:`._simplex`), proved optimal LP by LP, HiGHS taking any it cannot.
     """
     import numpy as np
 
@@ -143,9 +147,14 @@ def _column_generation(
             sub = _compact(cols[idx])
             u = units[idx]
             fx = None if fixed is None else fixed[u]
-            res = _lp_block(Xs, Ys, u, sub, vrs=vrs, orientation=orientation, fixed=fx, info=info)
-            if res is None:
-                res = _lp_one_by_one(Xs, Ys, u, sub, vrs=vrs, orientation=orientation, fixed=fx, info=info)
+            # a caller that reads only the radial scores (the bootstrap) gets them from any optimal
+            # basis, so the batched dense simplex serves; _solve keeps HiGHS's peers and duals
+            if scores_only and fixed is None and orientation == "input" and _simplex.ENABLED:
+                res = _dense_block(Xs, Ys, u, sub, vrs=vrs, info=info)
+            else:
+                res = _lp_block(Xs, Ys, u, sub, vrs=vrs, orientation=orientation, fixed=fx, info=info)
+                if res is None:
+                    res = _lp_one_by_one(Xs, Ys, u, sub, vrs=vrs, orientation=orientation, fixed=fx, info=info)
             rad, lm, du, si, so = res
             radial[idx], duals[idx], sl_in[idx], sl_out[idx] = rad, du, si, so
             cols[idx] = -1
@@ -209,6 +218,25 @@ def _column_generation(
             cols[idx], lam[idx] = -1, 0.0
             cols[idx, :w], lam[idx, :w] = every[a : a + 16], lm
     return radial, cols, lam, duals, sl_in, sl_out
+
+
+def _dense_block(Xs, Ys, units, cols, *, vrs, info):
+    """Phase 1 (input) by the batched dense simplex; the LPs it cannot prove optimal by HiGHS."""
+    import numpy as np
+
+    rad, lm, du, ok = _simplex._phase1(Xs, Ys, units, cols, vrs=vrs)
+    info["lps"] += len(units)
+    bad = np.flatnonzero(~ok)
+    if bad.size:
+        info["dense_fallback"] = info.get("dense_fallback", 0) + bad.size
+        sub = _compact(cols[bad])
+        res = _lp_block(Xs, Ys, units[bad], sub, vrs=vrs, orientation="input", fixed=None, info=info)
+        if res is None:
+            res = _lp_one_by_one(Xs, Ys, units[bad], sub, vrs=vrs, orientation="input", fixed=None, info=info)
+        rad[bad], lm[bad], du[bad] = res[0], 0.0, res[2]
+        lm[bad, : sub.shape[1]] = res[1]
+    s, r = Xs.shape[1], Ys.shape[1]
+    return rad, lm, du, np.zeros((len(units), s)), np.zeros((len(units), r))
 
 
 def _lp_one_by_one(Xs, Ys, units, cols, *, vrs, orientation, fixed, info):

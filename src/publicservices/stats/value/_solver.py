@@ -98,7 +98,7 @@ def _scores_from(X, Y, start, *, model: str, orientation: str, groups) -> Any:
     cols = _dedupe(np.concatenate([units[:, None], np.asarray(start, dtype=np.int64)], axis=1))
     info = {"lps": 0, "highs_calls": 0, "rounds": 0}
     radial = _column_generation(
-        Xs, Ys, units, cols, vrs=(model == "bcc"), orientation=orientation, batch=None, info=info, groups=groups
+        Xs, Ys, units, cols, vrs=(model == "bcc"), orientation=orientation, batch=None, info=info, groups=groups, scores_only=True
     )[0]
     return np.minimum(radial, 1.0) if orientation == "input" else np.minimum(1.0 / radial, 1.0)
 
