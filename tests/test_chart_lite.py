@@ -21,6 +21,7 @@ import pytest
 import publicservices as ps
 from publicservices.charts import _lite, chart_spec, country_chart, detached_data
 from publicservices.charts._common import ALTAIR_ENV
+from publicservices.errors import OptionError
 from publicservices.site import publish
 from publicservices.site.sample import sample_dataset
 from publicservices.stats import compare_countries
@@ -213,7 +214,7 @@ def test_layers_lift_shared_data_and_sizes_and_inline_values_become_named_datase
 def test_layers_with_different_sizes_are_refused_as_altair_refuses_them():
     with detached_data():
         chart = _lite.Chart().mark_point()
-        with pytest.raises(ValueError, match="inconsistent values"):
+        with pytest.raises(OptionError, match="inconsistent values"):
             _lite.layer(chart.properties(width=1), chart.properties(width=2))
 
 

@@ -27,6 +27,8 @@ import json
 import re
 from typing import Any
 
+from publicservices.errors import OptionError, SchemaError
+
 # What Altair's default theme puts at the top of every chart.
 DEFAULT_CONFIG = {"config": {"view": {"continuousWidth": 300, "continuousHeight": 300}}}
 
@@ -169,9 +171,8 @@ def _field(channel: str, shorthand: Any, properties: dict[str, Any]) -> dict[str
     if channel in _UNTYPED:
         parsed.pop("type", None)
     elif "type" not in parsed and properties.get("type", Undefined) is Undefined:
-        raise ValueError(
-            f"{shorthand} encoding field is specified without a type; "
-            "the type cannot be automatically inferred because the data is not specified as a pandas.DataFrame."
+        raise SchemaError(
+            f"the chart's {channel} encoding {shorthand!r} names no type.\nFix: add one, e.g. {shorthand + ':Q'!r} or {shorthand + ':N'!r}."
         )
     return parsed
 
@@ -353,7 +354,7 @@ def _lift_data(parent: _Chart, parts: list[Any]) -> list[Any]:
 
 def _no_params(parts: list[Any]) -> None:
     if any(p["params"] is not Undefined for p in parts):
-        raise NotImplementedError("charts with params are drawn with Altair: leave them outside detached_data()")
+        raise OptionError("charts with params are drawn with Altair.\nFix: make them outside detached_data().")
 
 
 class LayerChart(_Chart):
@@ -370,11 +371,11 @@ class LayerChart(_Chart):
             if own is Undefined:
                 found = [p[prop] for p in parts if p[prop] is not Undefined]
                 if found and any(f != found[0] for f in found[1:]):
-                    raise ValueError(f"There are inconsistent values {found} for {prop}")
+                    raise OptionError(f"There are inconsistent values {found} for {prop}.\nFix: give the layers one {prop}.")
                 if found:
                     self[prop] = found[0]
             elif any(p[prop] is not Undefined and p[prop] != own for p in parts):
-                raise ValueError(f"There are inconsistent values for {prop}")
+                raise OptionError(f"There are inconsistent values for {prop}.\nFix: give the layers the layer chart's {prop}.")
             parts = [_without(p, prop) for p in parts]
         self["layer"] = parts
 
