@@ -142,13 +142,13 @@ def test_a_sites_charts_are_byte_for_byte_those_altair_draws(tmp_path, monkeypat
     assert specs >= 10
 
 
-def test_a_site_build_does_not_import_altair(tmp_path):
+def test_a_site_build_does_not_import_altair_or_scipy_stats(tmp_path):
     import subprocess
 
     code = (
         "import sys; from publicservices.site import publish; from publicservices.site.sample import sample_dataset;"
         f"publish(sample_dataset(n_areas=12, n_periods=2), {str(tmp_path / 's')!r}, generate_only=True);"
-        "print(sorted(m for m in ('altair', 'jsonschema') if m in sys.modules))"
+        "print(sorted(m for m in ('altair', 'jsonschema', 'scipy.stats') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"

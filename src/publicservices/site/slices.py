@@ -23,7 +23,8 @@ class Slices:
         self._frame = pl.DataFrame()
         if frame is None or frame.height == 0:
             return
-        self._frame = frame.with_row_index("_order").sort(pl.col("_order").min().over(key), "_order").drop("_order")
+        row = "__slices_row"  # a name no frame of the site's carries
+        self._frame = frame.with_row_index(row).sort(pl.col(row).min().over(key), row).drop(row)
         runs = self._frame.get_column(key).rle().struct.unnest()
         start = 0
         for length, value in runs.iter_rows():
