@@ -607,3 +607,22 @@ def test_spend_vs_outcome_given_several_indicators_says_to_pass_one():
     with pytest.raises(OptionError, match="one indicator") as err:
         ps.spend_vs_outcome(ps.demo(), ["health.ae_4hr", "health.gp_experience"])
     assert "value_for_money" in str(err.value)
+
+
+def test_every_one_indicator_function_given_several_says_to_pass_one():
+    """funnel_check, rank_areas and compare_internationally share the check spend_vs_outcome uses:
+    a list of indicators is an OptionError naming the function, never a Polars error about casting a list."""
+    import publicservices as ps
+    from publicservices.errors import OptionError
+
+    ds = ps.demo()
+    rows = ds.values.filter(pl.col("indicator_id") == "health.ae_4hr", pl.col("period") == "2023/24")
+    several = ["health.ae_4hr", "health.gp_experience"]
+    calls = {
+        "funnel_check": lambda: ps.funnel_check(rows, several, dataset=ds),
+        "rank_areas": lambda: ps.rank_areas(rows, several, dataset=ds),
+        "compare_internationally": lambda: ps.compare_internationally(ds.values, "X06000001", indicator=several),
+    }
+    for name, call in calls.items():
+        with pytest.raises(OptionError, match=f"{name} takes one indicator"):
+            call()

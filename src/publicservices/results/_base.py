@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import polars as pl
 
 from publicservices.display import Block, Column, join_words
-from publicservices.errors import DataError, SchemaError
+from publicservices.errors import DataError, OptionError, SchemaError
 from publicservices.indicators import Indicator
 from publicservices.keys import (
     GROUP_KEYS,
@@ -111,11 +111,29 @@ def _latest(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col(order) == latest)
 
 
+def _one_indicator_id(indicator: Any, function: str, also: str = "") -> str | None:
+    """The id of ``indicator`` -- an Indicator or its id (None: not chosen). Anything else, such as a
+    list of several, is an OptionError that says to pass one (``also`` adds to the fix).
+
+    >>> _one_indicator_id("health.a", "f"), _one_indicator_id(None, "f")
+    ('health.a', None)
+    """
+    if indicator is None or isinstance(indicator, str):
+        return indicator
+    if isinstance(indicator, Indicator):
+        return indicator.id
+    raise OptionError(
+        f"{function} takes one indicator; indicator={indicator!r} is a {type(indicator).__name__}.\n"
+        f"Fix: pass one indicator id, e.g. indicator='health.ae_4hr', or an Indicator{'; ' + also if also else ''}."
+    )
+
+
 def _pick_indicator(
     frame: pl.DataFrame, indicators: Mapping[str, Indicator], indicator: str | Indicator | None, function: str = "this result"
 ) -> Indicator | None:
     if isinstance(indicator, Indicator):
         return indicator
+    indicator = _one_indicator_id(indicator, function)
     ids = (
         frame.get_column("indicator_id").drop_nulls().unique(maintain_order=True).cast(pl.String).to_list()
         if "indicator_id" in frame.columns

@@ -10,7 +10,7 @@ import polars as pl
 from publicservices.display import Column, format_number, plural
 from publicservices.errors import DataError
 from publicservices.indicators import Indicator
-from publicservices.results._base import Result, _indicator_map
+from publicservices.results._base import Result, _indicator_map, _one_indicator_id
 
 __all__ = ["InternationalResult", "compare_internationally"]
 
@@ -157,8 +157,8 @@ def compare_internationally(
         found = areas.filter(pl.col("area_name").str.to_lowercase() == str(country).lower()).get_column("area_code").to_list()
         if len(found) == 1:
             code = found[0]
-    if indicator is not None:
-        ind_id = indicator.id if isinstance(indicator, Indicator) else indicator
+    ind_id = _one_indicator_id(indicator, "compare_internationally")
+    if ind_id is not None:
         values = values.filter(pl.col("indicator_id") == ind_id)
     if period is not None:
         values = values.filter(pl.col("period") == period)

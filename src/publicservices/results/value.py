@@ -8,7 +8,7 @@ from typing import Any, cast
 import polars as pl
 
 from publicservices.display import Column, format_number, plural
-from publicservices.errors import DataError, OptionError
+from publicservices.errors import DataError
 from publicservices.indicators import Indicator
 from publicservices.keys import present_keys
 from publicservices.results._base import (
@@ -21,6 +21,7 @@ from publicservices.results._base import (
     _n_areas,
     _one,
     _one_group,
+    _one_indicator_id,
     _pick_indicator,
     _unpack,
     _with_names,
@@ -206,12 +207,7 @@ def spend_vs_outcome(data: Any, indicator: str | Indicator, *, period: str | Non
     """
     from publicservices.stats.value import value_for_money
 
-    if not isinstance(indicator, (str, Indicator)):
-        raise OptionError(
-            f"spend_vs_outcome compares spend with one indicator; indicator={indicator!r} is a {type(indicator).__name__}.\n"
-            "Fix: pass one indicator id, e.g. spend_vs_outcome(data, 'health.ae_4hr'); for several at once use "
-            "publicservices.value_for_money(data, [...])."
-        )
+    _one_indicator_id(indicator, "spend_vs_outcome", also="for several at once, publicservices.value_for_money(data, [...])")
     values, dataset = _unpack(data)
     inds = _indicator_map(options.pop("indicators", None), dataset)
     ind = indicator if isinstance(indicator, Indicator) else inds.get(indicator)
