@@ -31,6 +31,9 @@ class Slices:
             self._at[value] = (start, length)
             start += length
 
+    def __getitem__(self, value: Any) -> pl.DataFrame:
+        return self._frame.slice(*self._at[value])
+
     def get(self, value: Any, default: Any = None) -> Any:
         where = self._at.get(value)
         return default if where is None else self._frame.slice(*where)
