@@ -246,7 +246,10 @@ def test_large_areas_are_cut_into_chunks_and_still_add_up(tmp_path):
 
 
 def test_memory_stays_bounded_while_writing(tmp_path):
-    """2 million records written in chunks of 100,000: peak RSS rises far less than the records' size."""
+    """4 million records written in chunks of 100,000: peak RSS rises far less than the records' size.
+
+    The rise is about 20 MB at 2 or 4 million rows (what the allocator keeps varies with the machine's
+    load: 15-25 MB); at 4 million the records are 97 MB, so the bound tests the writing, not the noise."""
     if not Path("/proc/self/clear_refs").exists():
         pytest.skip("peak RSS reset needs Linux /proc/self/clear_refs")
     code = textwrap.dedent(
@@ -265,7 +268,7 @@ def test_memory_stays_bounded_while_writing(tmp_path):
         gc.collect()
         Path("/proc/self/clear_refs").write_text("5")
         before = status("VmRSS")
-        out = ps.demo_records(path={str(tmp_path / "big")!r}, rows=2_000_000, chunk_rows=100_000)
+        out = ps.demo_records(path={str(tmp_path / "big")!r}, rows=4_000_000, chunk_rows=100_000)
         rise = status("VmHWM") - before
         size = sum(pl.scan_parquet(v, hive_partitioning=False).collect().estimated_size() for v in out.records.values())
         print(json.dumps({{"rise": rise, "size": size, "rows": out.rows}}))
@@ -274,7 +277,7 @@ def test_memory_stays_bounded_while_writing(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["rows"] > 1_900_000
+    assert result["rows"] > 3_900_000
     assert result["rise"] < 0.5 * result["size"], result
 
 
