@@ -6,6 +6,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import markdown
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from publicservices.site import mkdocs_hooks
 
@@ -110,3 +113,123 @@ def test_a_plain_mkdocs_build_of_the_tree_copies(tmp_path):
     config = _tree(tmp_path)
     build(load_config(config_file=str(config), site_dir=str(tmp_path / "site")))
     assert (tmp_path / "site/data/x.csv").stat().st_ino != (tmp_path / "docs/data/x.csv").stat().st_ino
+
+
+def test_the_how_to_read_block_and_controls_are_set_aside_as_prose_but_not_around_a_table():
+    text = (
+        '<details class="info">\n<summary>How to read</summary>\n<p>Blue means better.</p>\n</details>\n\n'
+        '<div class="ps-explore"><div class="f"><label>Period</label></div></div>\n\n'
+        '<div class="tabs">\n<table><tr><td>1</td></tr></table>\n</div>\n\n'
+        '<div class="outer">\n<div class="inner">x</div>\n</div>\n'
+    )
+    p = page("areas/b.md")
+    aside = mkdocs_hooks.on_page_markdown(text, p, None, None)
+    assert aside.startswith("<!--ps-prose-0-->\n\n<!--ps-prose-1-->\n\n")
+    # a container holding a table stays the parser's, and only its table is set aside (out of search)
+    assert '<div class="tabs">\n<!--ps-raw-2-->\n</div>' in aside
+    # a block whose first end tag closes a nested element is left whole to the parser
+    assert '<div class="outer">\n<div class="inner">x</div>\n</div>' in aside
+    content = mkdocs_hooks.on_page_content(convert(aside), p, None, None)
+    assert "Blue means better." in content and "<label>Period</label>" in content and "<td>1</td>" not in content
+    assert mkdocs_hooks.on_post_page(content, p, None) == convert(text)
+
+
+def _tempered_block(text):
+    """The blocks the hook sets aside, found by the plain definition (a character-by-character
+    test for a blank line): the reference the line-by-line pattern must agree with."""
+    import re
+
+    pattern = re.compile(
+        r"^(?:<(table|figure|p)\b(?![^>]*\bmarkdown\b)(?:(?!\n[ \t]*\n).)*?</\1>"
+        r"|<(details|div)\b(?![^>]*\bmarkdown\b)(?:(?!\n[ \t]*\n|<table\b|<figure\b).)*?</\2>)[ \t]*$",
+        re.MULTILINE | re.DOTALL,
+    )
+    return [(m.span(), m.groups()) for m in pattern.finditer(text)]
+
+
+PIECES = ["<p>", "</p>", "<table>", "</table>", "<div>", "</div>", "<figure>", "</figure>", "<details>", "</details>"]
+PIECES += ["\n", "\n\n", "\n \t\n", "x", " ", "<p markdown>", "<div markdown>", "<pre>", "<td>1</td>"]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=30))
+@settings(max_examples=400, deadline=None)
+def test_blocks_are_found_line_by_line_as_the_plain_definition_finds_them(pieces):
+    text = "".join(pieces)
+    assert [(m.span(), m.groups()) for m in mkdocs_hooks._BLOCK.finditer(text)] == _tempered_block(text)
+
+
+# --------------------------------------------------------------------------------------
+# Pages of headings only: rendered without Python-Markdown, to what Python-Markdown makes
+# --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def site_config(tmp_path_factory):
+    import json
+
+    from mkdocs.config import load_config
+
+    from publicservices.site.mkdocs_build import mkdocs_config
+
+    root = tmp_path_factory.mktemp("site")
+    (root / "docs").mkdir()
+    config = mkdocs_config(title="t", nav=[], base_url=None, copyright="", assets={})
+    (root / "mkdocs.yml").write_text(json.dumps(config), encoding="utf-8")
+    return load_config(config_file=str(root / "mkdocs.yml"))
+
+
+def _page(text, config):
+    from mkdocs.structure.files import File, Files
+    from mkdocs.structure.pages import Page
+
+    file = File("areas/a.md", config["docs_dir"], config["site_dir"], use_directory_urls=False)
+    page = Page(None, file, config)
+    page.markdown = text
+    return page, Files([file])
+
+
+def _rendered(page):
+    def toc(items):
+        return [(i.title, i.id, i.level, toc(i.children)) for i in items]
+
+    return page.content, toc(page.toc), page._title_from_render, page.present_anchor_ids, page.links_to_anchors
+
+
+HEADING_TEXT = st.lists(st.sampled_from([*"Ab z9.,:;/%?-é  Ŵ\xa0\u2003\u2028", "&#38;", "&#46;"]), min_size=1, max_size=12).map(
+    "".join
+)
+LINES = st.one_of(
+    st.tuples(st.integers(1, 6), st.sampled_from([" ", "  "]), HEADING_TEXT).map(lambda t: "#" * t[0] + t[1] + t[2]),
+    st.integers(0, 30).map(lambda i: f"<!--ps-{'raw' if i % 2 else 'prose'}-{i}-->"),
+    st.sampled_from(["", "", "# Same", "## Same", "## Same_1", "#  é"]),
+)
+
+
+@given(lines=st.lists(LINES, max_size=14), end=st.sampled_from(["", "\n", "\n\n"]))
+@settings(max_examples=300, deadline=None)
+def test_a_page_of_headings_renders_as_python_markdown_renders_it(site_config, lines, end):
+    text = "\n".join(lines) + end
+    assume(mkdocs_hooks._only_headings_left(text, site_config))  # a heading of white space alone is not one
+    by_markdown, files = _page(text, site_config)
+    by_markdown.render(site_config, files)
+    by_hook, files = _page(text, site_config)
+    mkdocs_hooks._render_headings(by_hook, site_config, files)
+    assert _rendered(by_hook) == _rendered(by_markdown)
+
+
+def test_an_area_page_takes_the_short_path_and_other_pages_keep_the_parser(site_config):
+    area = "# Eskelham\n\n<!--ps-prose-0-->\n\n## Strengths &#38; concerns\n\n<!--ps-raw-1-->\n"
+    assert mkdocs_hooks._only_headings_left(area, site_config)
+    others = ["# A\n\nSome **words**.\n", "# A *b*\n", "# A & B\n", "  # Indented\n", '# A\n\n=== "Tab"\n']
+    others += ["# A\n\t\n<!--ps-raw-0-->\n", "# A\n \n<!--ps-raw-0-->\n", "<!--ps-raw-0--> \n", "#\tA\n"]
+    for other in others:
+        assert not mkdocs_hooks._only_headings_left(other, site_config)
+    # a site whose Markdown reads headings differently (another extension, toc options) keeps the parser
+    changed = dict(site_config)
+    changed["markdown_extensions"] = [*site_config["markdown_extensions"], "smarty"]
+    assert not mkdocs_hooks._only_headings_left(area, changed)
+    changed = dict(site_config)
+    changed["mdx_configs"] = {**site_config["mdx_configs"], "toc": {"permalink": True}}
+    assert not mkdocs_hooks._only_headings_left(area, changed)
+    p, files = _page(area, site_config)
+    assert mkdocs_hooks.on_page_markdown(area, p, site_config, files) == area
+    p.render(site_config, files)  # the hook's renderer
+    assert p.content.startswith('<h1 id="eskelham">Eskelham</h1>\n<!--ps-prose-0-->\n\n<h2 id="strengths-concerns">')

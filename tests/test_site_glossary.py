@@ -64,7 +64,7 @@ def test_the_glossary_lists_every_term_under_its_anchor(docs):
 def test_every_glossary_link_names_a_term(docs):
     linked: set[str] = set()
     for page in docs.rglob("*.md"):
-        for anchor in re.findall(r"glossary\.md#([A-Za-z0-9_-]+)", page.read_text(encoding="utf-8")):
+        for anchor in re.findall(r"glossary\.(?:md|html)#([A-Za-z0-9_-]+)", page.read_text(encoding="utf-8")):
             assert anchor in TERMS, (page, anchor)
             linked.add(anchor)
     # the how-to-read blocks link the terms a reader meets first
@@ -74,8 +74,8 @@ def test_every_glossary_link_names_a_term(docs):
 def test_how_to_read_blocks_link_the_glossary_on_every_kind_of_page(docs):
     for page in ["indicators/health.ae_4hr.md", "areas/x06000001.md", "sectors/health.md", "value/health.md"]:
         text = (docs / page).read_text(encoding="utf-8")
-        block = text.split('??? info "How to read this page"', 1)[1].split("\n\n", 1)[0]
-        assert "](../glossary.md" in block and "](../how-to-read.md)" in block, page
+        block = text.split("<summary>How to read this page</summary>", 1)[1].split("</details>", 1)[0]
+        assert 'href="../glossary.html#' in block and 'href="../how-to-read.html"' in block, page
 
 
 def test_how_to_read_this_site_explains_the_colours_pages_and_limits_plainly(docs):

@@ -63,7 +63,7 @@ def test_a_large_sites_efficiency_table_is_split_by_region(large):
         assert len(areas) == int(count.replace(",", ""))
         seen += areas
         # the how-to-read block links the glossary from two folders down
-        assert "](../../glossary.md#best-value)" in part and 'href="../health.html"' in part
+        assert 'href="../../glossary.html#best-value"' in part and 'href="../health.html"' in part
         assert len(part.encode()) < 150_000
     scored = len(set(seen))
     assert scored == len(seen) and scored > SPLIT_FROM  # every scored area once
@@ -91,7 +91,7 @@ def test_a_large_sites_table_of_every_area_is_split_by_region_with_national_posi
         mine = [int(p.replace(",", "")) for p in found if p != "–"]
         assert mine == sorted(mine)  # best first within the region
         positions += mine
-        assert "](../../glossary.md#benchmark)" in part and 'href="../health.sample_rate.html"' in part
+        assert 'href="../../glossary.html#benchmark"' in part and 'href="../health.sample_rate.html"' in part
         assert len(part.encode()) < 200_000
     assert total == SPLIT_FROM + 200
     # across the regions, the positions are one ranking of all areas (ties share the best place: 1, 1, 3 ...)

@@ -162,19 +162,20 @@ def test_the_methodology_page_keeps_the_precise_terms(health_site):
 
 
 def _how_to_read(text: str) -> str:
-    match = re.search(r'^\?\?\? info "How to read this page"\n((?:    .*\n)+)', text, re.MULTILINE)
+    match = re.search(
+        r'^<details class="info">\n<summary>How to read this page</summary>\n<p>(.*?)</p>\n</details>$',
+        text,
+        re.MULTILINE | re.DOTALL,
+    )
     assert match, text[:600]
     # at the top: before the page's first section
     assert match.start() < text.find("\n## ") or "\n## " not in text
-    words = " ".join(line.strip() for line in match.group(1).splitlines())
+    words = " ".join(match.group(1).split())
     # its terms link to the glossary, and it ends by pointing to the guide and the glossary
-    assert words.endswith("More in [how to read this site](../how-to-read.md) and the [glossary](../glossary.md)."), words
-    assert "](../glossary.md#" in words
-    return re.sub(
-        r"\[([^\]]+)\]\([^)]+\)",
-        r"\1",
-        words.removesuffix(" More in [how to read this site](../how-to-read.md) and the [glossary](../glossary.md)."),
-    )
+    ending = ' More in <a href="../how-to-read.html">how to read this site</a> and the <a href="../glossary.html">glossary</a>.'
+    assert words.endswith(ending), words
+    assert '<a href="../glossary.html#' in words
+    return re.sub(r"<a [^>]*>([^<]+)</a>", r"\1", words.removesuffix(ending))
 
 
 @pytest.mark.parametrize(

@@ -27,8 +27,13 @@ def funnels_and_ranks(
 
     funnels: dict[str, Any] = {}
     ranks: dict[str, pl.DataFrame] = {}
+    latest_rows = public.values.filter(
+        pl.col("period") == pl.col("indicator_id").replace_strict(latest, default=None, return_dtype=pl.String)
+    )
+    by_indicator = latest_rows.partition_by("indicator_id", as_dict=True)
+    with_limits = _limits_by_indicator(latest_rows, chosen)
     for ind_id, ind in chosen.items():
-        rows = public.values.filter(pl.col("indicator_id") == ind_id, pl.col("period") == latest[ind_id])
+        rows = by_indicator.get((ind_id,), latest_rows.clear())
         # The funnel is drawn around the page's benchmark, so its counts agree with every other section.
         bench = (
             results.filter(pl.col("indicator_id") == ind_id, pl.col("period") == latest[ind_id])
@@ -54,7 +59,7 @@ def funnels_and_ranks(
             notes,
             f"{ind.title}: rank intervals",
             rank_areas,
-            rows,
+            with_limits.get((ind_id,), rows),
             ind,
             dataset=public,
             n_sims=1000 if areas.height > 1000 else 2000,
@@ -63,6 +68,22 @@ def funnels_and_ranks(
             ranks[ind_id] = ranked.frame
         advance()
     return funnels, ranks
+
+
+def _limits_by_indicator(rows: pl.DataFrame, chosen: dict[str, Indicator]) -> dict[tuple[Any, ...], pl.DataFrame]:
+    """Every indicator's latest rows with the limits ``rank_areas`` would add, in one pass.
+
+    The same rows and arguments as ``rank_areas``' own call, so the ranks are unchanged; one
+    pass over all indicators saves a query per indicator. Where that pass fails, each
+    indicator goes without, and ``rank_areas`` adds its own limits (and notes its own failure).
+    """
+    from publicservices.errors import PublicServicesError
+    from publicservices.stats import add_intervals
+
+    try:
+        return add_intervals(rows, chosen).partition_by("indicator_id", as_dict=True)
+    except PublicServicesError:
+        return {}
 
 
 def funnel_comparisons(

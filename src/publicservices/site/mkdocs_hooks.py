@@ -12,12 +12,14 @@ one step, and ``on_post_page`` puts it back into the finished page, which comes 
 Until then the search plugin indexes the page without its tables and charts: a search for an
 area finds the area's page, not every indicator page whose table lists it (and at 7,000 areas
 the search plugin's HTML parser no longer reads 300 MB of table rows). Paragraphs written as
-HTML (``<p>``, the pages' generated prose) are set aside the same way but come back in
-``on_page_content``, before the search plugin reads the page, so they stay searchable. Only
-blocks that start a line with ``<table``, ``<figure`` or ``<p``, end a line with their end tag
-and hold no blank line are set aside (a raw HTML block of Markdown ends at a blank line), never
-one that asks for Markdown inside (``markdown=``), and never on a page with fenced code, where
-such text would be an example to show.
+HTML (``<p>``, the pages' generated prose), the "how to read" block (``<details>``) and the
+explore controls (``<div>``) are set aside the same way but come back in ``on_page_content``,
+before the search plugin reads the page, so they stay searchable. An area page is then little
+more than its headings to Python-Markdown. Only blocks that start a line with one of those
+tags, end a line with its end tag, hold as many start tags of their kind as end tags and no
+blank line are set aside (a raw HTML block of Markdown ends at a blank line), never one that
+asks for Markdown inside (``markdown``), and never on a page with fenced code, where such text
+would be an example to show.
 
 ``on_files`` hard-links the site's static files (data downloads, chart scripts, assets) into
 the built site instead of copying them, when ``publish`` asks for it (the environment variable
@@ -33,7 +35,17 @@ import re
 import shutil
 from typing import Any
 
-_BLOCK = re.compile(r"^<(table|figure|p)\b(?![^>]*\bmarkdown=)(?:(?!\n[ \t]*\n).)*?</\1>[ \t]*$", re.MULTILINE | re.DOTALL)
+# A block: its first line starts with the tag, then whole lines, none blank, up to the first
+# line that ends with the end tag (matched line by line: a character-by-character test for a
+# blank line took 1.7 ms on a 75 KB page).
+_BLOCK = re.compile(
+    r"^(?:<(table|figure|p)\b(?![^>]*\bmarkdown\b)(?:[^\n]*\n(?![ \t]*(?:\n|$)))*?[^\n]*</\1>"
+    # a container is set aside whole only when it holds no table or chart: those stay out of search
+    r"|<(details|div)\b(?![^>]*\bmarkdown\b)(?:(?:(?!<table\b|<figure\b)[^\n])*\n(?![ \t]*(?:\n|$)))*?"
+    r"(?:(?!<table\b|<figure\b)[^\n])*</\2>)[ \t]*$",
+    re.MULTILINE,
+)
+_SEARCHABLE = ("p", "details", "div")  # words a reader may search for; tables and charts are not
 _PLACEHOLDER = re.compile(r"<!--ps-raw-(\d+)-->")
 _PROSE = re.compile(r"<!--ps-prose-(\d+)-->")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)", re.MULTILINE)
@@ -48,14 +60,90 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     blocks: list[str] = []
 
     def set_aside(match: re.Match[str]) -> str:
-        blocks.append(match.group(0))
-        kind = "prose" if match.group(1) == "p" else "raw"
+        block, tag = match.group(0), match.group(1) or match.group(2)
+        if len(re.findall(f"<{tag}[\\s>]", block)) != block.count(f"</{tag}>"):  # ends inside a nested one of its kind
+            return block
+        blocks.append(block)
+        kind = "prose" if tag in _SEARCHABLE else "raw"
         return f"<!--ps-{kind}-{len(blocks) - 1}-->"
 
     text = _BLOCK.sub(set_aside, markdown)
     if blocks:
         _aside[page.file.src_uri] = blocks
+    if config is not None and _only_headings_left(text, config):
+        page.render = functools.partial(_render_headings, page)
     return text
+
+
+# --------------------------------------------------------------------------------------
+# Pages left with nothing but headings: rendered without Python-Markdown
+# --------------------------------------------------------------------------------------
+# Once its blocks are set aside, an area page is only headings and placeholders, yet
+# Python-Markdown took 1.2 ms to set up and run its dozens of processors over those twenty
+# lines: 8 s of a 7,000-area build. Such a page is rendered here instead, to the same HTML,
+# table of contents and anchors; tests/test_mkdocs_hooks.py holds the two equal on random pages.
+# a heading's text: no character Markdown could read as syntax (entities as ``md_text`` writes them)
+_CHAR = r"[^\x00-\x1f\x7f\\`*_{}\[\]()#+!|<>~^=$&\"']|&#[0-9]+;"
+_EDGE = rf"(?!\s)(?:{_CHAR})"  # and no white space at either end (Markdown strips it)
+_HEADING_TEXT = rf"(?:{_EDGE})(?:(?:{_CHAR})*(?:{_EDGE}))?"
+_LINE = re.compile(rf"(#{{1,6}}) +({_HEADING_TEXT})|(<!--ps-(?:raw|prose)-[0-9]+-->)|")
+# nothing else, not even white space on a blank line (four spaces or a tab would start code)
+_PLAIN = re.compile(rf"(?:(?:#{{1,6}} +{_HEADING_TEXT}|<!--ps-(?:raw|prose)-[0-9]+-->)?(?:\n|\Z))*\Z")
+# the Markdown a site is built with (MkDocs adds toc, tables and fenced_code): none of them
+# reads a heading's plain text or a comment differently
+_KNOWN_EXTENSIONS = {
+    "toc",
+    "tables",
+    "fenced_code",
+    "attr_list",
+    "md_in_html",
+    "admonition",
+    "pymdownx.details",
+    "pymdownx.tabbed",
+}
+
+
+def _only_headings_left(text: str, config: Any) -> bool:
+    extensions = {e if isinstance(e, str) else "" for e in config["markdown_extensions"]}
+    toc = dict(config["mdx_configs"].get("toc") or {})
+    return extensions <= _KNOWN_EXTENSIONS and toc.pop("permalink", False) is False and not toc and _PLAIN.match(text) is not None
+
+
+def _render_headings(page: Any, config: Any, files: Any) -> None:
+    """What ``Page.render`` makes of a page of ATX headings and HTML comments, without the parser.
+
+    Python-Markdown gives each heading an id (slugified, made unique) and writes the blocks
+    one per line, a blank line after a comment that the page follows with one.
+    """
+    import html
+
+    from markdown.extensions.toc import nest_toc_tokens, slugify, unique
+    from mkdocs.structure.toc import get_toc
+
+    parts: list[str] = []
+    tokens: list[dict[str, Any]] = []
+    used: set[str] = set()
+    lines = page.markdown.split("\n")
+    for i, line in enumerate(lines):
+        m = _LINE.fullmatch(line)
+        if m is None or not (m.group(1) or m.group(3)):
+            continue
+        if parts:
+            parts.append("\n\n" if parts[-1].startswith("<!--") and not lines[i - 1] else "\n")
+        if m.group(3):
+            parts.append(m.group(3))
+            continue
+        level, text = len(m.group(1)), m.group(2)
+        name = " ".join(text.split())  # as the table of contents gives it, white space collapsed
+        anchor = unique(slugify(html.unescape(name), "-"), used)
+        parts.append(f'<h{level} id="{anchor}">{text}</h{level}>')
+        tokens.append({"level": level, "id": anchor, "name": name, "html": text, "data-toc-label": ""})
+    first = _LINE.fullmatch(next((line for line in lines if line), ""))
+    page.content = "".join(parts)
+    page.toc = get_toc(nest_toc_tokens(tokens))
+    page._title_from_render = " ".join(first.group(2).split()) if first and first.group(1) == "#" else None
+    page.present_anchor_ids = used
+    page.links_to_anchors = {}
 
 
 def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:

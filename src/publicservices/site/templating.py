@@ -37,6 +37,15 @@ def _md(value: Any) -> Markup:
     return value if isinstance(value, Markup) else Markup(md_text(value))
 
 
+def _oneline(value: Any) -> Markup:
+    """Text for one line of HTML: escaped (markup already made safe is kept), its whitespace collapsed.
+
+    >>> print(_oneline("A & B\n  C"))
+    A &amp; B C
+    """
+    return Markup(" ".join(str(escape(value)).split()))
+
+
 def _para(value: Any, *after: Any) -> Markup:
     """A paragraph as one line of HTML, ``<p>...</p>``: its text HTML-escaped (markup already made
     safe is kept), then ``after`` (safe markup, such as a link). Python-Markdown passes such a
@@ -45,7 +54,7 @@ def _para(value: Any, *after: Any) -> Markup:
     >>> print(_para("A & B < C.\\nNext", Markup('<a href="x.html">more</a>')))
     <p>A &amp; B &lt; C. Next <a href="x.html">more</a></p>
     """
-    text = " ".join(str(escape(value)).split())
+    text = _oneline(value)
     tail = "".join(f" {escape(a)}" for a in after)
     return Markup(f"<p>{text}{tail}</p>")
 
@@ -64,6 +73,7 @@ def _environment() -> Any:
     )
     env.filters["md"] = _md
     env.filters["para"] = _para
+    env.filters["oneline"] = _oneline
     env.filters["thousands"] = lambda n: f"{n:,}"
     env.globals["front_matter"] = lambda title, **meta: Markup(front_matter(title, **meta))
     return env
