@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -18,6 +18,150 @@ __all__ = ["AreaProfileResult", "area_profile"]
 def _listed(names: list[str]) -> str:
     """Up to eight titles named; beyond that, six and a count (a sentence stays readable)."""
     return join_words(names if len(names) <= 8 else [*names[:6], f"{len(names) - 6} more"])
+
+
+_JUDGED = ("better", "worse", "higher", "lower", "similar", "no interval", "not compared", "missing")
+_TRENDS = ("better", "worse", "rising", "falling", "steady", "unknown")
+
+
+def _judgement(row: Mapping[str, Any]) -> str:
+    """What a row says against the benchmark: its ``comparison_95`` word, or why there is none."""
+    value, word = row.get("value"), row.get("comparison_95")
+    if row.get("suppressed") is not None or value is None or value != value:  # hidden, absent or NaN
+        return "missing"
+    if word is not None and str(word) != "not compared":
+        return str(word)
+    return "no interval" if row.get("lower_95") is None else "not compared"
+
+
+def _trend(row: Mapping[str, Any]) -> str | None:
+    """What a row's ``recent_trend`` says, in one word (None: a trend of some other kind)."""
+    trend = row.get("recent_trend")
+    text = "" if trend is None else str(trend).lower()
+    if "getting better" in text:
+        return "better"
+    if "getting worse" in text:
+        return "worse"
+    if text in ("increasing", "decreasing"):
+        return "rising" if text == "increasing" else "falling"
+    if "no significant change" in text:
+        return "steady"
+    return "unknown" if trend is None or "cannot be calculated" in text else None
+
+
+def _titles_by(
+    rows: Iterable[Mapping[str, Any]],
+    word: Callable[[Mapping[str, Any]], str | None],
+    keys: Sequence[str],
+    indicators: Mapping[str, Any],
+) -> dict[str, list[str]]:
+    """The indicators' titles under each of ``keys``, by the word ``word`` gives each row (in row order)."""
+    out: dict[str, list[str]] = {k: [] for k in keys}
+    for row in rows:
+        key, ind = word(row), row["indicator_id"]
+        if key in out:
+            out[key].append(indicators[ind].title if ind in indicators else ind)
+    return out
+
+
+def strengths_and_concerns(
+    name: str, rows: Iterable[Mapping[str, Any]], indicators: Mapping[str, Any], benchmark: str = "the benchmark"
+) -> list[str]:
+    """An area's strengths and concerns in plain words, from its rows' comparisons at 95%.
+
+    ``rows``: the area's rows (``indicator_id``, ``value``, ``lower_95``, ``comparison_95``,
+    ``suppressed``), one per indicator. Indicators are named by their titles. Those that
+    cannot be judged -- a value with no interval, or not compared -- are said to be so, never
+    counted as similar; for indicators with no direction, higher and lower are neither
+    strength nor concern. The notebook's area profile and the published site's area pages
+    both say it with this function.
+
+    Example:
+        >>> strengths_and_concerns("Eskelham", [{"indicator_id": "a", "value": 1.0, "comparison_95": "better"}], {})
+        ['Compared with the benchmark, Eskelham does better on 1 of the 1 indicator that can be judged: a.', 'It does not do worse, by more than chance, on any of them.']
+    """
+    groups = _titles_by(rows, _judgement, _JUDGED, indicators)
+    titles = _listed
+    better, worse, higher, lower, similar = (groups[k] for k in ("better", "worse", "higher", "lower", "similar"))
+    judged = len(better) + len(worse) + len(higher) + len(lower) + len(similar)
+    out = []
+    if judged == 0:
+        out.append(
+            f"We cannot say whether {name} does better or worse than {benchmark} on any indicator: "
+            "none of its figures can be judged against it allowing for chance."
+        )
+    else:
+        of = f"{judged:,} indicators" if judged > 1 else "1 indicator"
+        if better:
+            out.append(
+                f"Compared with {benchmark}, {name} does better on {len(better):,} of the {of} that can be judged: {titles(better)}."
+            )
+        else:
+            out.append(
+                f"Compared with {benchmark}, {name} does not do better, by more than chance, on any of the {of} that can be judged."
+            )
+        out.append(
+            f"It does worse on {len(worse):,}: {titles(worse)}."
+            if worse
+            else "It does not do worse, by more than chance, on any of them."
+        )
+        if higher or lower:
+            parts = [
+                f"higher on {len(higher):,} ({titles(higher)})" if higher else "",
+                f"lower on {len(lower):,} ({titles(lower)})" if lower else "",
+            ]
+            out.append(f"It is {' and '.join(p for p in parts if p)}, where neither higher nor lower is better.")
+        if similar:
+            out.append(
+                f"For the other {len(similar):,}, the difference could be chance."
+                if len(similar) > 1
+                else "For the other one, the difference could be chance."
+            )
+    if groups["no interval"]:
+        k = len(groups["no interval"])
+        out.append(
+            f"For {plural(k, 'indicator')} ({titles(groups['no interval'])}) we cannot say: the figures have no confidence intervals, so chance cannot be ruled out."
+        )
+    if groups["not compared"]:
+        n = len(groups["not compared"])
+        out.append(f"{plural(n, 'indicator')} {'is' if n == 1 else 'are'} not compared with {benchmark}.")
+    if groups["missing"]:
+        k = len(groups["missing"])
+        out.append(f"{plural(k, 'indicator')} {'has' if k == 1 else 'have'} no published value for {name}.")
+    return out
+
+
+def changes(rows: Iterable[Mapping[str, Any]], indicators: Mapping[str, Any]) -> list[str]:
+    """What is improving and what is getting worse, in plain words, from each row's ``recent_trend``.
+
+    A trend counts only when the chi-square test for trend over the latest five periods finds a
+    change larger than chance (Fingertips' method, :func:`publicservices.stats.recent_trend`).
+    For indicators with no direction a change is "rising" or "falling", never better or worse;
+    indicators whose trend cannot be calculated (too few periods, no counts) are said to be so.
+
+    Example:
+        >>> changes([{"indicator_id": "a", "recent_trend": "Increasing and getting better"}], {})
+        ['Over the latest five periods, it is getting better on 1 indicator: a.']
+    """
+    names = _titles_by(rows, _trend, _TRENDS, indicators)
+    out = []
+    for word in ("better", "worse"):
+        if names[word]:
+            out.append(f"It is getting {word} on {plural(len(names[word]), 'indicator')}: {_listed(names[word])}.")
+    moving = [f"{w} on {_listed(names[w])}" for w in ("rising", "falling") if names[w]]
+    if moving:
+        out.append(f"It is {', and '.join(moving)}, where neither higher nor lower is better.")
+    if out:
+        out[0] = "Over the latest five periods, i" + out[0][1:]
+        if names["steady"]:
+            out.append("Other changes are small enough to be chance.")
+    elif names["steady"]:
+        out.append("Over the latest five periods, none of its figures has changed by more than chance.")
+    if names["unknown"]:
+        k = len(names["unknown"])
+        some = f"For {plural(k, 'indicator')} the trend" if out else "Its trends"
+        out.append(f"{some} cannot be judged: there are too few periods or no counts.")
+    return out
 
 
 class AreaProfileResult(Result):
@@ -62,17 +206,6 @@ class AreaProfileResult(Result):
     def _titles(self, rows: pl.DataFrame) -> list[str]:
         return [self.indicators[i].title if i in self.indicators else i for i in rows.get_column("indicator_id").to_list()]
 
-    def _titles_by(self, kind: pl.Expr, keys: Sequence[str]) -> dict[str, list[str]]:
-        """The indicators' titles under each of ``keys``, by the word ``kind`` gives each row (in row order).
-
-        One pass over the area's rows: a site writes this for each of thousands of areas.
-        """
-        out: dict[str, list[str]] = {k: [] for k in keys}
-        for ind, key in self._frame.select(pl.col("indicator_id"), kind).iter_rows():
-            if key in out:
-                out[key].append(self.indicators[ind].title if ind in self.indicators else ind)
-        return out
-
     def sentences(self) -> list[str]:
         f = self._frame
         name = self._name(self.area)
@@ -110,126 +243,13 @@ class AreaProfileResult(Result):
         return out
 
     def strengths_and_concerns(self, benchmark: str = "the benchmark") -> list[str]:
-        """The area's strengths and concerns in plain words, from its comparisons at 95%.
-
-        Indicators are named by their titles. Those that cannot be judged -- a value with no
-        interval, or not compared -- are said to be so, never counted as similar; for
-        indicators with no direction, higher and lower are neither strength nor concern. The
-        published site's area pages say the same, from this method.
-        """
-        f = self._frame
-        name = self._name(self.area)
-        value = pl.col("value") if "value" in f.columns else pl.lit(None, pl.Float64)
-        hidden = pl.col("suppressed").is_not_null() if "suppressed" in f.columns else pl.lit(False)
-        interval = pl.col("lower_95").is_not_null() if "lower_95" in f.columns else pl.lit(True)
-        word = pl.col("comparison_95").cast(pl.String) if "comparison_95" in f.columns else pl.lit(None, pl.String)
-        kind = (
-            pl.when(hidden | value.is_null() | value.is_nan())
-            .then(pl.lit("missing"))
-            .when(word.is_not_null() & (word != "not compared"))
-            .then(word)
-            .when(~interval)
-            .then(pl.lit("no interval"))
-            .otherwise(pl.lit("not compared"))
-        )
-        groups = self._titles_by(
-            kind, ("better", "worse", "higher", "lower", "similar", "no interval", "not compared", "missing")
-        )
-
-        titles = _listed
-        better, worse, higher, lower, similar = (groups[k] for k in ("better", "worse", "higher", "lower", "similar"))
-        judged = len(better) + len(worse) + len(higher) + len(lower) + len(similar)
-        out = []
-        if judged == 0:
-            out.append(
-                f"We cannot say whether {name} does better or worse than {benchmark} on any indicator: "
-                "none of its figures can be judged against it allowing for chance."
-            )
-        else:
-            of = f"{judged:,} indicators" if judged > 1 else "1 indicator"
-            if better:
-                out.append(
-                    f"Compared with {benchmark}, {name} does better on {len(better):,} of the {of} that can be judged: {titles(better)}."
-                )
-            else:
-                out.append(
-                    f"Compared with {benchmark}, {name} does not do better, by more than chance, on any of the {of} that can be judged."
-                )
-            out.append(
-                f"It does worse on {len(worse):,}: {titles(worse)}."
-                if worse
-                else "It does not do worse, by more than chance, on any of them."
-            )
-            if higher or lower:
-                parts = [
-                    f"higher on {len(higher):,} ({titles(higher)})" if higher else "",
-                    f"lower on {len(lower):,} ({titles(lower)})" if lower else "",
-                ]
-                out.append(f"It is {' and '.join(p for p in parts if p)}, where neither higher nor lower is better.")
-            if similar:
-                out.append(
-                    f"For the other {len(similar):,}, the difference could be chance."
-                    if len(similar) > 1
-                    else "For the other one, the difference could be chance."
-                )
-        if groups["no interval"]:
-            k = len(groups["no interval"])
-            out.append(
-                f"For {plural(k, 'indicator')} ({titles(groups['no interval'])}) we cannot say: the figures have no confidence intervals, so chance cannot be ruled out."
-            )
-        if groups["not compared"]:
-            n = len(groups["not compared"])
-            out.append(f"{plural(n, 'indicator')} {'is' if n == 1 else 'are'} not compared with {benchmark}.")
-        if groups["missing"]:
-            k = len(groups["missing"])
-            out.append(f"{plural(k, 'indicator')} {'has' if k == 1 else 'have'} no published value for {name}.")
-        return out
+        """The area's strengths and concerns in plain words, from its comparisons at 95%
+        (:func:`strengths_and_concerns`)."""
+        return strengths_and_concerns(self._name(self.area), self._frame.iter_rows(named=True), self.indicators, benchmark)
 
     def changes(self) -> list[str]:
-        """What is improving and what is getting worse, in plain words, from each indicator's recent trend.
-
-        A trend counts only when the chi-square test for trend over the latest five periods finds a
-        change larger than chance (Fingertips' method, :func:`publicservices.stats.recent_trend`).
-        For indicators with no direction a change is "rising" or "falling", never better or worse;
-        indicators whose trend cannot be calculated (too few periods, no counts) are said to be so.
-        """
-        f = self._frame
-        if "recent_trend" not in f.columns:
-            return []
-        trend = pl.col("recent_trend").cast(pl.String).str.to_lowercase()
-        kind = (
-            pl.when(trend.str.contains("getting better"))
-            .then(pl.lit("better"))
-            .when(trend.str.contains("getting worse"))
-            .then(pl.lit("worse"))
-            .when(trend == "increasing")
-            .then(pl.lit("rising"))
-            .when(trend == "decreasing")
-            .then(pl.lit("falling"))
-            .when(trend.str.contains("no significant change"))
-            .then(pl.lit("steady"))
-            .when(trend.is_null() | trend.str.contains("cannot be calculated"))
-            .then(pl.lit("unknown"))
-        )
-        names = self._titles_by(kind, ("better", "worse", "rising", "falling", "steady", "unknown"))
-        out = []
-        for word in ("better", "worse"):
-            if names[word]:
-                out.append(f"It is getting {word} on {plural(len(names[word]), 'indicator')}: {_listed(names[word])}.")
-        moving = [f"{w} on {_listed(names[w])}" for w in ("rising", "falling") if names[w]]
-        if moving:
-            out.append(f"It is {', and '.join(moving)}, where neither higher nor lower is better.")
-        if out:
-            out[0] = "Over the latest five periods, i" + out[0][1:]
-            if names["steady"]:
-                out.append("Other changes are small enough to be chance.")
-        elif names["steady"]:
-            out.append("Over the latest five periods, none of its figures has changed by more than chance.")
-        if names["unknown"]:
-            k = len(names["unknown"])
-            some = f"For {plural(k, 'indicator')} the trend" if out else "Its trends"
-            out.append(f"{some} cannot be judged: there are too few periods or no counts.")
-        return out
+        """What is improving and what is getting worse, in plain words (:func:`changes`)."""
+        return changes(self._frame.iter_rows(named=True), self.indicators) if "recent_trend" in self._frame.columns else []
 
     def _columns(self) -> Sequence[Column]:
         cols = [

@@ -40,7 +40,7 @@ def _md(value: Any) -> Markup:
 def _oneline(value: Any) -> Markup:
     """Text for one line of HTML: escaped (markup already made safe is kept), its whitespace collapsed.
 
-    >>> print(_oneline("A & B\n  C"))
+    >>> print(_oneline("A & B\\n  C"))
     A &amp; B C
     """
     return Markup(" ".join(str(escape(value)).split()))

@@ -126,10 +126,13 @@ def write_site(
         for path, text in region_pages.items():
             writer.text(docs + path, text)
             advance()
-        rows = Slices(latest.sort("area_code", "indicator_id"))
-        spine = Slices(specs.spine_rows(latest, titles, units))
-        trend = Slices(specs.trend_rows(model.results, titles))
-        neighbours = Slices(model.neighbours)
+        # each frame's rows by area, in the order the pages are written, made dicts a block of areas at a time
+        codes = areas.get_column("area_code").to_list()
+        rows = Slices(latest.sort("area_code", "indicator_id"), order=codes)
+        spine = Slices(specs.spine_rows(latest, titles, units), order=codes)
+        trend = Slices(specs.trend_rows(model.results, titles), order=codes)
+        nearest_first = None if model.neighbours is None else model.neighbours.sort("area_code", "rank", maintain_order=True)
+        neighbours = Slices(nearest_first, order=codes)
         peers = None
         if model.neighbours is not None:
             peers = (
@@ -139,23 +142,22 @@ def write_site(
                 .group_by("area_code", "indicator_id")
                 .agg(pl.col("value").mean().alias("peer_mean"))
             )
-        peer_means = Slices(peers)
+        peer_means = Slices(peers, order=codes)
         grades: dict[str, dict[str, dict[str, Any]]] = {}
         for sector, card in model.grades.items():
             for r in card.select("area_code", *[c for c in ("grade", "score", "p_grade_change") if c in card.columns]).to_dicts():
                 grades.setdefault(r["area_code"], {})[sector] = r
-        empty = pl.DataFrame()
-        for code, slug in zip(areas.get_column("area_code"), areas.get_column("slug"), strict=True):
+        for code, slug in zip(codes, areas.get_column("slug"), strict=True):
             writer.text(
                 docs + f"areas/{slug}.md",
                 pages.area(
                     code,
                     slug,
-                    rows.get(code, latest.clear()),
-                    spine.get(code, empty),
-                    trend.get(code, empty),
-                    neighbours.get(code),
-                    peer_means.get(code),
+                    rows.records(code),
+                    spine.records(code, drop=("area_code", "indicator_id")),
+                    trend.records(code, drop=("area_code",)),
+                    neighbours.records(code),
+                    {r["indicator_id"]: r["peer_mean"] for r in peer_means.records(code)},
                     grades.get(code, {}),
                 ),
             )

@@ -212,11 +212,19 @@ class DocsWriter:
 
         safe = csv_safe(flat_text(frame))
         by = safe.columns[frame.columns.index(key)]  # csv_safe may have renamed it
+        parts = Slices(safe, by)
+        # One CSV text for all, cut at its line ends: a file is the header and its key's lines.
+        # Only when no cell holds a line break (then every row is one line); else file by file.
+        text = parts.frame.write_csv()
+        lines = text.split("\n") if text.count("\n") == safe.height + 1 else None
         written = []
-        for value, part in Slices(safe, by):
+        for value, start, length in parts.spans():
             target = self._target(path_of(value))
             with _naming(target):
-                part.write_csv(target)
+                if lines is None:
+                    parts[value].write_csv(target)
+                else:
+                    target.write_bytes("\n".join([lines[0], *lines[start + 1 : start + 1 + length], ""]).encode())
             self.bytes_written += target.stat().st_size
             written.append(target)
         return written

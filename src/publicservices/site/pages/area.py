@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import polars as pl
-
 from publicservices.display import join_words, plural
 from publicservices.site import specs
 from publicservices.site.explore import area_controls
@@ -48,19 +46,21 @@ class AreaPages(PagesBase):
         self,
         code: str,
         slug: str,
-        rows: pl.DataFrame,
-        spine: pl.DataFrame,
-        trend: pl.DataFrame,
-        neighbours: pl.DataFrame | None,
-        peer_means: pl.DataFrame | None,
+        records: list[dict[str, Any]],
+        spine: list[dict[str, Any]],
+        trend: list[dict[str, Any]],
+        neighbours: list[dict[str, Any]],
+        peers: dict[str, float],
         grades: dict[str, dict[str, Any]],
     ) -> str:
+        """An area's page from its rows as dicts: ``records`` (latest period, with fifths),
+        ``spine`` and ``trend`` (chart rows without ``area_code``; the spine also without
+        ``indicator_id``), ``neighbours`` (nearest first) and its neighbours' mean by indicator."""
         m = self.model
         page = f"areas/{slug}.md"
         name = m.area_name(code)
         info = self._area_info()[code]
         data = f"data/areas/{slug}.csv"
-        records = rows.to_dicts()  # with the fifths of areas of the whole latest frame (Pages.latest_frame)
         found: dict[str, int] = {}
         for r in records:
             word = "in fifths" if fifths(r) else comparison_text(r)
@@ -75,20 +75,19 @@ class AreaPages(PagesBase):
         if found.get("–"):
             words.append(f"{found['–']:,} without a published value")
         spine_figure = None
-        if spine.height:
+        if spine:
             spine_figure = self.figure(
                 page,
                 "charts/areas.js",
                 "areas/spine",
                 None,
-                f"Spine chart for {name} on {plural(spine.height, 'indicator')}: each bar runs from the worst area on the left "
+                f"Spine chart for {name} on {plural(len(spine), 'indicator')}: each bar runs from the worst area on the left "
                 f"to the best on the right, the darker middle is the middle half of areas, the short line at the centre of each bar is the benchmark. {name} "
                 f"compared with the benchmark: {join_words(words) or 'none compared'}.",
                 f"Spine chart of {name} against all areas",
                 data=data,
-                inline={"spine": spine.drop("area_code", "indicator_id").to_dicts()},
+                inline={"spine": spine},
             )
-        peers = {} if peer_means is None else {r["indicator_id"]: r["peer_mean"] for r in peer_means.to_dicts()}
         body = []
         for r in records:
             ind = m.indicators[r["indicator_id"]]
@@ -116,11 +115,8 @@ class AreaPages(PagesBase):
             numeric=[False, False, True, False, True, False, True, False],
         )
         neighbours_table = None
-        if neighbours is not None and neighbours.height:
-            nb = [
-                [self.area_link(page, r["neighbour_code"]), r["rank"], f"{r['distance']:.2f}"]
-                for r in neighbours.sort("rank").to_dicts()
-            ]
+        if neighbours:
+            nb = [[self.area_link(page, r["neighbour_code"]), r["rank"], f"{r['distance']:.2f}"] for r in neighbours]
             neighbours_table = table(
                 ["Area", "Rank", "Distance"],
                 nb,
@@ -152,19 +148,19 @@ class AreaPages(PagesBase):
                 numeric=[False, False, True, True],
             )
         trend_figure = None
-        if trend.height:
-            periods = trend.get_column("period").unique().len()
+        if trend:
+            periods = len({r["period"] for r in trend})
             trend_figure = self.figure(
                 page,
                 "charts/areas.js",
                 "areas/trend",
                 None,
                 f"Trends for {name}: every indicator over {plural(periods, 'period')}, with "
-                + ("the 95% interval (band) and " if trend.get_column("lower_95").drop_nulls().len() else "")
+                + ("the 95% interval (band) and " if any(r.get("lower_95") is not None for r in trend) else "")
                 + "the benchmark (dashed line).",
                 f"Trend charts of {name}",
                 data=data,
-                inline={"trend": trend.drop("area_code").to_dicts()},
+                inline={"trend": trend},
             )
         return render(
             "area.md.j2",
@@ -195,7 +191,7 @@ class AreaPages(PagesBase):
         Indicators are named by their titles; those that cannot be judged (no interval, no value,
         not compared) are said to be so, never counted as similar.
         """
-        from publicservices.results.profile import AreaProfileResult
+        from publicservices.results.profile import changes, strengths_and_concerns
 
         m = self.model
         codes = {str(r["benchmark_code"]) for r in records if r.get("benchmark_code")}
@@ -206,19 +202,7 @@ class AreaPages(PagesBase):
             bench = "the figure for all areas combined"
         else:
             bench = "the benchmark"
-        # the notebook's area profile, made from the published rows: one account of an area, in one place
-        columns = ("indicator_id", "value", "lower_95", "comparison_95", "suppressed", "recent_trend")
-        rows = pl.DataFrame(
-            [{c: r.get(c) for c in columns} for r in records],
-            schema={
-                "indicator_id": pl.String,
-                "value": pl.Float64,
-                "lower_95": pl.Float64,
-                "comparison_95": pl.String,
-                "suppressed": pl.String,
-                "recent_trend": pl.String,
-            },
-        )
-        profile = AreaProfileResult(rows, outcomes=None, area=name, neighbours=[], indicators=m.indicators)
-        # what is improving: a paragraph of its own after the strengths and concerns
-        return [" ".join(p) for p in (profile.strengths_and_concerns(bench), profile.changes()) if p]
+        # what the notebook's area profile says, from the published rows: one account of an area, in one place;
+        # what is improving is a paragraph of its own after the strengths and concerns
+        paragraphs = (strengths_and_concerns(name, records, m.indicators, bench), changes(records, m.indicators))
+        return [" ".join(p) for p in paragraphs if p]
