@@ -12,14 +12,16 @@ one step, and ``on_post_page`` puts it back into the finished page, which comes 
 Until then the search plugin indexes the page without its tables and charts: a search for an
 area finds the area's page, not every indicator page whose table lists it (and at 7,000 areas
 the search plugin's HTML parser no longer reads 300 MB of table rows). Paragraphs written as
-HTML (``<p>``, the pages' generated prose), the "how to read" block (``<details>``) and the
-explore controls (``<div>``) are set aside the same way but come back in ``on_page_content``,
-before the search plugin reads the page, so they stay searchable. An area page is then little
-more than its headings to Python-Markdown. Only blocks that start a line with one of those
-tags, end a line with its end tag, hold as many start tags of their kind as end tags and no
-blank line are set aside (a raw HTML block of Markdown ends at a blank line), never one that
-asks for Markdown inside (``markdown``), and never on a page with fenced code, where such text
-would be an example to show.
+HTML (``<p>``, the pages' generated prose) are set aside the same way but come back in
+``on_page_content``, before the search plugin reads the page, so they stay searchable. The
+"how to read" block (``<details>``) and the explore controls (``<div>``) are set aside as
+tables are, out of search: the same words on thousands of pages would make every search
+find every area (and the index of a 7,000-area site a third larger). An area page is then
+little more than its headings to Python-Markdown. Only blocks that start a line with one of
+those tags, end a line with its end tag, hold as many start tags of their kind as end tags
+and no blank line are set aside (a raw HTML block of Markdown ends at a blank line), never
+one that asks for Markdown inside (``markdown``), and never on a page with fenced code, where
+such text would be an example to show.
 
 ``on_files`` hard-links the site's static files (data downloads, chart scripts, assets) into
 the built site instead of copying them, when ``publish`` asks for it (the environment variable
@@ -40,12 +42,12 @@ from typing import Any
 # blank line took 1.7 ms on a 75 KB page).
 _BLOCK = re.compile(
     r"^(?:<(table|figure|p)\b(?![^>]*\bmarkdown\b)(?:[^\n]*\n(?![ \t]*(?:\n|$)))*?[^\n]*</\1>"
-    # a container is set aside whole only when it holds no table or chart: those stay out of search
+    # a container is set aside whole only when it holds no table or chart, which the parser must leave to the hook
     r"|<(details|div)\b(?![^>]*\bmarkdown\b)(?:(?:(?!<table\b|<figure\b)[^\n])*\n(?![ \t]*(?:\n|$)))*?"
     r"(?:(?!<table\b|<figure\b)[^\n])*</\2>)[ \t]*$",
     re.MULTILINE,
 )
-_SEARCHABLE = ("p", "details", "div")  # words a reader may search for; tables and charts are not
+_SEARCHABLE = ("p",)  # a page's own words; not its tables and charts, nor the guide and controls every page repeats
 _PLACEHOLDER = re.compile(r"<!--ps-raw-(\d+)-->")
 _PROSE = re.compile(r"<!--ps-prose-(\d+)-->")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)", re.MULTILINE)

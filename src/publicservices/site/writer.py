@@ -154,9 +154,10 @@ class DocsWriter:
         'b.md'
         """
         target = self._target(rel_path)
-        with _naming(target), target.open("w", encoding="utf-8", newline="\n") as fh:
-            fh.write(content)
-        self.bytes_written += target.stat().st_size
+        data = content.encode("utf-8")  # as written: no newline translation
+        with _naming(target):
+            target.write_bytes(data)
+        self.bytes_written += len(data)
         return target
 
     def bytes(self, rel_path: str, data: bytes) -> Path:
