@@ -694,3 +694,19 @@ def test_writer_reports_a_full_disk_from_polars_as_an_oserror_naming_the_file():
         with pytest.raises(OSError) as err, _naming(Path("/dev/full")):
             write("/dev/full")
         assert err.value.errno == errno.ENOSPC and err.value.filename == "/dev/full"
+
+
+PATH_PART = st.sampled_from(["a", "b", "areas", "data", ".", "..", "x.md", "y.html"])
+
+
+@given(
+    page=st.lists(PATH_PART, min_size=1, max_size=4).map("/".join),
+    target=st.lists(PATH_PART, min_size=1, max_size=4).map("/".join),
+)
+@settings(max_examples=500, deadline=None)
+def test_a_link_between_pages_is_the_relative_path_posixpath_gives(page, target):
+    import posixpath
+
+    from publicservices.site.markup import rel
+
+    assert rel(page, target) == posixpath.relpath(target, posixpath.dirname(page) or ".")

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -55,7 +56,23 @@ def rel(page: str, target: str) -> str:
     >>> rel("areas/a.md", "data/a.csv"), rel("index.md", "areas.html")
     ('../data/a.csv', 'areas.html')
     """
-    return posixpath.relpath(target, posixpath.dirname(page) or ".")
+    return _relative(posixpath.dirname(page), target)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _relative(folder: str, target: str) -> str:
+    # posixpath.relpath asks the operating system for the working folder twice a call, and a
+    # 7,000-area site makes hundreds of thousands of links; paths inside the docs tree need no
+    # working folder, and the same few folders and targets recur
+    start, goal = posixpath.normpath(folder or "."), posixpath.normpath(target)
+    if start.startswith(("/", "..")) or goal.startswith(("/", "..")):
+        return posixpath.relpath(target, folder or ".")
+    here = [] if start == "." else start.split("/")
+    there = [] if goal == "." else goal.split("/")
+    common = 0
+    while common < min(len(here), len(there)) and here[common] == there[common]:
+        common += 1
+    return "/".join([".."] * (len(here) - common) + there[common:]) or "."
 
 
 def link(page: str, target: str, text: Any) -> str:

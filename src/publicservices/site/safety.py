@@ -184,13 +184,14 @@ def check_slugs(values: Iterable[Any], *, kind: str) -> dict[str, str]:
     return out
 
 
-def inside(root: Path, rel_path: str) -> Path:
-    """``root / rel_path`` resolved, or a DataError if it would land outside ``root``.
+def inside(root: Path, rel_path: str, *, resolved: bool = False) -> Path:
+    """``root / rel_path`` resolved, or a DataError if it would land outside ``root``
+    (``resolved``: ``root`` is already resolved, as a writer of thousands of files keeps it).
 
     >>> inside(Path("/tmp/x"), "a/b.md").as_posix()
     '/tmp/x/a/b.md'
     """
-    base = Path(root).resolve()
+    base = Path(root) if resolved else Path(root).resolve()
     try:  # resolve() follows symlinks, so a link inside root pointing out is caught too
         target = (base / rel_path).resolve()
     except (OSError, ValueError, RuntimeError) as err:  # NUL byte, symlink loop

@@ -129,7 +129,7 @@ class DocsWriter:
 
     def _target(self, rel_path: str) -> Path:
         """Check ``rel_path`` and claim it; the caller then writes the file."""
-        target = inside(self.root, rel_path)
+        target = inside(self._base, rel_path, resolved=True)
         name = target.relative_to(self._base).as_posix()  # 'a/../b.md' and 'b.md' are one file
         if target in self._seen:
             raise DataError(
@@ -224,9 +224,11 @@ class DocsWriter:
             with _naming(target):
                 if lines is None:
                     parts[value].write_csv(target)
+                    self.bytes_written += target.stat().st_size
                 else:
-                    target.write_bytes("\n".join([lines[0], *lines[start + 1 : start + 1 + length], ""]).encode())
-            self.bytes_written += target.stat().st_size
+                    data = "\n".join([lines[0], *lines[start + 1 : start + 1 + length], ""]).encode()
+                    target.write_bytes(data)
+                    self.bytes_written += len(data)
             written.append(target)
         return written
 
