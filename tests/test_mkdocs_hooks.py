@@ -234,3 +234,45 @@ def test_an_area_page_takes_the_short_path_and_other_pages_keep_the_parser(site_
     assert mkdocs_hooks.on_page_markdown(area, p, site_config, files) == area
     p.render(site_config, files)  # the hook's renderer
     assert p.content.startswith('<h1 id="eskelham">Eskelham</h1>\n<!--ps-prose-0-->\n\n<h2 id="strengths-concerns">')
+
+
+def test_the_navigation_rendered_once_per_folder_is_the_navigation_of_every_page(tmp_path, monkeypatch):
+    import json
+    from importlib import resources
+
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    root = tmp_path / "tree"
+    for name, text in {
+        "index.md": "# Home\n",
+        "guide.md": "# Guide\n\n[an area](areas/x.md)\n",
+        "areas/x.md": "# Area X\n\n<!--ps-raw-0-->\n",
+        "areas/y.md": "# Area Y\n\n## Trends\n",
+        "areas/sub/z.md": "# Area Z\n",
+        "other.md": "# Not listed, at the root\n",
+    }.items():
+        (root / "docs" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "docs" / name).write_text(text, encoding="utf-8")
+    (root / "ps_hooks.py").write_text((resources.files("publicservices.site") / "mkdocs_hooks.py").read_text(encoding="utf-8"))
+    config = {
+        "site_name": "t",
+        "docs_dir": "docs",
+        "use_directory_urls": False,
+        "theme": {"name": "material"},
+        "hooks": ["ps_hooks.py"],
+        "nav": [{"Home": "index.md"}, {"Guide": "guide.md"}],
+        "validation": {"nav": {"omitted_files": "ignore"}},
+    }
+    (root / "mkdocs.yml").write_text(json.dumps(config), encoding="utf-8")
+
+    def built(site: str) -> dict[str, str]:
+        build(load_config(config_file=str(root / "mkdocs.yml"), site_dir=str(tmp_path / site)))
+        return {p.relative_to(tmp_path / site).as_posix(): p.read_text() for p in (tmp_path / site).rglob("*.html")}
+
+    once = built("once")
+    monkeypatch.setenv("PUBLICSERVICES_NAV_EACH_PAGE", "1")
+    each = built("each")
+    assert once == each and len(once) >= 6
+    assert 'href="../guide.html"' in once["areas/x.html"] and 'href="../../guide.html"' in once["areas/sub/z.html"]
+    assert "md-nav__link--active" in once["guide.html"] and "md-nav__link--active" not in once["areas/y.html"]

@@ -2,7 +2,7 @@
 
 A copy of this file is written beside each site's ``mkdocs.yml`` (``hooks:``), so a tree made
 with ``publish --generate-only`` builds the same with plain ``mkdocs build``; it imports only
-the standard library.
+the standard library and what MkDocs itself brings (Python-Markdown, Jinja).
 
 Area and indicator pages carry their tables and chart figures as HTML (written and escaped by
 :mod:`publicservices.site.markup`). Python-Markdown reads each such block tag by tag, in pure
@@ -22,6 +22,10 @@ those tags, end a line with its end tag, hold as many start tags of their kind a
 and no blank line are set aside (a raw HTML block of Markdown ends at a blank line), never
 one that asks for Markdown inside (``markdown``), and never on a page with fenced code, where
 such text would be an example to show.
+
+A page left with nothing but headings (an area page) is rendered without Python-Markdown, to
+the same HTML; ``on_env`` has Material render its navigation once per folder for the pages
+the navigation does not list, the same HTML each would get.
 
 ``on_files`` hard-links the site's static files (data downloads, chart scripts, assets) into
 the built site instead of copying them, when ``publish`` asks for it (the environment variable
@@ -160,6 +164,58 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
     if not blocks:
         return output
     return _PLACEHOLDER.sub(lambda m: blocks[int(m.group(1))], output)
+
+
+# --------------------------------------------------------------------------------------
+# Material's navigation, rendered once per folder for the pages it does not list
+# --------------------------------------------------------------------------------------
+# Material renders the whole navigation into every page: 0.35 ms a page, 2.5 s of a
+# 7,000-area site. For a page the navigation does not list (every area page) nothing in it is
+# active, and its links are relative to the page's folder: the HTML is the same for every such
+# page of a folder, so it is rendered once and reused. Material's own template still renders
+# it, through a prefix; pages the navigation lists render it as before.
+# PUBLICSERVICES_NAV_EACH_PAGE=1 renders it for every page (the tests compare the two).
+_NAV = "partials/nav.html"
+_NAV_ONCE = (
+    "{% if ps_nav_once.reusable(nav, page) %}"
+    "{% set html = ps_nav_once.get(page) %}"
+    "{% if html is none %}{% set html %}{% include 'ps-theme/" + _NAV + "' %}{% endset %}"
+    "{% set html = ps_nav_once.put(page, html) %}{% endif %}"
+    "{{ html }}"
+    "{% else %}{% include 'ps-theme/" + _NAV + "' %}{% endif %}"
+)
+
+
+class _NavOnce:
+    """The navigation's HTML by folder, for pages the navigation does not list."""
+
+    def __init__(self) -> None:
+        self._html: dict[str, str] = {}
+
+    def reusable(self, nav: Any, page: Any) -> bool:
+        return page is not None and getattr(page, "parent", None) is None and page not in nav.pages
+
+    def get(self, page: Any) -> Any:
+        return self._html.get(os.path.dirname(page.url))
+
+    def put(self, page: Any, html: Any) -> Any:
+        self._html[os.path.dirname(page.url)] = html
+        return html
+
+
+def on_env(env: Any, config: Any, files: Any) -> Any:
+    import jinja2
+
+    if config["theme"].name != "material" or os.environ.get("PUBLICSERVICES_NAV_EACH_PAGE"):
+        return env
+    try:
+        env.loader.get_source(env, _NAV)
+    except jinja2.TemplateNotFound:
+        return env
+    theme = env.loader
+    env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({_NAV: _NAV_ONCE}), jinja2.PrefixLoader({"ps-theme": theme}), theme])
+    env.globals["ps_nav_once"] = _NavOnce()  # one per build: a new environment each build
+    return env
 
 
 def _link(file: Any, dirty: bool = False) -> None:
