@@ -12,6 +12,10 @@ number of pages (one line each, a one-entry nav), the cost of any static site of
 Synthetic sites come from :func:`publicservices.site.sample.sample_dataset` (3 indicators, 5
 years: GP-practice scale at 7,000 areas).
 
+A row per size gives the CPU time of each stage of the build (prepare data, statistics, write
+pages, MkDocs build, swap into place): how much of it is the statistics every site needs
+whatever its pages, and how much the pages and MkDocs.
+
 Goals (issue 21; judged on CPU time, as the machine is shared):
 
 * CPU time at most 3x the MkDocs floor; the demo under 5 s and 7,000 areas under 35 s;
@@ -45,14 +49,29 @@ def cpu():
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
+import contextlib
+from publicservices.site.progress import Progress
+
+class Stages(Progress):  # CPU seconds by stage of the build
+    def __init__(self):
+        self.cpu = {}
+    @contextlib.contextmanager
+    def stage(self, label, total):
+        start = cpu()
+        try:
+            yield lambda n=1: None
+        finally:
+            self.cpu[label] = self.cpu.get(label, 0.0) + cpu() - start
+
 n, out = int(sys.argv[1]), Path(sys.argv[2])
 data = None if n == 0 else sample_dataset(n_areas=n, n_periods=5, seed=0)
+stages = Stages()
 c0, w0 = cpu(), time.perf_counter()
-result = publish(data, out)
+result = publish(data, out, progress=stages)
 wall, used = time.perf_counter() - w0, cpu() - c0
 peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 pages = sorted((p.stat().st_size, p.relative_to(out).as_posix()) for p in out.rglob("*.html"))
-print(json.dumps({"wall": wall, "cpu": used, "peak": peak * 1024, "pages": result.pages, "html_pages": len(pages),
+print(json.dumps({"wall": wall, "cpu": used, "stages": stages.cpu, "peak": peak * 1024, "pages": result.pages, "html_pages": len(pages),
                   "bytes": sum(p.stat().st_size for p in out.rglob("*") if p.is_file()), "largest": pages[-1]}))
 """
 
@@ -145,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
                     "<= 3x",
                     cpu / f_cpu <= 3,
                 )
+            stages = {k: statistics.median(x["stages"].get(k, 0.0) for x in runs) for k in r["stages"]}
+            table.add(f"{label}: CPU by stage", "; ".join(f"{k} {seconds(v)}" for k, v in stages.items()))
             peak = max(x["peak"] for x in runs)
             table.add(f"{label}: peak memory (RSS)", megabytes(peak), "-", "-", "< 1 GB", peak < GB)
             table.add(f"{label}: size", f"{r['bytes'] / 1024**2:,.1f} MB in {r['html_pages']:,} HTML pages")
