@@ -710,3 +710,9 @@ def test_a_link_between_pages_is_the_relative_path_posixpath_gives(page, target)
     from publicservices.site.markup import rel
 
     assert rel(page, target) == posixpath.relpath(target, posixpath.dirname(page) or ".")
+
+
+def test_a_table_without_rows_has_no_blank_line_to_end_its_html_block():
+    empty = table(["Area", "Value"], [])
+    assert "\n\n" not in empty and empty.endswith("<tbody>\n</tbody></table>")
+    assert table(["Area"], [["A"], ["B"]]).endswith("<tbody>\n<tr><td>A</td></tr>\n<tr><td>B</td></tr>\n</tbody></table>")

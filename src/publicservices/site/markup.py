@@ -134,7 +134,12 @@ def table(
             cells = [f"{o}{c if r else ('' if c is None else esc(str(c)))}</td>" for o, c, r in zip(opens, row, raw, strict=True)]
             body.append("<tr>" + " ".join(cells) + "</tr>")
     cap = f"<caption>{esc(caption)}</caption> " if caption else ""
-    return f'<table class="{esc(cls)}">{cap}<thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body) + "\n</tbody></table>"
+    # one row a line, and no blank line when there is none: Markdown would end the block there
+    return (
+        f'<table class="{esc(cls)}">{cap}<thead><tr>{head}</tr></thead><tbody>\n'
+        + "".join(f"{b}\n" for b in body)
+        + "</tbody></table>"
+    )
 
 
 def chart(

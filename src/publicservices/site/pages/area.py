@@ -172,15 +172,22 @@ class AreaPages(PagesBase):
             population=None if info.get("population") is None else f"{info['population']:,.0f}",
             decile=info.get("deprivation_decile"),
             spine_figure=spine_figure and safe(spine_figure),
-            indicators_table=safe(indicators_table),
+            indicators_table=safe(indicators_table) if records else None,
             in_fifths=bool(found.get("in fifths")),
             no_intervals=NO_INTERVALS,
-            summary=self.strengths_and_concerns(name, records),
+            summary=self.strengths_and_concerns(name, records) if records else [self.no_latest_figures(name, bool(trend))],
             neighbours_table=neighbours_table and safe(neighbours_table),
             spend=safe(spend),
             grades_table=grades_table and safe(grades_table),
             trend_figure=trend_figure and safe(trend_figure),
         )
+
+    @staticmethod
+    def no_latest_figures(name: str, earlier: bool) -> str:
+        """What an area's page says when the area has no figure in any indicator's latest period
+        (a district in a file of county figures, or an area that has since been merged)."""
+        then = " Its earlier figures are in the trends below, and the period picker shows them." if earlier else ""
+        return f"There are no figures for {name} in the latest period of any indicator, so it cannot be compared.{then}"
 
     def strengths_and_concerns(self, name: str, records: list[dict[str, Any]]) -> list[str]:
         """The area's strengths and concerns, then what is improving, in plain words: one paragraph each.
