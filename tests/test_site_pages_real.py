@@ -352,6 +352,7 @@ def test_an_area_without_latest_figures_says_so_instead_of_an_empty_table(gcse):
     # Wycombe merged into Buckinghamshire in 2020: the file has its figures for the years before only
     text = (gcse / "areas/e07000007.md").read_text(encoding="utf-8")
     assert "There are no figures for Wycombe in the latest period of any indicator, so it cannot be compared." in text
+    assert "Its area code ended in 2020, when it was replaced by Buckinghamshire." in text  # and why
     assert "Its earlier figures are in the trends below" in text and "## Trends" in text
     assert "every indicator in its latest period" not in text  # the empty table is gone
     assert "We cannot say whether Wycombe" not in text  # no talk of figures it does not have
