@@ -421,3 +421,17 @@ def test_a_value_without_any_standard_error_is_named_not_nulled():
     assert kept["value"].is_null().to_list() == [False, True, False]
     with pytest.raises(DataError, match="events in 'numerator'"):
         shrink(df.with_columns(numerator=pl.lit(0.0)), DSR)
+
+
+def test_full_bayes_keeps_the_peak_when_the_log_posterior_is_huge():
+    # found by tests/test_fuzz.py: values of 1e14 with standard errors of 1e-9 put the log
+    # posterior near -1e25, where max - 40 rounds to max itself and no grid point was kept
+    import numpy as np
+
+    from publicservices.stats.ranking.full_bayes import normal_full_bayes
+
+    y = np.array([32258.0, 96993.0, 42112.0, 51607.0, 29297.0, 11587.0, 1e14, 62349.0])
+    se = np.array([5.1e-10, 11.6, 3.4, 5.1e5, 5.2, 6.7, 19.1, 7.2])
+    fit = normal_full_bayes(y, se**2, (0.025, 0.975))
+    assert np.isfinite(fit["mean"]).all() and np.isfinite(fit["shrinkage"]).all()
+    assert fit["mean"][0] == pytest.approx(y[0])  # a unit known to 1e-9 stays where it is

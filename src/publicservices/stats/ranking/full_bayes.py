@@ -51,7 +51,8 @@ def _shrinkage_grid(log_post: Callable[[np.ndarray], np.ndarray], lo: float, hi:
     t = np.linspace(lo, hi, _GRID)
     lp = log_post(t)
     for _ in range(12):
-        live = np.flatnonzero(np.isfinite(lp) & (lp > np.nanmax(lp) - _DROP))
+        # >=: with a log posterior of order 1e25, max - _DROP rounds to max itself, and the peak must stay live
+        live = np.flatnonzero(np.isfinite(lp) & (lp >= np.nanmax(lp) - _DROP))
         step = t[1] - t[0]
         w = np.exp(np.where(np.isfinite(lp), lp - np.nanmax(lp), -np.inf))
         w /= w.sum()
