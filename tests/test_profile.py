@@ -130,3 +130,12 @@ def test_charts_and_errors(demo, profile):
     )
     small = ps.area_profile(one, "B")
     assert small.neighbours == [] and small.frame.height == 1
+
+
+def test_an_area_without_rows_is_said_to_have_no_figures_not_to_have_unjudged_ones():
+    from publicservices.results.profile import changes, strengths_and_concerns
+
+    assert strengths_and_concerns("Wycombe", [], {}) == [
+        "There are no figures for Wycombe in the latest period of any indicator, so it cannot be compared."
+    ]
+    assert changes([], {}) == []

@@ -345,6 +345,24 @@ def _lookup_maps() -> tuple[dict[str, str], dict[str, str]]:
     return region, upper
 
 
+@functools.cache
+def _lookup_names() -> dict[str, str]:
+    return {c: n for c, n in _load_lookup().select("area_code", "area_name").iter_rows() if n}
+
+
+def replaced_by(code: str) -> tuple[list[str], int] | None:
+    """The names of the areas that replaced an obsolete code (:data:`SUCCESSORS`), and the first
+    year of the new codes; None for a code still in use.
+
+    >>> replaced_by("E07000007"), replaced_by("E06000060")
+    ((['Buckinghamshire'], 2020), None)
+    """
+    if code not in SUCCESSORS:
+        return None
+    new, year = SUCCESSORS[code]
+    return [_lookup_names().get(c, c) for c in new], year
+
+
 # -- areas ----------------------------------------------------------------------------------------
 
 _ADDED = ("level", "level_label", "role", "region_code", "upper_tier_code", "successor_code", "parent_code")

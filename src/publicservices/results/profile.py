@@ -84,6 +84,8 @@ def strengths_and_concerns(
     titles = _listed
     better, worse, higher, lower, similar = (groups[k] for k in ("better", "worse", "higher", "lower", "similar"))
     judged = len(better) + len(worse) + len(higher) + len(lower) + len(similar)
+    if not any(groups.values()):  # no row at all: an area whose figures have stopped, or a file without it
+        return [f"There are no figures for {name} in the latest period of any indicator, so it cannot be compared."]
     out = []
     if judged == 0:
         out.append(

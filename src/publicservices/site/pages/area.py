@@ -175,30 +175,28 @@ class AreaPages(PagesBase):
             indicators_table=safe(indicators_table) if records else None,
             in_fifths=bool(found.get("in fifths")),
             no_intervals=NO_INTERVALS,
-            summary=self.strengths_and_concerns(name, records) if records else [self.no_latest_figures(code, name, bool(trend))],
+            summary=self.strengths_and_concerns(name, records) + ([] if records else self.why_no_figures(code, bool(trend))),
             neighbours_table=neighbours_table and safe(neighbours_table),
             spend=safe(spend),
             grades_table=grades_table and safe(grades_table),
             trend_figure=trend_figure and safe(trend_figure),
         )
 
-    def no_latest_figures(self, code: str, name: str, earlier: bool) -> str:
-        """What an area's page says when the area has no figure in any indicator's latest period
-        (a district in a file of county figures, or an area whose code has since ended: then
-        when, and what replaced it, from :data:`publicservices.geography.SUCCESSORS`)."""
-        from publicservices.geography import SUCCESSORS, geography_lookup
+    @staticmethod
+    def why_no_figures(code: str, earlier: bool) -> list[str]:
+        """For an area with no figure in any latest period: when its code ended and what replaced
+        it (:func:`publicservices.geography.replaced_by`), and where its earlier figures are."""
+        from publicservices.geography import replaced_by
 
-        words = [f"There are no figures for {name} in the latest period of any indicator, so it cannot be compared."]
-        if code in SUCCESSORS:
-            new, year = SUCCESSORS[code]
-            if not hasattr(self, "_lookup_names"):
-                lookup = geography_lookup().select("area_code", "area_name")
-                self._lookup_names = {c: n for c, n in lookup.iter_rows() if n}
-            known = {**self._lookup_names, **self._all_names()}
-            words.append(f"Its area code ended in {year}, when it was replaced by {join_words([known.get(c, c) for c in new])}.")
+        replaced = replaced_by(code)
+        words = (
+            []
+            if replaced is None
+            else [f"Its area code ended in {replaced[1]}, when it was replaced by {join_words(replaced[0])}."]
+        )
         if earlier:
             words.append("Its earlier figures are in the trends below, and the period picker shows them.")
-        return " ".join(words)
+        return [" ".join(words)] if words else []
 
     def strengths_and_concerns(self, name: str, records: list[dict[str, Any]]) -> list[str]:
         """The area's strengths and concerns, then what is improving, in plain words: one paragraph each.
