@@ -236,22 +236,46 @@ def test_an_area_page_takes_the_short_path_and_other_pages_keep_the_parser(site_
     assert p.content.startswith('<h1 id="eskelham">Eskelham</h1>\n<!--ps-prose-0-->\n\n<h2 id="strengths-concerns">')
 
 
-def test_the_navigation_rendered_once_per_folder_is_the_navigation_of_every_page(tmp_path, monkeypatch):
+# Area-like pages: the same headings below a title of their own; titles a filter could change,
+# a title from the metadata, other headings, no first heading, another folder, metadata
+_AREA = "# {title}\n\n<!--ps-raw-0-->\n\n## Strengths and concerns\n\n## Trends\n"
+_TREE = {
+    "index.md": "# Home\n",
+    "guide.md": "# Guide\n\n[an area](areas/a.md)\n",
+    "other.md": "# Not listed, at the root\n",
+    "areas/a.md": _AREA.format(title="Area A"),
+    "areas/b.md": _AREA.format(title="Bournemouth, Christchurch and Poole"),
+    "areas/c.md": _AREA.format(title="King's Lynn and West Norfolk"),
+    "areas/d.md": _AREA.format(title="St. Helens (Merseyside) - 2"),
+    "areas/e.md": _AREA.format(title="Ynys Môn"),
+    "areas/f.md": _AREA.format(title="Brighton & Hove"),
+    "areas/g.md": _AREA.format(title="Two  spaces"),
+    "areas/h.md": _AREA.format(title="Caf&eacute; &lt;b&gt;"),
+    "areas/i.md": '---\ntitle: "Eskelham"\n---\n\n' + _AREA.format(title="Eskelham"),
+    "areas/j.md": '---\ntitle: "Tarrowbury"\n---\n\n' + _AREA.format(title="Tarrowbury"),
+    "areas/k.md": '---\ntitle: "Tarrowbury, again"\ndescription: "A page with a description"\n---\n\n'
+    + _AREA.format(title="Tarrowbury"),
+    "areas/l.md": "# Area L\n\n## Trends\n",
+    "areas/m.md": "## No title heading\n\n## Trends\n",
+    "areas/n.md": "## No title heading either\n\n## Trends\n",
+    "areas/o.md": "Text without a heading.\n",
+    "areas/p.md": _AREA.format(title="Area P"),
+    "areas/sub/q.md": _AREA.format(title="Area Q"),
+    "areas/sub/r.md": _AREA.format(title="Area R"),
+    "areas/sub/s.md": _AREA.format(title="Area S"),
+}
+
+
+def _built_both_ways(tmp_path, monkeypatch, caplog, **config_extra):
     import json
+    import logging
     from importlib import resources
 
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
     root = tmp_path / "tree"
-    for name, text in {
-        "index.md": "# Home\n",
-        "guide.md": "# Guide\n\n[an area](areas/x.md)\n",
-        "areas/x.md": "# Area X\n\n<!--ps-raw-0-->\n",
-        "areas/y.md": "# Area Y\n\n## Trends\n",
-        "areas/sub/z.md": "# Area Z\n",
-        "other.md": "# Not listed, at the root\n",
-    }.items():
+    for name, text in _TREE.items():
         (root / "docs" / name).parent.mkdir(parents=True, exist_ok=True)
         (root / "docs" / name).write_text(text, encoding="utf-8")
     (root / "ps_hooks.py").write_text((resources.files("publicservices.site") / "mkdocs_hooks.py").read_text(encoding="utf-8"))
@@ -263,6 +287,7 @@ def test_the_navigation_rendered_once_per_folder_is_the_navigation_of_every_page
         "hooks": ["ps_hooks.py"],
         "nav": [{"Home": "index.md"}, {"Guide": "guide.md"}],
         "validation": {"nav": {"omitted_files": "ignore"}},
+        **config_extra,
     }
     (root / "mkdocs.yml").write_text(json.dumps(config), encoding="utf-8")
 
@@ -270,9 +295,54 @@ def test_the_navigation_rendered_once_per_folder_is_the_navigation_of_every_page
         build(load_config(config_file=str(root / "mkdocs.yml"), site_dir=str(tmp_path / site)))
         return {p.relative_to(tmp_path / site).as_posix(): p.read_text() for p in (tmp_path / site).rglob("*.html")}
 
-    once = built("once")
-    monkeypatch.setenv("PUBLICSERVICES_NAV_EACH_PAGE", "1")
+    with caplog.at_level(logging.DEBUG, logger="mkdocs.plugins.publicservices"):
+        once = built("once")
+    monkeypatch.setenv("PUBLICSERVICES_RENDER_EACH_PAGE", "1")
     each = built("each")
-    assert once == each and len(once) >= 6
-    assert 'href="../guide.html"' in once["areas/x.html"] and 'href="../../guide.html"' in once["areas/sub/z.html"]
-    assert "md-nav__link--active" in once["guide.html"] and "md-nav__link--active" not in once["areas/y.html"]
+    monkeypatch.delenv("PUBLICSERVICES_RENDER_EACH_PAGE")
+    summary = [r.getMessage() for r in caplog.records if "skeletons" in r.getMessage()]
+    return once, each, summary
+
+
+def test_pages_rendered_once_per_folder_and_shape_are_the_pages_rendered_in_full(tmp_path, monkeypatch, caplog):
+    once, each, summary = _built_both_ways(tmp_path, monkeypatch, caplog)
+    assert once == each and len(once) >= len(_TREE)
+    # the navigation, once per folder
+    assert 'href="../guide.html"' in once["areas/a.html"] and 'href="../../guide.html"' in once["areas/sub/q.html"]
+    assert "md-nav__link--active" in once["guide.html"] and "md-nav__link--active" not in once["areas/b.html"]
+    # skeletons were used: a, e, g and p share a shape in areas/ (a title's characters are part of
+    # its shape; g's two spaces are one in its title), as do i and j, and sub/'s three pages
+    assert "<title>Two spaces - t</title>" in once["areas/g.html"] and "<h1>O</h1>" in once["areas/o.html"]
+    assert summary and summary[0].startswith("6 pages filled in from 3 skeletons"), summary
+
+
+_FEEDBACK = {
+    "analytics": {
+        "feedback": {
+            "title": "Helpful?",
+            "ratings": [
+                {"icon": "material/thumb-up-outline", "name": "Yes", "data": 1, "note": "Thanks for {title} at {url}"},
+            ],
+        }
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("config", "rendered_in_full"),
+    [
+        # a canonical link differs on every page: no page has a shape
+        ({"site_url": "https://example.org/x/"}, "0 shapes"),
+        # a template that reads what a shape leaves out (the page's address, its title urlencoded):
+        # the check on a shape's first page finds it, and the shape is rendered in full
+        ({"extra": _FEEDBACK}, "3 shapes"),
+    ],
+)
+def test_pages_a_skeleton_cannot_give_are_rendered_in_full(tmp_path, monkeypatch, caplog, config, rendered_in_full):
+    once, each, summary = _built_both_ways(tmp_path, monkeypatch, caplog, **config)
+    assert once == each
+    assert summary == [f"0 pages filled in from 0 skeletons ({rendered_in_full} rendered in full)"]
+    if "site_url" in config:
+        assert '<link rel="canonical" href="https://example.org/x/areas/a.html">' in once["areas/a.html"]
+    else:
+        assert "Thanks for Area%20A at /areas/a.html" in once["areas/a.html"]

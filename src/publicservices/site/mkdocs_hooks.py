@@ -24,8 +24,11 @@ one that asks for Markdown inside (``markdown``), and never on a page with fence
 such text would be an example to show.
 
 A page left with nothing but headings (an area page) is rendered without Python-Markdown, to
-the same HTML; ``on_env`` has Material render its navigation once per folder for the pages
-the navigation does not list, the same HTML each would get.
+the same HTML. ``on_env`` has Material render its navigation once per folder for the pages
+the navigation does not list, the same HTML each would get, and render such pages once per
+shape (folder, headings, metadata): each further page of a shape is that HTML with its own
+title, first anchor and content put in. ``PUBLICSERVICES_RENDER_EACH_PAGE=1`` renders every
+page in full.
 
 ``on_files`` hard-links the site's static files (data downloads, chart scripts, assets) into
 the built site instead of copying them, when ``publish`` asks for it (the environment variable
@@ -36,10 +39,17 @@ shared file is never edited through the other name). A plain ``mkdocs build`` co
 from __future__ import annotations
 
 import functools
+import hashlib
+import logging
 import os
+import posixpath
 import re
 import shutil
 from typing import Any
+
+import jinja2
+
+_log = logging.getLogger("mkdocs.plugins.publicservices")
 
 # A block: its first line starts with the tag, then whole lines, none blank, up to the first
 # line that ends with the end tag (matched line by line: a character-by-character test for a
@@ -174,7 +184,6 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
 # active, and its links are relative to the page's folder: the HTML is the same for every such
 # page of a folder, so it is rendered once and reused. Material's own template still renders
 # it, through a prefix; pages the navigation lists render it as before.
-# PUBLICSERVICES_NAV_EACH_PAGE=1 renders it for every page (the tests compare the two).
 _NAV = "partials/nav.html"
 _NAV_ONCE = (
     "{% if ps_nav_once.reusable(nav, page) %}"
@@ -203,10 +212,158 @@ class _NavOnce:
         return html
 
 
-def on_env(env: Any, config: Any, files: Any) -> Any:
-    import jinja2
+# --------------------------------------------------------------------------------------
+# Pages of one shape, rendered once
+# --------------------------------------------------------------------------------------
+# Even without its navigation, Material's page template takes about 1 ms a page: 7 s of a
+# 7,000-area site, most of what a plain MkDocs build of that many pages costs. The area pages
+# of a folder differ, in what the template reads, only in their title, the anchor of their
+# first heading and their content; the rest (folder, headings below the first, metadata) is
+# their shape. The template renders a shape once with a slot for each of those, and each
+# further page of the shape is that skeleton with its own values in the slots. A skeleton is
+# used only once it has given the first page of its shape exactly the HTML the template gave
+# it (held as a digest): if anything else the template reads differed between the two pages,
+# the shape is rendered in full for every page. Titles that a filter could change (tags,
+# entities, runs of white space) and pages the navigation lists are always rendered in full,
+# and the characters of the title and anchor are part of the shape, so a filter that changes
+# one character (``urlencode`` of a space) is caught by the check on the first page.
+_SLOTS = ("psSlotTitle7q", "psSlotAnchor7q", "psSlotContent7q", "psSlotHeading7q")  # no filter changes them
+# the content's slot ends with "<h1" when the page's content has one: Material looks for it
+_SLOT = re.compile("|".join(f"({slot}{'(?:<h1)?' if slot.startswith('psSlotContent') else ''})" for slot in _SLOTS))
+_PLAIN_TITLE = re.compile(r"[^\s<&]+(?: [^\s<&]+)*")
+_PLAIN_ANCHOR = re.compile(r"[\w-]+")
+_UNSET = object()
 
-    if config["theme"].name != "material" or os.environ.get("PUBLICSERVICES_NAV_EACH_PAGE"):
+
+def _toc_shape(items: Any) -> tuple[Any, ...]:
+    return tuple((item.title, item.id, item.level, _toc_shape(item.children)) for item in items)
+
+
+class _StandIn:
+    """A page as the template sees it, with slots for its title, first anchor and content."""
+
+    def __init__(self, page: Any, h1: Any) -> None:
+        from mkdocs.structure.toc import AnchorLink, TableOfContents
+
+        self._page = page
+        self.title = _SLOTS[0]
+        if "title" in page.meta:  # the title, as the template may read it
+            self.meta = dict(page.meta, title=_SLOTS[0])
+        self.content = _SLOTS[2] + ("<h1" if "<h1" in page.content else "")
+        if h1 is not None:
+            first = AnchorLink(_SLOTS[3], _SLOTS[1], 1)
+            first.children = h1.children
+            self.toc = TableOfContents([first, *list(page.toc)[1:]])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._page, name)
+
+
+def _h1(page: Any) -> Any:
+    first = next(iter(page.toc), None)
+    return first if first is not None and first.level == 1 else None
+
+
+def _values(page: Any) -> tuple[str, str, str, str]:
+    h1 = _h1(page)
+    return (page.title, h1.id if h1 else "", page.content, h1.title if h1 else "")
+
+
+def _digest(html: str) -> bytes:
+    return hashlib.blake2b(html.encode("utf-8", "surrogatepass")).digest()
+
+
+class _Shapes:
+    """Skeletons of rendered pages by shape; see above."""
+
+    def __init__(self) -> None:
+        self._first: dict[tuple[Any, ...], tuple[Any, bytes]] = {}  # the first page of a shape, and its HTML's digest
+        self._skeleton: dict[tuple[Any, ...], Any] = {}  # (texts, slots), or None: render in full
+        self.filled = 0
+
+    @staticmethod
+    def key(name: str, context: dict[str, Any]) -> tuple[Any, ...] | None:
+        page, nav = context.get("page"), context.get("nav")
+        if page is None or nav is None or not isinstance(page.content, str) or page.is_homepage:
+            return None
+        if page.parent is not None or page.previous_page or page.next_page or page.canonical_url or page.edit_url:
+            return None
+        title, h1 = page.title, _h1(page)
+        if not isinstance(title, str) or not _PLAIN_TITLE.fullmatch(title) or page in nav.pages:
+            return None
+        if h1 is not None and not (_PLAIN_TITLE.fullmatch(h1.title) and _PLAIN_ANCHOR.fullmatch(h1.id)):
+            return None
+        return (
+            name,
+            posixpath.dirname(page.url),
+            page.is_index,
+            repr(sorted((k, v) for k, v in page.meta.items() if k != "title")),  # a title of its own is the page's title
+            "title" in page.meta,
+            _toc_shape(h1.children if h1 else page.toc),
+            h1 is not None,
+            "<h1" in page.content,
+            frozenset(c for c in title + (h1.title + h1.id if h1 else "") if not c.isalnum()),
+        )
+
+    def render(self, name: str, context: dict[str, Any], render: Any) -> str:
+        key = self.key(name, context)
+        if key is None:
+            return render(context)
+        page = context["page"]
+        skeleton = self._skeleton.get(key, _UNSET)
+        if skeleton is _UNSET:
+            first = self._first.pop(key, None)
+            if first is None:  # a shape's first page: rendered in full, and remembered
+                html = render(context)
+                self._first[key] = (page, _digest(html))
+                return html
+            skeleton = self._make(render(dict(context, page=_StandIn(page, _h1(page)))), *first)
+            self._skeleton[key] = skeleton
+        if skeleton is None:
+            return render(context)
+        self.filled += 1
+        return _fill(skeleton, _values(page))
+
+    def summary(self) -> str:
+        used = sum(skeleton is not None for skeleton in self._skeleton.values())
+        return f"{self.filled} pages filled in from {used} skeletons ({len(self._skeleton) - used} shapes rendered in full)"
+
+    @staticmethod
+    def _make(html: str, first: Any, digest: bytes) -> Any:
+        texts: list[str] = []
+        slots: list[int] = []
+        end = 0
+        for m in _SLOT.finditer(html):
+            texts.append(html[end : m.start()])
+            slots.append((m.lastindex or 1) - 1)  # the slot's group
+            end = m.end()
+        texts.append(html[end:])
+        skeleton = (texts, slots)
+        return skeleton if _digest(_fill(skeleton, _values(first))) == digest else None
+
+
+def _fill(skeleton: Any, values: tuple[str, ...]) -> str:
+    texts, slots = skeleton
+    out = [texts[0]]
+    for slot, text in zip(slots, texts[1:], strict=True):
+        out.append(values[slot])
+        out.append(text)
+    return "".join(out)
+
+
+class _ShapedTemplate(jinja2.Template):
+    """A theme template that renders pages of a shape once (the ``ps_shapes`` global)."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        context = dict(*args, **kwargs)
+        shapes = self.environment.globals.get("ps_shapes")
+        if not isinstance(shapes, _Shapes) or self.name is None:
+            return super().render(context)
+        return shapes.render(self.name, context, lambda c: jinja2.Template.render(self, c))
+
+
+def on_env(env: Any, config: Any, files: Any) -> Any:
+    if config["theme"].name != "material" or os.environ.get("PUBLICSERVICES_RENDER_EACH_PAGE"):
         return env
     try:
         env.loader.get_source(env, _NAV)
@@ -214,8 +371,20 @@ def on_env(env: Any, config: Any, files: Any) -> Any:
         return env
     theme = env.loader
     env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({_NAV: _NAV_ONCE}), jinja2.PrefixLoader({"ps-theme": theme}), theme])
-    env.globals["ps_nav_once"] = _NavOnce()  # one per build: a new environment each build
+    # one of each per build: MkDocs makes a new environment for each build
+    env.globals["ps_nav_once"] = _NavOnce()
+    env.globals["ps_shapes"] = _current_shapes[0] = _Shapes()
+    env.template_class = _ShapedTemplate  # the templates are loaded after this hook
     return env
+
+
+_current_shapes: list[_Shapes | None] = [None]  # the build's, for its summary
+
+
+def on_post_build(config: Any) -> None:
+    shapes, _current_shapes[0] = _current_shapes[0], None
+    if shapes is not None:
+        _log.debug(shapes.summary())
 
 
 def _link(file: Any, dirty: bool = False) -> None:
