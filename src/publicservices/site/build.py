@@ -43,6 +43,7 @@ import errno
 import hashlib
 import json
 import os
+import posixpath
 import re
 import shutil
 import socket
@@ -293,13 +294,16 @@ def swap_into_place(built: Path, out: Path, scratch: Path) -> None:
         backups = scratch / "previous"
         moved: list[tuple[Path, bool, Path | None]] = []  # (target, replaced a file?, hard link to that file)
         made: list[Path] = []
+        in_place = {""}  # folders known to be there: thousands of files share a few
         try:
             for rel in sorted(new, key=_move_order):
                 src, dst = built / rel, out / rel
-                for parent in reversed(dst.relative_to(out).parents[:-1]):
-                    if not (out / parent).is_dir():
-                        (out / parent).mkdir()
-                        made.append(out / parent)
+                if posixpath.dirname(rel) not in in_place:
+                    for parent in reversed(PurePosixPath(rel).parents[:-1]):
+                        if not (out / parent).is_dir():
+                            (out / parent).mkdir()
+                            made.append(out / parent)
+                        in_place.add(parent.as_posix())
                 backup = None
                 existed = dst.exists()
                 if existed:

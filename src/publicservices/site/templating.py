@@ -66,6 +66,7 @@ def _environment() -> Any:
     env = Environment(
         loader=PackageLoader("publicservices.site", "templates"),
         autoescape=True,
+        auto_reload=False,  # the package's templates do not change while it runs: no stat per page
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

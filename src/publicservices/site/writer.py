@@ -126,23 +126,39 @@ class DocsWriter:
         self.written: list[str] = []
         self.bytes_written = 0
         self._seen: set[Path] = set()
+        self._folders: dict[str, tuple[Path, str]] = {}  # folder as asked -> resolved, and its name under root
+
+    def _folder(self, rel_folder: str) -> tuple[Path, str]:
+        """A folder checked by :func:`inside` and made, once: a site writes thousands of files into a few."""
+        found = self._folders.get(rel_folder)
+        if found is None:
+            folder = inside(self._base, rel_folder or ".", resolved=True)
+            folder.mkdir(parents=True, exist_ok=True)
+            name = folder.relative_to(self._base).as_posix()
+            found = self._folders[rel_folder] = (folder, "" if name == "." else name + "/")
+        return found
 
     def _target(self, rel_path: str) -> Path:
         """Check ``rel_path`` and claim it; the caller then writes the file."""
-        target = inside(self._base, rel_path, resolved=True)
-        name = target.relative_to(self._base).as_posix()  # 'a/../b.md' and 'b.md' are one file
+        rel_folder, _, file_name = rel_path.rpartition("/")
+        if file_name in ("", ".", "..") or "\0" in rel_path:  # not a plain file name: inside() says what is wrong
+            target = inside(self._base, rel_path, resolved=True)
+            name = target.relative_to(self._base).as_posix()
+            target.parent.mkdir(parents=True, exist_ok=True)
+        else:  # a plain name in a checked folder stays inside it, unless a link already stands there (below)
+            folder, folder_name = self._folder(rel_folder)
+            target, name = folder / file_name, folder_name + file_name  # 'a/../b.md' and 'b.md' are one file
         if target in self._seen:
             raise DataError(
                 f"refusing to write {name!r} twice: two ids map to the same file.\n"
                 "Fix: make the ids unique (ignoring letter case)."
             )
-        if target.exists():  # written by something other than this writer: never overwrite it silently
+        if os.path.lexists(target):  # written by something else, or a link: never overwrite or follow it
             raise DataError(
                 f"refusing to write {name!r}: the file already exists in the output folder.\n"
                 "Fix: write each file once, through this writer."
             )
         self._seen.add(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
         self.written.append(name)
         return target
 
