@@ -171,23 +171,40 @@ def audit_output(model: Any, root: Path) -> list[str]:
 
 def _small_counts(path: Path, root: Path, threshold: int, measures: dict[str, str]) -> list[str]:
     with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        fields = reader.fieldnames or []
+        reader = csv.reader(handle)  # rows as lists: a dict per row cost more than the test
+        fields = next(reader, [])
         if "numerator" not in fields:
             return []
+        # the last column of a name, as csv.DictReader reads it
+        at = {
+            name: len(fields) - 1 - fields[::-1].index(name) if name in fields else None
+            for name in ("numerator", "denominator", "indicator_id", "area_code", "period")
+        }
+
+        def cell(row: list[str], name: str) -> str | None:
+            i = at[name]
+            return row[i] if i is not None and i < len(row) else None
+
         bad = 0
         example = ""
         for row in reader:
-            num = _number(row.get("numerator"))
-            den = _number(row.get("denominator"))
-            measure = measures.get(row.get("indicator_id") or "", "proportion")
-            small = num is not None and 0 < num < threshold
-            complement = measure == "proportion" and num is not None and den is not None and 0 < den - num < threshold
+            num = _number(cell(row, "numerator"))
+            if num is None:
+                continue
+            den = _number(cell(row, "denominator"))
+            measure = measures.get(cell(row, "indicator_id") or "", "proportion")
+            small = 0 < num < threshold
+            complement = measure == "proportion" and den is not None and 0 < den - num < threshold
             if small or complement:
                 bad += 1
-                example = example or f"{row.get('indicator_id')} {row.get('area_code')} {row.get('period')}"
+                example = example or f"{cell(row, 'indicator_id')} {cell(row, 'area_code')} {cell(row, 'period')}"
     return (
-        [f"{path.relative_to(root)}: {bad} rows publish a count or complement below {threshold} (e.g. {example})"] if bad else []
+        [
+            f"{path.relative_to(root)}: {bad} {'row publishes' if bad == 1 else 'rows publish'} a count or complement "
+            f"below {threshold} (e.g. {example})"
+        ]
+        if bad
+        else []
     )
 
 
