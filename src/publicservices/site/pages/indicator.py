@@ -441,7 +441,25 @@ class IndicatorPages(PagesBase):
         reason = public_text(why).rstrip(".")
         return "Value for money could not be computed" + (f" ({reason})." if reason else ".")
 
-    def all_areas(self, page: str, ind: Indicator, rows: pl.DataFrame, part: Part | None = None) -> str:
+    def ordered(self, ind: Indicator, rows: pl.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The rows of areas with a value, by position (``_position``, best or highest first), and
+        those without, by name: the order of every table of all areas."""
+        from publicservices.stats import rank
+
+        shown = pl.col("value").is_not_null() & pl.col("suppressed").is_null()
+        valued = rank(rows.filter(shown), "value", polarity=ind.polarity, name="_position").sort(
+            "_position", "area_name", "area_code"
+        )
+        return valued.to_dicts(), rows.filter(~shown).sort("area_name", "area_code").to_dicts()
+
+    def all_areas(
+        self,
+        page: str,
+        ind: Indicator,
+        rows: pl.DataFrame,
+        part: Part | None = None,
+        ordered: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None,
+    ) -> str:
         """Every compared area, best (or highest) first: position, value, interval and comparison.
 
         Areas without a value follow, with the reason. Above :data:`SPLIT_FROM` areas the table
@@ -449,24 +467,20 @@ class IndicatorPages(PagesBase):
         areas) and this returns the table of regions that links them; above
         :data:`COMPACT_FROM` areas (and with no ``part``) the rows are compact (names without
         links, the unit in the heading, no rank-interval columns), so that the page stays small.
+        ``ordered``: :meth:`ordered` of ``rows``, when the pages of every region share it.
         """
-        from publicservices.stats import rank
-
-        shown = pl.col("value").is_not_null() & pl.col("suppressed").is_null()
-        valued = rank(rows.filter(shown), "value", polarity=ind.polarity, name="_position").sort(
-            "_position", "area_name", "area_code"
-        )
-        rest = rows.filter(~shown).sort("area_name", "area_code")
+        valued, rest = ordered or self.ordered(ind, rows)
         n = rows.height
         if part is None and n > SPLIT_FROM:
-            return self._regions_table(page, ind, rows, [*valued.to_dicts(), *rest.to_dicts()])
+            return self._regions_table(page, ind, rows, [*valued, *rest])
         if part is not None:
-            keep = pl.col("area_code").is_in(list(part.codes))
-            valued, rest = valued.filter(keep), rest.filter(keep)
+            codes = set(part.codes)
+            valued = [r for r in valued if r["area_code"] in codes]
+            rest = [r for r in rest if r["area_code"] in codes]
         compact = part is None and n > COMPACT_FROM
-        intervals = valued.get_column("lower_95").drop_nulls().len() > 0 if "lower_95" in valued.columns else False
+        intervals = "lower_95" in rows.columns and any(r["lower_95"] is not None for r in valued)
         ranked = not compact and "median_rank" in rows.columns and rows.get_column("median_rank").drop_nulls().len() > 0
-        records = [*valued.to_dicts(), *rest.to_dicts()]
+        records = [*valued, *rest]
         any_fifths = any(fifths(r) for r in records)
         any_judged = any(comparison_text(r) not in ("–", "not compared") and not fifths(r) for r in records)
         compare_head = (
@@ -515,7 +529,7 @@ class IndicatorPages(PagesBase):
                 if part is not None
                 else f"All {plural(n, 'area')} in {self.model.latest[ind.id]}, sorted by value, position 1 the {first}"
             )
-            + (f"; {plural(rest.height, 'area')} without a published value at the end" if rest.height else "")
+            + (f"; {plural(len(rest), 'area')} without a published value at the end" if rest else "")
             + (
                 ". Could rank: the places each area could hold; with 95% confidence every area's true place is in its "
                 "range, all areas at once (confidence sets for ranks)."
@@ -536,13 +550,14 @@ class IndicatorPages(PagesBase):
         if rows.height <= SPLIT_FROM:
             return {}
         back = f"indicators/{ind.id}.html"
+        ordered = self.ordered(ind, rows)  # once for all the region pages
         out = {}
         for part in self._parts(ind, rows):
             out[part.page] = render(
                 "indicator_part.md.j2",
                 title=f"{ind.title}: {part.title}",
                 up="../../",
-                table=safe(self.all_areas(part.page, ind, rows, part).removesuffix("\n")),
+                table=safe(self.all_areas(part.page, ind, rows, part, ordered).removesuffix("\n")),
                 back=safe(link(part.page, back, ind.title)),
             )
         return out
