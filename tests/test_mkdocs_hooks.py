@@ -260,13 +260,14 @@ _TREE = {
     "areas/n.md": "## No title heading either\n\n## Trends\n",
     "areas/o.md": "Text without a heading.\n",
     "areas/p.md": _AREA.format(title="Area P"),
+    "areas/t.md": _AREA.format(title="Area With A Much Longer Name"),
     "areas/sub/q.md": _AREA.format(title="Area Q"),
     "areas/sub/r.md": _AREA.format(title="Area R"),
     "areas/sub/s.md": _AREA.format(title="Area S"),
 }
 
 
-def _built_both_ways(tmp_path, monkeypatch, caplog, **config_extra):
+def _built_both_ways(tmp_path, monkeypatch, caplog, overrides=None, **config_extra):
     import json
     import logging
     from importlib import resources
@@ -279,11 +280,14 @@ def _built_both_ways(tmp_path, monkeypatch, caplog, **config_extra):
         (root / "docs" / name).parent.mkdir(parents=True, exist_ok=True)
         (root / "docs" / name).write_text(text, encoding="utf-8")
     (root / "ps_hooks.py").write_text((resources.files("publicservices.site") / "mkdocs_hooks.py").read_text(encoding="utf-8"))
+    for name, text in (overrides or {}).items():
+        (root / "overrides" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "overrides" / name).write_text(text, encoding="utf-8")
     config = {
         "site_name": "t",
         "docs_dir": "docs",
         "use_directory_urls": False,
-        "theme": {"name": "material"},
+        "theme": {"name": "material", **({"custom_dir": "overrides"} if overrides else {})},
         "hooks": ["ps_hooks.py"],
         "nav": [{"Home": "index.md"}, {"Guide": "guide.md"}],
         "validation": {"nav": {"omitted_files": "ignore"}},
@@ -310,10 +314,10 @@ def test_pages_rendered_once_per_folder_and_shape_are_the_pages_rendered_in_full
     # the navigation, once per folder
     assert 'href="../guide.html"' in once["areas/a.html"] and 'href="../../guide.html"' in once["areas/sub/q.html"]
     assert "md-nav__link--active" in once["guide.html"] and "md-nav__link--active" not in once["areas/b.html"]
-    # skeletons were used: a, e, g and p share a shape in areas/ (a title's characters are part of
-    # its shape; g's two spaces are one in its title), as do i and j, and sub/'s three pages
+    # skeletons were used: a, e, g, p and t share a shape in areas/ (a title's characters are part
+    # of its shape; g's two spaces are one in its title), as do i and j, and sub/'s three pages
     assert "<title>Two spaces - t</title>" in once["areas/g.html"] and "<h1>O</h1>" in once["areas/o.html"]
-    assert summary and summary[0].startswith("6 pages filled in from 3 skeletons"), summary
+    assert summary and summary[0].startswith("7 pages filled in from 3 skeletons"), summary
 
 
 _FEEDBACK = {
@@ -346,3 +350,13 @@ def test_pages_a_skeleton_cannot_give_are_rendered_in_full(tmp_path, monkeypatch
         assert '<link rel="canonical" href="https://example.org/x/areas/a.html">' in once["areas/a.html"]
     else:
         assert "Thanks for Area%20A at /areas/a.html" in once["areas/a.html"]
+
+
+def test_a_theme_with_templates_of_its_own_is_rendered_in_full(tmp_path, monkeypatch, caplog):
+    # long titles cut short: a shape's first page and its slot are short, so no check would see it
+    main = (
+        '{% extends "base.html" %}{% block htmltitle %}<title>{{ page.title | truncate(16, True, "", 0) }}</title>{% endblock %}'
+    )
+    once, each, summary = _built_both_ways(tmp_path, monkeypatch, caplog, overrides={"main.html": main})
+    assert once == each and summary == []
+    assert "<title>Area P</title>" in once["areas/p.html"] and "<title>Area With A Much</title>" in once["areas/t.html"]

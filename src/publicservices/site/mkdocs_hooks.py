@@ -226,7 +226,9 @@ class _NavOnce:
 # the shape is rendered in full for every page. Titles that a filter could change (tags,
 # entities, runs of white space) and pages the navigation lists are always rendered in full,
 # and the characters of the title and anchor are part of the shape, so a filter that changes
-# one character (``urlencode`` of a space) is caught by the check on the first page.
+# one character (``urlencode`` of a space) is caught by the check on the first page. A theme
+# with templates of its own (``custom_dir``) is rendered in full: one could, say, shorten
+# long titles, which no check on a short one would see.
 _SLOTS = ("psSlotTitle7q", "psSlotAnchor7q", "psSlotContent7q", "psSlotHeading7q")  # no filter changes them
 # the content's slot ends with "<h1" when the page's content has one: Material looks for it
 _SLOT = re.compile("|".join(f"({slot}{'(?:<h1)?' if slot.startswith('psSlotContent') else ''})" for slot in _SLOTS))
@@ -373,8 +375,9 @@ def on_env(env: Any, config: Any, files: Any) -> Any:
     env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({_NAV: _NAV_ONCE}), jinja2.PrefixLoader({"ps-theme": theme}), theme])
     # one of each per build: MkDocs makes a new environment for each build
     env.globals["ps_nav_once"] = _NavOnce()
-    env.globals["ps_shapes"] = _current_shapes[0] = _Shapes()
-    env.template_class = _ShapedTemplate  # the templates are loaded after this hook
+    if not config["theme"].custom_dir:  # only Material's own templates, whose filters of a title are known
+        env.globals["ps_shapes"] = _current_shapes[0] = _Shapes()
+        env.template_class = _ShapedTemplate  # the templates are loaded after this hook
     return env
 
 
