@@ -164,6 +164,25 @@ def test_league_table_with_rank_intervals(dataset):
     assert {"rank_lower_95", "rank_upper_95", "median_rank"} <= set(rows[0])
 
 
+def test_league_table_without_rank_intervals_says_so():
+    # a DSR without limits ranks no unit (found by tests/test_fuzz.py: a TypeError formatting None)
+    f = pl.DataFrame(
+        {
+            "area_code": ["A", "B"],
+            "value": [3.0, 1.0],
+            "rank": [1, 2],
+            "rank_lower_95": [None, 1.0],
+            "rank_upper_95": [None, 2.0],
+        },
+        schema_overrides={"rank_lower_95": pl.Float64, "rank_upper_95": pl.Float64},
+    )
+    spec = render(charts.league_table(f, rank="rank", rank_lower="rank_lower_95", rank_upper="rank_upper_95"))
+    assert "A, has no rank interval." in spec["description"]
+    none = f.with_columns(pl.lit(None, pl.Float64).alias("rank_lower_95"), pl.lit(None, pl.Float64).alias("rank_upper_95"))
+    spec = render(charts.league_table(none, rank="rank", rank_lower="rank_lower_95", rank_upper="rank_upper_95"))
+    assert "No unit has a rank interval" in spec["description"]
+
+
 def test_spine_chart_puts_better_on_the_right(outcomes, dataset):
     spec = render(outcomes.chart("spine", area="X06000002"))
     assert meta(spec)["kind"] == "spine" and meta(spec)["indicators"] == 3

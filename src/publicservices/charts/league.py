@@ -173,11 +173,20 @@ def league_table(
         widths = data.select((pl.col(rank_upper) - pl.col(rank_lower) + 1).median()).item()
         top = data.head(1).row(0, named=True)
         first = "The top-ranked unit" if polarity != "no_judgement" or not known else "The unit ranked highest"
-        parts.append(
-            f"Rank intervals show the ranks each unit could plausibly hold; the median interval covers "
-            f"{widths:,.0f} of the {n:,} places, so {spread_words(widths, n)}. {first}, {top['_label']}, could rank "
-            f"anywhere from {top[rank_lower]:,.0f} to {top[rank_upper]:,.0f}."
-        )
+        if widths is None:  # no unit has a rank interval (each needs a 95% interval)
+            parts.append(
+                "No unit has a rank interval (each needs a 95% interval for its value), so how sure the ranks are cannot be said."
+            )
+        else:
+            place = (
+                f"could rank anywhere from {top[rank_lower]:,.0f} to {top[rank_upper]:,.0f}"
+                if top[rank_lower] is not None and top[rank_upper] is not None
+                else "has no rank interval"
+            )
+            parts.append(
+                f"Rank intervals show the ranks each unit could plausibly hold; the median interval covers "
+                f"{widths:,.0f} of the {n:,} places, so {spread_words(widths, n)}. {first}, {top['_label']}, {place}."
+            )
         if rank_one == "1 = highest value":
             parts.append(
                 f"{indicator.title if indicator is not None else 'This indicator'} has no better or worse direction: "
