@@ -178,6 +178,17 @@ def test_missing_values_are_kept_unranked_and_errors_are_clear():
         rank_intervals(df, n_sims=10, top=1.5)
 
 
+def test_a_group_without_values_is_unranked_without_a_numpy_warning():
+    # found under tests/test_fuzz.py: "RuntimeWarning: Mean of empty slice" reached the user
+    import warnings
+
+    df = pl.DataFrame({"area_code": ["A", "B"], "value": [None, None], "se": [1.0, 2.0]}, schema_overrides={"value": pl.Float64})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = rank_intervals(df, n_sims=50)
+    assert r["n_ranked"].to_list() == [0, 0] and r["median_rank"].null_count() == 2
+
+
 def test_rank_intervals_rank_each_breakdown_separately_by_default():
     # men and women of the same 5 areas: pooled, every woman would outrank every man
     df = pl.DataFrame(

@@ -315,7 +315,7 @@ def _blockwise(draw: Callable[[np.random.Generator, int], np.ndarray]) -> Callab
 
 def _normal_sampler(mean: np.ndarray, sd: np.ndarray, sign: float) -> Callable[[np.random.Generator, int], np.ndarray]:
     # a common affine map keeps ranks and spreads values over float32's resolution (fewer ties)
-    centre = float(np.median(mean))
+    centre = float(np.median(mean)) if mean.size else 0.0  # no unit to rank: no median of nothing (a NumPy warning)
     scale = float(np.median(sd[sd > 0])) if np.any(sd > 0) else 1.0
     mu = (sign * (mean - centre) / scale).astype(np.float32)
     s = (sd / scale).astype(np.float32)
