@@ -256,11 +256,17 @@ def suppress(
         )
     )
     candidate = ~pl.col("_hidden") & ~pl.col("_pinned")
+    # each grouping as one integer key: windows over it are several times faster than over
+    # the grouping's text columns, and they run once per grouping in every round
+    keys = [f"_sup_group{i}" for i in range(len(groupings))]
+    work = work.with_columns(pl.struct(g).rank("dense").alias(k) for g, k in zip(groupings, keys, strict=True))
     for _ in range(_MAX_ROUNDS):
         changed = False
-        for g in groupings:
-            best = pl.when(candidate).then(pl.col("_order")).min().over(g)
-            pick = candidate & _exposed(g).any().over(g) & (pl.col("_order") == best)
+        for key in keys:
+            best = pl.when(candidate).then(pl.col("_order")).min().over(key)
+            # the exposure first, in a context of its own: a window nested in a window is slow
+            work = work.with_columns(_exposed([key]).alias("_pick"))
+            pick = candidate & pl.col("_pick").any().over(key) & (pl.col("_order") == best)
             work = work.with_columns(pick.fill_null(False).alias("_pick"))
             if work.get_column("_pick").any():
                 changed = True
@@ -275,10 +281,10 @@ def suppress(
 
     unprotected_rows = 0
     unprotected_groups = 0
-    for g in groupings:
-        lone = work.filter(pl.col("_primary") & _exposed(g))
+    for key in keys:
+        lone = work.filter(pl.col("_primary") & _exposed([key]))
         unprotected_rows += lone.height
-        unprotected_groups += lone.select(g).unique().height
+        unprotected_groups += lone.get_column(key).n_unique()
     hide = pl.col("_primary") | pl.col("_secondary")
     out = work.with_columns(
         *[pl.when(hide).then(None).otherwise(pl.col(c)).alias(c) for c in (*counts, *mask)],
@@ -339,6 +345,7 @@ def suppress(
         "_small_count",
         "_small_comp",
         "_small_cohort",
+        *keys,
         strict=False,
     )
     return Suppression(frame_out, report)

@@ -139,7 +139,9 @@ def average_ranks(values: Any, axis: int = -1) -> Any:
     moved = np.moveaxis(np.asarray(values, dtype=float), axis, -1)
     flat = moved.reshape(int(np.prod(moved.shape[:-1])), moved.shape[-1])
     n = flat.shape[-1]
-    order = np.argsort(flat, axis=-1, kind="stable")
+    # Not a stable sort: tied values all get their run's average, whatever their order among
+    # themselves, and the default sort is several times faster on the simulated draws.
+    order = np.argsort(flat, axis=-1)
     ordered = np.take_along_axis(flat, order, axis=-1)
     starts = np.ones(flat.shape, dtype=bool)  # the first place of each run of equal values
     starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
