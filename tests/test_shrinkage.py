@@ -435,3 +435,22 @@ def test_full_bayes_keeps_the_peak_when_the_log_posterior_is_huge():
     fit = normal_full_bayes(y, se**2, (0.025, 0.975))
     assert np.isfinite(fit["mean"]).all() and np.isfinite(fit["shrinkage"]).all()
     assert fit["mean"][0] == pytest.approx(y[0])  # a unit known to 1e-9 stays where it is
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.integers(0, 60), min_size=1, max_size=300),
+    st.lists(st.floats(1e-6, 1e6, allow_nan=False), min_size=1, max_size=9),
+)
+def test_trigammas_of_distinct_counts_add_up_to_the_same_bits(counts, shifts):
+    # the full-Bayes Newton steps sum trigamma(count + shift) over units: evaluated once per
+    # distinct count and gathered back, the sums must be polygamma's to the last bit (a gather
+    # left in Fortran order once made numpy add the same numbers in another order)
+    from scipy.special import polygamma
+
+    from publicservices.stats.ranking.full_bayes import _trigammas
+
+    x = np.asarray(counts, dtype=float)
+    shift = np.asarray(shifts)[:, None]
+    got = _trigammas(np.unique(x, return_inverse=True), shift)
+    assert np.array_equal(got.sum(axis=1), polygamma(1, x + shift).sum(axis=1))

@@ -188,6 +188,21 @@ def normal_full_bayes(y: np.ndarray, s2: np.ndarray, probs: Sequence[float]) -> 
     return {"mean": mean, "sd": post_sd, "quantiles": qs, "shrinkage": wt @ b, "prior_mean": float(wt @ mu)}
 
 
+def _trigammas(distinct: tuple[np.ndarray, np.ndarray], shift: np.ndarray) -> np.ndarray:
+    """trigamma(count_j + shift) for every unit j (columns) and row of ``shift`` (grid, 1), from
+    ``distinct = np.unique(counts, return_inverse=True)``.
+
+    The trigamma function (the Hurwitz zeta(2, .)) costs 20 times the digamma and is the bulk
+    of the Newton steps of :func:`conjugate_full_bayes`; counts repeat (a rate's deaths), so it
+    is evaluated once per distinct count and gathered back in C order: the same numbers as
+    ``polygamma(1, counts + shift)``, which a sum over units then adds in the same order.
+    """
+    from scipy.special import zeta
+
+    values, at = distinct
+    return np.take(zeta(2.0, values + shift), at, axis=1)
+
+
 def conjugate_full_bayes(x: np.ndarray, n: np.ndarray, family: str, probs: Sequence[float]) -> Fit:
     """Beta-binomial or Poisson-gamma model with both hyperparameters integrated out.
 
@@ -202,19 +217,10 @@ def conjugate_full_bayes(x: np.ndarray, n: np.ndarray, family: str, probs: Seque
     Gamma(m b + x, b + n); given the precision alone, the beta / gamma with the moments of
     that average over m; the posterior is the mixture of those over the grid.
     """
-    from scipy.special import betainc, betaln, digamma, gammainc, gammaln, logsumexp, polygamma, zeta
+    from scipy.special import betainc, betaln, digamma, gammainc, gammaln, logsumexp, polygamma
 
     k = x.size
-    # The trigamma function (Hurwitz zeta(2, .)) costs 20 times the digamma and is the bulk of
-    # the Newton steps below; counts repeat (a rate's deaths), so it is evaluated once per
-    # distinct count and gathered back: the same numbers, summed in the same order.
-    x_at, c_at = np.unique(x, return_inverse=True), np.unique(n - x, return_inverse=True)
-
-    def trigammas(distinct: tuple[np.ndarray, np.ndarray], shift: np.ndarray) -> np.ndarray:
-        """trigamma(count_j + shift) for every unit j (columns) and row of ``shift`` (grid, 1)."""
-        values, at = distinct
-        return np.take(zeta(2.0, values + shift), at, axis=1)  # C order, as the sum over units needs
-
+    x_at, c_at = np.unique(x, return_inverse=True), np.unique(n - x, return_inverse=True)  # for _trigammas
     n0 = k / np.sum(1 / n)
     beta = family == "beta"
     if beta:
@@ -248,10 +254,10 @@ def conjugate_full_bayes(x: np.ndarray, n: np.ndarray, family: str, probs: Seque
             m = 1 / (1 + np.exp(-eta))
             s = m * (1 - m)
             d1 = (digamma(x + a_) - digamma(n - x + b_)).sum(axis=1) + k * (digamma(b) - digamma(a))
-            d2 = (trigammas(x_at, a_) + trigammas(c_at, b_)).sum(axis=1) - k * (polygamma(1, a) + polygamma(1, b))
+            d2 = (_trigammas(x_at, a_) + _trigammas(c_at, b_)).sum(axis=1) - k * (polygamma(1, a) + polygamma(1, b))
             return (prec * s * d1 + 0.5 * (1 - 2 * m), prec * prec * s * s * d2 + prec * s * (1 - 2 * m) * d1 - s)
         d1 = (digamma(x + a_) - np.log(b_ + n)).sum(axis=1) + k * (np.log(b) - digamma(a))
-        d2 = trigammas(x_at, a_).sum(axis=1) - k * polygamma(1, a)
+        d2 = _trigammas(x_at, a_).sum(axis=1) - k * polygamma(1, a)
         return a * d1 + 0.5, a * d1 + a * a * d2
 
     def mode(prec: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
