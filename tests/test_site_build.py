@@ -295,6 +295,26 @@ def test_unsafe_area_codes_are_rejected_by_name(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_pages_built_from_memory_equal_those_built_from_the_written_docs_tree(tmp_path):
+    # publish hands its pages to MkDocs in memory; MkDocs over the --generate-only tree reads
+    # them from disk: the two sites must be the same, file for file (the search index too, whose
+    # order follows the order MkDocs lists the pages in)
+    from publicservices.site.build import epoch_of, run_mkdocs
+
+    data = sample_dataset(n_areas=14, n_periods=2)
+    publish(data, tmp_path / "built")
+    publish(data, tmp_path / "gen", generate_only=True)
+    assert not any((tmp_path / "built").rglob("*.md"))
+    run_mkdocs(
+        tmp_path / "gen" / "mkdocs.yml", tmp_path / "from-disk", lambda n: None, epoch_of(data.values["period_start"].max())
+    )
+    built = sorted(p.relative_to(tmp_path / "built").as_posix() for p in (tmp_path / "built").rglob("*") if p.is_file())
+    disk = sorted(p.relative_to(tmp_path / "from-disk").as_posix() for p in (tmp_path / "from-disk").rglob("*") if p.is_file())
+    assert built == sorted([*disk, MANIFEST]) and len(built) > 100
+    same, differ, errors = filecmp.cmpfiles(tmp_path / "built", tmp_path / "from-disk", disk, shallow=False)
+    assert differ == [] and errors == [] and "search/search_index.json" in same
+
+
 def test_generate_only_writes_a_buildable_docs_tree(tmp_path):
     out = tmp_path / "gen"
     result = publish(sample_dataset(n_areas=5, n_periods=2), out, generate_only=True, title="Test <site>")

@@ -12,7 +12,7 @@ import errno
 import html.parser
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,20 @@ class _PageCounter(logging.Handler):
 _DISK_ERRORS = {errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
-def run_mkdocs(config_file: Path, site_dir: Path, advance: Callable[[int], None], epoch: int) -> None:
-    """Build the site with MkDocs in this process (strict: any warning fails the build)."""
+# Pages publish kept in memory for the build under way (path under docs_dir -> Markdown): the
+# site's MkDocs hook adds them to the build's files (mkdocs_hooks.on_files). Empty otherwise, so
+# `mkdocs build` of a --generate-only tree reads its pages from disk.
+held_pages: dict[str, str] = {}
+
+
+def run_mkdocs(
+    config_file: Path, site_dir: Path, advance: Callable[[int], None], epoch: int, pages: Mapping[str, str] | None = None
+) -> None:
+    """Build the site with MkDocs in this process (strict: any warning fails the build).
+
+    ``pages``: Markdown pages by path under the docs folder, built as if they were files there
+    (``DocsWriter(..., hold_pages="docs/").held``).
+    """
     from publicservices._extras import require
 
     require("building the website with MkDocs", ["mkdocs", "material"])  # the [site] extra
@@ -71,6 +83,7 @@ def run_mkdocs(config_file: Path, site_dir: Path, advance: Callable[[int], None]
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
     os.environ["PUBLICSERVICES_LINK_STATIC"] = "1"  # the staged docs are deleted after the build (mkdocs_hooks.on_files)
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's banner is for MkDocs users, not site readers
+    held_pages.update(pages or {})
     try:
         config = load_config(config_file=str(config_file), site_dir=str(site_dir), strict=True)
         build(config)
@@ -88,6 +101,7 @@ def run_mkdocs(config_file: Path, site_dir: Path, advance: Callable[[int], None]
             f"`mkdocs build -f <out>/mkdocs.yml` to see the whole log."
         ) from None
     finally:
+        held_pages.clear()
         logger.removeHandler(counter)
         logger.setLevel(level)
         logger.propagate = propagate

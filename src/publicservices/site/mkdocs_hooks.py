@@ -34,6 +34,9 @@ page in full.
 the built site instead of copying them, when ``publish`` asks for it (the environment variable
 ``PUBLICSERVICES_LINK_STATIC``: the docs tree is staging that is deleted after the build, so a
 shared file is never edited through the other name). A plain ``mkdocs build`` copies, as usual.
+It also adds the pages ``publish`` kept in memory rather than write to the docs folder
+(``mkdocs_build.held_pages``), each where the walk of that folder would have listed it, read
+as a file would be read; a plain ``mkdocs build`` has none and reads the pages on disk.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import os
 import posixpath
 import re
 import shutil
+import sys
 from typing import Any
 
 import jinja2
@@ -402,7 +406,35 @@ def _link(file: Any, dirty: bool = False) -> None:
         shutil.copyfile(file.abs_src_path, file.abs_dest_path)
 
 
+def _walk_order(src_uri: str) -> tuple[tuple[Any, ...], ...]:
+    """Where MkDocs' walk of the docs folder lists a file: a folder's files (index first), then
+    its subfolders, each in name order."""
+    *folders, name = src_uri.split("/")
+    return (*((1, folder) for folder in folders), (0, os.path.splitext(name)[0] not in ("index", "README"), name))
+
+
+def _with_held_pages(files: Any, config: Any, held: dict[str, str]) -> Any:
+    """The build's files with the pages ``publish`` kept in memory, each where it would be
+    listed had it been written to the docs folder (the order sets the search index's)."""
+    from mkdocs.structure.files import File, Files
+
+    docs = os.path.join(os.path.abspath(config["docs_dir"]), "")
+    in_docs = [bool(f.abs_src_path) and os.path.abspath(f.abs_src_path).startswith(docs) for f in files]
+    listed = [f for f, ok in zip(files, in_docs, strict=True) if ok]
+    theme = [f for f, ok in zip(files, in_docs, strict=True) if not ok]  # MkDocs adds them after the walk
+    # as read from a file: without a byte-order mark, and with universal newlines
+    pages = [
+        File.generated(config, uri, content=text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n"))
+        for uri, text in held.items()
+    ]
+    return Files(sorted([*listed, *pages], key=lambda f: _walk_order(f.src_uri)) + theme)
+
+
 def on_files(files: Any, config: Any) -> Any:
+    # pages publish holds in memory for this build (none when MkDocs builds a written docs tree)
+    held = getattr(sys.modules.get("publicservices.site.mkdocs_build"), "held_pages", None)
+    if held:
+        files = _with_held_pages(files, config, held)
     if not os.environ.get("PUBLICSERVICES_LINK_STATIC"):
         return files
     docs = os.path.join(os.path.abspath(config["docs_dir"]), "")

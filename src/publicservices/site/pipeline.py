@@ -274,7 +274,7 @@ def publish(
     site_title = title or str(dataset.metadata.get("title") or "Public services compared")
     with build.staging(out) as scratch:
         project = scratch / "project"
-        writer = DocsWriter(project)
+        writer = DocsWriter(project, hold_pages=None if generate_only else "docs/")  # a build reads its pages from memory
         versions = build.versions(model)  # the plugins this data used, not every one installed
         from publicservices.charts import detached_data
 
@@ -307,8 +307,13 @@ def publish(
             site_dir = scratch / "site"
             with progress.stage("mkdocs build", pages) as advance:
                 build.run_mkdocs(
-                    project / "mkdocs.yml", site_dir, advance, build.epoch_of(latest if isinstance(latest, dt.date) else None)
+                    project / "mkdocs.yml",
+                    site_dir,
+                    advance,
+                    build.epoch_of(latest if isinstance(latest, dt.date) else None),
+                    pages=writer.held,
                 )
+            writer.held.clear()
             (site_dir / build.MANIFEST).write_text(body, encoding="utf-8")
             result_dir = site_dir
         violations = audit_output(model, result_dir)

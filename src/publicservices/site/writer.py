@@ -108,6 +108,11 @@ class DocsWriter:
     ``written`` lists the relative paths in write order and ``bytes_written`` their total
     size, for the build summary.
 
+    ``hold_pages``: a folder (``"docs/"``) whose Markdown pages are kept in ``held`` (by path
+    under that folder) instead of written; the publish build hands them to MkDocs in memory
+    (:func:`publicservices.site.mkdocs_build.run_mkdocs`), which saves writing, reading and
+    deleting a file per page. Their names are checked and claimed all the same.
+
     Example:
         >>> import tempfile, pathlib
         >>> w = DocsWriter(pathlib.Path(tempfile.mkdtemp()) / "project")
@@ -119,8 +124,10 @@ class DocsWriter:
         Fix: make the ids unique (ignoring letter case).
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, hold_pages: str | None = None) -> None:
         self.root = Path(root)
+        self.hold_pages = hold_pages
+        self.held: dict[str, str] = {}
         self.root.mkdir(parents=True, exist_ok=True)
         self._base = self.root.resolve()
         self.written: list[str] = []
@@ -171,8 +178,12 @@ class DocsWriter:
         """
         target = self._target(rel_path)
         data = content.encode("utf-8")  # as written: no newline translation
-        with _naming(target):
-            target.write_bytes(data)
+        name = self.written[-1]
+        if self.hold_pages and name.startswith(self.hold_pages) and name.endswith(".md"):
+            self.held[name.removeprefix(self.hold_pages)] = content
+        else:
+            with _naming(target):
+                target.write_bytes(data)
         self.bytes_written += len(data)
         return target
 
