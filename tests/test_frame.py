@@ -392,3 +392,18 @@ def test_implausible_deprivation_is_refused_at_the_door():
     areas = pl.DataFrame({"area_code": ["A1", "A2"], "population": [1e5, 2e5], "deprivation": [12.0, 1e300]})
     with pytest.raises(DataError, match=r"(?s)'deprivation' is implausibly large.*A2"):
         validate_areas(areas)
+
+
+def test_a_frame_breaking_several_rules_gets_the_error_of_the_first():
+    # the rules are tested in one query, then worded one by one in their order: a NaN value is
+    # reported before a negative count and a duplicated key, however the query found them
+    bad = values(value=[float("nan"), 35.0, 150.0]).with_columns(
+        pl.when(pl.int_range(pl.len()) == 1).then(-1.0).otherwise(pl.col("numerator")).alias("numerator"),
+    )
+    bad = pl.concat([bad, bad.tail(1)])
+    with pytest.raises(DataError, match="'value' holds NaN"):
+        validate_values(bad, INDICATORS)
+    with pytest.raises(DataError, match="'numerator' is negative"):
+        validate_values(bad.with_columns(pl.col("value").fill_nan(None)), INDICATORS)
+    with pytest.raises(DataError, match="duplicated keys"):
+        validate_values(bad.with_columns(pl.col("value").fill_nan(None), pl.col("numerator").abs()), INDICATORS)
