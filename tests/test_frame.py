@@ -407,3 +407,11 @@ def test_a_frame_breaking_several_rules_gets_the_error_of_the_first():
         validate_values(bad.with_columns(pl.col("value").fill_nan(None)), INDICATORS)
     with pytest.raises(DataError, match="duplicated keys"):
         validate_values(bad.with_columns(pl.col("value").fill_nan(None), pl.col("numerator").abs()), INDICATORS)
+
+
+def test_duplicated_area_codes_are_named_by_the_code_alone():
+    # the rows a duplicated key names are labelled by that key, not by every column of the
+    # frame's label (the code and the name), as the other checks of an areas frame are
+    areas = pl.DataFrame({"area_code": ["E06000001", "E06000001"], "area_name": ["Hartlepool", "Hartlepool"]})
+    with pytest.raises(DataError, match=r"duplicated keys in 2 rows:\n  row 1: E06000001\n  row 2: E06000001\n"):
+        validate_areas(areas)

@@ -188,12 +188,14 @@ def raise_if(
 
 
 class Rule(NamedTuple):
-    """A check for :func:`raise_first`: the rows ``mask`` flags are an error, worded as :func:`raise_if` words it."""
+    """A check for :func:`raise_first`: the rows ``mask`` flags are an error, worded as :func:`raise_if` words it
+    (the rows named by ``labels``, when given, instead of the frame's key)."""
 
     mask: pl.Expr
     column: str | None
     what: str
     fix: str
+    labels: Sequence[str] | None = None
 
 
 def raise_first(frame: pl.DataFrame, rules: Sequence[Rule], key: Sequence[str], schema: Schema) -> None:
@@ -208,7 +210,7 @@ def raise_first(frame: pl.DataFrame, rules: Sequence[Rule], key: Sequence[str], 
     flags = frame.select(*(r.mask.fill_null(False).any().alias(f"_rule{i}") for i, r in enumerate(rules))).row(0)
     for rule, bad in zip(rules, flags, strict=True):
         if bad:
-            raise_if(frame, rule.mask, rule.column, rule.what, rule.fix, key, schema)
+            raise_if(frame, rule.mask, rule.column, rule.what, rule.fix, rule.labels or key, schema)
 
 
 def not_null(columns: Sequence[str]) -> list[Rule]:
@@ -254,4 +256,5 @@ def unique(key: Sequence[str]) -> Rule:
         ", ".join(key),
         "has duplicated keys",
         f"keep one row per ({', '.join(key)}); if rows differ by a breakdown (sex, age ...), add that column.",
+        labels=key,  # the duplicated key itself names the rows
     )
