@@ -406,17 +406,17 @@ def _link(file: Any, dirty: bool = False) -> None:
         shutil.copyfile(file.abs_src_path, file.abs_dest_path)
 
 
-def _walk_order(src_uri: str) -> tuple[tuple[Any, ...], ...]:
-    """Where MkDocs' walk of the docs folder lists a file: a folder's files (index first), then
-    its subfolders, each in name order."""
+def _walk_order(src_uri: str, name_order: Any) -> tuple[tuple[Any, ...], ...]:
+    """Where MkDocs' walk of the docs folder lists a file: a folder's files by ``name_order``
+    (what MkDocs sorts them by: index first), then its subfolders in name order."""
     *folders, name = src_uri.split("/")
-    return (*((1, folder) for folder in folders), (0, os.path.splitext(name)[0] not in ("index", "README"), name))
+    return (*((1, folder) for folder in folders), (0, *name_order(name)))
 
 
 def _with_held_pages(files: Any, config: Any, held: dict[str, str]) -> Any:
     """The build's files with the pages ``publish`` kept in memory, each where it would be
     listed had it been written to the docs folder (the order sets the search index's)."""
-    from mkdocs.structure.files import File, Files
+    from mkdocs.structure.files import File, Files, _file_sort_key
 
     docs = os.path.join(os.path.abspath(config["docs_dir"]), "")
     in_docs = [bool(f.abs_src_path) and os.path.abspath(f.abs_src_path).startswith(docs) for f in files]
@@ -427,7 +427,7 @@ def _with_held_pages(files: Any, config: Any, held: dict[str, str]) -> Any:
         File.generated(config, uri, content=text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n"))
         for uri, text in held.items()
     ]
-    return Files(sorted([*listed, *pages], key=lambda f: _walk_order(f.src_uri)) + theme)
+    return Files(sorted([*listed, *pages], key=lambda f: _walk_order(f.src_uri, _file_sort_key)) + theme)
 
 
 def on_files(files: Any, config: Any) -> Any:

@@ -178,7 +178,7 @@ class DocsWriter:
         """
         target = self._target(rel_path)
         data = content.encode("utf-8")  # as written: no newline translation
-        name = self.written[-1]
+        name = self.written[-1]  # as _target claimed it
         if self.hold_pages and name.startswith(self.hold_pages) and name.endswith(".md"):
             self.held[name.removeprefix(self.hold_pages)] = content
         else:

@@ -220,9 +220,11 @@ def conjugate_full_bayes(x: np.ndarray, n: np.ndarray, family: str, probs: Seque
     from scipy.special import betainc, betaln, digamma, gammainc, gammaln, logsumexp, polygamma
 
     k = x.size
-    x_at, c_at = np.unique(x, return_inverse=True), np.unique(n - x, return_inverse=True)  # for _trigammas
     n0 = k / np.sum(1 / n)
     beta = family == "beta"
+    # the distinct counts (and, for a proportion, complements) that _trigammas evaluates
+    x_at = np.unique(x, return_inverse=True)
+    c_at = np.unique(n - x, return_inverse=True) if beta else x_at
     if beta:
         eta0 = math.log((x.sum() + 0.5) / (n.sum() - x.sum() + 0.5))
     else:
