@@ -293,8 +293,10 @@ def test_spine_and_lottery_charts_keep_groups_apart():
             "true_cv_upper_95": [0.3, 0.15],
         }
     )
-    spec = str(lottery_chart(fair, {SCREEN.id: SCREEN}).to_dict())
-    assert "Screening uptake (Male)" in spec and "Screening uptake (Female)" in spec
+    chart = lottery_chart(fair, {SCREEN.id: SCREEN}).to_dict()
+    assert "Screening uptake (Male)" in str(chart) and "Screening uptake (Female)" in str(chart)
+    # two rows of one indicator are two comparisons, never "2 indicators"
+    assert chart["description"].startswith("The postcode lottery across 2 comparisons of 1 indicator:")
 
 
 # -- direction decides judgement ----------------------------------------------------------------

@@ -126,8 +126,11 @@ def lottery_chart(
         )
     )
     n = data.height
+    # several rows of one indicator (sets of areas, breakdowns) must not be counted as indicators
+    n_indicators = data.get_column("indicator_id").n_unique()
+    across = plural(n, "indicator") if n == n_indicators else f"{n} comparisons of {plural(n_indicators, 'indicator')}"
     parts = [
-        f"The postcode lottery across {plural(n, 'indicator')}: the true spread between areas beyond chance, "
+        f"The postcode lottery across {across}: the true spread between areas beyond chance, "
         "as a percentage of the national value, with 95% intervals."
     ]
     if n:
