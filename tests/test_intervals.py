@@ -21,6 +21,7 @@ from publicservices.errors import DataError, IndicatorError, PublicServicesError
 from publicservices.indicators import Indicator
 from publicservices.stats._common import z_for
 from publicservices.stats.outcomes import standard_populations as sp
+from publicservices.stats.outcomes.intervals import CI_METHODS
 
 PHE = Path(__file__).parent / "fixtures" / "phe"
 RTOL = 1e-9
@@ -539,6 +540,7 @@ def test_add_intervals_picks_the_method_per_row():
         None,
         "supplied_logit",
     ]
+    assert set(got["ci_method"].drop_nulls()) <= set(CI_METHODS)  # the documented vocabulary
     assert_close(got["value"][:4], [65.0, 50.0, 65000.0, 91 / 835.88356123117433 * 100])
     assert_close(got["lower_95"][:1], [55.254443296887967])
     assert_close(got["lower_998"][2:3], [42880.261471480204])  # rate.csv row 12
@@ -812,3 +814,4 @@ def test_single_band_dsr_in_add_intervals_is_dobson_with_one_band():
         for g, w in zip(got[::2], want[::2], strict=True):
             assert abs(g - w) <= 1e-9 * abs(w)
     assert ours.get_column("ci_method").to_list() == ["dobson_single_band", "dsr_suppressed_lt10", "dobson_single_band"]
+    assert set(ours.get_column("ci_method")) <= set(CI_METHODS)  # the documented vocabulary

@@ -69,6 +69,8 @@ CI_METHODS: tuple[str, ...] = (
     "byar",
     "dobson",
     "dobson_non_independent",
+    "dobson_single_band",
+    "dsr_suppressed_lt10",
     "student_t",
     "supplied_logit",
     "supplied_sqrt",

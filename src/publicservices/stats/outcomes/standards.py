@@ -18,7 +18,10 @@ from publicservices.indicators import Indicator
 from publicservices.stats._common import fraction, require, require_numeric, with_metadata
 from publicservices.stats.outcomes.levels import level_suffix
 
-__all__ = ["floor_status", "distance_to_target"]
+__all__ = ["floor_status", "distance_to_target", "FLOOR_STATUS"]
+
+# The floor statuses as an Enum: a byte a row, and it compares equal to plain strings.
+FLOOR_STATUS = pl.Enum(["meets", "possibly below", "confidently below", "possibly above", "confidently above", "not assessed"])
 
 
 def floor_status(
@@ -28,7 +31,7 @@ def floor_status(
     level: float = 0.95,
     floor: float | None = None,
 ) -> pl.DataFrame:
-    """Add ``floor_status``: is each area confidently below its floor standard?
+    """Add ``floor_status`` (an Enum, :data:`FLOOR_STATUS`): is each area confidently below its floor standard?
 
     Method: the same interval logic as the Fingertips benchmark comparison, against the
     floor (a minimum standard) instead of a benchmark. For higher_is_better and no_judgement
@@ -88,7 +91,7 @@ def floor_status(
             .otherwise(pl.lit("meets"))
         )
     )
-    return frame.with_columns(status.alias("floor_status"))
+    return frame.with_columns(status.cast(FLOOR_STATUS).alias("floor_status"))
 
 
 def distance_to_target(

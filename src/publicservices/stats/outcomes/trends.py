@@ -128,8 +128,9 @@ def _series_layout(frame: pl.DataFrame, order: str = "period_start") -> _Layout:
 
 
 def _labels(codes: pl.Series, names: Sequence[str], name: str) -> pl.Series:
-    """Strings for integer codes (null stays null), sharing one copy of each string."""
-    return pl.Series(name, list(names), dtype=pl.String).gather(codes)
+    """An Enum of ``names`` for integer codes (null stays null): a byte a row where a string
+    column would take 16 or more, and it compares equal to plain strings."""
+    return pl.Series(name, list(names), dtype=pl.Enum(names)).gather(codes)
 
 
 def _sign(e: pl.Expr) -> pl.Expr:
@@ -219,7 +220,8 @@ def recent_trend(
             ``lower_ci``/``upper_ci``).
 
     Adds ``recent_trend``, ``trend_chi2``, ``trend_method`` ("chi-square for trend" or
-    "weighted regression") and ``trend_reason``.
+    "weighted regression") and ``trend_reason``; the labels are Enums, which compare equal
+    to plain strings.
 
     Example:
         >>> import datetime as dt, polars as pl
