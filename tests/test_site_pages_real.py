@@ -308,6 +308,13 @@ def check_one_benchmark(docs: Path) -> int:
     return checked
 
 
+def test_the_lottery_counts_an_indicator_compared_in_several_sets_once(fingertips):
+    home = text_of(fingertips / "index.md")
+    said = int(re.search(r"(\d+) indicators of health", home).group(1))
+    rows, counted = map(int, re.search(r"postcode lottery across (\d+) comparisons of (\d+) indicators", home).groups())
+    assert counted <= said < rows  # the rows are indicator-and-set comparisons, never more indicators than the site has
+
+
 def test_every_fingertips_page_has_one_benchmark(fingertips):
     assert check_one_benchmark(fingertips) >= 20
     page = text_of(fingertips / "indicators/health.fingertips_92904.md")

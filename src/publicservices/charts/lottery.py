@@ -29,6 +29,7 @@ def lottery_chart(
     indicators: Mapping[str, Indicator] | None = None,
     *,
     period: str | None = None,
+    same_indicator: Mapping[str, str] | None = None,
     width: int = 420,
 ) -> alt.LayerChart:
     """Dot-and-interval chart of the true spread between areas for each indicator.
@@ -44,6 +45,9 @@ def lottery_chart(
             ``true_cv_lower_95``, ``true_cv_upper_95`` and optionally ``i2``.
         indicators: mapping id -> Indicator for titles.
         period: the period to show (default each indicator's latest).
+        same_indicator: mapping row id -> the indicator it compares, for ids that are one
+            indicator compared in another set of areas (a site's comparison pages), so the
+            description counts that indicator once.
 
     Example:
         >>> import polars as pl
@@ -127,7 +131,8 @@ def lottery_chart(
     )
     n = data.height
     # several rows of one indicator (sets of areas, breakdowns) must not be counted as indicators
-    n_indicators = data.get_column("indicator_id").n_unique()
+    ids = data.get_column("indicator_id")
+    n_indicators = (ids.replace(dict(same_indicator)) if same_indicator else ids).n_unique()
     across = plural(n, "indicator") if n == n_indicators else f"{n} comparisons of {plural(n_indicators, 'indicator')}"
     parts = [
         f"The postcode lottery across {across}: the true spread between areas beyond chance, "

@@ -42,6 +42,10 @@ def _html(value: Any) -> Markup:
 class OverviewPages(PagesBase):
     """Home, sectors, indexes."""
 
+    def same_indicator(self) -> dict[str, str]:
+        """Each comparison page's id -> the indicator it compares (one indicator may have several pages)."""
+        return {cid: ind_id for cid, (ind_id, _) in (getattr(self.model, "comparisons", None) or {}).items()}
+
     def home(self) -> str:
         m = self.model
         page = "index.md"
@@ -50,9 +54,9 @@ class OverviewPages(PagesBase):
         measured = [i for i, r in rows.items() if r.get("true_cv") is not None]
         latest = m.latest_rows()
         judged = latest.filter(pl.col("comparison_95").cast(pl.String).fill_null("not compared") != "not compared").height > 0
-        comparisons = getattr(m, "comparisons", None) or {}
-        n = len({comparisons.get(i, (i, None))[0] for i in m.indicators})  # an indicator compared in several sets counts once
-        sets = {s for _, s in comparisons.values() if s}
+        same = self.same_indicator()
+        n = len({same.get(i, i) for i in m.indicators})  # an indicator compared in several sets counts once
+        sets = {s for _, s in (getattr(m, "comparisons", None) or {}).values() if s}
         what = []  # the site's own words (the postcode lottery in italics), not data
         if judged:
             what.append("each area against the benchmark")
@@ -64,7 +68,11 @@ class OverviewPages(PagesBase):
         if m.fairness is not None and measured:
             from publicservices.charts import describe, lottery_chart
 
-            lot = lottery_chart(m.fairness.frame.filter(pl.col("indicator_id").is_in(measured)), m.indicators)
+            lot = lottery_chart(
+                m.fairness.frame.filter(pl.col("indicator_id").is_in(measured)),
+                m.indicators,
+                same_indicator=self.same_indicator(),
+            )
             lottery = safe(
                 self.figure(
                     page,
@@ -206,7 +214,11 @@ class OverviewPages(PagesBase):
         if m.fairness is not None and measured:
             from publicservices.charts import describe, lottery_chart
 
-            lot = lottery_chart(m.fairness.frame.filter(pl.col("indicator_id").is_in(measured)), m.indicators)
+            lot = lottery_chart(
+                m.fairness.frame.filter(pl.col("indicator_id").is_in(measured)),
+                m.indicators,
+                same_indicator=self.same_indicator(),
+            )
             figure = safe(
                 self.figure(
                     page,
