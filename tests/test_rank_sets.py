@@ -108,7 +108,8 @@ def test_pruned_engine_agrees_with_the_naive_reference(kind):
 @pytest.mark.parametrize("kind", ["simultaneous", "marginal"])
 @pytest.mark.parametrize("n", [30, 90, 260])
 def test_pruning_and_blocks_do_not_change_the_answer(kind, n):
-    """Pruned vs every pair evaluated, and tiny blocks (every chunk loop runs): identical."""
+    """Pruned vs every pair evaluated, tiny blocks (every chunk loop runs) and the pairwise
+    standard errors worked out per block rather than gathered from a matrix: identical."""
     rng = np.random.default_rng(n)
     y = rng.normal(0, 4, n)
     y[: n // 5] = y[0]  # a block of tied estimates
@@ -120,7 +121,9 @@ def test_pruning_and_blocks_do_not_change_the_answer(kind, n):
         full = rank_set_arrays(y, se, **args)
     with mock.patch.object(rs, "_BLOCK", 97), mock.patch.object(rs, "_CACHE", 0):
         small = rank_set_arrays(y, se, **args)
-    for other in (full, small):
+    with mock.patch.object(rs, "_DEN_N", 0):
+        no_matrix = rank_set_arrays(y, se, **args)
+    for other in (full, small, no_matrix):
         assert np.array_equal(base.lower, other.lower) and np.array_equal(base.upper, other.upper)
         assert np.array_equal(base.critical, other.critical)
 

@@ -27,7 +27,9 @@ _FULL_N = 16  # up to this many units, every pair is evaluated for every draw
 _M_SIMUL = 3
 _M_MARGINAL = 10  # the same for marginal sets
 _CACHE = 1 << 22  # cache the candidate pair statistics across stepdown steps up to this many
-_DEN_N = 2000  # up to this many units the pairwise sqrt(se_j^2 + se_k^2) is kept as a matrix
+# up to this many units the pairwise sqrt(se_j^2 + se_k^2) is kept as a matrix; above about
+# 1,500 units, making the matrix (page faults included) costs more than gathering from it saves
+_DEN_N = 1500
 _SAFE = 1.0 + 1e-9  # inflate the pruning bounds: floating-point rounding cannot beat them
 _NEG = -np.inf
 _BAND = 0.1  # pairs kept for the next stepdown steps: |t| within 10% below the critical value
