@@ -69,9 +69,7 @@ class OverviewPages(PagesBase):
             from publicservices.charts import describe, lottery_chart
 
             lot = lottery_chart(
-                m.fairness.frame.filter(pl.col("indicator_id").is_in(measured)),
-                m.indicators,
-                same_indicator=self.same_indicator(),
+                m.fairness.frame.filter(pl.col("indicator_id").is_in(measured)), m.indicators, same_indicator=same
             )
             lottery = safe(
                 self.figure(
