@@ -315,6 +315,31 @@ def test_pages_built_from_memory_equal_those_built_from_the_written_docs_tree(tm
     assert differ == [] and errors == [] and "search/search_index.json" in same
 
 
+def test_a_held_page_is_read_as_a_page_file_would_be(tmp_path):
+    # MkDocs reads a page file without its byte-order mark and with universal newlines; a page
+    # held in memory with a BOM and CRLF or lone CR line ends must give the same site
+    import shutil
+
+    from publicservices.site.build import run_mkdocs
+
+    gen = tmp_path / "gen"
+    publish(sample_dataset(n_areas=5, n_periods=2), gen, generate_only=True)
+    page = gen / "docs" / "glossary.md"
+    lines = page.read_text(encoding="utf-8").split("\n")
+    page.write_bytes(("\ufeff" + "\r\n".join(lines[:10]) + "\r" + "\n".join(lines[10:])).encode("utf-8"))
+    shutil.copytree(gen, tmp_path / "held")
+    held = {}
+    for md in sorted((tmp_path / "held" / "docs").rglob("*.md")):
+        held[md.relative_to(tmp_path / "held" / "docs").as_posix()] = md.read_bytes().decode("utf-8")  # as written
+        md.unlink()
+    assert held["glossary.md"].startswith("\ufeff") and "\r\n" in held["glossary.md"]
+    run_mkdocs(gen / "mkdocs.yml", tmp_path / "from-disk", lambda n: None, 0)
+    run_mkdocs(tmp_path / "held" / "mkdocs.yml", tmp_path / "from-memory", lambda n: None, 0, pages=held)
+    files = sorted(p.relative_to(tmp_path / "from-disk").as_posix() for p in (tmp_path / "from-disk").rglob("*") if p.is_file())
+    same, differ, errors = filecmp.cmpfiles(tmp_path / "from-disk", tmp_path / "from-memory", files, shallow=False)
+    assert differ == [] and errors == [] and "glossary.html" in same
+
+
 def test_generate_only_writes_a_buildable_docs_tree(tmp_path):
     out = tmp_path / "gen"
     result = publish(sample_dataset(n_areas=5, n_periods=2), out, generate_only=True, title="Test <site>")
