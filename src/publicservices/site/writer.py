@@ -4,8 +4,8 @@ Example:
     >>> import tempfile, pathlib
     >>> w = DocsWriter(pathlib.Path(tempfile.mkdtemp()))
     >>> _ = w.text("docs/index.md", "# Hello")
-    >>> w.written, w.bytes_written
-    (['docs/index.md'], 7)
+    >>> w.written
+    ['docs/index.md']
 """
 
 from __future__ import annotations
@@ -105,8 +105,7 @@ class DocsWriter:
     """Files under ``root``: every path checked by :func:`inside`, and none written twice
     (two ids that map to one file name would otherwise overwrite each other silently).
 
-    ``written`` lists the relative paths in write order and ``bytes_written`` their total
-    size, for the build summary.
+    ``written`` lists the relative paths in write order.
 
     ``hold_pages``: a folder (``"docs/"``) whose Markdown pages are kept in ``held`` (by path
     under that folder) instead of written; the publish build hands them to MkDocs in memory
@@ -131,7 +130,6 @@ class DocsWriter:
         self.root.mkdir(parents=True, exist_ok=True)
         self._base = self.root.resolve()
         self.written: list[str] = []
-        self.bytes_written = 0
         self._seen: set[Path] = set()
         self._folders: dict[str, tuple[Path, str]] = {}  # folder as asked -> resolved, and its name under root
 
@@ -177,14 +175,12 @@ class DocsWriter:
         'b.md'
         """
         target = self._target(rel_path)
-        data = content.encode("utf-8")  # as written: no newline translation
         name = self.written[-1]  # as _target claimed it
         if self.hold_pages and name.startswith(self.hold_pages) and name.endswith(".md"):
             self.held[name.removeprefix(self.hold_pages)] = content
         else:
             with _naming(target):
-                target.write_bytes(data)
-        self.bytes_written += len(data)
+                target.write_bytes(content.encode("utf-8"))  # as written: no newline translation
         return target
 
     def bytes(self, rel_path: str, data: bytes) -> Path:
@@ -197,7 +193,6 @@ class DocsWriter:
         target = self._target(rel_path)
         with _naming(target):
             target.write_bytes(data)
-        self.bytes_written += len(data)
         return target
 
     def frame(self, rel_path: str, frame: Any) -> Path:
@@ -221,7 +216,6 @@ class DocsWriter:
                 csv_safe(flat_text(frame)).write_csv(target)
             else:  # no statistics block, so equal frames give equal files
                 frame.write_parquet(target, compression="zstd", statistics=False)
-        self.bytes_written += target.stat().st_size
         return target
 
     def csv_per(self, frame: Any, key: str, path_of: Callable[[Any], str]) -> list[Path]:
@@ -251,11 +245,8 @@ class DocsWriter:
             with _naming(target):
                 if lines is None:
                     parts[value].write_csv(target)
-                    self.bytes_written += target.stat().st_size
                 else:
-                    data = "\n".join([lines[0], *lines[start + 1 : start + 1 + length], ""]).encode()
-                    target.write_bytes(data)
-                    self.bytes_written += len(data)
+                    target.write_bytes("\n".join([lines[0], *lines[start + 1 : start + 1 + length], ""]).encode())
             written.append(target)
         return written
 
@@ -264,11 +255,10 @@ class DocsWriter:
 
         >>> import tempfile, pathlib
         >>> w = DocsWriter(pathlib.Path(tempfile.mkdtemp()))
-        >>> w.copy("copy.md", w.text("a.md", "abc")).read_text(), w.bytes_written
-        ('abc', 6)
+        >>> w.copy("copy.md", w.text("a.md", "abc")).read_text()
+        'abc'
         """
         target = self._target(rel_path)
         with _naming(target):
             shutil.copyfile(source, target)
-        self.bytes_written += target.stat().st_size
         return target
