@@ -131,9 +131,15 @@ def comparison_values(
         orient="row",
     )
     membership = set_membership(geo.filter(pl.col("role") == "unit"), sorted({s for p in sets.values() for s in p}))
-    laid_units = units.join(membership.select("area_code", SET), on="area_code", how="inner").join(
-        pairs, on=["indicator_id", SET], how="semi"
+    # Which unit rows go into which sets, found on the keys alone; the rows are then gathered
+    # once (joining the whole frame twice copied every column twice).
+    picked = (
+        units.select("indicator_id", "area_code")
+        .with_row_index("_row")
+        .join(membership.select("area_code", SET), on="area_code", how="inner")
+        .join(pairs, on=["indicator_id", SET], how="semi")
     )
+    laid_units = units[picked.get_column("_row")].with_columns(picked.get_column(SET))
     benchmarks = frame.filter(pl.col(ROLE) == "benchmark").join(pairs, on="indicator_id", how="inner")
     out = pl.concat([laid_units, benchmarks.select(laid_units.columns)], how="vertical_relaxed")
     dropped: dict[str, int] = {}
@@ -179,7 +185,10 @@ def with_successor_codes(values: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, 
         return values, {}
     keys = [c for c in ("indicator_id", "period", "sex", "age", "category_type", "category") if c in values.columns]
     recoded = pl.col("area_code").replace(mapping)
-    moved = values.with_columns(recoded.alias("_new"))
+    # Only rows of an old code or a successor code can meet in a clash: the rest of a large
+    # frame is never copied.
+    involved = list(mapping) + sorted(set(mapping.values()) - set(mapping))
+    moved = values.select(*keys, "area_code").filter(pl.col("area_code").is_in(involved)).with_columns(recoded.alias("_new"))
     clash = moved.group_by([*keys, "_new"]).agg(pl.len().alias("_n")).filter(pl.col("_n") > 1)
     blocked = moved.join(clash, on=[*keys, "_new"], how="semi", nulls_equal=True).filter(pl.col("area_code") != pl.col("_new"))
     keep_old = set(blocked.get_column("area_code").unique().to_list())
