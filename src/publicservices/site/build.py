@@ -263,13 +263,14 @@ def _in_the_way(out: Path, rel: str, ours: set[str], folders: dict[str, str | No
     return None
 
 
-def swap_into_place(built: Path, out: Path, scratch: Path) -> None:
+def swap_into_place(built: Path, out: Path, scratch: Path) -> dict[str, dict[str, Any]]:
     """Move the files of ``built`` into ``out``, replacing or removing only the files the
     previous site's manifest lists; every other file in ``out`` is kept.
 
     ``built`` holds the new site and its :data:`MANIFEST` (written by ``publish``); the list
-    of files, with sizes and SHA-256, is added to it here. ``out`` is checked again first (it
-    may have changed during the build). See the module docstring for the order of the steps.
+    of files, with sizes and SHA-256, is added to it here and returned. ``out`` is checked
+    again first (it may have changed during the build). See the module docstring for the
+    order of the steps.
     """
     new = listing(built)
     manifest = json.loads((built / MANIFEST).read_text(encoding="utf-8"))
@@ -333,6 +334,7 @@ def swap_into_place(built: Path, out: Path, scratch: Path) -> None:
                 f"{exc.strerror or exc} ({exc.filename}).\nFix: publish again to finish (files the old "
                 "site had and the new one lacks are removed then)."
             ) from exc
+    return new
 
 
 def _finish(manifest: dict[str, Any], new: dict[str, Any], old: dict[str, Any], out: Path, scratch: Path) -> None:

@@ -319,16 +319,16 @@ def publish(
         violations = audit_output(model, result_dir)
         if violations:
             raise AuditError(violations)
-        files = [p for p in result_dir.rglob("*") if p.is_file()]
-        size = sum(p.stat().st_size for p in files)
+        size = (result_dir / build.MANIFEST).stat().st_size
         with progress.stage("swap into place", 1) as advance:
-            build.swap_into_place(result_dir, out, scratch)
+            files = build.swap_into_place(result_dir, out, scratch)  # every file but the manifest, with its size
             advance()
+        size += sum(f["bytes"] for f in files.values())
     return PublishResult(
         out=shown,
         built=not generate_only,
         pages=pages,
-        files=len(files),
+        files=len(files) + 1,  # and the manifest
         bytes=size,
         seconds=time.perf_counter() - started,
         data_hash=model.data_hash,
