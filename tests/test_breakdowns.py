@@ -297,6 +297,17 @@ def test_spine_and_lottery_charts_keep_groups_apart():
     assert "Screening uptake (Male)" in str(chart) and "Screening uptake (Female)" in str(chart)
     # two rows of one indicator are two comparisons, never "2 indicators"
     assert chart["description"].startswith("The postcode lottery across 2 comparisons of 1 indicator:")
+    # rows already apart by id (a site's page per set, its title naming the set) are not named by their set again
+    ids = [SCREEN.id, SCREEN.id + "__lower_tier"]
+    sets = fair.drop("sex").with_columns(
+        pl.Series("indicator_id", ids), pl.Series("comparable_set", ["upper_tier", "lower_tier"])
+    )
+    pages = {
+        i: dataclasses.replace(SCREEN, id=i, title=f"Screening uptake ({s})") for i, s in zip(ids, ["upper tier", "lower tier"])
+    }
+    spec = lottery_chart(sets, pages, same_indicator={ids[1]: ids[0]}).to_dict()
+    labels = {row["_title"] for row in spec["datasets"][spec["data"]["name"]]}
+    assert labels == {"Screening uptake (upper tier)", "Screening uptake (lower tier)"}
 
 
 # -- direction decides judgement ----------------------------------------------------------------

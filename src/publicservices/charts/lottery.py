@@ -65,7 +65,9 @@ def lottery_chart(
     elif "period_start" in data.columns:
         data = data.filter(pl.col("period_start") == pl.col("period_start").max().over("indicator_id"))
     titles = {i: d.title for i, d in (indicators or {}).items()}
-    groups = varying_keys(data)
+    # a key goes into a row's name only where it tells one indicator's rows apart (a site's
+    # comparison pages already carry their set in the indicator's title)
+    groups = [k for k in varying_keys(data) if data.group_by("indicator_id").agg(pl.col(k).n_unique() > 1).get_column(k).any()]
     title = pl.col("indicator_id").replace_strict(titles, default=pl.col("indicator_id"), return_dtype=pl.String)
     if groups:  # one row per indicator x group: the group goes into the row's name
         title = (
