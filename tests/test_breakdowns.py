@@ -303,7 +303,8 @@ def test_spine_and_lottery_charts_keep_groups_apart():
         pl.Series("indicator_id", ids), pl.Series("comparable_set", ["upper_tier", "lower_tier"])
     )
     pages = {
-        i: dataclasses.replace(SCREEN, id=i, title=f"Screening uptake ({s})") for i, s in zip(ids, ["upper tier", "lower tier"])
+        i: dataclasses.replace(SCREEN, id=i, title=f"Screening uptake ({s})")
+        for i, s in zip(ids, ["upper tier", "lower tier"], strict=True)
     }
     spec = lottery_chart(sets, pages, same_indicator={ids[1]: ids[0]}).to_dict()
     labels = {row["_title"] for row in spec["datasets"][spec["data"]["name"]]}
