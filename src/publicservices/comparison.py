@@ -187,7 +187,7 @@ def with_successor_codes(values: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, 
     recoded = pl.col("area_code").replace(mapping)
     # Only rows of an old code or a successor code can meet in a clash: the rest of a large
     # frame is never copied.
-    involved = list(mapping) + sorted(set(mapping.values()) - set(mapping))
+    involved = [*mapping, *mapping.values()]
     moved = values.select(*keys, "area_code").filter(pl.col("area_code").is_in(involved)).with_columns(recoded.alias("_new"))
     clash = moved.group_by([*keys, "_new"]).agg(pl.len().alias("_n")).filter(pl.col("_n") > 1)
     blocked = moved.join(clash, on=[*keys, "_new"], how="semi", nulls_equal=True).filter(pl.col("area_code") != pl.col("_new"))

@@ -90,6 +90,11 @@ class SiteModel:
     def sectors(self) -> list[str]:
         return sorted({i.sector for i in self.indicators.values()})
 
+    @property
+    def page_indicators(self) -> dict[str, str]:
+        """Each comparison page's id -> the indicator it compares (``<id>__lower_tier`` -> ``<id>``)."""
+        return {cid: ind for cid, (ind, _) in self.comparisons.items()}
+
     def area_name(self, code: str) -> str:
         names = self._names()
         return names.get(code) or code
@@ -139,9 +144,8 @@ class SiteModel:
         ]
         # Downloads name the published indicator, not the page: a second comparable set's page
         # id (``<id>__lower_tier``) becomes the indicator id plus its ``comparable_set``.
-        real = {cid: ind for cid, (ind, _) in self.comparisons.items()}
         return self.results.select(keep).with_columns(
-            pl.col("indicator_id").replace_strict(real, default=pl.col("indicator_id"), return_dtype=pl.String)
+            pl.col("indicator_id").replace_strict(self.page_indicators, default=pl.col("indicator_id"), return_dtype=pl.String)
         )
 
     def improvers(self, sector: str, fdr: float = 0.05) -> pl.DataFrame:

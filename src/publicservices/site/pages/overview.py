@@ -42,9 +42,18 @@ def _html(value: Any) -> Markup:
 class OverviewPages(PagesBase):
     """Home, sectors, indexes."""
 
-    def same_indicator(self) -> dict[str, str]:
-        """Each comparison page's id -> the indicator it compares (one indicator may have several pages)."""
-        return {cid: ind_id for cid, (ind_id, _) in (getattr(self.model, "comparisons", None) or {}).items()}
+    def _lottery_figure(self, page: str, measured: list[str], script: str, key: str, label: str) -> Markup | None:
+        """The postcode-lottery chart of the ``measured`` indicator pages, or None without any."""
+        m = self.model
+        if m.fairness is None or not measured:
+            return None
+        from publicservices.charts import describe, lottery_chart
+
+        lot = lottery_chart(
+            m.fairness.frame.filter(pl.col("indicator_id").is_in(measured)), m.indicators, same_indicator=m.page_indicators
+        )
+        figure = self.figure(page, script, key, specs.to_spec(lot), describe(lot), label, data="data/all/fairness.csv")
+        return safe(figure.removesuffix("\n"))
 
     def home(self) -> str:
         m = self.model
@@ -54,9 +63,8 @@ class OverviewPages(PagesBase):
         measured = [i for i, r in rows.items() if r.get("true_cv") is not None]
         latest = m.latest_rows()
         judged = latest.filter(pl.col("comparison_95").cast(pl.String).fill_null("not compared") != "not compared").height > 0
-        same = self.same_indicator()
-        n = len({same.get(i, i) for i in m.indicators})  # an indicator compared in several sets counts once
-        sets = {s for _, s in (getattr(m, "comparisons", None) or {}).values() if s}
+        n = len({m.page_indicators.get(i, i) for i in m.indicators})  # an indicator compared in several sets counts once
+        sets = {s for _, s in m.comparisons.values() if s}
         what = []  # the site's own words (the postcode lottery in italics), not data
         if judged:
             what.append("each area against the benchmark")
@@ -64,24 +72,9 @@ class OverviewPages(PagesBase):
             what.append("how much of the variation between areas is real rather than chance (the *postcode lottery*)")
         if m.value is not None:
             what.append("what areas spend for what they achieve")
-        lottery = None
-        if m.fairness is not None and measured:
-            from publicservices.charts import describe, lottery_chart
-
-            lot = lottery_chart(
-                m.fairness.frame.filter(pl.col("indicator_id").is_in(measured)), m.indicators, same_indicator=same
-            )
-            lottery = safe(
-                self.figure(
-                    page,
-                    "charts/home.js",
-                    "home/lottery",
-                    specs.to_spec(lot),
-                    describe(lot),
-                    "Chart of the true spread between areas for every indicator",
-                    data="data/all/fairness.csv",
-                ).removesuffix("\n")
-            )
+        lottery = self._lottery_figure(
+            page, measured, "charts/home.js", "home/lottery", "Chart of the true spread between areas for every indicator"
+        )
         no_intervals = not judged and latest.filter(pl.col("value").is_not_null() & pl.col("lower_95").is_null()).height > 0
         return render(
             "home.md.j2",
@@ -208,26 +201,13 @@ class OverviewPages(PagesBase):
         ids = [i for i, ind in m.indicators.items() if ind.sector == sector]
         lottery = self.lottery_rows(ids)
         measured = [i for i, r in lottery.items() if r.get("true_cv") is not None]
-        figure = None
-        if m.fairness is not None and measured:
-            from publicservices.charts import describe, lottery_chart
-
-            lot = lottery_chart(
-                m.fairness.frame.filter(pl.col("indicator_id").is_in(measured)),
-                m.indicators,
-                same_indicator=self.same_indicator(),
-            )
-            figure = safe(
-                self.figure(
-                    page,
-                    f"charts/sectors/{sector}.js",
-                    f"sectors/{sector}/lottery",
-                    specs.to_spec(lot),
-                    describe(lot),
-                    f"Chart of the true spread between areas for {title.lower()} indicators",
-                    data="data/all/fairness.csv",
-                ).removesuffix("\n")
-            )
+        figure = self._lottery_figure(
+            page,
+            measured,
+            f"charts/sectors/{sector}.js",
+            f"sectors/{sector}/lottery",
+            f"Chart of the true spread between areas for {title.lower()} indicators",
+        )
         latest = m.latest_rows()
         body = []
         for ind_id in ids:
