@@ -106,6 +106,20 @@ def test_publish_links_its_own_static_files_and_copies_the_themes(tmp_path):
     assert "PUBLICSERVICES_LINK_STATIC" not in __import__("os").environ
 
 
+def test_publish_counts_each_page_built_and_shows_the_warnings_that_stop_a_build(tmp_path):
+    from publicservices.site.mkdocs_build import PublishError, page_built, run_mkdocs
+
+    config = _tree(tmp_path)
+    (tmp_path / "docs/second.md").write_text("# Second\n", encoding="utf-8")
+    counted: list[int] = []
+    run_mkdocs(config, tmp_path / "site", counted.append, epoch=0)
+    assert counted == [1, 1] and page_built == []  # a step per page, and no counter left behind
+    (tmp_path / "docs/second.md").write_text("# Second\n\n[gone](missing.md)\n", encoding="utf-8")
+    with pytest.raises(PublishError, match=r"(?s)MkDocs build failed.*second\.md.*missing\.md"):
+        run_mkdocs(config, tmp_path / "site2", counted.append, epoch=0)
+    assert page_built == []
+
+
 def test_a_plain_mkdocs_build_of_the_tree_copies(tmp_path):
     from mkdocs.commands.build import build
     from mkdocs.config import load_config

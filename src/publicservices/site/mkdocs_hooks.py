@@ -37,6 +37,8 @@ shared file is never edited through the other name). A plain ``mkdocs build`` co
 It also adds the pages ``publish`` kept in memory rather than write to the docs folder
 (``mkdocs_build.held_pages``), each where the walk of that folder would have listed it, read
 as a file would be read; a plain ``mkdocs build`` has none and reads the pages on disk.
+``on_post_page`` counts each page built for ``publish``'s progress bar
+(``mkdocs_build.page_built``).
 """
 
 from __future__ import annotations
@@ -174,6 +176,9 @@ def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
 
 
 def on_post_page(output: str, page: Any, config: Any) -> str:
+    # publish's progress bar (none when MkDocs builds a written docs tree)
+    for advance in getattr(sys.modules.get("publicservices.site.mkdocs_build"), "page_built", ()):
+        advance(1)
     blocks = _aside.pop(page.file.src_uri, None)
     if not blocks:
         return output
