@@ -65,7 +65,7 @@ def test_a_relative_spread_is_never_mistaken_for_percentage_points(health_site):
     for name, text in pages.items():
         for match in re.finditer(r"±\s*\d[\d.,]*%(.{0,40})", text):
             found += 1
-            assert match.group(1).startswith((" of the national value", " of that value")), (name, match.group(0))
+            assert match.group(1).startswith((" of the overall value", " of that value")), (name, match.group(0))
     assert found > 0
     # and on a percentage indicator's page the reader is told it is not percentage points
     assert "a relative difference, not percentage points" in pages["docs/indicators/health.ae_4hr.md"]

@@ -1,7 +1,7 @@
 """The postcode lottery at a glance: how much areas truly differ, indicator by indicator.
 
 The true coefficient of variation (the between-area standard deviation beyond sampling
-noise, tau, over the national value) with its Q-profile interval comes from
+noise, tau, over the overall value of the areas compared) with its Q-profile interval comes from
 :func:`publicservices.stats.assess_fairness`; this module draws it.
 """
 
@@ -35,8 +35,8 @@ def lottery_chart(
     """Dot-and-interval chart of the true spread between areas for each indicator.
 
     Method: one row per indicator (its latest period, or ``period``): the true coefficient
-    of variation ``true_cv`` (tau / national value, DerSimonian-Laird) as a percentage of the
-    national value, with its 95% interval, shaded by I² (the share of the observed variation
+    of variation ``true_cv`` (tau / overall value, DerSimonian-Laird) as a percentage of the
+    overall value of the areas compared, with its 95% interval, shaded by I² (the share of the observed variation
     that is real rather than noise). Widest spread at the top. With several comparable sets
     or breakdowns (sex, age, category) each group is its own row, named after the indicator.
 
@@ -100,7 +100,7 @@ def lottery_chart(
         *(["period"] if "period" in data.columns else []),
     ]
     y = alt.Y("_title:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
-    x_title = "true spread between areas (% of the national value)"
+    x_title = "true spread between areas (% of the overall value)"
     tips = [alt.Tooltip("_title:N", title="indicator"), alt.Tooltip("_cv:Q", title="true spread ±%", format=".1f")]
     if has_ci:
         tips += [alt.Tooltip("_lo:Q", title="lower 95%", format=".1f"), alt.Tooltip("_hi:Q", title="upper 95%", format=".1f")]
@@ -138,13 +138,13 @@ def lottery_chart(
     across = plural(n, "indicator") if n == n_indicators else f"{n} comparisons of {plural(n_indicators, 'indicator')}"
     parts = [
         f"The postcode lottery across {across}: the true spread between areas beyond chance, "
-        "as a percentage of the national value, with 95% intervals."
+        "as a percentage of the overall value of the areas compared, with 95% intervals."
     ]
     if n:
         top, bottom = data.row(0, named=True), data.row(n - 1, named=True)
-        parts.append(f"Widest: {top['_title']} (±{top['_cv']:.1f}% of the national value).")
+        parts.append(f"Widest: {top['_title']} (±{top['_cv']:.1f}% of the overall value).")
         if n > 1:
-            parts.append(f"Narrowest: {bottom['_title']} (±{bottom['_cv']:.1f}% of the national value).")
+            parts.append(f"Narrowest: {bottom['_title']} (±{bottom['_cv']:.1f}% of the overall value).")
     chart = alt.layer(*layers).properties(
         width=width,
         height=max(60, 28 * n),

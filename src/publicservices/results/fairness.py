@@ -78,7 +78,7 @@ class FairnessResult(Result):
                 ci = ""
                 if row.get("true_cv_lower_95") is not None and row.get("true_cv_upper_95") is not None:
                     ci = f" (95% interval {100 * row['true_cv_lower_95']:.0f}% to {100 * row['true_cv_upper_95']:.0f}%)"
-                parts.append(f"the true spread is ±{100 * row['true_cv']:.0f}% of the national value{ci}")
+                parts.append(f"the true spread is ±{100 * row['true_cv']:.0f}% of the overall value{ci}")
             if parts:
                 text = "; ".join(parts)
                 out.append(text[0].upper() + text[1:] + ".")

@@ -102,8 +102,8 @@ _TERMS = (
     Term(
         "postcode-lottery",
         "Postcode-lottery index",
-        "How much areas really differ, once chance is removed. It is given as a share of the national "
-        "figure. The larger it is, the more where you live decides what you get.",
+        "How much areas really differ, once chance is removed. It is given as a share of the overall "
+        "figure: that of all the areas compared, taken together. The larger it is, the more where you live decides what you get.",
     ),
     Term(
         "real-variation",

@@ -143,7 +143,7 @@ class OverviewPages(PagesBase):
                 ],
                 body,
                 caption=f"{sector_title(sector)}: latest values. The postcode-lottery index is the true spread of areas "
-                "around the national value, after removing chance; better and worse are at 95% confidence "
+                "around the overall value of the areas compared, after removing chance; better and worse are at 95% confidence "
                 "(a dash: the figures have no confidence intervals, so they cannot be judged).",
                 raw=[True, False, False, False, False, False, False],
                 numeric=[False, False, False, True, True, True, True],

@@ -75,7 +75,7 @@ class ReferencePages(PagesBase):
                 "The postcode-lottery index",
                 "How much do areas really differ, beyond chance?",
                 "The spread between areas that is left once chance is removed (the between-area variance of "
-                "DerSimonian and Laird), as a share of the national value, with its Q-profile interval. "
+                "DerSimonian and Laird), as a share of the overall value of the areas compared, with its Q-profile interval. "
                 "\u201cVariation that is real\u201d is the statistic I\u00b2: the share of the variation between areas "
                 "that chance does not explain.",
                 "DerSimonian and Laird (1986); Higgins and Thompson (2002)",

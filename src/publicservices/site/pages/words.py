@@ -94,14 +94,14 @@ def change(x: Any, ind: Indicator | None = None) -> str:
 
 def spread_text(cv: Any, lower: Any = None, upper: Any = None) -> str:
     """The postcode-lottery index (a coefficient of variation) as a public page says it:
-    relative to the national value, never mistakable for percentage points.
+    relative to the overall value of the areas compared, never mistakable for percentage points.
 
     >>> spread_text(0.0571), spread_text(0.0571, 0.05, 0.066), spread_text(None)
-    ('±5.7% of the national value', '±5.7% of the national value (5.0% to 6.6%)', '–')
+    ('±5.7% of the overall value', '±5.7% of the overall value (5.0% to 6.6%)', '–')
     """
     if missing(cv):
         return "–"
-    text = f"±{100 * cv:.1f}% of the national value"
+    text = f"±{100 * cv:.1f}% of the overall value"
     if missing(lower) or missing(upper):
         return text
     return f"{text} ({100 * lower:.1f}% to {100 * upper:.1f}%)"

@@ -31,7 +31,7 @@ Example:
     ...     "deprivation": [float(i) for i in range(12)], "parent_code": ["N"] * 6 + ["S"] * 6})
     >>> out = assess_fairness(values, {"demo.screening": ind}, areas=areas, quantiles=5, repetitions=1000)
     >>> round(out["true_cv"][0], 3), out["summary"][0]
-    (0.148, 'About 97% of the variation between areas in screening uptake is larger than chance would produce; the true spread is ±15% of the national value.')
+    (0.148, 'About 97% of the variation between areas in screening uptake is larger than chance would produce; the true spread is ±15% of the overall value.')
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def _sentence(row: dict[str, Any], title: str, sfx: str) -> str:
         parts.append(f"About {round(i2 * 100):d}% of the variation between areas in {title} is larger than chance would produce")
     cv = row.get("true_cv")
     if cv is not None and i2 is not None:
-        parts.append(f"the true spread is ±{cv * 100:.{0 if cv >= 0.1 else 1}f}% of the national value")  # relative, not points
+        parts.append(f"the true spread is ±{cv * 100:.{0 if cv >= 0.1 else 1}f}% of the overall value")  # relative, not points
     slope, since = row.get("sii_trend"), row.get("trend_since")
     s_lo, s_hi, sii_now = row.get(f"sii_trend_lower{sfx}"), row.get(f"sii_trend_upper{sfx}"), row.get("sii")
     if slope is not None and since is not None and sii_now is not None and since != row.get("period"):
@@ -225,9 +225,10 @@ def assess_fairness(
     :func:`~publicservices.stats.fairness.spatial.morans_i`, :func:`trend`).
 
     Area values are ``value``, or ``numerator / denominator * multiplier`` when ``value`` is
-    missing. The national value is the pooled ``sum numerator / sum denominator`` for
+    missing. The overall value (column ``national``: the national value when the areas cover the
+    nation, else that of the areas compared) is the pooled ``sum numerator / sum denominator`` for
     proportions, rates and ratios, else the population-weighted mean. Standard errors come
-    from the counts (binomial / Poisson at the national value) or from ``lower_ci`` /
+    from the counts (binomial / Poisson at the overall value) or from ``lower_ci`` /
     ``upper_ci`` (:func:`~publicservices.stats.fairness.variation.standard_error`). Dispersion and
     inequality use the areas' ``population`` as weights; the SII, gap and concentration index
     weight by the indicator's denominator where counts exist (else population). Nothing is
