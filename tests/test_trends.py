@@ -158,6 +158,21 @@ def test_cannot_be_calculated_cases():
         recent_trend(f, points=2)
 
 
+def test_trends_over_different_windows_concatenate():
+    f = series([10, 12, 14, 16, 18, 20], [100] * 6)
+    parts = [recent_trend(f, points=p).with_columns(pl.lit(p).alias("points")) for p in (3, 5, 6, 20)]
+    both = pl.concat(parts)  # one dtype of trend_reason, whatever the window
+    assert both.filter(pl.col("points") == 6).get_column("trend_reason")[0] == "fewer than 6 consecutive periods"
+    assert both.filter(pl.col("points") == 3).get_column("trend_reason")[1:3].to_list() == [
+        "fewer than 3 consecutive periods",
+        recent_trend(f, points=3).get_column("trend_reason").cast(pl.String)[2],
+    ]
+    assert both.filter(pl.col("points") == 3).get_column("trend_reason")[2] != "fewer than 3 consecutive periods"
+    assert both.get_column("trend_reason").cast(pl.String).to_list() == [
+        r for p in parts for r in p.get_column("trend_reason").cast(pl.String).to_list()
+    ]
+
+
 def test_polarity_words_and_many_series_at_once():
     up = [100, 130, 160, 190, 220]
     frames = [

@@ -127,10 +127,11 @@ def _series_layout(frame: pl.DataFrame, order: str = "period_start") -> _Layout:
     return _layout(frame, series_keys(frame), order)
 
 
-def _labels(codes: pl.Series, names: Sequence[str], name: str) -> pl.Series:
-    """An Enum of ``names`` for integer codes (null stays null): a byte a row where a string
-    column would take 16 or more, and it compares equal to plain strings."""
-    return pl.Series(name, list(names), dtype=pl.Enum(names)).gather(codes)
+def _labels(codes: pl.Series, names: Sequence[str], name: str, categories: Sequence[str] | None = None) -> pl.Series:
+    """An Enum (of ``categories``, by default ``names``) of ``names[code]`` for integer codes
+    (null stays null): a byte a row where a string column would take 16 or more, and it
+    compares equal to plain strings."""
+    return pl.Series(name, list(names), dtype=pl.Enum(categories or names)).gather(codes)
 
 
 def _sign(e: pl.Expr) -> pl.Expr:
@@ -262,14 +263,23 @@ def _recent_trend(
 _TREND_METHODS = ("chi-square for trend", "weighted regression")
 
 
+_SHORT = "fewer than {} consecutive periods"
+
+
 def _trend_reasons(points: int) -> tuple[str, ...]:
     return (
-        f"fewer than {points} consecutive periods",
+        _SHORT.format(points),
         "missing or unusable counts or limits",
         "not significant",
         "direction changes when one point is left out",
         "significant trend",
     )
+
+
+def _trend_reason_enum(points: int) -> list[str]:
+    """The categories of ``trend_reason``: the same for every window of up to 20 points, so
+    that trends over different windows concatenate (Polars joins no two different Enums)."""
+    return [*(_SHORT.format(p) for p in range(3, max(points, 20) + 1)), *_trend_reasons(points)[1:]]
 
 
 def _trend_inputs(frame: pl.DataFrame, limits: tuple[str, str]) -> list[pl.Expr]:
@@ -450,7 +460,7 @@ def _add_recent_trend(
         _labels(codes.get_column("_method"), _TREND_METHODS, "trend_method"),
         codes.get_column("trend_chi2"),
         _labels(codes.get_column("_label"), TREND_LABELS, "recent_trend"),
-        _labels(codes.get_column("_reason"), _trend_reasons(P), "trend_reason"),
+        _labels(codes.get_column("_reason"), _trend_reasons(P), "trend_reason", _trend_reason_enum(P)),
     )
 
 
