@@ -113,9 +113,11 @@ def cast_column(frame: pl.DataFrame, column: str, dtype: pl.DataType, schema: Sc
                     return cast_error(frame, column, dtype, schema, key, lossy, "holds integers too large to store exactly")
             return cast
         if source == pl.String:
-            stripped = series.str.strip_chars()
-            cast = stripped.cast(pl.Float64, strict=False)
-            bad = stripped.is_not_null() & (stripped != "") & cast.is_null()
+            from publicservices.published_numbers import number_from_text, unread_numbers
+
+            # thousands separators read ("3,319,266"); blank cells are missing values
+            read = series.to_frame("text").with_columns(number=number_from_text(pl.col("text")))
+            bad = read.select(unread_numbers(pl.col("text"), pl.col("number"))).to_series()
             if bad.any():
                 examples = series.filter(bad).unique(maintain_order=True).head(3).to_list()
                 return cast_error(
@@ -127,8 +129,7 @@ def cast_column(frame: pl.DataFrame, column: str, dtype: pl.DataType, schema: Sc
                     bad,
                     f"holds text that is not a number (e.g. {', '.join(repr(e) for e in examples)})",
                 )
-            empty = stripped.is_not_null() & (stripped == "")
-            return pl.Series(column, cast).set(empty, None) if empty.any() else cast
+            return read.get_column("number").alias(column)
         return cast_error(frame, column, dtype, schema, key, series.is_not_null(), f"holds {source} values, not numbers")
     if dtype == pl.Date():
         if source == pl.Datetime or isinstance(source, pl.Datetime):

@@ -26,6 +26,7 @@ from typing import Any
 
 from publicservices.errors import ReaderError
 from publicservices.hookspecs import hookimpl
+from publicservices.published_numbers import number_from_text
 from publicservices.reading import LoadReport, Reader, ReadResult, count_reasons
 
 __all__ = ["read_imd_summary", "read_revenue_outturn", "service_sectors"]
@@ -94,8 +95,8 @@ def read_imd_summary(path: str | Path) -> ReadResult:
         indicator_id=pl.format("context.imd{}_{}", year, slug),
         period=year,
         period_start=pl.date(year.cast(pl.Int32, strict=False), 1, 1),
-        value=pl.col("average_score").cast(pl.Float64, strict=False),
-        **{c: pl.col(c).cast(pl.Float64, strict=False) for c in _IMD_EXTRA},
+        value=number_from_text(pl.col("average_score")),
+        **{c: number_from_text(pl.col(c)) for c in _IMD_EXTRA},
     )
     report = LoadReport(source=path.name, reader="imd-lad-summary", rows_read=raw.height)
     missing = values.filter(pl.col("value").is_null()).height
@@ -183,7 +184,7 @@ def read_revenue_outturn(path: str | Path) -> ReadResult:
         )
     year = pl.col("financial_year").str.strip_chars()
     text = pl.col("net_current_expenditure_gbp_thousand").str.strip_chars()
-    amount = text.cast(pl.Float64, strict=False)
+    amount = number_from_text(text)
     spend = frame.with_columns(
         area_code=pl.coalesce("area_code", "e_code"),
         period=pl.when(year.str.contains(r"^\d{4}-\d{2}$")).then(year.str.replace("-", "/")).otherwise(year),

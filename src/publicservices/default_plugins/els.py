@@ -211,10 +211,14 @@ def read_els(
         frame, path, report, indicator_ids=indicator_ids, use_registered=use_registered, metadata=metadata
     )
 
+    from publicservices.published_numbers import number_from_text, unread_numbers
+
     status_code = pl.col("status").str.strip_chars().str.to_lowercase()
     value_text = pl.col("value").str.strip_chars()
-    value = value_text.cast(pl.Float64, strict=False)
-    not_number = value_text.is_not_null() & (value_text != "") & value.is_null()
+    # "65.0%" is 65.0 where the row's unit or measure is a percentage (ELS values are 0-100)
+    percent = (pl.col("unit").str.strip_chars() == "%") | pl.col("measure").str.to_lowercase().str.contains("percent")
+    value = number_from_text(value_text, percent=percent.fill_null(False))
+    not_number = unread_numbers(value_text, value)
     reason = (
         pl.when(value.is_not_null())
         .then(None)
@@ -233,8 +237,8 @@ def read_els(
     ).with_columns(
         period_label(pl.col("period_start"), pl.col("period_length")),
         value=value,
-        lower_ci=pl.col("lower_ci").str.strip_chars().cast(pl.Float64, strict=False),
-        upper_ci=pl.col("upper_ci").str.strip_chars().cast(pl.Float64, strict=False),
+        lower_ci=number_from_text(pl.col("lower_ci"), percent=percent.fill_null(False)),
+        upper_ci=number_from_text(pl.col("upper_ci"), percent=percent.fill_null(False)),
         missing_reason=reason,
         numerator=pl.lit(None, dtype=pl.Float64),
         denominator=pl.lit(None, dtype=pl.Float64),
@@ -248,12 +252,11 @@ def read_els(
         .otherwise("period")
         .alias("period")
     )
-    unparsed_ci = frame.filter(
-        (pl.col("lower_ci").str.strip_chars().fill_null("") != "")
-        & pl.col("lower_ci").str.strip_chars().cast(pl.Float64, strict=False).is_null()
-    ).height
-    if unparsed_ci:
-        report.notes.append(f"{unparsed_ci:,} lower_ci cells were not numbers and were left empty.")
+    for limit in ("lower_ci", "upper_ci"):
+        unread = frame.filter(unread_numbers(pl.col(limit), number_from_text(pl.col(limit), percent=percent.fill_null(False))))
+        if unread.height:
+            examples = ", ".join(repr(v) for v in unread.get_column(limit).unique(maintain_order=True).head(3).to_list())
+            report.notes.append(f"{unread.height:,} {limit} cells were not numbers (e.g. {examples}) and were left empty.")
 
     values = values.select(
         "indicator_id",

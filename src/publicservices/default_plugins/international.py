@@ -25,6 +25,7 @@ from pathlib import Path
 
 from publicservices.errors import ReaderError
 from publicservices.hookspecs import hookimpl
+from publicservices.published_numbers import number_from_text
 from publicservices.reading import LoadReport, Reader, ReadResult
 
 __all__ = ["country_code", "read_international", "ISO3"]
@@ -148,8 +149,8 @@ def read_international(path: str | Path) -> ReadResult:
         pl.col(column["country"]).cast(pl.String).str.strip_chars().alias("area_name"),
         pl.col(column["period"]).cast(pl.String).str.strip_chars().alias("period"),
         subject.str.strip_chars().alias("_subject"),
-        pl.col(column["value"]).cast(pl.Float64, strict=False).alias("value"),
-        pl.col(column["se"]).cast(pl.Float64, strict=False).alias("standard_error"),
+        number_from_text(pl.col(column["value"])).alias("value"),
+        number_from_text(pl.col(column["se"])).alias("standard_error"),
     )
     pisa = "mean_score" in {c.casefold() for c in raw.columns} or "pisa" in path.name.casefold()
     slug = pl.col("_subject").str.to_lowercase().str.replace_all(r"[^a-z0-9]+", "_").str.strip_chars("_")

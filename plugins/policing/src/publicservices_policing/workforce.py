@@ -108,7 +108,9 @@ def read_police_workforce(path: str | Path) -> ReadResult:
             f"{path.name}: {undated.height} rows have an as_at date that is not 'Month YYYY' "
             f"(e.g. {undated.get_column('as_at').head(3).to_list()}).\nFix: write dates like 'March 2015'."
         )
-    value = pl.col("officer_fte").cast(pl.Float64, strict=False)
+    from publicservices.plugin_api import number_from_text
+
+    value = number_from_text(pl.col("officer_fte"))
     values = frame.with_columns(
         indicator_id=pl.lit("policing.officer_fte"),
         period=pl.col("period_start").cast(pl.String),

@@ -1,0 +1,48 @@
+"""Numbers as publishers write them in text: thousands separators, and a % sign on a percentage.
+
+Spreadsheet exports of official statistics write ``3,319,266`` for a count and ``65.0%`` for
+a percentage. Polars reads neither as a number, so a reader that cast such a column would
+lose every cell. :func:`number_from_text` reads them; anything else that is not a number
+stays null, for the reader to count and explain (``LoadReport``).
+
+Example:
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"v": ["1,234.5", " 65.0% ", "12,34", "c", ""], "pct": [False, True, False, False, False]})
+    >>> f.select(number_from_text(pl.col("v"), percent=pl.col("pct"))).to_series().to_list()
+    [1234.5, 65.0, None, None, None]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+__all__ = ["number_from_text", "unread_numbers"]
+
+# commas only between groups of three digits, so "12,34" (a decimal comma, or a typo) is not read
+_GROUPED = r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$"
+
+
+def number_from_text(text: pl.Expr, *, percent: pl.Expr | bool = False) -> pl.Expr:
+    """``text`` as a Float64: surrounding spaces ignored, thousands separators read where every
+    group has three digits, and a trailing ``%`` read where ``percent`` holds (the column or
+    row is a percentage, so ``65.0%`` is 65.0 on its 0-100 scale). Other text is null.
+    """
+    import polars as pl
+
+    t = text.cast(pl.String).str.strip_chars()
+    if percent is not False:
+        pct = percent if isinstance(percent, pl.Expr) else pl.lit(True)
+        t = pl.when(pct & t.str.ends_with("%")).then(t.str.strip_suffix("%").str.strip_chars_end()).otherwise(t)
+    t = pl.when(t.str.contains(_GROUPED)).then(t.str.replace_all(",", "", literal=True)).otherwise(t)
+    return t.cast(pl.Float64, strict=False)
+
+
+def unread_numbers(text: pl.Expr, number: pl.Expr) -> pl.Expr:
+    """Whether a cell holds text (not blank) that :func:`number_from_text` did not read."""
+    import polars as pl
+
+    stripped = text.cast(pl.String).str.strip_chars()
+    return stripped.is_not_null() & (stripped != "") & number.is_null()
