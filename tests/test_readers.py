@@ -547,6 +547,55 @@ def test_rows_with_too_few_or_too_many_cells_are_errors_naming_lines(tmp_path, r
     assert "never padded" in str(err.value)
 
 
+def test_notes_below_the_table_are_named_as_such(tmp_path):
+    path = tmp_path / "footnotes.csv"
+    table = "indicator_id,area_code,period,value\nhealth.x,A1,2023,1\n"
+    path.write_text(table + "\nSource: Department for Education\nc = suppressed,\n", encoding="utf-8")
+    with pytest.raises(ps.SchemaError, match="line 4: 1 cell") as err:
+        ps.read(path)
+    assert "the 2 lines below the table look like notes ('Source: Department for Education'), not rows" in str(err.value)
+    # a short row inside the table is a ragged row, however few cells it has
+    path.write_text(table + "Source: DfE\nhealth.x,A2,2023,2\n", encoding="utf-8")
+    with pytest.raises(ps.SchemaError, match="line 3: 1 cell") as err:
+        ps.read(path)
+    assert "look like notes" not in str(err.value) and "missing or extra comma" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "says", "fix"),
+    [
+        (
+            "Table 1: claimants\nSource: DWP\n\nindicator_id,area_code,period,value\nwelfare.x,A1,2023,1\n",
+            "line 1 ('Table 1: claimants') looks like a title: the table seems to start at line 4 (indicator_id, area_code",
+            "delete the 3 lines above the table's header",
+        ),
+        (
+            "indicator_id;area_code;period;value\nwelfare.x;A1;2023;1\n",
+            "separated by semicolons, not commas",
+            "save it as a comma-separated CSV",
+        ),
+        (
+            "indicator_id\tarea_code\tperiod\tvalue\nwelfare.x\tA1\t2023\t1\n",
+            "separated by tabs",
+            "save it as a comma-separated CSV",
+        ),
+    ],
+)
+def test_a_first_line_that_is_not_the_header_is_named(tmp_path, text, says, fix):
+    path = tmp_path / "export.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ReaderError, match="no reader recognises the columns") as err:
+        ps.read(path)
+    assert says in str(err.value) and f"Fix: {fix}" in str(err.value)
+
+
+def test_a_header_no_reader_knows_still_gets_the_general_advice(tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text("kind,place\nx,y\n", encoding="utf-8")
+    with pytest.raises(ReaderError, match=r"\['kind', 'place'\]\nFix: name a reader with format="):
+        ps.read(path)
+
+
 def test_blank_lines_and_trailing_commas_are_counted_not_silent(tmp_path):
     path = tmp_path / "loose.csv"
     path.write_text("indicator_id,area_code,period,value\nhealth.x,A1,2023,1,,\n\nhealth.x,A2,2023,2\n\n", encoding="utf-8")

@@ -29,7 +29,7 @@ from publicservices.errors import SchemaError, problem
 # (and counted), and a row with fewer or more cells than the header is an error naming its
 # line, never padded with blanks or cut short.
 
-__all__ = ["read_table", "read_notes", "csv_header", "tell", "short_text", "MAX_SHOWN"]
+__all__ = ["read_table", "read_notes", "csv_header", "header_trouble", "tell", "short_text", "MAX_SHOWN"]
 
 #: The most offending rows an error message lists.
 MAX_SHOWN = 5
@@ -204,6 +204,15 @@ def csv_header(path: str | Path) -> list[str]:
         ['Area Code', 'Área']
     """
     path = Path(path)
+    with _big_fields():
+        try:
+            return next(csv.reader(io.StringIO(_head_text(path), newline="")), [])
+        except csv.Error as exc:
+            raise SchemaError(f"{path.name}: cannot read the header: {exc}.\nFix: check the file is a CSV.") from exc
+
+
+def _head_text(path: Path) -> str:
+    """The first megabyte of a CSV file (whole lines), decoded as :func:`read_table` decodes it."""
     with path.open("rb") as handle:
         raw = handle.read(_HEADER_BYTES)
     if len(raw) == _HEADER_BYTES:
@@ -213,12 +222,55 @@ def csv_header(path: str | Path) -> list[str]:
         else:
             raw = raw[: max(raw.rfind(b"\n"), raw.rfind(b"\r")) + 1] or raw
     text, _ = _decode(raw, path.name, lenient=True)
-    text, _ = _line_breaks(text)
-    with _big_fields():
-        try:
-            return next(csv.reader(io.StringIO(text, newline="")), [])
-        except csv.Error as exc:
-            raise SchemaError(f"{path.name}: cannot read the header: {exc}.\nFix: check the file is a CSV.") from exc
+    return _line_breaks(text)[0]
+
+
+_OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def header_trouble(path: str | Path) -> tuple[str, str] | None:
+    """Why a CSV file's first line may not be its header, and the fix; None if it looks like one.
+
+    Two things spreadsheet exports do: separate cells with something other than commas, and
+    put a title (and a source, and blank lines) above the table.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "table.csv"
+        >>> _ = path.write_text("Table 1: claimants\\n\\narea_code,value\\nE06000001,4\\n")
+        >>> header_trouble(path)[0]
+        "line 1 ('Table 1: claimants') looks like a title: the table seems to start at line 3 (area_code, value)"
+    """
+    path = Path(path)
+    rows: list[tuple[int, list[str]]] = []  # (line the row starts on, cells)
+    with _big_fields(), contextlib.suppress(csv.Error, SchemaError, OSError):
+        reader = csv.reader(io.StringIO(_head_text(path), newline=""))
+        line = 1
+        for row in reader:
+            rows.append((line, row))
+            line = reader.line_num + 1
+            if len(rows) == 30:
+                break
+    if not rows:
+        return None
+    first = rows[0][1]
+    for separator, name in _OTHER_SEPARATORS.items():
+        if len(first) == 1 and first[0].count(separator) >= 2:
+            return (
+                f"its first line is one column holding {name}: the file seems to be separated by {name}, not commas",
+                "save it as a comma-separated CSV (in Excel: CSV UTF-8 (Comma delimited)), then read it again.",
+            )
+    filled = [sum(1 for cell in row if cell.strip()) for _, row in rows]
+    header = next((i for i, n in enumerate(filled) if n >= 2), None)
+    if filled[0] > 1 or not header:
+        return None
+    title = next((cell.strip() for _, row in rows[:header] for cell in row if cell.strip()), "")
+    line, columns = rows[header]
+    shown = ", ".join(c.strip() for c in columns[:6]) + (", ..." if len(columns) > 6 else "")
+    return (
+        f"line 1{f' ({short_text(title)!r})' if title else ''} looks like a title: the table seems to start at line {line:,} ({shown})",
+        f"delete the {line - 1:,} line{'s' if line > 2 else ''} above the table's header, then read the file again.",
+    )
 
 
 def _decode(raw: bytes, where: str, *, lenient: bool = False) -> tuple[str, str | None]:
@@ -347,9 +399,13 @@ def _check_rows(text: str, where: str) -> tuple[list[tuple[int, int]], int]:
         blank: list[tuple[int, int]] = []
         ragged: list[str] = []
         n_ragged = trailing = 0
+        last_full = -1  # the last row with the header's cells
+        notes_below: list[str] = []  # ragged rows of one cell, while none has come after them
         for index, row in enumerate(reader):
             line, previous = previous + 1, reader.line_num
             if len(row) == width:
+                last_full = index
+                notes_below.clear()
                 continue
             if not row:
                 blank.append((index, line))
@@ -359,17 +415,23 @@ def _check_rows(text: str, where: str) -> tuple[list[tuple[int, int]], int]:
                 n_ragged += 1
                 if len(ragged) < MAX_SHOWN:
                     ragged.append(f"line {line:,}: {len(row)} cell{'s' if len(row) != 1 else ''}")
+                if sum(1 for cell in row if cell.strip()) <= 1:
+                    notes_below.append("".join(row).strip())
     if ragged:
         columns = ", ".join(header[:6]) + (", ..." if width > 6 else "")
+        fix = (
+            "give every row one cell per column: look for a missing or extra comma, and put cells that contain "
+            'commas in double quotes ("Hackney, City of London"). Rows are never padded or cut to fit.'
+        )
+        if len(notes_below) == n_ragged and last_full >= 0:  # every short row is a line of text below the table
+            example = next((n for n in notes_below if n), "")
+            fix = (
+                f"the {n_ragged} line{'s' if n_ragged > 1 else ''} below the table "
+                f"{'look' if n_ragged > 1 else 'looks'} like notes{f' ({short_text(example)!r})' if example else ''}, "
+                "not rows: delete them (keep them in a file of their own), then read the file again."
+            )
         raise SchemaError(
             f"{where}: "
-            + problem(
-                None,
-                f"rows do not have the header's {width} cells ({columns})",
-                rows=ragged,
-                total=n_ragged,
-                fix="give every row one cell per column: look for a missing or extra comma, and put cells that contain "
-                'commas in double quotes ("Hackney, City of London"). Rows are never padded or cut to fit.',
-            )
+            + problem(None, f"rows do not have the header's {width} cells ({columns})", rows=ragged, total=n_ragged, fix=fix)
         )
     return blank, trailing

@@ -203,6 +203,13 @@ def sniff(path: str | Path) -> Reader:
     if claims:
         return claims[0]
     names = ", ".join(sorted(registry.readers()))
+    trouble = None
+    if suffix not in (".parquet", ".pq"):
+        from publicservices.csv_files import header_trouble
+
+        trouble = header_trouble(path)
+    if trouble is not None:  # the layout is not the problem: the first line is not a header
+        raise ReaderError(f"no reader recognises the columns of {str(path)!r}: {trouble[0]}.\nFix: {trouble[1]}")
     raise ReaderError(
         f"no reader recognises the columns of {str(path)!r}: {columns[:12]}{' ...' if len(columns) > 12 else ''}\n"
         f"Fix: name a reader with format= (one of {names}), or map the columns onto the data contract with "
