@@ -596,6 +596,28 @@ def test_a_header_no_reader_knows_still_gets_the_general_advice(tmp_path):
         ps.read(path)
 
 
+def test_els_area_codes_with_spaces_or_in_lower_case_are_read_as_ons_writes_them(tmp_path):
+    clean = [
+        "E06000001,Hartlepool,Unitary Authority,Claimant Count,2023-01-01,P1Y,4.1,Percentage,%,,,,",
+        "E06000002,Middlesbrough,Unitary Authority,Claimant Count,2023-01-01,P1Y,5.2,Percentage,%,,,,",
+        "E06000003,Redcar and Cleveland,Unitary Authority,Claimant Count,2023-01-01,P1Y,3.9,Percentage,%,,,,",
+    ]
+    messy = [
+        " E06000001 ,Hartlepool ,Unitary Authority,Claimant Count,2023-01-01,P1Y,4.1,Percentage,%,,,,",
+        "e06000002" + clean[1][9:],
+        clean[2],
+    ]
+    (tmp_path / "clean.csv").write_text("\n".join([ELS_HEADER, *clean]) + "\n", encoding="utf-8")
+    (tmp_path / "messy.csv").write_text("\n".join([ELS_HEADER, *messy]) + "\n", encoding="utf-8")
+    a, b = ps.read(tmp_path / "clean.csv"), ps.read(tmp_path / "messy.csv")
+    assert b.values.equals(a.values) and b.areas.equals(a.areas)
+    assert (
+        "2 area codes had spaces around them or were in lower case (e.g. ' E06000001 '); read as ONS writes them ('E06000001')."
+        in b.report.notes
+    )
+    assert not any("area codes had" in n for n in a.report.notes)
+
+
 def test_blank_lines_and_trailing_commas_are_counted_not_silent(tmp_path):
     path = tmp_path / "loose.csv"
     path.write_text("indicator_id,area_code,period,value\nhealth.x,A1,2023,1,,\n\nhealth.x,A2,2023,2\n\n", encoding="utf-8")

@@ -163,6 +163,7 @@ def read_els(
     frame = raw.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in ELS_COLUMNS if c not in raw.columns)
     frame = frame.with_columns(pl.col(c).cast(pl.String) for c in ELS_COLUMNS)
     report = LoadReport(source=path.name, reader=reader_name, rows_read=frame.height)
+    frame = _tidy_codes(frame, report)
 
     if area_prefixes:
         keep = pl.col("area_code").str.slice(0, 3).is_in(list(area_prefixes))
@@ -304,6 +305,25 @@ def read_els(
         .sort("area_code")
     )
     return ReadResult(values=values, report=report, areas=validate_areas(areas), indicators=indicators)
+
+
+def _tidy_codes(frame: Any, report: LoadReport) -> Any:
+    """Area codes as ONS writes them: without the spaces around them or the lower case a
+    spreadsheet can add (an ONS code is a capital and eight digits, so ' e06000001' is
+    E06000001), and names without spaces around them; the codes changed are noted."""
+    import polars as pl
+
+    code = pl.col("area_code").str.strip_chars()
+    code = pl.when(code.str.contains(r"^[a-z]\d{8}$")).then(code.str.to_uppercase()).otherwise(code)
+    tidied = frame.with_columns(code.alias("area_code"), pl.col("area_name").str.strip_chars())
+    changed = frame.filter(tidied.get_column("area_code").ne_missing(frame.get_column("area_code")))
+    if changed.height:
+        example = changed.get_column("area_code")[0]
+        report.notes.append(
+            f"{changed.height:,} area codes had spaces around them or were in lower case "
+            f"(e.g. {example!r}); read as ONS writes them ({example.strip().upper()!r})."
+        )
+    return tidied
 
 
 def _clip(text: str, width: int = 60) -> str:
