@@ -618,6 +618,23 @@ def test_els_area_codes_with_spaces_or_in_lower_case_are_read_as_ons_writes_them
     assert not any("area codes had" in n for n in a.report.notes)
 
 
+def test_els_rows_repeated_exactly_are_counted_once_and_conflicting_ones_refused(tmp_path):
+    rows = [
+        "E06000001,Hartlepool,Unitary Authority,Claimant Count,2023-01-01,P1Y,4.1,Percentage,%,,,,",
+        "E06000002,Middlesbrough,Unitary Authority,Claimant Count,2023-01-01,P1Y,5.2,Percentage,%,,,,",
+    ]
+    (tmp_path / "once.csv").write_text("\n".join([ELS_HEADER, *rows]) + "\n", encoding="utf-8")
+    (tmp_path / "twice.csv").write_text("\n".join([ELS_HEADER, *rows, *rows, rows[0]]) + "\n", encoding="utf-8")
+    once, twice = ps.read(tmp_path / "once.csv"), ps.read(tmp_path / "twice.csv")
+    assert twice.values.equals(once.values)
+    assert twice.report.rows_read == 5 and twice.report.set_aside == {"exact duplicates of another row": 3}
+    (tmp_path / "clash.csv").write_text(
+        "\n".join([ELS_HEADER, *rows, rows[0].replace(",4.1,", ",4.2,")]) + "\n", encoding="utf-8"
+    )
+    with pytest.raises(ps.DataError, match="duplicated keys"):
+        ps.read(tmp_path / "clash.csv")
+
+
 def test_blank_lines_and_trailing_commas_are_counted_not_silent(tmp_path):
     path = tmp_path / "loose.csv"
     path.write_text("indicator_id,area_code,period,value\nhealth.x,A1,2023,1,,\n\nhealth.x,A2,2023,2\n\n", encoding="utf-8")

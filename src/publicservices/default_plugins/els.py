@@ -164,6 +164,11 @@ def read_els(
     frame = frame.with_columns(pl.col(c).cast(pl.String) for c in ELS_COLUMNS)
     report = LoadReport(source=path.name, reader=reader_name, rows_read=frame.height)
     frame = _tidy_codes(frame, report)
+    # the same row twice (files joined end to end) says nothing new: one is kept, the rest counted
+    distinct = frame.unique(maintain_order=True)
+    if distinct.height < frame.height:
+        report.set_aside["exact duplicates of another row"] = frame.height - distinct.height
+        frame = distinct
 
     if area_prefixes:
         keep = pl.col("area_code").str.slice(0, 3).is_in(list(area_prefixes))
