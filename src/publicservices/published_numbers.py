@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
-__all__ = ["number_from_text", "unread_numbers"]
+__all__ = ["number_from_text", "unread_numbers", "unread_note"]
 
 # commas only between groups of three digits, so "12,34" (a decimal comma, or a typo) is not read
 _GROUPED = r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$"
@@ -46,3 +46,20 @@ def unread_numbers(text: pl.Expr, number: pl.Expr) -> pl.Expr:
 
     stripped = text.cast(pl.String).str.strip_chars()
     return stripped.is_not_null() & (stripped != "") & number.is_null()
+
+
+def unread_note(frame: pl.DataFrame, column: str, number: pl.Expr) -> str | None:
+    """A reader's note on the cells of ``column`` that ``number`` leaves unread (None if none).
+
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"numerator": ["1,250", "*", "", "*", "n/a"]})
+    >>> unread_note(f, "numerator", number_from_text(pl.col("numerator")))
+    "3 numerator cells were not numbers (e.g. '*', 'n/a') and were left empty."
+    """
+    import polars as pl
+
+    unread = frame.filter(unread_numbers(pl.col(column), number)).get_column(column)
+    if not unread.len():
+        return None
+    examples = ", ".join(repr(v) for v in unread.unique(maintain_order=True).head(3).to_list())
+    return f"{unread.len():,} {column} cells were not numbers (e.g. {examples}) and were left empty."

@@ -217,13 +217,15 @@ def read_els(
         frame, path, report, indicator_ids=indicator_ids, use_registered=use_registered, metadata=metadata
     )
 
-    from publicservices.published_numbers import number_from_text, unread_numbers
+    from publicservices.published_numbers import number_from_text, unread_note, unread_numbers
 
     status_code = pl.col("status").str.strip_chars().str.to_lowercase()
     value_text = pl.col("value").str.strip_chars()
     # "65.0%" is 65.0 where the row's unit or measure is a percentage (ELS values are 0-100)
-    percent = (pl.col("unit").str.strip_chars() == "%") | pl.col("measure").str.to_lowercase().str.contains("percent")
-    value = number_from_text(value_text, percent=percent.fill_null(False))
+    percent = (
+        (pl.col("unit").str.strip_chars() == "%") | pl.col("measure").str.to_lowercase().str.contains("percent")
+    ).fill_null(False)
+    value = number_from_text(value_text, percent=percent)
     not_number = unread_numbers(value_text, value)
     reason = (
         pl.when(value.is_not_null())
@@ -243,8 +245,8 @@ def read_els(
     ).with_columns(
         period_label(pl.col("period_start"), pl.col("period_length")),
         value=value,
-        lower_ci=number_from_text(pl.col("lower_ci"), percent=percent.fill_null(False)),
-        upper_ci=number_from_text(pl.col("upper_ci"), percent=percent.fill_null(False)),
+        lower_ci=number_from_text(pl.col("lower_ci"), percent=percent),
+        upper_ci=number_from_text(pl.col("upper_ci"), percent=percent),
         missing_reason=reason,
         numerator=pl.lit(None, dtype=pl.Float64),
         denominator=pl.lit(None, dtype=pl.Float64),
@@ -259,10 +261,8 @@ def read_els(
         .alias("period")
     )
     for limit in ("lower_ci", "upper_ci"):
-        unread = frame.filter(unread_numbers(pl.col(limit), number_from_text(pl.col(limit), percent=percent.fill_null(False))))
-        if unread.height:
-            examples = ", ".join(repr(v) for v in unread.get_column(limit).unique(maintain_order=True).head(3).to_list())
-            report.notes.append(f"{unread.height:,} {limit} cells were not numbers (e.g. {examples}) and were left empty.")
+        if note := unread_note(frame, limit, number_from_text(pl.col(limit), percent=percent)):
+            report.notes.append(note)
 
     values = values.select(
         "indicator_id",

@@ -238,7 +238,7 @@ def read_fingertips(path: str | Path, *, area_names: Any = None) -> ReadResult:
         join_area_names,
         number_from_text,
         to_polars,
-        unread_numbers,
+        unread_note,
         validate_areas,
         validate_values,
     )
@@ -276,10 +276,8 @@ def read_fingertips(path: str | Path, *, area_names: Any = None) -> ReadResult:
     numbers = {c: number_from_text(pl.col(c)) for c in ("numerator", "denominator", "value", "lower_ci", "upper_ci")}
     frame = frame.with_columns(**{f"_{c}": e for c, e in numbers.items()})
     for c in ("numerator", "denominator", "lower_ci", "upper_ci"):  # a value's own reason is its missing_reason
-        unread = frame.filter(unread_numbers(pl.col(c), pl.col(f"_{c}")))
-        if unread.height:
-            examples = ", ".join(repr(v) for v in unread.get_column(c).unique(maintain_order=True).head(3).to_list())
-            report.notes.append(f"{unread.height:,} {c} cells were not numbers (e.g. {examples}) and were left empty.")
+        if note := unread_note(frame, c, pl.col(f"_{c}")):
+            report.notes.append(note)
 
     # Duplicates: exact copies, then empty rows repeating a key with a value, then conflicts.
     exact = ~pl.struct(raw.columns if set(raw.columns) <= set(frame.columns) else list(_COLUMNS)).is_first_distinct()
