@@ -450,6 +450,20 @@ def test_the_column_form_writes_what_format_number_writes(xs, unit, digits):
         assert text == format_number(x, unit=unit, digits=digits), x
 
 
+def test_powers_of_ten_and_their_neighbours_are_formatted_alike_in_both_forms():
+    # Polars' log10(1000.0) is 2.9999999999999996: the column form once wrote "1,000.0" where
+    # format_number wrote "1,000" (found by the property test above)
+    xs = [
+        s * v
+        for k in range(-20, 18)
+        for v in (10.0**k, math.nextafter(10.0**k, 0), math.nextafter(10.0**k, math.inf))
+        for s in (1, -1)
+    ]
+    for digits in range(1, 7):
+        assert _formatted_column(xs, "", digits) == [format_number(x, digits=digits) for x in xs]
+    assert [format_number(x, digits=4) for x in (1000.0, 1e6, 0.001)] == ["1,000", "1,000,000", "0.001000"]
+
+
 def test_the_column_form_rounds_ties_to_even_like_python():
     assert _formatted_column([74.25, 0.125, 2.5, 1234.5]) == [format_number(x) for x in (74.25, 0.125, 2.5, 1234.5)]
     assert _formatted_column([74.25, 0.125, 2.5, 1234.5]) == ["74.2", "0.125", "2.50", "1,234"]

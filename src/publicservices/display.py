@@ -142,12 +142,21 @@ def format_number(value: Any, *, unit: str = "", digits: int = 3) -> str:
         if x == 0:
             text = "0"
         else:
-            magnitude = math.floor(math.log10(abs(x)))
-            decimals = max(0, digits - 1 - magnitude)
+            decimals = max(0, digits - 1 - _magnitude(abs(x)))
             text = f"{x:,.{decimals}f}"
     if not unit:
         return text
     return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
+
+
+def _magnitude(size: float) -> int:
+    """floor(log10(size)) for size > 0, exactly: a computed log10 can land on the wrong side
+    of an integer at a power of ten (Polars gives 2.9999999999999996 for 1000), so the powers
+    of ten themselves decide, here and in :func:`number_expr` alike."""
+    m = math.floor(math.log10(size))
+    if 10.0 ** (m + 1) <= size:
+        return m + 1
+    return m - 1 if 10.0**m > size else m
 
 
 # Beyond these the expression form falls back to Polars' own float text (see number_expr).
@@ -176,7 +185,10 @@ def number_expr(value: pl.Expr, unit: str | pl.Expr = "", *, digits: int = 3) ->
     # the text comes from elsewhere: missing, non-finite, zero or out of range.
     usual = x.is_finite() & (size > 0) & (size <= _EXPR_LARGEST)
     safe = pl.when(usual).then(size).otherwise(pl.lit(1.0))
-    decimals = (pl.lit(digits - 1, pl.Float64) - safe.log10().floor()).clip(0, _EXPR_MOST_DECIMALS).cast(pl.Int64)
+    m = safe.log10().floor()  # then corrected at powers of ten, as _magnitude does
+    ten = pl.lit(10.0)
+    m = pl.when(ten.pow(m + 1) <= safe).then(m + 1).when(ten.pow(m) > safe).then(m - 1).otherwise(m)
+    decimals = (pl.lit(digits - 1, pl.Float64) - m).clip(0, _EXPR_MOST_DECIMALS).cast(pl.Int64)
     scaled = (safe * pl.lit(10.0).pow(decimals)).round(0, mode="half_to_even").cast(pl.UInt64).cast(pl.String)
     padded = scaled.str.zfill(decimals + 1)  # 0.0123 -> "00123": room for the leading "0."
     whole = padded.str.slice(0, padded.str.len_chars() - decimals)
@@ -211,7 +223,7 @@ def format_interval(lower: Any, upper: Any, *, digits: int = 3) -> str:
     biggest = max(abs(lo), abs(hi))
     if biggest == 0:
         return "0–0"
-    decimals = max(0, digits - 1 - math.floor(math.log10(biggest)))
+    decimals = max(0, digits - 1 - _magnitude(biggest))
     if min(lo, hi) < 0:
         return f"{lo:,.{decimals}f} to {hi:,.{decimals}f}"
     return f"{lo:,.{decimals}f}–{hi:,.{decimals}f}"
