@@ -13,7 +13,7 @@ def _model(threshold: int = 5) -> SimpleNamespace:
         "health.screening": SimpleNamespace(measure="proportion", has_polarity=True),
         "policing.crime_rate": SimpleNamespace(measure="rate", has_polarity=True),
     }
-    return SimpleNamespace(options={"suppress_threshold": threshold}, indicators=indicators, comparisons={})
+    return SimpleNamespace(options={"suppress_threshold": threshold}, indicators=indicators, comparisons={}, page_indicators={})
 
 
 def _write(path, rows):

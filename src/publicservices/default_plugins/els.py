@@ -321,12 +321,11 @@ def _tidy_codes(frame: Any, report: LoadReport) -> Any:
     code = pl.col("area_code").str.strip_chars()
     code = pl.when(code.str.contains(r"^[a-z]\d{8}$")).then(code.str.to_uppercase()).otherwise(code)
     tidied = frame.with_columns(code.alias("area_code"), pl.col("area_name").str.strip_chars())
-    changed = frame.filter(tidied.get_column("area_code").ne_missing(frame.get_column("area_code")))
-    if changed.height:
-        example = changed.get_column("area_code")[0]
+    changed = tidied.get_column("area_code").ne_missing(frame.get_column("area_code"))
+    if changed.any():
+        was, now = frame.get_column("area_code").filter(changed)[0], tidied.get_column("area_code").filter(changed)[0]
         report.notes.append(
-            f"{changed.height:,} area codes had spaces around them or were in lower case "
-            f"(e.g. {example!r}); read as ONS writes them ({example.strip().upper()!r})."
+            f"{changed.sum():,} area codes had spaces around them or were in lower case (e.g. {was!r}); read as ONS writes them ({now!r})."
         )
     return tidied
 

@@ -150,8 +150,7 @@ def audit_output(model: Any, root: Path) -> list[str]:
     problems: list[str] = []
     threshold = int(model.options.get("suppress_threshold") or 0)
     measures = {cid: ind.measure for cid, ind in model.indicators.items()}
-    real = {cid: ind for cid, (ind, _) in model.comparisons.items()}
-    for cid, ind in real.items():
+    for cid, ind in model.page_indicators.items():
         measures.setdefault(ind, measures.get(cid, ""))
     if threshold > 0:
         for path in sorted(root.rglob("*.csv")):
