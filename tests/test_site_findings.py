@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import polars as pl
 from scipy.special import ndtr
@@ -62,3 +64,44 @@ def test_headline_counts_come_from_the_funnel_limits_shown():
     assert judged == counts["outside_95"]  # not the 145 of 150 the unadjusted limits flag
     assert judged < 30
     assert set(latest["comparison_basis"].drop_nulls()) == {"funnel limits allowing for variation beyond chance"}
+
+
+def _findings(data, sector: str = "health") -> dict:
+    from publicservices.site.pages import Pages
+
+    return Pages(build_model(data, suppress_threshold=0), "t", None, None).findings("index.md", sector)
+
+
+def test_nothing_found_is_said_only_where_it_could_have_been_found():
+    # a change was tested and none is real: say so; no indicator of the sample has a floor: say nothing of floors
+    data = sample_dataset(n_areas=60, n_periods=2, seed=4)
+    first = data.values.filter(pl.col("period") == data.periods[0])
+    second = first.with_columns(
+        pl.lit(data.periods[1]).alias("period"),
+        pl.lit(data.values.filter(pl.col("period") == data.periods[1])["period_start"][0]).alias("period_start"),
+    )
+    # the screening floor lowered to 0: no area is below it, which is worth saying
+    low_floor = {
+        **data.indicators,
+        "health.sample_screening": dataclasses.replace(data.indicators["health.sample_screening"], floor=0.0),
+    }
+    flat_data = type(data)(pl.concat([first, second]), data.areas, data.spend, low_floor)
+    flat = _findings(flat_data)
+    assert flat["improvers"] == [] and flat["change_note"] == "No area improved by more than chance in the latest year."
+    assert flat["below"] == [] and flat["floor_note"] == "No area is confidently below a floor standard."
+    # no schools indicator has a floor: nothing is said of floors
+    assert data.indicators["schools.sample_score"].floor is None and _findings(flat_data, "schools")["floor_note"] is None
+    # one period: there is no change to judge, and the page says why instead of "no area improved"
+    single = sample_dataset(n_areas=30, n_periods=1, seed=4)
+    assert _findings(single)["change_note"] == (
+        "Whether any area improved by more than chance cannot be judged: there is no earlier period to compare the latest with."
+    )
+    # no intervals (values only): the changes cannot be tested
+    multiplier = {i: ind.multiplier for i, ind in data.indicators.items()}
+    values_only = data.values.with_columns(
+        pl.coalesce("value", pl.col("numerator") / pl.col("denominator") * pl.col("indicator_id").replace_strict(multiplier))
+    ).drop("numerator", "denominator", "lower_ci", "upper_ci")
+    bare = type(data)(values_only, data.areas, data.spend, data.indicators)
+    assert _findings(bare)["change_note"] == (
+        "Whether any area improved by more than chance cannot be judged: the figures have no confidence intervals."
+    )

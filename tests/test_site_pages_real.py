@@ -141,6 +141,9 @@ def test_gcse_home_and_area_pages_are_not_empty_words(gcse):
     assert "across 0 indicators" not in home and "1 indicators" not in home
     assert "How 1 indicator of schools compares across" in home
     assert "what areas spend" not in home  # no spend data: no promise of value for money
+    # no intervals: the page cannot say no area improved beyond chance, only that it cannot tell
+    assert "No area improved by more than chance" not in home
+    assert "Whether any area improved by more than chance cannot be judged: the figures have no confidence intervals." in home
     district = text_of(gcse / "areas/e07000208.md")  # a district: compared in the lower-tier set only
     assert "on 1 indicator:" in district and "Best fifth" in district and NO_INTERVALS in district
     unitary = text_of(gcse / "areas/e06000001.md")  # a unitary authority: in both sets

@@ -150,12 +150,13 @@ class OverviewPages(PagesBase):
             )
         )
 
-    def findings(self, page: str, sector: str) -> dict[str, list[dict[str, Any]]]:
+    def findings(self, page: str, sector: str) -> dict[str, Any]:
         """Biggest improvers (change beyond chance, in the better direction) and areas below the floor.
 
         The context of ``sector_findings.md.j2``: every value already escaped for HTML.
         """
         m = self.model
+        ids = [i for i, ind in m.indicators.items() if ind.sector == sector]
         improvers = []
         for r in m.improvers(sector).head(5).to_dicts():
             ind = m.indicators[r["indicator_id"]]
@@ -171,10 +172,7 @@ class OverviewPages(PagesBase):
                     "since": _html(r["previous_period"] or "the previous period"),
                 }
             )
-        below = m.latest_rows().filter(
-            pl.col("indicator_id").is_in([i for i, ind in m.indicators.items() if ind.sector == sector]),
-            pl.col("floor_status") == "confidently below",
-        )
+        below = m.latest_rows().filter(pl.col("indicator_id").is_in(ids), pl.col("floor_status") == "confidently below")
         floors = []
         for ind_id, group in sorted(below.group_by("indicator_id"), key=lambda g: g[0][0]):
             ind = m.indicators[ind_id[0]]
@@ -189,7 +187,42 @@ class OverviewPages(PagesBase):
                     "more": max(group.height - 8, 0),
                 }
             )
-        return {"improvers": improvers, "below": floors}
+        return {"improvers": improvers, "below": floors, **self._quiet_findings(ids, bool(improvers), bool(floors))}
+
+    def _quiet_findings(self, ids: list[str], improved: bool, below: bool) -> dict[str, str | None]:
+        """What a sector's findings say when they list nothing: that nothing was found, only
+        where it could have been; otherwise why it cannot be judged (no direction, no earlier
+        period, no intervals), and nothing about floors where the sector has none."""
+        m = self.model
+        latest = m.latest_rows().filter(pl.col("indicator_id").is_in(ids))
+        change = floor = None
+        if not improved:
+            directional = latest.filter(pl.col("indicator_id").is_in([i for i in ids if m.indicators[i].has_polarity]))
+            why = (
+                "no indicator has a known direction, so no change can be called an improvement"
+                if not directional.height
+                else "there is no earlier period to compare the latest with"
+                if directional.get_column("yoy_change").is_null().all()
+                else "the figures have no confidence intervals"
+                if directional.get_column("yoy_lower_95").is_null().all()
+                else None
+            )
+            change = (
+                f"Whether any area improved by more than chance cannot be judged: {why}."
+                if why
+                else "No area improved by more than chance in the latest year."
+            )
+        floored = [i for i in ids if m.indicators[i].floor is not None]
+        if not below and floored:
+            assessed = latest.filter(
+                pl.col("indicator_id").is_in(floored), pl.col("floor_status").cast(pl.String) != "not assessed"
+            )
+            floor = (
+                "No area is confidently below a floor standard."
+                if assessed.height
+                else "Whether any area is below its floor standard cannot be judged: no area has a latest value."
+            )
+        return {"change_note": change, "floor_note": floor}
 
     def sector(self, sector: str) -> str:
         m = self.model
