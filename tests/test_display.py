@@ -462,6 +462,10 @@ def test_powers_of_ten_and_their_neighbours_are_formatted_alike_in_both_forms():
     for digits in range(1, 7):
         assert _formatted_column(xs, "", digits) == [format_number(x, digits=digits) for x in xs]
     assert [format_number(x, digits=4) for x in (1000.0, 1e6, 0.001)] == ["1,000", "1,000,000", "0.001000"]
+    # at the top of the float range the next power of ten overflows: no step up, and no error
+    # (log10 of it rounds to 308.0; found by test_format_interval_never_raises)
+    assert format_interval(0.0, 9.999999999999347e307).startswith("0–99,999,999,999,993")
+    assert format_number(1.7e308, digits=4).startswith("169,999,999")
 
 
 def test_the_column_form_rounds_ties_to_even_like_python():

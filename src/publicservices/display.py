@@ -154,7 +154,7 @@ def _magnitude(size: float) -> int:
     of an integer at a power of ten (Polars gives 2.9999999999999996 for 1000), so the powers
     of ten themselves decide, here and in :func:`number_expr` alike."""
     m = math.floor(math.log10(size))
-    if 10.0 ** (m + 1) <= size:
+    if m < 308 and 10.0 ** (m + 1) <= size:  # 1e309 overflows (the expression form gets inf: no step)
         return m + 1
     return m - 1 if 10.0**m > size else m
 
