@@ -340,38 +340,51 @@ def add_intervals(
     prop_struct = prop_method(x, n, kk, levels, names).struct()
     whole = eager and "numerator" in schema and not fractional_small(lf, x, exact_below)
     pois_struct = poisson_limits(x, poisson_factor(kk, n), levels, names, exact_below, whole).struct()
-    # Supplied limits: keep them at their own level; derive other levels side by side.
-    g_lo, g_up = _forward(scale, lo_s, kk), _forward(scale, up_s, kk)
+    # Supplied limits: keep them at their own level; derive other levels side by side. Each
+    # step is a column the next reads by name: as one nested expression the transformed value
+    # would be repeated a few dozen times per limit, a plan Polars takes milliseconds to optimise.
+    g_lo, g_up, g_v, lin_v = (pl.col(c) for c in ("__ps_glo", "__ps_gup", "__ps_gv", "__ps_lin"))
     inside = (v >= lo_s) & (v <= up_s)
-    g_v = pl.when(inside).then(_forward(scale, v, kk)).otherwise((g_lo + g_up) / 2.0)
-    lin_v = pl.when(inside).then(v).otherwise((lo_s + up_s) / 2.0)
+    out = out.with_columns(
+        _forward(scale, lo_s, kk).alias("__ps_glo"),
+        _forward(scale, up_s, kk).alias("__ps_gup"),
+        pl.when(inside).then(v).otherwise((lo_s + up_s) / 2.0).alias("__ps_lin"),
+    ).with_columns(pl.when(inside).then(_forward(scale, v, kk)).otherwise((g_lo + g_up) / 2.0).alias("__ps_gv"))
     sup_fields = []
-    for level, (lo_name, up_name) in zip(levels, names, strict=True):
+    derived = []
+    for i, (level, (lo_name, up_name)) in enumerate(zip(levels, names, strict=True)):
         if abs(level - s_level) < 1e-12:
             sup_fields += [lo_s.alias(lo_name), up_s.alias(up_name)]
             continue
         r = z_for(level) / z_s
-        t_lo = g_v - r * (g_v - g_lo)
-        t_up = g_v + r * (g_up - g_v)
+        t_lo, t_up = pl.col(f"__ps_tlo{i}"), pl.col(f"__ps_tup{i}")
+        derived += [(g_v - r * (g_v - g_lo)).alias(f"__ps_tlo{i}"), (g_v + r * (g_up - g_v)).alias(f"__ps_tup{i}")]
         lo = pl.when(t_lo.is_finite()).then(_back(scale, t_lo, kk)).otherwise(lin_v - r * (lin_v - lo_s))
         up = pl.when(t_up.is_finite()).then(_back(scale, t_up, kk)).otherwise(lin_v + r * (up_s - lin_v))
         lo = pl.when(scale != "linear").then(lo.clip(lower_bound=0.0)).otherwise(lo)
         up = pl.when(scale == "logit").then(pl.min_horizontal(up, kk)).otherwise(up)
         sup_fields += [lo.alias(lo_name), up.alias(up_name)]
+    tmp += ["__ps_glo", "__ps_gup", "__ps_gv", "__ps_lin", *(e.meta.output_name() for e in derived)]
+    if derived:
+        out = out.with_columns(derived)
     supplied_ok = lo_s.is_not_null() & up_s.is_not_null()
     out = out.with_columns(
         prop_struct.alias("__ps_prop"),
         pois_struct.alias("__ps_pois"),
         pl.when(supplied_ok).then(pl.struct(sup_fields)).alias("__ps_sup"),
     )
-    use_prop = (m == "proportion") & pl.col("__ps_prop").is_not_null()
-    use_pois = m.is_in(["rate", "ratio"]) & pl.col("__ps_pois").is_not_null()
-    use_sup = pl.col("__ps_sup").is_not_null()
     # A DSR given as one total count and population is a one-band standardisation, for
     # which Dobson's limits reduce to Byar's limits of the count, scaled to the published
     # value; PHE suppresses DSRs below 10 events. Published limits take precedence.
+    use_prop, use_pois, use_sup, use_dsr = (pl.col(f"__ps_use_{c}") for c in ("prop", "pois", "sup", "dsr"))
+    out = out.with_columns(
+        ((m == "proportion") & pl.col("__ps_prop").is_not_null()).alias("__ps_use_prop"),
+        (m.is_in(["rate", "ratio"]) & pl.col("__ps_pois").is_not_null()).alias("__ps_use_pois"),
+        pl.col("__ps_sup").is_not_null().alias("__ps_use_sup"),
+        ((m == "dsr") & pl.col("__ps_sup").is_null() & has_counts & (n > 0) & (x >= 10) & v.is_not_null()).alias("__ps_use_dsr"),
+    )
+    tmp += ["__ps_use_prop", "__ps_use_pois", "__ps_use_sup", "__ps_use_dsr"]
     crude = x / n * kk
-    use_dsr = (m == "dsr") & ~use_sup & has_counts & (n > 0) & (x >= 10) & v.is_not_null()
     limit_cols = []
     for pair in names:
         for name in pair:
