@@ -27,6 +27,7 @@ EXPECTED_READER = {
     "police_workforce.csv": "police-workforce",
     "topojson_small.json": "topojson-areas",
     "contract.csv": "contract",
+    "ees_ks4.csv": "dfe-ees",
 }
 
 

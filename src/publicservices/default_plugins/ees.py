@@ -1,0 +1,470 @@
+"""The Department for Education's *Explore education statistics* (EES) open data CSV, read into the data contract.
+
+Every DfE release publishes its tables in one tidy layout (the EES data standards): a row per
+time period, geography and combination of filters, with the indicators side by side::
+
+    time_period, time_identifier, geographic_level, country_code, country_name,
+    [region_code, region_name, new_la_code, la_name, old_la_code, ...],
+    [filters: sex, breakdown_topic, breakdown, school_type ...],
+    [indicators: t_pupils, pt_l2basics_94, avg_att8 ...]
+
+* ``time_period`` is ``202223`` for an academic, financial or tax year (``2022/23``) and
+  ``2023`` for a calendar or reporting year; ``time_identifier`` says which, or gives a term,
+  month or quarter. Week-based periods are set aside and counted.
+* ``geographic_level`` says which code column names the row's area: ``National`` reads
+  ``country_code``, ``Regional`` ``region_code``, ``Local authority`` ``new_la_code`` (and so on
+  for districts, constituencies, trusts, schools and providers). National and regional rows
+  are benchmarks, as everywhere; rows whose code is missing are set aside and counted.
+* **Filters** are breakdowns. A row whose filters are all totals (``Total``, ``All pupils`` ...)
+  is the headline; a row with one filter not a total is a breakdown (``category_type`` the
+  filter, ``category`` its value; a ``x_topic``/``x`` or ``x_group``/``x`` pair is one filter);
+  a row with two or more is a cross-tabulation, set aside and counted. A filter with one value
+  in the whole file is noted and dropped; a filter with several values and no total splits
+  the indicators (``pt_l2basics_94: State-funded mainstream``).
+* **Symbols** (GSS and EES): ``c`` confidential, ``x`` not available, ``z`` not applicable,
+  ``low`` rounds to zero, ``u`` low reliability, ``:`` not available, ``~`` rounds to zero. The
+  value is missing with that reason, counted in the load report; other text is "not a number".
+* **Indicators:** the ``<stem>.meta.csv`` file EES publishes beside each data file says which
+  columns are indicators and gives their labels, units and decimal places. Without it, a column
+  is an indicator when nine in ten of its cells or more are numbers or symbols, and the note says so. Each becomes a
+  generic indicator ``other.<column>`` whose direction is unknown (compared as higher or lower,
+  never better or worse), as for ONS Explore local statistics.
+
+Example:
+    >>> import polars as pl
+    >>> ees_period(pl.Series(["202223", "2023", "202223", "2023"]),
+    ...            pl.Series(["Academic year", "Calendar year", "Spring term", "March"])).rows()
+    [('2022/23', datetime.date(2022, 9, 1)), ('2023', datetime.date(2023, 1, 1)), ('2022/23 spring term', datetime.date(2023, 1, 1)), ('March 2023', datetime.date(2023, 3, 1))]
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from publicservices.hookspecs import hookimpl
+from publicservices.reading import LoadReport, Reader, ReadResult, count_reasons
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+__all__ = ["READER_NAME", "SYMBOLS", "sniff_ees", "read_ees", "ees_period"]
+
+READER_NAME = "dfe-ees"
+_REQUIRED = ("time_period", "time_identifier", "geographic_level")
+
+# The symbols of the GSS guidance and the EES data standards, as the reason a value is missing.
+SYMBOLS = {
+    "c": "confidential (suppressed) in the source",
+    "x": "not available in the source",
+    "z": "not applicable in the source",
+    "low": "rounds to zero in the source ('low')",
+    "u": "low reliability: not published in the source",
+    ":": "not available in the source",
+    "~": "rounds to zero in the source ('~')",
+    "..": "not available in the source",
+}
+
+# geographic_level -> the columns of its code and name, in the order tried
+_LEVELS: dict[str, tuple[tuple[str, ...], str]] = {
+    "national": (("country_code",), "country_name"),
+    "regional": (("region_code",), "region_name"),
+    "local authority": (("new_la_code",), "la_name"),  # old_la_code is DfE's own three digits, not an area code
+    "local authority district": (("lad_code",), "lad_name"),
+    "parliamentary constituency": (("pcon_code",), "pcon_name"),
+    "ward": (("ward_code",), "ward_name"),
+    "local skills improvement plan area": (("lsip_code",), "lsip_name"),
+    "local enterprise partnership": (("local_enterprise_partnership_code",), "local_enterprise_partnership_name"),
+    "english devolved area": (("english_devolved_area_code",), "english_devolved_area_name"),
+    "opportunity area": (("opportunity_area_code",), "opportunity_area_name"),
+    "planning area": (("planning_area_code",), "planning_area_name"),
+    "mayoral combined authority": (("cauth_code",), "cauth_name"),
+    "police force area": (("pfa_code",), "pfa_name"),
+    "mat": (("trust_id",), "trust_name"),
+    "sponsor": (("sponsor_id",), "sponsor_name"),
+    "school": (("school_urn", "school_laestab"), "school_name"),
+    "provider": (("provider_ukprn",), "provider_name"),
+    "institution": (("institution_id",), "institution_name"),
+}
+# Columns that name a place, a time or an organisation: never filters, never indicators.
+_ID_COLUMN = re.compile(r"(_code|_name|_id|_urn|_ukprn|_laestab|^laestab|^urn|^ukprn)$")
+# A filter's value for everyone (EES writes "Total"; some releases name the population)
+_TOTAL = re.compile(
+    r"^(total|all|persons|all (persons|ages|pupils|schools|students|children|learners|sexes|establishments|providers))$"
+)
+
+_MONTHS = ("january february march april may june july august september october november december").split()
+# time_identifier -> (label pattern, month the period starts, whether it starts in the second year of a YYYYYY span)
+_SPANS = {
+    "academic year": ("{y1}/{y2}", 9, False),
+    "financial year": ("{y1}/{y2}", 4, False),
+    "tax year": ("{y1}/{y2}", 4, False),
+    "autumn term": ("{y1}/{y2} autumn term", 9, False),
+    "autumn and spring term": ("{y1}/{y2} autumn and spring terms", 9, False),
+    "spring term": ("{y1}/{y2} spring term", 1, True),
+    "summer term": ("{y1}/{y2} summer term", 4, True),
+    "financial year q1": ("{y1}/{y2} Q1", 4, False),
+    "financial year q2": ("{y1}/{y2} Q2", 7, False),
+    "financial year q3": ("{y1}/{y2} Q3", 10, False),
+    "financial year q4": ("{y1}/{y2} Q4", 1, True),
+}
+_YEARS = {
+    "calendar year": ("{y}", 1),
+    "reporting year": ("{y}", 1),
+    "q1": ("{y} Q1", 1),
+    "q2": ("{y} Q2", 4),
+    "q3": ("{y} Q3", 7),
+    "q4": ("{y} Q4", 10),
+    **{m: (m.capitalize() + " {y}", i + 1) for i, m in enumerate(_MONTHS)},
+}
+
+
+def sniff_ees(columns: Sequence[str]) -> bool:
+    return set(_REQUIRED) <= {c.strip().lower() for c in columns}
+
+
+def ees_period(time_period: pl.Series, time_identifier: pl.Series) -> pl.DataFrame:
+    """The period label and start date of each row (both null where the pair is not understood).
+
+    A six-digit ``time_period`` (``202223``) is a span of two years for the identifiers of
+    :data:`_SPANS`, a four-digit one a calendar year for those of :data:`_YEARS`.
+    """
+    import polars as pl
+
+    frame = pl.DataFrame({"tp": time_period.cast(pl.String).str.strip_chars(), "ti": time_identifier.cast(pl.String)})
+    ti = pl.col("tp").is_not_null() & pl.col("ti").is_not_null()
+    kind = pl.col("ti").str.strip_chars().str.to_lowercase()
+    y1 = pl.col("tp").str.slice(0, 4)
+    y2 = pl.col("tp").str.slice(4, 2)
+    span = pl.col("tp").str.contains(r"^\d{6}$") & (
+        (y1.cast(pl.Int32, strict=False) + 1) % 100 == y2.cast(pl.Int32, strict=False)
+    )
+    year = pl.col("tp").str.contains(r"^\d{4}$")
+    label, start = pl.lit(None, pl.String), pl.lit(None, pl.Date)
+    whens_label, whens_start = [], []
+    for name, (pattern, month, second) in _SPANS.items():
+        cond = ti & span & (kind == name)
+        text = pl.format(pattern.replace("{y1}", "{}").replace("{y2}", "{}"), y1, y2)
+        first = y1.cast(pl.Int32)
+        whens_label.append((cond, text))
+        whens_start.append((cond, pl.date(first + int(second), month, 1)))
+    for name, (pattern, month) in _YEARS.items():
+        cond = ti & year & (kind == name)
+        whens_label.append((cond, pl.format(pattern.replace("{y}", "{}"), pl.col("tp"))))
+        whens_start.append((cond, pl.date(pl.col("tp").cast(pl.Int32, strict=False), month, 1)))
+    for (cond, text), (_, date) in zip(whens_label, whens_start, strict=True):
+        label = pl.when(cond).then(text).otherwise(label)
+        start = pl.when(cond).then(date).otherwise(start)
+    return frame.select(label.alias("period"), start.alias("period_start"))
+
+
+def _metadata(path: Path, report: LoadReport) -> pl.DataFrame | None:
+    """The EES ``<stem>.meta.csv`` beside the data file, or None (with a note)."""
+    import polars as pl
+
+    from publicservices.frame import to_polars
+
+    meta_path = path.with_name(path.name[: -len(path.suffix)] + ".meta.csv") if path.suffix else None
+    if meta_path is None or not meta_path.exists():
+        report.notes.append(
+            f"No EES metadata file ({path.stem}.meta.csv) beside the data: columns whose cells are numbers or symbols "
+            "(nine in ten or more) are read as indicators, the rest as filters, and column names are the titles."
+        )
+        return None
+    meta = to_polars(meta_path, name=meta_path.name)
+    meta = meta.rename({c: c.strip().lower() for c in meta.columns})
+    if not {"col_name", "col_type"} <= set(meta.columns):
+        report.notes.append(f"{meta_path.name} has no col_name and col_type columns: it was not used.")
+        return None
+    return meta.with_columns(pl.col("col_name", "col_type").str.strip_chars())
+
+
+def read_ees(path: str | Path) -> ReadResult:
+    """Read a DfE Explore education statistics CSV (see the module docstring).
+
+    Example:
+        >>> import publicservices as ps
+        >>> ps.read("ks4_la_2023.csv").report.reader   # doctest: +SKIP
+        'dfe-ees'
+    """
+    import polars as pl
+
+    from publicservices.default_plugins.els_generic import els_indicator_id, generic_indicator
+    from publicservices.default_plugins.els_metadata import ElsMetadata
+    from publicservices.default_plugins.geography import area_type_expr
+    from publicservices.errors import ReaderError
+    from publicservices.frame import to_polars, validate_areas, validate_values
+    from publicservices.published_numbers import number_from_text
+
+    path = Path(path)
+    raw = to_polars(path, name=path.name)
+    raw = raw.rename({c: c.strip().lower() for c in raw.columns})
+    if not sniff_ees(raw.columns):
+        raise ReaderError(
+            f"{path.name}: not an Explore education statistics file: it needs columns {list(_REQUIRED)}.\n"
+            f"Columns present: {', '.join(raw.columns)}.\nFix: pass the CSV as downloaded from explore-education-statistics.service.gov.uk."
+        )
+    raw = raw.with_columns(pl.col(c).cast(pl.String).str.strip_chars() for c in raw.columns)
+    report = LoadReport(source=path.name, reader=READER_NAME, rows_read=raw.height)
+    meta = _metadata(path, report)
+    grouping: dict[str, str] = {}
+    known = set(_REQUIRED) | {c for codes, name in _LEVELS.values() for c in (*codes, name)}
+    rest = [c for c in raw.columns if c not in known and not _ID_COLUMN.search(c)]
+    if meta is not None:
+        kinds = dict(meta.select("col_name", pl.col("col_type").str.to_lowercase()).iter_rows())
+        # a filter's grouping column (breakdown_topic for breakdown) is named by the filter's row only
+        if "filter_grouping_column" in meta.columns:
+            groups = meta.filter(pl.col("filter_grouping_column").str.strip_chars() != "")
+            grouping = dict(groups.select("col_name", pl.col("filter_grouping_column").str.strip_chars()).iter_rows())
+        kinds.update({g: "filter" for g in grouping.values() if g in rest})
+        measures = [c for c in rest if kinds.get(c) == "indicator"]
+        filters = [c for c in rest if kinds.get(c) == "filter"]
+        unnamed = [c for c in rest if c not in measures and c not in filters]
+        if unnamed:
+            report.notes.append(f"Columns not in {path.stem}.meta.csv, left out: {', '.join(unnamed)}.")
+    else:
+        # an indicator's cells are numbers or symbols; a stray note ("n/a") in one in ten is
+        # read as not a number, while a filter's cells are mostly words
+        cell = pl.col("_v")
+        read = number_from_text(cell).is_not_null() | cell.str.to_lowercase().is_in(list(SYMBOLS))
+        filled = cell.is_not_null() & (cell != "")
+        numeric = {
+            c: raw.select(pl.col(c).alias("_v"))
+            .select((read.sum() >= 0.9 * filled.sum()) & number_from_text(cell).is_not_null().any())
+            .item()
+            for c in rest
+        }
+        measures = [c for c in rest if numeric[c]]
+        filters = [c for c in rest if not numeric[c]]
+    if not measures:
+        raise ReaderError(
+            f"{path.name}: no indicator columns: every column besides time and geography is text ({', '.join(rest) or 'none'}).\n"
+            "Fix: pass the data file, not its metadata; or add the .meta.csv file that names the indicators."
+        )
+
+    # -- where: each row's area, by its geographic level --------------------------------------
+    level = pl.col("geographic_level").str.to_lowercase()
+    code, name = pl.lit(None, pl.String), pl.lit(None, pl.String)
+    for key, (code_cols, name_col) in _LEVELS.items():
+        present = [c for c in code_cols if c in raw.columns]
+        if not present:
+            continue
+        blank = [pl.when(pl.col(c) != "").then(pl.col(c)) for c in present]
+        code = pl.when(level == key).then(pl.coalesce(blank)).otherwise(code)
+        if name_col in raw.columns:
+            name = pl.when(level == key).then(pl.col(name_col)).otherwise(name)
+    # the region an area lies in is its parent; a region's is its country
+    region = pl.col("region_code") if "region_code" in raw.columns else pl.lit(None, pl.String)
+    country = pl.col("country_code") if "country_code" in raw.columns else pl.lit(None, pl.String)
+    parent = pl.when(level == "national").then(None).when(level == "regional").then(country).otherwise(region)
+    frame = raw.with_columns(
+        code.alias("area_code"), name.alias("area_name"), pl.when(parent != "").then(parent).alias("_parent")
+    )
+    no_area = frame.filter(pl.col("area_code").is_null())
+    for lvl, n in no_area.group_by("geographic_level").len().sort("geographic_level").iter_rows():
+        where = _LEVELS.get((lvl or "").lower())
+        report.set_aside[
+            f"{lvl} rows with no {' or '.join(where[0])}"
+            if where
+            else f"rows at geographic level {lvl!r}, which has no area code this reader knows"
+        ] = n
+    frame = frame.filter(pl.col("area_code").is_not_null())
+
+    # -- when ---------------------------------------------------------------------------------
+    frame = pl.concat([frame, ees_period(frame.get_column("time_period"), frame.get_column("time_identifier"))], how="horizontal")
+    undated = frame.filter(pl.col("period").is_null())
+    for ti, n in undated.group_by("time_identifier").len().sort("time_identifier").iter_rows():
+        report.set_aside[f"time period not understood ({ti!r})"] = n
+    frame = frame.filter(pl.col("period").is_not_null())
+
+    # -- breakdowns -----------------------------------------------------------------------------
+    frame, category_type, category, split = _breakdowns(frame, filters, grouping, report)
+    frame = frame.with_columns(category_type.alias("category_type"), category.alias("category"))
+
+    # -- values: one row per indicator ----------------------------------------------------------
+    long = frame.unpivot(
+        index=["area_code", "period", "period_start", "category_type", "category", *split],
+        on=measures,
+        variable_name="_column",
+        value_name="_text",
+    )
+    suffix = pl.concat_str([pl.col(c) for c in split], separator=", ") if split else None
+    long = long.with_columns(
+        (pl.col("_column") + pl.lit(": ") + suffix if suffix is not None else pl.col("_column")).alias("_name")
+    )
+    value = number_from_text(pl.col("_text"))
+    text = pl.col("_text")
+    reason = (
+        pl.when(value.is_not_null())
+        .then(None)
+        .when(text.is_null() | (text == ""))
+        .then(pl.lit("empty in the source file"))
+        .when(text.str.to_lowercase().is_in(list(SYMBOLS)))
+        .then(text.str.to_lowercase().replace_strict(SYMBOLS, default=None, return_dtype=pl.String))
+        .otherwise(pl.format("not a number in the source ({})", text))
+    )
+    labels = _labels(meta)
+    names = long.get_column("_name").unique(maintain_order=True).to_list()
+    ids: dict[str, str] = {}
+    indicators: dict[str, Any] = {}
+    for n in names:
+        column = n.split(": ", 1)[0]
+        info = labels.get(column, {})
+        title = info.get("label") or column
+        if ": " in n:
+            title = f"{title}: {n.split(': ', 1)[1]}"
+        ind = generic_indicator(
+            title,
+            None,
+            info.get("unit"),
+            path.name,
+            ElsMetadata(
+                key=n,
+                label=title,
+                unit=info.get("unit") or None,
+                decimals=info.get("decimals"),
+                source="DfE Explore education statistics",
+            ),
+        )
+        ind_id = els_indicator_id(n, sector=ind.id.split(".", 1)[0])
+        ids[n] = ind_id
+        indicators[ind_id] = ind if ind.id == ind_id else _with_id(ind, ind_id)
+    values = long.with_columns(
+        pl.col("_name").replace_strict(ids, return_dtype=pl.String).alias("indicator_id"),
+        value.alias("value"),
+        reason.alias("missing_reason"),
+    )
+    breakdown = values.get_column("category_type").is_not_null().any()
+    values = values.select(
+        "indicator_id",
+        "area_code",
+        "period",
+        "period_start",
+        *(["category_type", "category"] if breakdown else []),
+        "value",
+        "missing_reason",
+    )
+    values = validate_values(values)
+    # The contract has a row per value: each row of the file holds one per indicator column.
+    width = len(measures)
+    report.rows_read *= width
+    report.set_aside = Counter({why: n * width for why, n in report.set_aside.items()})
+    report.rows_kept = values.height
+    report.missing = count_reasons(
+        # sorted, so that reasons with equal counts are listed in the same order every time
+        dict(
+            values.filter(pl.col("missing_reason").is_not_null())
+            .group_by("missing_reason")
+            .len()
+            .sort("missing_reason")
+            .iter_rows()
+        )
+    )
+    report.notes.append(
+        f"Each of the {raw.height:,} rows of the file holds {width} indicator value(s): read as rows of one value each."
+    )
+    report.notes.append(
+        f"{len(indicators)} indicator column(s) as generic indicators ({', '.join(list(indicators)[:4])}"
+        f"{' ...' if len(indicators) > 4 else ''}): the file does not say which direction is better, so areas are "
+        "compared as higher or lower, never better or worse."
+    )
+    areas = (
+        frame.group_by("area_code", maintain_order=True)
+        .agg(pl.col("area_name").drop_nulls().last(), pl.col("geographic_level").first(), pl.col("_parent").drop_nulls().last())
+        .with_columns(area_type_expr(pl.col("area_code")).fill_null(pl.col("geographic_level")))
+        .select("area_code", "area_name", "area_type", pl.col("_parent").alias("parent_code"), "geographic_level")
+        .sort("area_code")
+    )
+    return ReadResult(values=values, report=report, areas=validate_areas(areas), indicators=indicators)
+
+
+def _with_id(ind: Any, ind_id: str) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(ind, id=ind_id)
+
+
+def _labels(meta: pl.DataFrame | None) -> dict[str, dict[str, Any]]:
+    """col_name -> label, unit and decimals of each indicator in the metadata file."""
+
+    if meta is None:
+        return {}
+    cols = meta.columns
+    out: dict[str, dict[str, Any]] = {}
+    for row in meta.iter_rows(named=True):
+        dp = row.get("indicator_dp") if "indicator_dp" in cols else None
+        out[row["col_name"]] = {
+            "label": (row.get("label") or "").strip() or None,
+            "unit": (row.get("indicator_unit") or "").strip() or None,
+            "decimals": int(dp) if dp and str(dp).strip().isdigit() else None,
+        }
+    return out
+
+
+def _breakdowns(
+    frame: pl.DataFrame, filters: list[str], grouping: dict[str, str], report: LoadReport
+) -> tuple[pl.DataFrame, pl.Expr, pl.Expr, list[str]]:
+    """Each row's breakdown (category_type, category) from its filters, cross-tabulations set
+    aside; filters with one value dropped, filters without a total kept to split indicators."""
+    import polars as pl
+
+    is_total = pl.col("_f").str.strip_chars().str.to_lowercase().str.contains(_TOTAL.pattern)
+    # a "<x>_topic" or "<x>_group" column names the kind of its partner <x>'s values: one filter
+    pairs = {f: t for f in filters for t in (f"{f}_topic", f"{f}_group") if t in filters}
+    pairs.update({f: g for f, g in grouping.items() if f in filters and g in filters})
+    single, split, active = [], [], []
+    for f in filters:
+        if f in pairs.values():
+            continue
+        distinct = frame.get_column(f).n_unique()
+        has_total = frame.select(pl.col(f).alias("_f")).select(is_total.fill_null(True).any()).item()
+        if distinct == 1:
+            single.append(f"{f} = {frame.get_column(f)[0]!r}")
+        elif not has_total:
+            split.append(f)
+        else:
+            active.append(f)
+    if single:
+        report.notes.append(f"Every row has {', '.join(single)}: the filter is noted here and not repeated.")
+    if split:
+        report.notes.append(
+            f"Filter(s) with no total ({', '.join(split)}): each of their values is a separate indicator, not a breakdown."
+        )
+
+    def total(f: str) -> pl.Expr:
+        return pl.col(f).fill_null("").str.strip_chars().str.to_lowercase().str.contains(_TOTAL.pattern)
+
+    broken = [~total(f) for f in active]
+    count = pl.sum_horizontal(broken) if broken else pl.lit(0)
+    frame = frame.with_columns(count.alias("_broken"))
+    crossed = frame.filter(pl.col("_broken") >= 2)
+    if crossed.height:
+        report.set_aside[f"cross-tabulated rows (two or more of {', '.join(active)} not a total)"] = crossed.height
+    frame = frame.filter(pl.col("_broken") < 2)
+    kind, group = pl.lit(None, pl.String), pl.lit(None, pl.String)
+    for f in active:
+        topic = pairs.get(f)
+        kind_text = pl.col(topic) if topic else pl.lit(f.replace("_", " ").capitalize())
+        kind = pl.when(~total(f)).then(kind_text).otherwise(kind)
+        group = pl.when(~total(f)).then(pl.col(f)).otherwise(group)
+    return frame, kind, group, split
+
+
+def _read(path: Path, **options: Any) -> ReadResult:
+    return read_ees(path, **options)
+
+
+@hookimpl
+def publicservices_readers(register):
+    register(
+        Reader(
+            name=READER_NAME,
+            description="DfE Explore education statistics open data CSV (time_period, time_identifier, geographic_level, filters, indicators)",
+            sniff=sniff_ees,
+            read=_read,
+            extensions=(".csv",),
+        )
+    )

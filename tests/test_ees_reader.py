@@ -1,0 +1,144 @@
+"""The DfE Explore education statistics reader, on a fixture in the EES layout (tests/fixtures/readers/ees_ks4.csv)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import publicservices as ps
+from publicservices.default_plugins.ees import SYMBOLS, ees_period
+from publicservices.errors import ReaderError
+
+KS4 = Path(__file__).parent / "fixtures" / "readers" / "ees_ks4.csv"
+
+
+@pytest.mark.parametrize(
+    ("time_period", "identifier", "label", "start"),
+    [
+        ("202223", "Academic year", "2022/23", dt.date(2022, 9, 1)),
+        ("202223", "Financial year", "2022/23", dt.date(2022, 4, 1)),
+        ("199900", "Academic year", "1999/00", dt.date(1999, 9, 1)),
+        ("2023", "Calendar year", "2023", dt.date(2023, 1, 1)),
+        ("202223", "Spring term", "2022/23 spring term", dt.date(2023, 1, 1)),
+        ("202223", "Autumn term", "2022/23 autumn term", dt.date(2022, 9, 1)),
+        ("2024", "Q2", "2024 Q2", dt.date(2024, 4, 1)),
+        ("202324", "Financial year Q4", "2023/24 Q4", dt.date(2024, 1, 1)),
+        ("2024", "March", "March 2024", dt.date(2024, 3, 1)),
+        # not understood: the reader sets such rows aside and counts them
+        ("2024", "Week 12", None, None),
+        ("2023", "Academic year", None, None),
+        ("202325", "Academic year", None, None),
+        (None, "Academic year", None, None),
+    ],
+)
+def test_ees_time_periods(time_period, identifier, label, start):
+    got = ees_period(pl.Series([time_period], dtype=pl.String), pl.Series([identifier])).row(0)
+    assert got == (label, start)
+
+
+def test_ees_reads_areas_periods_breakdowns_and_symbols():
+    result = ps.read(KS4)
+    report, values = result.report, result.values
+    assert report.reader == "dfe-ees"
+    # the metadata file names the indicators and gives their titles and units
+    inds = result.indicators
+    assert set(inds) == {"other.t_pupils", "other.avg_att8", "other.pt_l2basics_94"}
+    pct = inds["other.pt_l2basics_94"]
+    assert (pct.title, pct.measure, pct.multiplier, pct.decimals) == (
+        "Percentage of pupils achieving grade 4 or above in English and maths",
+        "proportion",
+        100.0,
+        1,
+    )
+    assert all(i.polarity == "no_judgement" for i in inds.values())  # the file does not say which way is better
+    # each area by its level's code column; the region is the parent of its authorities
+    areas = result.areas.select("area_code", "area_type", "parent_code").rows()
+    assert areas == [
+        ("E06000001", "Unitary authority", "E12000001"),
+        ("E06000002", "Unitary authority", "E12000001"),
+        ("E06000003", "Unitary authority", "E12000001"),
+        ("E12000001", "Region", "E92000001"),
+        ("E92000001", "Country", None),
+    ]
+    hartlepool = values.filter(pl.col("area_code") == "E06000001", pl.col("indicator_id") == "other.avg_att8").sort("period")
+    assert hartlepool.select("period", "period_start", "value").rows() == [
+        ("2021/22", dt.date(2021, 9, 1), 47.1),
+        ("2022/23", dt.date(2022, 9, 1), 45.0),
+    ]
+    # symbols are missing values with what the symbol means; nothing is a "number" it is not
+    middlesbrough = values.filter(pl.col("area_code").is_in(["E06000002", "E06000003"]), pl.col("period") == "2022/23")
+    reasons = dict(middlesbrough.select(pl.concat_str("area_code", "indicator_id"), "missing_reason").iter_rows())
+    assert reasons["E06000002other.avg_att8"] == SYMBOLS["c"]
+    assert reasons["E06000003other.avg_att8"] == SYMBOLS["x"]
+    assert reasons["E06000003other.pt_l2basics_94"] == SYMBOLS["low"]
+    assert reasons["E06000003other.t_pupils"] is None
+    assert report.missing == {SYMBOLS["c"]: 2, SYMBOLS["x"]: 1, SYMBOLS["low"]: 1}
+    # breakdowns: the topic column names the kind; a filter without its pair is named by the column
+    broken = values.filter(pl.col("category").is_not_null(), pl.col("indicator_id") == "other.avg_att8")
+    assert sorted(broken.select("category_type", "category", "value").rows()) == [
+        ("School type", "State-funded mainstream", 46.0),
+        ("Sex", "Boys", 44.0),
+        ("Sex", "Girls", 48.9),
+    ]
+    # every row accounted for, in values (three a row): kept, or set aside with its reason
+    assert report.rows_read == 16 * 3 == report.rows_kept + report.rows_set_aside
+    assert report.set_aside == {
+        "Local authority rows with no new_la_code": 3,
+        "time period not understood ('Week 12')": 3,
+        "cross-tabulated rows (two or more of breakdown, school_type not a total)": 3,
+    }
+    result.to_dataset()
+
+
+def test_ees_without_its_metadata_file_tells_indicators_by_their_cells_and_says_so(tmp_path):
+    data = tmp_path / "ks4.csv"
+    shutil.copy(KS4, data)
+    result = ps.read(data)
+    assert set(result.indicators) == {"other.t_pupils", "other.avg_att8", "other.pt_l2basics_94"}
+    assert result.indicators["other.avg_att8"].title == "avg_att8"
+    assert any("No EES metadata file (ks4.meta.csv)" in n for n in result.report.notes)
+    # breakdown_topic is a filter here too (its cells are text), paired with breakdown by name
+    kinds = set(result.values.get_column("category_type").drop_nulls())
+    assert kinds == {"Sex", "School type"}
+
+
+def test_ees_filter_without_a_total_splits_indicators_and_unknown_text_is_named(tmp_path):
+    text = KS4.read_text().splitlines()
+    head, rows = text[0] + ",phase", [r + ",Secondary" for r in text[1:]]
+    rows += [rows[2].replace("Secondary", "Middle").replace(",47.1,", ",n/a,")]
+    data = tmp_path / "ks4_phase.csv"
+    data.write_text("\n".join([head, *rows]) + "\n")
+    meta = KS4.with_name("ees_ks4.meta.csv").read_text() + "phase,Filter,Phase,,,,,\n"
+    (tmp_path / "ks4_phase.meta.csv").write_text(meta)
+    result = ps.read(data)
+    ids = set(result.indicators)
+    assert {"other.avg_att8_secondary", "other.avg_att8_middle"} <= ids
+    assert result.indicators["other.avg_att8_middle"].title == "Average Attainment 8 score: Middle"
+    assert any("phase" in n and "separate indicator" in n for n in result.report.notes)
+    unread = result.values.filter(pl.col("indicator_id") == "other.avg_att8_middle").get_column("missing_reason")
+    assert unread.to_list() == ["not a number in the source (n/a)"]
+
+
+def test_ees_file_without_indicator_columns_is_refused_with_the_fix(tmp_path):
+    data = tmp_path / "only_filters.csv"
+    data.write_text(
+        "time_period,time_identifier,geographic_level,country_code,country_name,sex\n2023,Calendar year,National,E92000001,England,Total\n"
+    )
+    with pytest.raises(ReaderError, match=r"no indicator columns.*\n.*meta\.csv"):
+        ps.read(data)
+
+
+def test_ees_file_publishes_with_the_reason_for_each_symbol(tmp_path):
+    from publicservices.site import publish
+
+    out = tmp_path / "site"
+    publish(KS4, out, generate_only=True)
+    methodology = html.unescape((out / "docs" / "methodology.md").read_text())  # pages escape every data string
+    assert "2 confidential (suppressed) in the source" in methodology
+    page = html.unescape((out / "docs" / "indicators" / "other.avg_att8.md").read_text())
+    assert "confidential (suppressed) in the source" in page
