@@ -9,9 +9,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import publicservices as ps
-from publicservices.default_plugins.ees import SYMBOLS, ees_period
+from publicservices.default_plugins.ees import _SPANS, _YEARS, SYMBOLS, ees_period
 from publicservices.errors import ReaderError
 
 KS4 = Path(__file__).parent / "fixtures" / "readers" / "ees_ks4.csv"
@@ -41,8 +43,21 @@ def test_ees_time_periods(time_period, identifier, label, start):
     assert got == (label, start)
 
 
+@given(st.integers(1900, 2098), st.sampled_from(sorted(_SPANS)), st.sampled_from(sorted(_YEARS)))
+def test_ees_periods_of_every_identifier_start_inside_their_years(first, span_kind, year_kind):
+    # a span YYYY(YY+1) starts in its first or second year; a year YYYY in that year; labels name them
+    spans = ees_period(pl.Series([f"{first}{(first + 1) % 100:02d}"]), pl.Series([span_kind.title()])).row(0)
+    assert spans[0].startswith(f"{first}/{(first + 1) % 100:02d}")
+    assert spans[1].year in (first, first + 1) and spans[1].day == 1
+    assert (spans[1].year == first + 1) == _SPANS[span_kind][2]
+    years = ees_period(pl.Series([str(first)]), pl.Series([year_kind.upper()])).row(0)
+    assert str(first) in years[0] and years[1].year == first and years[1].month == _YEARS[year_kind][2]
+    # the second year must follow the first
+    assert ees_period(pl.Series([f"{first}{(first + 2) % 100:02d}"]), pl.Series([span_kind])).row(0) == (None, None)
+
+
 def test_ees_reads_areas_periods_breakdowns_and_symbols():
-    result = ps.read(KS4)
+    result = ps.read(KS4, use_registered=False)  # every column generic (the schools plugin's mapping: below)
     report, values = result.report, result.values
     assert report.reader == "dfe-ees"
     # the metadata file names the indicators and gives their titles and units
@@ -98,7 +113,7 @@ def test_ees_reads_areas_periods_breakdowns_and_symbols():
 def test_ees_without_its_metadata_file_tells_indicators_by_their_cells_and_says_so(tmp_path):
     data = tmp_path / "ks4.csv"
     shutil.copy(KS4, data)
-    result = ps.read(data)
+    result = ps.read(data, use_registered=False)
     assert set(result.indicators) == {"other.t_pupils", "other.avg_att8", "other.pt_l2basics_94"}
     assert result.indicators["other.avg_att8"].title == "avg_att8"
     assert any("No EES metadata file (ks4.meta.csv)" in n for n in result.report.notes)
@@ -115,7 +130,7 @@ def test_ees_filter_without_a_total_splits_indicators_and_unknown_text_is_named(
     data.write_text("\n".join([head, *rows]) + "\n")
     meta = KS4.with_name("ees_ks4.meta.csv").read_text() + "phase,Filter,Phase,,,,,\n"
     (tmp_path / "ks4_phase.meta.csv").write_text(meta)
-    result = ps.read(data)
+    result = ps.read(data)  # a split column is another population: never mapped
     ids = set(result.indicators)
     assert {"other.avg_att8_secondary", "other.avg_att8_middle"} <= ids
     assert result.indicators["other.avg_att8_middle"].title == "Average Attainment 8 score: Middle"
@@ -138,7 +153,40 @@ def test_ees_file_publishes_with_the_reason_for_each_symbol(tmp_path):
 
     out = tmp_path / "site"
     publish(KS4, out, generate_only=True)
+    assert (out / "docs" / "indicators" / "schools.attainment8.md").is_file()  # mapped by the schools plugin
     methodology = html.unescape((out / "docs" / "methodology.md").read_text())  # pages escape every data string
     assert "2 confidential (suppressed) in the source" in methodology
-    page = html.unescape((out / "docs" / "indicators" / "other.avg_att8.md").read_text())
+    page = html.unescape((out / "docs" / "indicators" / "schools.attainment8.md").read_text())
     assert "confidential (suppressed) in the source" in page
+
+
+def test_ees_columns_a_plugin_maps_become_its_indicators_with_their_direction():
+    from conftest import require
+
+    require("schools-ees" in ps.readers(), "the schools plugin is not installed")
+    result = ps.read(KS4)
+    assert result.report.reader == "dfe-ees"  # the core reader applies every plugin's mapping
+    inds = result.indicators
+    assert sorted(inds) == ["other.t_pupils", "schools.attainment8", "schools.gcse_english_maths"]
+    assert inds["schools.attainment8"].polarity == "higher_is_better"
+    assert any("avg_att8 -> schools.attainment8" in n for n in result.report.notes)
+    # the plugin's own reader gives the same values
+    mine = ps.read(KS4, format="schools-ees")
+    assert mine.report.reader == "schools-ees"
+    assert mine.values.sort("indicator_id", "area_code", "period", "category").equals(
+        result.values.sort("indicator_id", "area_code", "period", "category")
+    )
+
+
+def test_ees_file_of_one_group_is_never_read_as_the_whole_population(tmp_path):
+    # a release table of disadvantaged pupils only: Attainment 8 of that group is not the
+    # registered indicator (all pupils), so it stays generic, with the group in its title and id
+    text = KS4.read_text().splitlines()
+    rows = [r for r in text[1:] if ",Total,Total," in r]
+    data = tmp_path / "ks4_disadvantaged.csv"
+    data.write_text("\n".join([text[0] + ",disadvantage", *(r + ",Disadvantaged" for r in rows)]) + "\n")
+    result = ps.read(data)
+    assert "schools.attainment8" not in result.indicators
+    ind = result.indicators["other.avg_att8_disadvantage_disadvantaged"]
+    assert ind.title == "avg_att8 (disadvantage: Disadvantaged)" and ind.polarity == "no_judgement"
+    assert any("Every row is of one group (disadvantage: Disadvantaged)" in n for n in result.report.notes)

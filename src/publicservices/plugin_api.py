@@ -10,7 +10,7 @@ plugin does when it loads) stays light: Polars is imported only when a reader ne
   and ``AgeBands`` for indicators built from records),
   ``InternationalComparator``, ``hookimpl``;
 * readers: ``Reader``, ``ReadResult``, ``LoadReport``, ``count_reasons``, ``read_header``,
-  ``mapped_els_reader``, ``area_type_expr``, ``join_area_names``, ``to_polars``,
+  ``mapped_els_reader``, ``mapped_ees_reader``, ``area_type_expr``, ``join_area_names``, ``to_polars``,
   ``number_from_text``, ``unread_numbers``, ``unread_note`` (numbers written with thousands
   separators or a % sign), ``validate_values``, ``validate_areas``, ``validate_spend``;
 * errors: ``PublicServicesError``, ``DataError``, ``ReaderError``, ``IndicatorError``,
@@ -56,6 +56,7 @@ from publicservices.record_definitions import AgeBands, RecordDefinition
 from publicservices.sectors import ClosingGap, DemoSpend, ReportCardScheme, Sector
 
 if TYPE_CHECKING:  # pragma: no cover
+    from publicservices.default_plugins.ees import mapped_ees_reader
     from publicservices.default_plugins.els import mapped_els_reader
     from publicservices.default_plugins.geography import area_type_expr, join_area_names
     from publicservices.errors import DataError, IndicatorError, PublicServicesError, ReaderError
@@ -78,6 +79,7 @@ _EXPORTS: dict[str, str] = {
     "unread_numbers": "publicservices.published_numbers",
     "unread_note": "publicservices.published_numbers",
     "mapped_els_reader": "publicservices.default_plugins.els",
+    "mapped_ees_reader": "publicservices.default_plugins.ees",
     "area_type_expr": "publicservices.default_plugins.geography",
     "join_area_names": "publicservices.default_plugins.geography",
     "to_polars": "publicservices.frame",

@@ -18,7 +18,10 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_contract():
-    result = check_plugin("publicservices-schools", reader_fixtures={"schools-els": FIXTURES / "els_schools.csv"})
+    result = check_plugin(
+        "publicservices-schools",
+        reader_fixtures={"schools-els": FIXTURES / "els_schools.csv", "schools-ees": FIXTURES / "ees_ks2.csv"},
+    )
     assert result.ok and len(result.indicators) >= 6 and result.sectors == ["schools"]
 
 
@@ -91,3 +94,15 @@ def test_els_skills_names_map_through_the_plugin_reader(tmp_path):
         "schools.eyfs_literacy",
         "schools.no_qualifications",
     }
+
+
+def test_dfe_release_columns_are_read_as_school_indicators():
+    # a DfE key stage 2 file in the Explore education statistics layout: its standard column is
+    # the registered indicator (higher is better); the others stay generic, with no direction
+    result = ps.read(FIXTURES / "ees_ks2.csv", format="schools-ees")
+    ks2 = result.values.filter(pl.col("indicator_id") == "schools.ks2_expected_standard", pl.col("category").is_null())
+    assert dict(ks2.select("area_code", "value").iter_rows())["E09000003"] == 70.0
+    assert result.indicators["schools.ks2_expected_standard"].polarity == "higher_is_better"
+    assert result.indicators["other.pt_rwm_met_higher_standard"].polarity == "no_judgement"
+    bexley = result.values.filter(pl.col("area_code") == "E09000004", pl.col("indicator_id").str.contains("higher"))
+    assert bexley.get_column("missing_reason").to_list() == ["confidential (suppressed) in the source"]

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +51,7 @@ from publicservices.reading import LoadReport, Reader, ReadResult, count_reasons
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
-__all__ = ["READER_NAME", "SYMBOLS", "sniff_ees", "read_ees", "ees_period"]
+__all__ = ["READER_NAME", "SYMBOLS", "sniff_ees", "read_ees", "ees_period", "mapped_ees_reader"]
 
 READER_NAME = "dfe-ees"
 _REQUIRED = ("time_period", "time_identifier", "geographic_level")
@@ -97,28 +97,27 @@ _TOTAL = re.compile(
 )
 
 _MONTHS = ("january february march april may june july august september october november december").split()
-# time_identifier -> (label pattern, month the period starts, whether it starts in the second year of a YYYYYY span)
-_SPANS = {
-    "academic year": ("{y1}/{y2}", 9, False),
-    "financial year": ("{y1}/{y2}", 4, False),
-    "tax year": ("{y1}/{y2}", 4, False),
-    "autumn term": ("{y1}/{y2} autumn term", 9, False),
-    "autumn and spring term": ("{y1}/{y2} autumn and spring terms", 9, False),
-    "spring term": ("{y1}/{y2} spring term", 1, True),
-    "summer term": ("{y1}/{y2} summer term", 4, True),
-    "financial year q1": ("{y1}/{y2} Q1", 4, False),
-    "financial year q2": ("{y1}/{y2} Q2", 7, False),
-    "financial year q3": ("{y1}/{y2} Q3", 10, False),
-    "financial year q4": ("{y1}/{y2} Q4", 1, True),
+# time_identifier -> (words after the label, month the period starts, whether it starts in the
+# second year) for a span of two years written YYYYYY: "202223" is 2022/23
+_SPANS: dict[str, tuple[str, int, bool]] = {
+    "academic year": ("", 9, False),
+    "financial year": ("", 4, False),
+    "tax year": ("", 4, False),
+    "autumn term": (" autumn term", 9, False),
+    "autumn and spring term": (" autumn and spring terms", 9, False),
+    "spring term": (" spring term", 1, True),
+    "summer term": (" summer term", 4, True),
+    "financial year q1": (" Q1", 4, False),
+    "financial year q2": (" Q2", 7, False),
+    "financial year q3": (" Q3", 10, False),
+    "financial year q4": (" Q4", 1, True),
 }
-_YEARS = {
-    "calendar year": ("{y}", 1),
-    "reporting year": ("{y}", 1),
-    "q1": ("{y} Q1", 1),
-    "q2": ("{y} Q2", 4),
-    "q3": ("{y} Q3", 7),
-    "q4": ("{y} Q4", 10),
-    **{m: (m.capitalize() + " {y}", i + 1) for i, m in enumerate(_MONTHS)},
+# time_identifier -> (words before the year, words after it, month the period starts) for a year YYYY
+_YEARS: dict[str, tuple[str, str, int]] = {
+    "calendar year": ("", "", 1),
+    "reporting year": ("", "", 1),
+    **{f"q{q}": ("", f" Q{q}", 3 * q - 2) for q in range(1, 5)},
+    **{m: (m.capitalize() + " ", "", i + 1) for i, m in enumerate(_MONTHS)},
 }
 
 
@@ -135,29 +134,29 @@ def ees_period(time_period: pl.Series, time_identifier: pl.Series) -> pl.DataFra
     import polars as pl
 
     frame = pl.DataFrame({"tp": time_period.cast(pl.String).str.strip_chars(), "ti": time_identifier.cast(pl.String)})
-    ti = pl.col("tp").is_not_null() & pl.col("ti").is_not_null()
-    kind = pl.col("ti").str.strip_chars().str.to_lowercase()
-    y1 = pl.col("tp").str.slice(0, 4)
-    y2 = pl.col("tp").str.slice(4, 2)
-    span = pl.col("tp").str.contains(r"^\d{6}$") & (
-        (y1.cast(pl.Int32, strict=False) + 1) % 100 == y2.cast(pl.Int32, strict=False)
+    tp, kind = pl.col("tp"), pl.col("ti").str.strip_chars().str.to_lowercase()
+
+    def lookup(table: dict[str, tuple[Any, ...]], at: int, dtype: Any) -> pl.Expr:
+        return kind.replace_strict({k: v[at] for k, v in table.items()}, default=None, return_dtype=dtype)
+
+    y1, y2 = tp.str.slice(0, 4), tp.str.slice(4, 2)
+    # 202223, and not 202225: the second year follows the first
+    span = tp.str.contains(r"^\d{6}$") & ((y1.cast(pl.Int32, strict=False) + 1) % 100 == y2.cast(pl.Int32, strict=False))
+    span = span & lookup(_SPANS, 1, pl.Int8).is_not_null()
+    year = tp.str.contains(r"^\d{4}$") & lookup(_YEARS, 2, pl.Int8).is_not_null()
+    first = y1.cast(pl.Int32, strict=False)
+    label = (
+        pl.when(span)
+        .then(pl.concat_str(y1, pl.lit("/"), y2, lookup(_SPANS, 0, pl.String)))
+        .when(year)
+        .then(pl.concat_str(lookup(_YEARS, 0, pl.String), tp, lookup(_YEARS, 1, pl.String)))
     )
-    year = pl.col("tp").str.contains(r"^\d{4}$")
-    label, start = pl.lit(None, pl.String), pl.lit(None, pl.Date)
-    whens_label, whens_start = [], []
-    for name, (pattern, month, second) in _SPANS.items():
-        cond = ti & span & (kind == name)
-        text = pl.format(pattern.replace("{y1}", "{}").replace("{y2}", "{}"), y1, y2)
-        first = y1.cast(pl.Int32)
-        whens_label.append((cond, text))
-        whens_start.append((cond, pl.date(first + int(second), month, 1)))
-    for name, (pattern, month) in _YEARS.items():
-        cond = ti & year & (kind == name)
-        whens_label.append((cond, pl.format(pattern.replace("{y}", "{}"), pl.col("tp"))))
-        whens_start.append((cond, pl.date(pl.col("tp").cast(pl.Int32, strict=False), month, 1)))
-    for (cond, text), (_, date) in zip(whens_label, whens_start, strict=True):
-        label = pl.when(cond).then(text).otherwise(label)
-        start = pl.when(cond).then(date).otherwise(start)
+    start = (
+        pl.when(span)
+        .then(pl.date(first + lookup(_SPANS, 2, pl.Int32), lookup(_SPANS, 1, pl.Int8), 1))
+        .when(year)
+        .then(pl.date(first, lookup(_YEARS, 2, pl.Int8), 1))
+    )
     return frame.select(label.alias("period"), start.alias("period_start"))
 
 
@@ -182,8 +181,22 @@ def _metadata(path: Path, report: LoadReport) -> pl.DataFrame | None:
     return meta.with_columns(pl.col("col_name", "col_type").str.strip_chars())
 
 
-def read_ees(path: str | Path) -> ReadResult:
+def read_ees(
+    path: str | Path,
+    *,
+    indicator_ids: Mapping[str, str] | None = None,
+    use_registered: bool = True,
+    reader_name: str = READER_NAME,
+) -> ReadResult:
     """Read a DfE Explore education statistics CSV (see the module docstring).
+
+    Parameters:
+        path: the CSV file (its ``<stem>.meta.csv`` is read from beside it).
+        indicator_ids: ``{indicator column: registered indicator id}``, over the mappings
+            plugins register (:func:`mapped_ees_reader`): a mapped column takes that
+            indicator's title, measure and direction.
+        use_registered: apply the plugins' mappings (default True).
+        reader_name: the name the load report gives.
 
     Example:
         >>> import publicservices as ps
@@ -208,7 +221,7 @@ def read_ees(path: str | Path) -> ReadResult:
             f"Columns present: {', '.join(raw.columns)}.\nFix: pass the CSV as downloaded from explore-education-statistics.service.gov.uk."
         )
     raw = raw.with_columns(pl.col(c).cast(pl.String).str.strip_chars() for c in raw.columns)
-    report = LoadReport(source=path.name, reader=READER_NAME, rows_read=raw.height)
+    report = LoadReport(source=path.name, reader=reader_name, rows_read=raw.height)
     meta = _metadata(path, report)
     grouping: dict[str, str] = {}
     known = set(_REQUIRED) | {c for codes, name in _LEVELS.values() for c in (*codes, name)}
@@ -281,7 +294,8 @@ def read_ees(path: str | Path) -> ReadResult:
     frame = frame.filter(pl.col("period").is_not_null())
 
     # -- breakdowns -----------------------------------------------------------------------------
-    frame, category_type, category, split = _breakdowns(frame, filters, grouping, report)
+    restricted: list[str] = []  # a filter with one value, not a total, in the whole file: every figure is of that group
+    frame, category_type, category, split = _breakdowns(frame, filters, grouping, restricted, report)
     frame = frame.with_columns(category_type.alias("category_type"), category.alias("category"))
 
     # -- values: one row per indicator ----------------------------------------------------------
@@ -308,14 +322,44 @@ def read_ees(path: str | Path) -> ReadResult:
     )
     labels = _labels(meta)
     names = long.get_column("_name").unique(maintain_order=True).to_list()
+    mapping: dict[str, str] = {}
+    if restricted:
+        # a registered indicator means the whole population: these columns are of one group only
+        use_registered, indicator_ids = False, None
+        report.notes.append(
+            f"Every row is of one group ({'; '.join(restricted)}): its columns are read as generic indicators "
+            "with the group in their titles, not as the registered indicators of the whole population."
+        )
+    if use_registered:
+        from publicservices.default_plugins.els_mapping import registered_els_mappings
+
+        registered, conflicts = registered_els_mappings("ees_indicators", "EES")
+        mapping.update(registered)
+        report.notes.extend(conflicts)
+    mapping.update({k.strip().lower(): v for k, v in (indicator_ids or {}).items()})
+    registry = _registered_indicators() if mapping else {}
     ids: dict[str, str] = {}
     indicators: dict[str, Any] = {}
+    mapped: list[str] = []
+    generated: list[str] = []
     for n in names:
         column = n.split(": ", 1)[0]
+        target = mapping.get(column) if ": " not in n else None  # a split column is another population
+        if target is not None and target in registry:
+            ids[n] = target
+            indicators[target] = registry[target]
+            mapped.append(f"{column} -> {target}")
+            continue
+        if target is not None:
+            report.notes.append(
+                f"{column} is mapped to {target}, which no installed plugin registers: read as a generic indicator."
+            )
         info = labels.get(column, {})
         title = info.get("label") or column
         if ": " in n:
             title = f"{title}: {n.split(': ', 1)[1]}"
+        if restricted:
+            title = f"{title} ({'; '.join(restricted)})"
         ind = generic_indicator(
             title,
             None,
@@ -329,9 +373,10 @@ def read_ees(path: str | Path) -> ReadResult:
                 source="DfE Explore education statistics",
             ),
         )
-        ind_id = els_indicator_id(n, sector=ind.id.split(".", 1)[0])
+        ind_id = els_indicator_id(" ".join([n, *restricted]), sector=ind.id.split(".", 1)[0])
         ids[n] = ind_id
         indicators[ind_id] = ind if ind.id == ind_id else _with_id(ind, ind_id)
+        generated.append(ind_id)
     values = long.with_columns(
         pl.col("_name").replace_strict(ids, return_dtype=pl.String).alias("indicator_id"),
         value.alias("value"),
@@ -366,11 +411,14 @@ def read_ees(path: str | Path) -> ReadResult:
     report.notes.append(
         f"Each of the {raw.height:,} rows of the file holds {width} indicator value(s): read as rows of one value each."
     )
-    report.notes.append(
-        f"{len(indicators)} indicator column(s) as generic indicators ({', '.join(list(indicators)[:4])}"
-        f"{' ...' if len(indicators) > 4 else ''}): the file does not say which direction is better, so areas are "
-        "compared as higher or lower, never better or worse."
-    )
+    if mapped:
+        report.notes.append(f"{len(mapped)} indicator column(s) mapped to registered indicators: {', '.join(mapped)}.")
+    if generated:
+        report.notes.append(
+            f"{len(generated)} indicator column(s) as generic indicators ({', '.join(generated[:4])}"
+            f"{' ...' if len(generated) > 4 else ''}): the file does not say which direction is better, so areas are "
+            "compared as higher or lower, never better or worse."
+        )
     areas = (
         frame.group_by("area_code", maintain_order=True)
         .agg(pl.col("area_name").drop_nulls().last(), pl.col("geographic_level").first(), pl.col("_parent").drop_nulls().last())
@@ -379,6 +427,48 @@ def read_ees(path: str | Path) -> ReadResult:
         .sort("area_code")
     )
     return ReadResult(values=values, report=report, areas=validate_areas(areas), indicators=indicators)
+
+
+def _registered_indicators() -> dict[str, Any]:
+    from publicservices.default_plugins.els_mapping import _registered_indicators as registered
+
+    return registered()
+
+
+class _MappedEes:
+    """The read function of a plugin's EES reader; ``ees_indicators`` is its column -> id mapping."""
+
+    def __init__(self, name: str, mapping: Mapping[str, str]) -> None:
+        self.name = name
+        self.ees_indicators = {k.strip().lower(): v for k, v in mapping.items()}
+
+    def __call__(self, path: Path, **options: Any) -> ReadResult:
+        extra = options.pop("indicator_ids", None) or {}
+        return read_ees(
+            path, indicator_ids={**self.ees_indicators, **extra}, reader_name=self.name, use_registered=False, **options
+        )
+
+
+def mapped_ees_reader(name: str, mapping: Mapping[str, str], description: str | None = None) -> Reader:
+    """A Reader for DfE Explore education statistics files whose indicator columns map onto a
+    plugin's indicator ids (their titles, measures and directions).
+
+    Register it from ``publicservices_readers`` (or pass it in ``sector_plugin(readers=...)``);
+    the core ``dfe-ees`` reader also applies every registered mapping.
+
+    Example:
+        >>> reader = mapped_ees_reader("schools-ees", {"avg_att8": "schools.attainment8"})
+        >>> reader.sniff(["time_period", "time_identifier", "geographic_level"]), reader.read.ees_indicators
+        (True, {'avg_att8': 'schools.attainment8'})
+    """
+    return Reader(
+        name=name,
+        description=description
+        or f"DfE Explore education statistics CSV, with {len(mapping)} indicator column(s) mapped to registered ids",
+        sniff=sniff_ees,
+        read=_MappedEes(name, mapping),
+        extensions=(".csv",),
+    )
 
 
 def _with_id(ind: Any, ind_id: str) -> Any:
@@ -405,24 +495,30 @@ def _labels(meta: pl.DataFrame | None) -> dict[str, dict[str, Any]]:
 
 
 def _breakdowns(
-    frame: pl.DataFrame, filters: list[str], grouping: dict[str, str], report: LoadReport
+    frame: pl.DataFrame, filters: list[str], grouping: dict[str, str], restricted: list[str], report: LoadReport
 ) -> tuple[pl.DataFrame, pl.Expr, pl.Expr, list[str]]:
     """Each row's breakdown (category_type, category) from its filters, cross-tabulations set
-    aside; filters with one value dropped, filters without a total kept to split indicators."""
+    aside; filters with one value dropped (added to ``restricted`` when that value is not a
+    total: the whole file is about that group), filters without a total kept to split indicators."""
     import polars as pl
 
     is_total = pl.col("_f").str.strip_chars().str.to_lowercase().str.contains(_TOTAL.pattern)
     # a "<x>_topic" or "<x>_group" column names the kind of its partner <x>'s values: one filter
     pairs = {f: t for f in filters for t in (f"{f}_topic", f"{f}_group") if t in filters}
     pairs.update({f: g for f, g in grouping.items() if f in filters and g in filters})
-    single, split, active = [], [], []
+    single: list[str] = []
+    split: list[str] = []
+    active: list[str] = []
     for f in filters:
         if f in pairs.values():
             continue
         distinct = frame.get_column(f).n_unique()
         has_total = frame.select(pl.col(f).alias("_f")).select(is_total.fill_null(True).any()).item()
         if distinct == 1:
-            single.append(f"{f} = {frame.get_column(f)[0]!r}")
+            value = frame.get_column(f)[0]
+            single.append(f"{f} = {value!r}")
+            if not _TOTAL.match((value or "").strip().lower()):
+                restricted.append(f"{f.replace('_', ' ')}: {value}")
         elif not has_total:
             split.append(f)
         else:

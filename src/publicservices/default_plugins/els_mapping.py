@@ -19,19 +19,23 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["registered_els_mappings", "resolve_indicators"]
 
 
-def registered_els_mappings() -> tuple[dict[str, str], list[str]]:
-    """Every plugin's ELS name -> id mapping, merged, and notes on any conflict."""
+def registered_els_mappings(attribute: str = "els_indicators", layout: str = "ELS") -> tuple[dict[str, str], list[str]]:
+    """Every plugin's ELS name -> id mapping, merged, and notes on any conflict.
+
+    ``attribute`` names the mapping a reader's read function carries: ``els_indicators`` for
+    ELS names, ``ees_indicators`` for the columns of DfE Explore education statistics files.
+    """
     from publicservices.reading import readers
 
     merged: dict[str, str] = {}
     owner: dict[str, str] = {}
     conflicts: list[str] = []
     for reader in readers().values():
-        mapping = getattr(reader.read, "els_indicators", None)
+        mapping = getattr(reader.read, attribute, None)
         for key, target in (mapping or {}).items():
             if key in merged and merged[key] != target:
                 conflicts.append(
-                    f"ELS indicator {key!r} is mapped by {owner[key]!r} to {merged[key]!r} and by {reader.name!r} "
+                    f"{layout} indicator {key!r} is mapped by {owner[key]!r} to {merged[key]!r} and by {reader.name!r} "
                     f"to {target!r}; {merged[key]!r} was used."
                 )
                 continue

@@ -7,7 +7,9 @@ of persistent absence, and every education and skills indicator of ONS Explore l
 statistics (early years goals, adult qualifications, further education, apprenticeships),
 each with a direction judged here; the report-card scheme of NYC's Progress Reports, with
 extra credit for a significantly narrowing disadvantage gap; a reader ``schools-els`` that maps the ELS files onto
-these ids (the core ``ons-els`` reader applies the same mapping); the schools sector of
+these ids (the core ``ons-els`` reader applies the same mapping), and ``schools-ees`` for DfE's
+Explore education statistics files (attainment columns such as ``avg_att8``; the core ``dfe-ees``
+reader applies it too); the schools sector of
 the synthetic demo nation; and international comparators: the UK's PISA reading,
 mathematics and science means among the OECD countries, for the site's international
 comparison page.
@@ -15,9 +17,9 @@ comparison page.
 
 from __future__ import annotations
 
-from publicservices.plugin_api import ClosingGap, DemoSpend, ReportCardScheme, Sector, sector_plugin
+from publicservices.plugin_api import ClosingGap, DemoSpend, ReportCardScheme, Sector, mapped_ees_reader, sector_plugin
 
-from publicservices_schools.indicators import ELS_INDICATORS, INDICATORS, MODELS, SECTOR
+from publicservices_schools.indicators import EES_INDICATORS, ELS_INDICATORS, INDICATORS, MODELS, SECTOR
 from publicservices_schools.international import COMPARATORS
 
 __version__ = "0.1.0"
@@ -62,6 +64,14 @@ plugin = sector_plugin(
     ),
     INDICATORS,
     models=MODELS,
+    # DfE's own release files: their standard attainment columns as these indicators
+    readers=[
+        mapped_ees_reader(
+            "schools-ees",
+            EES_INDICATORS,
+            "DfE Explore education statistics CSV with key stage 2 and 4 attainment columns mapped to schools.* ids",
+        )
+    ],
     els=ELS_INDICATORS,
     els_description="ONS Explore local statistics CSV with DfE indicator names mapped to schools.* ids",
     comparators=COMPARATORS,  # PISA reading, mathematics and science: the UK among OECD countries

@@ -374,3 +374,12 @@ ELS_INDICATORS: dict[str, str] = {
     "Apprenticeship achievements (Scotland)": "schools.apprenticeship_achievements_scotland",
     "Apprenticeship starts (Northern Ireland)": "schools.apprenticeship_starts_ni",
 }
+
+# DfE Explore education statistics column names -> our ids: the standard variables of the key
+# stage 2 and key stage 4 releases (all pupils; a file of one group of pupils is read generically).
+EES_INDICATORS: dict[str, str] = {
+    "pt_rwm_met_expected_standard": "schools.ks2_expected_standard",
+    "pt_l2basics_94": "schools.gcse_english_maths",
+    "avg_att8": "schools.attainment8",
+    "avg_p8score": "schools.progress8",
+}
