@@ -53,6 +53,31 @@ _BOMS = (
 _BARE_CR = re.compile(r'"[^"]*(?:""[^"]*)*"|\r(?!\n)')
 _NON_ASCII_CELL = re.compile(r'[^,\n"]*[^\x00-\x7f][^,\n"]*')
 _HEADER_BYTES = 1 << 20
+
+# Workbooks are where most releases start; read as text they would give a header of binary noise.
+_WORKBOOKS = {
+    ".xlsx": "an Excel workbook",
+    ".xlsm": "an Excel workbook",
+    ".xls": "an Excel 97-2003 workbook",
+    ".ods": "an OpenDocument spreadsheet",
+}
+_WORKBOOK_MAGIC = (
+    (b"PK\x03\x04", "a zip archive (an Excel or OpenDocument workbook?)"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook"),
+)
+
+
+def _refuse_workbook(path: Path, head: bytes, where: str) -> None:
+    """A clear error for a spreadsheet workbook given where a CSV file is read."""
+    kind = _WORKBOOKS.get(path.suffix.lower()) or next((k for magic, k in _WORKBOOK_MAGIC if head.startswith(magic)), None)
+    if kind is not None:
+        raise SchemaError(
+            f"{where} is {kind}, not a CSV file.\nFix: open it, go to the sheet that holds the table, "
+            "and save that sheet as CSV UTF-8 (Comma delimited), deleting any title lines above the column headers; "
+            "publicservices reads CSV and Parquet files."
+        )
+
+
 # A well-formed UTF-8 sequence of two to four bytes (rare by chance in text in other encodings).
 _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
@@ -137,6 +162,7 @@ def read_table(path: str | Path, *, name: str = "frame") -> tuple[pl.DataFrame, 
     except OSError as exc:
         raise SchemaError(f"{name}: cannot read {str(path)!r}: {exc}\nFix: check the path and its permissions.") from exc
     where = path.name if name == path.name else f"{name}: {path.name}"
+    _refuse_workbook(path, raw[:8], where)
     notes: list[str] = []
     text, encoding = _decode(raw, where)
     if encoding is not None:
@@ -215,6 +241,7 @@ def _head_text(path: Path) -> str:
     """The first megabyte of a CSV file (whole lines), decoded as :func:`read_table` decodes it."""
     with path.open("rb") as handle:
         raw = handle.read(_HEADER_BYTES)
+    _refuse_workbook(path, raw[:8], path.name)
     if len(raw) == _HEADER_BYTES:
         bom = next((codec for bom, codec in _BOMS if raw.startswith(bom)), None)
         if bom in ("utf-16", "utf-32"):

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from publicservices.errors import ReaderError
+from publicservices.errors import ReaderError, SchemaError
 from publicservices.file_layouts import Reader
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -132,6 +132,8 @@ def read_header(path: str | Path) -> list[str]:
 
         # the same decoding as the read itself: any encoding, CR-only line endings
         return csv_header(path)
+    except SchemaError as exc:  # already names the file and the fix (a workbook, say)
+        raise ReaderError(str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - turn any parse failure into a named error
         raise ReaderError(
             f"cannot read the header of {str(path)!r}: {exc}\nFix: pass a UTF-8 CSV with a header row, or a Parquet file."
