@@ -13,8 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import publicservices as ps
-from publicservices.default_plugins.ees import _SPANS, _YEARS, SYMBOLS, ees_period
+from publicservices.default_plugins.ees import _SPANS, _YEARS, ees_period
 from publicservices.errors import ReaderError
+from publicservices.published_numbers import SYMBOLS
 
 KS4 = Path(__file__).parent / "fixtures" / "readers" / "ees_ks4.csv"
 

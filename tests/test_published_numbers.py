@@ -1,4 +1,5 @@
-"""Numbers as publishers write them: thousands separators, and a % sign on a percentage, read by every reader."""
+"""Numbers as publishers write them: thousands separators, a % sign on a percentage, and the
+symbols written where a number is withheld, read by every reader."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 import publicservices as ps
 from publicservices.errors import PublicServicesError
-from publicservices.published_numbers import number_from_text, unread_numbers
+from publicservices.published_numbers import SYMBOLS, number_from_text, unread_numbers, unread_reason
 
 FIXTURES = Path(__file__).parent / "fixtures" / "readers"
 
@@ -46,6 +47,28 @@ def test_anything_else_stays_unread_and_is_counted(text):
     assert frame.get_column("n").to_list() == [None, None, None]
     # only the text that is there and not a number is unread: blank and null cells are just missing
     assert frame.select(unread_numbers(pl.col("t"), pl.col("n"))).to_series().to_list() == [True, False, False]
+
+
+def _reasons(texts: list[str]) -> list[str]:
+    return pl.DataFrame({"t": texts}, schema={"t": pl.String}).select(unread_reason(pl.col("t"))).to_series().to_list()
+
+
+@given(st.sampled_from(sorted(SYMBOLS)), st.booleans(), st.booleans(), st.sampled_from(["", " ", "  "]))
+def test_a_symbol_is_read_for_what_it_means_however_it_is_written(symbol, brackets, upper, pad):
+    # the GSS guidance writes "[c]"; older tables "c"; a spreadsheet may add case and spaces
+    text = f"[{symbol}]" if brackets else symbol
+    text = pad + (text.upper() if upper else text) + pad
+    assert _reasons([text]) == [SYMBOLS[symbol]]
+
+
+# (no control characters: Python's strip() takes \x1c-\x1f for spaces, Polars' does not)
+@given(
+    st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=12).filter(
+        lambda t: t.strip().lower().strip("[]") not in SYMBOLS
+    )
+)
+def test_other_text_is_named_as_it_is(text):
+    assert _reasons([text]) == [f"not a number in the source ({text.strip()})"]
 
 
 ELS_HEADER = (
@@ -114,3 +137,9 @@ def test_the_contract_reader_reads_separators_and_names_other_text(tmp_path):
     path.write_text(path.read_text(encoding="utf-8").replace('"1,250"', '"1,25"'), encoding="utf-8")
     with pytest.raises(PublicServicesError, match=r"numerator.*'1,25'"):
         ps.read(path, format="contract")
+    # a symbol is named for what it is, and the fix is the contract's way to say why a value is missing
+    path.write_text(path.read_text(encoding="utf-8").replace('"1,25"', "125").replace("13.0", "[c]"), encoding="utf-8")
+    with pytest.raises(PublicServicesError) as err:
+        ps.read(path, format="contract")
+    assert "Fix: '[c]' is the symbol for confidential (suppressed) in the source" in str(err.value)
+    assert "missing_reason" in str(err.value)

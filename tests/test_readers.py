@@ -159,9 +159,16 @@ def test_els_errors_name_the_problem(tmp_path):
         ps.read(bad_date)
     text_value = tmp_path / "text.csv"
     text_value.write_text(
-        "area_code,indicator,period_start,period_length,value\nE06000001,Thing,2022-04-01,P1Y,[c]\n", encoding="utf-8"
+        "area_code,indicator,period_start,period_length,value\n"
+        "E06000001,Thing,2022-04-01,P1Y,[c]\nE06000002,Thing,2022-04-01,P1Y,n/a\nE06000003,Thing,2022-04-01,P1Y,low\n",
+        encoding="utf-8",
     )
-    assert ps.read(text_value).report.missing == {"not a number in the source ([c])": 1}
+    # a symbol of the GSS guidance is read for what it means; other text is named as it is
+    assert ps.read(text_value).report.missing == {
+        "confidential (suppressed) in the source": 1,
+        "not a number in the source (n/a)": 1,
+        "rounds to zero in the source ('low')": 1,
+    }
     with pytest.raises(ReaderError, match="not an Explore local statistics file"):
         read_els(FIXTURES / "imd_summary.csv")
 

@@ -113,22 +113,23 @@ def cast_column(frame: pl.DataFrame, column: str, dtype: pl.DataType, schema: Sc
                     return cast_error(frame, column, dtype, schema, key, lossy, "holds integers too large to store exactly")
             return cast
         if source == pl.String:
-            from publicservices.published_numbers import number_from_text, unread_numbers
+            from publicservices.published_numbers import number_from_text, symbol_meaning, unread_numbers
 
             # thousands separators read ("3,319,266"); blank cells are missing values
             read = series.to_frame("text").with_columns(number=number_from_text(pl.col("text")))
             bad = read.select(unread_numbers(pl.col("text"), pl.col("number"))).to_series()
             if bad.any():
-                examples = series.filter(bad).unique(maintain_order=True).head(3).to_list()
-                return cast_error(
-                    frame,
-                    column,
-                    dtype,
-                    schema,
-                    key,
-                    bad,
-                    f"holds text that is not a number (e.g. {', '.join(repr(e) for e in examples)})",
-                )
+                examples = series.filter(bad).unique(maintain_order=True).head(3)
+                what = f"holds text that is not a number (e.g. {', '.join(repr(e) for e in examples.to_list())})"
+                meanings = examples.to_frame("t").select(pl.col("t"), symbol_meaning(pl.col("t")).alias("m")).drop_nulls()
+                fix = None
+                if meanings.height:  # a symbol of official tables: the value is withheld, so the cell is blank
+                    symbol, meaning = meanings.row(0)
+                    fix = (
+                        f"{symbol!r} is the symbol for {meaning}: blank such cells and give the reason in a "
+                        f"missing_reason column (a reader of the published layout, such as ons-els or dfe-ees, does this)."
+                    )
+                return cast_error(frame, column, dtype, schema, key, bad, what, fix)
             return read.get_column("number").alias(column)
         return cast_error(frame, column, dtype, schema, key, series.is_not_null(), f"holds {source} values, not numbers")
     if dtype == pl.Date():
@@ -149,7 +150,7 @@ def cast_column(frame: pl.DataFrame, column: str, dtype: pl.DataType, schema: Sc
     raise AssertionError(f"no cast rule for {dtype}")  # pragma: no cover - schemas only use the three
 
 
-def cast_error(frame, column, dtype, schema, key, mask, what) -> pl.Series:  # noqa: ANN001
+def cast_error(frame, column, dtype, schema, key, mask, what, fix=None) -> pl.Series:  # noqa: ANN001
     rows, total = row_labels(frame, mask, key)
     raise SchemaError(
         f"{schema.name}: "
@@ -158,7 +159,7 @@ def cast_error(frame, column, dtype, schema, key, mask, what) -> pl.Series:  # n
             f"{what} and cannot be converted to {dtype} without losing information",
             rows=rows,
             total=total,
-            fix=f"correct or blank out those cells so that {column!r} holds only {dtype} values.",
+            fix=fix or f"correct or blank out those cells so that {column!r} holds only {dtype} values.",
         )
     )
 

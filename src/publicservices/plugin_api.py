@@ -11,8 +11,8 @@ plugin does when it loads) stays light: Polars is imported only when a reader ne
   ``InternationalComparator``, ``hookimpl``;
 * readers: ``Reader``, ``ReadResult``, ``LoadReport``, ``count_reasons``, ``read_header``,
   ``mapped_els_reader``, ``mapped_ees_reader``, ``area_type_expr``, ``join_area_names``, ``to_polars``,
-  ``number_from_text``, ``unread_numbers``, ``unread_note`` (numbers written with thousands
-  separators or a % sign), ``validate_values``, ``validate_areas``, ``validate_spend``;
+  ``number_from_text``, ``unread_numbers``, ``unread_note``, ``unread_reason`` (numbers written
+  with thousands separators or a % sign, and the symbols written where one is withheld), ``validate_values``, ``validate_areas``, ``validate_spend``;
 * errors: ``PublicServicesError``, ``DataError``, ``ReaderError``, ``IndicatorError``,
   ``PluginError``;
 * demo data: ``Model``, ``simulate``, ``DemoData``, ``DemoNation``;
@@ -61,7 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from publicservices.default_plugins.geography import area_type_expr, join_area_names
     from publicservices.errors import DataError, IndicatorError, PublicServicesError, ReaderError
     from publicservices.frame import to_polars, validate_areas, validate_spend, validate_values
-    from publicservices.published_numbers import number_from_text, unread_note, unread_numbers
+    from publicservices.published_numbers import number_from_text, unread_note, unread_numbers, unread_reason
     from publicservices.reading import LoadReport, Reader, ReadResult, count_reasons, read_header
     from publicservices.synthetic.model import DemoData, Model, simulate
     from publicservices.synthetic.nation import DemoNation
@@ -78,6 +78,7 @@ _EXPORTS: dict[str, str] = {
     "number_from_text": "publicservices.published_numbers",
     "unread_numbers": "publicservices.published_numbers",
     "unread_note": "publicservices.published_numbers",
+    "unread_reason": "publicservices.published_numbers",
     "mapped_els_reader": "publicservices.default_plugins.els",
     "mapped_ees_reader": "publicservices.default_plugins.ees",
     "area_type_expr": "publicservices.default_plugins.geography",

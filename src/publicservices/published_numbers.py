@@ -1,9 +1,11 @@
-"""Numbers as publishers write them in text: thousands separators, and a % sign on a percentage.
+"""Numbers as publishers write them in text: thousands separators, a % sign on a percentage,
+and the symbols official statistics put where a number is withheld.
 
 Spreadsheet exports of official statistics write ``3,319,266`` for a count and ``65.0%`` for
 a percentage. Polars reads neither as a number, so a reader that cast such a column would
 lose every cell. :func:`number_from_text` reads them; anything else that is not a number
-stays null, for the reader to count and explain (``LoadReport``).
+stays null, for the reader to count and explain (``LoadReport``): :func:`unread_reason`
+gives the reason, the meaning of a symbol (``c``, ``[x]``, ``low`` ...) or the text itself.
 
 Example:
     >>> import polars as pl
@@ -19,7 +21,22 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
-__all__ = ["number_from_text", "unread_numbers", "unread_note"]
+__all__ = ["SYMBOLS", "number_from_text", "symbol_meaning", "unread_numbers", "unread_note", "unread_reason"]
+
+# The symbols of the GSS guidance on symbols in tables (written bare or in square brackets,
+# "[c]") and of the DfE and older ONS tables, as the reason a value is missing.
+SYMBOLS = {
+    "c": "confidential (suppressed) in the source",
+    "x": "not available in the source",
+    "z": "not applicable in the source",
+    "low": "rounds to zero in the source ('low')",
+    "u": "low reliability: not published in the source",
+    "w": "no or too few cases in the source ('w')",
+    ":": "not available in the source",
+    "..": "not available in the source",
+    "~": "rounds to zero in the source ('~')",
+    "*": "suppressed in the source ('*')",
+}
 
 # commas only between groups of three digits, so "12,34" (a decimal comma, or a typo) is not read
 _GROUPED = r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$"
@@ -38,6 +55,28 @@ def number_from_text(text: pl.Expr, *, percent: pl.Expr | bool = False) -> pl.Ex
         t = pl.when(pct & t.str.ends_with("%")).then(t.str.strip_suffix("%").str.strip_chars_end()).otherwise(t)
     t = pl.when(t.str.contains(_GROUPED)).then(t.str.replace_all(",", "", literal=True)).otherwise(t)
     return t.cast(pl.Float64, strict=False)
+
+
+def unread_reason(text: pl.Expr) -> pl.Expr:
+    """Why a cell that is not a number has no value: what its symbol means (:data:`SYMBOLS`),
+    or ``not a number in the source (<text>)``.
+
+    >>> import polars as pl
+    >>> pl.select(unread_reason(pl.lit(pl.Series(["c", "[x]", " Low ", "n/a"])))).to_series().to_list()
+    ['confidential (suppressed) in the source', 'not available in the source', "rounds to zero in the source ('low')", 'not a number in the source (n/a)']
+    """
+    import polars as pl
+
+    return pl.coalesce(symbol_meaning(text), pl.format("not a number in the source ({})", text.cast(pl.String).str.strip_chars()))
+
+
+def symbol_meaning(text: pl.Expr) -> pl.Expr:
+    """What a cell's symbol means (:data:`SYMBOLS`, bare or in square brackets), null for any other text."""
+    import polars as pl
+
+    key = text.cast(pl.String).str.strip_chars().str.to_lowercase()
+    key = pl.when(key.str.contains(r"^\[[^\]]+\]$")).then(key.str.slice(1, key.str.len_chars() - 2)).otherwise(key)
+    return key.replace_strict(SYMBOLS, default=None, return_dtype=pl.String)
 
 
 def unread_numbers(text: pl.Expr, number: pl.Expr) -> pl.Expr:

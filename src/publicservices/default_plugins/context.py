@@ -26,7 +26,7 @@ from typing import Any
 
 from publicservices.errors import ReaderError
 from publicservices.hookspecs import hookimpl
-from publicservices.published_numbers import number_from_text
+from publicservices.published_numbers import number_from_text, unread_reason
 from publicservices.reading import LoadReport, Reader, ReadResult, count_reasons
 
 __all__ = ["read_imd_summary", "read_revenue_outturn", "service_sectors"]
@@ -197,7 +197,7 @@ def read_revenue_outturn(path: str | Path) -> ReadResult:
             pl.when(pl.col("value_note").is_not_null() if "value_note" in frame.columns else pl.lit(False))
             .then(pl.format("not a number in the source ({})", pl.col("value_note")))
             .when(text.is_not_null())
-            .then(pl.format("not a number in the source ({})", text))
+            .then(unread_reason(text))
             .otherwise(pl.lit("empty in the source file"))
         ),
     ).select(

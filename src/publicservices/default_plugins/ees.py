@@ -21,9 +21,10 @@ time period, geography and combination of filters, with the indicators side by s
   a row with two or more is a cross-tabulation, set aside and counted. A filter with one value
   in the whole file is noted and dropped; a filter with several values and no total splits
   the indicators (``pt_l2basics_94: State-funded mainstream``).
-* **Symbols** (GSS and EES): ``c`` confidential, ``x`` not available, ``z`` not applicable,
-  ``low`` rounds to zero, ``u`` low reliability, ``:`` not available, ``~`` rounds to zero. The
-  value is missing with that reason, counted in the load report; other text is "not a number".
+* **Symbols** (GSS and EES, :data:`publicservices.published_numbers.SYMBOLS`): ``c``
+  confidential, ``x`` not available, ``z`` not applicable, ``low`` rounds to zero, ``u`` low
+  reliability ... The value is missing with that reason, counted in the load report; other
+  text is "not a number".
 * **Indicators:** the ``<stem>.meta.csv`` file EES publishes beside each data file says which
   columns are indicators and gives their labels, units and decimal places. Without it, a column
   is an indicator when nine in ten of its cells or more are numbers or symbols, and the note says so. Each becomes a
@@ -51,22 +52,10 @@ from publicservices.reading import LoadReport, Reader, ReadResult, count_reasons
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
-__all__ = ["READER_NAME", "SYMBOLS", "sniff_ees", "read_ees", "ees_period", "mapped_ees_reader"]
+__all__ = ["READER_NAME", "sniff_ees", "read_ees", "ees_period", "mapped_ees_reader"]
 
 READER_NAME = "dfe-ees"
 _REQUIRED = ("time_period", "time_identifier", "geographic_level")
-
-# The symbols of the GSS guidance and the EES data standards, as the reason a value is missing.
-SYMBOLS = {
-    "c": "confidential (suppressed) in the source",
-    "x": "not available in the source",
-    "z": "not applicable in the source",
-    "low": "rounds to zero in the source ('low')",
-    "u": "low reliability: not published in the source",
-    ":": "not available in the source",
-    "~": "rounds to zero in the source ('~')",
-    "..": "not available in the source",
-}
 
 # geographic_level -> the columns of its code and name, in the order tried
 _LEVELS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -210,7 +199,7 @@ def read_ees(
     from publicservices.default_plugins.geography import area_type_expr
     from publicservices.errors import ReaderError
     from publicservices.frame import to_polars, validate_areas, validate_values
-    from publicservices.published_numbers import number_from_text
+    from publicservices.published_numbers import number_from_text, symbol_meaning, unread_reason
 
     path = Path(path)
     raw = to_polars(path, name=path.name)
@@ -242,7 +231,7 @@ def read_ees(
         # an indicator's cells are numbers or symbols; a stray note ("n/a") in one in ten is
         # read as not a number, while a filter's cells are mostly words
         cell = pl.col("_v")
-        read = number_from_text(cell).is_not_null() | cell.str.to_lowercase().is_in(list(SYMBOLS))
+        read = number_from_text(cell).is_not_null() | symbol_meaning(cell).is_not_null()
         filled = cell.is_not_null() & (cell != "")
         numeric = {
             c: raw.select(pl.col(c).alias("_v"))
@@ -316,9 +305,7 @@ def read_ees(
         .then(None)
         .when(text.is_null() | (text == ""))
         .then(pl.lit("empty in the source file"))
-        .when(text.str.to_lowercase().is_in(list(SYMBOLS)))
-        .then(text.str.to_lowercase().replace_strict(SYMBOLS, default=None, return_dtype=pl.String))
-        .otherwise(pl.format("not a number in the source ({})", text))
+        .otherwise(unread_reason(text))
     )
     labels = _labels(meta)
     names = long.get_column("_name").unique(maintain_order=True).to_list()

@@ -217,7 +217,7 @@ def read_els(
         frame, path, report, indicator_ids=indicator_ids, use_registered=use_registered, metadata=metadata
     )
 
-    from publicservices.published_numbers import number_from_text, unread_note, unread_numbers
+    from publicservices.published_numbers import number_from_text, unread_note, unread_numbers, unread_reason
 
     status_code = pl.col("status").str.strip_chars().str.to_lowercase()
     value_text = pl.col("value").str.strip_chars()
@@ -233,7 +233,7 @@ def read_els(
         .when(status_code.is_in(list(STATUS_REASONS)))
         .then(status_code.replace_strict(STATUS_REASONS, default=None))
         .when(not_number)
-        .then(pl.format("not a number in the source ({})", value_text))
+        .then(unread_reason(value_text))
         .when(pl.col("status").is_not_null())
         .then(pl.format("empty; status says: {}", pl.col("status")))
         .otherwise(pl.lit("empty in the source file"))

@@ -239,6 +239,7 @@ def read_fingertips(path: str | Path, *, area_names: Any = None) -> ReadResult:
         number_from_text,
         to_polars,
         unread_note,
+        unread_reason,
         validate_areas,
         validate_values,
     )
@@ -344,7 +345,7 @@ def read_fingertips(path: str | Path, *, area_names: Any = None) -> ReadResult:
         .when(pl.col("value_note").is_not_null())
         .then(pl.col("value_note"))
         .when(pl.col("value").is_not_null())
-        .then(pl.format("not a number in the source ({})", pl.col("value")))
+        .then(unread_reason(pl.col("value")))
         .when(pl.col("_numerator").is_not_null() | pl.col("_denominator").is_not_null())
         .then(pl.lit("value empty in the source (counts given)"))
         .otherwise(pl.lit("empty in the source file"))

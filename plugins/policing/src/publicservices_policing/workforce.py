@@ -108,7 +108,7 @@ def read_police_workforce(path: str | Path) -> ReadResult:
             f"{path.name}: {undated.height} rows have an as_at date that is not 'Month YYYY' "
             f"(e.g. {undated.get_column('as_at').head(3).to_list()}).\nFix: write dates like 'March 2015'."
         )
-    from publicservices.plugin_api import number_from_text
+    from publicservices.plugin_api import number_from_text, unread_reason
 
     value = number_from_text(pl.col("officer_fte"))
     values = frame.with_columns(
@@ -118,7 +118,7 @@ def read_police_workforce(path: str | Path) -> ReadResult:
         missing_reason=pl.when(value.is_null()).then(
             pl.when(pl.col("officer_fte").is_null())
             .then(pl.lit("empty in the source file"))
-            .otherwise(pl.format("not a number in the source ({})", pl.col("officer_fte")))
+            .otherwise(unread_reason(pl.col("officer_fte")))
         ),
         as_at=pl.col("as_at"),
     ).select(
