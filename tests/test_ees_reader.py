@@ -63,7 +63,7 @@ def test_ees_reads_areas_periods_breakdowns_and_symbols():
     assert report.reader == "dfe-ees"
     # the metadata file names the indicators and gives their titles and units
     inds = result.indicators
-    assert set(inds) == {"other.t_pupils", "other.avg_att8", "other.pt_l2basics_94"}
+    assert set(inds) == {"context.t_pupils", "other.avg_att8", "other.pt_l2basics_94"}
     pct = inds["other.pt_l2basics_94"]
     assert (pct.title, pct.measure, pct.multiplier, pct.decimals) == (
         "Percentage of pupils achieving grade 4 or above in English and maths",
@@ -72,6 +72,10 @@ def test_ees_reads_areas_periods_breakdowns_and_symbols():
         1,
     )
     assert all(i.polarity == "no_judgement" for i in inds.values())  # the file does not say which way is better
+    # a count of pupils is the size of an area's cohort: context, not an outcome to compare
+    assert (inds["context.t_pupils"].role, inds["other.avg_att8"].role) == ("context", "outcome")
+    assert inds["other.avg_att8"].source == "DfE Explore education statistics (ees_ks4.csv)"
+    assert "Explore local statistics" not in inds["other.avg_att8"].definition
     # each area by its level's code column; the region is the parent of its authorities
     areas = result.areas.select("area_code", "area_type", "parent_code").rows()
     assert areas == [
@@ -92,7 +96,7 @@ def test_ees_reads_areas_periods_breakdowns_and_symbols():
     assert reasons["E06000002other.avg_att8"] == SYMBOLS["c"]
     assert reasons["E06000003other.avg_att8"] == SYMBOLS["x"]
     assert reasons["E06000003other.pt_l2basics_94"] == SYMBOLS["low"]
-    assert reasons["E06000003other.t_pupils"] is None
+    assert reasons["E06000003context.t_pupils"] is None
     assert report.missing == {SYMBOLS["c"]: 2, SYMBOLS["x"]: 1, SYMBOLS["low"]: 1}
     # breakdowns: the topic column names the kind; a filter without its pair is named by the column
     broken = values.filter(pl.col("category").is_not_null(), pl.col("indicator_id") == "other.avg_att8")
@@ -115,7 +119,7 @@ def test_ees_without_its_metadata_file_tells_indicators_by_their_cells_and_says_
     data = tmp_path / "ks4.csv"
     shutil.copy(KS4, data)
     result = ps.read(data, use_registered=False)
-    assert set(result.indicators) == {"other.t_pupils", "other.avg_att8", "other.pt_l2basics_94"}
+    assert set(result.indicators) == {"context.t_pupils", "other.avg_att8", "other.pt_l2basics_94"}
     assert result.indicators["other.avg_att8"].title == "avg_att8"
     assert any("No EES metadata file (ks4.meta.csv)" in n for n in result.report.notes)
     # breakdown_topic is a filter here too (its cells are text), paired with breakdown by name
@@ -168,7 +172,7 @@ def test_ees_columns_a_plugin_maps_become_its_indicators_with_their_direction():
     result = ps.read(KS4)
     assert result.report.reader == "dfe-ees"  # the core reader applies every plugin's mapping
     inds = result.indicators
-    assert sorted(inds) == ["other.t_pupils", "schools.attainment8", "schools.gcse_english_maths"]
+    assert sorted(inds) == ["context.t_pupils", "schools.attainment8", "schools.gcse_english_maths"]
     assert inds["schools.attainment8"].polarity == "higher_is_better"
     assert any("avg_att8 -> schools.attainment8" in n for n in result.report.notes)
     # the plugin's own reader gives the same values

@@ -27,9 +27,11 @@ time period, geography and combination of filters, with the indicators side by s
   text is "not a number".
 * **Indicators:** the ``<stem>.meta.csv`` file EES publishes beside each data file says which
   columns are indicators and gives their labels, units and decimal places. Without it, a column
-  is an indicator when nine in ten of its cells or more are numbers or symbols, and the note says so. Each becomes a
-  generic indicator ``other.<column>`` whose direction is unknown (compared as higher or lower,
-  never better or worse), as for ONS Explore local statistics.
+  is an indicator when nine in ten of its cells or more are numbers or symbols, and the note says
+  so. A column a plugin maps (:func:`mapped_ees_reader`) becomes that plugin's indicator, with
+  its direction; any other becomes a generic indicator ``other.<column>`` whose direction is
+  unknown (compared as higher or lower, never better or worse), and a count of people
+  (``t_pupils``, "Number of ...") is context (``context.<column>``), not compared.
 
 Example:
     >>> import polars as pl
@@ -40,6 +42,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -194,8 +197,7 @@ def read_ees(
     """
     import polars as pl
 
-    from publicservices.default_plugins.els_generic import els_indicator_id, generic_indicator
-    from publicservices.default_plugins.els_metadata import ElsMetadata
+    from publicservices.default_plugins.els_generic import els_indicator_id
     from publicservices.default_plugins.geography import area_type_expr
     from publicservices.errors import ReaderError
     from publicservices.frame import to_polars, validate_areas, validate_values
@@ -347,22 +349,10 @@ def read_ees(
             title = f"{title}: {n.split(': ', 1)[1]}"
         if restricted:
             title = f"{title} ({'; '.join(restricted)})"
-        ind = generic_indicator(
-            title,
-            None,
-            info.get("unit"),
-            path.name,
-            ElsMetadata(
-                key=n,
-                label=title,
-                unit=info.get("unit") or None,
-                decimals=info.get("decimals"),
-                source="DfE Explore education statistics",
-            ),
-        )
-        ind_id = els_indicator_id(" ".join([n, *restricted]), sector=ind.id.split(".", 1)[0])
+        ind = _generic(title, column, info, path.name)
+        ind_id = els_indicator_id(" ".join([n, *restricted]), sector=ind.sector)
         ids[n] = ind_id
-        indicators[ind_id] = ind if ind.id == ind_id else _with_id(ind, ind_id)
+        indicators[ind_id] = dataclasses.replace(ind, id=ind_id)
         generated.append(ind_id)
     values = long.with_columns(
         pl.col("_name").replace_strict(ids, return_dtype=pl.String).alias("indicator_id"),
@@ -400,11 +390,21 @@ def read_ees(
     )
     if mapped:
         report.notes.append(f"{len(mapped)} indicator column(s) mapped to registered indicators: {', '.join(mapped)}.")
-    if generated:
+    counts = [i for i in generated if indicators[i].is_context]
+    outcomes = [i for i in generated if not indicators[i].is_context]
+
+    def listed(ids_: list[str]) -> str:
+        return ", ".join(ids_[:4]) + (" ..." if len(ids_) > 4 else "")
+
+    if outcomes:
         report.notes.append(
-            f"{len(generated)} indicator column(s) as generic indicators ({', '.join(generated[:4])}"
-            f"{' ...' if len(generated) > 4 else ''}): the file does not say which direction is better, so areas are "
-            "compared as higher or lower, never better or worse."
+            f"{len(outcomes)} indicator column(s) as generic indicators ({listed(outcomes)}): the file does not say "
+            "which direction is better, so areas are compared as higher or lower, never better or worse."
+        )
+    if counts:
+        report.notes.append(
+            f"{len(counts)} count column(s) as context ({listed(counts)}): a count of people describes the size of "
+            "an area, so it is kept to explain outcomes but not compared."
         )
     areas = (
         frame.group_by("area_code", maintain_order=True)
@@ -458,10 +458,36 @@ def mapped_ees_reader(name: str, mapping: Mapping[str, str], description: str | 
     )
 
 
-def _with_id(ind: Any, ind_id: str) -> Any:
-    import dataclasses
+# DfE names a count of people "t_<what>" (t_pupils) and labels it "Number of ...": the size of an
+# area's cohort, which describes the area rather than how well it does
+_COUNT = re.compile(r"^(t_|num_)|^(number|total number) of\b", re.IGNORECASE)
 
-    return dataclasses.replace(ind, id=ind_id)
+
+def _generic(title: str, column: str, info: dict[str, Any], source: str) -> Any:
+    """A generic indicator for an EES column no plugin maps: measure and unit from the metadata
+    file's unit, the DfE file as its source; counts of people are context, not compared."""
+    from publicservices.default_plugins.els_generic import CONTEXT_SECTOR, generic_indicator
+    from publicservices.default_plugins.els_metadata import ElsMetadata
+
+    meta = ElsMetadata(key=column, label=title, unit=info.get("unit"), decimals=info.get("decimals"))
+    ind = generic_indicator(title, None, info.get("unit"), source, meta)
+    where = f"column {column} of {source}, a DfE Explore education statistics file"
+    if _COUNT.search(column) or _COUNT.search(title):
+        return dataclasses.replace(
+            ind,
+            id=f"{CONTEXT_SECTOR}.{ind.id.split('.', 1)[1]}",
+            sector=CONTEXT_SECTOR,
+            role="context",
+            source=f"DfE Explore education statistics ({source})",
+            definition=f"{title} ({where}). Context, not compared: a count of people describes the size of an area, "
+            "not how well it does, and is used to explain outcomes.",
+        )
+    return dataclasses.replace(
+        ind,
+        source=f"DfE Explore education statistics ({source})",
+        definition=f"{title} ({where}). Direction unknown: no installed plugin says whether higher is better, so "
+        "areas are compared as higher or lower, never better or worse.",
+    )
 
 
 def _labels(meta: pl.DataFrame | None) -> dict[str, dict[str, Any]]:

@@ -145,7 +145,8 @@ def context_notes(dataset: Dataset, chosen: dict[str, Indicator]) -> list[str]:
     if not context:
         return []
     return [
-        f"{count(len(context), 'indicator')} describe areas rather than services ({', '.join(context[:4])}"
+        f"{count(len(context), 'indicator')} {'describes' if len(context) == 1 else 'describe'} areas rather than services "
+        f"({', '.join(context[:4])}"
         f"{' ...' if len(context) > 4 else ''}): used as context, not published as comparisons."
     ]
 
