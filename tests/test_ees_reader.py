@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import publicservices as ps
-from publicservices.default_plugins.ees import _SPANS, _YEARS, ees_period
+from publicservices.default_plugins.ees_layout import _SPANS, _YEARS, ees_period
 from publicservices.errors import ReaderError
 from publicservices.published_numbers import SYMBOLS
 
