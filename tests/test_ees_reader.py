@@ -195,3 +195,24 @@ def test_ees_file_of_one_group_is_never_read_as_the_whole_population(tmp_path):
     ind = result.indicators["other.avg_att8_disadvantage_disadvantaged"]
     assert ind.title == "avg_att8 (disadvantage: Disadvantaged)" and ind.polarity == "no_judgement"
     assert any("Every row is of one group (disadvantage: Disadvantaged)" in n for n in result.report.notes)
+
+
+def test_ees_column_withheld_throughout_is_an_indicator_and_an_empty_one_is_left_out(tmp_path):
+    # without the metadata file: a column of symbols only is an indicator with every value
+    # missing (not a filter whose one value 'c' would restrict the file), an empty one is noted
+    text = KS4.read_text().splitlines()
+    data = tmp_path / "odd.csv"
+    data.write_text("\n".join([text[0] + ",withheld,blank", *(r + ",c," for r in text[1:])]) + "\n")
+    result = ps.read(data, use_registered=False)
+    assert "other.withheld" in result.indicators
+    withheld = result.values.filter(pl.col("indicator_id") == "other.withheld").get_column("missing_reason")
+    assert set(withheld) == {SYMBOLS["c"]}
+    assert "Empty column(s) left out: blank." in result.report.notes
+    assert not any("Every row is of one group" in n for n in result.report.notes)
+    # with the metadata file, an empty filter restricts nothing either
+    (tmp_path / "odd.meta.csv").write_text(
+        KS4.with_name("ees_ks4.meta.csv").read_text() + "withheld,Indicator,Withheld,,,,,\nblank,Filter,Blank,,,,,\n"
+    )
+    result = ps.read(data, use_registered=False)
+    assert not any("Every row is of one group" in n for n in result.report.notes)
+    assert result.indicators["other.avg_att8"].title == "Average Attainment 8 score"

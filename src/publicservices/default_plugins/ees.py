@@ -135,19 +135,20 @@ def read_ees(
         if unnamed:
             report.notes.append(f"Columns not in {path.stem}.meta.csv, left out: {', '.join(unnamed)}.")
     else:
-        # an indicator's cells are numbers or symbols; a stray note ("n/a") in one in ten is
-        # read as not a number, while a filter's cells are mostly words
+        # an indicator's cells are numbers or symbols (a column withheld throughout is all
+        # symbols); a stray note ("n/a") in one in ten is read as not a number, while a
+        # filter's cells are words
         cell = pl.col("_v")
         read = number_from_text(cell).is_not_null() | symbol_meaning(cell).is_not_null()
         filled = cell.is_not_null() & (cell != "")
-        numeric = {
-            c: raw.select(pl.col(c).alias("_v"))
-            .select((read.sum() >= 0.9 * filled.sum()) & number_from_text(cell).is_not_null().any())
-            .item()
-            for c in rest
+        tally = {
+            c: raw.select(pl.col(c).alias("_v")).select(read.sum().alias("r"), filled.sum().alias("n")).row(0) for c in rest
         }
-        measures = [c for c in rest if numeric[c]]
-        filters = [c for c in rest if not numeric[c]]
+        empty = [c for c, (_, n) in tally.items() if n == 0]
+        if empty:
+            report.notes.append(f"Empty column(s) left out: {', '.join(empty)}.")
+        measures = [c for c, (r, n) in tally.items() if n and r >= 0.9 * n]
+        filters = [c for c, (r, n) in tally.items() if n and r < 0.9 * n]
     if not measures:
         raise ReaderError(
             f"{path.name}: no indicator columns: every column besides time and geography is text ({', '.join(rest) or 'none'}).\n"

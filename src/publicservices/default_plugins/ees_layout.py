@@ -138,7 +138,7 @@ def breakdowns(
         if distinct == 1:
             value = frame.get_column(f)[0]
             single.append(f"{f} = {value!r}")
-            if not _TOTAL.match((value or "").strip().lower()):
+            if (value or "").strip() and not _TOTAL.match(value.strip().lower()):  # an empty filter restricts nothing
                 restricted.append(f"{f.replace('_', ' ')}: {value}")
         elif not has_total:
             split.append(f)
