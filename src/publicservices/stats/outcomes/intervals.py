@@ -343,30 +343,33 @@ def add_intervals(
     # Supplied limits: keep them at their own level; derive other levels side by side. Each
     # step is a column the next reads by name: as one nested expression the transformed value
     # would be repeated a few dozen times per limit, a plan Polars takes milliseconds to optimise.
-    g_lo, g_up, g_v, lin_v = (pl.col(c) for c in ("__ps_glo", "__ps_gup", "__ps_gv", "__ps_lin"))
-    inside = (v >= lo_s) & (v <= up_s)
-    out = out.with_columns(
-        _forward(scale, lo_s, kk).alias("__ps_glo"),
-        _forward(scale, up_s, kk).alias("__ps_gup"),
-        pl.when(inside).then(v).otherwise((lo_s + up_s) / 2.0).alias("__ps_lin"),
-    ).with_columns(pl.when(inside).then(_forward(scale, v, kk)).otherwise((g_lo + g_up) / 2.0).alias("__ps_gv"))
-    sup_fields = []
-    derived = []
-    for i, (level, (lo_name, up_name)) in enumerate(zip(levels, names, strict=True)):
-        if abs(level - s_level) < 1e-12:
-            sup_fields += [lo_s.alias(lo_name), up_s.alias(up_name)]
-            continue
-        r = z_for(level) / z_s
-        t_lo, t_up = pl.col(f"__ps_tlo{i}"), pl.col(f"__ps_tup{i}")
-        derived += [(g_v - r * (g_v - g_lo)).alias(f"__ps_tlo{i}"), (g_v + r * (g_up - g_v)).alias(f"__ps_tup{i}")]
-        lo = pl.when(t_lo.is_finite()).then(_back(scale, t_lo, kk)).otherwise(lin_v - r * (lin_v - lo_s))
-        up = pl.when(t_up.is_finite()).then(_back(scale, t_up, kk)).otherwise(lin_v + r * (up_s - lin_v))
-        lo = pl.when(scale != "linear").then(lo.clip(lower_bound=0.0)).otherwise(lo)
-        up = pl.when(scale == "logit").then(pl.min_horizontal(up, kk)).otherwise(up)
-        sup_fields += [lo.alias(lo_name), up.alias(up_name)]
-    tmp += ["__ps_glo", "__ps_gup", "__ps_gv", "__ps_lin", *(e.meta.output_name() for e in derived)]
-    if derived:
-        out = out.with_columns(derived)
+    sup_fields: list[pl.Expr] = []
+    if "lower_ci" in schema and "upper_ci" in schema:
+        g_lo, g_up, g_v, lin_v = (pl.col(c) for c in ("__ps_glo", "__ps_gup", "__ps_gv", "__ps_lin"))
+        inside = (v >= lo_s) & (v <= up_s)
+        out = out.with_columns(
+            _forward(scale, lo_s, kk).alias("__ps_glo"),
+            _forward(scale, up_s, kk).alias("__ps_gup"),
+            pl.when(inside).then(v).otherwise((lo_s + up_s) / 2.0).alias("__ps_lin"),
+        ).with_columns(pl.when(inside).then(_forward(scale, v, kk)).otherwise((g_lo + g_up) / 2.0).alias("__ps_gv"))
+        derived = []
+        for i, (level, (lo_name, up_name)) in enumerate(zip(levels, names, strict=True)):
+            if abs(level - s_level) < 1e-12:
+                sup_fields += [lo_s.alias(lo_name), up_s.alias(up_name)]
+                continue
+            r = z_for(level) / z_s
+            t_lo, t_up = pl.col(f"__ps_tlo{i}"), pl.col(f"__ps_tup{i}")
+            derived += [(g_v - r * (g_v - g_lo)).alias(f"__ps_tlo{i}"), (g_v + r * (g_up - g_v)).alias(f"__ps_tup{i}")]
+            lo = pl.when(t_lo.is_finite()).then(_back(scale, t_lo, kk)).otherwise(lin_v - r * (lin_v - lo_s))
+            up = pl.when(t_up.is_finite()).then(_back(scale, t_up, kk)).otherwise(lin_v + r * (up_s - lin_v))
+            lo = pl.when(scale != "linear").then(lo.clip(lower_bound=0.0)).otherwise(lo)
+            up = pl.when(scale == "logit").then(pl.min_horizontal(up, kk)).otherwise(up)
+            sup_fields += [lo.alias(lo_name), up.alias(up_name)]
+        tmp += ["__ps_glo", "__ps_gup", "__ps_gv", "__ps_lin", *(e.meta.output_name() for e in derived)]
+        if derived:
+            out = out.with_columns(derived)
+    else:  # no supplied limits: no steps to hold (a million rows would carry a dozen empty columns)
+        sup_fields = [pl.lit(None, dtype=F64).alias(name) for pair in names for name in pair]
     supplied_ok = lo_s.is_not_null() & up_s.is_not_null()
     out = out.with_columns(
         prop_struct.alias("__ps_prop"),
