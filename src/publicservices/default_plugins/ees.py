@@ -141,9 +141,7 @@ def read_ees(
         cell = pl.col("_v")
         read = number_from_text(cell).is_not_null() | symbol_meaning(cell).is_not_null()
         filled = cell.is_not_null() & (cell != "")
-        tally = {
-            c: raw.select(pl.col(c).alias("_v")).select(read.sum().alias("r"), filled.sum().alias("n")).row(0) for c in rest
-        }
+        tally = {c: raw.select(pl.col(c).alias("_v")).select(read.sum().alias("r"), filled.sum().alias("n")).row(0) for c in rest}
         empty = [c for c, (_, n) in tally.items() if n == 0]
         if empty:
             report.notes.append(f"Empty column(s) left out: {', '.join(empty)}.")
