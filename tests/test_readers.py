@@ -28,6 +28,7 @@ EXPECTED_READER = {
     "topojson_small.json": "topojson-areas",
     "contract.csv": "contract",
     "ees_ks4.csv": "dfe-ees",
+    "wide_periods.csv": "wide-periods",
 }
 
 

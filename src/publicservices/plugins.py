@@ -109,6 +109,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "publicservices.default_plugins.context",
     "publicservices.default_plugins.international",
     "publicservices.default_plugins.ees",
+    "publicservices.default_plugins.wide_periods",
 )
 SLOW_PLUGIN_SECONDS = 5.0
 """A third-party plugin whose import and hooks take longer than this is named in a warning."""
