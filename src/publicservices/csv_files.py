@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from publicservices.errors import SchemaError, problem
+from publicservices.workbooks import WORKBOOK_SUFFIXES, read_workbook
 
 # -- reading files -------------------------------------------------------------------------
 #
@@ -54,13 +55,7 @@ _BARE_CR = re.compile(r'"[^"]*(?:""[^"]*)*"|\r(?!\n)')
 _NON_ASCII_CELL = re.compile(r'[^,\n"]*[^\x00-\x7f][^,\n"]*')
 _HEADER_BYTES = 1 << 20
 
-# Workbooks are where most releases start; read as text they would give a header of binary noise.
-_WORKBOOKS = {
-    ".xlsx": "an Excel workbook",
-    ".xlsm": "an Excel workbook",
-    ".xls": "an Excel 97-2003 workbook",
-    ".ods": "an OpenDocument spreadsheet",
-}
+# A workbook renamed .csv: read as text it would give a header of binary noise.
 _WORKBOOK_MAGIC = (
     (b"PK\x03\x04", "a zip archive (an Excel or OpenDocument workbook?)"),
     (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook"),
@@ -68,13 +63,12 @@ _WORKBOOK_MAGIC = (
 
 
 def _refuse_workbook(path: Path, head: bytes, where: str) -> None:
-    """A clear error for a spreadsheet workbook given where a CSV file is read."""
-    kind = _WORKBOOKS.get(path.suffix.lower()) or next((k for magic, k in _WORKBOOK_MAGIC if head.startswith(magic)), None)
+    """A clear error for a spreadsheet workbook whose name says it is a CSV file."""
+    kind = next((k for magic, k in _WORKBOOK_MAGIC if head.startswith(magic)), None)
     if kind is not None:
         raise SchemaError(
-            f"{where} is {kind}, not a CSV file.\nFix: open it, go to the sheet that holds the table, "
-            "and save that sheet as CSV UTF-8 (Comma delimited), deleting any title lines above the column headers; "
-            "publicservices reads CSV and Parquet files."
+            f"{where} is {kind}, not a CSV file.\nFix: give it its workbook's extension (.xlsx, .xls or .ods) "
+            "to read its table, or open it and save the sheet that holds the table as CSV UTF-8."
         )
 
 
@@ -157,6 +151,8 @@ def read_table(path: str | Path, *, name: str = "frame") -> tuple[pl.DataFrame, 
             raise SchemaError(
                 f"{name}: cannot read {str(path)!r}: {exc}\nFix: pass a Parquet file, or a CSV with a header row."
             ) from exc
+    if path.suffix.lower() in WORKBOOK_SUFFIXES:
+        return read_workbook(path, path.name if name == path.name else f"{name}: {path.name}")
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -230,6 +226,8 @@ def csv_header(path: str | Path) -> list[str]:
         ['Area Code', 'Área']
     """
     path = Path(path)
+    if path.suffix.lower() in WORKBOOK_SUFFIXES:  # the header of the table the workbook holds
+        return list(read_workbook(path, path.name)[0].columns)
     with _big_fields():
         try:
             return next(csv.reader(io.StringIO(_head_text(path), newline="")), [])

@@ -157,6 +157,10 @@ def sniff(path: str | Path) -> Reader:
     columns = read_header(path)
     name = Path(path).name
     suffix = Path(path).suffix.lower()
+    from publicservices.workbooks import WORKBOOK_SUFFIXES
+
+    if suffix in WORKBOOK_SUFFIXES:  # a workbook's table is read as a CSV file's is
+        suffix = ".csv"
     registry = get_registry()
     claims: list[Reader] = []
     for reader in registry.readers().values():  # built-in readers first, in registration order
@@ -206,7 +210,7 @@ def sniff(path: str | Path) -> Reader:
         return claims[0]
     names = ", ".join(sorted(registry.readers()))
     trouble = None
-    if suffix not in (".parquet", ".pq"):
+    if suffix not in (".parquet", ".pq") and Path(path).suffix.lower() not in WORKBOOK_SUFFIXES:
         from publicservices.csv_files import header_trouble
 
         trouble = header_trouble(path)

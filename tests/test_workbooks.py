@@ -1,0 +1,154 @@
+"""Tables in spreadsheet workbooks, read as CSV files are (publicservices.workbooks)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import polars as pl
+import pytest
+
+import publicservices as ps
+from publicservices.errors import ReaderError, SchemaError
+from publicservices.workbooks import table_in
+
+Cell = str | float | None
+
+
+def write_xlsx(path: Path, sheets: dict[str, list[list[Cell]]]) -> Path:
+    """A minimal .xlsx (the parts a reader needs; text as inline strings): no writer library needed."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+    with zipfile.ZipFile(path, "w") as book:
+        overrides = "".join(
+            f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            for i in range(1, len(sheets) + 1)
+        )
+        book.writestr(
+            "[Content_Types].xml",
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            f"{overrides}</Types>",
+        )
+        book.writestr(
+            "_rels/.rels",
+            f'<Relationships xmlns="{pkg}"><Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>",
+        )
+        entries, links = [], []
+        for i, (name, rows) in enumerate(sheets.items(), 1):
+            entries.append(f'<sheet name="{escape(name)}" sheetId="{i}" r:id="rId{i}"/>')
+            links.append(f'<Relationship Id="rId{i}" Type="{rel}/worksheet" Target="worksheets/sheet{i}.xml"/>')
+            xml_rows = []
+            for r, row in enumerate(rows, 1):
+                cells = []
+                for c, value in enumerate(row):
+                    ref = f"{chr(65 + c)}{r}"
+                    if isinstance(value, (int, float)):
+                        cells.append(f'<c r="{ref}"><v>{value}</v></c>')
+                    elif value is not None:
+                        cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>')
+                xml_rows.append(f'<row r="{r}">{"".join(cells)}</row>')
+            book.writestr(
+                f"xl/worksheets/sheet{i}.xml", f'<worksheet xmlns="{main}"><sheetData>{"".join(xml_rows)}</sheetData></worksheet>'
+            )
+        book.writestr(
+            "xl/workbook.xml", f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>{"".join(entries)}</sheets></workbook>'
+        )
+        book.writestr("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{pkg}">{"".join(links)}</Relationships>')
+    return path
+
+
+# a release laid out as the GSS guidance on spreadsheets asks: cover, contents, notes, a table
+RELEASE = {
+    "Cover_sheet": [["Claimant count by local authority"], ["This workbook has one table."], ["Contact: stats@example.gov.uk"]],
+    "Contents": [["Sheet", "Title"], ["Table_1", "Claimants by local authority, 2019 to 2021/22"]],
+    "Notes": [["Note number", "Note text"], ["1", "2021/22 figures are provisional."]],
+    "Table_1": [
+        ["Table 1: Claimants by local authority"],
+        ["Source: DWP"],
+        [None],
+        ["Area code", "Area name", 2019, 2020, "2021/22"],
+        ["E06000001", "Hartlepool", 3105, 4800.5, "[c]"],
+        ["E06000002", "Middlesbrough", 6120, 9020, 8100],
+        [None],
+        ["E06000003", "Redcar and Cleveland", 2900, 4300, 3800],
+        ["Note: 2021/22 figures are provisional."],
+    ],
+}
+
+
+def test_the_table_of_a_release_workbook_is_found_and_read(tmp_path):
+    book = write_xlsx(tmp_path / "claimants.xlsx", RELEASE)
+    result = ps.read(book)
+    # the sheet with the table; its title lines and notes left out and said; every row kept
+    assert result.report.reader == "wide-periods"
+    rows = result.values.sort("area_code", "period_start").select("area_code", "period", "value").rows()
+    assert rows[:3] == [("E06000001", "2019", 3105.0), ("E06000001", "2020", 4800.5), ("E06000001", "2021/22", None)]
+    assert result.values.height == 9
+    note = next(n for n in result.report.notes if "sheet" in n)
+    assert "read the table on sheet 'Table_1' (its header is row 4" in note
+    assert "2 line(s) above it left out, e.g. 'Table 1: Claimants by local authority'" in note
+    assert "1 line(s) below it left out, e.g. 'Note: 2021/22 figures are provisional.'" in note
+    assert "other sheets: Cover_sheet, Contents, Notes" in note
+    reasons = result.values.get_column("missing_reason").drop_nulls().to_list()
+    assert reasons == ["confidential (suppressed) in the source"]
+
+
+def test_a_workbook_in_a_published_layout_reads_as_its_csv_does(tmp_path):
+    # an ELS table saved as a workbook: the same reader, the same values
+    els = Path(__file__).parent / "fixtures" / "readers" / "els.csv"
+    lines = list(csv.reader(io.StringIO(els.read_text(encoding="utf-8"))))
+    book = write_xlsx(tmp_path / "els.xlsx", {"Data": [[c or None for c in line] for line in lines]})
+    from_csv, from_book = ps.read(els), ps.read(book)
+    assert from_book.report.reader == from_csv.report.reader == "ons-els"
+    key = ["indicator_id", "area_code", "period"]
+    assert from_book.values.sort(key).select(*key, "value").equals(from_csv.values.sort(key).select(*key, "value"))
+
+
+def test_a_workbook_with_several_tables_names_them_and_the_way_to_choose(tmp_path):
+    sheets = {**RELEASE, "Table_2": [["Area code", "Area name", 2019, 2020], ["E06000001", "Hartlepool", 1, 2]]}
+    book = write_xlsx(tmp_path / "two.xlsx", sheets)
+    with pytest.raises(
+        ReaderError, match=r"has tables on 2 sheets: 'Table_1' \(Area code, Area name, 2019, 2020 ...\); 'Table_2'"
+    ):
+        ps.read(book)
+    with pytest.raises(SchemaError, match="Fix: save the sheet you want as CSV UTF-8"):
+        ps.read_csv(book, mapping={"Area code": "area_code"})
+
+
+def test_a_workbook_without_a_table_or_with_a_broken_file_says_so(tmp_path):
+    empty = write_xlsx(tmp_path / "cover.xlsx", {"Cover_sheet": RELEASE["Cover_sheet"]})
+    with pytest.raises(ReaderError, match=r"has no sheet with a table .*its sheets: Cover_sheet"):
+        ps.read(empty)
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(broken, "w") as book:
+        book.writestr("mimetype", "application/vnd.ms-excel")
+    with pytest.raises(ReaderError, match="broken.xlsx: cannot read the workbook"):
+        ps.read(broken)
+
+
+def test_table_in_finds_the_header_below_titles_and_stops_before_notes():
+    grid = pl.DataFrame(
+        {
+            "a": ["Title", "Subtitle", None, "code", "A1", None, "A2", "Source: x", "Note 1"],
+            "b": [None, None, None, "name", "One", None, "Two", None, None],
+            "c": [None, None, None, "2023", "1", None, "", None, None],
+        }
+    )
+    table = table_in(grid)
+    assert table is not None
+    assert table.header_row == 4 and table.above == ["Title", "Subtitle"] and table.below == ["Source: x", "Note 1"]
+    assert table.frame.columns == ["code", "name", "2023"]
+    assert table.frame.rows() == [("A1", "One", "1"), ("A2", "Two", "")]  # the blank line inside is skipped
+    assert table_in(pl.DataFrame({"a": ["only", "one", "column"]})) is None
+    with pytest.raises(SchemaError, match=r"no name over column\(s\) B"):
+        table_in(pl.DataFrame({"a": ["code", "A1"], "b": [None, "x"], "c": ["2023", "1"]}))
