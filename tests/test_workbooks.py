@@ -152,3 +152,45 @@ def test_table_in_finds_the_header_below_titles_and_stops_before_notes():
     assert table_in(pl.DataFrame({"a": ["only", "one", "column"]})) is None
     with pytest.raises(SchemaError, match=r"no name over column\(s\) B"):
         table_in(pl.DataFrame({"a": ["code", "A1"], "b": [None, "x"], "c": ["2023", "1"]}))
+
+
+def write_ods(path: Path, name: str, rows: list[list[str]]) -> Path:
+    """A minimal OpenDocument spreadsheet of one sheet of text cells."""
+    ns = (
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    )
+    body = "".join(
+        "<table:table-row>"
+        + (
+            "".join(f'<table:table-cell office:value-type="string"><text:p>{escape(v)}</text:p></table:table-cell>' for v in row)
+            or "<table:table-cell/>"
+        )
+        + "</table:table-row>"
+        for row in rows
+    )
+    with zipfile.ZipFile(path, "w") as book:
+        book.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
+        book.writestr(
+            "META-INF/manifest.xml",
+            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+            '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+            '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>',
+        )
+        book.writestr(
+            "content.xml",
+            f'<office:document-content {ns} office:version="1.2"><office:body><office:spreadsheet>'
+            f'<table:table table:name="{escape(name)}">{body}</table:table></office:spreadsheet></office:body></office:document-content>',
+        )
+    return path
+
+
+def test_an_opendocument_spreadsheet_is_read_as_a_workbook(tmp_path):
+    rows = [["Table 1: Claimants"], [], ["Area code", "Area name", "2019", "2020"], ["E06000001", "Hartlepool", "3105", "[c]"]]
+    result = ps.read(write_ods(tmp_path / "claims.ods", "Table_1", rows))
+    assert result.values.sort("period").select("period", "value", "missing_reason").rows() == [
+        ("2019", 3105.0, None),
+        ("2020", None, "confidential (suppressed) in the source"),
+    ]
+    assert any("read the table on sheet 'Table_1' (its header is row 3" in n for n in result.report.notes)
