@@ -119,7 +119,7 @@ def readers() -> dict[str, Reader]:
 
 
 def read_header(path: str | Path) -> list[str]:
-    """The column names of a CSV or Parquet file, without reading its rows."""
+    """The column names of a CSV or Parquet file, or of the table in a workbook, without reading its rows."""
     import polars as pl
 
     path = Path(path)
