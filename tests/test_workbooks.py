@@ -150,6 +150,9 @@ def test_table_in_finds_the_header_below_titles_and_stops_before_notes():
     assert table.frame.columns == ["code", "name", "2023"]
     assert table.frame.rows() == [("A1", "One", "1"), ("A2", "Two", "")]  # the blank line inside is skipped
     assert table_in(pl.DataFrame({"a": ["only", "one", "column"]})) is None
+    # a column with no name and only spaces below it is no column
+    spaces = table_in(pl.DataFrame({"a": ["code", "A1"], "b": [None, "  "], "c": ["2023", "1"]}))
+    assert spaces is not None and spaces.frame.columns == ["code", "2023"]
     with pytest.raises(SchemaError, match=r"no name over column\(s\) B"):
         table_in(pl.DataFrame({"a": ["code", "A1"], "b": [None, "x"], "c": ["2023", "1"]}))
 

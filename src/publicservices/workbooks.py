@@ -67,7 +67,9 @@ def table_in(grid: pl.DataFrame) -> Table | None:
     if last <= header:
         return None
     names = [None if v is None or v == "" else v for v in cells.row(header)]
-    used = [i for i, name in enumerate(names) if name is not None or cells[header + 1 : last + 1, i].drop_nulls().len()]
+    below = cells[header + 1 : last + 1]
+    has_cells = below.select((pl.all().is_not_null() & (pl.all() != "")).any()).row(0)
+    used = [i for i, name in enumerate(names) if name is not None or has_cells[i]]
     blank = [i for i in used if names[i] is None]
     if blank:
         raise SchemaError(
@@ -80,7 +82,7 @@ def table_in(grid: pl.DataFrame) -> Table | None:
         raise SchemaError(
             f"the table's header (row {header + 1}) names two columns {twice[0]!r}.\nFix: give each column its own name."
         )
-    body = cells[header + 1 : last + 1].select([cells.columns[i] for i in used])
+    body = below.select([cells.columns[i] for i in used])
     body = body.rename(dict(zip(body.columns, header_names, strict=True)))
     body = body.filter(~pl.all_horizontal(pl.all().is_null() | (pl.all() == "")))  # blank lines inside the table
 
