@@ -121,8 +121,39 @@ def test_a_workbook_with_several_tables_names_them_and_the_way_to_choose(tmp_pat
         ReaderError, match=r"has tables on 2 sheets: 'Table_1' \(Area code, Area name, 2019, 2020 ...\); 'Table_2'"
     ):
         ps.read(book)
-    with pytest.raises(SchemaError, match="Fix: save the sheet you want as CSV UTF-8"):
+    with pytest.raises(SchemaError, match=r"Fix: name the sheet: publicservices.read\(path, sheet='Table_1'\)"):
         ps.read_csv(book, mapping={"Area code": "area_code"})
+    # naming the sheet reads it; a name the workbook lacks, or a sheet of a CSV file, is an error
+    assert ps.read(book, sheet="Table_2").values.get_column("value").to_list() == [1.0, 2.0]
+    assert ps.read(book, sheet="Table_1").values.height == 9
+    named = ps.read_csv(
+        book,
+        mapping={"Area code": "area_code", "2019": "value"},
+        constants={"indicator_id": "x.y", "period": "2019"},
+        sheet="Table_2",
+    )
+    assert named.values.get_column("value").to_list() == [1.0]
+    with pytest.raises(ReaderError, match=r"has no sheet 'Table_3'; its sheets: Cover_sheet, Contents, Notes, Table_1, Table_2"):
+        ps.read(book, sheet="Table_3")
+    with pytest.raises(ReaderError, match="sheet 'Cover_sheet' has no table"):
+        ps.read(book, sheet="Cover_sheet")
+    els = Path(__file__).parent / "fixtures" / "readers" / "els.csv"
+    with pytest.raises(ReaderError, match=r"sheet='Table_1' names a sheet of a workbook, but els.csv is not one"):
+        ps.read(els, sheet="Table_1")
+
+
+def test_a_project_file_names_the_sheet_of_each_source(tmp_path):
+    from publicservices.project import ProjectError, load_project
+
+    sheets = {**RELEASE, "Table_2": [["Area code", "Area name", 2019, 2020], ["E06000001", "Hartlepool", 1, 2]]}
+    write_xlsx(tmp_path / "two.xlsx", sheets)
+    project = tmp_path / "site.toml"
+    project.write_text("[[sources]]\npath = 'two.xlsx'\nsheet = 'Table_1'\n", encoding="utf-8")
+    assert load_project(project).dataset().values.height == 9
+    (tmp_path / "claims.csv").write_text("Area code,Area name,2019,2020\nE06000001,Hartlepool,1,2\n", encoding="utf-8")
+    project.write_text("[[sources]]\npath = 'claims.csv'\nsheet = 'Table_1'\n", encoding="utf-8")
+    with pytest.raises(ProjectError, match="sheet names a sheet of a workbook, but claims.csv is not one"):
+        load_project(project)
 
 
 def test_a_workbook_without_a_table_or_with_a_broken_file_says_so(tmp_path):

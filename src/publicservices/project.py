@@ -92,6 +92,7 @@ class Source:
     constants: dict[str, Any]
     licence: str | None
     attribution: str | None
+    sheet: str | None = None  # the sheet of a workbook to read
 
 
 @dataclasses.dataclass
@@ -130,9 +131,9 @@ class Project:
         for source in self.sources:
             for file in source.files:
                 result = (
-                    read_csv(file, mapping=source.mapping, constants=source.constants)
+                    read_csv(file, mapping=source.mapping, constants=source.constants, sheet=source.sheet)
                     if source.mapping or source.constants
-                    else read(file, format=source.format)
+                    else read(file, format=source.format, sheet=source.sheet)
                 )
                 notes += [line for line in result.report.summary().splitlines()[1:] if line.strip()]
                 # indicators the project file defines travel with the values that use them
@@ -364,6 +365,18 @@ def _source(project: Project, index: int, raw: Mapping[str, Any]) -> Source:
                 "map one file column onto each contract column.",
             )
         )
+    from publicservices.workbooks import WORKBOOK_SUFFIXES
+
+    not_books = [f.name for f in files if f.suffix.lower() not in WORKBOOK_SUFFIXES]
+    if raw.get("sheet") and not_books:
+        raise ProjectError(
+            _message(
+                project,
+                ("sources", index, "sheet"),
+                f"sheet names a sheet of a workbook, but {not_books[0]} is not one (.xlsx, .xlsm, .xls, .ods)",
+                "leave sheet out, or point path at the workbook.",
+            )
+        )
     if raw.get("format") and (mapping or raw.get("set")):
         raise ProjectError(
             _message(
@@ -374,16 +387,12 @@ def _source(project: Project, index: int, raw: Mapping[str, Any]) -> Source:
             )
         )
     if mapping or raw.get("set"):
-        import polars as pl
-
-        from publicservices.frame import to_polars
+        from publicservices.reading import read_header
+        from publicservices.workbooks import chosen_sheet
 
         for file in files:
-            header = (
-                to_polars(file, name=file.name).columns
-                if file.suffix.lower() == ".parquet"
-                else pl.read_csv(file, n_rows=0, infer_schema_length=0).columns
-            )
+            with chosen_sheet(raw.get("sheet")):  # any encoding, Parquet, a workbook's table
+                header = read_header(file)
             absent = sorted(c for c in mapping if c not in header)
             if absent:
                 raise ProjectError(
@@ -401,6 +410,7 @@ def _source(project: Project, index: int, raw: Mapping[str, Any]) -> Source:
         constants=dict(raw.get("set", {})),
         licence=raw.get("licence"),
         attribution=raw.get("attribution"),
+        sheet=raw.get("sheet"),
     )
 
 

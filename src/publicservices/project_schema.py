@@ -51,6 +51,7 @@ SCHEMA: dict[str, Any] = {
                 "properties": {
                     "path": {"type": "string"},
                     "format": {"type": "string"},
+                    "sheet": {"type": "string"},
                     "map": _STR_MAP,
                     "set": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
                     "licence": {"type": "string"},

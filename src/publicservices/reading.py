@@ -250,14 +250,36 @@ def _claims_anything(reader: Reader) -> bool:
     return greedy
 
 
-def read(path: str | Path, format: str | None = None, **options: Any) -> ReadResult:
+def read(path: str | Path, format: str | None = None, *, sheet: str | None = None, **options: Any) -> ReadResult:
     """Read a published data file through the reader that recognises it (or ``format``).
+
+    ``sheet`` names the sheet of a workbook (.xlsx, .xls, .ods) to read; by default, the one
+    sheet that holds a table. Other keywords go to the reader.
 
     Example:
         >>> import publicservices as ps
         >>> result = ps.read("values.csv")            # doctest: +SKIP
         >>> print(result.report.summary())            # doctest: +SKIP
+        >>> tables = ps.read("release.xlsx", sheet="Table_2")   # doctest: +SKIP
     """
+    from publicservices.workbooks import chosen_sheet
+
+    _check_sheet(path, sheet)
+    with chosen_sheet(sheet):
+        return _read(path, format, **options)
+
+
+def _check_sheet(path: str | Path, sheet: str | None) -> None:
+    from publicservices.workbooks import WORKBOOK_SUFFIXES
+
+    if sheet is not None and Path(path).suffix.lower() not in WORKBOOK_SUFFIXES:
+        raise ReaderError(
+            f"sheet={sheet!r} names a sheet of a workbook, but {Path(path).name} is not one (.xlsx, .xlsm, .xls, .ods).\n"
+            "Fix: leave sheet out."
+        )
+
+
+def _read(path: str | Path, format: str | None, **options: Any) -> ReadResult:
     if format is None:
         reader = sniff(path)
     else:
@@ -295,6 +317,7 @@ def read_csv(
     *,
     constants: Mapping[str, Any] | None = None,
     reader_name: str = "csv",
+    sheet: str | None = None,
 ) -> ReadResult:
     """Read any CSV (or Parquet) file, mapping its columns onto the data contract.
 
@@ -304,6 +327,7 @@ def read_csv(
             Columns not mentioned keep their names (and are kept as extra columns).
         constants: contract columns to set to one value for every row, e.g.
             ``{"indicator_id": "welfare.claimant_rate"}`` for a file of one indicator.
+        sheet: the sheet of a workbook to read (default: the one that holds a table).
 
     An ``area_name`` column, if mapped, becomes the areas frame. Empty ``value`` cells
     stay as missing values and are counted in the report.
@@ -331,7 +355,10 @@ def read_csv(
             f"{path.name}: the mapping gives one contract column two sources: {shown}.\n"
             "Fix: map one file column onto each contract column."
         )
-    with read_notes() as read_notes_:
+    from publicservices.workbooks import chosen_sheet
+
+    _check_sheet(path, sheet)
+    with read_notes() as read_notes_, chosen_sheet(sheet):
         frame = to_polars(path, name=path.name)
     notes = list(read_notes_)
     absent = [source for source in mapping if source not in frame.columns]

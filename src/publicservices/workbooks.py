@@ -5,10 +5,10 @@ statistics in spreadsheets asks: a cover sheet, contents and notes, then each ta
 own sheet, with its title and notes in the first cells above the header row. A workbook
 given as data is read through ``fastexcel`` (calamine, in Rust), every cell as text, and:
 
-* **the sheet** is the one that holds a table (a header row of two or more cells and rows
-  below it). Cover, contents and notes sheets are passed over when another sheet has a
-  table; when several sheets have tables the error lists them, with the way to choose one
-  (save that sheet as CSV);
+* **the sheet** is the one named (``ps.read(path, sheet="Table_2")``, or ``sheet`` in a
+  project file's source), else the one that holds a table (a header row of two or more cells
+  and rows below it). Cover, contents and notes sheets are passed over when another sheet
+  has a table; when several sheets have tables the error lists them and says how to name one;
 * **the table** starts at its header, the first row filled across most of the table's
   width: the title lines above it are left out, and so are the notes below its last row,
   each counted in a note.
@@ -23,8 +23,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -33,7 +36,7 @@ from publicservices.errors import SchemaError
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
-__all__ = ["WORKBOOK_SUFFIXES", "Table", "table_in", "read_workbook"]
+__all__ = ["WORKBOOK_SUFFIXES", "Table", "table_in", "read_workbook", "chosen_sheet"]
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 # sheets that describe a workbook rather than hold its data
@@ -101,23 +104,36 @@ def _column_letter(i: int) -> str:
     return letters
 
 
-# the last workbook read, by path, size and time of change: sniffing a file's header and then
-# reading it would otherwise parse the whole workbook twice
-_LAST: dict[tuple[str, int, int], tuple[pl.DataFrame, list[str]]] = {}
+# the sheet a reading was told to take (set by ps.read(sheet=...), ps.read_csv and project files)
+_SHEET: ContextVar[str | None] = ContextVar("publicservices_sheet", default=None)
+# the last workbook read, by path, size, time of change and sheet: sniffing a file's header and
+# then reading it would otherwise parse the whole workbook twice
+_LAST: dict[tuple[str, int, int, str | None], tuple[pl.DataFrame, list[str]]] = {}
+
+
+@contextlib.contextmanager
+def chosen_sheet(name: str | None) -> Iterator[None]:
+    """Within the block, a workbook read is read from the sheet ``name`` (None: the one with a table)."""
+    token = _SHEET.set(name)
+    try:
+        yield
+    finally:
+        _SHEET.reset(token)
 
 
 def read_workbook(path: Path, where: str) -> tuple[pl.DataFrame, list[str]]:
     """The table of a workbook's data sheet, every cell as text, and notes on what was left out."""
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    sheet = _SHEET.get()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, sheet)
     if key not in _LAST:
         _LAST.clear()
-        _LAST[key] = _read_workbook(path, where)
+        _LAST[key] = _read_workbook(path, where, sheet)
     frame, notes = _LAST[key]
     return frame, list(notes)
 
 
-def _read_workbook(path: Path, where: str) -> tuple[pl.DataFrame, list[str]]:
+def _read_workbook(path: Path, where: str, sheet: str | None) -> tuple[pl.DataFrame, list[str]]:
     try:
         import fastexcel
     except ImportError as exc:  # pragma: no cover - a dependency; only a broken install lacks it
@@ -127,7 +143,14 @@ def _read_workbook(path: Path, where: str) -> tuple[pl.DataFrame, list[str]]:
         ) from exc
     try:
         book = fastexcel.read_excel(path)
-        grids = {name: book.load_sheet(name, header_row=None, dtypes="string").to_polars() for name in book.sheet_names}
+        if sheet is not None and sheet not in book.sheet_names:
+            raise SchemaError(
+                f"{where} has no sheet {sheet!r}; its sheets: {', '.join(book.sheet_names)}.\nFix: name one of them."
+            )
+        names = book.sheet_names if sheet is None else [sheet]
+        grids = {name: book.load_sheet(name, header_row=None, dtypes="string").to_polars() for name in names}
+    except SchemaError:
+        raise
     except Exception as exc:  # noqa: BLE001 - calamine's errors name the broken part; say which file
         raise SchemaError(
             f"{where}: cannot read the workbook: {exc}\nFix: open it and save it again, or save its table as CSV UTF-8."
@@ -140,7 +163,12 @@ def _read_workbook(path: Path, where: str) -> tuple[pl.DataFrame, list[str]]:
             raise SchemaError(f"{where}, sheet {name!r}: {exc}") from exc
         if found is not None:
             tables[name] = found
-    data = {name: t for name, t in tables.items() if not _ABOUT.search(name)} or tables
+    data = tables if sheet is not None else {name: t for name, t in tables.items() if not _ABOUT.search(name)} or tables
+    if not data and sheet is not None:
+        raise SchemaError(
+            f"{where}: sheet {sheet!r} has no table (a header row of two or more cells with rows below it).\n"
+            "Fix: name the sheet that holds the table."
+        )
     if not data:
         raise SchemaError(
             f"{where} has no sheet with a table (a header row of two or more cells with rows below it); "
@@ -150,9 +178,11 @@ def _read_workbook(path: Path, where: str) -> tuple[pl.DataFrame, list[str]]:
         listed = "; ".join(
             f"{name!r} ({', '.join(t.frame.columns[:4])}{' ...' if t.frame.width > 4 else ''})" for name, t in data.items()
         )
+        first = next(iter(data))
         raise SchemaError(
             f"{where} has tables on {len(data)} sheets: {listed}.\n"
-            "Fix: save the sheet you want as CSV UTF-8 (in Excel: File > Save a copy > CSV UTF-8), and read that file."
+            f"Fix: name the sheet: publicservices.read(path, sheet={first!r}), or sheet = {first!r} in the "
+            "project file's [[sources]] entry (one entry per sheet)."
         )
     ((name, table),) = data.items()
     note = f"{path.name}: read the table on sheet {name!r} (its header is row {table.header_row}"
@@ -160,7 +190,7 @@ def _read_workbook(path: Path, where: str) -> tuple[pl.DataFrame, list[str]]:
         note += f"; {len(table.above)} line(s) above it left out, e.g. {_short(table.above[0])!r}"
     if table.below:
         note += f"; {len(table.below)} line(s) below it left out, e.g. {_short(table.below[0])!r}"
-    others = [n for n in grids if n != name]
+    others = [n for n in book.sheet_names if n != name]
     note += f"){'; other sheets: ' + ', '.join(others) if others else ''}."
     return table.frame, [note]
 
