@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
-__all__ = ["SYMBOLS", "number_from_text", "symbol_meaning", "unread_numbers", "unread_note", "unread_reason"]
+__all__ = ["SYMBOLS", "number_from_text", "symbol_meaning", "unread_numbers", "unread_note", "unread_reason", "missing_reason"]
 
 # The symbols of the GSS guidance on symbols in tables (written bare or in square brackets,
 # "[c]") and of the DfE and older ONS tables, as the reason a value is missing.
@@ -68,6 +68,27 @@ def unread_reason(text: pl.Expr) -> pl.Expr:
     import polars as pl
 
     return pl.coalesce(symbol_meaning(text), pl.format("not a number in the source ({})", text.cast(pl.String).str.strip_chars()))
+
+
+def missing_reason(text: pl.Expr, number: pl.Expr) -> pl.Expr:
+    """Why a cell has no value (null where ``number`` was read from it): empty, a symbol's
+    meaning, or the text that is not a number.
+
+    >>> import polars as pl
+    >>> cells = pl.lit(pl.Series(["12", "", "[c]", "n/a"]))
+    >>> pl.select(missing_reason(cells, number_from_text(cells))).to_series().to_list()
+    [None, 'empty in the source file', 'confidential (suppressed) in the source', 'not a number in the source (n/a)']
+    """
+    import polars as pl
+
+    blank = text.is_null() | (text.cast(pl.String).str.strip_chars() == "")
+    return (
+        pl.when(number.is_not_null())
+        .then(None)
+        .when(blank)
+        .then(pl.lit("empty in the source file"))
+        .otherwise(unread_reason(text))
+    )
 
 
 def symbol_meaning(text: pl.Expr) -> pl.Expr:

@@ -311,6 +311,15 @@ def count_reasons(values: Mapping[str, int]) -> Counter[str]:
     return Counter({k: int(v) for k, v in values.items() if v})
 
 
+def missing_counts(values: pl.DataFrame) -> Counter[str]:
+    """How many values of a frame are missing, by ``missing_reason`` (in the reasons' order, so
+    that reasons with equal counts are listed the same way every time)."""
+    import polars as pl
+
+    counts = values.filter(pl.col("missing_reason").is_not_null()).group_by("missing_reason").len().sort("missing_reason")
+    return count_reasons(dict(counts.iter_rows()))
+
+
 def read_csv(
     path: str | Path,
     mapping: Mapping[str, str] | None = None,

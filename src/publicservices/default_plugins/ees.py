@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from publicservices.default_plugins.ees_layout import ID_COLUMN, LEVELS, REQUIRED, breakdowns, ees_period, sniff_ees
 from publicservices.hookspecs import hookimpl
-from publicservices.reading import LoadReport, Reader, ReadResult, count_reasons
+from publicservices.reading import LoadReport, Reader, ReadResult, missing_counts
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -106,7 +106,7 @@ def read_ees(
     from publicservices.default_plugins.geography import area_type_expr
     from publicservices.errors import ReaderError
     from publicservices.frame import to_polars, validate_areas, validate_values
-    from publicservices.published_numbers import number_from_text, symbol_meaning, unread_reason
+    from publicservices.published_numbers import missing_reason, number_from_text, symbol_meaning
 
     path = Path(path)
     raw = to_polars(path, name=path.name)
@@ -205,14 +205,7 @@ def read_ees(
         (pl.col("_column") + pl.lit(": ") + suffix if suffix is not None else pl.col("_column")).alias("_name")
     )
     value = number_from_text(pl.col("_text"))
-    text = pl.col("_text")
-    reason = (
-        pl.when(value.is_not_null())
-        .then(None)
-        .when(text.is_null() | (text == ""))
-        .then(pl.lit("empty in the source file"))
-        .otherwise(unread_reason(text))
-    )
+    reason = missing_reason(pl.col("_text"), value)
     labels = _labels(meta)
     names = long.get_column("_name").unique(maintain_order=True).to_list()
     mapping: dict[str, str] = {}
@@ -279,16 +272,7 @@ def read_ees(
     report.rows_read *= width
     report.set_aside = Counter({why: n * width for why, n in report.set_aside.items()})
     report.rows_kept = values.height
-    report.missing = count_reasons(
-        # sorted, so that reasons with equal counts are listed in the same order every time
-        dict(
-            values.filter(pl.col("missing_reason").is_not_null())
-            .group_by("missing_reason")
-            .len()
-            .sort("missing_reason")
-            .iter_rows()
-        )
-    )
+    report.missing = missing_counts(values)
     report.notes.append(
         f"Each of the {raw.height:,} rows of the file holds {width} indicator value(s): read as rows of one value each."
     )

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from publicservices.hookspecs import hookimpl
-from publicservices.reading import LoadReport, Reader, ReadResult, count_reasons
+from publicservices.reading import LoadReport, Reader, ReadResult, missing_counts
 
 __all__ = ["READER_NAME", "sniff_wide_periods", "read_wide_periods", "period_of"]
 
@@ -116,7 +116,7 @@ def read_wide_periods(path: str | Path) -> ReadResult:
     from publicservices.default_plugins.geography import area_type_expr
     from publicservices.errors import ReaderError
     from publicservices.frame import to_polars, validate_areas, validate_values
-    from publicservices.published_numbers import number_from_text, unread_reason
+    from publicservices.published_numbers import missing_reason, number_from_text
 
     path = Path(path)
     raw = to_polars(path, name=path.name)
@@ -143,7 +143,6 @@ def read_wide_periods(path: str | Path) -> ReadResult:
         pl.col("period").replace_strict({c.strip(): s for c, s in starts.items()}, return_dtype=pl.Date).alias("period_start")
     )
     value = number_from_text(pl.col("_text"))
-    text = pl.col("_text")
     name = re.sub(r"[_\s]+", " ", path.stem).strip() or "Indicator"
     name = name[:1].upper() + name[1:]
     generic = generic_indicator(name, None, None, path.name)
@@ -164,24 +163,11 @@ def read_wide_periods(path: str | Path) -> ReadResult:
             "period",
             "period_start",
             value.alias("value"),
-            pl.when(value.is_not_null())
-            .then(None)
-            .when(text.is_null() | (text == ""))
-            .then(pl.lit("empty in the source file"))
-            .otherwise(unread_reason(text))
-            .alias("missing_reason"),
+            missing_reason(pl.col("_text"), value).alias("missing_reason"),
         )
     )
     report.rows_kept = values.height
-    report.missing = count_reasons(
-        dict(
-            values.filter(pl.col("missing_reason").is_not_null())
-            .group_by("missing_reason")
-            .len()
-            .sort("missing_reason")
-            .iter_rows()
-        )
-    )
+    report.missing = missing_counts(values)
     gss = float(frame.get_column("area_code").str.contains(r"^[A-Z]\d{8}$").cast(pl.Float64).mean() or 0.0)  # type: ignore[arg-type]
     report.notes += [
         f"Each of the {raw.height:,} rows holds a value for each of {len(periods)} periods ({periods[0]} to {periods[-1]}): "
