@@ -228,3 +228,22 @@ def test_an_opendocument_spreadsheet_is_read_as_a_workbook(tmp_path):
         ("2020", None, "confidential (suppressed) in the source"),
     ]
     assert any("read the table on sheet 'Table_1' (its header is row 3" in n for n in result.report.notes)
+
+
+def test_init_writes_a_source_per_table_sheet_and_the_project_publishes(tmp_path):
+    # a release workbook of two tables: one project source each, two indicators told apart by sheet
+    from publicservices.project import load_project
+    from publicservices.project_starter import starter_project
+    from publicservices.site import publish
+
+    sheets = {**RELEASE, "Table_2": [["Area code", "Area name", 2019, 2020], ["E06000001", "Hartlepool", 1, 2]]}
+    book = write_xlsx(tmp_path / "release.xlsx", sheets)
+    text, summary = starter_project([book], tmp_path / "site.toml")
+    assert 'sheet = "Table_1"' in text and 'sheet = "Table_2"' in text
+    assert [line.split(":")[0] for line in summary] == ["release.xlsx (Table_1)", "release.xlsx (Table_2)"]
+    (tmp_path / "site.toml").write_text(text, encoding="utf-8")
+    project = load_project(tmp_path / "site.toml")
+    assert sorted(project.dataset().indicators) == ["other.release_table_1", "other.release_table_2"]
+    out = tmp_path / "site"
+    publish(project, out, generate_only=True)
+    assert (out / "docs" / "indicators" / "other.release_table_2.md").is_file()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,14 +31,14 @@ def starter_project(paths: Sequence[str | Path], out: Path) -> tuple[str, list[s
     boundaries: Path | None = None
     context: list[Path] = []
     spend: Path | None = None
-    for raw in paths:
-        path = Path(raw)
+    for path, sheet in _sources(paths):
         rel = _relative(path, out.parent)
+        label = f"{path.name} ({sheet})" if sheet else path.name
         try:
-            result = read(path)
+            result = read(path, sheet=sheet)
         except Error as exc:
-            summary.append(f"{path.name}: not read ({str(exc).splitlines()[0]})")
-            lines += [f"# {path.name} could not be read: {str(exc).splitlines()[0]}", ""]
+            summary.append(f"{label}: not read ({str(exc).splitlines()[0]})")
+            lines += [f"# {label} could not be read: {str(exc).splitlines()[0]}", ""]
             continue
         reader = result.report.reader
         if reader == "topojson-areas":
@@ -59,6 +60,7 @@ def starter_project(paths: Sequence[str | Path], out: Path) -> tuple[str, list[s
         lines += [
             "[[sources]]",
             f"path = {_toml(rel)}",
+            *([f"sheet = {_toml(sheet)}"] if sheet else []),
             f"format = {_toml(reader)}",
             f"# areas: {'; '.join(set_label(s) for s in sets) or 'none recognised'}",
         ]
@@ -77,7 +79,7 @@ def starter_project(paths: Sequence[str | Path], out: Path) -> tuple[str, list[s
                 "",
             ]
         summary.append(
-            f"{path.name}: {reader}, {len(outcomes)} indicator(s), {len(unknown)} without a known direction; "
+            f"{label}: {reader}, {len(outcomes)} indicator(s), {len(unknown)} without a known direction; "
             f"areas: {', '.join(sets) or 'none'}"
         )
     if context:
@@ -94,6 +96,21 @@ def starter_project(paths: Sequence[str | Path], out: Path) -> tuple[str, list[s
         lines += [f"boundaries = {_toml(_relative(boundaries, out.parent))}", 'layer = "utla"']
     lines += ['benchmark = "national"', '# comparable_sets = ["upper_tier"]', ""]
     return "\n".join(lines), summary
+
+
+def _sources(paths: Sequence[str | Path]) -> list[tuple[Path, str | None]]:
+    """Each file to read, and its sheet: a workbook with tables on several sheets is one source per sheet."""
+    from publicservices.workbooks import WORKBOOK_SUFFIXES, data_sheets
+
+    out: list[tuple[Path, str | None]] = []
+    for raw in paths:
+        path = Path(raw)
+        sheets: list[str] = []
+        if path.suffix.lower() in WORKBOOK_SUFFIXES:
+            with contextlib.suppress(Exception):  # reading it below says what is wrong with it
+                sheets = data_sheets(path)
+        out += [(path, s) for s in sheets] if len(sheets) > 1 else [(path, None)]
+    return out
 
 
 def _relative(path: Path, base: Path) -> str:

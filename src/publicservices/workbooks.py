@@ -36,7 +36,7 @@ from publicservices.errors import SchemaError
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
-__all__ = ["WORKBOOK_SUFFIXES", "Table", "table_in", "read_workbook", "chosen_sheet"]
+__all__ = ["WORKBOOK_SUFFIXES", "Table", "table_in", "read_workbook", "chosen_sheet", "named_sheet", "data_sheets"]
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 # sheets that describe a workbook rather than hold its data
@@ -119,6 +119,25 @@ def chosen_sheet(name: str | None) -> Iterator[None]:
         yield
     finally:
         _SHEET.reset(token)
+
+
+def named_sheet() -> str | None:
+    """The sheet the reading at work was told to take (None: the one with a table)."""
+    return _SHEET.get()
+
+
+def data_sheets(path: Path) -> list[str]:
+    """The sheets of a workbook that hold a table (cover, contents and notes sheets left out
+    when another has one), in the workbook's order: one project source each."""
+    import fastexcel
+
+    book = fastexcel.read_excel(path)
+    tables = {}
+    for name in book.sheet_names:
+        with contextlib.suppress(SchemaError):  # a malformed table is reported when that sheet is read
+            if table_in(book.load_sheet(name, header_row=None, dtypes="string").to_polars()) is not None:
+                tables[name] = True
+    return [n for n in tables if not _ABOUT.search(n)] or list(tables)
 
 
 def read_workbook(path: Path, where: str) -> tuple[pl.DataFrame, list[str]]:

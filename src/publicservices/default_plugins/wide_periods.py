@@ -5,7 +5,8 @@ A table saved from a release's spreadsheet often has a row per area and a column
     Area code, Area name, 2019, 2020, 2021/22, 2022/23
 
 The ``wide-periods`` reader turns it into the data contract: one value per area and period
-column, of one generic indicator named after the file (``other.<file name>``). Nothing in
+column, of one generic indicator named after the file (``other.<file name>``; a workbook's
+sheet, when one is named, joins the name). Nothing in
 such a table says what the measure is, its unit or which direction is better, so the
 indicator is compared as higher or lower, never better or worse, and the load report says so
 (a project file or a plugin can give it a direction).
@@ -143,7 +144,10 @@ def read_wide_periods(path: str | Path) -> ReadResult:
         pl.col("period").replace_strict({c.strip(): s for c, s in starts.items()}, return_dtype=pl.Date).alias("period_start")
     )
     value = number_from_text(pl.col("_text"))
-    name = re.sub(r"[_\s]+", " ", path.stem).strip() or "Indicator"
+    from publicservices.workbooks import named_sheet
+
+    # a workbook's tables are told apart by their sheets
+    name = re.sub(r"[_\s]+", " ", " ".join(filter(None, [path.stem, named_sheet()]))).strip() or "Indicator"
     name = name[:1].upper() + name[1:]
     generic = generic_indicator(name, None, None, path.name)
     ind_id = els_indicator_id(name, generic.sector)
@@ -172,7 +176,8 @@ def read_wide_periods(path: str | Path) -> ReadResult:
     report.notes += [
         f"Each of the {raw.height:,} rows holds a value for each of {len(periods)} periods ({periods[0]} to {periods[-1]}): "
         "read as rows of one value each.",
-        f"One indicator, {ind_id}, named after the file: {judged}. A project file (publicservices init) can give "
+        f"One indicator, {ind_id}, named after the file{' and its sheet' if named_sheet() else ''}: {judged}. "
+        "A project file (publicservices init) can give "
         "it a title and a direction.",
     ]
     if any(re.match(r"^\d{4}\s*[/-]", c.strip()) for c in periods):
