@@ -38,14 +38,20 @@ def test_improvers_are_a_subset_of_the_naive_list_and_pass_benjamini_hochberg():
     assert controlled.height <= int((p <= cutoff).sum())
 
 
-def test_no_improver_without_a_real_change():
-    # a nation whose second period repeats the first exactly: nothing improved
-    data = sample_dataset(n_areas=60, n_periods=2, seed=4)
+def _first_period_twice(data):
+    """The first period's rows, and the same rows again as the second period: no area changed."""
     first = data.values.filter(pl.col("period") == data.periods[0])
     second = first.with_columns(
         pl.lit(data.periods[1]).alias("period"),
         pl.lit(data.values.filter(pl.col("period") == data.periods[1])["period_start"][0]).alias("period_start"),
     )
+    return first, second
+
+
+def test_no_improver_without_a_real_change():
+    # a nation whose second period repeats the first exactly: nothing improved
+    data = sample_dataset(n_areas=60, n_periods=2, seed=4)
+    first, second = _first_period_twice(data)
     flat = type(data)(pl.concat([first, second]), data.areas, data.spend, data.indicators)
     model = build_model(flat, suppress_threshold=0)
     assert all(model.improvers(s).height == 0 for s in model.sectors)
@@ -75,11 +81,7 @@ def _findings(data, sector: str = "health") -> dict:
 def test_nothing_found_is_said_only_where_it_could_have_been_found():
     # a change was tested and none is real: say so; no indicator of the sample has a floor: say nothing of floors
     data = sample_dataset(n_areas=60, n_periods=2, seed=4)
-    first = data.values.filter(pl.col("period") == data.periods[0])
-    second = first.with_columns(
-        pl.lit(data.periods[1]).alias("period"),
-        pl.lit(data.values.filter(pl.col("period") == data.periods[1])["period_start"][0]).alias("period_start"),
-    )
+    first, second = _first_period_twice(data)
     # the screening floor lowered to 0: no area is below it, which is worth saying
     low_floor = {
         **data.indicators,

@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from publicservices.errors import SchemaError
 
@@ -132,12 +132,30 @@ def data_sheets(path: Path) -> list[str]:
     import fastexcel
 
     book = fastexcel.read_excel(path)
-    tables = {}
-    for name in book.sheet_names:
-        with contextlib.suppress(SchemaError):  # a malformed table is reported when that sheet is read
-            if table_in(book.load_sheet(name, header_row=None, dtypes="string").to_polars()) is not None:
-                tables[name] = True
-    return [n for n in tables if not _ABOUT.search(n)] or list(tables)
+    return list(_data(_tables({n: _grid(book, n) for n in book.sheet_names}, path.name)))
+
+
+def _grid(book: Any, name: str) -> pl.DataFrame:
+    """A sheet without a header, every cell as text."""
+    return book.load_sheet(name, header_row=None, dtypes="string").to_polars()
+
+
+def _tables(grids: dict[str, pl.DataFrame], where: str) -> dict[str, Table]:
+    """The sheets that hold a table, with it (a malformed table is an error naming its sheet)."""
+    tables: dict[str, Table] = {}
+    for name, grid in grids.items():
+        try:
+            found = table_in(grid)
+        except SchemaError as exc:
+            raise SchemaError(f"{where}, sheet {name!r}: {exc}") from exc
+        if found is not None:
+            tables[name] = found
+    return tables
+
+
+def _data(tables: dict[str, Table]) -> dict[str, Table]:
+    """The tables that hold data: cover, contents and notes sheets left out when another has one."""
+    return {name: t for name, t in tables.items() if not _ABOUT.search(name)} or tables
 
 
 def read_workbook(path: Path, where: str) -> tuple[pl.DataFrame, list[str]]:
@@ -167,22 +185,15 @@ def _read_workbook(path: Path, where: str, sheet: str | None) -> tuple[pl.DataFr
                 f"{where} has no sheet {sheet!r}; its sheets: {', '.join(book.sheet_names)}.\nFix: name one of them."
             )
         names = book.sheet_names if sheet is None else [sheet]
-        grids = {name: book.load_sheet(name, header_row=None, dtypes="string").to_polars() for name in names}
+        grids = {name: _grid(book, name) for name in names}
     except SchemaError:
         raise
     except Exception as exc:  # noqa: BLE001 - calamine's errors name the broken part; say which file
         raise SchemaError(
             f"{where}: cannot read the workbook: {exc}\nFix: open it and save it again, or save its table as CSV UTF-8."
         ) from exc
-    tables: dict[str, Table] = {}
-    for name, grid in grids.items():
-        try:
-            found = table_in(grid)
-        except SchemaError as exc:
-            raise SchemaError(f"{where}, sheet {name!r}: {exc}") from exc
-        if found is not None:
-            tables[name] = found
-    data = tables if sheet is not None else {name: t for name, t in tables.items() if not _ABOUT.search(name)} or tables
+    tables = _tables(grids, where)
+    data = tables if sheet is not None else _data(tables)
     if not data and sheet is not None:
         raise SchemaError(
             f"{where}: sheet {sheet!r} has no table (a header row of two or more cells with rows below it).\n"

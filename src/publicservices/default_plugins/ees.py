@@ -216,9 +216,9 @@ def read_ees(
             f"Every row is of one group ({'; '.join(restricted)}): its columns are read as generic indicators "
             "with the group in their titles, not as the registered indicators of the whole population."
         )
-    if use_registered:
-        from publicservices.default_plugins.els_mapping import registered_els_mappings
+    from publicservices.default_plugins.els_mapping import _registered_indicators, registered_els_mappings
 
+    if use_registered:
         registered, conflicts = registered_els_mappings("ees_indicators", "EES")
         mapping.update(registered)
         report.notes.extend(conflicts)
@@ -302,12 +302,6 @@ def read_ees(
         .sort("area_code")
     )
     return ReadResult(values=values, report=report, areas=validate_areas(areas), indicators=indicators)
-
-
-def _registered_indicators() -> dict[str, Any]:
-    from publicservices.default_plugins.els_mapping import _registered_indicators as registered
-
-    return registered()
 
 
 class _MappedEes:
