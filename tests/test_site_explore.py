@@ -137,6 +137,26 @@ def test_area_marks_link_to_their_pages_and_take_the_highlight():
     assert public_words({"tooltip": [{"title": "efficiency (DEA)"}]}) == {"tooltip": [{"title": "efficiency (1 = best value)"}]}
 
 
+def test_chart_scripts_write_every_string_of_a_spec_in_the_public_words():
+    """The public words replace the statistician's on the spec's JSON text, rows included, and
+    only inside strings: no word holds a character that JSON or the script escapes."""
+    from publicservices.site.safety import js_json
+    from publicservices.site.specs import PUBLIC_WORDS, ChartScripts, public_words
+
+    for old, new in PUBLIC_WORDS.items():
+        assert js_json(old) == f'"{old}"' and js_json(new) == f'"{new}"'
+    spec = {
+        "title": "Funnel <b>(overdispersed)</b>",
+        "datasets": {"rows-1": [{"band": "99.8% limits (overdispersed)", "v": 1.5}, {"band": "efficiency (DEA)", "v": None}]},
+        "encoding": {"y": {"title": "Heterogeneity (I², %)"}},
+    }
+    scripts = ChartScripts()
+    scripts.add("charts/x.js", "x/funnel", spec)
+    text = scripts.render("charts/x.js")
+    assert text == f'(window.PS_SPECS = window.PS_SPECS || {{}})["x/funnel"] = {js_json(public_words(spec))};\n'
+    assert "(allowing for extra variation)" in text and "overdispersed" not in text and "DEA" not in text
+
+
 @in_browser
 def test_the_period_picker_redraws_the_chart_table_and_map(chrome, demo):
     site, base, _ = demo

@@ -50,12 +50,15 @@ def public_words(node: Any) -> Any:
 
 
 def to_spec(chart: Any) -> dict[str, Any]:
-    """An Altair chart as a Vega-Lite dict (no ``$schema``: nothing for a browser to fetch), in the public site's words."""
+    """An Altair chart as a Vega-Lite dict (no ``$schema``: nothing for a browser to fetch).
+
+    The public site's words (:data:`PUBLIC_WORDS`) replace the statistician's when the spec is
+    written (:meth:`ChartScripts.render`): once on its JSON text, not by walking every row."""
     from publicservices.charts import chart_spec
 
     spec = chart_spec(chart)
     spec.pop("$schema", None)
-    return public_words(spec)
+    return spec
 
 
 # -- area marks: links to area pages and "highlight my area" ----------------------------------------
@@ -295,7 +298,9 @@ class ChartScripts:
 
     def render(self, script: str) -> str:
         lines = [
-            f"(window.PS_SPECS = window.PS_SPECS || {{}})[{js_json(key)}] = {js_json(spec)};"
+            # no word of PUBLIC_WORDS holds a character JSON escapes, so replacing in the text is
+            # replacing in each string of the spec
+            f"(window.PS_SPECS = window.PS_SPECS || {{}})[{js_json(key)}] = {public_words(js_json(spec))};"
             for key, spec in sorted(self.files[script].items())
         ]
         return "\n".join(lines) + "\n"
