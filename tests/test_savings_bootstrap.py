@@ -14,7 +14,7 @@ from scipy.stats import norm
 
 from publicservices.indicators import Indicator
 from publicservices.stats._common import Z95
-from publicservices.stats.value import frontier_savings, savings
+from publicservices.stats.value import frontier_savings, frontier_with_savings, savings, service_frontier
 from publicservices.stats.value._columns import _group_table
 from publicservices.stats.value._solver import _scores_from, _solve
 
@@ -119,6 +119,20 @@ def test_savings_range_equals_a_naive_linprog_bootstrap():
     np.testing.assert_allclose(out["savings"].to_numpy(), point, rtol=1e-7)
     np.testing.assert_allclose(out["savings_lower"].to_numpy(), lower, rtol=1e-7)
     np.testing.assert_allclose(out["savings_upper"].to_numpy(), upper, rtol=1e-7)
+
+
+def test_frontier_with_savings_is_the_frontier_and_the_savings_of_the_same_arguments():
+    from polars.testing import assert_frame_equal
+
+    values, inds, areas, spend = _service(5, n=12, outputs=2)
+    args = dict(indicators=inds, areas=areas, spend=spend, periods="2024")
+    frontier, saved = frontier_with_savings(values, "health", replicates=4, seed=3, **args)
+    alone = service_frontier(values, "health", **args)
+    for part in ("scores", "peers", "targets"):
+        assert_frame_equal(getattr(frontier, part), getattr(alone, part))
+    assert_frame_equal(saved, frontier_savings(values, "health", replicates=4, seed=3, **args))
+    with pytest.raises(Exception, match="replicates=1 cannot give a range"):
+        frontier_with_savings(values, "health", replicates=1, **args)
 
 
 def _previous(X, Y, start, *, model, orientation, groups):

@@ -45,7 +45,7 @@ def service_value(public: Dataset, service: str, ids: list[str], value: pl.DataF
     of those); indicators that cover fewer than four in five of the areas scored are left out
     and named in a note, because the frontier needs every outcome of every area it compares.
     """
-    from publicservices.stats.value import frontier_savings, service_frontier
+    from publicservices.stats.value import frontier_with_savings
 
     scored = value.filter(pl.col("indicator_id").is_in(ids), pl.col("efficiency").is_not_null())
     if scored.height == 0:
@@ -70,10 +70,9 @@ def service_value(public: Dataset, service: str, ids: list[str], value: pl.DataF
             f"{service}: value for money in {period} on {len(kept)} of the {len(ids)} indicators with spend; "
             f"left out, for want of values in that period for most areas: {', '.join(left)}."
         )
-    frontier = service_frontier(public, service, indicators=kept, periods=period)
     n_areas = scored.filter(pl.col("period") == period).get_column("area_code").n_unique()
     replicates = SAVINGS_REPLICATES if n_areas <= SAVINGS_RANGE_MAX_AREAS else 0
-    savings = frontier_savings(public, service, indicators=kept, periods=period, replicates=replicates)
+    frontier, savings = frontier_with_savings(public, service, indicators=kept, periods=period, replicates=replicates)
     if savings.height == 0:
         return None
     peers = frontier.peers.group_by("area_code", maintain_order=True).agg(pl.col("peer"), pl.col("weight"))

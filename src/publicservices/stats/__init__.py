@@ -110,6 +110,7 @@ _EXPORTS: dict[str, str] = {
     "value_for_money": "value",
     "service_frontier": "value",
     "frontier_savings": "value",
+    "frontier_with_savings": "value",
     "DEAResult": "value",
 }
 

@@ -25,7 +25,7 @@ from publicservices.stats.value.costs import cost_per_outcome, unit_costs
 from publicservices.stats.value.envelopment import DEAResult, dea
 from publicservices.stats.value.expected import ASSESSMENTS, expected_outcome
 from publicservices.stats.value.frontier import service_frontier, value_for_money
-from publicservices.stats.value.savings import frontier_savings
+from publicservices.stats.value.savings import frontier_savings, frontier_with_savings
 
 __all__ = [
     "unit_costs",
@@ -34,6 +34,7 @@ __all__ = [
     "value_for_money",
     "service_frontier",
     "frontier_savings",
+    "frontier_with_savings",
     "dea",
     "DEAResult",
     "ASSESSMENTS",

@@ -214,9 +214,14 @@ def service_frontier(
         >>> res.scores.select("area_code", pl.col("efficiency").round(6)).rows()   # P + Q beat R for 100
         [('P', 1.0), ('Q', 1.0), ('R', 0.8)]
     """
+    model, frame = _service_frame(data, indicators, areas, spend, service, deflator, base_period, need, periods, model)
+    return _frontier_of(frame, model, need_adjusted)
+
+
+def _frontier_of(frame: pl.DataFrame, model: str, need_adjusted: bool) -> DEAResult:
+    """:func:`service_frontier` of the rows :func:`._service_frame` assembled."""
     import numpy as np
 
-    model, frame = _service_frame(data, indicators, areas, spend, service, deflator, base_period, need, periods, model)
     col = "value_need_adjusted" if need_adjusted else "value"
     scores, peers, targets = [], [], []
     info = {"lps": 0, "highs_calls": 0, "rounds": 0, "units": 0}

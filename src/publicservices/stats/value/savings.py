@@ -11,8 +11,9 @@ from publicservices.errors import DataError, problem
 from publicservices.stats.value._checks import _group_ids
 from publicservices.stats.value._columns import _group_table
 from publicservices.stats.value._solver import _scores_from, _solve
+from publicservices.stats.value.envelopment import DEAResult
 from publicservices.stats.value.expected import _Z95
-from publicservices.stats.value.frontier import _translated
+from publicservices.stats.value.frontier import _frontier_of, _translated
 from publicservices.stats.value.service_inputs import _service_frame, _service_wide
 
 
@@ -84,8 +85,54 @@ def frontier_savings(
         >>> out.select(pl.col("savings", "savings_share").round(3), "note").row(0)   # Q could do as P for 100
         (25.0, 0.091, 'no range: more than one in ten outcomes have no 95% limits')
     """
-    import numpy as np
+    _check_range(replicates, level)
+    model, frame = _service_frame(data, indicators, areas, spend, service, deflator, base_period, need, periods, model)
+    return _savings_of(frame, model, need_adjusted, int(replicates), level, seed)
 
+
+def frontier_with_savings(
+    data: Any,
+    service: str | None = None,
+    *,
+    indicators: Sequence[str] | Mapping[str, Any] | None = None,
+    periods: str | Sequence[str] | None = None,
+    areas: pl.DataFrame | None = None,
+    spend: pl.DataFrame | None = None,
+    deflator: Mapping[str, float] | pl.DataFrame | None = None,
+    base_period: str | None = None,
+    need: Sequence[str] = ("deprivation", "population"),
+    need_adjusted: bool = True,
+    model: str = "bcc",
+    replicates: int = 100,
+    level: float = 0.95,
+    seed: int = 20240401,
+) -> tuple[DEAResult, pl.DataFrame]:
+    """:func:`service_frontier` and :func:`frontier_savings` of the same arguments, from one
+    assembly of the service's rows (outcomes, limits, spend, need, expected outcome), which
+    otherwise each would make.
+
+    Example:
+        >>> import polars as pl
+        >>> from publicservices.indicators import Indicator
+        >>> ind = Indicator(id="health.a", title="A", sector="health", measure="score",
+        ...                 polarity="higher_is_better")
+        >>> values = pl.DataFrame({"indicator_id": ["health.a"] * 3, "area_code": list("PQR"),
+        ...                        "period": ["2024"] * 3, "value": [10.0, 10.0, 4.0]})
+        >>> areas = pl.DataFrame({"area_code": list("PQR"), "population": [1.0] * 3,
+        ...                       "deprivation": [1.0] * 3})
+        >>> spend = pl.DataFrame({"area_code": list("PQR"), "period": ["2024"] * 3,
+        ...                       "service": ["health"] * 3, "spend": [100.0, 125.0, 50.0]})
+        >>> frontier, savings = frontier_with_savings(values, "health", indicators={ind.id: ind},
+        ...                                           areas=areas, spend=spend, need_adjusted=False)
+        >>> frontier.scores["efficiency"].round(3).to_list(), savings["savings"].round(3).to_list()
+        ([1.0, 0.8, 1.0], [25.0])
+    """
+    _check_range(replicates, level)
+    model, frame = _service_frame(data, indicators, areas, spend, service, deflator, base_period, need, periods, model)
+    return _frontier_of(frame, model, need_adjusted), _savings_of(frame, model, need_adjusted, int(replicates), level, seed)
+
+
+def _check_range(replicates: int, level: float) -> None:
     if not 0 < level < 1:
         raise DataError(problem(None, f"level={level!r} is not between 0 and 1", fix="Use e.g. 0.95."))
     replicates = int(replicates)
@@ -95,7 +142,12 @@ def frontier_savings(
                 None, f"replicates={replicates} cannot give a range", fix="Use 0 (no range) or at least 2 (50 to 200 suffice)."
             )
         )
-    model, frame = _service_frame(data, indicators, areas, spend, service, deflator, base_period, need, periods, model)
+
+
+def _savings_of(frame: pl.DataFrame, model: str, need_adjusted: bool, replicates: int, level: float, seed: int) -> pl.DataFrame:
+    """:func:`frontier_savings` of the rows :func:`._service_frame` assembled."""
+    import numpy as np
+
     col = "value_need_adjusted" if need_adjusted else "value"
     rng = np.random.default_rng(seed)
     out = []
