@@ -184,11 +184,19 @@ class SiteModel:
 
     def latest_rows(self, indicator_id: str | None = None) -> pl.DataFrame:
         """Each indicator's latest period, every compared area (hidden cells included)."""
-        latest = pl.DataFrame(
-            {"indicator_id": list(self.latest), "period": list(self.latest.values())},
-            schema={"indicator_id": pl.String, "period": pl.String},
-        )
-        rows = self.results.join(latest, on=["indicator_id", "period"], how="semi")
+        # the pages ask for these rows dozens of times: joined once for the results and
+        # latest periods they were joined from
+        key = (self.results, tuple(self.latest.items()))
+        held = self.__dict__.get("_latest_rows")
+        if held is not None and held[0][0] is key[0] and held[0][1] == key[1]:
+            rows = held[1]
+        else:
+            latest = pl.DataFrame(
+                {"indicator_id": list(self.latest), "period": list(self.latest.values())},
+                schema={"indicator_id": pl.String, "period": pl.String},
+            )
+            rows = self.results.join(latest, on=["indicator_id", "period"], how="semi")
+            self.__dict__["_latest_rows"] = (key, rows)
         return rows if indicator_id is None else rows.filter(pl.col("indicator_id") == indicator_id)
 
 

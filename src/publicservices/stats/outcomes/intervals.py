@@ -37,7 +37,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, overload
 
 import polars as pl
@@ -322,7 +322,7 @@ def add_intervals(
 
     measure = pl.col("indicator_id").cast(pl.String).replace_strict(measures, default=None, return_dtype=pl.String)
     k = pl.col("indicator_id").cast(pl.String).replace_strict(mults, default=None, return_dtype=F64)
-    tmp = ["__ps_m", "__ps_k", "__ps_scale", "__ps_prop", "__ps_pois", "__ps_sup"]
+    tmp = ["__ps_m", "__ps_k", "__ps_scale"]  # the steps below are added as they are made
     m, kk = pl.col("__ps_m"), pl.col("__ps_k")
     has_counts = x.is_not_null() & n.is_not_null()
     from_counts = m.is_in(["proportion", "rate", "ratio", "mean"])
@@ -336,15 +336,19 @@ def add_intervals(
 
     v = pl.col("value")
     scale = pl.col("__ps_scale")
-    prop_method = wilson_limits if method_proportion == "wilson" else cp_limits
-    prop_struct = prop_method(x, n, kk, levels, names).struct()
-    whole = eager and "numerator" in schema and not fractional_small(lf, x, exact_below)
-    pois_struct = poisson_limits(x, poisson_factor(kk, n), levels, names, exact_below, whole).struct()
+    # Only the methods the indicators' measures can call for are built: a frame of one
+    # proportion (a chart's ten deciles) then plans no Poisson limits, which is most of the
+    # cost of a call on a few rows. Limits from counts need the counts.
+    kinds = set(measures.values())
+    by_prop = "proportion" in kinds and "numerator" in schema and "denominator" in schema
+    by_pois = bool(kinds & {"rate", "ratio", "dsr"}) and "numerator" in schema and "denominator" in schema
+    by_dsr = "dsr" in kinds and by_pois
+    by_sup = "lower_ci" in schema and "upper_ci" in schema
     # Supplied limits: keep them at their own level; derive other levels side by side. Each
     # step is a column the next reads by name: as one nested expression the transformed value
     # would be repeated a few dozen times per limit, a plan Polars takes milliseconds to optimise.
     sup_fields: list[pl.Expr] = []
-    if "lower_ci" in schema and "upper_ci" in schema:
+    if by_sup:
         g_lo, g_up, g_v, lin_v = (pl.col(c) for c in ("__ps_glo", "__ps_gup", "__ps_gv", "__ps_lin"))
         inside = (v >= lo_s) & (v <= up_s)
         out = out.with_columns(
@@ -368,54 +372,52 @@ def add_intervals(
         tmp += ["__ps_glo", "__ps_gup", "__ps_gv", "__ps_lin", *(e.meta.output_name() for e in derived)]
         if derived:
             out = out.with_columns(derived)
-    else:  # no supplied limits: no steps to hold (a million rows would carry a dozen empty columns)
-        sup_fields = [pl.lit(None, dtype=F64).alias(name) for pair in names for name in pair]
     supplied_ok = lo_s.is_not_null() & up_s.is_not_null()
-    out = out.with_columns(
-        prop_struct.alias("__ps_prop"),
-        pois_struct.alias("__ps_pois"),
-        pl.when(supplied_ok).then(pl.struct(sup_fields)).alias("__ps_sup"),
-    )
-    # A DSR given as one total count and population is a one-band standardisation, for
-    # which Dobson's limits reduce to Byar's limits of the count, scaled to the published
-    # value; PHE suppresses DSRs below 10 events. Published limits take precedence.
-    use_prop, use_pois, use_sup, use_dsr = (pl.col(f"__ps_use_{c}") for c in ("prop", "pois", "sup", "dsr"))
-    out = out.with_columns(
-        ((m == "proportion") & pl.col("__ps_prop").is_not_null()).alias("__ps_use_prop"),
-        (m.is_in(["rate", "ratio"]) & pl.col("__ps_pois").is_not_null()).alias("__ps_use_pois"),
-        pl.col("__ps_sup").is_not_null().alias("__ps_use_sup"),
-        ((m == "dsr") & pl.col("__ps_sup").is_null() & has_counts & (n > 0) & (x >= 10) & v.is_not_null()).alias("__ps_use_dsr"),
-    )
-    tmp += ["__ps_use_prop", "__ps_use_pois", "__ps_use_sup", "__ps_use_dsr"]
-    crude = x / n * kk
-    limit_cols = []
-    for pair in names:
-        for name in pair:
-            limit_cols.append(
-                pl.when(use_prop)
-                .then(pl.col("__ps_prop").struct.field(name))
-                .when(use_pois)
-                .then(pl.col("__ps_pois").struct.field(name))
-                .when(use_sup)
-                .then(pl.col("__ps_sup").struct.field(name))
-                .when(use_dsr)
-                .then(pl.col("__ps_pois").struct.field(name) * v / crude)
-                .alias(name)
-            )
-    method = (
-        pl.when(use_prop)
-        .then(pl.lit(method_proportion))
-        .when(use_pois & (x < exact_below))
-        .then(pl.lit("exact_poisson"))
-        .when(use_pois)
-        .then(pl.lit("byar"))
-        .when(use_sup)
-        .then(pl.lit("supplied_") + scale)
-        .when(use_dsr)
-        .then(pl.lit("dobson_single_band"))
-        .when((m == "dsr") & has_counts & (x < 10))
-        .then(pl.lit("dsr_suppressed_lt10"))
-        .alias("ci_method")
-    )
-    out = out.with_columns(*limit_cols, method).drop(tmp)
+    steps, flags = [], []
+    limits: list[tuple[pl.Expr, Callable[[str], pl.Expr]]] = []  # (rows, their limit of a name): first that applies
+    methods: list[tuple[pl.Expr, pl.Expr]] = []  # (rows, their ci_method)
+    if by_prop:
+        prop_method = wilson_limits if method_proportion == "wilson" else cp_limits
+        steps.append(prop_method(x, n, kk, levels, names).struct().alias("__ps_prop"))
+        flags.append(((m == "proportion") & pl.col("__ps_prop").is_not_null()).alias("__ps_use_prop"))
+        limits.append((pl.col("__ps_use_prop"), lambda name: pl.col("__ps_prop").struct.field(name)))
+        methods.append((pl.col("__ps_use_prop"), pl.lit(method_proportion)))
+    if by_pois:
+        whole = eager and not fractional_small(lf, x, exact_below)
+        steps.append(poisson_limits(x, poisson_factor(kk, n), levels, names, exact_below, whole).struct().alias("__ps_pois"))
+        flags.append((m.is_in(["rate", "ratio"]) & pl.col("__ps_pois").is_not_null()).alias("__ps_use_pois"))
+        use_pois = pl.col("__ps_use_pois")
+        limits.append((use_pois, lambda name: pl.col("__ps_pois").struct.field(name)))
+        methods += [(use_pois & (x < exact_below), pl.lit("exact_poisson")), (use_pois, pl.lit("byar"))]
+    if by_sup:
+        steps.append(pl.when(supplied_ok).then(pl.struct(sup_fields)).alias("__ps_sup"))
+        flags.append(pl.col("__ps_sup").is_not_null().alias("__ps_use_sup"))
+        limits.append((pl.col("__ps_use_sup"), lambda name: pl.col("__ps_sup").struct.field(name)))
+        methods.append((pl.col("__ps_use_sup"), pl.lit("supplied_") + scale))
+    if by_dsr:
+        # A DSR given as one total count and population is a one-band standardisation, for
+        # which Dobson's limits reduce to Byar's limits of the count, scaled to the published
+        # value; PHE suppresses DSRs below 10 events. Published limits take precedence.
+        unsupplied = pl.col("__ps_sup").is_null() if by_sup else pl.lit(True)
+        flags.append(((m == "dsr") & unsupplied & has_counts & (n > 0) & (x >= 10) & v.is_not_null()).alias("__ps_use_dsr"))
+        crude = x / n * kk
+        limits.append((pl.col("__ps_use_dsr"), lambda name: pl.col("__ps_pois").struct.field(name) * v / crude))
+        methods += [
+            (pl.col("__ps_use_dsr"), pl.lit("dobson_single_band")),
+            ((m == "dsr") & has_counts & (x < 10), pl.lit("dsr_suppressed_lt10")),
+        ]
+    tmp += [e.meta.output_name() for e in (*steps, *flags)]
+    out = out.with_columns(steps).with_columns(flags) if steps else out
+    limit_cols = [_first([(rows, limit(name)) for rows, limit in limits], F64).alias(name) for pair in names for name in pair]
+    out = out.with_columns(*limit_cols, _first(methods, pl.String).alias("ci_method")).drop(tmp)
     return out.collect() if eager else out
+
+
+def _first(choices: Sequence[tuple[pl.Expr, pl.Expr]], dtype: Any) -> pl.Expr:
+    """The expression of the first choice whose rows are true (null where none is)."""
+    if not choices:
+        return pl.lit(None, dtype=dtype)
+    chain: Any = pl.when(choices[0][0]).then(choices[0][1])
+    for rows, expr in choices[1:]:
+        chain = chain.when(rows).then(expr)
+    return chain
