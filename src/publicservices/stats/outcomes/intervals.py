@@ -290,38 +290,40 @@ def add_intervals(
                     fix="pass every indicator's definition in indicators= (or filter the rows out first).",
                 )
             )
-        m0 = pl.col("indicator_id").cast(pl.String).replace_strict(measures, default=None, return_dtype=pl.String)
+
+        def measured(*kinds: str) -> pl.Expr:  # the rows of indicators with one of these measures
+            return pl.col("indicator_id").cast(pl.String).is_in([i for i, m in measures.items() if m in kinds])
+
         finite = [
             (c, "is not finite (NaN or infinite)", ~col(c).is_finite(), "use a number, or null if unknown.")
             for c in ("numerator", "denominator", "value", "lower_ci", "upper_ci")
             if c in schema
         ]
-        counted = m0.is_in(["proportion", "rate", "ratio", "mean"]) & x.is_not_null()
         checks = finite + [
             (
                 "numerator",
                 "is negative",
-                (x < 0) & m0.is_in(["proportion", "rate", "ratio", "dsr"]),
+                (x < 0) & measured("proportion", "rate", "ratio", "dsr"),
                 "counts must be greater than or equal to zero.",
             ),
             (
                 "denominator",
                 "is zero or negative",
-                counted & (n <= 0),
+                measured("proportion", "rate", "ratio", "mean") & x.is_not_null() & (n <= 0),
                 "denominators must be greater than zero; use null when unknown.",
             ),
             (
                 "numerator",
                 "is greater than the denominator for a proportion",
-                (m0 == "proportion") & (x > n),
+                measured("proportion") & (x > n),
                 "check the counts, or define the indicator with measure='rate'.",
             ),
             ("lower_ci", "is greater than upper_ci", lo_s > up_s, "swap or correct the supplied limits."),
         ]
         check_rows(lf, checks, keys)
 
-    measure = pl.col("indicator_id").cast(pl.String).replace_strict(measures, default=None, return_dtype=pl.String)
-    k = pl.col("indicator_id").cast(pl.String).replace_strict(mults, default=None, return_dtype=F64)
+    measure = _by_id(measures, pl.String())
+    k = _by_id(mults, F64)
     tmp = ["__ps_m", "__ps_k", "__ps_scale"]  # the steps below are added as they are made
     m, kk = pl.col("__ps_m"), pl.col("__ps_k")
     has_counts = x.is_not_null() & n.is_not_null()
@@ -331,7 +333,7 @@ def add_intervals(
     out = lf.with_columns(
         measure.alias("__ps_m"),
         k.alias("__ps_k"),
-        measure.replace_strict(_SCALE, default="linear").alias("__ps_scale"),
+        _by_id({i: _SCALE[m] for i, m in measures.items()}, pl.String(), "linear").alias("__ps_scale"),
     ).with_columns(pl.coalesce(v_pub, computed).alias("value"))
 
     v = pl.col("value")
@@ -413,11 +415,22 @@ def add_intervals(
     return out.collect() if eager else out
 
 
-def _first(choices: Sequence[tuple[pl.Expr, pl.Expr]], dtype: Any) -> pl.Expr:
-    """The expression of the first choice whose rows are true (null where none is)."""
+def _by_id(values: Mapping[str, Any], dtype: Any, default: Any = None) -> pl.Expr:
+    """Each row's value of its indicator (``default`` for an id not in ``values``), a branch per
+    distinct value: a few ``is_in`` tests plan in a fraction of the time of a ``replace_strict``,
+    whose mapping Polars builds again in every query that uses it."""
+    ids = pl.col("indicator_id").cast(pl.String)
+    groups: dict[Any, list[str]] = {}
+    for key, value in values.items():
+        groups.setdefault(value, []).append(key)
+    return _first([(ids.is_in(keys), pl.lit(value, dtype=dtype)) for value, keys in groups.items()], dtype, default)
+
+
+def _first(choices: Sequence[tuple[pl.Expr, pl.Expr]], dtype: Any, default: Any = None) -> pl.Expr:
+    """The expression of the first choice whose rows are true (``default`` where none is)."""
     if not choices:
-        return pl.lit(None, dtype=dtype)
+        return pl.lit(default, dtype=dtype)
     chain: Any = pl.when(choices[0][0]).then(choices[0][1])
     for rows, expr in choices[1:]:
         chain = chain.when(rows).then(expr)
-    return chain
+    return chain if default is None else chain.otherwise(pl.lit(default, dtype=dtype))
