@@ -66,3 +66,24 @@ def test_one_csv_per_key_is_what_polars_writes_for_that_keys_rows(tmp_path_facto
     assert sorted(p.stem for p in written) == sorted(set(frame.get_column("area")))
     for path in written:  # a line break inside a cell is written file by file, the same
         assert path.read_bytes().decode() == safe.filter(pl.col("area") == path.stem).write_csv()
+
+
+@given(
+    st.lists(
+        st.one_of(st.none(), st.lists(st.one_of(st.none(), st.text(alphabet="E0; ,é\n", max_size=6)), max_size=4)),
+        max_size=20,
+    )
+)
+@settings(max_examples=100, deadline=None)
+def test_lists_of_text_are_flattened_as_each_cell_would_be(cells):
+    # Polars joins lists of text (tens of thousands of peers in a value-for-money frame); the
+    # text must be what _cell_text makes of each cell, null items left out
+    from publicservices.site.writer import _cell_text, flat_text
+
+    frame = pl.DataFrame(
+        {"peers": cells, "w": [[1.5] if c is not None else None for c in cells]},
+        schema={"peers": pl.List(pl.String), "w": pl.List(pl.Float64)},
+    )
+    flat = flat_text(frame)
+    assert flat.get_column("peers").to_list() == [_cell_text(c) for c in cells]
+    assert flat.get_column("w").to_list() == [None if c is None else "1.5" for c in cells]

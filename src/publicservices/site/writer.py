@@ -73,8 +73,16 @@ def flat_text(frame: Any) -> Any:
     nested = [c for c, t in frame.schema.items() if isinstance(t, (pl.List, pl.Array, pl.Struct, pl.Object))]
     if not nested:
         return frame
+    # lists of text (a value-for-money frame's peers: tens of thousands of cells) are joined by
+    # Polars, as _cell_text joins them; numbers and structs keep Python's printed numbers
+    texts = [c for c in nested if frame.schema[c] == pl.List(pl.String)]
     return frame.with_columns(
-        pl.Series(c, [_cell_text(v) for v in frame.get_column(c).to_list()], dtype=pl.String) for c in nested
+        *(pl.col(c).list.join("; ", ignore_nulls=True) for c in texts),
+        *(
+            pl.Series(c, [_cell_text(v) for v in frame.get_column(c).to_list()], dtype=pl.String)
+            for c in nested
+            if c not in texts
+        ),
     )
 
 
