@@ -257,7 +257,7 @@ def simulate(nation: DemoNation, specs: Iterable[tuple[Indicator, Model]]) -> De
     )
 
     def stack(name: str) -> Any:
-        return pl.Series(name, np.concatenate(columns[name]), dtype=pl.Float64).fill_nan(None)
+        return pl.Series(name, np.concatenate(columns[name]), dtype=pl.Float64, nan_to_null=True)
 
     values = keys.with_columns(
         starts.gather(np.tile(cell_period, k)).alias("period_start"),

@@ -710,7 +710,7 @@ def _pupils(plan: _Plan, rng: np.random.Generator, area: np.ndarray, pos: np.nda
         [
             *cols.values(),
             pl.Series("disadvantaged", rng.random(area.size) < p_dis, dtype=pl.Boolean),
-            pl.Series("attainment8", np.where(scored, score, np.nan), dtype=pl.Float64).fill_nan(None),
+            pl.Series("attainment8", np.where(scored, score, np.nan), dtype=pl.Float64, nan_to_null=True),
         ]
     )
 

@@ -46,7 +46,7 @@ def _normal_cdf(expr: pl.Expr) -> pl.Expr:
     def ndtr(s: pl.Series) -> pl.Series:
         from scipy.special import ndtr as _ndtr
 
-        return pl.Series(s.name, _ndtr(s.cast(pl.Float64).to_numpy()), dtype=pl.Float64).fill_nan(None)
+        return pl.Series(s.name, _ndtr(s.cast(pl.Float64).to_numpy()), dtype=pl.Float64, nan_to_null=True)
 
     return expr.map_batches(ndtr, return_dtype=pl.Float64, is_elementwise=True)
 

@@ -30,7 +30,7 @@ def _t_quantile(p: float) -> Callable[[pl.Series], pl.Series]:
         df = s.cast(F64).to_numpy() - 1.0
         with np.errstate(all="ignore"):
             t = np.where(df >= 1, stdtrit(np.where(df >= 1, df, 1.0), p), np.nan)
-        return pl.Series(s.name, t, dtype=F64).fill_nan(None)
+        return pl.Series(s.name, t, dtype=F64, nan_to_null=True)
 
     return compute
 

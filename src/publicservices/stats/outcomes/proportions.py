@@ -204,7 +204,7 @@ def _cp_one(tail: float, upper: bool) -> Callable[[pl.Series], pl.Series]:
         x = s.struct.field("x").to_numpy().astype(float, copy=False)
         n = s.struct.field("n").to_numpy().astype(float, copy=False)
         k = s.struct.field("k").to_numpy().astype(float, copy=False)
-        return pl.Series(s.name, _cp_values(x, n, k, tail, upper), dtype=F64).fill_nan(None)
+        return pl.Series(s.name, _cp_values(x, n, k, tail, upper), dtype=F64, nan_to_null=True)
 
     return compute
 

@@ -128,7 +128,7 @@ def quantile(
         inv_arr = np.full(frame.height, bool(inv_arr[0]) if inv_arr.size else False)
     vals = frame.get_column(value).cast(pl.Float64).fill_nan(None).fill_null(np.nan).to_numpy()
     q = quantile_numbers(gid, vals, n, inv_arr)
-    out = frame.with_columns(pl.Series(name, q, dtype=pl.Float64).fill_nan(None).cast(pl.Int64))
+    out = frame.with_columns(pl.Series(name, q, dtype=pl.Float64, nan_to_null=True).cast(pl.Int64))
     too_few = out.select((pl.col(value).is_not_null() & pl.col(name).is_null()).any()).item()
     if too_few:
         warnings.warn(TOO_FEW_WARNING, UserWarning, stacklevel=2)

@@ -84,7 +84,8 @@ def numeric(frame: pl.DataFrame, column: str, *, allow_null: bool = False, what:
     s = frame.get_column(column)
     if not s.dtype.is_numeric():
         raise SchemaError(problem(column, f"must be numeric, not {s.dtype}", fix=f"Cast {column!r} to Float64."))
-    nulls = s.is_null().to_numpy() | s.cast(pl.Float64).is_nan().fill_null(False).to_numpy()
+    arr = np.asarray(s.cast(pl.Float64).to_numpy(), dtype=np.float64)  # null -> NaN
+    nulls = np.isnan(arr)  # null or NaN: one array, not a Polars query per test
     if nulls.any() and not allow_null:
         raise DataError(
             problem(
@@ -95,8 +96,7 @@ def numeric(frame: pl.DataFrame, column: str, *, allow_null: bool = False, what:
                 fix=f"Provide {column!r} for every row (0 where the count is zero), or filter those rows out before calling.",
             )
         )
-    arr = s.cast(pl.Float64).to_numpy()
-    return np.asarray(arr, dtype=np.float64)
+    return arr
 
 
 def check(frame: pl.DataFrame, column: str, bad: Any, what: str, fix: str) -> None:

@@ -298,7 +298,7 @@ def compare_with_neighbours(
     with np.errstate(invalid="ignore", divide="ignore"):
         tq = np.where(m >= 2, stdtrit(np.maximum(m - 1, 1), 0.5 + level / 2), np.nan)
         half = tq * agg["neighbour_sd"].to_numpy() * np.sqrt(1 + 1 / m)
-    agg = agg.with_columns(pl.Series("_half", half, dtype=pl.Float64).fill_nan(None)).with_columns(
+    agg = agg.with_columns(pl.Series("_half", half, dtype=pl.Float64, nan_to_null=True)).with_columns(
         (pl.col("expected") - pl.col("_half")).alias("expected_lower"),
         (pl.col("expected") + pl.col("_half")).alias("expected_upper"),
     )

@@ -405,7 +405,7 @@ def _funnel_group(frame, keys, measure, multiplier, polarity, method, policy, ta
     }
     out = frame.drop([c for c in (*new, "position_95", "position_998", "significance", "comparison") if c in frame.columns])
     out = out.with_columns(
-        *[pl.Series(k, np.asarray(v, dtype=np.float64)).fill_nan(None) for k, v in new.items()],
+        *[pl.Series(k, np.asarray(v, dtype=np.float64), nan_to_null=True) for k, v in new.items()],
         enum_series("position_95", pos["95"], not_applicable, POSITION_LEVELS),
         enum_series("position_998", pos["998"], not_applicable, POSITION_LEVELS),
         enum_series("significance", labels, label_null, SIGNIFICANCE_LEVELS),

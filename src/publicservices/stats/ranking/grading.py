@@ -440,14 +440,14 @@ def grade_group(
 
     keep = [key] + ([peer_group] if peer_group else [])
     out = wide.select(keep).with_columns(
-        *[pl.Series(f"score_{d}", dom[d], dtype=pl.Float64).fill_nan(None) for d in weighted],
+        *[pl.Series(f"score_{d}", dom[d], dtype=pl.Float64, nan_to_null=True) for d in weighted],
         pl.Series("extra_credit", bonus, dtype=pl.Float64),
         *_gap_columns(gap, gap_pts),
-        pl.Series("score", base, dtype=pl.Float64).fill_nan(None),
+        pl.Series("score", base, dtype=pl.Float64, nan_to_null=True),
         to_grade(grade_idx).alias("grade"),
-        pl.Series("p_grade_change", p_change, dtype=pl.Float64).fill_nan(None),
-        pl.Series("p_grade_change_noise", p_noise, dtype=pl.Float64).fill_nan(None),
-        pl.Series("p_grade_change_weights", p_weights, dtype=pl.Float64).fill_nan(None),
+        pl.Series("p_grade_change", p_change, dtype=pl.Float64, nan_to_null=True),
+        pl.Series("p_grade_change_noise", p_noise, dtype=pl.Float64, nan_to_null=True),
+        pl.Series("p_grade_change_weights", p_weights, dtype=pl.Float64, nan_to_null=True),
         to_grade(best).alias("grade_best"),
         to_grade(worst).alias("grade_worst"),
     )

@@ -598,6 +598,6 @@ def funnel_points(
         )
         derived = np.where(zero, n / years_of_data, derived)
     return frame.with_columns(
-        pl.Series(f"{rate}_chart", chart).fill_nan(None),
-        pl.Series("denominator_derived", derived).fill_nan(None),
+        pl.Series(f"{rate}_chart", chart, nan_to_null=True),
+        pl.Series("denominator_derived", derived, nan_to_null=True),
     )

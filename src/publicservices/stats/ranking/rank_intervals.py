@@ -529,13 +529,13 @@ def _rank_group(frame, keys, key, use_post, sign, n_sims, seed, top, level, ind,
         cols["p_bottom"][ok] = res["p_bottom"]
     sfx = "_95" if abs(level - 0.95) < 1e-12 else ""
     keep = [c for c in (*keys, key) if c in frame.columns]
-    shown = frame.get_column("value") if "value" in frame.columns else pl.Series("value", point).fill_nan(None)
+    shown = frame.get_column("value") if "value" in frame.columns else pl.Series("value", point, nan_to_null=True)
     out = frame.select(keep).with_columns(
         shown.alias("value"),
         *[
-            pl.Series(nm if nm.startswith("p_") or nm in ("rank", "median_rank") else nm + sfx, v)
-            .fill_nan(None)
-            .cast(pl.Int64 if not nm.startswith("p_") else pl.Float64)
+            pl.Series(nm if nm.startswith("p_") or nm in ("rank", "median_rank") else nm + sfx, v, nan_to_null=True).cast(
+                pl.Int64 if not nm.startswith("p_") else pl.Float64
+            )
             for nm, v in cols.items()
         ],
         pl.lit(n_ok, dtype=pl.Int64).alias("n_ranked"),

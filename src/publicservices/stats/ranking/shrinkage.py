@@ -433,8 +433,8 @@ def _shrink_group(
     out = frame.drop([c for c in (*new, "posterior", "posterior_a", "posterior_b") if c in frame.columns])
     fitted = pl.Series("posterior", np.isfinite(post_mean))  # a group with fewer than 2 usable units has no fit
     return out.with_columns(
-        *[pl.Series(k, v).fill_nan(None) for k, v in new.items()],
+        *[pl.Series(k, v, nan_to_null=True) for k, v in new.items()],
         pl.when(fitted).then(pl.lit(family)).otherwise(pl.lit(None, dtype=pl.String)).alias("posterior"),
-        pl.Series("posterior_a", pa).fill_nan(None),
-        pl.Series("posterior_b", pb).fill_nan(None),
+        pl.Series("posterior_a", pa, nan_to_null=True),
+        pl.Series("posterior_b", pb, nan_to_null=True),
     )

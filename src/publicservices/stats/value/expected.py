@@ -244,14 +244,14 @@ def expected_outcome(
 
     label_names = np.array(["inverse_variance", "population", "equal"], dtype=object)
     out = frame.with_columns(
-        pl.Series("expected", expected).fill_nan(None),
-        pl.Series("expected_lower", expected - half).fill_nan(None),
-        pl.Series("expected_upper", expected + half).fill_nan(None),
-        pl.Series("residual", residual).fill_nan(None),
-        pl.Series("residual_lower", residual - half).fill_nan(None),
-        pl.Series("residual_upper", residual + half).fill_nan(None),
+        pl.Series("expected", expected, nan_to_null=True),
+        pl.Series("expected_lower", expected - half, nan_to_null=True),
+        pl.Series("expected_upper", expected + half, nan_to_null=True),
+        pl.Series("residual", residual, nan_to_null=True),
+        pl.Series("residual_lower", residual - half, nan_to_null=True),
+        pl.Series("residual_upper", residual + half, nan_to_null=True),
         pl.Series("fit_weights", label_names[kind_row].tolist(), dtype=pl.String),
-        pl.Series("value_need_adjusted", adjusted).fill_nan(None),
+        pl.Series("value_need_adjusted", adjusted, nan_to_null=True),
     )
     if polarity is None:
         pol = pl.col("polarity") if "polarity" in frame.columns else pl.lit("no_judgement")

@@ -297,7 +297,7 @@ def _frontier_of(frame: pl.DataFrame, model: str, need_adjusted: bool) -> DEARes
         nulls = pl.Series([None] * n_all, dtype=pl.Boolean)
         scores.append(
             base.with_columns(
-                pl.Series("efficiency", eff).fill_nan(None),
+                pl.Series("efficiency", eff, nan_to_null=True),
                 pl.Series("efficient", eflag).zip_with(pl.Series(has), nulls),
                 pl.Series("weakly_efficient", weak).zip_with(pl.Series(has), nulls),
                 pl.Series("n_peers", npeers).zip_with(pl.Series(has), pl.Series([None] * n_all, dtype=pl.Int64)),
@@ -412,7 +412,7 @@ def _frontier(frame: pl.DataFrame, dea_model: str, column: str) -> pl.DataFrame:
         peer_codes.append(cand["area_code"].gather(sol.peer_ref))
     has = ~np.isnan(eff)
     out = frame.with_columns(
-        pl.Series("efficiency", eff).fill_nan(None),
+        pl.Series("efficiency", eff, nan_to_null=True),
         pl.Series("efficient", efficient).zip_with(pl.Series(has), pl.Series([None] * len(has), dtype=pl.Boolean)),
     )
     if peer_rows:
