@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from publicservices import charts
 from publicservices.display import PALETTE
@@ -647,3 +648,40 @@ def test_site_trend_charts_label_periods_as_the_data_do():
     spread = specs.spread_rows(results.filter(pl.col("indicator_id") == "x.financial"))
     svg = vl_convert.vegalite_to_svg(specs.spread_spec(spread, "Spread", "%"))
     assert _axis_labels(svg)[0] == PERIODS["financial"][0]
+
+
+def _thin_by_join(frame: pl.DataFrame, x: str, n: int) -> pl.DataFrame:
+    """thin as a join_asof to the nearest row, the way it was first written: the reference."""
+    import math
+
+    frame = frame.filter(pl.col(x).is_not_null()).unique(subset=x, keep="first").sort(x)
+    if frame.height <= n:
+        return frame
+    xs = frame.get_column(x)
+    lo, hi = float(xs.min()), float(xs.max())
+    if lo > 0:
+        targets = [math.exp(math.log(lo) + (math.log(hi) - math.log(lo)) * i / (n - 1)) for i in range(n)]
+    else:
+        targets = [lo + (hi - lo) * i / (n - 1) for i in range(n)]
+    grid = pl.DataFrame({"_target": targets}, schema={"_target": pl.Float64})
+    picked = grid.join_asof(frame.with_columns(pl.col(x).cast(pl.Float64).alias("_target")), on="_target", strategy="nearest")
+    return picked.drop("_target").unique(subset=x, keep="first").sort(x)
+
+
+@given(
+    xs=st.lists(
+        st.one_of(st.none(), st.integers(-5, 60).map(float), st.floats(-1e3, 1e6, allow_nan=False, allow_infinity=False)),
+        max_size=80,
+    ),
+    n=st.integers(2, 30),
+    whole=st.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_thin_picks_the_rows_a_nearest_join_picks(xs, n, whole):
+    # ties between two rows as near go to the later one, as join_asof(strategy="nearest") does
+    from publicservices.charts._common import thin
+
+    frame = pl.DataFrame({"x": xs, "row": list(range(len(xs)))}, schema={"x": pl.Float64, "row": pl.Int64})
+    if whole:
+        frame = frame.with_columns(pl.col("x").round(0).cast(pl.Int64))
+    assert_frame_equal(thin(frame, "x", n), _thin_by_join(frame, "x", n))

@@ -67,13 +67,14 @@ def limit_lines(limits: pl.DataFrame, x: str = "precision", n: int = 100, *, ove
     if x not in limits.columns:
         x = first_present(limits, ("precision", "denominator", "population")) or x
     if "limit" in limits.columns and "value" in limits.columns:
-        # long form: pivot-free, one line per distinct limit name
-        wide_names = [
-            str(v) for v in limits.get_column("limit").cast(pl.String).unique(maintain_order=True).to_list() if v != "baseline"
-        ]
+        # long form: pivot-free, one line per distinct limit name, split in one pass
+        lines = limits.select(x, pl.col("limit").cast(pl.String), "value").partition_by(
+            "limit", as_dict=True, maintain_order=True
+        )
         parts_in = [
-            (name, limits.filter(pl.col("limit").cast(pl.String) == name).select(x, pl.col("value").alias(name)))
-            for name in wide_names
+            (name, table.select(x, pl.col("value").alias(name)))
+            for (name,), table in lines.items()
+            if name is not None and name != "baseline"
         ]
     else:
         parts_in = [(c, limits.select(x, c)) for c in limits.columns if _LIMIT.match(c)]
