@@ -156,6 +156,33 @@ def test_a_project_file_names_the_sheet_of_each_source(tmp_path):
         load_project(project)
 
 
+def test_the_command_line_names_the_sheet_with_sheet(tmp_path):
+    from click.testing import CliRunner
+
+    from publicservices.cli import cli
+
+    sheets = {**RELEASE, "Table_2": [["Area code", "Area name", 2019, 2020], ["E06000001", "Hartlepool", 1, 2]]}
+    book = write_xlsx(tmp_path / "two.xlsx", sheets)
+    run = CliRunner().invoke
+    # without it, the error names the flag; with it, validate reads that sheet's table
+    unnamed = run(cli, ["validate", str(book)])
+    assert unnamed.exit_code == 1 and "--sheet 'Table_1' on the command line" in unnamed.output
+    named = run(cli, ["validate", "--sheet", "Table_2", str(book)])
+    assert named.exit_code == 0, named.output
+    assert "read the table on sheet 'Table_2'" in named.output and "1 of 1 file(s) valid" in named.output
+    wrong = run(cli, ["validate", "--sheet", "Table_2", "--kind", "areas", str(book)])
+    assert wrong.exit_code == 2 and "--sheet reads a sheet of a values workbook" in wrong.output
+    # publish writes the site of the sheet named, and refuses --sheet for a file that is not a workbook
+    out = tmp_path / "site"
+    built = run(cli, ["publish", str(book), "--sheet", "Table_1", "--out", str(out), "--generate-only", "--quiet"])
+    assert built.exit_code == 0, built.output
+    assert "Hartlepool" in (out / "docs" / "areas.md").read_text(encoding="utf-8")
+    csv = tmp_path / "claims.csv"
+    csv.write_text("Area code,Area name,2019,2020\nE06000001,Hartlepool,1,2\n", encoding="utf-8")
+    refused = run(cli, ["publish", str(csv), "--sheet", "Table_1", "--out", str(out), "--quiet"])
+    assert refused.exit_code == 1 and "claims.csv is not one" in refused.output
+
+
 def test_a_workbook_without_a_table_or_with_a_broken_file_says_so(tmp_path):
     empty = write_xlsx(tmp_path / "cover.xlsx", {"Cover_sheet": RELEASE["Cover_sheet"]})
     with pytest.raises(ReaderError, match=r"has no sheet with a table .*its sheets: Cover_sheet"):

@@ -275,14 +275,18 @@ def project_from_options(
     constants: Mapping[str, Any] | None = None,
     areas: Sequence[str | Path] = (),
     spend: str | Path | None = None,
+    sheet: str | None = None,
 ) -> Project:
-    """A project of one source file from command-line flags (``--format``, ``--map``, ``--set``, ``--areas``, ``--spend``).
+    """A project of one source file from command-line flags (``--format``, ``--sheet``, ``--map``, ``--set``,
+    ``--areas``, ``--spend``).
 
     The flags mirror the project file's keys and get the same checks.
     """
     document: dict[str, Any] = {"sources": [{"path": str(Path(source).absolute())}]}
     if format:
         document["sources"][0]["format"] = format
+    if sheet:
+        document["sources"][0]["sheet"] = sheet
     if mapping:
         document["sources"][0]["map"] = dict(mapping)
     if constants:

@@ -211,8 +211,8 @@ def _read_workbook(path: Path, where: str, sheet: str | None) -> tuple[pl.DataFr
         first = next(iter(data))
         raise SchemaError(
             f"{where} has tables on {len(data)} sheets: {listed}.\n"
-            f"Fix: name the sheet: publicservices.read(path, sheet={first!r}), or sheet = {first!r} in the "
-            "project file's [[sources]] entry (one entry per sheet)."
+            f"Fix: name the sheet: publicservices.read(path, sheet={first!r}), --sheet {first!r} on the command line, "
+            f"or sheet = {first!r} in the project file's [[sources]] entry (one entry per sheet)."
         )
     ((name, table),) = data.items()
     note = f"{path.name}: read the table on sheet {name!r} (its header is row {table.header_row}"

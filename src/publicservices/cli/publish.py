@@ -91,6 +91,11 @@ def _benchmark(value: str) -> str | float:
     "--format", "format_", metavar="NAME", help="Reader for SOURCE (see `publicservices readers`); default: sniff the header."
 )
 @click.option(
+    "--sheet",
+    metavar="NAME",
+    help="The sheet of a workbook SOURCE (.xlsx, .xls, .ods) to read; default: the one sheet that holds a table.",
+)
+@click.option(
     "--map",
     "mapping",
     multiple=True,
@@ -141,6 +146,7 @@ def publish(
     suppress_threshold: int,
     base_url: str | None,
     format_: str | None,
+    sheet: str | None,
     mapping: tuple[str, ...],
     constants: tuple[str, ...],
     context: tuple[Path, ...],
@@ -163,6 +169,7 @@ def publish(
       publicservices publish --out site/
       publicservices publish data/ --title "Our services" --sector health
       publicservices publish cvd.csv --boundaries uk.topojson --layer utla
+      publicservices publish release.xlsx --sheet Table_2
       publicservices publish data/ --international intl_pisa_2018_2022_oecd.csv
       publicservices publish publicservices.toml     # a project file (see `publicservices init`)
       publicservices publish --generate-only --out build/
@@ -178,20 +185,22 @@ def publish(
         # Before reading anything: a base install (no [site] extra) cannot build a site.
         require("publicservices publish", ["vl_convert"] if generate_only else ["mkdocs", "material", "vl_convert"])
         data: Path | Project | None = source
-        if format_ or mapping or constants or context or spend:
+        if format_ or sheet or mapping or constants or context or spend:
             from publicservices.cli.validate import _pairs
             from publicservices.project import project_from_options
 
             if source is None or source.suffix.lower() == ".toml":
                 raise click.UsageError(
-                    "--format, --map, --set, --areas and --spend apply to one data file; "
+                    "--format, --sheet, --map, --set, --areas and --spend apply to one data file; "
                     "a project file gives them as keys (sources, areas, spend)."
                 )
             try:
                 pairs = _pairs(mapping, "--map"), _pairs(constants, "--set")
             except click.BadParameter as exc:
                 raise click.UsageError(str(exc)) from None
-            data = project_from_options(source, format=format_, mapping=pairs[0], constants=pairs[1], areas=context, spend=spend)
+            data = project_from_options(
+                source, format=format_, mapping=pairs[0], constants=pairs[1], areas=context, spend=spend, sheet=sheet
+            )
         result = publish_site(
             data,
             out,

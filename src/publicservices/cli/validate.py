@@ -13,6 +13,11 @@ import click
     "--format", "format_", metavar="NAME", help="Reader to use (see `publicservices readers`); default: sniff the header."
 )
 @click.option(
+    "--sheet",
+    metavar="NAME",
+    help="The sheet of each workbook (.xlsx, .xls, .ods) to read; default: the one sheet that holds a table.",
+)
+@click.option(
     "--kind",
     type=click.Choice(["values", "areas", "spend"]),
     default="values",
@@ -34,7 +39,12 @@ import click
     help="Set a contract column for every row (repeatable), e.g. --set indicator_id=welfare.claimant_rate.",
 )
 def validate(
-    paths: tuple[Path, ...], format_: str | None, kind: str, mapping: tuple[str, ...], constants: tuple[str, ...]
+    paths: tuple[Path, ...],
+    format_: str | None,
+    sheet: str | None,
+    kind: str,
+    mapping: tuple[str, ...],
+    constants: tuple[str, ...],
 ) -> None:
     """Check data files against the data contract.
 
@@ -47,6 +57,7 @@ def validate(
       publicservices validate values.csv
       publicservices validate --format ons-els claimant-count.csv
       publicservices validate --kind areas areas.csv
+      publicservices validate --sheet Table_2 release.xlsx
       publicservices validate --map "Area Code=area_code" --map "Year=period" \\
           --set indicator_id=welfare.claimant_rate claimants.csv
     """
@@ -64,13 +75,15 @@ def validate(
             raise click.UsageError(
                 f"--map: {', '.join(map(repr, sources))} all map onto {target!r}; map one file column onto each."
             )
+    if sheet and kind != "values":
+        raise click.UsageError(f"--sheet reads a sheet of a values workbook; --kind {kind} files are read as CSV.")
     if format_ and (mapping or constants):
         raise click.UsageError("--format cannot be combined with --map or --set (those read the file as a plain CSV).")
 
     failed = 0
     for path in paths:
         try:
-            summary = _check(path, format_, kind, *pairs)
+            summary = _check(path, format_, kind, *pairs, sheet=sheet)
         except PublicServicesError as exc:
             failed += 1
             click.secho(f"✗ {path}: {type(exc).__name__}", fg="red", bold=True)
@@ -94,7 +107,9 @@ def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
     return out
 
 
-def _check(path: Path, format_: str | None, kind: str, mapping: dict[str, str], constants: dict[str, str]) -> str:
+def _check(
+    path: Path, format_: str | None, kind: str, mapping: dict[str, str], constants: dict[str, str], *, sheet: str | None = None
+) -> str:
     from publicservices.csv_files import read_notes
     from publicservices.errors import DataError
 
@@ -111,9 +126,9 @@ def _check(path: Path, format_: str | None, kind: str, mapping: dict[str, str], 
     from publicservices.reading import read, read_csv
 
     if mapping or constants:
-        result = read_csv(path, mapping=mapping, constants=constants)
+        result = read_csv(path, mapping=mapping, constants=constants, sheet=sheet)
     else:
-        result = read(path, format=format_)
+        result = read(path, format=format_, sheet=sheet)
     held = [f for f in (result.values, result.areas, result.spend) if f is not None and f.height]
     if not result.report.rows_kept and not held:  # a boundary file has areas and no values: that is fine
         # Nothing to publish is never "valid": a file read as empty has usually been read wrongly.
