@@ -36,10 +36,14 @@ __all__ = ["read_table", "read_notes", "csv_header", "header_trouble", "tell", "
 MAX_SHOWN = 5
 
 
-def short_text(value: str) -> str:
-    """A cell's text for an error message: one line, at most 40 characters."""
+def short_text(value: str, width: int = 40) -> str:
+    """A cell's text for a message: one line, at most ``width`` characters.
+
+    >>> short_text("Table 1: claimants by local authority, 2019 to 2023", 30)
+    'Table 1: claimants by local...'
+    """
     value = value.replace("\n", "\\n")
-    return value if len(value) <= 40 else value[:37] + "..."
+    return value if len(value) <= width else value[: width - 3] + "..."
 
 
 _NOTES: ContextVar[list[str] | None] = ContextVar("publicservices_read_notes", default=None)

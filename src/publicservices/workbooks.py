@@ -214,16 +214,14 @@ def _read_workbook(path: Path, where: str, sheet: str | None) -> tuple[pl.DataFr
             f"Fix: name the sheet: publicservices.read(path, sheet={first!r}), --sheet {first!r} on the command line, "
             f"or sheet = {first!r} in the project file's [[sources]] entry (one entry per sheet)."
         )
+    from publicservices.csv_files import short_text  # not at the top: csv_files reads workbooks through this module
+
     ((name, table),) = data.items()
     note = f"{path.name}: read the table on sheet {name!r} (its header is row {table.header_row}"
     if table.above:
-        note += f"; {len(table.above)} line(s) above it left out, e.g. {_short(table.above[0])!r}"
+        note += f"; {len(table.above)} line(s) above it left out, e.g. {short_text(table.above[0], 60)!r}"
     if table.below:
-        note += f"; {len(table.below)} line(s) below it left out, e.g. {_short(table.below[0])!r}"
+        note += f"; {len(table.below)} line(s) below it left out, e.g. {short_text(table.below[0], 60)!r}"
     others = [n for n in book.sheet_names if n != name]
     note += f"){'; other sheets: ' + ', '.join(others) if others else ''}."
     return table.frame, [note]
-
-
-def _short(text: str, width: int = 60) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."

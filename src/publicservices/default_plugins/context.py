@@ -27,7 +27,7 @@ from typing import Any
 from publicservices.errors import ReaderError
 from publicservices.hookspecs import hookimpl
 from publicservices.published_numbers import number_from_text, unread_reason
-from publicservices.reading import LoadReport, Reader, ReadResult, count_reasons
+from publicservices.reading import LoadReport, Reader, ReadResult, missing_counts
 
 __all__ = ["read_imd_summary", "read_revenue_outturn", "service_sectors"]
 
@@ -212,9 +212,7 @@ def read_revenue_outturn(path: str | Path) -> ReadResult:
     )
     spend = validate_spend(spend)
     report.rows_kept = spend.height
-    report.missing = count_reasons(
-        dict(spend.filter(pl.col("missing_reason").is_not_null()).group_by("missing_reason").len().iter_rows())
-    )
+    report.missing = missing_counts(spend)
     lines = sorted(set(frame.get_column("service").drop_nulls().to_list()) & set(sectors))
     renamed = (
         f"service lines renamed to the sectors that declare them: {', '.join(f'{line} -> {sectors[line]}' for line in lines)}"

@@ -389,10 +389,6 @@ def _labels(meta: pl.DataFrame | None) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _read(path: Path, **options: Any) -> ReadResult:
-    return read_ees(path, **options)
-
-
 @hookimpl
 def publicservices_readers(register):
     register(
@@ -400,7 +396,7 @@ def publicservices_readers(register):
             name=READER_NAME,
             description="DfE Explore education statistics open data CSV (time_period, time_identifier, geographic_level, filters, indicators)",
             sniff=sniff_ees,
-            read=_read,
+            read=read_ees,
             extensions=(".csv",),
         )
     )

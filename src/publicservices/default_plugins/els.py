@@ -44,6 +44,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from publicservices.csv_files import short_text
 from publicservices.default_plugins.els_generic import els_indicator_id, generic_indicator
 from publicservices.default_plugins.els_layout import (
     ELS_COLUMNS,
@@ -57,7 +58,7 @@ from publicservices.default_plugins.els_mapping import registered_els_mappings, 
 from publicservices.default_plugins.els_metadata import ElsMetadata, find_els_metadata, read_els_metadata
 from publicservices.errors import ReaderError, problem
 from publicservices.hookspecs import hookimpl
-from publicservices.reading import LoadReport, Reader, ReadResult, count_reasons
+from publicservices.reading import LoadReport, Reader, ReadResult, missing_counts
 
 __all__ = [
     "ELS_COLUMNS",
@@ -281,9 +282,7 @@ def read_els(
     )
     values = validate_values(values)
     report.rows_kept = values.height
-    report.missing = count_reasons(
-        dict(values.filter(pl.col("missing_reason").is_not_null()).group_by("missing_reason").len().iter_rows())
-    )
+    report.missing = missing_counts(values)
     flagged = values.filter(
         pl.col("value").is_not_null() & pl.col("status").str.strip_chars().str.to_lowercase().is_in(list(STATUS_REASONS))
     )
@@ -293,11 +292,11 @@ def read_els(
         pl.col("status").is_not_null() & ~pl.col("status").str.strip_chars().str.to_lowercase().is_in(list(STATUS_REASONS))
     )
     for text, n in free_status.group_by("status").len().sort("len", "status", descending=[True, False]).head(3).iter_rows():
-        report.notes.append(f"{n:,} rows have status {_clip(text)!r} (kept).")
+        report.notes.append(f"{n:,} rows have status {short_text(text, 60)!r} (kept).")
     noted = values.filter(pl.col("notes").is_not_null())
     if noted.height:
         top = noted.group_by("notes").len().sort("len", "notes", descending=[True, False])
-        examples = "; ".join(f"{_clip(t)!r} x{n}" for t, n in top.head(2).iter_rows())
+        examples = "; ".join(f"{short_text(t, 60)!r} x{n}" for t, n in top.head(2).iter_rows())
         report.notes.append(f"{noted.height:,} rows carry notes in {top.height} wording(s), e.g. {examples}.")
 
     areas = (
@@ -328,10 +327,6 @@ def _tidy_codes(frame: Any, report: LoadReport) -> Any:
             f"{changed.sum():,} area codes had spaces around them or were in lower case (e.g. {was!r}); read as ONS writes them ({now!r})."
         )
     return tidied
-
-
-def _clip(text: str, width: int = 60) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _read_core(path: Path, **options: Any) -> ReadResult:

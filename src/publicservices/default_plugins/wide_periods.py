@@ -118,6 +118,7 @@ def read_wide_periods(path: str | Path) -> ReadResult:
     from publicservices.errors import ReaderError
     from publicservices.frame import to_polars, validate_areas, validate_values
     from publicservices.published_numbers import missing_reason, number_from_text
+    from publicservices.workbooks import named_sheet
 
     path = Path(path)
     raw = to_polars(path, name=path.name)
@@ -144,10 +145,9 @@ def read_wide_periods(path: str | Path) -> ReadResult:
         pl.col("period").replace_strict({c.strip(): s for c, s in starts.items()}, return_dtype=pl.Date).alias("period_start")
     )
     value = number_from_text(pl.col("_text"))
-    from publicservices.workbooks import named_sheet
-
+    sheet = named_sheet()
     # a workbook's tables are told apart by their sheets
-    name = re.sub(r"[_\s]+", " ", " ".join(filter(None, [path.stem, named_sheet()]))).strip() or "Indicator"
+    name = re.sub(r"[_\s]+", " ", " ".join(filter(None, [path.stem, sheet]))).strip() or "Indicator"
     name = name[:1].upper() + name[1:]
     generic = generic_indicator(name, None, None, path.name)
     ind_id = els_indicator_id(name, generic.sector)
@@ -176,7 +176,7 @@ def read_wide_periods(path: str | Path) -> ReadResult:
     report.notes += [
         f"Each of the {raw.height:,} rows holds a value for each of {len(periods)} periods ({periods[0]} to {periods[-1]}): "
         "read as rows of one value each.",
-        f"One indicator, {ind_id}, named after the file{' and its sheet' if named_sheet() else ''}: {judged}. "
+        f"One indicator, {ind_id}, named after the file{' and its sheet' if sheet else ''}: {judged}. "
         "A project file (publicservices init) can give "
         "it a title and a direction.",
     ]
@@ -200,10 +200,6 @@ def read_wide_periods(path: str | Path) -> ReadResult:
     return ReadResult(values=values, report=report, areas=validate_areas(areas), indicators={ind_id: indicator})
 
 
-def _read(path: Path, **options: Any) -> ReadResult:
-    return read_wide_periods(path, **options)
-
-
 @hookimpl
 def publicservices_readers(register):
     register(
@@ -211,7 +207,7 @@ def publicservices_readers(register):
             name=READER_NAME,
             description="A table of one measure with a row per area and a column per period (Area code, Area name, 2019, 2020 ...)",
             sniff=sniff_wide_periods,
-            read=_read,
+            read=read_wide_periods,
             extensions=(".csv", ".parquet", ".pq"),
         )
     )
