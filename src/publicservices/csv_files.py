@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from publicservices.errors import SchemaError, problem
+from publicservices.errors import SchemaError, problem, short_text
 from publicservices.workbooks import WORKBOOK_SUFFIXES, read_workbook
 
 # -- reading files -------------------------------------------------------------------------
@@ -34,16 +34,6 @@ __all__ = ["read_table", "read_notes", "csv_header", "header_trouble", "tell", "
 
 #: The most offending rows an error message lists.
 MAX_SHOWN = 5
-
-
-def short_text(value: str, width: int = 40) -> str:
-    """A cell's text for a message: one line, at most ``width`` characters.
-
-    >>> short_text("Table 1: claimants by local authority, 2019 to 2023", 30)
-    'Table 1: claimants by local...'
-    """
-    value = value.replace("\n", "\\n")
-    return value if len(value) <= width else value[: width - 3] + "..."
 
 
 _NOTES: ContextVar[list[str] | None] = ContextVar("publicservices_read_notes", default=None)

@@ -27,6 +27,7 @@ __all__ = [
     "OptionError",
     "MissingDependency",
     "problem",
+    "short_text",
 ]
 
 
@@ -88,6 +89,16 @@ class MetadataError(ReaderError, ValueError):
 
 class OptionError(PublicServicesError):
     """An argument has a value the function does not accept: an unknown method, a level out of range, a missing partner."""
+
+
+def short_text(value: str, width: int = 40) -> str:
+    """A cell's text for a message: one line, at most ``width`` characters.
+
+    >>> short_text("Table 1: claimants by local authority, 2019 to 2023", 30)
+    'Table 1: claimants by local...'
+    """
+    value = value.replace("\n", "\\n")
+    return value if len(value) <= width else value[: width - 3] + "..."
 
 
 def problem(

@@ -31,7 +31,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from publicservices.errors import SchemaError
+from publicservices.errors import SchemaError, short_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -214,8 +214,6 @@ def _read_workbook(path: Path, where: str, sheet: str | None) -> tuple[pl.DataFr
             f"Fix: name the sheet: publicservices.read(path, sheet={first!r}), --sheet {first!r} on the command line, "
             f"or sheet = {first!r} in the project file's [[sources]] entry (one entry per sheet)."
         )
-    from publicservices.csv_files import short_text  # not at the top: csv_files reads workbooks through this module
-
     ((name, table),) = data.items()
     note = f"{path.name}: read the table on sheet {name!r} (its header is row {table.header_row}"
     if table.above:

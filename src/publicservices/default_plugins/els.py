@@ -44,7 +44,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from publicservices.csv_files import short_text
 from publicservices.default_plugins.els_generic import els_indicator_id, generic_indicator
 from publicservices.default_plugins.els_layout import (
     ELS_COLUMNS,
@@ -56,7 +55,7 @@ from publicservices.default_plugins.els_layout import (
 from publicservices.default_plugins.els_layout import norm_name as _norm
 from publicservices.default_plugins.els_mapping import registered_els_mappings, resolve_indicators
 from publicservices.default_plugins.els_metadata import ElsMetadata, find_els_metadata, read_els_metadata
-from publicservices.errors import ReaderError, problem
+from publicservices.errors import ReaderError, problem, short_text
 from publicservices.hookspecs import hookimpl
 from publicservices.reading import LoadReport, Reader, ReadResult, missing_counts
 
